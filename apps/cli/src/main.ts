@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { McbError } from '@mcb/core';
+import { Command, CommanderError } from 'commander';
+import { registerDbCommands } from './commands/db';
+import { registerSeedCommands } from './commands/seed';
+
+/** Builds the `mcb` program. Each command group lives in `commands/<group>.ts`. */
+export function buildProgram(): Command {
+  const program = new Command('mcb')
+    .description('MCB operator CLI: tenants, integrations, logs, replay, reports, Meta sync')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDbCommands(program);
+  registerSeedCommands(program);
+  return program;
+}
+
+/** Runs the CLI; errors become one clear line on stderr and a non-zero exit. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const message = err instanceof McbError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${message}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,24 @@
+import { serve } from '@hono/node-server';
+import { createLogger, onShutdown, queueBackendFromEnv } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { createQueueConnection } from '@mcb/queue';
+import { createConsoleApp } from './app';
+import { loadConsoleEnv } from './env';
+
+const env = loadConsoleEnv();
+const log = createLogger({ name: 'console', level: env.LOG_LEVEL });
+const database = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 5, applicationName: 'mcb-console' });
+const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
+const app = createConsoleApp({ database, queue, log, adminToken: env.ADMIN_TOKEN });
+const server = serve({ fetch: app.fetch, port: env.CONSOLE_PORT, hostname: env.HOST }, (info) => {
+  log.info({ port: info.port }, 'console listening');
+});
+
+onShutdown(
+  [
+    { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'queue', close: () => queue.close() },
+    { name: 'postgres', close: () => database.close() },
+  ],
+  log,
+);

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Entry point of `npm start`, `npm test`, `npm run mcb` and `npm run bench` on a machine that may
+// have nothing but Node.js 20 and npm: installs pnpm and the dependencies when they are missing,
+// then hands over to the real command. Plain JavaScript on purpose: it runs before any install.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PNPM_VERSION = '12.4.2';
+const localPnpm = join(root, '.mcb', 'tools', 'node_modules', '.bin', 'pnpm');
+
+function say(line) {
+  process.stderr.write(`[mcb] ${line}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  return r.status ?? 1;
+}
+
+function pnpmCommand() {
+  for (const candidate of ['pnpm', localPnpm]) {
+    const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim().split('.')[0] === PNPM_VERSION.split('.')[0]) return candidate;
+  }
+  say(`pnpm ${PNPM_VERSION} not found: installing it (npm i -g pnpm@${PNPM_VERSION})`);
+  if (run('npm', ['i', '-g', `pnpm@${PNPM_VERSION}`], { stdio: ['ignore', 'ignore', 'inherit'] }) === 0) {
+    const r = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
+    if (r.status === 0) return 'pnpm';
+  }
+  say('global install not possible: installing pnpm into .mcb/tools');
+  if (run('npm', ['i', '--no-save', '--prefix', join(root, '.mcb', 'tools'), `pnpm@${PNPM_VERSION}`]) !== 0) {
+    say(`could not install pnpm; install it by hand: npm i -g pnpm@${PNPM_VERSION}`);
+    process.exit(1);
+  }
+  return localPnpm;
+}
+
+function ensureInstalled(pnpm) {
+  const marker = join(root, 'node_modules', '.modules.yaml');
+  const lock = join(root, 'pnpm-lock.yaml');
+  const fresh = existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs;
+  if (fresh) return;
+  say('installing dependencies (pnpm install --frozen-lockfile)');
+  const code = run(pnpm, ['install', '--frozen-lockfile']);
+  if (code !== 0) process.exit(code);
+}
+
+/** Variables written by `npm start` for the embedded services, used when the shell sets none. */
+function devEnv() {
+  const file = join(root, '.mcb', 'dev.env');
+  const env = { ...process.env };
+  if (!existsSync(file)) return env;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m && env[m[1]] === undefined) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+function exec(cmd, args, env = process.env) {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+const [command, ...args] = process.argv.slice(2);
+const pnpm = pnpmCommand();
+ensureInstalled(pnpm);
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+switch (command) {
+  case 'start':
+    exec(process.execPath, ['--import', 'tsx', join(root, 'infra', 'dev', 'start.ts'), ...args]);
+    break;
+  case 'mcb':
+    exec(process.execPath, ['--import', 'tsx', join(root, 'apps', 'cli', 'src', 'main.ts'), ...args], devEnv());
+    break;
+  case 'bench':
+    if (!args[0]) {
+      say('usage: npm run bench -- <name>   (see infra/bench/)');
+      process.exit(2);
+    }
+    exec(process.execPath, ['--import', 'tsx', join(root, 'infra', 'bench', `${args[0]}.ts`), ...args.slice(1)]);
+    break;
+  case 'test': {
+    const steps = [
+      ['lint', bin('biome'), ['check', '.']],
+      ['typecheck', bin('turbo'), ['run', 'typecheck', '--concurrency=2', '--output-logs=errors-only']],
+      ['unit tests', bin('vitest'), ['run', '--project', 'unit']],
+      ['integration tests', bin('vitest'), ['run', '--project', 'integration']],
+    ];
+    for (const [name, cmd, stepArgs] of steps) {
+      say(`${name}…`);
+      const code = run(cmd, [...stepArgs, ...(name.endsWith('tests') ? args : [])]);
+      if (code !== 0) {
+        say(`${name} failed`);
+        process.exit(code);
+      }
+    }
+    break;
+  }
+  default:
+    say('usage: node infra/dev/bootstrap.mjs start|test|mcb|bench');
+    process.exit(2);
+}

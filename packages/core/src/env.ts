@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+
+/**
+ * Parses `source` (normally `process.env`) with `schema`. On failure prints one line naming
+ * the bad or missing variable and exits with status 1 — each app's env.ts calls this at boot.
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: Record<string, string | undefined> = process.env,
+  app = 'mcb',
+): z.infer<S> {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = issue?.path.join('.') || 'env';
+  const message = issue?.message ?? 'invalid';
+  const err = new Error(`${app}: invalid environment variable ${name}: ${message}`);
+  (err as Error & { envVariable?: string }).envVariable = name;
+  throw err;
+}
+
+/** Runs `fn`, printing an env error as one line and exiting 1 (for app entry points). */
+export function exitOnEnvError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof Error && 'envVariable' in err) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

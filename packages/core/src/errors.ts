@@ -1,0 +1,58 @@
+/** Error codes shared by every transport. Each maps to one HTTP status (see `httpStatusOf`). */
+export const errorCodes = {
+  unknown_tenant: 404,
+  unknown_source: 404,
+  not_found: 404,
+  missing_credentials: 401,
+  invalid_signature: 401,
+  unauthorized: 401,
+  payload_too_large: 413,
+  invalid_json: 400,
+  bad_request: 400,
+  invalid_config: 400,
+  unavailable: 503,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** Base class for every expected, typed failure. `code` decides the HTTP status and the CLI message. */
+export class McbError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Unknown or inactive tenant slug. Message is exactly `Unknown tenant: <slug>`. */
+export class UnknownTenant extends McbError {
+  readonly slug: string;
+  constructor(slug: string) {
+    super('unknown_tenant', `Unknown tenant: ${slug}`);
+    this.slug = slug;
+  }
+}
+
+/** A provider that is needed but has no active integration for the tenant. */
+export class MissingCredentials extends McbError {
+  readonly slug: string;
+  readonly provider: string;
+  constructor(slug: string, provider: string) {
+    super('missing_credentials', `Missing credentials: ${provider} for tenant ${slug}`);
+    this.slug = slug;
+    this.provider = provider;
+  }
+}
+
+/** A tenant config that does not match the schema; the message names the field. */
+export class InvalidConfig extends McbError {
+  constructor(message: string) {
+    super('invalid_config', message);
+  }
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return errorCodes[code];
+}

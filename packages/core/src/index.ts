@@ -1,0 +1,6 @@
+export * from './env';
+export * from './env-fields';
+export * from './errors';
+export * from './logger';
+export * from './redact';
+export * from './shutdown';

@@ -1,0 +1,52 @@
+import { sql } from 'drizzle-orm';
+import { foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, tenantId, updatedAt } from './columns';
+import { tenants } from './tenants';
+
+/** Per-field provenance for order independence (SPEC §6.7): which event set the value, and when. */
+export type FieldMeta = Record<string, { at: string; logId: string }>;
+
+/** One person per tenant, linked across tools. A merged record keeps `merged_into_id`. */
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: uuid('id').notNull().defaultRandom(),
+    tenantId: tenantId(),
+    mcId: text('mc_id'),
+    ghlId: text('ghl_id'),
+    emailPrimary: text('email_primary'),
+    emailBooking: text('email_booking'),
+    emailPayment: text('email_payment'),
+    phone: text('phone'),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    igUsername: text('ig_username'),
+    igId: text('ig_id'),
+    stripeCustomerId: text('stripe_customer_id'),
+    stage: text('stage'),
+    source: text('source'),
+    adId: text('ad_id'),
+    tags: jsonb('tags').$type<Record<string, unknown>>().notNull().default({}),
+    mergedIntoId: uuid('merged_into_id'),
+    /** Earliest event seen for this person (first touch, SPEC §6.7). */
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }),
+    fieldMeta: jsonb('field_meta').$type<FieldMeta>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('contacts_tenant_mc_id_unique').on(t.tenantId, t.mcId),
+    unique('contacts_tenant_ghl_id_unique').on(t.tenantId, t.ghlId),
+    foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
+    foreignKey({ name: 'contacts_merged_into_fk', columns: [t.tenantId, t.mergedIntoId], foreignColumns: [t.tenantId, t.id] }),
+    index('contacts_email_primary_idx').on(t.tenantId, sql`lower(${t.emailPrimary})`),
+    index('contacts_email_booking_idx').on(t.tenantId, sql`lower(${t.emailBooking})`),
+    index('contacts_email_payment_idx').on(t.tenantId, sql`lower(${t.emailPayment})`),
+    index('contacts_phone_idx').on(t.tenantId, t.phone),
+    index('contacts_stripe_customer_idx').on(t.tenantId, t.stripeCustomerId),
+    index('contacts_created_at_idx').on(t.tenantId, t.createdAt),
+  ],
+);
+
+export type Contact = typeof contacts.$inferSelect;

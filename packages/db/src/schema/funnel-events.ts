@@ -1,0 +1,51 @@
+import { bigint, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, tenantId } from './columns';
+import { contacts } from './contacts';
+
+export const funnelEventTypes = [
+  'contact_subscribed',
+  'contact_updated',
+  'dm_qualified',
+  'link_sent',
+  'link_clicked',
+  'form_submitted',
+  'appointment_scheduled',
+  'appointment_held',
+  'appointment_cancelled',
+  'package_sent',
+  'checkout_started',
+  'checkout_abandoned',
+  'deposit_paid',
+  'purchase_completed',
+  'payment_plan_created',
+  'recurring_payment_received',
+  'payment_refunded',
+] as const;
+export type FunnelEventType = (typeof funnelEventTypes)[number];
+
+/** What reports count. Unique per `(tenant, source, source_event_id)` so replays add nothing. */
+export const funnelEvents = pgTable(
+  'funnel_events',
+  {
+    id: uuid('id').notNull().defaultRandom(),
+    tenantId: tenantId(),
+    contactId: uuid('contact_id').notNull(),
+    eventType: text('event_type').$type<FunnelEventType>().notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    source: text('source').notNull(),
+    sourceEventId: text('source_event_id').notNull(),
+    webhookLogId: bigint('webhook_log_id', { mode: 'number' }),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('funnel_events_source_event_unique').on(t.tenantId, t.source, t.sourceEventId),
+    foreignKey({ columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
+    index('funnel_events_occurred_idx').on(t.tenantId, t.occurredAt),
+    index('funnel_events_type_occurred_idx').on(t.tenantId, t.eventType, t.occurredAt),
+    index('funnel_events_contact_idx').on(t.tenantId, t.contactId),
+  ],
+);
+
+export type FunnelEvent = typeof funnelEvents.$inferSelect;

@@ -1,0 +1,25 @@
+export * from './contact-field-changes';
+export * from './contacts';
+export * from './funnel-events';
+export * from './meta-ad-creatives';
+export * from './meta-ad-insights';
+export * from './meta-ads';
+export * from './payments';
+export * from './report-runs';
+export * from './tenant-integrations';
+export * from './tenants';
+export * from './webhook-logs';
+
+/** Every table that carries `tenant_id` and is therefore under row-level security. */
+export const tenantTableNames = [
+  'tenant_integrations',
+  'contacts',
+  'contact_field_changes',
+  'funnel_events',
+  'payments',
+  'webhook_logs',
+  'meta_ads',
+  'meta_ad_creatives',
+  'meta_ad_insights',
+  'report_runs',
+] as const;

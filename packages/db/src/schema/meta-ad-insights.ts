@@ -1,0 +1,28 @@
+import { bigint, date, foreignKey, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { tenantId } from './columns';
+import { tenants } from './tenants';
+
+/** One row per ad per day (never snapshots); re-pulled days overwrite in place. Spend in cents. */
+export const metaAdInsights = pgTable(
+  'meta_ad_insights',
+  {
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    tenantId: tenantId(),
+    adId: text('ad_id').notNull(),
+    date: date('date', { mode: 'string' }).notNull(),
+    spendCents: bigint('spend_cents', { mode: 'number' }).notNull().default(0),
+    impressions: bigint('impressions', { mode: 'number' }).notNull().default(0),
+    clicks: bigint('clicks', { mode: 'number' }).notNull().default(0),
+    reach: bigint('reach', { mode: 'number' }).notNull().default(0),
+    linkClicks: bigint('link_clicks', { mode: 'number' }).notNull().default(0),
+    landingPageViews: bigint('landing_page_views', { mode: 'number' }).notNull().default(0),
+    leads: bigint('leads', { mode: 'number' }).notNull().default(0),
+    actions: jsonb('actions').$type<unknown[]>().notNull().default([]),
+    syncedAt: timestamp('synced_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('meta_ad_insights_tenant_ad_date_unique').on(t.tenantId, t.adId, t.date),
+    foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
+  ],
+);

@@ -1,0 +1,59 @@
+import { sql } from 'drizzle-orm';
+import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, tenantId } from './columns';
+import { contacts } from './contacts';
+
+export const paymentCategories = [
+  'deposit',
+  'full_purchase',
+  'payment_plan',
+  'downpayment',
+  'recurring',
+  'refund',
+  'miscellaneous',
+] as const;
+export type PaymentCategory = (typeof paymentCategories)[number];
+export type PaymentType = 'buy_in_full' | 'buy_now_pay_later' | 'refund';
+
+/** Money in integer cents, signed (refunds negative). `contact_id` NULL = orphan (SPEC §6.3). */
+export const payments = pgTable(
+  'payments',
+  {
+    id: uuid('id').notNull().defaultRandom(),
+    tenantId: tenantId(),
+    contactId: uuid('contact_id'),
+    paymentEventId: text('payment_event_id').notNull(),
+    source: text('source').$type<'stripe' | 'denefits'>().notNull(),
+    paymentType: text('payment_type').$type<PaymentType>().notNull(),
+    category: text('category').$type<PaymentCategory>().notNull(),
+    amountCents: bigint('amount_cents', { mode: 'number' }).notNull(),
+    currency: text('currency').notNull().default('usd'),
+    status: text('status').notNull(),
+    customerEmail: text('customer_email'),
+    customerName: text('customer_name'),
+    customerPhone: text('customer_phone'),
+    paidAt: timestamp('paid_at', { withTimezone: true }).notNull(),
+    webhookLogId: bigint('webhook_log_id', { mode: 'number' }),
+    stripeCustomerId: text('stripe_customer_id'),
+    stripeSessionId: text('stripe_session_id'),
+    stripePaymentIntentId: text('stripe_payment_intent_id'),
+    denefitsContractCode: text('denefits_contract_code'),
+    denefitsFinancedCents: bigint('denefits_financed_cents', { mode: 'number' }),
+    denefitsRecurringCents: bigint('denefits_recurring_cents', { mode: 'number' }),
+    denefitsNumPayments: integer('denefits_num_payments'),
+    denefitsRemainingPayments: integer('denefits_remaining_payments'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('payments_payment_event_unique').on(t.tenantId, t.paymentEventId),
+    foreignKey({ columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
+    index('payments_paid_at_idx').on(t.tenantId, t.paidAt),
+    index('payments_contact_idx').on(t.tenantId, t.contactId),
+    index('payments_orphan_email_idx').on(t.tenantId, sql`lower(${t.customerEmail})`).where(sql`contact_id IS NULL`),
+    index('payments_orphan_stripe_customer_idx').on(t.tenantId, t.stripeCustomerId).where(sql`contact_id IS NULL`),
+    index('payments_orphan_phone_idx').on(t.tenantId, t.customerPhone).where(sql`contact_id IS NULL`),
+  ],
+);
+
+export type Payment = typeof payments.$inferSelect;

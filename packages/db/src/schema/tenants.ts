@@ -1,0 +1,23 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, updatedAt } from './columns';
+
+/** One row per agency client. `slug` is the URL segment of every webhook. */
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    slug: text('slug').notNull().unique('tenants_slug_unique'),
+    name: text('name').notNull(),
+    ownerName: text('owner_name'),
+    reportEmail: text('report_email'),
+    config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    isActive: boolean('is_active').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check('tenants_slug_format', sql`${t.slug} ~ '^[a-z0-9-]{2,40}$'`)],
+);
+
+export type Tenant = typeof tenants.$inferSelect;
+export type NewTenant = typeof tenants.$inferInsert;

@@ -1,0 +1,50 @@
+import { sql } from 'drizzle-orm';
+import { bigint, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { tenantId } from './columns';
+import { tenants } from './tenants';
+
+export const webhookSources = ['manychat', 'ghl', 'stripe', 'denefits', 'perspective'] as const;
+export type WebhookSource = (typeof webhookSources)[number];
+
+export const webhookStatuses = ['received', 'processing', 'processed', 'ignored', 'failed', 'duplicate', 'rejected'] as const;
+export type WebhookStatus = (typeof webhookStatuses)[number];
+
+/**
+ * One row per accepted or rejected request, updated in place as it moves
+ * `received → processing → processed | ignored | failed`. Dedupe covers accepted rows only.
+ */
+export const webhookLogs = pgTable(
+  'webhook_logs',
+  {
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    tenantId: tenantId(),
+    source: text('source').$type<WebhookSource>().notNull(),
+    eventType: text('event_type'),
+    dedupeKey: text('dedupe_key').notNull(),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    payload: jsonb('payload'),
+    rawBody: text('raw_body'),
+    status: text('status').$type<WebhookStatus>().notNull().default('received'),
+    errorMessage: text('error_message'),
+    attempts: integer('attempts').notNull().default(0),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+    contactId: uuid('contact_id'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
+    // UNIQUE(tenant_id, source, dedupe_key) over accepted rows: a rejected (forged or
+    // misconfigured) delivery must never block the genuine one that follows (SPEC §3).
+    uniqueIndex('webhook_logs_dedupe_unique').on(t.tenantId, t.source, t.dedupeKey).where(sql`status <> 'rejected'`),
+    // Workers resolve a job's `{ logId }` to its tenant through this index (admin path).
+    index('webhook_logs_id_idx').on(t.id),
+    index('webhook_logs_tenant_received_idx').on(t.tenantId, t.receivedAt, t.id),
+    index('webhook_logs_tenant_status_idx').on(t.tenantId, t.status, t.id),
+    // Outbox: rows committed while Redis was down.
+    index('webhook_logs_outbox_idx').on(t.receivedAt).where(sql`enqueued_at IS NULL AND status = 'received'`),
+  ],
+);
+
+export type WebhookLog = typeof webhookLogs.$inferSelect;

@@ -1,0 +1,52 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+
+/** Queue names. Webhook processing is split per tenant lane for fairness (see ADR 0003). */
+export const queueNames = {
+  webhooks: 'webhooks',
+  meta: 'meta-sync',
+  reports: 'reports',
+  schedules: 'schedules',
+} as const;
+export type QueueName = (typeof queueNames)[keyof typeof queueNames];
+
+/** Job catalog: name → data schema. Jobs carry ids, never payloads or secrets (SPEC §1). */
+export const jobSchemas = {
+  'webhook.process': z.object({ logId: z.number().int().positive() }),
+  'meta.sync': z.object({ tenantId: z.string().uuid(), since: z.string().optional(), until: z.string().optional() }),
+  'meta.tick': z.object({}).passthrough(),
+  'report.weekly': z.object({ tenantId: z.string().uuid(), weekStart: z.string() }),
+  'report.tick': z.object({}).passthrough(),
+} as const;
+
+export type JobName = keyof typeof jobSchemas;
+export type JobData<N extends JobName> = z.infer<(typeof jobSchemas)[N]>;
+
+/** Which queue each job goes to. */
+export const jobQueue: Record<JobName, QueueName> = {
+  'webhook.process': queueNames.webhooks,
+  'meta.sync': queueNames.meta,
+  'meta.tick': queueNames.schedules,
+  'report.weekly': queueNames.reports,
+  'report.tick': queueNames.schedules,
+};
+
+/** Default options: exponential backoff, bounded history so Redis never grows without limit. */
+export function defaultJobOptions(attempts = 8): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: { count: 10_000, age: 24 * 3600 },
+    removeOnFail: { count: 50_000, age: 14 * 24 * 3600 },
+  };
+}
+
+/** BullMQ forbids `:` in custom job ids; every id we build goes through here. */
+export function jobId(...parts: Array<string | number>): string {
+  return parts.map((p) => String(p).replaceAll(':', '_')).join('-');
+}
+
+/** Job id of the processing job for one webhook log (replays add a suffix). */
+export function webhookJobId(logId: number, replay?: number): string {
+  return replay ? jobId('log', logId, 'r', replay) : jobId('log', logId);
+}

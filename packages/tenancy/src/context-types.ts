@@ -1,0 +1,26 @@
+import type { Provider } from '@mcb/db';
+import type { TenantConfig } from './config';
+
+/** Decrypted secrets of one active integration. Never logged, never put in job data. */
+export interface IntegrationSecrets {
+  provider: Provider;
+  /** Decrypted `credentials` JSON (API keys, tokens, ids). */
+  credentials: Record<string, unknown>;
+  /** Current webhook secret, decrypted (null when none is configured). */
+  webhookSecret: string | null;
+  /** Previous secret while its rotation overlap lasts, else null. */
+  previousWebhookSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+}
+
+/** What `getTenantContext(slug)` returns: an active tenant, its config with defaults, its secrets. */
+export interface TenantContext {
+  id: string;
+  slug: string;
+  name: string;
+  ownerName: string | null;
+  reportEmail: string | null;
+  config: TenantConfig;
+  /** Active integrations only, keyed by provider. */
+  credentials: Partial<Record<Provider, IntegrationSecrets>>;
+}
