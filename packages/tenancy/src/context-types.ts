@@ -24,3 +24,19 @@ export interface TenantContext {
   /** Active integrations only, keyed by provider. */
   credentials: Partial<Record<Provider, IntegrationSecrets>>;
 }
+
+/**
+ * Loads and caches tenant contexts (built by `createTenantContextLoader` in context.ts).
+ * Cached in-process for a short TTL; invalidated across processes by Postgres LISTEN/NOTIFY.
+ */
+export interface TenantContextLoader {
+  /** Active tenant by slug. Throws `UnknownTenant` for an unknown or inactive slug. */
+  getTenantContext(slug: string): Promise<TenantContext>;
+  /** Same, by tenant id (workers know ids, not slugs). */
+  getTenantContextById(id: string): Promise<TenantContext>;
+  /** The secrets of one provider. Throws `MissingCredentials` naming tenant and provider. */
+  requireIntegration(ctx: TenantContext, provider: Provider): IntegrationSecrets;
+  /** Drops cached entries (all when no argument). */
+  invalidate(slugOrId?: string): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,124 @@
+import type { FunnelEventType, PaymentCategory, PaymentType } from '@mcb/db/schema';
+
+export type { FunnelEventType, PaymentCategory, PaymentType };
+
+export const sources = ['manychat', 'ghl', 'stripe', 'denefits', 'perspective'] as const;
+export type Source = (typeof sources)[number];
+
+/** Funnel stages in order; a contact's stage only moves forward (SPEC §4). */
+export const stages = [
+  'new_lead',
+  'dm_qualified',
+  'landing_link_sent',
+  'landing_link_clicked',
+  'form_submitted',
+  'meeting_booked',
+  'meeting_held',
+  'package_sent',
+  'deposit_paid',
+  'purchased',
+] as const;
+export type Stage = (typeof stages)[number];
+
+/** Identifiers that may point at an existing contact (matching order: SPEC §6.1). */
+export interface IdentityKeys {
+  mcId?: string;
+  ghlId?: string;
+  stripeCustomerId?: string;
+  /** Any email the event carries, already trimmed (case kept; matching is case-insensitive). */
+  emails?: string[];
+  /** E.164 (see `normalizePhone`). */
+  phone?: string;
+}
+
+/** Contact column values an event carries. Absent or empty = "no information" (never overwrites). */
+export interface ContactFields {
+  mcId?: string;
+  ghlId?: string;
+  emailPrimary?: string;
+  emailBooking?: string;
+  emailPayment?: string;
+  phone?: string;
+  firstName?: string;
+  lastName?: string;
+  igUsername?: string;
+  igId?: string;
+  stripeCustomerId?: string;
+  /** First-touch: only the earliest event's value is kept. */
+  source?: string;
+  /** First-touch ad id. */
+  adId?: string;
+  /** Merged into `contacts.tags` (object). */
+  tags?: Record<string, unknown>;
+}
+
+export interface NormalizedContact {
+  identity: IdentityKeys;
+  fields: ContactFields;
+}
+
+export interface NormalizedFunnelEvent {
+  type: FunnelEventType;
+  /** ISO time; the provider's own event time when it has one. */
+  occurredAt: string;
+  /**
+   * Appended to the log's dedupe key to form `funnel_events.source_event_id`, when one log yields
+   * more than one funnel event. Omit for the usual single event.
+   */
+  keySuffix?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface NormalizedPayment {
+  /** Provider-derived id, unique per tenant (e.g. Stripe session id, refund id, `<code>_plan`). */
+  paymentEventId: string;
+  source: 'stripe' | 'denefits';
+  paymentType: PaymentType;
+  category: PaymentCategory;
+  /** Signed integer cents; refunds negative. */
+  amountCents: number;
+  currency: string;
+  status: string;
+  customerEmail?: string;
+  customerName?: string;
+  customerPhone?: string;
+  paidAt: string;
+  stripeCustomerId?: string;
+  stripeSessionId?: string;
+  stripePaymentIntentId?: string;
+  denefitsContractCode?: string;
+  denefitsFinancedCents?: number;
+  denefitsRecurringCents?: number;
+  denefitsNumPayments?: number;
+  denefitsRemainingPayments?: number;
+  /** Funnel event recorded for the person when this payment is (or later becomes) linked. */
+  funnelEvent?: FunnelEventType;
+}
+
+/** One event to apply, in one transaction (see the applier). */
+export interface NormalizedEvent {
+  source: Source;
+  /** Provider event type, stored in `webhook_logs.event_type`. */
+  eventType: string;
+  /** Provider's own event time (ISO) when it has one; else the applier uses the log's received_at. */
+  occurredAt?: string;
+  /** Absent for a payment alone (it waits as an orphan until the person appears, SPEC §6.3). */
+  contact?: NormalizedContact;
+  funnelEvent?: NormalizedFunnelEvent;
+  payments?: NormalizedPayment[];
+  /** Status change of an existing payment (Denefits `contract.status`). */
+  paymentStatusUpdates?: Array<{ paymentEventId: string; status: string }>;
+}
+
+/**
+ * What a normalizer returns. Normalizers are total: any JSON in, one of these out, never a throw.
+ * - `events`: apply these.
+ * - `ignored`: a known-harmless or unknown event type; the log becomes `ignored` with `reason`.
+ * - `invalid`: the payload cannot be understood; the log becomes `failed` without retry.
+ * - `needs_fetch`: ManyChat sent only `{subscriber_id}`; fetch the subscriber, then normalize again.
+ */
+export type NormalizeResult =
+  | { kind: 'events'; events: NormalizedEvent[] }
+  | { kind: 'ignored'; eventType: string | null; reason: string }
+  | { kind: 'invalid'; eventType: string | null; reason: string }
+  | { kind: 'needs_fetch'; eventType: string | null; subscriberId: string };
