@@ -1,0 +1,7 @@
+import type { WorkerDeps } from '../deps';
+
+/** A function that registers (idempotently, with `upsertJobScheduler`) one recurring job. */
+export type SchedulerRegistration = (deps: WorkerDeps) => Promise<void>;
+
+/** Every scheduler, registered at worker start. One file per domain under `schedulers/`. */
+export const schedulers: SchedulerRegistration[] = [];
