@@ -1,9 +1,11 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 
-/** Queue names. Webhook processing is split per tenant lane for fairness (see ADR 0003). */
+/**
+ * Fixed queue names. Webhook processing is NOT here: each tenant has its own queue
+ * (`webhookQueueName`), so one tenant's flood never delays another's events (ADR 0003).
+ */
 export const queueNames = {
-  webhooks: 'webhooks',
   meta: 'meta-sync',
   reports: 'reports',
   schedules: 'schedules',
@@ -23,8 +25,7 @@ export type JobName = keyof typeof jobSchemas;
 export type JobData<N extends JobName> = z.infer<(typeof jobSchemas)[N]>;
 
 /** Which queue each job goes to. */
-export const jobQueue: Record<JobName, QueueName> = {
-  'webhook.process': queueNames.webhooks,
+export const jobQueue: Record<Exclude<JobName, 'webhook.process'>, QueueName> = {
   'meta.sync': queueNames.meta,
   'meta.tick': queueNames.schedules,
   'report.weekly': queueNames.reports,
@@ -49,4 +50,15 @@ export function jobId(...parts: Array<string | number>): string {
 /** Job id of the processing job for one webhook log (replays add a suffix). */
 export function webhookJobId(logId: number, replay?: number): string {
   return replay ? jobId('log', logId, 'r', replay) : jobId('log', logId);
+}
+
+/** The queue of one tenant's webhook jobs (`webhook.process`, data `{ logId }`). */
+export function webhookQueueName(tenantId: string): string {
+  return `webhooks-${tenantId}`;
+}
+
+/** Inverse of `webhookQueueName`; null for any other queue. */
+export function tenantIdOfWebhookQueue(name: string): string | null {
+  const m = /^webhooks-([0-9a-f-]{36})$/.exec(name);
+  return m ? (m[1] as string) : null;
 }
