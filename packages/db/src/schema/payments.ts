@@ -42,6 +42,8 @@ export const payments = pgTable(
     denefitsRecurringCents: bigint('denefits_recurring_cents', { mode: 'number' }),
     denefitsNumPayments: integer('denefits_num_payments'),
     denefitsRemainingPayments: integer('denefits_remaining_payments'),
+    /** Funnel event recorded for the person when this payment is (or later becomes) linked (SPEC §6.3). */
+    funnelEvent: text('funnel_event'),
     createdAt: createdAt(),
   },
   (t) => [
