@@ -1,3 +1,3 @@
+export * from './browser';
 export * from './context';
 export * from './services';
-export * from './browser';
