@@ -59,8 +59,12 @@ export interface NormalizedContact {
 
 export interface NormalizedFunnelEvent {
   type: FunnelEventType;
-  /** ISO time; the provider's own event time when it has one. */
-  occurredAt: string;
+  /**
+   * ISO time; the provider's own event time when it has one. Absent when the provider sends none
+   * (ManyChat, GHL workflow actions): the applier then uses the event's `occurredAt`, else the log's
+   * `received_at` (SPEC §6.7).
+   */
+  occurredAt?: string;
   /**
    * Appended to the log's dedupe key to form `funnel_events.source_event_id`, when one log yields
    * more than one funnel event. Omit for the usual single event.
@@ -82,7 +86,8 @@ export interface NormalizedPayment {
   customerEmail?: string;
   customerName?: string;
   customerPhone?: string;
-  paidAt: string;
+  /** ISO time the money moved; absent when the provider gives none (applier: log's `received_at`). */
+  paidAt?: string;
   stripeCustomerId?: string;
   stripeSessionId?: string;
   stripePaymentIntentId?: string;
@@ -102,8 +107,19 @@ export interface NormalizedEvent {
   eventType: string;
   /** Provider's own event time (ISO) when it has one; else the applier uses the log's received_at. */
   occurredAt?: string;
-  /** Absent for a payment alone (it waits as an orphan until the person appears, SPEC §6.3). */
+  /**
+   * The person this event is about. For a payment event (Stripe, Denefits) it carries whatever
+   * identity the payment has (email, phone, Stripe customer id) so the applier can link it to an
+   * existing contact — but the applier never creates a contact from a payment-only event: with no
+   * match the payments wait as orphans (`contact_id` NULL) and are linked when the person appears
+   * (SPEC §6.1, §6.3). Absent when the event carries no identifier at all.
+   */
   contact?: NormalizedContact;
+  /**
+   * Funnel event for the contact. Payment events leave it absent and put theirs on
+   * `NormalizedPayment.funnelEvent` instead (recorded once, at the payment's time, when the payment is
+   * or becomes linked), so a sale is never counted twice.
+   */
   funnelEvent?: NormalizedFunnelEvent;
   payments?: NormalizedPayment[];
   /** Status change of an existing payment (Denefits `contract.status`). */
