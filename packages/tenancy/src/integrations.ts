@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { McbError, MissingCredentials, maskSecret, UnknownTenant } from '@mcb/core';
+import { type Database, type Provider, providers } from '@mcb/db';
+import { type Envelope, type Keyring, openJson, openText, sealJson, sealText } from './crypto';
+import { assertAdmin } from './tenants';
+
+/**
+ * Integration management: an admin path (ADR 0002). Credentials and webhook secrets are sealed
+ * before they reach SQL; what comes back out of these functions is masked, except a secret this
+ * module generated (returned once, for the operator to paste into the provider).
+ */
+
+export interface SetIntegrationInput {
+  slug: string;
+  provider: string;
+  /** Replaces the stored credentials JSON when given. */
+  credentials?: Record<string, unknown>;
+  /** A secret to store, or `true` to generate one. Replaces the current secret, ends any overlap. */
+  webhookSecret?: string | true;
+}
+
+export interface SetIntegrationResult {
+  provider: Provider;
+  created: boolean;
+  /** The generated secret, only when `webhookSecret: true`. Show it once; it is never readable again. */
+  generatedSecret: string | null;
+}
+
+export interface RotateSecretInput {
+  slug: string;
+  provider: string;
+  /** The new secret; generated when absent (except Stripe, which issues its own). */
+  newSecret?: string;
+  /** How long the previous secret stays valid. 0 ends it at once. */
+  overlapMs: number;
+  now?: Date;
+}
+
+export interface RotateSecretResult {
+  provider: Provider;
+  generatedSecret: string | null;
+  /** Until when the previous secret is accepted (null: no previous secret kept). */
+  previousExpiresAt: Date | null;
+}
+
+/** What `integration list` shows: every secret masked to its last 4 characters. */
+export interface IntegrationView {
+  provider: Provider;
+  isActive: boolean;
+  credentials: Record<string, string>;
+  webhookSecret: string | null;
+  previousWebhookSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  lastError: string | null;
+  lastSuccessAt: Date | null;
+  updatedAt: Date;
+}
+
+interface IntegrationRow {
+  id: string;
+  tenant_id: string;
+  provider: Provider;
+  credentials: Envelope | null;
+  webhook_secret: string | null;
+  previous_webhook_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  is_active: boolean;
+  last_error: string | null;
+  last_success_at: Date | null;
+  updated_at: Date;
+}
+
+/** A strong random shared secret (32 bytes, base64url: safe in a header and in `?secret=`). */
+export function generateWebhookSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Narrows a CLI argument to a provider, or throws naming the valid ones. */
+export function parseProvider(value: string): Provider {
+  if ((providers as readonly string[]).includes(value)) return value as Provider;
+  throw new McbError('bad_request', `Unknown provider: ${value} (one of ${providers.join(', ')})`);
+}
+
+function checkedSecret(provider: Provider, secret: string | true): string | null {
+  if (secret === true) {
+    // Stripe signs with a secret it issues itself; a secret invented here would never verify.
+    if (provider === 'stripe') {
+      throw new McbError('bad_request', 'Stripe issues its own signing secret: pass --webhook-secret whsec_… from the Stripe dashboard');
+    }
+    return null;
+  }
+  if (secret.length < 8) throw new McbError('bad_request', 'Webhook secret too short: use at least 8 characters');
+  if (provider === 'stripe' && !secret.startsWith('whsec_')) {
+    throw new McbError('bad_request', 'Stripe webhook signing secrets start with whsec_');
+  }
+  return secret;
+}
+
+async function tenantIdOf(admin: Database, slug: string): Promise<string> {
+  const rows = await admin.sql<{ id: string }[]>`select id from tenants where slug = ${slug}`;
+  if (!rows[0]) throw new UnknownTenant(slug);
+  return rows[0].id;
+}
+
+/**
+ * Creates or updates (and re-activates) one integration. Credentials and secret are sealed with
+ * the keyring's current key. Idempotent for equal input (new ciphertext, same meaning).
+ */
+export async function setIntegration(admin: Database, keyring: Keyring, input: SetIntegrationInput): Promise<SetIntegrationResult> {
+  assertAdmin(admin);
+  const provider = parseProvider(input.provider);
+  const tenantId = await tenantIdOf(admin, input.slug);
+  const given = input.webhookSecret === undefined ? undefined : checkedSecret(provider, input.webhookSecret);
+  const generatedSecret = given === null ? generateWebhookSecret() : null;
+  const secret = given ?? generatedSecret;
+  const credentials = input.credentials ? admin.sql.json(sealJson(keyring, input.credentials) as never) : null;
+  const sealedSecret = secret ? sealText(keyring, secret) : null;
+  const rows = await admin.sql<{ created: boolean }[]>`
+    insert into tenant_integrations (tenant_id, provider, credentials, webhook_secret)
+    values (${tenantId}, ${provider}, ${credentials ?? admin.sql.json(sealJson(keyring, {}) as never)}, ${sealedSecret})
+    on conflict (tenant_id, provider) do update set
+      credentials = ${credentials === null ? admin.sql`tenant_integrations.credentials` : credentials},
+      webhook_secret = ${sealedSecret === null ? admin.sql`tenant_integrations.webhook_secret` : sealedSecret},
+      previous_webhook_secret = ${sealedSecret === null ? admin.sql`tenant_integrations.previous_webhook_secret` : null},
+      previous_secret_expires_at = ${sealedSecret === null ? admin.sql`tenant_integrations.previous_secret_expires_at` : null},
+      is_active = true,
+      last_error = null,
+      updated_at = now()
+    returning (xmax = 0) as created`;
+  return { provider, created: rows[0]?.created ?? false, generatedSecret };
+}
+
+/**
+ * Replaces the webhook secret, keeping the old one valid until `now + overlapMs` so deliveries
+ * signed with either verify while the provider is switched over. Throws `MissingCredentials`
+ * when the tenant has no such integration.
+ */
+export async function rotateWebhookSecret(admin: Database, keyring: Keyring, input: RotateSecretInput): Promise<RotateSecretResult> {
+  assertAdmin(admin);
+  const provider = parseProvider(input.provider);
+  if (!Number.isFinite(input.overlapMs) || input.overlapMs < 0) throw new McbError('bad_request', 'Invalid overlap: must be 0 or more');
+  const tenantId = await tenantIdOf(admin, input.slug);
+  const generatedSecret = input.newSecret === undefined ? (checkedSecret(provider, true) ?? generateWebhookSecret()) : null;
+  const secret = input.newSecret === undefined ? (generatedSecret as string) : (checkedSecret(provider, input.newSecret) as string);
+  const now = input.now ?? new Date();
+  return admin.sql.begin(async (tx) => {
+    const [row] = await tx<IntegrationRow[]>`
+      select * from tenant_integrations where tenant_id = ${tenantId} and provider = ${provider} for update`;
+    if (!row) throw new MissingCredentials(input.slug, provider);
+    const keepPrevious = row.webhook_secret !== null && input.overlapMs > 0;
+    const previousExpiresAt = keepPrevious ? new Date(now.getTime() + input.overlapMs) : null;
+    await tx`
+      update tenant_integrations set
+        webhook_secret = ${sealText(keyring, secret)},
+        previous_webhook_secret = ${keepPrevious ? row.webhook_secret : null},
+        previous_secret_expires_at = ${previousExpiresAt},
+        updated_at = now()
+      where tenant_id = ${tenantId} and id = ${row.id}`;
+    return { provider, generatedSecret, previousExpiresAt };
+  }) as Promise<RotateSecretResult>;
+}
+
+function maskCredentials(credentials: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(credentials)) {
+    out[key] = typeof value === 'string' || typeof value === 'number' ? maskSecret(String(value)) : '[set]';
+  }
+  return out;
+}
+
+/** The tenant's integrations (active or not) with every secret masked. Throws `UnknownTenant`. */
+export async function listIntegrations(admin: Database, keyring: Keyring, slug: string): Promise<IntegrationView[]> {
+  assertAdmin(admin);
+  const tenantId = await tenantIdOf(admin, slug);
+  const rows = await admin.sql<IntegrationRow[]>`
+    select * from tenant_integrations where tenant_id = ${tenantId} order by provider`;
+  return rows.map((row) => ({
+    provider: row.provider,
+    isActive: row.is_active,
+    credentials: row.credentials ? maskCredentials(openJson(keyring, row.credentials)) : {},
+    webhookSecret: row.webhook_secret ? maskSecret(openText(keyring, row.webhook_secret)) : null,
+    previousWebhookSecret: row.previous_webhook_secret ? maskSecret(openText(keyring, row.previous_webhook_secret)) : null,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
+    lastError: row.last_error,
+    lastSuccessAt: row.last_success_at,
+    updatedAt: row.updated_at,
+  }));
+}
+
+/** Deletes one integration (its secrets go with it). Throws `MissingCredentials` when absent. */
+export async function removeIntegration(admin: Database, slug: string, provider: string): Promise<void> {
+  assertAdmin(admin);
+  const p = parseProvider(provider);
+  const tenantId = await tenantIdOf(admin, slug);
+  const rows = await admin.sql`delete from tenant_integrations where tenant_id = ${tenantId} and provider = ${p} returning id`;
+  if (rows.length === 0) throw new MissingCredentials(slug, p);
+}

@@ -1,0 +1,154 @@
+import { McbError, UnknownTenant } from '@mcb/core';
+import type { Database, Provider } from '@mcb/db';
+import { z } from 'zod';
+import { parseTenantConfig } from './config';
+import { assertValidSlug } from './slug';
+
+/**
+ * Tenant management: an admin path (ADR 0002). Every function here takes the admin-role
+ * `Database`, because managing tenants means seeing all of them; nothing else should.
+ */
+
+/** A tenant as stored (config as written, without defaults), any status. */
+export interface TenantRecord {
+  id: string;
+  slug: string;
+  name: string;
+  ownerName: string | null;
+  reportEmail: string | null;
+  isActive: boolean;
+  config: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TenantSummary extends TenantRecord {
+  /** Providers with an active integration, sorted. */
+  providers: Provider[];
+}
+
+export interface AddTenantInput {
+  slug: string;
+  name: string;
+  ownerName?: string | null;
+  reportEmail?: string | null;
+  /** Shorthand for `config.timezone`. */
+  timezone?: string;
+  config?: Record<string, unknown>;
+  /** Default true; false creates a pending tenant (the receiver answers 404 until activated). */
+  isActive?: boolean;
+}
+
+export type UpdateTenantInput = Partial<Omit<AddTenantInput, 'slug' | 'isActive'>>;
+
+interface TenantRow {
+  id: string;
+  slug: string;
+  name: string;
+  owner_name: string | null;
+  report_email: string | null;
+  is_active: boolean;
+  config: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const emailSchema = z.email();
+
+/** Refuses a non-admin connection: a forgotten admin path must fail loudly, not see nothing. */
+export function assertAdmin(database: Database): void {
+  if (database.role !== 'admin') throw new Error(`Tenant management needs the admin database role (got ${database.role})`);
+}
+
+function toRecord(row: TenantRow): TenantRecord {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    ownerName: row.owner_name,
+    reportEmail: row.report_email,
+    isActive: row.is_active,
+    config: row.config,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function checkedName(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw new McbError('bad_request', 'Invalid name: must not be empty');
+  return trimmed;
+}
+
+function checkedEmail(email: string | null | undefined): string | null {
+  if (!email) return null;
+  if (!emailSchema.safeParse(email).success) throw new McbError('bad_request', `Invalid email: ${email}`);
+  return email;
+}
+
+/** Validates a config as it will be stored (defaults are applied on read, not written). */
+function checkedConfig(config: Record<string, unknown>): Record<string, unknown> {
+  parseTenantConfig(config);
+  return config;
+}
+
+/** Creates a tenant. Refuses a bad slug, email or config (naming the field) and an existing slug. */
+export async function addTenant(admin: Database, input: AddTenantInput): Promise<TenantRecord> {
+  assertAdmin(admin);
+  assertValidSlug(input.slug);
+  const config = checkedConfig({ ...input.config, ...(input.timezone ? { timezone: input.timezone } : {}) });
+  const rows = await admin.sql<TenantRow[]>`
+    insert into tenants (slug, name, owner_name, report_email, is_active, config)
+    values (${input.slug}, ${checkedName(input.name)}, ${input.ownerName || null}, ${checkedEmail(input.reportEmail)},
+            ${input.isActive ?? true}, ${admin.sql.json(config as never)})
+    on conflict (slug) do nothing
+    returning *`;
+  if (!rows[0]) throw new McbError('bad_request', `Tenant already exists: ${input.slug}`);
+  return toRecord(rows[0]);
+}
+
+/** Every tenant, active or not, by slug, with the providers it has active integrations for. */
+export async function listTenants(admin: Database): Promise<TenantSummary[]> {
+  assertAdmin(admin);
+  const rows = await admin.sql<(TenantRow & { providers: Provider[] })[]>`
+    select t.*, coalesce(array_agg(i.provider order by i.provider) filter (where i.id is not null), '{}') as providers
+    from tenants t left join tenant_integrations i on i.tenant_id = t.id and i.is_active
+    group by t.id order by t.slug`;
+  return rows.map((r) => ({ ...toRecord(r), providers: r.providers }));
+}
+
+/** One tenant by slug, whatever its status. Throws `UnknownTenant`. */
+export async function getTenantBySlug(admin: Database, slug: string): Promise<TenantRecord> {
+  assertAdmin(admin);
+  const rows = await admin.sql<TenantRow[]>`select * from tenants where slug = ${slug}`;
+  if (!rows[0]) throw new UnknownTenant(slug);
+  return toRecord(rows[0]);
+}
+
+/** Activates or deactivates a tenant; every process's cached context follows within ~1 s (NOTIFY). */
+export async function setTenantActive(admin: Database, slug: string, isActive: boolean): Promise<TenantRecord> {
+  assertAdmin(admin);
+  const rows = await admin.sql<TenantRow[]>`
+    update tenants set is_active = ${isActive}, updated_at = now() where slug = ${slug} returning *`;
+  if (!rows[0]) throw new UnknownTenant(slug);
+  return toRecord(rows[0]);
+}
+
+/** Updates name, owner, email and/or config (`config` keys are merged over the stored ones). */
+export async function updateTenant(admin: Database, slug: string, patch: UpdateTenantInput): Promise<TenantRecord> {
+  assertAdmin(admin);
+  return admin.sql.begin(async (tx) => {
+    const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
+    if (!current) throw new UnknownTenant(slug);
+    const config = checkedConfig({ ...current.config, ...patch.config, ...(patch.timezone ? { timezone: patch.timezone } : {}) });
+    const [row] = await tx<TenantRow[]>`
+      update tenants set
+        name = ${patch.name === undefined ? current.name : checkedName(patch.name)},
+        owner_name = ${patch.ownerName === undefined ? current.owner_name : patch.ownerName || null},
+        report_email = ${patch.reportEmail === undefined ? current.report_email : checkedEmail(patch.reportEmail)},
+        config = ${tx.json(config as never)},
+        updated_at = now()
+      where id = ${current.id} returning *`;
+    return toRecord(row as TenantRow);
+  }) as Promise<TenantRecord>;
+}
