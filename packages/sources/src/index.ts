@@ -1,1 +1,3 @@
+export * from './dedupe';
 export * from './types';
+export * from './verify/index';

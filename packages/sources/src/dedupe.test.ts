@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { bodyHashKey, dedupeKeyOf, eventTypeOf } from './dedupe';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe('dedupeKeyOf', () => {
+  it('uses provider event ids', () => {
+    expect(dedupeKeyOf('stripe', { id: 'evt_123', type: 'x' }, enc('{}'))).toBe('evt_123');
+    expect(dedupeKeyOf('ghl', { webhookId: 'abc', type: 'ContactCreate' }, enc('{}'))).toBe('webhook:abc');
+    expect(dedupeKeyOf('perspective', { id: 'p1', trigger: 'conversion' }, enc('{}'))).toBe('p1:conversion');
+    expect(dedupeKeyOf('perspective', { id: 'p1' }, enc('{}'))).toBe('p1');
+  });
+  it('builds the Denefits key from contract code, webhook type and payment number', () => {
+    const recurring = {
+      webhook_type: 'contract.payments.recurring_payment',
+      data: { contract: { contract_code: 'C1' }, payment_number: 3 },
+    };
+    expect(dedupeKeyOf('denefits', recurring, enc('{}'))).toBe('C1:contract.payments.recurring_payment:3');
+    expect(dedupeKeyOf('denefits', { webhook_type: 'contract.created', contract_code: 'C1' }, enc('{}'))).toBe('C1:contract.created');
+    expect(dedupeKeyOf('denefits', { webhook_type: 'contract.status', contract_code: 'C1', status: 'completed' }, enc('{}'))).toBe(
+      'C1:contract.status:completed',
+    );
+  });
+  it('falls back to the SHA-256 of the exact raw body', () => {
+    const raw = enc('{"subscriber":{"id":"1"}}');
+    expect(dedupeKeyOf('manychat', { subscriber: { id: '1' } }, raw)).toBe(bodyHashKey(raw));
+    expect(dedupeKeyOf('stripe', { no: 'id' }, raw)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(dedupeKeyOf('ghl', 'not an object', raw)).toBe(bodyHashKey(raw));
+    expect(bodyHashKey(enc('a'))).not.toBe(bodyHashKey(enc('a ')));
+  });
+});
+
+describe('eventTypeOf', () => {
+  it('reads each source’s event type field', () => {
+    expect(eventTypeOf('stripe', { type: 'charge.refunded' })).toBe('charge.refunded');
+    expect(eventTypeOf('ghl', { customData: { event_type: 'meeting_booked' }, type: 'X' })).toBe('meeting_booked');
+    expect(eventTypeOf('ghl', { type: 'ContactCreate' })).toBe('ContactCreate');
+    expect(eventTypeOf('manychat', { event_type: 'link_sent' })).toBe('link_sent');
+    expect(eventTypeOf('denefits', { webhook_type: 'contract.created' })).toBe('contract.created');
+    expect(eventTypeOf('manychat', null)).toBeNull();
+  });
+});

@@ -1,0 +1,43 @@
+import type { Source } from '../types';
+import { type GhlPublicKeys, verifyGhlSignature } from './ghl';
+import { verifyDenefitsSecret, verifyManychatSecret, verifyPerspectiveSecret } from './shared-secret';
+import { verifyStripeSignature } from './stripe';
+import type { VerifyResult, WebhookHeaders, WebhookQuery } from './types';
+
+export * from './ghl';
+export * from './shared-secret';
+export * from './stripe';
+export * from './types';
+
+export interface VerifyOptions {
+  /** GHL public keys (from `parseGhlPublicKeys`); HighLevel's published keys when absent. */
+  ghlPublicKeys?: GhlPublicKeys;
+}
+
+/**
+ * Verifies one delivery of `source` over its exact raw bytes (SPEC §3.1). `secrets` are the tenant's
+ * active webhook secrets for that source (current, plus previous during a rotation overlap); `now` is
+ * the injected clock. Pure; never throws.
+ */
+export function verifyWebhook(
+  source: Source,
+  rawBody: Uint8Array,
+  headers: WebhookHeaders,
+  query: WebhookQuery,
+  secrets: readonly string[],
+  now: Date,
+  options: VerifyOptions = {},
+): VerifyResult {
+  switch (source) {
+    case 'stripe':
+      return verifyStripeSignature(rawBody, headers, query, secrets, now);
+    case 'ghl':
+      return verifyGhlSignature(rawBody, headers, query, secrets, now, options.ghlPublicKeys);
+    case 'denefits':
+      return verifyDenefitsSecret(rawBody, headers, query, secrets, now);
+    case 'manychat':
+      return verifyManychatSecret(rawBody, headers, query, secrets, now);
+    case 'perspective':
+      return verifyPerspectiveSecret(rawBody, headers, query, secrets, now);
+  }
+}

@@ -1,0 +1,39 @@
+import Stripe from 'stripe';
+import type { VerifyFailure, VerifyResult, WebhookHeaders, WebhookQuery } from './types';
+
+/** Stripe's default tolerance: a signature older than this many seconds is rejected (replay guard). */
+export const stripeToleranceSeconds = 300;
+
+// The library's own signature helper (`stripe.webhooks.signature.verifyHeader`): no client or API key needed.
+const stripeSignature = Stripe.webhooks.signature;
+
+/**
+ * Verifies `Stripe-Signature` with the `stripe` library (HMAC-SHA256 of `t.rawBody`, any `v1` may match),
+ * tolerance 300 s measured against the injected `now`. Every active secret is tried, so the previous
+ * secret keeps working during a rotation overlap. Pure; never throws.
+ */
+export function verifyStripeSignature(
+  rawBody: Uint8Array,
+  headers: WebhookHeaders,
+  _query: WebhookQuery,
+  secrets: readonly string[],
+  now: Date,
+): VerifyResult {
+  const active = secrets.filter((s) => s?.trim());
+  if (active.length === 0) return { ok: false, reason: 'no_secret' };
+  const header = headers['stripe-signature'];
+  if (!stripeSignature) return { ok: false, reason: 'invalid_signature' };
+  if (!header) return { ok: false, reason: 'missing_signature' };
+  const payload = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
+  let reason: VerifyFailure = 'invalid_signature';
+  for (const secret of active) {
+    try {
+      stripeSignature.verifyHeader(payload, header, secret, stripeToleranceSeconds, undefined, now.getTime());
+      return { ok: true, method: 'stripe_signature' };
+    } catch (err) {
+      // The library checks the HMAC first, so this message means the signature matched but is too old.
+      if (err instanceof Error && /tolerance/i.test(err.message)) reason = 'stale_timestamp';
+    }
+  }
+  return { ok: false, reason };
+}

@@ -1,0 +1,28 @@
+/** Request headers with lowercase names (one value each). */
+export type WebhookHeaders = Readonly<Record<string, string | undefined>>;
+/** Query parameters (first value of each). */
+export type WebhookQuery = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Why a delivery failed verification:
+ * - `no_secret`: the tenant has no active secret for this source (the receiver answers `missing_credentials`);
+ * - `missing_signature`: no signature / secret was presented;
+ * - `invalid_signature`: presented, but it does not match;
+ * - `stale_timestamp`: a Stripe signature older than the tolerance.
+ */
+export type VerifyFailure = 'no_secret' | 'missing_signature' | 'invalid_signature' | 'stale_timestamp';
+
+/** How a delivery was authenticated (kept for logs; never a secret). */
+export type VerifyMethod = 'stripe_signature' | 'ghl_ed25519' | 'ghl_rsa' | 'shared_secret';
+
+/** Result of a pure verifier: verifiers never throw. */
+export type VerifyResult = { ok: true; method: VerifyMethod } | { ok: false; reason: VerifyFailure };
+
+/** The common verifier shape: `(rawBody, headers, query, secrets, now)`; `now` is the injected clock. */
+export type Verifier = (
+  rawBody: Uint8Array,
+  headers: WebhookHeaders,
+  query: WebhookQuery,
+  secrets: readonly string[],
+  now: Date,
+) => VerifyResult;
