@@ -2,3 +2,5 @@ export * from './client';
 export * from './migrate';
 export * from './schema/index';
 export * from './tenant-scope';
+export * from './queries/tenant-stats';
+export * from './queries/webhook-logs';

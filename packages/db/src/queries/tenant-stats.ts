@@ -1,0 +1,95 @@
+import type { Sql } from 'postgres';
+
+/** Per-tenant operating and business figures over `[since, until)`. Money in integer cents. */
+export interface TenantStats {
+  tenantId: string;
+  slug: string;
+  name: string;
+  isActive: boolean;
+  /** Webhook logs received in the period, by status (`received` = every log of the period). */
+  logs: { received: number; pending: number; processed: number; failed: number; ignored: number; rejected: number };
+  /** Logs committed but never enqueued (Redis was down): the outbox sweeper's backlog, all time. */
+  outboxDepth: number;
+  /** Time of the newest webhook log, all time. */
+  lastEventAt: Date | null;
+  /** Contacts first created in the period (merged records excluded), and all contacts now. */
+  contacts: { new: number; total: number };
+  /** Funnel events that occurred in the period, and the distinct contacts behind them. */
+  funnelEvents: { count: number; contacts: number };
+  /** Cash collected in the period: deposits, full purchases, downpayments, recurring, minus refunds (SPEC §7). */
+  revenueCents: number;
+}
+
+type StatsRow = {
+  id: string;
+  slug: string;
+  name: string;
+  is_active: boolean;
+  received: number;
+  pending: number;
+  processed: number;
+  failed: number;
+  ignored: number;
+  rejected: number;
+  outbox_depth: number;
+  last_event_at: Date | null;
+  new_contacts: number;
+  total_contacts: number;
+  funnel_events: number;
+  funnel_contacts: number;
+  revenue_cents: number;
+};
+
+/**
+ * Cross-tenant analytics for operators (`mcb stats`, console `/admin/api/stats`). Bypasses row-level
+ * security by design: run it on an admin (`mcb_admin`) connection only. One lateral query per
+ * figure, each served by a `(tenant_id, <time>)` index.
+ */
+export async function getTenantStats(sql: Sql, params: { since: Date; until?: Date; tenantId?: string }): Promise<TenantStats[]> {
+  const until = params.until ?? new Date();
+  const { since } = params;
+  const rows = await sql<StatsRow[]>`
+    select t.id, t.slug, t.name, t.is_active,
+           l.received, l.pending, l.processed, l.failed, l.ignored, l.rejected,
+           o.outbox_depth, le.last_event_at, c.new_contacts, ct.total_contacts,
+           f.funnel_events, f.funnel_contacts, p.revenue_cents
+    from tenants t
+    cross join lateral (
+      select count(*)::int as received,
+             count(*) filter (where status in ('received', 'processing'))::int as pending,
+             count(*) filter (where status = 'processed')::int as processed,
+             count(*) filter (where status = 'failed')::int as failed,
+             count(*) filter (where status = 'ignored')::int as ignored,
+             count(*) filter (where status = 'rejected')::int as rejected
+      from webhook_logs w where w.tenant_id = t.id and w.received_at >= ${since} and w.received_at < ${until}) l
+    cross join lateral (
+      select count(*)::int as outbox_depth from webhook_logs w
+      where w.tenant_id = t.id and w.enqueued_at is null and w.status = 'received') o
+    cross join lateral (select max(w.received_at) as last_event_at from webhook_logs w where w.tenant_id = t.id) le
+    cross join lateral (
+      select count(*)::int as new_contacts from contacts c
+      where c.tenant_id = t.id and c.merged_into_id is null and c.created_at >= ${since} and c.created_at < ${until}) c
+    cross join lateral (
+      select count(*)::int as total_contacts from contacts c where c.tenant_id = t.id and c.merged_into_id is null) ct
+    cross join lateral (
+      select count(*)::int as funnel_events, count(distinct e.contact_id)::int as funnel_contacts from funnel_events e
+      where e.tenant_id = t.id and e.occurred_at >= ${since} and e.occurred_at < ${until}) f
+    cross join lateral (
+      select coalesce(sum(p.amount_cents), 0)::bigint as revenue_cents from payments p
+      where p.tenant_id = t.id and p.paid_at >= ${since} and p.paid_at < ${until}
+        and p.category in ('deposit', 'full_purchase', 'downpayment', 'recurring', 'refund')) p
+    where ${params.tenantId ? sql`t.id = ${params.tenantId}` : sql`true`}
+    order by t.slug`;
+  return rows.map((r) => ({
+    tenantId: r.id,
+    slug: r.slug,
+    name: r.name,
+    isActive: r.is_active,
+    logs: { received: r.received, pending: r.pending, processed: r.processed, failed: r.failed, ignored: r.ignored, rejected: r.rejected },
+    outboxDepth: r.outbox_depth,
+    lastEventAt: r.last_event_at,
+    contacts: { new: r.new_contacts, total: r.total_contacts },
+    funnelEvents: { count: r.funnel_events, contacts: r.funnel_contacts },
+    revenueCents: Number(r.revenue_cents),
+  }));
+}

@@ -1,0 +1,234 @@
+import { redactHeaders } from '@mcb/core';
+import type { PendingQuery, Row, Sql } from 'postgres';
+import type { WebhookSource, WebhookStatus } from '../schema/webhook-logs';
+
+/**
+ * Filters of the operator search (console API, log browser, `mcb logs`, `mcb replay`).
+ * All optional; `since` inclusive, `until` exclusive, on `received_at`.
+ */
+export interface WebhookLogFilter {
+  tenantId?: string;
+  source?: WebhookSource;
+  status?: WebhookStatus;
+  since?: Date;
+  until?: Date;
+  /** Text in event type, dedupe key, or the payload's ids and emails; a number also matches the log id. */
+  q?: string;
+}
+
+/** One row of a search result: no payload, no headers. */
+export interface WebhookLogSummary {
+  id: number;
+  tenantId: string;
+  tenantSlug: string;
+  source: WebhookSource;
+  eventType: string | null;
+  status: WebhookStatus;
+  dedupeKey: string;
+  attempts: number;
+  errorMessage: string | null;
+  receivedAt: Date;
+  enqueuedAt: Date | null;
+  processedAt: Date | null;
+  contactId: string | null;
+}
+
+/** A position in the (received_at desc, id desc) order. */
+export interface WebhookLogCursor {
+  receivedAt: Date;
+  id: number;
+}
+
+/** Opaque cursor text for URLs: base64url of `<epoch micros as ISO>|<id>`. */
+export function encodeLogCursor(cursor: WebhookLogCursor): string {
+  return Buffer.from(`${cursor.receivedAt.toISOString()}|${cursor.id}`).toString('base64url');
+}
+
+/** Inverse of `encodeLogCursor`; null for anything malformed. */
+export function decodeLogCursor(text: string): WebhookLogCursor | null {
+  const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z)\|(\d{1,18})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  if (!m) return null;
+  const receivedAt = new Date(m[1] as string);
+  const id = Number(m[2]);
+  return Number.isNaN(receivedAt.getTime()) || !Number.isSafeInteger(id) ? null : { receivedAt, id };
+}
+
+/** Escapes LIKE wildcards so operator text matches literally. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
+// The expression must be written exactly as in the index (drizzle/0004_webhook_log_search.sql).
+function searchCondition(sql: Sql, q: string): PendingQuery<Row[]> {
+  const pattern = `%${escapeLike(q.trim().toLowerCase())}%`;
+  const text = sql`mcb_webhook_search_text(l.event_type, l.dedupe_key, l.payload) like ${pattern}`;
+  return /^\d{1,15}$/.test(q.trim()) ? sql`(l.id = ${Number(q.trim())} or ${text})` : text;
+}
+
+/** The WHERE clause of a filter over `webhook_logs l` (composable postgres.js fragment). */
+export function webhookLogWhere(sql: Sql, filter: WebhookLogFilter): PendingQuery<Row[]> {
+  const parts: PendingQuery<Row[]>[] = [];
+  if (filter.tenantId) parts.push(sql`l.tenant_id = ${filter.tenantId}`);
+  if (filter.source) parts.push(sql`l.source = ${filter.source}`);
+  if (filter.status) parts.push(sql`l.status = ${filter.status}`);
+  if (filter.since) parts.push(sql`l.received_at >= ${filter.since}`);
+  if (filter.until) parts.push(sql`l.received_at < ${filter.until}`);
+  if (filter.q?.trim()) parts.push(searchCondition(sql, filter.q));
+  if (parts.length === 0) return sql`true`;
+  return parts.reduce((all, part) => sql`${all} and ${part}`);
+}
+
+const summaryColumns = (sql: Sql) => sql`
+  l.id, l.tenant_id, t.slug as tenant_slug, l.source, l.event_type, l.status, l.dedupe_key, l.attempts,
+  left(l.error_message, 500) as error_message, l.received_at, l.enqueued_at, l.processed_at, l.contact_id`;
+
+type SummaryRow = {
+  id: number;
+  tenant_id: string;
+  tenant_slug: string;
+  source: WebhookSource;
+  event_type: string | null;
+  status: WebhookStatus;
+  dedupe_key: string;
+  attempts: number;
+  error_message: string | null;
+  received_at: Date;
+  enqueued_at: Date | null;
+  processed_at: Date | null;
+  contact_id: string | null;
+};
+
+function toSummary(r: SummaryRow): WebhookLogSummary {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    tenantSlug: r.tenant_slug,
+    source: r.source,
+    eventType: r.event_type,
+    status: r.status,
+    dedupeKey: r.dedupe_key,
+    attempts: r.attempts,
+    errorMessage: r.error_message,
+    receivedAt: r.received_at,
+    enqueuedAt: r.enqueued_at,
+    processedAt: r.processed_at,
+    contactId: r.contact_id,
+  };
+}
+
+export interface WebhookLogPage {
+  items: WebhookLogSummary[];
+  /** Pass back as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * Newest first, keyset-paginated on (received_at, id): the cost of a page does not grow with
+ * its depth. Cross-tenant: run it on an admin (`mcb_admin`) connection.
+ */
+export async function searchWebhookLogs(
+  sql: Sql,
+  filter: WebhookLogFilter,
+  page: { cursor?: WebhookLogCursor | null; limit?: number } = {},
+): Promise<WebhookLogPage> {
+  const limit = Math.min(Math.max(page.limit ?? 50, 1), 500);
+  const after = page.cursor ? sql`and (l.received_at, l.id) < (${page.cursor.receivedAt}, ${page.cursor.id})` : sql``;
+  const rows = await sql<SummaryRow[]>`
+    select ${summaryColumns(sql)}
+    from webhook_logs l join tenants t on t.id = l.tenant_id
+    where ${webhookLogWhere(sql, filter)} ${after}
+    order by l.received_at desc, l.id desc
+    limit ${limit + 1}`;
+  const items = rows.slice(0, limit).map(toSummary);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeLogCursor({ receivedAt: last.receivedAt, id: last.id }) : null };
+}
+
+/** How many logs match (the dry-run figure of a bulk replay). */
+export async function countWebhookLogs(sql: Sql, filter: WebhookLogFilter): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from webhook_logs l where ${webhookLogWhere(sql, filter)}`;
+  return row?.n ?? 0;
+}
+
+/**
+ * Oldest first, in batches, for bulk replay: walks (received_at, id) ascending so rows whose
+ * status changes while it runs are neither skipped nor visited twice.
+ */
+export async function* iterateWebhookLogs(
+  sql: Sql,
+  filter: WebhookLogFilter,
+  batchSize = 500,
+): AsyncGenerator<WebhookLogSummary[], void, undefined> {
+  let cursor: WebhookLogCursor | null = null;
+  for (;;) {
+    const after = cursor ? sql`and (l.received_at, l.id) > (${cursor.receivedAt}, ${cursor.id})` : sql``;
+    const rows = await sql<SummaryRow[]>`
+      select ${summaryColumns(sql)}
+      from webhook_logs l join tenants t on t.id = l.tenant_id
+      where ${webhookLogWhere(sql, filter)} ${after}
+      order by l.received_at, l.id
+      limit ${batchSize}`;
+    if (rows.length === 0) return;
+    const items = rows.map(toSummary);
+    yield items;
+    const last = items.at(-1) as WebhookLogSummary;
+    cursor = { receivedAt: last.receivedAt, id: last.id };
+    if (rows.length < batchSize) return;
+  }
+}
+
+/** One log with everything an operator needs to judge it, and what it produced. */
+export interface WebhookLogDetail extends WebhookLogSummary {
+  tenantName: string;
+  /** Stored headers, redacted again on the way out (secrets and signatures never leave). */
+  headers: Record<string, string>;
+  payload: unknown;
+  rawBody: string | null;
+  errorMessage: string | null;
+  contact: Record<string, unknown> | null;
+  funnelEvents: Array<Record<string, unknown>>;
+  payments: Array<Record<string, unknown>>;
+}
+
+/** The log with id `id` (any tenant; admin connection), or null. */
+export async function getWebhookLogDetail(sql: Sql, id: number): Promise<WebhookLogDetail | null> {
+  const [row] = await sql<
+    (SummaryRow & {
+      tenant_name: string;
+      headers: Record<string, string>;
+      payload: unknown;
+      raw_body: string | null;
+      full_error: string | null;
+    })[]
+  >`
+    select ${summaryColumns(sql)}, t.name as tenant_name, l.headers, l.payload, l.raw_body, l.error_message as full_error
+    from webhook_logs l join tenants t on t.id = l.tenant_id
+    where l.id = ${id}`;
+  if (!row) return null;
+  const [contacts, funnelEvents, payments] = await Promise.all([
+    row.contact_id
+      ? sql`
+          select id, mc_id, ghl_id, email_primary, email_booking, email_payment, phone, first_name, last_name,
+                 ig_username, stripe_customer_id, stage, source, ad_id, merged_into_id, created_at, updated_at
+          from contacts where tenant_id = ${row.tenant_id} and id = ${row.contact_id}`
+      : Promise.resolve([]),
+    sql`
+      select id, contact_id, event_type, occurred_at, source, source_event_id, data, created_at
+      from funnel_events where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by occurred_at, id`,
+    sql`
+      select id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
+             customer_email, paid_at, created_at
+      from payments where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by paid_at, id`,
+  ]);
+  return {
+    ...toSummary(row),
+    errorMessage: row.full_error,
+    tenantName: row.tenant_name,
+    headers: redactHeaders(row.headers ?? {}),
+    payload: row.payload,
+    rawBody: row.raw_body,
+    contact: (contacts[0] as Record<string, unknown> | undefined) ?? null,
+    funnelEvents: [...funnelEvents],
+    payments: [...payments],
+  };
+}

@@ -1,0 +1,50 @@
+import { McbError } from '@mcb/core';
+import { type Database, type WebhookLogFilter, webhookSources, webhookStatuses } from '@mcb/db';
+import { z } from 'zod';
+import { resolveTenantId } from './tenants';
+
+const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * A point in time as operators type it: a duration back from `now` (`90s`, `30m`, `24h`, `7d`, `2w`)
+ * or an ISO date / date-time (`2026-11-01`, `2026-11-01T08:00:00Z`). Throws `bad_request` otherwise.
+ */
+export function parseTimeArg(text: string, now: Date = new Date()): Date {
+  const value = text.trim();
+  const m = /^(\d+)\s*([smhdw])$/.exec(value);
+  if (m) return new Date(now.getTime() - Number(m[1]) * (units[m[2] as string] as number));
+  if (/^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new McbError('bad_request', `Invalid time "${text}": use a duration like 24h or 7d, or a date like 2026-11-01`);
+}
+
+/** Filter input as it arrives from a query string, a JSON body or CLI flags (all strings). */
+export const logFilterInputSchema = z.object({
+  tenant: z.string().trim().min(1).optional(),
+  source: z.enum(webhookSources).optional(),
+  status: z.enum(webhookStatuses).optional(),
+  since: z.string().trim().min(1).optional(),
+  until: z.string().trim().min(1).optional(),
+  q: z.string().trim().max(200).optional(),
+});
+export type LogFilterInput = z.infer<typeof logFilterInputSchema>;
+
+/** Validates operator input and resolves the tenant slug: throws `bad_request` / `UnknownTenant`. */
+export async function resolveLogFilter(admin: Database, input: unknown, now: Date = new Date()): Promise<WebhookLogFilter> {
+  const parsed = logFilterInputSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new McbError('bad_request', `Invalid ${issue?.path.join('.') || 'filter'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const f = parsed.data;
+  const filter: WebhookLogFilter = {};
+  if (f.tenant) filter.tenantId = await resolveTenantId(admin, f.tenant);
+  if (f.source) filter.source = f.source;
+  if (f.status) filter.status = f.status;
+  if (f.since) filter.since = parseTimeArg(f.since, now);
+  if (f.until) filter.until = parseTimeArg(f.until, now);
+  if (f.q) filter.q = f.q;
+  return filter;
+}

@@ -1,0 +1,4 @@
+export * from './filters';
+export * from './queues';
+export * from './replay';
+export * from './tenants';

@@ -1,0 +1,40 @@
+import type { Database } from '@mcb/db';
+import { type QueueConnection, queueNames, webhookQueueName } from '@mcb/queue';
+import { Queue } from 'bullmq';
+import { listTenantRefs } from './tenants';
+
+/** A queue of the system: the fixed ones, then one webhook queue per tenant. */
+export interface QueueRef {
+  name: string;
+  /** Human label (`webhooks · ppcu`). */
+  label: string;
+  tenantSlug: string | null;
+}
+
+/** Every queue the system uses right now: `queueNames` plus `webhooks-<tenantId>` per tenant (admin path). */
+export async function listQueueRefs(admin: Database): Promise<QueueRef[]> {
+  const fixed = Object.values(queueNames).map((name) => ({ name, label: name, tenantSlug: null }));
+  const tenants = await listTenantRefs(admin);
+  return [...fixed, ...tenants.map((t) => ({ name: webhookQueueName(t.id), label: `webhooks · ${t.slug}`, tenantSlug: t.slug }))];
+}
+
+export const queueStates = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
+export type QueueState = (typeof queueStates)[number];
+export type QueueCounts = QueueRef & { counts: Record<QueueState, number> };
+
+/** Job counts per queue and state, read straight from BullMQ (Redis or its Postgres backend). */
+export async function getQueueCounts(conn: QueueConnection, refs: QueueRef[]): Promise<QueueCounts[]> {
+  return Promise.all(
+    refs.map(async (ref) => {
+      const queue = new Queue(ref.name, { connection: conn.connection, prefix: conn.prefix });
+      queue.on('error', () => {});
+      try {
+        const raw = await queue.getJobCounts(...queueStates);
+        const counts = Object.fromEntries(queueStates.map((s) => [s, raw[s] ?? 0])) as Record<QueueState, number>;
+        return { ...ref, counts };
+      } finally {
+        await queue.close();
+      }
+    }),
+  );
+}
