@@ -1,4 +1,6 @@
 import { commonEnvFields, parseEnv } from '@mcb/core';
+import { createDatabase, type Database } from '@mcb/db';
+import { type Keyring, parseKeyring } from '@mcb/tenancy';
 import { z } from 'zod';
 
 export const cliEnvSchema = z.object({
@@ -11,4 +13,20 @@ export type CliEnv = z.infer<typeof cliEnvSchema>;
 /** Parses the CLI env lazily (a command that needs no database must not demand DATABASE_URL). */
 export function loadCliEnv(source: Record<string, string | undefined> = process.env): CliEnv {
   return parseEnv(cliEnvSchema, source, 'mcb');
+}
+
+/** The keyring from `MCB_ENCRYPTION_KEY`; commands that touch secrets fail with one line without it. */
+export function keyringFromEnv(env: CliEnv): Keyring {
+  if (!env.MCB_ENCRYPTION_KEY) throw new Error('Missing MCB_ENCRYPTION_KEY (32 bytes, base64)');
+  return parseKeyring(env.MCB_ENCRYPTION_KEY);
+}
+
+/** Runs `fn` with an admin-role connection (tenant management is an admin path) and closes it. */
+export async function withAdminDatabase<T>(env: CliEnv, fn: (admin: Database) => Promise<T>): Promise<T> {
+  const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 2, applicationName: 'mcb-cli' });
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.close();
+  }
 }

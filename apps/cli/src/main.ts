@@ -2,7 +2,11 @@
 import { McbError } from '@mcb/core';
 import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './commands/db';
+import { registerIntegrationCommands } from './commands/integration';
+import { registerKeysCommands } from './commands/keys';
 import { registerSeedCommands } from './commands/seed';
+import { registerTenantCommands } from './commands/tenant';
+import { registerUrlsCommands } from './commands/urls';
 
 /** Builds the `mcb` program. Each command group lives in `commands/<group>.ts`. */
 export function buildProgram(): Command {
@@ -12,6 +16,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDbCommands(program);
   registerSeedCommands(program);
+  registerTenantCommands(program);
+  registerIntegrationCommands(program);
+  registerUrlsCommands(program);
+  registerKeysCommands(program);
   return program;
 }
 

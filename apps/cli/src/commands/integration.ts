@@ -1,0 +1,88 @@
+import { listIntegrations, parseDuration, removeIntegration, rotateWebhookSecret, setIntegration } from '@mcb/tenancy';
+import type { Command } from 'commander';
+import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { formatTable } from '../table';
+import { parseJsonObject } from './tenant';
+
+const out = (text: string) => process.stdout.write(text);
+
+// The one place a plaintext secret is printed: right after this process generated it.
+const printGenerated = (provider: string, secret: string) =>
+  out(`Generated ${provider} webhook secret (shown once, store it in the ${provider} setup now):\n${secret}\n`);
+
+export function registerIntegrationCommands(program: Command): void {
+  const integration = program
+    .command('integration')
+    .description('Per-tenant provider credentials and webhook secrets (encrypted at rest, shown masked)');
+
+  integration
+    .command('set <slug> <provider>')
+    .description('Create or replace an integration (manychat|ghl|stripe|denefits|perspective|meta|resend) and activate it')
+    .option('--credentials <json>', 'credentials JSON, e.g. \'{"secret_key":"sk_live_…"}\' (replaces the stored ones)')
+    .option('--webhook-secret [secret]', 'webhook secret to store; without a value a strong one is generated and printed once')
+    .action(async (slug: string, provider: string, opts: { credentials?: string; webhookSecret?: string | true }) => {
+      const env = loadCliEnv();
+      const keyring = keyringFromEnv(env);
+      const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
+      const result = await withAdminDatabase(env, (admin) =>
+        setIntegration(admin, keyring, { slug, provider, credentials, webhookSecret: opts.webhookSecret }),
+      );
+      out(`${result.created ? 'Added' : 'Updated'} ${result.provider} integration for ${slug}.\n`);
+      if (result.generatedSecret) printGenerated(result.provider, result.generatedSecret);
+    });
+
+  integration
+    .command('rotate-secret <slug> <provider>')
+    .description('Replace the webhook secret; the previous one stays valid for --overlap so the provider can switch over')
+    .option('--overlap <duration>', 'how long the previous secret keeps verifying (e.g. 30m, 24h, 7d; 0 ends it now)', '24h')
+    .option('--webhook-secret <secret>', 'the new secret (required for stripe: the rolled whsec_… from the dashboard); else generated')
+    .action(async (slug: string, provider: string, opts: { overlap: string; webhookSecret?: string }) => {
+      const env = loadCliEnv();
+      const keyring = keyringFromEnv(env);
+      const overlapMs = parseDuration(opts.overlap);
+      const result = await withAdminDatabase(env, (admin) =>
+        rotateWebhookSecret(admin, keyring, { slug, provider, newSecret: opts.webhookSecret, overlapMs }),
+      );
+      out(`Rotated ${result.provider} webhook secret for ${slug}.\n`);
+      out(
+        result.previousExpiresAt
+          ? `The previous secret is accepted until ${result.previousExpiresAt.toISOString()}.\n`
+          : 'The previous secret is no longer accepted.\n',
+      );
+      if (result.generatedSecret) printGenerated(result.provider, result.generatedSecret);
+    });
+
+  integration
+    .command('list <slug>')
+    .description("A tenant's integrations with every secret masked to its last 4 characters")
+    .action(async (slug: string) => {
+      const env = loadCliEnv();
+      const keyring = keyringFromEnv(env);
+      const rows = await withAdminDatabase(env, (admin) => listIntegrations(admin, keyring, slug));
+      if (rows.length === 0) return void out(`No integrations for ${slug}. Add one with: mcb integration set ${slug} <provider> …\n`);
+      out(
+        formatTable(
+          ['PROVIDER', 'STATUS', 'WEBHOOK SECRET', 'PREVIOUS (UNTIL)', 'CREDENTIALS', 'LAST ERROR'],
+          rows.map((r) => [
+            r.provider,
+            r.isActive ? 'active' : 'inactive',
+            r.webhookSecret ?? '-',
+            r.previousWebhookSecret ? `${r.previousWebhookSecret} (${r.previousSecretExpiresAt?.toISOString() ?? '?'})` : '-',
+            Object.entries(r.credentials)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ') || '-',
+            r.lastError ?? '-',
+          ]),
+        ),
+      );
+    });
+
+  integration
+    .command('remove <slug> <provider>')
+    .description('Delete an integration and its secrets (deliveries from that source get 401 missing_credentials)')
+    .action(async (slug: string, provider: string) => {
+      const env = loadCliEnv();
+      await withAdminDatabase(env, (admin) => removeIntegration(admin, slug, provider));
+      out(`Removed ${provider} integration for ${slug}.\n`);
+    });
+}

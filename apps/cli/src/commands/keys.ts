@@ -1,0 +1,44 @@
+import { encryptionKeyUsage, generateKey, rotateKeys } from '@mcb/tenancy';
+import type { Command } from 'commander';
+import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+
+const out = (text: string) => process.stdout.write(text);
+const usageLine = (usage: Record<string, number>) =>
+  Object.entries(usage)
+    .map(([kid, n]) => `${kid}: ${n}`)
+    .join(', ') || 'no sealed values';
+
+export function registerKeysCommands(program: Command): void {
+  const keys = program.command('keys').description('Encryption keys of credentials and webhook secrets (MCB_ENCRYPTION_KEY)');
+
+  keys
+    .command('rotate')
+    .description('Re-encrypt every value under the first key of MCB_ENCRYPTION_KEY="new,old" (old keys still open values)')
+    .action(async () => {
+      const env = loadCliEnv();
+      const keyring = keyringFromEnv(env);
+      const result = await withAdminDatabase(env, (admin) => rotateKeys(admin, keyring));
+      out(`Re-encrypted ${result.reencrypted} value(s) under key ${result.currentKid}. Values per key: ${usageLine(result.usage)}.\n`);
+      const stale = Object.keys(result.usage).filter((kid) => kid !== result.currentKid);
+      out(
+        stale.length ? `Still under old keys: ${stale.join(', ')}; run again.\n` : 'Old keys can now be removed from MCB_ENCRYPTION_KEY.\n',
+      );
+    });
+
+  keys
+    .command('status')
+    .description('How many sealed values each key id protects')
+    .action(async () => {
+      const env = loadCliEnv();
+      const keyring = keyringFromEnv(env);
+      const usage = await withAdminDatabase(env, encryptionKeyUsage);
+      out(`Current key ${keyring.currentKid}. Values per key: ${usageLine(usage)}.\n`);
+    });
+
+  keys
+    .command('generate')
+    .description('Print a new random 32-byte key (base64) to put first in MCB_ENCRYPTION_KEY')
+    .action(() => {
+      out(`${generateKey()}\n`);
+    });
+}

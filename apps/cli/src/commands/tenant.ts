@@ -1,0 +1,139 @@
+import { McbError } from '@mcb/core';
+import {
+  addTenant,
+  getTenantBySlug,
+  listIntegrations,
+  listTenants,
+  parseTenantConfig,
+  setTenantActive,
+  type TenantRecord,
+  updateTenant,
+} from '@mcb/tenancy';
+import type { Command } from 'commander';
+import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { formatTable } from '../table';
+
+const out = (text: string) => process.stdout.write(text);
+const status = (t: TenantRecord) => (t.isActive ? 'active' : 'inactive');
+
+/** Parses a `--config`/`--credentials` JSON object argument, naming the option on failure. */
+export function parseJsonObject(option: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new McbError('bad_request', `Invalid ${option}: not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new McbError('bad_request', `Invalid ${option}: must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+interface TenantFieldOptions {
+  name?: string;
+  owner?: string;
+  email?: string;
+  timezone?: string;
+  config?: string;
+}
+
+export function registerTenantCommands(program: Command): void {
+  const tenant = program.command('tenant').description('Tenants (agency clients): add, list, show, activate, deactivate, update');
+
+  tenant
+    .command('add <slug>')
+    .description('Create a tenant (active unless --inactive); config is validated before anything is written')
+    .requiredOption('--name <name>', 'display name, e.g. "Acme Health"')
+    .option('--owner <name>', 'owner first name (report greeting)')
+    .option('--email <email>', 'weekly report email')
+    .option('--timezone <iana>', 'IANA time zone, e.g. America/New_York (default UTC)')
+    .option('--config <json>', 'further tenants.config fields as JSON (SPEC §5)')
+    .option('--inactive', 'create as pending: webhooks answer 404 until `mcb tenant activate`')
+    .action(async (slug: string, opts: TenantFieldOptions & { inactive?: boolean }) => {
+      const env = loadCliEnv();
+      const t = await withAdminDatabase(env, (admin) =>
+        addTenant(admin, {
+          slug,
+          name: opts.name as string,
+          ownerName: opts.owner,
+          reportEmail: opts.email,
+          timezone: opts.timezone,
+          config: opts.config ? parseJsonObject('--config', opts.config) : undefined,
+          isActive: !opts.inactive,
+        }),
+      );
+      out(`Added tenant ${t.slug} (${t.name}), ${status(t)}.\n`);
+      out(`Next: mcb integration set ${t.slug} <provider> --webhook-secret …; then mcb urls ${t.slug}\n`);
+    });
+
+  tenant
+    .command('list')
+    .description('Every tenant with its status and active integrations')
+    .action(async () => {
+      const env = loadCliEnv();
+      const tenants = await withAdminDatabase(env, listTenants);
+      if (tenants.length === 0) return void out('No tenants. Add one with: mcb tenant add <slug> --name …\n');
+      out(
+        formatTable(
+          ['SLUG', 'NAME', 'OWNER', 'REPORT EMAIL', 'STATUS', 'INTEGRATIONS'],
+          tenants.map((t) => [t.slug, t.name, t.ownerName ?? '-', t.reportEmail ?? '-', status(t), t.providers.join(',') || '-']),
+        ),
+      );
+    });
+
+  tenant
+    .command('show <slug>')
+    .description('One tenant: fields, config with defaults, integrations (secrets masked)')
+    .action(async (slug: string) => {
+      const env = loadCliEnv();
+      const keyring = keyringFromEnv(env);
+      const [t, integrations] = await withAdminDatabase(env, async (admin) => [
+        await getTenantBySlug(admin, slug),
+        await listIntegrations(admin, keyring, slug),
+      ]);
+      out(`${t.slug}: ${t.name} (${status(t)})\n`);
+      out(`  id            ${t.id}\n  owner         ${t.ownerName ?? '-'}\n  report email  ${t.reportEmail ?? '-'}\n`);
+      out(`  created       ${t.createdAt.toISOString()}\n`);
+      out(`  config        ${JSON.stringify(parseTenantConfig(t.config))}\n`);
+      out(`  integrations  ${integrations.map((i) => `${i.provider}${i.isActive ? '' : ' (inactive)'}`).join(', ') || '-'}\n`);
+    });
+
+  for (const [name, active] of [
+    ['activate', true],
+    ['deactivate', false],
+  ] as const) {
+    tenant
+      .command(`${name} <slug>`)
+      .description(
+        active ? 'Accept webhooks for this tenant again' : 'Stop accepting webhooks (404 unknown_tenant within ~1 s); data is kept',
+      )
+      .action(async (slug: string) => {
+        const env = loadCliEnv();
+        const t = await withAdminDatabase(env, (admin) => setTenantActive(admin, slug, active));
+        out(`Tenant ${t.slug} is now ${status(t)}.\n`);
+      });
+  }
+
+  tenant
+    .command('update <slug>')
+    .description('Change name, owner, email, timezone or config fields (merged over the stored config, validated)')
+    .option('--name <name>', 'display name')
+    .option('--owner <name>', 'owner first name')
+    .option('--email <email>', 'weekly report email')
+    .option('--timezone <iana>', 'IANA time zone')
+    .option('--config <json>', 'tenants.config fields to set, as JSON')
+    .action(async (slug: string, opts: TenantFieldOptions) => {
+      const env = loadCliEnv();
+      const t = await withAdminDatabase(env, (admin) =>
+        updateTenant(admin, slug, {
+          name: opts.name,
+          ownerName: opts.owner,
+          reportEmail: opts.email,
+          timezone: opts.timezone,
+          config: opts.config ? parseJsonObject('--config', opts.config) : undefined,
+        }),
+      );
+      out(`Updated tenant ${t.slug}.\n`);
+    });
+}
