@@ -1,0 +1,232 @@
+import { createDatabase, type Database } from '@mcb/db';
+import type { NormalizedEvent } from '@mcb/sources';
+import { testEnv } from '@mcb/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApplyContext, applyNormalizedEvent } from './apply';
+
+let owner: Database;
+let app: Database;
+let nextLog = 1;
+
+beforeAll(() => {
+  const { databaseUrl } = testEnv();
+  owner = createDatabase({ url: databaseUrl, role: 'owner', max: 2 });
+  app = createDatabase({ url: databaseUrl, role: 'app', max: 20 });
+});
+afterAll(async () => {
+  await Promise.all([owner.close(), app.close()]);
+});
+
+async function makeTenant(): Promise<string> {
+  const slug = `t-${Math.random().toString(36).slice(2, 10)}`;
+  const [row] = await owner.sql<{ id: string }[]>`insert into tenants (slug, name) values (${slug}, ${slug}) returning id`;
+  return row!.id;
+}
+
+/** A log row per event (lineage FKs are soft, but the ids must be real and increasing). */
+async function ctxFor(tenantId: string, receivedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, nextLog))): Promise<ApplyContext> {
+  const dedupeKey = `k${nextLog++}-${Math.random()}`;
+  const [row] = await owner.sql<{ id: number }[]>`
+    insert into webhook_logs (tenant_id, source, dedupe_key, received_at, status) values (${tenantId}, 'manychat', ${dedupeKey}, ${receivedAt}, 'processing')
+    returning id`;
+  return { tenantId, logId: row!.id, receivedAt, dedupeKey };
+}
+
+const mc = (mcId: string, email: string | undefined, at: string, extra: Record<string, string> = {}): NormalizedEvent => ({
+  source: 'manychat',
+  eventType: 'contact_created',
+  occurredAt: at,
+  contact: { identity: { mcId, emails: email ? [email] : [] }, fields: { mcId, emailPrimary: email, ...extra } },
+  funnelEvent: { type: 'contact_subscribed', occurredAt: at },
+});
+const ghl = (ghlId: string, mcId: string | undefined, email: string, at: string): NormalizedEvent => ({
+  source: 'ghl',
+  eventType: 'form_submitted',
+  occurredAt: at,
+  contact: { identity: { ghlId, mcId, emails: [email] }, fields: { ghlId, mcId, emailBooking: email } },
+  funnelEvent: { type: 'appointment_scheduled', occurredAt: at },
+});
+const stripe = (session: string, email: string, at: string, cents = 50_000): NormalizedEvent => ({
+  source: 'stripe',
+  eventType: 'checkout.session.completed',
+  occurredAt: at,
+  contact: { identity: { emails: [email], stripeCustomerId: `cus_${email}` }, fields: { emailPayment: email } },
+  payments: [
+    {
+      paymentEventId: session,
+      source: 'stripe',
+      paymentType: 'buy_in_full',
+      category: 'full_purchase',
+      amountCents: cents,
+      currency: 'usd',
+      status: 'paid',
+      customerEmail: email,
+      stripeCustomerId: `cus_${email}`,
+      paidAt: at,
+      funnelEvent: 'purchase_completed',
+    },
+  ],
+});
+
+async function snapshot(tenantId: string) {
+  const contacts = await owner.sql`
+    select mc_id, ghl_id, email_primary, email_booking, email_payment, phone, first_name, stage, source, ad_id, tags, first_seen_at
+    from contacts where tenant_id = ${tenantId} and merged_into_id is null order by mc_id nulls last, ghl_id nulls last`;
+  const events = await owner.sql`
+    select f.event_type, f.source, f.source_event_id, f.occurred_at from funnel_events f
+    join contacts c on c.tenant_id = f.tenant_id and c.id = f.contact_id
+    where f.tenant_id = ${tenantId} order by f.source_event_id`;
+  const payments =
+    await owner.sql`select payment_event_id, amount_cents, (contact_id is not null) linked from payments where tenant_id = ${tenantId} order by 1`;
+  return { contacts: [...contacts], events: [...events], payments: [...payments] };
+}
+
+describe('applyNormalizedEvent', () => {
+  it('links ManyChat → GHL (MC_ID) → Stripe into one contact with three emails and stage purchased', async () => {
+    const t = await makeTenant();
+    await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc1', 'Ann@x.io', '2026-01-01T10:00:00Z'));
+    await applyNormalizedEvent(app.sql, await ctxFor(t), ghl('g1', 'mc1', 'ann.booking@x.io', '2026-01-02T10:00:00Z'));
+    const out = await applyNormalizedEvent(app.sql, await ctxFor(t), stripe('cs_1', 'ANN.BOOKING@x.io', '2026-01-03T10:00:00Z'));
+    await applyNormalizedEvent(app.sql, await ctxFor(t), stripe('cs_2', 'ann.pay@x.io', '2026-01-04T10:00:00Z'));
+    expect(out.contactId).not.toBeNull();
+    const snap = await snapshot(t);
+    expect(snap.contacts).toHaveLength(1);
+    expect(snap.contacts[0]).toMatchObject({
+      mc_id: 'mc1',
+      ghl_id: 'g1',
+      email_primary: 'Ann@x.io',
+      email_booking: 'ann.booking@x.io',
+      stage: 'purchased',
+    });
+    expect(snap.payments.map((p) => p.linked)).toEqual([true, false]);
+  });
+
+  it('keeps a payment as an orphan, then links it with its funnel event when the person appears', async () => {
+    const t = await makeTenant();
+    const paid = await applyNormalizedEvent(app.sql, await ctxFor(t), stripe('cs_o', 'bob@x.io', '2026-01-05T10:00:00Z'));
+    expect(paid.contactId).toBeNull();
+    expect((await snapshot(t)).contacts).toHaveLength(0);
+    const created = await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc2', 'BOB@x.io', '2026-01-06T10:00:00Z'));
+    expect(created.linkedOrphans).toBe(1);
+    const snap = await snapshot(t);
+    expect(snap.contacts[0]).toMatchObject({ stage: 'purchased', email_payment: 'bob@x.io' });
+    const purchase = snap.events.find((e) => e.event_type === 'purchase_completed');
+    expect(purchase?.occurred_at.toISOString()).toBe('2026-01-05T10:00:00.000Z');
+  });
+
+  it('treats _ and % in emails literally', async () => {
+    const t = await makeTenant();
+    await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc3', 'a_b@x.io', '2026-01-01T10:00:00Z'));
+    await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc4', 'axb@x.io', '2026-01-01T11:00:00Z'));
+    await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc5', '%@x.io', '2026-01-01T12:00:00Z'));
+    expect((await snapshot(t)).contacts).toHaveLength(3);
+  });
+
+  it('merges a split ManyChat / GHL person into the older record, moving events and unique ids', async () => {
+    const t = await makeTenant();
+    const a = await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc6', 'cat@x.io', '2026-01-01T10:00:00Z'));
+    const b = await applyNormalizedEvent(app.sql, await ctxFor(t), ghl('g6', undefined, 'cat.book@x.io', '2026-01-02T10:00:00Z'));
+    expect(a.contactId).not.toBe(b.contactId);
+    const link = await applyNormalizedEvent(app.sql, await ctxFor(t), ghl('g6', 'mc6', 'cat.book@x.io', '2026-01-03T10:00:00Z'));
+    expect(link.contactId).toBe(a.contactId);
+    expect(link.merged).toEqual([b.contactId]);
+    const [loser] = await owner.sql`select merged_into_id, mc_id, ghl_id from contacts where id = ${b.contactId}`;
+    expect(loser).toMatchObject({ merged_into_id: a.contactId, ghl_id: null });
+    const snap = await snapshot(t);
+    expect(snap.contacts).toHaveLength(1);
+    expect(snap.contacts[0]).toMatchObject({ mc_id: 'mc6', ghl_id: 'g6', stage: 'meeting_booked' });
+    expect(snap.events).toHaveLength(3);
+  });
+
+  it('200 concurrent events for one new person end in exactly one contact', async () => {
+    const t = await makeTenant();
+    const ids = { mcId: 'mc-race', ghlId: 'g-race', emails: ['r1@x.io', 'R2@x.io', 'r3@x.io'], phone: '+15550000001' };
+    const events: NormalizedEvent[] = Array.from({ length: 200 }, (_, i) => {
+      const pick = i % 5;
+      const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+      const identity =
+        pick === 0
+          ? { mcId: ids.mcId, emails: [ids.emails[0]!] }
+          : pick === 1
+            ? { ghlId: ids.ghlId, emails: [ids.emails[1]!] }
+            : pick === 2
+              ? { emails: [ids.emails[1]!, ids.emails[2]!], phone: ids.phone }
+              : pick === 3
+                ? { mcId: ids.mcId, phone: ids.phone }
+                : { ghlId: ids.ghlId, emails: [ids.emails[0]!] };
+      return {
+        source: pick % 2 ? 'ghl' : 'manychat',
+        eventType: 'x',
+        occurredAt: at,
+        contact: {
+          identity,
+          fields: { mcId: identity.mcId, ghlId: identity.ghlId, phone: identity.phone, emailPrimary: identity.emails?.[0] },
+        },
+        funnelEvent: { type: 'contact_updated', occurredAt: at },
+      };
+    });
+    const ctxs = await Promise.all(events.map(() => ctxFor(t)));
+    await Promise.all(events.map((e, i) => applyNormalizedEvent(app.sql, ctxs[i]!, e)));
+    const snap = await snapshot(t);
+    expect(snap.contacts).toHaveLength(1);
+    expect(snap.events).toHaveLength(200);
+  });
+
+  it('gives the same final contact whatever order the events are processed in (§6.7)', async () => {
+    const base: NormalizedEvent[] = [
+      mc('mc9', 'dee@x.io', '2026-01-01T10:00:00Z', { firstName: 'Dee', source: 'instagram', adId: 'ad1' }),
+      { ...mc('mc9', '', '2026-01-02T10:00:00Z', { firstName: 'Deanna', adId: 'ad2' }) },
+      ghl('g9', 'mc9', 'dee.book@x.io', '2026-01-03T10:00:00Z'),
+      ghl('g9', undefined, 'dee.book2@x.io', '2026-01-04T10:00:00Z'),
+      stripe('cs_9', 'dee.pay@x.io', '2026-01-05T10:00:00Z'),
+      { ...mc('mc9', 'dee.pay@x.io', '2026-01-06T10:00:00Z', { firstName: '' }) },
+    ];
+    const results: unknown[] = [];
+    for (let round = 0; round < 5; round++) {
+      const t = await makeTenant();
+      const ctxs = [];
+      for (const _ of base) ctxs.push(await ctxFor(t, new Date('2026-01-07T00:00:00Z')));
+      const order = base.map((_, i) => i).sort(() => Math.random() - 0.5);
+      if (round === 0) order.sort((a, b) => a - b);
+      if (round === 1) order.sort((a, b) => b - a);
+      // Log ids are assigned in delivery order; the event's own time decides (ties: log id).
+      for (const i of order) await applyNormalizedEvent(app.sql, ctxs[i]!, base[i]!);
+      const snap = await snapshot(t);
+      results.push({
+        contacts: snap.contacts,
+        payments: snap.payments,
+        events: snap.events.map((e) => [e.event_type, e.occurred_at.toISOString()]).sort(),
+      });
+    }
+    for (const r of results.slice(1)) expect(r).toEqual(results[0]);
+    expect((results[0] as { contacts: unknown[] }).contacts[0]).toMatchObject({
+      first_name: 'Deanna',
+      source: 'instagram',
+      ad_id: 'ad1',
+      email_primary: 'dee.pay@x.io',
+      email_booking: 'dee.book2@x.io',
+      stage: 'purchased',
+    });
+  });
+
+  it('changes no row when the same logs are applied again', async () => {
+    const t = await makeTenant();
+    const pairs: Array<[ApplyContext, NormalizedEvent]> = [];
+    for (const e of [
+      stripe('cs_r', 'eve@x.io', '2026-01-01T09:00:00Z'),
+      mc('mc10', 'eve@x.io', '2026-01-01T10:00:00Z'),
+      ghl('g10', 'mc10', 'e2@x.io', '2026-01-02T10:00:00Z'),
+    ])
+      pairs.push([await ctxFor(t), e]);
+    for (const [c, e] of pairs) await applyNormalizedEvent(app.sql, c, e);
+    const rows = async () => [
+      ...(await owner.sql`select to_jsonb(c) j from contacts c where tenant_id = ${t} order by id`),
+      ...(await owner.sql`select to_jsonb(f) j from funnel_events f where tenant_id = ${t} order by id`),
+      ...(await owner.sql`select to_jsonb(p) j from payments p where tenant_id = ${t} order by id`),
+      ...(await owner.sql`select count(*)::int n from contact_field_changes where tenant_id = ${t}`),
+    ];
+    const before = await rows();
+    for (let i = 0; i < 2; i++) for (const [c, e] of pairs) await applyNormalizedEvent(app.sql, c, e);
+    expect(await rows()).toEqual(before);
+  });
+});
