@@ -1,0 +1,65 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createManyChatClient, ManyChatError } from './client';
+
+let server: Server | null = null;
+afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+/** A local ManyChat stand-in answering with `answers` in turn; records requests. */
+async function fakeManyChat(answers: Array<{ status: number; body?: unknown; delayMs?: number; headers?: Record<string, string> }>) {
+  const seen: IncomingMessage[] = [];
+  let i = 0;
+  server = createServer((req, res) => {
+    seen.push(req);
+    const a = answers[Math.min(i++, answers.length - 1)]!;
+    setTimeout(() => {
+      res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+      res.end(JSON.stringify(a.body ?? {}));
+    }, a.delayMs ?? 0);
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+describe('ManyChat client', () => {
+  it('fetches a subscriber with the tenant key as bearer token', async () => {
+    const fake = await fakeManyChat([{ status: 200, body: { status: 'success', data: { id: '42' } } }]);
+    const client = createManyChatClient({ baseUrl: fake.baseUrl });
+    await expect(client.getSubscriber('key-1', '42')).resolves.toEqual({ status: 'success', data: { id: '42' } });
+    expect(fake.seen[0]?.url).toBe('/fb/subscriber/getInfo?subscriber_id=42');
+    expect(fake.seen[0]?.headers.authorization).toBe('Bearer key-1');
+  });
+
+  it('retries 5xx and 429, then succeeds', async () => {
+    const fake = await fakeManyChat([
+      { status: 502 },
+      { status: 429, headers: { 'retry-after': '0' } },
+      { status: 200, body: { data: { id: '1' } } },
+    ]);
+    const client = createManyChatClient({ baseUrl: fake.baseUrl, backoffMs: 1 });
+    await expect(client.getSubscriber('k', '1')).resolves.toEqual({ data: { id: '1' } });
+    expect(fake.seen).toHaveLength(3);
+  });
+
+  it('gives up with a retryable error after its retries, and does not retry a 401', async () => {
+    const down = await fakeManyChat([{ status: 503 }]);
+    const client = createManyChatClient({ baseUrl: down.baseUrl, backoffMs: 1, retries: 2 });
+    const err = await client.getSubscriber('secret-key', '1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ManyChatError);
+    expect(err).toMatchObject({ retryable: true, status: 503 });
+    expect(String((err as Error).message)).not.toContain('secret-key');
+    expect(down.seen).toHaveLength(3);
+    await new Promise<void>((r) => server!.close(() => r()));
+    const denied = await fakeManyChat([{ status: 401 }]);
+    const c2 = createManyChatClient({ baseUrl: denied.baseUrl, backoffMs: 1 });
+    await expect(c2.getSubscriber('k', '1')).rejects.toMatchObject({ retryable: false, status: 401 });
+    expect(denied.seen).toHaveLength(1);
+  });
+
+  it('times out a hung request', async () => {
+    const fake = await fakeManyChat([{ status: 200, delayMs: 500 }]);
+    const client = createManyChatClient({ baseUrl: fake.baseUrl, timeoutMs: 50, retries: 0 });
+    await expect(client.getSubscriber('k', '1')).rejects.toMatchObject({ retryable: true, message: 'ManyChat getInfo timed out' });
+  });
+});
