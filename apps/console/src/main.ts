@@ -9,14 +9,22 @@ const env = loadConsoleEnv();
 const log = createLogger({ name: 'console', level: env.LOG_LEVEL });
 const database = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 5, applicationName: 'mcb-console' });
 const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
-const app = createConsoleApp({ database, queue, log, adminToken: env.ADMIN_TOKEN });
-const server = serve({ fetch: app.fetch, port: env.CONSOLE_PORT, hostname: env.HOST }, (info) => {
+const consoleApp = createConsoleApp({
+  database,
+  queue,
+  log,
+  adminToken: env.ADMIN_TOKEN,
+  queueRefreshMs: env.CONSOLE_QUEUE_REFRESH_MS,
+  jobAttempts: env.JOB_ATTEMPTS,
+});
+const server = serve({ fetch: consoleApp.app.fetch, port: env.CONSOLE_PORT, hostname: env.HOST }, (info) => {
   log.info({ port: info.port }, 'console listening');
 });
 
 onShutdown(
   [
     { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'console', close: () => consoleApp.close() },
     { name: 'queue', close: () => queue.close() },
     { name: 'postgres', close: () => database.close() },
   ],

@@ -1,0 +1,93 @@
+import { McbError } from '@mcb/core';
+import { type Database, decodeLogCursor, getTenantStats, getWebhookLogDetail, searchWebhookLogs } from '@mcb/db';
+import {
+  getQueueCounts,
+  listQueueRefs,
+  parseTimeArg,
+  previewReplay,
+  replayWebhookLogIds,
+  replayWebhookLogs,
+  resolveLogFilter,
+  resolveTenantId,
+} from '@mcb/ops';
+import type { QueueConnection, WebhookEnqueuer } from '@mcb/queue';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { type ConsoleEnv, errorResponse, parseId } from '../http';
+
+export interface AdminApiDeps {
+  admin: Database;
+  queue: QueueConnection;
+  enqueuer: WebhookEnqueuer;
+}
+
+const replayBodySchema = z.object({ dryRun: z.boolean().optional() }).passthrough();
+
+/**
+ * The admin JSON API (mounted at `/admin/api`, behind auth):
+ * - `GET /logs?tenant=&source=&status=&since=&until=&q=&cursor=&limit=` → `{items, nextCursor}`
+ * - `GET /logs/:id` → `{log}` with redacted headers, payload, and what it produced
+ * - `POST /logs/:id/replay` → replay summary
+ * - `POST /replay` `{tenant?, source?, status?, since?, until?, q?, dryRun?}` → `{dryRun:true, matched, sample}` or summary
+ * - `GET /stats?tenant=&since=&until=` → `{since, until, tenants:[…]}`
+ * - `GET /queues` → job counts per queue and state
+ */
+export function createAdminApi(deps: AdminApiDeps) {
+  const api = new Hono<ConsoleEnv>();
+  const replayDeps = { admin: deps.admin, enqueuer: deps.enqueuer };
+
+  api.get('/logs', async (c) => {
+    const { cursor, limit, ...rest } = c.req.query();
+    const filter = await resolveLogFilter(deps.admin, rest);
+    const position = cursor ? decodeLogCursor(cursor) : null;
+    if (cursor && !position) throw new McbError('bad_request', 'Invalid cursor');
+    const size = limit === undefined ? 50 : Number(limit);
+    if (!Number.isInteger(size) || size < 1 || size > 500) throw new McbError('bad_request', 'Invalid limit: 1 to 500');
+    return c.json(await searchWebhookLogs(deps.admin.sql, filter, { cursor: position, limit: size }));
+  });
+
+  api.get('/logs/:id', async (c) => {
+    const id = parseId(c.req.param('id'));
+    const log = id ? await getWebhookLogDetail(deps.admin.sql, id) : null;
+    if (!log) return errorResponse(c, 'not_found', `No webhook log ${c.req.param('id')}`);
+    return c.json({ log });
+  });
+
+  api.post('/logs/:id/replay', async (c) => {
+    const id = parseId(c.req.param('id'));
+    const summary = id ? await replayWebhookLogIds(replayDeps, [id]) : null;
+    if (!summary || summary.matched === 0) return errorResponse(c, 'not_found', `No webhook log ${c.req.param('id')}`);
+    return c.json(summary);
+  });
+
+  api.post('/replay', async (c) => {
+    const body = await c.req.json().catch(() => {
+      throw new McbError('bad_request', 'Body must be JSON: {tenant?, source?, status?, since?, until?, q?, dryRun?}');
+    });
+    const parsed = replayBodySchema.safeParse(body);
+    if (!parsed.success) throw new McbError('bad_request', 'Invalid dryRun: must be a boolean');
+    const { dryRun, ...rest } = parsed.data;
+    const filter = await resolveLogFilter(deps.admin, rest);
+    if (Object.keys(filter).length === 0) {
+      throw new McbError('bad_request', 'Refusing to replay every log: give at least one filter (tenant, source, status, since, until, q)');
+    }
+    if (dryRun) return c.json({ dryRun: true, ...(await previewReplay(replayDeps, filter)) });
+    return c.json({ dryRun: false, ...(await replayWebhookLogs(replayDeps, filter)) });
+  });
+
+  api.get('/stats', async (c) => {
+    const { tenant, since, until } = c.req.query();
+    const now = new Date();
+    const from = parseTimeArg(since ?? '24h', now);
+    const to = until ? parseTimeArg(until, now) : now;
+    const tenantId = tenant ? await resolveTenantId(deps.admin, tenant) : undefined;
+    const tenants = await getTenantStats(deps.admin.sql, { since: from, until: to, tenantId });
+    return c.json({ since: from, until: to, tenants });
+  });
+
+  api.get('/queues', async (c) => {
+    return c.json({ queues: await getQueueCounts(deps.queue, await listQueueRefs(deps.admin)) });
+  });
+
+  return api;
+}

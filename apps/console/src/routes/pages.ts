@@ -1,0 +1,199 @@
+import { McbError } from '@mcb/core';
+import {
+  type Database,
+  decodeLogCursor,
+  getWebhookLogDetail,
+  searchWebhookLogs,
+  type WebhookLogPage,
+  webhookSources,
+  webhookStatuses,
+} from '@mcb/db';
+import { listTenantRefs, replayWebhookLogIds, resolveLogFilter } from '@mcb/ops';
+import type { WebhookEnqueuer } from '@mcb/queue';
+import { Hono } from 'hono';
+import { html, raw } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import { type ConsoleEnv, parseId } from '../http';
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+const styles = raw(`
+  body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
+  header{background:#1f2937;color:#fff;padding:10px 20px;display:flex;gap:18px;align-items:center}
+  header a{color:#cfe0ff;text-decoration:none} header strong{margin-right:12px}
+  main{padding:16px 20px} h1{font-size:18px;margin:4px 0 12px}
+  form.search{display:flex;flex-wrap:wrap;gap:8px;align-items:end;background:#fff;padding:12px;border:1px solid #dde1e6;border-radius:6px}
+  label{display:flex;flex-direction:column;font-size:12px;color:#555} input,select{font:inherit;padding:4px 6px}
+  table{border-collapse:collapse;width:100%;background:#fff;margin-top:12px} th,td{border-bottom:1px solid #e5e7eb;padding:5px 8px;text-align:left;vertical-align:top}
+  th{background:#f0f2f5;font-size:12px} td.err{color:#a3202b;max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+  .st{padding:1px 6px;border-radius:8px;font-size:12px;background:#e5e7eb} .st-failed,.st-rejected{background:#fde2e2;color:#a3202b}
+  .st-processed{background:#ddf5e3;color:#17692f} .st-ignored{background:#eee;color:#666} .st-received,.st-processing{background:#e0ecff;color:#1d4ed8}
+  pre{background:#fff;border:1px solid #dde1e6;padding:10px;overflow:auto;max-height:420px}
+  .flash{background:#ddf5e3;border:1px solid #9bd3aa;padding:8px 12px;border-radius:6px;margin-bottom:12px}
+  .error{background:#fde2e2;border:1px solid #f3a5a5;padding:8px 12px;border-radius:6px;margin-bottom:12px}
+  button{font:inherit;padding:5px 12px;cursor:pointer} .grid{display:grid;grid-template-columns:160px 1fr;gap:4px 12px;background:#fff;padding:12px;border:1px solid #dde1e6}
+`);
+
+function layout(title: string, body: Html): Html {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <title>${title} · MCB console</title>
+        <style>
+          ${styles}
+        </style>
+      </head>
+      <body>
+        <header>
+          <strong>MCB console</strong><a href="/admin/logs">Logs</a><a href="/admin/queues">Queues</a><a href="/admin/api/stats">Stats (JSON)</a>
+          <form method="post" action="/logout" style="margin-left:auto"><button type="submit">Sign out</button></form>
+        </header>
+        <main>${body}</main>
+      </body>
+    </html>`;
+}
+
+const time = (d: Date | null | undefined) =>
+  d
+    ? new Date(d)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '';
+const badge = (status: string) => html`<span class="st st-${status}">${status}</span>`;
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+function options(values: readonly string[], selected: string | undefined, blank: string): Html {
+  return html`<option value="">${blank}</option>${values.map(
+    (v) => html`<option value="${v}" ${v === selected ? 'selected' : ''}>${v}</option>`,
+  )}`;
+}
+
+/** Server-rendered log browser under `/admin/logs` (behind auth): search, open one, replay it. */
+export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueuer }) {
+  const pages = new Hono<ConsoleEnv>();
+
+  pages.get('/', async (c) => {
+    const query = c.req.query();
+    const { cursor, ...filterInput } = query;
+    const tenants = await listTenantRefs(deps.admin);
+    let page: WebhookLogPage = { items: [], nextCursor: null };
+    let error: string | null = null;
+    try {
+      const filter = await resolveLogFilter(deps.admin, Object.fromEntries(Object.entries(filterInput).filter(([, v]) => v !== '')));
+      page = await searchWebhookLogs(deps.admin.sql, filter, { cursor: cursor ? decodeLogCursor(cursor) : null, limit: 50 });
+    } catch (err) {
+      if (!(err instanceof McbError)) throw err;
+      error = err.message;
+    }
+    const next = page.nextCursor ? `?${new URLSearchParams({ ...filterInput, cursor: page.nextCursor }).toString()}` : null;
+    return c.html(
+      layout(
+        'Webhook logs',
+        html`<h1>Webhook logs</h1>
+          ${error ? html`<div class="error">${error}</div>` : ''}
+          <form class="search" method="get" action="/admin/logs">
+            <label>Tenant<select name="tenant">${options(
+              tenants.map((t) => t.slug),
+              query.tenant,
+              'all tenants',
+            )}</select></label>
+            <label>Source<select name="source">${options(webhookSources, query.source, 'any')}</select></label>
+            <label>Status<select name="status">${options(webhookStatuses, query.status, 'any')}</select></label>
+            <label>Since<input name="since" value="${query.since ?? ''}" placeholder="24h or 2026-11-01" size="12" /></label>
+            <label>Until<input name="until" value="${query.until ?? ''}" placeholder="date" size="12" /></label>
+            <label>Text (event type, id, email)<input name="q" value="${query.q ?? ''}" size="28" /></label>
+            <button type="submit">Search</button>
+          </form>
+          <table id="results">
+            <thead>
+              <tr><th>id</th><th>received</th><th>tenant</th><th>source</th><th>event type</th><th>status</th><th>attempts</th><th>error</th></tr>
+            </thead>
+            <tbody>
+              ${page.items.map(
+                (l) => html`<tr>
+                  <td><a href="/admin/logs/${l.id}">${l.id}</a></td><td>${time(l.receivedAt)}</td><td>${l.tenantSlug}</td>
+                  <td>${l.source}</td><td>${l.eventType ?? ''}</td><td>${badge(l.status)}</td><td>${l.attempts}</td>
+                  <td class="err" title="${l.errorMessage ?? ''}">${l.errorMessage ?? ''}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>
+          <p>${page.items.length === 0 ? 'No logs match.' : `${page.items.length} shown.`} ${next ? html`<a href="${next}">Older →</a>` : ''}</p>`,
+      ),
+    );
+  });
+
+  pages.get('/:id', async (c) => {
+    const id = parseId(c.req.param('id'));
+    const log = id ? await getWebhookLogDetail(deps.admin.sql, id) : null;
+    if (!log) return c.html(layout('Not found', html`<div class="error">No webhook log ${c.req.param('id')}</div>`), 404);
+    const replayed = c.req.query('replayed');
+    return c.html(
+      layout(
+        `Log ${log.id}`,
+        html`<h1>Webhook log ${log.id} ${badge(log.status)}</h1>
+          ${replayed ? html`<div class="flash">Replay queued (${replayed}). Status was reset to <b>received</b>; refresh to follow it.</div>` : ''}
+          <form method="post" action="/admin/logs/${log.id}/replay"><button type="submit" id="replay">Replay this log</button></form>
+          <div class="grid">
+            <b>tenant</b><span>${log.tenantSlug} (${log.tenantName})</span> <b>source</b><span>${log.source}</span>
+            <b>event type</b><span>${log.eventType ?? ''}</span> <b>dedupe key</b><span>${log.dedupeKey}</span>
+            <b>status</b><span>${log.status}</span> <b>attempts</b><span>${log.attempts}</span>
+            <b>received</b><span>${time(log.receivedAt)}</span> <b>enqueued</b><span>${time(log.enqueuedAt)}</span>
+            <b>processed</b><span>${time(log.processedAt)}</span> <b>error</b><span class="error-text">${log.errorMessage ?? ''}</span>
+          </div>
+          <h2>Produced</h2>
+          <p>Contact: ${log.contact ? html`<code>${String(log.contact.id)}</code>` : 'none'}</p>
+          ${log.contact ? html`<pre>${json(log.contact)}</pre>` : ''}
+          <p>Funnel events: ${log.funnelEvents.length} · Payments: ${log.payments.length}</p>
+          ${log.funnelEvents.length ? html`<pre>${json(log.funnelEvents)}</pre>` : ''}
+          ${log.payments.length ? html`<pre>${json(log.payments)}</pre>` : ''}
+          <h2>Headers (redacted)</h2>
+          <pre>${json(log.headers)}</pre>
+          <h2>Payload</h2>
+          <pre>${log.payload !== null ? json(log.payload) : (log.rawBody ?? '')}</pre>`,
+      ),
+    );
+  });
+
+  pages.post('/:id/replay', async (c) => {
+    const id = parseId(c.req.param('id'));
+    const summary = id ? await replayWebhookLogIds(deps, [id]) : null;
+    if (!summary || summary.matched === 0)
+      return c.html(layout('Not found', html`<div class="error">No webhook log ${c.req.param('id')}</div>`), 404);
+    const outcome = summary.replayed
+      ? 'enqueued'
+      : summary.skipped.length
+        ? 'skipped: duplicate'
+        : 'queue unavailable, left for the outbox';
+    return c.redirect(`/admin/logs/${id}?replayed=${encodeURIComponent(outcome)}`, 303);
+  });
+
+  return pages;
+}
+
+/** The sign-in form (outside `/admin`: the one page that answers without a token). */
+export function loginPage(next: string, error?: string): Html {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <title>Sign in · MCB console</title>
+        <style>
+          ${styles}
+        </style>
+      </head>
+      <body>
+        <main style="max-width:360px;margin:80px auto">
+          <h1>MCB console</h1>
+          ${error ? html`<div class="error">${error}</div>` : ''}
+          <form method="post" action="/login" class="grid" style="grid-template-columns:1fr">
+            <label>Admin token<input type="password" name="token" autocomplete="current-password" autofocus /></label>
+            <input type="hidden" name="next" value="${next}" />
+            <button type="submit">Sign in</button>
+          </form>
+        </main>
+      </body>
+    </html>`;
+}
