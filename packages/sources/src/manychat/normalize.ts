@@ -1,0 +1,103 @@
+import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { isRecord, readFlag, readText, unwrapBody } from '../payload';
+import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject } from '../result';
+import type { FunnelEventType, NormalizeResult } from '../types';
+import { type ManyChatSubscriber, manyChatBodySchema, manyChatGetInfoSchema, manyChatSubscriberSchema } from './schema';
+
+/** ManyChat `event_type` → funnel event type (SPEC §4). */
+export const manyChatEventTypes: Record<string, FunnelEventType> = {
+  contact_created: 'contact_subscribed',
+  contact_subscribed: 'contact_subscribed',
+  contact_update: 'contact_updated',
+  contact_updated: 'contact_updated',
+  dm_qualified: 'dm_qualified',
+  link_sent: 'link_sent',
+  link_clicked: 'link_clicked',
+};
+
+function customField(subscriber: ManyChatSubscriber, ...names: string[]): unknown {
+  for (const name of names) {
+    const value = subscriber.custom_fields.get(name.toLowerCase());
+    if (value !== undefined && value !== null && value !== '') return value;
+  }
+  return undefined;
+}
+
+/** SPEC §4: without `event_type`, the furthest flag the flow has set names the event. */
+function inferEventType(subscriber: ManyChatSubscriber): string {
+  if (readFlag(customField(subscriber, 'MCB_CLICKED_LINK'))) return 'link_clicked';
+  if (readFlag(customField(subscriber, 'MCB_SENT_LINK'))) return 'link_sent';
+  if (readFlag(customField(subscriber, 'MCB_LEAD_CONTACT'))) return 'dm_qualified';
+  if (readFlag(customField(subscriber, 'MCB_LEAD'))) return 'contact_created';
+  return 'contact_update';
+}
+
+function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string | undefined): NormalizeResult {
+  const eventType = givenType ?? inferEventType(subscriber);
+  const type = manyChatEventTypes[eventType.toLowerCase()];
+  if (!type) return ignore(eventType, `unknown ManyChat event_type "${eventType}"`);
+  const mcId = subscriber.id;
+  if (!mcId) return reject(eventType, 'ManyChat subscriber has no id');
+
+  const email = normalizeEmail(subscriber.email) ?? normalizeEmail(customField(subscriber, 'MCB_SEARCH_EMAIL'));
+  const phone = normalizePhone(subscriber.phone) ?? normalizePhone(subscriber.whatsapp_phone);
+  const chatbot = readText(customField(subscriber, 'chatbot_AB', 'Chatbot AB Test'));
+  const contact = buildContact(
+    { mcId, emails: distinctEmails(email), phone },
+    {
+      mcId,
+      emailPrimary: email,
+      phone,
+      firstName: subscriber.first_name,
+      lastName: subscriber.last_name,
+      igUsername: subscriber.ig_username,
+      igId: subscriber.ig_id,
+      source: readText(customField(subscriber, 'source')) ?? 'instagram',
+      adId: readText(customField(subscriber, 'AD_ID', 'ADID')),
+      tags: chatbot ? { chatbot } : undefined,
+    },
+  );
+  // The subscription time is the real time of a "subscribed" event; ManyChat sends no other event time.
+  const occurredAt = type === 'contact_subscribed' ? subscriber.subscribed : undefined;
+  return emitEvents({
+    source: 'manychat',
+    eventType,
+    ...(occurredAt ? { occurredAt } : {}),
+    contact,
+    funnelEvent: { type, ...(occurredAt ? { occurredAt } : {}) },
+  });
+}
+
+/**
+ * ManyChat webhook body → result (SPEC §4). `{subscriber:{…}, event_type?}` is normalized directly;
+ * `{subscriber_id, event_type?}` alone gives `needs_fetch`: the worker fetches the subscriber with the
+ * tenant's `api_key` and calls `normalizeManyChatSubscriber`. Pure, total.
+ */
+export const normalizeManyChat = guardNormalizer('manychat', (payload: unknown, _config: NormalizerConfig) => {
+  const body = unwrapBody(payload);
+  if (!isRecord(body)) return reject(null, 'ManyChat body is not a JSON object');
+  const parsed = manyChatBodySchema.parse(body);
+  const eventType = parsed.event_type;
+  if (parsed.subscriber?.id) return normalizeSubscriber(parsed.subscriber, eventType);
+  const subscriberId = parsed.subscriber_id;
+  if (!subscriberId) return reject(eventType, 'ManyChat body has neither subscriber.id nor subscriber_id');
+  if (eventType && !manyChatEventTypes[eventType.toLowerCase()]) {
+    return ignore(eventType, `unknown ManyChat event_type "${eventType}"`);
+  }
+  return { kind: 'needs_fetch', eventType: eventType ?? null, subscriberId };
+});
+
+/**
+ * Normalizes a subscriber fetched from ManyChat's `GET /fb/subscriber/getInfo?subscriber_id=…` (the whole
+ * `{status, data}` answer or just `data`) for a body that carried only `subscriber_id`. `eventType` is
+ * the body's `event_type` (null → inferred from the MCB_* flags). Pure, total.
+ */
+export function normalizeManyChatSubscriber(response: unknown, eventType: string | null, config: NormalizerConfig): NormalizeResult {
+  return guardNormalizer('manychat', (value: unknown) => {
+    if (!isRecord(value)) return reject(eventType, 'ManyChat subscriber is not a JSON object');
+    const wrapped = manyChatGetInfoSchema.parse(value);
+    const subscriber = isRecord(value.data) ? wrapped.data : manyChatSubscriberSchema.parse(value);
+    if (!subscriber?.id) return reject(eventType, 'ManyChat subscriber has no id');
+    return normalizeSubscriber(subscriber, eventType ?? undefined);
+  })(response, config);
+}

@@ -1,0 +1,68 @@
+import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { isRecord, unwrapBody } from '../payload';
+import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withoutUndefined } from '../result';
+import type { NormalizeResult } from '../types';
+import { perspectiveBodySchema } from './schema';
+
+function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`, 'i');
+}
+
+/**
+ * Whether a funnel is on the tenant's `perspective.ignore_funnels` list: an entry matches the funnel's
+ * name or id, case-insensitively; `*` in an entry matches any run of characters (e.g. `*checkout*`).
+ */
+export function isIgnoredFunnel(names: Array<string | undefined>, config: NormalizerConfig): string | undefined {
+  const list = Array.isArray(config.perspective?.ignore_funnels) ? config.perspective.ignore_funnels : [];
+  for (const entry of list) {
+    if (typeof entry !== 'string' || entry.trim() === '') continue;
+    const pattern = globToRegExp(entry.trim());
+    if (names.some((name) => name !== undefined && pattern.test(name))) return entry;
+  }
+  return undefined;
+}
+
+/**
+ * Perspective conversion → `form_submitted` at the conversion time (SPEC §4), tagged with the funnel;
+ * funnels on the tenant's ignore list are `ignored`. Pure, total.
+ */
+export const normalizePerspective = guardNormalizer('perspective', (payload: unknown, config: NormalizerConfig): NormalizeResult => {
+  const raw = unwrapBody(payload);
+  if (!isRecord(raw)) return reject(null, 'Perspective body is not a JSON object');
+  const body = perspectiveBodySchema.parse(raw);
+  const eventType = body.trigger ?? 'form_submitted';
+  const ignoredBy = isIgnoredFunnel([body.funnelName, body.funnelId], config);
+  if (ignoredBy) return ignore(eventType, `funnel "${body.funnelName ?? body.funnelId}" matches ignore_funnels entry "${ignoredBy}"`);
+
+  const { profile, values, meta } = body;
+  const email = normalizeEmail(profile?.email) ?? normalizeEmail(values?.email);
+  const phone = normalizePhone(profile?.phone) ?? normalizePhone(values?.phone);
+  const tags = withoutUndefined({ ...(body.tags ?? {}), funnel: body.funnelName, perspective_funnel_id: body.funnelId });
+  const contact = buildContact(
+    { emails: distinctEmails(email), phone },
+    {
+      emailPrimary: email,
+      phone,
+      firstName: profile?.firstName ?? values?.firstName,
+      lastName: profile?.lastName ?? values?.lastName,
+      adId: values?.ad_id ?? values?.AD_ID ?? meta?.ad_id ?? meta?.utm_content,
+      tags,
+    },
+  );
+  if (!contact) return reject(eventType, 'Perspective conversion carries no email or phone');
+  const occurredAt = meta?.convertedAt ?? meta?.ps_converted_at ?? values?.ps_converted_at;
+  return emitEvents(
+    withoutUndefined({
+      source: 'perspective' as const,
+      eventType,
+      occurredAt,
+      contact,
+      funnelEvent: withoutUndefined({
+        type: 'form_submitted' as const,
+        occurredAt,
+        data: withoutUndefined({ funnel: body.funnelName, funnel_id: body.funnelId, perspective_id: body.id }),
+      }),
+    }),
+  );
+});

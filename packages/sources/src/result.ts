@@ -1,0 +1,73 @@
+import type { ContactFields, IdentityKeys, NormalizedContact, NormalizedEvent, NormalizeResult } from './types';
+
+/**
+ * The part of a tenant's config (`TenantConfig` from @mcb/tenancy, SPEC §5) the normalizers read.
+ * Structural, so a parsed `TenantConfig` is accepted as is; every field is optional and read
+ * defensively, so a partial or empty config falls back to the SPEC defaults.
+ */
+export interface NormalizerConfig {
+  /** Stripe amount (cents) that counts as a deposit rather than a full purchase. Default 10000 ($100). */
+  deposit_amount_cents?: number;
+  ghl?: { stage_map?: Record<string, string> };
+  perspective?: { ignore_funnels?: string[] };
+}
+
+/** Pure `(payload, config) → result`; never throws (see `guardNormalizer`). */
+export type Normalizer = (payload: unknown, config: NormalizerConfig) => NormalizeResult;
+
+export const defaultDepositAmountCents = 10_000;
+
+export function emitEvents(...events: NormalizedEvent[]): NormalizeResult {
+  return { kind: 'events', events };
+}
+
+export function ignore(eventType: string | null | undefined, reason: string): NormalizeResult {
+  return { kind: 'ignored', eventType: eventType ?? null, reason };
+}
+
+export function reject(eventType: string | null | undefined, reason: string): NormalizeResult {
+  return { kind: 'invalid', eventType: eventType ?? null, reason };
+}
+
+/**
+ * Wraps a normalizer so that an unexpected exception becomes `invalid` (non-retryable) instead of a
+ * crash. The normalizers are written not to need it; it is the last line of SPEC §4's "total" rule.
+ */
+export function guardNormalizer(name: string, normalize: Normalizer): Normalizer {
+  return (payload, config) => {
+    try {
+      return normalize(payload, config ?? {});
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return reject(null, `${name} normalizer failed: ${message.slice(0, 200)}`);
+    }
+  };
+}
+
+function compact<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item === undefined) continue;
+    if (Array.isArray(item) && item.length === 0) continue;
+    if (typeof item === 'object' && item !== null && !Array.isArray(item) && Object.keys(item).length === 0) continue;
+    out[key] = item;
+  }
+  return out as T;
+}
+
+/**
+ * A contact block with empty entries removed, or `undefined` when the event carries no identifier at
+ * all (nothing to match or create a person by).
+ */
+export function buildContact(identity: IdentityKeys, fields: ContactFields): NormalizedContact | undefined {
+  const keys = compact(identity);
+  if (Object.keys(keys).length === 0) return undefined;
+  return { identity: keys, fields: compact(fields) };
+}
+
+/** Drops `undefined` properties so results compare cleanly and serialize small. */
+export function withoutUndefined<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = item;
+  return out as T;
+}

@@ -1,0 +1,243 @@
+import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { isRecord, readCount, unwrapBody } from '../payload';
+import {
+  buildContact,
+  defaultDepositAmountCents,
+  emitEvents,
+  guardNormalizer,
+  ignore,
+  type NormalizerConfig,
+  reject,
+  withoutUndefined,
+} from '../result';
+import type { NormalizedContact, NormalizedPayment, NormalizeResult } from '../types';
+import { type StripeEvent, stripeChargeSchema, stripeCheckoutSessionSchema, stripeEventSchema, stripeInvoiceSchema } from './schema';
+
+type StripeObject = Record<string, unknown>;
+
+/** Event types booked elsewhere: the sale is counted once, from its checkout session (SPEC §4). */
+const countedViaCheckout = new Set(['payment_intent.succeeded', 'charge.succeeded']);
+
+function currencyOf(value: string | undefined): string {
+  return value?.toLowerCase() ?? 'usd';
+}
+
+function paymentContact(keys: { email?: string; phone?: string; customerId?: string }): NormalizedContact | undefined {
+  return buildContact(
+    { stripeCustomerId: keys.customerId, emails: distinctEmails(keys.email), phone: keys.phone },
+    { stripeCustomerId: keys.customerId, emailPayment: keys.email, phone: keys.phone },
+  );
+}
+
+function depositAmount(config: NormalizerConfig): number {
+  const amount = config.deposit_amount_cents;
+  return typeof amount === 'number' && Number.isSafeInteger(amount) && amount > 0 ? amount : defaultDepositAmountCents;
+}
+
+function checkoutPaid(event: StripeEvent, object: StripeObject, config: NormalizerConfig): NormalizeResult {
+  const type = event.type ?? null;
+  const session = stripeCheckoutSessionSchema.parse(object);
+  if (!session.id) return reject(type, 'checkout.session has no id');
+  if (event.type === 'checkout.session.completed' && session.payment_status !== 'paid') {
+    // Delayed methods (ACH, SEPA) complete unpaid; async_payment_succeeded books them later.
+    const status = session.payment_status ?? 'unknown';
+    return ignore(type, `checkout.session payment_status is "${status}"${status === 'unpaid' ? ': awaiting async payment' : ''}`);
+  }
+  const amount = session.amount_total;
+  if (amount === undefined) return reject(type, 'checkout.session has no amount_total');
+  if (amount === 0) return ignore(type, 'checkout.session amount_total is 0: nothing was paid');
+
+  const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
+  const phone = normalizePhone(session.customer_details?.phone);
+  const deposit = amount === depositAmount(config);
+  const payment: NormalizedPayment = withoutUndefined({
+    paymentEventId: session.id,
+    source: 'stripe',
+    paymentType: 'buy_in_full',
+    category: deposit ? 'deposit' : 'full_purchase',
+    amountCents: amount,
+    currency: currencyOf(session.currency),
+    status: 'paid',
+    customerEmail: email,
+    customerName: session.customer_details?.name,
+    customerPhone: phone,
+    paidAt: event.created ?? session.created,
+    stripeCustomerId: session.customer,
+    stripeSessionId: session.id,
+    stripePaymentIntentId: session.payment_intent,
+    funnelEvent: deposit ? 'deposit_paid' : 'purchase_completed',
+  } satisfies NormalizedPayment);
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: event.type ?? 'checkout.session',
+      occurredAt: event.created,
+      contact: paymentContact({ email, phone, customerId: session.customer }),
+      payments: [payment],
+    }),
+  );
+}
+
+function checkoutExpired(event: StripeEvent, object: StripeObject): NormalizeResult {
+  const type = event.type ?? null;
+  const session = stripeCheckoutSessionSchema.parse(object);
+  const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
+  if (!email) return ignore(type, 'expired checkout.session carries no email');
+  const contact = paymentContact({ email, phone: normalizePhone(session.customer_details?.phone), customerId: session.customer });
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: 'checkout.session.expired',
+      occurredAt: event.created,
+      contact,
+      funnelEvent: withoutUndefined({
+        type: 'checkout_abandoned' as const,
+        occurredAt: event.created,
+        data: withoutUndefined({ session_id: session.id, amount_total_cents: session.amount_total }),
+      }),
+    }),
+  );
+}
+
+/**
+ * One refund payment per refund (keyed by the refund id). API versions from 2022-11-15 no longer embed
+ * `refunds` in the charge: then the refund is the growth of `amount_refunded` since the event's
+ * `previous_attributes`, keyed by charge and running total so each partial refund counts once.
+ */
+function chargeRefunded(event: StripeEvent, object: StripeObject): NormalizeResult {
+  const type = event.type ?? null;
+  const charge = stripeChargeSchema.parse(object);
+  if (!charge.id) return reject(type, 'charge has no id');
+  const email = normalizeEmail(charge.billing_details?.email) ?? normalizeEmail(charge.receipt_email);
+  const phone = normalizePhone(charge.billing_details?.phone);
+  const base = {
+    source: 'stripe' as const,
+    paymentType: 'refund' as const,
+    category: 'refund' as const,
+    customerEmail: email,
+    customerName: charge.billing_details?.name,
+    customerPhone: phone,
+    stripeCustomerId: charge.customer,
+    stripePaymentIntentId: charge.payment_intent,
+    funnelEvent: 'payment_refunded' as const,
+  };
+  const payments: NormalizedPayment[] = [];
+  const listed = charge.refunds?.data;
+  if (listed && listed.length > 0) {
+    for (const refund of listed) {
+      if (!refund.id || !refund.amount || refund.status === 'failed' || refund.status === 'canceled') continue;
+      payments.push(
+        withoutUndefined({
+          ...base,
+          paymentEventId: refund.id,
+          amountCents: -refund.amount,
+          currency: currencyOf(refund.currency ?? charge.currency),
+          status: refund.status ?? 'succeeded',
+          paidAt: refund.created ?? event.created,
+        }),
+      );
+    }
+  } else {
+    const total = charge.amount_refunded;
+    if (total === undefined) return reject(type, 'refunded charge has neither refunds nor amount_refunded');
+    const before = readCount(event.data?.previous_attributes?.amount_refunded) ?? 0;
+    const delta = total - before;
+    if (delta > 0) {
+      payments.push(
+        withoutUndefined({
+          ...base,
+          paymentEventId: `${charge.id}_refunded_${total}`,
+          amountCents: -delta,
+          currency: currencyOf(charge.currency),
+          status: 'succeeded',
+          paidAt: event.created,
+        }),
+      );
+    }
+  }
+  if (payments.length === 0) return ignore(type, 'charge.refunded carries no succeeded refund amount');
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: 'charge.refunded',
+      occurredAt: event.created,
+      contact: paymentContact({ email, phone, customerId: charge.customer }),
+      payments,
+    }),
+  );
+}
+
+/**
+ * `invoice.paid` for a renewal (`billing_reason` `subscription_cycle`) → a recurring payment. The first
+ * invoice of a subscription (`subscription_create`) is not booked: subscriptions are sold through
+ * Checkout, whose `checkout.session.completed` already counted that first payment.
+ */
+function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult {
+  const type = event.type ?? null;
+  const invoice = stripeInvoiceSchema.parse(object);
+  if (invoice.billing_reason === 'subscription_create') {
+    return ignore(type, 'first invoice of a subscription: counted via checkout.session.completed');
+  }
+  if (invoice.billing_reason !== 'subscription_cycle') {
+    return ignore(type, `invoice billing_reason "${invoice.billing_reason ?? 'unknown'}" is not a subscription renewal`);
+  }
+  if (!invoice.id) return reject(type, 'invoice has no id');
+  const amount = invoice.amount_paid;
+  if (amount === undefined) return reject(type, 'invoice has no amount_paid');
+  if (amount === 0) return ignore(type, 'invoice amount_paid is 0');
+  const email = normalizeEmail(invoice.customer_email);
+  const phone = normalizePhone(invoice.customer_phone);
+  const payment: NormalizedPayment = withoutUndefined({
+    paymentEventId: invoice.id,
+    source: 'stripe' as const,
+    paymentType: 'buy_in_full' as const,
+    category: 'recurring' as const,
+    amountCents: amount,
+    currency: currencyOf(invoice.currency),
+    status: 'paid',
+    customerEmail: email,
+    customerName: invoice.customer_name,
+    customerPhone: phone,
+    paidAt: invoice.status_transitions?.paid_at ?? event.created,
+    stripeCustomerId: invoice.customer,
+    stripePaymentIntentId: invoice.payment_intent,
+    funnelEvent: 'recurring_payment_received' as const,
+  });
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: 'invoice.paid',
+      occurredAt: event.created,
+      contact: paymentContact({ email, phone, customerId: invoice.customer }),
+      payments: [payment],
+    }),
+  );
+}
+
+/**
+ * Stripe event (as the API delivers it to a webhook endpoint) → result (SPEC §4). Payments carry the
+ * person's identity in `contact` for linking; the applier does not create a contact from them. Pure, total.
+ */
+export const normalizeStripe = guardNormalizer('stripe', (payload: unknown, config: NormalizerConfig): NormalizeResult => {
+  const raw = unwrapBody(payload);
+  if (!isRecord(raw)) return reject(null, 'Stripe body is not a JSON object');
+  const event = stripeEventSchema.parse(raw);
+  const type = event.type;
+  if (!type) return reject(null, 'Stripe event has no type');
+  const object = event.data?.object;
+  if (!object) return reject(type, 'Stripe event has no data.object');
+  switch (type) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+      return checkoutPaid(event, object, config);
+    case 'checkout.session.expired':
+      return checkoutExpired(event, object);
+    case 'charge.refunded':
+      return chargeRefunded(event, object);
+    case 'invoice.paid':
+      return invoicePaid(event, object);
+    default:
+      if (countedViaCheckout.has(type)) return ignore(type, 'counted via checkout.session');
+      return ignore(type, `unhandled Stripe event type "${type}"`);
+  }
+});

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { countField, listField, objectField, readRef, recordField, textField, timeField } from '../payload';
+
+/** A Stripe reference: an id string, or the expanded object (its `id`). */
+const refField = z.unknown().transform(readRef);
+
+const customerDetailsSchema = z.looseObject({ email: textField, name: textField, phone: textField });
+
+/** `checkout.session` (API object; fields the normalizer reads). */
+export const stripeCheckoutSessionSchema = z.looseObject({
+  id: textField,
+  object: textField,
+  mode: textField,
+  amount_total: countField,
+  currency: textField,
+  customer: refField,
+  customer_email: textField,
+  customer_details: objectField(customerDetailsSchema),
+  payment_intent: refField,
+  payment_status: textField,
+  status: textField,
+  subscription: refField,
+  created: timeField,
+});
+
+/** `refund` (API object). */
+export const stripeRefundSchema = z.looseObject({
+  id: textField,
+  amount: countField,
+  currency: textField,
+  status: textField,
+  created: timeField,
+});
+
+/** `charge` (API object). `refunds` is only included by API versions before 2022-11-15. */
+export const stripeChargeSchema = z.looseObject({
+  id: textField,
+  amount: countField,
+  amount_refunded: countField,
+  currency: textField,
+  customer: refField,
+  payment_intent: refField,
+  receipt_email: textField,
+  billing_details: objectField(customerDetailsSchema),
+  refunds: objectField(z.looseObject({ data: listField(stripeRefundSchema) })),
+  created: timeField,
+});
+
+/** `invoice` (API object). */
+export const stripeInvoiceSchema = z.looseObject({
+  id: textField,
+  amount_paid: countField,
+  currency: textField,
+  billing_reason: textField,
+  customer: refField,
+  customer_email: textField,
+  customer_name: textField,
+  customer_phone: textField,
+  payment_intent: refField,
+  subscription: refField,
+  status_transitions: objectField(z.looseObject({ paid_at: timeField })),
+  created: timeField,
+});
+
+/** Stripe `event` envelope as delivered to a webhook endpoint. */
+export const stripeEventSchema = z.looseObject({
+  id: textField,
+  object: textField,
+  type: textField,
+  created: timeField,
+  data: objectField(z.looseObject({ object: recordField, previous_attributes: recordField })),
+});
+export type StripeEvent = z.output<typeof stripeEventSchema>;
