@@ -7,6 +7,7 @@ export const cliEnvSchema = z.object({
   ...commonEnvFields,
   MCB_ENCRYPTION_KEY: commonEnvFields.MCB_ENCRYPTION_KEY.optional(),
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:3000'),
+  JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
 });
 export type CliEnv = z.infer<typeof cliEnvSchema>;
 

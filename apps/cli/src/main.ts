@@ -4,7 +4,11 @@ import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './commands/db';
 import { registerIntegrationCommands } from './commands/integration';
 import { registerKeysCommands } from './commands/keys';
+import { registerLogsCommands } from './commands/logs';
+import { registerQueuesCommands } from './commands/queues';
+import { registerReplayCommands } from './commands/replay';
 import { registerSeedCommands } from './commands/seed';
+import { registerStatsCommands } from './commands/stats';
 import { registerTenantCommands } from './commands/tenant';
 import { registerUrlsCommands } from './commands/urls';
 
@@ -20,6 +24,10 @@ export function buildProgram(): Command {
   registerIntegrationCommands(program);
   registerUrlsCommands(program);
   registerKeysCommands(program);
+  registerLogsCommands(program);
+  registerReplayCommands(program);
+  registerQueuesCommands(program);
+  registerStatsCommands(program);
   return program;
 }
 

@@ -1,0 +1,106 @@
+import { decodeLogCursor, getWebhookLogDetail, searchWebhookLogs, type WebhookLogSummary } from '@mcb/db';
+import { resolveLogFilter } from '@mcb/ops';
+import type { Command } from 'commander';
+import { loadCliEnv, withAdminDatabase } from '../env';
+import { formatTable } from '../table';
+
+const time = (d: Date | null) =>
+  d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '';
+const clip = (s: string | null, n: number) => (!s ? '' : s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** Table of log summaries (shared by `logs` and `replay --dry-run`). */
+export function formatLogTable(items: WebhookLogSummary[], withTenant = false): string {
+  const header = ['id', 'received', ...(withTenant ? ['tenant'] : []), 'source', 'event type', 'status', 'attempts', 'error'];
+  const rows = items.map((l) => [
+    String(l.id),
+    time(l.receivedAt),
+    ...(withTenant ? [l.tenantSlug] : []),
+    l.source,
+    clip(l.eventType, 40),
+    l.status,
+    String(l.attempts),
+    clip(l.errorMessage?.replace(/\s+/g, ' ') ?? null, 60),
+  ]);
+  return formatTable(header, rows);
+}
+
+export function registerLogsCommands(program: Command): void {
+  program
+    .command('logs')
+    .description("A tenant's webhook logs, newest first")
+    .argument('<slug>', 'tenant slug')
+    .option('--status <status>', 'received|processing|processed|ignored|failed|duplicate|rejected')
+    .option('--source <source>', 'manychat|ghl|stripe|denefits|perspective')
+    .option('--since <when>', 'duration back (30m, 24h, 7d) or a date', '24h')
+    .option('--until <when>', 'duration back or a date')
+    .option('-q, --query <text>', 'text in event type, ids or emails')
+    .option('--limit <n>', 'rows per page (1-500)', '50')
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .action(
+      async (
+        slug: string,
+        opts: { status?: string; source?: string; since?: string; until?: string; query?: string; limit: string; cursor?: string },
+      ) => {
+        const env = loadCliEnv();
+        await withAdminDatabase(env, async (admin) => {
+          const filter = await resolveLogFilter(admin, {
+            tenant: slug,
+            status: opts.status,
+            source: opts.source,
+            since: opts.since,
+            until: opts.until,
+            q: opts.query,
+          });
+          const cursor = opts.cursor ? decodeLogCursor(opts.cursor) : null;
+          if (opts.cursor && !cursor) throw new Error('Invalid --cursor');
+          const limit = Number(opts.limit);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('Invalid --limit: 1 to 500');
+          const page = await searchWebhookLogs(admin.sql, filter, { cursor, limit });
+          if (page.items.length === 0) {
+            process.stdout.write('No logs match.\n');
+            return;
+          }
+          process.stdout.write(formatLogTable(page.items));
+          if (page.nextCursor) process.stdout.write(`More: add --cursor ${page.nextCursor}\n`);
+        });
+      },
+    );
+
+  program
+    .command('log')
+    .description('One webhook log: status, error, redacted headers, payload, and what it produced')
+    .argument('<id>', 'log id')
+    .option('--json', 'print the whole record as JSON')
+    .action(async (idText: string, opts: { json?: boolean }) => {
+      const env = loadCliEnv();
+      if (!/^\d{1,15}$/.test(idText)) throw new Error(`Invalid log id: ${idText}`);
+      await withAdminDatabase(env, async (admin) => {
+        const log = await getWebhookLogDetail(admin.sql, Number(idText));
+        if (!log) throw new Error(`No webhook log ${idText}`);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(log, null, 2)}\n`);
+          return;
+        }
+        const lines = [
+          `log ${log.id}  ${log.status}  (tenant ${log.tenantSlug}, ${log.source}, ${log.eventType ?? 'no event type'})`,
+          `dedupe key  ${log.dedupeKey}`,
+          `received    ${time(log.receivedAt)}   enqueued ${time(log.enqueuedAt) || '-'}   processed ${time(log.processedAt) || '-'}`,
+          `attempts    ${log.attempts}`,
+          ...(log.errorMessage ? [`error       ${log.errorMessage}`] : []),
+          `contact     ${log.contact ? String(log.contact.id) : '-'}`,
+          `produced    ${log.funnelEvents.length} funnel event(s): ${log.funnelEvents.map((e) => e.event_type).join(', ') || '-'}`,
+          `            ${log.payments.length} payment(s): ${log.payments.map((p) => `${p.category} ${p.amount_cents} ${p.currency}`).join(', ') || '-'}`,
+          'headers (redacted):',
+          JSON.stringify(log.headers, null, 2),
+          'payload:',
+          log.payload !== null ? JSON.stringify(log.payload, null, 2) : (log.rawBody ?? ''),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      });
+    });
+}

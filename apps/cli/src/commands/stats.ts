@@ -1,0 +1,88 @@
+import { getTenantStats } from '@mcb/db';
+import { parseTimeArg, resolveTenantId } from '@mcb/ops';
+import type { Command } from 'commander';
+import { loadCliEnv, withAdminDatabase } from '../env';
+import { formatTable } from '../table';
+
+const dollars = (cents: number) => `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toFixed(2)}`;
+const time = (d: Date | null) =>
+  d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/:\d\d\.\d+Z$/, 'Z')
+    : '-';
+
+export function registerStatsCommands(program: Command): void {
+  program
+    .command('stats')
+    .description('Cross-tenant admin analytics: webhook logs by status, outbox depth, contacts, funnel events, cash collected')
+    .option('--tenant <slug>', 'one tenant only')
+    .option('--since <when>', 'period start: duration back (24h, 7d) or a date', '7d')
+    .option('--until <when>', 'period end (default now)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant?: string; since: string; until?: string; json?: boolean }) => {
+      const env = loadCliEnv();
+      const now = new Date();
+      const since = parseTimeArg(opts.since, now);
+      const until = opts.until ? parseTimeArg(opts.until, now) : now;
+      await withAdminDatabase(env, async (admin) => {
+        const tenantId = opts.tenant ? await resolveTenantId(admin, opts.tenant) : undefined;
+        const stats = await getTenantStats(admin.sql, { since, until, tenantId });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ since, until, tenants: stats }, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(`Period ${since.toISOString()} – ${until.toISOString()}\n`);
+        const header = [
+          'tenant',
+          'active',
+          'received',
+          'processed',
+          'failed',
+          'ignored',
+          'rejected',
+          'pending',
+          'outbox',
+          'last event',
+          'new contacts',
+          'events',
+          'cash collected',
+        ];
+        const rows = stats.map((s) => [
+          s.slug,
+          s.isActive ? 'yes' : 'no',
+          String(s.logs.received),
+          String(s.logs.processed),
+          String(s.logs.failed),
+          String(s.logs.ignored),
+          String(s.logs.rejected),
+          String(s.logs.pending),
+          String(s.outboxDepth),
+          time(s.lastEventAt),
+          `${s.contacts.new} (${s.contacts.total} total)`,
+          String(s.funnelEvents.count),
+          dollars(s.revenueCents),
+        ]);
+        const total = (f: (s: (typeof stats)[number]) => number) => String(stats.reduce((n, s) => n + f(s), 0));
+        if (stats.length > 1) {
+          rows.push([
+            'ALL',
+            '',
+            total((s) => s.logs.received),
+            total((s) => s.logs.processed),
+            total((s) => s.logs.failed),
+            total((s) => s.logs.ignored),
+            total((s) => s.logs.rejected),
+            total((s) => s.logs.pending),
+            total((s) => s.outboxDepth),
+            '',
+            total((s) => s.contacts.new),
+            total((s) => s.funnelEvents.count),
+            dollars(stats.reduce((n, s) => n + s.revenueCents, 0)),
+          ]);
+        }
+        process.stdout.write(formatTable(header, rows));
+      });
+    });
+}
