@@ -1,0 +1,82 @@
+import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGraphClient } from './client';
+import { MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
+
+const token = 'EAAunit-test-token-0123456789';
+let fake: FakeGraph;
+beforeAll(async () => {
+  fake = await startFakeGraph({ accounts: [{ adAccountId: 'act_42', token, ads: 12 }], maxPageSize: 5 });
+});
+afterAll(() => fake.close());
+
+const client = (over: Partial<Parameters<typeof createGraphClient>[0]> = {}) =>
+  createGraphClient({ baseUrl: fake.url, version: 'v25.0', accessToken: token, retryBaseMs: 1, ...over });
+const ads = { fields: 'id,adset{id},campaign{id},creative{id}', limit: 5 };
+
+async function drain(c = client()) {
+  const ids: string[] = [];
+  for await (const page of c.paginate<{ id: string }>('act_42/ads', {
+    ...ads,
+    effective_status: '["ACTIVE","PAUSED","ARCHIVED","DELETED","CAMPAIGN_PAUSED","ADSET_PAUSED"]',
+  }))
+    ids.push(...page.data.map((d) => d.id));
+  return ids;
+}
+
+describe('Graph client', () => {
+  it('follows paging.next to the end, sending the token only as a header', async () => {
+    const before = fake.requests.length;
+    const ids = await drain();
+    expect(ids).toHaveLength(12);
+    expect(new Set(ids).size).toBe(12);
+    const sent = fake.requests.slice(before);
+    expect(sent).toHaveLength(3);
+    expect(sent.some((r) => r.tokenInQuery)).toBe(false);
+  });
+
+  it('retries 5xx inside the client, bounded', async () => {
+    fake.failAt(fake.requests.length + 1, { kind: 'server-error', status: 502 });
+    expect(await drain()).toHaveLength(12);
+    fake.failWhen(() => true, { kind: 'server-error' }, 3);
+    await expect(drain(client({ maxRetries: 2 }))).rejects.toBeInstanceOf(MetaTransientError);
+  });
+
+  it('times out slow answers and retries them', async () => {
+    fake.failAt(fake.requests.length + 1, { kind: 'slow', ms: 400 });
+    expect(await drain(client({ timeoutMs: 150 }))).toHaveLength(12);
+    fake.failWhen(() => true, { kind: 'slow', ms: 400 }, 2);
+    await expect(drain(client({ timeoutMs: 100, maxRetries: 1 }))).rejects.toThrow(/timed out/);
+  });
+
+  it.each([4, 17, 613, 80000, 80004, 80014])('code %s is a rate limit with the wait from the usage headers', async (code) => {
+    fake.failAt(fake.requests.length + 1, { kind: 'rate-limit', code, regainMinutes: 2, resetSeconds: 30 });
+    const err = await drain().catch((e) => e);
+    expect(err).toBeInstanceOf(MetaRateLimited);
+    expect(err.waitMs).toBe(120_000);
+    expect(err.code).toBe(code);
+  });
+
+  it('HTTP 429 without hints waits the default', async () => {
+    fake.failAt(fake.requests.length + 1, { kind: 'rate-limit', code: 9999, status: 429 });
+    const err = await drain(client({ defaultRateLimitWaitMs: 777 })).catch((e) => e);
+    expect(err).toBeInstanceOf(MetaRateLimited);
+    expect(err.waitMs).toBe(777);
+  });
+
+  it('190 is a permanent TokenExpired, not retried; other 4xx are permanent request errors', async () => {
+    const before = fake.requests.length;
+    fake.failAt(before + 1, { kind: 'token-expired' });
+    await expect(drain()).rejects.toBeInstanceOf(MetaTokenExpired);
+    expect(fake.requests.length).toBe(before + 1);
+    await expect(drain(client({ accessToken: 'wrong' }))).rejects.toBeInstanceOf(MetaTokenExpired);
+    await expect(client().get('act_42/insights', { level: 'campaign' })).rejects.toBeInstanceOf(MetaRequestError);
+  });
+
+  it('error messages never contain the token', async () => {
+    const err = await client({ accessToken: 'wrong-token-xyz' })
+      .get('act_42/ads', ads)
+      .catch((e) => e);
+    expect(String(err.message)).not.toContain('wrong-token-xyz');
+  });
+});

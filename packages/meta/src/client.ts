@@ -1,0 +1,158 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '@mcb/core';
+import { isRateLimitCode, type MetaApiError, MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
+import { type GraphUsage, parseGraphUsage } from './usage';
+
+export interface GraphClientOptions {
+  /** Graph API origin, e.g. `https://graph.facebook.com` (env `META_GRAPH_URL`). */
+  baseUrl: string;
+  /** API version path segment, e.g. `v25.0` (env `META_API_VERSION`). */
+  version: string;
+  /** Sent only as `Authorization: Bearer …`, never in a URL. */
+  accessToken: string;
+  /** Per-request timeout (ms). Default 60 s. */
+  timeoutMs?: number;
+  /** Retries of 5xx / network errors / timeouts inside the client. Default 4. */
+  maxRetries?: number;
+  /** First backoff step (ms); doubles per retry, capped at 10 s, with jitter. Default 500. */
+  retryBaseMs?: number;
+  /** Wait reported for a rate limit whose headers give no hint. Default 5 min. */
+  defaultRateLimitWaitMs?: number;
+  log?: Logger;
+  fetch?: typeof fetch;
+}
+
+export type GraphParams = Record<string, string | number | undefined>;
+
+/** One page of a Graph edge. `after` is the cursor of the NEXT page (null on the last one). */
+export interface GraphPage<T> {
+  data: T[];
+  after: string | null;
+  usage: GraphUsage;
+}
+
+export interface GraphClient {
+  /** GET one object or edge page. Throws the typed errors of errors.ts. */
+  get<T>(path: string, params?: GraphParams): Promise<{ body: T; usage: GraphUsage }>;
+  /**
+   * Every page of an edge, following `paging.next` to the end (its `access_token` query parameter
+   * is stripped: the token travels only in the header). `after` resumes at a saved cursor.
+   */
+  paginate<T>(path: string, params?: GraphParams, after?: string | null): AsyncGenerator<GraphPage<T>>;
+  /** HTTP requests sent so far (retries included). */
+  readonly requestCount: number;
+  /** Usage reported by the last answer. */
+  readonly lastUsage: GraphUsage;
+}
+
+interface GraphErrorBody {
+  error?: { message?: string; type?: string; code?: number; error_subcode?: number; fbtrace_id?: string };
+}
+
+interface PagedBody<T> {
+  data?: T[];
+  paging?: { cursors?: { before?: string; after?: string }; next?: string };
+}
+
+/** Creates a Graph API client bound to one access token (one tenant's ad account). */
+export function createGraphClient(options: GraphClientOptions): GraphClient {
+  const base = new URL(options.baseUrl);
+  const version = options.version.replace(/^\/+|\/+$/g, '');
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const maxRetries = options.maxRetries ?? 4;
+  const retryBaseMs = options.retryBaseMs ?? 500;
+  const defaultWaitMs = options.defaultRateLimitWaitMs ?? 5 * 60_000;
+  const doFetch = options.fetch ?? fetch;
+  const token = options.accessToken;
+  let requestCount = 0;
+  let lastUsage: GraphUsage = { maxPct: 0, regainAccessMs: 0 };
+
+  // Meta's messages do not echo tokens, but an error string must never be able to leak one.
+  const scrub = (text: string) => (token ? text.split(token).join('[redacted]') : text);
+
+  function buildUrl(path: string, params: GraphParams): URL {
+    const url = new URL(`/${version}/${path.replace(/^\/+/, '')}`, base);
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  /** `paging.next` from Meta carries `access_token=`: drop it, and refuse to follow it off our origin. */
+  function safeNextUrl(next: string): URL {
+    const url = new URL(next);
+    if (url.origin !== base.origin) throw new MetaRequestError('paging.next points to another host', { status: 0 });
+    url.searchParams.delete('access_token');
+    return url;
+  }
+
+  function classify(status: number, body: GraphErrorBody | null, headers: Headers, usage: GraphUsage): MetaApiError {
+    const e = body?.error;
+    const code = e?.code ?? null;
+    const opts = { status, code, subcode: e?.error_subcode ?? null, fbtraceId: e?.fbtrace_id ?? null };
+    const message = scrub(`Meta Graph ${status}${code != null ? ` code ${code}` : ''}: ${e?.message ?? 'no error message'}`);
+    if (status === 429 || isRateLimitCode(code)) {
+      const retryAfter = Number(headers.get('retry-after') ?? 0) * 1_000;
+      const waitMs = Math.max(usage.regainAccessMs, Number.isFinite(retryAfter) ? retryAfter : 0) || defaultWaitMs;
+      return new MetaRateLimited(message, { ...opts, waitMs, usage });
+    }
+    if (code === 190 || code === 102 || (status === 401 && code == null)) return new MetaTokenExpired(message, opts);
+    if (status >= 500 || code === 1 || code === 2) return new MetaTransientError(message, opts);
+    return new MetaRequestError(message, opts);
+  }
+
+  async function request<T>(url: URL): Promise<{ body: T; usage: GraphUsage }> {
+    const logPath = url.pathname;
+    for (let attempt = 0; ; attempt++) {
+      requestCount++;
+      const started = Date.now();
+      let failure: MetaApiError;
+      try {
+        const res = await doFetch(url, {
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const usage = parseGraphUsage(res.headers);
+        lastUsage = usage;
+        const text = await res.text();
+        let body: unknown = null;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          body = null;
+        }
+        options.log?.debug({ path: logPath, status: res.status, ms: Date.now() - started, usagePct: usage.maxPct }, 'meta graph request');
+        if (res.ok && body !== null) return { body: body as T, usage };
+        failure = res.ok
+          ? new MetaTransientError(`Meta Graph ${res.status}: response is not JSON`, { status: res.status })
+          : classify(res.status, body as GraphErrorBody | null, res.headers, usage);
+      } catch (err) {
+        const name = (err as Error).name;
+        const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub((err as Error).message);
+        failure = new MetaTransientError(`Meta Graph request ${what}`, { status: 0 });
+      }
+      if (!(failure instanceof MetaTransientError) || attempt >= maxRetries) throw failure;
+      const wait = Math.min(10_000, retryBaseMs * 2 ** attempt) * (1 + Math.random() * 0.25);
+      options.log?.warn({ path: logPath, attempt: attempt + 1, waitMs: Math.round(wait), err: failure.message }, 'meta graph retry');
+      await delay(wait);
+    }
+  }
+
+  return {
+    get: (path, params = {}) => request(buildUrl(path, params)),
+    async *paginate<T>(path: string, params: GraphParams = {}, after?: string | null) {
+      let url: URL | null = buildUrl(path, after ? { ...params, after } : params);
+      while (url) {
+        const { body, usage }: { body: PagedBody<T>; usage: GraphUsage } = await request<PagedBody<T>>(url);
+        const next: string | undefined = body.paging?.next;
+        const cursor = next ? (body.paging?.cursors?.after ?? new URL(next).searchParams.get('after')) : null;
+        url = next ? safeNextUrl(next) : null;
+        yield { data: body.data ?? [], after: cursor, usage } satisfies GraphPage<T>;
+      }
+    },
+    get requestCount() {
+      return requestCount;
+    },
+    get lastUsage() {
+      return lastUsage;
+    },
+  };
+}

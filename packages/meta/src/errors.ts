@@ -1,0 +1,51 @@
+import type { GraphUsage } from './usage';
+
+/** Base of every failure the Graph client reports. Messages never contain the access token. */
+export class MetaApiError extends Error {
+  readonly status: number;
+  readonly code: number | null;
+  readonly subcode: number | null;
+  readonly fbtraceId: string | null;
+  constructor(message: string, opts: { status: number; code?: number | null; subcode?: number | null; fbtraceId?: string | null }) {
+    super(message);
+    this.name = new.target.name;
+    this.status = opts.status;
+    this.code = opts.code ?? null;
+    this.subcode = opts.subcode ?? null;
+    this.fbtraceId = opts.fbtraceId ?? null;
+  }
+}
+
+/**
+ * Throttled by Meta (codes 4, 17, 613, 80000–80014 or HTTP 429). Retry no earlier than
+ * `waitMs` from now; never retried inside the client — the job is delayed instead.
+ */
+export class MetaRateLimited extends MetaApiError {
+  readonly waitMs: number;
+  readonly usage: GraphUsage;
+  constructor(message: string, opts: ConstructorParameters<typeof MetaApiError>[1] & { waitMs: number; usage: GraphUsage }) {
+    super(message, opts);
+    this.waitMs = opts.waitMs;
+    this.usage = opts.usage;
+  }
+}
+
+/** Expired or invalid access token (code 190). Permanent: retrying cannot help until the token is replaced. */
+export class MetaTokenExpired extends MetaApiError {}
+
+/** 5xx, network failure or timeout that persisted through the client's bounded retries. Retryable later. */
+export class MetaTransientError extends MetaApiError {}
+
+/** Any other Graph error (bad parameter, missing permission, unknown ad account). Permanent. */
+export class MetaRequestError extends MetaApiError {}
+
+/** Graph error codes that mean "throttled" (https://developers.facebook.com/docs/marketing-api/overview/rate-limiting). */
+export function isRateLimitCode(code: number | null | undefined): boolean {
+  if (code == null) return false;
+  return code === 4 || code === 17 || code === 32 || code === 613 || (code >= 80000 && code <= 80014);
+}
+
+/** True when retrying the same work later can succeed (rate limits, 5xx, timeouts). */
+export function isRetryableMetaError(err: unknown): boolean {
+  return err instanceof MetaRateLimited || err instanceof MetaTransientError;
+}

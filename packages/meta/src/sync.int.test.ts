@@ -1,0 +1,205 @@
+import { Writable } from 'node:stream';
+import { createDatabase, type Database, withTenantSql } from '@mcb/db';
+import { createTenantContextLoader, type TenantContextLoaderHandle } from '@mcb/tenancy';
+import { testEnv } from '@mcb/testing';
+import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetaTenant, type MetaTenant, testKeyring } from '../test/factories';
+import { createGraphClient } from './client';
+import { MetaRateLimited } from './errors';
+import { type MetaSyncCheckpoint, syncMetaAccount } from './sync';
+import { loadMetaTarget, markMetaSyncSuccess, runTenantMetaSync } from './tenant-sync';
+import { addDays, type DateRange, lookbackRange } from './window';
+
+const keyring = testKeyring();
+let app: Database;
+let admin: Database;
+let loader: TenantContextLoaderHandle;
+let fake: FakeGraph;
+let a: MetaTenant;
+let b: MetaTenant;
+const ADS_A = 230;
+const ADS_B = 40;
+
+beforeAll(async () => {
+  const { databaseUrl } = testEnv();
+  app = createDatabase({ url: databaseUrl, role: 'app', max: 4 });
+  admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+  loader = createTenantContextLoader({ admin, keyring, listen: false });
+  a = await createMetaTenant(admin, keyring);
+  b = await createMetaTenant(admin, keyring);
+  fake = await startFakeGraph({
+    accounts: [
+      { adAccountId: a.adAccountId, token: a.token, ads: ADS_A },
+      { adAccountId: b.adAccountId, token: b.token, ads: ADS_B },
+    ],
+    maxPageSize: 100,
+  });
+});
+
+afterAll(async () => {
+  await fake?.close();
+  await loader?.close();
+  await Promise.all([app?.close(), admin?.close()]);
+});
+
+const settings = () => ({ graphUrl: fake.url, apiVersion: 'v25.0', pageSize: 100, batchSize: 250, retryBaseMs: 5 });
+
+async function counts(tenantId: string) {
+  return withTenantSql(app.sql, tenantId, async (tx) => {
+    const [row] = await tx<{ ads: number; creatives: number; insights: number; spend: number; days: number }[]>`
+      select (select count(*) from meta_ads)::int as ads,
+             (select count(*) from meta_ad_creatives)::int as creatives,
+             (select count(*) from meta_ad_insights)::int as insights,
+             (select coalesce(sum(spend_cents), 0) from meta_ad_insights)::int8 as spend,
+             (select count(distinct date) from meta_ad_insights)::int as days`;
+    return row as { ads: number; creatives: number; insights: number; spend: number; days: number };
+  });
+}
+
+function expectedSpend(t: MetaTenant, range: DateRange): number {
+  let sum = 0;
+  for (const ad of fake.ads(t.adAccountId))
+    for (let d = range.since; d <= range.until; d = addDays(d, 1)) sum += fake.spendCents(t.adAccountId, ad.id, d);
+  return sum;
+}
+
+describe('syncMetaAccount against the fake Graph API', () => {
+  it('follows every page: every ad (all statuses, creative expanded) and every ad-day, token only in the header', async () => {
+    const target = await loadMetaTarget(loader, a.id);
+    const range = lookbackRange(target.lookbackDays, target.timeZone);
+    const before = fake.requests.length;
+    const result = await runTenantMetaSync({ database: app, target, settings: settings(), range });
+    const sent = fake.requests.slice(before);
+
+    expect(result.ads).toBe(ADS_A);
+    expect(result.insightRows).toBe(ADS_A * 28);
+    const c = await counts(a.id);
+    expect(c).toMatchObject({ ads: ADS_A, creatives: ADS_A, insights: ADS_A * 28, days: 28 });
+    expect(c.spend).toBe(expectedSpend(a, range));
+    // Many pages: 3 of ads, ≥ 65 of insights (28 days may straddle two months).
+    expect(sent.filter((r) => r.edge === 'ads')).toHaveLength(3);
+    expect(sent.filter((r) => r.edge === 'insights').length).toBeGreaterThanOrEqual(65);
+    expect(sent.every((r) => !r.tokenInQuery && r.authorization === 'Bearer [redacted]')).toBe(true);
+    const insight = sent.find((r) => r.edge === 'insights');
+    expect(insight?.query).toMatchObject({ level: 'ad', time_increment: '1' });
+
+    const statuses = await withTenantSql(
+      app.sql,
+      a.id,
+      (tx) => tx<{ s: string }[]>`select distinct effective_status as s from meta_ads order by 1`,
+    );
+    expect(statuses.map((r) => r.s)).toEqual(expect.arrayContaining(['ARCHIVED', 'DELETED', 'PAUSED', 'ACTIVE']));
+    const [ad] = await withTenantSql(
+      app.sql,
+      a.id,
+      (tx) => tx<Record<string, unknown>[]>`
+      select a.ad_name, a.adset_name, a.campaign_name, a.created_time, c.creative_id, c.title, c.media_type
+      from meta_ads a join meta_ad_creatives c using (tenant_id, ad_id) where a.ad_id = ${fake.ads(a.adAccountId)[0]?.id ?? ''}`,
+    );
+    expect(ad).toMatchObject({ ad_name: 'Ad 0', media_type: 'video', title: 'Title 0' });
+    expect(ad?.created_time).toEqual(new Date('2026-01-05T17:30:00.000Z'));
+  });
+
+  it('a restated day (changed spend) is updated in place, not duplicated', async () => {
+    const target = await loadMetaTarget(loader, a.id);
+    const range = lookbackRange(target.lookbackDays, target.timeZone);
+    const adId = fake.ads(a.adAccountId)[5]?.id as string;
+    const day = addDays(range.until, -2);
+    fake.restate(a.adAccountId, adId, day, 123_456);
+    await runTenantMetaSync({ database: app, target, settings: settings(), range });
+    const rows = await withTenantSql(
+      app.sql,
+      a.id,
+      (tx) => tx<{ spend_cents: number }[]>`
+      select spend_cents from meta_ad_insights where ad_id = ${adId} and date = ${day}`,
+    );
+    expect(rows).toEqual([{ spend_cents: 123_456 }]);
+    const c = await counts(a.id);
+    expect(c.insights).toBe(ADS_A * 28);
+    expect(c.spend).toBe(expectedSpend(a, range));
+  });
+
+  it('resumes from a checkpoint after a rate limit with no missing or duplicated rows', async () => {
+    const target = await loadMetaTarget(loader, b.id);
+    const range = lookbackRange(10, 'UTC');
+    const client = createGraphClient({ baseUrl: fake.url, version: 'v25.0', accessToken: b.token });
+    let checkpoint: MetaSyncCheckpoint | null = null;
+    // Third insights request is throttled.
+    let seen = 0;
+    fake.failWhen((r) => r.edge === 'insights' && r.path.includes(b.adAccountId) && ++seen === 3, {
+      kind: 'rate-limit',
+      code: 80004,
+      resetSeconds: 2,
+    });
+    const run = (resumeFrom: MetaSyncCheckpoint | null) =>
+      syncMetaAccount({
+        database: app,
+        client,
+        tenantId: target.tenantId,
+        adAccountId: target.adAccountId,
+        range,
+        resumeFrom,
+        pageSize: 50,
+        batchSize: 50,
+        onCheckpoint: (cp) => {
+          checkpoint = cp;
+        },
+      });
+    const err = await run(null).catch((e) => e);
+    expect(err).toBeInstanceOf(MetaRateLimited);
+    expect((err as MetaRateLimited).waitMs).toBe(2_000);
+    expect(checkpoint).toMatchObject({ phase: 'insights', after: expect.any(String) });
+    const partial = await counts(b.id);
+    expect(partial.insights).toBe(100);
+    const adsRequestsBefore = fake.requests.filter((r) => r.edge === 'ads' && r.path.includes(b.adAccountId)).length;
+    await run(checkpoint);
+    // Resumed at the cursor: the ads edge was not fetched again.
+    expect(fake.requests.filter((r) => r.edge === 'ads' && r.path.includes(b.adAccountId)).length).toBe(adsRequestsBefore);
+    const c = await counts(b.id);
+    expect(c).toMatchObject({ ads: ADS_B, insights: ADS_B * 10, days: 10 });
+    expect(c.spend).toBe(expectedSpend(b, range));
+  });
+
+  it("tenants never see each other's rows (RLS), and a session without a tenant sees none", async () => {
+    const ca = await counts(a.id);
+    const cb = await counts(b.id);
+    expect(ca.ads).toBe(ADS_A);
+    expect(cb.ads).toBe(ADS_B);
+    const idsOfB = new Set(fake.ads(b.adAccountId).map((x) => x.id));
+    const seenByA = await withTenantSql(app.sql, a.id, (tx) => tx<{ ad_id: string }[]>`select ad_id from meta_ads`);
+    expect(seenByA.some((r) => idsOfB.has(r.ad_id))).toBe(false);
+    const [none] = await app.sql<{ n: number }[]>`select count(*)::int as n from meta_ad_insights`;
+    expect(none?.n).toBe(0);
+    await markMetaSyncSuccess(app, a.id);
+    const [ia] = await admin.sql<
+      { last_success_at: Date | null }[]
+    >`select last_success_at from tenant_integrations where tenant_id = ${a.id} and provider = 'meta'`;
+    const [ib] = await admin.sql<
+      { last_success_at: Date | null }[]
+    >`select last_success_at from tenant_integrations where tenant_id = ${b.id} and provider = 'meta'`;
+    expect(ia?.last_success_at).toBeInstanceOf(Date);
+    expect(ib?.last_success_at).toBeNull();
+  });
+
+  it('never logs the access token, even with debug logs, retries and paging.next URLs', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    // Plain pino with NO redaction: the client itself must never put the token in a log line.
+    const capture = pino({ level: 'debug' }, sink);
+    const target = await loadMetaTarget(loader, b.id);
+    fake.failWhen((r) => r.path.includes(b.adAccountId), { kind: 'server-error', status: 503 }, 1);
+    await runTenantMetaSync({ database: app, target, settings: settings(), range: lookbackRange(3, 'UTC'), log: capture });
+    const text = lines.join('');
+    expect(lines.length).toBeGreaterThan(3);
+    expect(text).toContain('meta graph retry');
+    expect(text).not.toContain(b.token);
+    expect(text).not.toContain('access_token');
+  });
+});

@@ -1,0 +1,213 @@
+import type { Logger } from '@mcb/core';
+import { type Database, withTenantSql } from '@mcb/db';
+import type { GraphClient, GraphParams } from './client';
+import {
+  type AdRow,
+  adFields,
+  allAdEffectiveStatuses,
+  type CreativeRow,
+  type InsightRow,
+  insightFields,
+  type ParseResult,
+  parseAd,
+  parseInsight,
+} from './parse';
+import { upsertAds, upsertCreatives, upsertInsights } from './store';
+import { type DateRange, splitByMonth } from './window';
+
+/**
+ * Where a sync stands after its last committed batch: resuming from it skips nothing (rows up to
+ * the cursor are committed) and repeats at most one batch (upserts make that harmless).
+ * Holds only dates and Meta's opaque paging cursor — no token, no personal data.
+ */
+export interface MetaSyncCheckpoint {
+  range: DateRange;
+  phase: 'ads' | 'insights';
+  /** Index of the month chunk of `range` (insights phase). */
+  chunk: number;
+  /** Paging cursor of the next page to fetch; null = start of the phase/chunk. */
+  after: string | null;
+}
+
+export interface MetaSyncProgress {
+  phase: 'ads' | 'insights';
+  chunk: number;
+  chunks: number;
+  chunkRange: DateRange | null;
+  ads: number;
+  insightRows: number;
+  pages: number;
+}
+
+export interface MetaSyncOptions {
+  /** Role `mcb_app`: every write runs under `withTenantSql` (RLS). */
+  database: Database;
+  client: GraphClient;
+  tenantId: string;
+  /** `act_<id>` or bare `<id>`. */
+  adAccountId: string;
+  /** Insight dates to (re-)pull, in the ad account's time zone. Ignored when resuming. */
+  range: DateRange;
+  resumeFrom?: MetaSyncCheckpoint | null;
+  /** Graph `limit` per page. Default 500. */
+  pageSize?: number;
+  /** Rows per upsert statement. Default 1,000. */
+  batchSize?: number;
+  onProgress?: (p: MetaSyncProgress) => void;
+  /** Called after each committed batch with the point a rerun may resume from. */
+  onCheckpoint?: (cp: MetaSyncCheckpoint) => void | Promise<void>;
+  log?: Logger;
+}
+
+export interface MetaSyncResult {
+  ads: number;
+  creatives: number;
+  insightRows: number;
+  /** Elements Meta returned that could not be parsed (logged without their content). */
+  skipped: number;
+  pages: number;
+  requests: number;
+  chunks: number;
+  range: DateRange;
+  durationMs: number;
+}
+
+/** `act_123` for `123` or `act_123`. */
+export function adAccountPath(adAccountId: string): string {
+  const id = adAccountId.trim();
+  return id.startsWith('act_') ? id : `act_${id}`;
+}
+
+/** Ad-level daily insights request for one range (`level=ad`, `time_increment=1`). */
+export function insightParams(range: DateRange, pageSize: number): GraphParams {
+  return {
+    level: 'ad',
+    time_increment: 1,
+    time_range: JSON.stringify({ since: range.since, until: range.until }),
+    fields: insightFields,
+    // Without this filter the account-level edge leaves out archived and deleted ads' spend.
+    filtering: JSON.stringify([{ field: 'ad.effective_status', operator: 'IN', value: allAdEffectiveStatuses }]),
+    limit: pageSize,
+  };
+}
+
+/** Ads request: every status, with ad set, campaign and creative expanded in the same page. */
+export function adParams(pageSize: number): GraphParams {
+  return { fields: adFields, effective_status: JSON.stringify(allAdEffectiveStatuses), limit: pageSize };
+}
+
+/**
+ * Syncs one tenant's ad account: every ad (+ creative), then daily ad-level insights for `range`,
+ * month by month, following every page. Writes are batched upserts (one statement per batch), and
+ * the next page is fetched while the previous batch is written. Idempotent: running it again (or
+ * resuming from a checkpoint) leaves exactly one row per ad and per ad-day.
+ * Throws the client's typed errors (`MetaRateLimited`, `MetaTokenExpired`, …) unchanged.
+ */
+export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyncResult> {
+  const started = Date.now();
+  const { database, client, tenantId, log } = options;
+  const pageSize = options.pageSize ?? 500;
+  const batchSize = options.batchSize ?? 1_000;
+  const resume = options.resumeFrom ?? null;
+  const range = resume?.range ?? options.range;
+  const chunks = splitByMonth(range);
+  const account = adAccountPath(options.adAccountId);
+  const totals = { ads: 0, creatives: 0, insightRows: 0, skipped: 0, pages: 0 };
+  const progress = (phase: MetaSyncProgress['phase'], chunk: number) =>
+    options.onProgress?.({
+      phase,
+      chunk,
+      chunks: chunks.length,
+      chunkRange: phase === 'insights' ? (chunks[chunk] ?? null) : null,
+      ads: totals.ads,
+      insightRows: totals.insightRows,
+      pages: totals.pages,
+    });
+
+  async function runEdge<Row>(args: {
+    path: string;
+    params: GraphParams;
+    after: string | null;
+    checkpoint: Omit<MetaSyncCheckpoint, 'after'>;
+    /** Where to resume once this edge is complete (null: the sync is complete). */
+    done: MetaSyncCheckpoint | null;
+    parse: (raw: unknown) => ParseResult<Row>;
+    write: (rows: Row[]) => Promise<void>;
+  }): Promise<void> {
+    let buffer: Row[] = [];
+    // At most one batch is being written while the next page downloads.
+    let inFlight: Promise<void> = Promise.resolve();
+    const flush = async (cp: MetaSyncCheckpoint | null) => {
+      const rows = buffer;
+      buffer = [];
+      await inFlight;
+      inFlight = (async () => {
+        if (rows.length) await args.write(rows);
+        if (cp) await options.onCheckpoint?.(cp);
+      })();
+      inFlight.catch(() => {});
+    };
+    try {
+      for await (const page of client.paginate<unknown>(args.path, args.params, args.after)) {
+        totals.pages++;
+        for (const raw of page.data) {
+          const r = args.parse(raw);
+          if (r.ok) buffer.push(r.value);
+          else {
+            totals.skipped++;
+            log?.warn({ tenantId, phase: args.checkpoint.phase, reason: r.error }, 'meta sync skipped an element');
+          }
+        }
+        if (page.after === null) await flush(args.done);
+        else if (buffer.length >= batchSize) await flush({ ...args.checkpoint, after: page.after });
+        progress(args.checkpoint.phase, args.checkpoint.chunk);
+      }
+    } finally {
+      // Let the last write settle so the checkpoint reflects what is committed, even on a rate limit.
+      await inFlight.catch(() => {});
+    }
+    await inFlight;
+  }
+
+  const startChunk = resume?.phase === 'insights' ? resume.chunk : 0;
+  if (!resume || resume.phase === 'ads') {
+    await runEdge<{ ad: AdRow; creative: CreativeRow | null }>({
+      path: `${account}/ads`,
+      params: adParams(pageSize),
+      after: resume?.after ?? null,
+      checkpoint: { range, phase: 'ads', chunk: 0 },
+      done: chunks.length ? { range, phase: 'insights', chunk: 0, after: null } : null,
+      parse: parseAd,
+      write: async (rows) => {
+        const creatives = rows.flatMap((r) => (r.creative ? [r.creative] : []));
+        await withTenantSql(database.sql, tenantId, async (tx) => {
+          totals.ads += await upsertAds(
+            tx,
+            tenantId,
+            rows.map((r) => r.ad),
+          );
+          totals.creatives += await upsertCreatives(tx, tenantId, creatives);
+        });
+      },
+    });
+  }
+
+  for (let i = startChunk; i < chunks.length; i++) {
+    const chunkRange = chunks[i] as DateRange;
+    await runEdge<InsightRow>({
+      path: `${account}/insights`,
+      params: insightParams(chunkRange, pageSize),
+      after: resume?.phase === 'insights' && i === resume.chunk ? resume.after : null,
+      checkpoint: { range, phase: 'insights', chunk: i },
+      done: i + 1 < chunks.length ? { range, phase: 'insights', chunk: i + 1, after: null } : null,
+      parse: parseInsight,
+      write: async (rows) => {
+        await withTenantSql(database.sql, tenantId, async (tx) => {
+          totals.insightRows += await upsertInsights(tx, tenantId, rows);
+        });
+      },
+    });
+  }
+
+  return { ...totals, requests: client.requestCount, chunks: chunks.length, range, durationMs: Date.now() - started };
+}
