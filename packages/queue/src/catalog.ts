@@ -15,7 +15,20 @@ export type QueueName = (typeof queueNames)[keyof typeof queueNames];
 /** Job catalog: name → data schema. Jobs carry ids, never payloads or secrets (SPEC §1). */
 export const jobSchemas = {
   'webhook.process': z.object({ logId: z.number().int().positive() }),
-  'meta.sync': z.object({ tenantId: z.string().uuid(), since: z.string().optional(), until: z.string().optional() }),
+  'meta.sync': z.object({
+    tenantId: z.string().uuid(),
+    since: z.string().optional(),
+    until: z.string().optional(),
+    // Where a rate-limited (delayed) or crashed sync resumes: dates and Meta's opaque cursor only.
+    checkpoint: z
+      .object({
+        range: z.object({ since: z.string(), until: z.string() }),
+        phase: z.enum(['ads', 'insights']),
+        chunk: z.number().int().min(0),
+        after: z.string().nullable(),
+      })
+      .optional(),
+  }),
   'meta.tick': z.object({}).passthrough(),
   'report.weekly': z.object({ tenantId: z.string().uuid(), weekStart: z.string() }),
   'report.tick': z.object({}).passthrough(),
