@@ -1,0 +1,367 @@
+import { createLogger } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { createQueueConnection, webhookQueueName } from '@mcb/queue';
+import { testEnv } from '@mcb/testing';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsoleApp } from '../src/app';
+import { createTenant, insertLog } from './factories';
+
+const { databaseUrl, redisUrl, redisPrefix } = testEnv();
+const token = 'console-test-token-0123456789';
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 4 });
+const queue = createQueueConnection({ kind: 'redis', url: redisUrl }, `${redisPrefix}-console-api`);
+const consoleApp = createConsoleApp({
+  database: admin,
+  queue,
+  log: createLogger({ name: 'console-test', level: 'silent' }),
+  adminToken: token,
+});
+const app = consoleApp.app;
+const bearer = { authorization: `Bearer ${token}` };
+const jsonHeaders = { ...bearer, 'content-type': 'application/json' };
+
+afterAll(async () => {
+  await consoleApp.close();
+  await queue.close();
+  await admin.close();
+});
+
+async function jobsOf(tenantId: string) {
+  const q = new Queue(webhookQueueName(tenantId), { connection: queue.connection, prefix: queue.prefix });
+  try {
+    const jobs = await q.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed']);
+    return jobs.map((j) => ({ id: j.id, name: j.name, data: j.data }));
+  } finally {
+    await q.close();
+  }
+}
+
+async function statusOf(id: number) {
+  const [row] = await admin.sql<{ status: string; error_message: string | null; enqueued_at: Date | null }[]>`
+    select status, error_message, enqueued_at from webhook_logs where id = ${id}`;
+  return row;
+}
+
+describe('console security: nothing under /admin answers without ADMIN_TOKEN', () => {
+  const routes: Array<[string, string]> = [
+    ['GET', '/admin'],
+    ['GET', '/admin/api/logs'],
+    ['GET', '/admin/api/logs?tenant=x&status=failed'],
+    ['GET', '/admin/api/logs/1'],
+    ['POST', '/admin/api/logs/1/replay'],
+    ['POST', '/admin/api/replay'],
+    ['GET', '/admin/api/stats'],
+    ['GET', '/admin/api/queues'],
+    ['GET', '/admin/queues'],
+    ['GET', '/admin/queues/'],
+    ['GET', '/admin/queues/api/queues'],
+    ['PUT', '/admin/queues/api/queues/reports/retry/failed'],
+    ['GET', '/admin/queues/static/images/logo.svg'],
+    ['GET', '/admin/logs'],
+    ['GET', '/admin/logs/1'],
+    ['POST', '/admin/logs/1/replay'],
+    ['GET', '/admin/does-not-exist'],
+  ];
+
+  it.each(routes)('%s %s without a token → 401 {error:{code,message,requestId}}', async (method, path) => {
+    const res = await app.request(path, { method });
+    expect(res.status).toBe(401);
+    const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error.code).toBe('unauthorized');
+    expect(body.error.message).toMatch(/Authentication required/);
+    expect(body.error.requestId).toBe(res.headers.get('x-request-id'));
+  });
+
+  it.each(routes)('%s %s with a wrong bearer token or a forged cookie → 401', async (method, path) => {
+    expect((await app.request(path, { method, headers: { authorization: `Bearer ${token}x` } })).status).toBe(401);
+    expect((await app.request(path, { method, headers: { cookie: 'mcb_console=v1.9999999999999.forged' } })).status).toBe(401);
+  });
+
+  it('sends a browser without a session on to the login form, still with 401', async () => {
+    const res = await app.request('/admin/queues', { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain('/login?next=%2Fadmin%2Fqueues');
+  });
+
+  it('signs in with the token: signed, HTTP-only, SameSite=Strict cookie that then opens /admin', async () => {
+    const wrong = await app.request('/login', { method: 'POST', body: new URLSearchParams({ token: 'nope', next: '/admin/queues' }) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+
+    const res = await app.request('/login', { method: 'POST', body: new URLSearchParams({ token, next: '/admin/queues' }) });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/admin/queues');
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^mcb_console=v1\.\d{13}\.[^;]+;/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    const cookie = setCookie.split(';')[0] as string;
+    expect((await app.request('/admin/api/stats', { headers: { cookie } })).status).toBe(200);
+    expect((await app.request('/admin/queues/api/queues', { headers: { cookie } })).status).toBe(200);
+
+    // Same value, another signature: refused. An expired (but validly signed) session cannot be made without the key.
+    const tampered = cookie.replace(/v1\.(\d{13})/, (_m, ms: string) => `v1.${Number(ms) + 1}`);
+    expect((await app.request('/admin/api/stats', { headers: { cookie: tampered } })).status).toBe(401);
+  });
+
+  it('never redirects after login outside the console', async () => {
+    const res = await app.request('/login', { method: 'POST', body: new URLSearchParams({ token, next: '//evil.example/admin' }) });
+    expect(res.headers.get('location')).toBe('/admin/logs');
+  });
+});
+
+describe('GET /admin/api/logs', () => {
+  let tenant: { id: string; slug: string };
+  const ids: number[] = [];
+  beforeAll(async () => {
+    tenant = await createTenant(admin);
+    const base = Date.now() - 3_600_000;
+    for (let i = 0; i < 7; i++) {
+      ids.push(
+        await insertLog(admin, tenant.id, {
+          receivedAt: new Date(base + i * 1000),
+          status: i === 3 ? 'failed' : 'processed',
+          errorMessage: i === 3 ? 'boom' : null,
+          source: i % 2 ? 'ghl' : 'stripe',
+          payload: {
+            id: `evt_page_${i}`,
+            data: { object: { customer_details: { email: `Person${i}@Example.com` }, customer: `cus_X${i}Y` } },
+          },
+          dedupeKey: `evt_page_${i}`,
+        }),
+      );
+    }
+  });
+
+  it('pages newest first with a keyset cursor, no overlap, no gap', async () => {
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    for (let pageNo = 0; pageNo < 5; pageNo++) {
+      const res = await app.request(`/admin/api/logs?tenant=${tenant.slug}&limit=3${cursor ? `&cursor=${cursor}` : ''}`, {
+        headers: bearer,
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { items: Array<{ id: number; tenantSlug: string }>; nextCursor: string | null };
+      seen.push(...body.items.map((i) => i.id));
+      for (const item of body.items) expect(item.tenantSlug).toBe(tenant.slug);
+      cursor = body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('filters by status, source and time, and finds text in ids and emails', async () => {
+    const get = async (qs: string) => {
+      const res = await app.request(`/admin/api/logs?tenant=${tenant.slug}&${qs}`, { headers: bearer });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { items: Array<{ id: number }> }).items.map((i) => i.id);
+    };
+    expect(await get('status=failed')).toEqual([ids[3]]);
+    expect(await get('source=ghl')).toEqual([ids[5], ids[3], ids[1]]);
+    expect(await get('q=person4@example.com')).toEqual([ids[4]]);
+    expect(await get('q=PERSON4@EXAMPLE')).toEqual([ids[4]]);
+    expect(await get('q=cus_x2y')).toEqual([ids[2]]);
+    expect(await get('q=evt_page_6')).toEqual([ids[6]]);
+    expect(await get(`q=${ids[1]}`)).toContain(ids[1]);
+    // LIKE wildcards are literal: "_" must not match any character.
+    expect(await get('q=evt%page')).toEqual([]);
+    expect(await get(`since=${new Date(Date.now() - 3_600_000 + 5_500).toISOString()}`)).toEqual([ids[6]]);
+    expect(await get('since=10m')).toEqual([]);
+  });
+
+  it('answers 400 for a bad filter and 404 for an unknown tenant, with the error body', async () => {
+    const bad = await app.request('/admin/api/logs?status=exploded', { headers: bearer });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+    expect((await app.request('/admin/api/logs?since=yesterday-ish', { headers: bearer })).status).toBe(400);
+    expect((await app.request('/admin/api/logs?cursor=nope', { headers: bearer })).status).toBe(400);
+    const unknown = await app.request('/admin/api/logs?tenant=no-such-tenant', { headers: bearer });
+    expect(unknown.status).toBe(404);
+    const body = (await unknown.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error).toMatchObject({ code: 'unknown_tenant', message: 'Unknown tenant: no-such-tenant' });
+    expect(body.error.requestId).toBeTruthy();
+  });
+
+  it('uses the trigram index for text and the keyset index for a tenant page', async () => {
+    const plan = await admin.sql.begin(async (tx) => {
+      await tx`set local enable_seqscan = off`;
+      const text = await tx.unsafe(
+        `explain select id from webhook_logs l where mcb_webhook_search_text(l.event_type, l.dedupe_key, l.payload) like '%person4@example%'`,
+      );
+      const page = await tx.unsafe(
+        `explain select id from webhook_logs l where tenant_id = '${tenant.id}' and (received_at, id) < (now(), 999999) order by received_at desc, id desc limit 50`,
+      );
+      return { text: text.map((r) => r['QUERY PLAN']).join('\n'), page: page.map((r) => r['QUERY PLAN']).join('\n') };
+    });
+    expect(plan.text).toContain('webhook_logs_search_trgm_idx');
+    expect(plan.page).toContain('webhook_logs_tenant_received_idx');
+  });
+});
+
+describe('GET /admin/api/logs/:id', () => {
+  it('shows the log with redacted headers, payload, status, error, attempts and what it produced', async () => {
+    const tenant = await createTenant(admin);
+    const logId = await insertLog(admin, tenant.id, {
+      headers: { 'content-type': 'application/json', authorization: 'Bearer live-secret', 'stripe-signature': 't=1,v1=abc' },
+      payload: { id: 'evt_detail', type: 'checkout.session.completed' },
+      status: 'processed',
+    });
+    const [contact] = await admin.sql<{ id: string }[]>`
+      insert into contacts (tenant_id, email_primary) values (${tenant.id}, 'detail@example.com') returning id`;
+    await admin.sql`update webhook_logs set contact_id = ${contact!.id}, attempts = 2 where id = ${logId}`;
+    await admin.sql`
+      insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id, webhook_log_id)
+      values (${tenant.id}, ${contact!.id}, 'purchase_completed', now(), 'stripe', 'evt_detail', ${logId})`;
+    await admin.sql`
+      insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at, webhook_log_id)
+      values (${tenant.id}, ${contact!.id}, 'evt_detail', 'stripe', 'buy_in_full', 'full_purchase', 150000, 'paid', now(), ${logId})`;
+
+    const res = await app.request(`/admin/api/logs/${logId}`, { headers: bearer });
+    expect(res.status).toBe(200);
+    const { log } = (await res.json()) as { log: Record<string, unknown> & { headers: Record<string, string> } };
+    expect(log).toMatchObject({ id: logId, tenantSlug: tenant.slug, status: 'processed', attempts: 2, payload: { id: 'evt_detail' } });
+    expect(log.headers).toEqual({ 'content-type': 'application/json', authorization: '[redacted]', 'stripe-signature': '[redacted]' });
+    expect(log.contact).toMatchObject({ id: contact!.id, email_primary: 'detail@example.com' });
+    expect(log.funnelEvents).toEqual([expect.objectContaining({ event_type: 'purchase_completed', source_event_id: 'evt_detail' })]);
+    expect(log.payments).toEqual([expect.objectContaining({ category: 'full_purchase', amount_cents: 150000 })]);
+    expect(JSON.stringify(log)).not.toContain('live-secret');
+  });
+
+  it('404s an unknown or malformed id', async () => {
+    for (const path of ['/admin/api/logs/987654321', '/admin/api/logs/abc']) {
+      const res = await app.request(path, { headers: bearer });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    }
+  });
+});
+
+describe('replay', () => {
+  it('POST /admin/api/replay with dryRun reports the count and a sample and enqueues nothing', async () => {
+    const tenant = await createTenant(admin);
+    const failed = [];
+    for (let i = 0; i < 3; i++) failed.push(await insertLog(admin, tenant.id, { status: 'failed', errorMessage: 'bug' }));
+    await insertLog(admin, tenant.id, { status: 'processed' });
+    const res = await app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: JSON.stringify({ tenant: tenant.slug, status: 'failed', dryRun: true }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { dryRun: boolean; matched: number; sample: Array<{ id: number }> };
+    expect(body).toMatchObject({ dryRun: true, matched: 3 });
+    expect(body.sample.map((s) => s.id)).toEqual(failed);
+    expect(await jobsOf(tenant.id)).toEqual([]);
+    for (const id of failed) expect((await statusOf(id))?.status).toBe('failed');
+  });
+
+  it('bulk replay resets matching logs to received and enqueues {logId} under a fresh job id', async () => {
+    const tenant = await createTenant(admin);
+    const failed = [
+      await insertLog(admin, tenant.id, { status: 'failed', errorMessage: 'bug' }),
+      await insertLog(admin, tenant.id, { status: 'failed' }),
+    ];
+    const other = await insertLog(admin, tenant.id, { status: 'processed' });
+    const res = await app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: JSON.stringify({ tenant: tenant.slug, status: 'failed' }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { matched: number; replayed: number; replayNumber: number };
+    expect(body).toMatchObject({ dryRun: false, matched: 2, replayed: 2, skipped: [], notEnqueued: 0 });
+    for (const id of failed)
+      expect(await statusOf(id)).toMatchObject({ status: 'received', error_message: null, enqueued_at: expect.any(Date) });
+    expect((await statusOf(other))?.status).toBe('processed');
+    const jobs = await jobsOf(tenant.id);
+    expect(jobs.map((j) => j.id).sort()).toEqual(failed.map((id) => `log-${id}-r-${body.replayNumber}`).sort());
+    for (const job of jobs) expect(Object.keys(job.data)).toEqual(['logId']);
+  });
+
+  it('replays one log, rejected rows too, and skips a rejected twin of an accepted delivery', async () => {
+    const tenant = await createTenant(admin);
+    const rejected = await insertLog(admin, tenant.id, { status: 'rejected', errorMessage: 'invalid_signature', dedupeKey: 'evt_twin' });
+    const alone = await insertLog(admin, tenant.id, { status: 'rejected', errorMessage: 'missing_credentials', dedupeKey: 'evt_alone' });
+    await insertLog(admin, tenant.id, { status: 'processed', dedupeKey: 'evt_twin' });
+
+    const one = await app.request(`/admin/api/logs/${alone}/replay`, { method: 'POST', headers: bearer });
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({ matched: 1, replayed: 1 });
+    expect((await statusOf(alone))?.status).toBe('received');
+
+    const twin = await app.request(`/admin/api/logs/${rejected}/replay`, { method: 'POST', headers: bearer });
+    expect(await twin.json()).toMatchObject({
+      matched: 1,
+      replayed: 0,
+      skipped: [{ id: rejected, reason: expect.stringMatching(/duplicate/) }],
+    });
+    expect((await statusOf(rejected))?.status).toBe('rejected');
+
+    expect((await app.request('/admin/api/logs/987654321/replay', { method: 'POST', headers: bearer })).status).toBe(404);
+  });
+
+  it('refuses a bulk replay with no filter, a body that is not JSON, or a bad dryRun', async () => {
+    for (const body of ['{}', '{"dryRun":true}', 'not json', '{"status":"failed","dryRun":"yes"}']) {
+      const res = await app.request('/admin/api/replay', { method: 'POST', headers: jsonHeaders, body });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+    }
+  });
+});
+
+describe('GET /admin/api/stats and /admin/api/queues', () => {
+  it('counts per tenant: logs by status, outbox depth, last event, contacts, events, cash collected', async () => {
+    const tenant = await createTenant(admin);
+    const now = Date.now();
+    for (const status of ['processed', 'processed', 'failed', 'ignored', 'rejected']) await insertLog(admin, tenant.id, { status });
+    await insertLog(admin, tenant.id, { status: 'received', enqueuedAt: null, receivedAt: new Date(now - 1000) });
+    await insertLog(admin, tenant.id, { status: 'processed', receivedAt: new Date(now - 30 * 86_400_000) });
+    const [c] = await admin.sql<{ id: string }[]>`insert into contacts (tenant_id) values (${tenant.id}) returning id`;
+    await admin.sql`insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id)
+                    values (${tenant.id}, ${c!.id}, 'deposit_paid', now(), 'stripe', 'e1')`;
+    const pay = (id: string, category: string, cents: number) => admin.sql`
+      insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at)
+      values (${tenant.id}, ${c!.id}, ${id}, 'stripe', 'buy_in_full', ${category}, ${cents}, 'paid', now())`;
+    await pay('p1', 'deposit', 10_000);
+    await pay('p2', 'full_purchase', 250_000);
+    await pay('p3', 'refund', -10_000);
+    await pay('p4', 'payment_plan', 900_000);
+
+    const res = await app.request(`/admin/api/stats?tenant=${tenant.slug}&since=7d`, { headers: bearer });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { tenants: Array<Record<string, unknown>> };
+    expect(body.tenants).toHaveLength(1);
+    expect(body.tenants[0]).toMatchObject({
+      slug: tenant.slug,
+      logs: { received: 6, pending: 1, processed: 2, failed: 1, ignored: 1, rejected: 1 },
+      outboxDepth: 1,
+      contacts: { new: 1, total: 1 },
+      funnelEvents: { count: 1, contacts: 1 },
+      revenueCents: 250_000,
+    });
+    expect(new Date(body.tenants[0]?.lastEventAt as string).getTime()).toBeGreaterThan(now - 60_000);
+
+    const all = (await (await app.request('/admin/api/stats', { headers: bearer })).json()) as { tenants: Array<{ slug: string }> };
+    expect(all.tenants.map((t) => t.slug)).toContain(tenant.slug);
+  });
+
+  it('lists the fixed queues and one webhook queue per tenant with counts', async () => {
+    const tenant = await createTenant(admin);
+    const res = await app.request('/admin/api/queues', { headers: bearer });
+    const { queues } = (await res.json()) as { queues: Array<{ name: string; label: string; counts: Record<string, number> }> };
+    const names = queues.map((q) => q.name);
+    expect(names).toEqual(expect.arrayContaining(['meta-sync', 'reports', 'schedules', webhookQueueName(tenant.id)]));
+    expect(queues.find((q) => q.name === webhookQueueName(tenant.id))).toMatchObject({
+      label: `webhooks · ${tenant.slug}`,
+      counts: { failed: 0 },
+    });
+
+    // Bull Board sees it too once discovery runs (it refreshes on a timer).
+    await consoleApp.refreshQueues();
+    const board = (await (await app.request('/admin/queues/api/queues', { headers: bearer })).json()) as {
+      queues: Array<{ name: string }>;
+    };
+    expect(board.queues.map((q) => q.name)).toContain(webhookQueueName(tenant.id));
+  });
+});
