@@ -1,1 +1,4 @@
-export {};
+export * from './format';
+export * from './render-weekly-report';
+export * from './weekly-report';
+export * from './weekly-report-types';

@@ -1,1 +1,6 @@
-export {};
+export * from './figures';
+export * from './mailer';
+export * from './money';
+export * from './schedule';
+export * from './send';
+export * from './week';

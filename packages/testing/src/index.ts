@@ -1,3 +1,4 @@
 export * from './browser';
 export * from './context';
+export * from './fake-resend';
 export * from './services';

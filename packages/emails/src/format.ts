@@ -1,0 +1,70 @@
+/** Shown for a figure that has no value (a cost or ratio whose divisor is 0). */
+export const dash = '—';
+
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function groupThousands(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** Integer cents as dollars, exact (no float): 123456 → `$1,234.56`, -5000 → `-$50.00`. */
+export function formatCents(cents: number): string {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  const dollars = Math.floor(abs / 100);
+  const rest = String(abs % 100).padStart(2, '0');
+  return `${sign}$${groupThousands(String(dollars))}.${rest}`;
+}
+
+/** Cents or `—` for null. */
+export function formatOptionalCents(cents: number | null): string {
+  return cents === null ? dash : formatCents(cents);
+}
+
+/** A count with thousands separators. */
+export function formatCount(n: number): string {
+  return `${n < 0 ? '-' : ''}${groupThousands(String(Math.abs(n)))}`;
+}
+
+/** A fraction as a percentage with at most one decimal: 0.3333 → `33.3%`; null → `—`. */
+export function formatPercent(fraction: number | null): string {
+  if (fraction === null) return dash;
+  return `${Number((fraction * 100).toFixed(1))}%`;
+}
+
+/** A week-over-week change: 0.25 → `+25%`, -0.1 → `-10%`, 0 → `±0%`, null → `—` (nothing to compare). */
+export function formatChange(fraction: number | null): string {
+  if (fraction === null) return dash;
+  const pct = Number((fraction * 100).toFixed(1));
+  if (pct === 0) return '±0%';
+  return `${pct > 0 ? '+' : ''}${pct}%`;
+}
+
+/** ROAS as `2.35×`, or `—`. */
+export function formatRoas(roas: number | null): string {
+  return roas === null ? dash : `${roas.toFixed(2)}×`;
+}
+
+function parts(isoDate: string): { y: number; m: number; d: number } {
+  const [y, m, d] = isoDate.split('-').map(Number);
+  return { y: y as number, m: m as number, d: d as number };
+}
+
+/** `YYYY-MM-DD` → `Oct 26`. */
+export function formatShortDate(isoDate: string): string {
+  const { m, d } = parts(isoDate);
+  return `${months[m - 1]} ${d}`;
+}
+
+/** `Mon d – Sun d` for a week: `Oct 26 – Nov 1`. */
+export function formatWeekRange(startDate: string, endDate: string): string {
+  return `${formatShortDate(startDate)} – ${formatShortDate(endDate)}`;
+}
+
+/** `Oct 26 – Nov 1, 2026` (or `Dec 28, 2026 – Jan 3, 2027` across a new year). */
+export function formatWeekRangeWithYear(startDate: string, endDate: string): string {
+  const a = parts(startDate);
+  const b = parts(endDate);
+  if (a.y === b.y) return `${formatWeekRange(startDate, endDate)}, ${b.y}`;
+  return `${formatShortDate(startDate)}, ${a.y} – ${formatShortDate(endDate)}, ${b.y}`;
+}

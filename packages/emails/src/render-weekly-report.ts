@@ -1,0 +1,110 @@
+import { render } from '@react-email/render';
+import { createElement } from 'react';
+import {
+  dash,
+  formatCents,
+  formatChange,
+  formatCount,
+  formatOptionalCents,
+  formatPercent,
+  formatRoas,
+  formatWeekRange,
+  formatWeekRangeWithYear,
+} from './format';
+import { WeeklyReport } from './weekly-report';
+import type { WeeklyReportFigures, WeeklyReportProps } from './weekly-report-types';
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/** `<Tenant> weekly: <Mon d – Sun d> · $<cash> collected` (SPEC §7). */
+export function buildWeeklyReportSubject(figures: WeeklyReportFigures): string {
+  const range = formatWeekRange(figures.period.start_date, figures.period.end_date);
+  return `${figures.tenant.name} weekly: ${range} · ${formatCents(figures.revenue.cash_collected_cents)} collected`;
+}
+
+function line(label: string, value: string, width = 28): string {
+  return `${label.padEnd(width, ' ')}${value}`;
+}
+
+/**
+ * The plain-text part, written from the same figures as the HTML (a converted bar-chart table
+ * reads badly): same sections, same numbers, bars drawn with `#`.
+ */
+export function renderWeeklyReportText({ figures: f, ownerName }: WeeklyReportProps): string {
+  const greeting = ownerName?.trim() || f.tenant.name;
+  const maxStage = Math.max(0, ...f.stages.map((st) => st.count));
+  const out: string[] = [
+    `${f.tenant.name} · weekly report · ${formatWeekRangeWithYear(f.period.start_date, f.period.end_date)}`,
+    '',
+    `Hi ${greeting},`,
+    '',
+    'Here is how last week went.',
+    '',
+    line('Cash collected', `${formatCents(f.revenue.cash_collected_cents)}  (${formatChange(f.change.cash_collected_cents)} vs last week)`),
+    line('New leads', `${formatCount(f.leads)}  (${formatChange(f.change.leads)})`),
+    line('Purchases', `${formatCount(f.purchases)}  (${formatChange(f.change.purchases)})`),
+    line('Ad spend', `${formatCents(f.ads.spend_cents)}  (${formatChange(f.change.spend_cents)})`),
+    '',
+    'FUNNEL (people, conversion from the stage before, change vs last week)',
+  ];
+  for (const st of f.stages) {
+    const bar = '#'.repeat(maxStage > 0 ? Math.round((st.count / maxStage) * 20) : 0).padEnd(20, '.');
+    const conv = st.conversion === null ? dash : formatPercent(st.conversion);
+    out.push(
+      `${st.label.padEnd(16, ' ')} ${bar} ${formatCount(st.count).padStart(6, ' ')}  ${conv.padStart(6, ' ')}  ${formatChange(f.change.stages[st.stage] ?? null)}`,
+    );
+  }
+  const leadSources = Object.entries(f.leads_by_source).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  if (leadSources.length) out.push(`New leads by source: ${leadSources.map(([src, n]) => `${src} ${n}`).join(', ')}`);
+  const c = f.revenue.by_category;
+  out.push(
+    '',
+    'REVENUE',
+    line('Deposits', formatCents(c.deposit ?? 0)),
+    line('Full purchases', formatCents(c.full_purchase ?? 0)),
+    line('Plan downpayments', formatCents(c.downpayment ?? 0)),
+    line('Recurring plan payments', formatCents(c.recurring ?? 0)),
+    line('Refunds', formatCents(c.refund ?? 0)),
+    line('Cash collected', formatCents(f.revenue.cash_collected_cents)),
+    line(
+      'Projected revenue',
+      `${formatCents(f.revenue.projected_cents)}  (full purchases + plan values ${formatCents(c.payment_plan ?? 0)})`,
+    ),
+  );
+  for (const [src, v] of Object.entries(f.revenue.by_source).sort(([a], [b]) => a.localeCompare(b))) {
+    out.push(line(`  ${src}`, `${formatCents(v.cash_collected_cents)} collected / ${formatCents(v.projected_cents)} projected`));
+  }
+  out.push(
+    '',
+    'ADS',
+    line('Spend', formatCents(f.ads.spend_cents)),
+    line('Cost per lead', formatOptionalCents(f.ads.cost_per_lead_cents)),
+    line('Cost per purchase', formatOptionalCents(f.ads.cost_per_purchase_cents)),
+    line('ROAS', formatRoas(f.ads.roas)),
+    '',
+    'TOP ADS (meetings held, purchases, spend)',
+  );
+  if (f.ads.top.length === 0) out.push('No meetings held or purchases from a known ad this week.');
+  for (const [i, ad] of f.ads.top.entries()) {
+    out.push(
+      `${i + 1}. ${ad.name ?? 'Unnamed ad'} (${ad.ad_id}): ${ad.meetings_held} held, ${ad.purchases} purchases, ${formatCents(ad.spend_cents)}`,
+    );
+  }
+  out.push(
+    '',
+    '--',
+    `Period: Monday ${f.period.start_date} 00:00 to Sunday ${f.period.end_date} 24:00, ${f.period.timezone} (${f.period.hours} hours).`,
+    `Last week: ${formatCents(f.previous.revenue.cash_collected_cents)} collected, ${f.previous.leads} new leads, ${f.previous.purchases} purchases.`,
+  );
+  return `${out.join('\n')}\n`;
+}
+
+/** Renders the weekly report: subject, HTML (React Email) and plain text, all from the same figures. */
+export async function renderWeeklyReport(props: WeeklyReportProps): Promise<RenderedEmail> {
+  const html = await render(createElement(WeeklyReport, props));
+  return { subject: buildWeeklyReportSubject(props.figures), html, text: renderWeeklyReportText(props) };
+}

@@ -1,0 +1,44 @@
+/**
+ * What the weekly report template shows. Structurally a subset of `ReportFigures` from
+ * `@mcb/reports` (which passes its figures as they are), so the email can never show numbers
+ * other than the ones `--format json` prints. Money in integer cents; fractions 0..1.
+ */
+export interface WeeklyReportWeek {
+  period: { start_date: string; end_date: string; timezone: string; hours: number };
+  leads: number;
+  purchases: number;
+  leads_by_source: Record<string, number>;
+  stages: ReadonlyArray<{ stage: string; label: string; count: number; conversion: number | null }>;
+  revenue: {
+    cash_collected_cents: number;
+    projected_cents: number;
+    by_category: Record<string, number>;
+    by_source: Record<string, { cash_collected_cents: number; projected_cents: number }>;
+  };
+  ads: {
+    spend_cents: number;
+    cost_per_lead_cents: number | null;
+    cost_per_purchase_cents: number | null;
+    roas: number | null;
+    top: ReadonlyArray<{ ad_id: string; name: string | null; meetings_held: number; purchases: number; spend_cents: number }>;
+  };
+}
+
+export interface WeeklyReportFigures extends WeeklyReportWeek {
+  tenant: { name: string };
+  change: {
+    leads: number | null;
+    purchases: number | null;
+    cash_collected_cents: number | null;
+    projected_cents: number | null;
+    spend_cents: number | null;
+    stages: Record<string, number | null>;
+  };
+  previous: WeeklyReportWeek;
+}
+
+export interface WeeklyReportProps {
+  figures: WeeklyReportFigures;
+  /** Greeting name: the tenant's `owner_name`, else the tenant name. */
+  ownerName: string | null;
+}

@@ -1,0 +1,295 @@
+import { Body, Column, Container, Head, Heading, Hr, Html, Preview, Row, Section, Text } from '@react-email/components';
+import type { CSSProperties, ReactNode } from 'react';
+import {
+  dash,
+  formatCents,
+  formatChange,
+  formatCount,
+  formatOptionalCents,
+  formatPercent,
+  formatRoas,
+  formatWeekRange,
+  formatWeekRangeWithYear,
+} from './format';
+import type { WeeklyReportProps } from './weekly-report-types';
+
+const colors = {
+  page: '#f4f5f7',
+  card: '#ffffff',
+  ink: '#111827',
+  muted: '#6b7280',
+  line: '#e5e7eb',
+  bar: '#4f46e5',
+  barTrack: '#eef0fb',
+  up: '#047857',
+  down: '#b91c1c',
+};
+
+const font = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
+
+const s = {
+  body: { backgroundColor: colors.page, fontFamily: font, margin: 0, padding: '24px 0' },
+  container: { backgroundColor: colors.card, borderRadius: '8px', maxWidth: '640px', padding: '32px', border: `1px solid ${colors.line}` },
+  eyebrow: { color: colors.muted, fontSize: '12px', letterSpacing: '0.06em', textTransform: 'uppercase', margin: '0 0 4px' },
+  h1: { color: colors.ink, fontSize: '22px', lineHeight: '28px', margin: '0 0 16px' },
+  h2: { color: colors.ink, fontSize: '16px', margin: '28px 0 8px' },
+  p: { color: colors.ink, fontSize: '15px', lineHeight: '22px', margin: '0 0 12px' },
+  small: { color: colors.muted, fontSize: '12px', lineHeight: '18px', margin: '0' },
+  tile: { border: `1px solid ${colors.line}`, borderRadius: '6px', padding: '12px', verticalAlign: 'top' },
+  tileLabel: { color: colors.muted, fontSize: '12px', margin: '0 0 4px' },
+  tileValue: { color: colors.ink, fontSize: '20px', fontWeight: 700, margin: '0 0 2px' },
+  cell: { color: colors.ink, fontSize: '14px', padding: '6px 8px 6px 0', borderBottom: `1px solid ${colors.line}` },
+  cellNum: { color: colors.ink, fontSize: '14px', padding: '6px 0 6px 8px', borderBottom: `1px solid ${colors.line}`, textAlign: 'right' },
+  th: {
+    color: colors.muted,
+    fontSize: '12px',
+    fontWeight: 600,
+    padding: '4px 8px 4px 0',
+    textAlign: 'left',
+    borderBottom: `1px solid ${colors.line}`,
+  },
+  thNum: {
+    color: colors.muted,
+    fontSize: '12px',
+    fontWeight: 600,
+    padding: '4px 0 4px 8px',
+    textAlign: 'right',
+    borderBottom: `1px solid ${colors.line}`,
+  },
+  total: { fontWeight: 700 },
+} satisfies Record<string, CSSProperties>;
+
+function changeStyle(fraction: number | null, goodWhenUp = true): CSSProperties {
+  if (fraction === null || fraction === 0) return { color: colors.muted };
+  return { color: fraction > 0 === goodWhenUp ? colors.up : colors.down };
+}
+
+function Tile({ label, value, delta, goodWhenUp = true }: { label: string; value: string; delta: number | null; goodWhenUp?: boolean }) {
+  return (
+    <td style={s.tile} width="25%">
+      <p style={s.tileLabel}>{label}</p>
+      <p style={s.tileValue}>{value}</p>
+      <p style={{ ...s.small, ...changeStyle(delta, goodWhenUp) }}>
+        {delta === null ? 'no data last week' : `${formatChange(delta)} vs last week`}
+      </p>
+    </td>
+  );
+}
+
+function Table({ children }: { children: ReactNode }) {
+  return (
+    <table width="100%" cellPadding={0} cellSpacing={0} role="presentation" style={{ borderCollapse: 'collapse' }}>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** One funnel row: the bar is a two-cell table whose first cell's width is the share of the widest stage. */
+function FunnelBar({ count, max }: { count: number; max: number }) {
+  const pct = max > 0 ? Math.max(count > 0 ? 1 : 0, Math.round((count / max) * 100)) : 0;
+  return (
+    <table width="100%" cellPadding={0} cellSpacing={0} role="presentation" style={{ borderCollapse: 'collapse' }}>
+      <tbody>
+        <tr>
+          {pct > 0 ? (
+            <td width={`${pct}%`} height="14" style={{ backgroundColor: colors.bar, height: '14px', lineHeight: '14px', fontSize: '1px' }}>
+              &nbsp;
+            </td>
+          ) : null}
+          {pct < 100 ? (
+            <td
+              width={`${100 - pct}%`}
+              height="14"
+              style={{ backgroundColor: colors.barTrack, height: '14px', lineHeight: '14px', fontSize: '1px' }}
+            >
+              &nbsp;
+            </td>
+          ) : null}
+        </tr>
+      </tbody>
+    </table>
+  );
+}
+
+const categoryLabels: Array<[string, string]> = [
+  ['deposit', 'Deposits'],
+  ['full_purchase', 'Full purchases'],
+  ['downpayment', 'Plan downpayments'],
+  ['recurring', 'Recurring plan payments'],
+  ['refund', 'Refunds'],
+];
+
+/** The weekly report email (SPEC §7): email-safe tables and inline styles only — no images, no SVG. */
+export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
+  const f = figures;
+  const greetingName = ownerName?.trim() || f.tenant.name;
+  const range = formatWeekRange(f.period.start_date, f.period.end_date);
+  const maxStage = Math.max(0, ...f.stages.map((st) => st.count));
+  const cash = f.revenue.cash_collected_cents;
+  const sources = Object.entries(f.revenue.by_source).sort(([a], [b]) => a.localeCompare(b));
+  const leadSources = Object.entries(f.leads_by_source).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  return (
+    <Html lang="en">
+      <Head />
+      <Preview>{`${range}: ${formatCents(cash)} collected, ${formatCount(f.leads)} new leads, ${formatCount(f.purchases)} purchases`}</Preview>
+      <Body style={s.body}>
+        <Container style={s.container}>
+          <Text style={s.eyebrow}>{f.tenant.name} · weekly report</Text>
+          <Heading as="h1" style={s.h1}>
+            {formatWeekRangeWithYear(f.period.start_date, f.period.end_date)}
+          </Heading>
+          <Text style={s.p}>Hi {greetingName},</Text>
+          <Text style={s.p}>
+            here is how last week went: {formatCents(cash)} collected from {formatCount(f.purchases)}{' '}
+            {f.purchases === 1 ? 'purchase' : 'purchases'} and other payments, with {formatCount(f.leads)} new{' '}
+            {f.leads === 1 ? 'lead' : 'leads'} coming in.
+          </Text>
+
+          <Section>
+            <table width="100%" cellPadding={0} cellSpacing={6} role="presentation">
+              <tbody>
+                <tr>
+                  <Tile label="Cash collected" value={formatCents(cash)} delta={f.change.cash_collected_cents} />
+                  <Tile label="New leads" value={formatCount(f.leads)} delta={f.change.leads} />
+                  <Tile label="Purchases" value={formatCount(f.purchases)} delta={f.change.purchases} />
+                  <Tile label="Ad spend" value={formatCents(f.ads.spend_cents)} delta={f.change.spend_cents} goodWhenUp={false} />
+                </tr>
+              </tbody>
+            </table>
+          </Section>
+
+          <Heading as="h2" style={s.h2}>
+            Funnel
+          </Heading>
+          <Table>
+            <tr>
+              <th style={s.th}>Stage</th>
+              <th style={s.th} />
+              <th style={s.thNum}>People</th>
+              <th style={s.thNum}>From prev.</th>
+              <th style={s.thNum}>vs last wk</th>
+            </tr>
+            {f.stages.map((st) => (
+              <tr key={st.stage}>
+                <td style={{ ...s.cell, whiteSpace: 'nowrap' }} width="28%">
+                  {st.label}
+                </td>
+                <td style={s.cell} width="34%">
+                  <FunnelBar count={st.count} max={maxStage} />
+                </td>
+                <td style={s.cellNum}>{formatCount(st.count)}</td>
+                <td style={{ ...s.cellNum, color: colors.muted }}>{st.conversion === null ? dash : formatPercent(st.conversion)}</td>
+                <td style={{ ...s.cellNum, ...changeStyle(f.change.stages[st.stage] ?? null) }}>
+                  {formatChange(f.change.stages[st.stage] ?? null)}
+                </td>
+              </tr>
+            ))}
+          </Table>
+          {leadSources.length > 0 ? (
+            <Text style={{ ...s.small, marginTop: '8px' }}>
+              New leads by source: {leadSources.map(([src, n]) => `${src} ${formatCount(n)}`).join(' · ')}
+            </Text>
+          ) : null}
+
+          <Heading as="h2" style={s.h2}>
+            Revenue
+          </Heading>
+          <Table>
+            {categoryLabels.map(([key, label]) => (
+              <tr key={key}>
+                <td style={s.cell}>{label}</td>
+                <td style={s.cellNum}>{formatCents(f.revenue.by_category[key] ?? 0)}</td>
+              </tr>
+            ))}
+            <tr>
+              <td style={{ ...s.cell, ...s.total }}>Cash collected</td>
+              <td style={{ ...s.cellNum, ...s.total }}>{formatCents(cash)}</td>
+            </tr>
+            <tr>
+              <td style={s.cell}>Full purchases + payment plan values</td>
+              <td style={s.cellNum}>
+                {formatCents(f.revenue.by_category.full_purchase ?? 0)} + {formatCents(f.revenue.by_category.payment_plan ?? 0)}
+              </td>
+            </tr>
+            <tr>
+              <td style={{ ...s.cell, ...s.total }}>Projected revenue</td>
+              <td style={{ ...s.cellNum, ...s.total }}>
+                {formatCents(f.revenue.projected_cents)}{' '}
+                <span style={{ ...changeStyle(f.change.projected_cents), fontWeight: 400, fontSize: '12px' }}>
+                  ({formatChange(f.change.projected_cents)})
+                </span>
+              </td>
+            </tr>
+          </Table>
+          {sources.length > 0 ? (
+            <Text style={{ ...s.small, marginTop: '8px' }}>
+              By source:{' '}
+              {sources
+                .map(([src, v]) => `${src} ${formatCents(v.cash_collected_cents)} collected / ${formatCents(v.projected_cents)} projected`)
+                .join(' · ')}
+            </Text>
+          ) : null}
+
+          <Heading as="h2" style={s.h2}>
+            Ads
+          </Heading>
+          <Section>
+            <Row>
+              <Column style={s.tile} width="25%">
+                <p style={s.tileLabel}>Spend</p>
+                <p style={s.tileValue}>{formatCents(f.ads.spend_cents)}</p>
+              </Column>
+              <Column style={s.tile} width="25%">
+                <p style={s.tileLabel}>Cost per lead</p>
+                <p style={s.tileValue}>{formatOptionalCents(f.ads.cost_per_lead_cents)}</p>
+              </Column>
+              <Column style={s.tile} width="25%">
+                <p style={s.tileLabel}>Cost per purchase</p>
+                <p style={s.tileValue}>{formatOptionalCents(f.ads.cost_per_purchase_cents)}</p>
+              </Column>
+              <Column style={s.tile} width="25%">
+                <p style={s.tileLabel}>ROAS</p>
+                <p style={s.tileValue}>{formatRoas(f.ads.roas)}</p>
+              </Column>
+            </Row>
+          </Section>
+
+          <Heading as="h2" style={s.h2}>
+            Top ads
+          </Heading>
+          {f.ads.top.length === 0 ? (
+            <Text style={s.small}>No meetings held or purchases from a known ad this week.</Text>
+          ) : (
+            <Table>
+              <tr>
+                <th style={s.th}>Ad</th>
+                <th style={s.thNum}>Meetings held</th>
+                <th style={s.thNum}>Purchases</th>
+                <th style={s.thNum}>Spend</th>
+              </tr>
+              {f.ads.top.map((ad) => (
+                <tr key={ad.ad_id}>
+                  <td style={s.cell}>
+                    {ad.name ?? 'Unnamed ad'}
+                    <br />
+                    <span style={{ color: colors.muted, fontSize: '11px' }}>{ad.ad_id}</span>
+                  </td>
+                  <td style={s.cellNum}>{formatCount(ad.meetings_held)}</td>
+                  <td style={s.cellNum}>{formatCount(ad.purchases)}</td>
+                  <td style={s.cellNum}>{formatCents(ad.spend_cents)}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+
+          <Hr style={{ borderColor: colors.line, margin: '28px 0 12px' }} />
+          <Text style={s.small}>
+            Period: Monday {f.period.start_date} 00:00 to Sunday {f.period.end_date} 24:00, {f.period.timezone} ({f.period.hours} hours).
+            Last week: {formatCents(f.previous.revenue.cash_collected_cents)} collected, {formatCount(f.previous.leads)} new leads,{' '}
+            {formatCount(f.previous.purchases)} purchases. A person counts once, however many tools they came through.
+          </Text>
+        </Container>
+      </Body>
+    </Html>
+  );
+}

@@ -1,0 +1,361 @@
+import { type Database, type FunnelEventType, funnelEventTypes, type PaymentCategory, paymentCategories, withTenantSql } from '@mcb/db';
+import type { TransactionSql } from 'postgres';
+import { change, divideRounded, ratio } from './money';
+import { localIso, previousWeek, type WeekWindow, weekHours } from './week';
+
+/** Funnel stages in order (SPEC §4) and the figure each one is counted from. */
+export const reportStages = [
+  { stage: 'new_lead', label: 'New leads', figure: 'leads' },
+  { stage: 'dm_qualified', label: 'DM qualified', figure: 'dm_qualified' },
+  { stage: 'landing_link_sent', label: 'Link sent', figure: 'link_sent' },
+  { stage: 'landing_link_clicked', label: 'Link clicked', figure: 'link_clicked' },
+  { stage: 'form_submitted', label: 'Form submitted', figure: 'form_submitted' },
+  { stage: 'meeting_booked', label: 'Meeting booked', figure: 'appointment_scheduled' },
+  { stage: 'meeting_held', label: 'Meeting held', figure: 'appointment_held' },
+  { stage: 'package_sent', label: 'Package sent', figure: 'package_sent' },
+  { stage: 'deposit_paid', label: 'Deposit paid', figure: 'deposit_paid' },
+  { stage: 'purchased', label: 'Purchased', figure: 'purchases' },
+] as const satisfies ReadonlyArray<{ stage: string; label: string; figure: FunnelEventType | 'leads' | 'purchases' }>;
+
+/** Categories that are money received (SPEC §7 "cash collected"); refunds are added (negative). */
+const cashCategories: readonly PaymentCategory[] = ['deposit', 'full_purchase', 'downpayment', 'recurring', 'refund'];
+/** Categories that make up projected revenue: full purchases + plan values. */
+const projectedCategories: readonly PaymentCategory[] = ['full_purchase', 'payment_plan'];
+const topAdsCount = 3;
+
+export interface ReportPeriod {
+  /** Monday 00:00 local, ISO with the zone's offset. */
+  start: string;
+  /** The next Monday 00:00 local (exclusive), ISO with the zone's offset. */
+  end: string;
+  timezone: string;
+  /** Local dates Monday and Sunday, `YYYY-MM-DD`. */
+  start_date: string;
+  end_date: string;
+  /** 168, or 167/169 in a week with a DST change. */
+  hours: number;
+}
+
+export interface ReportStage {
+  stage: (typeof reportStages)[number]['stage'];
+  label: string;
+  count: number;
+  /** count / count of the stage before (4 decimals); null for the first stage or when that was 0. */
+  conversion: number | null;
+}
+
+export interface SourceRevenue {
+  cash_collected_cents: number;
+  projected_cents: number;
+}
+
+export interface ReportRevenue {
+  /** Deposits + full purchases + downpayments + recurring paid in the week, plus refunds (negative). */
+  cash_collected_cents: number;
+  /** Full purchases + plan values in the week. */
+  projected_cents: number;
+  /** Sum of `amount_cents` per category in the week (refund negative). */
+  by_category: Record<PaymentCategory, number>;
+  /** The two totals per payment source (stripe, denefits). */
+  by_source: Record<string, SourceRevenue>;
+}
+
+export interface TopAd {
+  ad_id: string;
+  /** Ad name from meta_ads (null when the ad was never synced). */
+  name: string | null;
+  /** Distinct people (first-touch ad) with `appointment_held` in the week. */
+  meetings_held: number;
+  /** Distinct people (first-touch ad) with a purchase in the week. */
+  purchases: number;
+  spend_cents: number;
+}
+
+export interface ReportAds {
+  /** Sum of daily insights for the seven local dates of the week. */
+  spend_cents: number;
+  cost_per_lead_cents: number | null;
+  cost_per_purchase_cents: number | null;
+  /** cash collected / spend, 2 decimals; null when spend is 0. */
+  roas: number | null;
+  top: TopAd[];
+}
+
+/** The figures of one week (SPEC §7 "Report figures, defined"). */
+export interface WeekFigures {
+  period: ReportPeriod;
+  /** People whose earliest funnel event (ever) falls in the week. */
+  leads: number;
+  /** New leads per contact `source` (first touch). */
+  leads_by_source: Record<string, number>;
+  /** People with `purchase_completed` or `payment_plan_created` in the week. */
+  purchases: number;
+  /** Distinct people with at least one event of each type in the week. */
+  funnel: Record<FunnelEventType, number>;
+  /** Funnel stages in order with conversion from the stage before. */
+  stages: ReportStage[];
+  revenue: ReportRevenue;
+  ads: ReportAds;
+}
+
+/** Week-over-week change of the headline figures, as fractions (0.25 = +25 %); null when last week was 0. */
+export interface ReportChange {
+  leads: number | null;
+  purchases: number | null;
+  cash_collected_cents: number | null;
+  projected_cents: number | null;
+  spend_cents: number | null;
+  funnel: Record<FunnelEventType, number | null>;
+  stages: Record<ReportStage['stage'], number | null>;
+}
+
+/** The report's figures: the email, `mcb report preview --format json` and dashboards use these. */
+export interface ReportFigures extends WeekFigures {
+  tenant: { id: string; slug: string; name: string };
+  change: ReportChange;
+  previous: WeekFigures;
+}
+
+interface PeopleRow {
+  kind: 'event' | 'purchases' | 'leads' | 'ad_held' | 'ad_purchases';
+  w: number;
+  key: string | null;
+  n: number;
+}
+
+interface PaymentRow {
+  w: number;
+  source: string;
+  category: PaymentCategory;
+  cents: number;
+}
+
+interface SpendRow {
+  w: number;
+  ad_id: string;
+  cents: number;
+}
+
+/**
+ * People-based figures of both weeks in one pass. A person is `coalesce(merged_into_id, id)`.
+ * `w` = 0 for the week, 1 for the week before. Leads: a person's earliest event over all of their
+ * records (the survivor and those merged into it), found by index per record.
+ */
+async function queryPeople(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<PeopleRow[]> {
+  const rows = await tx<PeopleRow[]>`
+    with ev as materialized (
+      select case when e.occurred_at >= ${week.start} then 0 else 1 end as w,
+             coalesce(c.merged_into_id, c.id) as pid,
+             e.event_type
+      from funnel_events e
+      join contacts c on c.tenant_id = e.tenant_id and c.id = e.contact_id
+      where e.tenant_id = ${tenantId} and e.occurred_at >= ${prev.start} and e.occurred_at < ${week.end}
+    ),
+    people as (select distinct pid from ev),
+    records as (
+      select pid, pid as contact_id from people
+      union
+      select c.merged_into_id, c.id from contacts c join people p on p.pid = c.merged_into_id
+      where c.tenant_id = ${tenantId}
+    ),
+    first_seen as (
+      select r.pid, min(f.first_at) as first_at
+      from records r
+      cross join lateral (
+        select min(e.occurred_at) as first_at from funnel_events e
+        where e.tenant_id = ${tenantId} and e.contact_id = r.contact_id
+      ) f
+      group by r.pid
+    ),
+    leads as (
+      select case when first_at >= ${week.start} then 0 else 1 end as w, pid
+      from first_seen where first_at >= ${prev.start} and first_at < ${week.end}
+    ),
+    ad_people as (
+      select ev.w, c.ad_id, ev.pid, ev.event_type
+      from ev join contacts c on c.tenant_id = ${tenantId} and c.id = ev.pid
+      where c.ad_id is not null and ev.event_type in ('appointment_held', 'purchase_completed', 'payment_plan_created')
+    )
+    select 'event' as kind, w, event_type as key, count(distinct pid)::int as n from ev group by w, event_type
+    union all
+    select 'purchases', w, null, count(distinct pid)::int from ev
+    where event_type in ('purchase_completed', 'payment_plan_created') group by w
+    union all
+    select 'leads', l.w, coalesce(nullif(c.source, ''), 'unknown'), count(*)::int
+    from leads l join contacts c on c.tenant_id = ${tenantId} and c.id = l.pid group by 2, 3
+    union all
+    select 'ad_held', w, ad_id, count(distinct pid)::int from ad_people where event_type = 'appointment_held' group by w, ad_id
+    union all
+    select 'ad_purchases', w, ad_id, count(distinct pid)::int from ad_people where event_type <> 'appointment_held' group by w, ad_id
+  `;
+  return rows;
+}
+
+/** Payments of both weeks by source and category. A failed charge moved no money: not counted. */
+async function queryPayments(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<PaymentRow[]> {
+  const rows = await tx<PaymentRow[]>`
+    select case when paid_at >= ${week.start} then 0 else 1 end as w, source, category, sum(amount_cents)::bigint as cents
+    from payments
+    where tenant_id = ${tenantId} and paid_at >= ${prev.start} and paid_at < ${week.end} and status <> 'failed'
+    group by 1, 2, 3
+  `;
+  return rows;
+}
+
+/** Spend per ad of both weeks: daily insights of exactly the weeks' local dates. */
+async function querySpend(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<SpendRow[]> {
+  const rows = await tx<SpendRow[]>`
+    select case when date >= ${week.weekStart}::date then 0 else 1 end as w, ad_id, sum(spend_cents)::bigint as cents
+    from meta_ad_insights
+    where tenant_id = ${tenantId} and date >= ${prev.weekStart}::date and date <= ${week.weekEnd}::date
+    group by 1, 2
+  `;
+  return rows;
+}
+
+function zeroed<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}
+
+function buildPeriod(week: WeekWindow): ReportPeriod {
+  return {
+    start: localIso(week.start, week.timezone),
+    end: localIso(week.end, week.timezone),
+    timezone: week.timezone,
+    start_date: week.weekStart,
+    end_date: week.weekEnd,
+    hours: weekHours(week),
+  };
+}
+
+function buildWeek(
+  w: number,
+  week: WeekWindow,
+  people: PeopleRow[],
+  payments: PaymentRow[],
+  spend: SpendRow[],
+  adNames: Map<string, string | null>,
+): WeekFigures {
+  const funnel = zeroed(funnelEventTypes);
+  const leadsBySource: Record<string, number> = {};
+  let leads = 0;
+  let purchases = 0;
+  const ads = new Map<string, TopAd>();
+  const ad = (id: string) => {
+    let entry = ads.get(id);
+    if (!entry) {
+      entry = { ad_id: id, name: adNames.get(id) ?? null, meetings_held: 0, purchases: 0, spend_cents: 0 };
+      ads.set(id, entry);
+    }
+    return entry;
+  };
+  for (const row of people) {
+    if (row.w !== w) continue;
+    if (row.kind === 'event') funnel[row.key as FunnelEventType] = row.n;
+    else if (row.kind === 'purchases') purchases = row.n;
+    else if (row.kind === 'leads') {
+      leads += row.n;
+      leadsBySource[row.key as string] = row.n;
+    } else if (row.kind === 'ad_held') ad(row.key as string).meetings_held = row.n;
+    else ad(row.key as string).purchases = row.n;
+  }
+
+  const byCategory = zeroed(paymentCategories);
+  const bySource: Record<string, SourceRevenue> = {};
+  for (const row of payments) {
+    if (row.w !== w) continue;
+    byCategory[row.category] += row.cents;
+    const source = bySource[row.source] ?? { cash_collected_cents: 0, projected_cents: 0 };
+    bySource[row.source] = source;
+    if (cashCategories.includes(row.category)) source.cash_collected_cents += row.cents;
+    if (projectedCategories.includes(row.category)) source.projected_cents += row.cents;
+  }
+  const sources = Object.values(bySource);
+  const cash = sources.reduce((sum, s) => sum + s.cash_collected_cents, 0);
+  const projected = sources.reduce((sum, s) => sum + s.projected_cents, 0);
+
+  let spendCents = 0;
+  for (const row of spend) {
+    if (row.w !== w) continue;
+    spendCents += row.cents;
+    if (ads.has(row.ad_id)) ad(row.ad_id).spend_cents = row.cents;
+  }
+
+  const figureOf = (figure: (typeof reportStages)[number]['figure']) =>
+    figure === 'leads' ? leads : figure === 'purchases' ? purchases : funnel[figure];
+  const stages = reportStages.map((s, i): ReportStage => {
+    const count = figureOf(s.figure);
+    const before = i === 0 ? null : figureOf((reportStages[i - 1] as (typeof reportStages)[number]).figure);
+    return { stage: s.stage, label: s.label, count, conversion: before === null ? null : ratio(count, before) };
+  });
+
+  const top = [...ads.values()]
+    .sort(
+      (a, b) =>
+        b.meetings_held - a.meetings_held || b.purchases - a.purchases || b.spend_cents - a.spend_cents || (a.ad_id < b.ad_id ? -1 : 1),
+    )
+    .slice(0, topAdsCount);
+
+  return {
+    period: buildPeriod(week),
+    leads,
+    leads_by_source: leadsBySource,
+    purchases,
+    funnel,
+    stages,
+    revenue: { cash_collected_cents: cash, projected_cents: projected, by_category: byCategory, by_source: bySource },
+    ads: {
+      spend_cents: spendCents,
+      cost_per_lead_cents: divideRounded(spendCents, leads),
+      cost_per_purchase_cents: divideRounded(spendCents, purchases),
+      roas: ratio(cash, spendCents, 2),
+      top,
+    },
+  };
+}
+
+function buildChange(cur: WeekFigures, prev: WeekFigures): ReportChange {
+  return {
+    leads: change(cur.leads, prev.leads),
+    purchases: change(cur.purchases, prev.purchases),
+    cash_collected_cents: change(cur.revenue.cash_collected_cents, prev.revenue.cash_collected_cents),
+    projected_cents: change(cur.revenue.projected_cents, prev.revenue.projected_cents),
+    spend_cents: change(cur.ads.spend_cents, prev.ads.spend_cents),
+    funnel: Object.fromEntries(funnelEventTypes.map((t) => [t, change(cur.funnel[t], prev.funnel[t])])) as ReportChange['funnel'],
+    stages: Object.fromEntries(cur.stages.map((s, i) => [s.stage, change(s.count, prev.stages[i]?.count ?? 0)])) as ReportChange['stages'],
+  };
+}
+
+/**
+ * Computes the report figures of one tenant for `week` and the week before, in one transaction
+ * under the tenant's row-level security (role `mcb_app`): three set-based statements plus the
+ * tenant row and the top ads' names. Read-only; the same input always gives the same numbers.
+ * Throws when the tenant does not exist (or is not visible to `tenantId`).
+ */
+export async function computeReportFigures(database: Database, tenantId: string, week: WeekWindow): Promise<ReportFigures> {
+  const prev = previousWeek(week);
+  return withTenantSql(database.sql, tenantId, async (tx) => {
+    const [tenant] = await tx<{ id: string; slug: string; name: string }[]>`
+      select id, slug, name from tenants where id = ${tenantId}
+    `;
+    if (!tenant) throw new Error(`Unknown tenant id: ${tenantId}`);
+    const people = await queryPeople(tx, tenantId, week, prev);
+    const payments = await queryPayments(tx, tenantId, week, prev);
+    const spend = await querySpend(tx, tenantId, week, prev);
+    const adIds = [...new Set(people.filter((r) => r.kind.startsWith('ad_')).map((r) => r.key as string))];
+    const names = adIds.length
+      ? await tx<{ ad_id: string; ad_name: string | null }[]>`
+          select ad_id, ad_name from meta_ads where tenant_id = ${tenantId} and ad_id = any(${adIds}::text[])
+        `
+      : [];
+    const adNames = new Map(names.map((n) => [n.ad_id, n.ad_name]));
+    const current = buildWeek(0, week, people, payments, spend, adNames);
+    const previous = buildWeek(1, prev, people, payments, spend, adNames);
+    return {
+      tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name },
+      ...current,
+      change: buildChange(current, previous),
+      previous,
+    };
+  });
+}

@@ -1,0 +1,200 @@
+import type { Logger } from '@mcb/core';
+import { type Database, withTenantSql } from '@mcb/db';
+import { renderWeeklyReport } from '@mcb/emails';
+import { parseTenantConfig } from '@mcb/tenancy';
+import { computeReportFigures, type ReportFigures } from './figures';
+import type { Delivery, Mailer } from './mailer';
+import { previousFullWeek, type WeekWindow, weekContaining } from './week';
+
+/** The tenant fields a report needs, read under the tenant's row-level security. */
+export interface ReportTenant {
+  id: string;
+  slug: string;
+  name: string;
+  ownerName: string | null;
+  reportEmail: string | null;
+  isActive: boolean;
+  createdAt: Date;
+  timezone: string;
+  schedule: string;
+  /** `report_email` then `config.report.recipients`, lowercased, without duplicates. */
+  recipients: string[];
+}
+
+/** Reads one tenant (any status) for reporting. Throws when it does not exist. */
+export async function loadReportTenant(database: Database, tenantId: string): Promise<ReportTenant> {
+  const [row] = await withTenantSql(
+    database.sql,
+    tenantId,
+    (tx) =>
+      tx<
+        {
+          id: string;
+          slug: string;
+          name: string;
+          owner_name: string | null;
+          report_email: string | null;
+          is_active: boolean;
+          created_at: Date;
+          config: unknown;
+        }[]
+      >`select id, slug, name, owner_name, report_email, is_active, created_at, config from tenants where id = ${tenantId}`,
+  );
+  if (!row) throw new Error(`Unknown tenant id: ${tenantId}`);
+  const config = parseTenantConfig(row.config);
+  const recipients = [
+    ...new Set([row.report_email, ...config.report.recipients].filter((e): e is string => !!e?.trim()).map((e) => e.trim().toLowerCase())),
+  ];
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    ownerName: row.owner_name,
+    reportEmail: row.report_email,
+    isActive: row.is_active,
+    createdAt: row.created_at,
+    timezone: config.timezone,
+    schedule: config.report.schedule,
+    recipients,
+  };
+}
+
+/** The week a report covers: the week holding `week` (any `YYYY-MM-DD` in it), else the last full week before `now`. */
+export function resolveReportWeek(tenant: Pick<ReportTenant, 'timezone'>, week: string | undefined, now: Date = new Date()): WeekWindow {
+  return week ? weekContaining(week, tenant.timezone) : previousFullWeek(now, tenant.timezone);
+}
+
+/** Idempotency key of one tenant's weekly report (Resend dedupes on it for 24 h). */
+export function weeklyReportIdempotencyKey(slug: string, weekStart: string): string {
+  return `weekly-report/${slug}/${weekStart}`;
+}
+
+export interface RenderedReport {
+  tenant: ReportTenant;
+  week: WeekWindow;
+  figures: ReportFigures;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/** Figures + rendered email of one tenant and week (what preview shows and send sends). Read-only. */
+export async function buildWeeklyReport(database: Database, tenant: ReportTenant, week: WeekWindow): Promise<RenderedReport> {
+  const figures = await computeReportFigures(database, tenant.id, week);
+  const email = await renderWeeklyReport({ figures, ownerName: tenant.ownerName });
+  return { tenant, week, figures, ...email };
+}
+
+export interface SendWeeklyReportOptions {
+  /** Role `mcb_app`. */
+  database: Database;
+  mailer: Mailer;
+  /** `From` header, e.g. `MCB Reports <reports@example.com>`. */
+  from: string;
+  tenantId: string;
+  /** Any date of the week (`YYYY-MM-DD`, tenant zone); default the last full week before `now`. */
+  week?: string;
+  now?: Date;
+  log?: Logger;
+  /** A `pending` run older than this is taken over (its sender died mid-send). Default 10 min. */
+  staleAfterMs?: number;
+}
+
+export type SendWeeklyReportResult =
+  | { status: 'sent'; runId: number; weekStart: string; recipients: string[]; subject: string; delivery: Delivery }
+  | { status: 'already_sent'; runId: number; weekStart: string; sentAt: Date | null }
+  | { status: 'in_progress'; runId: number; weekStart: string }
+  | { status: 'skipped'; weekStart: string; reason: 'no_recipients' };
+
+interface RunRow {
+  id: number;
+  status: 'pending' | 'sent' | 'failed';
+  sent_at: Date | null;
+}
+
+/**
+ * Sends one tenant's weekly report at most once per week. A `report_runs` row is claimed first
+ * (`UNIQUE(tenant_id, kind, period_start)`, committed before anything is sent): a run that finds
+ * it `sent` sends nothing and returns `already_sent`; `failed` (or a stale `pending`) is claimed
+ * again, so a failed send is retryable. Delivery uses the idempotency key
+ * `weekly-report/<slug>/<weekStart>`, so a crash between sending and recording cannot send twice.
+ * Throws the send error (after recording it on the run) — `MailerError.retryable` tells whether to retry.
+ */
+export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promise<SendWeeklyReportResult> {
+  const { database, mailer, from, tenantId, log } = options;
+  const tenant = await loadReportTenant(database, tenantId);
+  const week = resolveReportWeek(tenant, options.week, options.now);
+  if (tenant.recipients.length === 0) {
+    log?.info({ tenant: tenant.slug, week: week.weekStart }, 'weekly report skipped: no report_email or recipients');
+    return { status: 'skipped', weekStart: week.weekStart, reason: 'no_recipients' };
+  }
+  const staleSeconds = Math.ceil((options.staleAfterMs ?? 10 * 60_000) / 1000);
+
+  const claim = await withTenantSql(database.sql, tenant.id, async (tx) => {
+    const [claimed] = await tx<RunRow[]>`
+      insert into report_runs (tenant_id, kind, period_start, period_end, status, recipients)
+      values (${tenant.id}, 'weekly', ${week.weekStart}, ${week.weekEnd}, 'pending', ${tx.json(tenant.recipients)})
+      on conflict (tenant_id, kind, period_start) do update
+        set status = 'pending', recipients = excluded.recipients, error = null, updated_at = now()
+        where report_runs.status = 'failed'
+           or (report_runs.status = 'pending' and report_runs.updated_at < now() - make_interval(secs => ${staleSeconds}))
+      returning id, status, sent_at
+    `;
+    if (claimed) return { claimed: true as const, run: claimed };
+    const [existing] = await tx<RunRow[]>`
+      select id, status, sent_at from report_runs
+      where tenant_id = ${tenant.id} and kind = 'weekly' and period_start = ${week.weekStart}
+    `;
+    return { claimed: false as const, run: existing as RunRow };
+  });
+  if (!claim.claimed) {
+    const { run } = claim;
+    log?.info(
+      { tenant: tenant.slug, week: week.weekStart, runId: run.id, status: run.status },
+      'weekly report already handled: nothing sent',
+    );
+    return run.status === 'sent'
+      ? { status: 'already_sent', runId: run.id, weekStart: week.weekStart, sentAt: run.sent_at }
+      : { status: 'in_progress', runId: run.id, weekStart: week.weekStart };
+  }
+  const runId = claim.run.id;
+
+  try {
+    const report = await buildWeeklyReport(database, tenant, week);
+    const delivery = await mailer.send({
+      from,
+      to: tenant.recipients,
+      subject: report.subject,
+      html: report.html,
+      text: report.text,
+      idempotencyKey: weeklyReportIdempotencyKey(tenant.slug, week.weekStart),
+      outboxName: `${tenant.slug}/${week.weekStart}`,
+      json: report.figures,
+    });
+    await withTenantSql(
+      database.sql,
+      tenant.id,
+      (tx) => tx`
+        update report_runs
+        set status = 'sent', provider_message_id = ${delivery.messageId}, sent_at = now(), updated_at = now(),
+            error = ${delivery.kind === 'resend_duplicate' ? 'already accepted by Resend under the same idempotency key' : null}
+        where tenant_id = ${tenant.id} and id = ${runId}
+      `,
+    );
+    const where = delivery.kind === 'outbox' ? { outbox: delivery.files.html } : { messageId: delivery.messageId };
+    log?.info({ tenant: tenant.slug, week: week.weekStart, runId, recipients: tenant.recipients.length, ...where }, 'weekly report sent');
+    return { status: 'sent', runId, weekStart: week.weekStart, recipients: tenant.recipients, subject: report.subject, delivery };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    await withTenantSql(
+      database.sql,
+      tenant.id,
+      (tx) => tx`
+        update report_runs set status = 'failed', error = ${message.slice(0, 2000)}, updated_at = now()
+        where tenant_id = ${tenant.id} and id = ${runId}
+      `,
+    );
+    log?.warn({ tenant: tenant.slug, week: week.weekStart, runId, err: message }, 'weekly report failed');
+    throw err;
+  }
+}
