@@ -127,6 +127,7 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
   const entries = new Map<string, Entry>();
   const nonce = randomUUID();
   let listening = false;
+  let listenedBefore = false;
   let closed = false;
   let unlisten: (() => Promise<void>) | null = null;
   let heartbeatSent = 0;
@@ -150,11 +151,13 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     dropTenant(payload);
   };
 
-  // Called on the first LISTEN and on every re-LISTEN after a lost connection: anything may have
+  // Called on the first LISTEN and on every re-LISTEN after a lost connection. Entries made
+  // before the first LISTEN live at most 1 s anyway; after a lost connection anything may have
   // changed while no notification could arrive.
   const onListen = () => {
+    if (listenedBefore) entries.clear();
+    listenedBefore = true;
     listening = true;
-    entries.clear();
   };
 
   const startListening = async (): Promise<void> => {

@@ -8,9 +8,16 @@ export type KeyUsage = Record<string, number>;
 export interface RotateKeysResult {
   /** Values re-sealed under the current key by this run. */
   reencrypted: number;
+  /** Integrations that could not be opened with any key of the keyring (left untouched). */
+  failures: Array<{ slug: string; provider: string; error: string }>;
   /** Usage after the run: all under `currentKid` once complete. */
   usage: KeyUsage;
   currentKid: string;
+}
+
+/** Limits a key operation to one tenant (staged rotation; tests sharing a database). */
+export interface KeyScope {
+  slug?: string;
 }
 
 interface SealedRow {
@@ -24,10 +31,12 @@ interface SealedRow {
 const kidOfText = (sealed: string | null) => (sealed ? (JSON.parse(sealed) as Envelope).kid : null);
 
 /** Counts sealed values per key id across every tenant (admin path). */
-export async function encryptionKeyUsage(admin: Database): Promise<KeyUsage> {
+export async function encryptionKeyUsage(admin: Database, scope: KeyScope = {}): Promise<KeyUsage> {
   assertAdmin(admin);
   const rows = await admin.sql<SealedRow[]>`
-    select id, tenant_id, credentials, webhook_secret, previous_webhook_secret from tenant_integrations`;
+    select i.id, i.tenant_id, i.credentials, i.webhook_secret, i.previous_webhook_secret
+    from tenant_integrations i join tenants t on t.id = i.tenant_id
+    where ${scope.slug === undefined ? admin.sql`true` : admin.sql`t.slug = ${scope.slug}`}`;
   const usage: KeyUsage = {};
   for (const row of rows) {
     for (const kid of [row.credentials?.kid ?? null, kidOfText(row.webhook_secret), kidOfText(row.previous_webhook_secret)]) {
@@ -42,36 +51,49 @@ export async function encryptionKeyUsage(admin: Database): Promise<KeyUsage> {
  * (`MCB_ENCRYPTION_KEY="new,old"`: the old key opens, the new one seals). One transaction per
  * integration row, rows locked while rewritten; safe to rerun and to run while the system serves.
  */
-export async function rotateKeys(admin: Database, keyring: Keyring): Promise<RotateKeysResult> {
+export async function rotateKeys(admin: Database, keyring: Keyring, scope: KeyScope = {}): Promise<RotateKeysResult> {
   assertAdmin(admin);
   const current = keyring.currentKid;
-  const ids = await admin.sql<{ id: string; tenant_id: string }[]>`select id, tenant_id from tenant_integrations order by tenant_id, id`;
+  const ids = await admin.sql<{ id: string; tenant_id: string; slug: string; provider: string }[]>`
+    select i.id, i.tenant_id, t.slug, i.provider from tenant_integrations i join tenants t on t.id = i.tenant_id
+    where ${scope.slug === undefined ? admin.sql`true` : admin.sql`t.slug = ${scope.slug}`}
+    order by i.tenant_id, i.id`;
   let reencrypted = 0;
-  for (const { id, tenant_id } of ids) {
-    reencrypted += await admin.sql.begin(async (tx) => {
-      const [row] = await tx<SealedRow[]>`
+  const failures: RotateKeysResult['failures'] = [];
+  for (const { id, tenant_id, slug, provider } of ids) {
+    reencrypted += await admin.sql
+      .begin(async (tx) => {
+        const [row] = await tx<SealedRow[]>`
         select id, tenant_id, credentials, webhook_secret, previous_webhook_secret from tenant_integrations
         where tenant_id = ${tenant_id} and id = ${id} for update`;
-      if (!row) return 0;
-      const stale = (kid: string | null | undefined) => kid != null && kid !== current;
-      const credentials = stale(row.credentials?.kid) ? sealJson(keyring, openJson(keyring, row.credentials as Envelope)) : row.credentials;
-      const secret = stale(kidOfText(row.webhook_secret))
-        ? sealText(keyring, openText(keyring, row.webhook_secret as string))
-        : row.webhook_secret;
-      const previous = stale(kidOfText(row.previous_webhook_secret))
-        ? sealText(keyring, openText(keyring, row.previous_webhook_secret as string))
-        : row.previous_webhook_secret;
-      const changed = [credentials !== row.credentials, secret !== row.webhook_secret, previous !== row.previous_webhook_secret].filter(
-        Boolean,
-      ).length;
-      if (changed === 0) return 0;
-      await tx`
+        if (!row) return 0;
+        const stale = (kid: string | null | undefined) => kid != null && kid !== current;
+        const credentials = stale(row.credentials?.kid)
+          ? sealJson(keyring, openJson(keyring, row.credentials as Envelope))
+          : row.credentials;
+        const secret = stale(kidOfText(row.webhook_secret))
+          ? sealText(keyring, openText(keyring, row.webhook_secret as string))
+          : row.webhook_secret;
+        const previous = stale(kidOfText(row.previous_webhook_secret))
+          ? sealText(keyring, openText(keyring, row.previous_webhook_secret as string))
+          : row.previous_webhook_secret;
+        const changed = [credentials !== row.credentials, secret !== row.webhook_secret, previous !== row.previous_webhook_secret].filter(
+          Boolean,
+        ).length;
+        if (changed === 0) return 0;
+        await tx`
         update tenant_integrations set
           credentials = ${credentials ? tx.json(credentials as never) : null},
           webhook_secret = ${secret}, previous_webhook_secret = ${previous}, updated_at = now()
         where tenant_id = ${tenant_id} and id = ${id}`;
-      return changed;
-    });
+        return changed;
+      })
+      .catch((err: Error) => {
+        // A value no key of the keyring opens: report it and carry on with the others.
+        if (!/encryption key|auth|decrypt/i.test(err.message)) throw err;
+        failures.push({ slug, provider, error: err.message });
+        return 0;
+      });
   }
-  return { reencrypted, usage: await encryptionKeyUsage(admin), currentKid: current };
+  return { reencrypted, failures, usage: await encryptionKeyUsage(admin, scope), currentKid: current };
 }

@@ -14,11 +14,18 @@ export function registerKeysCommands(program: Command): void {
   keys
     .command('rotate')
     .description('Re-encrypt every value under the first key of MCB_ENCRYPTION_KEY="new,old" (old keys still open values)')
-    .action(async () => {
+    .option('--tenant <slug>', 'only this tenant')
+    .action(async (opts: { tenant?: string }) => {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
-      const result = await withAdminDatabase(env, (admin) => rotateKeys(admin, keyring));
+      const result = await withAdminDatabase(env, (admin) => rotateKeys(admin, keyring, { slug: opts.tenant }));
       out(`Re-encrypted ${result.reencrypted} value(s) under key ${result.currentKid}. Values per key: ${usageLine(result.usage)}.\n`);
+      if (result.failures.length) {
+        const list = result.failures.map((f) => `${f.slug}/${f.provider}`).join(', ');
+        throw new Error(
+          `Cannot decrypt ${result.failures.length} integration(s) with MCB_ENCRYPTION_KEY: ${list} (keep their old key in the list)`,
+        );
+      }
       const stale = Object.keys(result.usage).filter((kid) => kid !== result.currentKid);
       out(
         stale.length ? `Still under old keys: ${stale.join(', ')}; run again.\n` : 'Old keys can now be removed from MCB_ENCRYPTION_KEY.\n',
@@ -28,10 +35,11 @@ export function registerKeysCommands(program: Command): void {
   keys
     .command('status')
     .description('How many sealed values each key id protects')
-    .action(async () => {
+    .option('--tenant <slug>', 'only this tenant')
+    .action(async (opts: { tenant?: string }) => {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
-      const usage = await withAdminDatabase(env, encryptionKeyUsage);
+      const usage = await withAdminDatabase(env, (admin) => encryptionKeyUsage(admin, { slug: opts.tenant }));
       out(`Current key ${keyring.currentKid}. Values per key: ${usageLine(usage)}.\n`);
     });
 

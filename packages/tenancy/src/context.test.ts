@@ -1,0 +1,87 @@
+import { MissingCredentials } from '@mcb/core';
+import { describe, expect, it } from 'vitest';
+import { activeWebhookSecrets, requireIntegration } from './context';
+import type { IntegrationSecrets, TenantContext } from './context-types';
+import { parseDuration } from './duration';
+import { isValidSlug } from './slug';
+import { webhookSetupGuide } from './webhook-urls';
+
+const secrets = (over: Partial<IntegrationSecrets> = {}): IntegrationSecrets => ({
+  provider: 'stripe',
+  credentials: {},
+  webhookSecret: 'whsec_new',
+  previousWebhookSecret: null,
+  previousSecretExpiresAt: null,
+  ...over,
+});
+
+describe('activeWebhookSecrets', () => {
+  const expires = new Date('2026-03-02T12:00:00Z');
+  const rotated = secrets({ previousWebhookSecret: 'whsec_old', previousSecretExpiresAt: expires });
+
+  it('gives the current secret first, then the previous one while the overlap lasts', () => {
+    expect(activeWebhookSecrets(rotated, new Date('2026-03-01T12:00:00Z'))).toEqual(['whsec_new', 'whsec_old']);
+    expect(activeWebhookSecrets(rotated, new Date(expires.getTime() - 1))).toEqual(['whsec_new', 'whsec_old']);
+  });
+
+  it('drops the previous secret the moment the overlap ends', () => {
+    expect(activeWebhookSecrets(rotated, expires)).toEqual(['whsec_new']);
+    expect(activeWebhookSecrets(rotated, new Date('2027-01-01T00:00:00Z'))).toEqual(['whsec_new']);
+  });
+
+  it('is empty without a secret, and ignores a previous secret without an expiry', () => {
+    expect(activeWebhookSecrets(secrets({ webhookSecret: null }), new Date())).toEqual([]);
+    expect(activeWebhookSecrets(secrets({ previousWebhookSecret: 'whsec_old' }), new Date())).toEqual(['whsec_new']);
+  });
+});
+
+describe('requireIntegration', () => {
+  const ctx = { slug: 'acme', credentials: { stripe: secrets() } } as unknown as TenantContext;
+  it('returns the secrets of a configured provider', () => {
+    expect(requireIntegration(ctx, 'stripe').webhookSecret).toBe('whsec_new');
+  });
+  it('throws MissingCredentials naming provider and tenant', () => {
+    expect(() => requireIntegration(ctx, 'meta')).toThrow(MissingCredentials);
+    expect(() => requireIntegration(ctx, 'meta')).toThrow(/^Missing credentials: meta for tenant acme$/);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['24h', 86_400_000],
+    ['30m', 1_800_000],
+    ['7d', 604_800_000],
+    ['90s', 90_000],
+    ['0', 0],
+  ])('%s → %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+  it.each(['', '24', 'h', '-1h', '1.5h', '24 hours'])('refuses %j', (text) =>
+    expect(() => parseDuration(text)).toThrow(/Invalid duration/),
+  );
+});
+
+describe('slugs', () => {
+  it.each(['acme', 'ppcu', 'a1', 'acme-health', 'x'.repeat(40)])('accepts %s', (s) => expect(isValidSlug(s)).toBe(true));
+  it.each(['a', 'Acme', 'acme_health', 'acme health', 'x'.repeat(41), '../etc', 'acme%20'])('refuses %s', (s) =>
+    expect(isValidSlug(s)).toBe(false),
+  );
+});
+
+describe('webhookSetupGuide', () => {
+  const guide = webhookSetupGuide('https://hooks.example.com/', 'acme');
+  it('gives the exact URL of every source', () => {
+    expect(guide.map((g) => g.url)).toEqual([
+      'https://hooks.example.com/api/webhooks/acme/manychat',
+      'https://hooks.example.com/api/webhooks/acme/ghl',
+      'https://hooks.example.com/api/webhooks/acme/stripe',
+      'https://hooks.example.com/api/webhooks/acme/denefits',
+      'https://hooks.example.com/api/webhooks/acme/perspective',
+    ]);
+  });
+  it('names the header or query parameter each tool sends, with a placeholder instead of a secret', () => {
+    const text = (source: string) => guide.find((g) => g.source === source)?.steps.join('\n') ?? '';
+    expect(text('manychat')).toContain('X-Webhook-Secret: <SECRET>');
+    expect(text('perspective')).toContain('/api/webhooks/acme/perspective?secret=<SECRET>');
+    expect(text('denefits')).toContain('"secret_key"');
+    expect(text('stripe')).toContain('mcb integration set acme stripe --webhook-secret whsec_');
+  });
+});
