@@ -5,6 +5,7 @@ import { registerDbCommands } from './commands/db';
 import { registerIntegrationCommands } from './commands/integration';
 import { registerKeysCommands } from './commands/keys';
 import { registerLogsCommands } from './commands/logs';
+import { registerMetaCommands } from './commands/meta';
 import { registerQueuesCommands } from './commands/queues';
 import { registerReplayCommands } from './commands/replay';
 import { registerSeedCommands } from './commands/seed';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerIntegrationCommands(program);
   registerUrlsCommands(program);
   registerKeysCommands(program);
+  registerMetaCommands(program);
   registerLogsCommands(program);
   registerReplayCommands(program);
   registerQueuesCommands(program);

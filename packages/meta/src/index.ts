@@ -1,4 +1,5 @@
 export * from './client';
+export * from './env-fields';
 export * from './errors';
 export * from './parse';
 export * from './store';

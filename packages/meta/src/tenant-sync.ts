@@ -2,6 +2,7 @@ import { type Logger, MissingCredentials } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
 import { parseTenantConfig, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
 import { createGraphClient } from './client';
+import { MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
 import { type MetaSyncCheckpoint, type MetaSyncOptions, type MetaSyncResult, syncMetaAccount } from './sync';
 import { type DateRange, lookbackRange } from './window';
 
@@ -81,6 +82,23 @@ export async function markMetaSyncError(database: Database, tenantId: string, me
     update tenant_integrations set last_error = ${message.slice(0, 1_000)}, updated_at = now()
     where tenant_id = ${tenantId} and provider = 'meta'`,
   );
+}
+
+/** How a failed sync is handled by every caller (worker, CLI). */
+export type MetaFailure =
+  | { kind: 'rate_limited'; waitMs: number }
+  /** Retrying cannot help (190, bad ad account, missing permission): record and stop. */
+  | { kind: 'permanent'; lastError: string }
+  /** 5xx / network / database trouble: retry with backoff; record only when giving up. */
+  | { kind: 'retryable'; lastError: string };
+
+/** Classifies a sync failure; `lastError` is what `tenant_integrations.last_error` should say. */
+export function classifyMetaFailure(err: unknown): MetaFailure {
+  if (err instanceof MetaRateLimited) return { kind: 'rate_limited', waitMs: err.waitMs };
+  if (err instanceof MetaTokenExpired) return { kind: 'permanent', lastError: `${metaTokenExpiredError}: ${err.message}` };
+  if (err instanceof MetaRequestError) return { kind: 'permanent', lastError: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { kind: 'retryable', lastError: err instanceof MetaTransientError ? message : `sync failed: ${message}` };
 }
 
 export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress' | 'onCheckpoint'> {

@@ -1,0 +1,165 @@
+import { McbError } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import {
+  classifyMetaFailure,
+  type MetaSyncCheckpoint,
+  type MetaSyncProgress,
+  type MetaSyncResult,
+  markMetaSyncError,
+  markMetaSyncSuccess,
+  metaSettingsFromEnv,
+  metaTargetOf,
+  runTenantMetaSync,
+  todayIn,
+} from '@mcb/meta';
+import { createTenantContextLoader } from '@mcb/tenancy';
+import type { Command } from 'commander';
+import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { formatTable } from '../table';
+
+const out = (text: string) => process.stdout.write(text);
+const fmt = (n: number) => n.toLocaleString('en-US');
+// A foreground sync waits out short rate limits itself; longer ones are left to the scheduler.
+const maxForegroundWaitMs = 15 * 60_000;
+
+function parseDate(option: string, text: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`)))
+    throw new McbError('bad_request', `Invalid ${option}: use YYYY-MM-DD`);
+  return text;
+}
+
+/** One-line progress bar on stderr: redrawn in place on a terminal, a line per step otherwise. */
+function progressBar() {
+  const tty = process.stderr.isTTY;
+  let lastKey = '';
+  return {
+    update(p: MetaSyncProgress) {
+      const total = p.chunks + 1;
+      const done = p.phase === 'ads' ? 0 : p.chunk + 1;
+      const width = 24;
+      const filled = Math.round((done / total) * width);
+      const what = p.phase === 'ads' ? 'ads' : `insights ${p.chunkRange?.since ?? ''}…${p.chunkRange?.until ?? ''}`;
+      const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${what} · ${fmt(p.ads)} ads · ${fmt(p.insightRows)} insight rows · ${fmt(p.pages)} pages`;
+      if (tty) process.stderr.write(`\r${line}\x1b[K`);
+      else if (`${p.phase}${p.chunk}` !== lastKey) process.stderr.write(`${line}\n`);
+      lastKey = `${p.phase}${p.chunk}`;
+    },
+    end() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+export function registerMetaCommands(program: Command): void {
+  const meta = program.command('meta').description('Meta Ads sync: ads, creatives and daily insights per tenant');
+
+  meta
+    .command('sync <slug>')
+    .description('Sync one tenant now, in the foreground (default: its lookback window; --since backfills month by month)')
+    .option('--since <date>', 'first insights date to (re-)pull, YYYY-MM-DD (ad account time zone)')
+    .option('--until <date>', 'last insights date, YYYY-MM-DD (default: today in the tenant time zone)')
+    .action(async (slug: string, opts: { since?: string; until?: string }) => {
+      const env = loadCliEnv();
+      const keyring = keyringFromEnv(env);
+      const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 2, applicationName: 'mcb-cli' });
+      const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 3, applicationName: 'mcb-cli-meta' });
+      const loader = createTenantContextLoader({ admin, keyring, listen: false });
+      try {
+        const target = metaTargetOf(await loader.getTenantContext(slug));
+        const until = opts.until ? parseDate('--until', opts.until) : todayIn(target.timeZone);
+        const range = opts.since ? { since: parseDate('--since', opts.since), until } : undefined;
+        if (range && range.since > range.until) throw new McbError('bad_request', 'Invalid --since: after --until');
+        const bar = progressBar();
+        let checkpoint: MetaSyncCheckpoint | null = null;
+        let result: MetaSyncResult | null = null;
+        while (!result) {
+          try {
+            result = await runTenantMetaSync({
+              database,
+              target,
+              settings: metaSettingsFromEnv(env),
+              range,
+              resumeFrom: checkpoint,
+              onProgress: (p) => bar.update(p),
+              onCheckpoint: (cp) => {
+                checkpoint = cp;
+              },
+            });
+          } catch (err) {
+            bar.end();
+            const failure = classifyMetaFailure(err);
+            if (failure.kind === 'rate_limited' && failure.waitMs <= maxForegroundWaitMs) {
+              process.stderr.write(`Rate limited by Meta: resuming in ${Math.ceil(failure.waitMs / 1000)} s…\n`);
+              await new Promise((r) => setTimeout(r, failure.waitMs));
+              continue;
+            }
+            if (failure.kind === 'rate_limited')
+              throw new Error(
+                `Rate limited by Meta for ${Math.ceil(failure.waitMs / 60_000)} min: rows synced so far are kept; run again later`,
+              );
+            await markMetaSyncError(database, target.tenantId, failure.lastError);
+            throw new Error(`Meta sync failed for ${slug}: ${failure.lastError}`);
+          }
+        }
+        bar.end();
+        await markMetaSyncSuccess(database, target.tenantId);
+        out(
+          `Synced ${slug}: ${fmt(result.ads)} ads, ${fmt(result.creatives)} creatives, ${fmt(result.insightRows)} insight rows ` +
+            `(${result.range.since} … ${result.range.until}, ${result.chunks} month chunk${result.chunks === 1 ? '' : 's'}, ` +
+            `${fmt(result.requests)} requests${result.skipped ? `, ${result.skipped} skipped` : ''}) in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+        );
+      } finally {
+        await loader.close();
+        await Promise.all([database.close(), admin.close()]);
+      }
+    });
+
+  meta
+    .command('status')
+    .description("Each tenant's Meta sync: last success, last error, stored rows")
+    .action(async () => {
+      const env = loadCliEnv();
+      // Cross-tenant overview: a named admin path.
+      const rows = await withAdminDatabase(
+        env,
+        (admin) =>
+          admin.sql<
+            Array<{
+              slug: string;
+              active: boolean;
+              lastSuccessAt: Date | null;
+              lastError: string | null;
+              ads: number;
+              insights: number;
+              lastDate: string | null;
+            }>
+          >`
+          select t.slug, (t.is_active and i.is_active) as active, i.last_success_at as "lastSuccessAt", i.last_error as "lastError",
+                 (select count(*) from meta_ads a where a.tenant_id = t.id)::int as ads,
+                 (select count(*) from meta_ad_insights x where x.tenant_id = t.id)::int as insights,
+                 (select max(date)::text from meta_ad_insights x where x.tenant_id = t.id) as "lastDate"
+          from tenants t join tenant_integrations i on i.tenant_id = t.id and i.provider = 'meta'
+          order by t.slug`,
+      );
+      if (rows.length === 0) {
+        out(
+          'No tenant has a meta integration (add one: mcb integration set <slug> meta --credentials \'{"access_token":"…","ad_account_id":"act_…"}\').\n',
+        );
+        return;
+      }
+      out(
+        formatTable(
+          ['TENANT', 'ACTIVE', 'LAST SUCCESS', 'ADS', 'INSIGHT ROWS', 'LAST DAY', 'LAST ERROR'],
+          rows.map((r) => [
+            r.slug,
+            r.active ? 'yes' : 'no',
+            r.lastSuccessAt ? r.lastSuccessAt.toISOString().replace('.000Z', 'Z') : 'never',
+            fmt(r.ads),
+            fmt(r.insights),
+            r.lastDate ?? '-',
+            r.lastError ? r.lastError.slice(0, 80) : '-',
+          ]),
+        ),
+      );
+    });
+}
