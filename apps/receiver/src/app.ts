@@ -1,22 +1,93 @@
 import type { Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
-import type { QueueConnection } from '@mcb/queue';
+import { type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
+import type { GhlPublicKeys } from '@mcb/sources';
+import type { TenantContextLoader } from '@mcb/tenancy';
 import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import { errorResponse, type ReceiverEnvVars } from './http';
+import { type GroupCommitOptions, GroupCommitter } from './intake/group-commit';
+import { isQueueReady } from './intake/queue-ready';
+import { createReceiverMetrics, type ReceiverMetrics } from './metrics';
 import { checkReadiness } from './readiness';
+import { registerWebhookRoutes } from './routes/webhooks';
 
 export interface ReceiverDeps {
+  /** Role `app` (RLS): every write sets `app.tenant_id`. */
   database: Database;
   queue: QueueConnection;
   log: Logger;
+  tenants: TenantContextLoader;
+  /** Defaults to one built on `queue` (closed by `close()` then). */
+  enqueuer?: WebhookEnqueuer;
+  metrics?: ReceiverMetrics;
+  /** Parsed GHL public keys; HighLevel's published keys when absent. */
+  ghlPublicKeys?: GhlPublicKeys;
+  /** Default 1 MiB. */
+  bodyLimitBytes?: number;
+  groupCommit?: Partial<GroupCommitOptions>;
+  /** Injected clock (signature tolerance, rotation overlap). */
+  now?: () => Date;
 }
 
-/** Builds the receiver's Hono app from its dependencies (no globals; tests build their own). */
-export function createReceiverApp(deps: ReceiverDeps) {
-  const app = new Hono();
+export interface Receiver {
+  app: Hono<ReceiverEnvVars>;
+  committer: GroupCommitter;
+  metrics: ReceiverMetrics;
+  enqueuer: WebhookEnqueuer;
+  /** Waits for in-flight batches (call after the HTTP server stopped accepting). */
+  drain: () => Promise<void>;
+  /** Drains, then closes the enqueuer if this receiver created it. */
+  close: () => Promise<void>;
+}
+
+export const defaultBodyLimitBytes = 1024 * 1024;
+
+/**
+ * Builds the receiver (no globals; tests build their own): request id, JSON error bodies
+ * `{error:{code,message,requestId}}`, `/healthz`, `/readyz`, `/metrics`, and the webhook routes.
+ */
+export function createReceiver(deps: ReceiverDeps): Receiver {
+  const metrics = deps.metrics ?? createReceiverMetrics();
+  const ownEnqueuer = !deps.enqueuer;
+  const enqueuer = deps.enqueuer ?? new WebhookEnqueuer(deps.queue);
+  const committer = new GroupCommitter(
+    { database: deps.database, enqueuer, queueReady: () => isQueueReady(deps.queue), metrics, log: deps.log },
+    deps.groupCommit,
+  );
+
+  const app = new Hono<ReceiverEnvVars>();
+  app.use(requestId());
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const ready = await checkReadiness(deps);
     return c.json(ready, ready.ok ? 200 : 503);
   });
-  return app;
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+  registerWebhookRoutes(app, {
+    tenants: deps.tenants,
+    committer,
+    metrics,
+    log: deps.log,
+    bodyLimitBytes: deps.bodyLimitBytes ?? defaultBodyLimitBytes,
+    verifyOptions: { ghlPublicKeys: deps.ghlPublicKeys },
+    now: deps.now ?? (() => new Date()),
+  });
+  app.notFound((c) => errorResponse(c, 'not_found', 'Not found'));
+  app.onError((err, c) => {
+    deps.log.error({ requestId: c.get('requestId'), err: err.message }, 'unhandled error');
+    return errorResponse(c, 'internal_error', 'Internal error');
+  });
+
+  return {
+    app,
+    committer,
+    metrics,
+    enqueuer,
+    drain: () => committer.drain(),
+    close: async () => {
+      await committer.drain();
+      if (ownEnqueuer) await enqueuer.close();
+    },
+  };
 }

@@ -1,14 +1,40 @@
 import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
+import { parseGhlPublicKeys } from '@mcb/sources';
 import { z } from 'zod';
+
+const int = (min: number, max: number, def: number) => z.coerce.number().int().min(min).max(max).default(def);
 
 export const receiverEnvSchema = z.object({
   ...commonEnvFields,
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
+  GROUP_COMMIT_WINDOW_MS: int(0, 50, 1),
+  GROUP_COMMIT_MAX_ROWS: int(1, 5_000, 500),
+  GROUP_COMMIT_CONCURRENCY: int(1, 64, 4),
+  ENQUEUE_TIMEOUT_MS: int(10, 60_000, 500),
+  OUTBOX_SWEEP_INTERVAL_MS: int(100, 3_600_000, 2_000),
+  OUTBOX_MIN_AGE_MS: int(0, 3_600_000, 5_000),
+  OUTBOX_BATCH_SIZE: int(1, 10_000, 500),
+  TENANT_CACHE_TTL_MS: int(0, 3_600_000, 30_000),
+  GHL_ED25519_PUBLIC_KEY: z.string().optional(),
+  GHL_RSA_PUBLIC_KEY: z.string().optional(),
+  SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 8_000),
 });
 export type ReceiverEnv = z.infer<typeof receiverEnvSchema>;
 
 /** Parses the receiver's env; exits with one line naming the bad variable. */
 export function loadReceiverEnv(source: Record<string, string | undefined> = process.env): ReceiverEnv {
   return exitOnEnvError(() => parseEnv(receiverEnvSchema, source, 'receiver'));
+}
+
+/** GHL public keys from `GHL_ED25519_PUBLIC_KEY` / `GHL_RSA_PUBLIC_KEY` (PEM), HighLevel's published keys by default. */
+export function ghlKeysFromEnv(env: Pick<ReceiverEnv, 'GHL_ED25519_PUBLIC_KEY' | 'GHL_RSA_PUBLIC_KEY'>) {
+  try {
+    return parseGhlPublicKeys({ ed25519: env.GHL_ED25519_PUBLIC_KEY, rsa: env.GHL_RSA_PUBLIC_KEY });
+  } catch (err) {
+    const e = new Error(`receiver: invalid environment variable GHL_ED25519_PUBLIC_KEY or GHL_RSA_PUBLIC_KEY: ${(err as Error).message}`);
+    (e as Error & { envVariable?: string }).envVariable = 'GHL_ED25519_PUBLIC_KEY';
+    throw e;
+  }
 }

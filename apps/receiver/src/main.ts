@@ -1,25 +1,55 @@
 import { serve } from '@hono/node-server';
-import { createLogger, onShutdown, queueBackendFromEnv } from '@mcb/core';
+import { createLogger, exitOnEnvError, onShutdown, queueBackendFromEnv } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection } from '@mcb/queue';
-import { createReceiverApp } from './app';
-import { loadReceiverEnv } from './env';
+import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
+import { createReceiver } from './app';
+import { ghlKeysFromEnv, loadReceiverEnv } from './env';
+import { OutboxSweeper } from './intake/outbox-sweeper';
+import { isQueueReady } from './intake/queue-ready';
 
 const env = loadReceiverEnv();
 const log = createLogger({ name: 'receiver', level: env.LOG_LEVEL });
+const ghlPublicKeys = exitOnEnvError(() => ghlKeysFromEnv(env));
 const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: env.DATABASE_POOL_MAX, applicationName: 'mcb-receiver' });
+// Admin paths (ADR 0002): tenant-context resolution by slug and the cross-tenant outbox sweeper.
+const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-receiver-admin' });
 const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
-const app = createReceiverApp({ database, queue, log });
+const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY), ttlMs: env.TENANT_CACHE_TTL_MS });
+const receiver = createReceiver({
+  database,
+  queue,
+  log,
+  tenants,
+  ghlPublicKeys,
+  bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  groupCommit: {
+    windowMs: env.GROUP_COMMIT_WINDOW_MS,
+    maxRows: env.GROUP_COMMIT_MAX_ROWS,
+    maxConcurrent: env.GROUP_COMMIT_CONCURRENCY,
+    enqueueTimeoutMs: env.ENQUEUE_TIMEOUT_MS,
+  },
+});
+const sweeper = new OutboxSweeper(
+  { admin, enqueuer: receiver.enqueuer, queueReady: () => isQueueReady(queue), log, metrics: receiver.metrics },
+  { intervalMs: env.OUTBOX_SWEEP_INTERVAL_MS, minAgeMs: env.OUTBOX_MIN_AGE_MS, batchSize: env.OUTBOX_BATCH_SIZE },
+);
+sweeper.start();
 
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+const server = serve({ fetch: receiver.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   log.info({ port: info.port }, 'receiver listening');
 });
 
 onShutdown(
   [
+    // Stop accepting, let in-flight requests finish (each is answered only after its commit).
     { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'intake', close: () => receiver.close() },
+    { name: 'outbox', close: () => sweeper.stop() },
+    { name: 'tenants', close: () => tenants.close() },
     { name: 'queue', close: () => queue.close() },
-    { name: 'postgres', close: () => database.close() },
+    { name: 'postgres', close: () => Promise.all([database.close(), admin.close()]) },
   ],
   log,
+  env.SHUTDOWN_TIMEOUT_MS,
 );

@@ -1,0 +1,31 @@
+/** The request body, read once, or `too_large` as soon as it passes `limit` bytes. */
+export type BodyRead = { ok: true; bytes: Uint8Array } | { ok: false; reason: 'too_large' };
+
+/**
+ * Reads the raw body exactly once, enforcing `limit`: a declared `Content-Length` over the limit is
+ * refused before reading; a chunked body is cut off as soon as it passes the limit.
+ */
+export async function readBodyWithLimit(request: Request, limit: number): Promise<BodyRead> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null) {
+    const n = Number(declared);
+    if (!Number.isFinite(n) || n > limit) return { ok: false, reason: 'too_large' };
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    return bytes.byteLength > limit ? { ok: false, reason: 'too_large' } : { ok: true, bytes };
+  }
+  if (!request.body) return { ok: true, bytes: new Uint8Array(0) };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return { ok: false, reason: 'too_large' };
+    }
+    chunks.push(value);
+  }
+  return { ok: true, bytes: Buffer.concat(chunks) };
+}

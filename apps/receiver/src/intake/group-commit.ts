@@ -1,0 +1,278 @@
+import type { Logger } from '@mcb/core';
+import type { Database } from '@mcb/db';
+import type { WebhookEnqueuer, WebhookJobRef } from '@mcb/queue';
+import type { Sql, TransactionSql } from 'postgres';
+import type { ReceiverMetrics } from '../metrics';
+import { withTimeout } from './queue-ready';
+
+/** One `webhook_logs` row to write. JSON columns travel as text (exact body bytes, no re-serialising). */
+export interface IntakeRow {
+  tenantId: string;
+  source: string;
+  eventType: string | null;
+  dedupeKey: string;
+  /** JSON text of the redacted headers. */
+  headers: string;
+  /** JSON text for `payload`, or null (body not JSON). */
+  payload: string | null;
+  rawBody: string | null;
+  status: 'received' | 'rejected';
+  errorMessage: string | null;
+}
+
+/** What the request learns once its row is committed (and its job enqueued, or left to the outbox). */
+export interface IntakeResult {
+  /** Log id; for a duplicate, the id of the row seen before. Null for rejected rows. */
+  id: number | null;
+  duplicate: boolean;
+  /** False when the job was left to the outbox sweeper (queue down or slow). */
+  enqueued: boolean;
+}
+
+export interface GroupCommitOptions {
+  /** How long the first request of a batch waits for others (ms; 0 = next tick). */
+  windowMs: number;
+  /** Most rows in one transaction. */
+  maxRows: number;
+  /** Most transactions in flight; further requests gather into the next batch meanwhile. */
+  maxConcurrent: number;
+  /** Bound on one `addBulk`; past it the jobs are left to the outbox. */
+  enqueueTimeoutMs: number;
+}
+
+export const defaultGroupCommitOptions: GroupCommitOptions = { windowMs: 1, maxRows: 500, maxConcurrent: 4, enqueueTimeoutMs: 500 };
+
+interface Pending {
+  row: IntakeRow;
+  resolve: (r: IntakeResult) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Committed {
+  /** Per pending item, in batch order. */
+  results: Array<{ id: number | null; duplicate: boolean }>;
+  fresh: WebhookJobRef[];
+}
+
+/** A data error in one row (e.g. a JSON value Postgres refuses) must not fail the rows batched with it. */
+function isRowDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return (err as Error)?.name === 'PostgresError' && typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+const groupBy = <T>(items: T[], key: (t: T) => string) => {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+};
+
+/**
+ * Group commit for intake (ADR 0001): concurrent requests are gathered for `windowMs` (or until
+ * `maxRows`) into ONE transaction that writes every row with one multi-row INSERT per tenant
+ * (`app.tenant_id` set per tenant: the pool is `mcb_app` under RLS). Accepted rows use
+ * `ON CONFLICT (tenant_id, source, dedupe_key) WHERE status <> 'rejected' DO NOTHING` and the ids
+ * of existing rows are looked up for duplicates. After COMMIT the new rows' jobs go out in one
+ * `addBulk` per tenant queue, bounded by a timeout, and only then is each request answered; the
+ * `enqueued_at` marks follow without holding the answers. A job not enqueued stays with
+ * `enqueued_at` NULL for the outbox sweeper. A failed transaction rejects every request in it
+ * (nothing was committed, the provider retries).
+ */
+export class GroupCommitter {
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private inFlight = 0;
+  private readonly tasks = new Set<Promise<unknown>>();
+  private readonly options: GroupCommitOptions;
+
+  constructor(
+    private readonly deps: {
+      database: Database;
+      enqueuer: WebhookEnqueuer;
+      queueReady: () => boolean;
+      metrics: ReceiverMetrics;
+      log: Logger;
+    },
+    options: Partial<GroupCommitOptions> = {},
+  ) {
+    this.options = { ...defaultGroupCommitOptions, ...options };
+  }
+
+  /** Writes `row` with whatever else arrives meanwhile; resolves once it is committed. */
+  submit(row: IntakeRow): Promise<IntakeResult> {
+    return new Promise<IntakeResult>((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      if (this.pending.length >= this.options.maxRows) this.kick();
+      else if (!this.timer) {
+        this.timer = this.options.windowMs > 0 ? setTimeout(() => this.kick(), this.options.windowMs) : setImmediate(() => this.kick());
+      }
+    });
+  }
+
+  /** Flushes what is pending and waits for every batch and mark in flight (graceful shutdown). */
+  async drain(): Promise<void> {
+    this.kick();
+    while (this.tasks.size > 0 || this.pending.length > 0) {
+      await Promise.allSettled([...this.tasks]);
+      this.kick();
+    }
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.tasks.add(p);
+    void p.finally(() => this.tasks.delete(p)).catch(() => {});
+    return p;
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = null;
+    }
+    while (this.pending.length > 0 && this.inFlight < this.options.maxConcurrent) {
+      const batch = this.pending.splice(0, this.options.maxRows);
+      this.inFlight += 1;
+      this.track(
+        this.flush(batch).finally(() => {
+          this.inFlight -= 1;
+          // Requests that gathered while every slot was busy go out at once: under load the batch
+          // size grows with the commit latency instead of adding a window per request.
+          if (this.pending.length > 0) this.kick();
+        }),
+      );
+    }
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    this.deps.metrics.batchSize.observe(batch.length);
+    let committed: Committed;
+    try {
+      committed = await this.commit(batch.map((p) => p.row));
+    } catch (err) {
+      if (batch.length > 1 && isRowDataError(err)) {
+        this.deps.log.warn({ err: (err as Error).message, rows: batch.length }, 'group commit: data error, retrying rows one by one');
+        await Promise.all(batch.map((p) => this.flush([p])));
+        return;
+      }
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    const enqueued = await this.enqueue(committed.fresh);
+    batch.forEach((p, i) => {
+      const r = committed.results[i] as { id: number | null; duplicate: boolean };
+      p.resolve({ id: r.id, duplicate: r.duplicate, enqueued: enqueued && !r.duplicate && r.id !== null });
+    });
+    if (enqueued && committed.fresh.length > 0) this.track(this.markEnqueued(committed.fresh));
+  }
+
+  private async enqueue(refs: WebhookJobRef[]): Promise<boolean> {
+    if (refs.length === 0) return true;
+    if (!this.deps.queueReady()) {
+      this.deps.metrics.enqueueFailures.inc();
+      return false;
+    }
+    try {
+      await withTimeout(this.deps.enqueuer.enqueue(refs), this.options.enqueueTimeoutMs, 'enqueue');
+      return true;
+    } catch (err) {
+      this.deps.metrics.enqueueFailures.inc();
+      this.deps.log.warn({ err: (err as Error).message, jobs: refs.length }, 'enqueue failed; jobs left to the outbox sweeper');
+      return false;
+    }
+  }
+
+  private async markEnqueued(refs: WebhookJobRef[]): Promise<void> {
+    try {
+      await this.deps.database.sql.begin(async (tx) => {
+        for (const [tenantId, list] of groupBy(refs, (r) => r.tenantId)) {
+          await setTenant(tx, tenantId);
+          await tx`update webhook_logs set enqueued_at = now()
+            where tenant_id = ${tenantId} and id = any(${list.map((r) => r.logId)}::bigint[]) and enqueued_at is null`;
+        }
+      });
+    } catch (err) {
+      // Harmless: the sweeper re-adds these jobs under the same job ids, which BullMQ ignores.
+      this.deps.log.warn({ err: (err as Error).message, jobs: refs.length }, 'marking enqueued_at failed');
+    }
+  }
+
+  private async commit(rows: IntakeRow[]): Promise<Committed> {
+    const results: Committed['results'] = rows.map(() => ({ id: null, duplicate: false }));
+    const fresh: WebhookJobRef[] = [];
+    const indexed = rows.map((row, index) => ({ row, index }));
+    await (this.deps.database.sql as Sql).begin(async (tx) => {
+      for (const [tenantId, items] of groupBy(indexed, (x) => x.row.tenantId)) {
+        await setTenant(tx, tenantId);
+        const accepted = items.filter((x) => x.row.status === 'received');
+        const rejected = items.filter((x) => x.row.status === 'rejected');
+        if (rejected.length > 0)
+          await insertRows(
+            tx,
+            tenantId,
+            rejected.map((x) => x.row),
+            false,
+          );
+        if (accepted.length === 0) continue;
+        const inserted = await insertRows(
+          tx,
+          tenantId,
+          accepted.map((x) => x.row),
+          true,
+        );
+        const newIds = new Map<string, number>();
+        for (const r of inserted) newIds.set(`${r.source}\u0000${r.dedupe_key}`, r.id);
+        const missing: typeof accepted = [];
+        for (const x of accepted) {
+          const k = `${x.row.source}\u0000${x.row.dedupeKey}`;
+          const id = newIds.get(k);
+          if (id !== undefined) {
+            // The first request with a key in this batch owns the new row; later ones are duplicates.
+            newIds.delete(k);
+            results[x.index] = { id, duplicate: false };
+            fresh.push({ tenantId, logId: id });
+          } else missing.push(x);
+        }
+        if (missing.length === 0) continue;
+        const existing = await tx<{ id: number; source: string; dedupe_key: string }[]>`
+          select id, source, dedupe_key from webhook_logs
+          where tenant_id = ${tenantId} and status <> 'rejected'
+            and (source, dedupe_key) in (
+              select * from unnest(${missing.map((x) => x.row.source)}::text[], ${missing.map((x) => x.row.dedupeKey)}::text[]))`;
+        const byKey = new Map(existing.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r.id]));
+        for (const x of missing) {
+          const id = byKey.get(`${x.row.source}\u0000${x.row.dedupeKey}`);
+          if (id === undefined) throw new Error('group commit: conflicting webhook log not found');
+          results[x.index] = { id, duplicate: true };
+        }
+      }
+    });
+    return { results, fresh };
+  }
+}
+
+function setTenant(tx: TransactionSql, tenantId: string) {
+  return tx`select set_config('app.tenant_id', ${tenantId}, true)`;
+}
+
+/** One multi-row INSERT (unnest of column arrays: one statement and one plan for any batch size). */
+function insertRows(tx: TransactionSql, tenantId: string, rows: IntakeRow[], accepted: boolean) {
+  const col = <K extends keyof IntakeRow>(k: K) => rows.map((r) => r[k]);
+  const values = tx`
+    select ${tenantId}::uuid, r.source, r.event_type, r.dedupe_key, r.headers::jsonb, r.payload::jsonb, r.raw_body,
+      ${accepted ? 'received' : 'rejected'}, r.error_message
+    from unnest(${col('source')}::text[], ${col('eventType')}::text[], ${col('dedupeKey')}::text[], ${col('headers')}::text[],
+      ${col('payload')}::text[], ${col('rawBody')}::text[], ${col('errorMessage')}::text[])
+      with ordinality as r(source, event_type, dedupe_key, headers, payload, raw_body, error_message, ord)
+    order by r.ord`;
+  const columns = tx`insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, raw_body, status, error_message)`;
+  return accepted
+    ? tx<{ id: number; source: string; dedupe_key: string }[]>`${columns} ${values}
+        on conflict (tenant_id, source, dedupe_key) where status <> 'rejected' do nothing
+        returning id, source, dedupe_key`
+    : tx<{ id: number; source: string; dedupe_key: string }[]>`${columns} ${values} returning id, source, dedupe_key`;
+}

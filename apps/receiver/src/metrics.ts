@@ -1,0 +1,69 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What a webhook request ended as (the `outcome` label; one per row of the SPEC §3 table). */
+export type IntakeOutcomeLabel =
+  | 'accepted'
+  | 'duplicate'
+  | 'unknown_tenant'
+  | 'unknown_source'
+  | 'missing_credentials'
+  | 'invalid_signature'
+  | 'payload_too_large'
+  | 'invalid_json'
+  | 'unavailable'
+  | 'error';
+
+/** The receiver's Prometheus metrics, on their own registry (each app instance, and each test, has one). */
+export interface ReceiverMetrics {
+  registry: Registry;
+  requests: Counter<'tenant' | 'source' | 'status' | 'outcome'>;
+  latency: Histogram<'source' | 'outcome'>;
+  outboxDepth: Gauge;
+  batchSize: Histogram;
+  enqueueFailures: Counter;
+  swept: Counter;
+}
+
+/** Creates the metrics. `defaults` adds process metrics (RSS, CPU, event-loop lag). */
+export function createReceiverMetrics({ defaults = true }: { defaults?: boolean } = {}): ReceiverMetrics {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'mcb_receiver_' });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'mcb_receiver_requests_total',
+      help: 'Webhook requests by tenant slug, source, HTTP status and outcome (unknown slugs/sources are counted as _unknown)',
+      labelNames: ['tenant', 'source', 'status', 'outcome'],
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'mcb_receiver_request_duration_seconds',
+      help: 'Webhook request latency, from routing to answer',
+      labelNames: ['source', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    outboxDepth: new Gauge({
+      name: 'mcb_receiver_outbox_depth',
+      help: 'Accepted webhook logs not yet enqueued (enqueued_at IS NULL), as of the last outbox sweep',
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'mcb_receiver_group_commit_batch_size',
+      help: 'Rows written per group-commit transaction',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
+    enqueueFailures: new Counter({
+      name: 'mcb_receiver_enqueue_failures_total',
+      help: 'Group-commit batches whose jobs were left to the outbox (queue down or slow)',
+      registers,
+    }),
+    swept: new Counter({
+      name: 'mcb_receiver_outbox_swept_total',
+      help: 'Webhook logs enqueued by the outbox sweeper',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,160 @@
+import { type Logger, MissingCredentials, redactUrl, UnknownTenant } from '@mcb/core';
+import { type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
+import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
+import type { Context, Hono } from 'hono';
+import { errorResponse, type ReceiverEnvVars } from '../http';
+import { readBodyWithLimit } from '../intake/body';
+import type { GroupCommitter } from '../intake/group-commit';
+import { bodyText, buildRow, parseBody } from '../intake/row';
+import type { IntakeOutcomeLabel, ReceiverMetrics } from '../metrics';
+
+export interface WebhookRouteDeps {
+  tenants: TenantContextLoader;
+  committer: GroupCommitter;
+  metrics: ReceiverMetrics;
+  log: Logger;
+  bodyLimitBytes: number;
+  verifyOptions: VerifyOptions;
+  now: () => Date;
+}
+
+const sourceSet = new Set<string>(sources);
+const isSource = (s: string): s is Source => sourceSet.has(s);
+
+const failureMessages: Record<string, string> = {
+  missing_signature: 'Invalid signature: no signature or secret was sent',
+  invalid_signature: 'Invalid signature',
+  stale_timestamp: 'Invalid signature: timestamp outside the tolerance',
+};
+
+type Resolved = { ok: true; ctx: TenantContext; source: Source } | { ok: false; response: Response; outcome: IntakeOutcomeLabel };
+
+/**
+ * `POST /api/webhooks/:tenant/:source` — resolve, verify, persist (group commit), enqueue, answer —
+ * and `GET` on the same path (health check that never reveals secrets or integrations). Answers
+ * follow the SPEC §3 table row by row.
+ */
+export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookRouteDeps): void {
+  const { tenants, committer, metrics, log } = deps;
+
+  const resolve = async (c: Context<ReceiverEnvVars>, slug: string, source: string): Promise<Resolved> => {
+    try {
+      const ctx = await tenants.getTenantContext(slug);
+      if (!isSource(source))
+        return { ok: false, response: errorResponse(c, 'unknown_source', `Unknown source: ${source}`), outcome: 'unknown_source' };
+      return { ok: true, ctx, source };
+    } catch (err) {
+      if (err instanceof UnknownTenant) {
+        return { ok: false, response: errorResponse(c, 'unknown_tenant', `Unknown tenant: ${slug}`), outcome: 'unknown_tenant' };
+      }
+      log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'tenant lookup failed');
+      return { ok: false, response: errorResponse(c, 'unavailable', 'Service unavailable, retry later'), outcome: 'unavailable' };
+    }
+  };
+
+  app.get('/api/webhooks/:tenant/:source', async (c) => {
+    const r = await resolve(c, c.req.param('tenant'), c.req.param('source'));
+    if (!r.ok) return r.response;
+    return c.json({ status: 'ok', tenant: r.ctx.slug, source: r.source });
+  });
+
+  app.post('/api/webhooks/:tenant/:source', async (c) => {
+    const started = performance.now();
+    const slug = c.req.param('tenant');
+    const sourceParam = c.req.param('source');
+    let tenantLabel = '_unknown';
+    let sourceLabel = '_unknown';
+    let logId: number | null = null;
+    let reason: string | undefined;
+
+    const finish = (response: Response, outcome: IntakeOutcomeLabel) => {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.requests.inc({ tenant: tenantLabel, source: sourceLabel, status: String(response.status), outcome });
+      metrics.latency.observe({ source: sourceLabel, outcome }, seconds);
+      const line = {
+        requestId: c.get('requestId'),
+        url: redactUrl(c.req.path),
+        tenant: tenantLabel,
+        source: sourceLabel,
+        status: response.status,
+        outcome,
+        id: logId ?? undefined,
+        reason,
+        ms: Math.round(seconds * 10_000) / 10,
+      };
+      if (response.status >= 500) log.error(line, 'webhook');
+      else if (response.status >= 400) log.warn(line, 'webhook');
+      else log.info(line, 'webhook');
+      return response;
+    };
+
+    const r = await resolve(c, slug, sourceParam);
+    if (!r.ok) return finish(r.response, r.outcome);
+    const { ctx, source } = r;
+    tenantLabel = ctx.slug;
+    sourceLabel = source;
+
+    const body = await readBodyWithLimit(c.req.raw, deps.bodyLimitBytes);
+    if (!body.ok) {
+      return finish(
+        errorResponse(c, 'payload_too_large', `Payload too large: the limit is ${deps.bodyLimitBytes} bytes`),
+        'payload_too_large',
+      );
+    }
+    const bytes = body.bytes;
+    const now = deps.now();
+    const headers = c.req.header();
+    const text = bodyText(bytes);
+    const parsed = parseBody(text);
+
+    const reject = async (code: 'missing_credentials' | 'invalid_signature' | 'invalid_json', message: string) => {
+      try {
+        await committer.submit(
+          buildRow({
+            tenantId: ctx.id,
+            source,
+            bytes,
+            text,
+            parsed,
+            headers,
+            status: 'rejected',
+            errorMessage: `${code}: ${reason ?? message}`,
+          }),
+        );
+      } catch (err) {
+        // The answer stays the same: storing a rejected delivery is for operators, not for the sender.
+        log.warn({ requestId: c.get('requestId'), err: (err as Error).message }, 'could not store rejected webhook');
+      }
+      return finish(errorResponse(c, code, message), code);
+    };
+
+    const integration = ctx.credentials[source];
+    if (!integration) {
+      reason = 'no_integration';
+      return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
+    }
+    const verdict = verifyWebhook(source, bytes, headers, c.req.query(), activeWebhookSecrets(integration, now), now, deps.verifyOptions);
+    if (!verdict.ok) {
+      reason = verdict.reason;
+      if (verdict.reason === 'no_secret') return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
+      return reject('invalid_signature', failureMessages[verdict.reason] ?? 'Invalid signature');
+    }
+    if (!parsed.ok) {
+      reason = 'body is not JSON (or an empty array)';
+      return reject('invalid_json', 'Invalid JSON: the body must be a JSON object or a non-empty array');
+    }
+
+    try {
+      const result = await committer.submit(
+        buildRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, status: 'received', errorMessage: null }),
+      );
+      logId = result.id;
+      if (result.duplicate) return finish(c.json({ received: true, duplicate: true, id: result.id }), 'duplicate');
+      if (!result.enqueued) reason = 'left to the outbox';
+      return finish(c.json({ received: true, id: result.id }), 'accepted');
+    } catch (err) {
+      reason = (err as Error).message;
+      return finish(errorResponse(c, 'unavailable', 'Service unavailable, retry later'), 'unavailable');
+    }
+  });
+}
