@@ -1,7 +1,10 @@
 import type { Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
+import type { ManyChatClient } from '@mcb/manychat';
 import type { QueueConnection } from '@mcb/queue';
+import type { TenantContextLoader } from '@mcb/tenancy';
 import type { WorkerEnv } from './env';
+import type { WorkerMetrics } from './metrics';
 
 /** Everything a processor may use. Built once per process in main.ts; tests build their own. */
 export interface WorkerDeps {
@@ -12,4 +15,8 @@ export interface WorkerDeps {
   /** Role `mcb_admin`: only for resolving a log's tenant and cross-tenant fan-out. */
   admin: Database;
   queue: QueueConnection;
+  /** Tenant contexts with decrypted credentials (ManyChat `api_key`, Meta token, …). */
+  tenants: TenantContextLoader;
+  manychat: ManyChatClient;
+  metrics: WorkerMetrics;
 }

@@ -5,6 +5,11 @@ export const workerEnvSchema = z.object({
   ...commonEnvFields,
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
+  WORKER_TENANT_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(5),
+  WORKER_LOCK_MS: z.coerce.number().int().min(1_000).default(30_000),
+  WORKER_TENANT_REFRESH_MS: z.coerce.number().int().min(100).default(30_000),
+  MANYCHAT_API_BASE_URL: z.string().url().default('https://api.manychat.com'),
+  MANYCHAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8_000),
 });

@@ -1,11 +1,16 @@
 import type { Database } from '@mcb/db';
 import { pingQueue, type QueueConnection } from '@mcb/queue';
 import { Hono } from 'hono';
+import type { Registry } from 'prom-client';
 
-/** `/healthz` (process up) and `/readyz` (Postgres and queue backend reachable) for the worker. */
-export function createWorkerHealthApp({ database, queue }: { database: Database; queue: QueueConnection }) {
+/** `/healthz` (process up), `/readyz` (Postgres and queue backend reachable), `/metrics` (Prometheus) for the worker. */
+export function createWorkerHealthApp({ database, queue, registry }: { database: Database; queue: QueueConnection; registry?: Registry }) {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) => {
+    if (!registry) return c.text('', 404);
+    return c.text(await registry.metrics(), 200, { 'content-type': registry.contentType });
+  });
   app.get('/readyz', async (c) => {
     const timeout = <T>(p: Promise<T>) =>
       Promise.race([p, new Promise<never>((_, r) => setTimeout(() => r(new Error('timeout')), 1_000).unref())]);

@@ -1,2 +1,4 @@
 export * from './env';
+export * from './errors';
 export * from './health';
+export * from './runtime';

@@ -1,5 +1,12 @@
 import { withTenantSql } from '@mcb/db';
-import type { ContactFields, FunnelEventType, NormalizedEvent, NormalizedPayment } from '@mcb/sources';
+import {
+  type ContactFields,
+  type FunnelEventType,
+  laterStage,
+  type NormalizedEvent,
+  type NormalizedPayment,
+  stageForEvent,
+} from '@mcb/sources';
 import type { Sql, TransactionSql } from 'postgres';
 import {
   type ContactColumn,
@@ -12,7 +19,6 @@ import {
   stateAsIncoming,
 } from './fields';
 import { addIdentity, emptyIdentity, IdentityLocks, type IdentitySet, LockConflict, lockKeysOf } from './locks';
-import { furthestStage, stageOfEvent } from './stage';
 
 /** The webhook log an event comes from. */
 export interface ApplyContext {
@@ -223,7 +229,7 @@ async function applyInTransaction(
         await mergeInto(tx, loser.id, survivor.id, ctx.logId);
         const fallback = { at: (loser.first_seen_at ?? loser.created_at).toISOString(), logId: '0' };
         mergedIncoming.push(...stateAsIncoming(stateOf(loser), fallback));
-        stage = furthestStage(stage, loser.stage);
+        stage = laterStage(stage, loser.stage);
         if (loser.first_seen_at && loser.first_seen_at < firstSeen) firstSeen = loser.first_seen_at;
         changes.push({ field: 'merged_from', oldValue: null, newValue: loser.id });
         outcome.merged.push(loser.id);
@@ -315,8 +321,8 @@ async function applyInTransaction(
   }
 
   for (const fe of funnelEvents) {
-    const s = stageOfEvent(fe.type);
-    if (contact && s && furthestStage(stage, s) !== stage) {
+    const s = stageForEvent(fe.type);
+    if (contact && s && laterStage(stage, s) !== stage) {
       stage = s;
       changes.push({ field: 'stage', oldValue: contact.stage, newValue: s });
       dirty = true;

@@ -1,4 +1,3 @@
 export * from './apply';
 export * from './fields';
 export * from './locks';
-export * from './stage';

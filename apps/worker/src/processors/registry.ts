@@ -1,12 +1,18 @@
 import type { JobName } from '@mcb/queue';
 import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../deps';
+import { processWebhookJob } from './webhooks/process';
 
-/** A job handler. Throw `UnrecoverableError` (via errors.ts) for permanent failures; anything else retries. */
-export type Processor = (job: Job, deps: WorkerDeps) => Promise<unknown>;
+/**
+ * A job handler. Throw `PermanentJobError` for permanent failures (errors.ts turns it into
+ * `UnrecoverableError`); anything else retries. `token`/`signal` come from BullMQ (shutdown aborts).
+ */
+export type Processor = (job: Job, deps: WorkerDeps, token?: string, signal?: AbortSignal) => Promise<unknown>;
 
 /**
  * Job name → processor, one file per job under `processors/<domain>/<job>.ts`.
  * Add a line here when adding a job to the catalog (@mcb/queue catalog.ts).
  */
-export const processors: Partial<Record<JobName, Processor>> = {};
+export const processors: Partial<Record<JobName, Processor>> = {
+  'webhook.process': processWebhookJob,
+};

@@ -1,0 +1,94 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createLogger, type Logger, queueBackendFromEnv } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { createManyChatClient } from '@mcb/manychat';
+import { createQueueConnection, jobQueue, queueNames } from '@mcb/queue';
+import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
+import { type Job, Worker } from 'bullmq';
+import type { WorkerDeps } from './deps';
+import type { WorkerEnv } from './env';
+import { toJobError } from './errors';
+import { createWorkerHealthApp } from './health';
+import { createWorkerMetrics } from './metrics';
+import { processors } from './processors/registry';
+import { TenantWebhookWorkers } from './queues/tenant-workers';
+import { schedulers } from './schedulers/index';
+
+export interface WorkerRuntime {
+  deps: WorkerDeps;
+  webhooks: TenantWebhookWorkers;
+  /** Port of /healthz, /readyz, /metrics. */
+  port: number;
+  /** Graceful stop: workers (finish or release active jobs by the deadline), health server, Redis, Postgres. */
+  close: (deadline?: number) => Promise<void>;
+}
+
+/**
+ * Builds and starts one worker process: per-tenant webhook workers (ADR 0003), one worker per fixed
+ * queue (meta, reports, schedules), schedulers, and the health server. main.ts adds signal handling;
+ * tests call it in-process.
+ */
+export async function startWorkerRuntime(
+  env: WorkerEnv,
+  log: Logger = createLogger({ name: 'worker', level: env.LOG_LEVEL }),
+): Promise<WorkerRuntime> {
+  const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: env.DATABASE_POOL_MAX, applicationName: 'mcb-worker' });
+  const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-worker-admin' });
+  const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
+  const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY) });
+  const manychat = createManyChatClient({ baseUrl: env.MANYCHAT_API_BASE_URL, timeoutMs: env.MANYCHAT_TIMEOUT_MS });
+  const metrics = createWorkerMetrics();
+  const deps: WorkerDeps = { env, log, database, admin, queue, tenants, manychat, metrics };
+
+  const fixed = Object.values(queueNames).map(
+    (name) =>
+      new Worker(
+        name,
+        async (job: Job, token?: string, signal?: AbortSignal) => {
+          const processor = processors[job.name as keyof typeof processors];
+          if (!processor || jobQueue[job.name as keyof typeof jobQueue] !== name)
+            throw toJobError(new Error(`No processor for job ${job.name} on ${name}`));
+          try {
+            return await processor(job, deps, token, signal);
+          } catch (err) {
+            throw toJobError(err);
+          }
+        },
+        { connection: queue.connection, prefix: queue.prefix, concurrency: env.WORKER_CONCURRENCY, lockDuration: env.WORKER_LOCK_MS },
+      ),
+  );
+  for (const w of fixed) w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
+
+  const webhooks = new TenantWebhookWorkers(deps, {
+    perTenant: env.WORKER_TENANT_CONCURRENCY,
+    global: env.WORKER_CONCURRENCY,
+    lockMs: env.WORKER_LOCK_MS,
+    refreshMs: env.WORKER_TENANT_REFRESH_MS,
+  });
+  await webhooks.start();
+  for (const register of schedulers) await register(deps);
+
+  const server = serve({
+    fetch: createWorkerHealthApp({ database, queue, registry: metrics.registry }).fetch,
+    port: env.WORKER_HEALTH_PORT,
+  });
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, tenants: webhooks.tenantIds().length, queues: fixed.map((w) => w.name) }, 'worker started');
+
+  return {
+    deps,
+    webhooks,
+    port,
+    close: async (deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS) => {
+      const bounded = <T>(p: Promise<T>) =>
+        Promise.race([p, new Promise((r) => setTimeout(r, Math.max(100, deadline - Date.now())).unref())]);
+      await Promise.all([webhooks.close(deadline), bounded(Promise.all(fixed.map((w) => w.close())))]);
+      await new Promise((resolve) => server.close(() => resolve(undefined)));
+      await tenants.close().catch(() => {});
+      await queue.close();
+      await Promise.all([database.close(), admin.close()]);
+    },
+  };
+}
