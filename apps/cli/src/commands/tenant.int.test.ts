@@ -1,0 +1,287 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createDatabase } from '@mcb/db';
+import { verifyWebhook } from '@mcb/sources';
+import { activeWebhookSecrets, createTenantContextLoader, generateKey, parseKeyring } from '@mcb/tenancy';
+import { testEnv } from '@mcb/testing';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../main';
+
+// Onboarding through the real `mcb` program (in-process `runCli`, one child process), against this
+// run's migrated database: SPEC §8 commands, §9 encryption at rest and masking (issue 3 must-shows).
+
+const { databaseUrl } = testEnv();
+const key = generateKey();
+const baseUrl = 'https://hooks.example.com';
+const slug = `acme-${randomUUID().slice(0, 8)}`;
+const tenantName = `Acme Health ${slug}`;
+
+const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 1 });
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const loader = createTenantContextLoader({ admin, keyring: parseKeyring(key), ttlMs: 0 });
+afterAll(async () => {
+  await loader.close();
+  await Promise.all([owner.close(), admin.close()]);
+});
+
+beforeAll(() => {
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.MCB_ENCRYPTION_KEY = key;
+  process.env.PUBLIC_BASE_URL = baseUrl;
+});
+
+/** Runs `mcb …` in-process and captures what it prints. */
+async function mcb(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const write = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await runCli(argv), stdout, stderr };
+  } finally {
+    process.stdout.write = write.out;
+    process.stderr.write = write.err;
+  }
+}
+
+/** Every text/json column of every user table that contains `needle`, as `schema.table.column`. */
+async function columnsContaining(needle: string): Promise<string[]> {
+  const columns = await owner.sql<{ schema: string; table: string; column: string }[]>`
+    select c.table_schema as schema, c.table_name as table, c.column_name as column
+    from information_schema.columns c join information_schema.tables t using (table_schema, table_name)
+    where t.table_type = 'BASE TABLE' and c.table_schema not in ('pg_catalog', 'information_schema')
+      and c.data_type in ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY', 'USER-DEFINED')`;
+  const hits: string[] = [];
+  for (const { schema, table, column } of columns) {
+    const [row] = await owner.sql.unsafe<{ n: number }[]>(
+      `select count(*)::int as n from "${schema}"."${table}" where strpos("${column}"::text, $1) > 0`,
+      [needle],
+    );
+    if ((row?.n ?? 0) > 0) hits.push(`${schema}.${table}.${column}`);
+  }
+  return hits;
+}
+
+function signStripe(secret: string, at: Date) {
+  const payload = JSON.stringify({ id: `evt_${randomUUID()}`, type: 'checkout.session.completed' });
+  const header = Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: Math.floor(at.getTime() / 1000) });
+  return { body: new TextEncoder().encode(payload), headers: { 'stripe-signature': header } };
+}
+
+describe('mcb onboarding (issue 3 must-shows)', () => {
+  it('scans as a role that sees every row (otherwise the plaintext scan would prove nothing)', async () => {
+    const [me] = await owner.sql<{ all: boolean }[]>`select rolsuper or rolbypassrls as all from pg_roles where rolname = current_user`;
+    expect(me?.all).toBe(true);
+  });
+
+  it('tenant add, then integration set stripe with a secret and credentials', async () => {
+    const add = await mcb(
+      'tenant',
+      'add',
+      slug,
+      '--name',
+      tenantName,
+      '--owner',
+      'Jane',
+      '--email',
+      'jane@acme.example',
+      '--timezone',
+      'America/New_York',
+    );
+    expect(add).toMatchObject({ code: 0, stderr: '' });
+    expect(add.stdout).toContain(`Added tenant ${slug} (${tenantName}), active.`);
+    const set = await mcb(
+      'integration',
+      'set',
+      slug,
+      'stripe',
+      '--webhook-secret',
+      'whsec_test123',
+      '--credentials',
+      '{"secret_key":"sk_test_abc"}',
+    );
+    expect(set).toMatchObject({ code: 0, stderr: '' });
+    expect(set.stdout).toBe(`Added stripe integration for ${slug}.\n`);
+  });
+
+  it('stores neither whsec_test123 nor sk_test_abc in plaintext in any column of any table', async () => {
+    expect(await columnsContaining(tenantName)).toEqual(['public.tenants.name']);
+    expect(await columnsContaining('whsec_test123')).toEqual([]);
+    expect(await columnsContaining('sk_test_abc')).toEqual([]);
+    const ctx = await loader.getTenantContext(slug);
+    expect(ctx.credentials.stripe).toMatchObject({ webhookSecret: 'whsec_test123', credentials: { secret_key: 'sk_test_abc' } });
+    expect(ctx.config.timezone).toBe('America/New_York');
+  });
+
+  it('integration list shows them masked to the last 4 characters', async () => {
+    const list = await mcb('integration', 'list', slug);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/stripe\s+active\s+•+t123\s/);
+    expect(list.stdout).toContain('secret_key=•••••••_abc');
+    expect(list.stdout).not.toContain('whsec_test123');
+    expect(list.stdout).not.toContain('sk_test_abc');
+    const show = await mcb('tenant', 'show', slug);
+    expect(show.stdout).toContain('"timezone":"America/New_York"');
+    expect(show.stdout).not.toMatch(/whsec_test123|sk_test_abc/);
+  });
+
+  it('rotate-secret --overlap 24h: both secrets verify until the overlap ends, then only the new one', async () => {
+    const rotate = await mcb('integration', 'rotate-secret', slug, 'stripe', '--overlap', '24h', '--webhook-secret', 'whsec_rotated456');
+    expect(rotate.code).toBe(0);
+    expect(rotate.stdout).toMatch(/previous secret is accepted until \d{4}-/);
+    expect(rotate.stdout).not.toMatch(/whsec_/);
+    const secrets = loader.requireIntegration(await loader.getTenantContext(slug), 'stripe');
+    const expiresAt = secrets.previousSecretExpiresAt as Date;
+    expect(expiresAt.getTime() - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
+    expect(expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(24 * 3_600_000);
+
+    const verify = (secret: string, at: Date) => {
+      const d = signStripe(secret, at);
+      return verifyWebhook('stripe', d.body, d.headers, {}, activeWebhookSecrets(secrets, at), at).ok;
+    };
+    const during = new Date(expiresAt.getTime() - 60_000);
+    const after = new Date(expiresAt.getTime() + 1_000);
+    expect([verify('whsec_test123', new Date()), verify('whsec_rotated456', new Date())]).toEqual([true, true]);
+    expect([verify('whsec_test123', during), verify('whsec_rotated456', during)]).toEqual([true, true]);
+    expect([verify('whsec_test123', after), verify('whsec_rotated456', after)]).toEqual([false, true]);
+
+    const list = await mcb('integration', 'list', slug);
+    expect(list.stdout).toMatch(/•+d456\s+•+t123 \(\d{4}-/);
+  });
+
+  it('integration set --webhook-secret without a value generates a strong secret and prints it once', async () => {
+    const set = await mcb('integration', 'set', slug, 'manychat', '--webhook-secret', '--credentials', '{"api_key":"mc_live_0123456789"}');
+    expect(set.code).toBe(0);
+    const secret = set.stdout.trim().split('\n').at(-1) as string;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const ctx = await loader.getTenantContext(slug);
+    expect(ctx.credentials.manychat?.webhookSecret).toBe(secret);
+    expect(await columnsContaining(secret)).toEqual([]);
+    for (const argv of [
+      ['integration', 'list', slug],
+      ['tenant', 'show', slug],
+      ['tenant', 'list'],
+      ['urls', slug],
+    ]) {
+      const run = await mcb(...argv);
+      expect(run.code, argv.join(' ')).toBe(0);
+      expect(run.stdout).not.toContain(secret);
+      expect(run.stdout).not.toContain('mc_live_0123456789');
+    }
+    const verify = (presented: string) =>
+      verifyWebhook(
+        'manychat',
+        new TextEncoder().encode('{}'),
+        { 'x-webhook-secret': presented },
+        {},
+        activeWebhookSecrets(ctx.credentials.manychat!, new Date()),
+        new Date(),
+      ).ok;
+    expect([verify(secret), verify(`${secret}x`)]).toEqual([true, false]);
+  });
+
+  it('urls prints the exact URL and header for every source from PUBLIC_BASE_URL', async () => {
+    const urls = await mcb('urls', slug);
+    expect(urls.code).toBe(0);
+    for (const source of ['manychat', 'ghl', 'stripe', 'denefits', 'perspective']) {
+      expect(urls.stdout).toContain(`${source}: ${baseUrl}/api/webhooks/${slug}/${source}\n`);
+    }
+    expect(urls.stdout).toContain('X-Webhook-Secret: <SECRET>');
+    expect(urls.stdout).toContain(`${baseUrl}/api/webhooks/${slug}/perspective?secret=<SECRET>`);
+  });
+
+  it('gives exactly "Unknown tenant: x" and "Missing credentials: …" as one line with exit 1', async () => {
+    expect(await mcb('tenant', 'show', 'nope-tenant')).toEqual({ code: 1, stdout: '', stderr: 'Unknown tenant: nope-tenant\n' });
+    expect(await mcb('integration', 'list', 'nope-tenant')).toEqual({ code: 1, stdout: '', stderr: 'Unknown tenant: nope-tenant\n' });
+    expect(await mcb('integration', 'rotate-secret', slug, 'meta')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Missing credentials: meta for tenant ${slug}\n`,
+    });
+    const bad = await mcb('tenant', 'add', `${slug}-2`, '--name', 'X', '--timezone', 'Mars/Olympus');
+    expect(bad).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Invalid tenant config: timezone: must be an IANA time zone, e.g. America/New_York\n',
+    });
+    expect((await mcb('tenant', 'add', 'Bad_Slug', '--name', 'X')).stderr).toBe(
+      'Invalid slug "Bad_Slug": use 2-40 lowercase letters, digits or dashes\n',
+    );
+    expect((await mcb('integration', 'set', slug, 'stripe', '--webhook-secret')).stderr).toMatch(/^Stripe issues its own signing secret/);
+  });
+
+  it('deactivate makes the tenant unknown to the context loader; activate brings it back', async () => {
+    expect((await mcb('tenant', 'deactivate', slug)).stdout).toBe(`Tenant ${slug} is now inactive.\n`);
+    const err = await loader.getTenantContext(slug).catch((e: Error) => e);
+    expect((err as Error).message).toBe(`Unknown tenant: ${slug}`);
+    expect((await mcb('tenant', 'list')).stdout).toMatch(new RegExp(`${slug}\\s.*inactive\\s+manychat,stripe`));
+    expect((await mcb('tenant', 'activate', slug)).code).toBe(0);
+    expect((await loader.getTenantContext(slug)).slug).toBe(slug);
+  });
+
+  it('integration remove deletes it; removing again names the missing provider', async () => {
+    expect((await mcb('integration', 'remove', slug, 'manychat')).code).toBe(0);
+    expect((await mcb('integration', 'list', slug)).stdout).not.toContain('manychat');
+    expect((await mcb('integration', 'remove', slug, 'manychat')).stderr).toBe(`Missing credentials: manychat for tenant ${slug}\n`);
+  });
+
+  it('keys rotate re-encrypts under the new key while the old one is still accepted', async () => {
+    const newKey = generateKey();
+    const keyring = parseKeyring(`${newKey},${key}`);
+    process.env.MCB_ENCRYPTION_KEY = `${newKey},${key}`;
+    try {
+      const rotate = await mcb('keys', 'rotate', '--tenant', slug);
+      expect(rotate.code).toBe(0);
+      expect(rotate.stdout).toContain(`Re-encrypted 3 value(s) under key ${keyring.currentKid}. Values per key: ${keyring.currentKid}: 3.`);
+      expect((await mcb('keys', 'status', '--tenant', slug)).stdout).toContain(`${keyring.currentKid}: 3`);
+    } finally {
+      process.env.MCB_ENCRYPTION_KEY = key;
+    }
+    const newOnly = createTenantContextLoader({ admin, keyring: parseKeyring(newKey), listen: false });
+    expect((await newOnly.getTenantContext(slug)).credentials.stripe?.webhookSecret).toBe('whsec_rotated456');
+    await newOnly.close();
+  });
+
+  it('every command has --help', async () => {
+    for (const argv of [
+      ['tenant', 'add'],
+      ['tenant', 'list'],
+      ['tenant', 'show'],
+      ['tenant', 'activate'],
+      ['tenant', 'deactivate'],
+      ['tenant', 'update'],
+      ['integration', 'set'],
+      ['integration', 'rotate-secret'],
+      ['integration', 'list'],
+      ['integration', 'remove'],
+      ['urls'],
+      ['keys', 'rotate'],
+      ['keys', 'status'],
+      ['keys', 'generate'],
+      ['seed', 'demo'],
+    ]) {
+      const help = await mcb(...argv, '--help');
+      expect(help.code, argv.join(' ')).toBe(0);
+      expect(help.stdout).toContain(`Usage: mcb ${argv.join(' ')}`);
+    }
+  });
+
+  it('as a child process: one line on stderr and exit status 1', () => {
+    const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', main, 'tenant', 'show', 'nope-child'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, MCB_ENCRYPTION_KEY: key },
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 1, stderr: 'Unknown tenant: nope-child\n' });
+  });
+});
