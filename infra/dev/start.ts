@@ -23,17 +23,22 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 async function stopAll(code: number): Promise<never> {
-  if (stopping) process.exit(code);
+  // Ctrl-C reaches npm, this process and every child at once, and npm forwards it again:
+  // repeated signals are ignored; the hard deadline below bounds the whole stop.
+  if (stopping) return new Promise<never>(() => {});
   stopping = true;
   say('stopping…');
-  const hardDeadline = setTimeout(() => process.exit(code || 1), 9_500);
+  const hardDeadline = setTimeout(() => {
+    for (const child of children) child.kill('SIGKILL');
+    void Promise.all(stoppers.map((stop) => stop().catch(() => {}))).finally(() => process.exit(code || 1));
+  }, 8_000);
   hardDeadline.unref();
   await Promise.all(
     children.map(
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const kill = setTimeout(() => child.kill('SIGKILL'), 7_000);
+          const kill = setTimeout(() => child.kill('SIGKILL'), 6_000);
           child.once('exit', () => {
             clearTimeout(kill);
             resolve();
