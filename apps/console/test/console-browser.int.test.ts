@@ -1,0 +1,106 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
+import { webhookQueueName } from '@mcb/queue';
+import { assertChromium, chromiumArgs } from '@mcb/testing';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSystem, type TestSystem } from './system';
+
+// Screenshots land in test-results/ (git-ignored) for a person to look at.
+const shots = fileURLToPath(new URL('../../../test-results/console/', import.meta.url));
+const token = 'browser-test-token-0123456789';
+
+let sys: TestSystem;
+let server: ServerType;
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  sys = await startSystem('browser', token);
+  server = serve({ fetch: sys.consoleApp.app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: assertChromium(), args: chromiumArgs, headless: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => server?.close(r));
+  await sys?.close();
+});
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `${shots}${name}.png`, fullPage: false });
+}
+
+describe('operator console in headless Chromium', () => {
+  it('signs in, sees every queue in Bull Board, retries a failed job, searches the log browser and replays a log', async () => {
+    // Two ManyChat deliveries fail: the tenant's API key is wrong (ManyChat answers 401, not retried).
+    const tenant = await sys.makeTenant('mc-wrong-key');
+    const retried = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '8880001', event_type: 'contact_created' });
+    const replayed = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '8880002', event_type: 'link_clicked' });
+    for (const id of [retried, replayed]) await sys.waitFor(id, ['failed']);
+    await sys.fixManyChatKey(tenant.slug);
+    await sys.consoleApp.refreshQueues();
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+
+    // 1. Bull Board without a session → the login form; a wrong token is refused; the right one gets in.
+    await page.goto(`${base}/admin/queues`);
+    await page.waitForSelector('input[name=token]');
+    expect(page.url()).toContain('/login?next=%2Fadmin%2Fqueues');
+    await page.fill('input[name=token]', 'not-the-token');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('text=Wrong token.');
+    await shot(page, '01-login-refused');
+    await page.fill('input[name=token]', token);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/admin/queues`);
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'mcb_console')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+
+    // 2. The overview lists the fixed queues and this tenant's webhook queue with its 2 failed jobs.
+    const card = page.locator(`text=webhooks · ${tenant.slug}`);
+    await card.first().waitFor();
+    for (const name of ['meta-sync', 'reports', 'schedules']) await page.locator(`text=${name}`).first().waitFor();
+    await shot(page, '02-bull-board-queues');
+
+    // 3. The failed tab of the tenant's queue shows the job (data: only the log id); retry it.
+    await page.goto(`${base}/admin/queues/queue/${webhookQueueName(tenant.id)}?status=failed`);
+    const jobCard = page.locator('[class*="card"]', { has: page.locator(`text=log-${retried}`) }).last();
+    await jobCard.waitFor();
+    await page.locator('text=ManyChat getInfo failed: HTTP 401').first().waitFor();
+    await shot(page, '03-bull-board-failed-job');
+    await jobCard.locator('button:has(svg.lucide-refresh-cw)').first().click();
+    const confirm = page.getByRole('button', { name: /^(retry|confirm|yes)$/i });
+    if (await confirm.count()) await confirm.first().click();
+    expect(await sys.waitFor(retried, ['processed'], 2)).toMatchObject({ status: 'processed' });
+    await page.goto(`${base}/admin/queues/queue/${webhookQueueName(tenant.id)}?status=completed`);
+    await page.locator(`text=log-${retried}`).first().waitFor();
+    await shot(page, '04-bull-board-retried-completed');
+
+    // 4. Log browser: search by the subscriber id, open the still-failed log, replay it.
+    await page.goto(`${base}/admin/logs`);
+    await page.selectOption('select[name=tenant]', tenant.slug);
+    await page.fill('input[name=q]', '8880002');
+    await page.click('form.search button[type=submit]');
+    await page.waitForSelector(`#results a[href="/admin/logs/${replayed}"]`);
+    expect(await page.locator('#results tbody tr').count()).toBe(1);
+    await shot(page, '05-log-browser-search');
+    await page.click(`#results a[href="/admin/logs/${replayed}"]`);
+    await page.waitForSelector('text=HTTP 401');
+    expect(await page.locator('pre').allTextContents()).not.toContain('should-never-show');
+    await shot(page, '06-log-detail-failed');
+    await page.click('#replay');
+    await page.waitForSelector('.flash');
+    expect(await sys.waitFor(replayed, ['processed'], 2)).toMatchObject({ status: 'processed' });
+    await page.reload();
+    await page.waitForSelector('h1 .st-processed');
+    await page.locator('text=Funnel events: 1').first().waitFor();
+    await shot(page, '07-log-detail-replayed-processed');
+    await page.close();
+  });
+});

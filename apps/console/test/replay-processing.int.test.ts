@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSystem, type TestSystem } from './system';
+
+const token = 'replay-test-token-0123456789';
+const auth = { authorization: `Bearer ${token}` };
+const stripeFixture = JSON.parse(
+  readFileSync(new URL('../../../packages/sources/src/stripe/fixtures/checkout-session-completed-full.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startSystem('replay', token);
+});
+afterAll(async () => {
+  await sys?.close();
+});
+
+/** Everything a tenant's events produced, every column (updated_at included). */
+async function tenantData(tenantId: string) {
+  const sql = sys.admin.sql;
+  return {
+    contacts: [...(await sql`select * from contacts where tenant_id = ${tenantId} order by id`)],
+    events: [...(await sql`select * from funnel_events where tenant_id = ${tenantId} order by id`)],
+    payments: [...(await sql`select * from payments where tenant_id = ${tenantId} order by id`)],
+    changes: [...(await sql`select * from contact_field_changes where tenant_id = ${tenantId} order by id`)],
+  };
+}
+
+describe('replay through the real worker', () => {
+  it('a log that failed (wrong ManyChat key) ends processed after the key is fixed and it is replayed', async () => {
+    const tenant = await sys.makeTenant('mc-wrong-key');
+    const logId = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '5550001', event_type: 'contact_created' });
+    const failed = await sys.waitFor(logId, ['failed']);
+    expect(failed?.error_message).toMatch(/HTTP 401/);
+
+    await sys.fixManyChatKey(tenant.slug);
+    const res = await sys.consoleApp.app.request(`/admin/api/logs/${logId}/replay`, { method: 'POST', headers: auth });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ matched: 1, replayed: 1 });
+
+    const done = await sys.waitFor(logId, ['processed', 'failed'], 2);
+    expect(done).toMatchObject({ status: 'processed', error_message: null, attempts: 2 });
+    const detail = (await (await sys.consoleApp.app.request(`/admin/api/logs/${logId}`, { headers: auth })).json()) as {
+      log: {
+        contact: { mc_id: string; email_primary: string };
+        funnelEvents: Array<{ event_type: string }>;
+        headers: Record<string, string>;
+      };
+    };
+    expect(detail.log.contact).toMatchObject({ mc_id: '5550001', email_primary: 'ana.5550001@example.com' });
+    expect(detail.log.funnelEvents.map((e) => e.event_type)).toContain('contact_subscribed');
+    expect(detail.log.headers['x-webhook-secret']).toBe('[redacted]');
+  });
+
+  it('bulk replay of failed logs: the dry run enqueues nothing; the replay ends with every log processed', async () => {
+    const tenant = await sys.makeTenant('mc-wrong-key');
+    const ids = [];
+    for (let i = 0; i < 4; i++)
+      ids.push(await sys.deliver(tenant.id, 'manychat', { subscriber_id: `66600${i}`, event_type: 'contact_created' }));
+    for (const id of ids) await sys.waitFor(id, ['failed']);
+    await sys.fixManyChatKey(tenant.slug);
+
+    const dry = await sys.consoleApp.app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: tenant.slug, status: 'failed', dryRun: true }),
+    });
+    expect(await dry.json()).toMatchObject({ dryRun: true, matched: 4 });
+    await new Promise((r) => setTimeout(r, 500));
+    for (const id of ids) expect(await sys.statusOf(id)).toMatchObject({ status: 'failed', attempts: 1 });
+
+    const res = await sys.consoleApp.app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: tenant.slug, status: 'failed' }),
+    });
+    expect(await res.json()).toMatchObject({ dryRun: false, matched: 4, replayed: 4 });
+    for (const id of ids) expect(await sys.waitFor(id, ['processed', 'failed'], 2)).toMatchObject({ status: 'processed' });
+  });
+
+  it('replaying processed logs changes no data (SPEC §6.6)', async () => {
+    const tenant = await sys.makeTenant('mc-good-key-0001');
+    const mc = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '7770001', event_type: 'link_clicked' });
+    const stripe = await sys.deliver(tenant.id, 'stripe', { ...stripeFixture, id: 'evt_replay_same' }, 'evt_replay_same');
+    for (const id of [mc, stripe]) expect(await sys.waitFor(id, ['processed', 'failed'])).toMatchObject({ status: 'processed' });
+    const before = await tenantData(tenant.id);
+    expect(before.contacts.length).toBeGreaterThan(0);
+    expect(before.payments).toHaveLength(1);
+
+    const res = await sys.consoleApp.app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: tenant.slug, status: 'processed' }),
+    });
+    expect(await res.json()).toMatchObject({ matched: 2, replayed: 2 });
+    for (const id of [mc, stripe])
+      expect(await sys.waitFor(id, ['processed', 'failed'], 2)).toMatchObject({ status: 'processed', attempts: 2 });
+    expect(await tenantData(tenant.id)).toEqual(before);
+  });
+});
