@@ -68,3 +68,8 @@ export function formatWeekRangeWithYear(startDate: string, endDate: string): str
   if (a.y === b.y) return `${formatWeekRange(startDate, endDate)}, ${b.y}`;
   return `${formatShortDate(startDate)}, ${a.y} – ${formatShortDate(endDate)}, ${b.y}`;
 }
+
+/** `1 purchase`, `2 purchases` (count with thousands separators). */
+export function plural(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}

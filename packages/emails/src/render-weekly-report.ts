@@ -10,6 +10,7 @@ import {
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
+  plural,
 } from './format';
 import { WeeklyReport } from './weekly-report';
 import type { WeeklyReportFigures, WeeklyReportProps } from './weekly-report-types';
@@ -98,7 +99,7 @@ export function renderWeeklyReportText({ figures: f, ownerName }: WeeklyReportPr
     '',
     '--',
     `Period: Monday ${f.period.start_date} 00:00 to Sunday ${f.period.end_date} 24:00, ${f.period.timezone} (${f.period.hours} hours).`,
-    `Last week: ${formatCents(f.previous.revenue.cash_collected_cents)} collected, ${f.previous.leads} new leads, ${f.previous.purchases} purchases.`,
+    `Last week: ${formatCents(f.previous.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}.`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { Body, Column, Container, Head, Heading, Hr, Html, Preview, Row, Section, Text } from '@react-email/components';
+import { Body, Container, Head, Heading, Hr, Html, Preview, Section, Text } from '@react-email/components';
 import type { CSSProperties, ReactNode } from 'react';
 import {
   dash,
@@ -10,6 +10,7 @@ import {
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
+  plural,
 } from './format';
 import type { WeeklyReportProps } from './weekly-report-types';
 
@@ -64,15 +65,41 @@ function changeStyle(fraction: number | null, goodWhenUp = true): CSSProperties 
   return { color: fraction > 0 === goodWhenUp ? colors.up : colors.down };
 }
 
-function Tile({ label, value, delta, goodWhenUp = true }: { label: string; value: string; delta: number | null; goodWhenUp?: boolean }) {
+function Tile({ label, value, note, noteStyle }: { label: string; value: string; note: string; noteStyle?: CSSProperties }) {
   return (
     <td style={s.tile} width="25%">
       <p style={s.tileLabel}>{label}</p>
       <p style={s.tileValue}>{value}</p>
-      <p style={{ ...s.small, ...changeStyle(delta, goodWhenUp) }}>
-        {delta === null ? 'no data last week' : `${formatChange(delta)} vs last week`}
-      </p>
+      <p style={{ ...s.small, ...noteStyle }}>{note}</p>
     </td>
+  );
+}
+
+/** A headline tile with its week-over-week change, coloured good/bad. */
+function ChangeTile({
+  label,
+  value,
+  delta,
+  goodWhenUp = true,
+}: {
+  label: string;
+  value: string;
+  delta: number | null;
+  goodWhenUp?: boolean;
+}) {
+  const note = delta === null ? 'nothing last week' : `${formatChange(delta)} vs last week`;
+  return <Tile label={label} value={value} note={note} noteStyle={changeStyle(delta, goodWhenUp)} />;
+}
+
+function TileRow({ children }: { children: ReactNode }) {
+  return (
+    <Section>
+      <table width="100%" cellPadding={0} cellSpacing={6} role="presentation">
+        <tbody>
+          <tr>{children}</tr>
+        </tbody>
+      </table>
+    </Section>
   );
 }
 
@@ -122,6 +149,7 @@ const categoryLabels: Array<[string, string]> = [
 /** The weekly report email (SPEC §7): email-safe tables and inline styles only — no images, no SVG. */
 export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
   const f = figures;
+  const p = figures.previous;
   const greetingName = ownerName?.trim() || f.tenant.name;
   const range = formatWeekRange(f.period.start_date, f.period.end_date);
   const maxStage = Math.max(0, ...f.stages.map((st) => st.count));
@@ -134,29 +162,21 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
       <Preview>{`${range}: ${formatCents(cash)} collected, ${formatCount(f.leads)} new leads, ${formatCount(f.purchases)} purchases`}</Preview>
       <Body style={s.body}>
         <Container style={s.container}>
-          <Text style={s.eyebrow}>{f.tenant.name} · weekly report</Text>
+          <Text style={s.eyebrow}>{`${f.tenant.name} · weekly report`}</Text>
           <Heading as="h1" style={s.h1}>
             {formatWeekRangeWithYear(f.period.start_date, f.period.end_date)}
           </Heading>
-          <Text style={s.p}>Hi {greetingName},</Text>
+          <Text style={s.p}>{`Hi ${greetingName},`}</Text>
           <Text style={s.p}>
-            here is how last week went: {formatCents(cash)} collected from {formatCount(f.purchases)}{' '}
-            {f.purchases === 1 ? 'purchase' : 'purchases'} and other payments, with {formatCount(f.leads)} new{' '}
-            {f.leads === 1 ? 'lead' : 'leads'} coming in.
+            {`Here is how last week went: ${formatCents(cash)} collected, ${plural(f.purchases, 'purchase')} and ${plural(f.leads, 'new lead')}.`}
           </Text>
 
-          <Section>
-            <table width="100%" cellPadding={0} cellSpacing={6} role="presentation">
-              <tbody>
-                <tr>
-                  <Tile label="Cash collected" value={formatCents(cash)} delta={f.change.cash_collected_cents} />
-                  <Tile label="New leads" value={formatCount(f.leads)} delta={f.change.leads} />
-                  <Tile label="Purchases" value={formatCount(f.purchases)} delta={f.change.purchases} />
-                  <Tile label="Ad spend" value={formatCents(f.ads.spend_cents)} delta={f.change.spend_cents} goodWhenUp={false} />
-                </tr>
-              </tbody>
-            </table>
-          </Section>
+          <TileRow>
+            <ChangeTile label="Cash collected" value={formatCents(cash)} delta={f.change.cash_collected_cents} />
+            <ChangeTile label="New leads" value={formatCount(f.leads)} delta={f.change.leads} />
+            <ChangeTile label="Purchases" value={formatCount(f.purchases)} delta={f.change.purchases} />
+            <ChangeTile label="Ad spend" value={formatCents(f.ads.spend_cents)} delta={f.change.spend_cents} goodWhenUp={false} />
+          </TileRow>
 
           <Heading as="h2" style={s.h2}>
             Funnel
@@ -187,7 +207,7 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
           </Table>
           {leadSources.length > 0 ? (
             <Text style={{ ...s.small, marginTop: '8px' }}>
-              New leads by source: {leadSources.map(([src, n]) => `${src} ${formatCount(n)}`).join(' · ')}
+              {`New leads by source: ${leadSources.map(([src, n]) => `${src} ${formatCount(n)}`).join(' · ')}`}
             </Text>
           ) : null}
 
@@ -208,51 +228,44 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
             <tr>
               <td style={s.cell}>Full purchases + payment plan values</td>
               <td style={s.cellNum}>
-                {formatCents(f.revenue.by_category.full_purchase ?? 0)} + {formatCents(f.revenue.by_category.payment_plan ?? 0)}
+                {`${formatCents(f.revenue.by_category.full_purchase ?? 0)} + ${formatCents(f.revenue.by_category.payment_plan ?? 0)}`}
               </td>
             </tr>
             <tr>
               <td style={{ ...s.cell, ...s.total }}>Projected revenue</td>
               <td style={{ ...s.cellNum, ...s.total }}>
-                {formatCents(f.revenue.projected_cents)}{' '}
+                {`${formatCents(f.revenue.projected_cents)} `}
                 <span style={{ ...changeStyle(f.change.projected_cents), fontWeight: 400, fontSize: '12px' }}>
-                  ({formatChange(f.change.projected_cents)})
+                  {`(${formatChange(f.change.projected_cents)})`}
                 </span>
               </td>
             </tr>
           </Table>
           {sources.length > 0 ? (
             <Text style={{ ...s.small, marginTop: '8px' }}>
-              By source:{' '}
-              {sources
+              {`By source: ${sources
                 .map(([src, v]) => `${src} ${formatCents(v.cash_collected_cents)} collected / ${formatCents(v.projected_cents)} projected`)
-                .join(' · ')}
+                .join(' · ')}`}
             </Text>
           ) : null}
 
           <Heading as="h2" style={s.h2}>
             Ads
           </Heading>
-          <Section>
-            <Row>
-              <Column style={s.tile} width="25%">
-                <p style={s.tileLabel}>Spend</p>
-                <p style={s.tileValue}>{formatCents(f.ads.spend_cents)}</p>
-              </Column>
-              <Column style={s.tile} width="25%">
-                <p style={s.tileLabel}>Cost per lead</p>
-                <p style={s.tileValue}>{formatOptionalCents(f.ads.cost_per_lead_cents)}</p>
-              </Column>
-              <Column style={s.tile} width="25%">
-                <p style={s.tileLabel}>Cost per purchase</p>
-                <p style={s.tileValue}>{formatOptionalCents(f.ads.cost_per_purchase_cents)}</p>
-              </Column>
-              <Column style={s.tile} width="25%">
-                <p style={s.tileLabel}>ROAS</p>
-                <p style={s.tileValue}>{formatRoas(f.ads.roas)}</p>
-              </Column>
-            </Row>
-          </Section>
+          <TileRow>
+            <Tile label="Spend" value={formatCents(f.ads.spend_cents)} note={`last week ${formatCents(p.ads.spend_cents)}`} />
+            <Tile
+              label="Cost per lead"
+              value={formatOptionalCents(f.ads.cost_per_lead_cents)}
+              note={`last week ${formatOptionalCents(p.ads.cost_per_lead_cents)}`}
+            />
+            <Tile
+              label="Cost per purchase"
+              value={formatOptionalCents(f.ads.cost_per_purchase_cents)}
+              note={`last week ${formatOptionalCents(p.ads.cost_per_purchase_cents)}`}
+            />
+            <Tile label="ROAS" value={formatRoas(f.ads.roas)} note={`last week ${formatRoas(p.ads.roas)}`} />
+          </TileRow>
 
           <Heading as="h2" style={s.h2}>
             Top ads
@@ -284,9 +297,9 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
 
           <Hr style={{ borderColor: colors.line, margin: '28px 0 12px' }} />
           <Text style={s.small}>
-            Period: Monday {f.period.start_date} 00:00 to Sunday {f.period.end_date} 24:00, {f.period.timezone} ({f.period.hours} hours).
-            Last week: {formatCents(f.previous.revenue.cash_collected_cents)} collected, {formatCount(f.previous.leads)} new leads,{' '}
-            {formatCount(f.previous.purchases)} purchases. A person counts once, however many tools they came through.
+            {`Period: Monday ${f.period.start_date} 00:00 to Sunday ${f.period.end_date} 24:00, ${f.period.timezone} (${f.period.hours} hours). `}
+            {`Last week: ${formatCents(p.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}. `}
+            A person counts once, however many tools they came through.
           </Text>
         </Container>
       </Body>
