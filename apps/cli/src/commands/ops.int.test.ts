@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { createDatabase } from '@mcb/db';
+import { createQueueConnection, webhookQueueName } from '@mcb/queue';
+import { testEnv } from '@mcb/testing';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../main';
+
+// Operating commands (issue 8) through the real `mcb` program, in-process, against this run's database
+// and Redis (own prefix): logs, log, replay (dry run, progress, summary), queues, stats.
+
+const { databaseUrl, redisUrl, redisPrefix } = testEnv();
+const prefix = `${redisPrefix}-cliops`;
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const conn = createQueueConnection({ kind: 'redis', url: redisUrl }, prefix);
+let tenant: { id: string; slug: string };
+const failed: number[] = [];
+let processed: number;
+
+beforeAll(async () => {
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.REDIS_URL = redisUrl;
+  process.env.QUEUE_PREFIX = prefix;
+  const slug = `ops-${randomBytes(4).toString('hex')}`;
+  const [row] = await admin.sql<{ id: string }[]>`insert into tenants (slug, name) values (${slug}, 'Ops Tenant') returning id`;
+  tenant = { id: row!.id, slug };
+  const insert = (status: string, i: number) => admin.sql<{ id: number }[]>`
+    insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, status, error_message, received_at, enqueued_at)
+    values (${tenant.id}, 'stripe', 'checkout.session.completed', ${`evt_cli_${i}`},
+            ${admin.sql.json({ 'stripe-signature': 't=1,v1=deadbeef', 'content-type': 'application/json' })},
+            ${admin.sql.json({ id: `evt_cli_${i}`, data: { object: { customer_details: { email: `cli${i}@example.com` } } } })},
+            ${status}, ${status === 'failed' ? 'ManyChat getInfo failed: HTTP 500' : null}, ${new Date(Date.now() - 3_600_000 + i * 1000)}, now())
+    returning id`;
+  for (let i = 0; i < 12; i++) failed.push((await insert('failed', i))[0]!.id);
+  processed = (await insert('processed', 99))[0]!.id;
+});
+
+afterAll(async () => {
+  const q = new Queue(webhookQueueName(tenant.id), { connection: conn.connection, prefix });
+  await q.obliterate({ force: true });
+  await q.close();
+  await conn.close();
+  await admin.close();
+});
+
+async function mcb(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const write = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await runCli(argv), stdout, stderr };
+  } finally {
+    process.stdout.write = write.out;
+    process.stderr.write = write.err;
+  }
+}
+
+async function waitingJobIds(): Promise<string[]> {
+  const q = new Queue(webhookQueueName(tenant.id), { connection: conn.connection, prefix });
+  try {
+    return (await q.getJobs(['waiting'])).map((j) => j.id as string);
+  } finally {
+    await q.close();
+  }
+}
+
+describe('mcb logs / log', () => {
+  it('lists a tenant’s logs with filters, newest first', async () => {
+    const r = await mcb('logs', tenant.slug, '--status', 'failed', '--limit', '5');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^id\s+received\s+source\s+event type\s+status\s+attempts\s+error$/);
+    expect(lines.slice(1, 6).map((l) => Number(l.split(/\s+/)[0]))).toEqual([...failed].reverse().slice(0, 5));
+    expect(r.stdout).toMatch(/More: add --cursor \S+/);
+    const next = await mcb('logs', tenant.slug, '--status', 'failed', '--limit', '5', '--cursor', /--cursor (\S+)/.exec(r.stdout)![1]!);
+    expect(Number(next.stdout.split('\n')[1]?.split(/\s+/)[0])).toBe(failed[6]);
+    const q = await mcb('logs', tenant.slug, '-q', 'cli3@example.com');
+    expect(q.stdout.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('fails with one line for an unknown tenant or a bad status', async () => {
+    expect(await mcb('logs', 'no-such-tenant')).toMatchObject({ code: 1, stdout: '', stderr: 'Unknown tenant: no-such-tenant\n' });
+    const bad = await mcb('logs', tenant.slug, '--status', 'exploded');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^Invalid status/);
+  });
+
+  it('shows one log with redacted headers, payload and outcome', async () => {
+    const r = await mcb('log', String(failed[0]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`log ${failed[0]}  failed  (tenant ${tenant.slug}, stripe, checkout.session.completed)`);
+    expect(r.stdout).toContain('error       ManyChat getInfo failed: HTTP 500');
+    expect(r.stdout).toContain('"stripe-signature": "[redacted]"');
+    expect(r.stdout).not.toContain('deadbeef');
+    expect(r.stdout).toContain('"email": "cli0@example.com"');
+    expect(await mcb('log', '99999999')).toMatchObject({ code: 1, stderr: 'No webhook log 99999999\n' });
+  });
+});
+
+describe('mcb replay', () => {
+  it('--dry-run prints the count and the first matches, enqueues and changes nothing', async () => {
+    const r = await mcb('replay', '--tenant', tenant.slug, '--status', 'failed', '--dry-run');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('12 log(s) would be replayed (dry run: nothing enqueued).');
+    expect(r.stdout).toContain('First 10, oldest first:');
+    expect(await waitingJobIds()).toEqual([]);
+    const [row] = await admin.sql`select count(*)::int as n from webhook_logs where tenant_id = ${tenant.id} and status = 'failed'`;
+    expect(row?.n).toBe(12);
+  });
+
+  it('refuses to replay with no filter', async () => {
+    const r = await mcb('replay');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Refusing to replay every log/);
+  });
+
+  it('replays with a progress bar and ends with a summary; the processed log is left alone', async () => {
+    const r = await mcb('replay', '--tenant', tenant.slug, '--status', 'failed');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^replay \[-{30}\]\s+0% 0\/12$/m);
+    expect(r.stderr).toMatch(/^replay \[#{30}\] 100% 12\/12$/m);
+    expect(r.stdout).toMatch(/^Replayed 12 of 12 log\(s\) in \d+\.\d s\.\n$/);
+    const rows = await admin.sql<{ id: number; status: string }[]>`
+      select id, status from webhook_logs where tenant_id = ${tenant.id} order by id`;
+    expect(rows.filter((x) => x.status === 'received').map((x) => x.id)).toEqual(failed);
+    expect(rows.find((x) => x.id === processed)?.status).toBe('processed');
+    const jobs = await waitingJobIds();
+    expect(jobs).toHaveLength(12);
+    for (const id of jobs) expect(id).toMatch(/^log-\d+-r-\d+$/);
+  });
+});
+
+describe('mcb queues / stats', () => {
+  it('counts jobs per queue and state', async () => {
+    const r = await mcb('queues');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^queue\s+waiting\s+active\s+delayed\s+prioritized\s+completed\s+failed$/);
+    expect(r.stdout).toMatch(new RegExp(`^webhooks · ${tenant.slug}\\s+12\\s+0\\s+0\\s+0\\s+0\\s+0$`, 'm'));
+    expect(r.stdout).toMatch(/^meta-sync\s+\d+/m);
+  });
+
+  it('prints per-tenant analytics, and JSON with --json', async () => {
+    const r = await mcb('stats', '--tenant', tenant.slug, '--since', '2h');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${tenant.slug}\\s+yes\\s+13\\s+1\\s+0\\s+0\\s+0\\s+12\\s+0\\s`, 'm'));
+    const j = await mcb('stats', '--tenant', tenant.slug, '--since', '2h', '--json');
+    const body = JSON.parse(j.stdout) as { tenants: Array<{ logs: Record<string, number>; revenueCents: number }> };
+    expect(body.tenants[0]?.logs).toEqual({ received: 13, pending: 12, processed: 1, failed: 0, ignored: 0, rejected: 0 });
+    expect(await mcb('stats', '--since', 'soon')).toMatchObject({ code: 1 });
+  });
+});
