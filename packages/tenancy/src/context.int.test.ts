@@ -163,6 +163,17 @@ describe('createTenantContextLoader', () => {
     await within(1_000, async () => (await reader.getTenantContext(t.slug)).name === 'Renamed Clinic');
   });
 
+  it('its heartbeat round trip keeps confirming LISTEN (cache kept, not dropped each beat)', async () => {
+    const t = await makeTenant();
+    const admin2 = open(createDatabase({ url: databaseUrl, role: 'admin', max: 2, applicationName: 'heartbeat' }));
+    const loader = open(createTenantContextLoader({ admin: admin2, keyring, heartbeatMs: 50 }));
+    await loader.ready();
+    const first = await loader.getTenantContext(t.slug);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(loader.isListening()).toBe(true);
+    expect(await loader.getTenantContext(t.slug)).toBe(first);
+  });
+
   it('without LISTEN keeps entries at most 1 s', async () => {
     const t = await makeTenant();
     const loader = newLoader('nolisten', { listen: false, ttlMs: 60_000 });
