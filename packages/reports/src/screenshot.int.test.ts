@@ -41,7 +41,7 @@ describe('weekly report in a real browser (Debian Chromium via playwright-core)'
       await page.route('**/*', (route) => route.abort());
       await page.setContent(report.html, { waitUntil: 'load' });
       expect(await page.locator('img, svg, picture, object, iframe').count()).toBe(0);
-      const text = await page.innerText('body');
+      const text = (await page.textContent('body')) ?? '';
       for (const s of [
         'Hi Eric,',
         '$4,975.00',
@@ -57,7 +57,7 @@ describe('weekly report in a real browser (Debian Chromium via playwright-core)'
       }
       // Funnel bars: the coloured cell of each row, as wide as its count relative to the widest stage (3).
       const bars = await page.$$eval('td[style*="background-color:#4f46e5"], td[style*="background-color: rgb(79, 70, 229)"]', (cells) =>
-        cells.map((c) => (c as HTMLElement).getBoundingClientRect().width),
+        cells.map((c) => (c as unknown as { getBoundingClientRect(): { width: number } }).getBoundingClientRect().width),
       );
       const full = Math.max(...bars);
       // Stages with people: leads 3, dm 1, sent 1, clicked 1, form 1, booked 3, held 3, deposit 1, purchased 2.
