@@ -6,6 +6,9 @@ import { z } from 'zod';
  * dropping or retyping a field can never crash a normalizer.
  */
 
+// Every field reader ends in `.optional()`: zod 4 rejects an `undefined` output for a key it sees as
+// required, and "absent" is exactly what a lenient reader must be able to say.
+
 /** Longest text value kept; anything longer is treated as garbage, not data. */
 export const maxTextLength = 2048;
 
@@ -98,37 +101,46 @@ export function dollarsToCents(value: unknown): number | undefined {
 }
 
 /** zod field: `readText`. */
-export const textField = z.unknown().transform(readText);
+export const textField = z.unknown().transform(readText).optional();
 /** zod field: `readTime`. */
-export const timeField = z.unknown().transform(readTime);
+export const timeField = z.unknown().transform(readTime).optional();
 /** zod field: `readCount`. */
-export const countField = z.unknown().transform(readCount);
+export const countField = z.unknown().transform(readCount).optional();
 /** zod field: `dollarsToCents`. */
-export const dollarsField = z.unknown().transform(dollarsToCents);
+export const dollarsField = z.unknown().transform(dollarsToCents).optional();
 /** zod field: any JSON object, else `undefined`. */
-export const recordField = z.unknown().transform((value) => (isRecord(value) ? value : undefined));
+export const recordField = z
+  .unknown()
+  .transform((value) => (isRecord(value) ? value : undefined))
+  .optional();
 
 /** zod field: a nested object read with `schema`; a non-object reads as `undefined`. */
 export function objectField<T extends z.ZodType>(schema: T) {
-  return z.unknown().transform((value): z.output<T> | undefined => {
-    if (!isRecord(value)) return undefined;
-    const parsed = schema.safeParse(value);
-    return parsed.success ? parsed.data : undefined;
-  });
+  return z
+    .unknown()
+    .transform((value): z.output<T> | undefined => {
+      if (!isRecord(value)) return undefined;
+      const parsed = schema.safeParse(value);
+      return parsed.success ? parsed.data : undefined;
+    })
+    .optional();
 }
 
 /** zod field: an array whose object elements are read with `schema` (other elements dropped). */
 export function listField<T extends z.ZodType>(schema: T) {
-  return z.unknown().transform((value): z.output<T>[] | undefined => {
-    if (!Array.isArray(value)) return undefined;
-    const items: z.output<T>[] = [];
-    for (const item of value) {
-      if (!isRecord(item)) continue;
-      const parsed = schema.safeParse(item);
-      if (parsed.success) items.push(parsed.data);
-    }
-    return items;
-  });
+  return z
+    .unknown()
+    .transform((value): z.output<T>[] | undefined => {
+      if (!Array.isArray(value)) return undefined;
+      const items: z.output<T>[] = [];
+      for (const item of value) {
+        if (!isRecord(item)) continue;
+        const parsed = schema.safeParse(item);
+        if (parsed.success) items.push(parsed.data);
+      }
+      return items;
+    })
+    .optional();
 }
 
 /** The id of a Stripe-style reference that is either an id string or an expanded object with `id`. */

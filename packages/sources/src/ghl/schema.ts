@@ -12,7 +12,7 @@ export const ghlCustomDataSchema = z.looseObject({
   source: textField,
   email: textField,
   phone: textField,
-  tags: z.unknown(),
+  tags: z.unknown().optional(),
 });
 
 /** Marketplace `Appointment*` events nest the appointment. */
@@ -46,7 +46,7 @@ export const ghlBodySchema = z.looseObject({
   phone: textField,
   contact_source: textField,
   source: textField,
-  tags: z.unknown(),
+  tags: z.unknown().optional(),
   MC_ID: textField,
   AD_ID: textField,
   pipleline_stage: textField,

@@ -17,7 +17,7 @@ export const manyChatEventTypes: Record<string, FunnelEventType> = {
 
 function customField(subscriber: ManyChatSubscriber, ...names: string[]): unknown {
   for (const name of names) {
-    const value = subscriber.custom_fields.get(name.toLowerCase());
+    const value = subscriber.custom_fields?.get(name.toLowerCase());
     if (value !== undefined && value !== null && value !== '') return value;
   }
   return undefined;

@@ -32,7 +32,7 @@ export const manyChatSubscriberSchema = z.looseObject({
   ig_id: textField,
   /** When the person subscribed (the API's W3C datetime). */
   subscribed: timeField,
-  custom_fields: z.unknown().transform(readCustomFields),
+  custom_fields: z.unknown().transform(readCustomFields).optional(),
 });
 export type ManyChatSubscriber = z.output<typeof manyChatSubscriberSchema>;
 

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { isRecord, objectField, readText, recordField, textField, timeField } from '../payload';
 
 /** Perspective profile attributes come wrapped: `{email:{value:"…"}}`; a bare value is accepted too. */
-const wrappedText = z.unknown().transform((value) => (isRecord(value) ? readText(value.value) : readText(value)));
+const wrappedText = z
+  .unknown()
+  .transform((value) => (isRecord(value) ? readText(value.value) : readText(value)))
+  .optional();
 
 /**
  * Perspective funnel conversion (SPEC §4): `{id, funnelName, funnelId, trigger?, profile:{email:{value},

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { countField, listField, objectField, readRef, recordField, textField, timeField } from '../payload';
 
 /** A Stripe reference: an id string, or the expanded object (its `id`). */
-const refField = z.unknown().transform(readRef);
+const refField = z.unknown().transform(readRef).optional();
 
 const customerDetailsSchema = z.looseObject({ email: textField, name: textField, phone: textField });
 

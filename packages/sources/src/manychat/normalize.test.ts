@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { readFixture } from '../test-fixtures';
+import { normalizeManyChat, normalizeManyChatSubscriber } from './normalize';
+
+const config = {};
+const fixture = (name: string) => readFixture('manychat', name);
+
+const maria = {
+  mcId: '1029384756',
+  phone: '+15552013344',
+  firstName: 'Maria',
+  lastName: 'Lopez',
+  igUsername: 'maria.lopez.fit',
+  igId: '6384638',
+  source: 'instagram_ad',
+  adId: '120210987654320001',
+  tags: { chatbot: 'B' },
+};
+
+describe('normalizeManyChat', () => {
+  it('contact_created → contact_subscribed with identity mc_id, email, E.164 phone, first-touch fields and chatbot tag', () => {
+    expect(normalizeManyChat(fixture('contact-created'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'manychat',
+          eventType: 'contact_created',
+          contact: {
+            identity: { mcId: '1029384756', emails: ['Maria.Lopez@example.com'], phone: '+15552013344' },
+            fields: { ...maria, emailPrimary: 'Maria.Lopez@example.com' },
+          },
+          funnelEvent: { type: 'contact_subscribed' },
+        },
+      ],
+    });
+  });
+
+  it('dm_qualified as named', () => {
+    const result = normalizeManyChat(fixture('dm-qualified'), config);
+    expect(result).toMatchObject({ kind: 'events', events: [{ eventType: 'dm_qualified', funnelEvent: { type: 'dm_qualified' } }] });
+  });
+
+  it('link_sent: email falls back to MCB_SEARCH_EMAIL when `email` is empty', () => {
+    expect(normalizeManyChat(fixture('link-sent'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'manychat',
+          eventType: 'link_sent',
+          contact: {
+            identity: { mcId: '1029384756', emails: ['maria.l@example.org'], phone: '+15552013344' },
+            fields: { ...maria, emailPrimary: 'maria.l@example.org' },
+          },
+          funnelEvent: { type: 'link_sent' },
+        },
+      ],
+    });
+  });
+
+  it('no event_type: inferred from the furthest flag (array body, first element)', () => {
+    const result = normalizeManyChat(fixture('link-clicked-inferred'), config);
+    expect(result).toMatchObject({ kind: 'events', events: [{ eventType: 'link_clicked', funnelEvent: { type: 'link_clicked' } }] });
+  });
+
+  it.each([
+    [{ MCB_SENT_LINK: true, MCB_LEAD: true }, 'link_sent', 'link_sent'],
+    [{ MCB_LEAD_CONTACT: 'yes', MCB_LEAD: true }, 'dm_qualified', 'dm_qualified'],
+    [{ MCB_LEAD: 1 }, 'contact_created', 'contact_subscribed'],
+    [{ MCB_LEAD: 'false', MCB_CLICKED_LINK: 0 }, 'contact_update', 'contact_updated'],
+    [{}, 'contact_update', 'contact_updated'],
+  ])('infers %j → %s', (flags, eventType, type) => {
+    const result = normalizeManyChat({ subscriber: { id: '42', custom_fields: flags } }, config);
+    expect(result).toMatchObject({ kind: 'events', events: [{ eventType, funnelEvent: { type } }] });
+  });
+
+  it('contact_update with blank fields: only the mc_id and the default source, nothing empty', () => {
+    expect(normalizeManyChat(fixture('contact-update'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'manychat',
+          eventType: 'contact_update',
+          contact: {
+            identity: { mcId: '1029384757' },
+            fields: { mcId: '1029384757', firstName: 'Dana', igUsername: 'dana.k', igId: '6384640', source: 'instagram' },
+          },
+          funnelEvent: { type: 'contact_updated' },
+        },
+      ],
+    });
+  });
+
+  it('{subscriber_id, event_type} only → needs_fetch', () => {
+    expect(normalizeManyChat(fixture('subscriber-id-only'), config)).toStrictEqual({
+      kind: 'needs_fetch',
+      eventType: 'link_clicked',
+      subscriberId: '1029384756',
+    });
+    expect(normalizeManyChat({ subscriber_id: 77 }, config)).toStrictEqual({ kind: 'needs_fetch', eventType: null, subscriberId: '77' });
+  });
+
+  it('unknown event_type → ignored with the reason', () => {
+    expect(normalizeManyChat(fixture('unknown-event'), config)).toStrictEqual({
+      kind: 'ignored',
+      eventType: 'story_mention',
+      reason: 'unknown ManyChat event_type "story_mention"',
+    });
+  });
+
+  it('no subscriber id at all → invalid', () => {
+    expect(normalizeManyChat({ event_type: 'link_sent' }, config)).toMatchObject({ kind: 'invalid', eventType: 'link_sent' });
+    expect(normalizeManyChat('hello', config)).toMatchObject({ kind: 'invalid', eventType: null });
+  });
+});
+
+describe('normalizeManyChatSubscriber (after GET /fb/subscriber/getInfo)', () => {
+  it('reads the API shape: custom_fields array, numeric ig_id, subscribed time for contact_subscribed', () => {
+    expect(normalizeManyChatSubscriber(fixture('getinfo-response'), 'contact_created', config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'manychat',
+          eventType: 'contact_created',
+          occurredAt: '2026-11-02T19:21:07.000Z',
+          contact: {
+            identity: { mcId: '1029384756', emails: ['Maria.Lopez@example.com'], phone: '+15552013344' },
+            fields: { ...maria, emailPrimary: 'Maria.Lopez@example.com' },
+          },
+          funnelEvent: { type: 'contact_subscribed', occurredAt: '2026-11-02T19:21:07.000Z' },
+        },
+      ],
+    });
+  });
+
+  it('null event type → inferred from the fetched flags; accepts the bare `data` object too', () => {
+    const data = (fixture('getinfo-response') as { data: unknown }).data;
+    expect(normalizeManyChatSubscriber(data, null, config)).toMatchObject({
+      kind: 'events',
+      events: [{ eventType: 'link_clicked', funnelEvent: { type: 'link_clicked' } }],
+    });
+  });
+
+  it('an error answer or a subscriber without id → invalid', () => {
+    expect(normalizeManyChatSubscriber({ status: 'error', message: 'Subscriber does not exist' }, 'link_sent', config)).toMatchObject({
+      kind: 'invalid',
+    });
+    expect(normalizeManyChatSubscriber(null, null, config)).toMatchObject({ kind: 'invalid' });
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { readFixture } from '../test-fixtures';
+import { normalizePerspective } from './normalize';
+
+const fixture = (name: string) => readFixture('perspective', name);
+
+describe('normalizePerspective', () => {
+  it('conversion → form_submitted at convertedAt, profile values first, funnel tags', () => {
+    expect(normalizePerspective(fixture('form-submitted'), {})).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'perspective',
+          eventType: 'conversion',
+          occurredAt: '2026-11-03T14:58:02.120Z',
+          contact: {
+            identity: { emails: ['maria.lopez@example.com'], phone: '+15552013344' },
+            fields: {
+              emailPrimary: 'maria.lopez@example.com',
+              phone: '+15552013344',
+              firstName: 'Maria',
+              lastName: 'Lopez',
+              adId: '120210987654320001',
+              tags: { booking_source: 'calendly', funnel: 'LVNG_BOF_Calendly', perspective_funnel_id: '64f0c1d2e3a4b5c6d7e8f901' },
+            },
+          },
+          funnelEvent: {
+            type: 'form_submitted',
+            occurredAt: '2026-11-03T14:58:02.120Z',
+            data: { funnel: 'LVNG_BOF_Calendly', funnel_id: '64f0c1d2e3a4b5c6d7e8f901', perspective_id: '6543f1e2a9b8c7d6e5f4a3b2' },
+          },
+        },
+      ],
+    });
+  });
+
+  it('values only (array body): ps_converted_at, utm_content as the ad id, phone to E.164', () => {
+    expect(normalizePerspective(fixture('values-only'), {})).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'perspective',
+          eventType: 'form_submitted',
+          occurredAt: '2026-11-05T20:01:00.000Z',
+          contact: {
+            identity: { emails: ['Dana.K@Example.com'], phone: '+15552017788' },
+            fields: {
+              emailPrimary: 'Dana.K@Example.com',
+              phone: '+15552017788',
+              firstName: 'Dana',
+              adId: '120210987654320002',
+              tags: { funnel: 'LVNG_TOFMOF_MANYCHAT_JANE', perspective_funnel_id: '64f0c1d2e3a4b5c6d7e8f902' },
+            },
+          },
+          funnelEvent: {
+            type: 'form_submitted',
+            occurredAt: '2026-11-05T20:01:00.000Z',
+            data: {
+              funnel: 'LVNG_TOFMOF_MANYCHAT_JANE',
+              funnel_id: '64f0c1d2e3a4b5c6d7e8f902',
+              perspective_id: '6543f1e2a9b8c7d6e5f4a3b3',
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it('funnels on the tenant ignore list (name or id, case-insensitive, * wildcard) → ignored', () => {
+    const byName = { perspective: { ignore_funnels: ['lvng_bof_calendly'] } };
+    expect(normalizePerspective(fixture('form-submitted'), byName)).toStrictEqual({
+      kind: 'ignored',
+      eventType: 'conversion',
+      reason: 'funnel "LVNG_BOF_Calendly" matches ignore_funnels entry "lvng_bof_calendly"',
+    });
+    const byId = { perspective: { ignore_funnels: ['64F0C1D2E3A4B5C6D7E8F902'] } };
+    expect(normalizePerspective(fixture('values-only'), byId)).toMatchObject({ kind: 'ignored' });
+    const byPattern = { perspective: { ignore_funnels: ['*checkout*'] } };
+    const checkout = { ...(fixture('form-submitted') as object), funnelName: 'LVNG_CHECKOUT_V2' };
+    expect(normalizePerspective(checkout, byPattern)).toMatchObject({ kind: 'ignored' });
+    expect(normalizePerspective(fixture('form-submitted'), byPattern)).toMatchObject({ kind: 'events' });
+  });
+
+  it('no email and no phone → invalid', () => {
+    expect(normalizePerspective({ id: 'x', funnelName: 'F', values: { firstName: 'Anon' } }, {})).toStrictEqual({
+      kind: 'invalid',
+      eventType: 'form_submitted',
+      reason: 'Perspective conversion carries no email or phone',
+    });
+  });
+});

@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import { readFixture } from '../test-fixtures';
+import { normalizeStripe } from './normalize';
+
+// biome-ignore lint/suspicious/noExplicitAny: fixtures are edited freely in tests
+type Json = any;
+const fixture = (name: string) => readFixture('stripe', name) as Json;
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+const config = { deposit_amount_cents: 10_000 };
+
+const maria = { stripeCustomerId: 'cus_NZbFQAsc0ptasX', email: 'Maria.Lopez@example.com', phone: '+15552013344' };
+const mariaContact = {
+  identity: { stripeCustomerId: maria.stripeCustomerId, emails: [maria.email], phone: maria.phone },
+  fields: { stripeCustomerId: maria.stripeCustomerId, emailPayment: maria.email, phone: maria.phone },
+};
+
+describe('normalizeStripe — checkout sessions', () => {
+  it('completed + paid, amount = deposit amount → deposit payment (deposit_paid), identity in contact', () => {
+    const sessionId = 'cs_test_a1vvp1B50lYAE8U2KLu1lzd6US91IMmBfnLfDXmJiKOQIzXbgFKgxUviQu';
+    expect(normalizeStripe(fixture('checkout-session-completed-deposit'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'checkout.session.completed',
+          occurredAt: iso(1762790460),
+          contact: mariaContact,
+          payments: [
+            {
+              paymentEventId: sessionId,
+              source: 'stripe',
+              paymentType: 'buy_in_full',
+              category: 'deposit',
+              amountCents: 10_000,
+              currency: 'usd',
+              status: 'paid',
+              customerEmail: maria.email,
+              customerName: 'Maria Lopez',
+              customerPhone: maria.phone,
+              paidAt: iso(1762790460),
+              stripeCustomerId: maria.stripeCustomerId,
+              stripeSessionId: sessionId,
+              stripePaymentIntentId: 'pi_1MoS6fLgUG5tbmjca6AdBPsl',
+              funnelEvent: 'deposit_paid',
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('any other amount → full_purchase (purchase_completed); email from customer_details before customer_email', () => {
+    const sessionId = 'cs_test_b1FullPay9ZxYwVuTsRqPoNmLkJiHgFeDcBa0123456789abcdefghijklmno';
+    expect(normalizeStripe(fixture('checkout-session-completed-full'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'checkout.session.completed',
+          occurredAt: iso(1762963200),
+          contact: { identity: { emails: ['Dana.K@example.com'] }, fields: { emailPayment: 'Dana.K@example.com' } },
+          payments: [
+            {
+              paymentEventId: sessionId,
+              source: 'stripe',
+              paymentType: 'buy_in_full',
+              category: 'full_purchase',
+              amountCents: 240_000,
+              currency: 'usd',
+              status: 'paid',
+              customerEmail: 'Dana.K@example.com',
+              customerName: 'Dana Kim',
+              paidAt: iso(1762963200),
+              stripeSessionId: sessionId,
+              stripePaymentIntentId: 'pi_1MoS6fLgUG5tbmjcFullPay01',
+              funnelEvent: 'purchase_completed',
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('the deposit amount comes from the tenant config (default $100)', () => {
+    const body = fixture('checkout-session-completed-full');
+    expect(normalizeStripe(body, { deposit_amount_cents: 240_000 })).toMatchObject({
+      events: [{ payments: [{ category: 'deposit', funnelEvent: 'deposit_paid' }] }],
+    });
+    expect(normalizeStripe(fixture('checkout-session-completed-deposit'), {})).toMatchObject({
+      events: [{ payments: [{ category: 'deposit' }] }],
+    });
+  });
+
+  it('customer_email is used when customer_details has no email; no identity at all → payment without contact', () => {
+    const body = fixture('checkout-session-completed-full');
+    body.data.object.customer_details.email = null;
+    expect(normalizeStripe(body, config)).toMatchObject({ events: [{ payments: [{ customerEmail: 'dana.k@example.com' }] }] });
+    body.data.object.customer_email = null;
+    const result = normalizeStripe(body, config);
+    expect(result).toMatchObject({ kind: 'events', events: [{ payments: [{ amountCents: 240_000 }] }] });
+    expect(result.kind === 'events' && result.events[0]?.contact).toBeUndefined();
+  });
+
+  it('completed but unpaid (async method) → ignored; async_payment_succeeded books the same session id once', () => {
+    expect(normalizeStripe(fixture('checkout-session-completed-unpaid'), config)).toStrictEqual({
+      kind: 'ignored',
+      eventType: 'checkout.session.completed',
+      reason: 'checkout.session payment_status is "unpaid": awaiting async payment',
+    });
+    expect(normalizeStripe(fixture('checkout-session-async-payment-succeeded'), config)).toMatchObject({
+      kind: 'events',
+      events: [
+        {
+          eventType: 'checkout.session.async_payment_succeeded',
+          payments: [{ paymentEventId: 'cs_test_c1AchPay', category: 'full_purchase', amountCents: 240_000, paidAt: iso(1763136000) }],
+        },
+      ],
+    });
+  });
+
+  it('expired with an email → checkout_abandoned for that person; without one → ignored', () => {
+    expect(normalizeStripe(fixture('checkout-session-expired'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'checkout.session.expired',
+          occurredAt: iso(1762786460),
+          contact: { identity: { emails: ['ana.p@example.com'] }, fields: { emailPayment: 'ana.p@example.com' } },
+          funnelEvent: {
+            type: 'checkout_abandoned',
+            occurredAt: iso(1762786460),
+            data: { session_id: 'cs_test_a1vvp1B50lYAE8U2KLu1lzd6US91IMmBfnLfDXmJiKOQIzXbgFKgxUviQu', amount_total_cents: 240_000 },
+          },
+        },
+      ],
+    });
+    const anonymous = fixture('checkout-session-expired');
+    anonymous.data.object.customer_details = null;
+    expect(normalizeStripe(anonymous, config)).toMatchObject({ kind: 'ignored', reason: 'expired checkout.session carries no email' });
+  });
+});
+
+describe('normalizeStripe — refunds, renewals, ignored types', () => {
+  it('charge.refunded with embedded refunds → one negative refund payment per refund id (payment_refunded)', () => {
+    expect(normalizeStripe(fixture('charge-refunded'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'charge.refunded',
+          occurredAt: iso(1763300005),
+          contact: { identity: { emails: ['Dana.K@example.com'] }, fields: { emailPayment: 'Dana.K@example.com' } },
+          payments: [
+            {
+              paymentEventId: 're_1MoqxHLgUG5tbmjcYO7PFWn6',
+              source: 'stripe',
+              paymentType: 'refund',
+              category: 'refund',
+              amountCents: -240_000,
+              currency: 'usd',
+              status: 'succeeded',
+              customerEmail: 'Dana.K@example.com',
+              customerName: 'Dana Kim',
+              paidAt: iso(1763300000),
+              stripePaymentIntentId: 'pi_1MoS6fLgUG5tbmjcFullPay01',
+              funnelEvent: 'payment_refunded',
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('charge.refunded without the refunds list → the growth of amount_refunded, keyed by charge and running total', () => {
+    expect(normalizeStripe(fixture('charge-refunded-partial'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'charge.refunded',
+          occurredAt: iso(1763400000),
+          contact: mariaContact,
+          payments: [
+            {
+              paymentEventId: 'ch_3Q0PartialLgUG5tbmjc0Xyz_refunded_7500',
+              source: 'stripe',
+              paymentType: 'refund',
+              category: 'refund',
+              amountCents: -5000,
+              currency: 'usd',
+              status: 'succeeded',
+              customerEmail: maria.email,
+              customerName: 'Maria Lopez',
+              customerPhone: maria.phone,
+              paidAt: iso(1763400000),
+              stripeCustomerId: maria.stripeCustomerId,
+              stripePaymentIntentId: 'pi_1MoS6fLgUG5tbmjca6AdBPsl',
+              funnelEvent: 'payment_refunded',
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('invoice.paid for a renewal (subscription_cycle) → recurring payment (recurring_payment_received)', () => {
+    expect(normalizeStripe(fixture('invoice-paid-renewal'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'invoice.paid',
+          occurredAt: iso(1765386005),
+          contact: {
+            identity: { stripeCustomerId: maria.stripeCustomerId, emails: [maria.email] },
+            fields: { stripeCustomerId: maria.stripeCustomerId, emailPayment: maria.email },
+          },
+          payments: [
+            {
+              paymentEventId: 'in_1MoqxGLgUG5tbmjcJeILGSau',
+              source: 'stripe',
+              paymentType: 'buy_in_full',
+              category: 'recurring',
+              amountCents: 4900,
+              currency: 'usd',
+              status: 'paid',
+              customerEmail: maria.email,
+              customerName: 'Maria Lopez',
+              paidAt: iso(1765386000),
+              stripeCustomerId: maria.stripeCustomerId,
+              stripePaymentIntentId: 'pi_3Q0RenewLgUG5tbmjc1Abc',
+              funnelEvent: 'recurring_payment_received',
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('the first invoice of a subscription is not counted again (checkout counted it)', () => {
+    expect(normalizeStripe(fixture('invoice-paid-subscription-create'), config)).toStrictEqual({
+      kind: 'ignored',
+      eventType: 'invoice.paid',
+      reason: 'first invoice of a subscription: counted via checkout.session.completed',
+    });
+  });
+
+  it('payment_intent.succeeded / charge.succeeded → ignored (never count one sale twice); unknown types ignored', () => {
+    expect(normalizeStripe(fixture('payment-intent-succeeded'), config)).toStrictEqual({
+      kind: 'ignored',
+      eventType: 'payment_intent.succeeded',
+      reason: 'counted via checkout.session',
+    });
+    const charge = { ...fixture('charge-refunded'), type: 'charge.succeeded' };
+    expect(normalizeStripe(charge, config)).toMatchObject({ kind: 'ignored', reason: 'counted via checkout.session' });
+    const other = { ...fixture('payment-intent-succeeded'), type: 'customer.created' };
+    expect(normalizeStripe(other, config)).toStrictEqual({
+      kind: 'ignored',
+      eventType: 'customer.created',
+      reason: 'unhandled Stripe event type "customer.created"',
+    });
+  });
+
+  it('an envelope without type or data.object → invalid', () => {
+    expect(normalizeStripe({ id: 'evt_1' }, config)).toMatchObject({ kind: 'invalid', reason: 'Stripe event has no type' });
+    expect(normalizeStripe({ type: 'invoice.paid', data: {} }, config)).toMatchObject({ kind: 'invalid', eventType: 'invoice.paid' });
+    const noAmount = fixture('checkout-session-completed-full');
+    noAmount.data.object.amount_total = '12.5';
+    expect(normalizeStripe(noAmount, config)).toMatchObject({ kind: 'invalid', reason: 'checkout.session has no amount_total' });
+  });
+});
