@@ -170,7 +170,18 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     }
   };
 
+  let beating = false;
   const beat = async () => {
+    if (beating || closed) return;
+    beating = true;
+    try {
+      await checkListening();
+    } finally {
+      beating = false;
+    }
+  };
+
+  const checkListening = async () => {
     if (heartbeatSeen !== heartbeatSent || !listening) {
       // The last round trip never came back: LISTEN is gone, fall back to short-lived entries.
       listening = false;
