@@ -78,7 +78,7 @@ const groupBy = <T>(items: T[], key: (t: T) => string) => {
  * `ON CONFLICT (tenant_id, source, dedupe_key) WHERE status <> 'rejected' DO NOTHING` and the ids
  * of existing rows are looked up for duplicates. After COMMIT the new rows' jobs go out in one
  * `addBulk` per tenant queue, bounded by a timeout, and only then is each request answered; the
- * `enqueued_at` marks follow without holding the answers. A job not enqueued stays with
+ * `enqueued_at` marks ride along in the next batch's transaction (or their own after 20 ms). A job not enqueued stays with
  * `enqueued_at` NULL for the outbox sweeper. A failed transaction rejects every request in it
  * (nothing was committed, the provider retries).
  */
@@ -86,6 +86,10 @@ export class GroupCommitter {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private inFlight = 0;
+  /** Jobs enqueued whose `enqueued_at` is not yet written. */
+  private marks: WebhookJobRef[] = [];
+  private markTimer: NodeJS.Timeout | null = null;
+  private readonly markDelayMs = 20;
   private readonly tasks = new Set<Promise<unknown>>();
   private readonly options: GroupCommitOptions;
 
@@ -120,6 +124,9 @@ export class GroupCommitter {
       await Promise.allSettled([...this.tasks]);
       this.kick();
     }
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.markTimer = null;
+    if (this.marks.length > 0) await this.flushMarksOnly();
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -167,7 +174,7 @@ export class GroupCommitter {
       const r = committed.results[i] as { id: number | null; duplicate: boolean };
       p.resolve({ id: r.id, duplicate: r.duplicate, enqueued: enqueued && !r.duplicate && r.id !== null });
     });
-    if (enqueued && committed.fresh.length > 0) this.track(this.markEnqueued(committed.fresh));
+    if (enqueued && committed.fresh.length > 0) this.queueMarks(committed.fresh);
   }
 
   private async enqueue(refs: WebhookJobRef[]): Promise<boolean> {
@@ -186,73 +193,134 @@ export class GroupCommitter {
     }
   }
 
-  private async markEnqueued(refs: WebhookJobRef[]): Promise<void> {
-    try {
-      await this.deps.database.sql.begin(async (tx) => {
-        for (const [tenantId, list] of groupBy(refs, (r) => r.tenantId)) {
-          await setTenant(tx, tenantId);
-          await tx`update webhook_logs set enqueued_at = now()
-            where tenant_id = ${tenantId} and id = any(${list.map((r) => r.logId)}::bigint[]) and enqueued_at is null`;
-        }
-      });
-    } catch (err) {
-      // Harmless: the sweeper re-adds these jobs under the same job ids, which BullMQ ignores.
-      this.deps.log.warn({ err: (err as Error).message, jobs: refs.length }, 'marking enqueued_at failed');
+  /** Marks ride along with the next batch's transaction; alone only when no batch comes soon. */
+  private queueMarks(refs: WebhookJobRef[]): void {
+    this.marks.push(...refs);
+    if (!this.markTimer) {
+      this.markTimer = setTimeout(() => {
+        this.markTimer = null;
+        if (this.marks.length > 0 && this.inFlight === 0 && this.pending.length === 0) this.track(this.flushMarksOnly());
+      }, this.markDelayMs);
+      this.markTimer.unref();
     }
   }
 
+  private async flushMarksOnly(): Promise<void> {
+    if (this.marks.length === 0) return;
+    try {
+      await this.commit([]);
+    } catch (err) {
+      // Harmless: the sweeper re-adds these jobs under the same job ids, which BullMQ ignores.
+      this.deps.log.warn({ err: (err as Error).message }, 'marking enqueued_at failed; the outbox sweeper will re-add those jobs');
+    }
+  }
+
+  /**
+   * One transaction: per tenant, `set_config(app.tenant_id)`, the multi-row INSERTs and the pending
+   * `enqueued_at` marks, all pipelined on the connection (one round trip, not one per statement);
+   * a second round trip only to look up the ids of duplicates.
+   */
   private async commit(rows: IntakeRow[]): Promise<Committed> {
     const results: Committed['results'] = rows.map(() => ({ id: null, duplicate: false }));
     const fresh: WebhookJobRef[] = [];
+    const marks = this.marks.splice(0);
     const indexed = rows.map((row, index) => ({ row, index }));
-    await (this.deps.database.sql as Sql).begin(async (tx) => {
-      for (const [tenantId, items] of groupBy(indexed, (x) => x.row.tenantId)) {
-        await setTenant(tx, tenantId);
-        const accepted = items.filter((x) => x.row.status === 'received');
-        const rejected = items.filter((x) => x.row.status === 'rejected');
-        if (rejected.length > 0)
-          await insertRows(
-            tx,
-            tenantId,
-            rejected.map((x) => x.row),
-            false,
+    const byTenant = groupBy(indexed, (x) => x.row.tenantId);
+    const marksByTenant = groupBy(marks, (m) => m.tenantId);
+    for (const tenantId of marksByTenant.keys()) if (!byTenant.has(tenantId)) byTenant.set(tenantId, []);
+    try {
+      await (this.deps.database.sql as Sql).begin(async (tx) => {
+        const statements: Array<Promise<unknown>> = [];
+        const inserts: Array<{ tenantId: string; accepted: typeof indexed; rows: Promise<InsertedRow[]> }> = [];
+        for (const [tenantId, items] of byTenant) {
+          statements.push(send(setTenant(tx, tenantId)));
+          const rejected = items.filter((x) => x.row.status === 'rejected');
+          const accepted = items.filter((x) => x.row.status === 'received');
+          if (rejected.length > 0)
+            statements.push(
+              send(
+                insertRows(
+                  tx,
+                  tenantId,
+                  rejected.map((x) => x.row),
+                  false,
+                ),
+              ),
+            );
+          if (accepted.length > 0) {
+            const p = send(
+              insertRows(
+                tx,
+                tenantId,
+                accepted.map((x) => x.row),
+                true,
+              ),
+            );
+            statements.push(p);
+            inserts.push({ tenantId, accepted, rows: p });
+          }
+          const tenantMarks = marksByTenant.get(tenantId);
+          if (tenantMarks) {
+            statements.push(
+              send(tx`update webhook_logs set enqueued_at = now()
+                where tenant_id = ${tenantId} and id = any(${tenantMarks.map((m) => m.logId)}::bigint[]) and enqueued_at is null`),
+            );
+          }
+        }
+        await Promise.all(statements);
+        const lookups: Array<Promise<unknown>> = [];
+        for (const { tenantId, accepted, rows: insertedP } of inserts) {
+          const inserted = await insertedP;
+          const newIds = new Map<string, number>();
+          for (const r of inserted) newIds.set(`${r.source}\u0000${r.dedupe_key}`, r.id);
+          const missing: typeof accepted = [];
+          for (const x of accepted) {
+            const k = `${x.row.source}\u0000${x.row.dedupeKey}`;
+            const id = newIds.get(k);
+            if (id !== undefined) {
+              // The first request with a key in this batch owns the new row; later ones are duplicates.
+              newIds.delete(k);
+              results[x.index] = { id, duplicate: false };
+              fresh.push({ tenantId, logId: id });
+            } else missing.push(x);
+          }
+          if (missing.length === 0) continue;
+          // postgres.js sends a query when it is first awaited: start set_config before the lookup.
+          lookups.push(send(setTenant(tx, tenantId)));
+          const existing = tx<InsertedRow[]>`
+            select id, source, dedupe_key from webhook_logs
+            where tenant_id = ${tenantId} and status <> 'rejected'
+              and (source, dedupe_key) in (
+                select * from unnest(${missing.map((x) => x.row.source)}::text[], ${missing.map((x) => x.row.dedupeKey)}::text[]))`;
+          lookups.push(
+            send(existing).then((found) => {
+              const byKey = new Map(found.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r.id]));
+              for (const x of missing) {
+                const id = byKey.get(`${x.row.source}\u0000${x.row.dedupeKey}`);
+                if (id === undefined) throw new Error('group commit: conflicting webhook log not found');
+                results[x.index] = { id, duplicate: true };
+              }
+            }),
           );
-        if (accepted.length === 0) continue;
-        const inserted = await insertRows(
-          tx,
-          tenantId,
-          accepted.map((x) => x.row),
-          true,
-        );
-        const newIds = new Map<string, number>();
-        for (const r of inserted) newIds.set(`${r.source}\u0000${r.dedupe_key}`, r.id);
-        const missing: typeof accepted = [];
-        for (const x of accepted) {
-          const k = `${x.row.source}\u0000${x.row.dedupeKey}`;
-          const id = newIds.get(k);
-          if (id !== undefined) {
-            // The first request with a key in this batch owns the new row; later ones are duplicates.
-            newIds.delete(k);
-            results[x.index] = { id, duplicate: false };
-            fresh.push({ tenantId, logId: id });
-          } else missing.push(x);
         }
-        if (missing.length === 0) continue;
-        const existing = await tx<{ id: number; source: string; dedupe_key: string }[]>`
-          select id, source, dedupe_key from webhook_logs
-          where tenant_id = ${tenantId} and status <> 'rejected'
-            and (source, dedupe_key) in (
-              select * from unnest(${missing.map((x) => x.row.source)}::text[], ${missing.map((x) => x.row.dedupeKey)}::text[]))`;
-        const byKey = new Map(existing.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r.id]));
-        for (const x of missing) {
-          const id = byKey.get(`${x.row.source}\u0000${x.row.dedupeKey}`);
-          if (id === undefined) throw new Error('group commit: conflicting webhook log not found');
-          results[x.index] = { id, duplicate: true };
-        }
-      }
-    });
+        await Promise.all(lookups);
+      });
+    } catch (err) {
+      this.marks.unshift(...marks);
+      throw err;
+    }
     return { results, fresh };
   }
+}
+
+type InsertedRow = { id: number; source: string; dedupe_key: string };
+
+/**
+ * Starts a postgres.js query now. Queries are sent when first awaited and in that order on the
+ * transaction's connection, so statements started back to back are pipelined in a single round trip.
+ */
+function send<T>(query: PromiseLike<T>): Promise<T> {
+  return Promise.resolve(query.then((x) => x));
 }
 
 function setTenant(tx: TransactionSql, tenantId: string) {
@@ -271,8 +339,8 @@ function insertRows(tx: TransactionSql, tenantId: string, rows: IntakeRow[], acc
     order by r.ord`;
   const columns = tx`insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, raw_body, status, error_message)`;
   return accepted
-    ? tx<{ id: number; source: string; dedupe_key: string }[]>`${columns} ${values}
+    ? tx<InsertedRow[]>`${columns} ${values}
         on conflict (tenant_id, source, dedupe_key) where status <> 'rejected' do nothing
         returning id, source, dedupe_key`
-    : tx<{ id: number; source: string; dedupe_key: string }[]>`${columns} ${values} returning id, source, dedupe_key`;
+    : tx<InsertedRow[]>`${columns} ${values} returning id, source, dedupe_key`;
 }

@@ -1,0 +1,182 @@
+// `npm run bench -- intake [seconds] [connections]`: the same signed Stripe events (≈2 KB) against a
+// bare Hono app and against the receiver (real Postgres + Redis, group commit, its own process),
+// c=50 for 10 s after a 3 s warm-up each, with autocannon. Prints req/s, p50, p99, the ratio
+// receiver/bare, the receiver's peak RSS and its group-commit batch sizes. Targets (issue 4):
+// ratio ≥ 0.50, p99 ≤ 50 ms, RSS ≤ 200 MB. Figures are printed, never asserted.
+// infra/bench is not a workspace package: it imports the packages' entry files by path, and
+// autocannon/stripe from the receiver's dev dependencies.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { createDatabase, runMigrations } from '../../packages/db/src/index';
+import { createQueueConnection, WebhookEnqueuer } from '../../packages/queue/src/index';
+import { addTenant, generateKey, parseKeyring, setIntegration } from '../../packages/tenancy/src/index';
+import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number; max: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  '2xx': number;
+}
+type RequestSpec = { method: string; path: string; headers: Record<string, string>; body?: string };
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests: Array<{ method: string; path: string; setupRequest: (req: RequestSpec) => RequestSpec }>;
+}) => Promise<AutocannonResult>;
+
+const fromReceiver = createRequire(fileURLToPath(new URL('../../apps/receiver/package.json', import.meta.url)));
+const autocannon = fromReceiver('autocannon') as Autocannon;
+const Stripe = fromReceiver('stripe') as { webhooks: { generateTestHeaderString: (o: { payload: string; secret: string }) => string } };
+
+const seconds = Number(process.argv[2] ?? 10);
+const connections = Number(process.argv[3] ?? 50);
+const warmupSeconds = 3;
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+const { postgresUrl, redisUrl } = testServiceUrls();
+const db = await createTestDatabase(postgresUrl, 'mcb_bench');
+await runMigrations(db.url);
+const admin = createDatabase({ url: db.url, role: 'admin', max: 2, applicationName: 'bench-intake' });
+const encryptionKey = generateKey();
+const keyring = parseKeyring(encryptionKey);
+const secret = `whsec_${randomUUID().replaceAll('-', '')}`;
+const slug = 'bench-intake';
+const tenant = await addTenant(admin, { slug, name: 'Bench Intake' });
+await setIntegration(admin, keyring, { slug, provider: 'stripe', webhookSecret: secret });
+const prefix = `mcbbench${Date.now().toString(36)}`;
+
+// A realistic checkout.session.completed event (≈2 KB), unique id per request.
+const template = JSON.stringify({
+  id: 'evt_ID',
+  object: 'event',
+  api_version: '2025-10-29.clover',
+  created: Math.floor(Date.now() / 1000),
+  type: 'checkout.session.completed',
+  livemode: false,
+  pending_webhooks: 1,
+  request: { id: null, idempotency_key: null },
+  data: {
+    object: {
+      id: 'cs_test_ID',
+      object: 'checkout.session',
+      amount_subtotal: 250000,
+      amount_total: 250000,
+      currency: 'usd',
+      customer: 'cus_bench123',
+      customer_details: { email: 'jane.doe@example.com', name: 'Jane Doe', phone: '+15555550123', address: { country: 'US', postal_code: '94103' } },
+      metadata: { funnel: 'webinar', ad_id: '120200000000000001', utm_source: 'facebook', utm_campaign: 'bench' },
+      mode: 'payment',
+      payment_intent: 'pi_bench123',
+      payment_status: 'paid',
+      status: 'complete',
+      success_url: 'https://example.com/thanks?session_id={CHECKOUT_SESSION_ID}',
+      cancel_url: 'https://example.com/cancel',
+      line_items: Array.from({ length: 6 }, (_, i) => ({ price: `price_${i}`, quantity: 1, amount_total: 250000 / 6, description: `Package item ${i}` })),
+      automatic_tax: { enabled: false, status: null },
+      payment_method_types: ['card', 'link'],
+      created: Math.floor(Date.now() / 1000),
+    },
+  },
+});
+let counter = 0;
+const run = `${Date.now().toString(36)}`;
+function signedEvent(req: RequestSpec): RequestSpec {
+  counter += 1;
+  const body = template.replaceAll('_ID', `_${run}_${counter}`);
+  const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret });
+  return { ...req, body, headers: { ...req.headers, 'content-type': 'application/json', 'stripe-signature': signature } };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitHealthy(url: string, child: ChildProcess) {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became healthy`);
+}
+
+function start(script: string, port: number, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', `${root}${script}`], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** Peak resident set of a process (VmHWM), MB. */
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function drive(url: string) {
+  const requests = [{ method: 'POST', path: `/api/webhooks/${slug}/stripe`, setupRequest: signedEvent }];
+  await autocannon({ url, connections, duration: warmupSeconds, requests });
+  return autocannon({ url, connections, duration: seconds, requests });
+}
+
+const barePort = await freePort();
+const recvPort = await freePort();
+const bare = start('apps/receiver/bench/bare-server.ts', barePort);
+const receiver = start('apps/receiver/src/main.ts', recvPort, {
+  DATABASE_URL: db.url,
+  REDIS_URL: redisUrl,
+  QUEUE_BACKEND: 'redis',
+  QUEUE_PREFIX: prefix,
+  MCB_ENCRYPTION_KEY: encryptionKey,
+  HOST: '127.0.0.1',
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  NODE_ENV: 'production',
+});
+const enqueuer = new WebhookEnqueuer(createQueueConnection({ kind: 'redis', url: redisUrl }, prefix));
+try {
+  await waitHealthy(`http://127.0.0.1:${barePort}`, bare);
+  await waitHealthy(`http://127.0.0.1:${recvPort}`, receiver);
+  console.log(`intake bench: signed Stripe events (${Buffer.byteLength(template)} B), c=${connections}, ${seconds} s after ${warmupSeconds} s warm-up, autocannon`);
+  const b = await drive(`http://127.0.0.1:${barePort}`);
+  const r = await drive(`http://127.0.0.1:${recvPort}`);
+  const rss = peakRssMb(receiver.pid as number);
+  const metrics = await (await fetch(`http://127.0.0.1:${recvPort}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+  const batches = metric('mcb_receiver_group_commit_batch_size_count');
+  const batchRows = metric('mcb_receiver_group_commit_batch_size_sum');
+  await new Promise((res) => setTimeout(res, 500));
+  const [rows] = await admin.sql<{ n: number; enqueued: number }[]>`
+    select count(*)::int as n, count(enqueued_at)::int as enqueued from webhook_logs where tenant_id = ${tenant.id}`;
+  const jobs = await enqueuer.queueFor(tenant.id).count();
+  const line = (name: string, x: AutocannonResult) =>
+    `${name.padEnd(9)} ${x.requests.average.toFixed(0).padStart(6)} req/s   p50 ${String(x.latency.p50).padStart(3)} ms   p99 ${String(x.latency.p99).padStart(3)} ms   2xx ${x['2xx']}   non-2xx ${x.non2xx}   errors ${x.errors}`;
+  console.log(line('bare', b));
+  console.log(line('receiver', r));
+  const ratio = r.requests.average / b.requests.average;
+  console.log(`ratio receiver/bare ${ratio.toFixed(2)} (target ≥ 0.50)   receiver p99 ${r.latency.p99} ms (target ≤ 50)   receiver peak RSS ${rss.toFixed(0)} MB (target ≤ 200)`);
+  console.log(`group commit: ${batches} transactions, ${(batchRows / batches).toFixed(1)} rows each on average`);
+  console.log(`stored: ${rows?.n} webhook_logs rows (${rows?.enqueued} marked enqueued), ${jobs} jobs waiting in the tenant queue`);
+} finally {
+  bare.kill('SIGTERM');
+  receiver.kill('SIGTERM');
+  await new Promise((res) => setTimeout(res, 1_500));
+  await enqueuer.queueFor(tenant.id).obliterate({ force: true }).catch(() => {});
+  await enqueuer.close();
+  await admin.close();
+  await db.drop();
+  process.exit(0);
+}
