@@ -3,13 +3,14 @@
 // c=50 for 10 s after a 3 s warm-up each, with autocannon. Prints req/s, p50, p99, the ratio
 // receiver/bare, the receiver's peak RSS and its group-commit batch sizes. Targets (issue 4):
 // ratio ≥ 0.50, p99 ≤ 50 ms, RSS ≤ 200 MB. Figures are printed, never asserted.
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the receiver; BENCH_LOG_LEVEL sets its log level.
 // infra/bench is not a workspace package: it imports the packages' entry files by path, and
 // autocannon/stripe from the receiver's dev dependencies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '../../packages/db/src/index';
 import { createQueueConnection, WebhookEnqueuer } from '../../packages/queue/src/index';
@@ -71,7 +72,12 @@ const template = JSON.stringify({
       amount_total: 250000,
       currency: 'usd',
       customer: 'cus_bench123',
-      customer_details: { email: 'jane.doe@example.com', name: 'Jane Doe', phone: '+15555550123', address: { country: 'US', postal_code: '94103' } },
+      customer_details: {
+        email: 'jane.doe@example.com',
+        name: 'Jane Doe',
+        phone: '+15555550123',
+        address: { country: 'US', postal_code: '94103' },
+      },
       metadata: { funnel: 'webinar', ad_id: '120200000000000001', utm_source: 'facebook', utm_campaign: 'bench' },
       mode: 'payment',
       payment_intent: 'pi_bench123',
@@ -79,7 +85,12 @@ const template = JSON.stringify({
       status: 'complete',
       success_url: 'https://example.com/thanks?session_id={CHECKOUT_SESSION_ID}',
       cancel_url: 'https://example.com/cancel',
-      line_items: Array.from({ length: 6 }, (_, i) => ({ price: `price_${i}`, quantity: 1, amount_total: 250000 / 6, description: `Package item ${i}` })),
+      line_items: Array.from({ length: 6 }, (_, i) => ({
+        price: `price_${i}`,
+        quantity: 1,
+        amount_total: 250000 / 6,
+        description: `Package item ${i}`,
+      })),
       automatic_tax: { enabled: false, status: null },
       payment_method_types: ['card', 'link'],
       created: Math.floor(Date.now() / 1000),
@@ -116,8 +127,8 @@ async function waitHealthy(url: string, child: ChildProcess) {
   throw new Error(`${url} never became healthy`);
 }
 
-function start(script: string, port: number, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', `${root}${script}`], {
+function start(script: string, port: number, env: Record<string, string> = {}, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${root}${script}`], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -136,21 +147,28 @@ async function drive(url: string) {
 const barePort = await freePort();
 const recvPort = await freePort();
 const bare = start('apps/receiver/bench/bare-server.ts', barePort);
-const receiver = start('apps/receiver/src/main.ts', recvPort, {
-  DATABASE_URL: db.url,
-  REDIS_URL: redisUrl,
-  QUEUE_BACKEND: 'redis',
-  QUEUE_PREFIX: prefix,
-  MCB_ENCRYPTION_KEY: encryptionKey,
-  HOST: '127.0.0.1',
-  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  NODE_ENV: 'production',
-});
+const receiver = start(
+  'apps/receiver/src/main.ts',
+  recvPort,
+  {
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    QUEUE_BACKEND: 'redis',
+    QUEUE_PREFIX: prefix,
+    MCB_ENCRYPTION_KEY: encryptionKey,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    NODE_ENV: 'production',
+  },
+  process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+);
 const enqueuer = new WebhookEnqueuer(createQueueConnection({ kind: 'redis', url: redisUrl }, prefix));
 try {
   await waitHealthy(`http://127.0.0.1:${barePort}`, bare);
   await waitHealthy(`http://127.0.0.1:${recvPort}`, receiver);
-  console.log(`intake bench: signed Stripe events (${Buffer.byteLength(template)} B), c=${connections}, ${seconds} s after ${warmupSeconds} s warm-up, autocannon`);
+  console.log(
+    `intake bench: signed Stripe events (${Buffer.byteLength(template)} B), c=${connections}, ${seconds} s after ${warmupSeconds} s warm-up, autocannon`,
+  );
   const b = await drive(`http://127.0.0.1:${barePort}`);
   const r = await drive(`http://127.0.0.1:${recvPort}`);
   const rss = peakRssMb(receiver.pid as number);
@@ -167,14 +185,19 @@ try {
   console.log(line('bare', b));
   console.log(line('receiver', r));
   const ratio = r.requests.average / b.requests.average;
-  console.log(`ratio receiver/bare ${ratio.toFixed(2)} (target ≥ 0.50)   receiver p99 ${r.latency.p99} ms (target ≤ 50)   receiver peak RSS ${rss.toFixed(0)} MB (target ≤ 200)`);
+  console.log(
+    `ratio receiver/bare ${ratio.toFixed(2)} (target ≥ 0.50)   receiver p99 ${r.latency.p99} ms (target ≤ 50)   receiver peak RSS ${rss.toFixed(0)} MB (target ≤ 200)`,
+  );
   console.log(`group commit: ${batches} transactions, ${(batchRows / batches).toFixed(1)} rows each on average`);
   console.log(`stored: ${rows?.n} webhook_logs rows (${rows?.enqueued} marked enqueued), ${jobs} jobs waiting in the tenant queue`);
 } finally {
   bare.kill('SIGTERM');
   receiver.kill('SIGTERM');
   await new Promise((res) => setTimeout(res, 1_500));
-  await enqueuer.queueFor(tenant.id).obliterate({ force: true }).catch(() => {});
+  await enqueuer
+    .queueFor(tenant.id)
+    .obliterate({ force: true })
+    .catch(() => {});
   await enqueuer.close();
   await admin.close();
   await db.drop();
