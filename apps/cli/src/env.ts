@@ -1,12 +1,14 @@
 import { commonEnvFields, parseEnv } from '@mcb/core';
 import { createDatabase, type Database } from '@mcb/db';
 import { metaEnvFields } from '@mcb/meta';
+import { reportEnvFields } from '@mcb/reports';
 import { type Keyring, parseKeyring } from '@mcb/tenancy';
 import { z } from 'zod';
 
 export const cliEnvSchema = z.object({
   ...commonEnvFields,
   ...metaEnvFields,
+  ...reportEnvFields,
   MCB_ENCRYPTION_KEY: commonEnvFields.MCB_ENCRYPTION_KEY.optional(),
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:3000'),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),

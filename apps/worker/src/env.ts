@@ -1,4 +1,5 @@
 import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
+import { reportEnvFields } from '@mcb/reports';
 import { z } from 'zod';
 
 export const workerEnvSchema = z.object({
@@ -12,6 +13,8 @@ export const workerEnvSchema = z.object({
   MANYCHAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8_000),
+  ...reportEnvFields,
+  REPORT_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

@@ -1,3 +1,4 @@
+import { McbError } from '@mcb/core';
 import { type Database, type FunnelEventType, funnelEventTypes, type PaymentCategory, paymentCategories, withTenantSql } from '@mcb/db';
 import type { TransactionSql } from 'postgres';
 import { change, divideRounded, ratio } from './money';
@@ -338,7 +339,7 @@ export async function computeReportFigures(database: Database, tenantId: string,
     const [tenant] = await tx<{ id: string; slug: string; name: string }[]>`
       select id, slug, name from tenants where id = ${tenantId}
     `;
-    if (!tenant) throw new Error(`Unknown tenant id: ${tenantId}`);
+    if (!tenant) throw new McbError('not_found', `Unknown tenant id: ${tenantId}`);
     const people = await queryPeople(tx, tenantId, week, prev);
     const payments = await queryPayments(tx, tenantId, week, prev);
     const spend = await querySpend(tx, tenantId, week, prev);

@@ -1,3 +1,4 @@
+export * from './env-fields';
 export * from './figures';
 export * from './mailer';
 export * from './money';

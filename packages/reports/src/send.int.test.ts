@@ -35,6 +35,7 @@ async function reportTenant(extra: { recipients?: string[]; reportEmail?: string
   return tenant;
 }
 
+/** Runs of the test week (a concurrently running worker test may add the current week's). */
 async function runsOf(tenantId: string) {
   return admin.sql<
     {
@@ -50,7 +51,7 @@ async function runsOf(tenantId: string) {
     }[]
   >`select status, to_char(period_start, 'YYYY-MM-DD') as period_start, to_char(period_end, 'YYYY-MM-DD') as period_end, kind,
            recipients, jsonb_typeof(recipients) as recipients_type, provider_message_id, error, sent_at
-    from report_runs where tenant_id = ${tenantId}`;
+    from report_runs where tenant_id = ${tenantId} and period_start = '2026-10-26'`;
 }
 
 describe('sendWeeklyReport through Resend (local fake)', () => {
@@ -116,7 +117,7 @@ describe('sendWeeklyReport through Resend (local fake)', () => {
     const delivered = fake.delivered.length;
     await sendWeeklyReport({ database: app, mailer, from, tenantId: tenant.id, week: '2026-10-26' });
     // Simulate the crash: the row never got marked sent and is older than the stale limit.
-    await admin.sql`update report_runs set status = 'pending', updated_at = now() - interval '1 hour' where tenant_id = ${tenant.id}`;
+    await admin.sql`update report_runs set status = 'pending', updated_at = now() - interval '1 hour' where tenant_id = ${tenant.id} and period_start = '2026-10-26'`;
 
     const again = await sendWeeklyReport({ database: app, mailer, from, tenantId: tenant.id, week: '2026-10-26' });
     expect(again.status).toBe('sent');

@@ -1,4 +1,4 @@
-import type { Logger } from '@mcb/core';
+import { type Logger, McbError } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
 import { renderWeeklyReport } from '@mcb/emails';
 import { parseTenantConfig } from '@mcb/tenancy';
@@ -40,7 +40,7 @@ export async function loadReportTenant(database: Database, tenantId: string): Pr
         }[]
       >`select id, slug, name, owner_name, report_email, is_active, created_at, config from tenants where id = ${tenantId}`,
   );
-  if (!row) throw new Error(`Unknown tenant id: ${tenantId}`);
+  if (!row) throw new McbError('not_found', `Unknown tenant id: ${tenantId}`);
   const config = parseTenantConfig(row.config);
   const recipients = [
     ...new Set([row.report_email, ...config.report.recipients].filter((e): e is string => !!e?.trim()).map((e) => e.trim().toLowerCase())),

@@ -1,6 +1,8 @@
 import type { JobName } from '@mcb/queue';
 import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../deps';
+import { processReportTick } from './reports/tick';
+import { processWeeklyReport } from './reports/weekly';
 import { processWebhookJob } from './webhooks/process';
 
 /**
@@ -15,4 +17,6 @@ export type Processor = (job: Job, deps: WorkerDeps, token?: string, signal?: Ab
  */
 export const processors: Partial<Record<JobName, Processor>> = {
   'webhook.process': processWebhookJob,
+  'report.weekly': processWeeklyReport,
+  'report.tick': processReportTick,
 };

@@ -1,0 +1,122 @@
+import { createLogger } from '@mcb/core';
+import { queueNames } from '@mcb/queue';
+import { previousFullWeek, weeklyReportJobId } from '@mcb/reports';
+import { addTenant } from '@mcb/tenancy';
+import { type FakeResend, startFakeResend } from '@mcb/testing';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueDueWeeklyReports } from '../src/processors/reports/tick';
+import { reportTickSchedulerId } from '../src/schedulers/reports';
+import { createHarness, type Harness } from './harness';
+
+const apiKey = 're_worker_test_key';
+let h: Harness;
+let fake: FakeResend;
+let reports: Queue;
+let schedules: Queue;
+
+beforeAll(async () => {
+  fake = await startFakeResend({ apiKey });
+  h = await createHarness('reports', { RESEND_API_KEY: apiKey, RESEND_BASE_URL: fake.url, REPORT_FROM: 'Reports <reports@example.com>' });
+  reports = new Queue(queueNames.reports, { connection: h.conn.connection, prefix: h.prefix });
+  schedules = new Queue(queueNames.schedules, { connection: h.conn.connection, prefix: h.prefix });
+});
+afterAll(async () => {
+  await reports?.close();
+  await schedules?.close();
+  await h?.close();
+  await fake?.close();
+});
+
+const tickDeps = () => ({ admin: h.admin, queue: h.conn, env: h.env, log: createLogger({ name: 'test', level: 'silent' }) });
+
+let n = 0;
+async function tenant(opts: { timezone: string; schedule?: string; email?: string | null; active?: boolean; createdAt?: Date }) {
+  n++;
+  const slug = `rpt-${Date.now().toString(36)}${n}`;
+  const report = opts.schedule ? { schedule: opts.schedule } : undefined;
+  const t = await addTenant(h.admin, {
+    slug,
+    name: `Clinic ${n}`,
+    ownerName: 'Dana',
+    reportEmail: opts.email === undefined ? `owner${n}@example.com` : (opts.email ?? undefined),
+    isActive: opts.active ?? true,
+    config: { timezone: opts.timezone, ...(report ? { report } : {}) },
+  });
+  await h.admin.sql`update tenants set created_at = ${opts.createdAt ?? new Date('2026-01-01T00:00:00Z')} where id = ${t.id}`;
+  return { id: t.id, slug };
+}
+
+describe('report.tick fan-out', () => {
+  it('enqueues each tenant when its own local send time has come, once per tenant and week', async () => {
+    const ny = await tenant({ timezone: 'America/New_York' }); // Mon 08:00 EST = 13:00Z on 2026-11-02
+    const tokyo = await tenant({ timezone: 'Asia/Tokyo', schedule: '30 9 * * 2' }); // Tue 09:30 JST = Tue 00:30Z
+    const utc = await tenant({ timezone: 'UTC' }); // Mon 08:00Z
+    const silent = await tenant({ timezone: 'UTC', email: null }); // no recipients
+    const inactive = await tenant({ timezone: 'UTC', active: false });
+    const fresh = await tenant({ timezone: 'UTC', createdAt: new Date('2026-11-02T01:00:00Z') }); // created after the week
+    const mine = [ny, tokyo, utc, silent, inactive, fresh];
+    const due = async (now: string) => {
+      const ids = await enqueueDueWeeklyReports(tickDeps(), new Date(now));
+      return mine.filter((t) => ids.some((id) => id.startsWith(`report-weekly-${t.id}-`))).map((t) => t.slug);
+    };
+
+    expect(await due('2026-11-02T07:59:00Z')).toEqual([]);
+    expect(await due('2026-11-02T08:00:00Z')).toEqual([utc.slug]);
+    expect(await due('2026-11-02T12:59:00Z')).toEqual([utc.slug]);
+    expect(await due('2026-11-02T13:00:00Z')).toEqual([ny.slug, utc.slug]);
+    expect(await due('2026-11-03T00:30:00Z')).toEqual([ny.slug, tokyo.slug, utc.slug]);
+
+    // Five ticks enqueued the same week: one job per tenant, with the deterministic id.
+    for (const t of [ny, utc, tokyo]) {
+      const job = await reports.getJob(weeklyReportJobId(t.id, '2026-10-26'));
+      expect(job?.data).toEqual({ tenantId: t.id, weekStart: '2026-10-26' });
+    }
+    const jobs = await reports.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    for (const t of [ny, utc, tokyo]) expect(jobs.filter((j) => j.data.tenantId === t.id)).toHaveLength(1);
+    for (const t of [silent, inactive, fresh]) expect(jobs.filter((j) => j.data.tenantId === t.id)).toHaveLength(0);
+    expect(weeklyReportJobId(ny.id, '2026-10-26')).not.toContain(':');
+  });
+
+  it('leaves out a week whose report_runs row says sent', async () => {
+    const t = await tenant({ timezone: 'UTC' });
+    await h.admin.sql`
+      insert into report_runs (tenant_id, kind, period_start, period_end, status, sent_at)
+      values (${t.id}, 'weekly', '2026-10-26', '2026-11-01', 'sent', now())`;
+    const ids = await enqueueDueWeeklyReports(tickDeps(), new Date('2026-11-04T00:00:00Z'));
+    expect(ids.some((id) => id.includes(t.id))).toBe(false);
+  });
+});
+
+describe('weekly reports through the real worker runtime', () => {
+  it('registers one report.tick scheduler however many workers start; ticks send each report once', async () => {
+    await h.startWorker();
+    await h.startWorker();
+    const schedulers = (await schedules.getJobSchedulers()).filter((s) => s.key === reportTickSchedulerId);
+    expect(schedulers).toHaveLength(1);
+    expect(Number(schedulers[0]?.every)).toBe(900_000);
+
+    const t = await tenant({ timezone: 'America/New_York' });
+    const week = previousFullWeek(new Date(), 'America/New_York').weekStart;
+    const key = `weekly-report/${t.slug}/${week}`;
+    // Three ticks (e.g. two schedulers racing plus a manual one): still one email.
+    await schedules.add('report.tick', {});
+    await schedules.add('report.tick', {});
+    await schedules.add('report.tick', {});
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [run] = await h.admin.sql<{ status: string }[]>`select status from report_runs where tenant_id = ${t.id}`;
+      if (run?.status === 'sent') break;
+      if (Date.now() > deadline) throw new Error(`report not sent: ${JSON.stringify(run)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const mine = fake.requests.filter((r) => r.headers['idempotency-key'] === key);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.body).toMatchObject({ from: 'Reports <reports@example.com>', to: [`owner${n}@example.com`] });
+    expect(String(mine[0]?.body?.subject)).toMatch(new RegExp(`^Clinic ${n} weekly: .+ · \\$0\\.00 collected$`));
+    const job = await reports.getJob(weeklyReportJobId(t.id, week));
+    expect(await job?.getState()).toBe('completed');
+    expect(job?.returnvalue).toMatchObject({ status: 'sent', weekStart: week });
+  });
+});
