@@ -1,9 +1,9 @@
-// `npm run bench -- intake [seconds] [connections]`: the same signed Stripe events (≈2 KB) against a
+// `npm run bench -- intake [seconds] [connections] [--log-level=info] [--cpu-prof=DIR]`: the same signed Stripe events (≈1.5 KB) against a
 // bare Hono app and against the receiver (real Postgres + Redis, group commit, its own process),
 // c=50 for 10 s after a 3 s warm-up each, with autocannon. Prints req/s, p50, p99, the ratio
 // receiver/bare, the receiver's peak RSS and its group-commit batch sizes. Targets (issue 4):
 // ratio ≥ 0.50, p99 ≤ 50 ms, RSS ≤ 200 MB. Figures are printed, never asserted.
-// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the receiver; BENCH_LOG_LEVEL sets its log level.
+// Flags: --cpu-prof=<dir> writes a V8 CPU profile of the receiver; --log-level=<pino level> (default info).
 // infra/bench is not a workspace package: it imports the packages' entry files by path, and
 // autocannon/stripe from the receiver's dev dependencies.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -37,8 +37,16 @@ const fromReceiver = createRequire(fileURLToPath(new URL('../../apps/receiver/pa
 const autocannon = fromReceiver('autocannon') as Autocannon;
 const Stripe = fromReceiver('stripe') as { webhooks: { generateTestHeaderString: (o: { payload: string; secret: string }) => string } };
 
-const seconds = Number(process.argv[2] ?? 10);
-const connections = Number(process.argv[3] ?? 50);
+const flags = new Map(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => a.slice(2).split('=') as [string, string]),
+);
+const [secondsArg, connectionsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const seconds = Number(secondsArg ?? 10);
+const connections = Number(connectionsArg ?? 50);
+const cpuProfileDir = flags.get('cpu-prof');
 const warmupSeconds = 3;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -157,10 +165,10 @@ const receiver = start(
     QUEUE_PREFIX: prefix,
     MCB_ENCRYPTION_KEY: encryptionKey,
     HOST: '127.0.0.1',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    LOG_LEVEL: flags.get('log-level') ?? 'info',
     NODE_ENV: 'production',
   },
-  process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+  cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
 );
 const enqueuer = new WebhookEnqueuer(createQueueConnection({ kind: 'redis', url: redisUrl }, prefix));
 try {
