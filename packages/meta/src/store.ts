@@ -4,11 +4,14 @@ import type { AdRow, CreativeRow, InsightRow } from './parse';
 // One statement per batch: columns travel as arrays and are unnested server-side, so a batch of
 // 1,000 rows is 10–12 bind parameters, not 12,000 (Postgres caps a statement at 65,535).
 
-/** Keeps the last row per key: one INSERT … ON CONFLICT may not touch the same row twice. */
+/**
+ * Keeps the last row per key (one INSERT … ON CONFLICT may not touch the same row twice), sorted
+ * by key so concurrent batches always lock rows in the same order (no deadlocks).
+ */
 function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
   const map = new Map<string, T>();
   for (const row of rows) map.set(key(row), row);
-  return [...map.values()];
+  return [...map.keys()].sort().map((k) => map.get(k) as T);
 }
 
 /** Upserts `meta_ads` rows of the transaction's tenant (call inside `withTenantSql`). Returns rows written. */
@@ -51,8 +54,10 @@ export async function upsertCreatives(tx: TransactionSql, tenantId: string, inpu
 }
 
 /**
- * Upserts daily insights, one row per (ad, date): a re-pulled (restated) day overwrites its row in
- * place, never adds one. Returns rows written.
+ * Upserts daily insights, one row per (ad, date): a re-pulled day whose figures changed (Meta
+ * restates recent days) overwrites its row in place, never adds one; an unchanged day is left
+ * alone, so re-pulling the whole lookback window every run writes only what changed and
+ * `synced_at` is when the row's figures last changed. Returns rows received (after de-duplication).
  */
 export async function upsertInsights(tx: TransactionSql, tenantId: string, input: InsightRow[]): Promise<number> {
   const rows = lastPerKey(input, (r) => `${r.adId}|${r.date}`);
@@ -71,6 +76,11 @@ export async function upsertInsights(tx: TransactionSql, tenantId: string, input
     on conflict (tenant_id, ad_id, date) do update set
       spend_cents = excluded.spend_cents, impressions = excluded.impressions, clicks = excluded.clicks,
       reach = excluded.reach, link_clicks = excluded.link_clicks, landing_page_views = excluded.landing_page_views,
-      leads = excluded.leads, actions = excluded.actions, synced_at = excluded.synced_at`;
+      leads = excluded.leads, actions = excluded.actions, synced_at = excluded.synced_at
+    where (meta_ad_insights.spend_cents, meta_ad_insights.impressions, meta_ad_insights.clicks, meta_ad_insights.reach,
+           meta_ad_insights.link_clicks, meta_ad_insights.landing_page_views, meta_ad_insights.leads, meta_ad_insights.actions)
+      is distinct from
+          (excluded.spend_cents, excluded.impressions, excluded.clicks, excluded.reach,
+           excluded.link_clicks, excluded.landing_page_views, excluded.leads, excluded.actions)`;
   return rows.length;
 }

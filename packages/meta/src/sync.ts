@@ -53,6 +53,8 @@ export interface MetaSyncOptions {
   pageSize?: number;
   /** Rows per upsert statement. Default 1,000. */
   batchSize?: number;
+  /** Batches written at once (separate transactions). Default 2. */
+  writeConcurrency?: number;
   onProgress?: (p: MetaSyncProgress) => void;
   /** Called after each committed batch with the point a rerun may resume from. */
   onCheckpoint?: (cp: MetaSyncCheckpoint) => void | Promise<void>;
@@ -108,6 +110,7 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
   const { database, client, tenantId, log } = options;
   const pageSize = options.pageSize ?? 500;
   const batchSize = options.batchSize ?? 1_000;
+  const writeConcurrency = options.writeConcurrency ?? 2;
   const resume = options.resumeFrom ?? null;
   const range = resume?.range ?? options.range;
   const chunks = splitByMonth(range);
@@ -135,21 +138,39 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
     write: (rows: Row[]) => Promise<void>;
   }): Promise<void> {
     let buffer: Row[] = [];
-    // At most one batch is being written while the next page downloads.
-    let inFlight: Promise<void> = Promise.resolve();
+    // Up to `writeConcurrency` batches are written (each its own transaction) while the next page
+    // downloads; checkpoints are emitted strictly in order, once every earlier batch is committed.
+    let committed: Promise<void> = Promise.resolve();
+    const writing = new Set<Promise<void>>();
+    const failed: { error?: { err: unknown } } = {};
     const flush = async (cp: MetaSyncCheckpoint | null) => {
+      if (failed.error) throw failed.error.err;
       const rows = buffer;
       buffer = [];
-      await inFlight;
-      inFlight = (async () => {
-        if (rows.length) await args.write(rows);
+      while (writing.size >= writeConcurrency) await Promise.race(writing);
+      const write = rows.length ? args.write(rows) : Promise.resolve();
+      const tracked = write.then(
+        () => {
+          writing.delete(tracked);
+        },
+        (err: unknown) => {
+          failed.error ??= { err };
+          writing.delete(tracked);
+        },
+      );
+      writing.add(tracked);
+      const previous = committed;
+      committed = (async () => {
+        await previous;
+        await write;
         if (cp) await options.onCheckpoint?.(cp);
       })();
-      inFlight.catch(() => {});
+      committed.catch(() => {});
     };
     try {
       for await (const page of client.paginate<unknown>(args.path, args.params, args.after)) {
         totals.pages++;
+        if (failed.error) throw failed.error.err;
         for (const raw of page.data) {
           const r = args.parse(raw);
           if (r.ok) buffer.push(r.value);
@@ -163,10 +184,10 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
         progress(args.checkpoint.phase, args.checkpoint.chunk);
       }
     } finally {
-      // Let the last write settle so the checkpoint reflects what is committed, even on a rate limit.
-      await inFlight.catch(() => {});
+      // Let the writes settle so the last checkpoint reflects what is committed, even on a rate limit.
+      await committed.catch(() => {});
     }
-    await inFlight;
+    await committed;
   }
 
   const startChunk = resume?.phase === 'insights' ? resume.chunk : 0;
@@ -181,12 +202,15 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
       write: async (rows) => {
         const creatives = rows.flatMap((r) => (r.creative ? [r.creative] : []));
         await withTenantSql(database.sql, tenantId, async (tx) => {
-          totals.ads += await upsertAds(
+          // Read-after-await: concurrent batches must not lose each other's increments.
+          const ads = await upsertAds(
             tx,
             tenantId,
             rows.map((r) => r.ad),
           );
-          totals.creatives += await upsertCreatives(tx, tenantId, creatives);
+          const written = await upsertCreatives(tx, tenantId, creatives);
+          totals.ads += ads;
+          totals.creatives += written;
         });
       },
     });
@@ -203,7 +227,8 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
       parse: parseInsight,
       write: async (rows) => {
         await withTenantSql(database.sql, tenantId, async (tx) => {
-          totals.insightRows += await upsertInsights(tx, tenantId, rows);
+          const written = await upsertInsights(tx, tenantId, rows);
+          totals.insightRows += written;
         });
       },
     });
