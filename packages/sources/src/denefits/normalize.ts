@@ -23,8 +23,10 @@ function typeOf(body: DenefitsBody): string | undefined {
  */
 export function denefitsPaymentNumber(payload: unknown): number | undefined {
   const read = readBody(payload);
-  if (!read) return undefined;
-  const { body, contract } = read;
+  return read ? paymentNumberOf(read.body, read.contract) : undefined;
+}
+
+function paymentNumberOf(body: DenefitsBody, contract: DenefitsContract): number | undefined {
   const explicit = body.data?.payment?.payment_number ?? body.payment_number ?? contract.payment_number;
   if (explicit !== undefined) return explicit;
   const total = contract.number_of_payments;
@@ -98,11 +100,11 @@ function contractCreated(type: string, contract: DenefitsContract, code: string)
   );
 }
 
-function recurringPayment(type: string, payload: unknown, body: DenefitsBody, contract: DenefitsContract, code: string): NormalizeResult {
+function recurringPayment(type: string, body: DenefitsBody, contract: DenefitsContract, code: string): NormalizeResult {
   const paid = body.data?.payment;
   const amount = paid?.payment_amount ?? paid?.amount ?? contract.recurring_amount;
   if (amount === undefined || amount === 0) return reject(type, `recurring payment for contract ${code} has no amount`);
-  const number = denefitsPaymentNumber(payload);
+  const number = paymentNumberOf(body, contract);
   const remaining = contract.remaining_payments;
   let paymentEventId: string;
   if (number !== undefined) paymentEventId = `${code}_recurring_${number}`;
@@ -167,5 +169,5 @@ export const normalizeDenefits = guardNormalizer('denefits', (payload: unknown, 
   if (!code) return reject(type, 'Denefits contract has no contract_code');
   if (type === 'contract.created') return contractCreated(type, contract, code);
   if (type === 'contract.status') return statusChanged(type, body, contract, code);
-  return recurringPayment(type, payload, body, contract, code);
+  return recurringPayment(type, body, contract, code);
 });

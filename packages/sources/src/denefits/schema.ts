@@ -9,7 +9,7 @@ import { countField, dollarsField, objectField, textField, timeField } from '../
  * `customer_*`); `payment_number`, `payment_amount` and `payment_date` are read when present (assumed
  * names, see fixtures/README.md).
  */
-export const denefitsContractSchema = z.looseObject({
+export const denefitsContractSchema = z.object({
   contract_id: textField,
   contract_code: textField,
   contract_status: textField,
@@ -27,7 +27,7 @@ export const denefitsContractSchema = z.looseObject({
 });
 
 /** One recurring payment, when the delivery describes it (`data.payment`; assumed shape). */
-export const denefitsPaymentSchema = z.looseObject({
+export const denefitsPaymentSchema = z.object({
   payment_number: countField,
   payment_amount: dollarsField,
   amount: dollarsField,
@@ -36,18 +36,18 @@ export const denefitsPaymentSchema = z.looseObject({
 });
 
 /** Body: `{webhook_type, data:{contract:{…}, payment?:{…}}, status_change?:{previous_status, current_status}, secret_key?}`. */
-export const denefitsBodySchema = z.looseObject({
+export const denefitsBodySchema = z.object({
   webhook_type: textField,
   event_type: textField,
   type: textField,
   payment_number: countField,
   data: objectField(
-    z.looseObject({
+    z.object({
       contract: objectField(denefitsContractSchema),
       payment: objectField(denefitsPaymentSchema),
     }),
   ),
-  status_change: objectField(z.looseObject({ previous_status: textField, current_status: textField })),
+  status_change: objectField(z.object({ previous_status: textField, current_status: textField })),
 });
 export type DenefitsBody = z.output<typeof denefitsBodySchema>;
 export type DenefitsContract = z.output<typeof denefitsContractSchema>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { objectField, recordField, textField, timeField } from '../payload';
 
 /** Workflow `customData` (the key/values an operator adds to a GHL workflow "Webhook" action). */
-export const ghlCustomDataSchema = z.looseObject({
+export const ghlCustomDataSchema = z.object({
   event_type: textField,
   pipeline_stage: textField,
   MC_ID: textField,
@@ -16,7 +16,7 @@ export const ghlCustomDataSchema = z.looseObject({
 });
 
 /** Marketplace `Appointment*` events nest the appointment. */
-export const ghlAppointmentSchema = z.looseObject({
+export const ghlAppointmentSchema = z.object({
   id: textField,
   contactId: textField,
   appointmentStatus: textField,
@@ -31,7 +31,7 @@ export const ghlAppointmentSchema = z.looseObject({
  * - marketplace event: `{type, locationId, webhookId?, timestamp?, id | contactId, firstName, lastName,
  *   email, phone, source, dateAdded, pipelineStageId, appointment:{…}, …}`.
  */
-export const ghlBodySchema = z.looseObject({
+export const ghlBodySchema = z.object({
   type: textField,
   webhookId: textField,
   timestamp: timeField,

@@ -21,7 +21,7 @@ function readCustomFields(value: unknown): ManyChatCustomFields {
 }
 
 /** A ManyChat subscriber, as a flow's External Request sends it or as the API returns it. Lenient. */
-export const manyChatSubscriberSchema = z.looseObject({
+export const manyChatSubscriberSchema = z.object({
   id: textField,
   first_name: textField,
   last_name: textField,
@@ -37,7 +37,7 @@ export const manyChatSubscriberSchema = z.looseObject({
 export type ManyChatSubscriber = z.output<typeof manyChatSubscriberSchema>;
 
 /** Webhook body: `{subscriber:{…}, event_type}` or only `{subscriber_id, event_type}` (SPEC §4). */
-export const manyChatBodySchema = z.looseObject({
+export const manyChatBodySchema = z.object({
   subscriber: objectField(manyChatSubscriberSchema),
   subscriber_id: textField,
   event_type: textField,
@@ -45,7 +45,7 @@ export const manyChatBodySchema = z.looseObject({
 export type ManyChatBody = z.output<typeof manyChatBodySchema>;
 
 /** `/fb/subscriber/getInfo` answer: `{status: "success", data: Subscriber}`. */
-export const manyChatGetInfoSchema = z.looseObject({
+export const manyChatGetInfoSchema = z.object({
   status: textField,
   data: objectField(manyChatSubscriberSchema),
 });

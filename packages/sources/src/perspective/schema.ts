@@ -12,14 +12,14 @@ const wrappedText = z
  * firstName:{value}, lastName:{value}, phone:{value}}, values:{email, firstName, lastName, phone, ad_id},
  * meta:{convertedAt | ps_converted_at, ad_id, utm_content}, tags}`.
  */
-export const perspectiveBodySchema = z.looseObject({
+export const perspectiveBodySchema = z.object({
   id: textField,
   trigger: textField,
   funnelName: textField,
   funnelId: textField,
-  profile: objectField(z.looseObject({ email: wrappedText, firstName: wrappedText, lastName: wrappedText, phone: wrappedText })),
+  profile: objectField(z.object({ email: wrappedText, firstName: wrappedText, lastName: wrappedText, phone: wrappedText })),
   values: objectField(
-    z.looseObject({
+    z.object({
       email: textField,
       firstName: textField,
       lastName: textField,
@@ -29,7 +29,7 @@ export const perspectiveBodySchema = z.looseObject({
       ps_converted_at: timeField,
     }),
   ),
-  meta: objectField(z.looseObject({ convertedAt: timeField, ps_converted_at: timeField, ad_id: textField, utm_content: textField })),
+  meta: objectField(z.object({ convertedAt: timeField, ps_converted_at: timeField, ad_id: textField, utm_content: textField })),
   tags: recordField,
 });
 export type PerspectiveBody = z.output<typeof perspectiveBodySchema>;

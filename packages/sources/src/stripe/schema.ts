@@ -4,10 +4,10 @@ import { countField, listField, objectField, readRef, recordField, textField, ti
 /** A Stripe reference: an id string, or the expanded object (its `id`). */
 const refField = z.unknown().transform(readRef).optional();
 
-const customerDetailsSchema = z.looseObject({ email: textField, name: textField, phone: textField });
+const customerDetailsSchema = z.object({ email: textField, name: textField, phone: textField });
 
 /** `checkout.session` (API object; fields the normalizer reads). */
-export const stripeCheckoutSessionSchema = z.looseObject({
+export const stripeCheckoutSessionSchema = z.object({
   id: textField,
   object: textField,
   mode: textField,
@@ -24,7 +24,7 @@ export const stripeCheckoutSessionSchema = z.looseObject({
 });
 
 /** `refund` (API object). */
-export const stripeRefundSchema = z.looseObject({
+export const stripeRefundSchema = z.object({
   id: textField,
   amount: countField,
   currency: textField,
@@ -33,7 +33,7 @@ export const stripeRefundSchema = z.looseObject({
 });
 
 /** `charge` (API object). `refunds` is only included by API versions before 2022-11-15. */
-export const stripeChargeSchema = z.looseObject({
+export const stripeChargeSchema = z.object({
   id: textField,
   amount: countField,
   amount_refunded: countField,
@@ -42,12 +42,12 @@ export const stripeChargeSchema = z.looseObject({
   payment_intent: refField,
   receipt_email: textField,
   billing_details: objectField(customerDetailsSchema),
-  refunds: objectField(z.looseObject({ data: listField(stripeRefundSchema) })),
+  refunds: objectField(z.object({ data: listField(stripeRefundSchema) })),
   created: timeField,
 });
 
 /** `invoice` (API object). */
-export const stripeInvoiceSchema = z.looseObject({
+export const stripeInvoiceSchema = z.object({
   id: textField,
   amount_paid: countField,
   currency: textField,
@@ -58,16 +58,16 @@ export const stripeInvoiceSchema = z.looseObject({
   customer_phone: textField,
   payment_intent: refField,
   subscription: refField,
-  status_transitions: objectField(z.looseObject({ paid_at: timeField })),
+  status_transitions: objectField(z.object({ paid_at: timeField })),
   created: timeField,
 });
 
 /** Stripe `event` envelope as delivered to a webhook endpoint. */
-export const stripeEventSchema = z.looseObject({
+export const stripeEventSchema = z.object({
   id: textField,
   object: textField,
   type: textField,
   created: timeField,
-  data: objectField(z.looseObject({ object: recordField, previous_attributes: recordField })),
+  data: objectField(z.object({ object: recordField, previous_attributes: recordField })),
 });
 export type StripeEvent = z.output<typeof stripeEventSchema>;
