@@ -8,6 +8,7 @@ import { registerLogsCommands } from './commands/logs';
 import { registerMetaCommands } from './commands/meta';
 import { registerQueuesCommands } from './commands/queues';
 import { registerReplayCommands } from './commands/replay';
+import { registerReportCommands } from './commands/report';
 import { registerSeedCommands } from './commands/seed';
 import { registerStatsCommands } from './commands/stats';
 import { registerTenantCommands } from './commands/tenant';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerReplayCommands(program);
   registerQueuesCommands(program);
   registerStatsCommands(program);
+  registerReportCommands(program);
   return program;
 }
 

@@ -1,0 +1,106 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { McbError } from '@mcb/core';
+import { createDatabase, type Database } from '@mcb/db';
+import {
+  buildWeeklyReport,
+  createReportMailer,
+  loadReportTenant,
+  type ReportTenant,
+  reportMailerConfigFromEnv,
+  resolveReportWeek,
+  sendWeeklyReport,
+} from '@mcb/reports';
+import { getTenantBySlug } from '@mcb/tenancy';
+import type { Command } from 'commander';
+import { loadCliEnv, withAdminDatabase } from '../env';
+
+const out = (text: string) => process.stdout.write(text);
+const err = (text: string) => process.stderr.write(text);
+const formats = ['html', 'text', 'json'] as const;
+type Format = (typeof formats)[number];
+
+/** Resolves the slug (admin path, any status), then runs `fn` with an app-role connection (RLS). */
+async function withReportTenant<T>(slug: string, fn: (database: Database, tenant: ReportTenant) => Promise<T>): Promise<T> {
+  const env = loadCliEnv();
+  const id = await withAdminDatabase(env, async (admin) => (await getTenantBySlug(admin, slug)).id);
+  const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 2, applicationName: 'mcb-cli-report' });
+  try {
+    return await fn(database, await loadReportTenant(database, id));
+  } finally {
+    await database.close();
+  }
+}
+
+export function registerReportCommands(program: Command): void {
+  const report = program.command('report').description('Weekly reports: preview the figures and the email, send by hand');
+
+  report
+    .command('preview <slug>')
+    .description('Render a tenant’s weekly report without sending it (default: the last full week in the tenant’s zone)')
+    .option('--week <date>', 'any date (YYYY-MM-DD) of the week to report, Monday–Sunday in the tenant’s zone')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--format <format>', 'html (the email), text (its plain-text part) or json (the figures, same numbers as the email)', 'html')
+    .action(async (slug: string, opts: { week?: string; out?: string; format: string }) => {
+      if (!formats.includes(opts.format as Format))
+        throw new McbError('bad_request', `Invalid --format: ${opts.format} (html, text or json)`);
+      const format = opts.format as Format;
+      await withReportTenant(slug, async (database, tenant) => {
+        const week = resolveReportWeek(tenant, opts.week);
+        const rendered = await buildWeeklyReport(database, tenant, week);
+        const body =
+          format === 'json' ? `${JSON.stringify(rendered.figures, null, 2)}\n` : format === 'text' ? rendered.text : rendered.html;
+        if (opts.out) {
+          const file = resolve(opts.out);
+          await writeFile(file, body);
+          err(`Wrote ${file}\nSubject: ${rendered.subject}\n`);
+        } else {
+          out(body);
+        }
+      });
+    });
+
+  report
+    .command('send <slug>')
+    .description('Send a tenant’s weekly report now (at most once per week: a second run sends nothing and says so)')
+    .option('--week <date>', 'any date (YYYY-MM-DD) of the week to send (default: the last full week in the tenant’s zone)')
+    .action(async (slug: string, opts: { week?: string }) => {
+      const env = loadCliEnv();
+      await withReportTenant(slug, async (database, tenant) => {
+        if (!tenant.isActive) throw new McbError('bad_request', `Tenant ${slug} is inactive: activate it before sending reports`);
+        const result = await sendWeeklyReport({
+          database,
+          mailer: createReportMailer(reportMailerConfigFromEnv(env)),
+          from: env.REPORT_FROM,
+          tenantId: tenant.id,
+          week: opts.week,
+        });
+        const week = resolveReportWeek(tenant, result.weekStart);
+        const period = `week ${week.weekStart} – ${week.weekEnd} (${week.timezone})`;
+        switch (result.status) {
+          case 'sent': {
+            const n = result.recipients.length;
+            const where =
+              result.delivery.kind === 'outbox'
+                ? `written to the outbox (no RESEND_API_KEY): ${result.delivery.files.html}`
+                : result.delivery.kind === 'resend'
+                  ? `sent with Resend, id ${result.delivery.messageId}`
+                  : 'already accepted by Resend earlier under the same idempotency key';
+            out(`Weekly report for ${slug}, ${period}, to ${n} recipient${n === 1 ? '' : 's'}: ${where}\nSubject: ${result.subject}\n`);
+            break;
+          }
+          case 'already_sent':
+            out(
+              `Already sent: the weekly report for ${slug}, ${period}, went out${result.sentAt ? ` at ${result.sentAt.toISOString()}` : ''}. Nothing sent.\n`,
+            );
+            break;
+          case 'in_progress':
+            out(`In progress: another sender is on the weekly report for ${slug}, ${period}. Nothing sent.\n`);
+            break;
+          case 'skipped':
+            out(`Skipped: ${slug} has no report_email and no config.report.recipients. Nothing sent.\n`);
+            break;
+        }
+      });
+    });
+}
