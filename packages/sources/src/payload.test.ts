@@ -33,6 +33,9 @@ describe('readTime', () => {
     expect(readTime(1762790460)).toBe('2025-11-10T16:01:00.000Z');
     expect(readTime(1762790460000)).toBe('2025-11-10T16:01:00.000Z');
     expect(readTime('1762790460')).toBe('2025-11-10T16:01:00.000Z');
+    expect(readTime('2026-11-05 20:01:00')).toBe('2026-11-05T20:01:00.000Z');
+    expect(readTime('2026-11-05T20:01')).toBe('2026-11-05T20:01:00.000Z');
+    expect(readTime('2026-11-05')).toBe('2026-11-05T00:00:00.000Z');
     expect(readTime('yesterday')).toBeUndefined();
     expect(readTime(-5)).toBeUndefined();
     expect(readTime(8.64e15)).toBeUndefined();

@@ -55,7 +55,7 @@ const minTime = Date.UTC(1970, 0, 1);
 const maxTime = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 /**
- * A point in time as an ISO-8601 UTC string. Accepts ISO/RFC text, or a number of epoch seconds
+ * A point in time as an ISO-8601 UTC string. Accepts ISO/RFC text (no zone = UTC), or a number of epoch seconds
  * (Stripe's `created`) or milliseconds (values above 1e11). Out-of-range or unparseable → `undefined`.
  */
 export function readTime(value: unknown): string | undefined {
@@ -66,7 +66,9 @@ export function readTime(value: unknown): string | undefined {
     const text = value.trim();
     if (text === '' || text.length > 64) return undefined;
     if (/^\d{9,13}$/.test(text)) return readTime(Number(text));
-    ms = Date.parse(text);
+    // A date-time with no zone is read as UTC, not as the worker's local time (results must not depend on TZ).
+    const zoneless = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)$/.exec(text);
+    ms = Date.parse(zoneless ? `${zoneless[1]}T${zoneless[2]}Z` : text);
   }
   if (ms === undefined || !Number.isFinite(ms) || ms < minTime || ms > maxTime) return undefined;
   return new Date(Math.trunc(ms)).toISOString();
