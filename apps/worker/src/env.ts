@@ -1,4 +1,5 @@
 import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
+import { metaEnvFields } from '@mcb/meta';
 import { reportEnvFields } from '@mcb/reports';
 import { z } from 'zod';
 
@@ -15,6 +16,8 @@ export const workerEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8_000),
   ...reportEnvFields,
   REPORT_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
+  ...metaEnvFields,
+  META_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

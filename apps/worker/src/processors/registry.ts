@@ -1,6 +1,8 @@
 import type { JobName } from '@mcb/queue';
 import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../deps';
+import { processMetaSync } from './meta/sync';
+import { processMetaTick } from './meta/tick';
 import { processReportTick } from './reports/tick';
 import { processWeeklyReport } from './reports/weekly';
 import { processWebhookJob } from './webhooks/process';
@@ -19,4 +21,6 @@ export const processors: Partial<Record<JobName, Processor>> = {
   'webhook.process': processWebhookJob,
   'report.weekly': processWeeklyReport,
   'report.tick': processReportTick,
+  'meta.sync': processMetaSync,
+  'meta.tick': processMetaTick,
 };

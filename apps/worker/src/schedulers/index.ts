@@ -1,8 +1,9 @@
 import type { WorkerDeps } from '../deps';
+import { registerMetaScheduler } from './meta';
 import { registerReportScheduler } from './reports';
 
 /** A function that registers (idempotently, with `upsertJobScheduler`) one recurring job. */
 export type SchedulerRegistration = (deps: WorkerDeps) => Promise<void>;
 
 /** Every scheduler, registered at worker start. One file per domain under `schedulers/`. */
-export const schedulers: SchedulerRegistration[] = [registerReportScheduler];
+export const schedulers: SchedulerRegistration[] = [registerReportScheduler, registerMetaScheduler];

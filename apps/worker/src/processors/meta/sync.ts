@@ -1,0 +1,68 @@
+import {
+  classifyMetaFailure,
+  loadMetaTarget,
+  type MetaSyncCheckpoint,
+  markMetaSyncError,
+  markMetaSyncSuccess,
+  metaSettingsFromEnv,
+  runTenantMetaSync,
+  todayIn,
+} from '@mcb/meta';
+import { jobSchemas } from '@mcb/queue';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { WorkerDeps } from '../../deps';
+import { toJobError } from '../../errors';
+
+/**
+ * `meta.sync` {tenantId, since?, until?, checkpoint?}: one tenant's ads, creatives and daily
+ * insights (default: its lookback window). After each committed batch the resume point is saved
+ * in the job data, so a rate-limited job (moved to delayed, not failed) or a crashed worker's job
+ * continues where it stopped. 190 / other permanent Graph errors: `last_error` set, no retry.
+ */
+export async function processMetaSync(job: Job, deps: WorkerDeps, token?: string): Promise<unknown> {
+  const data = jobSchemas['meta.sync'].parse(job.data);
+  const log = deps.log.child({ job: job.id, tenantId: data.tenantId });
+  let target: Awaited<ReturnType<typeof loadMetaTarget>>;
+  try {
+    target = await loadMetaTarget(deps.tenants, data.tenantId);
+  } catch (err) {
+    throw toJobError(err);
+  }
+  let checkpoint: MetaSyncCheckpoint | null = data.checkpoint ?? null;
+  const range = data.since ? { since: data.since, until: data.until ?? todayIn(target.timeZone) } : undefined;
+  try {
+    const result = await runTenantMetaSync({
+      database: deps.database,
+      target,
+      settings: metaSettingsFromEnv(deps.env),
+      range,
+      resumeFrom: checkpoint,
+      log,
+      onCheckpoint: async (cp) => {
+        checkpoint = cp;
+        await job.updateData({ ...data, checkpoint: cp });
+      },
+    });
+    await markMetaSyncSuccess(deps.database, target.tenantId);
+    const { durationMs, ads, insightRows, requests, skipped } = result;
+    log.info({ ads, insightRows, requests, skipped, durationMs, range: result.range }, 'meta sync done');
+    return { ads, creatives: result.creatives, insightRows, skipped, requests, durationMs, range: result.range };
+  } catch (err) {
+    const failure = classifyMetaFailure(err);
+    if (failure.kind === 'rate_limited') {
+      // Delayed, not failed: attempts are not consumed, and the checkpoint makes the rerun resume.
+      await job.updateData({ ...data, checkpoint: checkpoint ?? undefined });
+      await job.moveToDelayed(Date.now() + failure.waitMs, token ?? job.token);
+      log.warn({ waitMs: failure.waitMs, phase: checkpoint?.phase ?? 'ads' }, 'meta sync rate limited; delayed');
+      throw new DelayedError();
+    }
+    if (failure.kind === 'permanent') {
+      await markMetaSyncError(deps.database, target.tenantId, failure.lastError);
+      log.error({ err: failure.lastError }, 'meta sync failed permanently');
+      throw new UnrecoverableError(failure.lastError);
+    }
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= attempts) await markMetaSyncError(deps.database, target.tenantId, failure.lastError).catch(() => {});
+    throw toJobError(err);
+  }
+}
