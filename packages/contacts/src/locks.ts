@@ -57,10 +57,11 @@ export class IdentityLocks {
   private readonly held = new Set<string>();
   constructor(private readonly tx: TransactionSql) {}
 
-  async lockSorted(keys: Iterable<string>): Promise<void> {
-    const sorted = sortKeys(keys).filter((k) => !this.held.has(k));
-    if (sorted.length === 0) return;
-    await this.tx`select count(pg_advisory_xact_lock(k)) from unnest(${sorted}::int8[]) as k`;
+  /** First statement of an applier transaction: sets `app.tenant_id` (RLS, as `withTenantSql`) and takes the locks. */
+  async setTenantAndLock(tenantId: string, keys: Iterable<string>): Promise<void> {
+    const sorted = sortKeys(keys);
+    await this
+      .tx`select set_config('app.tenant_id', ${tenantId}, true), (select count(pg_advisory_xact_lock(k)) from unnest(${sorted}::int8[]) as k)`;
     for (const k of sorted) this.held.add(k);
   }
 

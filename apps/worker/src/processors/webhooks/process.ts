@@ -100,12 +100,15 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     }
     const ctx: ApplyContext = { tenantId, logId, receivedAt: log.received_at, dedupeKey: log.dedupe_key };
     let contactId: string | null = null;
+    const eventType = result.events[0]?.eventType ?? null;
     for (const [i, event] of result.events.entries()) {
       await releaseIfAborted(job, token, signal);
-      const outcome = await applyNormalizedEvent(deps.database.sql, ctx, event, i);
+      // The last event's transaction also marks the log processed (one commit fewer per job).
+      const markLog = i === result.events.length - 1 ? { eventType, contactId } : undefined;
+      const outcome = await applyNormalizedEvent(deps.database.sql, ctx, event, i, { markLog });
       contactId = outcome.contactId ?? contactId;
     }
-    await finishLog(deps, tenantId, logId, 'processed', { eventType: result.events[0]?.eventType ?? null, contactId });
+    if (result.events.length === 0) await finishLog(deps, tenantId, logId, 'processed', { eventType: null });
     deps.metrics.jobs.inc({ ...labels, outcome: 'processed' });
     deps.metrics.latency.observe({ source: log.source }, (Date.now() - log.received_at.getTime()) / 1000);
     return { status: 'processed', contactId, events: result.events.length };
