@@ -186,16 +186,24 @@ describe('GET /admin/api/logs', () => {
   it('uses the trigram index for text and the keyset index for a tenant page', async () => {
     const plan = await admin.sql.begin(async (tx) => {
       await tx`set local enable_seqscan = off`;
-      const text = await tx.unsafe(
-        `explain select id from webhook_logs l where mcb_webhook_search_text(l.event_type, l.dedupe_key, l.payload) like '%person4@example%'`,
-      );
+      const text = await tx.unsafe(`explain select log_id from webhook_log_search s where s.search_text like '%person4@example%'`);
       const page = await tx.unsafe(
         `explain select id from webhook_logs l where tenant_id = '${tenant.id}' and (received_at, id) < (now(), 999999) order by received_at desc, id desc limit 50`,
       );
       return { text: text.map((r) => r['QUERY PLAN']).join('\n'), page: page.map((r) => r['QUERY PLAN']).join('\n') };
     });
-    expect(plan.text).toContain('webhook_logs_search_trgm_idx');
+    expect(plan.text).toContain('webhook_log_search_trgm_idx');
     expect(plan.page).toContain('webhook_logs_tenant_received_idx');
+  });
+
+  it('keeps the search text in step with the log: written on insert, updated when the worker sets the event type', async () => {
+    const id = await insertLog(admin, tenant.id, { eventType: null, payload: { subscriber_id: '31337001' } });
+    const search = async () => (await admin.sql`select search_text from webhook_log_search where log_id = ${id}`).map((r) => r.search_text);
+    expect(await search()).toEqual([expect.stringContaining('31337001')]);
+    await admin.sql`update webhook_logs set event_type = 'Link_Clicked', status = 'processed' where id = ${id}`;
+    expect(await search()).toEqual([expect.stringMatching(/^link_clicked .*31337001/)]);
+    const res = await app.request(`/admin/api/logs?tenant=${tenant.slug}&q=link_clicked`, { headers: bearer });
+    expect(((await res.json()) as { items: Array<{ id: number }> }).items.map((i) => i.id)).toEqual([id]);
   });
 });
 

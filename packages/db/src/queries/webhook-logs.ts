@@ -58,10 +58,11 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-// The expression must be written exactly as in the index (drizzle/0004_webhook_log_search.sql).
-function searchCondition(sql: Sql, q: string): PendingQuery<Row[]> {
+// Text lives in webhook_log_search (trigram index), filled by triggers (drizzle/0007).
+function searchCondition(sql: Sql, q: string, tenantId?: string): PendingQuery<Row[]> {
   const pattern = `%${escapeLike(q.trim().toLowerCase())}%`;
-  const text = sql`mcb_webhook_search_text(l.event_type, l.dedupe_key, l.payload) like ${pattern}`;
+  const inTenant = tenantId ? sql`and s.tenant_id = ${tenantId}` : sql``;
+  const text = sql`(l.tenant_id, l.id) in (select s.tenant_id, s.log_id from webhook_log_search s where s.search_text like ${pattern} ${inTenant})`;
   return /^\d{1,15}$/.test(q.trim()) ? sql`(l.id = ${Number(q.trim())} or ${text})` : text;
 }
 
@@ -73,7 +74,7 @@ export function webhookLogWhere(sql: Sql, filter: WebhookLogFilter): PendingQuer
   if (filter.status) parts.push(sql`l.status = ${filter.status}`);
   if (filter.since) parts.push(sql`l.received_at >= ${filter.since}`);
   if (filter.until) parts.push(sql`l.received_at < ${filter.until}`);
-  if (filter.q?.trim()) parts.push(searchCondition(sql, filter.q));
+  if (filter.q?.trim()) parts.push(searchCondition(sql, filter.q, filter.tenantId));
   if (parts.length === 0) return sql`true`;
   return parts.reduce((all, part) => sql`${all} and ${part}`);
 }

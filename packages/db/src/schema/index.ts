@@ -8,6 +8,7 @@ export * from './payments';
 export * from './report-runs';
 export * from './tenant-integrations';
 export * from './tenants';
+export * from './webhook-log-search';
 export * from './webhook-logs';
 
 /** Every table that carries `tenant_id` and is therefore under row-level security. */
@@ -18,6 +19,7 @@ export const tenantTableNames = [
   'funnel_events',
   'payments',
   'webhook_logs',
+  'webhook_log_search',
   'meta_ads',
   'meta_ad_creatives',
   'meta_ad_insights',
