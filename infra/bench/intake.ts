@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '../../packages/db/src/index';
 import { createQueueConnection, WebhookEnqueuer } from '../../packages/queue/src/index';
@@ -48,6 +49,7 @@ const seconds = Number(secondsArg ?? 10);
 const connections = Number(connectionsArg ?? 50);
 const cpuProfileDir = flags.get('cpu-prof');
 const warmupSeconds = 3;
+const availableCores = availableParallelism();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const { postgresUrl, redisUrl } = testServiceUrls();
@@ -177,11 +179,18 @@ try {
   console.log(
     `intake bench: signed Stripe events (${Buffer.byteLength(template)} B), c=${connections}, ${seconds} s after ${warmupSeconds} s warm-up, autocannon`,
   );
+  const loadBefore = loadavg()[0] as number;
   const b = await drive(`http://127.0.0.1:${barePort}`);
   const r = await drive(`http://127.0.0.1:${recvPort}`);
   const rss = peakRssMb(receiver.pid as number);
   const metrics = await (await fetch(`http://127.0.0.1:${recvPort}/metrics`)).text();
-  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+  const metric = (name: string) =>
+    Number(
+      metrics
+        .split('\n')
+        .find((l) => l.startsWith(`${name} `))
+        ?.slice(name.length + 1) ?? Number.NaN,
+    );
   const batches = metric('mcb_receiver_group_commit_batch_size_count');
   const batchRows = metric('mcb_receiver_group_commit_batch_size_sum');
   await new Promise((res) => setTimeout(res, 500));
@@ -196,7 +205,15 @@ try {
   console.log(
     `ratio receiver/bare ${ratio.toFixed(2)} (target ≥ 0.50)   receiver p99 ${r.latency.p99} ms (target ≤ 50)   receiver peak RSS ${rss.toFixed(0)} MB (target ≤ 200)`,
   );
-  console.log(`group commit: ${batches} transactions, ${(batchRows / batches).toFixed(1)} rows each on average`);
+  console.log(
+    `machine load average (1 min) ${loadBefore.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after, on ${availableCores} cores (others' work competes)`,
+  );
+  const phase = (p: string) =>
+    (1000 * metric(`mcb_receiver_group_commit_phase_seconds_sum{phase="${p}"}`)) /
+    metric(`mcb_receiver_group_commit_phase_seconds_count{phase="${p}"}`);
+  console.log(
+    `group commit: ${batches} transactions, ${(batchRows / batches).toFixed(1)} rows each on average; per batch: commit ${phase('commit').toFixed(1)} ms, addBulk ${phase('enqueue').toFixed(1)} ms`,
+  );
   console.log(`stored: ${rows?.n} webhook_logs rows (${rows?.enqueued} marked enqueued), ${jobs} jobs waiting in the tenant queue`);
 } finally {
   bare.kill('SIGTERM');

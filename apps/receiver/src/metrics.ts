@@ -20,6 +20,7 @@ export interface ReceiverMetrics {
   latency: Histogram<'source' | 'outcome'>;
   outboxDepth: Gauge;
   batchSize: Histogram;
+  batchPhase: Histogram<'phase'>;
   enqueueFailures: Counter;
   swept: Counter;
 }
@@ -53,6 +54,13 @@ export function createReceiverMetrics({ defaults = true }: { defaults?: boolean 
       name: 'mcb_receiver_group_commit_batch_size',
       help: 'Rows written per group-commit transaction',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
+    batchPhase: new Histogram({
+      name: 'mcb_receiver_group_commit_phase_seconds',
+      help: 'Time per group-commit batch in each phase: commit (the transaction) and enqueue (addBulk)',
+      labelNames: ['phase'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     enqueueFailures: new Counter({

@@ -1,7 +1,7 @@
 import type { Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import type { WebhookEnqueuer, WebhookJobRef } from '@mcb/queue';
-import type { Sql, TransactionSql } from 'postgres';
+import type { ReservedSql, Sql } from 'postgres';
 import type { ReceiverMetrics } from '../metrics';
 import { withTimeout } from './queue-ready';
 
@@ -158,8 +158,10 @@ export class GroupCommitter {
   private async flush(batch: Pending[]): Promise<void> {
     this.deps.metrics.batchSize.observe(batch.length);
     let committed: Committed;
+    const t0 = performance.now();
     try {
       committed = await this.commit(batch.map((p) => p.row));
+      this.deps.metrics.batchPhase.observe({ phase: 'commit' }, (performance.now() - t0) / 1000);
     } catch (err) {
       if (batch.length > 1 && isRowDataError(err)) {
         this.deps.log.warn({ err: (err as Error).message, rows: batch.length }, 'group commit: data error, retrying rows one by one');
@@ -169,7 +171,9 @@ export class GroupCommitter {
       for (const p of batch) p.reject(err);
       return;
     }
+    const t1 = performance.now();
     const enqueued = await this.enqueue(committed.fresh);
+    if (committed.fresh.length > 0) this.deps.metrics.batchPhase.observe({ phase: 'enqueue' }, (performance.now() - t1) / 1000);
     batch.forEach((p, i) => {
       const r = committed.results[i] as { id: number | null; duplicate: boolean };
       p.resolve({ id: r.id, duplicate: r.duplicate, enqueued: enqueued && !r.duplicate && r.id !== null });
@@ -216,9 +220,11 @@ export class GroupCommitter {
   }
 
   /**
-   * One transaction: per tenant, `set_config(app.tenant_id)`, the multi-row INSERTs and the pending
-   * `enqueued_at` marks, all pipelined on the connection (one round trip, not one per statement);
-   * a second round trip only to look up the ids of duplicates.
+   * One transaction in ONE round trip: BEGIN, per tenant `set_config(app.tenant_id)` + the multi-row
+   * INSERTs + the pending `enqueued_at` marks, and COMMIT are pipelined on a reserved connection.
+   * If any statement fails, the rest fail as "transaction aborted" and the COMMIT rolls back, so the
+   * batch is all or nothing. Ids of duplicates are looked up after the commit (the conflicting rows
+   * are committed by then: ON CONFLICT waited for them).
    */
   private async commit(rows: IntakeRow[]): Promise<Committed> {
     const results: Committed['results'] = rows.map(() => ({ id: null, duplicate: false }));
@@ -228,10 +234,10 @@ export class GroupCommitter {
     const byTenant = groupBy(indexed, (x) => x.row.tenantId);
     const marksByTenant = groupBy(marks, (m) => m.tenantId);
     for (const tenantId of marksByTenant.keys()) if (!byTenant.has(tenantId)) byTenant.set(tenantId, []);
+    const inserts: Array<{ tenantId: string; accepted: typeof indexed; rows: Promise<InsertedRow[]> }> = [];
     try {
-      await (this.deps.database.sql as Sql).begin(async (tx) => {
+      await inOneRoundTrip(this.deps.database.sql, (tx) => {
         const statements: Array<Promise<unknown>> = [];
-        const inserts: Array<{ tenantId: string; accepted: typeof indexed; rows: Promise<InsertedRow[]> }> = [];
         for (const [tenantId, items] of byTenant) {
           statements.push(send(setTenant(tx, tenantId)));
           const rejected = items.filter((x) => x.row.status === 'rejected');
@@ -267,49 +273,77 @@ export class GroupCommitter {
             );
           }
         }
-        await Promise.all(statements);
-        const lookups: Array<Promise<unknown>> = [];
-        for (const { tenantId, accepted, rows: insertedP } of inserts) {
-          const inserted = await insertedP;
-          const newIds = new Map<string, number>();
-          for (const r of inserted) newIds.set(`${r.source}\u0000${r.dedupe_key}`, r.id);
-          const missing: typeof accepted = [];
-          for (const x of accepted) {
-            const k = `${x.row.source}\u0000${x.row.dedupeKey}`;
-            const id = newIds.get(k);
-            if (id !== undefined) {
-              // The first request with a key in this batch owns the new row; later ones are duplicates.
-              newIds.delete(k);
-              results[x.index] = { id, duplicate: false };
-              fresh.push({ tenantId, logId: id });
-            } else missing.push(x);
-          }
-          if (missing.length === 0) continue;
-          // postgres.js sends a query when it is first awaited: start set_config before the lookup.
-          lookups.push(send(setTenant(tx, tenantId)));
-          const existing = tx<InsertedRow[]>`
-            select id, source, dedupe_key from webhook_logs
-            where tenant_id = ${tenantId} and status <> 'rejected'
-              and (source, dedupe_key) in (
-                select * from unnest(${missing.map((x) => x.row.source)}::text[], ${missing.map((x) => x.row.dedupeKey)}::text[]))`;
-          lookups.push(
-            send(existing).then((found) => {
-              const byKey = new Map(found.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r.id]));
-              for (const x of missing) {
-                const id = byKey.get(`${x.row.source}\u0000${x.row.dedupeKey}`);
-                if (id === undefined) throw new Error('group commit: conflicting webhook log not found');
-                results[x.index] = { id, duplicate: true };
-              }
-            }),
-          );
-        }
-        await Promise.all(lookups);
+        return statements;
       });
     } catch (err) {
       this.marks.unshift(...marks);
       throw err;
     }
+    const lookups: Array<{ tenantId: string; missing: typeof indexed }> = [];
+    for (const { tenantId, accepted, rows: insertedP } of inserts) {
+      const newIds = new Map<string, number>();
+      for (const r of await insertedP) newIds.set(`${r.source}\u0000${r.dedupe_key}`, r.id);
+      const missing: typeof indexed = [];
+      for (const x of accepted) {
+        const k = `${x.row.source}\u0000${x.row.dedupeKey}`;
+        const id = newIds.get(k);
+        if (id !== undefined) {
+          // The first request with a key in this batch owns the new row; later ones are duplicates.
+          newIds.delete(k);
+          results[x.index] = { id, duplicate: false };
+          fresh.push({ tenantId, logId: id });
+        } else missing.push(x);
+      }
+      if (missing.length > 0) lookups.push({ tenantId, missing });
+    }
+    if (lookups.length > 0) {
+      const found: Array<Promise<InsertedRow[]>> = [];
+      await inOneRoundTrip(this.deps.database.sql, (tx) => {
+        const statements: Array<Promise<unknown>> = [];
+        for (const { tenantId, missing } of lookups) {
+          statements.push(send(setTenant(tx, tenantId)));
+          const p = send(tx<InsertedRow[]>`
+            select id, source, dedupe_key from webhook_logs
+            where tenant_id = ${tenantId} and status <> 'rejected'
+              and (source, dedupe_key) in (
+                select * from unnest(${missing.map((x) => x.row.source)}::text[], ${missing.map((x) => x.row.dedupeKey)}::text[]))`);
+          statements.push(p);
+          found.push(p);
+        }
+        return statements;
+      });
+      for (const [i, { missing }] of lookups.entries()) {
+        const existing = await (found[i] as Promise<InsertedRow[]>);
+        const byKey = new Map(existing.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r.id]));
+        for (const x of missing) {
+          const id = byKey.get(`${x.row.source}\u0000${x.row.dedupeKey}`);
+          // Committed rows answer 200; a vanished conflicting row is an error the sender retries.
+          if (id === undefined) throw new Error('group commit: conflicting webhook log not found');
+          results[x.index] = { id, duplicate: true };
+        }
+      }
+    }
     return { results, fresh };
+  }
+}
+
+/**
+ * Runs the statements `build` starts as one transaction in a single round trip: BEGIN, the
+ * statements and COMMIT are pipelined on one reserved connection. After a failed statement Postgres
+ * answers every later one with "transaction aborted" and turns the COMMIT into a rollback; the
+ * first error is thrown.
+ */
+async function inOneRoundTrip(sql: Sql, build: (tx: ReservedSql) => Array<Promise<unknown>>): Promise<void> {
+  const tx = await sql.reserve();
+  try {
+    const begin = send(tx`begin`);
+    const statements = build(tx);
+    const commit = send(tx`commit`);
+    const settled = await Promise.allSettled([begin, ...statements, commit]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  } finally {
+    tx.release();
   }
 }
 
@@ -323,12 +357,12 @@ function send<T>(query: PromiseLike<T>): Promise<T> {
   return Promise.resolve(query.then((x) => x));
 }
 
-function setTenant(tx: TransactionSql, tenantId: string) {
+function setTenant(tx: ReservedSql, tenantId: string) {
   return tx`select set_config('app.tenant_id', ${tenantId}, true)`;
 }
 
 /** One multi-row INSERT (unnest of column arrays: one statement and one plan for any batch size). */
-function insertRows(tx: TransactionSql, tenantId: string, rows: IntakeRow[], accepted: boolean) {
+function insertRows(tx: ReservedSql, tenantId: string, rows: IntakeRow[], accepted: boolean) {
   const col = <K extends keyof IntakeRow>(k: K) => rows.map((r) => r[k]);
   const values = tx`
     select ${tenantId}::uuid, r.source, r.event_type, r.dedupe_key, r.headers::jsonb, r.payload::jsonb, r.raw_body,
