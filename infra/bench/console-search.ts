@@ -9,7 +9,7 @@
 // Figures are printed, never asserted. infra/bench is not a workspace package: imports are by path.
 import { createHash } from 'node:crypto';
 import postgres from '../../packages/db/node_modules/postgres/src/index.js';
-import { countWebhookLogs, getTenantStats, searchWebhookLogs, type WebhookLogFilter } from '../../packages/db/src/index';
+import { countWebhookLogs, getTenantStats, searchWebhookLogs } from '../../packages/db/src/index';
 import { runMigrations } from '../../packages/db/src/migrate';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 
@@ -174,5 +174,5 @@ try {
   );
 } finally {
   await sql.end({ timeout: 5 });
-  if (!process.env.MCB_KEEP_BENCH_DB) await database.drop();
+  await database.drop();
 }
