@@ -55,20 +55,32 @@ export interface MetaSyncOptions {
   batchSize?: number;
   /** Batches written at once (separate transactions). Default 2. */
   writeConcurrency?: number;
+  /** Accumulator to count into (e.g. across a rate-limited run and its resumption). */
+  totals?: MetaSyncTotals;
   onProgress?: (p: MetaSyncProgress) => void;
   /** Called after each committed batch with the point a rerun may resume from. */
   onCheckpoint?: (cp: MetaSyncCheckpoint) => void | Promise<void>;
   log?: Logger;
 }
 
-export interface MetaSyncResult {
+/** Running counts of a sync. Pass the same object to a resumed run to keep counting across runs. */
+export interface MetaSyncTotals {
   ads: number;
   creatives: number;
   insightRows: number;
   /** Elements Meta returned that could not be parsed (logged without their content). */
   skipped: number;
   pages: number;
+  /** HTTP requests sent, retries included. */
   requests: number;
+}
+
+/** Creates zeroed `MetaSyncTotals`. */
+export function emptyMetaSyncTotals(): MetaSyncTotals {
+  return { ads: 0, creatives: 0, insightRows: 0, skipped: 0, pages: 0, requests: 0 };
+}
+
+export interface MetaSyncResult extends MetaSyncTotals {
   chunks: number;
   range: DateRange;
   durationMs: number;
@@ -115,7 +127,8 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
   const range = resume?.range ?? options.range;
   const chunks = splitByMonth(range);
   const account = adAccountPath(options.adAccountId);
-  const totals = { ads: 0, creatives: 0, insightRows: 0, skipped: 0, pages: 0 };
+  const totals = options.totals ?? emptyMetaSyncTotals();
+  let requestsSeen = client.requestCount;
   const progress = (phase: MetaSyncProgress['phase'], chunk: number) =>
     options.onProgress?.({
       phase,
@@ -170,6 +183,8 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
     try {
       for await (const page of client.paginate<unknown>(args.path, args.params, args.after)) {
         totals.pages++;
+        totals.requests += client.requestCount - requestsSeen;
+        requestsSeen = client.requestCount;
         if (failed.error) throw failed.error.err;
         for (const raw of page.data) {
           const r = args.parse(raw);
@@ -234,5 +249,5 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
     });
   }
 
-  return { ...totals, requests: client.requestCount, chunks: chunks.length, range, durationMs: Date.now() - started };
+  return { ...totals, chunks: chunks.length, range, durationMs: Date.now() - started };
 }

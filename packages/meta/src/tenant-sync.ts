@@ -101,7 +101,7 @@ export function classifyMetaFailure(err: unknown): MetaFailure {
   return { kind: 'retryable', lastError: err instanceof MetaTransientError ? message : `sync failed: ${message}` };
 }
 
-export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress' | 'onCheckpoint'> {
+export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress' | 'onCheckpoint' | 'totals'> {
   database: Database;
   target: MetaSyncTarget;
   settings: MetaSyncSettings;
@@ -139,6 +139,7 @@ export async function runTenantMetaSync(options: TenantMetaSyncOptions): Promise
     batchSize: settings.batchSize,
     onProgress: options.onProgress,
     onCheckpoint: options.onCheckpoint,
+    totals: options.totals,
     log: options.log,
   });
 }

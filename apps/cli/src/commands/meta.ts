@@ -2,6 +2,7 @@ import { McbError } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import {
   classifyMetaFailure,
+  emptyMetaSyncTotals,
   type MetaSyncCheckpoint,
   type MetaSyncProgress,
   type MetaSyncResult,
@@ -28,23 +29,38 @@ function parseDate(option: string, text: string): string {
   return text;
 }
 
-/** One-line progress bar on stderr: redrawn in place on a terminal, a line per step otherwise. */
+/**
+ * One-line progress bar on stderr over the sync's steps (the ads, then each month of insights):
+ * redrawn in place on a terminal, one line per step otherwise.
+ */
 function progressBar() {
   const tty = process.stderr.isTTY;
+  const width = 24;
   let lastKey = '';
+  let last: MetaSyncProgress | null = null;
+  const draw = (p: MetaSyncProgress, done: number, what: string) => {
+    const total = p.chunks + 1;
+    const filled = Math.round((done / total) * width);
+    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${what} · ${fmt(p.ads)} ads · ${fmt(p.insightRows)} insight rows · ${fmt(p.pages)} pages`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K`);
+    else process.stderr.write(`${line}\n`);
+  };
   return {
     update(p: MetaSyncProgress) {
-      const total = p.chunks + 1;
+      last = p;
+      const key = `${p.phase}${p.chunk}`;
+      if (!tty && key === lastKey) return;
+      lastKey = key;
       const done = p.phase === 'ads' ? 0 : p.chunk + 1;
-      const width = 24;
-      const filled = Math.round((done / total) * width);
-      const what = p.phase === 'ads' ? 'ads' : `insights ${p.chunkRange?.since ?? ''}…${p.chunkRange?.until ?? ''}`;
-      const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${what} · ${fmt(p.ads)} ads · ${fmt(p.insightRows)} insight rows · ${fmt(p.pages)} pages`;
-      if (tty) process.stderr.write(`\r${line}\x1b[K`);
-      else if (`${p.phase}${p.chunk}` !== lastKey) process.stderr.write(`${line}\n`);
-      lastKey = `${p.phase}${p.chunk}`;
+      draw(p, done, p.phase === 'ads' ? 'ads' : `insights ${p.chunkRange?.since ?? ''}…${p.chunkRange?.until ?? ''}`);
     },
-    end() {
+    /** Ends the current line (before another message). */
+    pause() {
+      if (tty) process.stderr.write('\n');
+      lastKey = '';
+    },
+    finish() {
+      if (last) draw(last, last.chunks + 1, 'done');
       if (tty) process.stderr.write('\n');
     },
   };
@@ -72,6 +88,7 @@ export function registerMetaCommands(program: Command): void {
         const bar = progressBar();
         let checkpoint: MetaSyncCheckpoint | null = null;
         let result: MetaSyncResult | null = null;
+        const totals = emptyMetaSyncTotals();
         while (!result) {
           try {
             result = await runTenantMetaSync({
@@ -80,13 +97,14 @@ export function registerMetaCommands(program: Command): void {
               settings: metaSettingsFromEnv(env),
               range,
               resumeFrom: checkpoint,
+              totals,
               onProgress: (p) => bar.update(p),
               onCheckpoint: (cp) => {
                 checkpoint = cp;
               },
             });
           } catch (err) {
-            bar.end();
+            bar.pause();
             const failure = classifyMetaFailure(err);
             if (failure.kind === 'rate_limited' && failure.waitMs <= maxForegroundWaitMs) {
               process.stderr.write(`Rate limited by Meta: resuming in ${Math.ceil(failure.waitMs / 1000)} s…\n`);
@@ -101,7 +119,7 @@ export function registerMetaCommands(program: Command): void {
             throw new Error(`Meta sync failed for ${slug}: ${failure.lastError}`);
           }
         }
-        bar.end();
+        bar.finish();
         await markMetaSyncSuccess(database, target.tenantId);
         out(
           `Synced ${slug}: ${fmt(result.ads)} ads, ${fmt(result.creatives)} creatives, ${fmt(result.insightRows)} insight rows ` +
@@ -153,7 +171,7 @@ export function registerMetaCommands(program: Command): void {
           rows.map((r) => [
             r.slug,
             r.active ? 'yes' : 'no',
-            r.lastSuccessAt ? r.lastSuccessAt.toISOString().replace('.000Z', 'Z') : 'never',
+            r.lastSuccessAt ? `${r.lastSuccessAt.toISOString().slice(0, 19)}Z` : 'never',
             fmt(r.ads),
             fmt(r.insights),
             r.lastDate ?? '-',
