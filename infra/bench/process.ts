@@ -1,4 +1,4 @@
-// `npm run bench -- process [events] [latencySeconds] [ratePerSecond]`: webhook processing throughput.
+// `npm run bench -- process [events] [latencySeconds] [ratePerSecond] [existingPerTenant]`: webhook processing throughput.
 // 1. Drain: `events` logs (default 20,000; mixed sources from the normalizers' fixtures, 3 tenants, 20%
 //    touching contacts that already exist) are stored and enqueued, then drained by 2 worker processes
 //    (apps/worker, real Postgres + Redis) → events/s over the processed_at window.
@@ -84,7 +84,7 @@ const mix: Source[] = [
   ...Array<Source>(2).fill('denefits'),
   'perspective',
 ];
-const seededPerTenant = Number(process.env.BENCH_SEEDED ?? 2_000);
+const seededPerTenant = Number(process.argv[5] ?? 2_000);
 const person = (tag: string, n: number): Person => ({
   mcId: `${tag}${n}`,
   email: `${tag}${n}@bench.example`,
@@ -184,9 +184,9 @@ async function main() {
           QUEUE_PREFIX: prefix,
           MCB_ENCRYPTION_KEY: encryptionKey,
           WORKER_HEALTH_PORT: String(await freePort()),
-          WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY ?? '40',
-          WORKER_TENANT_CONCURRENCY: process.env.BENCH_TENANT_CONCURRENCY ?? '20',
-          DATABASE_POOL_MAX: process.env.BENCH_POOL ?? '20',
+          WORKER_CONCURRENCY: '40',
+          WORKER_TENANT_CONCURRENCY: '20',
+          DATABASE_POOL_MAX: '20',
           LOG_LEVEL: 'warn',
           NODE_ENV: 'production',
         };
@@ -328,7 +328,7 @@ async function main() {
     await enqueuer.close();
     await conn.close();
     await Promise.all([owner.close(), admin.close()]);
-    if (!process.env.BENCH_KEEP_DB) await db.drop();
+    await db.drop();
   }
 }
 

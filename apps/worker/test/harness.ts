@@ -95,6 +95,9 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
         await new Promise((r) => setTimeout(r, 50));
       }
     },
+    async stopWorkers() {
+      for (const rt of runtimes.splice(0)) await rt.close();
+    },
     async close() {
       for (const rt of runtimes) await rt.close();
       await enqueuer.close();

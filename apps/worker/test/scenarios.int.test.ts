@@ -10,6 +10,7 @@ const fixture = (source: string, name: string): Record<string, unknown> =>
 const clone = <T>(v: T): T => structuredClone(v);
 
 let h: Harness;
+const tenantIds: string[] = [];
 // Local stand-in for ManyChat's API; each test sets how it answers.
 let manychat: Server;
 let answerManyChat: (url: string, auth: string | undefined) => { status: number; body: unknown } = () => ({ status: 404, body: {} });
@@ -54,6 +55,7 @@ function stripeSession(opts: {
 describe('webhook processing scenarios (log → queue → worker → Postgres)', () => {
   it('ManyChat → GHL (with MC_ID) → Stripe: one contact, three emails, stage purchased', async () => {
     const t = await h.makeTenant();
+    tenantIds.push(t.id);
     const mc = await h.deliver(t.id, 'manychat', fixture('manychat', 'contact-created'));
     await h.waitForLogs([mc]);
     const ghl = await h.deliver(t.id, 'ghl', fixture('ghl', 'workflow-form-filled'));
@@ -89,6 +91,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
 
   it('a Stripe payment before the person exists waits as an orphan, then links when ManyChat creates them', async () => {
     const t = await h.makeTenant();
+    tenantIds.push(t.id);
     const pay = await h.deliver(t.id, 'stripe', fixture('stripe', 'checkout-session-completed-deposit'));
     expect((await h.waitForLogs([pay]))[0]).toMatchObject({ status: 'processed', contact_id: null });
     let s = await tenantState(h.owner, t.id);
@@ -107,6 +110,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
 
   it('a Denefits plan with downpayment and three recurring payments counts each once; a status change updates the plan', async () => {
     const t = await h.makeTenant();
+    tenantIds.push(t.id);
     const mc = await h.deliver(t.id, 'manychat', fixture('manychat', 'contact-created'));
     await h.waitForLogs([mc]);
     const created = fixture('denefits', 'contract-created');
@@ -139,6 +143,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
 
   it('a refund is a negative payment with payment_refunded', async () => {
     const t = await h.makeTenant();
+    tenantIds.push(t.id);
     const mc = await h.deliver(t.id, 'manychat', {
       subscriber: { id: '77', first_name: 'Dana', email: 'dana.k@example.com', custom_fields: { MCB_LEAD: true } },
       event_type: 'contact_created',
@@ -158,6 +163,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
 
   it('a person split across ManyChat and GHL is merged when an event links them', async () => {
     const t = await h.makeTenant();
+    tenantIds.push(t.id);
     const mc = await h.deliver(t.id, 'manychat', fixture('manychat', 'contact-created'));
     const ghlAlone = clone(fixture('ghl', 'workflow-form-filled')) as Record<string, unknown> & { customData: Record<string, unknown> };
     ghlAlone.customData = { ...ghlAlone.customData, MC_ID: undefined };
@@ -186,6 +192,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
       return seen.length === 1 ? { status: 503, body: { status: 'error' } } : { status: 200, body: getInfo };
     };
     const t = await h.makeTenant({}, { manychat: { api_key: 'mc-test-key-123' } });
+    tenantIds.push(t.id);
     const id = await h.deliver(t.id, 'manychat', fixture('manychat', 'subscriber-id-only'));
     expect((await h.waitForLogs([id]))[0]).toMatchObject({ status: 'processed' });
     expect(seen).toHaveLength(2);
@@ -198,6 +205,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
 
   it('invalid payload → failed without retry; unknown event type → ignored with the reason', async () => {
     const t = await h.makeTenant();
+    tenantIds.push(t.id);
     const bad = await h.deliver(t.id, 'stripe', { hello: 'world' });
     const unknown = await h.deliver(t.id, 'manychat', fixture('manychat', 'unknown-event'));
     const logs = await h.waitForLogs([bad, unknown]);
@@ -209,5 +217,40 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
     expect(row?.attempts).toBe(1);
     const job = await h.enqueuer.queueFor(t.id).getJob(`log-${bad}`);
     expect(await job?.getState()).toBe('failed');
+  });
+
+  it('replaying every processed log twice changes no row in contacts, funnel_events or payments', async () => {
+    const rows = async () => ({
+      contacts: [
+        ...(await h.owner.sql`select to_jsonb(c) j from contacts c where tenant_id = any(${tenantIds}::uuid[]) order by tenant_id, id`),
+      ],
+      events: [
+        ...(await h.owner
+          .sql`select to_jsonb(f) j from funnel_events f where tenant_id = any(${tenantIds}::uuid[]) order by tenant_id, id`),
+      ],
+      payments: [
+        ...(await h.owner.sql`select to_jsonb(p) j from payments p where tenant_id = any(${tenantIds}::uuid[]) order by tenant_id, id`),
+      ],
+    });
+    const before = await rows();
+    expect(before.contacts.length).toBeGreaterThan(5);
+    const logs = await h.owner.sql<{ id: number; tenant_id: string; attempts: number }[]>`
+      select id, tenant_id, attempts from webhook_logs where tenant_id = any(${tenantIds}::uuid[]) and status = 'processed' order by id`;
+    expect(logs.length).toBeGreaterThan(15);
+    for (const replay of [1, 2]) {
+      await h.enqueuer.enqueue(logs.map((l) => ({ tenantId: l.tenant_id, logId: l.id, replay })));
+      // Wait until every replayed log has been processed again (attempts grew by one per replay).
+      const end = Date.now() + 30_000;
+      for (;;) {
+        const [r] = await h.owner.sql<{ n: number }[]>`
+          select count(*)::int as n from webhook_logs w
+          join unnest(${logs.map((l) => l.id)}::int8[], ${logs.map((l) => l.attempts)}::int[]) as b(id, attempts) on b.id = w.id
+          where w.status = 'processed' and w.attempts >= b.attempts + ${replay}`;
+        if (r!.n === logs.length) break;
+        if (Date.now() > end) throw new Error(`replay ${replay}: ${r!.n}/${logs.length} done`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    expect(await rows()).toEqual(before);
   });
 });

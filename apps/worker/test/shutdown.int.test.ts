@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createHarness, type Harness } from './harness';
+
+// SPEC §10.3 and §10.7: a worker killed mid-job loses nothing; SIGTERM finishes active jobs, then exits.
+const mainTs = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+let h: Harness;
+let manychat: Server;
+let manychatDelayMs = 0;
+
+beforeAll(async () => {
+  manychat = createServer((req, res) => {
+    const id = /subscriber_id=([^&]+)/.exec(req.url ?? '')?.[1] ?? 'x';
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'success', data: { id, first_name: 'Slow', email: `${id}@example.com`, custom_fields: [] } }));
+    }, manychatDelayMs);
+  });
+  await new Promise<void>((r) => manychat.listen(0, '127.0.0.1', r));
+  h = await createHarness('shut', {
+    WORKER_LOCK_MS: '2000',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    MANYCHAT_API_BASE_URL: `http://127.0.0.1:${(manychat.address() as AddressInfo).port}`,
+  });
+});
+afterAll(async () => {
+  await h?.close();
+  await new Promise<void>((r) => manychat?.close(() => r()));
+});
+
+function spawnWorker(): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', mainTs], {
+    env: { ...process.env, ...h.rawEnv },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+
+it('a worker SIGKILLed mid-job loses nothing: the stalled job runs again, no duplicate rows', async () => {
+  const t = await h.makeTenant({}, { manychat: { api_key: 'k-kill' } });
+  const ids: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    ids.push(
+      await h.store(t.id, 'manychat', {
+        subscriber: { id: `kill-${i}`, email: `kill${i}@example.com`, custom_fields: { MCB_LEAD: true } },
+        event_type: 'contact_created',
+      }),
+    );
+  }
+  // One job that is surely in flight when the kill lands: its ManyChat fetch takes 4 s.
+  manychatDelayMs = 4_000;
+  const slow = await h.store(t.id, 'manychat', { subscriber_id: 'kill-slow', event_type: 'contact_created' });
+  const child = spawnWorker();
+  const gone = exited(child);
+  await h.enqueuer.enqueue([slow, ...ids].map((logId) => ({ tenantId: t.id, logId })));
+  await until(
+    async () => {
+      const [r] = await h.owner.sql<{ n: number; slow: string }[]>`
+        select count(*) filter (where status = 'processed')::int as n, max(status) filter (where id = ${slow}) as slow
+        from webhook_logs where tenant_id = ${t.id}`;
+      return r!.n >= 20 && r!.slow === 'processing';
+    },
+    30_000,
+    'the killed worker to be mid-way',
+  );
+  child.kill('SIGKILL');
+  expect((await gone).signal).toBe('SIGKILL');
+  const [mid] = await h.owner.sql<
+    { n: number }[]
+  >`select count(*)::int as n from webhook_logs where tenant_id = ${t.id} and status = 'processed'`;
+  expect(mid!.n).toBeLessThan(301);
+
+  manychatDelayMs = 0;
+  await h.startWorker();
+  const logs = await h.waitForLogs([slow, ...ids], 60_000);
+  expect(logs.every((l) => l.status === 'processed')).toBe(true);
+  const [counts] = await h.owner.sql<{ contacts: number; events: number; dup: number; slowAttempts: number }[]>`
+    select (select count(*) from contacts where tenant_id = ${t.id})::int as contacts,
+      (select count(*) from funnel_events where tenant_id = ${t.id})::int as events,
+      (select count(*) from (select mc_id from contacts where tenant_id = ${t.id} group by mc_id having count(*) > 1) d)::int as dup,
+      (select attempts from webhook_logs where id = ${slow}) as "slowAttempts"`;
+  expect(counts).toMatchObject({ contacts: 301, events: 301, dup: 0 });
+  // The slow log was picked up again after the killed worker's lock expired.
+  expect(counts!.slowAttempts).toBeGreaterThanOrEqual(2);
+});
+
+it('SIGTERM lets the active job finish, then exits 0 within SHUTDOWN_TIMEOUT_MS', async () => {
+  await h.stopWorkers();
+  const t = await h.makeTenant({}, { manychat: { api_key: 'k-term' } });
+  manychatDelayMs = 1_500;
+  const id = await h.store(t.id, 'manychat', { subscriber_id: 'term-1', event_type: 'contact_created' });
+  const child = spawnWorker();
+  const gone = exited(child);
+  await h.enqueuer.enqueue([{ tenantId: t.id, logId: id }]);
+  await until(
+    async () => (await h.owner.sql`select 1 from webhook_logs where id = ${id} and status = 'processing'`).length === 1,
+    20_000,
+    'the job to start',
+  );
+  const sent = Date.now();
+  child.kill('SIGTERM');
+  const { code } = await gone;
+  expect(code).toBe(0);
+  expect(Date.now() - sent).toBeLessThan(5_000 + 1_000);
+  const [log] = await h.owner.sql`select status from webhook_logs where id = ${id}`;
+  expect(log?.status).toBe('processed');
+});
