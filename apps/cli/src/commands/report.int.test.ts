@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDatabase } from '@mcb/db';
 import { computeReportFigures, weekContaining } from '@mcb/reports';
 import { type FakeResend, startFakeResend, testEnv } from '@mcb/testing';
@@ -95,6 +97,21 @@ describe('mcb report preview', () => {
 
     const text = await mcb('report', 'preview', slug, '--week', '2026-10-28', '--format', 'text');
     expect(text.stdout).toContain('Cash collected              $1,234.50');
+  });
+
+  it('works as the real `mcb` process (tsx from the repository root renders the React Email template)', () => {
+    const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+    const root = fileURLToPath(new URL('../../../../', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', main, 'report', 'preview', slug, '--week', '2026-10-26'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^<!DOCTYPE html/);
+    expect(run.stdout).toContain('Hi Leila,');
   });
 
   it('fails with one clear line', async () => {
