@@ -99,6 +99,9 @@ describe('meta.sync in a real worker against the fake Graph API', () => {
     const done = (await metaQueue.getJob(job.id as string)) as Job;
     expect(done.attemptsMade).toBeLessThanOrEqual(1);
     expect(done.data.checkpoint).toMatchObject({ phase: 'insights' });
+    // Redis holds ids, dates and a paging cursor — never the token.
+    expect(JSON.stringify([done.data, done.returnvalue])).not.toContain(t.token);
+    expect(done.returnvalue).toMatchObject({ ads: expect.any(Number), insightRows: expect.any(Number) });
     const sent = fake.requests.filter((r) => r.path.includes(t.account));
     expect(sent.filter((r) => r.fault === 'rate-limit')).toHaveLength(1);
     // Resumed at the saved cursor: the ads edge (2 pages) was fetched once, not again after the delay.

@@ -15,6 +15,9 @@ describe('parseGraphUsage', () => {
     );
     expect(u).toEqual({ maxPct: 99.5, regainAccessMs: 180_000 });
   });
+  it('counts the insights throttle header', () => {
+    expect(parseGraphUsage(headers({ 'x-fb-ads-insights-throttle': '{"app_id_util_pct":12,"acc_id_util_pct":77}' })).maxPct).toBe(77);
+  });
   it('ignores missing or malformed headers', () => {
     expect(parseGraphUsage(headers({ 'x-ad-account-usage': '{oops' }))).toEqual({ maxPct: 0, regainAccessMs: 0 });
   });

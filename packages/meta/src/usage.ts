@@ -25,7 +25,7 @@ function num(v: unknown): number {
 /**
  * Reads `X-Business-Use-Case-Usage` (`{<business id>: [{type, call_count, total_cputime, total_time,
  * estimated_time_to_regain_access (minutes)}]}`), `X-Ad-Account-Usage` (`{acc_id_util_pct,
- * reset_time_duration (seconds)}`) and `X-App-Usage`. Malformed headers count as no usage.
+ * reset_time_duration (seconds)}`), `X-FB-Ads-Insights-Throttle` and `X-App-Usage`. Malformed headers count as no usage.
  */
 export function parseGraphUsage(headers: HeaderGetter): GraphUsage {
   let maxPct = 0;
@@ -44,6 +44,10 @@ export function parseGraphUsage(headers: HeaderGetter): GraphUsage {
   if (account && typeof account === 'object') {
     maxPct = Math.max(maxPct, num(account.acc_id_util_pct));
     regainAccessMs = Math.max(regainAccessMs, num(account.reset_time_duration) * 1_000);
+  }
+  const insights = parseJson(headers.get('x-fb-ads-insights-throttle')) as Record<string, unknown> | null;
+  if (insights && typeof insights === 'object') {
+    maxPct = Math.max(maxPct, num(insights.app_id_util_pct), num(insights.acc_id_util_pct));
   }
   const app = parseJson(headers.get('x-app-usage')) as Record<string, unknown> | null;
   if (app && typeof app === 'object') {
