@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { McbError } from '@mcb/core';
 import { Command, CommanderError } from 'commander';
+import { registerContactCommands } from './commands/contact';
 import { registerDbCommands } from './commands/db';
 import { registerIntegrationCommands } from './commands/integration';
 import { registerKeysCommands } from './commands/keys';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerQueuesCommands(program);
   registerStatsCommands(program);
   registerReportCommands(program);
+  registerContactCommands(program);
   return program;
 }
 

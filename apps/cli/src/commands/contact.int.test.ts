@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { createDatabase } from '@mcb/db';
+import { addTenant } from '@mcb/tenancy';
+import { testEnv } from '@mcb/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../main';
+
+const { databaseUrl } = testEnv();
+const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 2 });
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const slug = `cc-${randomUUID().slice(0, 8)}`;
+let contactId = '';
+let mergedId = '';
+
+beforeAll(async () => {
+  process.env.DATABASE_URL = databaseUrl;
+  const t = await addTenant(admin, { slug, name: 'Contact CLI' });
+  const [log] = await owner.sql<{ id: number }[]>`
+    insert into webhook_logs (tenant_id, source, event_type, dedupe_key, payload, status)
+    values (${t.id}, 'manychat', 'contact_created', ${`k-${slug}`}, '{}'::jsonb, 'processed') returning id`;
+  const [c] = await owner.sql<{ id: string }[]>`
+    insert into contacts (tenant_id, mc_id, email_primary, phone, first_name, stage, first_seen_at)
+    values (${t.id}, '1029384756', 'Maria.Lopez@example.com', '+15552013344', 'Maria', 'purchased', '2026-11-03T14:58:00Z') returning id`;
+  contactId = c!.id;
+  const [m] = await owner.sql<{ id: string }[]>`
+    insert into contacts (tenant_id, ghl_id, merged_into_id) values (${t.id}, null, ${contactId}) returning id`;
+  mergedId = m!.id;
+  await owner.sql`
+    insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value, webhook_log_id)
+    values (${t.id}, ${contactId}, 'email_primary', null, 'Maria.Lopez@example.com', ${log!.id})`;
+  await owner.sql`
+    insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id, webhook_log_id)
+    values (${t.id}, ${contactId}, 'contact_subscribed', '2026-11-03T14:58:00Z', 'manychat', ${`k-${slug}`}, ${log!.id})`;
+  await owner.sql`
+    insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at, webhook_log_id)
+    values (${t.id}, ${contactId}, 'cs_test_1', 'stripe', 'buy_in_full', 'full_purchase', 240000, 'paid', '2026-11-05T10:00:00Z', ${log!.id})`;
+});
+afterAll(async () => {
+  await Promise.all([owner.close(), admin.close()]);
+});
+
+async function mcb(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const write = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await runCli(argv), stdout, stderr };
+  } finally {
+    process.stdout.write = write.out;
+    process.stderr.write = write.err;
+  }
+}
+
+describe('mcb contact', () => {
+  it('finds a person by email (any case), phone, ManyChat id or a merged uuid and prints identity, lineage and timeline', async () => {
+    for (const key of ['MARIA.LOPEZ@example.com', '(555) 201-3344', '1029384756', contactId, mergedId]) {
+      const r = await mcb('contact', slug, key);
+      expect(r.code, `${key}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`Contact ${contactId}`);
+      expect(r.stdout).toContain('stage: purchased');
+      expect(r.stdout).toMatch(/email_primary\s+Maria\.Lopez@example\.com\s+manychat contact_created/);
+      expect(r.stdout).toMatch(/contact_subscribed\s+manychat/);
+      expect(r.stdout).toMatch(/payment full_purchase\s+stripe\s+USD 2,400\.00 paid cs_test_1/);
+    }
+    expect((await mcb('contact', slug, mergedId)).stdout).toContain(`looked up via ${mergedId}`);
+  });
+
+  it('fails with one line for an unknown contact or tenant', async () => {
+    const none = await mcb('contact', slug, 'nobody@example.com');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(`No contact matching nobody@example.com in tenant ${slug}\n`);
+    const unknown = await mcb('contact', 'no-such-tenant', 'x@example.com');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('Unknown tenant: no-such-tenant\n');
+  });
+});

@@ -1,0 +1,217 @@
+import { McbError } from '@mcb/core';
+import { createDatabase, type Database, withTenantSql } from '@mcb/db';
+import { normalizePhone } from '@mcb/sources';
+import { getTenantBySlug } from '@mcb/tenancy';
+import type { Command } from 'commander';
+import { loadCliEnv, withAdminDatabase } from '../env';
+import { formatTable } from '../table';
+
+const fields = [
+  'mc_id',
+  'ghl_id',
+  'email_primary',
+  'email_booking',
+  'email_payment',
+  'phone',
+  'first_name',
+  'last_name',
+  'ig_username',
+  'ig_id',
+  'stripe_customer_id',
+  'stage',
+  'source',
+  'ad_id',
+] as const;
+
+interface Provenance {
+  field: string;
+  value: string | null;
+  logId: number | null;
+  source: string | null;
+  eventType: string | null;
+  at: Date;
+}
+
+interface TimelineEntry {
+  at: Date;
+  kind: 'event' | 'payment';
+  what: string;
+  source: string;
+  detail: string;
+  logId: number | null;
+}
+
+/** What `mcb contact` prints: the person, where each field came from, and their timeline. */
+export interface ContactReport {
+  contact: Record<string, unknown> & { id: string; merged_into_id: string | null };
+  /** Set when the identifier matched a merged record: the id it was looked up by. */
+  mergedFrom: string | null;
+  mergedIds: string[];
+  otherMatches: string[];
+  provenance: Provenance[];
+  timeline: TimelineEntry[];
+}
+
+const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Finds one contact of a tenant by email (any of the three, case-insensitive), phone (E.164 after
+ * normalizing), ManyChat id, GHL id or uuid, and gathers its lineage. Runs under the tenant (RLS).
+ * Returns null when nothing matches. A merged record resolves to the one it was merged into.
+ */
+export async function findContactReport(app: Database, tenantId: string, identifier: string): Promise<ContactReport | null> {
+  const key = identifier.trim();
+  const phone = key.includes('@') ? null : (normalizePhone(key) ?? null);
+  const id = uuidRe.test(key) ? key.toLowerCase() : null;
+  return withTenantSql(app.sql, tenantId, async (tx) => {
+    const matches = await tx<Array<{ id: string; merged_into_id: string | null }>>`
+      select id, merged_into_id from contacts
+      where id = ${id}::uuid or mc_id = ${key} or ghl_id = ${key} or stripe_customer_id = ${key}
+        or lower(email_primary) = lower(${key}) or lower(email_booking) = lower(${key}) or lower(email_payment) = lower(${key})
+        or phone = ${phone}
+      order by (merged_into_id is null) desc, (id = ${id}::uuid) desc nulls last, (mc_id = ${key}) desc nulls last,
+        (ghl_id = ${key}) desc nulls last, created_at`;
+    const first = matches[0];
+    if (!first) return null;
+    let contactId = first.id;
+    for (let hops = 0; hops < 10; hops++) {
+      const [row] = await tx<Array<{ merged_into_id: string | null }>>`select merged_into_id from contacts where id = ${contactId}`;
+      if (!row?.merged_into_id) break;
+      contactId = row.merged_into_id;
+    }
+    const [contact] = await tx<ContactReport['contact'][]>`select * from contacts where id = ${contactId}`;
+    const merged = await tx<Array<{ id: string }>>`select id from contacts where merged_into_id = ${contactId} order by created_at`;
+    const changes = await tx<
+      Array<{
+        field: string;
+        new_value: string | null;
+        webhook_log_id: number | null;
+        changed_at: Date;
+        source: string | null;
+        event_type: string | null;
+      }>
+    >`
+      select c.field, c.new_value, c.webhook_log_id, c.changed_at, w.source, w.event_type
+      from contact_field_changes c left join webhook_logs w on w.tenant_id = c.tenant_id and w.id = c.webhook_log_id
+      where c.contact_id = ${contactId} order by c.id`;
+    const provenance: Provenance[] = [];
+    for (const f of fields) {
+      const value = (contact?.[f] as string | null) ?? null;
+      if (value === null) continue;
+      const change = changes.filter((c) => c.field === f && c.new_value === value).pop();
+      provenance.push({
+        field: f,
+        value,
+        logId: change?.webhook_log_id ?? null,
+        source: change?.source ?? null,
+        eventType: change?.event_type ?? null,
+        at: change?.changed_at ?? (contact?.created_at as Date),
+      });
+    }
+    const events = await tx<
+      Array<{ occurred_at: Date; event_type: string; source: string; source_event_id: string; webhook_log_id: number | null }>
+    >`
+      select occurred_at, event_type, source, source_event_id, webhook_log_id from funnel_events where contact_id = ${contactId}`;
+    const payments = await tx<
+      Array<{
+        paid_at: Date;
+        category: string;
+        amount_cents: number;
+        currency: string;
+        status: string;
+        source: string;
+        payment_event_id: string;
+        webhook_log_id: number | null;
+      }>
+    >`select paid_at, category, amount_cents, currency, status, source, payment_event_id, webhook_log_id from payments where contact_id = ${contactId}`;
+    const timeline: TimelineEntry[] = [
+      ...events.map((e) => ({
+        at: e.occurred_at,
+        kind: 'event' as const,
+        what: e.event_type,
+        source: e.source,
+        detail: e.source_event_id,
+        logId: e.webhook_log_id,
+      })),
+      ...payments.map((p) => ({
+        at: p.paid_at,
+        kind: 'payment' as const,
+        what: `payment ${p.category}`,
+        source: p.source,
+        detail: `${formatCents(p.amount_cents, p.currency)} ${p.status} ${p.payment_event_id}`,
+        logId: p.webhook_log_id,
+      })),
+    ].sort((a, b) => a.at.getTime() - b.at.getTime() || a.kind.localeCompare(b.kind));
+    return {
+      contact: contact!,
+      mergedFrom: contactId === first.id ? null : first.id,
+      mergedIds: merged.map((m) => m.id),
+      otherMatches: matches.filter((m) => m.merged_into_id === null && m.id !== contactId).map((m) => m.id),
+      provenance,
+      timeline,
+    };
+  });
+}
+
+function formatCents(cents: number, currency: string): string {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  return `${sign}${currency.toUpperCase()} ${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+const iso = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
+
+/** Plain-text rendering of a report (identity, stage, where each field came from, timeline). */
+export function formatContactReport(slug: string, r: ContactReport): string {
+  const c = r.contact;
+  const lines = [`Contact ${c.id} (tenant ${slug})`];
+  if (r.mergedFrom) lines.push(`  (looked up via ${r.mergedFrom}, which was merged into this contact)`);
+  lines.push(
+    `  stage: ${c.stage ?? '—'}    first seen: ${c.first_seen_at ? iso(c.first_seen_at as Date) : '—'}    created: ${iso(c.created_at as Date)}`,
+  );
+  if (r.mergedIds.length > 0) lines.push(`  merged from: ${r.mergedIds.join(', ')}`);
+  if (r.otherMatches.length > 0) lines.push(`  other contacts matching this identifier: ${r.otherMatches.join(', ')}`);
+  lines.push('', 'Identity and where each field came from');
+  lines.push(
+    formatTable(
+      ['field', 'value', 'from', 'log', 'set at'],
+      r.provenance.map((p) => [
+        p.field,
+        p.value ?? '',
+        p.source ? `${p.source} ${p.eventType ?? ''}`.trim() : '—',
+        p.logId ? String(p.logId) : '—',
+        iso(p.at),
+      ]),
+    ).trimEnd(),
+  );
+  lines.push('', `Timeline (${r.timeline.length})`);
+  lines.push(
+    r.timeline.length === 0
+      ? '  (no events or payments)'
+      : formatTable(
+          ['time (UTC)', 'what', 'source', 'detail', 'log'],
+          r.timeline.map((t) => [iso(t.at), t.what, t.source, t.detail, t.logId ? String(t.logId) : '—']),
+        ).trimEnd(),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerContactCommands(program: Command): void {
+  program
+    .command('contact')
+    .description('Show one person: identity, stage, where each field came from, timeline of events and payments')
+    .argument('<slug>', 'tenant slug')
+    .argument('<identifier>', 'email, phone, ManyChat id, GHL id, Stripe customer id or contact uuid')
+    .action(async (slug: string, identifier: string) => {
+      const env = loadCliEnv();
+      const tenant = await withAdminDatabase(env, (admin) => getTenantBySlug(admin, slug));
+      const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 1, applicationName: 'mcb-cli' });
+      try {
+        const report = await findContactReport(app, tenant.id, identifier);
+        if (!report) throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}`);
+        process.stdout.write(formatContactReport(slug, report));
+      } finally {
+        await app.close();
+      }
+    });
+}
