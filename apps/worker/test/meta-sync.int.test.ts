@@ -180,6 +180,26 @@ describe('meta.tick', () => {
       const jobs = (await q.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).filter((j) => mine.has(j.data.tenantId));
       expect(jobs.map((j) => j.data.tenantId).sort()).toEqual([a.id, c.id].sort());
       expect(jobs.every((j) => j.name === 'meta.sync' && Object.keys(j.data).join() === 'tenantId')).toBe(true);
+
+      // Next window: c's previous job is still pending (say, delayed by a rate limit), a's is not.
+      await q.obliterate({ force: true });
+      const later = Date.now() + 3600_000;
+      const [prevA, prevC] = await Promise.all(
+        [a, c].map(async (t) => (await planMetaSyncJobs(deps)).find((j) => j.tenantId === t.id)?.jobId as string),
+      );
+      await q.add('meta.sync', { tenantId: c.id }, { jobId: prevC, delay: 60_000 });
+      expect(prevA).toBeTruthy();
+      const realNow = Date.now;
+      Date.now = () => later;
+      try {
+        await processMetaTick({} as Job, tickDeps);
+      } finally {
+        Date.now = realNow;
+      }
+      const next = (await q.getJobs(['waiting', 'delayed'])).filter((j) => mine.has(j.data.tenantId));
+      expect(next.map((j) => j.id).sort()).toEqual(
+        [prevC, (await planMetaSyncJobs(deps, later)).find((j) => j.tenantId === a.id)?.jobId].sort(),
+      );
     } finally {
       await q.obliterate({ force: true });
       await q.close();

@@ -42,7 +42,7 @@ export async function planMetaSyncJobs(deps: Pick<WorkerDeps, 'admin' | 'log'>, 
     from tenants t join tenant_integrations i on i.tenant_id = t.id and i.provider = 'meta' and i.is_active
     where t.is_active
     order by t.id`;
-  const jobs: Array<{ tenantId: string; jobId: string }> = [];
+  const jobs: Array<{ tenantId: string; jobId: string; previousJobId: string }> = [];
   for (const row of rows) {
     if (row.lastError?.startsWith(`${metaTokenExpiredError}:`)) continue;
     let everyMs: number;
@@ -55,20 +55,31 @@ export async function planMetaSyncJobs(deps: Pick<WorkerDeps, 'admin' | 'log'>, 
     everyMs = Math.max(everyMs, 60_000);
     if (row.lastSuccessAt && now - row.lastSuccessAt.getTime() < everyMs) continue;
     const windowStart = Math.floor(now / everyMs) * everyMs;
-    jobs.push({ tenantId: row.id, jobId: buildJobId('meta-sync', row.id, windowKey(windowStart)) });
+    jobs.push({
+      tenantId: row.id,
+      jobId: buildJobId('meta-sync', row.id, windowKey(windowStart)),
+      previousJobId: buildJobId('meta-sync', row.id, windowKey(windowStart - everyMs)),
+    });
   }
   return jobs;
 }
 
-/** `meta.tick`: fans out one `meta.sync` per due tenant (see `planMetaSyncJobs`). */
+const unfinished = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+
+/**
+ * `meta.tick`: fans out one `meta.sync` per due tenant (see `planMetaSyncJobs`), except for a
+ * tenant whose previous window's job is still pending (e.g. delayed by a rate limit): it resumes
+ * from its checkpoint instead of racing a fresh sync against the same throttled account.
+ */
 export async function processMetaTick(_job: Job, deps: WorkerDeps): Promise<unknown> {
-  const jobs = await planMetaSyncJobs(deps);
+  const queue = metaQueue(deps.queue);
+  const planned = await planMetaSyncJobs(deps);
+  const states = await Promise.all(planned.map((j) => queue.getJobState(j.previousJobId)));
+  const jobs = planned.filter((_, i) => !unfinished.has(states[i] as string));
   if (jobs.length) {
     const options = defaultJobOptions(deps.env.JOB_ATTEMPTS);
-    await metaQueue(deps.queue).addBulk(
-      jobs.map((j) => ({ name: 'meta.sync', data: { tenantId: j.tenantId }, opts: { ...options, jobId: j.jobId } })),
-    );
+    await queue.addBulk(jobs.map((j) => ({ name: 'meta.sync', data: { tenantId: j.tenantId }, opts: { ...options, jobId: j.jobId } })));
   }
-  deps.log.info({ due: jobs.length }, 'meta tick');
-  return { enqueued: jobs.map((j) => j.jobId) };
+  deps.log.info({ due: planned.length, enqueued: jobs.length }, 'meta tick');
+  return { enqueued: jobs.map((j) => j.jobId), pending: planned.length - jobs.length };
 }
