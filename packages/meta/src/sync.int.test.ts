@@ -162,6 +162,25 @@ describe('syncMetaAccount against the fake Graph API', () => {
     expect(c.spend).toBe(expectedSpend(b, range));
   });
 
+  it('a resume cursor Meta no longer accepts restarts that part instead of failing', async () => {
+    const target = await loadMetaTarget(loader, b.id);
+    const range = lookbackRange(10, 'UTC');
+    const client = createGraphClient({ baseUrl: fake.url, version: 'v25.0', accessToken: b.token });
+    const result = await syncMetaAccount({
+      database: app,
+      client,
+      tenantId: target.tenantId,
+      adAccountId: target.adAccountId,
+      range,
+      resumeFrom: { range, phase: 'insights', chunk: 0, after: 'expired-cursor' },
+      pageSize: 50,
+    });
+    expect(result.insightRows).toBeGreaterThan(0);
+    const c = await counts(b.id);
+    expect(c).toMatchObject({ ads: ADS_B, insights: ADS_B * 10 });
+    expect(c.spend).toBe(expectedSpend(b, range));
+  });
+
   it("tenants never see each other's rows (RLS), and a session without a tenant sees none", async () => {
     const ca = await counts(a.id);
     const cb = await counts(b.id);

@@ -1,6 +1,7 @@
 import type { Logger } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
 import type { GraphClient, GraphParams } from './client';
+import { MetaRequestError } from './errors';
 import {
   type AdRow,
   adFields,
@@ -180,8 +181,23 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
       })();
       committed.catch(() => {});
     };
+    // A saved cursor can expire before a delayed job resumes: Meta then rejects the first request,
+    // and the edge (this month chunk, or the ads) starts over — upserts make the overlap harmless.
+    async function* pages() {
+      let first = true;
+      try {
+        for await (const page of client.paginate<unknown>(args.path, args.params, args.after)) {
+          first = false;
+          yield page;
+        }
+      } catch (err) {
+        if (!(first && args.after && err instanceof MetaRequestError)) throw err;
+        log?.warn({ tenantId, phase: args.checkpoint.phase, err: err.message }, 'meta sync: resume cursor rejected; restarting this part');
+        yield* client.paginate<unknown>(args.path, args.params, null);
+      }
+    }
     try {
-      for await (const page of client.paginate<unknown>(args.path, args.params, args.after)) {
+      for await (const page of pages()) {
         totals.pages++;
         totals.requests += client.requestCount - requestsSeen;
         requestsSeen = client.requestCount;
