@@ -77,5 +77,5 @@ export function createConsoleAuth(adminToken: string, options: { secureCookies?:
 
 /** Only same-site console paths are valid targets after login (no open redirect). */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/admin(\/[\w\-./%?=&]*)?$/.test(next) && !next.startsWith('//') ? next : '/admin/logs';
+  return next && /^\/admin(\/[\w\-./%?=&]*)?$/.test(next) && !next.includes('..') ? next : '/admin/logs';
 }

@@ -1,0 +1,41 @@
+import { decodeLogCursor, encodeLogCursor } from '@mcb/db';
+import { describe, expect, it } from 'vitest';
+import { parseTimeArg } from './filters';
+
+const now = new Date('2026-11-28T12:00:00.000Z');
+
+describe('parseTimeArg', () => {
+  it.each([
+    ['90s', '2026-11-28T11:58:30.000Z'],
+    ['30m', '2026-11-28T11:30:00.000Z'],
+    ['24h', '2026-11-27T12:00:00.000Z'],
+    ['7d', '2026-11-21T12:00:00.000Z'],
+    ['2w', '2026-11-14T12:00:00.000Z'],
+    ['2026-11-01', '2026-11-01T00:00:00.000Z'],
+    ['2026-11-01T08:30:00Z', '2026-11-01T08:30:00.000Z'],
+    ['2026-11-01T08:30:00-05:00', '2026-11-01T13:30:00.000Z'],
+  ])('%s → %s', (text, iso) => {
+    expect(parseTimeArg(text, now).toISOString()).toBe(iso);
+  });
+
+  it.each(['yesterday', '24', 'h24', '2026-13-45', '', '1y'])('refuses %j with a bad_request naming the input', (text) => {
+    expect(() => parseTimeArg(text, now)).toThrow(
+      expect.objectContaining({ code: 'bad_request', message: expect.stringContaining('Invalid time') }),
+    );
+  });
+});
+
+describe('log cursor', () => {
+  it('round-trips and refuses anything else', () => {
+    const cursor = { receivedAt: new Date('2026-11-28T10:11:12.345Z'), id: 9_007_199_254 };
+    expect(decodeLogCursor(encodeLogCursor(cursor))).toEqual(cursor);
+    for (const bad of [
+      '',
+      'x',
+      Buffer.from('2026-11-28T10:11:12Z|abc').toString('base64url'),
+      Buffer.from('nope|1').toString('base64url'),
+    ]) {
+      expect(decodeLogCursor(bad)).toBeNull();
+    }
+  });
+});
