@@ -1,4 +1,4 @@
-import type { Logger } from '@mcb/core';
+import { type Logger, McbError } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { pingQueue, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { type Context, Hono } from 'hono';
@@ -48,7 +48,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
 
   app.use(requestId());
   app.onError((err, c) => {
-    if (!('code' in err)) deps.log.error({ err: err.message, path: c.req.path, requestId: c.get('requestId') }, 'console error');
+    if (!(err instanceof McbError)) deps.log.error({ err: err.message, path: c.req.path, requestId: c.get('requestId') }, 'console error');
     return errorFromThrown(c, err);
   });
   app.notFound((c) => errorResponse(c, 'not_found', `No route ${c.req.method} ${c.req.path}`));
