@@ -79,6 +79,22 @@ describe('replay through the real worker', () => {
     for (const id of ids) expect(await sys.waitFor(id, ['processed', 'failed'], 2)).toMatchObject({ status: 'processed' });
   });
 
+  it('a rejected log (bad signature, body kept) is processed when an operator replays it: no signature check again', async () => {
+    const tenant = await sys.makeTenant('mc-good-key-0001');
+    const body = { ...stripeFixture, id: 'evt_rejected_then_replayed' };
+    const [row] = await sys.admin.sql<{ id: number }[]>`
+      insert into webhook_logs (tenant_id, source, event_type, dedupe_key, payload, status, error_message)
+      values (${tenant.id}, 'stripe', 'checkout.session.completed', 'evt_rejected_then_replayed', ${sys.admin.sql.json(body as never)},
+              'rejected', 'invalid_signature')
+      returning id`;
+    const res = await sys.consoleApp.app.request(`/admin/api/logs/${row!.id}/replay`, { method: 'POST', headers: auth });
+    expect(await res.json()).toMatchObject({ matched: 1, replayed: 1 });
+    expect(await sys.waitFor(row!.id, ['processed', 'failed'])).toMatchObject({ status: 'processed', error_message: null });
+    const payments = await sys.admin
+      .sql`select category, amount_cents from payments where tenant_id = ${tenant.id} and webhook_log_id = ${row!.id}`;
+    expect(payments).toHaveLength(1);
+  });
+
   it('replaying processed logs changes no data (SPEC §6.6)', async () => {
     const tenant = await sys.makeTenant('mc-good-key-0001');
     const mc = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '7770001', event_type: 'link_clicked' });
