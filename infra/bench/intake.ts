@@ -3,7 +3,8 @@
 // c=50 for 10 s after a 3 s warm-up each, with autocannon. Prints req/s, p50, p99, the ratio
 // receiver/bare, the receiver's peak RSS and its group-commit batch sizes. Targets (issue 4):
 // ratio ≥ 0.50, p99 ≤ 50 ms, RSS ≤ 200 MB. Figures are printed, never asserted.
-// Flags: --cpu-prof=<dir> writes a V8 CPU profile of the receiver; --log-level=<pino level> (default info).
+// Flags: --cpu-prof=<dir> writes a V8 CPU profile of the receiver; --log-level=<pino level> (default info);
+// --async-commit (diagnosis only) turns off synchronous_commit on the bench database.
 // infra/bench is not a workspace package: it imports the packages' entry files by path, and
 // autocannon/stripe from the receiver's dev dependencies.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -55,6 +56,14 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const { postgresUrl, redisUrl } = testServiceUrls();
 const db = await createTestDatabase(postgresUrl, 'mcb_bench');
 await runMigrations(db.url);
+// Diagnosis only (--async-commit): shows how much of the commit time is the WAL flush. It gives up
+// the durability a 2xx promises, so it is never a setting for production.
+const asyncCommit = flags.has('async-commit');
+if (asyncCommit) {
+  const owner = createDatabase({ url: db.url, role: 'owner', max: 1 });
+  await owner.sql.unsafe(`alter database "${db.name}" set synchronous_commit = off`);
+  await owner.close();
+}
 const admin = createDatabase({ url: db.url, role: 'admin', max: 2, applicationName: 'bench-intake' });
 const encryptionKey = generateKey();
 const keyring = parseKeyring(encryptionKey);
@@ -145,13 +154,34 @@ function start(script: string, port: number, env: Record<string, string> = {}, n
   });
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of the Postgres backends serving the bench database (the receiver's connections). */
+async function postgresCpuSeconds(): Promise<number> {
+  const rows = await admin.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${db.name} and pid <> pg_backend_pid()`;
+  return rows.reduce((sum, r) => sum + cpuSeconds(r.pid), 0);
+}
+
 /** Peak resident set of a process (VmHWM), MB. */
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-async function drive(url: string) {
+/** Warm-up, then the measured run; also the CPU the server process (and its Postgres backends) spent in it. */
+async function drive(url: string, pid: number) {
   const requests = [{ method: 'POST', path: `/api/webhooks/${slug}/stripe`, setupRequest: signedEvent }];
   await autocannon({ url, connections, duration: warmupSeconds, requests });
-  return autocannon({ url, connections, duration: seconds, requests });
+  const [cpu0, pg0] = [cpuSeconds(pid), await postgresCpuSeconds()];
+  const result = await autocannon({ url, connections, duration: seconds, requests });
+  const [cpu1, pg1] = [cpuSeconds(pid), await postgresCpuSeconds()];
+  const perRequestUs = (x: number) => (1e6 * x) / Math.max(1, result['2xx']);
+  return { result, nodeUs: perRequestUs(cpu1 - cpu0), postgresUs: perRequestUs(pg1 - pg0) };
 }
 
 const barePort = await freePort();
@@ -180,8 +210,9 @@ try {
     `intake bench: signed Stripe events (${Buffer.byteLength(template)} B), c=${connections}, ${seconds} s after ${warmupSeconds} s warm-up, autocannon`,
   );
   const loadBefore = loadavg()[0] as number;
-  const b = await drive(`http://127.0.0.1:${barePort}`);
-  const r = await drive(`http://127.0.0.1:${recvPort}`);
+  const bareRun = await drive(`http://127.0.0.1:${barePort}`, bare.pid as number);
+  const recvRun = await drive(`http://127.0.0.1:${recvPort}`, receiver.pid as number);
+  const [b, r] = [bareRun.result, recvRun.result];
   const rss = peakRssMb(receiver.pid as number);
   const metrics = await (await fetch(`http://127.0.0.1:${recvPort}/metrics`)).text();
   const metric = (name: string) =>
@@ -204,6 +235,9 @@ try {
   const ratio = r.requests.average / b.requests.average;
   console.log(
     `ratio receiver/bare ${ratio.toFixed(2)} (target ≥ 0.50)   receiver p99 ${r.latency.p99} ms (target ≤ 50)   receiver peak RSS ${rss.toFixed(0)} MB (target ≤ 200)`,
+  );
+  console.log(
+    `CPU per request: bare ${bareRun.nodeUs.toFixed(0)} µs; receiver ${recvRun.nodeUs.toFixed(0)} µs in its process + ${recvRun.postgresUs.toFixed(0)} µs in its Postgres backends (Redis and autocannon not counted)`,
   );
   console.log(
     `machine load average (1 min) ${loadBefore.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after, on ${availableCores} cores (others' work competes)`,
