@@ -31,6 +31,12 @@ export const contacts = pgTable(
     /** Earliest event seen for this person (first touch, SPEC §6.7). */
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }),
     fieldMeta: jsonb('field_meta').$type<FieldMeta>().notNull().default({}),
+    /**
+     * Every email (lowercased) and phone the person has ever been known by, so an event carrying an
+     * older identifier still finds them after a newer value replaced the column (SPEC §6.1, §6.7).
+     */
+    knownEmails: text('known_emails').array().notNull().default(sql`'{}'::text[]`),
+    knownPhones: text('known_phones').array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -46,6 +52,8 @@ export const contacts = pgTable(
     index('contacts_phone_idx').on(t.tenantId, t.phone),
     index('contacts_stripe_customer_idx').on(t.tenantId, t.stripeCustomerId),
     index('contacts_created_at_idx').on(t.tenantId, t.createdAt),
+    index('contacts_known_emails_idx').using('gin', t.knownEmails),
+    index('contacts_known_phones_idx').using('gin', t.knownPhones),
   ],
 );
 
