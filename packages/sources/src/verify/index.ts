@@ -1,6 +1,6 @@
 import type { Source } from '../types';
 import { type GhlPublicKeys, verifyGhlSignature } from './ghl';
-import { verifyDenefitsSecret, verifyManychatSecret, verifyPerspectiveSecret } from './shared-secret';
+import { verifyDenefitsSecret, verifySharedSecret } from './shared-secret';
 import { verifyStripeSignature } from './stripe';
 import type { VerifyResult, WebhookHeaders, WebhookQuery } from './types';
 
@@ -36,8 +36,7 @@ export function verifyWebhook(
     case 'denefits':
       return verifyDenefitsSecret(rawBody, headers, query, secrets, now);
     case 'manychat':
-      return verifyManychatSecret(rawBody, headers, query, secrets, now);
     case 'perspective':
-      return verifyPerspectiveSecret(rawBody, headers, query, secrets, now);
+      return verifySharedSecret(rawBody, headers, query, secrets, now);
   }
 }

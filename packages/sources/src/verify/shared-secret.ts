@@ -53,8 +53,8 @@ export function bodySecret(rawBody: Uint8Array, field = 'secret_key'): string | 
 }
 
 /**
- * Shared-secret check for sources without native signing (manychat, perspective; denefits adds the
- * body field). Pure: `(rawBody, headers, query, secrets, now)`; `now` is unused but kept for the
+ * Shared-secret check for sources without native signing: manychat, perspective, unsigned GHL
+ * workflow webhooks (denefits adds the body field, `verifyDenefitsSecret`). Pure: `(rawBody, headers, query, secrets, now)`; `now` is unused but kept for the
  * common verifier shape. `no_secret` when the tenant has no active secret.
  */
 export function verifySharedSecret(
@@ -74,28 +74,6 @@ export function verifySharedSecret(
   }
   if (presented.length === 0) return { ok: false, reason: 'missing_signature' };
   return matchesAnySecret(presented, active) ? { ok: true, method: 'shared_secret' } : { ok: false, reason: 'invalid_signature' };
-}
-
-/** ManyChat: shared secret only. */
-export function verifyManychatSecret(
-  rawBody: Uint8Array,
-  headers: WebhookHeaders,
-  query: WebhookQuery,
-  secrets: readonly string[],
-  now: Date,
-) {
-  return verifySharedSecret(rawBody, headers, query, secrets, now);
-}
-
-/** Perspective: shared secret only. */
-export function verifyPerspectiveSecret(
-  rawBody: Uint8Array,
-  headers: WebhookHeaders,
-  query: WebhookQuery,
-  secrets: readonly string[],
-  now: Date,
-) {
-  return verifySharedSecret(rawBody, headers, query, secrets, now);
 }
 
 /** Denefits: shared secret, also accepted as the body field `secret_key` (Make.com relays). */
