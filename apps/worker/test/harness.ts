@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createLogger } from '@mcb/core';
 import { createDatabase, type Database } from '@mcb/db';
 import { createQueueConnection, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
+import { createReceiver } from '@mcb/receiver';
 import { dedupeKeyOf, type Source, unwrapBody } from '@mcb/sources';
-import { addTenant, parseKeyring, setIntegration } from '@mcb/tenancy';
+import { addTenant, createTenantContextLoader, parseKeyring, setIntegration } from '@mcb/tenancy';
 import { testEnv } from '@mcb/testing';
 import { type WorkerEnv, workerEnvSchema } from '../src/env';
 import { startWorkerRuntime, type WorkerRuntime } from '../src/runtime';
@@ -14,6 +15,17 @@ export const testEncryptionKey = randomBytes(32).toString('base64');
 export interface Delivery {
   receivedAt?: Date;
   dedupeKey?: string;
+}
+
+/** The webhook secret every harness tenant gets for every source (Stripe's in its `whsec_` form). */
+export const webhookSecret = (source: Source) => (source === 'stripe' ? 'whsec_harness_secret' : 'harness-shared-secret');
+
+/** Headers a provider would send: Stripe's `t=…,v1=HMAC-SHA256(t.body)` scheme; the shared secret for the others. */
+function signedHeaders(source: Source, body: string): Record<string, string> {
+  if (source !== 'stripe') return { 'content-type': 'application/json', 'x-webhook-secret': webhookSecret(source) };
+  const t = Math.floor(Date.now() / 1000);
+  const v1 = createHmac('sha256', webhookSecret('stripe')).update(`${t}.${body}`).digest('hex');
+  return { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${v1}` };
 }
 
 /**
@@ -41,6 +53,17 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
   const env = workerEnvSchema.parse(rawEnv);
   const runtimes: WorkerRuntime[] = [];
   let seq = 0;
+  // The real receiver (apps/receiver), in-process: verify → store → enqueue, as in production.
+  const app = createDatabase({ url: databaseUrl, role: 'app', max: 4 });
+  const receiverTenants = createTenantContextLoader({ admin, keyring, ttlMs: 0, listen: false });
+  const receiver = createReceiver({
+    database: app,
+    queue: conn,
+    log: createLogger({ name: 'test-receiver', level: 'silent' }),
+    tenants: receiverTenants,
+    enqueuer,
+  });
+  const slugs = new Map<string, string>();
 
   return {
     owner,
@@ -58,8 +81,16 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
     async makeTenant(config: Record<string, unknown> = {}, credentials?: { manychat?: Record<string, unknown> }) {
       const slug = `${name.slice(0, 10)}-${Math.random().toString(36).slice(2, 10)}`;
       const t = await addTenant(admin, { slug, name: `Tenant ${slug}`, config });
-      if (credentials?.manychat)
-        await setIntegration(admin, keyring, { slug, provider: 'manychat', credentials: credentials.manychat, webhookSecret: true });
+      slugs.set(t.id, slug);
+      for (const source of ['manychat', 'ghl', 'stripe', 'denefits', 'perspective'] as const) {
+        const creds = source === 'manychat' ? credentials?.manychat : undefined;
+        await setIntegration(admin, keyring, {
+          slug,
+          provider: source,
+          webhookSecret: webhookSecret(source),
+          ...(creds ? { credentials: creds } : {}),
+        });
+      }
       for (const rt of runtimes) await rt.webhooks.refresh();
       return { id: t.id, slug };
     },
@@ -73,10 +104,26 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
         returning id`;
       return row!.id;
     },
-    async deliver(tenantId: string, source: Source, payload: unknown, d: Delivery = {}): Promise<number> {
+    /** Enqueues a stored log directly (tests that preload or need a fixed dedupe key / received_at). */
+    async deliverStored(tenantId: string, source: Source, payload: unknown, d: Delivery = {}): Promise<number> {
       const id = await this.store(tenantId, source, payload, d);
       await enqueuer.enqueue([{ tenantId, logId: id }]);
       return id;
+    },
+    /** POSTs a signed webhook to the real receiver; returns the stored log id (200 required). */
+    async deliver(tenantId: string, source: Source, payload: unknown): Promise<number> {
+      const body = JSON.stringify(payload);
+      const res = await receiver.app.fetch(
+        new Request(`http://receiver.test/api/webhooks/${slugs.get(tenantId)}/${source}`, {
+          method: 'POST',
+          headers: signedHeaders(source, body),
+          body,
+        }),
+      );
+      const answer = (await res.json()) as { id?: number; duplicate?: boolean; error?: unknown };
+      if (res.status !== 200 || typeof answer.id !== 'number')
+        throw new Error(`receiver answered ${res.status}: ${JSON.stringify(answer)}`);
+      return answer.id;
     },
     async waitForLogs(
       ids: number[],
@@ -100,6 +147,9 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
     },
     async close() {
       for (const rt of runtimes) await rt.close();
+      await receiver.close();
+      await receiverTenants.close();
+      await app.close();
       await enqueuer.close();
       await conn.close();
       await Promise.all([owner.close(), admin.close()]);

@@ -125,7 +125,9 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
     const again = clone(fixture('denefits', 'recurring-payment')) as unknown as Array<{ data: { contract: Record<string, unknown> } }>;
     again[0]!.data.contract.remaining_payments = 11;
     again[0]!.data.contract.payment_number = 1;
-    ids.push(await h.deliver(t.id, 'denefits', again, { dedupeKey: 'make-retry-1' }));
+    ids.push(await h.deliverStored(t.id, 'denefits', again, { dedupeKey: 'make-retry-1' }));
+    // And the same delivery again through the receiver is a duplicate of the stored log.
+    expect(await h.deliver(t.id, 'denefits', again)).toBe(ids[1]);
     ids.push(await h.deliver(t.id, 'denefits', fixture('denefits', 'contract-status')));
     const logs = await h.waitForLogs(ids);
     expect(logs.map((l) => l.status)).toEqual(['processed', 'processed', 'processed', 'processed', 'processed', 'processed']);

@@ -59,6 +59,8 @@ interface ContactRow {
   tags: Record<string, unknown>;
   field_meta: ContactState['meta'];
   first_seen_at: Date | null;
+  known_emails: string[];
+  known_phones: string[];
   created_at: Date;
   [column: string]: unknown;
 }
@@ -147,8 +149,17 @@ function identityOfRow(row: Partial<ContactRow>): IdentitySet {
   addIdentity(set, 'stripeCustomerIds', row.stripe_customer_id);
   for (const e of [row.email_primary, row.email_booking, row.email_payment]) addIdentity(set, 'emails', e);
   addIdentity(set, 'phones', row.phone);
+  for (const e of row.known_emails ?? []) addIdentity(set, 'emails', e);
+  for (const p of row.known_phones ?? []) addIdentity(set, 'phones', p);
   return set;
 }
+
+function mergeIdentity(into: IdentitySet, from: IdentitySet): IdentitySet {
+  for (const kind of Object.keys(from) as Array<keyof IdentitySet>) for (const v of from[kind]) addIdentity(into, kind, v);
+  return into;
+}
+
+const sameSet = (a: string[] | undefined, b: string[]) => (a ?? []).length === b.length && b.every((v) => (a ?? []).includes(v));
 
 function stateOf(row: ContactRow): ContactState {
   const values: ContactState['values'] = {};
@@ -163,7 +174,8 @@ async function findContacts(tx: TransactionSql, id: IdentitySet): Promise<Contac
       mc_id = any(${id.mcIds}::text[]) or ghl_id = any(${id.ghlIds}::text[])
       or stripe_customer_id = any(${id.stripeCustomerIds}::text[])
       or lower(email_primary) = any(${id.emails}::text[]) or lower(email_booking) = any(${id.emails}::text[])
-      or lower(email_payment) = any(${id.emails}::text[]) or phone = any(${id.phones}::text[]))
+      or lower(email_payment) = any(${id.emails}::text[]) or phone = any(${id.phones}::text[])
+      or known_emails && ${id.emails}::text[] or known_phones && ${id.phones}::text[])
     order by first_seen_at asc nulls last, created_at asc, id asc
     for update`;
 }
@@ -228,10 +240,12 @@ async function applyInTransaction(
   let firstSeen: Date = at;
   const changes: FieldChange[] = [];
   let dirty = false;
+  // Every identifier the person is known by after this event (matching, locks, orphans, known_*).
+  const known = mergeIdentity(emptyIdentity(), identity);
 
   if (hasIdentity(identity)) {
     const found = await findContacts(tx, identity);
-    for (const row of found) await locks.tryLock(lockKeysOf(ctx.tenantId, identityOfRow(row)));
+    for (const row of found) await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(row))));
     const [survivor, ...losers] = found;
     if (survivor) {
       contact = survivor;
@@ -272,7 +286,7 @@ async function applyInTransaction(
     changes.push(...plan.changes);
     dirty ||= plan.changes.length > 0 || plan.metaChanged;
     // New identifiers on the person must be ours too (another applier may be creating them).
-    await locks.tryLock(lockKeysOf(ctx.tenantId, identityOfRow(state.values)));
+    await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(state.values))));
   }
 
   const contactId = contact?.id ?? null;
@@ -308,7 +322,7 @@ async function applyInTransaction(
   }
 
   if (contactId && state) {
-    const orphans = await linkOrphans(tx, contactId, identityOfRow(state.values));
+    const orphans = await linkOrphans(tx, contactId, known);
     outcome.linkedOrphans = orphans.length;
     if (orphans.length > 0) {
       const orphanIncoming = orphans.map((o) => ({
@@ -323,7 +337,12 @@ async function applyInTransaction(
       state = { values: { ...state.values, ...plan.set }, tags: plan.tags ?? state.tags, meta: plan.meta };
       changes.push(...plan.changes);
       dirty ||= plan.changes.length > 0 || plan.metaChanged;
-      await locks.tryLock(lockKeysOf(ctx.tenantId, identityOfRow(state.values)));
+      for (const o of orphans) {
+        addIdentity(known, 'emails', o.customer_email);
+        addIdentity(known, 'phones', o.customer_phone);
+        addIdentity(known, 'stripeCustomerIds', o.stripe_customer_id);
+      }
+      await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(state.values))));
       for (const o of orphans) {
         if (o.paid_at < firstSeen) {
           firstSeen = o.paid_at;
@@ -345,6 +364,9 @@ async function applyInTransaction(
   }
   // Every remaining write in one statement (data-modifying CTEs): fewer round trips per event.
   const parts: PendingQuery<Row[]>[] = [];
+  const knownEmails = [...known.emails].sort();
+  const knownPhones = [...known.phones].sort();
+  if (contact && !(sameSet(contact.known_emails, knownEmails) && sameSet(contact.known_phones, knownPhones))) dirty = true;
   if (contact && state && dirty) {
     const c = contact;
     const v = (col: ContactColumn) => (state.values[col] ?? null) as string | null;
@@ -355,6 +377,7 @@ async function applyInTransaction(
         email_booking = ${v('email_booking')}, email_payment = ${v('email_payment')}, phone = ${v('phone')},
         first_name = ${v('first_name')}, last_name = ${v('last_name')}, ig_username = ${v('ig_username')}, ig_id = ${v('ig_id')},
         stripe_customer_id = ${v('stripe_customer_id')}, source = ${v('source')}, ad_id = ${v('ad_id')},
+        known_emails = ${knownEmails}::text[], known_phones = ${knownPhones}::text[],
         stage = ${stage}, first_seen_at = ${firstSeen}, tags = ${tx.json(state.tags as never)},
         field_meta = ${tx.json(state.meta as never)}, updated_at = now()
       where id = ${c.id} returning 1)`);
