@@ -144,20 +144,25 @@ interface SpendRow {
  */
 async function queryPeople(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<PeopleRow[]> {
   const rows = await tx<PeopleRow[]>`
-    with ev as materialized (
-      select case when e.occurred_at >= ${week.start} then 0 else 1 end as w,
-             coalesce(c.merged_into_id, c.id) as pid,
-             e.event_type
+    with pe as materialized (
+      -- (week, event type, person) once each; only merged records (a few %) are looked up, by a partial index.
+      select distinct case when e.occurred_at >= ${week.start} then 0 else 1 end as w,
+             e.event_type,
+             coalesce(m.merged_into_id, e.contact_id) as pid
       from funnel_events e
-      join contacts c on c.tenant_id = e.tenant_id and c.id = e.contact_id
+      left join contacts m on m.tenant_id = e.tenant_id and m.id = e.contact_id and m.merged_into_id is not null
       where e.tenant_id = ${tenantId} and e.occurred_at >= ${prev.start} and e.occurred_at < ${week.end}
     ),
-    people as (select distinct pid from ev),
+    people as materialized (
+      select p.pid, c.source, c.ad_id
+      from (select distinct pid from pe) p
+      join contacts c on c.tenant_id = ${tenantId} and c.id = p.pid
+    ),
     records as (
       select pid, pid as contact_id from people
       union
       select c.merged_into_id, c.id from contacts c join people p on p.pid = c.merged_into_id
-      where c.tenant_id = ${tenantId}
+      where c.tenant_id = ${tenantId} and c.merged_into_id is not null
     ),
     first_seen as (
       select r.pid, min(f.first_at) as first_at
@@ -173,19 +178,19 @@ async function queryPeople(tx: TransactionSql, tenantId: string, week: WeekWindo
       from first_seen where first_at >= ${prev.start} and first_at < ${week.end}
     ),
     ad_people as (
-      select ev.w, c.ad_id, ev.pid, ev.event_type
-      from ev join contacts c on c.tenant_id = ${tenantId} and c.id = ev.pid
-      where c.ad_id is not null and ev.event_type in ('appointment_held', 'purchase_completed', 'payment_plan_created')
+      select pe.w, p.ad_id, pe.pid, pe.event_type
+      from pe join people p on p.pid = pe.pid
+      where p.ad_id is not null and pe.event_type in ('appointment_held', 'purchase_completed', 'payment_plan_created')
     )
-    select 'event' as kind, w, event_type as key, count(distinct pid)::int as n from ev group by w, event_type
+    select 'event' as kind, w, event_type as key, count(*)::int as n from pe group by w, event_type
     union all
-    select 'purchases', w, null, count(distinct pid)::int from ev
+    select 'purchases', w, null, count(distinct pid)::int from pe
     where event_type in ('purchase_completed', 'payment_plan_created') group by w
     union all
-    select 'leads', l.w, coalesce(nullif(c.source, ''), 'unknown'), count(*)::int
-    from leads l join contacts c on c.tenant_id = ${tenantId} and c.id = l.pid group by 2, 3
+    select 'leads', l.w, coalesce(nullif(p.source, ''), 'unknown'), count(*)::int
+    from leads l join people p on p.pid = l.pid group by 2, 3
     union all
-    select 'ad_held', w, ad_id, count(distinct pid)::int from ad_people where event_type = 'appointment_held' group by w, ad_id
+    select 'ad_held', w, ad_id, count(*)::int from ad_people where event_type = 'appointment_held' group by w, ad_id
     union all
     select 'ad_purchases', w, ad_id, count(distinct pid)::int from ad_people where event_type <> 'appointment_held' group by w, ad_id
   `;

@@ -52,6 +52,8 @@ export const contacts = pgTable(
     index('contacts_phone_idx').on(t.tenantId, t.phone),
     index('contacts_stripe_customer_idx').on(t.tenantId, t.stripeCustomerId),
     index('contacts_created_at_idx').on(t.tenantId, t.createdAt),
+    // Merged records are a few %: reports map them to their survivor through this small partial index.
+    index('contacts_merged_into_idx').on(t.tenantId, t.mergedIntoId, t.id).where(sql`merged_into_id IS NOT NULL`),
     index('contacts_known_emails_idx').using('gin', t.knownEmails),
     index('contacts_known_phones_idx').using('gin', t.knownPhones),
   ],

@@ -44,7 +44,8 @@ export const funnelEvents = pgTable(
     foreignKey({ columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
     index('funnel_events_occurred_idx').on(t.tenantId, t.occurredAt),
     index('funnel_events_type_occurred_idx').on(t.tenantId, t.eventType, t.occurredAt),
-    index('funnel_events_contact_idx').on(t.tenantId, t.contactId),
+    // occurred_at too: a person's earliest event (weekly report "leads") is one index-only probe.
+    index('funnel_events_contact_idx').on(t.tenantId, t.contactId, t.occurredAt),
   ],
 );
 

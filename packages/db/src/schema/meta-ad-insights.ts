@@ -1,4 +1,4 @@
-import { bigint, date, foreignKey, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { bigint, date, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
 import { tenantId } from './columns';
 import { tenants } from './tenants';
 
@@ -23,6 +23,8 @@ export const metaAdInsights = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     unique('meta_ad_insights_tenant_ad_date_unique').on(t.tenantId, t.adId, t.date),
+    // Spend of a date range (weekly report) for all of a tenant's ads.
+    index('meta_ad_insights_date_idx').on(t.tenantId, t.date),
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
   ],
 );
