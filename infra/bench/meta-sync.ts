@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createDatabase, runMigrations, withTenantSql } from '../../packages/db/src/index';
 import { loadMetaTarget, lookbackRange, runTenantMetaSync } from '../../packages/meta/src/index';
@@ -71,7 +71,7 @@ try {
     `  stored: ${row?.ads} ads, ${row?.rows} insight rows over ${row?.days} days — ${ok ? 'complete, no duplicates' : 'MISMATCH'}`,
   );
   const worst = Math.max(...runs.map((r) => r.s));
-  console.log(`  machine load average (1 min) at the end: ${loadavg()[0]?.toFixed(1)} on ${navigator.hardwareConcurrency} cores`);
+  console.log(`  machine load average (1 min) at the end: ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`);
   console.log(`  result: ${worst <= budgetS ? 'within' : 'OVER'} budget (slowest run ${worst.toFixed(2)} s of ${budgetS} s)`);
   if (!ok) process.exitCode = 1;
 } finally {

@@ -54,7 +54,7 @@ export interface MetaSyncOptions {
   pageSize?: number;
   /** Rows per upsert statement. Default 1,000. */
   batchSize?: number;
-  /** Batches written at once (separate transactions). Default 2. */
+  /** Batches written at once (separate transactions, so up to this many pool connections). Default 3. */
   writeConcurrency?: number;
   /** Accumulator to count into (e.g. across a rate-limited run and its resumption). */
   totals?: MetaSyncTotals;
@@ -123,7 +123,7 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
   const { database, client, tenantId, log } = options;
   const pageSize = options.pageSize ?? 500;
   const batchSize = options.batchSize ?? 1_000;
-  const writeConcurrency = options.writeConcurrency ?? 2;
+  const writeConcurrency = options.writeConcurrency ?? 3;
   const resume = options.resumeFrom ?? null;
   const range = resume?.range ?? options.range;
   const chunks = splitByMonth(range);
