@@ -73,6 +73,18 @@ describe('Graph client', () => {
     await expect(client().get('act_42/insights', { level: 'campaign' })).rejects.toBeInstanceOf(MetaRequestError);
   });
 
+  it('an abort (worker shutdown) ends retries at once', async () => {
+    const controller = new AbortController();
+    fake.failWhen(() => true, { kind: 'server-error' }, 50);
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 100);
+    const err = await drain(client({ retryBaseMs: 2_000, maxRetries: 10, signal: controller.signal })).catch((e) => e);
+    expect(err).toBeInstanceOf(MetaTransientError);
+    expect(err.message).toMatch(/aborted/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    fake.clearFaults();
+  });
+
   it('error messages never contain the token', async () => {
     const err = await client({ accessToken: 'wrong-token-xyz' })
       .get('act_42/ads', ads)

@@ -20,6 +20,8 @@ export interface GraphClientOptions {
   defaultRateLimitWaitMs?: number;
   log?: Logger;
   fetch?: typeof fetch;
+  /** Aborts in-flight requests and retry waits (worker shutdown); the call then throws `MetaTransientError`. */
+  signal?: AbortSignal;
 }
 
 export type GraphParams = Record<string, string | number | undefined>;
@@ -108,7 +110,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       try {
         const res = await doFetch(url, {
           headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
         });
         const usage = parseGraphUsage(res.headers);
         lastUsage = usage;
@@ -125,14 +127,17 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
           ? new MetaTransientError(`Meta Graph ${res.status}: response is not JSON`, { status: res.status })
           : classify(res.status, body as GraphErrorBody | null, res.headers, usage);
       } catch (err) {
+        if (options.signal?.aborted) throw new MetaTransientError('Meta Graph request aborted (shutting down)', { status: 0 });
         const name = (err as Error).name;
         const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub((err as Error).message);
         failure = new MetaTransientError(`Meta Graph request ${what}`, { status: 0 });
       }
-      if (!(failure instanceof MetaTransientError) || attempt >= maxRetries) throw failure;
+      if (!(failure instanceof MetaTransientError) || attempt >= maxRetries || options.signal?.aborted) throw failure;
       const wait = Math.min(10_000, retryBaseMs * 2 ** attempt) * (1 + Math.random() * 0.25);
       options.log?.warn({ path: logPath, attempt: attempt + 1, waitMs: Math.round(wait), err: failure.message }, 'meta graph retry');
-      await delay(wait);
+      await delay(wait, undefined, { signal: options.signal }).catch(() => {
+        throw new MetaTransientError('Meta Graph retry aborted (shutting down)', { status: 0 });
+      });
     }
   }
 

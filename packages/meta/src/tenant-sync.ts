@@ -110,6 +110,8 @@ export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress
   resumeFrom?: MetaSyncCheckpoint | null;
   log?: Logger;
   now?: Date;
+  /** Aborts the sync's Graph requests (worker shutdown); committed batches and the checkpoint stay. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -127,6 +129,7 @@ export async function runTenantMetaSync(options: TenantMetaSyncOptions): Promise
     retryBaseMs: settings.retryBaseMs,
     defaultRateLimitWaitMs: settings.defaultRateLimitWaitMs,
     log: options.log,
+    signal: options.signal,
   });
   return syncMetaAccount({
     database: options.database,

@@ -73,6 +73,8 @@ export interface FakeGraph {
   failAt(n: number, fault: FakeGraphFault): void;
   /** Answer the next `times` requests matching `match` with `fault`. */
   failWhen(match: (req: FakeGraphRequest) => boolean, fault: FakeGraphFault, times?: number): void;
+  /** Drops every pending fault. */
+  clearFaults(): void;
   /** Changes one ad-day's spend (Meta restating a recent day). */
   restate(adAccountId: string, adId: string, date: string, spendCents: number): void;
   /** The ads of an account, every status. */
@@ -343,6 +345,9 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     requests,
     failAt: (n, fault) => rules.push({ match: (r) => r.n === n, fault, remaining: 1 }),
     failWhen: (match, fault, times = 1) => rules.push({ match, fault, remaining: times }),
+    clearFaults: () => {
+      rules.length = 0;
+    },
     restate: (id, adId, date, cents) => account(id).spend.set(`${adId}|${date}`, cents),
     ads: (id) => account(id).ads,
     spendCents: (id, adId, date) => spendOf(account(id), adId, date),

@@ -19,7 +19,7 @@ import { toJobError } from '../../errors';
  * in the job data, so a rate-limited job (moved to delayed, not failed) or a crashed worker's job
  * continues where it stopped. 190 / other permanent Graph errors: `last_error` set, no retry.
  */
-export async function processMetaSync(job: Job, deps: WorkerDeps, token?: string): Promise<unknown> {
+export async function processMetaSync(job: Job, deps: WorkerDeps, token?: string, signal?: AbortSignal): Promise<unknown> {
   const data = jobSchemas['meta.sync'].parse(job.data);
   const log = deps.log.child({ job: job.id, tenantId: data.tenantId });
   let target: Awaited<ReturnType<typeof loadMetaTarget>>;
@@ -38,6 +38,7 @@ export async function processMetaSync(job: Job, deps: WorkerDeps, token?: string
       range,
       resumeFrom: checkpoint,
       log,
+      signal,
       onCheckpoint: async (cp) => {
         checkpoint = cp;
         await job.updateData({ ...data, checkpoint: cp });
