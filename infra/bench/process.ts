@@ -169,7 +169,7 @@ async function main() {
       Array.from({ length: seededPerTenant }, (_, n) => ({
         tenantId: t.id,
         source: 'manychat' as Source,
-        body: bodyFor('manychat', person('seed', n), n),
+        body: bodyFor('manychat', person('seed', n), 1_000_000 + n),
       })),
     );
     const seedIds = await storeLogs(owner, enqueuer, seedRows);

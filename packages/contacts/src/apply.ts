@@ -242,10 +242,15 @@ async function applyInTransaction(
   let dirty = false;
   // Every identifier the person is known by after this event (matching, locks, orphans, known_*).
   const known = mergeIdentity(emptyIdentity(), identity);
+  // Identifiers the matched records already had: orphans can only match identifiers that are new.
+  const had = emptyIdentity();
 
   if (hasIdentity(identity)) {
     const found = await findContacts(tx, identity);
-    for (const row of found) await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(row))));
+    for (const row of found) {
+      mergeIdentity(had, identityOfRow(row));
+      await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(row))));
+    }
     const [survivor, ...losers] = found;
     if (survivor) {
       contact = survivor;
@@ -321,7 +326,8 @@ async function applyInTransaction(
     await tx`update payments set status = ${u.status} where payment_event_id = ${u.paymentEventId} and status is distinct from ${u.status}`;
   }
 
-  if (contactId && state) {
+  const gained = (['emails', 'phones', 'stripeCustomerIds'] as const).some((k) => known[k].some((v) => !had[k].includes(v)));
+  if (contactId && state && gained) {
     const orphans = await linkOrphans(tx, contactId, known);
     outcome.linkedOrphans = orphans.length;
     if (orphans.length > 0) {

@@ -1,0 +1,63 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type ContactState, planFieldUpdates, type Stamp } from './fields';
+
+const empty = (): ContactState => ({ values: {}, tags: {}, meta: {} });
+const s = (at: string, logId: number): Stamp => ({ at, logId: String(logId) });
+
+describe('planFieldUpdates (SPEC §6.4, §6.7)', () => {
+  it('never lets an empty value overwrite a known one', () => {
+    const first = planFieldUpdates(empty(), [{ fields: { firstName: 'Ann' }, stamp: s('2026-01-01T00:00:00Z', 1) }]);
+    const state = { values: first.set, tags: {}, meta: first.meta };
+    const next = planFieldUpdates(state, [{ fields: { firstName: '  ', lastName: undefined }, stamp: s('2026-01-02T00:00:00Z', 2) }]);
+    expect(next.set).toEqual({});
+    expect(next.changes).toEqual([]);
+  });
+
+  it('keeps the first touch for source and ad_id, the newest value for the rest, ties by log id', () => {
+    const plan = planFieldUpdates(empty(), [
+      { fields: { source: 'later', adId: 'ad2', firstName: 'New' }, stamp: s('2026-01-02T00:00:00Z', 5) },
+      { fields: { source: 'first', adId: 'ad1', firstName: 'Old' }, stamp: s('2026-01-01T00:00:00Z', 9) },
+      { fields: { firstName: 'Tie' }, stamp: s('2026-01-02T00:00:00Z', 6) },
+    ]);
+    expect(plan.set).toMatchObject({ source: 'first', ad_id: 'ad1', first_name: 'Tie' });
+  });
+
+  it('sets provider ids once', () => {
+    const plan = planFieldUpdates(empty(), [
+      { fields: { mcId: 'a' }, stamp: s('2026-01-01T00:00:00Z', 1) },
+      { fields: { mcId: 'b' }, stamp: s('2026-01-02T00:00:00Z', 2) },
+    ]);
+    expect(plan.set.mc_id).toBe('a');
+  });
+
+  it('gives the same result for any order of the same stamped values (property)', () => {
+    const value = fc.constantFrom('', 'x', 'y', 'z');
+    const input = fc.array(
+      fc.record({
+        fields: fc.record({ firstName: value, emailPrimary: value, source: value, adId: value }),
+        stamp: fc.record({ day: fc.integer({ min: 1, max: 5 }), logId: fc.integer({ min: 1, max: 1000 }) }),
+      }),
+      { minLength: 1, maxLength: 8 },
+    );
+    fc.assert(
+      fc.property(input, fc.integer(), (events, seed) => {
+        const items = events.map((e, i) => ({ fields: e.fields, stamp: s(`2026-01-0${e.stamp.day}T00:00:00Z`, e.stamp.logId * 100 + i) }));
+        const shuffled = [...items].sort(
+          (a, b) => ((Number(a.stamp.logId) * 7919 + seed) % 97) - ((Number(b.stamp.logId) * 7919 + seed) % 97),
+        );
+        // One at a time, as the applier sees them.
+        const run = (list: typeof items) => {
+          let state = empty();
+          for (const item of list) {
+            const plan = planFieldUpdates(state, [item]);
+            state = { values: { ...state.values, ...plan.set }, tags: plan.tags ?? state.tags, meta: plan.meta };
+          }
+          return state.values;
+        };
+        expect(run(shuffled)).toEqual(run(items));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
