@@ -21,6 +21,15 @@ describe('dedupeKeyOf', () => {
       'C1:contract.status:completed',
     );
   });
+  it('tells Make.com-relayed recurring payments apart by number_of_payments − remaining_payments', () => {
+    const instalment = (remaining: number) => ({
+      webhook_type: 'contract.payments.recurring_payment',
+      data: { contract: { contract_code: 'C2', number_of_payments: 12, remaining_payments: remaining } },
+    });
+    expect(dedupeKeyOf('denefits', instalment(11), enc('{}'))).toBe('C2:contract.payments.recurring_payment:1');
+    expect(dedupeKeyOf('denefits', instalment(10), enc('{}'))).toBe('C2:contract.payments.recurring_payment:2');
+    expect(dedupeKeyOf('denefits', instalment(10), enc('{"other":"bytes"}'))).toBe('C2:contract.payments.recurring_payment:2');
+  });
   it('falls back to the SHA-256 of the exact raw body', () => {
     const raw = enc('{"subscriber":{"id":"1"}}');
     expect(dedupeKeyOf('manychat', { subscriber: { id: '1' } }, raw)).toBe(bodyHashKey(raw));

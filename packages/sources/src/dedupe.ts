@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { denefitsPaymentNumber } from './denefits/normalize';
 import type { Source } from './types';
 
 type Obj = Record<string, unknown>;
@@ -93,7 +94,10 @@ export function dedupeKeyOf(source: Source, event: unknown, rawBody: Uint8Array)
         const p = denefitsParts(e);
         if (p.code && p.type) {
           let key = `${p.code}:${p.type}`;
-          if (p.paymentNumber) key += `:${p.paymentNumber}`;
+          // Make.com relays carry no payment number: the instalment is derived from the contract's
+          // number_of_payments − remaining_payments, exactly as the normalizer keys the payment.
+          const paymentNumber = p.paymentNumber ?? (p.type.includes('recurring') ? denefitsPaymentNumber(e) : undefined);
+          if (paymentNumber !== undefined) key += `:${paymentNumber}`;
           // Each status change of a contract is its own event; without it a later change would be a "duplicate".
           else if (p.type.endsWith('status') && p.status) key += `:${p.status}`;
           return key;
