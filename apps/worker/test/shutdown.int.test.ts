@@ -118,3 +118,33 @@ it('SIGTERM lets the active job finish, then exits 0 within SHUTDOWN_TIMEOUT_MS'
   const [log] = await h.owner.sql`select status from webhook_logs where id = ${id}`;
   expect(log?.status).toBe('processed');
 });
+
+it('SIGTERM past the deadline releases a job stuck in a slow ManyChat call; another worker then completes it', async () => {
+  await h.stopWorkers();
+  const t = await h.makeTenant({}, { manychat: { api_key: 'k-release' } });
+  manychatDelayMs = 30_000;
+  const id = await h.store(t.id, 'manychat', { subscriber_id: 'release-1', event_type: 'contact_created' });
+  const child = spawnWorker({ SHUTDOWN_TIMEOUT_MS: '2000' });
+  const gone = exited(child);
+  await h.enqueuer.enqueue([{ tenantId: t.id, logId: id }]);
+  await until(
+    async () => (await h.owner.sql`select 1 from webhook_logs where id = ${id} and status = 'processing'`).length === 1,
+    20_000,
+    'the job to start',
+  );
+  const sent = Date.now();
+  child.kill('SIGTERM');
+  expect((await gone).code).toBe(0);
+  const tookMs = Date.now() - sent;
+  process.stdout.write(`shutdown: SIGTERM → exit in ${tookMs} ms with SHUTDOWN_TIMEOUT_MS=2000 and a job stuck in a 30 s call\n`);
+  // Deadline plus process teardown on a shared, loaded 2-core machine; never the 30 s of the call.
+  expect(tookMs).toBeLessThan(2_000 + 4_000);
+  const [released] = await h.owner.sql`select status from webhook_logs where id = ${id}`;
+  expect(released?.status).toBe('received');
+  const state = await (await h.enqueuer.queueFor(t.id).getJob(`log-${id}`))?.getState();
+  expect(['delayed', 'waiting']).toContain(state);
+
+  manychatDelayMs = 0;
+  await h.startWorker();
+  expect((await h.waitForLogs([id], 20_000))[0]).toMatchObject({ status: 'processed' });
+});

@@ -29,8 +29,11 @@ export class ManyChatError extends Error {
 }
 
 export interface ManyChatClient {
-  /** `GET /fb/subscriber/getInfo?subscriber_id=…` → the parsed JSON answer (`{status, data}`). */
-  getSubscriber(apiKey: string, subscriberId: string): Promise<unknown>;
+  /**
+   * `GET /fb/subscriber/getInfo?subscriber_id=…` → the parsed JSON answer (`{status, data}`).
+   * `signal` aborts at once (shutdown): the error then has `name === 'AbortError'` and is not retried here.
+   */
+  getSubscriber(apiKey: string, subscriberId: string, options?: { signal?: AbortSignal }): Promise<unknown>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +55,7 @@ export function createManyChatClient({
 }: ManyChatClientOptions = {}): ManyChatClient {
   const root = baseUrl.replace(/\/+$/, '');
   return {
-    async getSubscriber(apiKey, subscriberId) {
+    async getSubscriber(apiKey, subscriberId, options = {}) {
       const url = `${root}/fb/subscriber/getInfo?subscriber_id=${encodeURIComponent(subscriberId)}`;
       let last: ManyChatError | null = null;
       for (let attempt = 0; attempt <= retries; attempt++) {
@@ -60,7 +63,7 @@ export function createManyChatClient({
         try {
           const res = await fetch(url, {
             headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-            signal: AbortSignal.timeout(timeoutMs),
+            signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
           });
           const text = await res.text();
           if (res.ok) {
@@ -75,6 +78,7 @@ export function createManyChatClient({
           if (!retryable) throw last;
           wait = retryAfterMs(res.headers.get('retry-after')) ?? wait;
         } catch (err) {
+          if (options.signal?.aborted) throw options.signal.reason ?? err;
           if (err instanceof ManyChatError && !err.retryable) throw err;
           if (!(err instanceof ManyChatError)) {
             const timeout = (err as Error).name === 'TimeoutError';

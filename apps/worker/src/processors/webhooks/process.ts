@@ -25,14 +25,18 @@ export interface WebhookJobResult {
 /** Thrown by the processor when shutdown asked it to stop between steps; the job was moved back to the queue. */
 class Released extends DelayedError {}
 
-async function releaseIfAborted(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal?.aborted || !token) return;
+async function release(job: Job, token: string, deps: WorkerDeps, tenantId: string, logId: number): Promise<never> {
   // Back to the queue without spending an attempt; every step so far is idempotent.
   await job.moveToDelayed(Date.now() + 100, token);
+  await withTenantSql(
+    deps.database.sql,
+    tenantId,
+    (tx) => tx`update webhook_logs set status = 'received' where id = ${logId} and status = 'processing'`,
+  ).catch(() => {});
   throw new Released();
 }
 
-async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps): Promise<NormalizeResult> {
+async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, signal?: AbortSignal): Promise<NormalizeResult> {
   if (log.payload === null || log.payload === undefined) return { kind: 'invalid', eventType: null, reason: 'log has no JSON payload' };
   const config = log.config ?? {};
   const result = normalizeWebhook(log.source, log.payload, config);
@@ -41,7 +45,7 @@ async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps): Pr
   const apiKey = deps.tenants.requireIntegration(ctx, 'manychat').credentials.api_key;
   if (typeof apiKey !== 'string' || apiKey === '')
     throw new PermanentJobError(`Missing credentials: manychat api_key for tenant ${ctx.slug}`);
-  const subscriber = await deps.manychat.getSubscriber(apiKey, result.subscriberId);
+  const subscriber = await deps.manychat.getSubscriber(apiKey, result.subscriberId, { signal });
   return normalizeManyChatSubscriber(subscriber, result.eventType, config);
 }
 
@@ -89,8 +93,8 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
   const labels = { tenant: tenantId, source: log.source };
 
   try {
-    await releaseIfAborted(job, token, signal);
-    const result = await normalizeLog(log, tenantId, deps);
+    if (signal?.aborted && token) await release(job, token, deps, tenantId, logId);
+    const result = await normalizeLog(log, tenantId, deps, signal);
     if (result.kind === 'needs_fetch') throw new PermanentJobError('ManyChat subscriber fetch returned only another subscriber id');
     if (result.kind === 'invalid') throw new PermanentJobError(`invalid payload: ${result.reason}`);
     if (result.kind === 'ignored') {
@@ -102,7 +106,7 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     let contactId: string | null = null;
     const eventType = result.events[0]?.eventType ?? null;
     for (const [i, event] of result.events.entries()) {
-      await releaseIfAborted(job, token, signal);
+      if (signal?.aborted && token) await release(job, token, deps, tenantId, logId);
       // The last event's transaction also marks the log processed (one commit fewer per job).
       const markLog = i === result.events.length - 1 ? { eventType, contactId } : undefined;
       const outcome = await applyNormalizedEvent(deps.database.sql, ctx, event, i, { markLog });
@@ -116,6 +120,11 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     if (err instanceof Released) {
       deps.metrics.jobs.inc({ ...labels, outcome: 'released' });
       throw err;
+    }
+    if (signal?.aborted && token) {
+      // Shutdown aborted an in-flight step (the ManyChat fetch): release the job, do not spend an attempt.
+      deps.metrics.jobs.inc({ ...labels, outcome: 'released' });
+      await release(job, token, deps, tenantId, logId);
     }
     const retry = isRetryable(err);
     const last = !retry || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
