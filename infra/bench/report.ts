@@ -65,13 +65,13 @@ async function loadTenant(slug: string, n: { contacts: number; events: number; p
     from bench_ids b1 join bench_ids b2 on b2.rn = b1.rn - 1
     where c.tenant_id = ${id} and c.id = b1.id and b1.rn % 50 = 0`;
   // Each contact gets events/contacts events, 9 h apart from near its creation, moving down the funnel
-  // (wrapping round the year, so every week holds about the same number).
+  // from one of six entry points (wrapping round the year, so every week holds about the same number).
   await admin.sql`
     insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id)
     select ${id}, b.id,
            (array['contact_subscribed','contact_updated','dm_qualified','link_sent','link_clicked','form_submitted',
                   'appointment_scheduled','appointment_held','package_sent','deposit_paid','purchase_completed',
-                  'payment_plan_created','recurring_payment_received','checkout_abandoned','appointment_cancelled'])[1 + (g / ${n.contacts}) % 15],
+                  'payment_plan_created','recurring_payment_received','checkout_abandoned','appointment_cancelled'])[1 + (g / ${n.contacts} + (g % ${n.contacts}) % 6) % 15],
            ${dataStart}::timestamptz
              + mod(((g % ${n.contacts})::float8 / ${n.contacts} * ${year} + (g / ${n.contacts}) * 9 * 3600)::numeric, ${year}) * interval '1 second',
            'bench', 'e' || g
@@ -168,7 +168,7 @@ say(
 say('');
 say('statements (EXPLAIN ANALYZE, as mcb_app under RLS):');
 for (const q of sent) {
-  if (/set_config/.test(q.text)) continue;
+  if (!/^\s*(select|with)\b/i.test(q.text) || /set_config/.test(q.text)) continue;
   const plan = (await appSql.begin(async (tx) => {
     await tx`select set_config('app.tenant_id', ${tenantId}, true)`;
     return tx.unsafe(`explain (analyze, format json) ${q.text}`, q.params as never[]);

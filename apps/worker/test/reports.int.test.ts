@@ -120,3 +120,21 @@ describe('weekly reports through the real worker runtime', () => {
     expect(job?.returnvalue).toMatchObject({ status: 'sent', weekStart: week });
   });
 });
+
+describe('report.weekly when another sender holds the week', () => {
+  it('sends nothing and looks again later (job delayed, not failed)', async () => {
+    const t = await tenant({ timezone: 'UTC' });
+    const week = previousFullWeek(new Date(), 'UTC');
+    await h.admin.sql`
+      insert into report_runs (tenant_id, kind, period_start, period_end, status)
+      values (${t.id}, 'weekly', ${week.weekStart}, ${week.weekEnd}, 'pending')`;
+    const job = await reports.add('report.weekly', { tenantId: t.id, weekStart: week.weekStart }, { jobId: `manual-${t.id}` });
+    const deadline = Date.now() + 20_000;
+    while ((await job.getState()) !== 'delayed') {
+      if (Date.now() > deadline) throw new Error(`job state ${await job.getState()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(fake.requests.filter((r) => r.headers['idempotency-key'] === `weekly-report/${t.slug}/${week.weekStart}`)).toHaveLength(0);
+    expect((await reports.getJob(`manual-${t.id}`))?.attemptsMade ?? 0).toBe(0);
+  });
+});
