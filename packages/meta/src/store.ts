@@ -1,8 +1,10 @@
 import type { TransactionSql } from 'postgres';
 import type { AdRow, CreativeRow, InsightRow } from './parse';
 
-// One statement per batch: columns travel as arrays and are unnested server-side, so a batch of
-// 1,000 rows is 10–12 bind parameters, not 12,000 (Postgres caps a statement at 65,535).
+// One statement per batch, and one bind parameter for all its rows: the batch travels as a JSON
+// array (JSON.stringify is native and fast; per-element array escaping in the driver was the
+// sync's hottest path) and Postgres unpacks it with jsonb_to_recordset, whose column list names
+// the rows' own camelCase keys. `::text::jsonb` so the driver cannot store it as a JSON string.
 
 /**
  * Keeps the last row per key (one INSERT … ON CONFLICT may not touch the same row twice), sorted
@@ -18,14 +20,13 @@ function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
 export async function upsertAds(tx: TransactionSql, tenantId: string, input: AdRow[]): Promise<number> {
   const rows = lastPerKey(input, (r) => r.adId);
   if (rows.length === 0) return 0;
-  const col = <K extends keyof AdRow>(k: K) => rows.map((r) => r[k]);
   await tx`
     insert into meta_ads (tenant_id, ad_id, ad_name, adset_id, adset_name, campaign_id, campaign_name,
                           status, effective_status, created_time, updated_time, last_synced_at, updated_at)
     select ${tenantId}::uuid, t.*, now(), now()
-    from unnest(${col('adId')}::text[], ${col('adName')}::text[], ${col('adsetId')}::text[], ${col('adsetName')}::text[],
-                ${col('campaignId')}::text[], ${col('campaignName')}::text[], ${col('status')}::text[],
-                ${col('effectiveStatus')}::text[], ${col('createdTime')}::timestamptz[], ${col('updatedTime')}::timestamptz[]) as t
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as t(
+      "adId" text, "adName" text, "adsetId" text, "adsetName" text, "campaignId" text, "campaignName" text,
+      "status" text, "effectiveStatus" text, "createdTime" timestamptz, "updatedTime" timestamptz)
     on conflict (tenant_id, ad_id) do update set
       ad_name = excluded.ad_name, adset_id = excluded.adset_id, adset_name = excluded.adset_name,
       campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name, status = excluded.status,
@@ -38,14 +39,13 @@ export async function upsertAds(tx: TransactionSql, tenantId: string, input: AdR
 export async function upsertCreatives(tx: TransactionSql, tenantId: string, input: CreativeRow[]): Promise<number> {
   const rows = lastPerKey(input, (r) => r.adId);
   if (rows.length === 0) return 0;
-  const col = <K extends keyof CreativeRow>(k: K) => rows.map((r) => r[k]);
   await tx`
     insert into meta_ad_creatives (tenant_id, ad_id, creative_id, title, body, thumbnail_url, preview_url,
                                    video_id, media_type, updated_at)
     select ${tenantId}::uuid, t.*, now()
-    from unnest(${col('adId')}::text[], ${col('creativeId')}::text[], ${col('title')}::text[], ${col('body')}::text[],
-                ${col('thumbnailUrl')}::text[], ${col('previewUrl')}::text[], ${col('videoId')}::text[],
-                ${col('mediaType')}::text[]) as t
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as t(
+      "adId" text, "creativeId" text, "title" text, "body" text, "thumbnailUrl" text, "previewUrl" text,
+      "videoId" text, "mediaType" text)
     on conflict (tenant_id, ad_id) do update set
       creative_id = excluded.creative_id, title = excluded.title, body = excluded.body,
       thumbnail_url = excluded.thumbnail_url, preview_url = excluded.preview_url, video_id = excluded.video_id,
@@ -62,17 +62,13 @@ export async function upsertCreatives(tx: TransactionSql, tenantId: string, inpu
 export async function upsertInsights(tx: TransactionSql, tenantId: string, input: InsightRow[]): Promise<number> {
   const rows = lastPerKey(input, (r) => `${r.adId}|${r.date}`);
   if (rows.length === 0) return 0;
-  const col = <K extends keyof InsightRow>(k: K) => rows.map((r) => r[k]);
-  const actions = rows.map((r) => JSON.stringify(r.actions));
   await tx`
     insert into meta_ad_insights (tenant_id, ad_id, date, spend_cents, impressions, clicks, reach,
                                   link_clicks, landing_page_views, leads, actions, synced_at)
-    select ${tenantId}::uuid, t.ad_id, t.date, t.spend, t.impressions, t.clicks, t.reach, t.link_clicks,
-           t.lpv, t.leads, t.actions::jsonb, now()
-    from unnest(${col('adId')}::text[], ${col('date')}::date[], ${col('spendCents')}::int8[],
-                ${col('impressions')}::int8[], ${col('clicks')}::int8[], ${col('reach')}::int8[],
-                ${col('linkClicks')}::int8[], ${col('landingPageViews')}::int8[], ${col('leads')}::int8[],
-                ${actions}::text[]) as t(ad_id, date, spend, impressions, clicks, reach, link_clicks, lpv, leads, actions)
+    select ${tenantId}::uuid, t.*, now()
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as t(
+      "adId" text, "date" date, "spendCents" int8, "impressions" int8, "clicks" int8, "reach" int8,
+      "linkClicks" int8, "landingPageViews" int8, "leads" int8, "actions" jsonb)
     on conflict (tenant_id, ad_id, date) do update set
       spend_cents = excluded.spend_cents, impressions = excluded.impressions, clicks = excluded.clicks,
       reach = excluded.reach, link_clicks = excluded.link_clicks, landing_page_views = excluded.landing_page_views,
