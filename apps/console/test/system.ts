@@ -34,14 +34,12 @@ export async function startSystem(name: string, adminToken: string) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"status":"error","message":"Wrong token"}');
       return;
     }
-    res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(
-        JSON.stringify({
-          status: 'success',
-          data: { id, first_name: 'Ana', last_name: `Replay${id}`, email: `ana.${id}@example.com`, custom_fields: [] },
-        }),
-      );
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        status: 'success',
+        data: { id, first_name: 'Ana', last_name: `Replay${id}`, email: `ana.${id}@example.com`, custom_fields: [] },
+      }),
+    );
   });
   await new Promise<void>((resolve) => manychat.listen(0, '127.0.0.1', resolve));
   const manychatUrl = `http://127.0.0.1:${(manychat.address() as AddressInfo).port}`;
