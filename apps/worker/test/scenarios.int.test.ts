@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkerRuntime } from '../src/runtime';
 import { createHarness, type Harness, tenantState } from './harness';
 
 // Realistic provider bodies: the normalizers' own fixtures (Stripe objects as the API returns them).
@@ -10,6 +11,7 @@ const fixture = (source: string, name: string): Record<string, unknown> =>
 const clone = <T>(v: T): T => structuredClone(v);
 
 let h: Harness;
+let runtime: WorkerRuntime;
 const tenantIds: string[] = [];
 // Local stand-in for ManyChat's API; each test sets how it answers.
 let manychat: Server;
@@ -26,7 +28,7 @@ beforeAll(async () => {
     WORKER_CONCURRENCY: '16',
     MANYCHAT_API_BASE_URL: `http://127.0.0.1:${(manychat.address() as AddressInfo).port}`,
   });
-  await h.startWorker();
+  runtime = await h.startWorker();
 });
 afterAll(async () => {
   await h?.close();
@@ -254,5 +256,17 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
       }
     }
     expect(await rows()).toEqual(before);
+  });
+
+  it('serves /healthz, /readyz and processing metrics', async () => {
+    const base = `http://127.0.0.1:${runtime.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ok: true, postgres: 'ok', queue: 'ok' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/mcb_worker_webhook_jobs_total\{tenant="[0-9a-f-]+",source="manychat",outcome="processed"\} \d+/);
+    expect(metrics).toContain('mcb_worker_webhook_end_to_end_seconds_bucket');
+    expect(metrics).toMatch(/mcb_worker_tenant_queues \d+/);
   });
 });
