@@ -1,4 +1,4 @@
-// `npm run bench -- report [contacts] [events] [runs] [--keep]`: weekly report figures on a big tenant.
+// `npm run bench -- report [contacts] [events] [runs] [--keep] [--reuse=<db>]`: weekly report figures on a big tenant.
 // 1. Loads one tenant (America/New_York) with `contacts` contacts (default 100,000; 2% merged into
 //    another), `events` funnel events (default 1,000,000, spread over 52 weeks, 15 event types),
 //    30,000 payments and a year of daily insights for 60 ads — plus a noise tenant a quarter of that
@@ -31,9 +31,14 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-const target = await createTestDatabase(testServiceUrls().postgresUrl, 'mcb_bench_report');
+// `--reuse=<database>`: measure again on a database a `--keep` run left (no reload).
+const reuse = process.argv.find((a) => a.startsWith('--reuse='))?.slice('--reuse='.length);
+const baseUrl = testServiceUrls().postgresUrl;
+const target = reuse
+  ? { name: reuse, url: Object.assign(new URL(baseUrl), { pathname: `/${reuse}` }).toString(), drop: async () => {} }
+  : await createTestDatabase(baseUrl, 'mcb_bench_report');
 say(`database ${target.name}: ${fmt(contacts)} contacts, ${fmt(events)} funnel events (+ a noise tenant of a quarter that size)`);
-await runMigrations(target.url);
+if (!reuse) await runMigrations(target.url);
 const owner = createDatabase({ url: target.url, role: 'owner', max: 1, applicationName: 'bench-report-owner' });
 const admin = createDatabase({ url: target.url, role: 'admin', max: 2, applicationName: 'bench-report-load' });
 
@@ -99,11 +104,15 @@ async function loadTenant(slug: string, n: { contacts: number; events: number; p
   return id;
 }
 
-const tenantId = await loadTenant('bench-report', { contacts, events, payments: 30_000 });
-await loadTenant('bench-noise', { contacts: Math.ceil(contacts / 4), events: Math.ceil(events / 4), payments: 7_500 });
-// The table owner: mcb_admin may not VACUUM or ANALYZE.
-for (const table of ['contacts', 'funnel_events', 'payments', 'meta_ad_insights', 'meta_ads', 'tenants'])
-  await owner.sql.unsafe(`vacuum analyze ${table}`);
+async function loadAll(): Promise<string> {
+  const id = await loadTenant('bench-report', { contacts, events, payments: 30_000 });
+  await loadTenant('bench-noise', { contacts: Math.ceil(contacts / 4), events: Math.ceil(events / 4), payments: 7_500 });
+  // The table owner: mcb_admin may not VACUUM or ANALYZE.
+  for (const table of ['contacts', 'funnel_events', 'payments', 'meta_ad_insights', 'meta_ads', 'tenants'])
+    await owner.sql.unsafe(`vacuum analyze ${table}`);
+  return id;
+}
+const tenantId = reuse ? (await admin.sql<{ id: string }[]>`select id from tenants where slug = 'bench-report'`)[0]!.id : await loadAll();
 const [counts] = await admin.sql<{ contacts: number; events: number; in_week: number; people_in_week: number }[]>`
   select (select count(*) from contacts where tenant_id = ${tenantId})::int as contacts,
          (select count(*) from funnel_events where tenant_id = ${tenantId})::int as events,
@@ -180,5 +189,5 @@ for (const q of sent) {
 
 await appSql.end();
 await Promise.all([admin.close(), owner.close()]);
-if (keep) say(`kept database ${target.name}`);
+if (keep || reuse) say(`kept database ${target.name} (measure again: npm run bench -- report --reuse=${target.name})`);
 else await target.drop();
