@@ -114,9 +114,9 @@ describe('console security: nothing under /admin answers without ADMIN_TOKEN', (
 describe('GET /admin/api/logs', () => {
   let tenant: { id: string; slug: string };
   const ids: number[] = [];
+  const base = Date.now() - 3_600_000;
   beforeAll(async () => {
     tenant = await createTenant(admin);
-    const base = Date.now() - 3_600_000;
     for (let i = 0; i < 7; i++) {
       ids.push(
         await insertLog(admin, tenant.id, {
@@ -166,7 +166,7 @@ describe('GET /admin/api/logs', () => {
     expect(await get(`q=${ids[1]}`)).toContain(ids[1]);
     // LIKE wildcards are literal: "_" must not match any character.
     expect(await get('q=evt%page')).toEqual([]);
-    expect(await get(`since=${new Date(Date.now() - 3_600_000 + 5_500).toISOString()}`)).toEqual([ids[6]]);
+    expect(await get(`since=${new Date(base + 5_500).toISOString()}`)).toEqual([ids[6]]);
     expect(await get('since=10m')).toEqual([]);
   });
 
