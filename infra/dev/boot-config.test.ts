@@ -10,12 +10,13 @@ function boot(app: string, env: Record<string, string>) {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 60_000,
   });
   return { status: r.status, stderr: r.stderr.trim() };
 }
 
-describe('apps validate their config at boot', () => {
+// Each case boots a real app process (tsx compiles its entry point): give it time on a busy machine.
+describe('apps validate their config at boot', { timeout: 70_000 }, () => {
   it.each(['receiver', 'worker', 'console'])('%s exits 1 with one line naming a missing DATABASE_URL', (app) => {
     const r = boot(app, { MCB_ENCRYPTION_KEY: key, ADMIN_TOKEN: 'x'.repeat(20) });
     expect(r.status).toBe(1);
