@@ -165,6 +165,23 @@ describe('sendWeeklyReport through Resend (local fake)', () => {
     expect(await runsOf(tenant.id)).toHaveLength(0);
   });
 
+  it('skips an inactive tenant on the scheduled path (skipInactive), creating no run', async () => {
+    const tenant = await reportTenant();
+    await admin.sql`update tenants set is_active = false where id = ${tenant.id}`;
+    const before = fake.requests.length;
+    const result = await sendWeeklyReport({
+      database: app,
+      mailer: createResendMailer({ apiKey, baseUrl: fake.url }),
+      from,
+      tenantId: tenant.id,
+      week: '2026-10-26',
+      skipInactive: true,
+    });
+    expect(result).toEqual({ status: 'skipped', weekStart: '2026-10-26', reason: 'inactive' });
+    expect(fake.requests.length).toBe(before);
+    expect(await runsOf(tenant.id)).toHaveLength(0);
+  });
+
   it('defaults to the last full week in the tenant zone', async () => {
     const tenant = await reportTenant();
     const result = await sendWeeklyReport({

@@ -98,13 +98,15 @@ export interface SendWeeklyReportOptions {
   log?: Logger;
   /** A `pending` run older than this is taken over (its sender died mid-send). Default 10 min. */
   staleAfterMs?: number;
+  /** Skip (nothing sent, no run) when the tenant is inactive — the scheduled path; the CLI checks itself. */
+  skipInactive?: boolean;
 }
 
 export type SendWeeklyReportResult =
   | { status: 'sent'; runId: number; weekStart: string; recipients: string[]; subject: string; delivery: Delivery }
   | { status: 'already_sent'; runId: number; weekStart: string; sentAt: Date | null }
   | { status: 'in_progress'; runId: number; weekStart: string }
-  | { status: 'skipped'; weekStart: string; reason: 'no_recipients' };
+  | { status: 'skipped'; weekStart: string; reason: 'no_recipients' | 'inactive' };
 
 interface RunRow {
   id: number;
@@ -124,6 +126,10 @@ export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promis
   const { database, mailer, from, tenantId, log } = options;
   const tenant = await loadReportTenant(database, tenantId);
   const week = resolveReportWeek(tenant, options.week, options.now);
+  if (options.skipInactive && !tenant.isActive) {
+    log?.info({ tenant: tenant.slug, week: week.weekStart }, 'weekly report skipped: tenant inactive');
+    return { status: 'skipped', weekStart: week.weekStart, reason: 'inactive' };
+  }
   if (tenant.recipients.length === 0) {
     log?.info({ tenant: tenant.slug, week: week.weekStart }, 'weekly report skipped: no report_email or recipients');
     return { status: 'skipped', weekStart: week.weekStart, reason: 'no_recipients' };

@@ -26,6 +26,8 @@ export async function processWeeklyReport(job: Job, deps: WorkerDeps, token?: st
       tenantId,
       week: weekStart,
       log: deps.log,
+      // Deactivated after the tick enqueued it: no email.
+      skipInactive: true,
     });
   } catch (err) {
     if (err instanceof MailerError && !err.retryable) throw new PermanentJobError(err.message, { cause: err });
