@@ -32,7 +32,8 @@ export interface ApplyContext {
 export interface ApplyOptions {
   /**
    * Also mark the log `processed` (event type, contact id, processed_at) in the same transaction —
-   * the processor passes it for a log's last event. `contactId` is used when this event has none.
+   * the processor passes it for a log's last event. `contactId` is used when this event has none;
+   * `eventType` null leaves the stored one (and the log-search trigger on `event_type`) alone.
    */
   markLog?: { eventType: string | null; contactId?: string | null };
 }
@@ -406,7 +407,7 @@ async function applyInTransaction(
   }
   if (options.markLog) {
     parts.push(tx`w as (
-      update webhook_logs set status = 'processed', event_type = coalesce(${options.markLog.eventType}, event_type),
+      update webhook_logs set status = 'processed', ${options.markLog.eventType ? tx`event_type = ${options.markLog.eventType},` : tx``}
         contact_id = coalesce(${contactId ?? options.markLog.contactId ?? null}::uuid, contact_id), error_message = null, processed_at = now()
       where id = ${ctx.logId} returning 1)`);
   }

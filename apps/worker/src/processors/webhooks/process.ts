@@ -11,6 +11,7 @@ interface LogRow {
   source: string;
   status: string;
   payload: unknown;
+  event_type: string | null;
   dedupe_key: string;
   received_at: Date;
   config: NormalizerConfig | null;
@@ -58,7 +59,7 @@ async function finishLog(
 ): Promise<void> {
   await withTenantSql(deps.database.sql, tenantId, async (tx) => {
     await tx`
-      update webhook_logs set status = ${status}, event_type = coalesce(${fields.eventType}, event_type),
+      update webhook_logs set status = ${status}, ${fields.eventType ? tx`event_type = ${fields.eventType},` : tx``}
         contact_id = coalesce(${fields.contactId ?? null}::uuid, contact_id), error_message = ${fields.error ?? null},
         processed_at = now()
       where id = ${logId}`;
@@ -86,7 +87,7 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
       update webhook_logs l set status = 'processing', attempts = attempts + 1, error_message = null
       from tenants t
       where l.id = ${logId} and t.id = l.tenant_id and l.status not in ('rejected', 'duplicate')
-      returning l.id, l.source, l.status, l.payload, l.dedupe_key, l.received_at, t.config`;
+      returning l.id, l.source, l.status, l.payload, l.event_type, l.dedupe_key, l.received_at, t.config`;
     return row;
   });
   if (!log) throw new PermanentJobError(`webhook log ${logId} not found for tenant ${tenantId} (or rejected)`);
@@ -98,13 +99,18 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     if (result.kind === 'needs_fetch') throw new PermanentJobError('ManyChat subscriber fetch returned only another subscriber id');
     if (result.kind === 'invalid') throw new PermanentJobError(`invalid payload: ${result.reason}`);
     if (result.kind === 'ignored') {
-      await finishLog(deps, tenantId, logId, 'ignored', { eventType: result.eventType, error: result.reason });
+      await finishLog(deps, tenantId, logId, 'ignored', {
+        eventType: result.eventType !== log.event_type ? result.eventType : null,
+        error: result.reason,
+      });
       deps.metrics.jobs.inc({ ...labels, outcome: 'ignored' });
       return { status: 'ignored', contactId: null, events: 0 };
     }
     const ctx: ApplyContext = { tenantId, logId, receivedAt: log.received_at, dedupeKey: log.dedupe_key };
     let contactId: string | null = null;
-    const eventType = result.events[0]?.eventType ?? null;
+    // Only written when it differs from what the receiver stored (an UPDATE OF event_type fires the search trigger).
+    const normalizedType = result.events[0]?.eventType ?? null;
+    const eventType = normalizedType !== log.event_type ? normalizedType : null;
     for (const [i, event] of result.events.entries()) {
       if (signal?.aborted && token) await release(job, token, deps, tenantId, logId);
       // The last event's transaction also marks the log processed (one commit fewer per job).
