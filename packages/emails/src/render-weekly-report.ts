@@ -73,7 +73,7 @@ export function renderWeeklyReportText({ figures: f, ownerName }: WeeklyReportPr
     line('Cash collected', formatCents(f.revenue.cash_collected_cents)),
     line(
       'Projected revenue',
-      `${formatCents(f.revenue.projected_cents)}  (full purchases + plan values ${formatCents(c.payment_plan ?? 0)})`,
+      `${formatCents(f.revenue.projected_cents)}  (full purchases + plan values ${formatCents((c.payment_plan ?? 0) + (c.downpayment ?? 0))})`,
     ),
   );
   for (const [src, v] of Object.entries(f.revenue.by_source).sort(([a], [b]) => a.localeCompare(b))) {

@@ -230,7 +230,7 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
             <tr>
               <td style={s.cell}>Full purchases + payment plan values</td>
               <td style={s.cellNum}>
-                {`${formatCents(f.revenue.by_category.full_purchase ?? 0)} + ${formatCents(f.revenue.by_category.payment_plan ?? 0)}`}
+                {`${formatCents(f.revenue.by_category.full_purchase ?? 0)} + ${formatCents((f.revenue.by_category.payment_plan ?? 0) + (f.revenue.by_category.downpayment ?? 0))}`}
               </td>
             </tr>
             <tr>

@@ -70,7 +70,7 @@ describe('report figures, America/New_York, week of 2026-10-26 (DST ends Sun 11-
     // purchases = A (purchase_completed) + C (payment_plan_created) = 2.
     // cash = deposit B 10000 + full A 300000 + full orphan 150000 + downpayment C 50000 + recurring C 37500
     //        + refund E -50000 = 497500 (C's failed recurring is not money; E's full purchase was the week before).
-    // projected = full 300000 + 150000 + plan 420000 = 870000.
+    // projected = full 300000 + 150000 + plan 420000 + its downpayment 50000 = 920000.
     // spend = AD1 10000 + 12345 + 5000 + AD2 20000 + 3333 + AD3 1500 = 52178 (10-25 and 11-02 are outside).
     // cost/lead = 52178 / 3 = 17392.67 → 17393; cost/purchase = 52178 / 2 = 26089; ROAS = 497500 / 52178 = 9.5346 → 9.53.
     // Top ads: AD1 held A, B (2), purchased A (1), spend 27345; AD2 held C (1), purchased C (1), spend 23333 (D is AD2 but held nothing).
@@ -110,7 +110,7 @@ describe('report figures, America/New_York, week of 2026-10-26 (DST ends Sun 11-
       stages: stages([3, 1, 1, 1, 1, 3, 3, 0, 1, 2], [null, 0.3333, 1, 1, 1, 3, 1, 0, null, 2]),
       revenue: {
         cash_collected_cents: 497500,
-        projected_cents: 870000,
+        projected_cents: 920000,
         by_category: {
           deposit: 10000,
           full_purchase: 450000,
@@ -122,7 +122,7 @@ describe('report figures, America/New_York, week of 2026-10-26 (DST ends Sun 11-
         },
         by_source: {
           stripe: { cash_collected_cents: 410000, projected_cents: 450000 }, // 10000 + 300000 + 150000 - 50000
-          denefits: { cash_collected_cents: 87500, projected_cents: 420000 }, // 50000 + 37500
+          denefits: { cash_collected_cents: 87500, projected_cents: 470000 }, // cash 50000 + 37500; plan 420000 + 50000 down
         },
       },
       ads: {
@@ -139,7 +139,7 @@ describe('report figures, America/New_York, week of 2026-10-26 (DST ends Sun 11-
         leads: 0, // (3 - 3) / 3
         purchases: 1, // (2 - 1) / 1
         cash_collected_cents: 1.4875, // (497500 - 200000) / 200000
-        projected_cents: 3.35, // (870000 - 200000) / 200000
+        projected_cents: 3.6, // (920000 - 200000) / 200000
         spend_cents: 2.7273, // (52178 - 13999) / 13999 = 2.72727
         funnel: funnelChange({ contact_subscribed: 0.3333, form_submitted: 0, purchase_completed: 0 }),
         stages: stageChange([0, null, null, null, 0, null, null, null, null, 1]),
@@ -186,7 +186,7 @@ describe('report figures, UTC, week of 2026-10-26', () => {
     // the week, B's held meeting and deposit (11-02 03:00/03:30) and G's subscribe (11-02 04:30) are next week.
     // leads = A, B, F = 3 (instagram A, B; facebook F). purchases = A, C = 2.
     // cash = full 300000 + 150000 + downpayment 50000 + recurring 37500 + refund -50000 = 487500 (no deposit).
-    // projected = 300000 + 150000 + 420000 = 870000. spend = 52178 (insights are by local date: unchanged).
+    // projected = 300000 + 150000 + 420000 + 50000 = 920000. spend = 52178 (insights are by local date: unchanged).
     // cost/lead = 17393, cost/purchase = 26089, ROAS = 487500 / 52178 = 9.3430 → 9.34.
     // Top ads: AD1 held A (1), purchased A (1); AD2 held C (1), purchased C (1): tie, AD1 first on spend (27345 > 23333).
     // Week before [10-19T00:00Z, 10-26T00:00Z): D1 subscribed, E subscribed + purchase_completed → leads 2
@@ -222,7 +222,7 @@ describe('report figures, UTC, week of 2026-10-26', () => {
       stages: stages([3, 1, 1, 1, 2, 3, 2, 0, 0, 2], [null, 0.3333, 1, 1, 2, 1.5, 0.6667, 0, null, null]),
       revenue: {
         cash_collected_cents: 487500,
-        projected_cents: 870000,
+        projected_cents: 920000,
         by_category: {
           deposit: 0,
           full_purchase: 450000,
@@ -234,7 +234,7 @@ describe('report figures, UTC, week of 2026-10-26', () => {
         },
         by_source: {
           stripe: { cash_collected_cents: 400000, projected_cents: 450000 },
-          denefits: { cash_collected_cents: 87500, projected_cents: 420000 },
+          denefits: { cash_collected_cents: 87500, projected_cents: 470000 },
         },
       },
       ads: {
@@ -251,7 +251,7 @@ describe('report figures, UTC, week of 2026-10-26', () => {
         leads: 0.5, // (3 - 2) / 2
         purchases: 1,
         cash_collected_cents: 1.4375, // (487500 - 200000) / 200000
-        projected_cents: 3.35,
+        projected_cents: 3.6,
         spend_cents: 2.7273,
         funnel: funnelChange({ contact_subscribed: 1, purchase_completed: 0 }), // (4 - 2) / 2; (1 - 1) / 1
         stages: stageChange([0.5, null, null, null, null, null, null, null, null, 1]),

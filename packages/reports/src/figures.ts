@@ -20,8 +20,12 @@ export const reportStages = [
 
 /** Categories that are money received (SPEC §7 "cash collected"); refunds are added (negative). */
 const cashCategories: readonly PaymentCategory[] = ['deposit', 'full_purchase', 'downpayment', 'recurring', 'refund'];
-/** Categories that make up projected revenue: full purchases + plan values. */
-const projectedCategories: readonly PaymentCategory[] = ['full_purchase', 'payment_plan'];
+/**
+ * Categories that make up projected revenue: full purchases + plan values. A plan's value is the whole
+ * contract: the financed amount (the `payment_plan` row) plus its downpayment (paid up front, so it is
+ * also cash) — a $2,700 treatment financed $2,400 with $300 down projects $2,700.
+ */
+const projectedCategories: readonly PaymentCategory[] = ['full_purchase', 'payment_plan', 'downpayment'];
 const topAdsCount = 3;
 
 export interface ReportPeriod {

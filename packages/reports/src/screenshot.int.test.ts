@@ -45,7 +45,7 @@ describe('weekly report in a real browser (Debian Chromium via playwright-core)'
       for (const s of [
         'Hi Eric,',
         '$4,975.00',
-        '$8,700.00',
+        '$9,200.00',
         '$521.78',
         '$173.93',
         '$260.89',
