@@ -3,7 +3,7 @@ import { createDatabase } from '@mcb/db';
 import { addTenant } from '@mcb/tenancy';
 import { testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../main';
+import { mcb } from '../../test/run-cli';
 
 const { databaseUrl } = testEnv();
 const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 2 });
@@ -38,26 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([owner.close(), admin.close()]);
 });
-
-async function mcb(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 describe('mcb contact', () => {
   it('finds a person by email (any case), phone, ManyChat id or a merged uuid and prints identity, lineage and timeline', async () => {

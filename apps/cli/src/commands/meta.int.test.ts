@@ -4,7 +4,7 @@ import { addTenant, generateKey, parseKeyring, setIntegration } from '@mcb/tenan
 import { testEnv } from '@mcb/testing';
 import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../main';
+import { mcb } from '../../test/run-cli';
 
 // `mcb meta sync` / `mcb meta status` through the real program (in-process), against this run's
 // database and the fake Graph server.
@@ -49,26 +49,6 @@ afterAll(async () => {
   await fake?.close();
   await admin.close();
 });
-
-async function mcb(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 const monthsAgo = (n: number) => {
   const d = new Date();

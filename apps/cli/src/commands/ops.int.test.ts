@@ -4,7 +4,7 @@ import { createQueueConnection, webhookQueueName } from '@mcb/queue';
 import { testEnv } from '@mcb/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../main';
+import { mcb } from '../../test/run-cli';
 
 // Operating commands (issue 8) through the real `mcb` program, in-process, against this run's database
 // and Redis (own prefix): logs, log, replay (dry run, progress, summary), queues, stats.
@@ -42,26 +42,6 @@ afterAll(async () => {
   await conn.close();
   await admin.close();
 });
-
-async function mcb(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 async function waitingJobIds(): Promise<string[]> {
   const q = new Queue(webhookQueueName(tenant.id), { connection: conn.connection, prefix });

@@ -8,7 +8,7 @@ import { createDatabase } from '@mcb/db';
 import { computeReportFigures, weekContaining } from '@mcb/reports';
 import { type FakeResend, startFakeResend, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../main';
+import { mcb } from '../../test/run-cli';
 
 const { databaseUrl } = testEnv();
 const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
@@ -54,26 +54,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
   await Promise.all([admin.close(), app.close()]);
 });
-
-async function mcb(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 describe('mcb report preview', () => {
   it('--format json prints the figures the email shows (same function, same numbers)', async () => {

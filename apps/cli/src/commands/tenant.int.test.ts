@@ -7,7 +7,7 @@ import { activeWebhookSecrets, createTenantContextLoader, generateKey, parseKeyr
 import { testEnv } from '@mcb/testing';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../main';
+import { mcb } from '../../test/run-cli';
 
 // Onboarding through the real `mcb` program (in-process `runCli`, one child process), against this
 // run's migrated database: SPEC §8 commands, §9 encryption at rest and masking (issue 3 must-shows).
@@ -31,27 +31,6 @@ beforeAll(() => {
   process.env.MCB_ENCRYPTION_KEY = key;
   process.env.PUBLIC_BASE_URL = baseUrl;
 });
-
-/** Runs `mcb …` in-process and captures what it prints. */
-async function mcb(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 /** Every text/json column of every user table that contains `needle`, as `schema.table.column`. */
 async function columnsContaining(needle: string): Promise<string[]> {
