@@ -196,9 +196,12 @@ describe('GET /admin/api/logs', () => {
     expect(plan.page).toContain('webhook_logs_tenant_received_idx');
   });
 
-  it('keeps the search text in step with the log: written on insert, updated when the worker sets the event type', async () => {
-    const id = await insertLog(admin, tenant.id, { eventType: null, payload: { subscriber_id: '31337001' } });
+  it('keeps the search text in step with the log: written when a worker picks it up, updated with the event type', async () => {
+    const id = await insertLog(admin, tenant.id, { eventType: null, payload: { subscriber_id: '31337001' }, status: 'received' });
     const search = async () => (await admin.sql`select search_text from webhook_log_search where log_id = ${id}`).map((r) => r.search_text);
+    // Still waiting in its queue: the intake path writes no search text (drizzle/0010).
+    expect(await search()).toEqual([]);
+    await admin.sql`update webhook_logs set status = 'processing' where id = ${id}`;
     expect(await search()).toEqual([expect.stringContaining('31337001')]);
     await admin.sql`update webhook_logs set event_type = 'Link_Clicked', status = 'processed' where id = ${id}`;
     expect(await search()).toEqual([expect.stringMatching(/^link_clicked .*31337001/)]);

@@ -58,7 +58,8 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-// Text lives in webhook_log_search (trigram index), filled by triggers (drizzle/0007).
+// Text lives in webhook_log_search (trigram index), filled by triggers once a worker picks a log up
+// (or at once for rejected logs, drizzle/0010): a log still waiting in its queue is not found by `q`.
 function searchCondition(sql: Sql, q: string, tenantId?: string): PendingQuery<Row[]> {
   const pattern = `%${escapeLike(q.trim().toLowerCase())}%`;
   const inTenant = tenantId ? sql`and s.tenant_id = ${tenantId}` : sql``;

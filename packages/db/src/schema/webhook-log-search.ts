@@ -4,8 +4,9 @@ import { webhookLogs } from './webhook-logs';
 
 /**
  * Operator search text of each webhook log (event type, dedupe key, the payload's id- and email-like
- * values; `mcb_webhook_search_text` in drizzle/), trigram-indexed. Written by a trigger when the log is
- * inserted (and when its event type changes), never by application code. A table of its own so the
+ * values; `mcb_webhook_search_text` in drizzle/), trigram-indexed. Written by triggers (drizzle/0010) when
+ * a worker picks the log up, or at once for a rejected log — never on the intake path of accepted logs —
+ * and refreshed when its event type changes; never by application code. A table of its own so the
  * status updates every log goes through never touch the trigram index (measured in
  * `npm run bench -- console-search`).
  */
