@@ -26,16 +26,21 @@ beforeAll(async () => {
     MANYCHAT_API_BASE_URL: `http://127.0.0.1:${(manychat.address() as AddressInfo).port}`,
   });
 });
+const spawned: ChildProcess[] = [];
 afterAll(async () => {
+  // A test that failed midway must not leave a worker process running after the suite.
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await h?.close();
   await new Promise<void>((r) => manychat?.close(() => r()));
 });
 
 function spawnWorker(extra: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', mainTs], {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainTs], {
     env: { ...process.env, ...h.rawEnv, ...extra },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  spawned.push(child);
+  return child;
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
