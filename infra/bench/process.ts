@@ -190,7 +190,9 @@ async function main() {
           LOG_LEVEL: 'warn',
           NODE_ENV: 'production',
         };
-        const child = spawn(process.execPath, ['--import', 'tsx', `${root}apps/worker/src/main.ts`], {
+        // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
+        const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+        const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${root}apps/worker/src/main.ts`], {
           env,
           stdio: ['ignore', 'ignore', 'inherit'],
         });
