@@ -1,6 +1,6 @@
 import { type Logger, McbError } from '@mcb/core';
 import type { Database } from '@mcb/db';
-import { pingQueue, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
+import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { type Context, Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { createConsoleAuth, safeNext } from './auth';
@@ -55,8 +55,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    const [pg, q] = await Promise.allSettled([deps.database.sql`select 1`, pingQueue(deps.queue)]);
-    const ok = pg.status === 'fulfilled' && q.status === 'fulfilled';
+    const { ok } = await checkReadiness(deps);
     return c.json({ ok }, ok ? 200 : 503);
   });
   app.get('/', (c) => c.redirect('/admin/logs'));

@@ -1,6 +1,6 @@
 import type { Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
-import { type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
+import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { GhlPublicKeys } from '@mcb/sources';
 import type { TenantContextLoader } from '@mcb/tenancy';
 import { Hono } from 'hono';
@@ -9,7 +9,6 @@ import { errorResponse, type ReceiverEnvVars } from './http';
 import { type GroupCommitOptions, GroupCommitter } from './intake/group-commit';
 import { isQueueReady } from './intake/queue-ready';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics';
-import { checkReadiness } from './readiness';
 import { registerWebhookRoutes } from './routes/webhooks';
 
 export interface ReceiverDeps {

@@ -1,5 +1,5 @@
 import type { Database } from '@mcb/db';
-import { pingQueue, type QueueConnection } from '@mcb/queue';
+import { checkReadiness, type QueueConnection } from '@mcb/queue';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 
@@ -12,14 +12,8 @@ export function createWorkerHealthApp({ database, queue, registry }: { database:
     return c.text(await registry.metrics(), 200, { 'content-type': registry.contentType });
   });
   app.get('/readyz', async (c) => {
-    const timeout = <T>(p: Promise<T>) =>
-      Promise.race([p, new Promise<never>((_, r) => setTimeout(() => r(new Error('timeout')), 1_000).unref())]);
-    const [pg, q] = await Promise.allSettled([timeout(database.sql`select 1`), timeout(pingQueue(queue))]);
-    const ok = pg.status === 'fulfilled' && q.status === 'fulfilled';
-    return c.json(
-      { ok, postgres: pg.status === 'fulfilled' ? 'ok' : 'down', queue: q.status === 'fulfilled' ? 'ok' : 'down' },
-      ok ? 200 : 503,
-    );
+    const ready = await checkReadiness({ database, queue });
+    return c.json(ready, ready.ok ? 200 : 503);
   });
   return app;
 }

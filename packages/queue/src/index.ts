@@ -1,3 +1,4 @@
 export * from './catalog';
 export * from './connection';
 export * from './enqueue';
+export * from './readiness';
