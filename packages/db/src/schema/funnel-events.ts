@@ -46,6 +46,8 @@ export const funnelEvents = pgTable(
     index('funnel_events_type_occurred_idx').on(t.tenantId, t.eventType, t.occurredAt),
     // occurred_at too: a person's earliest event (weekly report "leads") is one index-only probe.
     index('funnel_events_contact_idx').on(t.tenantId, t.contactId, t.occurredAt),
+    // The Conversions API outbox scans the events recorded in the last days (packages/capi).
+    index('funnel_events_created_idx').on(t.tenantId, t.createdAt),
   ],
 );
 

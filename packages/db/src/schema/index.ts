@@ -1,3 +1,4 @@
+export * from './capi-sends';
 export * from './contact-field-changes';
 export * from './contacts';
 export * from './funnel-events';
@@ -24,4 +25,5 @@ export const tenantTableNames = [
   'meta_ad_creatives',
   'meta_ad_insights',
   'report_runs',
+  'capi_sends',
 ] as const;

@@ -3,7 +3,7 @@ import { boolean, check, foreignKey, jsonb, pgTable, primaryKey, text, timestamp
 import { createdAt, tenantId, updatedAt } from './columns';
 import { tenants } from './tenants';
 
-export const providers = ['manychat', 'ghl', 'stripe', 'denefits', 'perspective', 'meta', 'resend'] as const;
+export const providers = ['manychat', 'ghl', 'stripe', 'denefits', 'perspective', 'meta', 'resend', 'meta_capi'] as const;
 export type Provider = (typeof providers)[number];
 
 /**
@@ -30,7 +30,10 @@ export const tenantIntegrations = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     unique('tenant_integrations_tenant_provider_unique').on(t.tenantId, t.provider),
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
-    check('tenant_integrations_provider_check', sql`${t.provider} in ('manychat','ghl','stripe','denefits','perspective','meta','resend')`),
+    check(
+      'tenant_integrations_provider_check',
+      sql`${t.provider} in ('manychat','ghl','stripe','denefits','perspective','meta','resend','meta_capi')`,
+    ),
   ],
 );
 
