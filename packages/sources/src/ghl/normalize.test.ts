@@ -112,6 +112,15 @@ describe('normalizeGhl — workflow action bodies', () => {
     });
   });
 
+  it.each(['__proto__', 'constructor', 'toString'])('customData.event_type %s is data, not an object key: ignored', (eventType) => {
+    const body = { ...fixture('workflow-stage-no-show'), customData: { event_type: eventType } };
+    expect(normalizeGhl(body, {})).toStrictEqual({
+      kind: 'ignored',
+      eventType,
+      reason: `unknown GHL customData.event_type "${eventType}"`,
+    });
+  });
+
   it('no identifier at all → invalid', () => {
     expect(normalizeGhl({ customData: { event_type: 'form_filled' }, first_name: 'X' }, {})).toStrictEqual({
       kind: 'invalid',

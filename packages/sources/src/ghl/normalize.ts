@@ -6,11 +6,11 @@ import type { FunnelEventType, NormalizeResult } from '../types';
 import { type GhlBody, ghlBodySchema } from './schema';
 
 /** `customData.event_type` spellings used in GHL workflows (SPEC §4); any funnel event type also works by name. */
-const eventTypeAliases: Record<string, FunnelEventType> = {
-  form_filled: 'form_submitted',
-  meeting_booked: 'appointment_scheduled',
-  meeting_attended: 'appointment_held',
-};
+const eventTypeAliases: ReadonlyMap<string, FunnelEventType> = new Map<string, FunnelEventType>([
+  ['form_filled', 'form_submitted'],
+  ['meeting_booked', 'appointment_scheduled'],
+  ['meeting_attended', 'appointment_held'],
+]);
 
 /** Default stage map (SPEC §4); the tenant's `ghl.stage_map` is merged over it. "ignored" = no event. */
 export const defaultGhlStageMap: Readonly<Record<string, string>> = {
@@ -23,7 +23,7 @@ const ignoredStageValues = new Set(['ignored', 'ignore', 'skip', 'none', '']);
 
 function funnelTypeByName(name: string): FunnelEventType | undefined {
   const key = name.trim().toLowerCase();
-  return eventTypeAliases[key] ?? funnelEventTypes.find((type) => type === key);
+  return eventTypeAliases.get(key) ?? funnelEventTypes.find((type) => type === key);
 }
 
 function stageKey(name: string): string {

@@ -107,6 +107,31 @@ describe('normalizeManyChat', () => {
     });
   });
 
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'event_type %s is data, not an object key: ignored, never a funnel event',
+    (eventType) => {
+      const expected = { kind: 'ignored', eventType, reason: `unknown ManyChat event_type "${eventType}"` };
+      expect(normalizeManyChat({ subscriber: { id: '42' }, event_type: eventType }, config)).toStrictEqual(expected);
+      expect(normalizeManyChat({ subscriber_id: '42', event_type: eventType }, config)).toStrictEqual(expected);
+    },
+  );
+
+  it('whatsapp_phone is the phone when `phone` is empty, never over a real phone', () => {
+    const whatsapp = normalizeManyChat(
+      { subscriber: { id: '42', phone: '', whatsapp_phone: '+44 7700 900123' }, event_type: 'contact_update' },
+      config,
+    );
+    expect(whatsapp).toMatchObject({
+      kind: 'events',
+      events: [{ contact: { identity: { mcId: '42', phone: '+447700900123' }, fields: { phone: '+447700900123' } } }],
+    });
+    const both = normalizeManyChat(
+      { subscriber: { id: '42', phone: '+1 555 201 3344', whatsapp_phone: '+44 7700 900123' }, event_type: 'contact_update' },
+      config,
+    );
+    expect(both).toMatchObject({ events: [{ contact: { identity: { phone: '+15552013344' }, fields: { phone: '+15552013344' } } }] });
+  });
+
   it('no subscriber id at all → invalid', () => {
     expect(normalizeManyChat({ event_type: 'link_sent' }, config)).toMatchObject({ kind: 'invalid', eventType: 'link_sent' });
     expect(normalizeManyChat('hello', config)).toMatchObject({ kind: 'invalid', eventType: null });

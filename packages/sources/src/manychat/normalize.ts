@@ -4,16 +4,19 @@ import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfi
 import type { FunnelEventType, NormalizeResult } from '../types';
 import { type ManyChatSubscriber, manyChatBodySchema, manyChatGetInfoSchema, manyChatSubscriberSchema } from './schema';
 
-/** ManyChat `event_type` → funnel event type (SPEC §4). */
-export const manyChatEventTypes: Record<string, FunnelEventType> = {
-  contact_created: 'contact_subscribed',
-  contact_subscribed: 'contact_subscribed',
-  contact_update: 'contact_updated',
-  contact_updated: 'contact_updated',
-  dm_qualified: 'dm_qualified',
-  link_sent: 'link_sent',
-  link_clicked: 'link_clicked',
-};
+/**
+ * ManyChat `event_type` → funnel event type (SPEC §4). A Map, not an object: a provider string such as
+ * `__proto__` or `constructor` must find nothing, not `Object.prototype`'s members.
+ */
+export const manyChatEventTypes: ReadonlyMap<string, FunnelEventType> = new Map<string, FunnelEventType>([
+  ['contact_created', 'contact_subscribed'],
+  ['contact_subscribed', 'contact_subscribed'],
+  ['contact_update', 'contact_updated'],
+  ['contact_updated', 'contact_updated'],
+  ['dm_qualified', 'dm_qualified'],
+  ['link_sent', 'link_sent'],
+  ['link_clicked', 'link_clicked'],
+]);
 
 function customField(subscriber: ManyChatSubscriber, ...names: string[]): unknown {
   for (const name of names) {
@@ -34,7 +37,7 @@ function inferEventType(subscriber: ManyChatSubscriber): string {
 
 function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string | undefined): NormalizeResult {
   const eventType = givenType ?? inferEventType(subscriber);
-  const type = manyChatEventTypes[eventType.toLowerCase()];
+  const type = manyChatEventTypes.get(eventType.toLowerCase());
   if (!type) return ignore(eventType, `unknown ManyChat event_type "${eventType}"`);
   const mcId = subscriber.id;
   if (!mcId) return reject(eventType, 'ManyChat subscriber has no id');
@@ -81,7 +84,7 @@ export const normalizeManyChat = guardNormalizer('manychat', (payload: unknown, 
   if (parsed.subscriber?.id) return normalizeSubscriber(parsed.subscriber, eventType);
   const subscriberId = parsed.subscriber_id;
   if (!subscriberId) return reject(eventType, 'ManyChat body has neither subscriber.id nor subscriber_id');
-  if (eventType && !manyChatEventTypes[eventType.toLowerCase()]) {
+  if (eventType && !manyChatEventTypes.get(eventType.toLowerCase())) {
     return ignore(eventType, `unknown ManyChat event_type "${eventType}"`);
   }
   return { kind: 'needs_fetch', eventType: eventType ?? null, subscriberId };
