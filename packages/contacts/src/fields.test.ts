@@ -1,6 +1,9 @@
+import { testSeed } from '@mcb/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ContactState, planFieldUpdates, type Stamp } from './fields';
+
+fc.configureGlobal({ seed: testSeed('contacts field-rule properties') });
 
 const empty = (): ContactState => ({ values: {}, tags: {}, meta: {} });
 const s = (at: string, logId: number): Stamp => ({ at, logId: String(logId) });

@@ -1,4 +1,5 @@
 import { funnelEventTypes, paymentCategories } from '@mcb/db/schema';
+import { testSeed } from '@mcb/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeManyChatSubscriber } from './manychat/normalize';
@@ -7,6 +8,9 @@ import { isRecord } from './payload';
 import { guardNormalizer, type NormalizerConfig } from './result';
 import { listFixtures } from './test-fixtures';
 import { type NormalizeResult, type Source, sources } from './types';
+
+// One printed seed for every property below (fast-check also reports it with any counterexample).
+fc.configureGlobal({ seed: testSeed('sources property tests') });
 
 const isoTime = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value)) && value.endsWith('Z');
 const nonEmpty = (value: unknown) => typeof value === 'string' && value.length > 0;

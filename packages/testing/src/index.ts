@@ -1,4 +1,5 @@
 export * from './browser';
 export * from './context';
 export * from './fake-resend';
+export * from './seed';
 export * from './services';
