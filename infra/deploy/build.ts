@@ -1,0 +1,105 @@
+// `pnpm build`: each app compiled to one plain-JavaScript file with esbuild, so production runs
+// `node apps/<app>/dist/main.js` with no TypeScript toolchain and no node_modules beside it.
+// Run from an app folder (its package.json `build` script) or with app names as arguments.
+import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+
+/** The repository root. */
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Files read from disk at run time, copied into `dist/node_modules/<name>` (the bundle cannot hold them). */
+interface Asset {
+  name: string;
+  /** A package that depends on `name` (pnpm links it there, not at the app). */
+  from: string;
+  files: string[];
+}
+
+export interface AppBuild {
+  app: string;
+  assets: Asset[];
+}
+
+export const apps: AppBuild[] = [
+  { app: 'receiver', assets: [] },
+  { app: 'worker', assets: [] },
+  // Bull Board serves its UI (index.ejs, static/) from @bull-board/ui's own folder.
+  { app: 'console', assets: [{ name: '@bull-board/ui', from: '@bull-board/api', files: ['package.json', 'dist'] }] },
+  { app: 'cli', assets: [] },
+];
+
+// CommonJS dependencies call `require` (often for Node built-ins), which an ES module lacks.
+const banner = "import { createRequire as __mcbCreateRequire } from 'node:module'; const require = __mcbCreateRequire(import.meta.url);";
+
+function packageDir(name: string, fromDir: string): string {
+  // Node's lookup folders for `name` (its exports may hide package.json from require.resolve).
+  for (const base of createRequire(join(fromDir, 'package.json')).resolve.paths(name) ?? []) {
+    const dir = join(base, name);
+    if (existsSync(join(dir, 'package.json'))) return realpathSync(dir);
+  }
+  throw new Error(`build: cannot find ${name} from ${fromDir}`);
+}
+
+function copyAssets(appDir: string, outDir: string, assets: Asset[]): void {
+  for (const asset of assets) {
+    const fromDir = packageDir(asset.from, appDir);
+    const source = packageDir(asset.name, fromDir);
+    const target = join(outDir, 'node_modules', asset.name);
+    for (const file of asset.files) cpSync(join(source, file), join(target, file), { recursive: true, dereference: true });
+  }
+}
+
+/** Builds one app into `apps/<app>/dist/main.js` (+ source map, + assets). Returns the output size in bytes. */
+export async function buildApp({ app, assets }: AppBuild): Promise<{ bytes: number; metafile: Metafile }> {
+  const appDir = join(root, 'apps', app);
+  const outDir = join(appDir, 'dist');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const result = await build({
+    absWorkingDir: appDir,
+    entryPoints: [join(appDir, 'src', 'main.ts')],
+    outfile: join(outDir, 'main.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    sourcemap: 'linked',
+    // Keeps class and function names for logs and stack traces (BullMQ, pino and errors use them).
+    keepNames: true,
+    banner: { js: banner },
+    // CommonJS code reading __dirname/__filename gets the bundle's own location (Node ≥ 20.11).
+    define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
+    // msgpackr's optional native speed-up (BullMQ): not shipped; msgpackr falls back to plain JS.
+    external: ['msgpackr-extract'],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  copyAssets(appDir, outDir, assets);
+  // Marks dist as ES modules wherever it is copied (an image has no app package.json beside it).
+  writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`);
+  return { bytes: statSync(join(outDir, 'main.js')).size, metafile: result.metafile };
+}
+
+async function main(names: string[]): Promise<void> {
+  const selected = names.length ? apps.filter((a) => names.includes(a.app)) : apps;
+  const unknown = names.filter((n) => !apps.some((a) => a.app === n));
+  if (unknown.length) throw new Error(`build: unknown app ${unknown.join(', ')} (known: ${apps.map((a) => a.app).join(', ')})`);
+  for (const target of selected) {
+    const { bytes } = await buildApp(target);
+    process.stdout.write(`built apps/${target.app}/dist/main.js (${(bytes / 1024 / 1024).toFixed(1)} MiB)\n`);
+  }
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // From an app folder (`pnpm build` through turbo) the app is the folder's name.
+  const args = process.argv.slice(2);
+  const fromApp = relative(join(root, 'apps'), process.cwd());
+  const names = args.length ? args : fromApp && !fromApp.startsWith('..') ? [basename(fromApp)] : [];
+  main(names).catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

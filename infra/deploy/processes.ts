@@ -1,0 +1,43 @@
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Resolves with how `child` ended (call before signalling it, so a quick exit is not missed). */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** Polls `check` every 100 ms until it returns a value other than undefined; throws naming `what` past `timeoutMs`. */
+export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The JSON body of the first 200 answer of `url` (a health probe), polling until `timeoutMs`. */
+export function untilAnswers(url: string, timeoutMs: number): Promise<unknown> {
+  return until(
+    async () => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      return res.status === 200 ? await res.json() : undefined;
+    },
+    timeoutMs,
+    `${url} to answer 200`,
+  );
+}
