@@ -158,7 +158,7 @@ const cpuPerRun = (backendCpuMs() - cpu0) / runs;
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
 const r0 = performance.now();
-const email = await renderWeeklyReport({ figures, ownerName: 'Owner' });
+const email = await renderWeeklyReport({ figures, ownerName: 'Owner', tense: 'last' });
 const renderMs = since(r0);
 
 say('');

@@ -4,11 +4,11 @@ import { buildWeeklyReportSubject, renderWeeklyReport } from './render-weekly-re
 
 describe('weekly report email', () => {
   it('has the subject `<Tenant> weekly: <Mon d – Sun d> · $<cash> collected`', () => {
-    expect(buildWeeklyReportSubject(sampleFigures())).toBe('Columnline AI weekly: Dec 28 – Jan 3 · $1,234,567.89 collected');
+    expect(buildWeeklyReportSubject(sampleFigures(), 'last')).toBe('Columnline AI weekly: Dec 28 – Jan 3 · $1,234,567.89 collected');
   });
 
   it('renders HTML with inline styles and tables only (no images, SVG, scripts or external CSS)', async () => {
-    const { html } = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor' });
+    const { html } = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor', tense: 'last' });
     expect(html).toMatch(/^<!DOCTYPE html/);
     expect(html).not.toMatch(/<img|<svg|<script|<link|<style|url\(/i);
     expect(html).toContain('Hi Connor,');
@@ -19,21 +19,56 @@ describe('weekly report email', () => {
   });
 
   it('greets the tenant when there is no owner name', async () => {
-    const { html, text } = await renderWeeklyReport({ figures: sampleFigures(), ownerName: '  ' });
+    const { html, text } = await renderWeeklyReport({ figures: sampleFigures(), ownerName: '  ', tense: 'last' });
     expect(html).toContain('Hi Columnline AI,');
     expect(text).toContain('Hi Columnline AI,');
   });
 
   it('writes a plain-text part with the same numbers', async () => {
-    const { text } = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor' });
+    const { text } = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor', tense: 'last' });
     expect(text).toContain('Hi Connor,');
-    expect(text).toContain('Cash collected              $1,234,567.89  (— vs last week)');
+    expect(text).toContain('Cash collected              $1,234,567.89  (— vs the week before)');
     expect(text).toContain('New leads                   1,200  (+50%)');
     expect(text).toMatch(/New leads\s+#{20}\s+1,200/);
     expect(text).toMatch(/DM qualified\s+#{10}\.{10}\s+600/);
     expect(text).toContain('Cost per lead               —');
-    expect(text).toContain('No meetings held or purchases from a known ad this week.');
+    expect(text).toContain('No meetings held or purchases from a known ad last week.');
     expect(text).toContain('Period: Monday 2026-12-28 00:00 to Sunday 2027-01-03 24:00, Europe/Berlin (168 hours).');
-    expect(text).toContain('Last week: $1,234,567.89 collected, 800 new leads, 2 purchases.');
+    expect(text).toContain('The week before (Dec 28 – Jan 3): $1,234,567.89 collected, 800 new leads, 2 purchases.');
+  });
+
+  // issue 16: the wording follows the week shown, and counts of one are singular.
+  it('says "last week" for the last full week and "this week so far" for a week still running', async () => {
+    const last = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor', tense: 'last' });
+    expect(last.text).toContain('Here is how last week went.');
+    expect(last.html).toContain('Here is how last week went: $1,234,567.89 collected');
+    expect(last.html).toContain('vs the week before');
+    expect(last.subject).toBe('Columnline AI weekly: Dec 28 – Jan 3 · $1,234,567.89 collected');
+
+    const current = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor', tense: 'current' });
+    expect(current.text).toContain('Here is how this week is going so far.');
+    expect(current.html).toContain('Here is how this week is going so far: $1,234,567.89 collected');
+    expect(current.html).not.toContain('last week went');
+    expect(current.text).not.toContain('last week went');
+    expect(current.text).toContain('No meetings held or purchases from a known ad this week so far.');
+    expect(current.text).toContain('Last week (Dec 28 – Jan 3): $1,234,567.89 collected');
+    expect(current.subject).toBe('Columnline AI weekly: Dec 28 – Jan 3 · $1,234,567.89 collected so far');
+
+    const older = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor', tense: 'other' });
+    expect(older.text).toContain('Here is how the week of Dec 28 – Jan 3 went.');
+    expect(older.html).not.toMatch(/last week|this week/);
+  });
+
+  it('writes "1 purchase" and "1 new lead" (singular) in the preheader and sentences', async () => {
+    const one = sampleFigures();
+    one.purchases = 1;
+    one.leads = 1;
+    const { html, text } = await renderWeeklyReport({ figures: one, ownerName: 'Connor', tense: 'last' });
+    // The preheader is the hidden first text of the body.
+    const preheader = /<div[^>]*display:none[^>]*>([^<]*)/.exec(html)?.[1] ?? '';
+    expect(preheader).toContain('$1,234,567.89 collected, 1 new lead, 1 purchase');
+    expect(html).not.toMatch(/\b1 purchases\b|\b1 new leads\b/);
+    expect(text).not.toMatch(/\b1 purchases\b|\b1 new leads\b/);
+    expect(html).toContain('1 purchase and 1 new lead.');
   });
 });

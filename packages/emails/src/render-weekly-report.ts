@@ -14,6 +14,7 @@ import {
 } from './format';
 import { WeeklyReport } from './weekly-report';
 import type { WeeklyReportFigures, WeeklyReportProps } from './weekly-report-types';
+import { capitalize, type ReportWeekTense, weekWording } from './wording';
 
 export interface RenderedEmail {
   subject: string;
@@ -21,10 +22,11 @@ export interface RenderedEmail {
   text: string;
 }
 
-/** `<Tenant> weekly: <Mon d – Sun d> · $<cash> collected` (SPEC §7). */
-export function buildWeeklyReportSubject(figures: WeeklyReportFigures): string {
+/** `<Tenant> weekly: <Mon d – Sun d> · $<cash> collected` (SPEC §7), `… collected so far` for a week still running. */
+export function buildWeeklyReportSubject(figures: WeeklyReportFigures, tense: ReportWeekTense): string {
   const range = formatWeekRange(figures.period.start_date, figures.period.end_date);
-  return `${figures.tenant.name} weekly: ${range} · ${formatCents(figures.revenue.cash_collected_cents)} collected`;
+  const suffix = weekWording(tense, figures.period).subjectSuffix;
+  return `${figures.tenant.name} weekly: ${range} · ${formatCents(figures.revenue.cash_collected_cents)} collected${suffix}`;
 }
 
 function line(label: string, value: string, width = 28): string {
@@ -35,22 +37,26 @@ function line(label: string, value: string, width = 28): string {
  * The plain-text part, written from the same figures as the HTML (a converted bar-chart table
  * reads badly): same sections, same numbers, bars drawn with `#`.
  */
-export function renderWeeklyReportText({ figures: f, ownerName }: WeeklyReportProps): string {
+export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyReportProps): string {
   const greeting = ownerName?.trim() || f.tenant.name;
+  const w = weekWording(tense, f.period);
   const maxStage = Math.max(0, ...f.stages.map((st) => st.count));
   const out: string[] = [
     `${f.tenant.name} · weekly report · ${formatWeekRangeWithYear(f.period.start_date, f.period.end_date)}`,
     '',
     `Hi ${greeting},`,
     '',
-    'Here is how last week went.',
+    `${w.intro}.`,
     '',
-    line('Cash collected', `${formatCents(f.revenue.cash_collected_cents)}  (${formatChange(f.change.cash_collected_cents)} vs last week)`),
+    line(
+      'Cash collected',
+      `${formatCents(f.revenue.cash_collected_cents)}  (${formatChange(f.change.cash_collected_cents)} vs ${w.previous})`,
+    ),
     line('New leads', `${formatCount(f.leads)}  (${formatChange(f.change.leads)})`),
     line('Purchases', `${formatCount(f.purchases)}  (${formatChange(f.change.purchases)})`),
     line('Ad spend', `${formatCents(f.ads.spend_cents)}  (${formatChange(f.change.spend_cents)})`),
     '',
-    'FUNNEL (people, conversion from the stage before, change vs last week)',
+    `FUNNEL (people, conversion from the stage before, change vs ${w.previous})`,
   ];
   for (const st of f.stages) {
     const bar = '#'.repeat(maxStage > 0 ? Math.round((st.count / maxStage) * 20) : 0).padEnd(20, '.');
@@ -89,17 +95,17 @@ export function renderWeeklyReportText({ figures: f, ownerName }: WeeklyReportPr
     '',
     'TOP ADS (meetings held, purchases, spend)',
   );
-  if (f.ads.top.length === 0) out.push('No meetings held or purchases from a known ad this week.');
+  if (f.ads.top.length === 0) out.push(`No meetings held or purchases from a known ad ${w.week}.`);
   for (const [i, ad] of f.ads.top.entries()) {
     out.push(
-      `${i + 1}. ${ad.name ?? 'Unnamed ad'} (${ad.ad_id}): ${ad.meetings_held} held, ${ad.purchases} purchases, ${formatCents(ad.spend_cents)}`,
+      `${i + 1}. ${ad.name ?? 'Unnamed ad'} (${ad.ad_id}): ${formatCount(ad.meetings_held)} held, ${plural(ad.purchases, 'purchase')}, ${formatCents(ad.spend_cents)}`,
     );
   }
   out.push(
     '',
     '--',
     `Period: Monday ${f.period.start_date} 00:00 to Sunday ${f.period.end_date} 24:00, ${f.period.timezone} (${f.period.hours} hours).`,
-    `Last week: ${formatCents(f.previous.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}.`,
+    `${capitalize(w.previous)} (${formatWeekRange(f.previous.period.start_date, f.previous.period.end_date)}): ${formatCents(f.previous.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}.`,
   );
   return `${out.join('\n')}\n`;
 }
@@ -107,5 +113,5 @@ export function renderWeeklyReportText({ figures: f, ownerName }: WeeklyReportPr
 /** Renders the weekly report: subject, HTML (React Email) and plain text, all from the same figures. */
 export async function renderWeeklyReport(props: WeeklyReportProps): Promise<RenderedEmail> {
   const html = await render(createElement(WeeklyReport, props));
-  return { subject: buildWeeklyReportSubject(props.figures), html, text: renderWeeklyReportText(props) };
+  return { subject: buildWeeklyReportSubject(props.figures, props.tense), html, text: renderWeeklyReportText(props) };
 }

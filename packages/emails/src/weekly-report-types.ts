@@ -1,3 +1,5 @@
+import type { ReportWeekTense } from './wording';
+
 /**
  * What the weekly report template shows. Structurally a subset of `ReportFigures` from
  * `@mcb/reports` (which passes its figures as they are), so the email can never show numbers
@@ -41,4 +43,6 @@ export interface WeeklyReportProps {
   figures: WeeklyReportFigures;
   /** Greeting name: the tenant's `owner_name`, else the tenant name. */
   ownerName: string | null;
+  /** Which week this is for the reader (running, last full week, other): decides "this week so far" vs "last week". */
+  tense: ReportWeekTense;
 }

@@ -15,6 +15,7 @@ import {
   plural,
 } from './format';
 import type { WeeklyReportProps } from './weekly-report-types';
+import { capitalize, weekWording } from './wording';
 
 const colors = {
   page: '#f4f5f7',
@@ -82,14 +83,17 @@ function ChangeTile({
   label,
   value,
   delta,
+  previous,
   goodWhenUp = true,
 }: {
   label: string;
   value: string;
   delta: number | null;
+  /** How the week compared against is named (`last week`, `the week before`). */
+  previous: string;
   goodWhenUp?: boolean;
 }) {
-  const note = delta === null ? 'nothing last week' : `${formatChange(delta)} vs last week`;
+  const note = delta === null ? `nothing ${previous}` : `${formatChange(delta)} vs ${previous}`;
   return <Tile label={label} value={value} note={note} noteStyle={changeStyle(delta, goodWhenUp)} />;
 }
 
@@ -149,8 +153,9 @@ const categoryLabels: Array<[string, string]> = [
 ];
 
 /** The weekly report email (SPEC §7): email-safe tables and inline styles only — no images, no SVG. */
-export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
+export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
   const f = figures;
+  const w = weekWording(tense, f.period);
   const p = figures.previous;
   const greetingName = ownerName?.trim() || f.tenant.name;
   const range = formatWeekRange(f.period.start_date, f.period.end_date);
@@ -161,7 +166,7 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
   return (
     <Html lang="en">
       <Head />
-      <Preview>{`${range}: ${formatCents(cash)} collected, ${formatCount(f.leads)} new leads, ${formatCount(f.purchases)} purchases`}</Preview>
+      <Preview>{`${range}: ${formatCents(cash)} collected${w.subjectSuffix}, ${plural(f.leads, 'new lead')}, ${plural(f.purchases, 'purchase')}`}</Preview>
       <Body style={s.body}>
         <Container style={s.container}>
           <Text style={s.eyebrow}>{`${f.tenant.name} · weekly report`}</Text>
@@ -170,14 +175,20 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
           </Heading>
           <Text style={s.p}>{`Hi ${greetingName},`}</Text>
           <Text style={s.p}>
-            {`Here is how last week went: ${formatCents(cash)} collected, ${plural(f.purchases, 'purchase')} and ${plural(f.leads, 'new lead')}.`}
+            {`${w.intro}: ${formatCents(cash)} collected, ${plural(f.purchases, 'purchase')} and ${plural(f.leads, 'new lead')}.`}
           </Text>
 
           <TileRow>
-            <ChangeTile label="Cash collected" value={formatCents(cash)} delta={f.change.cash_collected_cents} />
-            <ChangeTile label="New leads" value={formatCount(f.leads)} delta={f.change.leads} />
-            <ChangeTile label="Purchases" value={formatCount(f.purchases)} delta={f.change.purchases} />
-            <ChangeTile label="Ad spend" value={formatCents(f.ads.spend_cents)} delta={f.change.spend_cents} goodWhenUp={false} />
+            <ChangeTile label="Cash collected" value={formatCents(cash)} delta={f.change.cash_collected_cents} previous={w.previous} />
+            <ChangeTile label="New leads" value={formatCount(f.leads)} delta={f.change.leads} previous={w.previous} />
+            <ChangeTile label="Purchases" value={formatCount(f.purchases)} delta={f.change.purchases} previous={w.previous} />
+            <ChangeTile
+              label="Ad spend"
+              value={formatCents(f.ads.spend_cents)}
+              delta={f.change.spend_cents}
+              previous={w.previous}
+              goodWhenUp={false}
+            />
           </TileRow>
 
           <Heading as="h2" style={s.h2}>
@@ -189,7 +200,7 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
               <th style={s.th} />
               <th style={s.thNum}>People</th>
               <th style={s.thNum}>From prev.</th>
-              <th style={s.thNum}>vs last wk</th>
+              <th style={s.thNum}>{`vs ${w.previousShort}`}</th>
             </tr>
             {f.stages.map((st) => (
               <tr key={st.stage}>
@@ -255,25 +266,25 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
             Ads
           </Heading>
           <TileRow>
-            <Tile label="Spend" value={formatCents(f.ads.spend_cents)} note={`last week ${formatCents(p.ads.spend_cents)}`} />
+            <Tile label="Spend" value={formatCents(f.ads.spend_cents)} note={`${w.previous} ${formatCents(p.ads.spend_cents)}`} />
             <Tile
               label="Cost per lead"
               value={formatOptionalCents(f.ads.cost_per_lead_cents)}
-              note={`last week ${formatOptionalCents(p.ads.cost_per_lead_cents)}`}
+              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_lead_cents)}`}
             />
             <Tile
               label="Cost per purchase"
               value={formatOptionalCents(f.ads.cost_per_purchase_cents)}
-              note={`last week ${formatOptionalCents(p.ads.cost_per_purchase_cents)}`}
+              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_purchase_cents)}`}
             />
-            <Tile label="ROAS" value={formatRoas(f.ads.roas)} note={`last week ${formatRoas(p.ads.roas)}`} />
+            <Tile label="ROAS" value={formatRoas(f.ads.roas)} note={`${w.previous} ${formatRoas(p.ads.roas)}`} />
           </TileRow>
 
           <Heading as="h2" style={s.h2}>
             Top ads
           </Heading>
           {f.ads.top.length === 0 ? (
-            <Text style={s.small}>No meetings held or purchases from a known ad this week.</Text>
+            <Text style={s.small}>{`No meetings held or purchases from a known ad ${w.week}.`}</Text>
           ) : (
             <Table>
               <tr>
@@ -300,7 +311,7 @@ export function WeeklyReport({ figures, ownerName }: WeeklyReportProps) {
           <Hr style={{ borderColor: colors.line, margin: '28px 0 12px' }} />
           <Text style={s.small}>
             {`Period: Monday ${f.period.start_date} 00:00 to Sunday ${f.period.end_date} 24:00, ${f.period.timezone} (${f.period.hours} hours). `}
-            {`Last week: ${formatCents(p.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}. `}
+            {`${capitalize(w.previous)} (${formatWeekRange(p.period.start_date, p.period.end_date)}): ${formatCents(p.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}. `}
             A person counts once, however many tools they came through.
           </Text>
         </Container>

@@ -4,7 +4,7 @@ import { renderWeeklyReport } from '@mcb/emails';
 import { parseTenantConfig } from '@mcb/tenancy';
 import { computeReportFigures, type ReportFigures } from './figures';
 import type { Delivery, Mailer } from './mailer';
-import { previousFullWeek, type WeekWindow, weekContaining } from './week';
+import { previousFullWeek, type WeekWindow, weekContaining, weekTense } from './week';
 
 /** The tenant fields a report needs, read under the tenant's row-level security. */
 export interface ReportTenant {
@@ -78,10 +78,18 @@ export interface RenderedReport {
   text: string;
 }
 
-/** Figures + rendered email of one tenant and week (what preview shows and send sends). Read-only. */
-export async function buildWeeklyReport(database: Database, tenant: ReportTenant, week: WeekWindow): Promise<RenderedReport> {
+/**
+ * Figures + rendered email of one tenant and week (what preview shows and send sends). Read-only.
+ * `now` decides the wording: a week still running reads "this week so far", the last full week "last week".
+ */
+export async function buildWeeklyReport(
+  database: Database,
+  tenant: ReportTenant,
+  week: WeekWindow,
+  now: Date = new Date(),
+): Promise<RenderedReport> {
   const figures = await computeReportFigures(database, tenant.id, week);
-  const email = await renderWeeklyReport({ figures, ownerName: tenant.ownerName });
+  const email = await renderWeeklyReport({ figures, ownerName: tenant.ownerName, tense: weekTense(week, now) });
   return { tenant, week, figures, ...email };
 }
 
@@ -166,7 +174,7 @@ export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promis
   const runId = claim.run.id;
 
   try {
-    const report = await buildWeeklyReport(database, tenant, week);
+    const report = await buildWeeklyReport(database, tenant, week, options.now);
     const delivery = await mailer.send({
       from,
       to: tenant.recipients,

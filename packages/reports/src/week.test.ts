@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localIso, previousFullWeek, previousWeek, reportDueAt, weekContaining, weekHours } from './week';
+import { localIso, previousFullWeek, previousWeek, reportDueAt, weekContaining, weekHours, weekTense } from './week';
 
 describe('report weeks in the tenant zone', () => {
   it('runs Monday 00:00 to Monday 00:00 local; 169 h when DST ends, 167 h when it starts', () => {
@@ -56,5 +56,18 @@ describe('report weeks in the tenant zone', () => {
     expect(() => weekContaining('last week', 'UTC')).toThrow(/Invalid week date/);
     expect(() => weekContaining('2026-10-26', 'Mars/Base')).toThrow(/Invalid time zone/);
     expect(() => reportDueAt(weekContaining('2026-10-26', 'UTC'), 'not a cron')).toThrow();
+  });
+});
+
+describe('weekTense (what the report calls the week it shows)', () => {
+  it('is current while the week runs, last for the last full week, other for older or future weeks — in the tenant zone', () => {
+    const week = weekContaining('2026-11-04', 'America/New_York'); // Mon Nov 2 – Sun Nov 8, local
+    expect(weekTense(week, new Date('2026-11-04T12:00:00Z'))).toBe('current');
+    // Sunday 23:30 New York is already Monday in UTC: still the current week there.
+    expect(weekTense(week, new Date('2026-11-09T04:30:00Z'))).toBe('current');
+    expect(weekTense(week, new Date('2026-11-09T05:00:00Z'))).toBe('last');
+    expect(weekTense(week, new Date('2026-11-15T12:00:00Z'))).toBe('last');
+    expect(weekTense(week, new Date('2026-11-17T12:00:00Z'))).toBe('other');
+    expect(weekTense(week, new Date('2026-10-30T12:00:00Z'))).toBe('other');
   });
 });

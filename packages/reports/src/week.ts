@@ -74,6 +74,16 @@ export function localIso(instant: Date, timezone: string): string {
   return DateTime.fromJSDate(instant, { zone: timezone }).toISO({ suppressMilliseconds: true }) as string;
 }
 
+/**
+ * Which week `week` is for someone reading at `now`: `current` (still running), `last` (the last
+ * full week before `now`, what the scheduled email covers) or `other` (older, or not started).
+ */
+export function weekTense(week: WeekWindow, now: Date): 'current' | 'last' | 'other' {
+  const t = now.getTime();
+  if (t >= week.start.getTime() && t < week.end.getTime()) return 'current';
+  return previousFullWeek(now, week.timezone).weekStart === week.weekStart ? 'last' : 'other';
+}
+
 /** Default `report.schedule`: Monday 08:00 in the tenant's zone. */
 export const defaultReportSchedule = '0 8 * * 1';
 

@@ -79,6 +79,18 @@ describe('mcb report preview', () => {
     expect(text.stdout).toContain('Cash collected              $1,234.50');
   });
 
+  it('words the week it shows: "this week so far" for the running week, "last week" for the default (issue 16)', async () => {
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles' }).format(new Date());
+    const current = await mcb('report', 'preview', slug, '--week', today, '--format', 'text');
+    expect(current.code).toBe(0);
+    expect(current.stdout).toContain('Here is how this week is going so far.');
+    expect(current.stdout).not.toContain('last week went');
+    const last = await mcb('report', 'preview', slug, '--format', 'text');
+    expect(last.stdout).toContain('Here is how last week went.');
+    const older = await mcb('report', 'preview', slug, '--week', '2026-10-28', '--format', 'text');
+    expect(older.stdout).toContain('Here is how the week of Oct 26 – Nov 1 went.');
+  });
+
   it('works as the real `mcb` process (tsx from the repository root renders the React Email template)', () => {
     const main = fileURLToPath(new URL('../main.ts', import.meta.url));
     const root = fileURLToPath(new URL('../../../../', import.meta.url));
