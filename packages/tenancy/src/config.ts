@@ -1,4 +1,7 @@
 import { InvalidConfig } from '@mcb/core';
+import { funnelEventTypes } from '@mcb/db';
+import { isGhlStageMapValue } from '@mcb/sources';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 const isIanaZone = (tz: string) => {
@@ -10,38 +13,108 @@ const isIanaZone = (tz: string) => {
   }
 };
 
-/** `tenants.config` (SPEC §5). Every field optional on write; `parseTenantConfig` applies defaults. */
-export const tenantConfigSchema = z
-  .object({
+/**
+ * Why `expression` is not a usable report schedule, or null when it is: five cron fields (minute
+ * hour day-of-month month day-of-week, read in the tenant's zone) or an alias such as `@weekly`,
+ * that fires at least once (cron-parser, the library BullMQ schedules with, has the last word).
+ */
+export function cronProblem(expression: string): string | null {
+  const text = expression.trim();
+  const fields = text.split(/\s+/);
+  if (!text.startsWith('@') && fields.length !== 5) {
+    return `"${expression}" is not a cron expression: use 5 fields (minute hour day-of-month month day-of-week), e.g. "0 8 * * 1" for Monday 08:00`;
+  }
+  try {
+    CronExpressionParser.parse(text, { tz: 'UTC' }).next();
+    return null;
+  } catch (err) {
+    return `"${expression}" is not a valid cron expression (${(err as Error).message}); e.g. "0 8 * * 1" for Monday 08:00`;
+  }
+}
+
+const stageMapValues = [...funnelEventTypes, 'ignored'].join(', ');
+
+/**
+ * `tenants.config` (SPEC §5). `strict` is the write path (`tenant add/update`): every field is
+ * checked, unknown fields are refused (a typo would otherwise silently keep the default). The read
+ * path is lenient (`strict` false) so a config stored before a rule existed never stops a worker.
+ */
+function configSchema(strict: boolean) {
+  const object = <T extends z.ZodRawShape>(shape: T) => (strict ? z.strictObject(shape) : z.object(shape).passthrough());
+  const schedule = strict
+    ? z.string().superRefine((value, ctx) => {
+        const problem = cronProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+    : z.string().min(9);
+  const stageMapValue = strict ? z.string().refine(isGhlStageMapValue, `must be a funnel event type (${stageMapValues})`) : z.string();
+  return object({
     timezone: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. America/New_York').default('UTC'),
-    report: z
-      .object({
-        schedule: z.string().min(9).default('0 8 * * 1'),
-        recipients: z.array(z.email()).default([]),
-      })
-      .prefault({}),
+    report: object({
+      schedule: schedule.default('0 8 * * 1'),
+      recipients: z.array(z.email()).default([]),
+    }).prefault({}),
     deposit_amount_cents: z.number().int().positive().default(10_000),
-    ghl: z.object({ stage_map: z.record(z.string(), z.string()).default({}) }).prefault({}),
-    perspective: z.object({ ignore_funnels: z.array(z.string()).default([]) }).prefault({}),
-    meta: z
-      .object({
-        sync_every: z
-          .string()
-          .regex(/^\d+(m|h|d)$/, 'must look like 30m, 6h or 1d')
-          .default('6h'),
-        lookback_days: z.number().int().min(1).max(90).default(28),
-      })
-      .prefault({}),
-  })
-  .passthrough();
+    ghl: object({
+      stage_map: z.record(z.string(), stageMapValue).default({}),
+      location_ids: z.array(z.string().min(1)).default([]),
+    }).prefault({}),
+    perspective: object({ ignore_funnels: z.array(z.string()).default([]) }).prefault({}),
+    meta: object({
+      sync_every: z
+        .string()
+        .regex(/^[1-9]\d*(m|h|d)$/, 'must look like 30m, 6h or 1d')
+        .default('6h'),
+      lookback_days: z.number().int().min(1).max(90).default(28),
+    }).prefault({}),
+  });
+}
+
+/** `tenants.config` as read (lenient, defaults applied). */
+export const tenantConfigSchema = configSchema(false);
+/** `tenants.config` as written: every field checked, unknown fields refused. */
+export const tenantConfigWriteSchema = configSchema(true);
 
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 
-/** Validates and fills defaults. Throws `InvalidConfig` naming the first bad field. */
+function oneLine(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const field = issue?.path.join('.') || 'config';
+  if (issue?.code === 'unrecognized_keys') {
+    const where = issue.path.length ? `${issue.path.join('.')}.` : '';
+    return `Invalid tenant config: unknown field ${issue.keys.map((k) => `${where}${k}`).join(', ')}`;
+  }
+  return `Invalid tenant config: ${field}: ${issue?.message ?? 'invalid'}`;
+}
+
+/** Validates and fills defaults (read path). Throws `InvalidConfig` naming the first bad field. */
 export function parseTenantConfig(input: unknown): TenantConfig {
   const result = tenantConfigSchema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue?.path.join('.') || 'config';
-  throw new InvalidConfig(`Invalid tenant config: ${field}: ${issue?.message ?? 'invalid'}`);
+  throw new InvalidConfig(oneLine(result.error));
+}
+
+/**
+ * Checks a config before it is stored (`tenant add/update`, SPEC §5): a report cron that does not
+ * parse, a value of the wrong kind or an unknown field is refused with one line naming the field.
+ */
+export function validateTenantConfig(input: unknown): void {
+  const result = tenantConfigWriteSchema.safeParse(input ?? {});
+  if (!result.success) throw new InvalidConfig(oneLine(result.error));
+}
+
+/** `patch` merged over `base`: nested objects merge key by key, anything else (arrays too) replaces. */
+export function mergeTenantConfig(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
+    const merged = isPlainObject(current) && isPlainObject(value) ? mergeTenantConfig(current, value) : value;
+    // defineProperty: a JSON key "__proto__" stays a plain (and then refused) field, never a prototype.
+    Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,7 +1,7 @@
 import { McbError, UnknownTenant } from '@mcb/core';
 import type { Database, Provider } from '@mcb/db';
 import { z } from 'zod';
-import { parseTenantConfig } from './config';
+import { mergeTenantConfig, validateTenantConfig } from './config';
 import { assertValidSlug } from './slug';
 
 /**
@@ -88,7 +88,7 @@ function checkedEmail(email: string | null | undefined): string | null {
 
 /** Validates a config as it will be stored (defaults are applied on read, not written). */
 function checkedConfig(config: Record<string, unknown>): Record<string, unknown> {
-  parseTenantConfig(config);
+  validateTenantConfig(config);
   return config;
 }
 
@@ -96,7 +96,7 @@ function checkedConfig(config: Record<string, unknown>): Record<string, unknown>
 export async function addTenant(admin: Database, input: AddTenantInput): Promise<TenantRecord> {
   assertAdmin(admin);
   assertValidSlug(input.slug);
-  const config = checkedConfig({ ...input.config, ...(input.timezone ? { timezone: input.timezone } : {}) });
+  const config = checkedConfig(mergeTenantConfig(input.config ?? {}, input.timezone ? { timezone: input.timezone } : {}));
   const rows = await admin.sql<TenantRow[]>`
     insert into tenants (slug, name, owner_name, report_email, is_active, config)
     values (${input.slug}, ${checkedName(input.name)}, ${input.ownerName || null}, ${checkedEmail(input.reportEmail)},
@@ -134,13 +134,15 @@ export async function setTenantActive(admin: Database, slug: string, isActive: b
   return toRecord(rows[0]);
 }
 
-/** Updates name, owner, email and/or config (`config` keys are merged over the stored ones). */
+/** Updates name, owner, email and/or config (`config` is merged over the stored one, nested objects key by key; then validated). */
 export async function updateTenant(admin: Database, slug: string, patch: UpdateTenantInput): Promise<TenantRecord> {
   assertAdmin(admin);
   return admin.sql.begin(async (tx) => {
     const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
     if (!current) throw new UnknownTenant(slug);
-    const config = checkedConfig({ ...current.config, ...patch.config, ...(patch.timezone ? { timezone: patch.timezone } : {}) });
+    const config = checkedConfig(
+      mergeTenantConfig(current.config, { ...patch.config, ...(patch.timezone ? { timezone: patch.timezone } : {}) }),
+    );
     const [row] = await tx<TenantRow[]>`
       update tenants set
         name = ${patch.name === undefined ? current.name : checkedName(patch.name)},

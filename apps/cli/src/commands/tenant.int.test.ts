@@ -198,6 +198,22 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect((await mcb('integration', 'set', slug, 'stripe', '--webhook-secret')).stderr).toMatch(/^Stripe issues its own signing secret/);
   });
 
+  it('tenant add/update refuse a report cron that does not parse, with one line, and store nothing (issue 16)', async () => {
+    for (const schedule of ['61 99 * * *', 'every-monday']) {
+      const added = await mcb('tenant', 'add', `${slug}-cron`, '--name', 'X', '--config', JSON.stringify({ report: { schedule } }));
+      expect(added.code).toBe(1);
+      expect(added.stderr.startsWith(`Invalid tenant config: report.schedule: "${schedule}" is not a`)).toBe(true);
+      expect(added.stderr.trim()).not.toContain('\n');
+      const updated = await mcb('tenant', 'update', slug, '--config', JSON.stringify({ report: { schedule } }));
+      expect(updated).toMatchObject({ code: 1, stdout: '' });
+      expect(updated.stderr).toMatch(/^Invalid tenant config: report\.schedule: /);
+    }
+    expect((await mcb('tenant', 'show', `${slug}-cron`)).stderr).toBe(`Unknown tenant: ${slug}-cron\n`);
+    const good = await mcb('tenant', 'update', slug, '--config', JSON.stringify({ report: { schedule: '30 7 * * 1' } }));
+    expect(good).toMatchObject({ code: 0 });
+    expect((await mcb('tenant', 'show', slug)).stdout).toContain('"schedule":"30 7 * * 1"');
+  });
+
   it('deactivate makes the tenant unknown to the context loader; activate brings it back', async () => {
     expect((await mcb('tenant', 'deactivate', slug)).stdout).toBe(`Tenant ${slug} is now inactive.\n`);
     const err = await loader.getTenantContext(slug).catch((e: Error) => e);

@@ -192,3 +192,8 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
     },
   });
 });
+
+/** Whether `value` means something as a `ghl.stage_map` value: a funnel event type (or alias) or an "ignored" word. */
+export function isGhlStageMapValue(value: string): boolean {
+  return ignoredStageValues.has(value.trim().toLowerCase()) || funnelTypeByName(value) !== undefined;
+}
