@@ -4,6 +4,7 @@ import { metaEnvFields } from '@mcb/meta';
 import { reportEnvFields } from '@mcb/reports';
 import { type Keyring, parseKeyring } from '@mcb/tenancy';
 import { z } from 'zod';
+import { missingDatabaseUrl } from './unreachable';
 
 export const cliEnvSchema = z.object({
   ...commonEnvFields,
@@ -17,6 +18,7 @@ export type CliEnv = z.infer<typeof cliEnvSchema>;
 
 /** Parses the CLI env lazily (a command that needs no database must not demand DATABASE_URL). */
 export function loadCliEnv(source: Record<string, string | undefined> = process.env): CliEnv {
+  if (!source.DATABASE_URL) throw new Error(missingDatabaseUrl);
   return parseEnv(cliEnvSchema, source, 'mcb');
 }
 

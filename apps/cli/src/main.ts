@@ -14,6 +14,7 @@ import { registerSeedCommands } from './commands/seed';
 import { registerStatsCommands } from './commands/stats';
 import { registerTenantCommands } from './commands/tenant';
 import { registerUrlsCommands } from './commands/urls';
+import { describeUnreachable } from './unreachable';
 
 /** Builds the `mcb` program. Each command group lives in `commands/<group>.ts`. */
 export function buildProgram(): Command {
@@ -44,7 +45,8 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    const message = err instanceof McbError || err instanceof Error ? err.message : String(err);
+    const unreachable = describeUnreachable(err, process.env);
+    const message = unreachable ?? (err instanceof McbError || err instanceof Error ? err.message : String(err));
     process.stderr.write(`${message}\n`);
     return 1;
   }

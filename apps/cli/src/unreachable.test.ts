@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { describeUnreachable, maskUrlPassword } from './unreachable';
+
+const refused = (port: number) =>
+  Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:${port}`), { code: 'ECONNREFUSED', address: '127.0.0.1', port });
+
+describe('describeUnreachable', () => {
+  const env = { DATABASE_URL: 'postgres://postgres:s3cret@127.0.0.1:54329/mcb', REDIS_URL: 'redis://127.0.0.1:6379' };
+
+  it('names the database URL it tried (password masked) and how to start the system', () => {
+    const line = describeUnreachable(refused(54329), env);
+    expect(line).toBe(
+      'Cannot reach the database at postgres://postgres:****@127.0.0.1:54329/mcb (connect ECONNREFUSED 127.0.0.1:54329). ' +
+        'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database), or set DATABASE_URL to a running Postgres.',
+    );
+    expect(line).not.toContain('s3cret');
+  });
+
+  it('tells a Redis refusal from a database one by the address', () => {
+    expect(describeUnreachable(refused(6379), env)).toMatch(/^Cannot reach Redis at redis:\/\/127\.0\.0\.1:6379 \(connect ECONNREFUSED/);
+  });
+
+  it('covers unknown hosts and refused logins, and leaves other errors alone', () => {
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND db.internal'), { code: 'ENOTFOUND', hostname: 'db.internal' });
+    expect(describeUnreachable(notFound, { DATABASE_URL: 'postgres://u:p@db.internal/mcb' })).toMatch(
+      /^Cannot reach the database at postgres:\/\/u:\*\*\*\*@db\.internal\/mcb \(getaddrinfo ENOTFOUND db\.internal\)\. Start the system with `npm start`/,
+    );
+    const badPassword = Object.assign(new Error('password authentication failed for user "u"'), { code: '28P01' });
+    expect(describeUnreachable(badPassword, env)).toMatch(
+      /^The database at postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:54329\/mcb answered but the password was refused/,
+    );
+    expect(describeUnreachable(new Error('Unknown tenant: x'), env)).toBeNull();
+    expect(describeUnreachable(Object.assign(new Error('duplicate key'), { code: '23505' }), env)).toBeNull();
+  });
+
+  it('masks passwords in userinfo and in a password= parameter', () => {
+    expect(maskUrlPassword('postgresql://a:b@h:1/d?sslmode=require&password=zz')).toBe(
+      'postgresql://a:****@h:1/d?sslmode=require&password=****',
+    );
+    expect(maskUrlPassword('postgres://a@h/d')).toBe('postgres://a@h/d');
+    expect(maskUrlPassword('not a url')).toBe('<invalid URL>');
+  });
+});

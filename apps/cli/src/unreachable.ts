@@ -1,0 +1,94 @@
+/** postgres.js and Node network error codes that mean "nothing answered at that address". */
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+
+/** Postgres answered but would not let us in (bad password, unknown role or database, still starting). */
+const loginCodes: Record<string, string> = {
+  '28P01': 'the password was refused',
+  '28000': 'the login was refused',
+  '3D000': 'the database does not exist',
+  '57P03': 'the server is still starting',
+};
+
+const startHint = 'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database)';
+
+/** The URL with its password (userinfo or `password=` parameter) replaced by `****`. Unparseable → `<invalid URL>`. */
+export function maskUrlPassword(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '<invalid URL>';
+  }
+  if (parsed.password) parsed.password = '****';
+  if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '****');
+  return parsed.toString().replace('%2A%2A%2A%2A', '****');
+}
+
+function endpoint(url: string | undefined, defaultPort: number): { host: string; port: number } | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : defaultPort };
+  } catch {
+    return null;
+  }
+}
+
+interface ErrorFields {
+  message?: string;
+  code?: string;
+  address?: string;
+  hostname?: string;
+  port?: number;
+}
+
+/**
+ * One line for an error that means the CLI could not reach its database (or Redis): which URL it
+ * tried, password masked, and how to start the system. Null for any other error. Pure.
+ */
+export function describeUnreachable(err: unknown, env: { DATABASE_URL?: string; REDIS_URL?: string }): string | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const e = err as ErrorFields;
+  const code = typeof e.code === 'string' ? e.code : '';
+  const reason = (e.message ?? code).split('\n')[0];
+  const loginProblem = loginCodes[code];
+  if (loginProblem && env.DATABASE_URL) {
+    return `The database at ${maskUrlPassword(env.DATABASE_URL)} answered but ${loginProblem} (${reason}). Check DATABASE_URL, or ${lowerFirst(startHint)}.`;
+  }
+  if (!networkCodes.has(code)) return null;
+  const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = endpoint(redisUrl, 6379);
+  const db = endpoint(env.DATABASE_URL, 5432);
+  const host = e.address ?? e.hostname;
+  const isAt = (target: { host: string; port: number } | null) =>
+    target !== null && (e.port === undefined || e.port === target.port) && (host === undefined || sameHost(host, target.host));
+  if (isAt(redis) && !isAt(db)) {
+    return `Cannot reach Redis at ${maskUrlPassword(redisUrl)} (${reason}). ${startHint}, or set REDIS_URL to a running Redis.`;
+  }
+  if (!env.DATABASE_URL || (!isAt(db) && e.port !== undefined)) return null;
+  return `Cannot reach the database at ${maskUrlPassword(env.DATABASE_URL)} (${reason}). ${startHint}, or set DATABASE_URL to a running Postgres.`;
+}
+
+function sameHost(a: string, b: string): boolean {
+  const local = new Set(['localhost', '127.0.0.1', '::1']);
+  return a === b || (local.has(a) && local.has(b));
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** The line for `DATABASE_URL` not being set at all. */
+export const missingDatabaseUrl = `mcb: DATABASE_URL is not set. ${startHint}, or set DATABASE_URL to a running Postgres (postgres://user:password@host:5432/db).`;
