@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import dockerignore from '@balena/dockerignore';
 import { testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apps, buildApp, root } from './build';
@@ -28,6 +29,15 @@ describe('pnpm build', () => {
     // msgpackr-extract is msgpackr's optional native speed-up, loaded in a try: absent, msgpackr uses plain JS.
     expect(external.filter((path) => !isBuiltin(path) && path !== 'msgpackr-extract')).toEqual([]);
     expect(existsSync(join(root, 'apps', app, 'dist', 'main.js'))).toBe(true);
+  });
+
+  it.each(apps.map((a) => a.app))('%s: every source file it bundles is in the Docker build context (.dockerignore)', (app) => {
+    const ig = dockerignore().add(readFileSync(join(root, '.dockerignore'), 'utf8'));
+    const sources = Object.keys(built.get(app)!.metafile.inputs)
+      .filter((path) => !path.includes('node_modules/'))
+      .map((path) => relative(root, join(root, 'apps', app, path)));
+    expect(sources.length).toBeGreaterThan(10);
+    expect(sources.filter((path) => ig.ignores(path))).toEqual([]);
   });
 
   it('the console carries the Bull Board UI it serves from disk', () => {
