@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { rotateWebhookSecret, setTenantActive } from '@mcb/tenancy';
+import { rotateWebhookSecret, setGhlLocationIds, setTenantActive } from '@mcb/tenancy';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ghlKeysFromEnv, receiverEnvSchema } from '../src/env';
@@ -310,6 +310,7 @@ describe('source specifics', () => {
 
   it('ghl: real Ed25519 (x-ghl-signature) and RSA (x-wh-signature) deliveries; tampered and foreign-key ones refused', async () => {
     const signedOnly = await makeTenant(h, { ghl: null });
+    await setGhlLocationIds(h.admin, signedOnly.slug, ['loc1']);
     const b1 = sources.ghl.body();
     const ok1 = await post(signedOnly.slug, 'ghl', b1, { headers: { 'x-ghl-signature': edSig(b1) } });
     expect(ok1.status).toBe(200);

@@ -84,4 +84,12 @@ describe('webhookSetupGuide', () => {
     expect(text('denefits')).toContain('"secret_key"');
     expect(text('stripe')).toContain('mcb integration set acme stripe --webhook-secret whsec_');
   });
+  it('says which GHL locations signed deliveries are accepted for, or how to set one', () => {
+    const ghl = (ids?: string[]) =>
+      webhookSetupGuide('https://h.example', 'acme', { ghlLocationIds: ids })
+        .find((g) => g.source === 'ghl')
+        ?.steps.join('\n') ?? '';
+    expect(ghl(['loc_A', 'loc_B'])).toContain('accepted only for location loc_A, loc_B; any other location gets 401');
+    expect(ghl()).toContain('refused until a location is set: mcb integration set acme ghl --location-id <locationId>');
+  });
 });

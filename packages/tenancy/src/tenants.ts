@@ -134,6 +134,34 @@ export async function setTenantActive(admin: Database, slug: string, isActive: b
   return toRecord(rows[0]);
 }
 
+/**
+ * Sets the GHL location ids a tenant's HighLevel-signed deliveries must name (`config.ghl.location_ids`,
+ * SPEC §3.1), replacing the list and keeping the rest of `config.ghl`. Ids are trimmed and deduplicated;
+ * every receiver follows within ~1 s (NOTIFY). A location belongs to one tenant: an id already bound to
+ * another tenant is refused (it would make that tenant's deliveries acceptable here too). Throws
+ * `UnknownTenant`, or `bad_request` for an empty or taken id.
+ */
+export async function setGhlLocationIds(admin: Database, slug: string, locationIds: readonly string[]): Promise<TenantRecord> {
+  assertAdmin(admin);
+  const ids = [...new Set(locationIds.map((id) => id.trim()))];
+  if (ids.some((id) => !id)) throw new McbError('bad_request', 'Invalid location id: must not be empty');
+  return admin.sql.begin(async (tx) => {
+    const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
+    if (!current) throw new UnknownTenant(slug);
+    // One writer at a time, so two tenants cannot claim the same location concurrently.
+    await tx`select pg_advisory_xact_lock(hashtext('mcb_ghl_location_ids'))`;
+    const taken = await tx<{ slug: string; id: string }[]>`
+      select t.slug, l.id from tenants t, jsonb_array_elements_text(coalesce(t.config->'ghl'->'location_ids', '[]')) l(id)
+      where t.id <> ${current.id} and jsonb_typeof(coalesce(t.config->'ghl'->'location_ids', '[]')) = 'array' and l.id = any(${ids}::text[])`;
+    if (taken[0]) throw new McbError('bad_request', `GHL location ${taken[0].id} is already bound to tenant ${taken[0].slug}`);
+    const ghl = { ...(current.config.ghl as Record<string, unknown> | undefined), location_ids: ids };
+    const config = checkedConfig({ ...current.config, ghl });
+    const [row] = await tx<TenantRow[]>`
+      update tenants set config = ${tx.json(config as never)}, updated_at = now() where id = ${current.id} returning *`;
+    return toRecord(row as TenantRow);
+  }) as Promise<TenantRecord>;
+}
+
 /** Updates name, owner, email and/or config (`config` is merged over the stored one, nested objects key by key; then validated). */
 export async function updateTenant(admin: Database, slug: string, patch: UpdateTenantInput): Promise<TenantRecord> {
   assertAdmin(admin);

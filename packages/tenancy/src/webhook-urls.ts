@@ -17,8 +17,9 @@ export function webhookUrl(baseUrl: string, slug: string, source: WebhookSource)
  * Per-source setup instructions for `mcb urls <slug>` (SPEC §3.1 verification). Secrets appear
  * as `<SECRET>`: the operator has the value from `integration set … --webhook-secret`.
  */
-export function webhookSetupGuide(baseUrl: string, slug: string): WebhookSetup[] {
+export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlLocationIds?: readonly string[] } = {}): WebhookSetup[] {
   const url = (source: WebhookSource) => webhookUrl(baseUrl, slug, source);
+  const locations = options.ghlLocationIds ?? [];
   const guides: Record<WebhookSource, Omit<WebhookSetup, 'source' | 'url'>> = {
     manychat: {
       tool: 'ManyChat (flow action "External Request")',
@@ -32,7 +33,10 @@ export function webhookSetupGuide(baseUrl: string, slug: string): WebhookSetup[]
       tool: 'GoHighLevel (workflow "Custom Webhook" action, or a Marketplace app webhook)',
       steps: [
         `Method POST, URL ${url('ghl')}`,
-        'Custom Webhook: header X-Webhook-Secret: <SECRET>   (the ghl secret); Marketplace deliveries are verified by their x-ghl-signature',
+        'Custom Webhook: header X-Webhook-Secret: <SECRET>   (the ghl secret)',
+        locations.length
+          ? `Marketplace (HighLevel-signed) deliveries: accepted only for location ${locations.join(', ')}; any other location gets 401`
+          : `Marketplace (HighLevel-signed) deliveries: refused until a location is set: mcb integration set ${slug} ghl --location-id <locationId>`,
         `Plain "Webhook" action (no headers): URL ${url('ghl')}?secret=<SECRET>`,
         'Custom Data: event_type (form_submitted, meeting_booked, meeting_attended, package_sent), MC_ID, AD_ID, source',
       ],

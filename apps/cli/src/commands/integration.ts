@@ -1,4 +1,14 @@
-import { listIntegrations, parseDuration, removeIntegration, rotateWebhookSecret, setIntegration } from '@mcb/tenancy';
+import {
+  getTenantBySlug,
+  listIntegrations,
+  parseDuration,
+  parseProvider,
+  parseTenantConfig,
+  removeIntegration,
+  rotateWebhookSecret,
+  setGhlLocationIds,
+  setIntegration,
+} from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
 import { formatTable } from '../table';
@@ -20,16 +30,33 @@ export function registerIntegrationCommands(program: Command): void {
     .description('Create or replace an integration (manychat|ghl|stripe|denefits|perspective|meta|resend) and activate it')
     .option('--credentials <json>', 'credentials JSON, e.g. \'{"secret_key":"sk_live_…"}\' (replaces the stored ones)')
     .option('--webhook-secret [secret]', 'webhook secret to store; without a value a strong one is generated and printed once')
-    .action(async (slug: string, provider: string, opts: { credentials?: string; webhookSecret?: string | true }) => {
-      const env = loadCliEnv();
-      const keyring = keyringFromEnv(env);
-      const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
-      const result = await withAdminDatabase(env, (admin) =>
-        setIntegration(admin, keyring, { slug, provider, credentials, webhookSecret: opts.webhookSecret }),
-      );
-      out(`${result.created ? 'Added' : 'Updated'} ${result.provider} integration for ${slug}.\n`);
-      if (result.generatedSecret) printGenerated(result.provider, result.generatedSecret);
-    });
+    .option(
+      '--location-id <ids...>',
+      'ghl only: the HighLevel location id(s) of this tenant (replaces the list); signed GHL deliveries for any other location are refused',
+    )
+    .action(
+      async (slug: string, provider: string, opts: { credentials?: string; webhookSecret?: string | true; locationId?: string[] }) => {
+        const env = loadCliEnv();
+        const keyring = keyringFromEnv(env);
+        const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
+        if (opts.locationId && parseProvider(provider) !== 'ghl') throw new Error('--location-id applies to the ghl provider only');
+        const { result, locations } = await withAdminDatabase(env, async (admin) => {
+          const result = await setIntegration(admin, keyring, { slug, provider, credentials, webhookSecret: opts.webhookSecret });
+          if (result.provider !== 'ghl') return { result, locations: null };
+          const tenant = opts.locationId ? await setGhlLocationIds(admin, slug, opts.locationId) : await getTenantBySlug(admin, slug);
+          return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids };
+        });
+        out(`${result.created ? 'Added' : 'Updated'} ${result.provider} integration for ${slug}.\n`);
+        if (locations?.length)
+          out(`GHL-signed deliveries are accepted for location(s): ${locations.join(', ')} (any other location: 401).\n`);
+        else if (locations) {
+          out(
+            `No GHL location id set: HighLevel-signed deliveries are refused until you add one (mcb integration set ${slug} ghl --location-id <id>); workflow webhooks carrying the shared secret work.\n`,
+          );
+        }
+        if (result.generatedSecret) printGenerated(result.provider, result.generatedSecret);
+      },
+    );
 
   integration
     .command('rotate-secret <slug> <provider>')

@@ -1,4 +1,4 @@
-import { getTenantBySlug, webhookSetupGuide } from '@mcb/tenancy';
+import { getTenantBySlug, parseTenantConfig, webhookSetupGuide } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
 
@@ -12,7 +12,8 @@ export function registerUrlsCommands(program: Command): void {
       const env = loadCliEnv();
       const tenant = await withAdminDatabase(env, (admin) => getTenantBySlug(admin, slug));
       out(`Webhook setup for ${tenant.slug} (${tenant.name})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`);
-      for (const setup of webhookSetupGuide(env.PUBLIC_BASE_URL, tenant.slug)) {
+      const ghlLocationIds = parseTenantConfig(tenant.config).ghl.location_ids;
+      for (const setup of webhookSetupGuide(env.PUBLIC_BASE_URL, tenant.slug, { ghlLocationIds })) {
         out(`\n${setup.source}: ${setup.url}\n  ${setup.tool}\n`);
         for (const step of setup.steps) out(`  - ${step}\n`);
       }

@@ -25,6 +25,7 @@ const failureMessages: Record<string, string> = {
   missing_signature: 'Invalid signature: no signature or secret was sent',
   invalid_signature: 'Invalid signature',
   stale_timestamp: 'Invalid signature: timestamp outside the tolerance',
+  foreign_location: "Invalid signature: signed for a GHL location that is not this tenant's",
 };
 
 type Resolved = { ok: true; ctx: TenantContext; source: Source } | { ok: false; response: Response; outcome: IntakeOutcomeLabel };
@@ -133,7 +134,10 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
       reason = 'no_integration';
       return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
     }
-    const verdict = verifyWebhook(source, bytes, headers, c.req.query(), activeWebhookSecrets(integration, now), now, deps.verifyOptions);
+    const verdict = verifyWebhook(source, bytes, headers, c.req.query(), activeWebhookSecrets(integration, now), now, {
+      ...deps.verifyOptions,
+      ghlLocationIds: ctx.config.ghl.location_ids,
+    });
     if (!verdict.ok) {
       reason = verdict.reason;
       if (verdict.reason === 'no_secret') return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);

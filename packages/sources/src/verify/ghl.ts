@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { verifySharedSecret } from './shared-secret';
+import { bodyEvent, verifySharedSecret } from './shared-secret';
 import type { VerifyResult, WebhookHeaders, WebhookQuery } from './types';
 
 /**
@@ -61,11 +61,68 @@ function decodeSignature(value: string): Buffer | null {
   return Buffer.from(v, 'base64');
 }
 
+/** How a GHL-signed delivery is bound to one tenant (SPEC §3.1). */
+export interface GhlBinding {
+  /** The tenant's GHL location ids (`tenants.config.ghl.location_ids`). Empty: no signed delivery is accepted. */
+  locationIds: readonly string[];
+  /** Oldest accepted delivery, by the body's own `timestamp`, in ms. Default `ghlSignedMaxAgeMs`. */
+  maxAgeMs?: number;
+  /** How far in the future a `timestamp` may be (clock skew), in ms. Default `ghlSignedMaxFutureMs`. */
+  maxFutureMs?: number;
+}
+
+/**
+ * Default age bound of a signed delivery. HighLevel retries a delivery only after a 429, every
+ * 10 minutes (plus jitter) for 6 attempts, with the body (and its `timestamp`) unchanged: a genuine
+ * retry can be ~75 minutes old. A replay of an older capture is refused.
+ */
+export const ghlSignedMaxAgeMs = 90 * 60_000;
+/** Default clock-skew allowance for a signed delivery's `timestamp` in the future. */
+export const ghlSignedMaxFutureMs = 5 * 60_000;
+
+/** `locationId` (marketplace events) or `location.id` (workflow bodies). */
+export function ghlLocationIdOf(event: Record<string, unknown>): string | null {
+  if (typeof event.locationId === 'string' && event.locationId) return event.locationId;
+  const location = event.location;
+  if (location && typeof location === 'object' && typeof (location as { id?: unknown }).id === 'string') {
+    return (location as { id: string }).id || null;
+  }
+  return null;
+}
+
+/** The body's `timestamp` in ms: ISO string, or epoch seconds / ms. `undefined` when absent, NaN when unreadable. */
+function ghlTimestampOf(event: Record<string, unknown>): number | undefined {
+  const t = event.timestamp;
+  if (t === undefined || t === null) return undefined;
+  if (typeof t === 'number') return t < 1e12 ? t * 1000 : t;
+  if (typeof t === 'string') return /^\d+$/.test(t) ? ghlTimestampOf({ timestamp: Number(t) }) : Date.parse(t);
+  return Number.NaN;
+}
+
+/**
+ * What a valid HighLevel signature does not prove: that the delivery is meant for this tenant and
+ * recent. HighLevel signs with one key for every location of every agency, so the signed
+ * `locationId` must be one of the tenant's, and the signed `timestamp` (when HighLevel sends one)
+ * within `[now - maxAge, now + maxFuture]`.
+ */
+export function checkGhlBinding(rawBody: Uint8Array, binding: GhlBinding, now: Date): VerifyResult | null {
+  const event = bodyEvent(rawBody);
+  const location = event ? ghlLocationIdOf(event) : null;
+  if (!location || !binding.locationIds.includes(location)) return { ok: false, reason: 'foreign_location' };
+  const ts = event ? ghlTimestampOf(event) : undefined;
+  if (ts === undefined) return null;
+  const age = now.getTime() - ts;
+  if (!Number.isFinite(ts) || age > (binding.maxAgeMs ?? ghlSignedMaxAgeMs) || -age > (binding.maxFutureMs ?? ghlSignedMaxFutureMs)) {
+    return { ok: false, reason: 'stale_timestamp' };
+  }
+  return null;
+}
+
 /**
  * GHL: `x-ghl-signature` (Ed25519, preferred) or legacy `x-wh-signature` (RSA-SHA256), base64 over the
- * exact raw body, checked with HighLevel's public keys; unsigned workflow "Webhook" actions fall back
- * to the tenant's shared secret. When a signature header is present its verdict is final.
- * Pure; never throws.
+ * exact raw body, checked with HighLevel's public keys, then bound to the tenant (`checkGhlBinding`:
+ * its location, a recent timestamp); unsigned workflow "Webhook" actions fall back to the tenant's
+ * shared secret. When a signature header is present its verdict is final. Pure; never throws.
  */
 export function verifyGhlSignature(
   rawBody: Uint8Array,
@@ -74,23 +131,22 @@ export function verifyGhlSignature(
   secrets: readonly string[],
   now: Date,
   keys?: GhlPublicKeys,
+  binding: GhlBinding = { locationIds: [] },
 ): VerifyResult {
   const ed = headers['x-ghl-signature'];
   const rsa = headers['x-wh-signature'];
   if (ed || rsa) {
     const k = keys ?? publishedKeys();
+    let method: VerifyResult | null;
     try {
-      if (ed) {
-        const sig = decodeSignature(ed);
-        return sig && verify(null, rawBody, k.ed25519, sig)
-          ? { ok: true, method: 'ghl_ed25519' }
-          : { ok: false, reason: 'invalid_signature' };
-      }
-      const sig = decodeSignature(rsa as string);
-      return sig && verify('sha256', rawBody, k.rsa, sig) ? { ok: true, method: 'ghl_rsa' } : { ok: false, reason: 'invalid_signature' };
+      const sig = decodeSignature((ed || rsa) as string);
+      const valid = sig !== null && (ed ? verify(null, rawBody, k.ed25519, sig) : verify('sha256', rawBody, k.rsa, sig));
+      method = valid ? { ok: true, method: ed ? 'ghl_ed25519' : 'ghl_rsa' } : null;
     } catch {
-      return { ok: false, reason: 'invalid_signature' };
+      method = null;
     }
+    if (!method) return { ok: false, reason: 'invalid_signature' };
+    return checkGhlBinding(rawBody, binding, now) ?? method;
   }
   return verifySharedSecret(rawBody, headers, query, secrets, now);
 }

@@ -12,6 +12,11 @@ export * from './types';
 export interface VerifyOptions {
   /** GHL public keys (from `parseGhlPublicKeys`); HighLevel's published keys when absent. */
   ghlPublicKeys?: GhlPublicKeys;
+  /**
+   * The tenant's GHL location ids (`tenants.config.ghl.location_ids`): a GHL-signed delivery for any
+   * other location is refused (`foreign_location`). Absent or empty: every signed delivery is refused.
+   */
+  ghlLocationIds?: readonly string[];
 }
 
 /**
@@ -32,7 +37,9 @@ export function verifyWebhook(
     case 'stripe':
       return verifyStripeSignature(rawBody, headers, query, secrets, now);
     case 'ghl':
-      return verifyGhlSignature(rawBody, headers, query, secrets, now, options.ghlPublicKeys);
+      return verifyGhlSignature(rawBody, headers, query, secrets, now, options.ghlPublicKeys, {
+        locationIds: options.ghlLocationIds ?? [],
+      });
     case 'denefits':
       return verifyDenefitsSecret(rawBody, headers, query, secrets, now);
     case 'manychat':

@@ -38,17 +38,23 @@ export function presentedSecrets(headers: WebhookHeaders, query: WebhookQuery): 
   return out;
 }
 
-/** Body field `secret_key` (Denefits relayed by Make.com); a JSON array body carries it on its first element. */
-export function bodySecret(rawBody: Uint8Array, field = 'secret_key'): string | undefined {
+/** The raw body's event as an object (a JSON array body is one event, its first element), or null. */
+export function bodyEvent(rawBody: Uint8Array): Record<string, unknown> | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength).toString('utf8'));
   } catch {
-    return undefined;
+    return null;
   }
   const event = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!event || typeof event !== 'object') return undefined;
-  const value = (event as Record<string, unknown>)[field];
+  return event && typeof event === 'object' && !Array.isArray(event) ? (event as Record<string, unknown>) : null;
+}
+
+/** Body field `secret_key` (Denefits relayed by Make.com); a JSON array body carries it on its first element. */
+export function bodySecret(rawBody: Uint8Array, field = 'secret_key'): string | undefined {
+  const event = bodyEvent(rawBody);
+  if (!event) return undefined;
+  const value = event[field];
   return typeof value === 'string' && value.trim() ? value.trim() : undefined;
 }
 

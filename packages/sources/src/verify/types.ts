@@ -8,9 +8,11 @@ export type WebhookQuery = Readonly<Record<string, string | undefined>>;
  * - `no_secret`: the tenant has no active secret for this source (the receiver answers `missing_credentials`);
  * - `missing_signature`: no signature / secret was presented;
  * - `invalid_signature`: presented, but it does not match;
- * - `stale_timestamp`: a Stripe signature older than the tolerance.
+ * - `stale_timestamp`: a Stripe signature older than the tolerance, a GHL-signed delivery older (or
+ *   further in the future) than its bound;
+ * - `foreign_location`: a valid GHL signature over a delivery for a location that is not the tenant's.
  */
-export type VerifyFailure = 'no_secret' | 'missing_signature' | 'invalid_signature' | 'stale_timestamp';
+export type VerifyFailure = 'no_secret' | 'missing_signature' | 'invalid_signature' | 'stale_timestamp' | 'foreign_location';
 
 /** How a delivery was authenticated (kept for logs; never a secret). */
 export type VerifyMethod = 'stripe_signature' | 'ghl_ed25519' | 'ghl_rsa' | 'shared_secret';

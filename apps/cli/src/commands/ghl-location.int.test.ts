@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { createDatabase } from '@mcb/db';
+import { createTenantContextLoader, generateKey, parseKeyring } from '@mcb/tenancy';
+import { testEnv } from '@mcb/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mcb } from '../../test/run-cli';
+
+// `mcb integration set … ghl --location-id …` binds HighLevel-signed deliveries to the tenant
+// (issue 13 item 1); `mcb urls` says which locations are accepted.
+
+const { databaseUrl } = testEnv();
+const key = generateKey();
+const slug = `ghlloc-${randomUUID().slice(0, 8)}`;
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const loader = createTenantContextLoader({ admin, keyring: parseKeyring(key), ttlMs: 0, listen: false });
+afterAll(async () => {
+  await loader.close();
+  await admin.close();
+});
+
+beforeAll(async () => {
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.MCB_ENCRYPTION_KEY = key;
+  process.env.PUBLIC_BASE_URL = 'https://hooks.example.com';
+  const add = await mcb('tenant', 'add', slug, '--name', 'GHL Loc', '--config', '{"ghl":{"stage_map":{"Booked":"appointment_scheduled"}}}');
+  expect(add.code).toBe(0);
+});
+
+describe('mcb integration set <slug> ghl --location-id', () => {
+  it('without a location, says signed deliveries are refused and how to allow them', async () => {
+    const run = await mcb('integration', 'set', slug, 'ghl', '--webhook-secret', 'ghl-shared-secret-1');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `No GHL location id set: HighLevel-signed deliveries are refused until you add one (mcb integration set ${slug} ghl --location-id <id>)`,
+    );
+    const urls = await mcb('urls', slug);
+    expect(urls.stdout).toContain(`refused until a location is set: mcb integration set ${slug} ghl --location-id <locationId>`);
+  });
+
+  it('stores the location ids in config.ghl.location_ids, keeping the stage map, and urls names them', async () => {
+    const run = await mcb('integration', 'set', slug, 'ghl', '--location-id', 'loc_A', 'loc_B', 'loc_A');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('GHL-signed deliveries are accepted for location(s): loc_A, loc_B (any other location: 401).');
+    const ctx = await loader.getTenantContext(slug);
+    expect(ctx.config.ghl).toEqual({ stage_map: { Booked: 'appointment_scheduled' }, location_ids: ['loc_A', 'loc_B'] });
+    // The secret set before is kept (no --webhook-secret this time).
+    expect(ctx.credentials.ghl?.webhookSecret).toBe('ghl-shared-secret-1');
+    const urls = await mcb('urls', slug);
+    expect(urls.stdout).toContain('accepted only for location loc_A, loc_B; any other location gets 401');
+    // Replacing the list drops the old ones.
+    await mcb('integration', 'set', slug, 'ghl', '--location-id', 'loc_C');
+    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual(['loc_C']);
+  });
+
+  it('refuses --location-id for another provider, and an empty id', async () => {
+    const other = await mcb('integration', 'set', slug, 'manychat', '--location-id', 'loc_A');
+    expect(other).toMatchObject({ code: 1, stderr: '--location-id applies to the ghl provider only\n' });
+    const empty = await mcb('integration', 'set', slug, 'ghl', '--location-id', ' ');
+    expect(empty).toMatchObject({ code: 1, stderr: 'Invalid location id: must not be empty\n' });
+    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual(['loc_C']);
+  });
+
+  it('a location bound to one tenant cannot be bound to another', async () => {
+    const other = `${slug}-b`;
+    expect((await mcb('tenant', 'add', other, '--name', 'Other')).code).toBe(0);
+    const run = await mcb('integration', 'set', other, 'ghl', '--webhook-secret', 'ghl-shared-secret-2', '--location-id', 'loc_Z', 'loc_C');
+    expect(run).toMatchObject({ code: 1, stderr: `GHL location loc_C is already bound to tenant ${slug}\n` });
+    expect((await loader.getTenantContext(other)).config.ghl.location_ids).toEqual([]);
+    expect((await mcb('integration', 'set', other, 'ghl', '--location-id', 'loc_Z')).code).toBe(0);
+  });
+});
