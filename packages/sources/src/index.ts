@@ -6,6 +6,7 @@ export * from './manychat/normalize';
 export * from './normalize';
 export * from './payload';
 export * from './perspective/normalize';
+export * from './redact';
 export * from './result';
 export * from './stages';
 export * from './stripe/normalize';

@@ -1,5 +1,5 @@
 import { redactHeaders } from '@mcb/core';
-import { dedupeKeyOf, eventTypeOf, type Source } from '@mcb/sources';
+import { dedupeKeyOf, eventTypeOf, redactBodySecrets, type Source } from '@mcb/sources';
 import type { IntakeRow } from './group-commit';
 
 const decoder = new TextDecoder('utf-8');
@@ -77,9 +77,11 @@ export function buildRow(args: {
   status: 'received' | 'rejected';
   errorMessage: string | null;
 }): IntakeRow {
-  const { source, parsed } = args;
+  const { source } = args;
+  // Body secrets (`secret_key`) never reach storage, accepted or rejected, whatever the source.
+  const { text, parsed } = redactBodySecrets(args.text, args.parsed);
   const event = parsed.ok ? parsed.event : undefined;
-  const stored = storedBody(source, args.text, parsed);
+  const stored = storedBody(source, text, parsed);
   return {
     tenantId: args.tenantId,
     source,
