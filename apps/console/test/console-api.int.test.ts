@@ -290,26 +290,61 @@ describe('replay', () => {
     for (const job of jobs) expect(Object.keys(job.data)).toEqual(['logId']);
   });
 
-  it('replays one log, rejected rows too, and skips a rejected twin of an accepted delivery', async () => {
+  it('never replays a rejected log (one or in bulk): it is evidence, shown and skipped', async () => {
     const tenant = await createTenant(admin);
     const rejected = await insertLog(admin, tenant.id, { status: 'rejected', errorMessage: 'invalid_signature', dedupeKey: 'evt_twin' });
     const alone = await insertLog(admin, tenant.id, { status: 'rejected', errorMessage: 'missing_credentials', dedupeKey: 'evt_alone' });
     await insertLog(admin, tenant.id, { status: 'processed', dedupeKey: 'evt_twin' });
 
-    const one = await app.request(`/admin/api/logs/${alone}/replay`, { method: 'POST', headers: bearer });
-    expect(one.status).toBe(200);
-    expect(await one.json()).toMatchObject({ matched: 1, replayed: 1 });
-    expect((await statusOf(alone))?.status).toBe('received');
-
-    const twin = await app.request(`/admin/api/logs/${rejected}/replay`, { method: 'POST', headers: bearer });
-    expect(await twin.json()).toMatchObject({
-      matched: 1,
-      replayed: 0,
-      skipped: [{ id: rejected, reason: expect.stringMatching(/duplicate/) }],
+    for (const id of [alone, rejected]) {
+      const one = await app.request(`/admin/api/logs/${id}/replay`, { method: 'POST', headers: bearer });
+      expect(one.status).toBe(200);
+      expect(await one.json()).toMatchObject({ matched: 1, replayed: 0, skippedCount: 1, skipped: [{ id, reason: 'rejected' }] });
+      expect((await statusOf(id))?.status).toBe('rejected');
+    }
+    const dry = await app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: JSON.stringify({ tenant: tenant.slug, dryRun: true }),
     });
-    expect((await statusOf(rejected))?.status).toBe('rejected');
+    expect(await dry.json()).toMatchObject({ matched: 3, replayable: 1, rejected: 2, needsConfirmation: false });
+    const bulk = await app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: JSON.stringify({ tenant: tenant.slug }),
+    });
+    expect(await bulk.json()).toMatchObject({ matched: 3, replayed: 1, skippedCount: 2, skippedByReason: { rejected: 2 } });
+    for (const id of [alone, rejected]) expect((await statusOf(id))?.status).toBe('rejected');
+    expect(await jobsOf(tenant.id)).toHaveLength(1);
+
+    // The log page shows no replay button for a rejected log, and a direct POST does nothing.
+    const page = await app.request(`/admin/logs/${alone}`, { headers: bearer });
+    const text = await page.text();
+    expect(text).toContain('It is kept as evidence and is never replayed.');
+    expect(text).not.toContain('id="replay"');
+    const post = await app.request(`/admin/logs/${alone}/replay`, { method: 'POST', headers: bearer });
+    expect(post.headers.get('location')).toMatch(/replayed=not%20replayed%3A%20rejected/);
+    expect((await statusOf(alone))?.status).toBe('rejected');
 
     expect((await app.request('/admin/api/logs/987654321/replay', { method: 'POST', headers: bearer })).status).toBe(404);
+  });
+
+  it('a bulk replay of more than 10 logs needs confirm equal to the dry run count', async () => {
+    const tenant = await createTenant(admin);
+    for (let i = 0; i < 11; i++) await insertLog(admin, tenant.id, { status: 'failed' });
+    const send = (extra: Record<string, unknown>) =>
+      app.request('/admin/api/replay', { method: 'POST', headers: jsonHeaders, body: JSON.stringify({ tenant: tenant.slug, ...extra }) });
+    const dry = (await (await send({ dryRun: true })).json()) as { replayable: number; needsConfirmation: boolean };
+    expect(dry).toMatchObject({ replayable: 11, needsConfirmation: true });
+    for (const extra of [{}, { confirm: 10 }]) {
+      const refused = await send(extra);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+        'Replaying 11 logs needs confirmation: send "confirm": 11 (the dry run\'s replayable count)',
+      );
+    }
+    expect(await jobsOf(tenant.id)).toEqual([]);
+    expect(await (await send({ confirm: 11 })).json()).toMatchObject({ replayed: 11 });
   });
 
   it('refuses a bulk replay with no filter, a body that is not JSON, or a bad dryRun', async () => {

@@ -79,7 +79,7 @@ describe('replay through the real worker', () => {
     for (const id of ids) expect(await sys.waitFor(id, ['processed', 'failed'], 2)).toMatchObject({ status: 'processed' });
   });
 
-  it('a rejected log (bad signature, body kept) is processed when an operator replays it: no signature check again', async () => {
+  it('a rejected log (bad signature, body kept) is never processed by replay, one or in bulk', async () => {
     const tenant = await sys.makeTenant('mc-good-key-0001');
     const body = { ...stripeFixture, id: 'evt_rejected_then_replayed' };
     const [row] = await sys.admin.sql<{ id: number }[]>`
@@ -88,11 +88,18 @@ describe('replay through the real worker', () => {
               'rejected', 'invalid_signature')
       returning id`;
     const res = await sys.consoleApp.app.request(`/admin/api/logs/${row!.id}/replay`, { method: 'POST', headers: auth });
-    expect(await res.json()).toMatchObject({ matched: 1, replayed: 1 });
-    expect(await sys.waitFor(row!.id, ['processed', 'failed'])).toMatchObject({ status: 'processed', error_message: null });
-    const payments = await sys.admin
-      .sql`select category, amount_cents from payments where tenant_id = ${tenant.id} and webhook_log_id = ${row!.id}`;
-    expect(payments).toHaveLength(1);
+    expect(await res.json()).toMatchObject({ matched: 1, replayed: 0, skipped: [{ id: row!.id, reason: 'rejected' }] });
+    const bulk = await sys.consoleApp.app.request('/admin/api/replay', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: tenant.slug, status: 'rejected' }),
+    });
+    expect(await bulk.json()).toMatchObject({ matched: 1, replayed: 0, skippedByReason: { rejected: 1 } });
+    // Give a worker time to (wrongly) pick anything up: nothing was enqueued, nothing is written.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await sys.statusOf(row!.id)).toMatchObject({ status: 'rejected', error_message: 'invalid_signature', attempts: 0 });
+    expect(await sys.admin.sql`select id from payments where tenant_id = ${tenant.id}`).toHaveLength(0);
+    expect(await sys.admin.sql`select id from contacts where tenant_id = ${tenant.id}`).toHaveLength(0);
   });
 
   it('replaying processed logs changes no data (SPEC §6.6)', async () => {

@@ -14,13 +14,36 @@ export interface ReplayProgress {
   total: number;
 }
 
+/**
+ * Why a log was left alone:
+ * - `rejected`: it failed authentication (or was not JSON). Rejected rows are evidence, never input
+ *   (SPEC §3): replay shows them and never processes them.
+ * - `duplicate`: an accepted delivery with the same dedupe key exists (a rejected twin, or a
+ *   `duplicate` row): replaying it would process one event twice.
+ */
+export type ReplaySkipReason = 'rejected' | 'duplicate';
+
+/** What each skip reason means, for summaries. */
+export const replaySkipReasons: Record<ReplaySkipReason, string> = {
+  rejected: 'rejected: failed authentication, kept as evidence and never replayed',
+  duplicate: 'duplicate of an accepted delivery with the same dedupe key',
+};
+
+/** Bulk replays of more than this many logs need an explicit confirmation (CLI prompt / `--yes`, API `confirm`). */
+export const replayConfirmThreshold = 10;
+/** At most this many skipped logs are listed by id; beyond it, `skippedByReason` counts them all. */
+export const replaySkipListLimit = 50;
+
 export interface ReplaySummary {
-  /** Logs that matched when the replay started. */
+  /** Logs that matched when the replay started (rejected ones included). */
   matched: number;
   /** Reset to `received` and enqueued under a fresh job id. */
   replayed: number;
-  /** Left alone, with why (a rejected twin of an accepted delivery is a duplicate). */
-  skipped: Array<{ id: number; reason: string }>;
+  /** Skipped logs by id, oldest first: every one when `skippedCount <= replaySkipListLimit`, else the first ones. */
+  skipped: Array<{ id: number; reason: ReplaySkipReason }>;
+  /** Every skipped log, counted. */
+  skippedCount: number;
+  skippedByReason: Partial<Record<ReplaySkipReason, number>>;
   /** Reset but not enqueued (queue down): they stay `received` with no `enqueued_at`, for the outbox. */
   notEnqueued: number;
   replayNumber: number;
@@ -28,26 +51,66 @@ export interface ReplaySummary {
 }
 
 export interface ReplayDryRun {
+  /** Logs matching the filter (rejected ones included). */
   matched: number;
+  /** Logs a replay would reset and enqueue (every match except rejected ones). */
+  replayable: number;
+  /** Matching rejected logs: shown, never replayed. */
+  rejected: number;
+  /** True when a replay of `replayable` logs needs a confirmation (more than `replayConfirmThreshold`). */
+  needsConfirmation: boolean;
   /** The first logs that would be replayed, oldest first. */
   sample: WebhookLogSummary[];
 }
 
 const sampleSize = 10;
+const notRejected = (filter: WebhookLogFilter): WebhookLogFilter => ({
+  ...filter,
+  excludeStatuses: [...(filter.excludeStatuses ?? []), 'rejected'],
+});
+const onlyRejected = (filter: WebhookLogFilter): WebhookLogFilter | null =>
+  filter.status && filter.status !== 'rejected' ? null : { ...filter, status: 'rejected' };
 
-/** Dry run of a bulk replay: how many logs match, and the first few. Enqueues nothing, changes nothing. */
+/** Matches, replayable ones, and rejected ones (the first `replaySkipListLimit` of them by id). */
+async function countReplay(sql: Sql, filter: WebhookLogFilter) {
+  const rejectedFilter = onlyRejected(filter);
+  const [matched, replayable, rejected, firstRejected] = await Promise.all([
+    countWebhookLogs(sql, filter),
+    countWebhookLogs(sql, notRejected(filter)),
+    rejectedFilter ? countWebhookLogs(sql, rejectedFilter) : 0,
+    rejectedFilter ? iterateWebhookLogs(sql, rejectedFilter, replaySkipListLimit).next() : null,
+  ]);
+  return { matched, replayable, rejected, rejectedIds: firstRejected && !firstRejected.done ? firstRejected.value.map((r) => r.id) : [] };
+}
+
+/** Dry run of a bulk replay: how many logs match, how many would run, and the first few. Changes nothing. */
 export async function previewReplay(deps: ReplayDeps, filter: WebhookLogFilter): Promise<ReplayDryRun> {
-  const matched = await countWebhookLogs(deps.admin.sql, filter);
-  const first = await iterateWebhookLogs(deps.admin.sql, filter, sampleSize).next();
-  return { matched, sample: first.done ? [] : first.value };
+  const [{ matched, replayable, rejected }, first] = await Promise.all([
+    countReplay(deps.admin.sql, filter),
+    iterateWebhookLogs(deps.admin.sql, notRejected(filter), sampleSize).next(),
+  ]);
+  return { matched, replayable, rejected, needsConfirmation: replayable > replayConfirmThreshold, sample: first.done ? [] : first.value };
+}
+
+function emptySummary(matched: number, replayNumber: number): ReplaySummary {
+  return { matched, replayed: 0, skipped: [], skippedCount: 0, skippedByReason: {}, notEnqueued: 0, replayNumber, ms: 0 };
+}
+
+function skip(summary: ReplaySummary, reason: ReplaySkipReason, ids: number[], count = ids.length): void {
+  if (count === 0) return;
+  summary.skippedCount += count;
+  summary.skippedByReason[reason] = (summary.skippedByReason[reason] ?? 0) + count;
+  const room = replaySkipListLimit - summary.skipped.length;
+  summary.skipped.push(...ids.slice(0, Math.max(0, room)).map((id) => ({ id, reason })));
 }
 
 /**
- * Replays every log matching `filter`, oldest first, in batches: resets each to `received`
- * (clearing error and processed time; rejected rows too — an operator decided, so no signature
- * check happens again), then enqueues `webhook.process` with a replay number (`Date.now()` of this
- * replay) so retained completed or failed jobs of the same log cannot swallow it. Idempotent in
- * effect: processing a log again changes no data (SPEC §6.6).
+ * Replays every log matching `filter` except rejected ones, oldest first, in batches: resets each to
+ * `received` (clearing error and processed time), then enqueues `webhook.process` with a replay
+ * number (`Date.now()` of this replay) so retained completed or failed jobs of the same log cannot
+ * swallow it. Rejected logs are counted and listed in `skipped`, never reset. Idempotent in effect:
+ * processing a log again changes no data (SPEC §6.6). Callers confirm bulk replays first
+ * (`previewReplay(...).needsConfirmation`).
  */
 export async function replayWebhookLogs(
   deps: ReplayDeps,
@@ -55,29 +118,35 @@ export async function replayWebhookLogs(
   options: { batchSize?: number; onProgress?: (p: ReplayProgress) => void } = {},
 ): Promise<ReplaySummary> {
   const started = Date.now();
-  const replayNumber = started;
-  const matched = await countWebhookLogs(deps.admin.sql, filter);
-  const summary: ReplaySummary = { matched, replayed: 0, skipped: [], notEnqueued: 0, replayNumber, ms: 0 };
+  const sql = deps.admin.sql;
+  const { matched, replayable: total, rejected, rejectedIds } = await countReplay(sql, filter);
+  const summary = emptySummary(matched, started);
+  skip(summary, 'rejected', rejectedIds, rejected);
   let done = 0;
-  options.onProgress?.({ done, total: matched });
-  for await (const batch of iterateWebhookLogs(deps.admin.sql, filter, options.batchSize ?? 500)) {
-    await replayBatch(deps, batch, replayNumber, summary);
+  options.onProgress?.({ done, total });
+  for await (const batch of iterateWebhookLogs(sql, notRejected(filter), options.batchSize ?? 500)) {
+    await replayBatch(deps, batch, started, summary);
     done += batch.length;
-    options.onProgress?.({ done, total: Math.max(matched, done) });
+    options.onProgress?.({ done, total: Math.max(total, done) });
   }
   summary.ms = Date.now() - started;
   return summary;
 }
 
-/** Replays the given log ids (the single-log path of the console and CLI). */
+/** Replays the given log ids (the single-log path of the console and CLI); rejected ones are skipped. */
 export async function replayWebhookLogIds(deps: ReplayDeps, ids: number[]): Promise<ReplaySummary> {
   const started = Date.now();
   const rows = await deps.admin.sql<{ id: number; tenant_id: string; status: string }[]>`
     select id, tenant_id, status from webhook_logs where id = any(${ids}::bigint[]) order by received_at, id`;
-  const summary: ReplaySummary = { matched: rows.length, replayed: 0, skipped: [], notEnqueued: 0, replayNumber: started, ms: 0 };
+  const summary = emptySummary(rows.length, started);
+  skip(
+    summary,
+    'rejected',
+    rows.filter((r) => r.status === 'rejected').map((r) => r.id),
+  );
   await replayBatch(
     deps,
-    rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, status: r.status }) as WebhookLogSummary),
+    rows.filter((r) => r.status !== 'rejected').map((r) => ({ id: r.id, tenantId: r.tenant_id, status: r.status }) as WebhookLogSummary),
     started,
     summary,
   );
@@ -91,8 +160,10 @@ async function replayBatch(
   replayNumber: number,
   summary: ReplaySummary,
 ): Promise<void> {
+  if (batch.length === 0) return;
   const sql = deps.admin.sql;
   let reset: Array<{ id: number; tenant_id: string }>;
+  const duplicates = new Set<number>();
   try {
     reset = await resetLogs(
       sql,
@@ -100,17 +171,25 @@ async function replayBatch(
     );
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    // A rejected row whose genuine twin was accepted meanwhile: go row by row to find it.
+    // A `duplicate` row whose accepted twin holds the dedupe key: go row by row to find it.
     reset = [];
     for (const row of batch) {
       try {
         reset.push(...(await resetLogs(sql, [row.id])));
       } catch (rowErr) {
         if (!isUniqueViolation(rowErr)) throw rowErr;
-        summary.skipped.push({ id: row.id, reason: 'duplicate of an accepted delivery with the same dedupe key' });
+        duplicates.add(row.id);
       }
     }
   }
+  skip(summary, 'duplicate', [...duplicates]);
+  // A row that is `rejected` by the time of the reset is never reset (see resetLogs).
+  const resetIds = new Set(reset.map((r) => r.id));
+  skip(
+    summary,
+    'rejected',
+    batch.filter((r) => !resetIds.has(r.id) && !duplicates.has(r.id)).map((r) => r.id),
+  );
   if (reset.length === 0) return;
   try {
     await deps.enqueuer.enqueue(reset.map((r) => ({ tenantId: r.tenant_id, logId: r.id, replay: replayNumber })));
@@ -124,11 +203,12 @@ async function replayBatch(
 }
 
 // Committed before the jobs are added: a worker that picks a job up at once must see `received`.
+// Never a rejected row: it failed authentication, and resetting it would turn evidence into data.
 async function resetLogs(sql: Sql, ids: number[]): Promise<Array<{ id: number; tenant_id: string }>> {
   return sql<{ id: number; tenant_id: string }[]>`
     update webhook_logs
     set status = 'received', error_message = null, processed_at = null, enqueued_at = null
-    where id = any(${ids}::bigint[])
+    where id = any(${ids}::bigint[]) and status <> 'rejected'
     returning id, tenant_id`;
 }
 

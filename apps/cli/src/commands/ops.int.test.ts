@@ -104,7 +104,7 @@ describe('mcb replay', () => {
   });
 
   it('replays with a progress bar and ends with a summary; the processed log is left alone', async () => {
-    const r = await mcb('replay', '--tenant', tenant.slug, '--status', 'failed');
+    const r = await mcb('replay', '--tenant', tenant.slug, '--status', 'failed', '--yes');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^replay \[-{30}\]\s+0% 0\/12$/m);
     expect(r.stderr).toMatch(/^replay \[#{30}\] 100% 12\/12$/m);

@@ -1,7 +1,16 @@
 import { queueBackendFromEnv } from '@mcb/core';
-import { previewReplay, type ReplaySummary, replayWebhookLogIds, replayWebhookLogs, resolveLogFilter } from '@mcb/ops';
+import {
+  previewReplay,
+  type ReplaySummary,
+  replayConfirmThreshold,
+  replaySkipReasons,
+  replayWebhookLogIds,
+  replayWebhookLogs,
+  resolveLogFilter,
+} from '@mcb/ops';
 import { createQueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { Command } from 'commander';
+import { askYesNo, isInteractive } from '../confirm';
 import { loadCliEnv, withAdminDatabase } from '../env';
 import { createProgressBar } from '../progress';
 import { formatLogTable } from './logs';
@@ -15,33 +24,66 @@ type ReplayOptions = {
   query?: string;
   id?: string[];
   dryRun?: boolean;
+  yes?: boolean;
 };
 
-function describeSummary(s: ReplaySummary): string {
-  const parts = [`Replayed ${s.replayed} of ${s.matched} log(s) in ${(s.ms / 1000).toFixed(1)} s`];
-  if (s.skipped.length)
-    parts.push(
-      `${s.skipped.length} skipped (${s.skipped
-        .slice(0, 5)
-        .map((x) => `#${x.id}: ${x.reason}`)
-        .join('; ')})`,
+/** The `mcb logs …` command that lists a replay's rejected rows (or the console page, across tenants). */
+function whereRejected(opts: ReplayOptions): string {
+  if (!opts.tenant) return 'the console: /admin/logs?status=rejected';
+  const parts = ['mcb logs', opts.tenant, '--status rejected'];
+  if (opts.source) parts.push(`--source ${opts.source}`);
+  if (opts.since) parts.push(`--since ${opts.since}`);
+  if (opts.until) parts.push(`--until ${opts.until}`);
+  return parts.join(' ');
+}
+
+/** The replay's result: counts, then every skipped log by id (or, past the list limit, counts and where to see them). */
+export function describeSummary(s: ReplaySummary, opts: ReplayOptions = {}): string {
+  const lines = [`Replayed ${s.replayed} of ${s.matched} log(s) in ${(s.ms / 1000).toFixed(1)} s.`];
+  if (s.notEnqueued) lines.push(`${s.notEnqueued} reset but not enqueued (queue unavailable; the reconciler will add them).`);
+  if (s.skippedCount > 0) {
+    const reasons = Object.entries(s.skippedByReason).map(([reason, n]) => `${n} ${reason}`);
+    lines.push(`Skipped ${s.skippedCount} (${reasons.join(', ')}):`);
+    for (const [reason, text] of Object.entries(replaySkipReasons)) {
+      const ids = s.skipped.filter((x) => x.reason === reason).map((x) => `#${x.id}`);
+      const total = s.skippedByReason[reason as keyof typeof replaySkipReasons] ?? 0;
+      if (total === 0) continue;
+      const more = total > ids.length ? ` and ${total - ids.length} more` : '';
+      lines.push(`  ${text}: ${ids.join(' ')}${more}`);
+    }
+    if (s.skippedCount > s.skipped.length || (s.skippedByReason.rejected ?? 0) > 0) {
+      lines.push(`  See the rejected ones with: ${whereRejected(opts)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Asks on a terminal, else requires --yes: a bulk replay acts at once on every matching log. */
+async function confirmBulk(count: number, opts: ReplayOptions): Promise<boolean> {
+  if (count <= replayConfirmThreshold || opts.yes) return true;
+  if (!isInteractive()) {
+    throw new Error(
+      `Refusing to replay ${count} logs without confirmation: check them with --dry-run, then add --yes (more than ${replayConfirmThreshold} logs need it)`,
     );
-  if (s.notEnqueued) parts.push(`${s.notEnqueued} reset but not enqueued (queue unavailable; the outbox sweeper will add them)`);
-  return `${parts.join(', ')}.\n`;
+  }
+  return askYesNo(`Replay ${count} logs now?`);
 }
 
 export function registerReplayCommands(program: Command): void {
   program
     .command('replay')
-    .description('Re-process stored webhooks matching a filter (from the stored body; no signature check). Dry run first.')
+    .description(
+      `Re-process stored webhooks matching a filter (from the stored body). Rejected logs are never replayed. More than ${replayConfirmThreshold} logs ask for confirmation (--yes off a terminal).`,
+    )
     .option('--tenant <slug>', 'tenant slug')
     .option('--source <source>', 'manychat|ghl|stripe|denefits|perspective')
-    .option('--status <status>', 'failed, rejected, processed, ...')
+    .option('--status <status>', 'failed, processed, ignored, ... (rejected logs are shown, never replayed)')
     .option('--since <when>', 'duration back (30m, 24h, 7d) or a date')
     .option('--until <when>', 'duration back or a date')
     .option('-q, --query <text>', 'text in event type, ids or emails')
     .option('--id <ids...>', 'replay these log ids (ignores the filters)')
     .option('--dry-run', 'count and show the first matches; enqueue nothing')
+    .option('-y, --yes', `replay more than ${replayConfirmThreshold} logs without asking`)
     .action(async (opts: ReplayOptions) => {
       const env = loadCliEnv();
       await withAdminDatabase(env, async (admin) => {
@@ -57,8 +99,8 @@ export function registerReplayCommands(program: Command): void {
               process.stdout.write(`${ids.length} log id(s) given; dry run: nothing enqueued.\n`);
               return;
             }
-            const summary = await replayWebhookLogIds({ admin, enqueuer }, ids);
-            process.stdout.write(describeSummary(summary));
+            if (!(await confirmBulk(ids.length, opts))) return void process.stdout.write('Nothing replayed.\n');
+            process.stdout.write(describeSummary(await replayWebhookLogIds({ admin, enqueuer }, ids), opts));
             return;
           }
           const filter = await resolveLogFilter(admin, {
@@ -72,17 +114,25 @@ export function registerReplayCommands(program: Command): void {
           if (Object.keys(filter).length === 0) {
             throw new Error('Refusing to replay every log: give at least one filter (--tenant, --source, --status, --since, --until, -q)');
           }
+          const preview = await previewReplay({ admin, enqueuer }, filter);
+          const rejectedNote = preview.rejected
+            ? `${preview.rejected} rejected log(s) match: they failed authentication and are never replayed (see them with ${whereRejected(opts)}).\n`
+            : '';
           if (opts.dryRun) {
-            const preview = await previewReplay({ admin, enqueuer }, filter);
-            process.stdout.write(`${preview.matched} log(s) would be replayed (dry run: nothing enqueued).\n`);
+            process.stdout.write(`${preview.replayable} log(s) would be replayed (dry run: nothing enqueued).\n${rejectedNote}`);
             if (preview.sample.length)
               process.stdout.write(`First ${preview.sample.length}, oldest first:\n${formatLogTable(preview.sample, true)}`);
             return;
           }
+          if (preview.replayable === 0) {
+            process.stdout.write(`No log to replay (${preview.matched} matched).\n${rejectedNote}`);
+            return;
+          }
+          if (!(await confirmBulk(preview.replayable, opts))) return void process.stdout.write('Nothing replayed.\n');
           const bar = createProgressBar('replay');
           const summary = await replayWebhookLogs({ admin, enqueuer }, filter, { onProgress: (p) => bar.update(p.done, p.total) });
           bar.finish();
-          process.stdout.write(describeSummary(summary));
+          process.stdout.write(describeSummary(summary, opts));
         } finally {
           await enqueuer.close();
           await queue.close();

@@ -21,14 +21,16 @@ export interface AdminApiDeps {
   enqueuer: WebhookEnqueuer;
 }
 
-const replayBodySchema = z.object({ dryRun: z.boolean().optional() }).passthrough();
+const replayBodySchema = z.object({ dryRun: z.boolean().optional(), confirm: z.number().int().optional() }).passthrough();
 
 /**
  * The admin JSON API (mounted at `/admin/api`, behind auth):
  * - `GET /logs?tenant=&source=&status=&since=&until=&q=&cursor=&limit=` → `{items, nextCursor}`
  * - `GET /logs/:id` → `{log}` with redacted headers, payload, and what it produced
  * - `POST /logs/:id/replay` → replay summary
- * - `POST /replay` `{tenant?, source?, status?, since?, until?, q?, dryRun?}` → `{dryRun:true, matched, sample}` or summary
+ * - `POST /replay` `{tenant?, source?, status?, since?, until?, q?, dryRun?, confirm?}` → `{dryRun:true, matched, replayable,
+ *   rejected, needsConfirmation, sample}` or the summary; more than `replayConfirmThreshold` logs need `confirm` equal to
+ *   the dry run's `replayable` count. Rejected logs are never replayed.
  * - `GET /stats?tenant=&since=&until=` → `{since, until, tenants:[…]}`
  * - `GET /queues` → job counts per queue and state
  */
@@ -65,13 +67,20 @@ export function createAdminApi(deps: AdminApiDeps) {
       throw new McbError('bad_request', 'Body must be JSON: {tenant?, source?, status?, since?, until?, q?, dryRun?}');
     });
     const parsed = replayBodySchema.safeParse(body);
-    if (!parsed.success) throw new McbError('bad_request', 'Invalid dryRun: must be a boolean');
-    const { dryRun, ...rest } = parsed.data;
+    if (!parsed.success) throw new McbError('bad_request', 'Invalid dryRun or confirm: a boolean and a whole number');
+    const { dryRun, confirm, ...rest } = parsed.data;
     const filter = await resolveLogFilter(deps.admin, rest);
     if (Object.keys(filter).length === 0) {
       throw new McbError('bad_request', 'Refusing to replay every log: give at least one filter (tenant, source, status, since, until, q)');
     }
-    if (dryRun) return c.json({ dryRun: true, ...(await previewReplay(replayDeps, filter)) });
+    const preview = await previewReplay(replayDeps, filter);
+    if (dryRun) return c.json({ dryRun: true, ...preview });
+    if (preview.needsConfirmation && confirm !== preview.replayable) {
+      throw new McbError(
+        'bad_request',
+        `Replaying ${preview.replayable} logs needs confirmation: send "confirm": ${preview.replayable} (the dry run's replayable count)`,
+      );
+    }
     return c.json({ dryRun: false, ...(await replayWebhookLogs(replayDeps, filter)) });
   });
 

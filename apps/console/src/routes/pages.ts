@@ -8,7 +8,7 @@ import {
   webhookSources,
   webhookStatuses,
 } from '@mcb/db';
-import { listTenantRefs, replayWebhookLogIds, resolveLogFilter } from '@mcb/ops';
+import { listTenantRefs, replaySkipReasons, replayWebhookLogIds, resolveLogFilter } from '@mcb/ops';
 import type { WebhookEnqueuer } from '@mcb/queue';
 import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
@@ -134,8 +134,18 @@ export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueue
       layout(
         `Log ${log.id}`,
         html`<h1>Webhook log ${log.id} ${badge(log.status)}</h1>
-          ${replayed ? html`<div class="flash">Replay queued (${replayed}). Status was reset to <b>received</b>; refresh to follow it.</div>` : ''}
-          <form method="post" action="/admin/logs/${log.id}/replay"><button type="submit" id="replay">Replay this log</button></form>
+          ${
+            replayed === 'enqueued'
+              ? html`<div class="flash">Replay queued (${replayed}). Status was reset to <b>received</b>; refresh to follow it.</div>`
+              : replayed
+                ? html`<div class="error">Replay: ${replayed}.</div>`
+                : ''
+          }
+          ${
+            log.status === 'rejected'
+              ? html`<p class="error">Rejected: this delivery failed authentication. It is kept as evidence and is never replayed.</p>`
+              : html`<form method="post" action="/admin/logs/${log.id}/replay"><button type="submit" id="replay">Replay this log</button></form>`
+          }
           <div class="grid">
             <b>tenant</b><span>${log.tenantSlug} (${log.tenantName})</span> <b>source</b><span>${log.source}</span>
             <b>event type</b><span>${log.eventType ?? ''}</span> <b>dedupe key</b><span>${log.dedupeKey}</span>
@@ -162,11 +172,12 @@ export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueue
     const summary = id ? await replayWebhookLogIds(deps, [id]) : null;
     if (!summary || summary.matched === 0)
       return c.html(layout('Not found', html`<div class="error">No webhook log ${c.req.param('id')}</div>`), 404);
+    const reason = summary.skipped[0]?.reason;
     const outcome = summary.replayed
       ? 'enqueued'
-      : summary.skipped.length
-        ? 'skipped: duplicate'
-        : 'queue unavailable, left for the outbox';
+      : reason
+        ? `not replayed: ${replaySkipReasons[reason]}`
+        : 'queue unavailable, left for the reconciler';
     return c.redirect(`/admin/logs/${id}?replayed=${encodeURIComponent(outcome)}`, 303);
   });
 

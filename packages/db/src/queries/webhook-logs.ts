@@ -10,6 +10,8 @@ export interface WebhookLogFilter {
   tenantId?: string;
   source?: WebhookSource;
   status?: WebhookStatus;
+  /** Statuses left out (replay leaves out `rejected`). */
+  excludeStatuses?: WebhookStatus[];
   since?: Date;
   until?: Date;
   /** Text in event type, dedupe key, or the payload's ids and emails; a number also matches the log id. */
@@ -73,6 +75,7 @@ export function webhookLogWhere(sql: Sql, filter: WebhookLogFilter): PendingQuer
   if (filter.tenantId) parts.push(sql`l.tenant_id = ${filter.tenantId}`);
   if (filter.source) parts.push(sql`l.source = ${filter.source}`);
   if (filter.status) parts.push(sql`l.status = ${filter.status}`);
+  if (filter.excludeStatuses?.length) parts.push(sql`l.status <> all(${filter.excludeStatuses}::text[])`);
   if (filter.since) parts.push(sql`l.received_at >= ${filter.since}`);
   if (filter.until) parts.push(sql`l.received_at < ${filter.until}`);
   if (filter.q?.trim()) parts.push(searchCondition(sql, filter.q, filter.tenantId));
