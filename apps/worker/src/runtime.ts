@@ -12,6 +12,7 @@ import { toJobError } from './errors';
 import { createWorkerHealthApp } from './health';
 import { createWorkerMetrics } from './metrics';
 import { processors } from './processors/registry';
+import { registerQueueMetrics } from './queue-metrics';
 import { TenantWebhookWorkers } from './queues/tenant-workers';
 import { schedulers } from './schedulers/index';
 
@@ -39,6 +40,7 @@ export async function startWorkerRuntime(
   const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY) });
   const manychat = createManyChatClient({ baseUrl: env.MANYCHAT_API_BASE_URL, timeoutMs: env.MANYCHAT_TIMEOUT_MS });
   const metrics = createWorkerMetrics();
+  registerQueueMetrics(metrics.registry, { admin, queue, log });
   const deps: WorkerDeps = { env, log, database, admin, queue, tenants, manychat, metrics };
 
   const fixed = Object.values(queueNames).map(

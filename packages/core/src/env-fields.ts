@@ -11,9 +11,10 @@ export const commonEnvFields = {
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL')
     .default('redis://127.0.0.1:6379'),
+  // `{mcb}` (a Redis Cluster hash tag) puts every key of every queue in one slot, as BullMQ needs.
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[a-zA-Z0-9_-]+$/)
+    .regex(/^(?:[a-zA-Z0-9_-]+|\{[a-zA-Z0-9_-]+\})$/, 'letters, digits, _ and -, optionally as one {hash tag}')
     .default('mcb'),
   MCB_ENCRYPTION_KEY: z
     .string()

@@ -20,9 +20,13 @@ export async function listQueueRefs(admin: Database): Promise<QueueRef[]> {
 
 export const queueStates = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 export type QueueState = (typeof queueStates)[number];
-export type QueueCounts = QueueRef & { counts: Record<QueueState, number> };
+export type QueueCounts = QueueRef & {
+  counts: Record<QueueState, number>;
+  /** When the oldest waiting job was added (epoch ms), or null when none waits. */
+  oldestWaitingAt: number | null;
+};
 
-/** Job counts per queue and state, read straight from BullMQ (Redis or its Postgres backend). */
+/** Job counts per queue and state, and the oldest waiting job's age, read straight from BullMQ (Redis or its Postgres backend). */
 export async function getQueueCounts(conn: QueueConnection, refs: QueueRef[]): Promise<QueueCounts[]> {
   return Promise.all(
     refs.map(async (ref) => {
@@ -31,7 +35,8 @@ export async function getQueueCounts(conn: QueueConnection, refs: QueueRef[]): P
       try {
         const raw = await queue.getJobCounts(...queueStates);
         const counts = Object.fromEntries(queueStates.map((s) => [s, raw[s] ?? 0])) as Record<QueueState, number>;
-        return { ...ref, counts };
+        const [oldest] = counts.waiting ? await queue.getJobs(['wait'], 0, 0, true) : [];
+        return { ...ref, counts, oldestWaitingAt: oldest?.timestamp ?? null };
       } finally {
         await queue.close();
       }
