@@ -52,10 +52,13 @@ function copyAssets(appDir: string, outDir: string, assets: Asset[]): void {
   }
 }
 
-/** Builds one app into `apps/<app>/dist/main.js` (+ source map, + assets). Returns the output size in bytes. */
-export async function buildApp({ app, assets }: AppBuild): Promise<{ bytes: number; metafile: Metafile }> {
+/**
+ * Builds one app into `<outRoot>/apps/<app>/dist/main.js` (+ source map, + assets); `outRoot` is the
+ * repository by default (tests that run apps build elsewhere, so parallel suites never share a dist).
+ */
+export async function buildApp({ app, assets }: AppBuild, outRoot = root): Promise<{ bytes: number; metafile: Metafile }> {
   const appDir = join(root, 'apps', app);
-  const outDir = join(appDir, 'dist');
+  const outDir = join(outRoot, 'apps', app, 'dist');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const result = await build({

@@ -1,11 +1,13 @@
 import { runMigrations } from '@mcb/db';
+import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
 import { assertServicesReachable, createTestDatabase, testServiceUrls } from './services';
 
 /**
  * Integration-test global setup: checks Postgres and Redis (failing with the command that
  * starts them), creates this run's own database, applies the real migrations, and gives the
- * run a unique Redis key prefix. Reruns and parallel runs never collide.
+ * run a unique Redis key prefix. Reruns and parallel runs never collide; at the end the run's
+ * database is dropped and every Redis key holding its prefix (also as `{prefix-…}`) deleted.
  */
 export default async function setup(project: TestProject) {
   const urls = testServiceUrls();
@@ -14,8 +16,26 @@ export default async function setup(project: TestProject) {
   await runMigrations(database.url);
   project.provide('databaseUrl', database.url);
   project.provide('redisUrl', urls.redisUrl);
-  project.provide('redisPrefix', `mcbtest${Date.now().toString(36)}${process.pid}`);
+  const redisPrefix = `mcbtest${Date.now().toString(36)}${process.pid}`;
+  project.provide('redisPrefix', redisPrefix);
   return async () => {
-    if (!process.env.MCB_KEEP_TEST_DB) await database.drop();
+    if (process.env.MCB_KEEP_TEST_DB) return;
+    await database.drop();
+    await deleteRedisKeys(urls.redisUrl, `*${redisPrefix}*`);
   };
+}
+
+/** Deletes every key matching `pattern` (SCAN + UNLINK, never KEYS or FLUSHDB: other runs share the server). */
+async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
