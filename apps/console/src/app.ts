@@ -3,7 +3,7 @@ import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { type Context, Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import { createConsoleAuth, safeNext } from './auth';
+import { createConsoleAuth, type SecureCookies, safeNext } from './auth';
 import { createQueueBoard } from './bull-board';
 import { type ConsoleEnv, errorFromThrown, errorResponse } from './http';
 import { createAdminApi } from './routes/api';
@@ -17,8 +17,14 @@ export interface ConsoleDeps {
   adminToken: string;
   /** How often Bull Board re-discovers tenant queues (ms, default 30 s). */
   queueRefreshMs?: number;
-  /** Force the `Secure` cookie flag (default: only when the request came over https). */
-  secureCookies?: boolean;
+  /** `Secure` cookie flag: `auto` (default: when the request came over https), `always`, `never`. */
+  secureCookies?: SecureCookies;
+  /** The console's public origin, when a proxy rewrites `Host` (state-changing requests must come from it). */
+  allowedOrigin?: string;
+  /** Client address from `X-Forwarded-For` (sign-in rate limit per client). */
+  trustProxy?: boolean;
+  signInMaxFailures?: number;
+  signInWindowMs?: number;
   jobAttempts?: number;
 }
 
@@ -36,7 +42,16 @@ export interface ConsoleApp {
  */
 export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   const app = new Hono<ConsoleEnv>();
-  const auth = createConsoleAuth(deps.adminToken, { secureCookies: deps.secureCookies });
+  const auth = createConsoleAuth({
+    adminToken: deps.adminToken,
+    database: deps.database,
+    log: deps.log,
+    secureCookies: deps.secureCookies,
+    allowedOrigin: deps.allowedOrigin,
+    trustProxy: deps.trustProxy,
+    signInMaxFailures: deps.signInMaxFailures,
+    signInWindowMs: deps.signInWindowMs,
+  });
   const enqueuer = new WebhookEnqueuer(deps.queue, deps.jobAttempts);
   const board = createQueueBoard({
     admin: deps.database,
@@ -61,15 +76,18 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   app.get('/', (c) => c.redirect('/admin/logs'));
   app.get('/login', (c) => c.html(loginPage(safeNext(c.req.query('next')))));
   app.post('/login', async (c) => {
+    const crossSite = auth.refuseCrossSite(c, false);
+    if (crossSite) return crossSite;
     const form = await c.req.parseBody();
     const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
     const token = typeof form.token === 'string' ? form.token : '';
-    if (await auth.login(c, token)) return c.redirect(next, 303);
-    deps.log.warn({ requestId: c.get('requestId') }, 'console sign-in refused');
+    const outcome = await auth.login(c, token);
+    if (outcome === 'ok') return c.redirect(next, 303);
+    if (outcome === 'blocked') return c.html(loginPage(next, 'Too many failed sign-ins from here: try again later.'), 429);
     return c.html(loginPage(next, 'Wrong token.'), 401);
   });
-  const logout = (c: Context<ConsoleEnv>) => {
-    auth.logout(c);
+  const logout = async (c: Context<ConsoleEnv>) => {
+    await auth.logout(c);
     return c.redirect('/login', 303);
   };
   app.get('/logout', logout);

@@ -16,6 +16,11 @@ const consoleApp = createConsoleApp({
   adminToken: env.ADMIN_TOKEN,
   queueRefreshMs: env.CONSOLE_QUEUE_REFRESH_MS,
   jobAttempts: env.JOB_ATTEMPTS,
+  secureCookies: env.CONSOLE_COOKIE_SECURE,
+  allowedOrigin: env.CONSOLE_ORIGIN,
+  trustProxy: env.CONSOLE_TRUST_PROXY,
+  signInMaxFailures: env.CONSOLE_SIGNIN_MAX_FAILURES,
+  signInWindowMs: env.CONSOLE_SIGNIN_WINDOW_MS,
 });
 const server = serve({ fetch: consoleApp.app.fetch, port: env.CONSOLE_PORT, hostname: env.HOST }, (info) => {
   log.info({ port: info.port }, 'console listening');

@@ -6,6 +6,8 @@ export const errorCodes = {
   missing_credentials: 401,
   invalid_signature: 401,
   unauthorized: 401,
+  forbidden: 403,
+  too_many_requests: 429,
   payload_too_large: 413,
   invalid_json: 400,
   bad_request: 400,

@@ -1,4 +1,5 @@
 export * from './capi-sends';
+export * from './console-sessions';
 export * from './contact-field-changes';
 export * from './contacts';
 export * from './funnel-events';
