@@ -17,7 +17,7 @@ export default defineConfig({
           include: ['{apps,packages,infra}/**/*.int.test.{ts,tsx}'],
           exclude: ['**/node_modules/**'],
           environment: 'node',
-          globalSetup: ['./packages/testing/src/global-setup.ts'],
+          globalSetup: ['./packages/db/src/test-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',

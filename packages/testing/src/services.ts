@@ -62,3 +62,18 @@ export async function createTestDatabase(
     },
   };
 }
+
+/** Deletes every key matching `pattern` (SCAN + UNLINK, never KEYS or FLUSHDB: other runs share the server). */
+export async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

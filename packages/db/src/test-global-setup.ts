@@ -1,7 +1,6 @@
-import { runMigrations } from '@mcb/db';
-import { Redis } from 'ioredis';
+import { assertServicesReachable, createTestDatabase, deleteRedisKeys, testServiceUrls } from '@mcb/testing';
 import type { TestProject } from 'vitest/node';
-import { assertServicesReachable, createTestDatabase, testServiceUrls } from './services';
+import { runMigrations } from './migrate';
 
 /**
  * Integration-test global setup: checks Postgres and Redis (failing with the command that
@@ -23,19 +22,4 @@ export default async function setup(project: TestProject) {
     await database.drop();
     await deleteRedisKeys(urls.redisUrl, `*${redisPrefix}*`);
   };
-}
-
-/** Deletes every key matching `pattern` (SCAN + UNLINK, never KEYS or FLUSHDB: other runs share the server). */
-async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
