@@ -10,6 +10,7 @@ export type IntakeOutcomeLabel =
   | 'invalid_signature'
   | 'payload_too_large'
   | 'invalid_json'
+  | 'invalid_payload'
   | 'unavailable'
   | 'error';
 

@@ -411,3 +411,50 @@ describe('group commit', () => {
     expect(row?.payload).toMatchObject({ subscriber: { first_name: 'a\ufffdb', last_name: '\ufffd' } });
   });
 });
+
+// issue 16: ManyChat's External Request sends the Full Contact Data object as the body itself, or wrapped.
+describe('ManyChat body shapes at intake', () => {
+  const flat = (extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ key: `user:${randomUUID()}`, id: randomUUID(), page_id: '104938271650123', first_name: 'Maria', ...extra });
+
+  it('accepts the flat Full Contact Data object; the URL ?event= becomes the log event type when the body has none', async () => {
+    const withQuery = flat();
+    const res = await post(tenant.slug, 'manychat', withQuery, { query: `?event=link_clicked&secret=${shared}` });
+    expect(res.status).toBe(200);
+    const { id } = await jsonOf(res);
+    expect((await logsOf(h, tenant.id)).find((r) => r.id === id)).toMatchObject({ status: 'received', event_type: 'link_clicked' });
+
+    const withBodyType = flat({ event_type: 'link_sent' });
+    const res2 = await post(tenant.slug, 'manychat', withBodyType, { query: `?event=link_clicked&secret=${shared}` });
+    expect(res2.status).toBe(200);
+    const id2 = (await jsonOf(res2)).id;
+    expect((await logsOf(h, tenant.id)).find((r) => r.id === id2)).toMatchObject({
+      status: 'received',
+      event_type: 'link_sent',
+      payload: JSON.parse(withBodyType),
+    });
+  });
+
+  it('answers a verified body with no subscriber in any shape 400 invalid_payload with the reason, kept as rejected', async () => {
+    const body = JSON.stringify({ event_type: 'link_sent', first: 'Maria' });
+    const jobsBefore = await countJobs(h.jobs, tenant.id);
+    const res = await post(tenant.slug, 'manychat', body, sources.manychat.auth(body));
+    expect(res.status).toBe(400);
+    const json = await jsonOf(res);
+    expect(json.error).toMatchObject({ code: 'invalid_payload' });
+    expect(json.error?.message).toMatch(
+      /^ManyChat body has no subscriber id: send the contact as the body itself \("Add Full Contact Data"\)/,
+    );
+    const row = (await logsOf(h, tenant.id)).at(-1);
+    expect(row).toMatchObject({ status: 'rejected', raw_body: null, payload: JSON.parse(body) });
+    expect(row?.error_message).toMatch(/^invalid_payload: ManyChat body has no subscriber id/);
+    expect(await countJobs(h.jobs, tenant.id)).toBe(jobsBefore);
+  });
+
+  it('checks the secret first: an unverified bad body is 401, not a hint about the shape', async () => {
+    const body = JSON.stringify({ event_type: 'link_sent' });
+    const res = await post(tenant.slug, 'manychat', body, { headers: { 'x-webhook-secret': `wrong-${shared}` } });
+    expect(res.status).toBe(401);
+    expect((await jsonOf(res)).error?.code).toBe('invalid_signature');
+  });
+});

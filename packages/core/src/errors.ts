@@ -10,6 +10,7 @@ export const errorCodes = {
   too_many_requests: 429,
   payload_too_large: 413,
   invalid_json: 400,
+  invalid_payload: 400,
   bad_request: 400,
   invalid_config: 400,
   unavailable: 503,

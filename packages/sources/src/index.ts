@@ -2,6 +2,7 @@ export * from './dedupe';
 export * from './denefits/normalize';
 export * from './ghl/normalize';
 export * from './identity';
+export * from './intake';
 export * from './manychat/normalize';
 export * from './normalize';
 export * from './payload';

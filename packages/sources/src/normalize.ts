@@ -1,8 +1,9 @@
 import { normalizeDenefits } from './denefits/normalize';
 import { normalizeGhl } from './ghl/normalize';
 import { normalizeManyChat } from './manychat/normalize';
+import { isRecord, unwrapBody } from './payload';
 import { normalizePerspective } from './perspective/normalize';
-import { type Normalizer, type NormalizerConfig, reject } from './result';
+import { ignore, type NormalizeHints, type Normalizer, type NormalizerConfig, reject } from './result';
 import { normalizeStripe } from './stripe/normalize';
 import { type NormalizeResult, sources } from './types';
 
@@ -15,13 +16,23 @@ export const normalizers: Record<(typeof sources)[number], Normalizer> = {
   perspective: normalizePerspective,
 };
 
+/** Body field that marks a test delivery (the example curls of `mcb urls`): stored, then ignored. */
+export const testDeliveryField = 'mcb_test';
+
+/** Whether a body is a test delivery (`"mcb_test": true`), which proves the wiring but must never count. */
+export function isTestDelivery(payload: unknown): boolean {
+  const body = unwrapBody(payload);
+  return isRecord(body) && body[testDeliveryField] === true;
+}
+
 /**
  * Normalizes one stored webhook body for its source (SPEC §4): pure, no I/O, total — any JSON in, a
- * `NormalizeResult` out, never a throw. `config` is the tenant's parsed config (`TenantConfig`).
- * An unknown source is `invalid`.
+ * `NormalizeResult` out, never a throw. `config` is the tenant's parsed config (`TenantConfig`);
+ * `hints` what the log row knows beyond the body (its `event_type`). An unknown source is `invalid`.
  */
-export function normalizeWebhook(source: string, payload: unknown, config: NormalizerConfig): NormalizeResult {
+export function normalizeWebhook(source: string, payload: unknown, config: NormalizerConfig, hints?: NormalizeHints): NormalizeResult {
   const normalize = (sources as readonly string[]).includes(source) ? normalizers[source as (typeof sources)[number]] : undefined;
   if (!normalize) return reject(null, `unknown source "${source}"`);
-  return normalize(payload, config ?? {});
+  if (isTestDelivery(payload)) return ignore(null, 'test delivery ("mcb_test": true): verified and stored, never counted');
+  return normalize(payload, config ?? {}, hints);
 }

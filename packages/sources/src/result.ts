@@ -12,8 +12,16 @@ export interface NormalizerConfig {
   perspective?: { ignore_funnels?: string[] };
 }
 
-/** Pure `(payload, config) → result`; never throws (see `guardNormalizer`). */
-export type Normalizer = (payload: unknown, config: NormalizerConfig) => NormalizeResult;
+/**
+ * What the delivery said outside its body, kept on the log row. `eventType`: the log's
+ * `event_type` — for ManyChat the URL's `?event=` when the body names none (see `intakeEventType`).
+ */
+export interface NormalizeHints {
+  eventType?: string | null;
+}
+
+/** Pure `(payload, config, hints?) → result`; never throws (see `guardNormalizer`). */
+export type Normalizer = (payload: unknown, config: NormalizerConfig, hints?: NormalizeHints) => NormalizeResult;
 
 export const defaultDepositAmountCents = 10_000;
 
@@ -34,9 +42,9 @@ export function reject(eventType: string | null | undefined, reason: string): No
  * crash. The normalizers are written not to need it; it is the last line of SPEC §4's "total" rule.
  */
 export function guardNormalizer(name: string, normalize: Normalizer): Normalizer {
-  return (payload, config) => {
+  return (payload, config, hints) => {
     try {
-      return normalize(payload, config ?? {});
+      return normalize(payload, config ?? {}, hints);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return reject(null, `${name} normalizer failed: ${message.slice(0, 200)}`);

@@ -1,5 +1,5 @@
 import { redactHeaders } from '@mcb/core';
-import { dedupeKeyOf, eventTypeOf, redactBodySecrets, type Source } from '@mcb/sources';
+import { dedupeKeyOf, intakeEventType, redactBodySecrets, type Source } from '@mcb/sources';
 import type { IntakeRow } from './group-commit';
 
 const decoder = new TextDecoder('utf-8');
@@ -76,6 +76,8 @@ export function buildRow(args: {
   headers: Record<string, string | undefined>;
   status: 'received' | 'rejected';
   errorMessage: string | null;
+  /** The URL's `?event=` (ManyChat: the event type when the body names none). */
+  urlEvent?: string;
 }): IntakeRow {
   const { source } = args;
   // Body secrets (`secret_key`) never reach storage, accepted or rejected, whatever the source.
@@ -85,7 +87,7 @@ export function buildRow(args: {
   return {
     tenantId: args.tenantId,
     source,
-    eventType: parsed.ok ? eventTypeOf(source, event) : null,
+    eventType: parsed.ok ? intakeEventType(source, event, args.urlEvent) : null,
     dedupeKey: dedupeKeyOf(source, event, args.bytes),
     headers: JSON.stringify(redactHeaders(args.headers)),
     payload: stored.payload,

@@ -1,5 +1,5 @@
 import { type Logger, MissingCredentials, redactUrl, UnknownTenant } from '@mcb/core';
-import { type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
+import { intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
 import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
 import { errorResponse, type ReceiverEnvVars } from '../http';
@@ -108,7 +108,8 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     const text = bodyText(bytes);
     const parsed = parseBody(text);
 
-    const reject = async (code: 'missing_credentials' | 'invalid_signature' | 'invalid_json', message: string) => {
+    const urlEvent = c.req.query('event');
+    const reject = async (code: 'missing_credentials' | 'invalid_signature' | 'invalid_json' | 'invalid_payload', message: string) => {
       try {
         await committer.submit(
           buildRow({
@@ -120,6 +121,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
             headers,
             status: 'rejected',
             errorMessage: `${code}: ${reason ?? message}`,
+            urlEvent,
           }),
         );
       } catch (err) {
@@ -147,10 +149,15 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
       reason = 'body is not JSON (or an empty array)';
       return reject('invalid_json', 'Invalid JSON: the body must be a JSON object or a non-empty array');
     }
+    const problem = intakeProblem(source, parsed.event);
+    if (problem) {
+      reason = problem;
+      return reject('invalid_payload', problem);
+    }
 
     try {
       const result = await committer.submit(
-        buildRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, status: 'received', errorMessage: null }),
+        buildRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, status: 'received', errorMessage: null, urlEvent }),
       );
       logId = result.id;
       if (result.duplicate) return finish(c.json({ received: true, duplicate: true, id: result.id }), 'duplicate');

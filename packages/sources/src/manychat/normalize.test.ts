@@ -172,3 +172,53 @@ describe('normalizeManyChatSubscriber (after GET /fb/subscriber/getInfo)', () =>
     expect(normalizeManyChatSubscriber(null, null, config)).toMatchObject({ kind: 'invalid' });
   });
 });
+
+// issue 16: ManyChat's External Request sends "Full Contact Data" either wrapped or as the body itself.
+describe('normalizeManyChat: the flat Full Contact Data body', () => {
+  const flatFields = { ...maria, emailPrimary: 'Maria.Lopez@example.com' };
+
+  it('the contact object as the whole body, with event_type beside its fields, is the same event as the wrapped form', () => {
+    const flat = normalizeManyChat(fixture('full-contact-data-flat'), config);
+    expect(flat).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'manychat',
+          eventType: 'link_sent',
+          contact: { identity: { mcId: '1029384756', emails: ['Maria.Lopez@example.com'], phone: '+15552013344' }, fields: flatFields },
+          funnelEvent: { type: 'link_sent' },
+        },
+      ],
+    });
+    const { event_type, ...subscriber } = fixture('full-contact-data-flat') as Record<string, unknown>;
+    expect(normalizeManyChat({ subscriber, event_type }, config)).toStrictEqual(flat);
+    // A JSON array body (one event, its first element) reads the same.
+    expect(normalizeManyChat([fixture('full-contact-data-flat')], config)).toStrictEqual(flat);
+  });
+
+  it('without event_type in the body, the URL ?event= (the log hint) names the event; the body wins when it has one', () => {
+    const body = fixture('full-contact-data-flat-no-event');
+    expect(normalizeManyChat(body, config, { eventType: 'link_clicked' })).toMatchObject({
+      kind: 'events',
+      events: [{ eventType: 'link_clicked', funnelEvent: { type: 'link_clicked' } }],
+    });
+    // No hint: the furthest MCB_* flag (SENT_LINK) names it, as for the wrapped form.
+    expect(normalizeManyChat(body, config)).toMatchObject({ events: [{ eventType: 'link_sent' }] });
+    expect(normalizeManyChat(fixture('full-contact-data-flat'), config, { eventType: 'link_clicked' })).toMatchObject({
+      events: [{ eventType: 'link_sent' }],
+    });
+    expect(normalizeManyChat({ subscriber_id: '1029384756' }, config, { eventType: 'dm_qualified' })).toStrictEqual({
+      kind: 'needs_fetch',
+      eventType: 'dm_qualified',
+      subscriberId: '1029384756',
+    });
+  });
+
+  it('a body with no subscriber in any shape is invalid with a reason that says what to send', () => {
+    for (const body of [{ event_type: 'link_sent' }, { subscriber: { first_name: 'X' } }, { id: '1', event_type: 'link_sent' }]) {
+      const result = normalizeManyChat(body, config);
+      expect(result).toMatchObject({ kind: 'invalid' });
+      expect((result as { reason: string }).reason).toMatch(/^ManyChat body has no subscriber id: send the contact as the body itself/);
+    }
+  });
+});

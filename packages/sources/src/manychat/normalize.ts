@@ -1,8 +1,14 @@
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
 import { isRecord, readFlag, readText, unwrapBody } from '../payload';
-import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject } from '../result';
+import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizeHints, type NormalizerConfig, reject } from '../result';
 import type { FunnelEventType, NormalizeResult } from '../types';
-import { type ManyChatSubscriber, manyChatBodySchema, manyChatGetInfoSchema, manyChatSubscriberSchema } from './schema';
+import {
+  type ManyChatSubscriber,
+  manyChatBodySchema,
+  manyChatGetInfoSchema,
+  manyChatSubscriberFields,
+  manyChatSubscriberSchema,
+} from './schema';
 
 /**
  * ManyChat `event_type` → funnel event type (SPEC §4). A Map, not an object: a provider string such as
@@ -71,23 +77,66 @@ function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string |
   });
 }
 
+/** What a ManyChat body carries: the subscriber inline, only its id (to fetch), or neither (with why). */
+type ManyChatBodyShape =
+  | { kind: 'subscriber'; subscriber: ManyChatSubscriber; eventType: string | undefined }
+  | { kind: 'subscriber_id'; subscriberId: string; eventType: string | undefined }
+  | { kind: 'unusable'; eventType: string | undefined; reason: string };
+
+/** The answer for a ManyChat body with no subscriber: what was expected, in an operator's words. */
+export const manyChatNoSubscriberReason =
+  'ManyChat body has no subscriber id: send the contact as the body itself ("Add Full Contact Data"), ' +
+  'wrapped as {"subscriber": {…}}, or {"subscriber_id": "…"}; the event type goes in "event_type" or the URL\'s ?event=';
+
 /**
- * ManyChat webhook body → result (SPEC §4). `{subscriber:{…}, event_type?}` is normalized directly;
- * `{subscriber_id, event_type?}` alone gives `needs_fetch`: the worker fetches the subscriber with the
- * tenant's `api_key` and calls `normalizeManyChatSubscriber`. Pure, total.
+ * Reads a ManyChat body (SPEC §4) in the three shapes a flow's External Request sends: wrapped
+ * `{subscriber:{id,…}, event_type?}`, the Full Contact Data object as the body itself
+ * (`{id, key, page_id, first_name, …, custom_fields, event_type?}`), or `{subscriber_id, event_type?}`.
  */
-export const normalizeManyChat = guardNormalizer('manychat', (payload: unknown, _config: NormalizerConfig) => {
+function readManyChatBody(payload: unknown): ManyChatBodyShape {
   const body = unwrapBody(payload);
-  if (!isRecord(body)) return reject(null, 'ManyChat body is not a JSON object');
+  if (!isRecord(body)) return { kind: 'unusable', eventType: undefined, reason: 'ManyChat body is not a JSON object' };
   const parsed = manyChatBodySchema.parse(body);
   const eventType = parsed.event_type;
-  if (parsed.subscriber?.id) return normalizeSubscriber(parsed.subscriber, eventType);
-  const subscriberId = parsed.subscriber_id;
-  if (!subscriberId) return reject(eventType, 'ManyChat body has neither subscriber.id nor subscriber_id');
+  if (parsed.subscriber?.id) return { kind: 'subscriber', subscriber: parsed.subscriber, eventType };
+  if (parsed.subscriber_id) return { kind: 'subscriber_id', subscriberId: parsed.subscriber_id, eventType };
+  // Flat Full Contact Data: an id plus at least one field only a subscriber object has.
+  if (!isRecord(body.subscriber) && manyChatSubscriberFields.some((field) => field !== 'id' && field in body)) {
+    const subscriber = manyChatSubscriberSchema.parse(body);
+    if (subscriber.id) return { kind: 'subscriber', subscriber, eventType };
+  }
+  return { kind: 'unusable', eventType, reason: manyChatNoSubscriberReason };
+}
+
+/**
+ * Why a ManyChat body can never be processed, known at intake (no subscriber in any accepted
+ * shape), or null. The receiver answers such a delivery 400 with this reason. Pure, total.
+ */
+export function manyChatBodyProblem(payload: unknown): string | null {
+  try {
+    const shape = readManyChatBody(payload);
+    return shape.kind === 'unusable' ? shape.reason : null;
+  } catch {
+    return null; // the worker's guarded normalizer has the last word
+  }
+}
+
+/**
+ * ManyChat webhook body → result (SPEC §4). A subscriber inline (wrapped, or the Full Contact Data
+ * object as the body) is normalized directly; `{subscriber_id}` alone gives `needs_fetch`: the
+ * worker fetches the subscriber with the tenant's `api_key` and calls `normalizeManyChatSubscriber`.
+ * The event type is the body's `event_type`, else `hints.eventType` (the URL's `?event=`, kept on
+ * the log), else inferred from the MCB_* flags. Pure, total.
+ */
+export const normalizeManyChat = guardNormalizer('manychat', (payload: unknown, _config: NormalizerConfig, hints?: NormalizeHints) => {
+  const shape = readManyChatBody(payload);
+  const eventType = shape.eventType ?? readText(hints?.eventType);
+  if (shape.kind === 'unusable') return reject(eventType, shape.reason);
+  if (shape.kind === 'subscriber') return normalizeSubscriber(shape.subscriber, eventType);
   if (eventType && !manyChatEventTypes.get(eventType.toLowerCase())) {
     return ignore(eventType, `unknown ManyChat event_type "${eventType}"`);
   }
-  return { kind: 'needs_fetch', eventType: eventType ?? null, subscriberId };
+  return { kind: 'needs_fetch', eventType: eventType ?? null, subscriberId: shape.subscriberId };
 });
 
 /**

@@ -20,6 +20,27 @@ function readCustomFields(value: unknown): ManyChatCustomFields {
   return fields;
 }
 
+/**
+ * Fields only a ManyChat subscriber (Full Contact Data) has: a body with `id` and one of these is a
+ * subscriber sent as the body itself. The others are what the API's getInfo also returns.
+ */
+export const manyChatSubscriberFields = [
+  'id',
+  'key',
+  'page_id',
+  'first_name',
+  'last_name',
+  'name',
+  'email',
+  'phone',
+  'whatsapp_phone',
+  'ig_username',
+  'ig_id',
+  'custom_fields',
+  'subscribed',
+  'live_chat_url',
+] as const;
+
 /** A ManyChat subscriber, as a flow's External Request sends it or as the API returns it. Lenient. */
 export const manyChatSubscriberSchema = z.object({
   id: textField,

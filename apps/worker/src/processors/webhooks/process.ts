@@ -40,7 +40,7 @@ async function release(job: Job, token: string, deps: WorkerDeps, tenantId: stri
 async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, signal?: AbortSignal): Promise<NormalizeResult> {
   if (log.payload === null || log.payload === undefined) return { kind: 'invalid', eventType: null, reason: 'log has no JSON payload' };
   const config = log.config ?? {};
-  const result = normalizeWebhook(log.source, log.payload, config);
+  const result = normalizeWebhook(log.source, log.payload, config, { eventType: log.event_type });
   if (result.kind !== 'needs_fetch') return result;
   const ctx = await deps.tenants.getTenantContextById(tenantId);
   const apiKey = deps.tenants.requireIntegration(ctx, 'manychat').credentials.api_key;
