@@ -121,10 +121,11 @@ async function main() {
     where t.slug = 'ppcu' and i.provider = 'stripe'`;
   await admin.close();
 
-  // The CLI (`npm run mcb`) reads these when the shell sets none, so it talks to this system.
+  // The CLI (`npm run mcb`) reads these when the shell sets none, so it talks to this system
+  // (PORT / PUBLIC_BASE_URL: `mcb urls` prints where this receiver really listens).
   writeFileSync(
     join(dataDir, 'dev.env'),
-    `${['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'MCB_ENCRYPTION_KEY']
+    `${['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'MCB_ENCRYPTION_KEY', 'PORT', 'PUBLIC_BASE_URL']
       .filter((k) => env[k])
       .map((k) => `${k}=${env[k]}`)
       .join('\n')}\n`,

@@ -11,7 +11,10 @@ export const cliEnvSchema = z.object({
   ...metaEnvFields,
   ...reportEnvFields,
   MCB_ENCRYPTION_KEY: commonEnvFields.MCB_ENCRYPTION_KEY.optional(),
-  PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:3000'),
+  /** Where tools reach the receiver; unset → the local receiver on PORT. */
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  /** The local receiver's port (as the receiver reads it), used when PUBLIC_BASE_URL is unset. */
+  PORT: z.coerce.number().int().min(1).max(65535).optional(),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
 });
 export type CliEnv = z.infer<typeof cliEnvSchema>;

@@ -195,3 +195,16 @@ export async function removeIntegration(admin: Database, slug: string, provider:
   const rows = await admin.sql`delete from tenant_integrations where tenant_id = ${tenantId} and provider = ${p} returning id`;
   if (rows.length === 0) throw new MissingCredentials(slug, p);
 }
+
+/**
+ * The current webhook secret of each active integration of a tenant, decrypted (admin path, for
+ * `mcb urls --show-secrets` only: never log it). Throws `UnknownTenant`.
+ */
+export async function readWebhookSecrets(admin: Database, keyring: Keyring, slug: string): Promise<Partial<Record<Provider, string>>> {
+  assertAdmin(admin);
+  const tenantId = await tenantIdOf(admin, slug);
+  const rows = await admin.sql<Pick<IntegrationRow, 'provider' | 'webhook_secret'>[]>`
+    select provider, webhook_secret from tenant_integrations
+    where tenant_id = ${tenantId} and is_active and webhook_secret is not null order by provider`;
+  return Object.fromEntries(rows.map((row) => [row.provider, openText(keyring, row.webhook_secret as string)]));
+}

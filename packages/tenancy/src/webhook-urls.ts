@@ -5,6 +5,8 @@ export interface WebhookSetup {
   source: WebhookSource;
   tool: string;
   url: string;
+  /** Where the secret travels, in the tool's words (`header X-Webhook-Secret`, `URL parameter ?secret=`, …). */
+  secretCarrier: string;
   steps: string[];
 }
 
@@ -23,14 +25,16 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
   const guides: Record<WebhookSource, Omit<WebhookSetup, 'source' | 'url'>> = {
     manychat: {
       tool: 'ManyChat (flow action "External Request")',
+      secretCarrier: 'header X-Webhook-Secret',
       steps: [
-        `Request type POST, Request URL ${url('manychat')}`,
+        `Request type POST, Request URL ${url('manychat')}?event=<event>   (or put "event_type" in the body)`,
         'Headers: X-Webhook-Secret: <SECRET>   (the manychat secret)',
-        'Body: application/json with "Add Full Contact Data", plus "event_type": contact_created | contact_update | dm_qualified | link_sent | link_clicked',
+        'Body: "Add Full Contact Data" (the contact as the whole body, or wrapped as {"subscriber": …}); event: contact_created | contact_update | dm_qualified | link_sent | link_clicked',
       ],
     },
     ghl: {
       tool: 'GoHighLevel (workflow "Custom Webhook" action, or a Marketplace app webhook)',
+      secretCarrier: 'header X-Webhook-Secret (Marketplace deliveries: their x-ghl-signature)',
       steps: [
         `Method POST, URL ${url('ghl')}`,
         'Custom Webhook: header X-Webhook-Secret: <SECRET>   (the ghl secret)',
@@ -43,6 +47,7 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
     },
     stripe: {
       tool: 'Stripe (Dashboard → Developers → Webhooks → Add endpoint)',
+      secretCarrier: 'header Stripe-Signature (Stripe signs with the endpoint’s signing secret whsec_…)',
       steps: [
         `Endpoint URL ${url('stripe')}`,
         'Events: checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.expired, charge.refunded, invoice.paid',
@@ -51,6 +56,7 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
     },
     denefits: {
       tool: 'Make.com scenario relaying Denefits (HTTP module "Make a request")',
+      secretCarrier: 'header X-Webhook-Secret (or body field "secret_key")',
       steps: [
         `Method POST, URL ${url('denefits')}, body type JSON (the Denefits webhook body unchanged)`,
         'Headers: X-Webhook-Secret: <SECRET>   (the denefits secret), or a body field "secret_key": "<SECRET>"',
@@ -58,8 +64,108 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
     },
     perspective: {
       tool: 'Perspective (funnel settings → Integrations → Webhook)',
+      secretCarrier: 'URL parameter ?secret= (Perspective takes only a URL)',
       steps: [`URL ${url('perspective')}?secret=<SECRET>   (the perspective secret; Perspective takes only a URL)`],
     },
   };
   return webhookSources.map((source) => ({ source, url: url(source), ...guides[source] }));
+}
+
+/** A request a tool would send, to print as `curl` and to check the wiring end to end. */
+export interface ExampleRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** The exact JSON body text. */
+  body: string;
+  /** Stripe: the body still needs a `Stripe-Signature` made with the signing secret at send time. */
+  needsStripeSignature: boolean;
+}
+
+/** Real-shaped example bodies per source (what each tool sends), for `mcb urls`. */
+export const exampleBodies: Record<WebhookSource, Record<string, unknown>> = {
+  manychat: {
+    key: 'user:1000000001',
+    id: '1000000001',
+    page_id: '100000000000001',
+    status: 'active',
+    first_name: 'Test',
+    last_name: 'Delivery',
+    name: 'Test Delivery',
+    email: 'test.delivery@example.com',
+    phone: '+15555550100',
+    ig_username: 'test.delivery',
+    custom_fields: { AD_ID: null, source: 'instagram', MCB_LEAD: true },
+    event_type: 'contact_created',
+  },
+  ghl: {
+    contact_id: 'test-delivery-contact',
+    first_name: 'Test',
+    last_name: 'Delivery',
+    email: 'test.delivery@example.com',
+    phone: '+15555550100',
+    pipeline_stage: 'DC BOOKED',
+    customData: { event_type: 'meeting_booked', MC_ID: '1000000001', AD_ID: '', source: 'instagram' },
+  },
+  stripe: {
+    id: 'evt_test_delivery',
+    object: 'event',
+    type: 'checkout.session.completed',
+    created: 1767225600,
+    livemode: false,
+    data: {
+      object: {
+        id: 'cs_test_delivery',
+        object: 'checkout.session',
+        amount_total: 10000,
+        currency: 'usd',
+        customer_details: { email: 'test.delivery@example.com', name: 'Test Delivery' },
+        payment_status: 'paid',
+        status: 'complete',
+      },
+    },
+  },
+  denefits: {
+    webhook_type: 'contract.created',
+    data: {
+      contract: { contract_code: 'TESTDELIVERY', financed_amount: 2400, downpayment_amount: 300, number_of_payments: 12 },
+      customer: { email: 'test.delivery@example.com', first_name: 'Test', last_name: 'Delivery' },
+    },
+  },
+  perspective: {
+    id: 'test-delivery',
+    funnelName: 'Test funnel',
+    funnelId: 'test-funnel',
+    profile: { email: { value: 'test.delivery@example.com' }, firstName: { value: 'Test' } },
+    meta: { convertedAt: '2026-01-01T00:00:00Z' },
+  },
+};
+
+/**
+ * The example request of one source with `secret` where the tool carries it. The body is marked
+ * `"mcb_test": true`: the receiver verifies and stores it like any delivery (200), the worker then
+ * ignores it, so a test never counts as a lead or a sale. Stripe's signature is left to the caller.
+ */
+export function buildExampleRequest(baseUrl: string, slug: string, source: WebhookSource, secret: string): ExampleRequest {
+  const url = webhookUrl(baseUrl, slug, source);
+  const body = JSON.stringify({ ...exampleBodies[source], mcb_test: true });
+  const json = { 'Content-Type': 'application/json' };
+  switch (source) {
+    case 'stripe':
+      return { url, headers: json, body, needsStripeSignature: true };
+    case 'perspective':
+      return { url: `${url}?secret=${encodeURIComponent(secret)}`, headers: json, body, needsStripeSignature: false };
+    default:
+      return { url, headers: { ...json, 'X-Webhook-Secret': secret }, body, needsStripeSignature: false };
+  }
+}
+
+/** `text` as one POSIX shell word (single quotes; `'` written as `'\''`). */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** A `curl` command line that sends `request` exactly (copy-pasteable in a POSIX shell). */
+export function curlCommand(request: Pick<ExampleRequest, 'url' | 'headers' | 'body'>): string {
+  const headers = Object.entries(request.headers).map(([name, value]) => `-H ${shellQuote(`${name}: ${value}`)}`);
+  return ['curl -sS -X POST', shellQuote(request.url), ...headers, '--data-binary', shellQuote(request.body)].join(' ');
 }

@@ -1,25 +1,91 @@
-import { getTenantBySlug, parseTenantConfig, webhookSetupGuide } from '@mcb/tenancy';
+import {
+  buildExampleRequest,
+  curlCommand,
+  exampleBodies,
+  getTenantBySlug,
+  parseTenantConfig,
+  readWebhookSecrets,
+  webhookSetupGuide,
+} from '@mcb/tenancy';
 import type { Command } from 'commander';
-import { loadCliEnv, withAdminDatabase } from '../env';
+import Stripe from 'stripe';
+import { type CliEnv, keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
 
 const out = (text: string) => process.stdout.write(text);
+
+/**
+ * Where the tools must send: `PUBLIC_BASE_URL`, else the local receiver on `PORT` (default 3000) —
+ * `npm start` writes both into .mcb/dev.env, which `npm run mcb` reads.
+ */
+export function receiverBaseUrl(env: Pick<CliEnv, 'PUBLIC_BASE_URL' | 'PORT'>): string {
+  return (env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/+$/, '');
+}
+
+/** One line on whether a receiver answers at `url` (the GET health check of SPEC §3), within 1.5 s. */
+async function probeReceiver(url: string): Promise<string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1_500) });
+    const body = (await res.json().catch(() => null)) as { status?: string; error?: { message?: string } } | null;
+    if (res.ok && body?.status === 'ok') return 'a receiver answers there';
+    return `a receiver answers there but says ${res.status} ${body?.error?.message ?? ''}`.trim();
+  } catch (err) {
+    const reason = err instanceof Error && err.name === 'TimeoutError' ? 'no answer within 1.5 s' : 'nothing answers';
+    return `${reason}: start the system (npm start), or set PUBLIC_BASE_URL to the receiver's public address (PORT for a local one)`;
+  }
+}
 
 export function registerUrlsCommands(program: Command): void {
   program
     .command('urls <slug>')
-    .description('The webhook URLs and headers to paste into each tool, from PUBLIC_BASE_URL (secrets shown as <SECRET>)')
-    .action(async (slug: string) => {
+    .description(
+      'Per tool: the webhook URL (PUBLIC_BASE_URL, else the local receiver on PORT), where the secret goes, an example body and a test curl',
+    )
+    .option('--show-secrets', 'print the real webhook secrets (in the steps and the test curls) instead of <provider secret>')
+    .action(async (slug: string, opts: { showSecrets?: boolean }) => {
       const env = loadCliEnv();
-      const tenant = await withAdminDatabase(env, (admin) => getTenantBySlug(admin, slug));
-      out(`Webhook setup for ${tenant.slug} (${tenant.name})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`);
+      const base = receiverBaseUrl(env);
+      const keyring = opts.showSecrets ? keyringFromEnv(env) : null;
+      const { tenant, secrets } = await withAdminDatabase(env, async (admin) => ({
+        tenant: await getTenantBySlug(admin, slug),
+        secrets: keyring ? await readWebhookSecrets(admin, keyring, slug) : {},
+      }));
       const ghlLocationIds = parseTenantConfig(tenant.config).ghl.location_ids;
-      for (const setup of webhookSetupGuide(env.PUBLIC_BASE_URL, tenant.slug, { ghlLocationIds })) {
-        out(`\n${setup.source}: ${setup.url}\n  ${setup.tool}\n`);
-        for (const step of setup.steps) out(`  - ${step}\n`);
+      const guide = webhookSetupGuide(base, tenant.slug, { ghlLocationIds });
+      out(`Webhook setup for ${tenant.slug} (${tenant.name})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`);
+      out(`Receiver: ${base} — ${await probeReceiver(guide[0]?.url ?? base)}\n`);
+      out(
+        opts.showSecrets
+          ? 'Secrets: shown (--show-secrets). Keep this output private.\n'
+          : `Secrets: masked as <SECRET> / <provider secret>; add --show-secrets for curls that work as printed.\n`,
+      );
+      for (const setup of guide) {
+        const secret = secrets[setup.source];
+        out(`\n${setup.source}: ${setup.url}\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
+        for (const step of setup.steps) out(`  - ${secret ? step.replaceAll('<SECRET>', secret) : step}\n`);
+        out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBodies[setup.source])}\n`);
+        out('  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored, never counted):\n');
+        out(`    ${testCurl(setup.source, base, tenant.slug, secret, Boolean(opts.showSecrets))}\n`);
       }
       out(
-        `\nCheck each endpoint: curl ${env.PUBLIC_BASE_URL.replace(/\/+$/, '')}/api/webhooks/${tenant.slug}/<source>  → {"status":"ok",…}\n`,
+        `\nCheck each endpoint: curl ${base}/api/webhooks/${tenant.slug}/<source>  → {"status":"ok",…}; then mcb logs ${tenant.slug} shows each test as ignored.\n`,
       );
       out(`<SECRET> is the value printed by mcb integration set ${tenant.slug} <source> --webhook-secret (or rotate-secret).\n`);
     });
+}
+
+function testCurl(
+  source: Parameters<typeof buildExampleRequest>[2],
+  base: string,
+  slug: string,
+  secret: string | undefined,
+  shown: boolean,
+): string {
+  if (shown && !secret) return `(no webhook secret set: mcb integration set ${slug} ${source} --webhook-secret)`;
+  if (source === 'stripe' && !secret) return '(add --show-secrets: the curl is signed with the signing secret and valid for 5 minutes)';
+  const request = buildExampleRequest(base, slug, source, secret ?? `<${source} secret>`);
+  if (request.needsStripeSignature && secret) {
+    // Signed now with Stripe's own helper; Stripe's tolerance makes it valid for 5 minutes.
+    request.headers['Stripe-Signature'] = Stripe.webhooks.generateTestHeaderString({ payload: request.body, secret });
+  }
+  return curlCommand(request);
 }

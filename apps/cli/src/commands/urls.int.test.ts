@@ -1,0 +1,175 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { type ServerType, serve } from '@hono/node-server';
+import { createLogger } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { createQueueConnection } from '@mcb/queue';
+import { createReceiver, type Receiver } from '@mcb/receiver';
+import { addTenant, createTenantContextLoader, generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
+import { testEnv } from '@mcb/testing';
+import { startWorkerRuntime, type WorkerRuntime, workerEnvSchema } from '@mcb/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mcb } from '../../test/run-cli';
+
+// issue 16: `mcb urls` prints, per tool, the URL of the running receiver, where the secret goes, an
+// example body and a curl; the curls are run here exactly as printed against a real receiver on a
+// real port, and a real worker then handles what they stored.
+
+const { databaseUrl, redisUrl, redisPrefix } = testEnv();
+const key = generateKey();
+const keyring = parseKeyring(key);
+const prefix = `${redisPrefix}-urls`;
+const slug = `urls-${randomUUID().slice(0, 8)}`;
+const secrets = {
+  manychat: `mc-${randomUUID()}`,
+  ghl: `ghl-${randomUUID()}`,
+  denefits: `dn-${randomUUID()}`,
+  perspective: `ps-${randomUUID()}`,
+};
+const stripeSecret = `whsec_${randomUUID().replaceAll('-', '')}`;
+
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const app = createDatabase({ url: databaseUrl, role: 'app', max: 4 });
+const queue = createQueueConnection({ kind: 'redis', url: redisUrl }, prefix);
+const tenants = createTenantContextLoader({ admin, keyring, ttlMs: 0, listen: false });
+let receiver: Receiver;
+let server: ServerType;
+let worker: WorkerRuntime;
+let port: number;
+let tenantId: string;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  receiver = createReceiver({ database: app, queue, tenants, log: createLogger({ name: 'urls-test', level: 'silent' }) });
+  server = serve({ fetch: receiver.app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  port = (server.address() as AddressInfo).port;
+  worker = await startWorkerRuntime(
+    workerEnvSchema.parse({
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      MCB_ENCRYPTION_KEY: key,
+      WORKER_HEALTH_PORT: '0',
+      LOG_LEVEL: 'silent',
+    }),
+    createLogger({ name: 'urls-test-worker', level: 'silent' }),
+  );
+  const t = await addTenant(admin, { slug, name: 'Urls Clinic' });
+  tenantId = t.id;
+  for (const [provider, webhookSecret] of Object.entries({ ...secrets, stripe: stripeSecret })) {
+    await setIntegration(admin, keyring, { slug, provider, webhookSecret });
+  }
+  await worker.webhooks.refresh();
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.MCB_ENCRYPTION_KEY = key;
+  delete process.env.PUBLIC_BASE_URL;
+  // Not 3000: the receiver runs on another port, which `npm start` writes to .mcb/dev.env as PORT.
+  process.env.PORT = String(port);
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await worker?.close();
+  await new Promise((r) => server?.close(r));
+  await receiver?.close();
+  await tenants.close();
+  await queue.close();
+  await Promise.all([admin.close(), app.close()]);
+});
+
+async function logsOf(id: string) {
+  return admin.sql<{ id: number; source: string; status: string; event_type: string | null; error_message: string | null }[]>`
+    select id, source, status, event_type, error_message from webhook_logs where tenant_id = ${id} order by id`;
+}
+
+async function waitUntil(fn: () => Promise<boolean>, ms = 20_000) {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('mcb urls <slug>', () => {
+  it('prints per tool the running receiver URL, the secret carrier, an example body and a curl that works as printed', async () => {
+    const run = await mcb('urls', slug, '--show-secrets');
+    expect(run.code).toBe(0);
+    const base = `http://127.0.0.1:${port}`;
+    expect(run.stdout).toContain(`Receiver: ${base} — a receiver answers there\n`);
+    expect(run.stdout).toContain(`manychat: ${base}/api/webhooks/${slug}/manychat\n`);
+    expect(run.stdout).toContain('  Secret: header X-Webhook-Secret\n');
+    expect(run.stdout).toContain(`  Secret: URL parameter ?secret= (Perspective takes only a URL)\n`);
+    expect(run.stdout).toContain(`X-Webhook-Secret: ${secrets.manychat}`);
+    expect(run.stdout).toContain('Example body (what the tool sends):\n    {"key":"user:1000000001","id":"1000000001"');
+
+    const curls = run.stdout.split('\n').filter((line) => line.startsWith('    curl '));
+    expect(curls).toHaveLength(5);
+    for (const line of curls) {
+      // Exactly as printed, through a shell (asynchronously: the receiver answers from this process).
+      const sent = await promisify(execFile)('sh', ['-c', line.trim()], { encoding: 'utf8', timeout: 20_000 });
+      expect(JSON.parse(sent.stdout), `${line}\n${sent.stderr}`).toEqual({ received: true, id: expect.any(Number) });
+    }
+    // Each test delivery was verified and stored (200 above), then ignored by the worker: nothing counted.
+    await waitUntil(async () => (await logsOf(tenantId)).filter((l) => l.status === 'ignored').length === 5);
+    const logs = await logsOf(tenantId);
+    expect(logs.map((l) => l.source).sort()).toEqual(['denefits', 'ghl', 'manychat', 'perspective', 'stripe']);
+    for (const log of logs) expect(log.error_message).toMatch(/^test delivery/);
+    const [{ n }] = (await admin.sql`select count(*)::int as n from funnel_events where tenant_id = ${tenantId}`) as unknown as [
+      { n: number },
+    ];
+    expect(n).toBe(0);
+  }, 60_000);
+
+  it('masks the secrets without --show-secrets', async () => {
+    const run = await mcb('urls', slug);
+    expect(run.code).toBe(0);
+    for (const secret of [...Object.values(secrets), stripeSecret]) expect(run.stdout).not.toContain(secret);
+    expect(run.stdout).toContain("-H 'X-Webhook-Secret: <manychat secret>'");
+    expect(run.stdout).toContain('X-Webhook-Secret: <SECRET>');
+  });
+
+  it('says when nothing answers at the URL it prints', async () => {
+    process.env.PUBLIC_BASE_URL = 'http://127.0.0.1:9';
+    try {
+      const run = await mcb('urls', slug);
+      expect(run.stdout).toContain('Receiver: http://127.0.0.1:9 — nothing answers: start the system (npm start), or set PUBLIC_BASE_URL');
+    } finally {
+      delete process.env.PUBLIC_BASE_URL;
+    }
+  });
+
+  it('the flat Full Contact Data body with ?event= on the URL is processed as that event (issue 16, end to end)', async () => {
+    const flat = {
+      key: 'user:5550001',
+      id: '5550001',
+      page_id: '104938271650123',
+      first_name: 'Flat',
+      last_name: 'Body',
+      email: 'flat.body@example.com',
+      custom_fields: { source: 'instagram' },
+    };
+    const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/${slug}/manychat?event=link_clicked`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': secrets.manychat },
+      body: JSON.stringify(flat),
+    });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: number };
+    await waitUntil(async () => (await logsOf(tenantId)).find((l) => l.id === id)?.status === 'processed');
+    const events = await admin.sql`
+      select e.event_type, c.mc_id, c.email_primary from funnel_events e join contacts c on c.tenant_id = e.tenant_id and c.id = e.contact_id
+      where e.tenant_id = ${tenantId} and e.webhook_log_id = ${id}`;
+    expect([...events]).toEqual([{ event_type: 'link_clicked', mc_id: '5550001', email_primary: 'flat.body@example.com' }]);
+
+    const bad = await fetch(`http://127.0.0.1:${port}/api/webhooks/${slug}/manychat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': secrets.manychat },
+      body: JSON.stringify({ event_type: 'link_clicked' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^ManyChat body has no subscriber id/);
+  }, 60_000);
+});
