@@ -54,7 +54,7 @@ export function createQueueBoard(deps: {
     for (const ref of refs) {
       if (queues.has(ref.name)) continue;
       const q = new Queue(ref.name, { connection: deps.queue.connection, prefix: deps.queue.prefix });
-      q.on('error', () => {});
+      q.on('error', deps.queue.onError(`bull-board ${ref.name}`));
       queues.set(ref.name, q);
       board.addQueue(new BullMQAdapter(q, { displayName: ref.label, description: ref.tenantSlug ? `tenant ${ref.tenantSlug}` : '' }));
     }

@@ -8,7 +8,7 @@ import { loadConsoleEnv } from './env';
 const env = loadConsoleEnv();
 const log = createLogger({ name: 'console', level: env.LOG_LEVEL });
 const database = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 5, applicationName: 'mcb-console' });
-const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
+const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
 const consoleApp = createConsoleApp({
   database,
   queue,

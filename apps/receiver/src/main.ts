@@ -14,7 +14,7 @@ const ghlPublicKeys = exitOnEnvError(() => ghlKeysFromEnv(env));
 const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: env.DATABASE_POOL_MAX, applicationName: 'mcb-receiver' });
 // Admin paths (ADR 0002): tenant-context resolution by slug and the cross-tenant outbox sweeper.
 const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-receiver-admin' });
-const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
+const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
 const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY), ttlMs: env.TENANT_CACHE_TTL_MS });
 const receiver = createReceiver({
   database,

@@ -6,6 +6,7 @@ import { z } from 'zod';
 export const workerEnvSchema = z.object({
   ...commonEnvFields,
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  HOST: z.string().default('0.0.0.0'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
   WORKER_TENANT_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(5),
   WORKER_LOCK_MS: z.coerce.number().int().min(1_000).default(30_000),

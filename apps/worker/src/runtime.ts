@@ -21,6 +21,8 @@ export interface WorkerRuntime {
   webhooks: TenantWebhookWorkers;
   /** Port of /healthz, /readyz, /metrics. */
   port: number;
+  /** Address the health server is bound to (`HOST`). */
+  address: string;
   /** Graceful stop: workers (finish or release active jobs by the deadline), health server, Redis, Postgres. */
   close: (deadline?: number) => Promise<void>;
 }
@@ -36,7 +38,7 @@ export async function startWorkerRuntime(
 ): Promise<WorkerRuntime> {
   const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: env.DATABASE_POOL_MAX, applicationName: 'mcb-worker' });
   const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-worker-admin' });
-  const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
+  const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
   const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY) });
   const manychat = createManyChatClient({ baseUrl: env.MANYCHAT_API_BASE_URL, timeoutMs: env.MANYCHAT_TIMEOUT_MS });
   const metrics = createWorkerMetrics();
@@ -74,15 +76,17 @@ export async function startWorkerRuntime(
   const server = serve({
     fetch: createWorkerHealthApp({ database, queue, registry: metrics.registry }).fetch,
     port: env.WORKER_HEALTH_PORT,
+    hostname: env.HOST,
   });
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
-  const port = (server.address() as AddressInfo).port;
+  const { port, address } = server.address() as AddressInfo;
   log.info({ port, tenants: webhooks.tenantIds().length, queues: fixed.map((w) => w.name) }, 'worker started');
 
   return {
     deps,
     webhooks,
     port,
+    address,
     close: async (deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS) => {
       const bounded = <T>(p: Promise<T>) =>
         Promise.race([p, new Promise((r) => setTimeout(r, Math.max(100, deadline - Date.now())).unref())]);

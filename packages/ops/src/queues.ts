@@ -31,7 +31,7 @@ export async function getQueueCounts(conn: QueueConnection, refs: QueueRef[]): P
   return Promise.all(
     refs.map(async (ref) => {
       const queue = new Queue(ref.name, { connection: conn.connection, prefix: conn.prefix });
-      queue.on('error', () => {});
+      queue.on('error', conn.onError(`queue ${ref.name}`));
       try {
         const raw = await queue.getJobCounts(...queueStates);
         const counts = Object.fromEntries(queueStates.map((s) => [s, raw[s] ?? 0])) as Record<QueueState, number>;

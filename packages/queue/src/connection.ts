@@ -1,3 +1,4 @@
+import { createLogger, createRateLimitedWarn, type Logger } from '@mcb/core';
 import { type ConnectionOptions, createPostgresBackend, setDefaultBackendFactory } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -13,7 +14,19 @@ export interface QueueConnection {
   connection: ConnectionOptions;
   /** Key prefix: lets parallel test runs share one Redis without colliding. */
   prefix: string;
+  /**
+   * The `error` listener for anything built on this connection (the Redis client, each BullMQ Queue):
+   * logs the error, at most one line per 10 s for the whole connection (with how many were held back).
+   * `source` names who reported it.
+   */
+  onError: (source: string) => (err: Error) => void;
   close: () => Promise<void>;
+}
+
+/** A connection-wide, rate-limited `error` listener factory (see `QueueConnection.onError`). */
+function errorListeners(log: Pick<Logger, 'warn'>, intervalMs: number): QueueConnection['onError'] {
+  const warn = createRateLimitedWarn(log, { intervalMs });
+  return (source) => (err) => warn({ source, err: err.message }, 'queue backend error');
 }
 
 /**
@@ -21,24 +34,30 @@ export interface QueueConnection {
  * `maxRetriesPerRequest: null` (BullMQ requires it for workers). For Postgres, switches BullMQ's
  * process-wide backend factory.
  */
-export function createQueueConnection(backend: QueueBackend, prefix = 'mcb'): QueueConnection {
+export function createQueueConnection(
+  backend: QueueBackend,
+  prefix = 'mcb',
+  options: { log?: Pick<Logger, 'warn'>; errorLogIntervalMs?: number } = {},
+): QueueConnection {
+  const onError = errorListeners(options.log ?? createLogger({ name: 'queue', level: 'warn' }), options.errorLogIntervalMs ?? 10_000);
   if (backend.kind === 'postgres') {
     setDefaultBackendFactory(createPostgresBackend);
     const connection = { connectionString: backend.url, migrate: true } as unknown as ConnectionOptions;
-    return { backend, connection, prefix, close: async () => {} };
+    return { backend, connection, prefix, onError, close: async () => {} };
   }
   const redis = new Redis(backend.url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     lazyConnect: false,
   });
-  // Connection errors surface through readiness checks and failed adds; without a listener
-  // ioredis would print every reconnect attempt as an unhandled error.
-  redis.on('error', () => {});
+  // Connection errors also surface through readiness checks and failed adds; logged here, rate-limited,
+  // because ioredis reports every reconnect attempt.
+  redis.on('error', onError('redis'));
   return {
     backend,
     connection: redis,
     prefix,
+    onError,
     close: async () => {
       redis.disconnect();
     },

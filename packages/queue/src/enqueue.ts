@@ -25,7 +25,7 @@ export class WebhookEnqueuer {
     let q = this.queues.get(tenantId);
     if (!q) {
       q = new Queue(webhookQueueName(tenantId), { connection: this.conn.connection, prefix: this.conn.prefix });
-      q.on('error', () => {});
+      q.on('error', this.conn.onError(`queue ${webhookQueueName(tenantId)}`));
       this.queues.set(tenantId, q);
     }
     return q;

@@ -10,7 +10,7 @@ function metaQueue(conn: QueueConnection): Queue {
   let q = queues.get(conn);
   if (!q) {
     q = new Queue(queueNames.meta, { connection: conn.connection, prefix: conn.prefix });
-    q.on('error', () => {});
+    q.on('error', conn.onError(`queue ${queueNames.meta}`));
     queues.set(conn, q);
   }
   return q;

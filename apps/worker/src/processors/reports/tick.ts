@@ -9,7 +9,7 @@ function reportsQueue(conn: QueueConnection): Queue {
   let q = queues.get(conn);
   if (!q) {
     q = new Queue(queueNames.reports, { connection: conn.connection, prefix: conn.prefix });
-    q.on('error', () => {});
+    q.on('error', conn.onError(`queue ${queueNames.reports}`));
     queues.set(conn, q);
   }
   return q;
