@@ -121,4 +121,36 @@ describe('replay through the real worker', () => {
       expect(await sys.waitFor(id, ['processed', 'failed'], 2)).toMatchObject({ status: 'processed', attempts: 2 });
     expect(await tenantData(tenant.id)).toEqual(before);
   });
+
+  // issue 16: Bull Board's failed count (jobs) used to exceed the failed logs, one new job per replay.
+  it('a replay re-runs the same job id: however often a log is replayed, Bull Board counts one job per log', async () => {
+    const tenant = await sys.makeTenant('mc-wrong-key');
+    const ids = [
+      await sys.deliver(tenant.id, 'manychat', { subscriber_id: '8810001', event_type: 'contact_created' }),
+      await sys.deliver(tenant.id, 'manychat', { subscriber_id: '8810002', event_type: 'contact_created' }),
+    ];
+    for (const id of ids) await sys.waitFor(id, ['failed']);
+    const counts = async () => {
+      const res = await sys.consoleApp.app.request('/admin/api/queues', { headers: auth });
+      const { queues } = (await res.json()) as { queues: Array<{ tenantSlug: string | null; counts: Record<string, number> }> };
+      return queues.find((q) => q.tenantSlug === tenant.slug)?.counts;
+    };
+    // Replayed twice while the cause (the ManyChat key) is still wrong: each replay fails again.
+    for (let round = 2; round <= 3; round++) {
+      for (const id of ids) {
+        const res = await sys.consoleApp.app.request(`/admin/api/logs/${id}/replay`, { method: 'POST', headers: auth });
+        expect(await res.json()).toMatchObject({ replayed: 1 });
+      }
+      for (const id of ids) expect(await sys.waitFor(id, ['failed'], round)).toMatchObject({ status: 'failed', attempts: round });
+    }
+    expect(await counts()).toMatchObject({ failed: 2, completed: 0, waiting: 0, active: 0 });
+
+    // Fixed and replayed: the same two jobs complete; a replay of a completed job runs it once more.
+    await sys.fixManyChatKey(tenant.slug);
+    for (const id of ids) await sys.consoleApp.app.request(`/admin/api/logs/${id}/replay`, { method: 'POST', headers: auth });
+    for (const id of ids) expect(await sys.waitFor(id, ['processed'], 4)).toMatchObject({ status: 'processed' });
+    await sys.consoleApp.app.request(`/admin/api/logs/${ids[0]}/replay`, { method: 'POST', headers: auth });
+    expect(await sys.waitFor(ids[0] as number, ['processed'], 5)).toMatchObject({ attempts: 5 });
+    expect(await counts()).toMatchObject({ failed: 0, completed: 2 });
+  });
 });

@@ -37,7 +37,7 @@ export const replaySkipListLimit = 50;
 export interface ReplaySummary {
   /** Logs that matched when the replay started (rejected ones included). */
   matched: number;
-  /** Reset to `received` and enqueued under a fresh job id. */
+  /** Reset to `received` and their job run again (same job id `log-<id>`, see `WebhookEnqueuer.rerun`). */
   replayed: number;
   /** Skipped logs by id, oldest first: every one when `skippedCount <= replaySkipListLimit`, else the first ones. */
   skipped: Array<{ id: number; reason: ReplaySkipReason }>;
@@ -46,6 +46,7 @@ export interface ReplaySummary {
   skippedByReason: Partial<Record<ReplaySkipReason, number>>;
   /** Reset but not enqueued (queue down): they stay `received` with no `enqueued_at`, for the outbox. */
   notEnqueued: number;
+  /** When this replay started (ms since the epoch): identifies it in logs and answers. */
   replayNumber: number;
   ms: number;
 }
@@ -106,9 +107,9 @@ function skip(summary: ReplaySummary, reason: ReplaySkipReason, ids: number[], c
 
 /**
  * Replays every log matching `filter` except rejected ones, oldest first, in batches: resets each to
- * `received` (clearing error and processed time), then enqueues `webhook.process` with a replay
- * number (`Date.now()` of this replay) so retained completed or failed jobs of the same log cannot
- * swallow it. Rejected logs are counted and listed in `skipped`, never reset. Idempotent in effect:
+ * `received` (clearing error and processed time), then runs each log's own job `log-<id>` again
+ * (`WebhookEnqueuer.rerun`: a retained failed or completed job is retried in place, so Bull Board
+ * shows one job per log, not one per replay). Rejected logs are counted and listed in `skipped`, never reset. Idempotent in effect:
  * processing a log again changes no data (SPEC §6.6). Callers confirm bulk replays first
  * (`previewReplay(...).needsConfirmation`).
  */
@@ -125,7 +126,7 @@ export async function replayWebhookLogs(
   let done = 0;
   options.onProgress?.({ done, total });
   for await (const batch of iterateWebhookLogs(sql, notRejected(filter), options.batchSize ?? 500)) {
-    await replayBatch(deps, batch, started, summary);
+    await replayBatch(deps, batch, summary);
     done += batch.length;
     options.onProgress?.({ done, total: Math.max(total, done) });
   }
@@ -147,7 +148,6 @@ export async function replayWebhookLogIds(deps: ReplayDeps, ids: number[]): Prom
   await replayBatch(
     deps,
     rows.filter((r) => r.status !== 'rejected').map((r) => ({ id: r.id, tenantId: r.tenant_id, status: r.status }) as WebhookLogSummary),
-    started,
     summary,
   );
   summary.ms = Date.now() - started;
@@ -157,7 +157,6 @@ export async function replayWebhookLogIds(deps: ReplayDeps, ids: number[]): Prom
 async function replayBatch(
   deps: ReplayDeps,
   batch: Array<Pick<WebhookLogSummary, 'id' | 'tenantId' | 'status'>>,
-  replayNumber: number,
   summary: ReplaySummary,
 ): Promise<void> {
   if (batch.length === 0) return;
@@ -192,7 +191,7 @@ async function replayBatch(
   );
   if (reset.length === 0) return;
   try {
-    await deps.enqueuer.enqueue(reset.map((r) => ({ tenantId: r.tenant_id, logId: r.id, replay: replayNumber })));
+    await deps.enqueuer.rerun(reset.map((r) => ({ tenantId: r.tenant_id, logId: r.id })));
   } catch {
     summary.notEnqueued += reset.length;
     return;

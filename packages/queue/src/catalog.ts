@@ -60,9 +60,12 @@ export function jobId(...parts: Array<string | number>): string {
   return parts.map((p) => String(p).replaceAll(':', '_')).join('-');
 }
 
-/** Job id of the processing job for one webhook log (replays add a suffix). */
-export function webhookJobId(logId: number, replay?: number): string {
-  return replay ? jobId('log', logId, 'r', replay) : jobId('log', logId);
+/**
+ * Job id of the processing job for one webhook log: one per log, for good. A replay re-runs this
+ * same job (`WebhookEnqueuer.rerun`), so Bull Board counts jobs as the log browser counts logs.
+ */
+export function webhookJobId(logId: number): string {
+  return jobId('log', logId);
 }
 
 /** The queue of one tenant's webhook jobs (`webhook.process`, data `{ logId }`). */

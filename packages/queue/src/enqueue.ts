@@ -5,14 +5,12 @@ import type { QueueConnection } from './connection';
 export interface WebhookJobRef {
   tenantId: string;
   logId: number;
-  /** Replay number; a replay gets a fresh job id so a retained completed job does not swallow it. */
-  replay?: number;
 }
 
 /**
  * Adds `webhook.process` jobs, one `addBulk` per tenant queue. Job ids derive from the log id, so
  * enqueuing the same log twice (receiver + outbox sweeper, two sweepers) adds one job.
- * Used by the receiver, the outbox sweeper, and replay.
+ * Used by the receiver and the outbox sweeper; replay uses `rerun`.
  */
 export class WebhookEnqueuer {
   private readonly queues = new Map<string, Queue>();
@@ -45,11 +43,45 @@ export class WebhookEnqueuer {
           list.map((ref) => ({
             name: 'webhook.process',
             data: { logId: ref.logId },
-            opts: { ...options, jobId: webhookJobId(ref.logId, ref.replay) },
+            opts: { ...options, jobId: webhookJobId(ref.logId) },
           })),
         ),
       ),
     );
+  }
+
+  /**
+   * Replay: runs each log's processing job again under its own id `log-<id>`. A failed or completed
+   * job goes back to waiting with its attempts reset (BullMQ `job.retry`); a waiting, delayed or active
+   * one is left to run; a log whose job is gone (retention, a flushed Redis) gets a new one. Bull Board
+   * therefore shows one job per log however often it is replayed. Throws when a job could not be moved.
+   */
+  async rerun(refs: WebhookJobRef[]): Promise<void> {
+    const missing: WebhookJobRef[] = [];
+    await Promise.all(
+      refs.map(async (ref) => {
+        if (!(await this.retryExisting(this.queueFor(ref.tenantId), ref.logId))) missing.push(ref);
+      }),
+    );
+    if (missing.length > 0) await this.enqueue(missing);
+  }
+
+  /** True when the log's job exists and will run (again); false when there is no job to re-run. */
+  private async retryExisting(queue: Queue, logId: number): Promise<boolean> {
+    const job = await queue.getJob(webhookJobId(logId));
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'failed' && state !== 'completed') return state !== 'unknown';
+    try {
+      await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return true;
+    } catch (err) {
+      // It moved meanwhile (another replay, the outbox): fine if it is now pending, an error otherwise.
+      const now = await job.getState();
+      if (now === 'unknown') return false;
+      if (now === 'failed' || now === 'completed') throw err;
+      return true;
+    }
   }
 
   async close(): Promise<void> {
