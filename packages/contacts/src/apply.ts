@@ -1,75 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import type { NormalizedEvent } from '@mcb/sources';
+import type { ReservedSql, Sql } from 'postgres';
+import { type ContactColumn, contactFieldRules, scalarFields } from './fields';
+import { type Identity, type IdentityKind, IdentityList, identityOf, sortedLockKeys } from './identities';
 import {
-  type ContactFields,
-  type FunnelEventType,
-  laterStage,
-  type NormalizedEvent,
-  type NormalizedPayment,
-  stageForEvent,
-} from '@mcb/sources';
-import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
-import {
-  type ContactColumn,
-  type ContactState,
-  contactFieldRules,
-  type FieldChange,
-  planFieldUpdates,
-  type Stamp,
-  scalarFields,
-  stateAsIncoming,
-} from './fields';
-import { addIdentity, emptyIdentity, IdentityLocks, type IdentitySet, LockConflict, lockKeysOf } from './locks';
+  type ApplyContext,
+  type ApplyOutcome,
+  type ContactRecord,
+  identitiesOfEvents,
+  type OrphanPayment,
+  type PlanItem,
+  type PlannedContact,
+  planBatch,
+  type ReadState,
+  type WritePlan,
+} from './plan';
 
-/** The webhook log an event comes from. */
-export interface ApplyContext {
-  tenantId: string;
-  logId: number;
-  /** `webhook_logs.received_at`: the event time when the provider gives none. */
-  receivedAt: Date;
-  /** `webhook_logs.dedupe_key`: funnel events derive their `source_event_id` from it (SPEC §6.6). */
-  dedupeKey: string;
+const columns = scalarFields.map((f) => contactFieldRules[f][0]) as ContactColumn[];
+/** Lock busy (our try-lock step), deadlock, serialization, unique race: retried with a fresh snapshot. */
+const retryableCodes = new Set(['55P03', '40P01', '40001', '23505']);
+const maxAttempts = 8;
+
+/**
+ * Starts a postgres.js query now. Queries are sent when first awaited and in that order on the
+ * connection, so statements started back to back are pipelined in a single round trip.
+ */
+function send<T>(query: PromiseLike<T>): Promise<T> {
+  return Promise.resolve(query.then((x) => x));
 }
 
-export interface ApplyOptions {
-  /**
-   * Also mark the log `processed` (event type, contact id, processed_at) in the same transaction —
-   * the processor passes it for a log's last event. `contactId` is used when this event has none;
-   * `eventType` null leaves the stored one (and the log-search trigger on `event_type`) alone.
-   */
-  markLog?: { eventType: string | null; contactId?: string | null };
-}
-
-export interface ApplyOutcome {
-  /** The (surviving) contact the event was applied to; null for an orphan payment or an event with no identity. */
-  contactId: string | null;
-  created: boolean;
-  merged: string[];
-  linkedOrphans: number;
-  fieldChanges: number;
+/** Waits for every pipelined statement; throws the first error (later ones are "transaction aborted"). */
+async function settle(statements: Array<Promise<unknown>>): Promise<void> {
+  const settled = await Promise.allSettled(statements);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 interface ContactRow {
   id: string;
-  mc_id: string | null;
-  ghl_id: string | null;
-  email_primary: string | null;
-  email_booking: string | null;
-  email_payment: string | null;
-  phone: string | null;
-  stripe_customer_id: string | null;
-  stage: string | null;
-  tags: Record<string, unknown>;
-  field_meta: ContactState['meta'];
-  first_seen_at: Date | null;
-  known_emails: string[];
-  known_phones: string[];
   created_at: Date;
+  first_seen_at: Date | null;
+  stage: string | null;
+  tags: Record<string, unknown> | null;
+  field_meta: ContactRecord['state']['meta'] | null;
+  ids: Array<[IdentityKind, string]> | null;
   [column: string]: unknown;
 }
 
 interface OrphanRow {
   payment_event_id: string;
   source: string;
-  funnel_event: FunnelEventType | null;
+  funnel_event: OrphanPayment['funnelEvent'];
   paid_at: Date;
   webhook_log_id: number | null;
   customer_email: string | null;
@@ -77,363 +58,178 @@ interface OrphanRow {
   stripe_customer_id: string | null;
 }
 
-const columns = scalarFields.map((f) => contactFieldRules[f][0]);
-const retryableCodes = new Set(['40P01', '40001', '23505']);
+/**
+ * The read step, one round trip with BEGIN: tenant (RLS), the identity locks taken blocking in sorted
+ * order, then the live contacts holding any of the identifiers (row-locked, each with all its
+ * identities) and the orphan payments they match. Statements run in order on the server, so the
+ * reads see everything committed by appliers that held the same locks before.
+ */
+function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], lockKeys: string[]) {
+  const kinds = ids.map((i) => i.kind);
+  const values = ids.map((i) => i.value);
+  const begin = send(tx`begin`);
+  const setup = send(tx`
+    select set_config('app.tenant_id', ${tenantId}, true),
+      (select count(pg_advisory_xact_lock(k)) from unnest(${lockKeys}::int8[]) as k)`);
+  const contacts =
+    ids.length === 0
+      ? Promise.resolve([] as ContactRow[])
+      : send(tx<ContactRow[]>`
+          select c.id, c.created_at, c.first_seen_at, c.stage, c.tags, c.field_meta, ${tx.unsafe(columns.map((col) => `c.${col}`).join(', '))},
+            (select json_agg(json_build_array(i.kind, i.value)) from contact_identities i
+             where i.tenant_id = c.tenant_id and i.contact_id = c.id) as ids
+          from contacts c
+          where c.tenant_id = ${tenantId} and c.merged_into_id is null and c.id in (
+            select i.contact_id from contact_identities i
+            join unnest(${kinds}::text[], ${values}::text[]) as q(kind, value) on i.kind = q.kind and i.value = q.value
+            where i.tenant_id = ${tenantId})
+          for update of c`);
+  const orphans = readOrphans(tx, tenantId, ids);
+  return { statements: [begin, setup, contacts, orphans] as Array<Promise<unknown>>, contacts, orphans };
+}
+
+/** Orphan payments matching any of `ids` (email, phone, Stripe customer). */
+function readOrphans(tx: ReservedSql, tenantId: string, ids: Identity[]): Promise<OrphanRow[]> {
+  const pick = (kind: IdentityKind) => ids.filter((i) => i.kind === kind).map((i) => i.value);
+  const emails = pick('email');
+  const phones = pick('phone');
+  const customers = pick('stripe_customer_id');
+  if (emails.length + phones.length + customers.length === 0) return Promise.resolve([]);
+  return send(tx<OrphanRow[]>`
+    select payment_event_id, source, funnel_event, paid_at, webhook_log_id, customer_email, customer_phone, stripe_customer_id
+    from payments
+    where tenant_id = ${tenantId} and contact_id is null and (
+      lower(customer_email) = any(${emails}::text[]) or customer_phone = any(${phones}::text[])
+      or stripe_customer_id = any(${customers}::text[]))`);
+}
 
 /**
- * Applies one normalized event in one transaction under the tenant (RLS): identity matching
- * (SPEC §6.1), merge (§6.2), orphan payments (§6.3), field rules (§6.4, §6.7), lineage.
- * Race-free (advisory locks on hashed identity keys, §6.5) and idempotent (§6.6): applying the same
- * event of the same log again changes no row. `index` numbers the events of one log.
- * Lock conflicts, deadlocks and unique races are retried here, a few times, with fresh snapshots.
+ * Orphans linked together by an identifier only they share (a payment with email and phone, another
+ * with the same phone): once the person gains the first, the others follow (SPEC §6.3). Rare: each
+ * further hop is one more statement in the same transaction.
  */
-export async function applyNormalizedEvent(
-  sql: Sql,
-  ctx: ApplyContext,
-  event: NormalizedEvent,
-  index = 0,
-  options: ApplyOptions = {},
-): Promise<ApplyOutcome> {
-  let upfront: string[] = [];
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // Same contract as `withTenantSql`; the tenant is set by the transaction's first statement.
-      return (await sql.begin((tx) => applyInTransaction(tx, ctx, event, index, upfront, options))) as ApplyOutcome;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const retry = err instanceof LockConflict || (code !== undefined && retryableCodes.has(code));
-      if (!retry || attempt >= 8) throw err;
-      if (err instanceof LockConflict) upfront = err.keys;
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+async function chaseOrphans(tx: ReservedSql, tenantId: string, ids: Identity[], found: OrphanRow[]): Promise<OrphanRow[]> {
+  const seen = new IdentityList();
+  seen.addAll(ids);
+  const all = new Map(found.map((o) => [o.payment_event_id, o]));
+  let frontier = found;
+  for (;;) {
+    const next: Identity[] = [];
+    for (const o of frontier) {
+      for (const id of [
+        identityOf('email', o.customer_email),
+        identityOf('phone', o.customer_phone),
+        identityOf('stripe_customer_id', o.stripe_customer_id),
+      ]) {
+        if (id && !seen.has(id)) {
+          seen.addAll([id]);
+          next.push(id);
+        }
+      }
     }
+    if (next.length === 0) return [...all.values()];
+    frontier = (await readOrphans(tx, tenantId, next)).filter((o) => !all.has(o.payment_event_id));
+    for (const o of frontier) all.set(o.payment_event_id, o);
   }
 }
 
-function paidAtOf(p: NormalizedPayment, fallback: Date): Date {
-  const d = p.paidAt ? new Date(p.paidAt) : null;
-  return d && !Number.isNaN(d.getTime()) ? d : fallback;
-}
-
-function eventTime(ctx: ApplyContext, event: NormalizedEvent): Date {
-  for (const candidate of [event.occurredAt, event.funnelEvent?.occurredAt]) {
-    const d = candidate ? new Date(candidate) : null;
-    if (d && !Number.isNaN(d.getTime())) return d;
-  }
-  return ctx.receivedAt;
-}
-
-/** Contact fields a payment proves (stamped with the payment's own time, so linking later gives the same result). */
-function fieldsOfPayment(p: {
-  customerEmail?: string | null;
-  customerPhone?: string | null;
-  stripeCustomerId?: string | null;
-}): ContactFields {
+function readStateOf(contacts: ContactRow[], orphans: OrphanRow[]): ReadState {
   return {
-    emailPayment: p.customerEmail ?? undefined,
-    phone: p.customerPhone ?? undefined,
-    stripeCustomerId: p.stripeCustomerId ?? undefined,
+    contacts: contacts.map((r) => {
+      const values: ContactRecord['state']['values'] = {};
+      for (const c of columns) values[c] = (r[c] as string | null) ?? null;
+      return {
+        id: r.id,
+        createdAt: r.created_at,
+        firstSeenAt: r.first_seen_at,
+        stage: r.stage,
+        state: { values, tags: r.tags ?? {}, meta: r.field_meta ?? {} },
+      };
+    }),
+    identities: contacts.flatMap((r) => (r.ids ?? []).map(([kind, value]) => ({ kind, value, contactId: r.id }))),
+    orphans: orphans.map((o) => ({
+      paymentEventId: o.payment_event_id,
+      source: o.source,
+      funnelEvent: o.funnel_event,
+      paidAt: o.paid_at,
+      webhookLogId: o.webhook_log_id === null ? null : Number(o.webhook_log_id),
+      customerEmail: o.customer_email,
+      customerPhone: o.customer_phone,
+      stripeCustomerId: o.stripe_customer_id,
+    })),
   };
 }
 
-function identityOfFields(set: IdentitySet, fields: ContactFields): void {
-  addIdentity(set, 'mcIds', fields.mcId);
-  addIdentity(set, 'ghlIds', fields.ghlId);
-  addIdentity(set, 'stripeCustomerIds', fields.stripeCustomerId);
-  for (const e of [fields.emailPrimary, fields.emailBooking, fields.emailPayment]) addIdentity(set, 'emails', e);
-  addIdentity(set, 'phones', fields.phone);
+const contactRecordset = `id uuid, ${columns.map((c) => `${c} text`).join(', ')}, stage text, first_seen_at timestamptz, tags jsonb, field_meta jsonb, merged_into_id uuid`;
+
+function contactJson(rows: PlannedContact[]): string {
+  return JSON.stringify(
+    rows.map((c) => {
+      const row: Record<string, unknown> = { id: c.id };
+      for (const col of columns) row[col] = c.values[col] ?? null;
+      return {
+        ...row,
+        stage: c.stage,
+        first_seen_at: c.firstSeenAt.toISOString(),
+        tags: c.tags,
+        field_meta: c.meta,
+        merged_into_id: c.mergedIntoId,
+      };
+    }),
+  );
 }
 
-function identityOfRow(row: Partial<ContactRow>): IdentitySet {
-  const set = emptyIdentity();
-  addIdentity(set, 'mcIds', row.mc_id);
-  addIdentity(set, 'ghlIds', row.ghl_id);
-  addIdentity(set, 'stripeCustomerIds', row.stripe_customer_id);
-  for (const e of [row.email_primary, row.email_booking, row.email_payment]) addIdentity(set, 'emails', e);
-  addIdentity(set, 'phones', row.phone);
-  for (const e of row.known_emails ?? []) addIdentity(set, 'emails', e);
-  for (const p of row.known_phones ?? []) addIdentity(set, 'phones', p);
-  return set;
-}
-
-function mergeIdentity(into: IdentitySet, from: IdentitySet): IdentitySet {
-  for (const kind of Object.keys(from) as Array<keyof IdentitySet>) for (const v of from[kind]) addIdentity(into, kind, v);
-  return into;
-}
-
-const sameSet = (a: string[] | undefined, b: string[]) => (a ?? []).length === b.length && b.every((v) => (a ?? []).includes(v));
-
-function stateOf(row: ContactRow): ContactState {
-  const values: ContactState['values'] = {};
-  for (const c of columns) values[c] = (row[c] as string | null) ?? null;
-  return { values, tags: row.tags ?? {}, meta: row.field_meta ?? {} };
-}
-
-async function findContacts(tx: TransactionSql, id: IdentitySet): Promise<ContactRow[]> {
-  return tx<ContactRow[]>`
-    select * from contacts
-    where merged_into_id is null and (
-      mc_id = any(${id.mcIds}::text[]) or ghl_id = any(${id.ghlIds}::text[])
-      or stripe_customer_id = any(${id.stripeCustomerIds}::text[])
-      or lower(email_primary) = any(${id.emails}::text[]) or lower(email_booking) = any(${id.emails}::text[])
-      or lower(email_payment) = any(${id.emails}::text[]) or phone = any(${id.phones}::text[])
-      or known_emails && ${id.emails}::text[] or known_phones && ${id.phones}::text[])
-    order by first_seen_at asc nulls last, created_at asc, id asc
-    for update`;
-}
-
-function hasIdentity(id: IdentitySet): boolean {
-  return Object.values(id).some((l) => l.length > 0);
-}
-
-async function applyInTransaction(
-  tx: TransactionSql,
-  ctx: ApplyContext,
-  event: NormalizedEvent,
-  index: number,
-  upfront: string[],
-  options: ApplyOptions,
-): Promise<ApplyOutcome> {
-  const at = eventTime(ctx, event);
-  const stamp: Stamp = { at: at.toISOString(), logId: String(ctx.logId) };
-  const payments = event.payments ?? [];
-  const outcome: ApplyOutcome = { contactId: null, created: false, merged: [], linkedOrphans: 0, fieldChanges: 0 };
-
-  // What the event says about the person, each part with its stamp.
-  const incoming: Array<{ fields: ContactFields; stamp: Stamp }> = [];
-  const identity = emptyIdentity();
-  // A payment event contributes only what its payments prove (the same fields an orphan gives when it is
-  // linked later), so the result does not depend on which came first; its identity still matches.
-  if (event.contact && payments.length > 0) {
-    const idk = event.contact.identity;
-    for (const [kind, v] of [
-      ['mcIds', idk.mcId],
-      ['ghlIds', idk.ghlId],
-      ['stripeCustomerIds', idk.stripeCustomerId],
-      ['phones', idk.phone],
-    ] as const)
-      addIdentity(identity, kind, v);
-    for (const e of idk.emails ?? []) addIdentity(identity, 'emails', e);
-  } else if (event.contact) {
-    const fields: ContactFields = { ...event.contact.fields };
-    const idk = event.contact.identity;
-    fields.mcId ??= idk.mcId;
-    fields.ghlId ??= idk.ghlId;
-    fields.stripeCustomerId ??= idk.stripeCustomerId;
-    fields.phone ??= idk.phone;
-    incoming.push({ fields, stamp });
-    identityOfFields(identity, fields);
-    for (const e of idk.emails ?? []) addIdentity(identity, 'emails', e);
+/**
+ * The write step: every statement of the plan, pipelined after the read in one more round trip,
+ * ending in COMMIT. First the try-locks of identities the read discovered (a busy one aborts with
+ * 55P03 and the batch is retried with every key locked upfront).
+ */
+function startWrite(tx: ReservedSql, tenantId: string, plan: WritePlan, extraKeys: string[]): Array<Promise<unknown>> {
+  const t = tenantId;
+  const out: Array<Promise<unknown>> = [];
+  const q = (query: PromiseLike<unknown>) => out.push(send(query));
+  if (extraKeys.length > 0) q(tx`select mcb_try_xact_locks(${extraKeys}::int8[])`);
+  const losers = plan.merges.map((m) => m.loserId);
+  // Provider ids are unique per tenant: a loser gives them up before a survivor or a new record takes them.
+  if (losers.length > 0) q(tx`update contacts set mc_id = null, ghl_id = null where tenant_id = ${t} and id = any(${losers}::uuid[])`);
+  const recordset = tx.unsafe(contactRecordset);
+  const cols = tx.unsafe(columns.join(', '));
+  if (plan.inserts.length > 0)
+    q(tx`
+      insert into contacts (tenant_id, id, ${cols}, stage, first_seen_at, tags, field_meta, merged_into_id)
+      select ${t}::uuid, r.id, ${tx.unsafe(columns.map((c) => `r.${c}`).join(', '))}, r.stage, r.first_seen_at, coalesce(r.tags, '{}'), coalesce(r.field_meta, '{}'), r.merged_into_id
+      from jsonb_to_recordset(${contactJson(plan.inserts)}::text::jsonb) as r(${recordset})`);
+  if (losers.length > 0) {
+    const survivors = plan.merges.map((m) => m.survivorId);
+    q(tx`
+      with m as (select * from unnest(${losers}::uuid[], ${survivors}::uuid[]) as m(loser, survivor)),
+      a as (update contacts c set merged_into_id = m.survivor, updated_at = now() from m where c.tenant_id = ${t} and c.id = m.loser returning 1),
+      b as (update contacts c set merged_into_id = m.survivor from m where c.tenant_id = ${t} and c.merged_into_id = m.loser returning 1),
+      f as (update funnel_events x set contact_id = m.survivor from m where x.tenant_id = ${t} and x.contact_id = m.loser returning 1),
+      p as (update payments x set contact_id = m.survivor from m where x.tenant_id = ${t} and x.contact_id = m.loser returning 1),
+      l as (update contact_field_changes x set contact_id = m.survivor from m where x.tenant_id = ${t} and x.contact_id = m.loser returning 1),
+      i as (update contact_identities x set contact_id = m.survivor, merged_from_id = coalesce(x.merged_from_id, m.loser)
+            from m where x.tenant_id = ${t} and x.contact_id = m.loser returning 1)
+      select (select count(*) from a), (select count(*) from b), (select count(*) from f), (select count(*) from p),
+        (select count(*) from l), (select count(*) from i)`);
   }
-  for (const p of payments) {
-    const fields = fieldsOfPayment(p);
-    incoming.push({ fields, stamp: { at: paidAtOf(p, at).toISOString(), logId: String(ctx.logId) } });
-    identityOfFields(identity, fields);
+  if (plan.updates.length > 0)
+    q(tx`
+      update contacts c set ${tx.unsafe(columns.map((col) => `${col} = r.${col}`).join(', '))}, stage = r.stage,
+        first_seen_at = r.first_seen_at, tags = r.tags, field_meta = r.field_meta, updated_at = now()
+      from jsonb_to_recordset(${contactJson(plan.updates)}::text::jsonb) as r(${recordset})
+      where c.tenant_id = ${t} and c.id = r.id`);
+  if (plan.identities.length > 0) {
+    const ids = plan.identities;
+    q(tx`
+      insert into contact_identities (tenant_id, kind, value, contact_id, source, webhook_log_id, first_seen_at)
+      select ${t}::uuid, k, v, c, s, l, a
+      from unnest(${ids.map((i) => i.kind)}::text[], ${ids.map((i) => i.value)}::text[], ${ids.map((i) => i.contactId)}::uuid[],
+        ${ids.map((i) => i.source)}::text[], ${ids.map((i) => i.logId)}::int8[], ${ids.map((i) => i.at.toISOString())}::timestamptz[]) as x(k, v, c, s, l, a)
+      on conflict (tenant_id, kind, value) do nothing`);
   }
-  // A payment alone never creates a person: it waits as an orphan (SPEC §6.1, §6.3).
-  const mayCreate = payments.length === 0 && event.contact !== undefined;
-
-  const locks = new IdentityLocks(tx);
-  await locks.setTenantAndLock(ctx.tenantId, [...upfront, ...lockKeysOf(ctx.tenantId, identity)]);
-
-  let contact: ContactRow | null = null;
-  let state: ContactState | null = null;
-  let stage: string | null = null;
-  let firstSeen: Date = at;
-  const changes: FieldChange[] = [];
-  let dirty = false;
-  // Every identifier the person is known by after this event (matching, locks, orphans, known_*).
-  const known = mergeIdentity(emptyIdentity(), identity);
-  // Identifiers the matched records already had: orphans can only match identifiers that are new.
-  const had = emptyIdentity();
-
-  if (hasIdentity(identity)) {
-    const found = await findContacts(tx, identity);
-    for (const row of found) {
-      mergeIdentity(had, identityOfRow(row));
-      await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(row))));
-    }
-    const [survivor, ...losers] = found;
-    if (survivor) {
-      contact = survivor;
-      state = stateOf(survivor);
-      stage = survivor.stage;
-      firstSeen = survivor.first_seen_at && survivor.first_seen_at < at ? survivor.first_seen_at : at;
-      dirty = firstSeen.getTime() !== survivor.first_seen_at?.getTime();
-      const mergedIncoming: typeof incoming = [];
-      for (const loser of losers) {
-        await mergeInto(tx, loser.id, survivor.id, ctx.logId);
-        const fallback = { at: (loser.first_seen_at ?? loser.created_at).toISOString(), logId: '0' };
-        mergedIncoming.push(...stateAsIncoming(stateOf(loser), fallback));
-        stage = laterStage(stage, loser.stage);
-        if (loser.first_seen_at && loser.first_seen_at < firstSeen) firstSeen = loser.first_seen_at;
-        changes.push({ field: 'merged_from', oldValue: null, newValue: loser.id });
-        outcome.merged.push(loser.id);
-        dirty = true;
-      }
-      incoming.unshift(...mergedIncoming);
-    } else if (mayCreate) {
-      const plan = planFieldUpdates({ values: {}, tags: {}, meta: {} }, incoming);
-      const [row] = await tx<ContactRow[]>`
-        insert into contacts ${tx({ tenant_id: ctx.tenantId, ...plan.set, first_seen_at: at })}
-        returning *`;
-      contact = row as ContactRow;
-      // Tags, meta and stage are written by the final update below, with everything else.
-      state = { values: { ...plan.set }, tags: plan.tags ?? {}, meta: plan.meta };
-      changes.push(...plan.changes);
-      incoming.length = 0;
-      dirty = true;
-      outcome.created = true;
-    }
-  }
-
-  if (contact && state) {
-    const plan = planFieldUpdates(state, incoming);
-    state = { values: { ...state.values, ...plan.set }, tags: plan.tags ?? state.tags, meta: plan.meta };
-    changes.push(...plan.changes);
-    dirty ||= plan.changes.length > 0 || plan.metaChanged;
-    // New identifiers on the person must be ours too (another applier may be creating them).
-    await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(state.values))));
-  }
-
-  const contactId = contact?.id ?? null;
-  const funnelEvents: Array<{
-    type: FunnelEventType;
-    at: Date;
-    source: string;
-    sourceEventId: string;
-    logId: number | null;
-    data: Record<string, unknown>;
-  }> = [];
-  if (contactId && event.funnelEvent) {
-    const fe = event.funnelEvent;
-    const suffix = fe.keySuffix ?? (index > 0 ? String(index) : null);
-    const feAt = new Date(fe.occurredAt ?? at);
-    funnelEvents.push({
-      type: fe.type,
-      at: Number.isNaN(feAt.getTime()) ? at : feAt,
-      source: event.source,
-      sourceEventId: suffix ? `${ctx.dedupeKey}#${suffix}` : ctx.dedupeKey,
-      logId: ctx.logId,
-      data: fe.data ?? {},
-    });
-  }
-
-  for (const p of payments) {
-    await insertPayment(tx, ctx, p, contactId, paidAtOf(p, at));
-    if (contactId && p.funnelEvent)
-      funnelEvents.push(paymentFunnelEvent(p.funnelEvent, p.source, p.paymentEventId, paidAtOf(p, at), ctx.logId));
-  }
-  for (const u of event.paymentStatusUpdates ?? []) {
-    await tx`update payments set status = ${u.status} where payment_event_id = ${u.paymentEventId} and status is distinct from ${u.status}`;
-  }
-
-  const gained = (['emails', 'phones', 'stripeCustomerIds'] as const).some((k) => known[k].some((v) => !had[k].includes(v)));
-  if (contactId && state && gained) {
-    const orphans = await linkOrphans(tx, contactId, known);
-    outcome.linkedOrphans = orphans.length;
-    if (orphans.length > 0) {
-      const orphanIncoming = orphans.map((o) => ({
-        fields: fieldsOfPayment({
-          customerEmail: o.customer_email,
-          customerPhone: o.customer_phone,
-          stripeCustomerId: o.stripe_customer_id,
-        }),
-        stamp: { at: o.paid_at.toISOString(), logId: String(o.webhook_log_id ?? 0) },
-      }));
-      const plan = planFieldUpdates(state, orphanIncoming);
-      state = { values: { ...state.values, ...plan.set }, tags: plan.tags ?? state.tags, meta: plan.meta };
-      changes.push(...plan.changes);
-      dirty ||= plan.changes.length > 0 || plan.metaChanged;
-      for (const o of orphans) {
-        addIdentity(known, 'emails', o.customer_email);
-        addIdentity(known, 'phones', o.customer_phone);
-        addIdentity(known, 'stripeCustomerIds', o.stripe_customer_id);
-      }
-      await locks.tryLock(lockKeysOf(ctx.tenantId, mergeIdentity(known, identityOfRow(state.values))));
-      for (const o of orphans) {
-        if (o.paid_at < firstSeen) {
-          firstSeen = o.paid_at;
-          dirty = true;
-        }
-        if (o.funnel_event)
-          funnelEvents.push(paymentFunnelEvent(o.funnel_event, o.source, o.payment_event_id, o.paid_at, o.webhook_log_id));
-      }
-    }
-  }
-
-  for (const fe of funnelEvents) {
-    const s = stageForEvent(fe.type);
-    if (contact && s && laterStage(stage, s) !== stage) {
-      stage = s;
-      changes.push({ field: 'stage', oldValue: contact.stage, newValue: s });
-      dirty = true;
-    }
-  }
-  // Every remaining write in one statement (data-modifying CTEs): fewer round trips per event.
-  const parts: PendingQuery<Row[]>[] = [];
-  const knownEmails = [...known.emails].sort();
-  const knownPhones = [...known.phones].sort();
-  if (contact && !(sameSet(contact.known_emails, knownEmails) && sameSet(contact.known_phones, knownPhones))) dirty = true;
-  if (contact && state && dirty) {
-    const c = contact;
-    const v = (col: ContactColumn) => (state.values[col] ?? null) as string | null;
-    if (stage !== c.stage && !changes.some((ch) => ch.field === 'stage'))
-      changes.push({ field: 'stage', oldValue: c.stage, newValue: stage });
-    parts.push(tx`c as (
-      update contacts set mc_id = ${v('mc_id')}, ghl_id = ${v('ghl_id')}, email_primary = ${v('email_primary')},
-        email_booking = ${v('email_booking')}, email_payment = ${v('email_payment')}, phone = ${v('phone')},
-        first_name = ${v('first_name')}, last_name = ${v('last_name')}, ig_username = ${v('ig_username')}, ig_id = ${v('ig_id')},
-        stripe_customer_id = ${v('stripe_customer_id')}, source = ${v('source')}, ad_id = ${v('ad_id')},
-        known_emails = ${knownEmails}::text[], known_phones = ${knownPhones}::text[],
-        stage = ${stage}, first_seen_at = ${firstSeen}, tags = ${tx.json(state.tags as never)},
-        field_meta = ${tx.json(state.meta as never)}, updated_at = now()
-      where id = ${c.id} returning 1)`);
-  }
-  if (contactId && funnelEvents.length > 0) {
-    parts.push(tx`f as (
-      insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id, webhook_log_id, data)
-      select ${ctx.tenantId}::uuid, ${contactId}::uuid, t, o, s, k, l, d
-      from unnest(${funnelEvents.map((fe) => fe.type)}::text[], ${funnelEvents.map((fe) => fe.at.toISOString())}::timestamptz[],
-        ${funnelEvents.map((fe) => fe.source)}::text[], ${funnelEvents.map((fe) => fe.sourceEventId)}::text[],
-        ${funnelEvents.map((fe) => fe.logId)}::int8[], ${funnelEvents.map((fe) => JSON.stringify(fe.data))}::text[]::jsonb[]) as x(t, o, s, k, l, d)
-      on conflict (tenant_id, source, source_event_id) do nothing returning 1)`);
-  }
-  if (contactId && changes.length > 0) {
-    parts.push(tx`l as (
-      insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value, webhook_log_id)
-      select ${ctx.tenantId}::uuid, ${contactId}::uuid, f, o, n, ${ctx.logId}::int8
-      from unnest(${changes.map((c) => c.field)}::text[], ${changes.map((c) => c.oldValue)}::text[], ${changes.map((c) => c.newValue)}::text[]) as t(f, o, n)
-      returning 1)`);
-  }
-  if (options.markLog) {
-    parts.push(tx`w as (
-      update webhook_logs set status = 'processed', ${options.markLog.eventType ? tx`event_type = ${options.markLog.eventType},` : tx``}
-        contact_id = coalesce(${contactId ?? options.markLog.contactId ?? null}::uuid, contact_id), error_message = null, processed_at = now()
-      where id = ${ctx.logId} returning 1)`);
-  }
-  if (parts.length > 0) {
-    const ctes = parts.slice(1).reduce((all, part) => tx`${all}, ${part}`, parts[0]!);
-    await tx`with ${ctes} select 1`;
-  }
-  outcome.contactId = contactId;
-  outcome.fieldChanges = changes.length;
-  return outcome;
-}
-
-function paymentFunnelEvent(type: FunnelEventType, source: string, paymentEventId: string, at: Date, logId: number | null) {
-  return { type, at, source, sourceEventId: `payment:${paymentEventId}`, logId, data: { payment_event_id: paymentEventId } };
-}
-
-async function insertPayment(
-  tx: TransactionSql,
-  ctx: ApplyContext,
-  p: NormalizedPayment,
-  contactId: string | null,
-  paidAt: Date,
-): Promise<void> {
-  await tx`
-    insert into payments ${tx({
-      tenant_id: ctx.tenantId,
+  if (plan.payments.length > 0) {
+    const rows = plan.payments.map(({ payment: p, contactId, paidAt, logId }) => ({
       contact_id: contactId,
       payment_event_id: p.paymentEventId,
       source: p.source,
@@ -445,8 +241,8 @@ async function insertPayment(
       customer_email: p.customerEmail ?? null,
       customer_name: p.customerName ?? null,
       customer_phone: p.customerPhone ?? null,
-      paid_at: paidAt,
-      webhook_log_id: ctx.logId,
+      paid_at: paidAt.toISOString(),
+      webhook_log_id: logId,
       stripe_customer_id: p.stripeCustomerId ?? null,
       stripe_session_id: p.stripeSessionId ?? null,
       stripe_payment_intent_id: p.stripePaymentIntentId ?? null,
@@ -456,29 +252,140 @@ async function insertPayment(
       denefits_num_payments: p.denefitsNumPayments ?? null,
       denefits_remaining_payments: p.denefitsRemainingPayments ?? null,
       funnel_event: p.funnelEvent ?? null,
-    })}
-    on conflict (tenant_id, payment_event_id) do nothing`;
+    }));
+    q(tx`
+      insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
+        customer_email, customer_name, customer_phone, paid_at, webhook_log_id, stripe_customer_id, stripe_session_id,
+        stripe_payment_intent_id, denefits_contract_code, denefits_financed_cents, denefits_recurring_cents, denefits_num_payments,
+        denefits_remaining_payments, funnel_event)
+      select ${t}::uuid, r.contact_id, r.payment_event_id, r.source, r.payment_type, r.category, r.amount_cents, r.currency, r.status,
+        r.customer_email, r.customer_name, r.customer_phone, r.paid_at, r.webhook_log_id, r.stripe_customer_id, r.stripe_session_id,
+        r.stripe_payment_intent_id, r.denefits_contract_code, r.denefits_financed_cents, r.denefits_recurring_cents, r.denefits_num_payments,
+        r.denefits_remaining_payments, r.funnel_event
+      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(contact_id uuid, payment_event_id text, source text,
+        payment_type text, category text, amount_cents int8, currency text, status text, customer_email text, customer_name text,
+        customer_phone text, paid_at timestamptz, webhook_log_id int8, stripe_customer_id text, stripe_session_id text,
+        stripe_payment_intent_id text, denefits_contract_code text, denefits_financed_cents int8, denefits_recurring_cents int8,
+        denefits_num_payments int4, denefits_remaining_payments int4, funnel_event text)
+      on conflict (tenant_id, payment_event_id) do nothing`);
+  }
+  if (plan.orphanLinks.length > 0)
+    q(tx`
+      update payments p set contact_id = l.c
+      from unnest(${plan.orphanLinks.map((l) => l.paymentEventId)}::text[], ${plan.orphanLinks.map((l) => l.contactId)}::uuid[]) as l(e, c)
+      where p.tenant_id = ${t} and p.payment_event_id = l.e and p.contact_id is null`);
+  if (plan.statusChanges.length > 0) {
+    const s = plan.statusChanges;
+    q(tx`
+      insert into payment_status_changes (tenant_id, payment_ref, webhook_log_id, status, occurred_at)
+      select ${t}::uuid, r, l, s, a
+      from unnest(${s.map((c) => c.paymentRef)}::text[], ${s.map((c) => c.logId)}::int8[], ${s.map((c) => c.status)}::text[],
+        ${s.map((c) => c.at.toISOString())}::timestamptz[]) as x(r, l, s, a)
+      on conflict do nothing`);
+  }
+  if (plan.statusRefs.length > 0) {
+    // A payment's status is its newest change (by event time, then log), whichever was processed first.
+    const latest = tx`
+      select distinct on (payment_ref) payment_ref, status from payment_status_changes
+      where tenant_id = ${t} and payment_ref = any(${plan.statusRefs}::text[])
+      order by payment_ref, occurred_at desc, webhook_log_id desc`;
+    q(tx`
+      with s as (${latest}),
+      e as (update payments p set status = s.status from s
+            where p.tenant_id = ${t} and p.payment_event_id = s.payment_ref and p.status is distinct from s.status returning 1),
+      i as (update payments p set status = s.status from s
+            where p.tenant_id = ${t} and s.payment_ref like 'pi:%' and p.stripe_payment_intent_id = substr(s.payment_ref, 4)
+              and p.status is distinct from s.status returning 1)
+      select (select count(*) from e), (select count(*) from i)`);
+  }
+  if (plan.funnelEvents.length > 0) {
+    const fe = plan.funnelEvents;
+    q(tx`
+      insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id, webhook_log_id, data)
+      select ${t}::uuid, c, y, o, s, k, l, d
+      from unnest(${fe.map((e) => e.contactId)}::uuid[], ${fe.map((e) => e.type)}::text[], ${fe.map((e) => e.at.toISOString())}::timestamptz[],
+        ${fe.map((e) => e.source)}::text[], ${fe.map((e) => e.sourceEventId)}::text[], ${fe.map((e) => e.logId)}::int8[],
+        ${fe.map((e) => JSON.stringify(e.data))}::text[]::jsonb[]) as x(c, y, o, s, k, l, d)
+      on conflict (tenant_id, source, source_event_id) do nothing`);
+  }
+  if (plan.fieldChanges.length > 0) {
+    const ch = plan.fieldChanges;
+    q(tx`
+      insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value, webhook_log_id)
+      select ${t}::uuid, c, f, o, n, l
+      from unnest(${ch.map((c) => c.contactId)}::uuid[], ${ch.map((c) => c.field)}::text[], ${ch.map((c) => c.oldValue)}::text[],
+        ${ch.map((c) => c.newValue)}::text[], ${ch.map((c) => c.logId)}::int8[]) as x(c, f, o, n, l)`);
+  }
+  if (plan.logMarks.length > 0) {
+    const m = plan.logMarks;
+    // The outcome rides in the apply transaction: no commit of its own.
+    q(tx`
+      update webhook_logs w set status = m.s, event_type = coalesce(m.y, w.event_type), contact_id = coalesce(m.c, w.contact_id),
+        error_message = m.r, processed_at = now()
+      from unnest(${m.map((x) => x.logId)}::int8[], ${m.map((x) => x.status)}::text[], ${m.map((x) => x.eventType)}::text[],
+        ${m.map((x) => x.contactId)}::uuid[], ${m.map((x) => x.reason)}::text[]) as m(id, s, y, c, r)
+      where w.tenant_id = ${t} and w.id = m.id`);
+  }
+  q(tx`commit`);
+  return out;
 }
 
-/** Links orphan payments that match the person (email, phone, Stripe customer). Caller holds the identity locks. */
-async function linkOrphans(tx: TransactionSql, contactId: string, id: IdentitySet): Promise<OrphanRow[]> {
-  if (id.emails.length + id.phones.length + id.stripeCustomerIds.length === 0) return [];
-  return tx<OrphanRow[]>`
-    update payments set contact_id = ${contactId}
-    where contact_id is null and (
-      lower(customer_email) = any(${id.emails}::text[]) or customer_phone = any(${id.phones}::text[])
-      or stripe_customer_id = any(${id.stripeCustomerIds}::text[]))
-    returning payment_event_id, source, funnel_event, paid_at, webhook_log_id, customer_email, customer_phone, stripe_customer_id`;
+/** Counters of the last batches (for the worker's metrics and the benchmark's profile). */
+export interface ApplyStats {
+  attempts: number;
+  lockConflicts: number;
 }
 
-/** Moves everything of `loserId` to `survivorId` and marks the loser merged (its unique ids go first). */
-async function mergeInto(tx: TransactionSql, loserId: string, survivorId: string, logId: number): Promise<void> {
-  await tx`update contacts set merged_into_id = ${survivorId}, mc_id = null, ghl_id = null, updated_at = now() where id = ${loserId}`;
-  await tx`update contacts set merged_into_id = ${survivorId} where merged_into_id = ${loserId}`;
-  await tx`update funnel_events set contact_id = ${survivorId} where contact_id = ${loserId}`;
-  await tx`update payments set contact_id = ${survivorId} where contact_id = ${loserId}`;
-  await tx`update contact_field_changes set contact_id = ${survivorId} where contact_id = ${loserId}`;
-  await tx`
-    insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value, webhook_log_id)
-    values (mcb_current_tenant(), ${loserId}, 'merged_into_id', null, ${survivorId}, ${logId})`;
+/**
+ * Applies a batch of webhook logs of ONE tenant in one transaction and two round trips (SPEC §6):
+ * read (locks + contacts + identities + orphans), decide in `planBatch` (pure), write everything and
+ * mark each log `processed` / `ignored`. Race-free: identity advisory locks (§6.5);
+ * idempotent: applying the same logs again changes no row (§6.6). Lock conflicts, deadlocks and
+ * unique races are retried here with fresh snapshots. A data error fails the whole batch: the caller
+ * applies the logs one by one to find the bad one.
+ */
+export async function applyLogs(sql: Sql, tenantId: string, items: PlanItem[], stats?: ApplyStats): Promise<ApplyOutcome[][]> {
+  for (const item of items)
+    if (item.ctx.tenantId !== tenantId) throw new Error(`applyLogs: log ${item.ctx.logId} is not of tenant ${tenantId}`);
+  const ids = identitiesOfEvents(items.flatMap((i) => i.events));
+  let upfront: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    if (stats) stats.attempts++;
+    const tx = await sql.reserve();
+    let open = false;
+    try {
+      const keys = sortedLockKeys(tenantId, ids, upfront);
+      const read = startRead(tx, tenantId, ids, keys);
+      open = true;
+      await settle(read.statements);
+      const orphans = await chaseOrphans(tx, tenantId, ids, await read.orphans);
+      const { plan, outcomes } = planBatch(readStateOf(await read.contacts, orphans), items, {
+        newId: randomUUID,
+        now: new Date(),
+      });
+      const held = new Set(keys);
+      const extra = sortedLockKeys(tenantId, plan.touched).filter((k) => !held.has(k));
+      upfront = [...keys, ...extra];
+      const writes = startWrite(tx, tenantId, plan, extra);
+      await settle(writes);
+      open = false;
+      return outcomes;
+    } catch (err) {
+      if (open) await tx`rollback`.catch(() => {});
+      const code = (err as { code?: string }).code;
+      if (code === '55P03' && stats) stats.lockConflicts++;
+      if (!(code !== undefined && retryableCodes.has(code)) || attempt >= maxAttempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+    } finally {
+      tx.release();
+    }
+  }
 }
+
+/** One event of one log (tests, tools): `applyLogs` with a single item; marks the log `processed`. */
+export async function applyNormalizedEvent(sql: Sql, ctx: ApplyContext, event: NormalizedEvent): Promise<ApplyOutcome> {
+  const [outcomes] = await applyLogs(sql, ctx.tenantId, [{ ctx, events: [event], status: 'processed', eventType: null, reason: null }]);
+  return outcomes?.[0] as ApplyOutcome;
+}
+
+export type { ApplyContext, ApplyOutcome, PlanItem };

@@ -1,3 +1,4 @@
 export * from './apply';
 export * from './fields';
-export * from './locks';
+export * from './identities';
+export * from './plan';

@@ -38,7 +38,7 @@ interface TableInfo {
 }
 
 /** Values the generic generator cannot guess (CHECK constraints). Add one here for a new CHECK. */
-const overrides: Record<string, string> = { 'tenant_integrations.provider': 'stripe' };
+const overrides: Record<string, string> = { 'tenant_integrations.provider': 'stripe', 'contact_identities.kind': 'email' };
 
 const catalogTables = (
   await owner<{ name: string }[]>`

@@ -53,7 +53,7 @@ function violation(result: NormalizeResult): string | undefined {
       if (!nonEmpty(payment.currency) || !nonEmpty(payment.status)) return 'empty currency/status';
     }
     for (const update of event.paymentStatusUpdates ?? [])
-      if (!nonEmpty(update.paymentEventId) || !nonEmpty(update.status)) return 'bad update';
+      if (!(nonEmpty(update.paymentEventId) || nonEmpty(update.stripePaymentIntentId)) || !nonEmpty(update.status)) return 'bad update';
   }
   JSON.stringify(result);
   return undefined;

@@ -122,8 +122,12 @@ export interface NormalizedEvent {
    */
   funnelEvent?: NormalizedFunnelEvent;
   payments?: NormalizedPayment[];
-  /** Status change of an existing payment (Denefits `contract.status`). */
-  paymentStatusUpdates?: Array<{ paymentEventId: string; status: string }>;
+  /**
+   * Status changes of a payment (Denefits `contract.status`, a Stripe dispute), by its `paymentEventId`
+   * or, for Stripe, its payment intent. Kept even when the payment is not stored yet: the newest change
+   * (by `occurredAt`) wins whatever order events are processed in.
+   */
+  paymentStatusUpdates?: Array<{ paymentEventId?: string; stripePaymentIntentId?: string; status: string; occurredAt?: string }>;
 }
 
 /**

@@ -1,11 +1,13 @@
 export * from './capi-sends';
 export * from './console-sessions';
 export * from './contact-field-changes';
+export * from './contact-identities';
 export * from './contacts';
 export * from './funnel-events';
 export * from './meta-ad-creatives';
 export * from './meta-ad-insights';
 export * from './meta-ads';
+export * from './payment-status-changes';
 export * from './payments';
 export * from './report-runs';
 export * from './tenant-integrations';
@@ -18,8 +20,10 @@ export const tenantTableNames = [
   'tenant_integrations',
   'contacts',
   'contact_field_changes',
+  'contact_identities',
   'funnel_events',
   'payments',
+  'payment_status_changes',
   'webhook_logs',
   'webhook_log_search',
   'meta_ads',

@@ -54,6 +54,7 @@ export const payments = pgTable(
     index('payments_contact_idx').on(t.tenantId, t.contactId),
     index('payments_orphan_email_idx').on(t.tenantId, sql`lower(${t.customerEmail})`).where(sql`contact_id IS NULL`),
     index('payments_orphan_stripe_customer_idx').on(t.tenantId, t.stripeCustomerId).where(sql`contact_id IS NULL`),
+    index('payments_payment_intent_idx').on(t.tenantId, t.stripePaymentIntentId),
     index('payments_orphan_phone_idx').on(t.tenantId, t.customerPhone).where(sql`contact_id IS NULL`),
   ],
 );

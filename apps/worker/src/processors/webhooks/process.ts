@@ -1,10 +1,11 @@
-import { type ApplyContext, applyNormalizedEvent } from '@mcb/contacts';
+import { type ApplyContext, type ApplyOutcome, applyLogs, type PlanItem } from '@mcb/contacts';
 import { withTenantSql } from '@mcb/db';
 import { jobSchemas, tenantIdOfWebhookQueue } from '@mcb/queue';
 import { type NormalizeResult, type NormalizerConfig, normalizeManyChatSubscriber, normalizeWebhook } from '@mcb/sources';
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
 import { isRetryable, PermanentJobError } from '../../errors';
+import { Batcher, runIsolated } from './batcher';
 
 interface LogRow {
   id: number;
@@ -33,8 +34,63 @@ async function release(job: Job, token: string, deps: WorkerDeps, tenantId: stri
     deps.database.sql,
     tenantId,
     (tx) => tx`update webhook_logs set status = 'received' where id = ${logId} and status = 'processing'`,
-  ).catch(() => {});
+  ).catch((err) =>
+    deps.log.warn({ tenant: tenantId, logId, err: (err as Error).message }, 'could not set a released log back to received'),
+  );
   throw new Released();
+}
+
+/** Per tenant: one loader and one applier, shared by the jobs of that tenant's queue running side by side. */
+interface TenantBatchers {
+  load: Batcher<number, LogRow | null>;
+  apply: Batcher<PlanItem, ApplyOutcome[]>;
+}
+
+const batchersByDeps = new WeakMap<WorkerDeps, Map<string, TenantBatchers>>();
+
+/**
+ * Batch sizes: a run takes what gathered while the previous one was in flight (ADR 0012). Two runs
+ * at once per tenant and process keep the connection busy while the other run plans.
+ */
+const loadOptions = { maxBatch: 100, maxInFlight: 2 };
+const applyOptions = { maxBatch: 50, maxInFlight: 2 };
+
+function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
+  let byTenant = batchersByDeps.get(deps);
+  if (!byTenant) {
+    byTenant = new Map();
+    batchersByDeps.set(deps, byTenant);
+  }
+  let b = byTenant.get(tenantId);
+  if (!b) {
+    const sql = deps.database.sql;
+    b = {
+      load: new Batcher(async (ids) => {
+        const rows = await withTenantSql(
+          sql,
+          tenantId,
+          (tx) => tx<LogRow[]>`
+            update webhook_logs l set status = 'processing', attempts = attempts + 1, error_message = null
+            from tenants t
+            where l.tenant_id = ${tenantId} and l.id = any(${ids}::int8[]) and t.id = l.tenant_id and l.status not in ('rejected', 'duplicate')
+            returning l.id, l.source, l.status, l.payload, l.event_type, l.dedupe_key, l.received_at, t.config`,
+        );
+        const byId = new Map(rows.map((r) => [Number(r.id), r]));
+        return ids.map((id) => ({ ok: true as const, value: byId.get(id) ?? null }));
+      }, loadOptions),
+      apply: new Batcher(
+        (items) =>
+          runIsolated(
+            items,
+            (all) => applyLogs(sql, tenantId, all),
+            async (one) => (await applyLogs(sql, tenantId, [one]))[0] ?? [],
+          ),
+        applyOptions,
+      ),
+    };
+    byTenant.set(tenantId, b);
+  }
+  return b;
 }
 
 async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, signal?: AbortSignal): Promise<NormalizeResult> {
@@ -50,29 +106,24 @@ async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, sig
   return normalizeManyChatSubscriber(subscriber, result.eventType, config);
 }
 
-async function finishLog(
-  deps: WorkerDeps,
-  tenantId: string,
-  logId: number,
-  status: 'processed' | 'ignored' | 'failed',
-  fields: { eventType: string | null; contactId?: string | null; error?: string | null },
-): Promise<void> {
+/** Marks a log `failed` with the reason (its own transaction; the successful paths mark inside the apply). */
+async function failLog(deps: WorkerDeps, tenantId: string, logId: number, error: string): Promise<void> {
   await withTenantSql(deps.database.sql, tenantId, async (tx) => {
     await tx`
-      update webhook_logs set status = ${status}, ${fields.eventType ? tx`event_type = ${fields.eventType},` : tx``}
-        contact_id = coalesce(${fields.contactId ?? null}::uuid, contact_id), error_message = ${fields.error ?? null},
-        processed_at = now()
+      update webhook_logs set status = 'failed', error_message = ${error}, processed_at = now()
       where id = ${logId}`;
   });
 }
 
 /**
  * `webhook.process` (data `{ logId }`, queue `webhooks-<tenantId>`): loads the log under its tenant
- * (RLS), marks it `processing` (attempts + 1), normalizes it (fetching the ManyChat subscriber when
- * the body carried only an id), applies each event in its own transaction, and marks it `processed`
- * (with `contact_id`), `ignored` (reason) or `failed` (error). Safe to run any number of times for one
- * log (replays, stalled jobs): the applier is idempotent. Permanent failures throw
- * `PermanentJobError` (no retry); others rethrow and are retried with backoff (see errors.ts).
+ * (RLS) and marks it `processing` (attempts + 1) — one statement for the logs of every job of the
+ * tenant running side by side — normalizes it (fetching the ManyChat subscriber when the body carried
+ * only an id) and hands it to the tenant's applier, which applies those logs in one transaction and
+ * marks each `processed` (with `contact_id`) or `ignored` (reason) in that same transaction.
+ * Failures mark it `failed` (error). Safe to run any number of times for one log (replays, stalled jobs): the applier is
+ * idempotent. Permanent failures throw `PermanentJobError` (no retry); others rethrow and are
+ * retried with backoff (see errors.ts).
  */
 export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: string, signal?: AbortSignal): Promise<WebhookJobResult> {
   const started = performance.now();
@@ -81,15 +132,9 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
   const parsed = jobSchemas['webhook.process'].safeParse(job.data);
   if (!parsed.success) throw new PermanentJobError('webhook.process job data must be { logId }');
   const { logId } = parsed.data;
+  const batchers = batchersFor(deps, tenantId);
 
-  const log = await withTenantSql(deps.database.sql, tenantId, async (tx) => {
-    const [row] = await tx<LogRow[]>`
-      update webhook_logs l set status = 'processing', attempts = attempts + 1, error_message = null
-      from tenants t
-      where l.id = ${logId} and t.id = l.tenant_id and l.status not in ('rejected', 'duplicate')
-      returning l.id, l.source, l.status, l.payload, l.event_type, l.dedupe_key, l.received_at, t.config`;
-    return row;
-  });
+  const log = await batchers.load.submit(logId);
   if (!log) throw new PermanentJobError(`webhook log ${logId} not found for tenant ${tenantId} (or rejected)`);
   const labels = { tenant: tenantId, source: log.source };
 
@@ -98,27 +143,18 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     const result = await normalizeLog(log, tenantId, deps, signal);
     if (result.kind === 'needs_fetch') throw new PermanentJobError('ManyChat subscriber fetch returned only another subscriber id');
     if (result.kind === 'invalid') throw new PermanentJobError(`invalid payload: ${result.reason}`);
+    if (signal?.aborted && token) await release(job, token, deps, tenantId, logId);
+    const ctx: ApplyContext = { tenantId, logId, receivedAt: log.received_at, dedupeKey: log.dedupe_key };
     if (result.kind === 'ignored') {
-      await finishLog(deps, tenantId, logId, 'ignored', {
-        eventType: result.eventType !== log.event_type ? result.eventType : null,
-        error: result.reason,
-      });
+      const eventType = result.eventType !== log.event_type ? result.eventType : null;
+      await batchers.apply.submit({ ctx, events: [], status: 'ignored', eventType, reason: result.reason });
       deps.metrics.jobs.inc({ ...labels, outcome: 'ignored' });
       return { status: 'ignored', contactId: null, events: 0 };
     }
-    const ctx: ApplyContext = { tenantId, logId, receivedAt: log.received_at, dedupeKey: log.dedupe_key };
-    let contactId: string | null = null;
-    // Only written when it differs from what the receiver stored (an UPDATE OF event_type fires the search trigger).
     const normalizedType = result.events[0]?.eventType ?? null;
     const eventType = normalizedType !== log.event_type ? normalizedType : null;
-    for (const [i, event] of result.events.entries()) {
-      if (signal?.aborted && token) await release(job, token, deps, tenantId, logId);
-      // The last event's transaction also marks the log processed (one commit fewer per job).
-      const markLog = i === result.events.length - 1 ? { eventType, contactId } : undefined;
-      const outcome = await applyNormalizedEvent(deps.database.sql, ctx, event, i, { markLog });
-      contactId = outcome.contactId ?? contactId;
-    }
-    if (result.events.length === 0) await finishLog(deps, tenantId, logId, 'processed', { eventType: null });
+    const outcomes = await batchers.apply.submit({ ctx, events: result.events, status: 'processed', eventType, reason: null });
+    const contactId = outcomes.reduce<string | null>((last, o) => o.contactId ?? last, null);
     deps.metrics.jobs.inc({ ...labels, outcome: 'processed' });
     deps.metrics.latency.observe({ source: log.source }, (Date.now() - log.received_at.getTime()) / 1000);
     return { status: 'processed', contactId, events: result.events.length };
@@ -134,11 +170,10 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     }
     const retry = isRetryable(err);
     const last = !retry || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    // The log says `failed` with the reason; a retry that follows sets it back to `processing`.
-    await finishLog(deps, tenantId, logId, 'failed', {
-      eventType: null,
-      error: `${(err as Error).message}${last ? '' : ` (attempt ${job.attemptsMade + 1}, will retry)`}`,
-    }).catch(() => {});
+    // The log says `failed` with the reason; a retry that follows marks it again when it finishes.
+    await failLog(deps, tenantId, logId, `${(err as Error).message}${last ? '' : ` (attempt ${job.attemptsMade + 1}, will retry)`}`).catch(
+      (e) => deps.log.warn({ tenant: tenantId, logId, err: (e as Error).message }, 'could not mark webhook log failed'),
+    );
     deps.metrics.jobs.inc({ ...labels, outcome: retry && !last ? 'retry' : 'failed' });
     throw err;
   } finally {

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { IdentityKind } from '@mcb/db/schema';
+
+export type { IdentityKind };
+
+/** One identifier of a person: `email` lowercased, the others trimmed (phones are E.164 already). */
+export interface Identity {
+  kind: IdentityKind;
+  value: string;
+}
+
+/** The identifier in its stored form, or null when empty / not a string. */
+export function identityOf(kind: IdentityKind, value: unknown): Identity | null {
+  if (typeof value !== 'string') return null;
+  const trimmed = value.trim();
+  if (trimmed === '') return null;
+  return { kind, value: kind === 'email' ? trimmed.toLowerCase() : trimmed };
+}
+
+/** Map key of an identity (kind and value cannot contain NUL together ambiguously: kind has no NUL). */
+export const identityKey = (id: Identity): string => `${id.kind}\u0000${id.value}`;
+
+/** A de-duplicated, insertion-ordered set of identities. */
+export class IdentityList {
+  private readonly byKey = new Map<string, Identity>();
+
+  add(kind: IdentityKind, value: unknown): void {
+    const id = identityOf(kind, value);
+    if (id) this.byKey.set(identityKey(id), id);
+  }
+
+  addAll(ids: Iterable<Identity>): void {
+    for (const id of ids) this.byKey.set(identityKey(id), id);
+  }
+
+  has(id: Identity): boolean {
+    return this.byKey.has(identityKey(id));
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  values(): Identity[] {
+    return [...this.byKey.values()];
+  }
+}
+
+/**
+ * Advisory-lock key of an identity (SPEC §6.5): a signed 64-bit hash of `tenant|kind|value`, as a
+ * decimal string (`pg_advisory_xact_lock(bigint)`). Every applier locks the key of each identity it
+ * matches on, inserts or moves before reading, so two appliers never decide about one person at once.
+ */
+export function lockKeyOf(tenantId: string, id: Identity): string {
+  return createHash('sha1').update(`${tenantId}|${id.kind}|${id.value}`).digest().readBigInt64BE(0).toString();
+}
+
+/** Sorted, distinct lock keys (a fixed order: no deadlock between appliers taking them blocking). */
+export function sortedLockKeys(tenantId: string, ids: Iterable<Identity>, extra: Iterable<string> = []): string[] {
+  const keys = new Set(extra);
+  for (const id of ids) keys.add(lockKeyOf(tenantId, id));
+  return [...keys].sort((a, b) => {
+    const x = BigInt(a);
+    const y = BigInt(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}

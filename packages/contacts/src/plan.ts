@@ -1,0 +1,512 @@
+import {
+  type ContactFields,
+  type FunnelEventType,
+  laterStage,
+  type NormalizedEvent,
+  type NormalizedPayment,
+  stageForEvent,
+} from '@mcb/sources';
+import {
+  type ContactColumn,
+  type ContactState,
+  compareStamps,
+  type FieldChange,
+  planFieldUpdates,
+  type Stamp,
+  stateAsIncoming,
+} from './fields';
+import { type Identity, IdentityList, identityKey, identityOf } from './identities';
+
+/** The webhook log an event comes from. */
+export interface ApplyContext {
+  tenantId: string;
+  logId: number;
+  /** `webhook_logs.received_at`: the event time when the provider gives none. */
+  receivedAt: Date;
+  /** `webhook_logs.dedupe_key`: funnel events derive their `source_event_id` from it (SPEC §6.6). */
+  dedupeKey: string;
+}
+
+/** A live contact as the planner sees it. */
+export interface ContactRecord {
+  id: string;
+  createdAt: Date;
+  firstSeenAt: Date | null;
+  stage: string | null;
+  state: ContactState;
+}
+
+/** A payment waiting for its person (SPEC §6.3). */
+export interface OrphanPayment {
+  paymentEventId: string;
+  source: string;
+  funnelEvent: FunnelEventType | null;
+  paidAt: Date;
+  webhookLogId: number | null;
+  customerEmail: string | null;
+  customerPhone: string | null;
+  stripeCustomerId: string | null;
+}
+
+/** What the read step found for a batch's identifiers: the live contacts holding any of them, every identity of those contacts, and the orphans matching them. */
+export interface ReadState {
+  contacts: ContactRecord[];
+  identities: Array<Identity & { contactId: string }>;
+  orphans: OrphanPayment[];
+}
+
+/** One webhook log to apply: its events (none for an ignored log) and how to mark it. */
+export interface PlanItem {
+  ctx: ApplyContext;
+  events: NormalizedEvent[];
+  status: 'processed' | 'ignored';
+  /** New `webhook_logs.event_type`, or null to keep the stored one. */
+  eventType: string | null;
+  /** `error_message` (the reason of an ignored log); null clears it. */
+  reason: string | null;
+}
+
+export interface ApplyOutcome {
+  /** The surviving contact the event was applied to; null for an orphan payment or an event with no identity. */
+  contactId: string | null;
+  created: boolean;
+  merged: string[];
+  linkedOrphans: number;
+  fieldChanges: number;
+}
+
+export interface PlannedContact {
+  id: string;
+  values: ContactState['values'];
+  tags: Record<string, unknown>;
+  meta: ContactState['meta'];
+  stage: string | null;
+  firstSeenAt: Date;
+  /** For a record created and merged away in the same batch. */
+  mergedIntoId: string | null;
+}
+
+export interface PlannedFunnelEvent {
+  contactId: string;
+  type: FunnelEventType;
+  at: Date;
+  source: string;
+  sourceEventId: string;
+  logId: number | null;
+  data: Record<string, unknown>;
+}
+
+/** Every write of a batch, decided from one read. Contact ids are final survivors. */
+export interface WritePlan {
+  inserts: PlannedContact[];
+  updates: PlannedContact[];
+  /** Existing contacts merged away: their rows, events, payments, lineage and identities move to `survivorId`. */
+  merges: Array<{ loserId: string; survivorId: string; logId: number }>;
+  identities: Array<Identity & { contactId: string; source: string; logId: number; at: Date }>;
+  payments: Array<{ payment: NormalizedPayment; contactId: string | null; paidAt: Date; logId: number }>;
+  orphanLinks: Array<{ paymentEventId: string; contactId: string }>;
+  statusChanges: Array<{ paymentRef: string; status: string; at: Date; logId: number }>;
+  /** Payment refs whose status is recomputed from `payment_status_changes` after the inserts. */
+  statusRefs: string[];
+  funnelEvents: PlannedFunnelEvent[];
+  fieldChanges: Array<FieldChange & { contactId: string; logId: number }>;
+  logMarks: Array<{
+    logId: number;
+    status: 'processed' | 'ignored';
+    eventType: string | null;
+    contactId: string | null;
+    reason: string | null;
+  }>;
+  /** Identities this plan inserts or moves: the write step must hold their locks. */
+  touched: Identity[];
+}
+
+interface WorldContact extends ContactRecord {
+  isNew: boolean;
+  mergedInto: string | null;
+  original: string | null;
+}
+
+function paidAtOf(p: NormalizedPayment, fallback: Date): Date {
+  const d = p.paidAt ? new Date(p.paidAt) : null;
+  return d && !Number.isNaN(d.getTime()) ? d : fallback;
+}
+
+function eventTime(ctx: ApplyContext, event: NormalizedEvent): Date {
+  for (const candidate of [event.occurredAt, event.funnelEvent?.occurredAt]) {
+    const d = candidate ? new Date(candidate) : null;
+    if (d && !Number.isNaN(d.getTime())) return d;
+  }
+  return ctx.receivedAt;
+}
+
+/** Contact fields a payment proves (stamped with the payment's own time, so linking later gives the same result). */
+function fieldsOfPayment(p: {
+  customerEmail?: string | null;
+  customerPhone?: string | null;
+  stripeCustomerId?: string | null;
+}): ContactFields {
+  return {
+    emailPayment: p.customerEmail ?? undefined,
+    phone: p.customerPhone ?? undefined,
+    stripeCustomerId: p.stripeCustomerId ?? undefined,
+  };
+}
+
+function addFieldIdentities(list: IdentityList, fields: ContactFields | ContactState['values']): void {
+  const f = fields as Record<string, unknown>;
+  list.add('mc_id', f.mcId ?? f.mc_id);
+  list.add('ghl_id', f.ghlId ?? f.ghl_id);
+  list.add('stripe_customer_id', f.stripeCustomerId ?? f.stripe_customer_id);
+  for (const e of [f.emailPrimary ?? f.email_primary, f.emailBooking ?? f.email_booking, f.emailPayment ?? f.email_payment])
+    list.add('email', e);
+  list.add('phone', f.phone);
+}
+
+/** Identities a payment carries (what an orphan can be linked by). */
+function paymentIdentities(p: {
+  customerEmail?: string | null;
+  customerPhone?: string | null;
+  stripeCustomerId?: string | null;
+}): Identity[] {
+  return [
+    identityOf('email', p.customerEmail),
+    identityOf('phone', p.customerPhone),
+    identityOf('stripe_customer_id', p.stripeCustomerId),
+  ].filter((x): x is Identity => x !== null);
+}
+
+/** JSON with sorted object keys: two states compare equal whatever order their keys were set in. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function snapshotOf(c: ContactRecord): string {
+  return stableJson({ v: c.state.values, t: c.state.tags, m: c.state.meta, s: c.stage, f: c.firstSeenAt?.toISOString() ?? null });
+}
+
+/** Older record first (it survives a merge): earliest first event, then creation, then id. */
+function olderFirst(a: ContactRecord, b: ContactRecord): number {
+  const fa = a.firstSeenAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  const fb = b.firstSeenAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  if (fa !== fb) return fa < fb ? -1 : 1;
+  if (a.createdAt.getTime() !== b.createdAt.getTime()) return a.createdAt < b.createdAt ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export interface PlanOptions {
+  /** New contact ids (the write step inserts them as given). */
+  newId: () => string;
+  /** `created_at` the planner assumes for contacts it creates (ordering only). */
+  now: Date;
+}
+
+/**
+ * Decides every write for a batch of logs of one tenant from one read (SPEC §6.1–6.7): matching by
+ * any identifier the person was ever known by, merges into the older record (identities move, never
+ * drop), orphan payments linked the moment the person gains a matching identifier, field rules,
+ * stage, funnel events, payments, status changes and the logs' final marks. Pure: no I/O; the events
+ * are applied one after another to an in-memory view, so a batch gives what applying its logs one by
+ * one would. The read must cover every identifier of every event in `items`.
+ */
+export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptions): { plan: WritePlan; outcomes: ApplyOutcome[][] } {
+  const contacts = new Map<string, WorldContact>();
+  for (const c of read.contacts) contacts.set(c.id, { ...c, isNew: false, mergedInto: null, original: snapshotOf(c) });
+  const owner = new Map<string, string>();
+  const identityOfKey = new Map<string, Identity>();
+  for (const id of read.identities) {
+    owner.set(identityKey(id), id.contactId);
+    identityOfKey.set(identityKey(id), { kind: id.kind, value: id.value });
+  }
+  const orphans = read.orphans.map((o) => ({ ...o, linked: false }));
+  const plan: WritePlan = {
+    inserts: [],
+    updates: [],
+    merges: [],
+    identities: [],
+    payments: [],
+    orphanLinks: [],
+    statusChanges: [],
+    statusRefs: [],
+    funnelEvents: [],
+    fieldChanges: [],
+    logMarks: [],
+    touched: [],
+  };
+  const touched = new IdentityList();
+  const statusRefs = new Set<string>();
+  let created = 0;
+
+  const live = (id: string): WorldContact => {
+    let c = contacts.get(id);
+    while (c?.mergedInto) c = contacts.get(c.mergedInto);
+    if (!c) throw new Error(`planner: unknown contact ${id}`);
+    return c;
+  };
+  const identitiesOf = (contactId: string): Identity[] => {
+    const out: Identity[] = [];
+    for (const [key, who] of owner) if (who === contactId) out.push(identityOfKey.get(key) as Identity);
+    return out;
+  };
+  /** Gives `contact` an identity it does not have yet (inserting or moving it). */
+  const claim = (contact: WorldContact, id: Identity, source: string, logId: number, at: Date) => {
+    const key = identityKey(id);
+    const current = owner.get(key);
+    // Owned already — by this person, or (data from before identities were tracked) by another record
+    // this batch did not match: never steal it; the insert below also does nothing on conflict.
+    if (current !== undefined) return;
+    owner.set(key, contact.id);
+    identityOfKey.set(key, id);
+    plan.identities.push({ ...id, contactId: contact.id, source, logId, at });
+    touched.add(id.kind, id.value);
+  };
+
+  const outcomes: ApplyOutcome[][] = [];
+  for (const item of items) {
+    const { ctx } = item;
+    const itemOutcomes: ApplyOutcome[] = [];
+    let lastContact: string | null = null;
+    for (const [index, event] of item.events.entries()) {
+      const out = applyEvent(ctx, event, index);
+      itemOutcomes.push(out);
+      lastContact = out.contactId ?? lastContact;
+    }
+    outcomes.push(itemOutcomes);
+    plan.logMarks.push({ logId: ctx.logId, status: item.status, eventType: item.eventType, contactId: lastContact, reason: item.reason });
+  }
+
+  function applyEvent(ctx: ApplyContext, event: NormalizedEvent, index: number): ApplyOutcome {
+    const at = eventTime(ctx, event);
+    const stamp: Stamp = { at: at.toISOString(), logId: String(ctx.logId) };
+    const payments = event.payments ?? [];
+    const outcome: ApplyOutcome = { contactId: null, created: false, merged: [], linkedOrphans: 0, fieldChanges: 0 };
+
+    const incoming: Array<{ fields: ContactFields; stamp: Stamp }> = [];
+    const identity = identityOfEvent(event);
+    const idk = event.contact?.identity;
+    // A payment event contributes only what its payments prove (the same fields an orphan gives when it is
+    // linked later), so the result does not depend on which came first; its identity still matches.
+    if (event.contact && payments.length === 0) {
+      const fields: ContactFields = { ...event.contact.fields };
+      fields.mcId ??= idk?.mcId;
+      fields.ghlId ??= idk?.ghlId;
+      fields.stripeCustomerId ??= idk?.stripeCustomerId;
+      fields.phone ??= idk?.phone;
+      incoming.push({ fields, stamp });
+    }
+    for (const p of payments) {
+      incoming.push({ fields: fieldsOfPayment(p), stamp: { at: paidAtOf(p, at).toISOString(), logId: String(ctx.logId) } });
+    }
+    // A payment alone never creates a person: it waits as an orphan (SPEC §6.1, §6.3).
+    const mayCreate = payments.length === 0 && event.contact !== undefined;
+
+    const found = new Map<string, WorldContact>();
+    for (const id of identity.values()) {
+      const who = owner.get(identityKey(id));
+      if (who !== undefined) {
+        const c = live(who);
+        found.set(c.id, c);
+      }
+    }
+    const matched = [...found.values()].sort(olderFirst);
+    let contact: WorldContact | null = matched[0] ?? null;
+    const changes: FieldChange[] = [];
+    if (contact) {
+      const survivor = contact;
+      if (!survivor.firstSeenAt || at < survivor.firstSeenAt) survivor.firstSeenAt = at;
+      const mergedIncoming: typeof incoming = [];
+      for (const loser of matched.slice(1)) {
+        const fallback = { at: (loser.firstSeenAt ?? loser.createdAt).toISOString(), logId: '0' };
+        mergedIncoming.push(...stateAsIncoming(loser.state, fallback));
+        survivor.stage = laterStage(survivor.stage, loser.stage);
+        if (loser.firstSeenAt && loser.firstSeenAt < (survivor.firstSeenAt ?? at)) survivor.firstSeenAt = loser.firstSeenAt;
+        for (const id of identitiesOf(loser.id)) {
+          owner.set(identityKey(id), survivor.id);
+          touched.add(id.kind, id.value);
+        }
+        loser.mergedInto = survivor.id;
+        // Provider ids are unique per tenant: the loser gives them up (they stay as identities).
+        loser.state = { ...loser.state, values: { ...loser.state.values, mc_id: null, ghl_id: null } };
+        if (!loser.isNew) plan.merges.push({ loserId: loser.id, survivorId: survivor.id, logId: ctx.logId });
+        plan.fieldChanges.push({ contactId: loser.id, field: 'merged_into_id', oldValue: null, newValue: survivor.id, logId: ctx.logId });
+        changes.push({ field: 'merged_from', oldValue: null, newValue: loser.id });
+        outcome.merged.push(loser.id);
+      }
+      incoming.unshift(...mergedIncoming);
+    } else if (mayCreate) {
+      contact = {
+        id: options.newId(),
+        createdAt: new Date(options.now.getTime() + created++),
+        firstSeenAt: at,
+        stage: null,
+        state: { values: {}, tags: {}, meta: {} },
+        isNew: true,
+        mergedInto: null,
+        original: null,
+      };
+      contacts.set(contact.id, contact);
+      outcome.created = true;
+    }
+
+    const funnelEvents: Array<Omit<PlannedFunnelEvent, 'contactId'>> = [];
+    if (contact) {
+      applyFields(contact, incoming, changes);
+      const own = new IdentityList();
+      own.addAll(identity.values());
+      addFieldIdentities(own, contact.state.values);
+      for (const id of own.values()) claim(contact, id, event.source, ctx.logId, at);
+      if (event.funnelEvent) {
+        const fe = event.funnelEvent;
+        const suffix = fe.keySuffix ?? (index > 0 ? String(index) : null);
+        const feAt = new Date(fe.occurredAt ?? at);
+        funnelEvents.push({
+          type: fe.type,
+          at: Number.isNaN(feAt.getTime()) ? at : feAt,
+          source: event.source,
+          sourceEventId: suffix ? `${ctx.dedupeKey}#${suffix}` : ctx.dedupeKey,
+          logId: ctx.logId,
+          data: fe.data ?? {},
+        });
+      }
+    }
+
+    for (const p of payments) {
+      const paidAt = paidAtOf(p, at);
+      const waiting = orphans.find((o) => o.paymentEventId === p.paymentEventId && !o.linked);
+      if (!waiting) plan.payments.push({ payment: p, contactId: contact?.id ?? null, paidAt, logId: ctx.logId });
+      if (!contact && !waiting) {
+        orphans.push({
+          paymentEventId: p.paymentEventId,
+          source: p.source,
+          funnelEvent: p.funnelEvent ?? null,
+          paidAt,
+          webhookLogId: ctx.logId,
+          customerEmail: p.customerEmail ?? null,
+          customerPhone: p.customerPhone ?? null,
+          stripeCustomerId: p.stripeCustomerId ?? null,
+          linked: false,
+        });
+      }
+      if (contact && !waiting && p.funnelEvent)
+        funnelEvents.push(paymentFunnelEvent(p.funnelEvent, p.source, p.paymentEventId, paidAt, ctx.logId));
+      statusRefs.add(p.paymentEventId);
+      if (p.stripePaymentIntentId) statusRefs.add(`pi:${p.stripePaymentIntentId}`);
+    }
+    for (const u of event.paymentStatusUpdates ?? []) {
+      const ref = u.paymentEventId ?? (u.stripePaymentIntentId ? `pi:${u.stripePaymentIntentId}` : null);
+      if (!ref) continue;
+      const uAt = u.occurredAt ? new Date(u.occurredAt) : at;
+      plan.statusChanges.push({ paymentRef: ref, status: u.status, at: Number.isNaN(uAt.getTime()) ? at : uAt, logId: ctx.logId });
+      statusRefs.add(ref);
+    }
+
+    if (contact) {
+      // Orphans wait for any identifier the person now has (SPEC §6.3); a linked one may bring more.
+      for (let progress = true; progress; ) {
+        progress = false;
+        const mine = new Set(identitiesOf(contact.id).map(identityKey));
+        for (const o of orphans) {
+          if (o.linked || !paymentIdentities(o).some((id) => mine.has(identityKey(id)))) continue;
+          o.linked = true;
+          progress = true;
+          outcome.linkedOrphans++;
+          plan.orphanLinks.push({ paymentEventId: o.paymentEventId, contactId: contact.id });
+          applyFields(
+            contact,
+            [{ fields: fieldsOfPayment(o), stamp: { at: o.paidAt.toISOString(), logId: String(o.webhookLogId ?? 0) } }],
+            changes,
+          );
+          for (const id of paymentIdentities(o)) claim(contact, id, o.source, o.webhookLogId ?? ctx.logId, o.paidAt);
+          if (!contact.firstSeenAt || o.paidAt < contact.firstSeenAt) contact.firstSeenAt = o.paidAt;
+          if (o.funnelEvent) funnelEvents.push(paymentFunnelEvent(o.funnelEvent, o.source, o.paymentEventId, o.paidAt, o.webhookLogId));
+        }
+      }
+      for (const fe of funnelEvents) {
+        const s = stageForEvent(fe.type);
+        if (s && laterStage(contact.stage, s) !== contact.stage) {
+          changes.push({ field: 'stage', oldValue: contact.stage, newValue: s });
+          contact.stage = s;
+        }
+        plan.funnelEvents.push({ ...fe, contactId: contact.id });
+      }
+      for (const ch of changes) plan.fieldChanges.push({ ...ch, contactId: contact.id, logId: ctx.logId });
+      outcome.contactId = contact.id;
+    }
+    outcome.fieldChanges = changes.length;
+    return outcome;
+  }
+
+  function applyFields(contact: WorldContact, incoming: Array<{ fields: ContactFields; stamp: Stamp }>, changes: FieldChange[]) {
+    if (incoming.length === 0) return;
+    const fieldPlan = planFieldUpdates(contact.state, incoming);
+    contact.state = {
+      values: { ...contact.state.values, ...fieldPlan.set },
+      tags: fieldPlan.tags ?? contact.state.tags,
+      meta: fieldPlan.meta,
+    };
+    changes.push(...fieldPlan.changes);
+  }
+
+  // Final ids: everything points at the survivor a merge left.
+  const finalId = (id: string) => live(id).id;
+  for (const c of contacts.values()) {
+    const planned: PlannedContact = {
+      id: c.id,
+      values: c.state.values,
+      tags: c.state.tags,
+      meta: c.state.meta,
+      stage: c.stage,
+      firstSeenAt: c.firstSeenAt ?? c.createdAt,
+      mergedIntoId: c.mergedInto ? finalId(c.id) : null,
+    };
+    if (c.isNew) plan.inserts.push(planned);
+    else if (!c.mergedInto && snapshotOf(c) !== c.original) plan.updates.push(planned);
+  }
+  // A new record merged into another new one must be inserted after it (merged_into_id references it).
+  plan.inserts.sort((a, b) => (a.mergedIntoId ? 1 : 0) - (b.mergedIntoId ? 1 : 0));
+  for (const m of plan.merges) m.survivorId = finalId(m.survivorId);
+  for (const i of plan.identities) i.contactId = finalId(i.contactId);
+  for (const p of plan.payments) p.contactId = p.contactId ? finalId(p.contactId) : null;
+  for (const l of plan.orphanLinks) l.contactId = finalId(l.contactId);
+  for (const f of plan.funnelEvents) f.contactId = finalId(f.contactId);
+  for (const f of plan.fieldChanges) if (f.field !== 'merged_into_id') f.contactId = finalId(f.contactId);
+  for (const f of plan.fieldChanges) if (f.field === 'merged_into_id') f.newValue = finalId(f.newValue as string);
+  for (const m of plan.logMarks) m.contactId = m.contactId ? finalId(m.contactId) : null;
+  for (const list of outcomes) for (const o of list) o.contactId = o.contactId ? finalId(o.contactId) : null;
+  plan.statusRefs = [...statusRefs];
+  plan.touched = touched.values();
+  return { plan, outcomes };
+}
+
+function paymentFunnelEvent(type: FunnelEventType, source: string, paymentEventId: string, at: Date, logId: number | null) {
+  return { type, at, source, sourceEventId: `payment:${paymentEventId}`, logId, data: { payment_event_id: paymentEventId } };
+}
+
+/** Every identifier one event carries: its identity keys, its contact fields (not for a payment event), its payments'. */
+function identityOfEvent(event: NormalizedEvent): IdentityList {
+  const list = new IdentityList();
+  const idk = event.contact?.identity;
+  if (idk) {
+    list.add('mc_id', idk.mcId);
+    list.add('ghl_id', idk.ghlId);
+    list.add('stripe_customer_id', idk.stripeCustomerId);
+    list.add('phone', idk.phone);
+    for (const e of idk.emails ?? []) list.add('email', e);
+  }
+  if (event.contact && !(event.payments?.length ?? 0)) addFieldIdentities(list, event.contact.fields);
+  for (const p of event.payments ?? []) list.addAll(paymentIdentities(p));
+  return list;
+}
+
+/** Every identifier the events of a batch carry: what the read step must look up (and lock) for them. */
+export function identitiesOfEvents(events: Iterable<NormalizedEvent>): Identity[] {
+  const list = new IdentityList();
+  for (const event of events) list.addAll(identityOfEvent(event).values());
+  return list.values();
+}
+
+export { type ContactColumn, compareStamps };
