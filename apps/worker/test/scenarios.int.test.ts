@@ -242,7 +242,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
       select id, tenant_id, attempts from webhook_logs where tenant_id = any(${tenantIds}::uuid[]) and status = 'processed' order by id`;
     expect(logs.length).toBeGreaterThan(15);
     for (const replay of [1, 2]) {
-      await h.enqueuer.enqueue(logs.map((l) => ({ tenantId: l.tenant_id, logId: l.id, replay })));
+      await h.enqueuer.rerun(logs.map((l) => ({ tenantId: l.tenant_id, logId: l.id })));
       // Wait until every replayed log has been processed again (attempts grew by one per replay).
       const end = Date.now() + 30_000;
       for (;;) {
