@@ -410,6 +410,8 @@ describe('GET /admin/api/stats and /admin/api/queues', () => {
     const board = (await (await app.request('/admin/queues/api/queues', { headers: bearer })).json()) as {
       queues: Array<{ name: string }>;
     };
-    expect(board.queues.map((q) => q.name)).toContain(webhookQueueName(tenant.id));
+    // Listed under "<slug> · <name>:webhooks" (grouped per tenant), not the raw queue name (issue 16).
+    expect(board.queues.map((q) => q.name)).toContain(`${tenant.slug} · Tenant ${tenant.slug}:webhooks`);
+    expect(board.queues.map((q) => q.name)).not.toContain(webhookQueueName(tenant.id));
   });
 });

@@ -1,4 +1,5 @@
 export * from './filters';
 export * from './queues';
 export * from './replay';
+export * from './stack';
 export * from './tenants';

@@ -9,13 +9,33 @@ export interface QueueRef {
   /** Human label (`webhooks · ppcu`). */
   label: string;
   tenantSlug: string | null;
+  /** The tenant's display name (null for the fixed queues). */
+  tenantName: string | null;
+}
+
+/** What separates a tenant group from its queue in Bull Board's names (its `delimiter` option). */
+export const boardGroupDelimiter = ':';
+
+/**
+ * The name Bull Board lists a queue under (its sidebar, search and URL use it; the BullMQ queue keeps
+ * its real name): `ppcu · Postpartum Care USA:webhooks` for a tenant's queue, grouped per tenant by
+ * `boardGroupDelimiter`; a fixed queue keeps its own name. Pure.
+ */
+export function boardQueueName(ref: Pick<QueueRef, 'name' | 'tenantSlug' | 'tenantName'>): string {
+  if (!ref.tenantSlug) return ref.name;
+  const group = `${ref.tenantSlug} · ${(ref.tenantName ?? '').trim()}`.replace(/ · $/, '');
+  // The delimiter and whitespace runs inside a tenant name would split or blur the group.
+  return `${group.replaceAll(boardGroupDelimiter, ' ').replace(/\s+/g, ' ')}${boardGroupDelimiter}webhooks`;
 }
 
 /** Every queue the system uses right now: `queueNames` plus `webhooks-<tenantId>` per tenant (admin path). */
 export async function listQueueRefs(admin: Database): Promise<QueueRef[]> {
-  const fixed = Object.values(queueNames).map((name) => ({ name, label: name, tenantSlug: null }));
+  const fixed = Object.values(queueNames).map((name) => ({ name, label: name, tenantSlug: null, tenantName: null }));
   const tenants = await listTenantRefs(admin);
-  return [...fixed, ...tenants.map((t) => ({ name: webhookQueueName(t.id), label: `webhooks · ${t.slug}`, tenantSlug: t.slug }))];
+  return [
+    ...fixed,
+    ...tenants.map((t) => ({ name: webhookQueueName(t.id), label: `webhooks · ${t.slug}`, tenantSlug: t.slug, tenantName: t.name })),
+  ];
 }
 
 export const queueStates = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
