@@ -37,6 +37,11 @@ export interface GraphClient {
   /** GET one object or edge page. Throws the typed errors of errors.ts. */
   get<T>(path: string, params?: GraphParams): Promise<{ body: T; usage: GraphUsage }>;
   /**
+   * POST a JSON body to an edge (e.g. the Conversions API `/<dataset>/events`). Same errors and
+   * retries as `get`: callers must make the body idempotent on Meta's side (CAPI dedupes on event_id).
+   */
+  post<T>(path: string, body: unknown): Promise<{ body: T; usage: GraphUsage }>;
+  /**
    * Every page of an edge, following `paging.next` to the end (its `access_token` query parameter
    * is stripped: the token travels only in the header). `after` resumes at a saved cursor.
    */
@@ -101,7 +106,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     return new MetaRequestError(message, opts);
   }
 
-  async function request<T>(url: URL): Promise<{ body: T; usage: GraphUsage }> {
+  async function request<T>(url: URL, json?: string): Promise<{ body: T; usage: GraphUsage }> {
     const logPath = url.pathname;
     for (let attempt = 0; ; attempt++) {
       requestCount++;
@@ -109,7 +114,13 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       let failure: MetaApiError;
       try {
         const res = await doFetch(url, {
-          headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+          method: json === undefined ? 'GET' : 'POST',
+          body: json,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+          },
           signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
         });
         const usage = parseGraphUsage(res.headers);
@@ -143,6 +154,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
 
   return {
     get: (path, params = {}) => request(buildUrl(path, params)),
+    post: (path, body) => request(buildUrl(path, {}), JSON.stringify(body)),
     async *paginate<T>(path: string, params: GraphParams = {}, after?: string | null) {
       let url: URL | null = buildUrl(path, after ? { ...params, after } : params);
       while (url) {

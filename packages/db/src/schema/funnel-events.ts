@@ -47,7 +47,7 @@ export const funnelEvents = pgTable(
     // occurred_at too: a person's earliest event (weekly report "leads") is one index-only probe.
     index('funnel_events_contact_idx').on(t.tenantId, t.contactId, t.occurredAt),
     // The Conversions API outbox scans the events recorded in the last days (packages/capi).
-    index('funnel_events_created_idx').on(t.tenantId, t.createdAt),
+    index('funnel_events_created_idx').on(t.tenantId, t.createdAt, t.id),
   ],
 );
 

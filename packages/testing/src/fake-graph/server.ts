@@ -23,7 +23,13 @@ export interface FakeGraphRequest {
   method: string;
   /** Path without query, e.g. `/v25.0/act_1/insights`. */
   path: string;
-  edge: 'ads' | 'insights' | 'other';
+  edge: 'ads' | 'insights' | 'events' | 'other';
+  /** Conversions API dataset of a `POST /<dataset>/events`, else null. */
+  dataset: string | null;
+  /** Number of server events in a `/events` body (0 for other edges). */
+  eventCount: number;
+  /** Whose token the request presented: the dataset or ad account id it belongs to (null: none of ours). */
+  tokenOf: string | null;
   query: Record<string, string>;
   /** The token came in the URL query (a client that does this leaks it to URL logs). */
   tokenInQuery: boolean;
@@ -31,8 +37,25 @@ export interface FakeGraphRequest {
   fault: FakeGraphFault['kind'] | null;
 }
 
+/** A Conversions API dataset (pixel) the fake accepts `POST /<id>/events` for. */
+export interface FakeGraphDatasetOptions {
+  id: string;
+  token: string;
+}
+
+/** One server event the fake accepted, with the request it came in. */
+export interface FakeCapiEvent {
+  dataset: string;
+  /** Request number (see `FakeGraphRequest.n`). */
+  request: number;
+  testEventCode: string | null;
+  event: Record<string, unknown>;
+}
+
 export interface FakeGraphOptions {
   accounts: FakeGraphAccountOptions[];
+  /** Conversions API datasets (default none). */
+  datasets?: FakeGraphDatasetOptions[];
   /** Largest page served, whatever `limit` asks (Meta's default page is 25). Default 100. */
   maxPageSize?: number;
 }
@@ -81,6 +104,14 @@ export interface FakeGraph {
   ads(adAccountId: string): FakeAd[];
   /** The spend (cents) the server reports for one ad-day. */
   spendCents(adAccountId: string, adId: string, date: string): number;
+  /** Server events accepted so far (every dataset, or one), in arrival order. */
+  capiEvents(dataset?: string): FakeCapiEvent[];
+  /** Raw bodies of every `/events` request (accepted or not), to check what left the process. */
+  capiBodies: string[];
+  /** Adds a Conversions API dataset the fake accepts events for. */
+  addDataset(id: string, token: string): void;
+  /** From now on, refuse (as Meta does: the whole request) any request carrying an event `match` selects. */
+  refuseEvents(match: (event: Record<string, unknown>) => boolean, message?: string): void;
   close(): Promise<void>;
 }
 
@@ -131,6 +162,60 @@ function parseStatusList(value: string | undefined): Set<string> | null {
   }
 }
 
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const hashed = /^[0-9a-f]{64}$/;
+const hashedFields = ['em', 'ph', 'fn', 'ln', 'ge', 'db', 'ct', 'st', 'zp', 'country'];
+const actionSources = new Set([
+  'email',
+  'website',
+  'app',
+  'phone_call',
+  'chat',
+  'physical_store',
+  'system_generated',
+  'business_messaging',
+  'other',
+]);
+
+/** Why Meta would refuse one server event (null when it would accept it). */
+function capiEventProblem(event: unknown, now: number): string | null {
+  if (!event || typeof event !== 'object') return 'event must be an object';
+  const e = event as Record<string, unknown>;
+  if (typeof e.event_name !== 'string' || !e.event_name) return 'event_name is required';
+  if (typeof e.event_time !== 'number' || !Number.isInteger(e.event_time)) return 'event_time must be a Unix time in seconds';
+  if (e.event_time < now - 7 * 86_400) return 'event_time is more than 7 days in the past';
+  if (e.event_time > now + 600) return 'event_time is in the future';
+  if (typeof e.action_source !== 'string' || !actionSources.has(e.action_source)) return 'action_source is invalid';
+  if (e.action_source === 'website' && (typeof e.event_source_url !== 'string' || !e.event_source_url))
+    return 'event_source_url is required for website events';
+  const user = e.user_data as Record<string, unknown> | undefined;
+  if (!user || typeof user !== 'object') return 'user_data is required';
+  if (e.action_source === 'website' && typeof user.client_user_agent !== 'string')
+    return 'client_user_agent is required for website events';
+  let identifiers = 0;
+  for (const [key, value] of Object.entries(user)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (hashedFields.includes(key) && values.some((v) => typeof v !== 'string' || !hashed.test(v)))
+      return `user_data.${key} must be SHA-256 hashed (lowercase hex)`;
+    if (['em', 'ph', 'external_id', 'fbc', 'fbp', 'client_ip_address'].includes(key) && values.length > 0) identifiers++;
+  }
+  if (identifiers === 0) return 'user_data needs at least one customer information parameter';
+  if (e.event_name === 'Purchase') {
+    const custom = e.custom_data as Record<string, unknown> | undefined;
+    if (typeof custom?.value !== 'number' || typeof custom.currency !== 'string' || !/^[A-Za-z]{3}$/.test(custom.currency))
+      return 'Purchase requires custom_data.value and custom_data.currency';
+  }
+  return null;
+}
+
 /**
  * A local stand-in for the Meta Graph API (ads and ad-level daily insights of generated accounts)
  * on 127.0.0.1, port 0. Real cursor paging (`paging.cursors.after`, absolute `paging.next` carrying
@@ -143,10 +228,20 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     const id = bareAccountId(a.adAccountId);
     accounts.set(id, { id, token: a.token, ads: generateAds(id, a.ads), spend: new Map() });
   }
+  const datasets = new Map((options.datasets ?? []).map((d) => [d.id, d.token]));
+  const capiEvents: FakeCapiEvent[] = [];
+  const capiBodies: string[] = [];
+  const refusals: Array<{ match: (event: Record<string, unknown>) => boolean; message: string }> = [];
   const requests: FakeGraphRequest[] = [];
   const rules: Rule[] = [];
   let origin = '';
 
+  const ownerOfToken = (token: string | undefined): string | null => {
+    if (!token) return null;
+    for (const [id, t] of datasets) if (t === token) return id;
+    for (const a of accounts.values()) if (a.token === token) return `act_${a.id}`;
+    return null;
+  };
   const account = (id: string) => {
     const a = accounts.get(bareAccountId(id));
     if (!a) throw new Error(`fake graph: unknown account ${id}`);
@@ -170,6 +265,60 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       paging.next = next.toString();
     }
     json(res, 200, { data, paging }, usageHeaders(5, 0, 0));
+  }
+
+  /**
+   * `POST /<dataset>/events` as Meta's Conversions API answers it: the whole request fails when any
+   * event is invalid (nothing is stored), at most 1,000 events, event_time no more than 7 days back,
+   * user data fields that Meta wants hashed must be lowercase SHA-256 hex, Purchase needs value and currency.
+   */
+  function serveEvents(res: ServerResponse, req: FakeGraphRequest, body: unknown, token: string | undefined) {
+    const dataset = req.dataset as string;
+    if (req.method !== 'POST') return json(res, 400, graphError('Unsupported get request.', 100));
+    const expected = datasets.get(dataset);
+    if (expected === undefined)
+      return json(
+        res,
+        400,
+        graphError(
+          `Unsupported post request. Object with ID '${dataset}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+          100,
+          { error_subcode: 33, type: 'GraphMethodException' },
+        ),
+      );
+    if (!token) return json(res, 400, graphError('An access token is required to request this resource.', 104));
+    if (token !== expected) return json(res, 400, graphError('Invalid OAuth access token - Cannot parse access token', 190));
+    const data = (body as { data?: unknown } | null)?.data;
+    if (!Array.isArray(data) || data.length === 0)
+      return json(res, 400, graphError('(#100) The parameter data is required', 100, { error_subcode: 2804001 }));
+    if (data.length > 1_000)
+      return json(res, 400, graphError('(#100) data: a request may carry at most 1000 events', 100, { error_subcode: 2804013 }));
+    const now = Math.floor(Date.now() / 1000);
+    for (const [i, event] of data.entries()) {
+      const refused = refusals.find((r) => r.match(event as Record<string, unknown>));
+      const problem = capiEventProblem(event, now) ?? (refused ? refused.message : null);
+      if (problem)
+        return json(
+          res,
+          400,
+          graphError('Invalid parameter', 100, {
+            type: 'OAuthException',
+            error_subcode: 2804019,
+            is_transient: false,
+            error_user_title: 'Invalid event',
+            error_user_msg: `data[${i}]: ${problem}`,
+          }),
+        );
+    }
+    const testEventCode = (body as { test_event_code?: unknown }).test_event_code;
+    for (const event of data)
+      capiEvents.push({
+        dataset,
+        request: req.n,
+        testEventCode: typeof testEventCode === 'string' ? testEventCode : null,
+        event: event as Record<string, unknown>,
+      });
+    json(res, 200, { events_received: data.length, messages: [], fbtrace_id: `AFake${req.n.toString(36)}` });
   }
 
   function serveAds(res: ServerResponse, req: FakeGraphRequest, a: Account) {
@@ -306,12 +455,26 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     const url = new URL(httpReq.url ?? '/', origin);
     const query = Object.fromEntries(url.searchParams);
     const m = /^\/v\d+\.\d+\/act_(\d+)\/(ads|insights)$/.exec(url.pathname);
+    const ev = /^\/v\d+\.\d+\/(\d+)\/events$/.exec(url.pathname);
     const authorization = httpReq.headers.authorization ?? null;
+    const body = httpReq.method === 'POST' ? await readBody(httpReq) : '';
+    let parsed: unknown = null;
+    if (ev) {
+      capiBodies.push(body);
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        parsed = null;
+      }
+    }
     const req: FakeGraphRequest = {
       n: requests.length + 1,
       method: httpReq.method ?? 'GET',
       path: url.pathname,
-      edge: (m?.[2] as 'ads' | 'insights' | undefined) ?? 'other',
+      edge: ev ? 'events' : ((m?.[2] as 'ads' | 'insights' | undefined) ?? 'other'),
+      dataset: ev ? (ev[1] as string) : null,
+      tokenOf: ownerOfToken(/^(?:Bearer|OAuth)\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? query.access_token),
+      eventCount: Array.isArray((parsed as { data?: unknown } | null)?.data) ? (parsed as { data: unknown[] }).data.length : 0,
       query: Object.fromEntries(Object.entries(query).filter(([k]) => k !== 'access_token')),
       tokenInQuery: 'access_token' in query,
       authorization: authorization ? authorization.replace(/\s.*/, ' [redacted]') : null,
@@ -324,6 +487,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       req.fault = rule.fault.kind;
       if (await answerFault(res, rule.fault)) return;
     }
+    if (ev) return serveEvents(res, req, parsed, /^(?:Bearer|OAuth)\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? query.access_token);
     if (!m) return json(res, 404, graphError('Unknown path components', 2500));
     const a = accounts.get(m[1] as string);
     if (!a) return json(res, 400, graphError(`(#100) Ad account act_${m[1]} does not exist`, 100));
@@ -350,6 +514,10 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     },
     restate: (id, adId, date, cents) => account(id).spend.set(`${adId}|${date}`, cents),
     ads: (id) => account(id).ads,
+    capiEvents: (dataset) => (dataset ? capiEvents.filter((e) => e.dataset === dataset) : [...capiEvents]),
+    capiBodies,
+    addDataset: (id, token) => void datasets.set(id, token),
+    refuseEvents: (match, message = 'custom_data.value is invalid') => refusals.push({ match, message }),
     spendCents: (id, adId, date) => spendOf(account(id), adId, date),
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,439 @@
+import type { Logger } from '@mcb/core';
+import { type Database, type FunnelEventType, withTenantSql } from '@mcb/db';
+import { createGraphClient, type GraphClient, MetaRequestError } from '@mcb/meta';
+import type { TransactionSql } from 'postgres';
+import type { CapiTarget } from './config';
+import { type CapiSource, maxEventAgeMs, type PlannedSend, planSends, type ServerEvent } from './map';
+
+/** Meta's limit: one `/events` request carries at most 1,000 events (Conversions API "Batch Requests"). */
+export const maxEventsPerRequest = 1_000;
+
+/** Settings shared by every tenant's sends (from the app's env). */
+export interface CapiSendSettings {
+  graphUrl: string;
+  apiVersion: string;
+  /** Events per request, ≤ 1,000. Default 1,000. */
+  batchSize?: number;
+  timeoutMs?: number;
+  maxRetries?: number;
+  retryBaseMs?: number;
+  defaultRateLimitWaitMs?: number;
+  /** A `pending` row claimed longer ago than this is taken over (its sender died). Default 10 min. */
+  leaseMs?: number;
+  /** How far back (by `funnel_events.created_at`) the outbox looks for unsent events. Default 8 days. */
+  scanDays?: number;
+  /** Pages in flight at once (one's database work overlaps another's request to Meta). Default 3. */
+  concurrency?: number;
+}
+
+export interface CapiSendResult {
+  sent: number;
+  skipped: number;
+  failed: number;
+  /** HTTP requests to Meta (retries inside the client included). */
+  requests: number;
+  /** Sum of Meta's `events_received`. */
+  eventsReceived: number;
+  durationMs: number;
+}
+
+export interface CapiSendOptions {
+  /** Role `mcb_app`: every statement runs under `withTenantSql` (RLS). */
+  database: Database;
+  target: CapiTarget;
+  settings: CapiSendSettings;
+  log?: Logger;
+  now?: () => Date;
+  /** Aborts between batches and in-flight requests (worker shutdown); claimed rows are released. */
+  signal?: AbortSignal;
+  /** For tests: a client to use instead of one built from the settings. */
+  client?: GraphClient;
+}
+
+interface CandidateRow {
+  id: string;
+  contact_id: string;
+  event_type: FunnelEventType;
+  occurred_at: Date;
+  created_at: Date;
+  source: string;
+  source_event_id: string;
+  webhook_log_id: string | number | null;
+  data: Record<string, unknown> | null;
+  email_primary: string | null;
+  email_booking: string | null;
+  email_payment: string | null;
+  known_emails: string[] | null;
+  phone: string | null;
+  known_phones: string[] | null;
+  first_name: string | null;
+  last_name: string | null;
+  ad_id: string | null;
+  adset_id: string | null;
+  campaign_id: string | null;
+  is_first: boolean;
+  value_cents: string | number | null;
+  currency: string | null;
+}
+
+/** A claimed `pending` row on its way to Meta. */
+interface ClaimedRow {
+  id: number;
+  payload: ServerEvent;
+}
+
+/**
+ * Position in the outbox scan, `(funnel_events.created_at, id)` order. `createdAt` is Postgres's own
+ * text form: a JS Date would drop the microseconds and make the scan revisit (or loop on) a page — so it is also sent as `::text`, never as a timestamptz parameter
+ * (postgres.js would serialise that through a Date).
+ */
+export interface Keyset {
+  createdAt: string;
+  id: string;
+}
+
+/** Graph errors that concern the whole integration (unknown dataset, missing permission), not one event. */
+export function isRequestWideError(err: MetaRequestError): boolean {
+  const code = err.code ?? 0;
+  if (err.status === 401 || err.status === 403) return true;
+  if (code === 100 && err.subcode === 33) return true;
+  return code === 10 || code === 803 || code === 2500 || (code >= 200 && code < 300);
+}
+
+function toSource(r: CandidateRow): CapiSource {
+  return {
+    funnelEventId: r.id,
+    contactId: r.contact_id,
+    eventType: r.event_type,
+    occurredAt: r.occurred_at,
+    source: r.source,
+    sourceEventId: r.source_event_id,
+    webhookLogId: r.webhook_log_id === null ? null : Number(r.webhook_log_id),
+    data: r.data ?? {},
+    emails: [r.email_primary, r.email_booking, r.email_payment, ...(r.known_emails ?? [])],
+    phones: [r.phone, ...(r.known_phones ?? [])],
+    firstName: r.first_name,
+    lastName: r.last_name,
+    adId: r.ad_id,
+    adsetId: r.adset_id,
+    campaignId: r.campaign_id,
+    isFirst: r.is_first,
+    valueCents: r.value_cents === null ? null : Number(r.value_cents),
+    currency: r.currency,
+  };
+}
+
+/** One page of the outbox scan: funnel event ids in `(created_at, id)` order, and where the next page starts. */
+export interface ScanPage {
+  ids: string[];
+  /** Null when this page was the last. */
+  next: Keyset | null;
+}
+
+/**
+ * Up to `limit` funnel events recorded since `since`, after `after` in `(created_at, id)` order — an
+ * index range scan that stops at the limit. Under RLS.
+ */
+export async function scanFunnelEvents(
+  tx: TransactionSql,
+  tenantId: string,
+  since: Date,
+  after: Keyset | null,
+  limit: number,
+): Promise<ScanPage> {
+  const page = await tx<{ id: string; created_at: string }[]>`
+    select id, created_at::text as created_at from funnel_events
+    where tenant_id = ${tenantId} and created_at >= ${since}
+      ${after ? tx`and (created_at, id) > (${after.createdAt}::text::timestamptz, ${after.id}::uuid)` : tx``}
+    order by created_at, id
+    limit ${limit}`;
+  const last = page[page.length - 1];
+  return { ids: page.map((r) => r.id), next: last && page.length >= limit ? { createdAt: last.created_at, id: last.id } : null };
+}
+
+/**
+ * The outbox scan's page and its candidates (see `selectCapiCandidatesIn`). `next` is where the
+ * following page starts; null when this page was the last. Under RLS.
+ */
+export async function selectCapiCandidates(
+  tx: TransactionSql,
+  target: Pick<CapiTarget, 'tenantId' | 'lead' | 'events'>,
+  since: Date,
+  after: Keyset | null,
+  limit: number,
+  options: { unsentOnly?: boolean } = {},
+): Promise<{ sources: CapiSource[]; next: Keyset | null }> {
+  const page = await scanFunnelEvents(tx, target.tenantId, since, after, limit);
+  return { sources: await selectCapiCandidatesIn(tx, target, page.ids, options), next: page.next };
+}
+
+/**
+ * Of the funnel events `ids`, those that stand for a Meta event — a mapped type, or the person's
+ * first event while no Lead was sent for them — and, with `unsentOnly` (default), have no
+ * `capi_sends` row yet (the outbox anti-join), with the person and payment they need. Under RLS.
+ */
+export async function selectCapiCandidatesIn(
+  tx: TransactionSql,
+  target: Pick<CapiTarget, 'tenantId' | 'lead' | 'events'>,
+  ids: string[],
+  options: { unsentOnly?: boolean } = {},
+): Promise<CapiSource[]> {
+  if (ids.length === 0) return [];
+  const t = target.tenantId;
+  const mapped = Object.keys(target.events);
+  const unsentOnly = options.unsentOnly ?? true;
+  // `offset 0` keeps each NOT EXISTS a per-row index probe: flattened into an anti-join, the planner
+  // may (with young statistics) compare every row against every capi_sends row of the tenant.
+  const rows = await tx<CandidateRow[]>`
+    select fe.id, fe.contact_id, fe.event_type, fe.occurred_at, fe.created_at, fe.source, fe.source_event_id,
+           fe.webhook_log_id, fe.data, c.email_primary, c.email_booking, c.email_payment, c.known_emails,
+           c.phone, c.known_phones, c.first_name, c.last_name, c.ad_id, ma.adset_id, ma.campaign_id, f.is_first,
+           p0.amount_cents + coalesce(pd.amount_cents, 0) as value_cents, p0.currency
+    from funnel_events fe
+    join contacts c on c.tenant_id = fe.tenant_id and c.id = fe.contact_id
+    cross join lateral (
+      select ${target.lead}::boolean
+        and not exists (
+          select 1 from funnel_events e2
+          where e2.tenant_id = fe.tenant_id and e2.contact_id = fe.contact_id
+            and (e2.occurred_at < fe.occurred_at or (e2.occurred_at = fe.occurred_at and e2.id < fe.id)) offset 0)
+        and not exists (
+          select 1 from capi_sends l
+          where l.tenant_id = fe.tenant_id and l.contact_id = fe.contact_id and l.event_name = 'Lead' offset 0)
+        as is_first) f
+    left join meta_ads ma on ma.tenant_id = fe.tenant_id and ma.ad_id = c.ad_id
+    left join payments p0 on p0.tenant_id = fe.tenant_id and p0.payment_event_id = coalesce(
+      fe.data->>'payment_event_id', case when fe.source_event_id like 'payment:%' then substr(fe.source_event_id, 9) end)
+    left join payments pd on p0.category = 'payment_plan' and pd.tenant_id = fe.tenant_id
+      and pd.payment_event_id = p0.denefits_contract_code || '_downpayment'
+    where fe.tenant_id = ${t} and fe.id = any(${ids}::uuid[])
+      and (fe.event_type = any(${mapped}::text[]) or f.is_first)
+      ${
+        unsentOnly
+          ? tx`and not exists (select 1 from capi_sends s where s.tenant_id = fe.tenant_id and s.funnel_event_id = fe.id offset 0)`
+          : tx``
+      }
+    order by fe.created_at, fe.id`;
+  return rows.map(toSource);
+}
+
+/** Inserts planned rows; a row another sender inserted first is left out (`on conflict do nothing`). */
+async function insertPlanned(
+  tx: TransactionSql,
+  tenantId: string,
+  planned: PlannedSend[],
+): Promise<{ claimed: ClaimedRow[]; skipped: number }> {
+  if (planned.length === 0) return { claimed: [], skipped: 0 };
+  const rows = await tx<{ id: string | number; status: string; payload: ServerEvent | null }[]>`
+    insert into capi_sends (tenant_id, funnel_event_id, contact_id, webhook_log_id, event_name, event_id, event_time,
+                            status, reason, payload, attempts, claimed_at)
+    select ${tenantId}::uuid, u.f, u.c, u.w, u.n, u.i, u.et, u.st, u.r, u.p::jsonb,
+           case when u.st = 'pending' then 1 else 0 end, case when u.st = 'pending' then now() end
+    from unnest(${planned.map((p) => p.funnelEventId)}::uuid[], ${planned.map((p) => p.contactId)}::uuid[],
+                ${planned.map((p) => p.webhookLogId)}::int8[], ${planned.map((p) => p.eventName)}::text[],
+                ${planned.map((p) => p.eventId)}::text[], ${planned.map((p) => p.eventTime.toISOString())}::timestamptz[],
+                ${planned.map((p) => p.status)}::text[], ${planned.map((p) => p.reason)}::text[],
+                ${planned.map((p) => (p.payload ? JSON.stringify(p.payload) : null))}::text[])
+         as u(f, c, w, n, i, et, st, r, p)
+    on conflict do nothing
+    returning id, status, payload`;
+  const claimed = rows.filter((r) => r.status === 'pending').map((r) => ({ id: Number(r.id), payload: r.payload as ServerEvent }));
+  return { claimed, skipped: rows.filter((r) => r.status === 'skipped').length };
+}
+
+/**
+ * Sends one tenant's unsent conversions to its Meta dataset: claims up to `batchSize` rows at a time
+ * (first `pending` rows whose claim lapsed — a crashed or throttled earlier run — then new funnel
+ * events), posts them in one request, and records Meta's `events_received` and `fbtrace_id` per row.
+ * A funnel event is claimed once (UNIQUE tenant + funnel event + event name), so it is never sent twice
+ * by us; Meta also deduplicates on `event_id`. An event Meta refuses is isolated by halving the batch
+ * and marked `failed` with Meta's message; the rest go through.
+ * Throws the Graph client's typed errors (rate limit, expired token, transient, request-wide) after
+ * releasing its claims, so the caller decides: delay, stop, or retry.
+ */
+export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendResult> {
+  const { database, target, settings, log, signal } = options;
+  const now = options.now ?? (() => new Date());
+  const started = Date.now();
+  const batchSize = Math.max(1, Math.min(maxEventsPerRequest, settings.batchSize ?? maxEventsPerRequest));
+  const leaseMs = settings.leaseMs ?? 10 * 60_000;
+  const since = new Date(now().getTime() - (settings.scanDays ?? 8) * 24 * 3600_000);
+  const client =
+    options.client ??
+    createGraphClient({
+      baseUrl: settings.graphUrl,
+      version: settings.apiVersion,
+      accessToken: target.accessToken,
+      timeoutMs: settings.timeoutMs,
+      maxRetries: settings.maxRetries,
+      retryBaseMs: settings.retryBaseMs,
+      defaultRateLimitWaitMs: settings.defaultRateLimitWaitMs,
+      log,
+      signal,
+    });
+  const requestsBefore = client.requestCount;
+  const result: CapiSendResult = { sent: 0, skipped: 0, failed: 0, requests: 0, eventsReceived: 0, durationMs: 0 };
+  const t = target.tenantId;
+  let after: Keyset | null = null;
+  let scanDone = false;
+  let stopped = false;
+
+  /** Pending rows whose claim lapsed (a crashed or throttled earlier run), claimed again; past Meta's window → skipped. */
+  const reclaimLapsed = () =>
+    withTenantSql(database.sql, t, async (tx) => {
+      const stale = await tx<{ id: string | number; event_time: Date; payload: ServerEvent }[]>`
+        with s as (
+          select id from capi_sends
+          where tenant_id = ${t} and status = 'pending' and (claimed_at is null or claimed_at < now() - ${`${leaseMs} milliseconds`}::interval)
+          order by id limit ${batchSize} for update skip locked)
+        update capi_sends c set claimed_at = now(), attempts = c.attempts + 1
+        from s where c.tenant_id = ${t} and c.id = s.id
+        returning c.id, c.event_time, c.payload`;
+      const tooOld = stale.filter((r) => now().getTime() - r.event_time.getTime() > maxEventAgeMs).map((r) => Number(r.id));
+      if (tooOld.length > 0) {
+        await tx`
+          update capi_sends set status = 'skipped', claimed_at = null,
+            reason = 'older than 7 days when retried: Meta refuses events past its window'
+          where tenant_id = ${t} and id = any(${tooOld}::int8[])`;
+      }
+      const claimed: ClaimedRow[] = stale
+        .filter((r) => !tooOld.includes(Number(r.id)))
+        .map((r) => ({ id: Number(r.id), payload: r.payload }));
+      return { claimed, skipped: tooOld.length, found: stale.length };
+    });
+
+  // The scan position is shared by the pipelines: pages are handed out one at a time, in order.
+  let pageChain: Promise<unknown> = Promise.resolve();
+  const nextPage = (): Promise<string[] | null> => {
+    const page = pageChain.then(async () => {
+      if (scanDone || stopped) return null;
+      const p = await withTenantSql(database.sql, t, (tx) => scanFunnelEvents(tx, t, since, after, batchSize));
+      if (p.next) after = p.next;
+      else scanDone = true;
+      return p.ids.length > 0 ? p.ids : null;
+    });
+    pageChain = page.catch(() => {});
+    return page;
+  };
+
+  /** Plans and inserts the sends of one page's new candidates; returns the rows this run claimed. */
+  const claimPage = (ids: string[]) =>
+    withTenantSql(database.sql, t, async (tx) => {
+      const sources = await selectCapiCandidatesIn(tx, target, ids);
+      const at = now();
+      return insertPlanned(
+        tx,
+        t,
+        sources.flatMap((s) => planSends(s, target, at)),
+      );
+    });
+
+  const markSent = (ids: number[], eventsReceived: number, fbtraceId: string | null) =>
+    withTenantSql(
+      database.sql,
+      t,
+      (tx) => tx`
+      update capi_sends set status = 'sent', events_received = ${eventsReceived}, fbtrace_id = ${fbtraceId},
+        sent_at = now(), claimed_at = null, reason = null
+      where tenant_id = ${t} and id = any(${ids}::int8[])`,
+    );
+  const release = (ids: number[]) =>
+    withTenantSql(
+      database.sql,
+      t,
+      (tx) => tx`
+      update capi_sends set claimed_at = null where tenant_id = ${t} and id = any(${ids}::int8[]) and status = 'pending'`,
+    );
+
+  async function post(rows: ClaimedRow[]): Promise<void> {
+    try {
+      const body = { data: rows.map((r) => r.payload), ...(target.testEventCode ? { test_event_code: target.testEventCode } : {}) };
+      const { body: answer } = await client.post<{ events_received?: number; fbtrace_id?: string }>(`${target.datasetId}/events`, body);
+      const received = typeof answer.events_received === 'number' ? answer.events_received : 0;
+      if (received !== rows.length) log?.warn({ tenantId: t, events: rows.length, received }, 'capi: Meta received fewer events than sent');
+      await markSent(
+        rows.map((r) => r.id),
+        received,
+        answer.fbtrace_id ?? null,
+      );
+      result.sent += rows.length;
+      result.eventsReceived += received;
+    } catch (err) {
+      if (err instanceof MetaRequestError && !isRequestWideError(err)) {
+        if (rows.length > 1) {
+          // Meta refuses the whole request for one bad event: halve until it stands alone.
+          const mid = Math.ceil(rows.length / 2);
+          await post(rows.slice(0, mid));
+          await post(rows.slice(mid));
+          return;
+        }
+        const row = rows[0] as ClaimedRow;
+        const reason = `Meta refused the event: ${err.message}`.slice(0, 1_000);
+        await withTenantSql(
+          database.sql,
+          t,
+          (tx) => tx`
+          update capi_sends set status = 'failed', reason = ${reason}, fbtrace_id = ${err.fbtraceId}, claimed_at = null
+          where tenant_id = ${t} and id = ${row.id}`,
+        );
+        result.failed += 1;
+        log?.warn({ tenantId: t, sendId: row.id, code: err.code, subcode: err.subcode }, 'capi: event refused by Meta');
+        return;
+      }
+      await release(rows.map((r) => r.id)).catch((releaseErr) =>
+        log?.warn({ tenantId: t, err: (releaseErr as Error).message }, 'capi: releasing claims failed; the lease frees them'),
+      );
+      throw err;
+    }
+  }
+
+  /** Posts claimed rows, at most batchSize per request; on a throw, releases what it did not post. */
+  async function postAll(claimed: ClaimedRow[]): Promise<void> {
+    for (let i = 0; i < claimed.length; i += batchSize) {
+      try {
+        await post(claimed.slice(i, i + batchSize));
+      } catch (err) {
+        await release(claimed.slice(i + batchSize).map((r) => r.id)).catch(() => {});
+        throw err;
+      }
+    }
+  }
+
+  async function pipeline(): Promise<void> {
+    for (;;) {
+      if (signal?.aborted || stopped) return;
+      const ids = await nextPage();
+      if (!ids) return;
+      const { claimed, skipped } = await claimPage(ids);
+      result.skipped += skipped;
+      // A page can yield two sends per funnel event (Lead + Purchase): postAll splits at batchSize.
+      await postAll(claimed);
+      if (claimed.length) log?.debug({ tenantId: t, events: claimed.length, sent: result.sent }, 'capi batch sent');
+    }
+  }
+
+  try {
+    for (;;) {
+      if (signal?.aborted) break;
+      const { claimed, skipped, found } = await reclaimLapsed();
+      result.skipped += skipped;
+      if (found === 0) break;
+      await postAll(claimed);
+    }
+    // Pipelines overlap one page's database work with another's request to Meta; a failure stops them all.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: Math.max(1, settings.concurrency ?? 3) }, () =>
+        pipeline().catch((err) => {
+          stopped = true;
+          throw err;
+        }),
+      ),
+    );
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
+  } finally {
+    result.requests = client.requestCount - requestsBefore;
+    result.durationMs = Date.now() - started;
+  }
+  return result;
+}

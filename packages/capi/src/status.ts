@@ -1,0 +1,80 @@
+import { type Database, withTenantSql } from '@mcb/db';
+
+export interface CapiStatusCounts {
+  /** Rows by status and Meta event name (all time). */
+  byEvent: Array<{ eventName: string; status: string; count: number }>;
+  sent: number;
+  skipped: number;
+  failed: number;
+  pending: number;
+  lastSentAt: Date | null;
+  /** Sent in the last 7 days. */
+  sentLast7Days: number;
+  /** The most recent failures and skips, with their reasons (no PII: reasons never quote user data). */
+  recentProblems: Array<{ id: number; eventName: string; status: string; reason: string | null; at: Date }>;
+}
+
+/** A tenant's Conversions API outbox figures, under RLS. */
+export async function getCapiStatus(database: Database, tenantId: string): Promise<CapiStatusCounts> {
+  return withTenantSql(database.sql, tenantId, async (tx) => {
+    const byEvent = await tx<{ eventName: string; status: string; count: number }[]>`
+      select event_name as "eventName", status, count(*)::int as count from capi_sends
+      where tenant_id = ${tenantId} group by 1, 2 order by 1, 2`;
+    const [summary] = await tx<{ lastSentAt: Date | null; sentLast7Days: number }[]>`
+      select max(sent_at) as "lastSentAt",
+             count(*) filter (where status = 'sent' and sent_at >= now() - interval '7 days')::int as "sentLast7Days"
+      from capi_sends where tenant_id = ${tenantId}`;
+    const recentProblems = await tx<{ id: string | number; eventName: string; status: string; reason: string | null; at: Date }[]>`
+      select id, event_name as "eventName", status, reason, created_at as at from capi_sends
+      where tenant_id = ${tenantId} and status in ('failed', 'skipped') order by id desc limit 5`;
+    const total = (status: string) => byEvent.filter((r) => r.status === status).reduce((n, r) => n + r.count, 0);
+    return {
+      byEvent,
+      sent: total('sent'),
+      skipped: total('skipped'),
+      failed: total('failed'),
+      pending: total('pending'),
+      lastSentAt: summary?.lastSentAt ?? null,
+      sentLast7Days: summary?.sentLast7Days ?? 0,
+      recentProblems: recentProblems.map((r) => ({ ...r, id: Number(r.id) })),
+    };
+  });
+}
+
+/** What was sent to Meta for the funnel events of one webhook log (console log detail), under RLS. */
+export async function getCapiSendsForLog(
+  database: Database,
+  tenantId: string,
+  logId: number,
+): Promise<
+  Array<{
+    eventName: string;
+    eventId: string;
+    status: string;
+    reason: string | null;
+    eventsReceived: number | null;
+    fbtraceId: string | null;
+    sentAt: Date | null;
+    payload: unknown;
+  }>
+> {
+  return withTenantSql(
+    database.sql,
+    tenantId,
+    (tx) => tx<
+      Array<{
+        eventName: string;
+        eventId: string;
+        status: string;
+        reason: string | null;
+        eventsReceived: number | null;
+        fbtraceId: string | null;
+        sentAt: Date | null;
+        payload: unknown;
+      }>
+    >`
+      select event_name as "eventName", event_id as "eventId", status, reason, events_received as "eventsReceived",
+             fbtrace_id as "fbtraceId", sent_at as "sentAt", payload
+      from capi_sends where tenant_id = ${tenantId} and webhook_log_id = ${logId} order by id`,
+  );
+}

@@ -1,0 +1,75 @@
+import { McbError } from '@mcb/core';
+import { type Database, withTenantSql } from '@mcb/db';
+import { createGraphClient, type GraphClient } from '@mcb/meta';
+import type { CapiTarget } from './config';
+import { hashUserData } from './hash';
+import { planSends, type ServerEvent } from './map';
+import { type CapiSendSettings, selectCapiCandidates } from './outbox';
+
+export interface CapiTestResult {
+  testEventCode: string;
+  eventsReceived: number;
+  fbtraceId: string | null;
+  /** The events as posted (user data hashed). */
+  events: ServerEvent[];
+  /** True when the tenant had no recent event to send and a synthetic Lead was sent instead. */
+  synthetic: boolean;
+}
+
+/**
+ * `mcb capi test`: posts the tenant's most recent sendable events (up to `limit`, sent or not) with a
+ * `test_event_code`, so they show in Events Manager's Test Events tab and nowhere else. Records
+ * nothing in `capi_sends`. With no recent event, sends one synthetic Lead. Throws the Graph
+ * client's typed errors.
+ */
+export async function sendCapiTestEvents(options: {
+  database: Database;
+  target: CapiTarget;
+  settings: CapiSendSettings;
+  testEventCode?: string | null;
+  limit?: number;
+  now?: Date;
+  client?: GraphClient;
+}): Promise<CapiTestResult> {
+  const { target } = options;
+  const code = options.testEventCode ?? target.testEventCode;
+  if (!code)
+    throw new McbError('bad_request', `No test_event_code: pass --code or store one in the meta_capi credentials of ${target.slug}`);
+  const now = options.now ?? new Date();
+  const since = new Date(now.getTime() - 7 * 24 * 3600_000);
+  const { sources } = await withTenantSql(options.database.sql, target.tenantId, (tx) =>
+    selectCapiCandidates(tx, { ...target, lead: target.lead }, since, null, 500, { unsentOnly: false }),
+  );
+  let events = sources
+    .flatMap((s) => planSends({ ...s, isFirst: s.isFirst }, target, now))
+    .filter((p) => p.status === 'pending' && p.payload)
+    .map((p) => p.payload as ServerEvent)
+    .slice(-(options.limit ?? 5));
+  const synthetic = events.length === 0;
+  if (synthetic) {
+    events = [
+      {
+        event_name: 'Lead',
+        event_time: Math.floor(now.getTime() / 1000),
+        event_id: `mcb-test-${now.getTime()}`,
+        action_source: 'system_generated',
+        user_data: hashUserData({ emails: [], phones: [], firstName: null, lastName: null, externalId: `mcb-test-${target.slug}` }),
+        custom_data: { funnel_event: 'mcb_test' },
+      },
+    ];
+  }
+  const client =
+    options.client ??
+    createGraphClient({
+      baseUrl: options.settings.graphUrl,
+      version: options.settings.apiVersion,
+      accessToken: target.accessToken,
+      timeoutMs: options.settings.timeoutMs,
+      maxRetries: 1,
+    });
+  const { body } = await client.post<{ events_received?: number; fbtrace_id?: string }>(`${target.datasetId}/events`, {
+    data: events,
+    test_event_code: code,
+  });
+  return { testEventCode: code, eventsReceived: body.events_received ?? 0, fbtraceId: body.fbtrace_id ?? null, events, synthetic };
+}
