@@ -8,6 +8,8 @@ process.stdout.write(`${JSON.stringify({ url: fake.url })}\n`);
 process.stdin.resume();
 process.stdin.on('end', () => {
   const events = fake.capiEvents(datasetId);
-  process.stderr.write(`${JSON.stringify({ accepted: events.length, distinct: new Set(events.map((e) => `${e.event.event_name}|${e.event.event_id}`)).size })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ accepted: events.length, distinct: new Set(events.map((e) => `${e.event.event_name}|${e.event.event_id}`)).size })}\n`,
+  );
   void fake.close().then(() => process.exit(0));
 });

@@ -36,7 +36,11 @@ const loader = createTenantContextLoader({ admin, keyring, listen: false });
 
 try {
   const tenant = await addTenant(admin, { slug: 'bench-capi', name: 'Bench CAPI' });
-  await setIntegration(admin, keyring, { slug: 'bench-capi', provider: 'meta_capi', credentials: { dataset_id: datasetId, access_token: token } });
+  await setIntegration(admin, keyring, {
+    slug: 'bench-capi',
+    provider: 'meta_capi',
+    credentials: { dataset_id: datasetId, access_token: token },
+  });
   const t0 = performance.now();
   const ids = Array.from({ length: people }, () => randomUUID());
   const base = Math.floor((Date.now() - 3 * 24 * 3600_000) / 1000) * 1000;

@@ -90,7 +90,11 @@ describe('runCapiSend against the fake Graph API', () => {
     const seeded = await seedEvents(admin, t.id, 2_500);
     const first = await send(t);
     expect(first).toMatchObject({ sent: 2_500, skipped: 0, failed: 0, eventsReceived: 2_500, requests: 3 });
-    expect(requestsTo(t).map((r) => r.eventCount).sort()).toEqual([1_000, 1_000, 500].sort());
+    expect(
+      requestsTo(t)
+        .map((r) => r.eventCount)
+        .sort(),
+    ).toEqual([1_000, 1_000, 500].sort());
     const got = received(t);
     expect(got.size).toBe(2_500);
     expect([...got.values()].every((n) => n === 1)).toBe(true);
