@@ -135,6 +135,8 @@ describe('docker-compose.yml', () => {
       expect(services[app]?.depends_on?.redis?.condition).toBe('service_healthy');
       expect(interpolate(services[app]!.environment!.DATABASE_URL!, composeEnv)).toBe('postgres://mcb:p@postgres:5432/mcb');
       expect(services[app]?.environment?.REDIS_URL).toBe('redis://redis:6379');
+      // environment beats env_file: the outbox stays in the folder the image made writable.
+      expect(services[app]?.environment?.REPORT_OUTBOX_DIR).toBe('/app/data/outbox');
     }
   });
 

@@ -12,6 +12,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apps, buildApp } from './build';
 import { httpApps } from './http-apps';
+import { metricFamilies, shippedQueries } from './observability';
 import { exited, freePort, until, untilAnswers } from './processes';
 
 // SPEC §1 and §7: receivers and workers scale out as separate processes on one Postgres and one
@@ -217,5 +218,19 @@ describe('2 receivers and 3 workers, as separate processes on one Postgres and o
       await queue.close();
       await (queue.opts.connection as Redis).quit();
     }
+  });
+
+  it('every metric the dashboard, the alerts and the worker autoscaler query is served by a running app', async () => {
+    const served = new Set<string>();
+    for (const { port } of children) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const m of text.matchAll(/^# TYPE (\S+) /gm)) served.add(m[1]!);
+    }
+    const missing = shippedQueries().flatMap((q) =>
+      metricFamilies(q.expr)
+        .filter((f) => !served.has(f))
+        .map((f) => `${q.where}: ${f}`),
+    );
+    expect(missing).toEqual([]);
   });
 });

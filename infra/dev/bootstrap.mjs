@@ -4,7 +4,7 @@
 // then hands over to the real command. Plain JavaScript on purpose: it runs before any install.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -50,7 +50,7 @@ function ensureInstalled(pnpm) {
 
 /** Variables written by `npm start` for the embedded services, used when the shell sets none. */
 function devEnv() {
-  const file = join(root, '.mcb', 'dev.env');
+  const file = join(resolve(root, process.env.MCB_DATA_DIR ?? '.mcb'), 'dev.env');
   const env = { ...process.env };
   if (!existsSync(file)) return env;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -63,6 +63,14 @@ function devEnv() {
 function exec(cmd, args, env = process.env) {
   const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  // npm's `sh -c` may die of a SIGTERM without passing it on: then stop the child as if signalled.
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    child.kill('SIGTERM');
+  }, 500);
+  watch.unref();
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
@@ -86,6 +94,13 @@ switch (command) {
     exec(process.execPath, ['--import', 'tsx', join(root, 'infra', 'bench', `${args[0]}.ts`), ...args.slice(1)]);
     break;
   case 'test': {
+    // The browser tests (console, report screenshots) drive Debian's Chromium; say so before anything runs.
+    const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+    if (!existsSync(chromium)) {
+      say(`npm test needs Chromium for its browser tests and found none at ${chromium}.`);
+      say('Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH, then run npm test again.');
+      process.exit(1);
+    }
     const steps = [
       ['lint', bin('biome'), ['check', '.']],
       ['typecheck', bin('turbo'), ['run', 'typecheck', '--concurrency=2', '--output-logs=errors-only']],

@@ -98,14 +98,85 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   await admin.end();
   return {
     url: `${base}/mcb`,
-    describe: `embedded PostgreSQL 18 on 127.0.0.1:${port} (data in .mcb/pg)`,
+    describe: `embedded PostgreSQL 18 on 127.0.0.1:${port} (data in ${dir})`,
     stop: async () => {
       ctl(['-m', 'fast', '-w', '-t', '8', 'stop']);
     },
   };
 }
 
-async function redisAnswers(host: string, port: number): Promise<boolean> {
+/**
+ * A Redis of this checkout's own for the queues: a `redis-server` from PATH on a free port (the last
+ * one is remembered), data (AOF) in `<dataDir>/redis`, or null when there is no `redis-server` (the
+ * caller then uses 127.0.0.1:6379 under a prefix of this checkout, or BullMQ's PostgreSQL backend).
+ * Detached from the terminal, so Ctrl-C reaches the apps first and Redis stops after they drain.
+ */
+export async function startLocalRedis(dataDir: string, log: (line: string) => void): Promise<Service | null> {
+  const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (which.status !== 0) return null;
+  const dir = join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const pidFile = join(dir, 'redis.pid');
+  stopStale(pidFile, log);
+  const portFile = join(dataDir, 'redis.port');
+  const port = await freePort(existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : 6380);
+  writeFileSync(portFile, String(port));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--pidfile',
+      pidFile,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore', detached: true },
+  );
+  let answered = false;
+  for (let i = 0; i < 50 && !answered && child.exitCode === null; i++) {
+    answered = await redisAnswers('127.0.0.1', port);
+    if (!answered) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!answered) throw new Error(`redis-server did not answer on 127.0.0.1:${port}`);
+  log(`started redis-server on 127.0.0.1:${port}`);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    describe: `redis-server of this checkout on 127.0.0.1:${port} (data in ${dir})`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Stops a redis-server a killed `npm start` left running (its pid file names it). */
+function stopStale(pidFile: string, log: (line: string) => void): void {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    process.kill(pid, 0);
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmd.startsWith('redis-server')) return;
+    process.kill(pid, 'SIGTERM');
+    log(`stopped a redis-server left running by an earlier npm start (pid ${pid})`);
+  } catch {
+    // Not running any more (or not ours to signal): nothing to stop.
+  }
+}
+
+/** Whether a Redis answers PING at host:port within 500 ms. */
+export async function redisAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (ok: boolean) => {
@@ -117,40 +188,4 @@ async function redisAnswers(host: string, port: number): Promise<boolean> {
     socket.connect(port, host, () => socket.write('PING\r\n'));
     socket.once('data', (buf) => done(buf.toString().startsWith('+PONG')));
   });
-}
-
-/**
- * Redis for the queues: 127.0.0.1:6379 when it answers, else a `redis-server` from PATH on a free
- * port with its data (AOF) in `<dataDir>/redis`, else null (the caller falls back to BullMQ's
- * PostgreSQL backend).
- */
-export async function startLocalRedis(dataDir: string, log: (line: string) => void): Promise<Service | null> {
-  if (await redisAnswers('127.0.0.1', 6379)) {
-    return { url: 'redis://127.0.0.1:6379', describe: 'Redis on 127.0.0.1:6379', stop: async () => {} };
-  }
-  const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (which.status !== 0) return null;
-  const dir = join(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort(6380);
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; i < 50; i++) {
-    if (await redisAnswers('127.0.0.1', port)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  log(`started redis-server on 127.0.0.1:${port}`);
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    describe: `redis-server on 127.0.0.1:${port} (data in .mcb/redis)`,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
 }

@@ -1,24 +1,27 @@
 // `npm start`: the whole system on embedded defaults, as one supervised process tree.
-// Postgres: DATABASE_URL, else embedded. Redis: REDIS_URL, else 127.0.0.1:6379, else a local
-// redis-server, else BullMQ's PostgreSQL backend. Then migrate, seed, run receiver + worker +
-// console, print the URLs. Ctrl-C stops everything it started within 10 s.
+// Postgres: DATABASE_URL, else embedded. Redis: REDIS_URL, else a redis-server of this checkout,
+// else 127.0.0.1:6379 under a queue prefix of this checkout, else BullMQ's PostgreSQL backend. Then
+// migrate, seed, run receiver + worker + console, and say "ready" once they answer. SIGINT or
+// SIGTERM (to npm or to this process), or the death of the process that started it, stops the
+// apps first, then Redis, then Postgres. Local state lives in MCB_DATA_DIR (default .mcb/).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '@mcb/db';
 import { generateKey, openText, parseKeyring, seedDemoTenants } from '@mcb/tenancy';
 import { demoStripeEvent, signedStripeCurl } from './demo-event';
-import { type Service, startEmbeddedPostgres, startLocalRedis } from './services';
+import { freePort, redisAnswers, type Service, startEmbeddedPostgres, startLocalRedis } from './services';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const dataDir = join(root, '.mcb');
+const dataDir = resolve(root, process.env.MCB_DATA_DIR ?? '.mcb');
 mkdirSync(dataDir, { recursive: true });
 const say = (line: string) => process.stdout.write(`[mcb] ${line}\n`);
 const warn = (line: string) => process.stderr.write(`[mcb] warning: ${line}\n`);
 
-const stoppers: Array<() => Promise<void>> = [];
+// Stopped in reverse order of start: Postgres (started first) stops last.
+const services: Array<{ name: string; stop: () => Promise<void> }> = [];
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -30,15 +33,15 @@ async function stopAll(code: number): Promise<never> {
   say('stopping…');
   const hardDeadline = setTimeout(() => {
     for (const child of children) child.kill('SIGKILL');
-    void Promise.all(stoppers.map((stop) => stop().catch(() => {}))).finally(() => process.exit(code || 1));
-  }, 8_000);
+    void Promise.all(services.map((s) => s.stop().catch(() => {}))).finally(() => process.exit(code || 1));
+  }, 12_000);
   hardDeadline.unref();
   await Promise.all(
     children.map(
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const kill = setTimeout(() => child.kill('SIGKILL'), 6_000);
+          const kill = setTimeout(() => child.kill('SIGKILL'), 9_000);
           child.once('exit', () => {
             clearTimeout(kill);
             resolve();
@@ -47,20 +50,30 @@ async function stopAll(code: number): Promise<never> {
         }),
     ),
   );
-  for (const stop of stoppers.reverse()) await stop().catch((err) => warn(String(err)));
+  say('apps stopped');
+  for (const service of services.reverse()) {
+    await service.stop().catch((err) => warn(`${service.name}: ${String(err)}`));
+    say(`${service.name} stopped`);
+  }
   say('stopped.');
   process.exit(code);
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// npm and sh do not always pass a process manager's SIGTERM on: when the process that started this
+// one goes away, stop as if signalled rather than leave the apps and databases running as orphans.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void stopAll(0);
+}, 500).unref();
 
-/** Local secrets for development, generated once into .mcb/secrets.json (never committed). */
+/** Local secrets for development, generated once into <data dir>/secrets.json (never committed). */
 function localSecrets(): { encryptionKey: string; adminToken: string } {
   const file = join(dataDir, 'secrets.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
   const secrets = { encryptionKey: generateKey(), adminToken: randomBytes(24).toString('base64url') };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  warn('generated a local MCB_ENCRYPTION_KEY and ADMIN_TOKEN into .mcb/secrets.json — set your own in production');
+  warn(`generated a local MCB_ENCRYPTION_KEY and ADMIN_TOKEN into ${file} — set your own in production`);
   return secrets;
 }
 
@@ -84,32 +97,67 @@ function runApp(name: string, entry: string, env: NodeJS.ProcessEnv, restarts = 
   });
 }
 
+/** Resolves once every URL answers 200, or rejects after `timeoutMs`. */
+async function untilReady(urls: string[], timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  const pending = new Set(urls);
+  while (pending.size) {
+    for (const url of pending) {
+      const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) pending.delete(url);
+    }
+    if (!pending.size) return;
+    if (Date.now() > end) throw new Error(`not answering after ${timeoutMs / 1000} s: ${[...pending].join(', ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function chooseRedis(env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.REDIS_URL || env.QUEUE_BACKEND === 'postgres') {
+    say(`queues: ${env.QUEUE_BACKEND === 'postgres' ? 'BullMQ PostgreSQL backend' : 'REDIS_URL'}`);
+    return;
+  }
+  const own = await startLocalRedis(dataDir, say);
+  if (own) {
+    services.push({ name: 'redis', stop: own.stop });
+    env.REDIS_URL = own.url;
+    say(`queues: ${own.describe}`);
+  } else if (await redisAnswers('127.0.0.1', 6379)) {
+    // Another checkout may use this Redis too: queues under a prefix only this checkout uses.
+    env.REDIS_URL = 'redis://127.0.0.1:6379';
+    env.QUEUE_PREFIX ??= `mcb-${createHash('sha256').update(root).digest('hex').slice(0, 10)}`;
+    say(`queues: Redis on 127.0.0.1:6379 under prefix ${env.QUEUE_PREFIX} (no redis-server on PATH to run one of this checkout's own)`);
+  } else {
+    env.QUEUE_BACKEND = 'postgres';
+    warn("no Redis found: queues run on BullMQ's PostgreSQL backend (fine for a laptop, not for production)");
+  }
+}
+
 async function main() {
   const secrets = localSecrets();
   const env: NodeJS.ProcessEnv = { ...process.env };
+  const ownAdminToken = !env.ADMIN_TOKEN;
   env.MCB_ENCRYPTION_KEY ??= secrets.encryptionKey;
   env.ADMIN_TOKEN ??= secrets.adminToken;
   env.LOG_LEVEL ??= 'info';
+  // A laptop's services listen on loopback only; set HOST=0.0.0.0 to reach them from elsewhere.
+  env.HOST ??= '127.0.0.1';
+  // The usual ports when free, else free ones (another checkout may run its own npm start).
+  env.PORT ??= String(await freePort(3000));
+  env.CONSOLE_PORT ??= String(await freePort(3001));
+  env.WORKER_HEALTH_PORT ??= String(await freePort(3002));
 
   let pgService: Service | null = null;
   if (!env.DATABASE_URL) {
     pgService = await startEmbeddedPostgres(dataDir, say);
-    stoppers.push(pgService.stop);
+    services.push({ name: 'postgres', stop: pgService.stop });
     env.DATABASE_URL = pgService.url;
   }
   say(`postgres: ${pgService?.describe ?? 'DATABASE_URL'}`);
-
-  if (!env.REDIS_URL && env.QUEUE_BACKEND !== 'postgres') {
-    const redis = await startLocalRedis(dataDir, say);
-    if (redis) {
-      stoppers.push(redis.stop);
-      env.REDIS_URL = redis.url;
-      say(`queues: ${redis.describe}`);
-    } else {
-      env.QUEUE_BACKEND = 'postgres';
-      warn("no Redis found: queues run on BullMQ's PostgreSQL backend (fine for a laptop, not for production)");
-    }
-  } else say(`queues: ${env.QUEUE_BACKEND === 'postgres' ? 'BullMQ PostgreSQL backend' : 'REDIS_URL'}`);
+  await chooseRedis(env);
 
   await runMigrations(env.DATABASE_URL as string);
   const keyring = parseKeyring(env.MCB_ENCRYPTION_KEY as string);
@@ -121,30 +169,42 @@ async function main() {
     where t.slug = 'ppcu' and i.provider = 'stripe'`;
   await admin.close();
 
+  const base = env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT}`;
   // The CLI (`npm run mcb`) reads these when the shell sets none, so it talks to this system
   // (PORT / PUBLIC_BASE_URL: `mcb urls` prints where this receiver really listens).
   writeFileSync(
     join(dataDir, 'dev.env'),
-    `${['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'MCB_ENCRYPTION_KEY', 'PORT', 'PUBLIC_BASE_URL']
-      .filter((k) => env[k])
-      .map((k) => `${k}=${env[k]}`)
+    `${Object.entries({ ...env, PUBLIC_BASE_URL: base })
+      .filter(
+        ([k, v]) =>
+          ['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'QUEUE_PREFIX', 'MCB_ENCRYPTION_KEY', 'PORT', 'PUBLIC_BASE_URL'].includes(k) && v,
+      )
+      .map(([k, v]) => `${k}=${v}`)
       .join('\n')}\n`,
     { mode: 0o600 },
   );
 
-  const port = Number(env.PORT ?? 3000);
-  const consolePort = Number(env.CONSOLE_PORT ?? 3001);
+  say('starting receiver, worker and console…');
   runApp('receiver', 'apps/receiver/src/main.ts', env);
   runApp('worker', 'apps/worker/src/main.ts', env);
   runApp('console', 'apps/console/src/main.ts', env);
+  const local = (port: string | undefined, path: string) => `http://127.0.0.1:${port}${path}`;
+  await untilReady([local(env.PORT, '/readyz'), local(env.WORKER_HEALTH_PORT, '/readyz'), local(env.CONSOLE_PORT, '/readyz')], 180_000);
 
-  const base = env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`;
+  const consoleUrl = local(env.CONSOLE_PORT, '/login');
   const lines = [
     '',
-    'MCB is starting. Webhook URLs for the demo tenant ppcu:',
+    'MCB is ready.',
+    `Console:          ${consoleUrl}`,
+    // The token generated for this laptop is shown on a terminal only, never written to a log file.
+    !ownAdminToken
+      ? '  sign in with your ADMIN_TOKEN'
+      : process.stdout.isTTY
+        ? `  sign in with the admin token ${env.ADMIN_TOKEN}   (kept in ${join(dataDir, 'secrets.json')})`
+        : `  sign in with the admin token: "adminToken" in ${join(dataDir, 'secrets.json')}`,
+    'Webhook URLs for the demo tenant ppcu:',
     ...['manychat', 'ghl', 'stripe', 'denefits', 'perspective'].map((s) => `  ${s.padEnd(12)} ${base}/api/webhooks/ppcu/${s}`),
     `Receiver health:  ${base}/readyz`,
-    `Console:          http://127.0.0.1:${consolePort}/admin/queues   (ADMIN_TOKEN in .mcb/secrets.json)`,
     'Secrets and per-tool setup: npm run mcb -- urls ppcu',
   ];
   if (stripe?.webhook_secret) {

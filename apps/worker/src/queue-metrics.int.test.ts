@@ -20,7 +20,7 @@ it('reports each tenant queue’s waiting jobs and the age of its oldest one, re
     ids.push(await h.deliverStored(t.id, 'manychat', { subscriber: { id: `qm-${i}` }, event_type: 'contact_created' }));
   const registry = new Registry();
   registerQueueMetrics(registry, { admin: h.admin, queue: h.conn, log: createLogger({ name: 'test', level: 'silent' }) });
-  await new Promise((r) => setTimeout(r, 1_100));
+  await new Promise((r) => setTimeout(r, 1_000));
   const text = await registry.metrics();
   const queue = `webhooks-${t.id}`;
   expect(text).toContain(`mcb_queue_jobs{queue="${queue}",tenant="${t.slug}",state="waiting"} 3`);

@@ -11,13 +11,7 @@ import { Gauge, type Registry } from 'prom-client';
  * `mcb_queue_jobs{state="waiting"}` (infra/k8s/base/worker.yaml).
  */
 export function registerQueueMetrics(registry: Registry, deps: { admin: Database; queue: QueueConnection; log: Logger }): void {
-  // One read serves both gauges of a scrape (prom-client collects them one after the other).
-  let pending: ReturnType<typeof read> | null = null;
-  const read = async () => getQueueCounts(deps.queue, await listQueueRefs(deps.admin));
-  const snapshot = () => {
-    pending ??= read().finally(() => setTimeout(() => (pending = null), 1_000).unref());
-    return pending;
-  };
+  const read = oncePerScrape(async () => getQueueCounts(deps.queue, await listQueueRefs(deps.admin)));
   const jobs = new Gauge({
     name: 'mcb_queue_jobs',
     help: 'Jobs per queue, tenant (slug, empty for system queues) and state, read from BullMQ at scrape time',
@@ -26,7 +20,7 @@ export function registerQueueMetrics(registry: Registry, deps: { admin: Database
     async collect() {
       jobs.reset();
       try {
-        for (const q of await snapshot()) {
+        for (const q of await read()) {
           for (const state of queueStates) jobs.set({ queue: q.name, tenant: q.tenantSlug ?? '', state }, q.counts[state]);
         }
       } catch (err) {
@@ -41,14 +35,27 @@ export function registerQueueMetrics(registry: Registry, deps: { admin: Database
     registers: [registry],
     async collect() {
       oldest.reset();
-      try {
-        const now = Date.now();
-        for (const q of await snapshot()) {
-          oldest.set({ queue: q.name, tenant: q.tenantSlug ?? '' }, q.oldestWaitingAt ? Math.max(0, (now - q.oldestWaitingAt) / 1000) : 0);
-        }
-      } catch {
-        // Already logged by mcb_queue_jobs for this scrape.
+      const now = Date.now();
+      // A failed read is logged once, by mcb_queue_jobs.
+      for (const q of await read().catch(() => [])) {
+        oldest.set({ queue: q.name, tenant: q.tenantSlug ?? '' }, q.oldestWaitingAt ? Math.max(0, (now - q.oldestWaitingAt) / 1000) : 0);
       }
     },
   });
+}
+
+/**
+ * Wraps `read` so the gauges of one scrape (collected together) share one read; a scrape a second
+ * later reads afresh.
+ */
+export function oncePerScrape<T>(read: () => Promise<T>, ttlMs = 1_000): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => {
+    if (!pending) {
+      pending = read();
+      const clear = () => setTimeout(() => (pending = null), ttlMs).unref();
+      pending.then(clear, clear);
+    }
+    return pending;
+  };
 }

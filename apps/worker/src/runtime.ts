@@ -15,6 +15,7 @@ import { processors } from './processors/registry';
 import { registerQueueMetrics } from './queue-metrics';
 import { TenantWebhookWorkers } from './queues/tenant-workers';
 import { schedulers } from './schedulers/index';
+import { registerStatusMetrics } from './status-metrics';
 
 export interface WorkerRuntime {
   deps: WorkerDeps;
@@ -43,6 +44,7 @@ export async function startWorkerRuntime(
   const manychat = createManyChatClient({ baseUrl: env.MANYCHAT_API_BASE_URL, timeoutMs: env.MANYCHAT_TIMEOUT_MS });
   const metrics = createWorkerMetrics();
   registerQueueMetrics(metrics.registry, { admin, queue, log });
+  registerStatusMetrics(metrics.registry, { admin, log });
   const deps: WorkerDeps = { env, log, database, admin, queue, tenants, manychat, metrics };
 
   const fixed = Object.values(queueNames).map(

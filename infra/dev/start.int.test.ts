@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exited, freePort, until } from '@mcb/deploy/processes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The two-command dev loop, for real: `npm start` on embedded Postgres and a Redis of its own, in a
+// data folder of this test (MCB_DATA_DIR), then SIGTERM to the npm process, as a process manager does.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'mcb-dev-'));
+const ports = { PORT: 0, CONSOLE_PORT: 0, WORKER_HEALTH_PORT: 0 };
+const env: Record<string, string> = {};
+let npm: ChildProcess;
+let stdout = '';
+// Everything npm start ran, recorded once it is ready, so a failing test still cleans up.
+let started: { tree: number[]; postgres: number; redis: number } = { tree: [], postgres: 0, redis: 0 };
+
+/** Every live process below `pid` (children, grandchildren, …), from /proc. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(/^\d+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we read.
+    }
+  }
+  const out: number[] = [];
+  for (let queue = [pid]; queue.length; ) {
+    const next = parents.get(queue.shift()!) ?? [];
+    out.push(...next);
+    queue.push(...next);
+  }
+  return out;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  for (const key of Object.keys(ports) as Array<keyof typeof ports>) ports[key] = await freePort();
+  // Only what a developer's shell has: no DATABASE_URL, no REDIS_URL.
+  Object.assign(env, {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? dataDir,
+    MCB_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+  });
+  npm = spawn('npm', ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  npm.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  npm.stderr?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  await until(async () => (stdout.includes('MCB is ready.') ? true : undefined), 170_000, `npm start to say ready:\n${stdout}`);
+  started = {
+    tree: descendants(npm.pid!),
+    postgres: Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
+    redis: Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8')),
+  };
+}, 180_000);
+
+afterAll(async () => {
+  for (const pid of [...started.tree, started.redis]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  // Postgres: a fast shutdown (SIGINT), so it releases its shared memory.
+  if (started.postgres && alive(started.postgres)) process.kill(started.postgres, 'SIGINT');
+  await until(async () => (started.postgres && alive(started.postgres) ? undefined : true), 15_000, 'postgres to stop').catch(() => {});
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('says ready only once the apps answer, with the console URL and how to sign in', async () => {
+    expect(stdout).toContain(`Console:          http://127.0.0.1:${ports.CONSOLE_PORT}/login`);
+    expect(stdout).toContain(`sign in with the admin token: "adminToken" in ${join(dataDir, 'secrets.json')}`);
+    const token = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).adminToken as string;
+    // Never printed when the output is not a terminal (a log file, CI).
+    expect(stdout).not.toContain(token);
+    for (const [port, path] of [
+      [ports.PORT, '/readyz'],
+      [ports.WORKER_HEALTH_PORT, '/readyz'],
+      [ports.CONSOLE_PORT, '/readyz'],
+    ] as const) {
+      expect((await fetch(`http://127.0.0.1:${port}${path}`)).status).toBe(200);
+    }
+    const signIn = await fetch(`http://127.0.0.1:${ports.CONSOLE_PORT}/admin/api/stats`, { headers: { authorization: `Bearer ${token}` } });
+    expect(signIn.status).toBe(200);
+  });
+
+  it('runs its queues on a Redis of its own, never a shared one', () => {
+    const redisUrl = /^REDIS_URL=(.*)$/m.exec(readFileSync(join(dataDir, 'dev.env'), 'utf8'))?.[1];
+    const port = Number(/^redis:\/\/127\.0\.0\.1:(\d+)$/.exec(redisUrl ?? '')?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(port).not.toBe(6379);
+    expect(stdout).toContain(`queues: redis-server of this checkout on 127.0.0.1:${port}`);
+  });
+
+  it('`npm run mcb -- urls` prints the running receiver’s address', () => {
+    const r = spawnSync('npm', ['run', '--silent', 'mcb', '--', 'urls', 'ppcu'], { cwd: root, env, encoding: 'utf8', timeout: 90_000 });
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.stdout).toContain(`http://127.0.0.1:${ports.PORT}/api/webhooks/ppcu/stripe`);
+  });
+
+  it('SIGTERM to the npm process stops every child: the apps, then Redis, then Postgres', async () => {
+    const { tree, postgres: postgresPid, redis: redisPid } = started;
+    expect(tree.length).toBeGreaterThanOrEqual(5);
+    expect([postgresPid, redisPid].every(alive)).toBe(true);
+    const gone = exited(npm);
+    npm.kill('SIGTERM');
+    await gone;
+    const all = [...tree, postgresPid, redisPid];
+    await until(
+      async () => (all.some(alive) ? undefined : true),
+      40_000,
+      `every process to stop: ${all.filter(alive).join(', ')}\n${stdout}`,
+    );
+    const order = ['[mcb] stopping…', '[mcb] apps stopped', '[mcb] redis stopped', '[mcb] postgres stopped', '[mcb] stopped.'];
+    const at = order.map((line) => stdout.indexOf(line));
+    expect(
+      at.every((i) => i >= 0),
+      stdout,
+    ).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+    for (const port of Object.values(ports)) {
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    }
+  });
+});
