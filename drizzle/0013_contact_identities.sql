@@ -95,4 +95,5 @@ resolved AS (
 INSERT INTO contact_identities (tenant_id, kind, value, contact_id, source, merged_from_id, first_seen_at)
 SELECT DISTINCT ON (tenant_id, kind, value) tenant_id, kind, value, survivor, 'migration', merged_from, at
 FROM resolved
-ORDER BY tenant_id, kind, value, first_seen_at ASC NULLS LAST, created_at ASC, survivor ASC, at ASC;
+ORDER BY tenant_id, kind, value, first_seen_at ASC NULLS LAST, created_at ASC, survivor ASC, at ASC
+ON CONFLICT DO NOTHING;

@@ -270,3 +270,45 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
     expect(normalizeStripe(noAmount, config)).toMatchObject({ kind: 'invalid', reason: 'checkout.session has no amount_total' });
   });
 });
+
+describe('normalizeStripe — a booked payment that is disputed or fails later', () => {
+  it('charge.dispute.created → status `disputed` for the payment of that payment intent, at the event time', () => {
+    expect(normalizeStripe(fixture('charge-dispute-created'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'charge.dispute.created',
+          occurredAt: iso(1763049600),
+          paymentStatusUpdates: [
+            { stripePaymentIntentId: 'pi_1MoS6fLgUG5tbmjcFullPay01', status: 'disputed', occurredAt: iso(1763049600) },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('charge.dispute.closed → `dispute_lost`, or `paid` again when won; no payment intent → ignored', () => {
+    expect(normalizeStripe(fixture('charge-dispute-closed'), config)).toMatchObject({
+      events: [{ paymentStatusUpdates: [{ stripePaymentIntentId: 'pi_1MoS6fLgUG5tbmjcFullPay01', status: 'dispute_lost' }] }],
+    });
+    const won = fixture('charge-dispute-closed');
+    won.data.object.status = 'won';
+    expect(normalizeStripe(won, config)).toMatchObject({ events: [{ paymentStatusUpdates: [{ status: 'paid' }] }] });
+    const bare = fixture('charge-dispute-created');
+    bare.data.object.payment_intent = null;
+    expect(normalizeStripe(bare, config)).toMatchObject({ kind: 'ignored', eventType: 'charge.dispute.created' });
+  });
+
+  it('checkout.session.async_payment_failed → status `failed` for that session', () => {
+    expect(normalizeStripe(fixture('checkout-session-async-payment-failed'), config)).toMatchObject({
+      kind: 'events',
+      events: [
+        {
+          eventType: 'checkout.session.async_payment_failed',
+          paymentStatusUpdates: [{ paymentEventId: 'cs_test_c1AchPay', status: 'failed' }],
+        },
+      ],
+    });
+  });
+});

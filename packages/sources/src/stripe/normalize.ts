@@ -11,7 +11,14 @@ import {
   withoutUndefined,
 } from '../result';
 import type { NormalizedContact, NormalizedPayment, NormalizeResult } from '../types';
-import { type StripeEvent, stripeChargeSchema, stripeCheckoutSessionSchema, stripeEventSchema, stripeInvoiceSchema } from './schema';
+import {
+  type StripeEvent,
+  stripeChargeSchema,
+  stripeCheckoutSessionSchema,
+  stripeDisputeSchema,
+  stripeEventSchema,
+  stripeInvoiceSchema,
+} from './schema';
 
 type StripeObject = Record<string, unknown>;
 
@@ -215,6 +222,44 @@ function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult 
 }
 
 /**
+ * `charge.dispute.created` / `.closed` → a status change of the payment booked from the same payment
+ * intent: `disputed` while open; when closed, `paid` if won, else `dispute_<status>` (e.g.
+ * `dispute_lost`). Stored even before the payment is: the newest change wins (SPEC §6.7).
+ */
+function disputeChanged(event: StripeEvent, object: StripeObject): NormalizeResult {
+  const type = event.type ?? null;
+  const dispute = stripeDisputeSchema.parse(object);
+  if (!dispute.payment_intent) return ignore(type, 'dispute carries no payment_intent: no booked payment to update');
+  const closed = type === 'charge.dispute.closed';
+  const status = !closed ? 'disputed' : dispute.status === 'won' ? 'paid' : `dispute_${dispute.status ?? 'closed'}`;
+  const occurredAt = event.created ?? dispute.created;
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: type ?? 'charge.dispute',
+      occurredAt,
+      paymentStatusUpdates: [withoutUndefined({ stripePaymentIntentId: dispute.payment_intent, status, occurredAt })],
+    }),
+  );
+}
+
+/** `checkout.session.async_payment_failed`: the delayed payment of a session failed — its status becomes `failed`. */
+function checkoutFailed(event: StripeEvent, object: StripeObject): NormalizeResult {
+  const type = event.type ?? null;
+  const session = stripeCheckoutSessionSchema.parse(object);
+  if (!session.id) return reject(type, 'checkout.session has no id');
+  const occurredAt = event.created ?? session.created;
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: 'checkout.session.async_payment_failed',
+      occurredAt,
+      paymentStatusUpdates: [withoutUndefined({ paymentEventId: session.id, status: 'failed', occurredAt })],
+    }),
+  );
+}
+
+/**
  * Stripe event (as the API delivers it to a webhook endpoint) → result (SPEC §4). Payments carry the
  * person's identity in `contact` for linking; the applier does not create a contact from them. Pure, total.
  */
@@ -236,6 +281,11 @@ export const normalizeStripe = guardNormalizer('stripe', (payload: unknown, conf
       return chargeRefunded(event, object);
     case 'invoice.paid':
       return invoicePaid(event, object);
+    case 'checkout.session.async_payment_failed':
+      return checkoutFailed(event, object);
+    case 'charge.dispute.created':
+    case 'charge.dispute.closed':
+      return disputeChanged(event, object);
     default:
       if (countedViaCheckout.has(type)) return ignore(type, 'counted via checkout.session');
       return ignore(type, `unhandled Stripe event type "${type}"`);

@@ -63,6 +63,16 @@ export const stripeInvoiceSchema = z.object({
 });
 
 /** Stripe `event` envelope as delivered to a webhook endpoint. */
+/** `dispute` (API object): the charge and payment intent it disputes, and where the dispute stands. */
+export const stripeDisputeSchema = z.object({
+  id: textField,
+  charge: refField,
+  payment_intent: refField,
+  status: textField,
+  reason: textField,
+  created: timeField,
+});
+
 export const stripeEventSchema = z.object({
   id: textField,
   object: textField,

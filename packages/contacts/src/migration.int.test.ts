@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { createDatabase, type Database } from '@mcb/db';
+import { testEnv } from '@mcb/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+// Migration 0013 fills contact_identities from data written before it existed. The test database is
+// already migrated, so the test writes contacts the old way (no identity rows) for a fresh tenant and
+// runs the migration's data statement again (it is idempotent: ON CONFLICT DO NOTHING).
+const migration = readFileSync(new URL('../../../drizzle/0013_contact_identities.sql', import.meta.url), 'utf8');
+const fill = migration.slice(migration.indexOf('WITH RECURSIVE chain'));
+
+let owner: Database;
+beforeAll(() => {
+  owner = createDatabase({ url: testEnv().databaseUrl, role: 'owner', max: 2 });
+});
+afterAll(async () => {
+  await owner.close();
+});
+
+it('existing contacts: columns, known emails/phones, lineage and linked payments become identities of the live survivor', async () => {
+  const sql = owner.sql;
+  const [t] = await sql<
+    { id: string }[]
+  >`insert into tenants (slug, name) values (${`mig-${Date.now().toString(36)}`}, 'Mig') returning id`;
+  const tenant = t!.id;
+  const at = (d: number) => new Date(Date.UTC(2026, 0, d));
+  // survivor ← loser ← older loser (a merge chain), as mergeInto left them: provider ids nulled.
+  const [survivor] = await sql<{ id: string }[]>`
+    insert into contacts (tenant_id, mc_id, email_primary, phone, known_emails, known_phones, first_seen_at)
+    values (${tenant}, 'mc-live', 'Live@X.io', '+15550000001', '{old@x.io}', '{+15550000009}', ${at(1)}) returning id`;
+  const [loser] = await sql<{ id: string }[]>`
+    insert into contacts (tenant_id, merged_into_id, email_booking, first_seen_at) values (${tenant}, ${survivor!.id}, 'book@x.io', ${at(2)}) returning id`;
+  const [older] = await sql<{ id: string }[]>`
+    insert into contacts (tenant_id, merged_into_id, first_seen_at) values (${tenant}, ${loser!.id}, ${at(3)}) returning id`;
+  // Lineage still knows the provider ids the merges nulled (it was moved to the survivor, or not).
+  await sql`
+    insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value) values
+      (${tenant}, ${survivor!.id}, 'mc_id', null, 'mc-messenger'),
+      (${tenant}, ${older!.id}, 'ghl_id', null, 'ghl-old'),
+      (${tenant}, ${older!.id}, 'first_name', null, 'Not an identity')`;
+  await sql`
+    insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at, stripe_customer_id)
+    values (${tenant}, ${survivor!.id}, 'cs_mig', 'stripe', 'buy_in_full', 'full_purchase', 100, 'paid', ${at(4)}, 'cus_mig')`;
+  // Another live person sharing an email: the older record keeps it.
+  await sql`insert into contacts (tenant_id, mc_id, email_primary, first_seen_at) values (${tenant}, 'mc-other', 'live@x.io', ${at(5)})`;
+
+  await sql.unsafe(fill);
+  await sql.unsafe(fill);
+
+  const rows = await sql<{ kind: string; value: string; contact_id: string; merged_from_id: string | null; source: string }[]>`
+    select kind, value, contact_id, merged_from_id, source from contact_identities where tenant_id = ${tenant} order by kind, value`;
+  const owners = Object.fromEntries(rows.map((r) => [`${r.kind}:${r.value}`, r.contact_id]));
+  expect(Object.keys(owners).sort()).toEqual(
+    [
+      'email:book@x.io',
+      'email:live@x.io',
+      'email:old@x.io',
+      'ghl_id:ghl-old',
+      'mc_id:mc-live',
+      'mc_id:mc-messenger',
+      'mc_id:mc-other',
+      'phone:+15550000001',
+      'phone:+15550000009',
+      'stripe_customer_id:cus_mig',
+    ].sort(),
+  );
+  const other = rows.find((r) => r.value === 'mc-other')!.contact_id;
+  for (const [key, id] of Object.entries(owners)) expect(id, key).toBe(key === 'mc_id:mc-other' ? other : survivor!.id);
+  expect(rows.find((r) => r.value === 'ghl-old')).toMatchObject({ merged_from_id: older!.id, source: 'migration' });
+  expect(rows.find((r) => r.value === 'book@x.io')).toMatchObject({ merged_from_id: loser!.id });
+});
