@@ -59,6 +59,35 @@ describe('schema (applied by the real migrations)', () => {
     for (const pk of pks) expect(pk.cols, pk.relname).toContain('tenant_id');
   });
 
+  // SPEC §2 scale-out rule, driven by the catalogue so a new table cannot escape it: on Citus each
+  // tenant table is distributed by tenant_id, which only works when every key carries it.
+  it('puts tenant_id in every unique constraint and unique index of every tenant table', async () => {
+    const missing = await sql<{ table: string; index: string }[]>`
+      select c.relname as table, pg_get_indexdef(i.indexrelid) as index from pg_index i
+      join pg_class c on c.oid = i.indrelid and c.relnamespace = 'public'::regnamespace
+      where i.indisunique
+        and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id')
+        and not exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attnum = any(i.indkey) and a.attname = 'tenant_id')`;
+    expect(missing).toEqual([]);
+  });
+
+  it('makes every foreign key between tenant tables carry tenant_id on both sides, at the same position', async () => {
+    const fks = await sql<{ name: string; from: string; to: string; cols: string[]; refs: string[] }[]>`
+      select con.conname as name, con.conrelid::regclass::text as from, con.confrelid::regclass::text as to,
+        array(select a.attname::text from unnest(con.conkey) with ordinality k(n, o)
+          join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.n order by k.o) as cols,
+        array(select a.attname::text from unnest(con.confkey) with ordinality k(n, o)
+          join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.n order by k.o) as refs
+      from pg_constraint con where con.contype = 'f' and con.connamespace = 'public'::regnamespace`;
+    expect(fks.length).toBeGreaterThan(5);
+    for (const fk of fks) {
+      // tenants is the one reference table (copied to every node): its key is the tenant id itself.
+      if (fk.to === 'tenants') expect(fk.cols, fk.name).toEqual(['tenant_id']);
+      else expect(fk.cols.indexOf('tenant_id'), fk.name).toBe(fk.refs.indexOf('tenant_id'));
+      expect(fk.cols, fk.name).toContain('tenant_id');
+    }
+  });
+
   it('keeps rejected webhook rows out of dedupe', async () => {
     const [t] = await sql<{ id: string }[]>`insert into tenants (slug, name) values (${`dd-${Date.now()}`}, 'Dedupe') returning id`;
     const insert = (status: string) =>
