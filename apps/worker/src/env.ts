@@ -1,3 +1,4 @@
+import { capiEnvFields } from '@mcb/capi';
 import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
 import { metaEnvFields } from '@mcb/meta';
 import { reportEnvFields } from '@mcb/reports';
@@ -19,6 +20,7 @@ export const workerEnvSchema = z.object({
   REPORT_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
   ...metaEnvFields,
   META_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
+  ...capiEnvFields,
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

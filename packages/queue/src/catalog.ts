@@ -32,17 +32,24 @@ export const jobSchemas = {
   'meta.tick': z.object({}).passthrough(),
   'report.weekly': z.object({ tenantId: z.string().uuid(), weekStart: z.string() }),
   'report.tick': z.object({}).passthrough(),
+  /** One tenant's Conversions API outbox (issue 17). Runs on the tenant's own queue, like its webhooks. */
+  'capi.send': z.object({ tenantId: z.string().uuid() }),
+  'capi.tick': z.object({}).passthrough(),
 } as const;
 
 export type JobName = keyof typeof jobSchemas;
 export type JobData<N extends JobName> = z.infer<(typeof jobSchemas)[N]>;
 
+/** Jobs that run on the tenant's own queue (`webhookQueueName`) rather than a fixed one. */
+export type TenantQueueJobName = 'webhook.process' | 'capi.send';
+
 /** Which queue each job goes to. */
-export const jobQueue: Record<Exclude<JobName, 'webhook.process'>, QueueName> = {
+export const jobQueue: Record<Exclude<JobName, TenantQueueJobName>, QueueName> = {
   'meta.sync': queueNames.meta,
   'meta.tick': queueNames.schedules,
   'report.weekly': queueNames.reports,
   'report.tick': queueNames.schedules,
+  'capi.tick': queueNames.schedules,
 };
 
 /** Default options: exponential backoff, bounded history so Redis never grows without limit. */
@@ -66,6 +73,14 @@ export function jobId(...parts: Array<string | number>): string {
  */
 export function webhookJobId(logId: number): string {
   return jobId('log', logId);
+}
+
+/**
+ * Job id of a tenant's `capi.send` for one scheduler window (`windowStart`, epoch ms): any number of
+ * ticks, workers or restarts within the window add it once.
+ */
+export function capiSendJobId(tenantId: string, windowStart: number): string {
+  return jobId('capi-send', tenantId, new Date(windowStart).toISOString().slice(0, 16).replace(/[-:]/g, '').concat('Z'));
 }
 
 /** The queue of one tenant's webhook jobs (`webhook.process`, data `{ logId }`). */

@@ -1,6 +1,8 @@
 import type { JobName } from '@mcb/queue';
 import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../deps';
+import { processCapiSend } from './capi/send';
+import { processCapiTick } from './capi/tick';
 import { processMetaSync } from './meta/sync';
 import { processMetaTick } from './meta/tick';
 import { processReportTick } from './reports/tick';
@@ -23,4 +25,6 @@ export const processors: Partial<Record<JobName, Processor>> = {
   'report.tick': processReportTick,
   'meta.sync': processMetaSync,
   'meta.tick': processMetaTick,
+  'capi.send': processCapiSend,
+  'capi.tick': processCapiTick,
 };

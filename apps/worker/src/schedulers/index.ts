@@ -1,4 +1,5 @@
 import type { WorkerDeps } from '../deps';
+import { registerCapiScheduler } from './capi';
 import { registerMetaScheduler } from './meta';
 import { registerReportScheduler } from './reports';
 
@@ -6,4 +7,4 @@ import { registerReportScheduler } from './reports';
 export type SchedulerRegistration = (deps: WorkerDeps) => Promise<void>;
 
 /** Every scheduler, registered at worker start. One file per domain under `schedulers/`. */
-export const schedulers: SchedulerRegistration[] = [registerReportScheduler, registerMetaScheduler];
+export const schedulers: SchedulerRegistration[] = [registerReportScheduler, registerMetaScheduler, registerCapiScheduler];

@@ -1,0 +1,63 @@
+import { classifyCapiFailure, loadCapiTarget, markCapiError, markCapiSuccess, runCapiSend } from '@mcb/capi';
+import { MissingCredentials } from '@mcb/core';
+import { jobSchemas } from '@mcb/queue';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { WorkerDeps } from '../../deps';
+import { toJobError } from '../../errors';
+
+/**
+ * `capi.send` {tenantId}: sends the tenant's unsent conversions to its Meta dataset (packages/capi
+ * `runCapiSend`). Rate limited: the job is delayed (not failed) until Meta's announced reset; 190,
+ * unknown dataset or missing permission: `last_error` set, no retry (the tick skips an expired token
+ * until a new one is stored); 5xx / network: retried with backoff. Job data holds the tenant id only.
+ */
+export async function processCapiSend(job: Job, deps: WorkerDeps, token?: string, signal?: AbortSignal): Promise<unknown> {
+  const data = jobSchemas['capi.send'].parse(job.data);
+  const log = deps.log.child({ job: job.id, tenantId: data.tenantId });
+  let target: Awaited<ReturnType<typeof loadCapiTarget>>;
+  try {
+    target = await loadCapiTarget(deps.tenants, data.tenantId);
+  } catch (err) {
+    // Deactivated or removed since the tick: nothing to send, nothing to retry.
+    if (err instanceof MissingCredentials) return { skipped: 'no active meta_capi integration' };
+    throw toJobError(err);
+  }
+  try {
+    const result = await runCapiSend({
+      database: deps.database,
+      target,
+      settings: {
+        graphUrl: deps.env.META_GRAPH_URL,
+        apiVersion: deps.env.META_API_VERSION,
+        timeoutMs: deps.env.META_TIMEOUT_MS,
+        batchSize: deps.env.CAPI_BATCH_SIZE,
+      },
+      log,
+      signal,
+    });
+    if (result.sent > 0 || result.failed > 0) {
+      await markCapiSuccess(deps.database, target.tenantId);
+      log.info(
+        { sent: result.sent, skipped: result.skipped, failed: result.failed, requests: result.requests, durationMs: result.durationMs },
+        'capi send done',
+      );
+    }
+    return result;
+  } catch (err) {
+    const failure = classifyCapiFailure(err);
+    if (failure.kind === 'rate_limited') {
+      // Delayed, not failed: attempts are not consumed; the claims were released, the rerun resumes.
+      await job.moveToDelayed(Date.now() + failure.waitMs, token ?? job.token);
+      log.warn({ waitMs: failure.waitMs }, 'capi send rate limited; delayed');
+      throw new DelayedError();
+    }
+    if (failure.kind === 'permanent') {
+      await markCapiError(deps.database, target.tenantId, failure.lastError);
+      log.error({ err: failure.lastError }, 'capi send failed permanently');
+      throw new UnrecoverableError(failure.lastError);
+    }
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= attempts) await markCapiError(deps.database, target.tenantId, failure.lastError).catch(() => {});
+    throw toJobError(err);
+  }
+}

@@ -1,0 +1,61 @@
+import { capiTokenExpiredError } from '@mcb/capi';
+import { capiSendJobId, type QueueConnection, webhookQueueName } from '@mcb/queue';
+import { type Job, Queue } from 'bullmq';
+import type { WorkerDeps } from '../../deps';
+
+const queues = new WeakMap<QueueConnection, Map<string, Queue>>();
+
+/** The tenant's own queue (where its webhooks and its `capi.send` run), one instance per connection. */
+export function tenantQueue(conn: QueueConnection, tenantId: string): Queue {
+  let byTenant = queues.get(conn);
+  if (!byTenant) {
+    byTenant = new Map();
+    queues.set(conn, byTenant);
+  }
+  let q = byTenant.get(tenantId);
+  if (!q) {
+    q = new Queue(webhookQueueName(tenantId), { connection: conn.connection, prefix: conn.prefix });
+    q.on('error', conn.onError(`queue ${webhookQueueName(tenantId)}`));
+    byTenant.set(tenantId, q);
+  }
+  return q;
+}
+
+/**
+ * The `capi.send` jobs due at `now`: one per active tenant with an active `meta_capi` integration,
+ * with the id `capi-send-<tenant>-<window start>` (windows of `CAPI_TICK_EVERY_MS`), so any number of
+ * ticks, workers or restarts within one window add it once. Integrations whose token expired (190)
+ * are skipped until an operator stores a new one (which clears `last_error`).
+ */
+export async function planCapiSendJobs(deps: Pick<WorkerDeps, 'admin' | 'env'>, now = Date.now()) {
+  const rows = await deps.admin.sql<{ id: string; lastError: string | null }[]>`
+    select t.id, i.last_error as "lastError"
+    from tenants t join tenant_integrations i on i.tenant_id = t.id and i.provider = 'meta_capi' and i.is_active
+    where t.is_active
+    order by t.id`;
+  const every = Math.max(1_000, deps.env.CAPI_TICK_EVERY_MS);
+  const windowStart = Math.floor(now / every) * every;
+  return rows
+    .filter((r) => !r.lastError?.startsWith(`${capiTokenExpiredError}:`))
+    .map((r) => ({ tenantId: r.id, jobId: capiSendJobId(r.id, windowStart) }));
+}
+
+/** `capi.tick`: fans out one `capi.send` per due tenant onto that tenant's queue (see `planCapiSendJobs`). */
+export async function processCapiTick(_job: Job, deps: WorkerDeps): Promise<unknown> {
+  const planned = await planCapiSendJobs(deps);
+  for (const j of planned) {
+    await tenantQueue(deps.queue, j.tenantId).add(
+      'capi.send',
+      { tenantId: j.tenantId },
+      {
+        jobId: j.jobId,
+        attempts: deps.env.JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: 5_000 },
+        removeOnComplete: { count: 100, age: 3600 },
+        removeOnFail: { count: 1_000, age: 14 * 24 * 3600 },
+      },
+    );
+  }
+  deps.log.debug({ enqueued: planned.length }, 'capi tick');
+  return { enqueued: planned.map((j) => j.jobId) };
+}
