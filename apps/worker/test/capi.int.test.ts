@@ -111,8 +111,8 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     const sent = () => fake.capiEvents(t.datasetId).map((e) => e.event);
     const events = sent();
     expect(events.map((e) => e.event_name).sort()).toEqual(['Lead', 'Purchase']);
-    const lead = events.find((e) => e.event_name === 'Lead') as Record<string, any>;
-    const purchase = events.find((e) => e.event_name === 'Purchase') as Record<string, any>;
+    const lead = events.find((e) => e.event_name === 'Lead') as Record<string, unknown>;
+    const purchase = events.find((e) => e.event_name === 'Purchase') as Record<string, unknown>;
     const [contact] = await h.owner.sql<{ id: string }[]>`select id from contacts where tenant_id = ${t.id} and merged_into_id is null`;
     const expectedUser = {
       em: [sha('maria.lopez@example.com')],
