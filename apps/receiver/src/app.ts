@@ -1,4 +1,4 @@
-import type { Logger } from '@mcb/core';
+import { KeyedRateLimiter, type Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { GhlPublicKeys } from '@mcb/sources';
@@ -27,6 +27,13 @@ export interface ReceiverDeps {
   groupCommit?: Partial<GroupCommitOptions>;
   /** Injected clock (signature tolerance, rotation overlap). */
   now?: () => Date;
+  /**
+   * Bound on each database wait of a request before its work starts (default 1,500 ms): the tenant
+   * lookup, and a free transaction slot for its row. Postgres down → 503 within 2 s.
+   */
+  dbTimeoutMs?: number;
+  /** Rejected deliveries stored per tenant per minute (default 60, as a burst too); past it only counted. */
+  rejectionsStoredPerMinute?: number;
 }
 
 export interface Receiver {
@@ -52,7 +59,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
   const enqueuer = deps.enqueuer ?? new WebhookEnqueuer(deps.queue);
   const committer = new GroupCommitter(
     { database: deps.database, enqueuer, queueReady: () => isQueueReady(deps.queue), metrics, log: deps.log },
-    deps.groupCommit,
+    { maxWaitMs: deps.dbTimeoutMs ?? 1_500, ...deps.groupCommit },
   );
 
   const app = new Hono<ReceiverEnvVars>();
@@ -71,6 +78,11 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
     bodyLimitBytes: deps.bodyLimitBytes ?? defaultBodyLimitBytes,
     verifyOptions: { ghlPublicKeys: deps.ghlPublicKeys },
     now: deps.now ?? (() => new Date()),
+    dbTimeoutMs: deps.dbTimeoutMs ?? 1_500,
+    rejectionBudget: new KeyedRateLimiter({
+      perSecond: (deps.rejectionsStoredPerMinute ?? 60) / 60,
+      burst: Math.max(1, deps.rejectionsStoredPerMinute ?? 60),
+    }),
   });
   app.notFound((c) => errorResponse(c, 'not_found', 'Not found'));
   app.onError((err, c) => {

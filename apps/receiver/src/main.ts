@@ -5,15 +5,22 @@ import { createQueueConnection } from '@mcb/queue';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
 import { createReceiver } from './app';
 import { ghlKeysFromEnv, loadReceiverEnv } from './env';
-import { OutboxSweeper } from './intake/outbox-sweeper';
-import { isQueueReady } from './intake/queue-ready';
 
 const env = loadReceiverEnv();
 const log = createLogger({ name: 'receiver', level: env.LOG_LEVEL });
 const ghlPublicKeys = exitOnEnvError(() => ghlKeysFromEnv(env));
-const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: env.DATABASE_POOL_MAX, applicationName: 'mcb-receiver' });
-// Admin paths (ADR 0002): tenant-context resolution by slug and the cross-tenant outbox sweeper.
-const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-receiver-admin' });
+// Every database wait on the request path is bounded: connect in DB_CONNECT_TIMEOUT_S, statements in 10 s
+// server-side, and each request's wait in DB_REQUEST_TIMEOUT_MS (then 503).
+const dbLimits = { connectTimeoutSeconds: env.DB_CONNECT_TIMEOUT_S, statementTimeoutMs: 10_000 };
+const database = createDatabase({
+  url: env.DATABASE_URL,
+  role: 'app',
+  max: env.DATABASE_POOL_MAX,
+  applicationName: 'mcb-receiver',
+  ...dbLimits,
+});
+// Admin path (ADR 0002): tenant-context resolution by slug.
+const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-receiver-admin', ...dbLimits });
 const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
 const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY), ttlMs: env.TENANT_CACHE_TTL_MS });
 const receiver = createReceiver({
@@ -23,6 +30,8 @@ const receiver = createReceiver({
   tenants,
   ghlPublicKeys,
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  dbTimeoutMs: env.DB_REQUEST_TIMEOUT_MS,
+  rejectionsStoredPerMinute: env.REJECTIONS_STORED_PER_MINUTE,
   groupCommit: {
     windowMs: env.GROUP_COMMIT_WINDOW_MS,
     maxRows: env.GROUP_COMMIT_MAX_ROWS,
@@ -30,11 +39,6 @@ const receiver = createReceiver({
     enqueueTimeoutMs: env.ENQUEUE_TIMEOUT_MS,
   },
 });
-const sweeper = new OutboxSweeper(
-  { admin, enqueuer: receiver.enqueuer, queueReady: () => isQueueReady(queue), log, metrics: receiver.metrics },
-  { intervalMs: env.OUTBOX_SWEEP_INTERVAL_MS, minAgeMs: env.OUTBOX_MIN_AGE_MS, batchSize: env.OUTBOX_BATCH_SIZE },
-);
-sweeper.start();
 
 const server = serve({ fetch: receiver.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   log.info({ port: info.port }, 'receiver listening');
@@ -45,7 +49,6 @@ onShutdown(
     // Stop accepting, let in-flight requests finish (each is answered only after its commit).
     { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
     { name: 'intake', close: () => receiver.close() },
-    { name: 'outbox', close: () => sweeper.stop() },
     { name: 'tenants', close: () => tenants.close() },
     { name: 'queue', close: () => queue.close() },
     { name: 'postgres', close: () => Promise.all([database.close(), admin.close()]) },

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** What a webhook request ended as (the `outcome` label; one per row of the SPEC §3 table). */
 export type IntakeOutcomeLabel =
@@ -19,11 +19,11 @@ export interface ReceiverMetrics {
   registry: Registry;
   requests: Counter<'tenant' | 'source' | 'status' | 'outcome'>;
   latency: Histogram<'source' | 'outcome'>;
-  outboxDepth: Gauge;
   batchSize: Histogram;
   batchPhase: Histogram<'phase'>;
   enqueueFailures: Counter;
-  swept: Counter;
+  rowsStoredRaw: Counter;
+  rejectionsNotStored: Counter<'tenant'>;
 }
 
 /** Creates the metrics. `defaults` adds process metrics (RSS, CPU, event-loop lag). */
@@ -46,11 +46,6 @@ export function createReceiverMetrics({ defaults = true }: { defaults?: boolean 
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    outboxDepth: new Gauge({
-      name: 'mcb_receiver_outbox_depth',
-      help: 'Accepted webhook logs not yet enqueued (enqueued_at IS NULL), as of the last outbox sweep',
-      registers,
-    }),
     batchSize: new Histogram({
       name: 'mcb_receiver_group_commit_batch_size',
       help: 'Rows written per group-commit transaction',
@@ -66,12 +61,18 @@ export function createReceiverMetrics({ defaults = true }: { defaults?: boolean 
     }),
     enqueueFailures: new Counter({
       name: 'mcb_receiver_enqueue_failures_total',
-      help: 'Group-commit batches whose jobs were left to the outbox (queue down or slow)',
+      help: 'Jobs of committed rows not handed to the queue (queue down, slow or backlog full); the reconciler enqueues them',
       registers,
     }),
-    swept: new Counter({
-      name: 'mcb_receiver_outbox_swept_total',
-      help: 'Webhook logs enqueued by the outbox sweeper',
+    rowsStoredRaw: new Counter({
+      name: 'mcb_receiver_rows_stored_raw_total',
+      help: 'Accepted deliveries Postgres refused as parsed, stored with their raw bytes as failed',
+      registers,
+    }),
+    rejectionsNotStored: new Counter({
+      name: 'mcb_receiver_rejections_not_stored_total',
+      help: 'Rejected deliveries past the per-tenant budget of stored rejections: answered as usual, counted here only',
+      labelNames: ['tenant'],
       registers,
     }),
   };

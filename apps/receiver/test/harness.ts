@@ -100,9 +100,9 @@ export async function countJobs(jobs: WebhookEnqueuer, tenantId: string): Promis
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-/** webhook_logs rows of one tenant (admin path, test only). */
-export function logsOf(h: Harness, tenantId: string) {
-  return h.admin.sql<
+/** webhook_logs rows of one tenant (admin path, test only); `raw_body` as UTF-8 text, `raw_bytes` exact. */
+export async function logsOf(h: Harness, tenantId: string) {
+  const rows = await h.admin.sql<
     {
       id: number;
       source: string;
@@ -111,12 +111,13 @@ export function logsOf(h: Harness, tenantId: string) {
       event_type: string | null;
       headers: Record<string, string>;
       payload: unknown;
-      raw_body: string | null;
+      raw_bytes: Buffer | null;
       error_message: string | null;
       enqueued_at: Date | null;
     }[]
-  >`select id, source, status, dedupe_key, event_type, headers, payload, raw_body, error_message, enqueued_at
+  >`select id, source, status, dedupe_key, event_type, headers, payload, raw_body as raw_bytes, error_message, enqueued_at
     from webhook_logs where tenant_id = ${tenantId} order by id`;
+  return rows.map((r) => ({ ...r, raw_body: r.raw_bytes === null ? null : r.raw_bytes.toString('utf8') }));
 }
 
 /** Polls `fn` until it returns true (or fails after `ms`). */

@@ -89,15 +89,19 @@ describe('SPEC §3 table', () => {
       event_type: 'checkout.session.completed',
       payload: JSON.parse(body),
     });
+    // The answer does not wait for the enqueue (the reconciler is the safety net): the job follows at once.
+    await eventually(async () => (await h.jobs.queueFor(tenant.id).getJob(`log-${json.id}`)) !== undefined);
     const job = await h.jobs.queueFor(tenant.id).getJob(`log-${json.id}`);
     expect(job?.name).toBe('webhook.process');
     expect(job?.data).toEqual({ logId: json.id });
-    await eventually(async () => (await logsOf(h, tenant.id)).find((r) => r.id === json.id)?.enqueued_at != null);
+    // One write per row: the receiver never updates it after the insert.
+    expect(rows[0]?.enqueued_at).toBeNull();
   });
 
   it('verified, same dedupe_key: 200 duplicate with the first id; no new row, no new job', async () => {
     const body = stripeEvent();
     const first = await jsonOf(await post(tenant.slug, 'stripe', body, sources.stripe.auth(body)));
+    await eventually(async () => (await h.jobs.queueFor(tenant.id).getJob(`log-${first.id}`)) !== undefined);
     const rowsBefore = (await logsOf(h, tenant.id)).length;
     const jobsBefore = await countJobs(h.jobs, tenant.id);
     // A redelivery is signed again by Stripe (new t=), same event id.
@@ -145,7 +149,9 @@ describe('SPEC §3 table', () => {
     expect((await jsonOf(noIntegration)).error?.message).toBe(`Missing credentials: stripe for tenant ${bare.slug}`);
     const rows = await logsOf(h, bare.id);
     expect(rows.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(rows[0]?.payload).toEqual(JSON.parse(body));
+    // Evidence, never input: the body is kept as raw bytes (not parsed), no payload.
+    expect(rows[0]?.payload).toBeNull();
+    expect(rows[0]?.raw_body).toBe(body);
     expect(rows[0]?.error_message).toMatch(/^missing_credentials/);
     expect(await countJobs(h.jobs, bare.id)).toBe(0);
   });
@@ -158,7 +164,7 @@ describe('SPEC §3 table', () => {
     const genuine = await post(tenant.slug, 'stripe', body, sources.stripe.auth(body));
     expect(genuine.status).toBe(200);
     expect(await jsonOf(genuine)).toEqual({ received: true, id: expect.any(Number) });
-    const rows = (await logsOf(h, tenant.id)).filter((r) => r.dedupe_key === JSON.parse(body).id);
+    const rows = (await logsOf(h, tenant.id)).filter((r) => r.dedupe_key === JSON.parse(body).id || r.raw_body === body);
     expect(rows.map((r) => r.status)).toEqual(['rejected', 'received']);
   });
 
@@ -231,7 +237,8 @@ describe('SPEC §3 table', () => {
     expect(text).toContain('mcb_receiver_requests_total{tenant="_unknown",source="_unknown",status="404",outcome="unknown_tenant"}');
     expect(text).toContain('mcb_receiver_request_duration_seconds_bucket');
     expect(text).toContain('mcb_receiver_group_commit_batch_size_bucket');
-    expect(text).toContain('mcb_receiver_outbox_depth');
+    expect(text).toContain('mcb_receiver_enqueue_failures_total');
+    expect(text).toContain('mcb_receiver_rejections_not_stored_total');
   });
 });
 
@@ -446,7 +453,8 @@ describe('ManyChat body shapes at intake', () => {
       /^ManyChat body has no subscriber id: send the contact as the body itself \("Add Full Contact Data"\)/,
     );
     const row = (await logsOf(h, tenant.id)).at(-1);
-    expect(row).toMatchObject({ status: 'rejected', raw_body: null, payload: JSON.parse(body) });
+    // Evidence, never input: kept as raw bytes, not parsed.
+    expect(row).toMatchObject({ status: 'rejected', raw_body: body, payload: null });
     expect(row?.error_message).toMatch(/^invalid_payload: ManyChat body has no subscriber id/);
     expect(await countJobs(h.jobs, tenant.id)).toBe(jobsBefore);
   });

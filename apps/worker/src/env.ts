@@ -16,6 +16,8 @@ export const workerEnvSchema = z.object({
   MANYCHAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8_000),
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  RECONCILE_MIN_AGE_MS: z.coerce.number().int().min(0).default(15_000),
   ...reportEnvFields,
   REPORT_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
   ...metaEnvFields,

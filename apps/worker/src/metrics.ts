@@ -29,7 +29,13 @@ export function createWorkerMetrics() {
     help: 'tenant webhook queues this process consumes',
     registers: [registry],
   });
-  return { registry, jobs, duration, latency, active, tenantQueues };
+  const reconciled = new Counter({
+    name: 'mcb_worker_reconciled_total',
+    help: 'Webhook logs the reconciler found stranded, by action: enqueued (no job), rerun (job finished, log not), failed (lost too often)',
+    labelNames: ['action'] as const,
+    registers: [registry],
+  });
+  return { registry, jobs, duration, latency, active, tenantQueues, reconciled };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

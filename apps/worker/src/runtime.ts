@@ -3,7 +3,8 @@ import { serve } from '@hono/node-server';
 import { createLogger, type Logger, queueBackendFromEnv } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createManyChatClient } from '@mcb/manychat';
-import { createQueueConnection, jobQueue, queueNames } from '@mcb/queue';
+import { WebhookReconciler } from '@mcb/ops';
+import { createQueueConnection, jobQueue, queueNames, WebhookEnqueuer } from '@mcb/queue';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from './deps';
@@ -20,6 +21,7 @@ import { registerStatusMetrics } from './status-metrics';
 export interface WorkerRuntime {
   deps: WorkerDeps;
   webhooks: TenantWebhookWorkers;
+  reconciler: WebhookReconciler;
   /** Port of /healthz, /readyz, /metrics. */
   port: number;
   /** Address the health server is bound to (`HOST`). */
@@ -75,6 +77,23 @@ export async function startWorkerRuntime(
   await webhooks.start();
   for (const register of schedulers) await register(deps);
 
+  // No acked event stranded (SPEC §10.4): re-enqueues logs whose job Redis lost or BullMQ failed by a stall.
+  const reconcileEnqueuer = new WebhookEnqueuer(queue, env.JOB_ATTEMPTS);
+  const reconciler = new WebhookReconciler(
+    {
+      admin,
+      enqueuer: reconcileEnqueuer,
+      log,
+      onPass: (s) => {
+        metrics.reconciled.inc({ action: 'enqueued' }, s.enqueued);
+        metrics.reconciled.inc({ action: 'rerun' }, s.rerun);
+        metrics.reconciled.inc({ action: 'failed' }, s.failed);
+      },
+    },
+    { intervalMs: env.RECONCILE_INTERVAL_MS, minAgeMs: env.RECONCILE_MIN_AGE_MS, maxAttempts: env.JOB_ATTEMPTS },
+  );
+  reconciler.start();
+
   const server = serve({
     fetch: createWorkerHealthApp({ database, queue, registry: metrics.registry }).fetch,
     port: env.WORKER_HEALTH_PORT,
@@ -89,12 +108,15 @@ export async function startWorkerRuntime(
     webhooks,
     port,
     address,
+    reconciler,
     close: async (deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS) => {
       const bounded = <T>(p: Promise<T>) =>
         Promise.race([p, new Promise((r) => setTimeout(r, Math.max(100, deadline - Date.now())).unref())]);
+      await reconciler.stop();
       await Promise.all([webhooks.close(deadline), bounded(Promise.all(fixed.map((w) => w.close())))]);
       await new Promise((resolve) => server.close(() => resolve(undefined)));
       await tenants.close().catch(() => {});
+      await reconcileEnqueuer.close();
       await queue.close();
       await Promise.all([database.close(), admin.close()]);
     },

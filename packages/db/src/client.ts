@@ -19,6 +19,10 @@ export interface DatabaseOptions {
   role: DbRole;
   max?: number;
   applicationName?: string;
+  /** Seconds to wait for a new connection (postgres.js default 30; request paths want ~2). */
+  connectTimeoutSeconds?: number;
+  /** Server-side `statement_timeout` for every statement of this pool (ms; 0 = none). */
+  statementTimeoutMs?: number;
 }
 
 export interface Database {
@@ -31,12 +35,21 @@ export interface Database {
 const roleNames: Record<Exclude<DbRole, 'owner'>, string> = { app: 'mcb_app', admin: 'mcb_admin' };
 
 /** Opens a postgres.js pool whose sessions run as the given role (set at connection start). */
-export function createDatabase({ url, role, max = 10, applicationName = 'mcb' }: DatabaseOptions): Database {
+export function createDatabase({
+  url,
+  role,
+  max = 10,
+  applicationName = 'mcb',
+  connectTimeoutSeconds = 30,
+  statementTimeoutMs = 0,
+}: DatabaseOptions): Database {
   const connection: Record<string, string> = { application_name: applicationName };
   if (role !== 'owner') connection.role = roleNames[role];
+  if (statementTimeoutMs > 0) connection.statement_timeout = String(statementTimeoutMs);
   const options = {
     max,
     connection,
+    connect_timeout: connectTimeoutSeconds,
     onnotice: () => {},
     transform: { undefined: null },
   } as const;

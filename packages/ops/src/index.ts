@@ -1,5 +1,6 @@
 export * from './filters';
 export * from './queues';
+export * from './reconcile';
 export * from './replay';
 export * from './stack';
 export * from './tenants';

@@ -44,7 +44,7 @@ export interface ReplaySummary {
   /** Every skipped log, counted. */
   skippedCount: number;
   skippedByReason: Partial<Record<ReplaySkipReason, number>>;
-  /** Reset but not enqueued (queue down): they stay `received` with no `enqueued_at`, for the outbox. */
+  /** Reset but not enqueued (queue down): they stay `received`; the reconciler enqueues them once the queue is back. */
   notEnqueued: number;
   /** When this replay started (ms since the epoch): identifies it in logs and answers. */
   replayNumber: number;

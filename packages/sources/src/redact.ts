@@ -6,6 +6,11 @@ const redacted = '[redacted]';
 const jsonField = /("secret_key"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 const formField = /(\bsecret_key=)[^&\s]*/g;
 
+/** `text` with every `"secret_key": "…"` and `secret_key=…` value masked (a text scan: any body, parsed or not). */
+export function maskBodySecretText(text: string): string {
+  return text.includes('secret_key') ? text.replace(jsonField, `$1"${redacted}"`).replace(formField, `$1${redacted}`) : text;
+}
+
 function hasSecretField(event: unknown): event is Record<string, unknown> {
   return !!event && typeof event === 'object' && !Array.isArray(event) && bodySecretFields.some((f) => f in event);
 }
@@ -31,11 +36,7 @@ export function redactBodySecrets<P extends { ok: true; event: unknown } | { ok:
   text: string,
   parsed: P,
 ): { text: string; parsed: P } {
-  if (!parsed.ok) {
-    return text.includes('secret_key')
-      ? { text: text.replace(jsonField, `$1"${redacted}"`).replace(formField, `$1${redacted}`), parsed }
-      : { text, parsed };
-  }
+  if (!parsed.ok) return { text: maskBodySecretText(text), parsed };
   const event = (parsed as { event: unknown }).event;
   if (!hasSecretField(event)) return { text, parsed };
   const clean: Record<string, unknown> = { ...event };

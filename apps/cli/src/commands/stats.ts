@@ -16,7 +16,9 @@ const time = (d: Date | null) =>
 export function registerStatsCommands(program: Command): void {
   program
     .command('stats')
-    .description('Cross-tenant admin analytics: webhook logs by status, outbox depth, contacts, funnel events, cash collected')
+    .description(
+      'Cross-tenant admin analytics: webhook logs by status, backlog waiting for a worker, contacts, funnel events, cash collected',
+    )
     .option('--tenant <slug>', 'one tenant only')
     .option('--since <when>', 'period start: duration back (24h, 7d) or a date', '7d')
     .option('--until <when>', 'period end (default now)')
@@ -43,7 +45,7 @@ export function registerStatsCommands(program: Command): void {
           'ignored',
           'rejected',
           'pending',
-          'outbox',
+          'waiting',
           'last event',
           'new contacts',
           'events',
@@ -58,7 +60,7 @@ export function registerStatsCommands(program: Command): void {
           String(s.logs.ignored),
           String(s.logs.rejected),
           String(s.logs.pending),
-          String(s.outboxDepth),
+          String(s.waiting),
           time(s.lastEventAt),
           `${s.contacts.new} (${s.contacts.total} total)`,
           String(s.funnelEvents.count),
@@ -75,7 +77,7 @@ export function registerStatsCommands(program: Command): void {
             total((s) => s.logs.ignored),
             total((s) => s.logs.rejected),
             total((s) => s.logs.pending),
-            total((s) => s.outboxDepth),
+            total((s) => s.waiting),
             '',
             total((s) => s.contacts.new),
             total((s) => s.funnelEvents.count),

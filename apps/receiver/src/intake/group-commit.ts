@@ -1,11 +1,11 @@
 import type { Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import type { WebhookEnqueuer, WebhookJobRef } from '@mcb/queue';
-import type { ReservedSql, Sql } from 'postgres';
+import type { ReservedSql, Sql, TransactionSql } from 'postgres';
 import type { ReceiverMetrics } from '../metrics';
 import { withTimeout } from './queue-ready';
 
-/** One `webhook_logs` row to write. JSON columns travel as text (exact body bytes, no re-serialising). */
+/** One `webhook_logs` row to write. JSON columns travel as text (exact body text, no re-serialising). */
 export interface IntakeRow {
   tenantId: string;
   source: string;
@@ -13,20 +13,22 @@ export interface IntakeRow {
   dedupeKey: string;
   /** JSON text of the redacted headers. */
   headers: string;
-  /** JSON text for `payload`, or null (body not JSON). */
+  /** JSON text for `payload` (already safe for jsonb), or null. */
   payload: string | null;
-  rawBody: string | null;
-  status: 'received' | 'rejected';
+  /** Exact body bytes (`bytea`) when `payload` is not the exact body; a prefix for rejected rows. */
+  rawBody: Uint8Array | null;
+  /** `received` (accepted: a job follows), `failed` (accepted but unprocessable), `rejected`. */
+  status: 'received' | 'failed' | 'rejected';
   errorMessage: string | null;
 }
 
-/** What the request learns once its row is committed (and its job enqueued, or left to the outbox). */
+/** What the request learns once its row is committed. */
 export interface IntakeResult {
-  /** Log id; for a duplicate, the id of the row seen before. Null for rejected rows. */
+  /** Log id; for a duplicate, the id of the row seen before. */
   id: number | null;
   duplicate: boolean;
-  /** False when the job was left to the outbox sweeper (queue down or slow). */
-  enqueued: boolean;
+  /** Set when Postgres refused the row as built and it was stored in its raw form instead (status `failed`). */
+  storedRaw?: boolean;
 }
 
 export interface GroupCommitOptions {
@@ -36,29 +38,62 @@ export interface GroupCommitOptions {
   maxRows: number;
   /** Most transactions in flight; further requests gather into the next batch meanwhile. */
   maxConcurrent: number;
-  /** Bound on one `addBulk`; past it the jobs are left to the outbox. */
+  /** Most requests waiting for a transaction slot; past it a request fails at once (Postgres is not keeping up). */
+  maxPending: number;
+  /**
+   * Longest a request waits for its transaction to START (a free slot and a connection); past it the
+   * request fails (503) and its row is never written. Postgres down or stuck → answers within this.
+   */
+  maxWaitMs: number;
+  /** Longest a started transaction may take before its requests fail (the slot is freed; a late commit only makes the retry a duplicate). */
+  commitTimeoutMs: number;
+  /** Bound on one `addBulk`; past it the jobs are left to the reconciler. */
   enqueueTimeoutMs: number;
+  /** Most jobs waiting to be enqueued after their commit; past it new ones are left to the reconciler. */
+  maxEnqueueBacklog: number;
 }
 
-export const defaultGroupCommitOptions: GroupCommitOptions = { windowMs: 1, maxRows: 500, maxConcurrent: 4, enqueueTimeoutMs: 500 };
+export const defaultGroupCommitOptions: GroupCommitOptions = {
+  windowMs: 1,
+  maxRows: 500,
+  maxConcurrent: 4,
+  maxPending: 20_000,
+  maxWaitMs: 1_500,
+  commitTimeoutMs: 10_000,
+  enqueueTimeoutMs: 2_000,
+  maxEnqueueBacklog: 50_000,
+};
 
 interface Pending {
   row: IntakeRow;
+  /** performance.now() past which it may no longer start. */
+  deadline: number;
   resolve: (r: IntakeResult) => void;
   reject: (err: unknown) => void;
 }
 
 interface Committed {
   /** Per pending item, in batch order. */
-  results: Array<{ id: number | null; duplicate: boolean }>;
+  results: IntakeResult[];
   fresh: WebhookJobRef[];
 }
 
-/** A data error in one row (e.g. a JSON value Postgres refuses) must not fail the rows batched with it. */
-function isRowDataError(err: unknown): boolean {
+/**
+ * An error caused by one row's content (a value Postgres refuses: data exception 22xxx, integrity
+ * 23xxx, program limit 54xxx such as "stack depth limit exceeded" or an oversized index row). It
+ * must not fail the rows batched with it: the batch is split and each row answered alone.
+ */
+export function isRowDataError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return (err as Error)?.name === 'PostgresError' && typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  return (
+    (err as Error)?.name === 'PostgresError' &&
+    typeof code === 'string' &&
+    (code.startsWith('22') || code.startsWith('23') || code.startsWith('54'))
+  );
 }
+
+/** Thrown to a request that could not get its transaction started (too many waiting, or waited too long). */
+export class IntakeOverloaded extends Error {}
 
 const groupBy = <T>(items: T[], key: (t: T) => string) => {
   const out = new Map<string, T[]>();
@@ -72,26 +107,27 @@ const groupBy = <T>(items: T[], key: (t: T) => string) => {
 };
 
 /**
- * Group commit for intake (ADR 0001): concurrent requests are gathered for `windowMs` (or until
- * `maxRows`) into ONE transaction that writes every row with one multi-row INSERT per tenant
- * (`app.tenant_id` set per tenant: the pool is `mcb_app` under RLS). Accepted rows use
- * `ON CONFLICT (tenant_id, source, dedupe_key) WHERE status <> 'rejected' DO NOTHING` and the ids
- * of existing rows are looked up for duplicates. After COMMIT the new rows' jobs go out in one
- * `addBulk` per tenant queue, bounded by a timeout, and only then is each request answered; the
- * `enqueued_at` marks ride along in the next batch's transaction (or their own after 20 ms). A job not enqueued stays with
- * `enqueued_at` NULL for the outbox sweeper. A failed transaction rejects every request in it
- * (nothing was committed, the provider retries).
+ * Group commit for intake (ADR 0001, ADR 0010): concurrent requests are gathered for `windowMs` (or
+ * until `maxRows`) into ONE transaction, sent in one round trip, that writes every row with one
+ * multi-row INSERT per tenant (`app.tenant_id` set per tenant: the pool is `mcb_app` under RLS).
+ * Accepted rows use `ON CONFLICT (tenant_id, source, dedupe_key) WHERE status <> 'rejected' DO NOTHING`
+ * and the ids of existing rows are looked up for duplicates. Each request is answered as soon as its
+ * row is committed; the new rows' jobs then go out in the background (`addBulk` per tenant queue,
+ * coalesced across batches). A job that never reaches the queue is re-enqueued by the reconciler
+ * (SPEC §10.4), so the receiver never writes a row twice. A row Postgres refuses fails only itself:
+ * the batch is split and retried row by row, and an accepted row still refused is stored raw as
+ * `failed`. A transaction that fails for any other reason (Postgres down) rejects its requests.
  */
 export class GroupCommitter {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private inFlight = 0;
-  /** Jobs enqueued whose `enqueued_at` is not yet written. */
-  private marks: WebhookJobRef[] = [];
-  private markTimer: NodeJS.Timeout | null = null;
-  private readonly markDelayMs = 20;
   private readonly tasks = new Set<Promise<unknown>>();
   private readonly options: GroupCommitOptions;
+  private enqueueBacklog: WebhookJobRef[] = [];
+  private enqueueRunning = false;
+  private lastEnqueueWarning = 0;
+  private deadlineTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly deps: {
@@ -108,8 +144,11 @@ export class GroupCommitter {
 
   /** Writes `row` with whatever else arrives meanwhile; resolves once it is committed. */
   submit(row: IntakeRow): Promise<IntakeResult> {
+    if (this.pending.length >= this.options.maxPending)
+      return Promise.reject(new IntakeOverloaded('intake overloaded: too many requests waiting for Postgres'));
+    this.watchDeadlines();
     return new Promise<IntakeResult>((resolve, reject) => {
-      this.pending.push({ row, resolve, reject });
+      this.pending.push({ row, resolve, reject, deadline: performance.now() + this.options.maxWaitMs });
       if (this.pending.length >= this.options.maxRows) this.kick();
       else if (!this.timer) {
         this.timer = this.options.windowMs > 0 ? setTimeout(() => this.kick(), this.options.windowMs) : setImmediate(() => this.kick());
@@ -117,16 +156,39 @@ export class GroupCommitter {
     });
   }
 
-  /** Flushes what is pending and waits for every batch and mark in flight (graceful shutdown). */
+  /**
+   * Fails the requests that waited past their deadline without their transaction starting (pending is
+   * FIFO, so they are at its head). Runs every 100 ms while anything is pending.
+   */
+  private watchDeadlines(): void {
+    if (this.deadlineTimer) return;
+    this.deadlineTimer = setInterval(() => {
+      const now = performance.now();
+      let expired = 0;
+      while (expired < this.pending.length && (this.pending[expired] as Pending).deadline <= now) expired++;
+      for (const p of this.pending.splice(0, expired)) {
+        p.reject(new IntakeOverloaded(`no Postgres transaction started within ${this.options.maxWaitMs} ms`));
+      }
+      if (this.pending.length === 0 && this.deadlineTimer) {
+        clearInterval(this.deadlineTimer);
+        this.deadlineTimer = null;
+      }
+    }, 100);
+    this.deadlineTimer.unref();
+  }
+
+  /** Jobs committed but not yet handed to the queue. */
+  get enqueueBacklogSize(): number {
+    return this.enqueueBacklog.length;
+  }
+
+  /** Flushes what is pending and waits for every batch and background enqueue (graceful shutdown). */
   async drain(): Promise<void> {
     this.kick();
     while (this.tasks.size > 0 || this.pending.length > 0) {
       await Promise.allSettled([...this.tasks]);
       this.kick();
     }
-    if (this.markTimer) clearTimeout(this.markTimer);
-    this.markTimer = null;
-    if (this.marks.length > 0) await this.flushMarksOnly();
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -160,142 +222,176 @@ export class GroupCommitter {
     let committed: Committed;
     const t0 = performance.now();
     try {
-      committed = await this.commit(batch.map((p) => p.row));
+      committed = await withTimeout(this.commit(batch.map((p) => p.row)), this.options.commitTimeoutMs, 'group commit');
       this.deps.metrics.batchPhase.observe({ phase: 'commit' }, (performance.now() - t0) / 1000);
     } catch (err) {
-      if (batch.length > 1 && isRowDataError(err)) {
-        this.deps.log.warn({ err: (err as Error).message, rows: batch.length }, 'group commit: data error, retrying rows one by one');
-        await Promise.all(batch.map((p) => this.flush([p])));
+      if (!isRowDataError(err)) {
+        for (const p of batch) p.reject(err);
         return;
       }
-      for (const p of batch) p.reject(err);
+      // One row's content was refused: write the batch again row by row inside ONE transaction, each
+      // row under its own savepoint, so only that row is affected and the batch still costs one fsync.
+      this.deps.log.warn({ err: (err as Error).message, rows: batch.length }, 'group commit: a row was refused, isolating it');
+      try {
+        committed = await this.commitIsolated(batch.map((p) => p.row));
+      } catch (err2) {
+        for (const p of batch) p.reject(err2);
+        return;
+      }
+    }
+    batch.forEach((p, i) => {
+      p.resolve(committed.results[i] as IntakeResult);
+    });
+    if (committed.fresh.length > 0) this.scheduleEnqueue(committed.fresh);
+  }
+
+  /** Hands committed jobs to the queue in the background, coalescing batches into few `addBulk`s. */
+  private scheduleEnqueue(refs: WebhookJobRef[]): void {
+    if (this.enqueueBacklog.length + refs.length > this.options.maxEnqueueBacklog) {
+      this.leftToReconciler(refs.length, 'enqueue backlog full');
       return;
     }
-    const t1 = performance.now();
-    const enqueued = await this.enqueue(committed.fresh);
-    if (committed.fresh.length > 0) this.deps.metrics.batchPhase.observe({ phase: 'enqueue' }, (performance.now() - t1) / 1000);
-    batch.forEach((p, i) => {
-      const r = committed.results[i] as { id: number | null; duplicate: boolean };
-      p.resolve({ id: r.id, duplicate: r.duplicate, enqueued: enqueued && !r.duplicate && r.id !== null });
-    });
-    if (enqueued && committed.fresh.length > 0) this.queueMarks(committed.fresh);
+    for (const r of refs) this.enqueueBacklog.push(r);
+    if (!this.enqueueRunning) this.track(this.runEnqueue());
   }
 
-  private async enqueue(refs: WebhookJobRef[]): Promise<boolean> {
-    if (refs.length === 0) return true;
-    if (!this.deps.queueReady()) {
-      this.deps.metrics.enqueueFailures.inc();
-      return false;
-    }
+  private async runEnqueue(): Promise<void> {
+    this.enqueueRunning = true;
     try {
-      await withTimeout(this.deps.enqueuer.enqueue(refs), this.options.enqueueTimeoutMs, 'enqueue');
-      return true;
-    } catch (err) {
-      this.deps.metrics.enqueueFailures.inc();
-      this.deps.log.warn({ err: (err as Error).message, jobs: refs.length }, 'enqueue failed; jobs left to the outbox sweeper');
-      return false;
+      while (this.enqueueBacklog.length > 0) {
+        const refs = this.enqueueBacklog.splice(0, this.options.maxRows);
+        if (!this.deps.queueReady()) {
+          this.leftToReconciler(refs.length + this.enqueueBacklog.length, 'queue not ready');
+          this.enqueueBacklog = [];
+          return;
+        }
+        const t = performance.now();
+        try {
+          await withTimeout(this.deps.enqueuer.enqueue(refs), this.options.enqueueTimeoutMs, 'enqueue');
+          this.deps.metrics.batchPhase.observe({ phase: 'enqueue' }, (performance.now() - t) / 1000);
+        } catch (err) {
+          this.leftToReconciler(refs.length, (err as Error).message);
+        }
+      }
+    } finally {
+      this.enqueueRunning = false;
     }
   }
 
-  /** Marks ride along with the next batch's transaction; alone only when no batch comes soon. */
-  private queueMarks(refs: WebhookJobRef[]): void {
-    this.marks.push(...refs);
-    if (!this.markTimer) {
-      this.markTimer = setTimeout(() => {
-        this.markTimer = null;
-        if (this.marks.length > 0 && this.inFlight === 0 && this.pending.length === 0) this.track(this.flushMarksOnly());
-      }, this.markDelayMs);
-      this.markTimer.unref();
-    }
-  }
-
-  private async flushMarksOnly(): Promise<void> {
-    if (this.marks.length === 0) return;
-    try {
-      await this.commit([]);
-    } catch (err) {
-      // Harmless: the sweeper re-adds these jobs under the same job ids, which BullMQ ignores.
-      this.deps.log.warn({ err: (err as Error).message }, 'marking enqueued_at failed; the outbox sweeper will re-add those jobs');
+  private leftToReconciler(jobs: number, why: string): void {
+    this.deps.metrics.enqueueFailures.inc(jobs);
+    const now = Date.now();
+    if (now - this.lastEnqueueWarning > 10_000) {
+      this.lastEnqueueWarning = now;
+      this.deps.log.warn({ jobs, why }, 'jobs not enqueued; the reconciler will enqueue them');
     }
   }
 
   /**
-   * One transaction in ONE round trip: BEGIN, per tenant `set_config(app.tenant_id)` + the multi-row
-   * INSERTs + the pending `enqueued_at` marks, and COMMIT are pipelined on a reserved connection.
-   * If any statement fails, the rest fail as "transaction aborted" and the COMMIT rolls back, so the
-   * batch is all or nothing. Ids of duplicates are looked up after the commit (the conflicting rows
-   * are committed by then: ON CONFLICT waited for them).
+   * One transaction in ONE round trip: BEGIN, per tenant `set_config(app.tenant_id)` + one multi-row
+   * INSERT, and COMMIT are pipelined on a reserved connection. If any statement fails, the rest fail
+   * as "transaction aborted" and the COMMIT rolls back, so the batch is all or nothing. Ids of
+   * duplicates are looked up after the commit (the conflicting rows are committed by then: ON
+   * CONFLICT waited for them).
    */
   private async commit(rows: IntakeRow[]): Promise<Committed> {
     const results: Committed['results'] = rows.map(() => ({ id: null, duplicate: false }));
     const fresh: WebhookJobRef[] = [];
-    const marks = this.marks.splice(0);
     const indexed = rows.map((row, index) => ({ row, index }));
     const byTenant = groupBy(indexed, (x) => x.row.tenantId);
-    const marksByTenant = groupBy(marks, (m) => m.tenantId);
-    for (const tenantId of marksByTenant.keys()) if (!byTenant.has(tenantId)) byTenant.set(tenantId, []);
-    const inserts: Array<{ tenantId: string; accepted: typeof indexed; rows: Promise<InsertedRow[]> }> = [];
-    try {
-      await inOneRoundTrip(this.deps.database.sql, (tx) => {
-        const statements: Array<Promise<unknown>> = [];
-        for (const [tenantId, items] of byTenant) {
-          statements.push(send(setTenant(tx, tenantId)));
-          const rejected = items.filter((x) => x.row.status === 'rejected');
-          const accepted = items.filter((x) => x.row.status === 'received');
-          if (rejected.length > 0)
-            statements.push(
-              send(
-                insertRows(
-                  tx,
-                  tenantId,
-                  rejected.map((x) => x.row),
-                  false,
-                ),
-              ),
-            );
-          if (accepted.length > 0) {
-            const p = send(
-              insertRows(
-                tx,
-                tenantId,
-                accepted.map((x) => x.row),
-                true,
-              ),
-            );
-            statements.push(p);
-            inserts.push({ tenantId, accepted, rows: p });
-          }
-          const tenantMarks = marksByTenant.get(tenantId);
-          if (tenantMarks) {
-            statements.push(
-              send(tx`update webhook_logs set enqueued_at = now()
-                where tenant_id = ${tenantId} and id = any(${tenantMarks.map((m) => m.logId)}::bigint[]) and enqueued_at is null`),
-            );
-          }
-        }
-        return statements;
-      });
-    } catch (err) {
-      this.marks.unshift(...marks);
-      throw err;
-    }
+    const inserts: Array<{ tenantId: string; items: typeof indexed; rows: Promise<InsertedRow[]> }> = [];
+    await inOneRoundTrip(this.deps.database.sql, (tx) => {
+      const statements: Array<Promise<unknown>> = [];
+      for (const [tenantId, items] of byTenant) {
+        statements.push(send(setTenant(tx, tenantId)));
+        const p = send(
+          insertRows(
+            tx,
+            tenantId,
+            items.map((x) => x.row),
+          ),
+        );
+        statements.push(p);
+        inserts.push({ tenantId, items, rows: p });
+      }
+      return statements;
+    });
     const lookups: Array<{ tenantId: string; missing: typeof indexed }> = [];
-    for (const { tenantId, accepted, rows: insertedP } of inserts) {
-      const newIds = new Map<string, number>();
-      for (const r of await insertedP) newIds.set(`${r.source}\u0000${r.dedupe_key}`, r.id);
+    for (const { tenantId, items, rows: insertedP } of inserts) {
+      const inserted = await insertedP;
+      // Rejected rows never conflict (the unique index covers accepted rows only): RETURNING keeps their order.
+      const rejectedIds = inserted.filter((r) => r.status === 'rejected').map((r) => r.id);
+      const newIds = new Map<string, InsertedRow>();
+      for (const r of inserted) if (r.status !== 'rejected') newIds.set(`${r.source}\u0000${r.dedupe_key}`, r);
       const missing: typeof indexed = [];
-      for (const x of accepted) {
+      for (const x of items) {
+        if (x.row.status === 'rejected') {
+          results[x.index] = { id: rejectedIds.shift() ?? null, duplicate: false };
+          continue;
+        }
         const k = `${x.row.source}\u0000${x.row.dedupeKey}`;
-        const id = newIds.get(k);
-        if (id !== undefined) {
+        const row = newIds.get(k);
+        if (row !== undefined) {
           // The first request with a key in this batch owns the new row; later ones are duplicates.
           newIds.delete(k);
-          results[x.index] = { id, duplicate: false };
-          fresh.push({ tenantId, logId: id });
+          results[x.index] = { id: row.id, duplicate: false };
+          if (row.status === 'received') fresh.push({ tenantId, logId: row.id });
         } else missing.push(x);
       }
       if (missing.length > 0) lookups.push({ tenantId, missing });
     }
+    await this.resolveDuplicates(lookups, results);
+    return { results, fresh };
+  }
+
+  /**
+   * The batch again, after a row of it was refused: one transaction, each row inserted under its own
+   * savepoint. A refused accepted row is stored in its raw form instead (exact bytes, no payload,
+   * `failed` with Postgres' reason, dedupe key derived from its own); a refused rejected row is
+   * dropped (storing rejections is for operators only). Statements are sequential here (a failed
+   * statement must be rolled back to its savepoint before the next), which is fine for a rare batch.
+   */
+  private async commitIsolated(rows: IntakeRow[]): Promise<Committed> {
+    const results: Committed['results'] = rows.map(() => ({ id: null, duplicate: false }));
+    const fresh: WebhookJobRef[] = [];
+    const lookups: Array<{ tenantId: string; missing: Array<{ row: IntakeRow; index: number }> }> = [];
+    await this.deps.database.sql.begin(async (tx) => {
+      for (const [index, row] of rows.entries()) {
+        await setTenant(tx, row.tenantId);
+        let inserted: InsertedRow[];
+        let storedRaw = false;
+        try {
+          inserted = await tx.savepoint((sp) => insertRows(sp, row.tenantId, [row]));
+        } catch (err) {
+          if (!isRowDataError(err) || row.status === 'rejected') {
+            if (!isRowDataError(err)) throw err;
+            continue;
+          }
+          this.deps.metrics.rowsStoredRaw.inc();
+          this.deps.log.warn({ err: (err as Error).message, source: row.source }, 'group commit: row refused; stored raw as failed');
+          inserted = await insertRows(tx, row.tenantId, [rawForm(row, (err as Error).message)]);
+          storedRaw = true;
+        }
+        const first = inserted[0];
+        if (first) {
+          results[index] = storedRaw ? { id: first.id, duplicate: false, storedRaw } : { id: first.id, duplicate: false };
+          if (first.status === 'received') fresh.push({ tenantId: row.tenantId, logId: first.id });
+        } else if (row.status !== 'rejected') {
+          // A duplicate; a refused row's raw form has its own key, so it is looked up by that key.
+          const key = storedRaw ? rawForm(row, '').dedupeKey : row.dedupeKey;
+          lookups.push({ tenantId: row.tenantId, missing: [{ row: { ...row, dedupeKey: key }, index }] });
+        }
+      }
+    });
+    await this.resolveDuplicates(lookups, results);
+    return { results, fresh };
+  }
+
+  /** Fills in the ids of rows that were duplicates of committed rows (one round trip for all tenants). */
+  private async resolveDuplicates(
+    lookups: Array<{ tenantId: string; missing: Array<{ row: IntakeRow; index: number }> }>,
+    results: IntakeResult[],
+  ): Promise<void> {
     if (lookups.length > 0) {
       const found: Array<Promise<InsertedRow[]>> = [];
       await inOneRoundTrip(this.deps.database.sql, (tx) => {
@@ -303,7 +399,7 @@ export class GroupCommitter {
         for (const { tenantId, missing } of lookups) {
           statements.push(send(setTenant(tx, tenantId)));
           const p = send(tx<InsertedRow[]>`
-            select id, source, dedupe_key from webhook_logs
+            select id, source, dedupe_key, status from webhook_logs
             where tenant_id = ${tenantId} and status <> 'rejected'
               and (source, dedupe_key) in (
                 select * from unnest(${missing.map((x) => x.row.source)}::text[], ${missing.map((x) => x.row.dedupeKey)}::text[]))`);
@@ -323,8 +419,21 @@ export class GroupCommitter {
         }
       }
     }
-    return { results, fresh };
   }
+}
+
+/** The raw form of a refused accepted row: exact bytes, no payload, `failed` with the database's reason. */
+function rawForm(row: IntakeRow, reason: string): IntakeRow {
+  return {
+    ...row,
+    eventType: null,
+    payload: null,
+    // A plain object body was kept only as its exact text in `payload`: that text becomes the raw bytes.
+    rawBody: row.rawBody ?? (row.payload === null ? null : Buffer.from(row.payload, 'utf8')),
+    dedupeKey: row.dedupeKey.startsWith('sha256:') ? `raw:${row.dedupeKey.slice(7)}` : `raw:${row.dedupeKey}`,
+    status: 'failed',
+    errorMessage: `invalid payload: stored raw, not processed: Postgres refused the parsed body (${reason})`,
+  };
 }
 
 /**
@@ -347,7 +456,7 @@ async function inOneRoundTrip(sql: Sql, build: (tx: ReservedSql) => Array<Promis
   }
 }
 
-type InsertedRow = { id: number; source: string; dedupe_key: string };
+type InsertedRow = { id: number; source: string; dedupe_key: string; status: string };
 
 /**
  * Starts a postgres.js query now. Queries are sent when first awaited and in that order on the
@@ -357,24 +466,27 @@ function send<T>(query: PromiseLike<T>): Promise<T> {
   return Promise.resolve(query.then((x) => x));
 }
 
-function setTenant(tx: ReservedSql, tenantId: string) {
+function setTenant(tx: ReservedSql | TransactionSql, tenantId: string) {
   return tx`select set_config('app.tenant_id', ${tenantId}, true)`;
 }
 
-/** One multi-row INSERT (unnest of column arrays: one statement and one plan for any batch size). */
-function insertRows(tx: ReservedSql, tenantId: string, rows: IntakeRow[], accepted: boolean) {
+const hex = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+
+/**
+ * One multi-row INSERT for one tenant's rows (unnest of column arrays: one statement and one plan for
+ * any batch size). `ON CONFLICT … DO NOTHING` applies to accepted rows only (rejected rows are outside
+ * the partial unique index), so duplicates are simply not returned.
+ */
+function insertRows(tx: ReservedSql | TransactionSql, tenantId: string, rows: IntakeRow[]) {
   const col = <K extends keyof IntakeRow>(k: K) => rows.map((r) => r[k]);
-  const values = tx`
-    select ${tenantId}::uuid, r.source, r.event_type, r.dedupe_key, r.headers::jsonb, r.payload::jsonb, r.raw_body,
-      ${accepted ? 'received' : 'rejected'}, r.error_message
+  return tx<InsertedRow[]>`
+    insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, raw_body, status, error_message)
+    select ${tenantId}::uuid, r.source, r.event_type, r.dedupe_key, r.headers::jsonb, r.payload::jsonb, decode(r.raw_body, 'hex'),
+      r.status, r.error_message
     from unnest(${col('source')}::text[], ${col('eventType')}::text[], ${col('dedupeKey')}::text[], ${col('headers')}::text[],
-      ${col('payload')}::text[], ${col('rawBody')}::text[], ${col('errorMessage')}::text[])
-      with ordinality as r(source, event_type, dedupe_key, headers, payload, raw_body, error_message, ord)
-    order by r.ord`;
-  const columns = tx`insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, raw_body, status, error_message)`;
-  return accepted
-    ? tx<InsertedRow[]>`${columns} ${values}
-        on conflict (tenant_id, source, dedupe_key) where status <> 'rejected' do nothing
-        returning id, source, dedupe_key`
-    : tx<InsertedRow[]>`${columns} ${values} returning id, source, dedupe_key`;
+      ${col('payload')}::text[], ${rows.map((r) => hex(r.rawBody))}::text[], ${col('status')}::text[], ${col('errorMessage')}::text[])
+      with ordinality as r(source, event_type, dedupe_key, headers, payload, raw_body, status, error_message, ord)
+    order by r.ord
+    on conflict (tenant_id, source, dedupe_key) where status <> 'rejected' do nothing
+    returning id, source, dedupe_key, status`;
 }

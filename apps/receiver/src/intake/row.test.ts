@@ -1,55 +1,131 @@
 import { describe, expect, it } from 'vitest';
-import { buildRow, parseBody, storedBody } from './row';
+import {
+  buildAcceptedRow,
+  buildRejectedRow,
+  jsonDepthExceeds,
+  maskBodySecrets,
+  maxJsonDepth,
+  parseBody,
+  rejectedBodyPrefixBytes,
+  storableKey,
+  storedBody,
+} from './row';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
 describe('parseBody', () => {
   it('takes the first element of a JSON array; an empty array or non-JSON is invalid', () => {
-    expect(parseBody('[{"a":1},{"b":2}]')).toEqual({ ok: true, event: { a: 1 }, isArray: true });
-    expect(parseBody('{"a":1}')).toEqual({ ok: true, event: { a: 1 }, isArray: false });
-    expect(parseBody('[]')).toEqual({ ok: false });
-    expect(parseBody('a=1&b=2')).toEqual({ ok: false });
+    expect(parseBody('[{"a":1},{"b":2}]')).toEqual({ ok: true, event: { a: 1 }, isArray: true, sanitized: false });
+    expect(parseBody('{"a":1}')).toEqual({ ok: true, event: { a: 1 }, isArray: false, sanitized: false });
+    expect(parseBody('[]')).toEqual({ ok: false, reason: 'empty_array' });
+    expect(parseBody('a=1&b=2')).toEqual({ ok: false, reason: 'not_json' });
+  });
+  it('does not parse nesting past the limit (Postgres would refuse it, and it would fail a shared batch)', () => {
+    const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    expect(parseBody(deep(maxJsonDepth)).ok).toBe(true);
+    expect(parseBody(deep(maxJsonDepth + 1))).toEqual({ ok: false, reason: 'too_deep' });
+    expect(parseBody(deep(20_000))).toEqual({ ok: false, reason: 'too_deep' });
+  });
+  it('replaces NUL and lone surrogates in the parsed event, keys included', () => {
+    const parsed = parseBody('{"id":"evt_\\u0000x","k\\u0000":"\\ud800","ok":"\\ud83d\\ude00"}');
+    expect(parsed).toEqual({ ok: true, isArray: false, sanitized: true, event: { id: 'evt_\ufffdx', 'k\ufffd': '\ufffd', ok: '😀' } });
+  });
+});
+
+describe('jsonDepthExceeds', () => {
+  it('counts brackets outside strings only, escapes included', () => {
+    expect(jsonDepthExceeds('{"a":"[[[[[[{{{{"}', 2)).toBe(false);
+    expect(jsonDepthExceeds('{"a":"\\"[[["}', 1)).toBe(false);
+    expect(jsonDepthExceeds('[[[]]]', 2)).toBe(true);
+    expect(jsonDepthExceeds('[[[]]]', 3)).toBe(false);
   });
 });
 
 describe('storedBody', () => {
-  it('stores a JSON object body as its exact text', () => {
-    const text = '{ "b": 2,   "a": 1 }';
-    expect(storedBody('manychat', text, parseBody(text))).toEqual({ payload: text, rawBody: null });
+  it('stores a plain JSON object body as its exact text, no raw copy', () => {
+    const t = '{ "b": 2,   "a": 1 }';
+    expect(storedBody(bytes(t), t, parseBody(t))).toEqual({ payload: t, rawBody: null });
   });
-  it('stores the event of an array body and keeps the exact text in raw_body', () => {
-    const text = '[{"a":1}, {"b":2}]';
-    expect(storedBody('manychat', text, parseBody(text))).toEqual({ payload: '{"a":1}', rawBody: text });
+  it('stores the event of an array body and keeps the exact bytes in raw_body', () => {
+    const t = '[{"a":1}, {"b":2}]';
+    const stored = storedBody(bytes(t), t, parseBody(t));
+    expect(stored.payload).toBe('{"a":1}');
+    expect(text(stored.rawBody)).toBe(t);
   });
-  it('replaces what Postgres jsonb refuses, keeping the exact text in raw_body', () => {
-    const text = '{"a":"x\\u0000y","b":"\\ud800","c":"\\ud83d\\ude00"}';
-    const stored = storedBody('manychat', text, parseBody(text));
+  it('replaces what Postgres jsonb refuses, keeping the exact bytes in raw_body', () => {
+    const t = '{"a":"x\\u0000y","b":"\\ud800","c":"\\ud83d\\ude00"}';
+    const stored = storedBody(bytes(t), t, parseBody(t));
     expect(JSON.parse(stored.payload as string)).toEqual({ a: 'x\ufffdy', b: '\ufffd', c: '😀' });
-    expect(stored.rawBody).toBe(text);
+    expect(text(stored.rawBody)).toBe(t);
   });
-  it('never stores the Denefits body secret', () => {
-    const text = '{"webhook_type":"contract.created","secret_key":"s3cret"}';
-    const stored = storedBody('denefits', text, parseBody(text));
+  it('never stores a body secret_key, in the payload or the raw bytes', () => {
+    const t = '{"webhook_type":"contract.created","secret_key":"s3cret"}';
+    const stored = storedBody(bytes(t), t, parseBody(t));
     expect(stored.payload).not.toContain('s3cret');
     expect(stored.rawBody).toBeNull();
-  });
-  it('keeps a non-JSON body as raw text without NUL bytes', () => {
-    expect(storedBody('perspective', 'a\u0000b', { ok: false })).toEqual({ payload: null, rawBody: 'a\ufffdb' });
+    const arr = '[{"secret_key":"s3cret","x":1}]';
+    const fromArray = storedBody(bytes(arr), arr, parseBody(arr));
+    expect(fromArray.payload).not.toContain('s3cret');
+    expect(text(fromArray.rawBody)).toBe('[{"secret_key":"[redacted]","x":1}]');
   });
 });
 
-describe('buildRow', () => {
-  it('redacts secret headers and derives event type and dedupe key', () => {
-    const text = '{"id":"evt_1","type":"invoice.paid"}';
-    const row = buildRow({
+describe('maskBodySecrets', () => {
+  it('masks the value in any body, parsed or not, and keeps other bytes exact', () => {
+    const raw = Buffer.concat([Buffer.from('{"secret_key":"a\\"b",'), Buffer.from([0xff, 0x00]), Buffer.from('}')]);
+    const masked = Buffer.from(maskBodySecrets(raw));
+    expect(masked.toString('latin1')).toBe(`{"secret_key":"[redacted]",\u00ff\u0000}`);
+    const plain = bytes('{"x":1}');
+    expect(maskBodySecrets(plain)).toBe(plain);
+  });
+});
+
+describe('storableKey', () => {
+  it('keeps ordinary keys and hashes unsafe or oversized ones deterministically', () => {
+    expect(storableKey('evt_123')).toBe('evt_123');
+    expect(storableKey('evt_\u0000')).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(storableKey('evt_\u0000')).toBe(storableKey('evt_\u0000'));
+    expect(storableKey('x'.repeat(10_000))).toMatch(/^sha256:/);
+  });
+});
+
+describe('rows', () => {
+  it('an accepted row redacts secret headers and derives event type and dedupe key', () => {
+    const t = '{"id":"evt_1","type":"invoice.paid"}';
+    const parsed = parseBody(t);
+    if (!parsed.ok) throw new Error('parse');
+    const row = buildAcceptedRow({
       tenantId: 't',
       source: 'stripe',
-      bytes: new TextEncoder().encode(text),
-      text,
-      parsed: parseBody(text),
+      bytes: bytes(t),
+      text: t,
+      parsed,
       headers: { 'stripe-signature': 't=1,v1=abc', 'user-agent': 'Stripe/1.0' },
-      status: 'received',
-      errorMessage: null,
     });
-    expect(row).toMatchObject({ dedupeKey: 'evt_1', eventType: 'invoice.paid', payload: text });
+    expect(row).toMatchObject({ dedupeKey: 'evt_1', eventType: 'invoice.paid', payload: t, status: 'received' });
     expect(JSON.parse(row.headers)).toEqual({ 'stripe-signature': '[redacted]', 'user-agent': 'Stripe/1.0' });
+  });
+  it('a Stripe id with NUL becomes a storable dedupe key', () => {
+    const t = '{"id":"evt_\\u0000","type":"x\\u0000"}';
+    const parsed = parseBody(t);
+    if (!parsed.ok) throw new Error('parse');
+    const row = buildAcceptedRow({ tenantId: 't', source: 'stripe', bytes: bytes(t), text: t, parsed, headers: {} });
+    expect(row.dedupeKey).not.toContain('\u0000');
+    expect(row.eventType).toBe('x\ufffd');
+  });
+  it('a rejected row keeps only a prefix of the body, never parsed', () => {
+    const big = `{"secret_key":"s3cret","pad":"${'x'.repeat(100_000)}"}`;
+    const row = buildRejectedRow({
+      tenantId: 't',
+      source: 'manychat',
+      bytes: bytes(big),
+      headers: {},
+      errorMessage: 'invalid_signature: x',
+    });
+    expect(row.payload).toBeNull();
+    expect(row.rawBody?.byteLength).toBe(rejectedBodyPrefixBytes);
+    expect(text(row.rawBody)).not.toContain('s3cret');
+    expect(row.errorMessage).toMatch(/first 8192 kept/);
   });
 });

@@ -1,98 +1,201 @@
+import { createHash } from 'node:crypto';
 import { redactHeaders } from '@mcb/core';
-import { dedupeKeyOf, intakeEventType, redactBodySecrets, type Source } from '@mcb/sources';
+import { dedupeKeyOf, intakeEventType, maskBodySecretText, redactBodySecrets, type Source } from '@mcb/sources';
 import type { IntakeRow } from './group-commit';
 
 const decoder = new TextDecoder('utf-8');
 
-/** Body text for storage; invalid UTF-8 becomes U+FFFD (the signature was checked over the bytes). */
+/** Deepest JSON nesting a body may have to be parsed and stored as `payload` (Postgres' own limit is ≈ 10,000). */
+export const maxJsonDepth = 64;
+/** A rejected row keeps at most this many bytes of the body (SPEC §3: evidence, never input). */
+export const rejectedBodyPrefixBytes = 8 * 1024;
+/** Longest `dedupe_key` / `event_type` stored as sent; longer ones are hashed / cut (btree rows are bounded). */
+const maxKeyLength = 200;
+
+/** Body text for parsing; invalid UTF-8 becomes U+FFFD (the signature was checked over the bytes). */
 export function bodyText(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-// Postgres' jsonb refuses `\u0000` and unpaired surrogate escapes that JSON.parse accepts; one such
-// body must not fail the whole group-commit batch it travels in.
-const riskyEscape = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
+/**
+ * True when `text` nests JSON arrays/objects deeper than `limit`. One linear pass that skips string
+ * contents, so it is cheap and cannot itself be driven into deep recursion.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
 
+// Postgres refuses `\u0000` in jsonb and text and unpaired surrogate escapes in jsonb; JSON.parse accepts both.
+const riskyEscape = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** A string Postgres stores as `text`/`jsonb`: NUL and lone surrogates become U+FFFD. */
+export function storableString(s: string): string {
+  return s.replaceAll('\u0000', '\uFFFD').replace(loneSurrogate, '\uFFFD');
+}
+
 function sanitize(value: unknown): unknown {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD').replace(loneSurrogate, '\uFFFD');
+  if (typeof value === 'string') return storableString(value);
   if (Array.isArray(value)) return value.map(sanitize);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[sanitize(k) as string] = sanitize(v);
+    for (const [k, v] of Object.entries(value)) out[storableString(k)] = sanitize(v);
     return out;
   }
   return value;
 }
 
-/** Text that Postgres accepts as `text` (no NUL bytes). */
-export function storableText(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
-}
+export type ParsedBody =
+  | { ok: true; event: unknown; isArray: boolean; sanitized: boolean }
+  | { ok: false; reason: 'not_json' | 'empty_array' | 'too_deep' };
 
-export type ParsedBody = { ok: true; event: unknown; isArray: boolean } | { ok: false };
-
-/** Parses the body; a JSON array is one event, its first element (SPEC §3). An empty array is no event. */
+/**
+ * Parses the body safely: nesting past `maxJsonDepth` is not parsed at all; what Postgres would
+ * refuse (NUL, lone surrogates) is replaced in the parsed event. A JSON array is one event, its first
+ * element (SPEC §3); an empty array is no event.
+ */
 export function parseBody(text: string): ParsedBody {
+  if (jsonDepthExceeds(text, maxJsonDepth)) return { ok: false, reason: 'too_deep' };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { ok: false };
+    return { ok: false, reason: 'not_json' };
   }
-  if (Array.isArray(parsed)) return parsed.length > 0 ? { ok: true, event: parsed[0], isArray: true } : { ok: false };
-  return { ok: true, event: parsed, isArray: false };
+  const sanitized = riskyEscape.test(text);
+  if (sanitized) parsed = sanitize(parsed);
+  if (Array.isArray(parsed))
+    return parsed.length > 0 ? { ok: true, event: parsed[0], isArray: true, sanitized } : { ok: false, reason: 'empty_array' };
+  return { ok: true, event: parsed, isArray: false, sanitized };
 }
 
 /**
- * The columns stored for a body. `payload` is the exact JSON text when the body is one JSON object;
- * for an array body it is the event (first element) and `raw_body` keeps the exact text. The
- * Denefits `secret_key` body field is a tenant secret: it is replaced before storage.
+ * The raw bytes with body secrets masked (`redactBodySecrets`' text scan, run over the bytes as
+ * latin1 so every other byte, valid UTF-8 or not, stays exact).
  */
-export function storedBody(source: Source, text: string, parsed: ParsedBody): { payload: string | null; rawBody: string | null } {
-  if (!parsed.ok) return { payload: null, rawBody: storableText(text) };
-  let event = parsed.event;
-  let mustReserialize = parsed.isArray;
-  if (source === 'denefits' && event && typeof event === 'object' && !Array.isArray(event) && 'secret_key' in event) {
-    event = { ...(event as Record<string, unknown>), secret_key: '[redacted]' };
-    return { payload: JSON.stringify(riskyEscape.test(text) ? sanitize(event) : event), rawBody: null };
-  }
-  if (riskyEscape.test(text)) {
-    event = sanitize(event);
-    mustReserialize = true;
-  }
-  if (!mustReserialize) return { payload: text, rawBody: null };
-  return { payload: JSON.stringify(event), rawBody: storableText(text) };
+export function maskBodySecrets(bytes: Uint8Array): Uint8Array {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const masked = maskBodySecretText(text);
+  return masked === text ? bytes : Buffer.from(masked, 'latin1');
 }
 
-/** Builds the `webhook_logs` row for one request (headers redacted, dedupe key per SPEC §3). */
-export function buildRow(args: {
+/** A key safe for the unique btree index and for `text`: unsafe or long keys become their SHA-256. */
+export function storableKey(key: string): string {
+  if (key.length <= maxKeyLength && storableString(key) === key) return key;
+  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
+
+function storableEventType(type: string | null): string | null {
+  if (type === null) return null;
+  const safe = storableString(type);
+  return safe.length > maxKeyLength ? safe.slice(0, maxKeyLength) : safe;
+}
+
+/**
+ * The columns stored for an accepted body. `payload` is the exact JSON text for a plain JSON object
+ * body; otherwise (array, sanitized, redacted) it is the re-serialized event, and `raw_body` keeps the
+ * exact bytes (with body secrets masked — a secret is never stored, exact or not).
+ */
+export function storedBody(bytes: Uint8Array, text: string, parsed: ParsedBody): { payload: string | null; rawBody: Uint8Array | null } {
+  if (!parsed.ok) return { payload: null, rawBody: maskBodySecrets(bytes) };
+  // Body secrets (`secret_key`) never reach storage, whatever the source (issue 13).
+  const redacted = redactBodySecrets(text, parsed);
+  const had = redacted.parsed !== parsed;
+  if (!had && !parsed.isArray && !parsed.sanitized) return { payload: text, rawBody: null };
+  if (had && !parsed.isArray && !parsed.sanitized) return { payload: redacted.text, rawBody: null };
+  return { payload: JSON.stringify(redacted.parsed.event), rawBody: maskBodySecrets(bytes) };
+}
+
+/** Builds the `webhook_logs` row of an accepted (verified) request: headers redacted, dedupe key per SPEC §3. */
+export function buildAcceptedRow(args: {
   tenantId: string;
   source: Source;
   bytes: Uint8Array;
   text: string;
-  parsed: ParsedBody;
+  parsed: ParsedBody & { ok: true };
   headers: Record<string, string | undefined>;
-  status: 'received' | 'rejected';
-  errorMessage: string | null;
   /** The URL's `?event=` (ManyChat: the event type when the body names none). */
   urlEvent?: string;
 }): IntakeRow {
-  const { source } = args;
-  // Body secrets (`secret_key`) never reach storage, accepted or rejected, whatever the source.
-  const { text, parsed } = redactBodySecrets(args.text, args.parsed);
-  const event = parsed.ok ? parsed.event : undefined;
-  const stored = storedBody(source, text, parsed);
+  const { source, parsed } = args;
+  const stored = storedBody(args.bytes, args.text, parsed);
   return {
     tenantId: args.tenantId,
     source,
-    eventType: parsed.ok ? intakeEventType(source, event, args.urlEvent) : null,
-    dedupeKey: dedupeKeyOf(source, event, args.bytes),
+    eventType: storableEventType(intakeEventType(source, parsed.event, args.urlEvent)),
+    dedupeKey: storableKey(dedupeKeyOf(source, parsed.event, args.bytes)),
     headers: JSON.stringify(redactHeaders(args.headers)),
     payload: stored.payload,
     rawBody: stored.rawBody,
-    status: args.status,
-    errorMessage: args.errorMessage,
+    status: 'received',
+    errorMessage: null,
+  };
+}
+
+/**
+ * The row of a verified delivery that cannot be parsed safely (nested past `maxJsonDepth`): stored
+ * with its exact bytes and no payload, `failed` at once with the reason, so the sender gets its 200
+ * and an operator sees why. Its dedupe key is the body hash, so the provider's retries are duplicates.
+ */
+export function buildUnparseableRow(args: {
+  tenantId: string;
+  source: Source;
+  bytes: Uint8Array;
+  headers: Record<string, string | undefined>;
+  reason: string;
+}): IntakeRow {
+  return {
+    tenantId: args.tenantId,
+    source: args.source,
+    eventType: null,
+    dedupeKey: storableKey(dedupeKeyOf(args.source, undefined, args.bytes)),
+    headers: JSON.stringify(redactHeaders(args.headers)),
+    payload: null,
+    rawBody: maskBodySecrets(args.bytes),
+    status: 'failed',
+    errorMessage: args.reason,
+  };
+}
+
+/**
+ * The row of a rejected request (SPEC §3): never parsed, the first `rejectedBodyPrefixBytes` of the
+ * body (secrets masked) and the redacted headers — evidence for an operator, never input.
+ */
+export function buildRejectedRow(args: {
+  tenantId: string;
+  source: Source;
+  bytes: Uint8Array;
+  headers: Record<string, string | undefined>;
+  errorMessage: string;
+}): IntakeRow {
+  // Masked before it is cut, so a secret across the cut cannot leave half of itself behind.
+  const prefix = maskBodySecrets(args.bytes).subarray(0, rejectedBodyPrefixBytes);
+  const truncated = args.bytes.byteLength > rejectedBodyPrefixBytes;
+  return {
+    tenantId: args.tenantId,
+    source: args.source,
+    eventType: null,
+    dedupeKey: dedupeKeyOf(args.source, undefined, args.bytes),
+    headers: JSON.stringify(redactHeaders(args.headers)),
+    payload: null,
+    rawBody: prefix,
+    status: 'rejected',
+    errorMessage: truncated
+      ? `${args.errorMessage} (body ${args.bytes.byteLength} bytes, first ${rejectedBodyPrefixBytes} kept)`
+      : args.errorMessage,
   };
 }

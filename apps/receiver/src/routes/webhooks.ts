@@ -1,11 +1,12 @@
-import { type Logger, MissingCredentials, redactUrl, UnknownTenant } from '@mcb/core';
+import { type KeyedRateLimiter, type Logger, MissingCredentials, redactUrl, UnknownTenant } from '@mcb/core';
 import { intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
 import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
 import { errorResponse, type ReceiverEnvVars } from '../http';
 import { readBodyWithLimit } from '../intake/body';
-import type { GroupCommitter } from '../intake/group-commit';
-import { bodyText, buildRow, parseBody } from '../intake/row';
+import type { GroupCommitter, IntakeRow } from '../intake/group-commit';
+import { withTimeout } from '../intake/queue-ready';
+import { bodyText, buildAcceptedRow, buildRejectedRow, buildUnparseableRow, maxJsonDepth, parseBody } from '../intake/row';
 import type { IntakeOutcomeLabel, ReceiverMetrics } from '../metrics';
 
 export interface WebhookRouteDeps {
@@ -16,6 +17,10 @@ export interface WebhookRouteDeps {
   bodyLimitBytes: number;
   verifyOptions: VerifyOptions;
   now: () => Date;
+  /** Bound on the tenant lookup (a cache miss reads Postgres): past it the answer is 503. */
+  dbTimeoutMs: number;
+  /** Per-tenant budget of stored rejections (SPEC §3); past it a rejection is only counted. */
+  rejectionBudget: KeyedRateLimiter;
 }
 
 const sourceSet = new Set<string>(sources);
@@ -40,7 +45,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
 
   const resolve = async (c: Context<ReceiverEnvVars>, slug: string, source: string): Promise<Resolved> => {
     try {
-      const ctx = await tenants.getTenantContext(slug);
+      const ctx = await withTimeout(tenants.getTenantContext(slug), deps.dbTimeoutMs, 'tenant lookup');
       if (!isSource(source))
         return { ok: false, response: errorResponse(c, 'unknown_source', `Unknown source: ${source}`), outcome: 'unknown_source' };
       return { ok: true, ctx, source };
@@ -105,24 +110,18 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     const bytes = body.bytes;
     const now = deps.now();
     const headers = c.req.header();
-    const text = bodyText(bytes);
-    const parsed = parseBody(text);
 
+    // Rejected requests are never parsed: a prefix of the body and the headers are kept as evidence,
+    // within a per-tenant budget, and the answer is the same whether the row was stored or not.
     const urlEvent = c.req.query('event');
     const reject = async (code: 'missing_credentials' | 'invalid_signature' | 'invalid_json' | 'invalid_payload', message: string) => {
+      if (!deps.rejectionBudget.take(ctx.id)) {
+        metrics.rejectionsNotStored.inc({ tenant: ctx.slug });
+        return finish(errorResponse(c, code, message), code);
+      }
       try {
         await committer.submit(
-          buildRow({
-            tenantId: ctx.id,
-            source,
-            bytes,
-            text,
-            parsed,
-            headers,
-            status: 'rejected',
-            errorMessage: `${code}: ${reason ?? message}`,
-            urlEvent,
-          }),
+          buildRejectedRow({ tenantId: ctx.id, source, bytes, headers, errorMessage: `${code}: ${reason ?? message}` }),
         );
       } catch (err) {
         // The answer stays the same: storing a rejected delivery is for operators, not for the sender.
@@ -145,23 +144,37 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
       if (verdict.reason === 'no_secret') return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
       return reject('invalid_signature', failureMessages[verdict.reason] ?? 'Invalid signature');
     }
-    if (!parsed.ok) {
+
+    const text = bodyText(bytes);
+    const parsed = parseBody(text);
+    let row: IntakeRow;
+    if (parsed.ok) {
+      const problem = intakeProblem(source, parsed.event);
+      if (problem) {
+        reason = problem;
+        return reject('invalid_payload', problem);
+      }
+      row = buildAcceptedRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, urlEvent });
+    } else if (parsed.reason === 'too_deep') {
+      // Verified, so the provider gets its 200; stored raw and failed with the reason, never retried forever.
+      reason = `JSON nested deeper than ${maxJsonDepth} levels`;
+      row = buildUnparseableRow({
+        tenantId: ctx.id,
+        source,
+        bytes,
+        headers,
+        reason: `invalid payload: body is JSON nested deeper than ${maxJsonDepth} levels (stored raw, not processed)`,
+      });
+    } else {
       reason = 'body is not JSON (or an empty array)';
       return reject('invalid_json', 'Invalid JSON: the body must be a JSON object or a non-empty array');
     }
-    const problem = intakeProblem(source, parsed.event);
-    if (problem) {
-      reason = problem;
-      return reject('invalid_payload', problem);
-    }
 
     try {
-      const result = await committer.submit(
-        buildRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, status: 'received', errorMessage: null, urlEvent }),
-      );
+      const result = await committer.submit(row);
       logId = result.id;
       if (result.duplicate) return finish(c.json({ received: true, duplicate: true, id: result.id }), 'duplicate');
-      if (!result.enqueued) reason = 'left to the outbox';
+      if (result.storedRaw) reason = 'stored raw as failed (Postgres refused the parsed body)';
       return finish(c.json({ received: true, id: result.id }), 'accepted');
     } catch (err) {
       reason = (err as Error).message;

@@ -8,8 +8,8 @@ export interface TenantStats {
   isActive: boolean;
   /** Webhook logs received in the period, by status (`received` = every log of the period). */
   logs: { received: number; pending: number; processed: number; failed: number; ignored: number; rejected: number };
-  /** Logs committed but never enqueued (Redis was down): the outbox sweeper's backlog, all time. */
-  outboxDepth: number;
+  /** Logs accepted and not yet picked up by a worker (status `received`), all time: the backlog. */
+  waiting: number;
   /** Time of the newest webhook log, all time. */
   lastEventAt: Date | null;
   /** Contacts first created in the period (merged records excluded), and all contacts now. */
@@ -31,7 +31,7 @@ type StatsRow = {
   failed: number;
   ignored: number;
   rejected: number;
-  outbox_depth: number;
+  waiting: number;
   last_event_at: Date | null;
   new_contacts: number;
   total_contacts: number;
@@ -51,7 +51,7 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
   const rows = await sql<StatsRow[]>`
     select t.id, t.slug, t.name, t.is_active,
            l.received, l.pending, l.processed, l.failed, l.ignored, l.rejected,
-           o.outbox_depth, le.last_event_at, c.new_contacts, ct.total_contacts,
+           o.waiting, le.last_event_at, c.new_contacts, ct.total_contacts,
            f.funnel_events, f.funnel_contacts, p.revenue_cents
     from tenants t
     cross join lateral (
@@ -63,8 +63,8 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
              count(*) filter (where status = 'rejected')::int as rejected
       from webhook_logs w where w.tenant_id = t.id and w.received_at >= ${since} and w.received_at < ${until}) l
     cross join lateral (
-      select count(*)::int as outbox_depth from webhook_logs w
-      where w.tenant_id = t.id and w.enqueued_at is null and w.status = 'received') o
+      select count(*)::int as waiting from webhook_logs w
+      where w.tenant_id = t.id and w.status = 'received') o
     cross join lateral (select max(w.received_at) as last_event_at from webhook_logs w where w.tenant_id = t.id) le
     cross join lateral (
       select count(*)::int as new_contacts from contacts c
@@ -86,7 +86,7 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     name: r.name,
     isActive: r.is_active,
     logs: { received: r.received, pending: r.pending, processed: r.processed, failed: r.failed, ignored: r.ignored, rejected: r.rejected },
-    outboxDepth: r.outbox_depth,
+    waiting: r.waiting,
     lastEventAt: r.last_event_at,
     contacts: { new: r.new_contacts, total: r.total_contacts },
     funnelEvents: { count: r.funnel_events, contacts: r.funnel_contacts },

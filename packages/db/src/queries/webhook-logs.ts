@@ -188,6 +188,7 @@ export interface WebhookLogDetail extends WebhookLogSummary {
   /** Stored headers, redacted again on the way out (secrets and signatures never leave). */
   headers: Record<string, string>;
   payload: unknown;
+  /** The stored raw bytes (exact body, or a rejected row's prefix) as text for display: invalid UTF-8 shown as U+FFFD. */
   rawBody: string | null;
   errorMessage: string | null;
   contact: Record<string, unknown> | null;
@@ -202,7 +203,7 @@ export async function getWebhookLogDetail(sql: Sql, id: number): Promise<Webhook
       tenant_name: string;
       headers: Record<string, string>;
       payload: unknown;
-      raw_body: string | null;
+      raw_body: Buffer | null;
       full_error: string | null;
     })[]
   >`
@@ -231,7 +232,7 @@ export async function getWebhookLogDetail(sql: Sql, id: number): Promise<Webhook
     tenantName: row.tenant_name,
     headers: redactHeaders(row.headers ?? {}),
     payload: row.payload,
-    rawBody: row.raw_body,
+    rawBody: row.raw_body === null ? null : new TextDecoder().decode(row.raw_body),
     contact: (contacts[0] as Record<string, unknown> | undefined) ?? null,
     funnelEvents: [...funnelEvents],
     payments: [...payments],

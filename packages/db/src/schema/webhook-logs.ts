@@ -1,5 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigint, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  customType,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { tenantId } from './columns';
 import { tenants } from './tenants';
 
@@ -13,6 +26,9 @@ export type WebhookStatus = (typeof webhookStatuses)[number];
  * One row per accepted or rejected request, updated in place as it moves
  * `received → processing → processed | ignored | failed`. Dedupe covers accepted rows only.
  */
+/** `bytea` as a Node Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
 export const webhookLogs = pgTable(
   'webhook_logs',
   {
@@ -23,7 +39,9 @@ export const webhookLogs = pgTable(
     dedupeKey: text('dedupe_key').notNull(),
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
     payload: jsonb('payload'),
-    rawBody: text('raw_body'),
+    // Exact body bytes when `payload` is not the exact body (array, sanitized, unparseable, not JSON);
+    // for rejected rows the first 8 KB (SPEC §3). Body secrets are masked.
+    rawBody: bytea('raw_body'),
     status: text('status').$type<WebhookStatus>().notNull().default('received'),
     errorMessage: text('error_message'),
     attempts: integer('attempts').notNull().default(0),
@@ -42,8 +60,8 @@ export const webhookLogs = pgTable(
     index('webhook_logs_id_idx').on(t.id),
     index('webhook_logs_tenant_received_idx').on(t.tenantId, t.receivedAt, t.id),
     index('webhook_logs_tenant_status_idx').on(t.tenantId, t.status, t.id),
-    // Outbox: rows committed while Redis was down.
-    index('webhook_logs_outbox_idx').on(t.receivedAt).where(sql`enqueued_at IS NULL AND status = 'received'`),
+    // The reconciler's walk over rows not yet finished (SPEC §10.4).
+    index('webhook_logs_pending_idx').on(t.id).where(sql`status IN ('received', 'processing')`),
   ],
 );
 

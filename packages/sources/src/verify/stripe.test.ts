@@ -40,6 +40,18 @@ describe('verifyStripeSignature', () => {
     });
     expect(verifyStripeSignature(enc(payload), { 'stripe-signature': header }, {}, [secret], at(t0 + 300)).ok).toBe(true);
   });
+  it('rejects a timestamp more than 300 s in the future (a day, ten years), accepts 300 s ahead', () => {
+    for (const ahead of [301, 86_400, 10 * 365 * 86_400]) {
+      const header = sign(payload, secret, t0 + ahead);
+      expect(verifyStripeSignature(enc(payload), { 'stripe-signature': header }, {}, [secret], at(t0))).toEqual({
+        ok: false,
+        reason: 'stale_timestamp',
+      });
+    }
+    expect(verifyStripeSignature(enc(payload), { 'stripe-signature': sign(payload, secret, t0 + 300) }, {}, [secret], at(t0)).ok).toBe(
+      true,
+    );
+  });
   it('accepts the previous secret while it is active and any v1 entry', () => {
     const r = verifyStripeSignature(enc(payload), { 'stripe-signature': sign(payload, previous) }, {}, [secret, previous], at(t0));
     expect(r.ok).toBe(true);

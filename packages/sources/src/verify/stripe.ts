@@ -7,9 +7,19 @@ export const stripeToleranceSeconds = 300;
 // The library's own signature helper (`stripe.webhooks.signature.verifyHeader`): no client or API key needed.
 const stripeSignature = Stripe.webhooks.signature;
 
+/** The signed timestamp `t=` of a `Stripe-Signature` header (seconds), or null. */
+function signedAt(header: string): number | null {
+  for (const part of header.split(',')) {
+    const [k, v] = part.split('=');
+    if (k?.trim() === 't' && v !== undefined && /^\d{1,12}$/.test(v.trim())) return Number(v.trim());
+  }
+  return null;
+}
+
 /**
  * Verifies `Stripe-Signature` with the `stripe` library (HMAC-SHA256 of `t.rawBody`, any `v1` may match),
- * tolerance 300 s measured against the injected `now`. Every active secret is tried, so the previous
+ * tolerance ±300 s measured against the injected `now` (the library only bounds the past: a signature
+ * dated in the future is refused here, or a captured delivery could be replayed until that date). Every active secret is tried, so the previous
  * secret keeps working during a rotation overlap. Pure; never throws.
  */
 export function verifyStripeSignature(
@@ -29,6 +39,8 @@ export function verifyStripeSignature(
   for (const secret of active) {
     try {
       stripeSignature.verifyHeader(payload, header, secret, stripeToleranceSeconds, undefined, now.getTime());
+      const t = signedAt(header);
+      if (t === null || t - now.getTime() / 1000 > stripeToleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
       return { ok: true, method: 'stripe_signature' };
     } catch (err) {
       // The library checks the HMAC first, so this message means the signature matched but is too old.

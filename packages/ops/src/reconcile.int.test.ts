@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { createQueueConnection, WebhookEnqueuer, webhookJobId } from '@mcb/queue';
+import { addTenant } from '@mcb/tenancy';
+import { testEnv } from '@mcb/testing';
+import { Worker } from 'bullmq';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WebhookReconciler } from './reconcile';
+
+const env = testEnv();
+const admin = createDatabase({ url: env.databaseUrl, role: 'admin', max: 4 });
+const app = createDatabase({ url: env.databaseUrl, role: 'app', max: 2 });
+const queue = createQueueConnection({ kind: 'redis', url: env.redisUrl }, `${env.redisPrefix}-reconcile`);
+const enqueuer = new WebhookEnqueuer(queue);
+const silent = pino({ level: 'silent' }) as unknown as Logger;
+afterAll(async () => {
+  await enqueuer.close();
+  await queue.close();
+  await Promise.all([admin.close(), app.close()]);
+});
+
+async function tenantWithLogs(n: number, status = 'received', ageMs = 60_000) {
+  const slug = `rc-${randomUUID().slice(0, 8)}`;
+  const t = await addTenant(admin, { slug, name: slug });
+  const rows = await admin.sql<{ id: number }[]>`
+    insert into webhook_logs (tenant_id, source, dedupe_key, payload, status, received_at)
+    select ${t.id}, 'manychat', 'k' || g, '{}'::jsonb, ${status}, now() - ${ageMs} * interval '1 millisecond'
+    from generate_series(1, ${n}) g
+    returning id`;
+  return { tenantId: t.id, ids: rows.map((r) => r.id) };
+}
+
+const reconciler = (options: Partial<ConstructorParameters<typeof WebhookReconciler>[1]> = {}) =>
+  new WebhookReconciler({ admin, enqueuer, log: silent }, { minAgeMs: 10_000, batchSize: 50, ...options });
+
+describe('WebhookReconciler (SPEC §10.4)', () => {
+  it('enqueues every stranded row exactly once, even with two reconcilers racing', async () => {
+    const { tenantId, ids } = await tenantWithLogs(230);
+    const [a, b] = await Promise.all([reconciler().reconcile(), reconciler().reconcile()]);
+    // The advisory lock lets one pass run at a time; job ids make a second add harmless anyway.
+    const mine = await enqueuer.queueFor(tenantId).getJobs(['waiting']);
+    expect(new Set(mine.map((j) => j.id))).toEqual(new Set(ids.map((id) => webhookJobId(id))));
+    expect(mine.every((j) => j.name === 'webhook.process' && j.data.logId > 0)).toBe(true);
+    expect(a.enqueued + b.enqueued).toBeGreaterThanOrEqual(230);
+    // A second pass finds live jobs for every row: nothing to do for this tenant.
+    const again = await reconciler().reconcile();
+    expect(await enqueuer.queueFor(tenantId).count()).toBe(230);
+    expect(again.checked).toBeGreaterThanOrEqual(230);
+  });
+
+  it('leaves young rows and finished rows alone', async () => {
+    const young = await tenantWithLogs(3, 'received', 0);
+    const done = await tenantWithLogs(3, 'processed');
+    await reconciler().reconcile();
+    expect(await enqueuer.queueFor(young.tenantId).count()).toBe(0);
+    expect(await enqueuer.queueFor(done.tenantId).count()).toBe(0);
+  });
+
+  it('runs again a row whose job finished while the row did not (stalled twice), then gives up with a reason', async () => {
+    const { tenantId, ids } = await tenantWithLogs(2, 'processing');
+    const [again, lost] = ids as [number, number];
+    await admin.sql`update webhook_logs set attempts = 8 where id = ${lost}`;
+    const q = enqueuer.queueFor(tenantId);
+    // What BullMQ leaves when a job stalls more than maxStalledCount: the job failed, the log untouched.
+    const fetcher = new Worker(q.name, null, { connection: queue.connection, prefix: queue.prefix });
+    try {
+      for (const id of ids) {
+        await q.add('webhook.process', { logId: id }, { jobId: webhookJobId(id), attempts: 1 });
+        const job = await fetcher.getNextJob('tok');
+        await job?.moveToFailed(new Error('job stalled more than allowable limit'), 'tok');
+      }
+    } finally {
+      await fetcher.close();
+    }
+    expect(await q.getJobCounts('failed')).toEqual({ failed: 2 });
+    const summary = await reconciler().reconcile();
+    expect(summary.rerun).toBeGreaterThanOrEqual(1);
+    const rerun = await q.getJob(webhookJobId(again));
+    expect(await rerun?.getState()).toBe('waiting');
+    const [row] = await admin.sql<
+      { status: string; error_message: string }[]
+    >`select status, error_message from webhook_logs where id = ${lost}`;
+    expect(row?.status).toBe('failed');
+    expect(row?.error_message).toMatch(/lost by workers 8 times \(job stalled more than allowable limit\)/);
+  });
+
+  it('refuses the app role', () => {
+    expect(() => new WebhookReconciler({ admin: app, enqueuer, log: silent })).toThrow(/admin/);
+  });
+});

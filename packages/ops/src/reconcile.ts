@@ -1,0 +1,182 @@
+import type { Logger } from '@mcb/core';
+import type { Database } from '@mcb/db';
+import { type WebhookEnqueuer, webhookJobId } from '@mcb/queue';
+import type { TransactionSql } from 'postgres';
+
+export interface ReconcilerOptions {
+  /** Only rows acked at least this long ago: younger ones may still be on their way to the queue. */
+  minAgeMs: number;
+  /** Pause between two passes. */
+  intervalMs: number;
+  /** Rows read and checked per round (one query, one pipelined burst of job look-ups). */
+  batchSize: number;
+  /** A row whose job finished (failed by a stall, lost) is run again while its attempts stay below this; then it is marked failed. */
+  maxAttempts: number;
+}
+
+export const defaultReconcilerOptions: ReconcilerOptions = { minAgeMs: 15_000, intervalMs: 10_000, batchSize: 1_000, maxAttempts: 8 };
+
+/** What one pass did. */
+export interface ReconcileSummary {
+  /** Rows `received`/`processing` past `minAgeMs` that were looked at. */
+  checked: number;
+  /** Rows with no job at all (Redis lost it, flushed, or the receiver never got it there): enqueued. */
+  enqueued: number;
+  /** Rows whose job had finished while the row had not (a stall-failed job): run again. */
+  rerun: number;
+  /** Rows whose job kept getting lost past `maxAttempts`: marked `failed` with the reason. */
+  failed: number;
+  /** False when another reconciler held the lock (one per deployment at a time). */
+  ran: boolean;
+}
+
+type Candidate = { tenant_id: string; id: number; status: string; attempts: number };
+
+// pg_try_advisory_xact_lock key: one reconciler pass per deployment at a time.
+const lockKey = 727_275;
+
+/**
+ * The reconciler (SPEC §10.4): no acked event is ever stranded, whatever Redis or a worker does.
+ * Every `intervalMs` it walks the rows still `received` or `processing` older than `minAgeMs`
+ * (partial index `webhook_logs_pending_idx`, by id) and looks up each one's job by its deterministic id
+ * (`log-<id>`): no job → enqueue it (an add under an existing id is a no-op, so racing the receiver's
+ * own enqueue is harmless); a job that finished while its row did not (BullMQ fails a job that
+ * stalled twice without running the processor's failure path) → run it again, up to `maxAttempts`
+ * processing attempts of the row, then mark the row `failed` with the reason so an operator sees it
+ * and can replay it. Effects stay exactly-once because processing a log twice changes nothing (§6.6).
+ * Runs on the admin role (it reads across tenants, ADR 0002); a transaction-scoped advisory lock
+ * keeps it to one pass per deployment at a time, however many workers run it.
+ */
+export class WebhookReconciler {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<ReconcileSummary> | null = null;
+  private readonly options: ReconcilerOptions;
+
+  constructor(
+    private readonly deps: {
+      admin: Database;
+      enqueuer: WebhookEnqueuer;
+      log: Logger;
+      /** Called after each pass that did something (metrics). */
+      onPass?: (summary: ReconcileSummary) => void;
+    },
+    options: Partial<ReconcilerOptions> = {},
+  ) {
+    if (deps.admin.role !== 'admin') throw new Error('WebhookReconciler needs the admin database role (it reads across tenants)');
+    this.options = { ...defaultReconcilerOptions, ...options };
+  }
+
+  /** Runs a pass every `intervalMs` until `stop()`; a failed pass (Redis or Postgres down) is logged and retried next time. */
+  start(): void {
+    if (this.timer) return;
+    let lastError = 0;
+    const tick = async () => {
+      try {
+        await this.reconcile();
+      } catch (err) {
+        if (Date.now() - lastError > 60_000) {
+          lastError = Date.now();
+          this.deps.log.warn({ err: (err as Error).message }, 'reconciler pass failed; retrying next interval');
+        }
+      }
+      if (this.timer) this.timer = setTimeout(tick, this.options.intervalMs).unref();
+    };
+    this.timer = setTimeout(tick, this.options.intervalMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => {});
+  }
+
+  /** One full pass over the pending rows (rounds of `batchSize`). Concurrent calls share one pass. */
+  reconcile(): Promise<ReconcileSummary> {
+    if (!this.running) {
+      this.running = this.pass().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async pass(): Promise<ReconcileSummary> {
+    const summary: ReconcileSummary = { checked: 0, enqueued: 0, rerun: 0, failed: 0, ran: true };
+    let after = 0;
+    for (;;) {
+      const round = await this.round(after, summary);
+      if (round === 'locked') {
+        summary.ran = summary.checked > 0;
+        break;
+      }
+      if (round === null) break;
+      after = round;
+    }
+    if (summary.enqueued + summary.rerun + summary.failed > 0) {
+      this.deps.log.info(
+        { checked: summary.checked, enqueued: summary.enqueued, rerun: summary.rerun, failed: summary.failed },
+        'reconciler re-enqueued stranded webhook logs',
+      );
+    }
+    this.deps.onPass?.(summary);
+    return summary;
+  }
+
+  /** One keyset page (by id, oldest first); returns the last id seen, null at the end, 'locked' when another pass runs. */
+  private async round(after: number, summary: ReconcileSummary): Promise<number | null | 'locked'> {
+    const { admin } = this.deps;
+    const { minAgeMs, batchSize } = this.options;
+    return (await admin.sql.begin(async (tx) => {
+      const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${lockKey}) as ok`;
+      if (!lock?.ok) return 'locked';
+      const rows = await tx<Candidate[]>`
+        select tenant_id, id, status, attempts from webhook_logs
+        where status in ('received', 'processing') and id > ${after}
+          and received_at < now() - ${minAgeMs} * interval '1 millisecond'
+        order by id
+        limit ${batchSize}`;
+      if (rows.length === 0) return null;
+      summary.checked += rows.length;
+      await this.settle(tx, rows, summary);
+      const last = rows[rows.length - 1] as Candidate;
+      return rows.length < batchSize ? null : last.id;
+    })) as number | null | 'locked';
+  }
+
+  private async settle(tx: TransactionSql, rows: Candidate[], summary: ReconcileSummary) {
+    const { enqueuer } = this.deps;
+    // Look-ups are sent together (one pipelined burst on the queue connection).
+    const jobs = await Promise.all(rows.map((r) => enqueuer.queueFor(r.tenant_id).getJob(webhookJobId(r.id))));
+    const missing: Candidate[] = [];
+    const finished: Candidate[] = [];
+    rows.forEach((r, i) => {
+      const job = jobs[i];
+      if (!job) missing.push(r);
+      else if (job.finishedOn) finished.push(r);
+    });
+    if (missing.length > 0) {
+      await enqueuer.enqueue(missing.map((r) => ({ tenantId: r.tenant_id, logId: r.id })));
+      summary.enqueued += missing.length;
+    }
+    const rerun = finished.filter((r) => r.attempts < this.options.maxAttempts);
+    const giveUp = finished.filter((r) => r.attempts >= this.options.maxAttempts);
+    for (const r of rerun) {
+      const job = jobs[rows.indexOf(r)];
+      // The finished job holds the id: remove it, then add the same id again (waiting, fresh attempts).
+      await job?.remove().catch(() => {});
+    }
+    if (rerun.length > 0) {
+      await enqueuer.enqueue(rerun.map((r) => ({ tenantId: r.tenant_id, logId: r.id })));
+      summary.rerun += rerun.length;
+    }
+    if (giveUp.length > 0) {
+      const reasons = giveUp.map((r) => jobs[rows.indexOf(r)]?.failedReason || 'job finished but the log was not');
+      await tx`
+        update webhook_logs l set status = 'failed', processed_at = now(),
+          error_message = 'lost by workers ' || l.attempts || ' times (' || g.reason || '); replay it by hand once the cause is fixed'
+        from unnest(${giveUp.map((r) => r.tenant_id)}::uuid[], ${giveUp.map((r) => r.id)}::bigint[], ${reasons}::text[]) as g(tenant_id, id, reason)
+        where l.tenant_id = g.tenant_id and l.id = g.id and l.status in ('received', 'processing')`;
+      summary.failed += giveUp.length;
+    }
+  }
+}
