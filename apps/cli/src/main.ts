@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { McbError } from '@mcb/core';
 import { Command, CommanderError } from 'commander';
+import { registerCapiCommands } from './commands/capi';
 import { registerContactCommands } from './commands/contact';
 import { registerDbCommands } from './commands/db';
 import { registerIntegrationCommands } from './commands/integration';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerUrlsCommands(program);
   registerKeysCommands(program);
   registerMetaCommands(program);
+  registerCapiCommands(program);
   registerLogsCommands(program);
   registerReplayCommands(program);
   registerQueuesCommands(program);

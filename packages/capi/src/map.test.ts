@@ -213,6 +213,12 @@ describe('planSends: what is not sent, and why', () => {
     expect(s?.payload?.event_time).toBe(now.getTime() / 1000);
   });
 
+  it('names already recorded for the funnel event are not planned again (a replayed Purchase keeps its Lead)', () => {
+    const src = source({ eventType: 'purchase_completed', isFirst: false, valueCents: 100, currency: 'usd', recorded: ['Lead'] });
+    expect(planSends(src, target, now).map((s) => s.eventName)).toEqual(['Purchase']);
+    expect(planSends({ ...src, recorded: ['Purchase'] }, target, now)).toEqual([]);
+  });
+
   it('lead: false sends no Lead', () => {
     const noLead = { ...target, lead: false };
     expect(planSends(source({ isFirst: true }), noLead, now)).toEqual([]);

@@ -35,6 +35,8 @@ export interface CapiSource {
   /** The payment behind the event (plans at their whole contract value), integer cents. */
   valueCents: number | null;
   currency: string | null;
+  /** Meta event names already recorded in `capi_sends` for this funnel event (not planned again). */
+  recorded?: string[];
 }
 
 /** One server event as posted to `POST /<dataset>/events` (Meta "Server Event Parameters"). */
@@ -87,12 +89,15 @@ export function centsToValue(cents: number): number {
 }
 
 /** The Meta event names one funnel event stands for: Lead (first event) and/or its mapped name. */
-export function eventNamesFor(src: Pick<CapiSource, 'eventType' | 'isFirst'>, target: Pick<CapiTarget, 'lead' | 'events'>): string[] {
+export function eventNamesFor(
+  src: Pick<CapiSource, 'eventType' | 'isFirst' | 'recorded'>,
+  target: Pick<CapiTarget, 'lead' | 'events'>,
+): string[] {
   const names: string[] = [];
   if (target.lead && src.isFirst) names.push(leadEventName);
   const mapped = target.events[src.eventType];
   if (mapped && !names.includes(mapped)) names.push(mapped);
-  return names;
+  return src.recorded?.length ? names.filter((n) => !src.recorded?.includes(n)) : names;
 }
 
 /**

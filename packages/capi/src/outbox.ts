@@ -72,6 +72,7 @@ interface CandidateRow {
   adset_id: string | null;
   campaign_id: string | null;
   is_first: boolean;
+  recorded: string[] | null;
   value_cents: string | number | null;
   currency: string | null;
 }
@@ -120,6 +121,7 @@ function toSource(r: CandidateRow): CapiSource {
     isFirst: r.is_first,
     valueCents: r.value_cents === null ? null : Number(r.value_cents),
     currency: r.currency,
+    recorded: r.recorded ?? [],
   };
 }
 
@@ -169,8 +171,9 @@ export async function selectCapiCandidates(
 
 /**
  * Of the funnel events `ids`, those that stand for a Meta event — a mapped type, or the person's
- * first event while no Lead was sent for them — and, with `unsentOnly` (default), have no
- * `capi_sends` row yet (the outbox anti-join), with the person and payment they need. Under RLS.
+ * first event while no Lead was sent for them — and, with `unsentOnly` (default), whose mapped event
+ * has no `capi_sends` row yet (the outbox anti-join), with the person and payment they need and the
+ * event names already recorded for them. Under RLS.
  */
 export async function selectCapiCandidatesIn(
   tx: TransactionSql,
@@ -180,7 +183,8 @@ export async function selectCapiCandidatesIn(
 ): Promise<CapiSource[]> {
   if (ids.length === 0) return [];
   const t = target.tenantId;
-  const mapped = Object.keys(target.events);
+  const types = Object.keys(target.events);
+  const names = Object.values(target.events);
   const unsentOnly = options.unsentOnly ?? true;
   // `offset 0` keeps each NOT EXISTS a per-row index probe: flattened into an anti-join, the planner
   // may (with young statistics) compare every row against every capi_sends row of the tenant.
@@ -188,9 +192,12 @@ export async function selectCapiCandidatesIn(
     select fe.id, fe.contact_id, fe.event_type, fe.occurred_at, fe.created_at, fe.source, fe.source_event_id,
            fe.webhook_log_id, fe.data, c.email_primary, c.email_booking, c.email_payment, c.known_emails,
            c.phone, c.known_phones, c.first_name, c.last_name, c.ad_id, ma.adset_id, ma.campaign_id, f.is_first,
+           ${unsentOnly ? tx`(select array_agg(r.event_name) from capi_sends r where r.tenant_id = fe.tenant_id and r.funnel_event_id = fe.id)` : tx`null::text[]`} as recorded,
            p0.amount_cents + coalesce(pd.amount_cents, 0) as value_cents, p0.currency
     from funnel_events fe
     join contacts c on c.tenant_id = fe.tenant_id and c.id = fe.contact_id
+    left join lateral (
+      select m.name from unnest(${types}::text[], ${names}::text[]) as m(type, name) where m.type = fe.event_type) mapped on true
     cross join lateral (
       select ${target.lead}::boolean
         and not exists (
@@ -207,12 +214,13 @@ export async function selectCapiCandidatesIn(
     left join payments pd on p0.category = 'payment_plan' and pd.tenant_id = fe.tenant_id
       and pd.payment_event_id = p0.denefits_contract_code || '_downpayment'
     where fe.tenant_id = ${t} and fe.id = any(${ids}::uuid[])
-      and (fe.event_type = any(${mapped}::text[]) or f.is_first)
-      ${
+      and (f.is_first or (mapped.name is not null ${
         unsentOnly
-          ? tx`and not exists (select 1 from capi_sends s where s.tenant_id = fe.tenant_id and s.funnel_event_id = fe.id offset 0)`
+          ? tx`and not exists (
+              select 1 from capi_sends s
+              where s.tenant_id = fe.tenant_id and s.funnel_event_id = fe.id and s.event_name = mapped.name offset 0)`
           : tx``
-      }
+      }))
     order by fe.created_at, fe.id`;
   return rows.map(toSource);
 }

@@ -78,3 +78,33 @@ export async function getCapiSendsForLog(
       from capi_sends where tenant_id = ${tenantId} and webhook_log_id = ${logId} order by id`,
   );
 }
+
+export interface CapiReplayFilter {
+  /** Only rows in this state (default: failed and skipped). */
+  status?: 'sent' | 'failed' | 'skipped';
+  /** Only the rows of one funnel event. */
+  funnelEventId?: string;
+  /** Count only; change nothing. */
+  dryRun?: boolean;
+}
+
+/**
+ * Replay by hand (`mcb capi replay`): forgets the matching `capi_sends` rows so the next send plans
+ * them again from current data (a payment that arrived since, a fixed mapping). Pending rows are
+ * never touched (a sender may hold them). Meta deduplicates a re-sent event on its event_id within 48 h;
+ * a funnel event recorded more than the scan window ago (8 days) is not planned again. Returns how
+ * many rows matched. Under RLS.
+ */
+export async function replayCapiSends(database: Database, tenantId: string, filter: CapiReplayFilter = {}): Promise<number> {
+  return withTenantSql(database.sql, tenantId, async (tx) => {
+    const statuses = filter.status ? [filter.status] : ['failed', 'skipped'];
+    const where = tx`tenant_id = ${tenantId} and status = any(${statuses}::text[])
+      ${filter.funnelEventId ? tx`and funnel_event_id = ${filter.funnelEventId}::uuid` : tx``}`;
+    if (filter.dryRun) {
+      const [row] = await tx<{ n: number }[]>`select count(*)::int as n from capi_sends where ${where}`;
+      return row?.n ?? 0;
+    }
+    const rows = await tx`delete from capi_sends where ${where} returning id`;
+    return rows.count;
+  });
+}

@@ -1,0 +1,118 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createDatabase } from '@mcb/db';
+import { addTenant, generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
+import { testEnv } from '@mcb/testing';
+import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mcb } from '../../test/run-cli';
+
+// `mcb capi …` through the real program (in-process), against this run's database and the fake Graph server.
+
+const { databaseUrl } = testEnv();
+const key = generateKey();
+const keyring = parseKeyring(key);
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const suffix = randomBytes(3).toString('hex');
+const t = {
+  slug: `cli-capi-${suffix}`,
+  id: '',
+  token: `EAAclicapi${randomBytes(12).toString('hex')}`,
+  dataset: `55${Date.now() % 1_000_000}`,
+};
+let fake: FakeGraph;
+
+beforeAll(async () => {
+  fake = await startFakeGraph({ accounts: [], datasets: [{ id: t.dataset, token: t.token }] });
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.MCB_ENCRYPTION_KEY = key;
+  process.env.META_GRAPH_URL = fake.url;
+  t.id = (await addTenant(admin, { slug: t.slug, name: t.slug })).id;
+  await setIntegration(admin, keyring, {
+    slug: t.slug,
+    provider: 'meta_capi',
+    credentials: { dataset_id: t.dataset, access_token: t.token, events: { appointment_scheduled: 'Schedule' } },
+  });
+  const contacts = [randomUUID(), randomUUID()];
+  await admin.sql`
+    insert into contacts (tenant_id, id, email_primary, first_name)
+    values (${t.id}, ${contacts[0]!}, 'cli.one@example.com', 'One'), (${t.id}, ${contacts[1]!}, 'cli.two@example.com', 'Two')`;
+  await admin.sql`
+    insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id)
+    values (${t.id}, ${contacts[0]!}, 'contact_subscribed', now() - interval '2 hours', 'manychat', 'cli-1'),
+           (${t.id}, ${contacts[0]!}, 'appointment_scheduled', now() - interval '1 hour', 'ghl', 'cli-2'),
+           (${t.id}, ${contacts[1]!}, 'purchase_completed', now() - interval '1 hour', 'ghl', 'cli-3')`;
+});
+
+afterAll(async () => {
+  await fake?.close();
+  await admin.close();
+});
+
+describe('mcb capi', () => {
+  it('test sends recent events with the test code only, and records nothing', async () => {
+    const none = await mcb('capi', 'test', t.slug);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/No test_event_code: pass --code/);
+    const r = await mcb('capi', 'test', t.slug, '--code', 'TEST4242');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^Sent 3 test events to dataset ${t.dataset} with test code TEST4242: Meta received 3, fbtrace_id AFake`),
+    );
+    const got = fake.capiEvents(t.dataset);
+    // Person 1: Lead (first event) and Schedule; person 2: Lead (a Purchase without a payment is not sendable).
+    expect(got.map((e) => `${e.event.event_name}:${e.testEventCode}`).sort()).toEqual([
+      'Lead:TEST4242',
+      'Lead:TEST4242',
+      'Schedule:TEST4242',
+    ]);
+    expect(r.stdout).not.toContain('cli.one@example.com');
+    const [row] = await admin.sql<{ n: number }[]>`select count(*)::int as n from capi_sends where tenant_id = ${t.id}`;
+    expect(row?.n).toBe(0);
+  });
+
+  it('send sends each event once; status shows the mapping, counts and the skipped Purchase with its reason; token masked', async () => {
+    const s = await mcb('capi', 'send', t.slug);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(new RegExp(`^Sent 3 events for ${t.slug} \\(1 skipped, 0 refused by Meta, 1 requests\\)`));
+    expect((await mcb('capi', 'send', t.slug)).stdout).toMatch(/^Sent 0 events/);
+    const st = await mcb('capi', 'status', t.slug);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toContain(`dataset           ${t.dataset}`);
+    expect(st.stdout).toContain(
+      'first funnel event → Lead, purchase_completed → Purchase, payment_plan_created → Purchase, appointment_scheduled → Schedule',
+    );
+    expect(st.stdout).toMatch(/sent +3 \(3 in the last 7 days/);
+    expect(st.stdout).toMatch(/skipped +1\n/);
+    expect(st.stdout).toContain('Purchase without a payment value');
+    expect(st.stdout).not.toContain(t.token);
+    expect(st.stdout).toContain(t.token.slice(-4));
+  });
+
+  it('replay forgets skipped sends (dry run first), and the next send plans them again', async () => {
+    const dry = await mcb('capi', 'replay', t.slug, '--dry-run');
+    expect(dry.stdout).toMatch(/^1 recorded send would be replayed/);
+    const r = await mcb('capi', 'replay', t.slug, '--status', 'skipped');
+    expect(r.stdout).toMatch(/^1 recorded send forgotten/);
+    const again = await mcb('capi', 'send', t.slug);
+    expect(again.stdout).toMatch(/^Sent 0 events for .* \(1 skipped/);
+    const bad = await mcb('capi', 'replay', t.slug, '--status', 'nope');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('Invalid --status: failed, skipped or sent');
+  });
+
+  it('an expired token is one clear line and marks the integration; unknown tenants and missing integrations are one line too', async () => {
+    await admin.sql`delete from capi_sends where tenant_id = ${t.id}`;
+    fake.failWhen((r) => r.dataset === t.dataset, { kind: 'token-expired' }, 1);
+    const r = await mcb('capi', 'send', t.slug);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(`^Conversions API send failed for ${t.slug}: token_expired: Meta Graph 400 code 190`),
+    );
+    expect(r.stderr).not.toContain(t.token);
+    expect((await mcb('capi', 'status', t.slug)).stdout).toMatch(/last error +token_expired: /);
+    expect((await mcb('capi', 'status', 'no-such-tenant')).stderr.trim()).toBe('Unknown tenant: no-such-tenant');
+    const plain = `cli-capi-none-${suffix}`;
+    await addTenant(admin, { slug: plain, name: plain });
+    expect((await mcb('capi', 'status', plain)).stderr.trim()).toBe(`Missing credentials: meta_capi for tenant ${plain}`);
+  });
+});

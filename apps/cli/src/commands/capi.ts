@@ -1,0 +1,186 @@
+import {
+  capiTargetOf,
+  classifyCapiFailure,
+  getCapiStatus,
+  markCapiError,
+  markCapiSuccess,
+  replayCapiSends,
+  runCapiSend,
+  sendCapiTestEvents,
+} from '@mcb/capi';
+import { McbError, maskSecret } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { createTenantContextLoader, listIntegrations } from '@mcb/tenancy';
+import type { Command } from 'commander';
+import { type CliEnv, keyringFromEnv, loadCliEnv } from '../env';
+import { formatTable } from '../table';
+
+const out = (text: string) => process.stdout.write(text);
+const fmt = (n: number) => n.toLocaleString('en-US');
+const when = (d: Date | null) => (d ? `${d.toISOString().slice(0, 19)}Z` : 'never');
+
+/** Opens what a `mcb capi` command needs and closes it afterwards. */
+async function withCapi<T>(
+  env: CliEnv,
+  slug: string,
+  fn: (ctx: {
+    admin: ReturnType<typeof createDatabase>;
+    database: ReturnType<typeof createDatabase>;
+    target: ReturnType<typeof capiTargetOf>;
+  }) => Promise<T>,
+): Promise<T> {
+  const keyring = keyringFromEnv(env);
+  const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 2, applicationName: 'mcb-cli' });
+  const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 4, applicationName: 'mcb-cli-capi' });
+  const loader = createTenantContextLoader({ admin, keyring, listen: false });
+  try {
+    const target = capiTargetOf(await loader.getTenantContext(slug));
+    return await fn({ admin, database, target });
+  } finally {
+    await loader.close();
+    await Promise.all([database.close(), admin.close()]);
+  }
+}
+
+const settingsOf = (env: CliEnv) => ({ graphUrl: env.META_GRAPH_URL, apiVersion: env.META_API_VERSION, timeoutMs: env.META_TIMEOUT_MS });
+
+export function registerCapiCommands(program: Command): void {
+  const capi = program.command('capi').description("Meta Conversions API: each tenant's leads and purchases sent to its dataset");
+
+  capi
+    .command('status <slug>')
+    .description('The meta_capi integration (token masked), its event mapping, and what was sent, skipped or refused')
+    .action(async (slug: string) => {
+      const env = loadCliEnv();
+      await withCapi(env, slug, async ({ admin, database, target }) => {
+        const integration = (await listIntegrations(admin, keyringFromEnv(env), slug)).find((i) => i.provider === 'meta_capi');
+        const status = await getCapiStatus(database, target.tenantId);
+        const mapping = [
+          ...(target.lead ? ['first funnel event → Lead'] : []),
+          ...Object.entries(target.events).map(([type, name]) => `${type} → ${name}`),
+        ];
+        out(
+          [
+            `Tenant ${slug} — Conversions API`,
+            `  dataset           ${target.datasetId}`,
+            `  access token      ${maskSecret(target.accessToken)}`,
+            `  test event code   ${target.testEventCode ? `${target.testEventCode} (every send goes to Test Events only)` : '-'}`,
+            `  events            ${mapping.join(', ') || '(none)'}`,
+            `  last success      ${when(integration?.lastSuccessAt ?? null)}`,
+            `  last error        ${integration?.lastError ?? '-'}`,
+            `  sent              ${fmt(status.sent)} (${fmt(status.sentLast7Days)} in the last 7 days; last ${when(status.lastSentAt)})`,
+            `  pending           ${fmt(status.pending)}`,
+            `  skipped           ${fmt(status.skipped)}`,
+            `  refused by Meta   ${fmt(status.failed)}`,
+            '',
+          ].join('\n'),
+        );
+        if (status.byEvent.length)
+          out(
+            formatTable(
+              ['EVENT', 'STATUS', 'COUNT'],
+              status.byEvent.map((r) => [r.eventName, r.status, fmt(r.count)]),
+            ),
+          );
+        if (status.recentProblems.length) {
+          out('\nRecent skips and refusals:\n');
+          out(
+            formatTable(
+              ['ID', 'EVENT', 'STATUS', 'AT', 'REASON'],
+              status.recentProblems.map((p) => [String(p.id), p.eventName, p.status, when(p.at), (p.reason ?? '-').slice(0, 100)]),
+            ),
+          );
+        }
+      });
+    });
+
+  capi
+    .command('test <slug>')
+    .description(
+      "Send the tenant's most recent events (or one synthetic Lead) with a test_event_code: they appear in Events Manager → Test Events only",
+    )
+    .option('--code <code>', 'test event code from Events Manager (default: the integration’s test_event_code)')
+    .option('--limit <n>', 'most recent events to send (default 5)', '5')
+    .action(async (slug: string, opts: { code?: string; limit: string }) => {
+      const env = loadCliEnv();
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw new McbError('bad_request', 'Invalid --limit: 1 to 1000');
+      await withCapi(env, slug, async ({ database, target }) => {
+        let result: Awaited<ReturnType<typeof sendCapiTestEvents>>;
+        try {
+          result = await sendCapiTestEvents({ database, target, settings: settingsOf(env), testEventCode: opts.code, limit });
+        } catch (err) {
+          if (err instanceof McbError) throw err;
+          throw new Error(
+            `Test send failed for ${slug}: ${classifyCapiFailure(err).kind === 'rate_limited' ? 'rate limited by Meta, try later' : (err as Error).message}`,
+          );
+        }
+        out(
+          `Sent ${result.events.length} test event${result.events.length === 1 ? '' : 's'} to dataset ${target.datasetId} with test code ${result.testEventCode}` +
+            `${result.synthetic ? ' (no recent event: one synthetic Lead)' : ''}: Meta received ${result.eventsReceived}, fbtrace_id ${result.fbtraceId ?? '-'}.\n`,
+        );
+        out(
+          formatTable(
+            ['EVENT', 'EVENT ID', 'TIME', 'SOURCE', 'USER DATA (hashed)'],
+            result.events.map((e) => [
+              e.event_name,
+              e.event_id,
+              `${new Date(e.event_time * 1000).toISOString().slice(0, 19)}Z`,
+              e.action_source,
+              Object.keys(e.user_data).join(','),
+            ]),
+          ),
+        );
+      });
+    });
+
+  capi
+    .command('send <slug>')
+    .description('Send the tenant’s unsent events now, in the foreground (the scheduler does this every minute)')
+    .action(async (slug: string) => {
+      const env = loadCliEnv();
+      await withCapi(env, slug, async ({ database, target }) => {
+        try {
+          const r = await runCapiSend({ database, target, settings: settingsOf(env) });
+          if (r.sent || r.failed) await markCapiSuccess(database, target.tenantId);
+          out(
+            `Sent ${fmt(r.sent)} event${r.sent === 1 ? '' : 's'} for ${slug} (${fmt(r.skipped)} skipped, ${fmt(r.failed)} refused by Meta, ${fmt(r.requests)} requests) in ${(r.durationMs / 1000).toFixed(1)} s.\n`,
+          );
+        } catch (err) {
+          const failure = classifyCapiFailure(err);
+          if (failure.kind === 'rate_limited')
+            throw new Error(`Rate limited by Meta for ${Math.ceil(failure.waitMs / 1000)} s: what was sent is recorded; run again later`);
+          await markCapiError(database, target.tenantId, failure.lastError);
+          throw new Error(`Conversions API send failed for ${slug}: ${failure.lastError}`);
+        }
+      });
+    });
+
+  capi
+    .command('replay <slug>')
+    .description(
+      'Forget recorded sends so the next send plans them again (default: refused and skipped ones; Meta dedupes re-sent events within 48 h)',
+    )
+    .option('--status <status>', 'failed | skipped | sent')
+    .option('--event <funnelEventId>', 'only the sends of one funnel event')
+    .option('--dry-run', 'count only')
+    .action(async (slug: string, opts: { status?: string; event?: string; dryRun?: boolean }) => {
+      const env = loadCliEnv();
+      if (opts.status && !['failed', 'skipped', 'sent'].includes(opts.status))
+        throw new McbError('bad_request', 'Invalid --status: failed, skipped or sent');
+      if (opts.event && !/^[0-9a-f-]{36}$/i.test(opts.event))
+        throw new McbError('bad_request', 'Invalid --event: a funnel event id (uuid)');
+      await withCapi(env, slug, async ({ database, target }) => {
+        const n = await replayCapiSends(database, target.tenantId, {
+          status: opts.status as 'failed' | 'skipped' | 'sent' | undefined,
+          funnelEventId: opts.event,
+          dryRun: opts.dryRun,
+        });
+        out(
+          opts.dryRun
+            ? `${fmt(n)} recorded send${n === 1 ? '' : 's'} would be replayed for ${slug}.\n`
+            : `${fmt(n)} recorded send${n === 1 ? '' : 's'} forgotten for ${slug}: the next send (mcb capi send ${slug}, or the scheduler within a minute) plans them again.\n`,
+        );
+      });
+    });
+}
