@@ -25,6 +25,11 @@ beforeAll(async () => {
   const [m] = await owner.sql<{ id: string }[]>`
     insert into contacts (tenant_id, ghl_id, merged_into_id) values (${t.id}, null, ${contactId}) returning id`;
   mergedId = m!.id;
+  // The merged record's GHL id moved to the survivor (as the applier's merge does).
+  await owner.sql`
+    insert into contact_identities (tenant_id, kind, value, contact_id, source, webhook_log_id, merged_from_id) values
+      (${t.id}, 'mc_id', '1029384756', ${contactId}, 'manychat', ${log!.id}, null),
+      (${t.id}, 'ghl_id', 'ghl-merged-away', ${contactId}, 'ghl', null, ${mergedId})`;
   await owner.sql`
     insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value, webhook_log_id)
     values (${t.id}, ${contactId}, 'email_primary', null, 'Maria.Lopez@example.com', ${log!.id})`;
@@ -51,6 +56,15 @@ describe('mcb contact', () => {
       expect(r.stdout).toMatch(/payment full_purchase\s+stripe\s+USD 2,400\.00 paid cs_test_1/);
     }
     expect((await mcb('contact', slug, mergedId)).stdout).toContain(`looked up via ${mergedId}`);
+  });
+
+  it('finds the person by an identifier a merge moved to it, and lists every identifier with where it came from', async () => {
+    const r = await mcb('contact', slug, 'ghl-merged-away');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Contact ${contactId}`);
+    expect(r.stdout).toContain('Identifiers it is matched by (2)');
+    expect(r.stdout).toMatch(/mc_id\s+1029384756\s+manychat contact_created\s+\d+/);
+    expect(r.stdout).toMatch(new RegExp(`ghl_id\\s+ghl-merged-away\\s+ghl\\s+—\\s+\\S+ \\S+\\s+${mergedId}`));
   });
 
   it('fails with one line for an unknown contact or tenant', async () => {

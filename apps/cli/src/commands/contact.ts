@@ -41,13 +41,26 @@ interface TimelineEntry {
   logId: number | null;
 }
 
-/** What `mcb contact` prints: the person, where each field came from, and their timeline. */
+/** One identifier the person is matched by (SPEC §6.1), and where it was first learned. */
+interface IdentityLine {
+  kind: string;
+  value: string;
+  source: string | null;
+  logId: number | null;
+  eventType: string | null;
+  firstSeenAt: Date;
+  /** The record it belonged to before a merge moved it here. */
+  mergedFromId: string | null;
+}
+
+/** What `mcb contact` prints: the person, every identifier it is known by, where each field came from, and their timeline. */
 export interface ContactReport {
   contact: Record<string, unknown> & { id: string; merged_into_id: string | null };
   /** Set when the identifier matched a merged record: the id it was looked up by. */
   mergedFrom: string | null;
   mergedIds: string[];
   otherMatches: string[];
+  identities: IdentityLine[];
   provenance: Provenance[];
   timeline: TimelineEntry[];
 }
@@ -55,8 +68,9 @@ export interface ContactReport {
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Finds one contact of a tenant by email (any of the three, case-insensitive), phone (E.164 after
- * normalizing), ManyChat id, GHL id or uuid, and gathers its lineage. Runs under the tenant (RLS).
+ * Finds one contact of a tenant by any identifier it was ever known by (`contact_identities`: ManyChat
+ * or GHL id, Stripe customer, email case-insensitive, phone E.164 after normalizing — also ones a merge
+ * moved to it) or its uuid, and gathers its identifiers and lineage. Runs under the tenant (RLS).
  * Returns null when nothing matches. A merged record resolves to the one it was merged into.
  */
 export async function findContactReport(app: Database, tenantId: string, identifier: string): Promise<ContactReport | null> {
@@ -69,6 +83,9 @@ export async function findContactReport(app: Database, tenantId: string, identif
       where id = ${id}::uuid or mc_id = ${key} or ghl_id = ${key} or stripe_customer_id = ${key}
         or lower(email_primary) = lower(${key}) or lower(email_booking) = lower(${key}) or lower(email_payment) = lower(${key})
         or phone = ${phone}
+        or id in (select contact_id from contact_identities
+                  where (kind in ('mc_id', 'ghl_id', 'stripe_customer_id') and value = ${key})
+                    or (kind = 'email' and value = lower(${key})) or (kind = 'phone' and value = ${phone}))
       order by (merged_into_id is null) desc, (id = ${id}::uuid) desc nulls last, (mc_id = ${key}) desc nulls last,
         (ghl_id = ${key}) desc nulls last, created_at`;
     const first = matches[0];
@@ -94,6 +111,21 @@ export async function findContactReport(app: Database, tenantId: string, identif
       select c.field, c.new_value, c.webhook_log_id, c.changed_at, w.source, w.event_type
       from contact_field_changes c left join webhook_logs w on w.tenant_id = c.tenant_id and w.id = c.webhook_log_id
       where c.contact_id = ${contactId} order by c.id`;
+    const identities = await tx<
+      Array<{
+        kind: string;
+        value: string;
+        source: string | null;
+        webhook_log_id: number | null;
+        event_type: string | null;
+        first_seen_at: Date;
+        merged_from_id: string | null;
+      }>
+    >`
+      select i.kind, i.value, i.source, i.webhook_log_id, w.event_type, i.first_seen_at, i.merged_from_id
+      from contact_identities i left join webhook_logs w on w.tenant_id = i.tenant_id and w.id = i.webhook_log_id
+      where i.contact_id = ${contactId}
+      order by array_position(array['mc_id', 'ghl_id', 'stripe_customer_id', 'email', 'phone'], i.kind), i.first_seen_at, i.value`;
     const provenance: Provenance[] = [];
     for (const f of fields) {
       const value = (contact?.[f] as string | null) ?? null;
@@ -147,6 +179,15 @@ export async function findContactReport(app: Database, tenantId: string, identif
       mergedFrom: contactId === first.id ? null : first.id,
       mergedIds: merged.map((m) => m.id),
       otherMatches: matches.filter((m) => m.merged_into_id === null && m.id !== contactId).map((m) => m.id),
+      identities: identities.map((i) => ({
+        kind: i.kind,
+        value: i.value,
+        source: i.source,
+        logId: i.webhook_log_id === null ? null : Number(i.webhook_log_id),
+        eventType: i.event_type,
+        firstSeenAt: i.first_seen_at,
+        mergedFromId: i.merged_from_id,
+      })),
       provenance,
       timeline,
     };
@@ -171,7 +212,23 @@ export function formatContactReport(slug: string, r: ContactReport): string {
   );
   if (r.mergedIds.length > 0) lines.push(`  merged from: ${r.mergedIds.join(', ')}`);
   if (r.otherMatches.length > 0) lines.push(`  other contacts matching this identifier: ${r.otherMatches.join(', ')}`);
-  lines.push('', 'Identity and where each field came from');
+  lines.push('', `Identifiers it is matched by (${r.identities.length})`);
+  lines.push(
+    r.identities.length === 0
+      ? '  (none recorded)'
+      : formatTable(
+          ['kind', 'value', 'from', 'log', 'first seen', 'merged from'],
+          r.identities.map((i) => [
+            i.kind,
+            i.value,
+            i.source ? `${i.source} ${i.eventType ?? ''}`.trim() : '—',
+            i.logId ? String(i.logId) : '—',
+            iso(i.firstSeenAt),
+            i.mergedFromId ?? '',
+          ]),
+        ).trimEnd(),
+  );
+  lines.push('', 'Fields and where each came from');
   lines.push(
     formatTable(
       ['field', 'value', 'from', 'log', 'set at'],
@@ -199,7 +256,7 @@ export function formatContactReport(slug: string, r: ContactReport): string {
 export function registerContactCommands(program: Command): void {
   program
     .command('contact')
-    .description('Show one person: identity, stage, where each field came from, timeline of events and payments')
+    .description('Show one person: every identifier it is matched by (and where it came from), stage, where each field came from, timeline')
     .argument('<slug>', 'tenant slug')
     .argument('<identifier>', 'email, phone, ManyChat id, GHL id, Stripe customer id or contact uuid')
     .action(async (slug: string, identifier: string) => {
