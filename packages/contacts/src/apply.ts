@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { send, settle } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import type { ReservedSql, Sql } from 'postgres';
 import { type ContactColumn, contactFieldRules, scalarFields } from './fields';
@@ -20,21 +21,6 @@ const columns = scalarFields.map((f) => contactFieldRules[f][0]) as ContactColum
 /** Lock busy (our try-lock step), deadlock, serialization, unique race: retried with a fresh snapshot. */
 const retryableCodes = new Set(['55P03', '40P01', '40001', '23505']);
 const maxAttempts = 8;
-
-/**
- * Starts a postgres.js query now. Queries are sent when first awaited and in that order on the
- * connection, so statements started back to back are pipelined in a single round trip.
- */
-function send<T>(query: PromiseLike<T>): Promise<T> {
-  return Promise.resolve(query.then((x) => x));
-}
-
-/** Waits for every pipelined statement; throws the first error (later ones are "transaction aborted"). */
-async function settle(statements: Array<Promise<unknown>>): Promise<void> {
-  const settled = await Promise.allSettled(statements);
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
 
 interface ContactRow {
   id: string;

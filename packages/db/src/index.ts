@@ -1,5 +1,6 @@
 export * from './client';
 export * from './migrate';
+export * from './pipeline';
 export * from './queries/tenant-stats';
 export * from './queries/webhook-logs';
 export * from './schema/index';

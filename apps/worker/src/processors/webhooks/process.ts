@@ -1,5 +1,5 @@
 import { type ApplyContext, type ApplyOutcome, applyLogs, type PlanItem } from '@mcb/contacts';
-import { withTenantSql } from '@mcb/db';
+import { withTenantRoundTrip, withTenantSql } from '@mcb/db';
 import { jobSchemas, tenantIdOfWebhookQueue } from '@mcb/queue';
 import { type NormalizeResult, type NormalizerConfig, normalizeManyChatSubscriber, normalizeWebhook } from '@mcb/sources';
 import { DelayedError, type Job } from 'bullmq';
@@ -66,7 +66,7 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
     const sql = deps.database.sql;
     b = {
       load: new Batcher(async (ids) => {
-        const rows = await withTenantSql(
+        const rows = await withTenantRoundTrip(
           sql,
           tenantId,
           (tx) => tx<LogRow[]>`
