@@ -1,5 +1,6 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { createLogger, onShutdown, queueBackendFromEnv } from '@mcb/core';
+import { closeHttpServer, createLogger, onShutdown, queueBackendFromEnv } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection } from '@mcb/queue';
 import { createConsoleApp } from './app';
@@ -28,7 +29,7 @@ const server = serve({ fetch: consoleApp.app.fetch, port: env.CONSOLE_PORT, host
 
 onShutdown(
   [
-    { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'http', close: () => closeHttpServer(server as Server) },
     { name: 'console', close: () => consoleApp.close() },
     { name: 'queue', close: () => queue.close() },
     { name: 'postgres', close: () => database.close() },

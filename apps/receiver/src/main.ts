@@ -1,5 +1,6 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { createLogger, exitOnEnvError, onShutdown, queueBackendFromEnv } from '@mcb/core';
+import { closeHttpServer, createLogger, exitOnEnvError, onShutdown, queueBackendFromEnv } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection } from '@mcb/queue';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
@@ -47,7 +48,7 @@ const server = serve({ fetch: receiver.app.fetch, port: env.PORT, hostname: env.
 onShutdown(
   [
     // Stop accepting, let in-flight requests finish (each is answered only after its commit).
-    { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'http', close: () => closeHttpServer(server as Server) },
     { name: 'intake', close: () => receiver.close() },
     { name: 'tenants', close: () => tenants.close() },
     { name: 'queue', close: () => queue.close() },

@@ -1,3 +1,4 @@
+export * from './close-http';
 export * from './env';
 export * from './env-fields';
 export * from './errors';

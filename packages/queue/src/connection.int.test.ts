@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '@mcb/testing';
 import { describe, expect, it } from 'vitest';
 import { createQueueConnection } from './connection';
 import { WebhookEnqueuer } from './enqueue';
@@ -6,20 +6,11 @@ import { WebhookEnqueuer } from './enqueue';
 // Issue 13 item 4: Redis `error` events were dropped silently. Now they are logged, rate-limited per
 // connection, whoever reports them (the client, each BullMQ Queue on it).
 
-/** A loopback port nothing listens on (bound, then released). */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 describe('queue backend errors are logged, rate-limited', () => {
   it('an unreachable Redis: the first error is logged at once, the rest held back and counted', async () => {
     const lines: Array<{ fields: Record<string, unknown>; msg: string }> = [];
     const log = { warn: (fields: Record<string, unknown>, msg: string) => void lines.push({ fields, msg }) };
-    const conn = createQueueConnection({ kind: 'redis', url: `redis://127.0.0.1:${await deadPort()}` }, 'errlog', {
+    const conn = createQueueConnection({ kind: 'redis', url: `redis://127.0.0.1:${await freeLoopbackPort()}` }, 'errlog', {
       log: log as never,
       errorLogIntervalMs: 700,
     });

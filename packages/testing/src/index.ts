@@ -1,5 +1,6 @@
 export * from './browser';
 export * from './context';
 export * from './fake-resend';
+export * from './ports';
 export * from './seed';
 export * from './services';
