@@ -4,6 +4,16 @@ import { setGhlLocationIds } from '@mcb/tenancy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, logsOf, makeReceiver, makeTenant } from './harness';
 
+const runTag = randomUUID().slice(0, 8);
+/** GHL location ids of this file: unique per run (a location can be bound to one tenant only, and test files share a database). */
+const L = {
+  loc_alpha: `loc_alpha_${runTag}`,
+  loc_bravo_2: `loc_bravo_2_${runTag}`,
+  loc_bravo: `loc_bravo_${runTag}`,
+  loc_fresh: `loc_fresh_${runTag}`,
+  loc_moved: `loc_moved_${runTag}`,
+};
+
 // Issue 13 item 1: HighLevel signs every location of every agency with one key, so a valid
 // signature alone must not let a delivery into any tenant. Real Ed25519 / RSA key pairs, real
 // Postgres and Redis; the receiver's clock is injected.
@@ -27,8 +37,8 @@ let bravo: { id: string; slug: string };
 beforeAll(async () => {
   alpha = await makeTenant(h, { ghl: shared });
   bravo = await makeTenant(h, { ghl: shared });
-  await setGhlLocationIds(h.admin, alpha.slug, ['loc_alpha']);
-  await setGhlLocationIds(h.admin, bravo.slug, ['loc_bravo', 'loc_bravo_2']);
+  await setGhlLocationIds(h.admin, alpha.slug, [L.loc_alpha]);
+  await setGhlLocationIds(h.admin, bravo.slug, [L.loc_bravo, L.loc_bravo_2]);
 });
 
 const delivery = (locationId: string | undefined, at: Date = clock) =>
@@ -44,7 +54,7 @@ describe('GHL-signed deliveries are bound to their tenant (SPEC §3.1)', () => {
       ['x-ghl-signature', edSig],
       ['x-wh-signature', rsaSig],
     ] as const) {
-      const body = delivery('loc_bravo');
+      const body = delivery(L.loc_bravo);
       const ok = await post(bravo.slug, body, { [header]: signer(body) });
       expect(ok.status).toBe(200);
       const forged = await post(alpha.slug, body, { [header]: signer(body) });
@@ -63,37 +73,37 @@ describe('GHL-signed deliveries are bound to their tenant (SPEC §3.1)', () => {
   });
 
   it("any of a tenant's locations is accepted; a body naming no location is refused", async () => {
-    const second = delivery('loc_bravo_2');
+    const second = delivery(L.loc_bravo_2);
     expect((await post(bravo.slug, second, { 'x-ghl-signature': edSig(second) })).status).toBe(200);
     const none = delivery(undefined);
     expect((await post(bravo.slug, none, { 'x-ghl-signature': edSig(none) })).status).toBe(401);
   });
 
   it('signed deliveries older or further in the future than the bound are refused (their own timestamp)', async () => {
-    const stale = delivery('loc_alpha', new Date(clock.getTime() - 2 * 3600_000));
+    const stale = delivery(L.loc_alpha, new Date(clock.getTime() - 2 * 3600_000));
     const res = await post(alpha.slug, stale, { 'x-ghl-signature': edSig(stale) });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/tolerance/);
-    const future = delivery('loc_alpha', new Date(clock.getTime() + 10 * 60_000));
+    const future = delivery(L.loc_alpha, new Date(clock.getTime() + 10 * 60_000));
     expect((await post(alpha.slug, future, { 'x-ghl-signature': edSig(future) })).status).toBe(401);
-    const recent = delivery('loc_alpha', new Date(clock.getTime() - 60_000));
+    const recent = delivery(L.loc_alpha, new Date(clock.getTime() - 60_000));
     expect((await post(alpha.slug, recent, { 'x-ghl-signature': edSig(recent) })).status).toBe(200);
   });
 
   it('a tenant with no location configured accepts no signed delivery; setting one takes effect', async () => {
     const fresh = await makeTenant(h, { ghl: shared });
-    const body = delivery('loc_fresh');
+    const body = delivery(L.loc_fresh);
     expect((await post(fresh.slug, body, { 'x-ghl-signature': edSig(body) })).status).toBe(401);
-    await setGhlLocationIds(h.admin, fresh.slug, ['loc_fresh']);
+    await setGhlLocationIds(h.admin, fresh.slug, [L.loc_fresh]);
     expect((await post(fresh.slug, body, { 'x-ghl-signature': edSig(body) })).status).toBe(200);
-    await setGhlLocationIds(h.admin, fresh.slug, ['loc_moved']);
-    const next = delivery('loc_fresh');
+    await setGhlLocationIds(h.admin, fresh.slug, [L.loc_moved]);
+    const next = delivery(L.loc_fresh);
     expect((await post(fresh.slug, next, { 'x-ghl-signature': edSig(next) })).status).toBe(401);
   });
 
   it('unsigned workflow webhooks with the shared secret are unchanged (the secret is per tenant)', async () => {
-    const body = delivery('loc_bravo');
+    const body = delivery(L.loc_bravo);
     expect((await post(alpha.slug, body, { 'x-webhook-secret': shared })).status).toBe(200);
-    expect((await post(alpha.slug, delivery('loc_alpha'), { 'x-webhook-secret': 'wrong-secret' })).status).toBe(401);
+    expect((await post(alpha.slug, delivery(L.loc_alpha), { 'x-webhook-secret': 'wrong-secret' })).status).toBe(401);
   });
 });

@@ -5,6 +5,10 @@ import { testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
 
+const runTag = randomUUID().slice(0, 8);
+/** GHL location ids of this file: unique per run (a location can be bound to one tenant only, and test files share a database). */
+const L = { loc_A: `loc_A_${runTag}`, loc_B: `loc_B_${runTag}`, loc_C: `loc_C_${runTag}`, loc_Z: `loc_Z_${runTag}` };
+
 // `mcb integration set … ghl --location-id …` binds HighLevel-signed deliveries to the tenant
 // (issue 13 item 1); `mcb urls` says which locations are accepted.
 
@@ -38,34 +42,34 @@ describe('mcb integration set <slug> ghl --location-id', () => {
   });
 
   it('stores the location ids in config.ghl.location_ids, keeping the stage map, and urls names them', async () => {
-    const run = await mcb('integration', 'set', slug, 'ghl', '--location-id', 'loc_A', 'loc_B', 'loc_A');
+    const run = await mcb('integration', 'set', slug, 'ghl', '--location-id', L.loc_A, L.loc_B, L.loc_A);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toContain('GHL-signed deliveries are accepted for location(s): loc_A, loc_B (any other location: 401).');
+    expect(run.stdout).toContain(`GHL-signed deliveries are accepted for location(s): ${L.loc_A}, ${L.loc_B} (any other location: 401).`);
     const ctx = await loader.getTenantContext(slug);
-    expect(ctx.config.ghl).toEqual({ stage_map: { Booked: 'appointment_scheduled' }, location_ids: ['loc_A', 'loc_B'] });
+    expect(ctx.config.ghl).toEqual({ stage_map: { Booked: 'appointment_scheduled' }, location_ids: [L.loc_A, L.loc_B] });
     // The secret set before is kept (no --webhook-secret this time).
     expect(ctx.credentials.ghl?.webhookSecret).toBe('ghl-shared-secret-1');
     const urls = await mcb('urls', slug);
-    expect(urls.stdout).toContain('accepted only for location loc_A, loc_B; any other location gets 401');
+    expect(urls.stdout).toContain(`accepted only for location ${L.loc_A}, ${L.loc_B}; any other location gets 401`);
     // Replacing the list drops the old ones.
-    await mcb('integration', 'set', slug, 'ghl', '--location-id', 'loc_C');
-    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual(['loc_C']);
+    await mcb('integration', 'set', slug, 'ghl', '--location-id', L.loc_C);
+    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual([L.loc_C]);
   });
 
   it('refuses --location-id for another provider, and an empty id', async () => {
-    const other = await mcb('integration', 'set', slug, 'manychat', '--location-id', 'loc_A');
+    const other = await mcb('integration', 'set', slug, 'manychat', '--location-id', L.loc_A);
     expect(other).toMatchObject({ code: 1, stderr: '--location-id applies to the ghl provider only\n' });
     const empty = await mcb('integration', 'set', slug, 'ghl', '--location-id', ' ');
     expect(empty).toMatchObject({ code: 1, stderr: 'Invalid location id: must not be empty\n' });
-    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual(['loc_C']);
+    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual([L.loc_C]);
   });
 
   it('a location bound to one tenant cannot be bound to another', async () => {
     const other = `${slug}-b`;
     expect((await mcb('tenant', 'add', other, '--name', 'Other')).code).toBe(0);
-    const run = await mcb('integration', 'set', other, 'ghl', '--webhook-secret', 'ghl-shared-secret-2', '--location-id', 'loc_Z', 'loc_C');
-    expect(run).toMatchObject({ code: 1, stderr: `GHL location loc_C is already bound to tenant ${slug}\n` });
+    const run = await mcb('integration', 'set', other, 'ghl', '--webhook-secret', 'ghl-shared-secret-2', '--location-id', L.loc_Z, L.loc_C);
+    expect(run).toMatchObject({ code: 1, stderr: `GHL location ${L.loc_C} is already bound to tenant ${slug}\n` });
     expect((await loader.getTenantContext(other)).config.ghl.location_ids).toEqual([]);
-    expect((await mcb('integration', 'set', other, 'ghl', '--location-id', 'loc_Z')).code).toBe(0);
+    expect((await mcb('integration', 'set', other, 'ghl', '--location-id', L.loc_Z)).code).toBe(0);
   });
 });

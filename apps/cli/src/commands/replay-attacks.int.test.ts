@@ -10,6 +10,10 @@ import { startWorkerRuntime, type WorkerRuntime, workerEnvSchema } from '@mcb/wo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
 
+const runTag = randomUUID().slice(0, 8);
+/** GHL location ids of this file: unique per run (a location can be bound to one tenant only, and test files share a database). */
+const L = { loc_alpha: `loc_alpha_${runTag}`, loc_bravo: `loc_bravo_${runTag}` };
+
 // Issue 13 fault suite: the two attacks the issue reproduced, end to end with the real receiver,
 // a real worker runtime, and the real `mcb replay`:
 // - a forged ManyChat webhook (wrong secret) is stored rejected; replaying it creates nothing;
@@ -57,8 +61,8 @@ beforeAll(async () => {
   acme = await tenant('acme');
   alpha = await tenant('alpha');
   bravo = await tenant('bravo');
-  await setGhlLocationIds(admin, alpha.slug, ['loc_alpha']);
-  await setGhlLocationIds(admin, bravo.slug, ['loc_bravo']);
+  await setGhlLocationIds(admin, alpha.slug, [L.loc_alpha]);
+  await setGhlLocationIds(admin, bravo.slug, [L.loc_bravo]);
   worker = await startWorkerRuntime(
     workerEnvSchema.parse({
       DATABASE_URL: databaseUrl,
@@ -139,7 +143,7 @@ describe('replay cannot turn a rejected delivery into data', () => {
     const body = JSON.stringify({
       type: 'ContactCreate',
       webhookId: randomUUID(),
-      locationId: 'loc_bravo',
+      locationId: L.loc_bravo,
       timestamp: new Date().toISOString(),
       contact_id: 'ghl-bravo-1',
       email: 'person@bravo.example',
