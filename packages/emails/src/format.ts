@@ -73,3 +73,21 @@ export function formatWeekRangeWithYear(startDate: string, endDate: string): str
 export function plural(n: number, noun: string): string {
   return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
+
+/**
+ * "Conversions sent to Meta: 12 (Lead 9 · Purchase 3); the week before 4." — null when neither week
+ * sent any (the tenant has no Conversions API integration, or nothing happened).
+ */
+export function conversionsLine(
+  current: { total: number; by_event: Record<string, number> } | undefined,
+  previous: { total: number; by_event: Record<string, number> } | undefined,
+  previousLabel: string,
+): string | null {
+  const now = current?.total ?? 0;
+  const before = previous?.total ?? 0;
+  if (now === 0 && before === 0) return null;
+  const parts = Object.entries(current?.by_event ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name} ${formatCount(n)}`);
+  return `Conversions sent to Meta: ${formatCount(now)}${parts.length ? ` (${parts.join(' · ')})` : ''}; ${previousLabel} ${formatCount(before)}.`;
+}

@@ -1,6 +1,7 @@
 import { render } from '@react-email/render';
 import { createElement } from 'react';
 import {
+  conversionsLine,
   dash,
   formatCents,
   formatChange,
@@ -92,9 +93,10 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
     line('Cost per lead', formatOptionalCents(f.ads.cost_per_lead_cents)),
     line('Cost per purchase', formatOptionalCents(f.ads.cost_per_purchase_cents)),
     line('ROAS', formatRoas(f.ads.roas)),
-    '',
-    'TOP ADS (meetings held, purchases, spend)',
   );
+  const conversions = conversionsLine(f.conversions_sent, f.previous.conversions_sent, w.previous);
+  if (conversions) out.push(conversions);
+  out.push('', 'TOP ADS (meetings held, purchases, spend)');
   if (f.ads.top.length === 0) out.push(`No meetings held or purchases from a known ad ${w.week}.`);
   for (const [i, ad] of f.ads.top.entries()) {
     out.push(

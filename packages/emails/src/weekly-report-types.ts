@@ -24,6 +24,8 @@ export interface WeeklyReportWeek {
     roas: number | null;
     top: ReadonlyArray<{ ad_id: string; name: string | null; meetings_held: number; purchases: number; spend_cents: number }>;
   };
+  /** Events sent to Meta's Conversions API in the week (absent or 0: the tenant does not send any). */
+  conversions_sent?: { total: number; by_event: Record<string, number> };
 }
 
 export interface WeeklyReportFigures extends WeeklyReportWeek {

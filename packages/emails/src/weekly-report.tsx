@@ -3,6 +3,7 @@
 import { Body, Container, Head, Heading, Hr, Html, Preview, Section, Text } from '@react-email/components';
 import type { CSSProperties, ReactNode } from 'react';
 import {
+  conversionsLine,
   dash,
   formatCents,
   formatChange,
@@ -279,6 +280,9 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
             />
             <Tile label="ROAS" value={formatRoas(f.ads.roas)} note={`${w.previous} ${formatRoas(p.ads.roas)}`} />
           </TileRow>
+          {conversionsLine(f.conversions_sent, p.conversions_sent, w.previous) ? (
+            <Text style={{ ...s.small, marginTop: '8px' }}>{conversionsLine(f.conversions_sent, p.conversions_sent, w.previous)}</Text>
+          ) : null}
 
           <Heading as="h2" style={s.h2}>
             Top ads

@@ -135,6 +135,7 @@ describe('report figures, America/New_York, week of 2026-10-26 (DST ends Sun 11-
           { ad_id: 'AD2', name: 'Testimonial Carousel', meetings_held: 1, purchases: 1, spend_cents: 23333 },
         ],
       },
+      conversions_sent: { total: 0, by_event: {} }, // no Conversions API sends in this scenario (see conversions.int.test.ts)
       change: {
         leads: 0, // (3 - 3) / 3
         purchases: 1, // (2 - 1) / 1
@@ -165,6 +166,7 @@ describe('report figures, America/New_York, week of 2026-10-26 (DST ends Sun 11-
           by_source: { stripe: { cash_collected_cents: 200000, projected_cents: 200000 } },
         },
         ads: { spend_cents: 13999, cost_per_lead_cents: 4666, cost_per_purchase_cents: 13999, roas: 14.29, top: [] },
+        conversions_sent: { total: 0, by_event: {} }, // no Conversions API sends in this scenario (see conversions.int.test.ts)
       },
     };
     expect(f).toEqual(expected);
@@ -247,6 +249,7 @@ describe('report figures, UTC, week of 2026-10-26', () => {
           { ad_id: 'AD2', name: 'Testimonial Carousel', meetings_held: 1, purchases: 1, spend_cents: 23333 },
         ],
       },
+      conversions_sent: { total: 0, by_event: {} }, // no Conversions API sends in this scenario (see conversions.int.test.ts)
       change: {
         leads: 0.5, // (3 - 2) / 2
         purchases: 1,
@@ -277,6 +280,7 @@ describe('report figures, UTC, week of 2026-10-26', () => {
           by_source: { stripe: { cash_collected_cents: 200000, projected_cents: 200000 } },
         },
         ads: { spend_cents: 13999, cost_per_lead_cents: 7000, cost_per_purchase_cents: 13999, roas: 14.29, top: [] },
+        conversions_sent: { total: 0, by_event: {} }, // no Conversions API sends in this scenario (see conversions.int.test.ts)
       },
     };
     expect(f).toEqual(expected);

@@ -101,6 +101,8 @@ export interface WeekFigures {
   stages: ReportStage[];
   revenue: ReportRevenue;
   ads: ReportAds;
+  /** Events sent to the tenant's Meta dataset in the week (Conversions API, issue 17), total and per Meta event name. */
+  conversions_sent: { total: number; by_event: Record<string, number> };
 }
 
 /** Week-over-week change of the headline figures, as fractions (0.25 = +25 %); null when last week was 0. */
@@ -223,6 +225,22 @@ async function querySpend(tx: TransactionSql, tenantId: string, week: WeekWindow
   return rows;
 }
 
+interface ConversionRow {
+  w: number;
+  event_name: string;
+  n: number;
+}
+
+/** Conversions API events sent (by `sent_at`) in each week, per Meta event name. */
+async function queryConversions(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<ConversionRow[]> {
+  return tx<ConversionRow[]>`
+    select case when sent_at >= ${week.start} then 0 else 1 end as w, event_name, count(*)::int as n
+    from capi_sends
+    where tenant_id = ${tenantId} and status = 'sent' and sent_at >= ${prev.start} and sent_at < ${week.end}
+    group by 1, 2
+  `;
+}
+
 function zeroed<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
@@ -245,6 +263,7 @@ function buildWeek(
   payments: PaymentRow[],
   spend: SpendRow[],
   adNames: Map<string, string | null>,
+  conversions: ConversionRow[] = [],
 ): WeekFigures {
   const funnel = zeroed(funnelEventTypes);
   const leadsBySource: Record<string, number> = {};
@@ -321,6 +340,10 @@ function buildWeek(
       roas: ratio(cash, spendCents, 2),
       top,
     },
+    conversions_sent: {
+      total: conversions.filter((c) => c.w === w).reduce((n, c) => n + c.n, 0),
+      by_event: Object.fromEntries(conversions.filter((c) => c.w === w).map((c) => [c.event_name, c.n])),
+    },
   };
 }
 
@@ -359,8 +382,9 @@ export async function computeReportFigures(database: Database, tenantId: string,
         `
       : [];
     const adNames = new Map(names.map((n) => [n.ad_id, n.ad_name]));
-    const current = buildWeek(0, week, people, payments, spend, adNames);
-    const previous = buildWeek(1, prev, people, payments, spend, adNames);
+    const conversions = await queryConversions(tx, tenantId, week, prev);
+    const current = buildWeek(0, week, people, payments, spend, adNames, conversions);
+    const previous = buildWeek(1, prev, people, payments, spend, adNames, conversions);
     return {
       tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name },
       ...current,

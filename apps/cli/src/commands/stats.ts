@@ -17,7 +17,7 @@ export function registerStatsCommands(program: Command): void {
   program
     .command('stats')
     .description(
-      'Cross-tenant admin analytics: webhook logs by status, backlog waiting for a worker, contacts, funnel events, cash collected',
+      'Cross-tenant admin analytics: webhook logs by status, backlog waiting for a worker, contacts, funnel events, cash collected, conversions sent to Meta',
     )
     .option('--tenant <slug>', 'one tenant only')
     .option('--since <when>', 'period start: duration back (24h, 7d) or a date', '7d')
@@ -50,6 +50,8 @@ export function registerStatsCommands(program: Command): void {
           'new contacts',
           'events',
           'cash collected',
+          'capi sent',
+          'capi refused',
         ];
         const rows = stats.map((s) => [
           s.slug,
@@ -65,6 +67,8 @@ export function registerStatsCommands(program: Command): void {
           `${s.contacts.new} (${s.contacts.total} total)`,
           String(s.funnelEvents.count),
           dollars(s.revenueCents),
+          `${s.capi.sent}${s.capi.pending ? ` (+${s.capi.pending} pending)` : ''}`,
+          String(s.capi.failed),
         ]);
         const total = (f: (s: (typeof stats)[number]) => number) => String(stats.reduce((n, s) => n + f(s), 0));
         if (stats.length > 1) {
@@ -82,6 +86,8 @@ export function registerStatsCommands(program: Command): void {
             total((s) => s.contacts.new),
             total((s) => s.funnelEvents.count),
             dollars(stats.reduce((n, s) => n + s.revenueCents, 0)),
+            total((s) => s.capi.sent),
+            total((s) => s.capi.failed),
           ]);
         }
         process.stdout.write(formatTable(header, rows));

@@ -159,6 +159,13 @@ export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueue
           <p>Funnel events: ${log.funnelEvents.length} · Payments: ${log.payments.length}</p>
           ${log.funnelEvents.length ? html`<pre>${json(log.funnelEvents)}</pre>` : ''}
           ${log.payments.length ? html`<pre>${json(log.payments)}</pre>` : ''}
+          <h2>Sent to Meta (Conversions API)</h2>
+          <p>${
+            log.capiSends.length
+              ? `${log.capiSends.length} event${log.capiSends.length === 1 ? '' : 's'}: ${log.capiSends.map((c) => `${c.event_name} ${c.status}`).join(', ')}`
+              : 'nothing'
+          }</p>
+          ${log.capiSends.length ? html`<pre id="capi-sends">${json(log.capiSends)}</pre>` : ''}
           <h2>Headers (redacted)</h2>
           <pre>${json(log.headers)}</pre>
           <h2>Payload</h2>

@@ -18,6 +18,8 @@ export interface TenantStats {
   funnelEvents: { count: number; contacts: number };
   /** Cash collected in the period: deposits, full purchases, downpayments, recurring, minus refunds (SPEC §7). */
   revenueCents: number;
+  /** Conversions API: events sent / skipped / refused by Meta, recorded in the period; pending now (issue 17). */
+  capi: { sent: number; skipped: number; failed: number; pending: number };
 }
 
 type StatsRow = {
@@ -38,6 +40,10 @@ type StatsRow = {
   funnel_events: number;
   funnel_contacts: number;
   revenue_cents: number;
+  capi_sent: number;
+  capi_skipped: number;
+  capi_failed: number;
+  capi_pending: number;
 };
 
 /**
@@ -52,7 +58,8 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     select t.id, t.slug, t.name, t.is_active,
            l.received, l.pending, l.processed, l.failed, l.ignored, l.rejected,
            o.waiting, le.last_event_at, c.new_contacts, ct.total_contacts,
-           f.funnel_events, f.funnel_contacts, p.revenue_cents
+           f.funnel_events, f.funnel_contacts, p.revenue_cents,
+           cs.capi_sent, cs.capi_skipped, cs.capi_failed, cp.capi_pending
     from tenants t
     cross join lateral (
       select count(*)::int as received,
@@ -78,6 +85,13 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
       select coalesce(sum(p.amount_cents), 0)::bigint as revenue_cents from payments p
       where p.tenant_id = t.id and p.paid_at >= ${since} and p.paid_at < ${until}
         and p.category in ('deposit', 'full_purchase', 'downpayment', 'recurring', 'refund')) p
+    cross join lateral (
+      select count(*) filter (where s.status = 'sent')::int as capi_sent,
+             count(*) filter (where s.status = 'skipped')::int as capi_skipped,
+             count(*) filter (where s.status = 'failed')::int as capi_failed
+      from capi_sends s where s.tenant_id = t.id and s.created_at >= ${since} and s.created_at < ${until}) cs
+    cross join lateral (
+      select count(*)::int as capi_pending from capi_sends s where s.tenant_id = t.id and s.status = 'pending') cp
     where ${params.tenantId ? sql`t.id = ${params.tenantId}` : sql`true`}
     order by t.slug`;
   return rows.map((r) => ({
@@ -91,5 +105,6 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     contacts: { new: r.new_contacts, total: r.total_contacts },
     funnelEvents: { count: r.funnel_events, contacts: r.funnel_contacts },
     revenueCents: Number(r.revenue_cents),
+    capi: { sent: r.capi_sent, skipped: r.capi_skipped, failed: r.capi_failed, pending: r.capi_pending },
   }));
 }

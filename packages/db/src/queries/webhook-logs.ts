@@ -194,6 +194,8 @@ export interface WebhookLogDetail extends WebhookLogSummary {
   contact: Record<string, unknown> | null;
   funnelEvents: Array<Record<string, unknown>>;
   payments: Array<Record<string, unknown>>;
+  /** What was sent to Meta's Conversions API for this log's funnel events (payloads hashed; issue 17). */
+  capiSends: Array<Record<string, unknown>>;
 }
 
 /** The log with id `id` (any tenant; admin connection), or null. */
@@ -211,7 +213,7 @@ export async function getWebhookLogDetail(sql: Sql, id: number): Promise<Webhook
     from webhook_logs l join tenants t on t.id = l.tenant_id
     where l.id = ${id}`;
   if (!row) return null;
-  const [contacts, funnelEvents, payments] = await Promise.all([
+  const [contacts, funnelEvents, payments, capiSends] = await Promise.all([
     row.contact_id
       ? sql`
           select id, mc_id, ghl_id, email_primary, email_booking, email_payment, phone, first_name, last_name,
@@ -225,6 +227,9 @@ export async function getWebhookLogDetail(sql: Sql, id: number): Promise<Webhook
       select id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
              customer_email, paid_at, created_at
       from payments where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by paid_at, id`,
+    sql`
+      select funnel_event_id, event_name, event_id, event_time, status, reason, events_received, fbtrace_id, sent_at, payload
+      from capi_sends where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by id`,
   ]);
   return {
     ...toSummary(row),
@@ -236,5 +241,6 @@ export async function getWebhookLogDetail(sql: Sql, id: number): Promise<Webhook
     contact: (contacts[0] as Record<string, unknown> | undefined) ?? null,
     funnelEvents: [...funnelEvents],
     payments: [...payments],
+    capiSends: [...capiSends],
   };
 }
