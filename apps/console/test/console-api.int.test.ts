@@ -413,5 +413,16 @@ describe('GET /admin/api/stats and /admin/api/queues', () => {
     // Listed under "<slug> · <name>:webhooks" (grouped per tenant), not the raw queue name (issue 16).
     expect(board.queues.map((q) => q.name)).toContain(`${tenant.slug} · Tenant ${tenant.slug}:webhooks`);
     expect(board.queues.map((q) => q.name)).not.toContain(webhookQueueName(tenant.id));
+
+    // A renamed tenant is listed under its new name at the next discovery, once.
+    await admin.sql`update tenants set name = 'Renamed Clinic' where id = ${tenant.id}`;
+    await consoleApp.refreshQueues();
+    const renamed = (await (await app.request('/admin/queues/api/queues', { headers: bearer })).json()) as {
+      queues: Array<{ name: string; displayName: string }>;
+    };
+    const mine = renamed.queues.filter((q) => q.name.startsWith(`${tenant.slug} · `));
+    expect(mine.map((q) => [q.name, q.displayName])).toEqual([
+      [`${tenant.slug} · Renamed Clinic:webhooks`, `${tenant.slug} (Renamed Clinic) · webhooks`],
+    ]);
   });
 });
