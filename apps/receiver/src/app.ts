@@ -28,8 +28,8 @@ export interface ReceiverDeps {
   /** Injected clock (signature tolerance, rotation overlap). */
   now?: () => Date;
   /**
-   * Bound on each database wait of a request before its work starts (default 1,500 ms): the tenant
-   * lookup, and a free transaction slot for its row. Postgres down → 503 within 2 s.
+   * Bound on each database wait of a request (default 1,500 ms): the tenant lookup, and a free
+   * transaction slot for its row (+400 ms for the commit itself). Postgres down → 503 within 2 s.
    */
   dbTimeoutMs?: number;
   /** Rejected deliveries stored per tenant per minute (default 60, as a burst too); past it only counted. */
@@ -59,7 +59,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
   const enqueuer = deps.enqueuer ?? new WebhookEnqueuer(deps.queue);
   const committer = new GroupCommitter(
     { database: deps.database, enqueuer, queueReady: () => isQueueReady(deps.queue), metrics, log: deps.log },
-    { maxWaitMs: deps.dbTimeoutMs ?? 1_500, ...deps.groupCommit },
+    { maxWaitMs: deps.dbTimeoutMs ?? 1_500, maxTotalMs: (deps.dbTimeoutMs ?? 1_500) + 400, ...deps.groupCommit },
   );
 
   const app = new Hono<ReceiverEnvVars>();

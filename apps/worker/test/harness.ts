@@ -37,7 +37,8 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
   const prefix = `${redisPrefix}-${name}`;
   const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 10 });
   const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
-  const conn: QueueConnection = createQueueConnection({ kind: 'redis', url: redisUrl }, prefix);
+  // A fault test may bring its own Redis (REDIS_URL override): the receiver and the enqueuer use it too.
+  const conn: QueueConnection = createQueueConnection({ kind: 'redis', url: overrides.REDIS_URL ?? redisUrl }, prefix);
   const enqueuer = new WebhookEnqueuer(conn, 3);
   const keyring = parseKeyring(testEncryptionKey);
   const rawEnv: Record<string, string> = {

@@ -45,7 +45,13 @@ export interface GroupCommitOptions {
    * request fails (503) and its row is never written. Postgres down or stuck → answers within this.
    */
   maxWaitMs: number;
-  /** Longest a started transaction may take before its requests fail (the slot is freed; a late commit only makes the retry a duplicate). */
+  /**
+   * Longest a request waits in all (start + commit): past it the request fails (503) even if its
+   * transaction is still running — a late commit only makes the provider's retry a duplicate.
+   * Postgres stopping mid-transaction must not hold a provider for longer (SPEC §3: 503 within 2 s).
+   */
+  maxTotalMs: number;
+  /** Longest a started transaction may hold its slot before its requests fail. */
   commitTimeoutMs: number;
   /** Bound on one `addBulk`; past it the jobs are left to the reconciler. */
   enqueueTimeoutMs: number;
@@ -59,6 +65,7 @@ export const defaultGroupCommitOptions: GroupCommitOptions = {
   maxConcurrent: 4,
   maxPending: 20_000,
   maxWaitMs: 1_500,
+  maxTotalMs: 1_900,
   commitTimeoutMs: 10_000,
   enqueueTimeoutMs: 2_000,
   maxEnqueueBacklog: 50_000,
@@ -147,13 +154,14 @@ export class GroupCommitter {
     if (this.pending.length >= this.options.maxPending)
       return Promise.reject(new IntakeOverloaded('intake overloaded: too many requests waiting for Postgres'));
     this.watchDeadlines();
-    return new Promise<IntakeResult>((resolve, reject) => {
+    const result = new Promise<IntakeResult>((resolve, reject) => {
       this.pending.push({ row, resolve, reject, deadline: performance.now() + this.options.maxWaitMs });
       if (this.pending.length >= this.options.maxRows) this.kick();
       else if (!this.timer) {
         this.timer = this.options.windowMs > 0 ? setTimeout(() => this.kick(), this.options.windowMs) : setImmediate(() => this.kick());
       }
     });
+    return withTimeout(result, this.options.maxTotalMs, 'commit');
   }
 
   /**

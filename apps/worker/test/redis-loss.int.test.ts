@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { webhookJobId } from '@mcb/queue';
+import { type OwnRedis, startOwnRedis } from '@mcb/testing';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness } from './harness';
+
+// SPEC §10.4: no acked event is ever stranded, whatever Redis or a worker does. Redis here is the
+// test's own (no persistence) so it can be killed, restarted empty and flushed. The reconciler runs
+// inside the real worker runtime with a short interval; everything else is production code.
+
+let redis: OwnRedis;
+let h: Awaited<ReturnType<typeof createHarness>>;
+const fast = { RECONCILE_INTERVAL_MS: 300, RECONCILE_MIN_AGE_MS: 1_000 };
+
+beforeAll(async () => {
+  redis = await startOwnRedis();
+  h = await createHarness('redisloss', {
+    REDIS_URL: redis.url,
+    RECONCILE_INTERVAL_MS: String(fast.RECONCILE_INTERVAL_MS),
+    RECONCILE_MIN_AGE_MS: String(fast.RECONCILE_MIN_AGE_MS),
+  });
+});
+afterAll(async () => {
+  await h?.close();
+  await redis?.close();
+});
+
+const event = () => ({ subscriber: { id: randomUUID(), first_name: 'Lost' }, event_type: 'contact_created' });
+
+/** Exactly one funnel event per log, and every log processed: nothing lost, nothing doubled. */
+async function effectsOf(tenantId: string) {
+  const [logs] = await h.owner.sql<{ total: number; processed: number }[]>`
+    select count(*)::int as total, count(*) filter (where status = 'processed')::int as processed
+    from webhook_logs where tenant_id = ${tenantId}`;
+  const [events] = await h.owner.sql<{ n: number; logs: number }[]>`
+    select count(*)::int as n, count(distinct webhook_log_id)::int as logs from funnel_events where tenant_id = ${tenantId}`;
+  return { logs, events };
+}
+
+describe('acked events survive Redis loss and lost jobs', () => {
+  it('Redis killed mid-burst (no persistence) and restarted empty: every acked event processed once', async () => {
+    const t = await h.makeTenant();
+    await h.startWorker();
+    const ids: number[] = [];
+    for (let i = 0; i < 150; i++) ids.push(await h.deliver(t.id, 'manychat', event()));
+    await redis.kill();
+    // Intake goes on while Redis is gone: rows are committed, their jobs cannot be added.
+    for (let i = 0; i < 150; i++) ids.push(await h.deliver(t.id, 'manychat', event()));
+    await redis.start();
+    const rows = await h.waitForLogs(ids, 60_000);
+    expect(rows.filter((r) => r.status !== 'processed')).toEqual([]);
+    const { logs, events } = await effectsOf(t.id);
+    expect(logs).toEqual({ total: 300, processed: 300 });
+    expect(events).toEqual({ n: 300, logs: 300 });
+    await h.stopWorkers();
+  }, 120_000);
+
+  it('FLUSHALL with 300 jobs waiting and no worker running: a worker that starts later processes all', async () => {
+    const t = await h.makeTenant();
+    const ids: number[] = [];
+    for (let i = 0; i < 300; i++) ids.push(await h.deliver(t.id, 'manychat', event()));
+    // The harness' own queue connection is an ioredis client on the test's Redis.
+    await (h.conn.connection as unknown as { flushall: () => Promise<unknown> }).flushall();
+    await h.startWorker();
+    const rows = await h.waitForLogs(ids, 60_000);
+    expect(rows.filter((row) => row.status !== 'processed')).toEqual([]);
+    expect((await effectsOf(t.id)).events).toEqual({ n: 300, logs: 300 });
+    await h.stopWorkers();
+  }, 120_000);
+
+  it('a job BullMQ failed for stalling twice (row left processing) is run again and processed', async () => {
+    const t = await h.makeTenant();
+    const id = await h.deliver(t.id, 'manychat', event());
+    // What a worker killed twice mid-job leaves: the row `processing`, the job failed by BullMQ with
+    // "job stalled more than allowable limit" — the processor's failure path never ran.
+    const q = h.enqueuer.queueFor(t.id);
+    const fetcher = new Worker(q.name, null, { connection: h.conn.connection, prefix: h.prefix });
+    const job = await fetcher.getNextJob('tok');
+    expect(job?.id).toBe(webhookJobId(id));
+    await h.owner.sql`update webhook_logs set status = 'processing', attempts = 2 where id = ${id}`;
+    // BullMQ fails a twice-stalled job whatever attempts are left (an UnrecoverableError does the same).
+    await job?.moveToFailed(new UnrecoverableError('job stalled more than allowable limit'), 'tok', false);
+    await fetcher.close();
+    expect(await q.getJobState(webhookJobId(id))).toBe('failed');
+    await h.startWorker();
+    const [row] = await h.waitForLogs([id], 30_000);
+    expect(row?.status).toBe('processed');
+    expect((await effectsOf(t.id)).events).toEqual({ n: 1, logs: 1 });
+    await h.stopWorkers();
+  }, 60_000);
+});
