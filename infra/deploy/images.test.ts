@@ -31,7 +31,10 @@ describe('infra/docker/Dockerfile', () => {
   it('caches the dependency layer apart from the source: the store is filled from the lockfile before any source is copied', () => {
     const deps = dockerfile.find((s) => s.name === 'deps')!;
     const copies = deps.instructions.filter((i) => i.op === 'COPY').map((i) => i.args);
-    expect(copies).toEqual(['pnpm-lock.yaml pnpm-workspace.yaml ./']);
+    expect(copies).toEqual(['pnpm-lock.yaml pnpm-workspace.yaml ./', 'patches ./patches']);
+    // Every patch pnpm-workspace.yaml applies is in what the deps stage copies.
+    const workspace = parse(readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8')) as { patchedDependencies?: Record<string, string> };
+    for (const patch of Object.values(workspace.patchedDependencies ?? {})) expect(patch).toMatch(/^patches\//);
     const ops = deps.instructions.map((i) => `${i.op} ${i.args}`);
     expect(ops.findIndex((o) => o.includes('pnpm fetch'))).toBeGreaterThan(ops.findIndex((o) => o.startsWith('COPY')));
     const build = dockerfile.find((s) => s.name === 'build')!;
@@ -102,6 +105,7 @@ describe('.dockerignore', () => {
       'package.json',
       'apps/receiver/src/main.ts',
       'drizzle/meta/_journal.json',
+      'patches/postgres@3.4.9.patch',
     ]) {
       expect(ig.ignores(path), path).toBe(false);
     }
