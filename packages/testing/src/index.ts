@@ -1,4 +1,5 @@
 export * from './browser';
+export * from './capture';
 export * from './context';
 export * from './fake-resend';
 export * from './own-services';
