@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { loadCapiTarget, runCapiSend } from '../../packages/capi/src/index';
@@ -71,17 +72,41 @@ try {
     `capi bench: ${events.toLocaleString()} events for one tenant (${people.toLocaleString()} Leads, ${purchases.toLocaleString()} Purchases) → fake Graph (own process), 1,000 per request; seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   const target = await loadCapiTarget(loader, tenant.id);
+  // CPU seconds from /proc (independent of other load on this shared machine): this process, the
+  // fake's process, and the Postgres backends of the app pool (created by the first run).
+  const procCpuS = (pid: number) => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  const backendsCpuS = async () => {
+    const pids = await admin.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = 'bench-capi'`;
+    return pids.reduce((n, r) => n + procCpuS(r.pid), 0);
+  };
+  const ownCpuS = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   const settings = { graphUrl: fake.url, apiVersion: 'v25.0' };
   const runs: Array<{ label: string; s: number }> = [];
+  let cpuLine = '';
   for (const label of ['backlog send', 'idle run (nothing left)']) {
     const start = performance.now();
+    const cpu0 = { own: ownCpuS(), fake: procCpuS(child.pid as number), pg: await backendsCpuS() };
     const r = await runCapiSend({ database: app, target, settings });
     const s = (performance.now() - start) / 1000;
+    const cpu = {
+      own: ownCpuS() - cpu0.own,
+      fake: procCpuS(child.pid as number) - cpu0.fake,
+      pg: (await backendsCpuS()) - cpu0.pg,
+    };
+    if (!cpuLine)
+      cpuLine = `  CPU of the backlog send (from /proc): sender ${cpu.own.toFixed(1)} s, Postgres backends ${cpu.pg.toFixed(1)} s, fake Graph ${cpu.fake.toFixed(1)} s — ${(cpu.own + cpu.pg).toFixed(1)} s of ours; on ${availableParallelism()} idle cores ≥ ${((cpu.own + cpu.pg + cpu.fake) / availableParallelism()).toFixed(1)} s wall`;
     runs.push({ label, s });
     console.log(
       `  ${label.padEnd(26)} ${s.toFixed(2).padStart(6)} s  sent ${r.sent.toLocaleString()}, skipped ${r.skipped}, failed ${r.failed}, ${r.requests} requests, Meta received ${r.eventsReceived.toLocaleString()}${r.sent ? `  →  ${Math.round(r.sent / s).toLocaleString()} events/s, ${(s / budgetS).toFixed(2)} × the ${budgetS} s budget` : ''}`,
     );
   }
+  console.log(cpuLine);
   const [row] = await withTenantSql(
     app.sql,
     tenant.id,

@@ -50,33 +50,6 @@ export interface CapiSendOptions {
   client?: GraphClient;
 }
 
-interface CandidateRow {
-  id: string;
-  contact_id: string;
-  event_type: FunnelEventType;
-  occurred_at: Date;
-  created_at: Date;
-  source: string;
-  source_event_id: string;
-  webhook_log_id: string | number | null;
-  data: Record<string, unknown> | null;
-  email_primary: string | null;
-  email_booking: string | null;
-  email_payment: string | null;
-  known_emails: string[] | null;
-  phone: string | null;
-  known_phones: string[] | null;
-  first_name: string | null;
-  last_name: string | null;
-  ad_id: string | null;
-  adset_id: string | null;
-  campaign_id: string | null;
-  is_first: boolean;
-  recorded: string[] | null;
-  value_cents: string | number | null;
-  currency: string | null;
-}
-
 /** A claimed `pending` row on its way to Meta. */
 interface ClaimedRow {
   id: number;
@@ -99,30 +72,6 @@ export function isRequestWideError(err: MetaRequestError): boolean {
   if (err.status === 401 || err.status === 403) return true;
   if (code === 100 && err.subcode === 33) return true;
   return code === 10 || code === 803 || code === 2500 || (code >= 200 && code < 300);
-}
-
-function toSource(r: CandidateRow): CapiSource {
-  return {
-    funnelEventId: r.id,
-    contactId: r.contact_id,
-    eventType: r.event_type,
-    occurredAt: r.occurred_at,
-    source: r.source,
-    sourceEventId: r.source_event_id,
-    webhookLogId: r.webhook_log_id === null ? null : Number(r.webhook_log_id),
-    data: r.data ?? {},
-    emails: [r.email_primary, r.email_booking, r.email_payment, ...(r.known_emails ?? [])],
-    phones: [r.phone, ...(r.known_phones ?? [])],
-    firstName: r.first_name,
-    lastName: r.last_name,
-    adId: r.ad_id,
-    adsetId: r.adset_id,
-    campaignId: r.campaign_id,
-    isFirst: r.is_first,
-    valueCents: r.value_cents === null ? null : Number(r.value_cents),
-    currency: r.currency,
-    recorded: r.recorded ?? [],
-  };
 }
 
 /** One page of the outbox scan: funnel event ids in `(created_at, id)` order, and where the next page starts. */
@@ -169,11 +118,55 @@ export async function selectCapiCandidates(
   return { sources: await selectCapiCandidatesIn(tx, target, page.ids, options), next: page.next };
 }
 
+interface EventRow {
+  id: string;
+  contact_id: string;
+  event_type: FunnelEventType;
+  occurred_at: Date;
+  source: string;
+  source_event_id: string;
+  webhook_log_id: string | number | null;
+  data: Record<string, unknown> | null;
+}
+
+interface ContactRow {
+  id: string;
+  email_primary: string | null;
+  email_booking: string | null;
+  email_payment: string | null;
+  known_emails: string[] | null;
+  phone: string | null;
+  known_phones: string[] | null;
+  first_name: string | null;
+  last_name: string | null;
+  ad_id: string | null;
+}
+
+interface PaymentRow {
+  payment_event_id: string;
+  category: string;
+  amount_cents: string | number;
+  currency: string;
+  denefits_contract_code: string | null;
+}
+
+/** The payment a payment funnel event stands for (`data.payment_event_id`, else its `payment:<id>` key). */
+function paymentIdOf(e: EventRow): string | null {
+  const fromData = e.data?.payment_event_id;
+  if (typeof fromData === 'string' && fromData) return fromData;
+  return e.source_event_id.startsWith('payment:') ? e.source_event_id.slice('payment:'.length) : null;
+}
+
 /**
  * Of the funnel events `ids`, those that stand for a Meta event — a mapped type, or the person's
  * first event while no Lead was sent for them — and, with `unsentOnly` (default), whose mapped event
  * has no `capi_sends` row yet (the outbox anti-join), with the person and payment they need and the
  * event names already recorded for them. Under RLS.
+ *
+ * Each statement looks rows up by an array of keys that exactly one index covers (primary keys,
+ * `capi_sends_event_unique`, `capi_sends_lead_unique`, `funnel_events_contact_idx`,
+ * `payments_payment_event_unique`): the plans stay index lookups whatever the statistics say — a young
+ * `capi_sends` with stale statistics once made a per-row probe scan the whole tenant's table.
  */
 export async function selectCapiCandidatesIn(
   tx: TransactionSql,
@@ -183,46 +176,114 @@ export async function selectCapiCandidatesIn(
 ): Promise<CapiSource[]> {
   if (ids.length === 0) return [];
   const t = target.tenantId;
-  const types = Object.keys(target.events);
-  const names = Object.values(target.events);
   const unsentOnly = options.unsentOnly ?? true;
-  // `offset 0` keeps each NOT EXISTS a per-row index probe: flattened into an anti-join, the planner
-  // may (with young statistics) compare every row against every capi_sends row of the tenant.
-  const rows = await tx<CandidateRow[]>`
-    select fe.id, fe.contact_id, fe.event_type, fe.occurred_at, fe.created_at, fe.source, fe.source_event_id,
-           fe.webhook_log_id, fe.data, c.email_primary, c.email_booking, c.email_payment, c.known_emails,
-           c.phone, c.known_phones, c.first_name, c.last_name, c.ad_id, ma.adset_id, ma.campaign_id, f.is_first,
-           ${unsentOnly ? tx`(select array_agg(r.event_name) from capi_sends r where r.tenant_id = fe.tenant_id and r.funnel_event_id = fe.id)` : tx`null::text[]`} as recorded,
-           p0.amount_cents + coalesce(pd.amount_cents, 0) as value_cents, p0.currency
-    from funnel_events fe
-    join contacts c on c.tenant_id = fe.tenant_id and c.id = fe.contact_id
-    left join lateral (
-      select m.name from unnest(${types}::text[], ${names}::text[]) as m(type, name) where m.type = fe.event_type) mapped on true
-    cross join lateral (
-      select ${target.lead}::boolean
-        and not exists (
-          select 1 from funnel_events e2
-          where e2.tenant_id = fe.tenant_id and e2.contact_id = fe.contact_id
-            and (e2.occurred_at < fe.occurred_at or (e2.occurred_at = fe.occurred_at and e2.id < fe.id)) offset 0)
-        and not exists (
-          select 1 from capi_sends l
-          where l.tenant_id = fe.tenant_id and l.contact_id = fe.contact_id and l.event_name = 'Lead' offset 0)
-        as is_first) f
-    left join meta_ads ma on ma.tenant_id = fe.tenant_id and ma.ad_id = c.ad_id
-    left join payments p0 on p0.tenant_id = fe.tenant_id and p0.payment_event_id = coalesce(
-      fe.data->>'payment_event_id', case when fe.source_event_id like 'payment:%' then substr(fe.source_event_id, 9) end)
-    left join payments pd on p0.category = 'payment_plan' and pd.tenant_id = fe.tenant_id
-      and pd.payment_event_id = p0.denefits_contract_code || '_downpayment'
-    where fe.tenant_id = ${t} and fe.id = any(${ids}::uuid[])
-      and (f.is_first or (mapped.name is not null ${
-        unsentOnly
-          ? tx`and not exists (
-              select 1 from capi_sends s
-              where s.tenant_id = fe.tenant_id and s.funnel_event_id = fe.id and s.event_name = mapped.name offset 0)`
-          : tx``
-      }))
-    order by fe.created_at, fe.id`;
-  return rows.map(toSource);
+  const events = await tx<EventRow[]>`
+    select id, contact_id, event_type, occurred_at, source, source_event_id, webhook_log_id, data
+    from funnel_events where tenant_id = ${t} and id = any(${ids}::uuid[])`;
+  const recorded = new Map<string, string[]>();
+  if (unsentOnly) {
+    const rows = await tx<{ funnel_event_id: string; event_name: string }[]>`
+      select funnel_event_id, event_name from capi_sends where tenant_id = ${t} and funnel_event_id = any(${ids}::uuid[])`;
+    for (const r of rows) recorded.set(r.funnel_event_id, [...(recorded.get(r.funnel_event_id) ?? []), r.event_name]);
+  }
+  // Lead: only for people with no Lead yet, and only on their earliest event (ties by id).
+  const firstOf = new Map<string, string>();
+  if (target.lead) {
+    const people = [...new Set(events.map((e) => e.contact_id))];
+    const withLead = new Set(
+      (
+        await tx<{ contact_id: string }[]>`
+          select contact_id from capi_sends where tenant_id = ${t} and event_name = 'Lead' and contact_id = any(${people}::uuid[])`
+      ).map((r) => r.contact_id),
+    );
+    const open = people.filter((c) => !withLead.has(c));
+    if (open.length > 0) {
+      const firsts = await tx<{ contact_id: string; id: string }[]>`
+        select distinct on (contact_id) contact_id, id from funnel_events
+        where tenant_id = ${t} and contact_id = any(${open}::uuid[])
+        order by contact_id, occurred_at, id`;
+      for (const f of firsts) firstOf.set(f.contact_id, f.id);
+    }
+  }
+  const wanted = events
+    .map((e) => {
+      const mapped = target.events[e.event_type];
+      const isFirst = firstOf.get(e.contact_id) === e.id;
+      const done = recorded.get(e.id) ?? [];
+      return { e, isFirst, done, open: isFirst || (mapped !== undefined && !done.includes(mapped)) };
+    })
+    .filter((w) => w.open);
+  if (wanted.length === 0) return [];
+
+  const contactIds = [...new Set(wanted.map((w) => w.e.contact_id))];
+  const contacts = new Map(
+    (
+      await tx<ContactRow[]>`
+        select id, email_primary, email_booking, email_payment, known_emails, phone, known_phones, first_name, last_name, ad_id
+        from contacts where tenant_id = ${t} and id = any(${contactIds}::uuid[])`
+    ).map((c) => [c.id, c]),
+  );
+  const adIds = [...new Set([...contacts.values()].map((c) => c.ad_id).filter((a): a is string => !!a))];
+  const ads = new Map(
+    adIds.length
+      ? (
+          await tx<{ ad_id: string; adset_id: string | null; campaign_id: string | null }[]>`
+            select ad_id, adset_id, campaign_id from meta_ads where tenant_id = ${t} and ad_id = any(${adIds}::text[])`
+        ).map((a) => [a.ad_id, a])
+      : [],
+  );
+  const paymentIds = [...new Set(wanted.map((w) => paymentIdOf(w.e)).filter((p): p is string => !!p))];
+  const payments = new Map<string, PaymentRow>();
+  if (paymentIds.length) {
+    for (const p of await tx<PaymentRow[]>`
+      select payment_event_id, category, amount_cents, currency, denefits_contract_code from payments
+      where tenant_id = ${t} and payment_event_id = any(${paymentIds}::text[])`)
+      payments.set(p.payment_event_id, p);
+    // A Denefits plan counts at its whole contract value: financed amount + downpayment.
+    const downIds = [...payments.values()]
+      .filter((p) => p.category === 'payment_plan' && p.denefits_contract_code)
+      .map((p) => `${p.denefits_contract_code}_downpayment`);
+    if (downIds.length)
+      for (const p of await tx<PaymentRow[]>`
+        select payment_event_id, category, amount_cents, currency, denefits_contract_code from payments
+        where tenant_id = ${t} and payment_event_id = any(${downIds}::text[])`)
+        payments.set(p.payment_event_id, p);
+  }
+
+  const sources: CapiSource[] = [];
+  for (const { e, isFirst, done } of wanted) {
+    const c = contacts.get(e.contact_id);
+    if (!c) continue;
+    const ad = c.ad_id ? ads.get(c.ad_id) : undefined;
+    const pid = paymentIdOf(e);
+    const p = pid ? payments.get(pid) : undefined;
+    const down =
+      p?.category === 'payment_plan' && p.denefits_contract_code ? payments.get(`${p.denefits_contract_code}_downpayment`) : undefined;
+    sources.push({
+      funnelEventId: e.id,
+      contactId: e.contact_id,
+      eventType: e.event_type,
+      occurredAt: e.occurred_at,
+      source: e.source,
+      sourceEventId: e.source_event_id,
+      webhookLogId: e.webhook_log_id === null ? null : Number(e.webhook_log_id),
+      data: e.data ?? {},
+      emails: [c.email_primary, c.email_booking, c.email_payment, ...(c.known_emails ?? [])],
+      phones: [c.phone, ...(c.known_phones ?? [])],
+      firstName: c.first_name,
+      lastName: c.last_name,
+      adId: c.ad_id,
+      adsetId: ad?.adset_id ?? null,
+      campaignId: ad?.campaign_id ?? null,
+      isFirst,
+      valueCents: p ? Number(p.amount_cents) + (down ? Number(down.amount_cents) : 0) : null,
+      currency: p?.currency ?? null,
+      recorded: done,
+    });
+  }
+  // Scan order, so batches follow the order events were recorded.
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return sources.sort((a, b) => (order.get(a.funnelEventId) ?? 0) - (order.get(b.funnelEventId) ?? 0));
 }
 
 /** Inserts planned rows; a row another sender inserted first is left out (`on conflict do nothing`). */
@@ -232,7 +293,7 @@ async function insertPlanned(
   planned: PlannedSend[],
 ): Promise<{ claimed: ClaimedRow[]; skipped: number }> {
   if (planned.length === 0) return { claimed: [], skipped: 0 };
-  const rows = await tx<{ id: string | number; status: string; payload: ServerEvent | null }[]>`
+  const rows = await tx<{ id: string | number; status: string; funnel_event_id: string; event_name: string }[]>`
     insert into capi_sends (tenant_id, funnel_event_id, contact_id, webhook_log_id, event_name, event_id, event_time,
                             status, reason, payload, attempts, claimed_at)
     select ${tenantId}::uuid, u.f, u.c, u.w, u.n, u.i, u.et, u.st, u.r, u.p::jsonb,
@@ -244,8 +305,12 @@ async function insertPlanned(
                 ${planned.map((p) => (p.payload ? JSON.stringify(p.payload) : null))}::text[])
          as u(f, c, w, n, i, et, st, r, p)
     on conflict do nothing
-    returning id, status, payload`;
-  const claimed = rows.filter((r) => r.status === 'pending').map((r) => ({ id: Number(r.id), payload: r.payload as ServerEvent }));
+    returning id, status, funnel_event_id, event_name`;
+  // The payloads are the objects we just planned: no need to read them back from jsonb.
+  const byKey = new Map(planned.map((p) => [`${p.funnelEventId}|${p.eventName}`, p.payload]));
+  const claimed = rows
+    .filter((r) => r.status === 'pending')
+    .map((r) => ({ id: Number(r.id), payload: byKey.get(`${r.funnel_event_id}|${r.event_name}`) as ServerEvent }));
   return { claimed, skipped: rows.filter((r) => r.status === 'skipped').length };
 }
 
