@@ -158,6 +158,38 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     ]);
   });
 
+  it('a rate limit delays the job (not failed, no attempt used), then it resumes and sends each event once', async () => {
+    const t = await makeCapiTenant();
+    const logs = [];
+    for (let i = 0; i < 3; i++)
+      logs.push(
+        await h.deliver(t.id, 'manychat', {
+          ...fixture('manychat', 'contact-created'),
+          subscriber: { id: `capi-rl-${i}`, first_name: `Rl${i}`, email: `rl${i}@example.com` },
+        }),
+      );
+    await h.waitForLogs(logs);
+    fake.failWhen((r) => r.dataset === t.datasetId, { kind: 'rate-limit', code: 80004, resetSeconds: 1 }, 1);
+    const queue = tenantQueue(h.conn, t.id);
+    const job = await queue.add('capi.send', { tenantId: t.id }, { jobId: `capi-send-${t.id}-rl`, attempts: 3 });
+    const seen = new Set<string>();
+    const end = Date.now() + 30_000;
+    for (;;) {
+      const state = await queue.getJobState(job.id as string);
+      seen.add(state);
+      if (state === 'completed' || state === 'failed') break;
+      if (Date.now() > end) throw new Error(`still ${state}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen.has('delayed')).toBe(true);
+    expect(await queue.getJobState(job.id as string)).toBe('completed');
+    expect(((await queue.getJob(job.id as string)) as Job).attemptsMade).toBeLessThanOrEqual(1);
+    const events = fake.capiEvents(t.datasetId).map((e) => `${e.event.event_name}|${e.event.event_id}`);
+    expect(events).toHaveLength(3);
+    expect(new Set(events).size).toBe(3);
+    expect(fake.requests.filter((r) => r.dataset === t.datasetId && r.fault === 'rate-limit')).toHaveLength(1);
+  });
+
   it('an expired token fails the job without retry, marks the integration, and the tick skips the tenant', async () => {
     const t = await makeCapiTenant();
     await h.deliver(t.id, 'manychat', { ...fixture('manychat', 'contact-created'), subscriber: { id: 'capi-exp-1', first_name: 'Ex' } });

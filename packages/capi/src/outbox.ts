@@ -92,14 +92,20 @@ export async function scanFunnelEvents(
   after: Keyset | null,
   limit: number,
 ): Promise<ScanPage> {
-  const page = await tx<{ id: string; created_at: string }[]>`
-    select id, created_at::text as created_at from funnel_events
-    where tenant_id = ${tenantId} and created_at >= ${since}
-      ${after ? tx`and (created_at, id) > (${after.createdAt}::text::timestamptz, ${after.id}::uuid)` : tx``}
-    order by created_at, id
+  // The whole index key in the comparison and the ORDER BY, and no sort or bitmap allowed: an ordered
+  // range scan of funnel_events_created_idx that stops at the limit, whatever the statistics say (a
+  // bitmap scan + sort re-read every remaining row for each page: quadratic over a backlog).
+  // (jit off too: disabled plan nodes carry a huge cost that would otherwise trigger JIT compilation.)
+  await tx`select set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)`;
+  const page = await tx<{ id: string; at: string }[]>`
+    select id, created_at::text as at from funnel_events
+    where tenant_id = ${tenantId}
+      and (tenant_id, created_at, id) > (${tenantId}::uuid, ${after ? after.createdAt : since.toISOString()}::text::timestamptz,
+                                         ${after ? after.id : '00000000-0000-0000-0000-000000000000'}::uuid)
+    order by funnel_events.tenant_id, funnel_events.created_at, funnel_events.id
     limit ${limit}`;
   const last = page[page.length - 1];
-  return { ids: page.map((r) => r.id), next: last && page.length >= limit ? { createdAt: last.created_at, id: last.id } : null };
+  return { ids: page.map((r) => r.id), next: last && page.length >= limit ? { createdAt: last.at, id: last.id } : null };
 }
 
 /**
