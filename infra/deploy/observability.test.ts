@@ -23,7 +23,7 @@ describe('infra/observability', () => {
     expect(prometheus.rule_files).toEqual(['alerts.yml']);
   });
 
-  it('every shipped query reads MCB metrics, and the dashboard covers intake, queues, failures, outbox, Meta and reports', () => {
+  it('every shipped query reads MCB metrics, and the dashboard covers intake, queues, failures, reconciler, Meta and reports', () => {
     const queries = shippedQueries();
     expect(queries.length).toBeGreaterThanOrEqual(15);
     for (const q of queries) expect(metricFamilies(q.expr).length, q.where).toBeGreaterThan(0);
@@ -34,7 +34,7 @@ describe('infra/observability', () => {
       'mcb_queue_jobs',
       'mcb_queue_oldest_waiting_seconds',
       'mcb_worker_webhook_jobs_total',
-      'mcb_receiver_outbox_depth',
+      'mcb_worker_reconciled_total',
       'mcb_integration_last_success_timestamp_seconds',
       'mcb_report_runs',
     ]) {
