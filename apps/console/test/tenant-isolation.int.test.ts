@@ -6,8 +6,9 @@ import { startSystem, type TestSystem } from './system';
 
 // Issue 13 item 6, isolation: two tenants whose people share emails, phones, ManyChat / GHL ids and
 // Stripe event ids, processed by the real worker. Every console route, `mcb` command and report for
-// one tenant shows nothing of the other. Bravo's own markers ("Bravo" names, $777.00, an extra
-// person) must never appear for Alpha, and Alpha's ($123.45, "Alpha") never for Bravo.
+// one tenant shows nothing of the other. Bravo's own markers ("Bravo" names, $98,765.43, an extra
+// person) must never appear for Alpha, and Alpha's ($31,415.93, "Alpha") never for Bravo. Markers are
+// chosen so they cannot occur by chance in ids or times of other tests' rows in the shared database.
 
 const token = 'isolation-test-token-0123456789';
 const auth = { authorization: `Bearer ${token}` };
@@ -71,8 +72,8 @@ beforeAll(async () => {
   sys = await startSystem('isolation', token);
   alpha = await sys.makeTenant('mc-good-key-0001');
   bravo = await sys.makeTenant('mc-good-key-0001');
-  logs[alpha.slug] = await deliverAll(alpha, 'Alpha', 12_345, false);
-  logs[bravo.slug] = await deliverAll(bravo, 'Bravo', 77_700, true);
+  logs[alpha.slug] = await deliverAll(alpha, 'Alpha', 3_141_593, false);
+  logs[bravo.slug] = await deliverAll(bravo, 'Bravo', 9_876_543, true);
   for (const id of [...(logs[alpha.slug] ?? []), ...(logs[bravo.slug] ?? [])]) await sys.waitFor(id, ['processed', 'ignored', 'failed']);
   process.env.DATABASE_URL = sys.env.databaseUrl;
   process.env.REDIS_URL = sys.env.redisUrl;
@@ -96,7 +97,9 @@ const api = async (path: string, init: RequestInit = {}) => {
 function foreignMarkers(viewer: 'alpha' | 'bravo'): string[] {
   const other = viewer === 'alpha' ? bravo : alpha;
   const markers =
-    viewer === 'alpha' ? ['Bravo', 'BravoOnly', 'bravo-only@example.com', '77700', '777.00', '777'] : ['Alpha', '12345', '123.45'];
+    viewer === 'alpha'
+      ? ['Bravo', 'BravoOnly', 'bravo-only@example.com', '9876543', '98765.43', '98,765.43']
+      : ['Alpha', '3141593', '31415.93', '31,415.93'];
   return [...markers, other.slug, other.id];
 }
 function expectNothingOf(viewer: 'alpha' | 'bravo', text: string, what: string) {
@@ -188,7 +191,7 @@ describe.each(['alpha', 'bravo'] as const)('%s sees nothing of the other tenant'
     const json = await mcb('report', 'preview', me().slug, '--week', week, '--format', 'json');
     expect(json.code, json.stderr).toBe(0);
     const figures = JSON.parse(json.stdout) as { leads: number; revenue: { cash_collected_cents: number } };
-    expect(figures.revenue.cash_collected_cents).toBe(viewer === 'alpha' ? 12_345 : 77_700);
+    expect(figures.revenue.cash_collected_cents).toBe(viewer === 'alpha' ? 3_141_593 : 9_876_543);
     expect(figures.leads).toBe(viewer === 'alpha' ? 1 : 2);
     for (const format of ['html', 'text']) {
       const out = await mcb('report', 'preview', me().slug, '--week', week, '--format', format);
