@@ -2,7 +2,7 @@ import type { Logger } from '@mcb/core';
 import { type Database, type FunnelEventType, withTenantSql } from '@mcb/db';
 import { createGraphClient, type GraphClient, MetaRequestError } from '@mcb/meta';
 import type { TransactionSql } from 'postgres';
-import type { CapiTarget } from './config';
+import { type CapiTarget, leadEventName } from './config';
 import { type CapiSource, maxEventAgeMs, type PlannedSend, planSends, type ServerEvent } from './map';
 
 /** Meta's limit: one `/events` request carries at most 1,000 events (Conversions API "Batch Requests"). */
@@ -192,30 +192,23 @@ export async function selectCapiCandidatesIn(
       select funnel_event_id, event_name from capi_sends where tenant_id = ${t} and funnel_event_id = any(${ids}::uuid[])`;
     for (const r of rows) recorded.set(r.funnel_event_id, [...(recorded.get(r.funnel_event_id) ?? []), r.event_name]);
   }
-  // Lead: only for people with no Lead yet, and only on their earliest event (ties by id).
+  // Lead: only on the person's earliest event (ties by id). Whether they already have a Lead (sent for
+  // another event that was first at the time) is left to the insert: `capi_sends_lead_unique` refuses
+  // a second one, and `on conflict do nothing` drops it — cheaper than asking first for every person.
   const firstOf = new Map<string, string>();
   if (target.lead) {
     const people = [...new Set(events.map((e) => e.contact_id))];
-    const withLead = new Set(
-      (
-        await tx<{ contact_id: string }[]>`
-          select contact_id from capi_sends where tenant_id = ${t} and event_name = 'Lead' and contact_id = any(${people}::uuid[])`
-      ).map((r) => r.contact_id),
-    );
-    const open = people.filter((c) => !withLead.has(c));
-    if (open.length > 0) {
-      const firsts = await tx<{ contact_id: string; id: string }[]>`
-        select distinct on (contact_id) contact_id, id from funnel_events
-        where tenant_id = ${t} and contact_id = any(${open}::uuid[])
-        order by contact_id, occurred_at, id`;
-      for (const f of firsts) firstOf.set(f.contact_id, f.id);
-    }
+    const firsts = await tx<{ contact_id: string; id: string }[]>`
+      select distinct on (contact_id) contact_id, id from funnel_events
+      where tenant_id = ${t} and contact_id = any(${people}::uuid[])
+      order by contact_id, occurred_at, id`;
+    for (const f of firsts) firstOf.set(f.contact_id, f.id);
   }
   const wanted = events
     .map((e) => {
       const mapped = target.events[e.event_type];
-      const isFirst = firstOf.get(e.contact_id) === e.id;
       const done = recorded.get(e.id) ?? [];
+      const isFirst = firstOf.get(e.contact_id) === e.id && !done.includes(leadEventName);
       return { e, isFirst, done, open: isFirst || (mapped !== undefined && !done.includes(mapped)) };
     })
     .filter((w) => w.open);
