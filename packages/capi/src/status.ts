@@ -41,44 +41,6 @@ export async function getCapiStatus(database: Database, tenantId: string): Promi
   });
 }
 
-/** What was sent to Meta for the funnel events of one webhook log (console log detail), under RLS. */
-export async function getCapiSendsForLog(
-  database: Database,
-  tenantId: string,
-  logId: number,
-): Promise<
-  Array<{
-    eventName: string;
-    eventId: string;
-    status: string;
-    reason: string | null;
-    eventsReceived: number | null;
-    fbtraceId: string | null;
-    sentAt: Date | null;
-    payload: unknown;
-  }>
-> {
-  return withTenantSql(
-    database.sql,
-    tenantId,
-    (tx) => tx<
-      Array<{
-        eventName: string;
-        eventId: string;
-        status: string;
-        reason: string | null;
-        eventsReceived: number | null;
-        fbtraceId: string | null;
-        sentAt: Date | null;
-        payload: unknown;
-      }>
-    >`
-      select event_name as "eventName", event_id as "eventId", status, reason, events_received as "eventsReceived",
-             fbtrace_id as "fbtraceId", sent_at as "sentAt", payload
-      from capi_sends where tenant_id = ${tenantId} and webhook_log_id = ${logId} order by id`,
-  );
-}
-
 export interface CapiReplayFilter {
   /** Only rows in this state (default: failed and skipped). */
   status?: 'sent' | 'failed' | 'skipped';
