@@ -1,5 +1,5 @@
 import type { Logger } from '@mcb/core';
-import type { Database } from '@mcb/db';
+import { type Database, send, settle } from '@mcb/db';
 import type { WebhookEnqueuer, WebhookJobRef } from '@mcb/queue';
 import type { ReservedSql, Sql, TransactionSql } from 'postgres';
 import type { ReceiverMetrics } from '../metrics';
@@ -456,23 +456,13 @@ async function inOneRoundTrip(sql: Sql, build: (tx: ReservedSql) => Array<Promis
     const begin = send(tx`begin`);
     const statements = build(tx);
     const commit = send(tx`commit`);
-    const settled = await Promise.allSettled([begin, ...statements, commit]);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    await settle([begin, ...statements, commit]);
   } finally {
     tx.release();
   }
 }
 
 type InsertedRow = { id: number; source: string; dedupe_key: string; status: string };
-
-/**
- * Starts a postgres.js query now. Queries are sent when first awaited and in that order on the
- * transaction's connection, so statements started back to back are pipelined in a single round trip.
- */
-function send<T>(query: PromiseLike<T>): Promise<T> {
-  return Promise.resolve(query.then((x) => x));
-}
 
 function setTenant(tx: ReservedSql | TransactionSql, tenantId: string) {
   return tx`select set_config('app.tenant_id', ${tenantId}, true)`;
