@@ -12,6 +12,7 @@ export const workerEnvSchema = z.object({
   WORKER_TENANT_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(5),
   WORKER_LOCK_MS: z.coerce.number().int().min(1_000).default(30_000),
   WORKER_TENANT_REFRESH_MS: z.coerce.number().int().min(100).default(30_000),
+  WORKER_DB_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
   MANYCHAT_API_BASE_URL: z.string().url().default('https://api.manychat.com'),
   MANYCHAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
@@ -25,6 +26,14 @@ export const workerEnvSchema = z.object({
   ...capiEnvFields,
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+/**
+ * Longest the worker's shared machinery (a tenant's batch run, a reconciler round, the tenant refresh)
+ * waits on the database: past Postgres' own `statement_timeout` (WORKER_DB_TIMEOUT_MS) by 5 s, so a
+ * statement that is merely slow is cancelled by the server first and this bound only ends waits on a
+ * connection that will never answer.
+ */
+export const dbWaitBoundMs = (env: WorkerEnv): number => env.WORKER_DB_TIMEOUT_MS + 5_000;
 
 export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
   return exitOnEnvError(() => parseEnv(workerEnvSchema, source, 'worker'));

@@ -8,7 +8,7 @@ import { createQueueConnection, jobQueue, queueNames, WebhookEnqueuer } from '@m
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from './deps';
-import type { WorkerEnv } from './env';
+import { dbWaitBoundMs, type WorkerEnv } from './env';
 import { toJobError } from './errors';
 import { createWorkerHealthApp } from './health';
 import { createWorkerMetrics } from './metrics';
@@ -39,8 +39,17 @@ export async function startWorkerRuntime(
   env: WorkerEnv,
   log: Logger = createLogger({ name: 'worker', level: env.LOG_LEVEL }),
 ): Promise<WorkerRuntime> {
-  const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: env.DATABASE_POOL_MAX, applicationName: 'mcb-worker' });
-  const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-worker-admin' });
+  // Every statement is bounded by the server (a stuck one is cancelled); waits on a connection that
+  // will never answer are bounded in the code that would otherwise stall (dbWaitBoundMs).
+  const limits = { statementTimeoutMs: env.WORKER_DB_TIMEOUT_MS };
+  const database = createDatabase({
+    url: env.DATABASE_URL,
+    role: 'app',
+    max: env.DATABASE_POOL_MAX,
+    applicationName: 'mcb-worker',
+    ...limits,
+  });
+  const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-worker-admin', ...limits });
   const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
   const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY) });
   const manychat = createManyChatClient({ baseUrl: env.MANYCHAT_API_BASE_URL, timeoutMs: env.MANYCHAT_TIMEOUT_MS });
@@ -90,7 +99,12 @@ export async function startWorkerRuntime(
         metrics.reconciled.inc({ action: 'failed' }, s.failed);
       },
     },
-    { intervalMs: env.RECONCILE_INTERVAL_MS, minAgeMs: env.RECONCILE_MIN_AGE_MS, maxAttempts: env.JOB_ATTEMPTS },
+    {
+      intervalMs: env.RECONCILE_INTERVAL_MS,
+      minAgeMs: env.RECONCILE_MIN_AGE_MS,
+      maxAttempts: env.JOB_ATTEMPTS,
+      roundTimeoutMs: dbWaitBoundMs(env),
+    },
   );
   reconciler.start();
 

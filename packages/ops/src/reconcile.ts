@@ -1,4 +1,4 @@
-import type { Logger } from '@mcb/core';
+import { type Logger, withDeadline } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { type WebhookEnqueuer, webhookJobId } from '@mcb/queue';
 import type { TransactionSql } from 'postgres';
@@ -12,9 +12,17 @@ export interface ReconcilerOptions {
   batchSize: number;
   /** A row whose job finished (failed by a stall, lost) is run again while its attempts stay below this; then it is marked failed. */
   maxAttempts: number;
+  /** Longest wait for one round (its query, job look-ups and enqueues): a round that never settles fails the pass, and the next pass runs. */
+  roundTimeoutMs: number;
 }
 
-export const defaultReconcilerOptions: ReconcilerOptions = { minAgeMs: 15_000, intervalMs: 10_000, batchSize: 1_000, maxAttempts: 8 };
+export const defaultReconcilerOptions: ReconcilerOptions = {
+  minAgeMs: 15_000,
+  intervalMs: 10_000,
+  batchSize: 1_000,
+  maxAttempts: 8,
+  roundTimeoutMs: 65_000,
+};
 
 /** What one pass did. */
 export interface ReconcileSummary {
@@ -104,7 +112,7 @@ export class WebhookReconciler {
     const summary: ReconcileSummary = { checked: 0, enqueued: 0, rerun: 0, failed: 0, ran: true };
     let after = 0;
     for (;;) {
-      const round = await this.round(after, summary);
+      const round = await withDeadline(this.round(after, summary), this.options.roundTimeoutMs, 'reconciler round');
       if (round === 'locked') {
         summary.ran = summary.checked > 0;
         break;
@@ -149,10 +157,14 @@ export class WebhookReconciler {
     const jobs = await Promise.all(rows.map((r) => enqueuer.queueFor(r.tenant_id).getJob(webhookJobId(r.id))));
     const missing: Candidate[] = [];
     const finished: Candidate[] = [];
+    const jobOf = new Map<Candidate, (typeof jobs)[number]>();
     rows.forEach((r, i) => {
       const job = jobs[i];
       if (!job) missing.push(r);
-      else if (job.finishedOn) finished.push(r);
+      else if (job.finishedOn) {
+        finished.push(r);
+        jobOf.set(r, job);
+      }
     });
     if (missing.length > 0) {
       await enqueuer.enqueue(missing.map((r) => ({ tenantId: r.tenant_id, logId: r.id })));
@@ -161,7 +173,7 @@ export class WebhookReconciler {
     const rerun = finished.filter((r) => r.attempts < this.options.maxAttempts);
     const giveUp = finished.filter((r) => r.attempts >= this.options.maxAttempts);
     for (const r of rerun) {
-      const job = jobs[rows.indexOf(r)];
+      const job = jobOf.get(r);
       // The finished job holds the id: remove it, then add the same id again (waiting, fresh attempts).
       await job?.remove().catch(() => {});
     }
@@ -170,7 +182,7 @@ export class WebhookReconciler {
       summary.rerun += rerun.length;
     }
     if (giveUp.length > 0) {
-      const reasons = giveUp.map((r) => jobs[rows.indexOf(r)]?.failedReason || 'job finished but the log was not');
+      const reasons = giveUp.map((r) => jobOf.get(r)?.failedReason || 'job finished but the log was not');
       await tx`
         update webhook_logs l set status = 'failed', processed_at = now(),
           error_message = 'lost by workers ' || l.attempts || ' times (' || g.reason || '); replay it by hand once the cause is fixed'

@@ -1,7 +1,9 @@
+import { withDeadline } from '@mcb/core';
 import { webhookQueueName } from '@mcb/queue';
 import { tenantChangedChannel } from '@mcb/tenancy';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from '../deps';
+import { dbWaitBoundMs } from '../env';
 import { toJobError } from '../errors';
 import { processors } from '../processors/registry';
 import { Slots } from './slots';
@@ -68,10 +70,15 @@ export class TenantWebhookWorkers {
 
   private async doRefresh(): Promise<void> {
     if (this.closed) return;
-    const rows = await this.deps.admin.sql<{ id: string }[]>`
-      select t.id from tenants t
-      where t.is_active or exists (
-        select 1 from webhook_logs l where l.tenant_id = t.id and l.status in ('received', 'processing', 'failed'))`;
+    // Bounded: a refresh that never settled would keep every later one from running (they share it).
+    const rows = await withDeadline(
+      this.deps.admin.sql<{ id: string }[]>`
+        select t.id from tenants t
+        where t.is_active or exists (
+          select 1 from webhook_logs l where l.tenant_id = t.id and l.status in ('received', 'processing', 'failed'))`,
+      dbWaitBoundMs(this.deps.env),
+      'tenant refresh',
+    );
     const wanted = new Set(rows.map((r) => r.id));
     for (const id of wanted) if (!this.workers.has(id) && !this.closed) this.workers.set(id, this.createWorker(id));
     for (const [id, worker] of this.workers) {

@@ -1,3 +1,5 @@
+import { withDeadline } from '@mcb/core';
+
 /** Per-item result of a batch run: the value, or the error of that item alone. */
 export type BatchResult<Out> = { ok: true; value: Out } | { ok: false; error: unknown };
 
@@ -6,6 +8,12 @@ export interface BatcherOptions {
   maxBatch: number;
   /** Most runs at once; items submitted meanwhile gather into the next run. */
   maxInFlight: number;
+  /**
+   * A run not settled by then fails its items (retryable `unavailable`) and frees its place, so a wait
+   * that never ends (a dead database connection) cannot hold the batcher and every job behind it.
+   * The run itself goes on unobserved. None when omitted.
+   */
+  deadlineMs?: number;
 }
 
 interface Pending<In, Out> {
@@ -65,7 +73,9 @@ export class Batcher<In, Out> {
   private async execute(batch: Array<Pending<In, Out>>): Promise<void> {
     let results: Array<BatchResult<Out>>;
     try {
-      results = await this.run(batch.map((p) => p.item));
+      const run = this.run(batch.map((p) => p.item));
+      const { deadlineMs } = this.options;
+      results = await (deadlineMs === undefined ? run : withDeadline(run, deadlineMs, `batch run of ${batch.length}`));
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;

@@ -1,9 +1,11 @@
 import { type ApplyContext, type ApplyOutcome, applyLogs, type PlanItem } from '@mcb/contacts';
+import { withDeadline } from '@mcb/core';
 import { withTenantRoundTrip, withTenantSql } from '@mcb/db';
 import { jobSchemas, tenantIdOfWebhookQueue } from '@mcb/queue';
 import { type NormalizeResult, type NormalizerConfig, normalizeManyChatSubscriber, normalizeWebhook } from '@mcb/sources';
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
+import { dbWaitBoundMs } from '../../env';
 import { isRetryable, PermanentJobError } from '../../errors';
 import { Batcher, runIsolated } from './batcher';
 
@@ -30,11 +32,12 @@ class Released extends DelayedError {}
 async function release(job: Job, token: string, deps: WorkerDeps, tenantId: string, logId: number): Promise<never> {
   // Back to the queue without spending an attempt; every step so far is idempotent.
   await job.moveToDelayed(Date.now() + 100, token);
-  await withTenantSql(
+  const reset = withTenantSql(
     deps.database.sql,
     tenantId,
     (tx) => tx`update webhook_logs set status = 'received' where id = ${logId} and status = 'processing'`,
-  ).catch((err) =>
+  );
+  await withDeadline(reset, dbWaitBoundMs(deps.env), 'setting a released log back to received').catch((err) =>
     deps.log.warn({ tenant: tenantId, logId, err: (err as Error).message }, 'could not set a released log back to received'),
   );
   throw new Released();
@@ -64,6 +67,9 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
   let b = byTenant.get(tenantId);
   if (!b) {
     const sql = deps.database.sql;
+    const deadlineMs = dbWaitBoundMs(deps.env);
+    const loadLimits = { ...loadOptions, deadlineMs };
+    const applyLimits = { ...applyOptions, deadlineMs };
     b = {
       load: new Batcher(async (ids) => {
         const rows = await withTenantRoundTrip(
@@ -77,7 +83,7 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
         );
         const byId = new Map(rows.map((r) => [Number(r.id), r]));
         return ids.map((id) => ({ ok: true as const, value: byId.get(id) ?? null }));
-      }, loadOptions),
+      }, loadLimits),
       apply: new Batcher(
         (items) =>
           runIsolated(
@@ -85,7 +91,7 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
             (all) => applyLogs(sql, tenantId, all),
             async (one) => (await applyLogs(sql, tenantId, [one]))[0] ?? [],
           ),
-        applyOptions,
+        applyLimits,
       ),
     };
     byTenant.set(tenantId, b);
@@ -108,11 +114,12 @@ async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, sig
 
 /** Marks a log `failed` with the reason (its own transaction; the successful paths mark inside the apply). */
 async function failLog(deps: WorkerDeps, tenantId: string, logId: number, error: string): Promise<void> {
-  await withTenantSql(deps.database.sql, tenantId, async (tx) => {
+  const marked = withTenantSql(deps.database.sql, tenantId, async (tx) => {
     await tx`
       update webhook_logs set status = 'failed', error_message = ${error}, processed_at = now()
       where id = ${logId}`;
   });
+  await withDeadline(marked, dbWaitBoundMs(deps.env), 'marking a webhook log failed');
 }
 
 /**
