@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { webhookJobId } from '@mcb/queue';
 import { type OwnRedis, startOwnRedis } from '@mcb/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
@@ -12,18 +15,30 @@ import { createHarness } from './harness';
 let redis: OwnRedis;
 let h: Awaited<ReturnType<typeof createHarness>>;
 const fast = { RECONCILE_INTERVAL_MS: 300, RECONCILE_MIN_AGE_MS: 1_000 };
+// Local stand-in for ManyChat's API: down (503) until a test says otherwise.
+let manychat: Server;
+let manychatUp = false;
+const manychatFixture = (name: string) =>
+  readFileSync(new URL(`../../../packages/sources/src/manychat/fixtures/${name}.json`, import.meta.url), 'utf8');
 
 beforeAll(async () => {
+  manychat = createServer((_req, res) => {
+    res.writeHead(manychatUp ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(manychatUp ? manychatFixture('getinfo-response') : '{"status":"error"}');
+  });
+  await new Promise<void>((r) => manychat.listen(0, '127.0.0.1', r));
   redis = await startOwnRedis();
   h = await createHarness('redisloss', {
     REDIS_URL: redis.url,
     RECONCILE_INTERVAL_MS: String(fast.RECONCILE_INTERVAL_MS),
     RECONCILE_MIN_AGE_MS: String(fast.RECONCILE_MIN_AGE_MS),
+    MANYCHAT_API_BASE_URL: `http://127.0.0.1:${(manychat.address() as AddressInfo).port}`,
   });
 });
 afterAll(async () => {
   await h?.close();
   await redis?.close();
+  await new Promise<void>((r) => manychat?.close(() => r()));
 });
 
 const event = () => ({ subscriber: { id: randomUUID(), first_name: 'Lost' }, event_type: 'contact_created' });
@@ -68,6 +83,29 @@ describe('acked events survive Redis loss and lost jobs', () => {
     expect((await effectsOf(t.id)).events).toEqual({ n: 300, logs: 300 });
     await h.stopWorkers();
   }, 120_000);
+
+  it('a log failed with a retry promised whose delayed job a FLUSHALL lost is run again and processed', async () => {
+    manychatUp = false;
+    const t = await h.makeTenant({}, { manychat: { api_key: 'mc-test-key' } });
+    await h.startWorker();
+    // The body carries only the subscriber id: the worker must fetch it from ManyChat, which is down.
+    const id = await h.deliver(t.id, 'manychat', JSON.parse(manychatFixture('subscriber-id-only')));
+    let row: { status: string; error_message: string | null; retry_at: Date | null } | undefined;
+    for (const until = Date.now() + 15_000; Date.now() < until && !row?.retry_at; await new Promise((r) => setTimeout(r, 10)))
+      [row] = await h.owner.sql<NonNullable<typeof row>[]>`select status, error_message, retry_at from webhook_logs where id = ${id}`;
+    expect(row?.status).toBe('failed');
+    expect(row?.error_message).toMatch(/\(attempt 1, will retry\)$/);
+    // BullMQ's exponential backoff (1 s for a first retry), recorded when the log was marked failed.
+    expect(row?.retry_at?.getTime()).toBeGreaterThan(Date.now() - 1_000);
+    // The retry waits in Redis as a delayed job; Redis loses it.
+    await (h.conn.connection as unknown as { flushall: () => Promise<unknown> }).flushall();
+    manychatUp = true;
+    // Without the reconciler the log would stay failed for good: no job is left to run it.
+    const [done] = await h.waitForLogs([id], 20_000);
+    expect(done?.status).toBe('processed');
+    expect((await effectsOf(t.id)).events).toEqual({ n: 1, logs: 1 });
+    await h.stopWorkers();
+  }, 60_000);
 
   it('a job BullMQ failed for stalling twice (row left processing) is run again and processed', async () => {
     const t = await h.makeTenant();

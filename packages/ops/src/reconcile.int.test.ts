@@ -86,6 +86,47 @@ describe('WebhookReconciler (SPEC §10.4)', () => {
     expect(row?.error_message).toMatch(/lost by workers 8 times \(job stalled more than allowable limit\)/);
   });
 
+  it('runs again a row failed with a retry promised whose job was lost, and only such a row', async () => {
+    const { tenantId, ids } = await tenantWithLogs(4, 'failed');
+    const [lost, delayed, final, notDue] = ids as [number, number, number, number];
+    await admin.sql`
+      update webhook_logs set error_message = 'ManyChat 503 (attempt 2, will retry)', attempts = 2,
+        retry_at = case when id = ${notDue} then now() else now() - interval '1 minute' end
+      where id in (${lost}, ${delayed}, ${notDue})`;
+    await admin.sql`update webhook_logs set error_message = 'invalid payload', attempts = 1 where id = ${final}`;
+    const q = enqueuer.queueFor(tenantId);
+    // The promised retry still waits in Redis for this one.
+    await q.add('webhook.process', { logId: delayed }, { jobId: webhookJobId(delayed), delay: 60_000 });
+    const summary = await reconciler().reconcile();
+    expect(summary.enqueued).toBeGreaterThanOrEqual(1);
+    expect(await q.getJobState(webhookJobId(lost))).toBe('waiting');
+    expect(await q.getJobState(webhookJobId(delayed))).toBe('delayed');
+    expect(await q.getJob(webhookJobId(final))).toBeUndefined();
+    expect(await q.getJob(webhookJobId(notDue))).toBeUndefined();
+  });
+
+  it('gives up on a row failed with a retry promised once its attempts reach the limit', async () => {
+    const { tenantId, ids } = await tenantWithLogs(1, 'failed');
+    const [id] = ids as [number];
+    await admin.sql`
+      update webhook_logs set error_message = 'boom (attempt 8, will retry)', attempts = 8, retry_at = now() - interval '1 minute'
+      where id = ${id}`;
+    const q = enqueuer.queueFor(tenantId);
+    const fetcher = new Worker(q.name, null, { connection: queue.connection, prefix: queue.prefix });
+    try {
+      await q.add('webhook.process', { logId: id }, { jobId: webhookJobId(id), attempts: 1 });
+      const job = await fetcher.getNextJob('tok');
+      await job?.moveToFailed(new Error('job stalled more than allowable limit'), 'tok');
+    } finally {
+      await fetcher.close();
+    }
+    await reconciler().reconcile();
+    const [row] = await admin.sql<{ status: string; retry_at: Date | null; error_message: string }[]>`
+      select status, retry_at, error_message from webhook_logs where id = ${id}`;
+    expect(row).toMatchObject({ status: 'failed', retry_at: null });
+    expect(row?.error_message).toMatch(/^lost by workers 8 times/);
+  });
+
   it('refuses the app role', () => {
     expect(() => new WebhookReconciler({ admin: app, enqueuer, log: silent })).toThrow(/admin/);
   });

@@ -26,9 +26,9 @@ export const defaultReconcilerOptions: ReconcilerOptions = {
 
 /** What one pass did. */
 export interface ReconcileSummary {
-  /** Rows `received`/`processing` past `minAgeMs` that were looked at. */
+  /** Rows `received`/`processing` past `minAgeMs`, and rows `failed` whose promised retry is overdue by as much, that were looked at. */
   checked: number;
-  /** Rows with no job at all (Redis lost it, flushed, or the receiver never got it there): enqueued. */
+  /** Rows with no job at all (Redis lost it or a promised retry, flushed, or the receiver never got it there): enqueued. */
   enqueued: number;
   /** Rows whose job had finished while the row had not (a stall-failed job): run again. */
   rerun: number;
@@ -45,8 +45,9 @@ const lockKey = 727_275;
 
 /**
  * The reconciler (SPEC §10.4): no acked event is ever stranded, whatever Redis or a worker does.
- * Every `intervalMs` it walks the rows still `received` or `processing` older than `minAgeMs`
- * (partial index `webhook_logs_pending_idx`, by id) and looks up each one's job by its deterministic id
+ * Every `intervalMs` it walks the rows still `received` or `processing` older than `minAgeMs`, and the
+ * rows `failed` whose promised retry (`retry_at`) is overdue by `minAgeMs` (partial indexes
+ * `webhook_logs_pending_idx` and `webhook_logs_retry_idx`, by id), and looks up each one's job by its deterministic id
  * (`log-<id>`): no job → enqueue it (an add under an existing id is a no-op, so racing the receiver's
  * own enqueue is harmless); a job that finished while its row did not (BullMQ fails a job that
  * stalled twice without running the processor's failure path) → run it again, up to `maxAttempts`
@@ -139,8 +140,9 @@ export class WebhookReconciler {
       if (!lock?.ok) return 'locked';
       const rows = await tx<Candidate[]>`
         select tenant_id, id, status, attempts from webhook_logs
-        where status in ('received', 'processing') and id > ${after}
-          and received_at < now() - ${minAgeMs} * interval '1 millisecond'
+        where id > ${after} and (
+          (status in ('received', 'processing') and received_at < now() - ${minAgeMs} * interval '1 millisecond')
+          or (status = 'failed' and retry_at < now() - ${minAgeMs} * interval '1 millisecond'))
         order by id
         limit ${batchSize}`;
       if (rows.length === 0) return null;
@@ -184,10 +186,11 @@ export class WebhookReconciler {
     if (giveUp.length > 0) {
       const reasons = giveUp.map((r) => jobOf.get(r)?.failedReason || 'job finished but the log was not');
       await tx`
-        update webhook_logs l set status = 'failed', processed_at = now(),
+        update webhook_logs l set status = 'failed', processed_at = now(), retry_at = null,
           error_message = 'lost by workers ' || l.attempts || ' times (' || g.reason || '); replay it by hand once the cause is fixed'
         from unnest(${giveUp.map((r) => r.tenant_id)}::uuid[], ${giveUp.map((r) => r.id)}::bigint[], ${reasons}::text[]) as g(tenant_id, id, reason)
-        where l.tenant_id = g.tenant_id and l.id = g.id and l.status in ('received', 'processing')`;
+        where l.tenant_id = g.tenant_id and l.id = g.id
+          and (l.status in ('received', 'processing') or (l.status = 'failed' and l.retry_at is not null))`;
       summary.failed += giveUp.length;
     }
   }

@@ -48,6 +48,9 @@ export const webhookLogs = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
     enqueuedAt: timestamp('enqueued_at', { withTimezone: true }),
     processedAt: timestamp('processed_at', { withTimezone: true }),
+    // While `failed`: when the retry BullMQ was asked for is due (null: no retry pending, the failure is
+    // final). The reconciler runs the log again if that retry's job is lost (SPEC §10.4).
+    retryAt: timestamp('retry_at', { withTimezone: true }),
     contactId: uuid('contact_id'),
   },
   (t) => [
@@ -62,6 +65,8 @@ export const webhookLogs = pgTable(
     index('webhook_logs_tenant_status_idx').on(t.tenantId, t.status, t.id),
     // The reconciler's walk over rows not yet finished (SPEC §10.4).
     index('webhook_logs_pending_idx').on(t.id).where(sql`status IN ('received', 'processing')`),
+    // ...and over rows failed with a retry promised.
+    index('webhook_logs_retry_idx').on(t.id).where(sql`status = 'failed' AND retry_at IS NOT NULL`),
   ],
 );
 

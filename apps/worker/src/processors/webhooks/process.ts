@@ -3,7 +3,7 @@ import { withDeadline } from '@mcb/core';
 import { withTenantRoundTrip, withTenantSql } from '@mcb/db';
 import { jobSchemas, tenantIdOfWebhookQueue } from '@mcb/queue';
 import { type NormalizeResult, type NormalizerConfig, normalizeManyChatSubscriber, normalizeWebhook } from '@mcb/sources';
-import { DelayedError, type Job } from 'bullmq';
+import { Backoffs, DelayedError, type Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
 import { dbWaitBoundMs } from '../../env';
 import { isRetryable, PermanentJobError } from '../../errors';
@@ -112,14 +112,25 @@ async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, sig
   return normalizeManyChatSubscriber(subscriber, result.eventType, config);
 }
 
-/** Marks a log `failed` with the reason (its own transaction; the successful paths mark inside the apply). */
-async function failLog(deps: WorkerDeps, tenantId: string, logId: number, error: string): Promise<void> {
+/**
+ * Marks a log `failed` with the reason (its own transaction; the successful paths mark inside the
+ * apply) and when the retry BullMQ was asked for is due (`retryAt`, null when the failure is final):
+ * the reconciler runs the log again if that retry's job is lost.
+ */
+async function failLog(deps: WorkerDeps, tenantId: string, logId: number, error: string, retryAt: Date | null): Promise<void> {
   const marked = withTenantSql(deps.database.sql, tenantId, async (tx) => {
     await tx`
-      update webhook_logs set status = 'failed', error_message = ${error}, processed_at = now()
+      update webhook_logs set status = 'failed', error_message = ${error}, processed_at = now(), retry_at = ${retryAt}
       where id = ${logId}`;
   });
   await withDeadline(marked, dbWaitBoundMs(deps.env), 'marking a webhook log failed');
+}
+
+/** How long BullMQ waits before running this failed job again: its own computation from the job's backoff option. */
+function retryDelayMs(job: Job, err: Error): number {
+  const backoff = Backoffs.normalize(job.opts.backoff ?? 0);
+  const delay = backoff ? Backoffs.calculate(backoff, job.attemptsMade + 1, err, job) : 0;
+  return typeof delay === 'number' ? delay : 0;
 }
 
 /**
@@ -178,8 +189,10 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     const retry = isRetryable(err);
     const last = !retry || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     // The log says `failed` with the reason; a retry that follows marks it again when it finishes.
-    await failLog(deps, tenantId, logId, `${(err as Error).message}${last ? '' : ` (attempt ${job.attemptsMade + 1}, will retry)`}`).catch(
-      (e) => deps.log.warn({ tenant: tenantId, logId, err: (e as Error).message }, 'could not mark webhook log failed'),
+    const message = `${(err as Error).message}${last ? '' : ` (attempt ${job.attemptsMade + 1}, will retry)`}`;
+    const retryAt = last ? null : new Date(Date.now() + retryDelayMs(job, err as Error));
+    await failLog(deps, tenantId, logId, message, retryAt).catch((e) =>
+      deps.log.warn({ tenant: tenantId, logId, err: (e as Error).message }, 'could not mark webhook log failed'),
     );
     deps.metrics.jobs.inc({ ...labels, outcome: retry && !last ? 'retry' : 'failed' });
     throw err;
