@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createLogger, type Logger, queueBackendFromEnv } from '@mcb/core';
+import { createLogger, type Logger, queueBackendFromEnv, waitAtMost } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createManyChatClient } from '@mcb/manychat';
 import { WebhookReconciler } from '@mcb/ops';
@@ -124,8 +124,7 @@ export async function startWorkerRuntime(
     address,
     reconciler,
     close: async (deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS) => {
-      const bounded = <T>(p: Promise<T>) =>
-        Promise.race([p, new Promise((r) => setTimeout(r, Math.max(100, deadline - Date.now())).unref())]);
+      const bounded = (p: Promise<unknown>) => waitAtMost(p, Math.max(100, deadline - Date.now()));
       await reconciler.stop();
       await Promise.all([webhooks.close(deadline), bounded(Promise.all(fixed.map((w) => w.close())))]);
       await new Promise((resolve) => server.close(() => resolve(undefined)));

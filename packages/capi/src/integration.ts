@@ -1,8 +1,7 @@
 import { type Database, withTenantSql } from '@mcb/db';
-import { MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from '@mcb/meta';
+import { MetaApiError, MetaTokenExpired } from '@mcb/meta';
 import type { TenantContextLoader } from '@mcb/tenancy';
 import { type CapiTarget, capiTargetOf } from './config';
-import { isRequestWideError } from './outbox';
 
 /** Reads a tenant's target through the context loader (cached, decrypted). Throws `MissingCredentials` / `InvalidConfig`. */
 export async function loadCapiTarget(loader: TenantContextLoader, tenantId: string): Promise<CapiTarget> {
@@ -34,18 +33,14 @@ export async function markCapiError(database: Database, tenantId: string, messag
   );
 }
 
-/** How a failed send is handled by every caller (worker, CLI). */
-export type CapiFailure =
-  | { kind: 'rate_limited'; waitMs: number }
-  /** Expired token, unknown dataset, missing permission: record and stop until an operator acts. */
-  | { kind: 'permanent'; lastError: string }
-  /** 5xx, network, database: retry with backoff. */
-  | { kind: 'retryable'; lastError: string };
-
-export function classifyCapiFailure(err: unknown): CapiFailure {
-  if (err instanceof MetaRateLimited) return { kind: 'rate_limited', waitMs: err.waitMs };
-  if (err instanceof MetaTokenExpired) return { kind: 'permanent', lastError: `${capiTokenExpiredError}: ${err.message}` };
-  if (err instanceof MetaRequestError && isRequestWideError(err)) return { kind: 'permanent', lastError: err.message };
-  const message = err instanceof Error ? err.message : String(err);
-  return { kind: 'retryable', lastError: err instanceof MetaTransientError ? message : `capi send failed: ${message}` };
+/**
+ * What the integration's `last_error` says after a failed send (worker, CLI): a 190 is prefixed
+ * `token_expired` (the tick skips it). Whether the failure is retried is not decided here: see
+ * apps/worker/src/errors.ts (jobs). A Meta refusal of one event never gets here: `runCapiSend`
+ * records it on that event's send and goes on; one that escapes refused the whole request.
+ */
+export function capiLastError(err: unknown): string {
+  if (err instanceof MetaTokenExpired) return `${capiTokenExpiredError}: ${err.message}`;
+  if (err instanceof MetaApiError) return err.message;
+  return `capi send failed: ${err instanceof Error ? err.message : String(err)}`;
 }

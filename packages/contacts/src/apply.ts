@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { backoffDelay, sleep } from '@mcb/core';
 import { send, settle } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import type { ReservedSql, Sql } from 'postgres';
@@ -361,7 +362,7 @@ export async function applyLogs(sql: Sql, tenantId: string, items: PlanItem[], s
       const code = (err as { code?: string }).code;
       if (code === '55P03' && stats) stats.lockConflicts++;
       if (!(code !== undefined && retryableCodes.has(code)) || attempt >= maxAttempts) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      await sleep(backoffDelay(attempt - 1, { baseMs: 5, maxMs: 40, jitter: 'full' }));
     } finally {
       tx.release();
     }

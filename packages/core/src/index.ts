@@ -1,5 +1,4 @@
 export * from './close-http';
-export * from './deadline';
 export * from './env';
 export * from './env-fields';
 export * from './errors';
@@ -7,4 +6,5 @@ export * from './logger';
 export * from './rate-limit';
 export * from './rate-limited-log';
 export * from './redact';
+export * from './retry';
 export * from './shutdown';

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { withTimeout } from './retry';
 
 export type Closer = { name: string; close: () => Promise<unknown> };
 
@@ -65,7 +66,7 @@ export function onShutdown(closers: Closer[], log: Logger, deadlineMs = 8_000): 
     for (const closer of closers) {
       const left = Math.max(100, deadline - Date.now());
       try {
-        await Promise.race([closer.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), left).unref())]);
+        await withTimeout(closer.close(), left, `close ${closer.name}`);
       } catch (err) {
         log.warn({ closer: closer.name, err: (err as Error).message }, 'close failed');
       }

@@ -62,4 +62,27 @@ describe('ManyChat client', () => {
     const client = createManyChatClient({ baseUrl: fake.baseUrl, timeoutMs: 50, retries: 0 });
     await expect(client.getSubscriber('k', '1')).rejects.toMatchObject({ retryable: true, message: 'ManyChat getInfo timed out' });
   });
+
+  it('an abort (worker shutdown) ends a backoff wait at once with the abort reason', async () => {
+    const fake = await fakeManyChat([{ status: 503 }]);
+    const client = createManyChatClient({ baseUrl: fake.baseUrl, backoffMs: 10_000, retries: 5 });
+    const controller = new AbortController();
+    const t0 = performance.now();
+    setTimeout(() => controller.abort(), 100);
+    const err = await client.getSubscriber('k', '1', { signal: controller.signal }).catch((e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect((err as Error).name).toBe('AbortError');
+    expect(fake.seen).toHaveLength(1);
+  });
+
+  it('waits what Retry-After asks rather than its own backoff', async () => {
+    const fake = await fakeManyChat([
+      { status: 429, headers: { 'retry-after': '0' } },
+      { status: 200, body: { data: { id: '1' } } },
+    ]);
+    const client = createManyChatClient({ baseUrl: fake.baseUrl, backoffMs: 10_000, retries: 1 });
+    const t0 = performance.now();
+    await expect(client.getSubscriber('k', '1')).resolves.toEqual({ data: { id: '1' } });
+    expect(performance.now() - t0).toBeLessThan(2_000);
+  });
 });

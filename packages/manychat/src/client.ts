@@ -1,3 +1,5 @@
+import { retry } from '@mcb/core';
+
 /** Default ManyChat API base URL (https://api.manychat.com/swagger). */
 export const manyChatDefaultBaseUrl = 'https://api.manychat.com';
 
@@ -8,7 +10,7 @@ export interface ManyChatClientOptions {
   timeoutMs?: number;
   /** Extra attempts on 5xx, 429, timeouts and network errors (so `retries + 1` requests at most). */
   retries?: number;
-  /** First backoff delay in ms (doubles each time; a `Retry-After` header wins, capped at 10 s). */
+  /** First backoff delay in ms (doubles each time up to 10 s, with jitter; a `Retry-After` header wins, capped at 10 s). */
   backoffMs?: number;
 }
 
@@ -22,6 +24,8 @@ export class ManyChatError extends Error {
     message: string,
     readonly status: number | null,
     readonly retryable: boolean,
+    /** The wait ManyChat asked for (`Retry-After`, capped at 10 s), if any. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = 'ManyChatError';
@@ -31,12 +35,11 @@ export class ManyChatError extends Error {
 export interface ManyChatClient {
   /**
    * `GET /fb/subscriber/getInfo?subscriber_id=…` → the parsed JSON answer (`{status, data}`).
-   * `signal` aborts at once (shutdown): the error then has `name === 'AbortError'` and is not retried here.
+   * `signal` aborts at once (shutdown), also a backoff wait: the error then is the signal's reason
+   * (`name === 'AbortError'`) and is not retried here.
    */
   getSubscriber(apiKey: string, subscriberId: string, options?: { signal?: AbortSignal }): Promise<unknown>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function retryAfterMs(header: string | null): number | null {
   if (!header) return null;
@@ -55,15 +58,14 @@ export function createManyChatClient({
 }: ManyChatClientOptions = {}): ManyChatClient {
   const root = baseUrl.replace(/\/+$/, '');
   return {
-    async getSubscriber(apiKey, subscriberId, options = {}) {
+    getSubscriber(apiKey, subscriberId, options = {}) {
       const url = `${root}/fb/subscriber/getInfo?subscriber_id=${encodeURIComponent(subscriberId)}`;
-      let last: ManyChatError | null = null;
-      for (let attempt = 0; attempt <= retries; attempt++) {
-        let wait = backoffMs * 2 ** attempt;
+      const { signal } = options;
+      const once = async (): Promise<unknown> => {
         try {
           const res = await fetch(url, {
             headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-            signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+            signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
           });
           const text = await res.text();
           if (res.ok) {
@@ -74,20 +76,26 @@ export function createManyChatClient({
             }
           }
           const retryable = res.status >= 500 || res.status === 429;
-          last = new ManyChatError(`ManyChat getInfo failed: HTTP ${res.status}`, res.status, retryable);
-          if (!retryable) throw last;
-          wait = retryAfterMs(res.headers.get('retry-after')) ?? wait;
+          throw new ManyChatError(
+            `ManyChat getInfo failed: HTTP ${res.status}`,
+            res.status,
+            retryable,
+            retryAfterMs(res.headers.get('retry-after')),
+          );
         } catch (err) {
-          if (options.signal?.aborted) throw options.signal.reason ?? err;
-          if (err instanceof ManyChatError && !err.retryable) throw err;
-          if (!(err instanceof ManyChatError)) {
-            const timeout = (err as Error).name === 'TimeoutError';
-            last = new ManyChatError(`ManyChat getInfo ${timeout ? 'timed out' : `network error: ${(err as Error).message}`}`, null, true);
-          }
+          if (signal?.aborted) throw signal.reason ?? err;
+          if (err instanceof ManyChatError) throw err;
+          const timeout = (err as Error).name === 'TimeoutError';
+          throw new ManyChatError(`ManyChat getInfo ${timeout ? 'timed out' : `network error: ${(err as Error).message}`}`, null, true);
         }
-        if (attempt < retries) await sleep(wait);
-      }
-      throw last ?? new ManyChatError('ManyChat getInfo failed', null, true);
+      };
+      return retry(once, {
+        retries,
+        baseMs: backoffMs,
+        retryable: (err) => err instanceof ManyChatError && err.retryable,
+        waitOf: (err) => (err as ManyChatError).retryAfterMs,
+        signal,
+      });
     },
   };
 }

@@ -1,6 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '@mcb/core';
-import { isRateLimitCode, type MetaApiError, MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
+import { type Logger, retry } from '@mcb/core';
+import { isRateLimitCode, MetaApiError, MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
 import { type GraphUsage, parseGraphUsage } from './usage';
 
 export interface GraphClientOptions {
@@ -106,50 +105,62 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     return new MetaRequestError(message, opts);
   }
 
-  async function request<T>(url: URL, json?: string): Promise<{ body: T; usage: GraphUsage }> {
-    const logPath = url.pathname;
-    for (let attempt = 0; ; attempt++) {
-      requestCount++;
-      const started = Date.now();
-      let failure: MetaApiError;
-      try {
-        const res = await doFetch(url, {
-          method: json === undefined ? 'GET' : 'POST',
-          body: json,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(json === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-        });
-        const usage = parseGraphUsage(res.headers);
-        lastUsage = usage;
-        const text = await res.text();
-        let body: unknown = null;
-        try {
-          body = text ? JSON.parse(text) : null;
-        } catch {
-          body = null;
-        }
-        options.log?.debug({ path: logPath, status: res.status, ms: Date.now() - started, usagePct: usage.maxPct }, 'meta graph request');
-        if (res.ok && body !== null) return { body: body as T, usage };
-        failure = res.ok
-          ? new MetaTransientError(`Meta Graph ${res.status}: response is not JSON`, { status: res.status })
-          : classify(res.status, body as GraphErrorBody | null, res.headers, usage);
-      } catch (err) {
-        if (options.signal?.aborted) throw new MetaTransientError('Meta Graph request aborted (shutting down)', { status: 0 });
-        const name = (err as Error).name;
-        const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub((err as Error).message);
-        failure = new MetaTransientError(`Meta Graph request ${what}`, { status: 0 });
-      }
-      if (!(failure instanceof MetaTransientError) || attempt >= maxRetries || options.signal?.aborted) throw failure;
-      const wait = Math.min(10_000, retryBaseMs * 2 ** attempt) * (1 + Math.random() * 0.25);
-      options.log?.warn({ path: logPath, attempt: attempt + 1, waitMs: Math.round(wait), err: failure.message }, 'meta graph retry');
-      await delay(wait, undefined, { signal: options.signal }).catch(() => {
-        throw new MetaTransientError('Meta Graph retry aborted (shutting down)', { status: 0 });
+  /** One HTTP request: the parsed body, or the typed error it failed with. */
+  async function send<T>(url: URL, json: string | undefined): Promise<{ body: T; usage: GraphUsage }> {
+    requestCount++;
+    const started = Date.now();
+    let failure: MetaApiError;
+    try {
+      const res = await doFetch(url, {
+        method: json === undefined ? 'GET' : 'POST',
+        body: json,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       });
+      const usage = parseGraphUsage(res.headers);
+      lastUsage = usage;
+      const text = await res.text();
+      let body: unknown = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = null;
+      }
+      options.log?.debug(
+        { path: url.pathname, status: res.status, ms: Date.now() - started, usagePct: usage.maxPct },
+        'meta graph request',
+      );
+      if (res.ok && body !== null) return { body: body as T, usage };
+      failure = res.ok
+        ? new MetaTransientError(`Meta Graph ${res.status}: response is not JSON`, { status: res.status })
+        : classify(res.status, body as GraphErrorBody | null, res.headers, usage);
+    } catch (err) {
+      if (options.signal?.aborted) throw new MetaTransientError('Meta Graph request aborted (shutting down)', { status: 0 });
+      const name = (err as Error).name;
+      const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub((err as Error).message);
+      failure = new MetaTransientError(`Meta Graph request ${what}`, { status: 0 });
     }
+    throw failure;
+  }
+
+  /** `send` with the client's retries of transient failures (5xx, network, timeouts); rate limits are not retried here. */
+  function request<T>(url: URL, json?: string): Promise<{ body: T; usage: GraphUsage }> {
+    return retry(() => send<T>(url, json), {
+      retries: maxRetries,
+      baseMs: retryBaseMs,
+      maxMs: 10_000,
+      retryable: (err) => err instanceof MetaTransientError,
+      signal: options.signal,
+      onRetry: ({ err, attempt, waitMs }) =>
+        options.log?.warn({ path: url.pathname, attempt, waitMs: Math.round(waitMs), err: (err as Error).message }, 'meta graph retry'),
+    }).catch((err: unknown) => {
+      if (err instanceof MetaApiError) throw err;
+      throw new MetaTransientError('Meta Graph retry aborted (shutting down)', { status: 0 });
+    });
   }
 
   return {

@@ -44,8 +44,3 @@ export function isRateLimitCode(code: number | null | undefined): boolean {
   if (code == null) return false;
   return code === 4 || code === 17 || code === 32 || code === 613 || (code >= 80000 && code <= 80014);
 }
-
-/** True when retrying the same work later can succeed (rate limits, 5xx, timeouts). */
-export function isRetryableMetaError(err: unknown): boolean {
-  return err instanceof MetaRateLimited || err instanceof MetaTransientError;
-}

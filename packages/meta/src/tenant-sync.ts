@@ -2,7 +2,7 @@ import { type Logger, MissingCredentials } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
 import { parseTenantConfig, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
 import { createGraphClient } from './client';
-import { MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
+import { MetaApiError, MetaTokenExpired } from './errors';
 import { type MetaSyncCheckpoint, type MetaSyncOptions, type MetaSyncResult, syncMetaAccount } from './sync';
 import { type DateRange, lookbackRange } from './window';
 
@@ -84,21 +84,15 @@ export async function markMetaSyncError(database: Database, tenantId: string, me
   );
 }
 
-/** How a failed sync is handled by every caller (worker, CLI). */
-export type MetaFailure =
-  | { kind: 'rate_limited'; waitMs: number }
-  /** Retrying cannot help (190, bad ad account, missing permission): record and stop. */
-  | { kind: 'permanent'; lastError: string }
-  /** 5xx / network / database trouble: retry with backoff; record only when giving up. */
-  | { kind: 'retryable'; lastError: string };
-
-/** Classifies a sync failure; `lastError` is what `tenant_integrations.last_error` should say. */
-export function classifyMetaFailure(err: unknown): MetaFailure {
-  if (err instanceof MetaRateLimited) return { kind: 'rate_limited', waitMs: err.waitMs };
-  if (err instanceof MetaTokenExpired) return { kind: 'permanent', lastError: `${metaTokenExpiredError}: ${err.message}` };
-  if (err instanceof MetaRequestError) return { kind: 'permanent', lastError: err.message };
-  const message = err instanceof Error ? err.message : String(err);
-  return { kind: 'retryable', lastError: err instanceof MetaTransientError ? message : `sync failed: ${message}` };
+/**
+ * What `tenant_integrations.last_error` says after a failed sync (worker, CLI): a 190 is prefixed
+ * `token_expired` (the scheduler skips it). Whether the failure is retried is not decided here: see
+ * apps/worker/src/errors.ts (jobs) — a rate limit (`MetaRateLimited`) is waited out, never recorded.
+ */
+export function metaSyncLastError(err: unknown): string {
+  if (err instanceof MetaTokenExpired) return `${metaTokenExpiredError}: ${err.message}`;
+  if (err instanceof MetaApiError) return err.message;
+  return `sync failed: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress' | 'onCheckpoint' | 'totals'> {

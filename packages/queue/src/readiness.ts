@@ -1,3 +1,4 @@
+import { withTimeout } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { pingQueue, type QueueConnection } from './connection';
 
@@ -12,9 +13,10 @@ export async function checkReadiness(
   { database, queue }: { database: Database; queue: QueueConnection },
   timeoutMs = 1_000,
 ): Promise<Readiness> {
-  const timeout = <T>(p: Promise<T>) =>
-    Promise.race([p, new Promise<never>((_, r) => setTimeout(() => r(new Error('timeout')), timeoutMs).unref())]);
-  const [pg, q] = await Promise.allSettled([timeout(database.sql`select 1`), timeout(pingQueue(queue))]);
+  const [pg, q] = await Promise.allSettled([
+    withTimeout(database.sql`select 1`, timeoutMs, 'postgres ping'),
+    withTimeout(pingQueue(queue), timeoutMs, 'queue ping'),
+  ]);
   const postgres = pg.status === 'fulfilled' ? 'ok' : 'down';
   const queueState = q.status === 'fulfilled' ? 'ok' : 'down';
   return { ok: postgres === 'ok' && queueState === 'ok', postgres, queue: queueState };

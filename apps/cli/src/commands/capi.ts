@@ -1,6 +1,6 @@
 import {
+  capiLastError,
   capiTargetOf,
-  classifyCapiFailure,
   getCapiStatus,
   markCapiError,
   markCapiSuccess,
@@ -10,6 +10,7 @@ import {
 } from '@mcb/capi';
 import { McbError, maskSecret } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
+import { MetaRateLimited } from '@mcb/meta';
 import { createTenantContextLoader, listIntegrations } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { type CliEnv, keyringFromEnv, loadCliEnv } from '../env';
@@ -112,7 +113,7 @@ export function registerCapiCommands(program: Command): void {
         } catch (err) {
           if (err instanceof McbError) throw err;
           throw new Error(
-            `Test send failed for ${slug}: ${classifyCapiFailure(err).kind === 'rate_limited' ? 'rate limited by Meta, try later' : (err as Error).message}`,
+            `Test send failed for ${slug}: ${err instanceof MetaRateLimited ? 'rate limited by Meta, try later' : (err as Error).message}`,
           );
         }
         out(
@@ -147,11 +148,11 @@ export function registerCapiCommands(program: Command): void {
             `Sent ${fmt(r.sent)} event${r.sent === 1 ? '' : 's'} for ${slug} (${fmt(r.skipped)} skipped, ${fmt(r.failed)} refused by Meta, ${fmt(r.requests)} requests) in ${(r.durationMs / 1000).toFixed(1)} s.\n`,
           );
         } catch (err) {
-          const failure = classifyCapiFailure(err);
-          if (failure.kind === 'rate_limited')
-            throw new Error(`Rate limited by Meta for ${Math.ceil(failure.waitMs / 1000)} s: what was sent is recorded; run again later`);
-          await markCapiError(database, target.tenantId, failure.lastError);
-          throw new Error(`Conversions API send failed for ${slug}: ${failure.lastError}`);
+          if (err instanceof MetaRateLimited)
+            throw new Error(`Rate limited by Meta for ${Math.ceil(err.waitMs / 1000)} s: what was sent is recorded; run again later`);
+          const lastError = capiLastError(err);
+          await markCapiError(database, target.tenantId, lastError);
+          throw new Error(`Conversions API send failed for ${slug}: ${lastError}`);
         }
       });
     });

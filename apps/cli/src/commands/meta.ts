@@ -1,14 +1,15 @@
-import { McbError } from '@mcb/core';
+import { McbError, sleep } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import {
-  classifyMetaFailure,
   emptyMetaSyncTotals,
+  MetaRateLimited,
   type MetaSyncCheckpoint,
   type MetaSyncProgress,
   type MetaSyncResult,
   markMetaSyncError,
   markMetaSyncSuccess,
   metaSettingsFromEnv,
+  metaSyncLastError,
   metaTargetOf,
   runTenantMetaSync,
   todayIn,
@@ -105,18 +106,18 @@ export function registerMetaCommands(program: Command): void {
             });
           } catch (err) {
             bar.pause();
-            const failure = classifyMetaFailure(err);
-            if (failure.kind === 'rate_limited' && failure.waitMs <= maxForegroundWaitMs) {
-              process.stderr.write(`Rate limited by Meta: resuming in ${Math.ceil(failure.waitMs / 1000)} s…\n`);
-              await new Promise((r) => setTimeout(r, failure.waitMs));
+            if (err instanceof MetaRateLimited && err.waitMs <= maxForegroundWaitMs) {
+              process.stderr.write(`Rate limited by Meta: resuming in ${Math.ceil(err.waitMs / 1000)} s…\n`);
+              await sleep(err.waitMs);
               continue;
             }
-            if (failure.kind === 'rate_limited')
+            if (err instanceof MetaRateLimited)
               throw new Error(
-                `Rate limited by Meta for ${Math.ceil(failure.waitMs / 60_000)} min: rows synced so far are kept; run again later`,
+                `Rate limited by Meta for ${Math.ceil(err.waitMs / 60_000)} min: rows synced so far are kept; run again later`,
               );
-            await markMetaSyncError(database, target.tenantId, failure.lastError);
-            throw new Error(`Meta sync failed for ${slug}: ${failure.lastError}`);
+            const lastError = metaSyncLastError(err);
+            await markMetaSyncError(database, target.tenantId, lastError);
+            throw new Error(`Meta sync failed for ${slug}: ${lastError}`);
           }
         }
         bar.finish();

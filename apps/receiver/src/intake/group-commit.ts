@@ -1,9 +1,8 @@
-import type { Logger } from '@mcb/core';
+import { type Logger, withTimeout } from '@mcb/core';
 import { type Database, send, settle } from '@mcb/db';
 import type { WebhookEnqueuer, WebhookJobRef } from '@mcb/queue';
 import type { ReservedSql, Sql, TransactionSql } from 'postgres';
 import type { ReceiverMetrics } from '../metrics';
-import { withTimeout } from './queue-ready';
 
 /** One `webhook_logs` row to write. JSON columns travel as text (exact body text, no re-serialising). */
 export interface IntakeRow {

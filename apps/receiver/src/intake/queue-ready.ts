@@ -9,13 +9,3 @@ export function isQueueReady(queue: QueueConnection): boolean {
   if (queue.backend.kind !== 'redis') return true;
   return (queue.connection as { status?: string }).status === 'ready';
 }
-
-/** Resolves with `p`, or rejects after `ms` (the promise itself keeps running). */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}

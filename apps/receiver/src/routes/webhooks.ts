@@ -1,11 +1,10 @@
-import { type KeyedRateLimiter, type Logger, MissingCredentials, redactUrl, UnknownTenant } from '@mcb/core';
+import { type KeyedRateLimiter, type Logger, MissingCredentials, redactUrl, UnknownTenant, withTimeout } from '@mcb/core';
 import { intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
 import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
 import { errorResponse, type ReceiverEnvVars } from '../http';
 import { readBodyWithLimit } from '../intake/body';
 import type { GroupCommitter, IntakeRow } from '../intake/group-commit';
-import { withTimeout } from '../intake/queue-ready';
 import { bodyText, buildAcceptedRow, buildRejectedRow, buildUnparseableRow, maxJsonDepth, parseBody } from '../intake/row';
 import type { IntakeOutcomeLabel, ReceiverMetrics } from '../metrics';
 

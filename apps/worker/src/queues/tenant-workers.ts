@@ -1,4 +1,4 @@
-import { withDeadline } from '@mcb/core';
+import { waitAtMost, withDeadline } from '@mcb/core';
 import { webhookQueueName } from '@mcb/queue';
 import { tenantChangedChannel } from '@mcb/tenancy';
 import { type Job, Worker } from 'bullmq';
@@ -136,10 +136,9 @@ export class TenantWebhookWorkers {
     const workers = [...this.workers.values()];
     const graceful = Promise.all(workers.map((w) => w.close()));
     const left = Math.max(0, deadline - Date.now() - 500);
-    const finished = await Promise.race([graceful.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), left).unref())]);
-    if (!finished) {
+    if (!(await waitAtMost(graceful, left))) {
       for (const w of workers) w.cancelAllJobs('shutdown');
-      await Promise.race([graceful, new Promise((r) => setTimeout(r, 400).unref())]);
+      await waitAtMost(graceful, 400);
     }
     this.workers.clear();
   }

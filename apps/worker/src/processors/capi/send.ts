@@ -1,9 +1,9 @@
-import { classifyCapiFailure, loadCapiTarget, markCapiError, markCapiSuccess, runCapiSend } from '@mcb/capi';
+import { capiLastError, loadCapiTarget, markCapiError, markCapiSuccess, runCapiSend } from '@mcb/capi';
 import { MissingCredentials } from '@mcb/core';
 import { jobSchemas } from '@mcb/queue';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
-import { toJobError } from '../../errors';
+import { failIntegrationJob, toJobError } from '../../errors';
 
 /**
  * `capi.send` {tenantId}: sends the tenant's unsent conversions to its Meta dataset (packages/capi
@@ -44,20 +44,12 @@ export async function processCapiSend(job: Job, deps: WorkerDeps, token?: string
     }
     return result;
   } catch (err) {
-    const failure = classifyCapiFailure(err);
-    if (failure.kind === 'rate_limited') {
-      // Delayed, not failed: attempts are not consumed; the claims were released, the rerun resumes.
-      await job.moveToDelayed(Date.now() + failure.waitMs, token ?? job.token);
-      log.warn({ waitMs: failure.waitMs }, 'capi send rate limited; delayed');
-      throw new DelayedError();
-    }
-    if (failure.kind === 'permanent') {
-      await markCapiError(deps.database, target.tenantId, failure.lastError);
-      log.error({ err: failure.lastError }, 'capi send failed permanently');
-      throw new UnrecoverableError(failure.lastError);
-    }
-    const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade + 1 >= attempts) await markCapiError(deps.database, target.tenantId, failure.lastError).catch(() => {});
-    throw toJobError(err);
+    // A rate limit delays the job (attempts kept); the claims were released, the rerun resumes.
+    return failIntegrationJob(job, err, {
+      token,
+      log,
+      lastError: capiLastError(err),
+      record: (lastError) => markCapiError(deps.database, target.tenantId, lastError),
+    });
   }
 }

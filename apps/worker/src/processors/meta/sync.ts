@@ -1,17 +1,17 @@
 import {
-  classifyMetaFailure,
   loadMetaTarget,
   type MetaSyncCheckpoint,
   markMetaSyncError,
   markMetaSyncSuccess,
   metaSettingsFromEnv,
+  metaSyncLastError,
   runTenantMetaSync,
   todayIn,
 } from '@mcb/meta';
 import { jobSchemas } from '@mcb/queue';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
-import { toJobError } from '../../errors';
+import { failIntegrationJob, toJobError } from '../../errors';
 
 /**
  * `meta.sync` {tenantId, since?, until?, checkpoint?}: one tenant's ads, creatives and daily
@@ -49,21 +49,14 @@ export async function processMetaSync(job: Job, deps: WorkerDeps, token?: string
     log.info({ ads, insightRows, requests, skipped, durationMs, range: result.range }, 'meta sync done');
     return { ads, creatives: result.creatives, insightRows, skipped, requests, durationMs, range: result.range };
   } catch (err) {
-    const failure = classifyMetaFailure(err);
-    if (failure.kind === 'rate_limited') {
+    return failIntegrationJob(job, err, {
+      token,
+      log,
+      lastError: metaSyncLastError(err),
+      record: (lastError) => markMetaSyncError(deps.database, target.tenantId, lastError),
       // Delayed, not failed: attempts are not consumed, and the checkpoint makes the rerun resume.
-      await job.updateData({ ...data, checkpoint: checkpoint ?? undefined });
-      await job.moveToDelayed(Date.now() + failure.waitMs, token ?? job.token);
-      log.warn({ waitMs: failure.waitMs, phase: checkpoint?.phase ?? 'ads' }, 'meta sync rate limited; delayed');
-      throw new DelayedError();
-    }
-    if (failure.kind === 'permanent') {
-      await markMetaSyncError(deps.database, target.tenantId, failure.lastError);
-      log.error({ err: failure.lastError }, 'meta sync failed permanently');
-      throw new UnrecoverableError(failure.lastError);
-    }
-    const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade + 1 >= attempts) await markMetaSyncError(deps.database, target.tenantId, failure.lastError).catch(() => {});
-    throw toJobError(err);
+      beforeDelay: () => job.updateData({ ...data, checkpoint: checkpoint ?? undefined }),
+      delayLog: { phase: checkpoint?.phase ?? 'ads' },
+    });
   }
 }

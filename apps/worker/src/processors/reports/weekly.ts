@@ -1,5 +1,5 @@
 import { jobSchemas } from '@mcb/queue';
-import { createReportMailer, MailerError, reportMailerConfigFromEnv, sendWeeklyReport } from '@mcb/reports';
+import { createReportMailer, reportMailerConfigFromEnv, sendWeeklyReport } from '@mcb/reports';
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
 import { PermanentJobError } from '../../errors';
@@ -17,22 +17,17 @@ export async function processWeeklyReport(job: Job, deps: WorkerDeps, token?: st
   const parsed = jobSchemas['report.weekly'].safeParse(job.data);
   if (!parsed.success) throw new PermanentJobError(`report.weekly: bad job data: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const { tenantId, weekStart } = parsed.data;
-  let result: Awaited<ReturnType<typeof sendWeeklyReport>>;
-  try {
-    result = await sendWeeklyReport({
-      database: deps.database,
-      mailer: createReportMailer(reportMailerConfigFromEnv(deps.env)),
-      from: deps.env.REPORT_FROM,
-      tenantId,
-      week: weekStart,
-      log: deps.log,
-      // Deactivated after the tick enqueued it: no email.
-      skipInactive: true,
-    });
-  } catch (err) {
-    if (err instanceof MailerError && !err.retryable) throw new PermanentJobError(err.message, { cause: err });
-    throw err;
-  }
+  // A send Resend refused (MailerError, not retryable) is final: errors.ts decides.
+  const result = await sendWeeklyReport({
+    database: deps.database,
+    mailer: createReportMailer(reportMailerConfigFromEnv(deps.env)),
+    from: deps.env.REPORT_FROM,
+    tenantId,
+    week: weekStart,
+    log: deps.log,
+    // Deactivated after the tick enqueued it: no email.
+    skipInactive: true,
+  });
   if (result.status === 'in_progress' && token) {
     await job.moveToDelayed(Date.now() + inProgressRecheckMs, token);
     throw new DelayedError();
