@@ -172,9 +172,7 @@ describe('withTimeout', () => {
     expect(ms).toBeLessThan(1_000);
   });
 
-  it('takes a thenable (a lazy postgres query) and swallows a rejection that arrives after the time', async () => {
-    const thenable: PromiseLike<number> = { then: (resolve) => Promise.resolve(resolve?.(7) as never) };
-    await expect(withTimeout(thenable, 50, 'x')).resolves.toBe(7);
+  it('swallows a rejection that arrives after the time (no unhandled rejection)', async () => {
     const late = new Promise((_, reject) => setTimeout(() => reject(new Error('late')), 20));
     await expect(withDeadline(late, 5, 'batch run')).rejects.toThrow('batch run timed out after 5 ms');
     await sleep(40);
