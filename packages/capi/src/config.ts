@@ -1,5 +1,5 @@
 import { InvalidConfig, MissingCredentials } from '@mcb/core';
-import { type FunnelEventType, funnelEventTypes } from '@mcb/db';
+import { type FunnelEventType, funnelEventTypes } from '@mcb/sources';
 import type { TenantContext } from '@mcb/tenancy';
 import { z } from 'zod';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FunnelEventType } from '@mcb/db';
+import type { FunnelEventType } from '@mcb/sources';
 import type { CapiTarget } from './config';
 import { leadEventName } from './config';
 import { type HashedUserData, hashUserData } from './hash';

@@ -1,6 +1,7 @@
 import type { Logger } from '@mcb/core';
-import { type Database, type FunnelEventType, withTenantSql } from '@mcb/db';
+import { type Database, withTenantSql } from '@mcb/db';
 import { createGraphClient, type GraphClient, MetaRequestError } from '@mcb/meta';
+import type { FunnelEventType } from '@mcb/sources';
 import type { TransactionSql } from 'postgres';
 import { type CapiTarget, leadEventName } from './config';
 import { type CapiSource, maxEventAgeMs, type PlannedSend, planSends, type ServerEvent } from './map';

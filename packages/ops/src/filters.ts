@@ -1,5 +1,6 @@
 import { McbError } from '@mcb/core';
-import { type Database, type WebhookLogFilter, webhookSources, webhookStatuses } from '@mcb/db';
+import { type Database, type WebhookLogFilter, webhookStatuses } from '@mcb/db';
+import { sources } from '@mcb/sources';
 import { z } from 'zod';
 import { resolveTenantId } from './tenants';
 
@@ -23,7 +24,7 @@ export function parseTimeArg(text: string, now: Date = new Date()): Date {
 /** Filter input as it arrives from a query string, a JSON body or CLI flags (all strings). */
 export const logFilterInputSchema = z.object({
   tenant: z.string().trim().min(1).optional(),
-  source: z.enum(webhookSources).optional(),
+  source: z.enum(sources).optional(),
   status: z.enum(webhookStatuses).optional(),
   since: z.string().trim().min(1).optional(),
   until: z.string().trim().min(1).optional(),

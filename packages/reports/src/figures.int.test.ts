@@ -1,4 +1,5 @@
-import { createDatabase, type FunnelEventType, funnelEventTypes } from '@mcb/db';
+import { createDatabase } from '@mcb/db';
+import { type FunnelEventType, funnelEventTypes } from '@mcb/sources';
 import { testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../test/factories';

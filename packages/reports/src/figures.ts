@@ -1,5 +1,6 @@
 import { McbError } from '@mcb/core';
-import { type Database, type FunnelEventType, funnelEventTypes, type PaymentCategory, paymentCategories, withTenantSql } from '@mcb/db';
+import { type Database, withTenantSql } from '@mcb/db';
+import { type FunnelEventType, funnelEventTypes, type PaymentCategory, paymentCategories } from '@mcb/sources';
 import type { TransactionSql } from 'postgres';
 import { change, divideRounded, ratio } from './money';
 import { localIso, previousWeek, type WeekWindow, weekHours } from './week';

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Database, FunnelEventType, PaymentCategory } from '@mcb/db';
+import type { Database } from '@mcb/db';
+import type { FunnelEventType, PaymentCategory } from '@mcb/sources';
 
 let counter = 0;
 

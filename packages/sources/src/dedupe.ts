@@ -1,46 +1,27 @@
 import { createHash } from 'node:crypto';
-import { denefitsPaymentNumber } from './denefits/normalize';
-import type { Source } from './types';
+import { denefitsDedupeKey, denefitsEventType } from './denefits/dedupe';
+import type { Source } from './domain';
+import { ghlDedupeKey, ghlEventType } from './ghl/dedupe';
+import { manyChatDedupeKey, manyChatEventType } from './manychat/dedupe';
+import { isRecord, type JsonRecord } from './payload';
+import { perspectiveDedupeKey, perspectiveEventType } from './perspective/dedupe';
+import { stripeDedupeKey, stripeEventType } from './stripe/dedupe';
 
-type Obj = Record<string, unknown>;
-
-const asObj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
-
-/** A non-empty string or finite number as a string, else undefined. */
-function str(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.trim() || undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
-
-/** First non-empty value among `keys` on any of `objs`. */
-function pick(objs: Array<Obj | undefined>, keys: string[]): string | undefined {
-  for (const o of objs) {
-    if (!o) continue;
-    for (const k of keys) {
-      const v = str(o[k]);
-      if (v) return v;
-    }
-  }
-  return undefined;
-}
+/** Each provider's readers (`<provider>/dedupe.ts`); `undefined` when the event does not say. */
+const keyReaders: Record<
+  Source,
+  { eventType: (event: JsonRecord) => string | undefined; dedupeKey: (event: JsonRecord) => string | undefined }
+> = {
+  stripe: { eventType: stripeEventType, dedupeKey: stripeDedupeKey },
+  ghl: { eventType: ghlEventType, dedupeKey: ghlDedupeKey },
+  manychat: { eventType: manyChatEventType, dedupeKey: manyChatDedupeKey },
+  denefits: { eventType: denefitsEventType, dedupeKey: denefitsDedupeKey },
+  perspective: { eventType: perspectiveEventType, dedupeKey: perspectiveDedupeKey },
+};
 
 /** `sha256:<hex>` of the exact raw body: the dedupe key when the provider gives no event id. */
 export function bodyHashKey(rawBody: Uint8Array): string {
   return `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
-}
-
-function denefitsParts(event: Obj) {
-  const data = asObj(event.data);
-  const contract = asObj(event.contract) ?? asObj(data?.contract);
-  const payment = asObj(event.payment) ?? asObj(data?.payment);
-  const scopes = [event, data, contract, payment];
-  return {
-    type: pick([event, data], ['webhook_type', 'type', 'event', 'event_type']),
-    code: pick(scopes, ['contract_code', 'contractCode', 'code']),
-    paymentNumber: pick(scopes, ['payment_number', 'paymentNumber', 'installment_number', 'payment_no']),
-    status: pick([event, data, contract], ['status', 'contract_status']),
-  };
 }
 
 /**
@@ -48,20 +29,7 @@ function denefitsParts(event: Obj) {
  * has the final word). Null when the payload names none.
  */
 export function eventTypeOf(source: Source, event: unknown): string | null {
-  const e = asObj(event);
-  if (!e) return null;
-  switch (source) {
-    case 'stripe':
-      return str(e.type) ?? null;
-    case 'ghl':
-      return pick([asObj(e.customData), e], ['event_type']) ?? str(e.type) ?? null;
-    case 'manychat':
-      return str(e.event_type) ?? null;
-    case 'denefits':
-      return denefitsParts(e).type ?? null;
-    case 'perspective':
-      return pick([e], ['trigger', 'event', 'type', 'event_type']) ?? null;
-  }
+  return isRecord(event) ? (keyReaders[source].eventType(event) ?? null) : null;
 }
 
 /**
@@ -71,42 +39,5 @@ export function eventTypeOf(source: Source, event: unknown): string | null {
  * `event` is the parsed event (a JSON array's first element). Pure and total.
  */
 export function dedupeKeyOf(source: Source, event: unknown, rawBody: Uint8Array): string {
-  const e = asObj(event);
-  if (e) {
-    switch (source) {
-      case 'stripe': {
-        const id = str(e.id);
-        if (id) return id;
-        break;
-      }
-      case 'ghl': {
-        const id = str(e.webhookId);
-        if (id) return `webhook:${id}`;
-        break;
-      }
-      case 'perspective': {
-        const id = str(e.id);
-        const trigger = eventTypeOf('perspective', e);
-        if (id) return trigger ? `${id}:${trigger}` : id;
-        break;
-      }
-      case 'denefits': {
-        const p = denefitsParts(e);
-        if (p.code && p.type) {
-          let key = `${p.code}:${p.type}`;
-          // Make.com relays carry no payment number: the instalment is derived from the contract's
-          // number_of_payments − remaining_payments, exactly as the normalizer keys the payment.
-          const paymentNumber = p.paymentNumber ?? (p.type.includes('recurring') ? denefitsPaymentNumber(e) : undefined);
-          if (paymentNumber !== undefined) key += `:${paymentNumber}`;
-          // Each status change of a contract is its own event; without it a later change would be a "duplicate".
-          else if (p.type.endsWith('status') && p.status) key += `:${p.status}`;
-          return key;
-        }
-        break;
-      }
-      case 'manychat':
-        break;
-    }
-  }
-  return bodyHashKey(rawBody);
+  return (isRecord(event) ? keyReaders[source].dedupeKey(event) : undefined) ?? bodyHashKey(rawBody);
 }

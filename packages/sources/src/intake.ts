@@ -1,7 +1,7 @@
 import { eventTypeOf } from './dedupe';
+import type { Source } from './domain';
 import { manyChatBodyProblem } from './manychat/normalize';
 import { readText } from './payload';
-import type { Source } from './types';
 
 /**
  * `webhook_logs.event_type` at intake: the body's event type (`eventTypeOf`), else — for ManyChat,

@@ -1,11 +1,12 @@
 import { normalizeDenefits } from './denefits/normalize';
+import { sources } from './domain';
 import { normalizeGhl } from './ghl/normalize';
 import { normalizeManyChat } from './manychat/normalize';
 import { isRecord, unwrapBody } from './payload';
 import { normalizePerspective } from './perspective/normalize';
 import { ignore, type NormalizeHints, type Normalizer, type NormalizerConfig, reject } from './result';
 import { normalizeStripe } from './stripe/normalize';
-import { type NormalizeResult, sources } from './types';
+import type { NormalizeResult } from './types';
 
 /** One pure normalizer per source (SPEC §4). */
 export const normalizers: Record<(typeof sources)[number], Normalizer> = {

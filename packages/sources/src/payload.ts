@@ -33,6 +33,28 @@ export function readText(value: unknown): string | undefined {
   return text;
 }
 
+/**
+ * An id or key as the provider sends it, for dedupe keys: a trimmed non-empty string or a finite
+ * number as text, else `undefined`. No length limit (unlike `readText`): a stored key must not change.
+ */
+export function readKey(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() || undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+/** The first `readKey` among `keys` on any of `records` (records in order, then keys in order). */
+export function pickKey(records: Array<unknown>, keys: readonly string[]): string | undefined {
+  for (const record of records) {
+    if (!isRecord(record)) continue;
+    for (const key of keys) {
+      const value = readKey(record[key]);
+      if (value) return value;
+    }
+  }
+  return undefined;
+}
+
 /** A flag the way ManyChat custom fields carry one: `true`, a non-zero number or a non-empty word that is not a "no". */
 export function readFlag(value: unknown): boolean {
   if (typeof value === 'boolean') return value;

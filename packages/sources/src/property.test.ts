@@ -1,13 +1,13 @@
-import { funnelEventTypes, paymentCategories } from '@mcb/db/schema';
 import { testSeed } from '@mcb/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { funnelEventTypes, paymentCategories, type Source, sources } from './domain';
 import { normalizeManyChatSubscriber } from './manychat/normalize';
 import { normalizeWebhook } from './normalize';
 import { isRecord } from './payload';
 import { guardNormalizer, type NormalizerConfig } from './result';
 import { listFixtures } from './test-fixtures';
-import { type NormalizeResult, type Source, sources } from './types';
+import type { NormalizeResult } from './types';
 
 // One printed seed for every property below (fast-check also reports it with any counterexample).
 fc.configureGlobal({ seed: testSeed('sources property tests') });

@@ -1,7 +1,6 @@
-import { funnelEventTypes } from '@mcb/db/schema';
 import { describe, expect, it } from 'vitest';
+import { funnelEventTypes, stages } from './domain';
 import { laterStage, stageForEvent, stageRank } from './stages';
-import { stages } from './types';
 
 describe('stages', () => {
   it('every funnel event type has an entry; the ones that move a person map to a known stage', () => {

@@ -1,4 +1,4 @@
-import { type FunnelEventType, type Stage, stages } from './types';
+import { type FunnelEventType, type Stage, stages } from './domain';
 
 /**
  * The stage a funnel event puts a contact in (SPEC §4), or `null` when the event says nothing about

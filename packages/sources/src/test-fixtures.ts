@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Source } from './types';
+import type { Source } from './domain';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 

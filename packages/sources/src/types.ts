@@ -1,24 +1,4 @@
-import type { FunnelEventType, PaymentCategory, PaymentType } from '@mcb/db/schema';
-
-export type { FunnelEventType, PaymentCategory, PaymentType };
-
-export const sources = ['manychat', 'ghl', 'stripe', 'denefits', 'perspective'] as const;
-export type Source = (typeof sources)[number];
-
-/** Funnel stages in order; a contact's stage only moves forward (SPEC §4). */
-export const stages = [
-  'new_lead',
-  'dm_qualified',
-  'landing_link_sent',
-  'landing_link_clicked',
-  'form_submitted',
-  'meeting_booked',
-  'meeting_held',
-  'package_sent',
-  'deposit_paid',
-  'purchased',
-] as const;
-export type Stage = (typeof stages)[number];
+import type { FunnelEventType, PaymentCategory, PaymentType, Source } from './domain';
 
 /** Identifiers that may point at an existing contact (matching order: SPEC §6.1). */
 export interface IdentityKeys {

@@ -1,6 +1,5 @@
 import { InvalidConfig } from '@mcb/core';
-import { funnelEventTypes } from '@mcb/db';
-import { isGhlStageMapValue } from '@mcb/sources';
+import { funnelEventTypes, isGhlStageMapValue } from '@mcb/sources';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 

@@ -1,19 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { webhookSources } from '@mcb/db';
-import { normalizeWebhook } from '@mcb/sources';
+import { normalizeWebhook, sources } from '@mcb/sources';
 import { describe, expect, it } from 'vitest';
 import { buildExampleRequest, curlCommand, exampleBodies, shellQuote, webhookSetupGuide } from './webhook-urls';
 
 describe('mcb urls examples', () => {
   it('each example body is real-shaped: the normalizer makes a funnel event of it (or needs no more than the body)', () => {
-    for (const source of webhookSources) {
+    for (const source of sources) {
       const result = normalizeWebhook(source, exampleBodies[source], {});
       expect(result.kind, source).toBe('events');
     }
   });
 
   it('the test delivery carries "mcb_test": true, which the worker ignores (never counted)', () => {
-    for (const source of webhookSources) {
+    for (const source of sources) {
       const request = buildExampleRequest('http://127.0.0.1:4000/', 'ppcu', source, 's3cr3t');
       expect(JSON.parse(request.body)).toEqual({ ...exampleBodies[source], mcb_test: true });
       expect(normalizeWebhook(source, JSON.parse(request.body), {})).toMatchObject({

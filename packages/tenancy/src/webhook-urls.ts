@@ -1,8 +1,8 @@
-import { type WebhookSource, webhookSources } from '@mcb/db';
+import { type Source, sources } from '@mcb/sources';
 
 /** One source's endpoint and what to paste into the sending tool (no secret values, placeholders only). */
 export interface WebhookSetup {
-  source: WebhookSource;
+  source: Source;
   tool: string;
   url: string;
   /** Where the secret travels, in the tool's words (`header X-Webhook-Secret`, `URL parameter ?secret=`, …). */
@@ -11,7 +11,7 @@ export interface WebhookSetup {
 }
 
 /** The receiver URL of one tenant's source: `<base>/api/webhooks/<slug>/<source>`. */
-export function webhookUrl(baseUrl: string, slug: string, source: WebhookSource): string {
+export function webhookUrl(baseUrl: string, slug: string, source: Source): string {
   return `${baseUrl.replace(/\/+$/, '')}/api/webhooks/${encodeURIComponent(slug)}/${source}`;
 }
 
@@ -20,9 +20,9 @@ export function webhookUrl(baseUrl: string, slug: string, source: WebhookSource)
  * as `<SECRET>`: the operator has the value from `integration set … --webhook-secret`.
  */
 export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlLocationIds?: readonly string[] } = {}): WebhookSetup[] {
-  const url = (source: WebhookSource) => webhookUrl(baseUrl, slug, source);
+  const url = (source: Source) => webhookUrl(baseUrl, slug, source);
   const locations = options.ghlLocationIds ?? [];
-  const guides: Record<WebhookSource, Omit<WebhookSetup, 'source' | 'url'>> = {
+  const guides: Record<Source, Omit<WebhookSetup, 'source' | 'url'>> = {
     manychat: {
       tool: 'ManyChat (flow action "External Request")',
       secretCarrier: 'header X-Webhook-Secret',
@@ -68,7 +68,7 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
       steps: [`URL ${url('perspective')}?secret=<SECRET>   (the perspective secret; Perspective takes only a URL)`],
     },
   };
-  return webhookSources.map((source) => ({ source, url: url(source), ...guides[source] }));
+  return sources.map((source) => ({ source, url: url(source), ...guides[source] }));
 }
 
 /** A request a tool would send, to print as `curl` and to check the wiring end to end. */
@@ -82,7 +82,7 @@ export interface ExampleRequest {
 }
 
 /** Real-shaped example bodies per source (what each tool sends), for `mcb urls`. */
-export const exampleBodies: Record<WebhookSource, Record<string, unknown>> = {
+export const exampleBodies: Record<Source, Record<string, unknown>> = {
   manychat: {
     key: 'user:1000000001',
     id: '1000000001',
@@ -145,7 +145,7 @@ export const exampleBodies: Record<WebhookSource, Record<string, unknown>> = {
  * `"mcb_test": true`: the receiver verifies and stores it like any delivery (200), the worker then
  * ignores it, so a test never counts as a lead or a sale. Stripe's signature is left to the caller.
  */
-export function buildExampleRequest(baseUrl: string, slug: string, source: WebhookSource, secret: string): ExampleRequest {
+export function buildExampleRequest(baseUrl: string, slug: string, source: Source, secret: string): ExampleRequest {
   const url = webhookUrl(baseUrl, slug, source);
   const body = JSON.stringify({ ...exampleBodies[source], mcb_test: true });
   const json = { 'Content-Type': 'application/json' };

@@ -1,15 +1,8 @@
 import { McbError } from '@mcb/core';
-import {
-  type Database,
-  decodeLogCursor,
-  getWebhookLogDetail,
-  searchWebhookLogs,
-  type WebhookLogPage,
-  webhookSources,
-  webhookStatuses,
-} from '@mcb/db';
+import { type Database, decodeLogCursor, getWebhookLogDetail, searchWebhookLogs, type WebhookLogPage, webhookStatuses } from '@mcb/db';
 import { listTenantRefs, replaySkipReasons, replayWebhookLogIds, resolveLogFilter } from '@mcb/ops';
 import type { WebhookEnqueuer } from '@mcb/queue';
+import { sources } from '@mcb/sources';
 import { Hono } from 'hono';
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
@@ -99,7 +92,7 @@ export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueue
               query.tenant,
               'all tenants',
             )}</select></label>
-            <label>Source<select name="source">${options(webhookSources, query.source, 'any')}</select></label>
+            <label>Source<select name="source">${options(sources, query.source, 'any')}</select></label>
             <label>Status<select name="status">${options(webhookStatuses, query.status, 'any')}</select></label>
             <label>Since<input name="since" value="${query.since ?? ''}" placeholder="24h or 2026-11-01" size="12" /></label>
             <label>Until<input name="until" value="${query.until ?? ''}" placeholder="date" size="12" /></label>

@@ -1,6 +1,7 @@
 import { redactHeaders } from '@mcb/core';
+import type { Source as WebhookSource } from '@mcb/sources/domain';
 import type { PendingQuery, Row, Sql } from 'postgres';
-import type { WebhookSource, WebhookStatus } from '../schema/webhook-logs';
+import type { WebhookStatus } from '../schema/webhook-logs';
 
 /**
  * Filters of the operator search (console API, log browser, `mcb logs`, `mcb replay`).

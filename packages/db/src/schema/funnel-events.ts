@@ -1,27 +1,7 @@
+import type { FunnelEventType } from '@mcb/sources/domain';
 import { bigint, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, tenantId } from './columns';
 import { contacts } from './contacts';
-
-export const funnelEventTypes = [
-  'contact_subscribed',
-  'contact_updated',
-  'dm_qualified',
-  'link_sent',
-  'link_clicked',
-  'form_submitted',
-  'appointment_scheduled',
-  'appointment_held',
-  'appointment_cancelled',
-  'package_sent',
-  'checkout_started',
-  'checkout_abandoned',
-  'deposit_paid',
-  'purchase_completed',
-  'payment_plan_created',
-  'recurring_payment_received',
-  'payment_refunded',
-] as const;
-export type FunnelEventType = (typeof funnelEventTypes)[number];
 
 /** What reports count. Unique per `(tenant, source, source_event_id)` so replays add nothing. */
 export const funnelEvents = pgTable(

@@ -1,19 +1,8 @@
+import type { PaymentCategory, PaymentType } from '@mcb/sources/domain';
 import { sql } from 'drizzle-orm';
 import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, tenantId } from './columns';
 import { contacts } from './contacts';
-
-export const paymentCategories = [
-  'deposit',
-  'full_purchase',
-  'payment_plan',
-  'downpayment',
-  'recurring',
-  'refund',
-  'miscellaneous',
-] as const;
-export type PaymentCategory = (typeof paymentCategories)[number];
-export type PaymentType = 'buy_in_full' | 'buy_now_pay_later' | 'refund';
 
 /** Money in integer cents, signed (refunds negative). `contact_id` NULL = orphan (SPEC §6.3). */
 export const payments = pgTable(

@@ -1,3 +1,4 @@
+import type { Source } from '@mcb/sources/domain';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -16,9 +17,6 @@ import {
 import { tenantId } from './columns';
 import { tenants } from './tenants';
 
-export const webhookSources = ['manychat', 'ghl', 'stripe', 'denefits', 'perspective'] as const;
-export type WebhookSource = (typeof webhookSources)[number];
-
 export const webhookStatuses = ['received', 'processing', 'processed', 'ignored', 'failed', 'duplicate', 'rejected'] as const;
 export type WebhookStatus = (typeof webhookStatuses)[number];
 
@@ -34,7 +32,7 @@ export const webhookLogs = pgTable(
   {
     id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
     tenantId: tenantId(),
-    source: text('source').$type<WebhookSource>().notNull(),
+    source: text('source').$type<Source>().notNull(),
     eventType: text('event_type'),
     dedupeKey: text('dedupe_key').notNull(),
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),

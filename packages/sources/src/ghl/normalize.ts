@@ -1,8 +1,9 @@
-import { funnelEventTypes } from '@mcb/db/schema';
+import type { FunnelEventType } from '../domain';
+import { funnelEventTypes } from '../domain';
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
 import { isRecord, readText, unwrapBody } from '../payload';
 import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withoutUndefined } from '../result';
-import type { FunnelEventType, NormalizeResult } from '../types';
+import type { NormalizeResult } from '../types';
 import { type GhlBody, ghlBodySchema } from './schema';
 
 /** `customData.event_type` spellings used in GHL workflows (SPEC §4); any funnel event type also works by name. */

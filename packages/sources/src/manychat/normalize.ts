@@ -1,7 +1,8 @@
+import type { FunnelEventType } from '../domain';
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
 import { isRecord, readFlag, readText, unwrapBody } from '../payload';
 import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizeHints, type NormalizerConfig, reject } from '../result';
-import type { FunnelEventType, NormalizeResult } from '../types';
+import type { NormalizeResult } from '../types';
 import {
   type ManyChatSubscriber,
   manyChatBodySchema,

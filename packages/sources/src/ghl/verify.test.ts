@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type GhlBinding, ghlPublishedPublicKeys, ghlSignedMaxAgeMs, parseGhlPublicKeys, verifyGhlSignature } from './ghl';
+import { type GhlBinding, ghlPublishedPublicKeys, ghlSignedMaxAgeMs, parseGhlPublicKeys, verifyGhlSignature } from './verify';
 
 const ed = generateKeyPairSync('ed25519');
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

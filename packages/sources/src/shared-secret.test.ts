@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEqual, verifyDenefitsSecret, verifySharedSecret } from './shared-secret';
-import type { Verifier } from './types';
+import { verifyDenefitsSecret } from './denefits/verify';
+import { verifyManyChatSecret } from './manychat/verify';
+import { verifyPerspectiveSecret } from './perspective/verify';
+import { constantTimeEqual, verifySharedSecret } from './shared-secret';
+import type { Verifier } from './verify';
 
 const verifyShared: Verifier = (b, h, q, s, n) => verifySharedSecret(b, h, q, s, n);
 
@@ -11,7 +14,9 @@ const current = 'cur-secret-0123456789';
 const previous = 'prev-secret-0123456789';
 
 describe.each([
-  ['manychat / perspective / unsigned ghl', verifyShared],
+  ['the shared scheme (unsigned ghl)', verifyShared],
+  ['manychat', verifyManyChatSecret],
+  ['perspective', verifyPerspectiveSecret],
   ['denefits', verifyDenefitsSecret],
 ] as const)('%s shared secret', (_name, verify) => {
   it('accepts X-Webhook-Secret, Bearer and ?secret=', () => {
@@ -40,7 +45,8 @@ describe('denefits body secret', () => {
     expect(verifyDenefitsSecret(enc(JSON.stringify({ secret_key: 'nope' })), {}, {}, [current], now).ok).toBe(false);
   });
   it('other sources ignore secret_key', () => {
-    expect(verifyShared(enc(JSON.stringify({ secret_key: current })), {}, {}, [current], now).ok).toBe(false);
+    for (const verify of [verifyShared, verifyManyChatSecret, verifyPerspectiveSecret])
+      expect(verify(enc(JSON.stringify({ secret_key: current })), {}, {}, [current], now).ok).toBe(false);
   });
 });
 

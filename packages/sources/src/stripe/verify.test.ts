@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { verifyStripeSignature } from './stripe';
+import { verifyStripeSignature } from './verify';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const payload = JSON.stringify({ id: 'evt_1', object: 'event', type: 'checkout.session.completed' });

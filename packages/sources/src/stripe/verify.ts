@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import type { VerifyFailure, VerifyResult, WebhookHeaders, WebhookQuery } from './types';
+import type { VerifyFailure, VerifyResult, WebhookHeaders, WebhookQuery } from '../verify';
 
 /** Stripe's default tolerance: a signature older than this many seconds is rejected (replay guard). */
 export const stripeToleranceSeconds = 300;

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { VerifyResult, WebhookHeaders, WebhookQuery } from './types';
+import type { VerifyResult, WebhookHeaders, WebhookQuery } from './verify';
 
 /**
  * Constant-time string comparison. Both sides are hashed first so neither the content nor the
@@ -59,9 +59,10 @@ export function bodySecret(rawBody: Uint8Array, field = 'secret_key'): string | 
 }
 
 /**
- * Shared-secret check for sources without native signing: manychat, perspective, unsigned GHL
- * workflow webhooks (denefits adds the body field, `verifyDenefitsSecret`). Pure: `(rawBody, headers, query, secrets, now)`; `now` is unused but kept for the
- * common verifier shape. `no_secret` when the tenant has no active secret.
+ * The shared-secret scheme of the sources without native signing (manychat, perspective, denefits with
+ * its body field, unsigned GHL workflow webhooks): each provider's verify.ts calls it. Pure:
+ * `(rawBody, headers, query, secrets, now)`; `now` is unused but kept for the common verifier shape.
+ * `no_secret` when the tenant has no active secret.
  */
 export function verifySharedSecret(
   rawBody: Uint8Array,
@@ -80,15 +81,4 @@ export function verifySharedSecret(
   }
   if (presented.length === 0) return { ok: false, reason: 'missing_signature' };
   return matchesAnySecret(presented, active) ? { ok: true, method: 'shared_secret' } : { ok: false, reason: 'invalid_signature' };
-}
-
-/** Denefits: shared secret, also accepted as the body field `secret_key` (Make.com relays). */
-export function verifyDenefitsSecret(
-  rawBody: Uint8Array,
-  headers: WebhookHeaders,
-  query: WebhookQuery,
-  secrets: readonly string[],
-  now: Date,
-) {
-  return verifySharedSecret(rawBody, headers, query, secrets, now, { bodyField: 'secret_key' });
 }

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { bodyEvent, verifySharedSecret } from './shared-secret';
-import type { VerifyResult, WebhookHeaders, WebhookQuery } from './types';
+import { bodyEvent, verifySharedSecret } from '../shared-secret';
+import type { VerifyResult, WebhookHeaders, WebhookQuery } from '../verify';
 
 /**
  * HighLevel's published webhook public keys. RSA: the key printed in HighLevel's Webhook Integration

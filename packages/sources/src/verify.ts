@@ -1,0 +1,74 @@
+import { verifyDenefitsSecret } from './denefits/verify';
+import type { Source } from './domain';
+import { type GhlPublicKeys, verifyGhlSignature } from './ghl/verify';
+import { verifyManyChatSecret } from './manychat/verify';
+import { verifyPerspectiveSecret } from './perspective/verify';
+import { verifyStripeSignature } from './stripe/verify';
+
+/** Request headers with lowercase names (one value each). */
+export type WebhookHeaders = Readonly<Record<string, string | undefined>>;
+/** Query parameters (first value of each). */
+export type WebhookQuery = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Why a delivery failed verification:
+ * - `no_secret`: the tenant has no active secret for this source (the receiver answers `missing_credentials`);
+ * - `missing_signature`: no signature / secret was presented;
+ * - `invalid_signature`: presented, but it does not match;
+ * - `stale_timestamp`: a Stripe signature older than the tolerance, a GHL-signed delivery older (or
+ *   further in the future) than its bound;
+ * - `foreign_location`: a valid GHL signature over a delivery for a location that is not the tenant's.
+ */
+export type VerifyFailure = 'no_secret' | 'missing_signature' | 'invalid_signature' | 'stale_timestamp' | 'foreign_location';
+
+/** How a delivery was authenticated (kept for logs; never a secret). */
+export type VerifyMethod = 'stripe_signature' | 'ghl_ed25519' | 'ghl_rsa' | 'shared_secret';
+
+/** Result of a pure verifier: verifiers never throw. */
+export type VerifyResult = { ok: true; method: VerifyMethod } | { ok: false; reason: VerifyFailure };
+
+/** The common verifier shape: `(rawBody, headers, query, secrets, now)`; `now` is the injected clock. */
+export type Verifier = (
+  rawBody: Uint8Array,
+  headers: WebhookHeaders,
+  query: WebhookQuery,
+  secrets: readonly string[],
+  now: Date,
+) => VerifyResult;
+
+export interface VerifyOptions {
+  /** GHL public keys (from `parseGhlPublicKeys`); HighLevel's published keys when absent. */
+  ghlPublicKeys?: GhlPublicKeys;
+  /**
+   * The tenant's GHL location ids (`tenants.config.ghl.location_ids`): a GHL-signed delivery for any
+   * other location is refused (`foreign_location`). Absent or empty: every signed delivery is refused.
+   */
+  ghlLocationIds?: readonly string[];
+}
+
+/** Each provider's verifier (`<provider>/verify.ts`), with the options only GHL reads. */
+const verifiers: Record<Source, (...args: [...Parameters<Verifier>, VerifyOptions]) => VerifyResult> = {
+  stripe: verifyStripeSignature,
+  ghl: (rawBody, headers, query, secrets, now, options) =>
+    verifyGhlSignature(rawBody, headers, query, secrets, now, options.ghlPublicKeys, { locationIds: options.ghlLocationIds ?? [] }),
+  denefits: verifyDenefitsSecret,
+  manychat: verifyManyChatSecret,
+  perspective: verifyPerspectiveSecret,
+};
+
+/**
+ * Verifies one delivery of `source` over its exact raw bytes (SPEC §3.1). `secrets` are the tenant's
+ * active webhook secrets for that source (current, plus previous during a rotation overlap); `now` is
+ * the injected clock. Pure; never throws.
+ */
+export function verifyWebhook(
+  source: Source,
+  rawBody: Uint8Array,
+  headers: WebhookHeaders,
+  query: WebhookQuery,
+  secrets: readonly string[],
+  now: Date,
+  options: VerifyOptions = {},
+): VerifyResult {
+  return verifiers[source](rawBody, headers, query, secrets, now, options);
+}
