@@ -9,7 +9,7 @@
 // p99 ≤ 500 ms, RSS ≤ 300 MB. The workers run as production runs them: the esbuild bundle
 // (infra/deploy/build.ts, built into a temporary folder); BENCH_WORKER_SOURCE=1 runs src/main.ts with tsx.
 // Figures are printed, never asserted. infra/bench is not a workspace package: imports are by path.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -135,6 +135,36 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Redis server CPU seconds so far (INFO cpu; the whole server, so other users of it count too). */
+function redisCpuSeconds(redisUrl: string): number {
+  const info = execFileSync('redis-cli', ['-u', redisUrl, 'info', 'cpu'], { encoding: 'utf8' });
+  const get = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return get('used_cpu_user') + get('used_cpu_sys');
+}
+
+/** Where the CPU goes during a phase: the worker processes, the bench database's Postgres backends, Redis. */
+async function cpuSnapshot(owner: Database, dbName: string, redisUrl: string, pids: Array<number | undefined>) {
+  const backends = await owner.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()`;
+  return {
+    workers: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    postgres: backends.reduce((sum, r) => sum + cpuSeconds(r.pid), 0),
+    redis: redisCpuSeconds(redisUrl),
+  };
+}
+type CpuSnapshot = Awaited<ReturnType<typeof cpuSnapshot>>;
+const perEventUs = (a: CpuSnapshot, b: CpuSnapshot, n: number) =>
+  `workers ${Math.round((1e6 * (b.workers - a.workers)) / n)} µs, postgres ${Math.round((1e6 * (b.postgres - a.postgres)) / n)} µs, redis ${Math.round((1e6 * (b.redis - a.redis)) / n)} µs`;
+
 async function waitDone(owner: Database, ids: number[], label: string): Promise<void> {
   const from = ids[0]!;
   const to = ids[ids.length - 1]!;
@@ -154,6 +184,18 @@ async function main() {
   const { postgresUrl, redisUrl } = testServiceUrls();
   const db = await createTestDatabase(postgresUrl, 'mcb_bench');
   await runMigrations(db.url);
+  // Profiling (server log): BENCH_PG_LOG=1 logs every statement of the bench database with its duration;
+  // BENCH_PG_LOG=explain logs each statement's plan with row and buffer counts (auto_explain, nested too).
+  if (process.env.BENCH_PG_LOG) {
+    const su = createDatabase({ url: db.url, role: 'owner', max: 1 });
+    const settings =
+      process.env.BENCH_PG_LOG === 'explain'
+        ? ["session_preload_libraries = 'auto_explain'", 'auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on',
+           'auto_explain.log_buffers = on', 'auto_explain.log_timing = off', 'auto_explain.log_nested_statements = on']
+        : ['log_min_duration_statement = 0'];
+    for (const setting of settings) await su.sql.unsafe(`alter database "${db.name}" set ${setting}`);
+    await su.close();
+  }
   const owner = createDatabase({ url: db.url, role: 'owner', max: 4 });
   const admin = createDatabase({ url: db.url, role: 'admin', max: 2 });
   const prefix = `mcbbench${Date.now().toString(36)}`;
@@ -195,11 +237,10 @@ async function main() {
           QUEUE_PREFIX: prefix,
           MCB_ENCRYPTION_KEY: encryptionKey,
           WORKER_HEALTH_PORT: String(await freePort()),
-          WORKER_CONCURRENCY: '40',
-          WORKER_TENANT_CONCURRENCY: '20',
-          DATABASE_POOL_MAX: '20',
           LOG_LEVEL: 'warn',
           NODE_ENV: 'production',
+          // BENCH_WORKER_ENV="WORKER_CONCURRENCY=200 WORKER_TENANT_CONCURRENCY=100" overrides, for tuning runs.
+          ...Object.fromEntries((process.env.BENCH_WORKER_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split('=', 2))),
         };
         // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
         const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
@@ -213,6 +254,11 @@ async function main() {
     await startWorkers();
     await waitDone(owner, seedIds, 'seed');
     process.stderr.write('\n');
+    // A running system's tables have statistics (autovacuum analyzes them within its naptime, 1 min by
+    // default); a database created seconds ago has none, and Postgres would plan the applier's statements
+    // and its foreign-key checks as for empty tables (a tenant-wide index scan per check). Measure the
+    // steady state: analyze once the seed is in, as autovacuum would have.
+    await owner.sql`analyze`;
 
     // 1. Drain.
     const rows = Array.from({ length: events }, (_, i) => {
@@ -228,12 +274,14 @@ async function main() {
     // Pause the workers' intake while preloading: jobs go to Redis only after every log is stored.
     const ids = await storeLogs(owner, null, rows);
     process.stderr.write(`stored ${ids.length} logs; enqueuing…\n`);
+    const drainCpu0 = await cpuSnapshot(owner, db.name, redisUrl, children.map((c) => c.pid));
     const t0 = Date.now();
     for (let i = 0; i < ids.length; i += 2_000) {
       const slice = ids.slice(i, i + 2_000);
       await enqueuer.enqueue(slice.map((logId, j) => ({ tenantId: rows[i + j]!.tenantId, logId })));
     }
     await waitDone(owner, ids, 'drain');
+    const drainCpu = perEventUs(drainCpu0, await cpuSnapshot(owner, db.name, redisUrl, children.map((c) => c.pid)), events);
     const wall = (Date.now() - t0) / 1000;
     const [w] = await owner.sql<{ secs: number; failed: number; ignored: number }[]>`
       select extract(epoch from max(processed_at) - min(processed_at))::float8 as secs,
@@ -287,6 +335,7 @@ async function main() {
         Array.from({ length: Math.min(2_000, events - i) }, (_, j) => ({ tenantId: baseTenants[(i + j) % 3]!.id, logId: i + j + 1 })),
       );
     }
+    const baseCpu0 = await cpuSnapshot(owner, db.name, redisUrl, []);
     for (let i = 0; i < 2; i++) {
       children.push(
         spawn(
@@ -316,6 +365,11 @@ async function main() {
       select extract(epoch from max(greatest(created_at, updated_at)) - min(created_at))::float8 as secs, count(*)::int as n
       from contacts where tenant_id = any(${baseTenants.map((t) => t.id)}::uuid[])`;
     const baseRate = events / b!.secs;
+    const baseCpu = perEventUs(
+      { ...baseCpu0, workers: 0 },
+      await cpuSnapshot(owner, db.name, redisUrl, children.map((c) => c.pid)),
+      events,
+    );
     for (const c of children.splice(0)) c.kill('SIGTERM');
     await baseEnq.close();
     await baseConn.close();
@@ -328,6 +382,8 @@ async function main() {
         `drain (2 worker processes):     ${f(drainRate)} events/s  (${w!.secs.toFixed(2)} s processed window, ${wall.toFixed(2)} s wall incl. enqueue; failed ${w!.failed}, ignored ${w!.ignored})`,
         `baseline one-upsert-per-job:   ${f(baseRate)} jobs/s  (${b!.secs.toFixed(2)} s)`,
         `ratio drain / baseline:         ${(drainRate / baseRate).toFixed(2)}`,
+        `CPU per event, drain:           ${drainCpu}`,
+        `CPU per job, baseline:          ${baseCpu}`,
         `latency at ${f(intakeRate)} events/s intake for ${latencySeconds} s: p50 ${lat!.p50.toFixed(0)} ms, p99 ${lat!.p99.toFixed(0)} ms, max ${lat!.max.toFixed(0)} ms`,
         `worker peak RSS:                ${workerRss.toFixed(0)} MB  (${process.env.BENCH_WORKER_SOURCE === '1' ? 'src/main.ts with tsx' : 'compiled bundle, as in production'})`,
         `rows: ${counts!.contacts} contacts, ${counts!.events} funnel events, ${counts!.payments} payments`,
@@ -341,7 +397,9 @@ async function main() {
     await enqueuer.close();
     await conn.close();
     await Promise.all([owner.close(), admin.close()]);
-    await db.drop();
+    // BENCH_KEEP_DB=1 keeps the database for EXPLAIN after the run (its name is printed).
+    if (process.env.BENCH_KEEP_DB === "1") process.stderr.write(`kept database ${db.name}\n`);
+    else await db.drop();
     rmSync(buildDir, { recursive: true, force: true });
   }
 }

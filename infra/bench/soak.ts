@@ -82,8 +82,6 @@ const procs = [
   ...Array.from({ length: workerCount }, (_, i) =>
     start(`worker-${i + 1}`, 'apps/worker/src/main.ts', {
       WORKER_HEALTH_PORT: '0',
-      WORKER_CONCURRENCY: '40',
-      WORKER_TENANT_CONCURRENCY: '20',
     }),
   ),
 ];

@@ -79,7 +79,7 @@ export async function startWorkerRuntime(
 
   const webhooks = new TenantWebhookWorkers(deps, {
     perTenant: env.WORKER_TENANT_CONCURRENCY,
-    global: env.WORKER_CONCURRENCY,
+    global: env.WORKER_WEBHOOK_CONCURRENCY,
     lockMs: env.WORKER_LOCK_MS,
     refreshMs: env.WORKER_TENANT_REFRESH_MS,
   });

@@ -4,7 +4,7 @@ import { createHarness, type Harness } from './harness';
 // SPEC §6.5 (concurrency) and §6.7 (order independence) through receiver, queue and two worker runtimes.
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness('conc', { WORKER_TENANT_CONCURRENCY: '10', WORKER_CONCURRENCY: '20' });
+  h = await createHarness('conc', { WORKER_TENANT_CONCURRENCY: '10', WORKER_WEBHOOK_CONCURRENCY: '20' });
   await h.startWorker();
   await h.startWorker();
 });

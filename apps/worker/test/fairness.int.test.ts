@@ -3,7 +3,7 @@ import { createHarness, type Harness } from './harness';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness('fair', { WORKER_TENANT_CONCURRENCY: '10', WORKER_CONCURRENCY: '20' });
+  h = await createHarness('fair', { WORKER_TENANT_CONCURRENCY: '10', WORKER_WEBHOOK_CONCURRENCY: '20' });
 });
 afterAll(async () => {
   await h?.close();

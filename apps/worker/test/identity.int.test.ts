@@ -16,7 +16,7 @@ const fixture = (source: string, name: string): Record<string, unknown> =>
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness('ident', { WORKER_TENANT_CONCURRENCY: '4', WORKER_CONCURRENCY: '8' });
+  h = await createHarness('ident', { WORKER_TENANT_CONCURRENCY: '4', WORKER_WEBHOOK_CONCURRENCY: '8' });
   await h.startWorker();
 });
 afterAll(async () => {

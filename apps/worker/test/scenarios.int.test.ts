@@ -25,7 +25,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => manychat.listen(0, '127.0.0.1', r));
   h = await createHarness('scen', {
     WORKER_TENANT_CONCURRENCY: '8',
-    WORKER_CONCURRENCY: '16',
+    WORKER_WEBHOOK_CONCURRENCY: '16',
     MANYCHAT_API_BASE_URL: `http://127.0.0.1:${(manychat.address() as AddressInfo).port}`,
   });
   runtime = await h.startWorker();
