@@ -154,7 +154,9 @@ function redisCpuSeconds(redisUrl: string): number {
 
 /** Where the CPU goes during a phase: the worker processes, the bench database's Postgres backends, Redis. */
 async function cpuSnapshot(owner: Database, dbName: string, redisUrl: string, pids: Array<number | undefined>) {
-  const backends = await owner.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()`;
+  const backends = await owner.sql<
+    { pid: number }[]
+  >`select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()`;
   return {
     workers: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
     postgres: backends.reduce((sum, r) => sum + cpuSeconds(r.pid), 0),
@@ -190,8 +192,14 @@ async function main() {
     const su = createDatabase({ url: db.url, role: 'owner', max: 1 });
     const settings =
       process.env.BENCH_PG_LOG === 'explain'
-        ? ["session_preload_libraries = 'auto_explain'", 'auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on',
-           'auto_explain.log_buffers = on', 'auto_explain.log_timing = off', 'auto_explain.log_nested_statements = on']
+        ? [
+            "session_preload_libraries = 'auto_explain'",
+            'auto_explain.log_min_duration = 0',
+            'auto_explain.log_analyze = on',
+            'auto_explain.log_buffers = on',
+            'auto_explain.log_timing = off',
+            'auto_explain.log_nested_statements = on',
+          ]
         : ['log_min_duration_statement = 0'];
     for (const setting of settings) await su.sql.unsafe(`alter database "${db.name}" set ${setting}`);
     await su.close();
@@ -239,8 +247,13 @@ async function main() {
           WORKER_HEALTH_PORT: String(await freePort()),
           LOG_LEVEL: 'warn',
           NODE_ENV: 'production',
-          // BENCH_WORKER_ENV="WORKER_CONCURRENCY=200 WORKER_TENANT_CONCURRENCY=100" overrides, for tuning runs.
-          ...Object.fromEntries((process.env.BENCH_WORKER_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split('=', 2))),
+          // BENCH_WORKER_ENV="WORKER_WEBHOOK_CONCURRENCY=800 WORKER_TENANT_CONCURRENCY=400" overrides, for tuning runs.
+          ...Object.fromEntries(
+            (process.env.BENCH_WORKER_ENV ?? '')
+              .split(' ')
+              .filter(Boolean)
+              .map((kv) => kv.split('=', 2)),
+          ),
         };
         // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
         const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
@@ -274,14 +287,28 @@ async function main() {
     // Pause the workers' intake while preloading: jobs go to Redis only after every log is stored.
     const ids = await storeLogs(owner, null, rows);
     process.stderr.write(`stored ${ids.length} logs; enqueuing…\n`);
-    const drainCpu0 = await cpuSnapshot(owner, db.name, redisUrl, children.map((c) => c.pid));
+    const drainCpu0 = await cpuSnapshot(
+      owner,
+      db.name,
+      redisUrl,
+      children.map((c) => c.pid),
+    );
     const t0 = Date.now();
     for (let i = 0; i < ids.length; i += 2_000) {
       const slice = ids.slice(i, i + 2_000);
       await enqueuer.enqueue(slice.map((logId, j) => ({ tenantId: rows[i + j]!.tenantId, logId })));
     }
     await waitDone(owner, ids, 'drain');
-    const drainCpu = perEventUs(drainCpu0, await cpuSnapshot(owner, db.name, redisUrl, children.map((c) => c.pid)), events);
+    const drainCpu = perEventUs(
+      drainCpu0,
+      await cpuSnapshot(
+        owner,
+        db.name,
+        redisUrl,
+        children.map((c) => c.pid),
+      ),
+      events,
+    );
     const wall = (Date.now() - t0) / 1000;
     const [w] = await owner.sql<{ secs: number; failed: number; ignored: number }[]>`
       select extract(epoch from max(processed_at) - min(processed_at))::float8 as secs,
@@ -367,7 +394,12 @@ async function main() {
     const baseRate = events / b!.secs;
     const baseCpu = perEventUs(
       { ...baseCpu0, workers: 0 },
-      await cpuSnapshot(owner, db.name, redisUrl, children.map((c) => c.pid)),
+      await cpuSnapshot(
+        owner,
+        db.name,
+        redisUrl,
+        children.map((c) => c.pid),
+      ),
       events,
     );
     for (const c of children.splice(0)) c.kill('SIGTERM');
@@ -398,7 +430,7 @@ async function main() {
     await conn.close();
     await Promise.all([owner.close(), admin.close()]);
     // BENCH_KEEP_DB=1 keeps the database for EXPLAIN after the run (its name is printed).
-    if (process.env.BENCH_KEEP_DB === "1") process.stderr.write(`kept database ${db.name}\n`);
+    if (process.env.BENCH_KEEP_DB === '1') process.stderr.write(`kept database ${db.name}\n`);
     else await db.drop();
     rmSync(buildDir, { recursive: true, force: true });
   }
