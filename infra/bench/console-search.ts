@@ -165,10 +165,11 @@ try {
     return { insertRate, updateRate };
   };
   say('write cost (500 rows per statement, 20,000 rows):');
-  const withIdx = await writeRound('  with search (trigger + indexes)   ', rows + 1);
+  const withIdx = await writeRound('  with search (triggers + indexes)   ', rows + 1);
   for (const i of indexDefs) await sql.unsafe(`drop index ${i.indexname}`);
-  await sql`alter table webhook_logs disable trigger webhook_logs_search_insert`;
-  const without = await writeRound('  without search (trigger + indexes)', rows + 100_001);
+  // The search text is written when a worker picks a log up, or at insert for any other status (drizzle/0010).
+  await sql`alter table webhook_logs disable trigger webhook_logs_search_not_received, disable trigger webhook_logs_search_picked_up`;
+  const without = await writeRound('  without search (triggers + indexes)', rows + 100_001);
   say(
     `  ratio with/without: insert ${(withIdx.insertRate / without.insertRate).toFixed(2)}, update ${(withIdx.updateRate / without.updateRate).toFixed(2)}`,
   );

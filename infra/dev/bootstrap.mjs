@@ -101,15 +101,16 @@ switch (command) {
       say('Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH, then run npm test again.');
       process.exit(1);
     }
+    // Everything runs through turbo (turbo.json): lint (root task) and every package's typecheck side by
+    // side, then the unit tests and, once they pass, the integration tests, alone on the machine (their
+    // timings must not share the CPU with tsc). Extra arguments go to vitest: `npm test -- path/to/x.test.ts`.
     const steps = [
-      ['lint', bin('biome'), ['check', '.']],
-      ['typecheck', bin('turbo'), ['run', 'typecheck', '--concurrency=2', '--output-logs=errors-only']],
-      ['unit tests', bin('vitest'), ['run', '--project', 'unit']],
-      ['integration tests', bin('vitest'), ['run', '--project', 'integration']],
+      ['lint and typecheck', ['run', 'lint', 'typecheck', '--concurrency=2', '--output-logs=errors-only']],
+      ['unit and integration tests', ['run', 'test:unit', 'test:int', '--concurrency=1', ...(args.length ? ['--', ...args] : [])]],
     ];
-    for (const [name, cmd, stepArgs] of steps) {
+    for (const [name, stepArgs] of steps) {
       say(`${name}…`);
-      const code = run(cmd, [...stepArgs, ...(name.endsWith('tests') ? args : [])]);
+      const code = run(bin('turbo'), stepArgs);
       if (code !== 0) {
         say(`${name} failed`);
         process.exit(code);

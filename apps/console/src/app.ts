@@ -1,11 +1,11 @@
-import { type Logger, McbError } from '@mcb/core';
+import { errorResponse, type Logger, McbError } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { type Context, Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { createConsoleAuth, type SecureCookies, safeNext } from './auth';
 import { createQueueBoard } from './bull-board';
-import { type ConsoleEnv, errorFromThrown, errorResponse } from './http';
+import { type ConsoleEnv, errorFromThrown } from './http';
 import { createAdminApi } from './routes/api';
 import { createLogPages, loginPage } from './routes/pages';
 

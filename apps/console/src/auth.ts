@@ -1,11 +1,12 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Logger } from '@mcb/core';
+import { errorResponse, type Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
+import { constantTimeEqual } from '@mcb/sources';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { html } from 'hono/html';
-import { type ConsoleEnv, errorResponse } from './http';
+import type { ConsoleEnv } from './http';
 import { checkSameOrigin } from './same-origin';
 import { createSessionStore } from './sessions';
 import { createSignInLimiter } from './sign-in-limit';
@@ -14,11 +15,9 @@ export const sessionCookieName = 'mcb_console';
 const sessionTtlMs = 12 * 3600 * 1000;
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Constant-time comparison of a presented token with `ADMIN_TOKEN` (digests first: equal lengths). */
+/** Constant-time comparison of a presented token with `ADMIN_TOKEN` (the webhook secrets' compare). */
 export function tokenMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return constantTimeEqual(given, expected);
 }
 
 /** Cookie signing key, derived from `ADMIN_TOKEN`: rotating the token ends every session. */

@@ -1,15 +1,9 @@
-import { type ErrorCode, errorCodes, McbError } from '@mcb/core';
+import { errorResponse, McbError } from '@mcb/core';
 import type { Context } from 'hono';
 import type { RequestIdVariables } from 'hono/request-id';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** Hono environment of the console: every request carries a request id. */
 export type ConsoleEnv = { Variables: RequestIdVariables };
-
-/** The one error body of the console API: `{error:{code,message,requestId}}`. */
-export function errorResponse(c: Context<ConsoleEnv>, code: ErrorCode, message: string) {
-  return c.json({ error: { code, message, requestId: c.get('requestId') } }, errorCodes[code] as ContentfulStatusCode);
-}
 
 /** Maps any thrown value to the error body; unexpected errors hide their message. */
 export function errorFromThrown(c: Context<ConsoleEnv>, err: unknown) {

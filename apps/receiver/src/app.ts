@@ -1,11 +1,11 @@
-import { KeyedRateLimiter, type Logger } from '@mcb/core';
+import { errorResponse, KeyedRateLimiter, type Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { GhlPublicKeys } from '@mcb/sources';
 import type { TenantContextLoader } from '@mcb/tenancy';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import { errorResponse, type ReceiverEnvVars } from './http';
+import type { ReceiverEnvVars } from './http';
 import { type GroupCommitOptions, GroupCommitter } from './intake/group-commit';
 import { isQueueReady } from './intake/queue-ready';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics';

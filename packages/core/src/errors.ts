@@ -59,3 +59,20 @@ export class InvalidConfig extends McbError {
 export function httpStatusOf(code: ErrorCode): number {
   return errorCodes[code];
 }
+
+/**
+ * What `errorResponse` needs of a request context: a Hono `Context` whose variables hold the request
+ * id (structural, so that core does not depend on Hono).
+ */
+export interface ErrorResponseContext {
+  get(key: 'requestId'): string;
+  json(body: unknown, status: never): Response;
+}
+
+/**
+ * The error answer of every HTTP app (receiver, console): body `{error:{code,message,requestId}}`,
+ * status from `errorCodes`.
+ */
+export function errorResponse(c: ErrorResponseContext, code: ErrorCode, message: string): Response {
+  return c.json({ error: { code, message, requestId: c.get('requestId') } }, httpStatusOf(code) as never);
+}

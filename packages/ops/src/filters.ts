@@ -1,10 +1,8 @@
-import { McbError } from '@mcb/core';
+import { durationMs, McbError } from '@mcb/core';
 import { type Database, type WebhookLogFilter, webhookStatuses } from '@mcb/db';
 import { sources } from '@mcb/sources';
 import { z } from 'zod';
 import { resolveTenantId } from './tenants';
-
-const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /**
  * A point in time as operators type it: a duration back from `now` (`90s`, `30m`, `24h`, `7d`, `2w`)
@@ -12,8 +10,8 @@ const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86
  */
 export function parseTimeArg(text: string, now: Date = new Date()): Date {
   const value = text.trim();
-  const m = /^(\d+)\s*([smhdw])$/.exec(value);
-  if (m) return new Date(now.getTime() - Number(m[1]) * (units[m[2] as string] as number));
+  const back = durationMs(value);
+  if (back !== null) return new Date(now.getTime() - back);
   if (/^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(value)) {
     const date = new Date(value);
     if (!Number.isNaN(date.getTime())) return date;

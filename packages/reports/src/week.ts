@@ -1,3 +1,4 @@
+import { defaultReportSchedule } from '@mcb/tenancy';
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime } from 'luxon';
 
@@ -83,9 +84,6 @@ export function weekTense(week: WeekWindow, now: Date): 'current' | 'last' | 'ot
   if (t >= week.start.getTime() && t < week.end.getTime()) return 'current';
   return previousFullWeek(now, week.timezone).weekStart === week.weekStart ? 'last' : 'other';
 }
-
-/** Default `report.schedule`: Monday 08:00 in the tenant's zone. */
-export const defaultReportSchedule = '0 8 * * 1';
 
 /**
  * When the report for `week` is due: the first time `schedule` (a cron expression read in the

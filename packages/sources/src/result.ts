@@ -23,6 +23,7 @@ export interface NormalizeHints {
 /** Pure `(payload, config, hints?) → result`; never throws (see `guardNormalizer`). */
 export type Normalizer = (payload: unknown, config: NormalizerConfig, hints?: NormalizeHints) => NormalizeResult;
 
+/** `deposit_amount_cents` when the tenant config sets none ($100): the tenancy config schema defaults to it too. */
 export const defaultDepositAmountCents = 10_000;
 
 export function emitEvents(...events: NormalizedEvent[]): NormalizeResult {

@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { VerifyResult, WebhookHeaders, WebhookQuery } from './verify';
 
 /**
- * Constant-time string comparison. Both sides are hashed first so neither the content nor the
- * length of the expected secret leaks through timing.
+ * Constant-time string comparison — the repo's one (webhook secrets here, the console's admin token).
+ * Both sides are hashed first so neither the content nor the length of the expected secret leaks
+ * through timing.
  */
 export function constantTimeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a, 'utf8').digest();

@@ -1,5 +1,5 @@
 import { InvalidConfig } from '@mcb/core';
-import { funnelEventTypes, isGhlStageMapValue } from '@mcb/sources';
+import { defaultDepositAmountCents, funnelEventTypes, isGhlStageMapValue } from '@mcb/sources';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
@@ -33,6 +33,9 @@ export function cronProblem(expression: string): string | null {
 
 const stageMapValues = [...funnelEventTypes, 'ignored'].join(', ');
 
+/** Default `report.schedule`: Monday 08:00 in the tenant's zone. */
+export const defaultReportSchedule = '0 8 * * 1';
+
 /**
  * `tenants.config` (SPEC §5). `strict` is the write path (`tenant add/update`): every field is
  * checked, unknown fields are refused (a typo would otherwise silently keep the default). The read
@@ -50,10 +53,10 @@ function configSchema(strict: boolean) {
   return object({
     timezone: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. America/New_York').default('UTC'),
     report: object({
-      schedule: schedule.default('0 8 * * 1'),
+      schedule: schedule.default(defaultReportSchedule),
       recipients: z.array(z.email()).default([]),
     }).prefault({}),
-    deposit_amount_cents: z.number().int().positive().default(10_000),
+    deposit_amount_cents: z.number().int().positive().default(defaultDepositAmountCents),
     ghl: object({
       stage_map: z.record(z.string(), stageMapValue).default({}),
       location_ids: z.array(z.string().min(1)).default([]),

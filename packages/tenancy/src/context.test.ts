@@ -2,7 +2,6 @@ import { MissingCredentials } from '@mcb/core';
 import { describe, expect, it } from 'vitest';
 import { activeWebhookSecrets, requireIntegration } from './context';
 import type { IntegrationSecrets, TenantContext } from './context-types';
-import { parseDuration } from './duration';
 import { isValidSlug } from './slug';
 import { webhookSetupGuide } from './webhook-urls';
 
@@ -44,19 +43,6 @@ describe('requireIntegration', () => {
     expect(() => requireIntegration(ctx, 'meta')).toThrow(MissingCredentials);
     expect(() => requireIntegration(ctx, 'meta')).toThrow(/^Missing credentials: meta for tenant acme$/);
   });
-});
-
-describe('parseDuration', () => {
-  it.each([
-    ['24h', 86_400_000],
-    ['30m', 1_800_000],
-    ['7d', 604_800_000],
-    ['90s', 90_000],
-    ['0', 0],
-  ])('%s → %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
-  it.each(['', '24', 'h', '-1h', '1.5h', '24 hours'])('refuses %j', (text) =>
-    expect(() => parseDuration(text)).toThrow(/Invalid duration/),
-  );
 });
 
 describe('slugs', () => {

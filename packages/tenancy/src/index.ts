@@ -3,7 +3,6 @@ export * from './context';
 export * from './context-types';
 export * from './crypto';
 export * from './demo';
-export * from './duration';
 export * from './integrations';
 export * from './keys';
 export * from './slug';

@@ -1,7 +1,7 @@
+import { parseDuration } from '@mcb/core';
 import {
   getTenantBySlug,
   listIntegrations,
-  parseDuration,
   parseProvider,
   parseTenantConfig,
   removeIntegration,

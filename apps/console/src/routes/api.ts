@@ -1,4 +1,4 @@
-import { McbError } from '@mcb/core';
+import { errorResponse, McbError } from '@mcb/core';
 import { type Database, decodeLogCursor, getTenantStats, getWebhookLogDetail, searchWebhookLogs } from '@mcb/db';
 import {
   getQueueCounts,
@@ -13,7 +13,7 @@ import {
 import type { QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { type ConsoleEnv, errorResponse, parseId } from '../http';
+import { type ConsoleEnv, parseId } from '../http';
 
 export interface AdminApiDeps {
   admin: Database;

@@ -1,8 +1,8 @@
-import { type KeyedRateLimiter, type Logger, MissingCredentials, redactUrl, UnknownTenant, withTimeout } from '@mcb/core';
+import { errorResponse, type KeyedRateLimiter, type Logger, MissingCredentials, redactUrl, UnknownTenant, withTimeout } from '@mcb/core';
 import { intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
 import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
-import { errorResponse, type ReceiverEnvVars } from '../http';
+import type { ReceiverEnvVars } from '../http';
 import { readBodyWithLimit } from '../intake/body';
 import type { GroupCommitter, IntakeRow } from '../intake/group-commit';
 import { bodyText, buildAcceptedRow, buildRejectedRow, buildUnparseableRow, maxJsonDepth, parseBody } from '../intake/row';

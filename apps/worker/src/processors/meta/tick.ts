@@ -1,6 +1,7 @@
+import { parseDuration } from '@mcb/core';
 import { metaTokenExpiredError } from '@mcb/meta';
 import { jobId as buildJobId, defaultJobOptions, type QueueConnection, queueNames } from '@mcb/queue';
-import { parseDuration, parseTenantConfig } from '@mcb/tenancy';
+import { parseTenantConfig } from '@mcb/tenancy';
 import { type Job, Queue } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
 
