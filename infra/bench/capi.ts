@@ -4,16 +4,15 @@
 // Budget (issue 17): 100,000 events in ≤ 60 s on this machine. Then an idle run (nothing left to send).
 // infra/bench is not a workspace package: it imports the packages' public entry files by path.
 
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { loadCapiTarget, runCapiSend } from '../../packages/capi/src/index';
 import { createDatabase, runMigrations, withTenantSql } from '../../packages/db/src/index';
 import { addTenant, createTenantContextLoader, generateKey, parseKeyring, setIntegration } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
+import { cpuSeconds, startServerProcess } from './proc';
 
 const events = Number(process.argv[2] ?? 100_000);
 const budgetS = 60;
@@ -28,11 +27,7 @@ const admin = createDatabase({ url: db.url, role: 'admin', max: 2, applicationNa
 const keyring = parseKeyring(generateKey());
 const token = `EAAbench${Date.now()}`;
 const datasetId = '424242424242';
-const child = spawn(process.execPath, ['--import', 'tsx', new URL('./capi-fake-process.ts', import.meta.url).pathname, datasetId, token], {
-  stdio: ['pipe', 'pipe', 'pipe'],
-});
-const [firstLine] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-const fake = { url: (JSON.parse(firstLine) as { url: string }).url };
+const { child, ...fake } = await startServerProcess('./capi-fake-process.ts', [datasetId, token], 'pipe');
 const loader = createTenantContextLoader({ admin, keyring, listen: false });
 
 try {
@@ -74,13 +69,9 @@ try {
   const target = await loadCapiTarget(loader, tenant.id);
   // CPU seconds from /proc (independent of other load on this shared machine): this process, the
   // fake's process, and the Postgres backends of the app pool (created by the first run).
-  const procCpuS = (pid: number) => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
   const backendsCpuS = async () => {
     const pids = await admin.sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = 'bench-capi'`;
-    return pids.reduce((n, r) => n + procCpuS(r.pid), 0);
+    return pids.reduce((n, r) => n + cpuSeconds(r.pid), 0);
   };
   const ownCpuS = () => {
     const u = process.cpuUsage();
@@ -91,12 +82,12 @@ try {
   let cpuLine = '';
   for (const label of ['backlog send', 'idle run (nothing left)']) {
     const start = performance.now();
-    const cpu0 = { own: ownCpuS(), fake: procCpuS(child.pid as number), pg: await backendsCpuS() };
+    const cpu0 = { own: ownCpuS(), fake: cpuSeconds(child.pid as number), pg: await backendsCpuS() };
     const r = await runCapiSend({ database: app, target, settings });
     const s = (performance.now() - start) / 1000;
     const cpu = {
       own: ownCpuS() - cpu0.own,
-      fake: procCpuS(child.pid as number) - cpu0.fake,
+      fake: cpuSeconds(child.pid as number) - cpu0.fake,
       pg: (await backendsCpuS()) - cpu0.pg,
     };
     if (!cpuLine)
@@ -114,7 +105,7 @@ try {
     select count(*) filter (where status = 'sent')::int as sent, count(distinct (funnel_event_id, event_name))::int as distinct from capi_sends`,
   );
   child.stdin?.end();
-  const [fakeLine] = (await once(createInterface({ input: child.stderr }), 'line')) as [string];
+  const [fakeLine] = (await once(createInterface({ input: child.stderr as NodeJS.ReadableStream }), 'line')) as [string];
   const fakeCount = JSON.parse(fakeLine) as { accepted: number; distinct: number };
   const ok = row?.sent === events && row.distinct === events && fakeCount.accepted === events && fakeCount.distinct === events;
   console.log(

@@ -9,9 +9,8 @@
 // autocannon/stripe from the receiver's dev dependencies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { createQueueConnection, WebhookEnqueuer } from '../../packages/queue/src
 import { addTenant, generateKey, parseKeyring, setIntegration } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { apps, buildApp } from '../deploy/build';
+import { cpuSeconds, freePort, peakRssMb } from './proc';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -127,16 +127,6 @@ function signedEvent(req: RequestSpec): RequestSpec {
   return { ...req, body, headers: { ...req.headers, 'content-type': 'application/json', 'stripe-signature': signature } };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function waitHealthy(url: string, child: ChildProcess) {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
@@ -158,24 +148,11 @@ function start(script: string, port: number, env: Record<string, string> = {}, n
   });
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 /** CPU seconds of the Postgres backends serving the bench database (the receiver's connections). */
 async function postgresCpuSeconds(): Promise<number> {
   const rows = await admin.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${db.name} and pid <> pg_backend_pid()`;
   return rows.reduce((sum, r) => sum + cpuSeconds(r.pid), 0);
 }
-
-/** Peak resident set of a process (VmHWM), MB. */
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 /** Warm-up, then the measured run; also the CPU the server process (and its Postgres backends) spent in it. */
 async function drive(url: string, pid: number) {

@@ -3,14 +3,12 @@
 // Budget (issue 6): 5,000 ads × 28 days = 140,000 insight rows in ≤ 30 s on this machine.
 // infra/bench is not a workspace package: it imports the packages' public entry files by path.
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { availableParallelism, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { createDatabase, runMigrations, withTenantSql } from '../../packages/db/src/index';
 import { loadMetaTarget, lookbackRange, runTenantMetaSync } from '../../packages/meta/src/index';
 import { addTenant, createTenantContextLoader, generateKey, parseKeyring, setIntegration } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
+import { startServerProcess } from './proc';
 
 const ads = Number(process.argv[2] ?? 5_000);
 const days = Number(process.argv[3] ?? 28);
@@ -24,15 +22,7 @@ const admin = createDatabase({ url: db.url, role: 'admin', max: 2, applicationNa
 const keyring = parseKeyring(generateKey());
 const token = `EAAbench${Date.now()}`;
 const adAccountId = 'act_987654321';
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', new URL('./fake-graph-process.ts', import.meta.url).pathname, adAccountId, token, String(ads), '500'],
-  {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  },
-);
-const [firstLine] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-const fake = { url: (JSON.parse(firstLine) as { url: string }).url };
+const { child, ...fake } = await startServerProcess('./fake-graph-process.ts', [adAccountId, token, String(ads), '500']);
 const loader = createTenantContextLoader({ admin, keyring, listen: false });
 
 try {

@@ -1,22 +1,10 @@
-// `npm run bench -- report [contacts] [events] [runs] [--keep] [--reuse=<db>]`: weekly report figures on a big tenant.
-// 1. Loads one tenant (America/New_York) with `contacts` contacts (default 100,000; 2% merged into
-//    another), `events` funnel events (default 1,000,000, spread over 52 weeks, 15 event types),
-//    30,000 payments and a year of daily insights for 60 ads — plus a noise tenant a quarter of that
-//    size that row-level security must filter out — with set-based SQL (generate_series), into a fresh
-//    migrated database; then VACUUM ANALYZE (as autovacuum would).
-// 2. Computes the figures of the week Mon 2026-10-26 .. Sun 2026-11-01 (169 h) with the real
-//    `computeReportFigures` (role mcb_app under RLS; this week and the week before) once to warm up,
-//    then `runs` times (default 10). Prints min / median / max wall time, the Postgres backend's CPU
-//    time per run (from /proc: independent of other load on the machine), the target (≤ 1 s) and the
-//    ratio, the machine's load average, and EXPLAIN ANALYZE timings of each statement it sent.
-// Figures are printed, never asserted. infra/bench is not a workspace package: imports are by path.
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import postgres from '../../packages/db/node_modules/postgres/src/index.js';
 import { createDatabase, type Database, runMigrations } from '../../packages/db/src/index';
 import { renderWeeklyReport } from '../../packages/emails/src/index';
 import { computeReportFigures, weekContaining } from '../../packages/reports/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
+import { cpuSeconds } from './proc';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const keep = process.argv.includes('--keep');
@@ -136,11 +124,7 @@ const appSql = postgres(target.url, {
 });
 const app = { sql: appSql, role: 'app', close: () => appSql.end() } as unknown as Database;
 const [{ pid }] = (await appSql`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
-const ticksPerMs = 100 / 1000; // USER_HZ = 100 on Linux
-const backendCpuMs = () => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
-};
+const backendCpuMs = () => cpuSeconds(pid) * 1000;
 
 const warm0 = performance.now();
 capture = true;

@@ -7,15 +7,15 @@
 // queue depth per second. Figures are printed, never asserted. Runs src with tsx (as `npm start`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '../../packages/db/src/index';
 import { createQueueConnection, WebhookEnqueuer } from '../../packages/queue/src/index';
 import { addTenant, generateKey, parseKeyring, setIntegration } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
+import { freePort, rssMb } from './proc';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const rate = Number(process.argv[2] ?? 500);
@@ -23,21 +23,6 @@ const seconds = Number(process.argv[3] ?? 300);
 const workerCount = Number(process.argv[4] ?? 2);
 const secret = `soak-${randomUUID()}`;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-function rssMb(pid: number | undefined): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 const pct = (sorted: number[], p: number) =>
   sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number) : Number.NaN;
 

@@ -1,6 +1,6 @@
-import { type Database, withTenantSql } from '@mcb/db';
+import type { Database } from '@mcb/db';
 import { MetaApiError, MetaTokenExpired } from '@mcb/meta';
-import type { TenantContextLoader } from '@mcb/tenancy';
+import { markIntegrationError, markIntegrationSuccess, type TenantContextLoader } from '@mcb/tenancy';
 import { type CapiTarget, capiTargetOf } from './config';
 
 /** Reads a tenant's target through the context loader (cached, decrypted). Throws `MissingCredentials` / `InvalidConfig`. */
@@ -11,26 +11,14 @@ export async function loadCapiTarget(loader: TenantContextLoader, tenantId: stri
 /** Prefix of `last_error` after Meta answered 190: the scheduler skips the tenant until a new token is stored. */
 export const capiTokenExpiredError = 'token_expired';
 
-/** Records a successful run: `last_success_at = now()`, `last_error = NULL` (under RLS). */
-export async function markCapiSuccess(database: Database, tenantId: string): Promise<void> {
-  await withTenantSql(
-    database.sql,
-    tenantId,
-    (tx) => tx`
-    update tenant_integrations set last_success_at = now(), last_error = null, updated_at = now()
-    where tenant_id = ${tenantId} and provider = 'meta_capi'`,
-  );
+/** Records a successful send of the `meta_capi` integration (`markIntegrationSuccess`). */
+export function markCapiSuccess(database: Database, tenantId: string): Promise<void> {
+  return markIntegrationSuccess(database, tenantId, 'meta_capi');
 }
 
-/** Records a failure in the integration's `last_error` (a message that never contains the token). */
-export async function markCapiError(database: Database, tenantId: string, message: string): Promise<void> {
-  await withTenantSql(
-    database.sql,
-    tenantId,
-    (tx) => tx`
-    update tenant_integrations set last_error = ${message.slice(0, 1_000)}, updated_at = now()
-    where tenant_id = ${tenantId} and provider = 'meta_capi'`,
-  );
+/** Records a failed send in the `meta_capi` integration's `last_error` (`markIntegrationError`). */
+export function markCapiError(database: Database, tenantId: string, message: string): Promise<void> {
+  return markIntegrationError(database, tenantId, 'meta_capi', message);
 }
 
 /**

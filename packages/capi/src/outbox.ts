@@ -1,6 +1,6 @@
 import type { Logger } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
-import { createGraphClient, type GraphClient, MetaRequestError } from '@mcb/meta';
+import { type GraphClient, type GraphSettings, graphClientFor, MetaRequestError } from '@mcb/meta';
 import type { FunnelEventType } from '@mcb/sources';
 import type { TransactionSql } from 'postgres';
 import { type CapiTarget, leadEventName } from './config';
@@ -10,15 +10,9 @@ import { type CapiSource, maxEventAgeMs, type PlannedSend, planSends, type Serve
 export const maxEventsPerRequest = 1_000;
 
 /** Settings shared by every tenant's sends (from the app's env). */
-export interface CapiSendSettings {
-  graphUrl: string;
-  apiVersion: string;
+export interface CapiSendSettings extends GraphSettings {
   /** Events per request, ≤ 1,000. Default 1,000. */
   batchSize?: number;
-  timeoutMs?: number;
-  maxRetries?: number;
-  retryBaseMs?: number;
-  defaultRateLimitWaitMs?: number;
   /** A `pending` row claimed longer ago than this is taken over (its sender died). Default 10 min. */
   leaseMs?: number;
   /** How far back (by `funnel_events.created_at`) the outbox looks for unsent events. Default 8 days. */
@@ -331,19 +325,7 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
   const batchSize = Math.max(1, Math.min(maxEventsPerRequest, settings.batchSize ?? maxEventsPerRequest));
   const leaseMs = settings.leaseMs ?? 10 * 60_000;
   const since = new Date(now().getTime() - (settings.scanDays ?? 8) * 24 * 3600_000);
-  const client =
-    options.client ??
-    createGraphClient({
-      baseUrl: settings.graphUrl,
-      version: settings.apiVersion,
-      accessToken: target.accessToken,
-      timeoutMs: settings.timeoutMs,
-      maxRetries: settings.maxRetries,
-      retryBaseMs: settings.retryBaseMs,
-      defaultRateLimitWaitMs: settings.defaultRateLimitWaitMs,
-      log,
-      signal,
-    });
+  const client = options.client ?? graphClientFor(settings, target.accessToken, { log, signal });
   const requestsBefore = client.requestCount;
   const result: CapiSendResult = { sent: 0, skipped: 0, failed: 0, requests: 0, eventsReceived: 0, durationMs: 0 };
   const t = target.tenantId;

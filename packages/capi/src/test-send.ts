@@ -1,6 +1,6 @@
 import { McbError } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
-import { createGraphClient, type GraphClient } from '@mcb/meta';
+import { type GraphClient, graphClientFor } from '@mcb/meta';
 import type { CapiTarget } from './config';
 import { hashUserData } from './hash';
 import { planSends, type ServerEvent } from './map';
@@ -60,13 +60,8 @@ export async function sendCapiTestEvents(options: {
   }
   const client =
     options.client ??
-    createGraphClient({
-      baseUrl: options.settings.graphUrl,
-      version: options.settings.apiVersion,
-      accessToken: target.accessToken,
-      timeoutMs: options.settings.timeoutMs,
-      maxRetries: 1,
-    });
+    // One retry at most: an operator is waiting on the answer.
+    graphClientFor(options.settings, target.accessToken, { maxRetries: 1 });
   const { body } = await client.post<{ events_received?: number; fbtrace_id?: string }>(`${target.datasetId}/events`, {
     data: events,
     test_event_code: code,

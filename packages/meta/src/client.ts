@@ -23,6 +23,34 @@ export interface GraphClientOptions {
   signal?: AbortSignal;
 }
 
+/** The Graph settings every caller shares (an app's env: `metaSettingsFromEnv`); the token is per tenant. */
+export interface GraphSettings {
+  graphUrl: string;
+  apiVersion: string;
+  timeoutMs?: number;
+  maxRetries?: number;
+  retryBaseMs?: number;
+  defaultRateLimitWaitMs?: number;
+}
+
+/** `createGraphClient` from the shared settings and one tenant's access token. */
+export function graphClientFor(
+  settings: GraphSettings,
+  accessToken: string,
+  extra: Pick<GraphClientOptions, 'log' | 'signal' | 'maxRetries'> = {},
+): GraphClient {
+  return createGraphClient({
+    baseUrl: settings.graphUrl,
+    version: settings.apiVersion,
+    accessToken,
+    timeoutMs: settings.timeoutMs,
+    maxRetries: settings.maxRetries,
+    retryBaseMs: settings.retryBaseMs,
+    defaultRateLimitWaitMs: settings.defaultRateLimitWaitMs,
+    ...extra,
+  });
+}
+
 export type GraphParams = Record<string, string | number | undefined>;
 
 /** One page of a Graph edge. `after` is the cursor of the NEXT page (null on the last one). */

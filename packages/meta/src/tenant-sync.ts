@@ -1,21 +1,21 @@
 import { type Logger, MissingCredentials } from '@mcb/core';
-import { type Database, withTenantSql } from '@mcb/db';
-import { parseTenantConfig, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
-import { createGraphClient } from './client';
+import type { Database } from '@mcb/db';
+import {
+  markIntegrationError,
+  markIntegrationSuccess,
+  parseTenantConfig,
+  type TenantContext,
+  type TenantContextLoader,
+} from '@mcb/tenancy';
+import { type GraphSettings, graphClientFor } from './client';
 import { MetaApiError, MetaTokenExpired } from './errors';
 import { type MetaSyncCheckpoint, type MetaSyncOptions, type MetaSyncResult, syncMetaAccount } from './sync';
 import { type DateRange, lookbackRange } from './window';
 
 /** Settings shared by every tenant's sync (from the app's env). */
-export interface MetaSyncSettings {
-  graphUrl: string;
-  apiVersion: string;
+export interface MetaSyncSettings extends GraphSettings {
   pageSize?: number;
   batchSize?: number;
-  timeoutMs?: number;
-  maxRetries?: number;
-  retryBaseMs?: number;
-  defaultRateLimitWaitMs?: number;
 }
 
 /** What one tenant's sync needs. `accessToken` is a secret: never log it or put it in job data. */
@@ -62,26 +62,14 @@ export async function loadMetaTarget(loader: TenantContextLoader, tenantId: stri
  */
 export const metaTokenExpiredError = 'token_expired';
 
-/** Records a successful sync: `last_success_at = now()`, `last_error = NULL` (under RLS). */
-export async function markMetaSyncSuccess(database: Database, tenantId: string): Promise<void> {
-  await withTenantSql(
-    database.sql,
-    tenantId,
-    (tx) => tx`
-    update tenant_integrations set last_success_at = now(), last_error = null, updated_at = now()
-    where tenant_id = ${tenantId} and provider = 'meta'`,
-  );
+/** Records a successful sync of the `meta` integration (`markIntegrationSuccess`). */
+export function markMetaSyncSuccess(database: Database, tenantId: string): Promise<void> {
+  return markIntegrationSuccess(database, tenantId, 'meta');
 }
 
-/** Records a failed sync in `last_error` (message only: it never contains the token). */
-export async function markMetaSyncError(database: Database, tenantId: string, message: string): Promise<void> {
-  await withTenantSql(
-    database.sql,
-    tenantId,
-    (tx) => tx`
-    update tenant_integrations set last_error = ${message.slice(0, 1_000)}, updated_at = now()
-    where tenant_id = ${tenantId} and provider = 'meta'`,
-  );
+/** Records a failed sync in the `meta` integration's `last_error` (`markIntegrationError`). */
+export function markMetaSyncError(database: Database, tenantId: string, message: string): Promise<void> {
+  return markIntegrationError(database, tenantId, 'meta', message);
 }
 
 /**
@@ -114,17 +102,7 @@ export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress
  */
 export async function runTenantMetaSync(options: TenantMetaSyncOptions): Promise<MetaSyncResult> {
   const { target, settings } = options;
-  const client = createGraphClient({
-    baseUrl: settings.graphUrl,
-    version: settings.apiVersion,
-    accessToken: target.accessToken,
-    timeoutMs: settings.timeoutMs,
-    maxRetries: settings.maxRetries,
-    retryBaseMs: settings.retryBaseMs,
-    defaultRateLimitWaitMs: settings.defaultRateLimitWaitMs,
-    log: options.log,
-    signal: options.signal,
-  });
+  const client = graphClientFor(settings, target.accessToken, { log: options.log, signal: options.signal });
   return syncMetaAccount({
     database: options.database,
     client,

@@ -1,5 +1,5 @@
 import { createLogger, createRateLimitedWarn, type Logger } from '@mcb/core';
-import { type ConnectionOptions, createPostgresBackend, setDefaultBackendFactory } from 'bullmq';
+import { type ConnectionOptions, createPostgresBackend, Queue, setDefaultBackendFactory } from 'bullmq';
 import { Redis } from 'ioredis';
 
 /**
@@ -68,4 +68,26 @@ export function createQueueConnection(
 export async function pingQueue(queue: QueueConnection): Promise<void> {
   if (queue.backend.kind === 'postgres') return;
   await (queue.connection as Redis).ping();
+}
+
+const sharedQueues = new WeakMap<QueueConnection, Map<string, Queue>>();
+
+/**
+ * The BullMQ `Queue` named `name` on `conn`, made once and shared by every caller in the process
+ * (its errors go to `conn.onError`). For producers that add jobs now and then (ticks, fan-outs); it
+ * lives as long as the connection.
+ */
+export function queueOn(conn: QueueConnection, name: string): Queue {
+  let byName = sharedQueues.get(conn);
+  if (!byName) {
+    byName = new Map();
+    sharedQueues.set(conn, byName);
+  }
+  let q = byName.get(name);
+  if (!q) {
+    q = new Queue(name, { connection: conn.connection, prefix: conn.prefix });
+    q.on('error', conn.onError(`queue ${name}`));
+    byName.set(name, q);
+  }
+  return q;
 }

@@ -3,6 +3,7 @@ export * from './context';
 export * from './context-types';
 export * from './crypto';
 export * from './demo';
+export * from './integration-status';
 export * from './integrations';
 export * from './keys';
 export * from './slug';

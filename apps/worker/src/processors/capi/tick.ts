@@ -1,24 +1,11 @@
 import { capiTokenExpiredError } from '@mcb/capi';
-import { capiSendJobId, type QueueConnection, webhookQueueName } from '@mcb/queue';
-import { type Job, Queue } from 'bullmq';
+import { capiSendJobId, type QueueConnection, queueOn, webhookQueueName } from '@mcb/queue';
+import type { Job, Queue } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
-
-const queues = new WeakMap<QueueConnection, Map<string, Queue>>();
 
 /** The tenant's own queue (where its webhooks and its `capi.send` run), one instance per connection. */
 export function tenantQueue(conn: QueueConnection, tenantId: string): Queue {
-  let byTenant = queues.get(conn);
-  if (!byTenant) {
-    byTenant = new Map();
-    queues.set(conn, byTenant);
-  }
-  let q = byTenant.get(tenantId);
-  if (!q) {
-    q = new Queue(webhookQueueName(tenantId), { connection: conn.connection, prefix: conn.prefix });
-    q.on('error', conn.onError(`queue ${webhookQueueName(tenantId)}`));
-    byTenant.set(tenantId, q);
-  }
-  return q;
+  return queueOn(conn, webhookQueueName(tenantId));
 }
 
 /**

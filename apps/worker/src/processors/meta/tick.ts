@@ -1,21 +1,9 @@
 import { parseDuration } from '@mcb/core';
 import { metaTokenExpiredError } from '@mcb/meta';
-import { jobId as buildJobId, defaultJobOptions, type QueueConnection, queueNames } from '@mcb/queue';
+import { jobId as buildJobId, defaultJobOptions, queueNames, queueOn } from '@mcb/queue';
 import { parseTenantConfig } from '@mcb/tenancy';
-import { type Job, Queue } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
-
-const queues = new WeakMap<QueueConnection, Queue>();
-
-function metaQueue(conn: QueueConnection): Queue {
-  let q = queues.get(conn);
-  if (!q) {
-    q = new Queue(queueNames.meta, { connection: conn.connection, prefix: conn.prefix });
-    q.on('error', conn.onError(`queue ${queueNames.meta}`));
-    queues.set(conn, q);
-  }
-  return q;
-}
 
 /** `20260301T0600Z`: a window start as a job-id part (BullMQ ids may not contain `:`). */
 function windowKey(ms: number): string {
@@ -73,7 +61,7 @@ const unfinished = new Set(['waiting', 'delayed', 'active', 'prioritized', 'wait
  * from its checkpoint instead of racing a fresh sync against the same throttled account.
  */
 export async function processMetaTick(_job: Job, deps: WorkerDeps): Promise<unknown> {
-  const queue = metaQueue(deps.queue);
+  const queue = queueOn(deps.queue, queueNames.meta);
   const planned = await planMetaSyncJobs(deps);
   const states = await Promise.all(planned.map((j) => queue.getJobState(j.previousJobId)));
   const jobs = planned.filter((_, i) => !unfinished.has(states[i] as string));

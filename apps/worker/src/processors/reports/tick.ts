@@ -1,19 +1,7 @@
-import { defaultJobOptions, type QueueConnection, queueNames } from '@mcb/queue';
+import { defaultJobOptions, queueNames, queueOn } from '@mcb/queue';
 import { findDueWeeklyReports, weeklyReportJobId } from '@mcb/reports';
-import { type Job, Queue } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
-
-const queues = new WeakMap<QueueConnection, Queue>();
-
-function reportsQueue(conn: QueueConnection): Queue {
-  let q = queues.get(conn);
-  if (!q) {
-    q = new Queue(queueNames.reports, { connection: conn.connection, prefix: conn.prefix });
-    q.on('error', conn.onError(`queue ${queueNames.reports}`));
-    queues.set(conn, q);
-  }
-  return q;
-}
 
 /**
  * Enqueues one `report.weekly` per tenant whose weekly report is due at `now` (its last full week
@@ -25,7 +13,7 @@ export async function enqueueDueWeeklyReports(deps: Pick<WorkerDeps, 'admin' | '
   for (const bad of invalid) deps.log.warn({ tenant: bad.slug, err: bad.error }, 'report tick: tenant config unreadable; skipped');
   if (due.length) {
     const options = defaultJobOptions(deps.env.JOB_ATTEMPTS);
-    await reportsQueue(deps.queue).addBulk(
+    await queueOn(deps.queue, queueNames.reports).addBulk(
       due.map((d) => ({
         name: 'report.weekly',
         data: { tenantId: d.tenantId, weekStart: d.weekStart },

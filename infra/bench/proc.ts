@@ -1,0 +1,55 @@
+// The processes of the benches: starting a helper server in a process of its own, and what the benches
+// read of other processes from /proc (Linux): CPU and memory figures that do not depend on the rest of
+// the load on this shared machine. Not a bench itself.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export { freeLoopbackPort as freePort } from '../../packages/testing/src/ports';
+
+/**
+ * Starts `script` (a file of infra/bench) with tsx in a process of its own — so that its CPU is not
+ * the measured code's — and waits for the `{"url": …}` line it prints once listening. The process
+ * exits when its parent closes its stdin (or is killed).
+ */
+export async function startServerProcess(
+  script: string,
+  args: string[],
+  stderr: 'pipe' | 'inherit' = 'inherit',
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args], {
+    stdio: ['pipe', 'pipe', stderr],
+  });
+  const [firstLine] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), 'line')) as [string];
+  return { url: (JSON.parse(firstLine) as { url: string }).url, child };
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. USER_HZ is 100 on Linux. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set of a process now (`VmRSS`), MB; 0 once it is gone. */
+export function rssMb(pid: number | undefined): number {
+  return statusKb(pid, 'VmRSS') / 1024;
+}
+
+/** Peak resident set of a process so far (`VmHWM`), MB; 0 once it is gone. */
+export function peakRssMb(pid: number | undefined): number {
+  return statusKb(pid, 'VmHWM') / 1024;
+}
+
+function statusKb(pid: number | undefined, field: string): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
