@@ -40,3 +40,17 @@ export async function withAdminDatabase<T>(env: CliEnv, fn: (admin: Database) =>
     await admin.close();
   }
 }
+
+/**
+ * Runs `fn` with the two pools of an operator command (`logs`, `log`, `replay`): `admin` for lookups
+ * and lists across tenants, `app` for everything of one tenant under RLS (ADR 0002). Closes both.
+ */
+export async function withOperatorDatabases<T>(env: CliEnv, fn: (dbs: { admin: Database; app: Database }) => Promise<T>): Promise<T> {
+  const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 2, applicationName: 'mcb-cli' });
+  const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 2, applicationName: 'mcb-cli' });
+  try {
+    return await fn({ admin, app });
+  } finally {
+    await Promise.all([admin.close(), app.close()]);
+  }
+}

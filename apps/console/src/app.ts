@@ -10,8 +10,10 @@ import { createAdminApi } from './routes/api';
 import { createLogPages, loginPage } from './routes/pages';
 
 export interface ConsoleDeps {
-  /** Admin (`mcb_admin`) connection: the console is an operator path across tenants. */
-  database: Database;
+  /** Admin (`mcb_admin`): sessions, tenant lists and lookups, searches across tenants (ADR 0002). */
+  admin: Database;
+  /** App (`mcb_app`): every read and replay of one tenant's logs, under that tenant (RLS). */
+  app: Database;
   queue: QueueConnection;
   log: Logger;
   adminToken: string;
@@ -44,7 +46,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   const app = new Hono<ConsoleEnv>();
   const auth = createConsoleAuth({
     adminToken: deps.adminToken,
-    database: deps.database,
+    database: deps.admin,
     log: deps.log,
     secureCookies: deps.secureCookies,
     allowedOrigin: deps.allowedOrigin,
@@ -54,7 +56,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   });
   const enqueuer = new WebhookEnqueuer(deps.queue, deps.jobAttempts);
   const board = createQueueBoard({
-    admin: deps.database,
+    admin: deps.admin,
     queue: deps.queue,
     log: deps.log,
     basePath: '/admin/queues',
@@ -70,7 +72,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    const { ok } = await checkReadiness(deps);
+    const { ok } = await checkReadiness({ database: deps.admin, queue: deps.queue });
     return c.json({ ok }, ok ? 200 : 503);
   });
   app.get('/', (c) => c.redirect('/admin/logs'));
@@ -97,8 +99,8 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   app.use('/admin', auth.require);
   app.use('/admin/*', auth.require);
   app.get('/admin', (c) => c.redirect('/admin/logs'));
-  app.route('/admin/api', createAdminApi({ admin: deps.database, queue: deps.queue, enqueuer }));
-  app.route('/admin/logs', createLogPages({ admin: deps.database, enqueuer }));
+  app.route('/admin/api', createAdminApi({ admin: deps.admin, app: deps.app, queue: deps.queue, enqueuer }));
+  app.route('/admin/logs', createLogPages({ admin: deps.admin, app: deps.app, enqueuer }));
   app.use('/admin/queues/*', async (_c, next) => {
     await board.ready();
     return next();

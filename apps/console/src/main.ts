@@ -8,10 +8,12 @@ import { loadConsoleEnv } from './env';
 
 const env = loadConsoleEnv();
 const log = createLogger({ name: 'console', level: env.LOG_LEVEL });
-const database = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 5, applicationName: 'mcb-console' });
+const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 5, applicationName: 'mcb-console' });
+const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 5, applicationName: 'mcb-console-tenant' });
 const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
 const consoleApp = createConsoleApp({
-  database,
+  admin,
+  app,
   queue,
   log,
   adminToken: env.ADMIN_TOKEN,
@@ -32,7 +34,7 @@ onShutdown(
     { name: 'http', close: () => closeHttpServer(server as Server) },
     { name: 'console', close: () => consoleApp.close() },
     { name: 'queue', close: () => queue.close() },
-    { name: 'postgres', close: () => database.close() },
+    { name: 'postgres', close: () => Promise.all([admin.close(), app.close()]) },
   ],
   log,
 );

@@ -12,9 +12,11 @@ import { createTenant, insertLog } from './factories';
 const { databaseUrl, redisUrl, redisPrefix } = testEnv();
 const token = 'console-capi-token-0123456789';
 const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const app = createDatabase({ url: databaseUrl, role: 'app', max: 2 });
 const queue = createQueueConnection({ kind: 'redis', url: redisUrl }, `${redisPrefix}-console-capi`);
 const consoleApp = createConsoleApp({
-  database: admin,
+  admin,
+  app,
   queue,
   log: createLogger({ name: 'console-capi-test', level: 'silent' }),
   adminToken: token,
@@ -26,7 +28,7 @@ const hashedEmail = 'ceea7b686c43f044fffaab488a94d05dca6d2a7fb3b79b7c0adfb3e4357
 afterAll(async () => {
   await consoleApp.close();
   await queue.close();
-  await admin.close();
+  await Promise.all([admin.close(), app.close()]);
 });
 
 describe('console: Conversions API sends of a webhook log', () => {

@@ -10,9 +10,11 @@ import { createTenant, insertLog } from './factories';
 const { databaseUrl, redisUrl, redisPrefix } = testEnv();
 const token = 'console-test-token-0123456789';
 const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 4 });
+const appDb = createDatabase({ url: databaseUrl, role: 'app', max: 4 });
 const queue = createQueueConnection({ kind: 'redis', url: redisUrl }, `${redisPrefix}-console-api`);
 const consoleApp = createConsoleApp({
-  database: admin,
+  admin,
+  app: appDb,
   queue,
   log: createLogger({ name: 'console-test', level: 'silent' }),
   adminToken: token,
@@ -26,7 +28,7 @@ const jsonHeaders = { ...bearer, 'content-type': 'application/json' };
 afterAll(async () => {
   await consoleApp.close();
   await queue.close();
-  await admin.close();
+  await Promise.all([admin.close(), appDb.close()]);
 });
 
 async function jobsOf(tenantId: string) {

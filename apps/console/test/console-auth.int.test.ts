@@ -16,6 +16,7 @@ import { createTenant, insertLog } from './factories';
 const { databaseUrl, redisUrl, redisPrefix } = testEnv();
 const token = 'console-auth-token-0123456789';
 const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 4 });
+const appDb = createDatabase({ url: databaseUrl, role: 'app', max: 2 });
 const queue = createQueueConnection({ kind: 'redis', url: redisUrl }, `${redisPrefix}-console-auth`);
 const lines: string[] = [];
 const log = pino(
@@ -27,7 +28,7 @@ const log = pino(
     },
   }),
 ) as unknown as Logger;
-const consoleApp = createConsoleApp({ database: admin, queue, log, adminToken: token, signInMaxFailures: 5 });
+const consoleApp = createConsoleApp({ admin, app: appDb, queue, log, adminToken: token, signInMaxFailures: 5 });
 const app = consoleApp.app;
 const host = 'console.test:3001';
 /** A request from `client` (its socket address), as the node server hands it to Hono. */
@@ -38,7 +39,7 @@ afterAll(async () => {
   await reports.close();
   await consoleApp.close();
   await queue.close();
-  await admin.close();
+  await Promise.all([admin.close(), appDb.close()]);
 });
 
 let clientNo = 0;
@@ -155,7 +156,7 @@ describe('sessions are server-side and revocable', () => {
 
   it('rotating ADMIN_TOKEN ends every session', async () => {
     const { cookie } = await signIn();
-    const rotated = createConsoleApp({ database: admin, queue, log, adminToken: `${token}-rotated` });
+    const rotated = createConsoleApp({ admin, app: appDb, queue, log, adminToken: `${token}-rotated` });
     try {
       expect((await rotated.app.request('/admin/api/stats', { headers: { cookie } })).status).toBe(401);
       expect((await rotated.app.request('/admin/api/stats', { headers: { authorization: `Bearer ${token}-rotated` } })).status).toBe(200);
@@ -186,7 +187,7 @@ describe('Secure cookie setting', () => {
       ['always', `http://${host}/login`, true],
       ['never', `https://${host}/login`, false],
     ] as const) {
-      const other = createConsoleApp({ database: admin, queue, log, adminToken: token, secureCookies: mode });
+      const other = createConsoleApp({ admin, app: appDb, queue, log, adminToken: token, secureCookies: mode });
       try {
         const res = await other.app.request(url, {
           method: 'POST',

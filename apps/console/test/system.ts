@@ -23,6 +23,7 @@ export async function startSystem(name: string, adminToken: string) {
   const encryptionKey = randomBytes(32).toString('base64');
   const keyring = parseKeyring(encryptionKey);
   const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 4 });
+  const app = createDatabase({ url: databaseUrl, role: 'app', max: 4 });
   const queue = createQueueConnection({ kind: 'redis', url: redisUrl }, prefix);
   const enqueuer = new WebhookEnqueuer(queue, 1);
 
@@ -57,7 +58,8 @@ export async function startSystem(name: string, adminToken: string) {
   });
   const worker = await startWorkerRuntime(workerEnv, createLogger({ name: 'console-test-worker', level: 'silent' }));
   const consoleApp = createConsoleApp({
-    database: admin,
+    admin,
+    app,
     queue,
     log: createLogger({ name: 'console-test', level: 'silent' }),
     adminToken,
@@ -117,7 +119,7 @@ export async function startSystem(name: string, adminToken: string) {
       await enqueuer.close();
       await queue.close();
       await new Promise((r) => manychat.close(r));
-      await admin.close();
+      await Promise.all([admin.close(), app.close()]);
     },
   };
 }

@@ -10,7 +10,7 @@ import type { WorkerMetrics } from './metrics';
 export interface WorkerDeps {
   env: WorkerEnv;
   log: Logger;
-  /** Role `mcb_app`: every tenant query goes through `withTenant`. */
+  /** Role `mcb_app`: every tenant query runs inside `withTenantSql` / `withTenantRoundTrip`. */
   database: Database;
   /** Role `mcb_admin`: only for resolving a log's tenant and cross-tenant fan-out. */
   admin: Database;

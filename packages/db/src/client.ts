@@ -1,15 +1,11 @@
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres, { type Sql } from 'postgres';
-import * as schema from './schema/index';
-
-export type Schema = typeof schema;
-export type Db = PostgresJsDatabase<Schema>;
 
 /**
  * Which database role a connection runs as:
- * - `app`: subject to row-level security; every tenant query goes through `withTenant`.
- * - `admin`: bypasses RLS; only for the named admin paths (tenant management, intake tenant
- *   resolution, cross-tenant stats, the outbox sweeper).
+ * - `app`: subject to row-level security; every tenant query runs inside `withTenantSql` (or
+ *   `withTenantRoundTrip`), which sets the tenant for one transaction.
+ * - `admin`: bypasses RLS; only for the named admin paths of ADR 0002 (tenant resolution and
+ *   management, cross-tenant lists and stats, the reconciler).
  * - `owner`: the connecting user itself; only migrations use it.
  */
 export type DbRole = 'app' | 'admin' | 'owner';
@@ -25,9 +21,12 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
+/**
+ * One postgres.js pool and the role its sessions run as. Queries are raw SQL through `sql`; row types
+ * come from the drizzle schema (`XRow`, `toX`), which is not a runtime client (ADR 0018).
+ */
 export interface Database {
   sql: Sql;
-  db: Db;
   role: DbRole;
   close: () => Promise<void>;
 }
@@ -46,7 +45,9 @@ export function createDatabase({
   const connection: Record<string, string> = { application_name: applicationName };
   if (role !== 'owner') connection.role = roleNames[role];
   if (statementTimeoutMs > 0) connection.statement_timeout = String(statementTimeoutMs);
-  const options = {
+  // bigint ids and cents come back as JS numbers (safe up to 2^53); a `date` stays the calendar day
+  // it is ('YYYY-MM-DD', as the schema's `date(…, { mode: 'string' })` says), not a UTC-midnight Date.
+  const sql = postgres(url, {
     max,
     connection,
     connect_timeout: connectTimeoutSeconds,
@@ -55,23 +56,15 @@ export function createDatabase({
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
     transform: { undefined: null },
-  } as const;
-  // bigint ids and cents come back as JS numbers (safe up to 2^53).
-  const sql = postgres(url, {
-    ...options,
     types: {
       bigint: { to: 20, from: [20], serialize: (x: number | bigint) => x.toString(), parse: (x: string) => Number(x) },
+      calendarDate: {
+        to: 1082,
+        from: [1082],
+        serialize: (x: string | Date) => (x instanceof Date ? x.toISOString() : x),
+        parse: (x: string) => x,
+      },
     },
   });
-  // drizzle rewrites its client's date and json serializers, which would break `sql.json()` and
-  // Date parameters in raw queries: it gets its own pool (postgres.js connects lazily).
-  const db = drizzle(postgres(url, options), { schema });
-  return {
-    sql,
-    db,
-    role,
-    close: async () => {
-      await Promise.all([sql.end({ timeout: 5 }), db.$client.end({ timeout: 5 })]);
-    },
-  };
+  return { sql, role, close: () => sql.end({ timeout: 5 }) };
 }

@@ -1,4 +1,5 @@
 export * from './filters';
+export * from './logs';
 export * from './queues';
 export * from './reconcile';
 export * from './replay';

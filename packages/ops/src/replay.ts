@@ -1,11 +1,22 @@
-import type { Database, WebhookLogFilter, WebhookLogSummary } from '@mcb/db';
-import { countWebhookLogs, iterateWebhookLogs } from '@mcb/db';
+import {
+  countWebhookLogs,
+  findWebhookLogTenants,
+  listWebhookLogsAfter,
+  type Queryable,
+  toWebhookLog,
+  type WebhookLogCursor,
+  type WebhookLogFilter,
+  type WebhookLogRow,
+  type WebhookLogSummary,
+} from '@mcb/db';
 import type { WebhookEnqueuer } from '@mcb/queue';
-import type { Sql } from 'postgres';
+import { type OperatorDatabases, withLogScope } from './logs';
 
-export interface ReplayDeps {
-  /** Admin (`mcb_admin`) connection: replay is an operator path across tenants. */
-  admin: Database;
+/**
+ * Replay reads one tenant's logs under RLS when the filter names a tenant and lists across tenants on
+ * the admin pool otherwise; every reset is written under the log's own tenant (ADR 0002).
+ */
+export interface ReplayDeps extends OperatorDatabases {
   enqueuer: WebhookEnqueuer;
 }
 
@@ -73,24 +84,37 @@ const onlyRejected = (filter: WebhookLogFilter): WebhookLogFilter | null =>
   filter.status && filter.status !== 'rejected' ? null : { ...filter, status: 'rejected' };
 
 /** Matches, replayable ones, and rejected ones (the first `replaySkipListLimit` of them by id). */
-async function countReplay(sql: Sql, filter: WebhookLogFilter) {
+async function countReplay(sql: Queryable, filter: WebhookLogFilter) {
   const rejectedFilter = onlyRejected(filter);
   const [matched, replayable, rejected, firstRejected] = await Promise.all([
     countWebhookLogs(sql, filter),
     countWebhookLogs(sql, notRejected(filter)),
     rejectedFilter ? countWebhookLogs(sql, rejectedFilter) : 0,
-    rejectedFilter ? iterateWebhookLogs(sql, rejectedFilter, replaySkipListLimit).next() : null,
+    rejectedFilter ? listWebhookLogsAfter(sql, rejectedFilter, null, replaySkipListLimit) : [],
   ]);
-  return { matched, replayable, rejected, rejectedIds: firstRejected && !firstRejected.done ? firstRejected.value.map((r) => r.id) : [] };
+  return { matched, replayable, rejected, rejectedIds: firstRejected.map((r) => r.id) };
 }
 
 /** Dry run of a bulk replay: how many logs match, how many would run, and the first few. Changes nothing. */
 export async function previewReplay(deps: ReplayDeps, filter: WebhookLogFilter): Promise<ReplayDryRun> {
-  const [{ matched, replayable, rejected }, first] = await Promise.all([
-    countReplay(deps.admin.sql, filter),
-    iterateWebhookLogs(deps.admin.sql, notRejected(filter), sampleSize).next(),
-  ]);
-  return { matched, replayable, rejected, needsConfirmation: replayable > replayConfirmThreshold, sample: first.done ? [] : first.value };
+  const [{ matched, replayable, rejected }, sample] = await withLogScope(deps, filter.tenantId, (sql) =>
+    Promise.all([countReplay(sql, filter), listWebhookLogsAfter(sql, notRejected(filter), null, sampleSize)]),
+  );
+  return { matched, replayable, rejected, needsConfirmation: replayable > replayConfirmThreshold, sample };
+}
+
+/** Matching logs oldest first, one batch per transaction (each reset must commit before its jobs are added). */
+async function* batchesOf(deps: ReplayDeps, filter: WebhookLogFilter, batchSize: number): AsyncGenerator<WebhookLogSummary[]> {
+  let after: WebhookLogCursor | null = null;
+  for (;;) {
+    const position = after;
+    const batch = await withLogScope(deps, filter.tenantId, (sql) => listWebhookLogsAfter(sql, filter, position, batchSize));
+    if (batch.length === 0) return;
+    yield batch;
+    if (batch.length < batchSize) return;
+    const last = batch.at(-1) as WebhookLogSummary;
+    after = { receivedAt: last.receivedAt, id: last.id };
+  }
 }
 
 function emptySummary(matched: number, replayNumber: number): ReplaySummary {
@@ -119,13 +143,17 @@ export async function replayWebhookLogs(
   options: { batchSize?: number; onProgress?: (p: ReplayProgress) => void } = {},
 ): Promise<ReplaySummary> {
   const started = Date.now();
-  const sql = deps.admin.sql;
-  const { matched, replayable: total, rejected, rejectedIds } = await countReplay(sql, filter);
+  const {
+    matched,
+    replayable: total,
+    rejected,
+    rejectedIds,
+  } = await withLogScope(deps, filter.tenantId, (sql) => countReplay(sql, filter));
   const summary = emptySummary(matched, started);
   skip(summary, 'rejected', rejectedIds, rejected);
   let done = 0;
   options.onProgress?.({ done, total });
-  for await (const batch of iterateWebhookLogs(sql, notRejected(filter), options.batchSize ?? 500)) {
+  for await (const batch of batchesOf(deps, notRejected(filter), options.batchSize ?? 500)) {
     await replayBatch(deps, batch, summary);
     done += batch.length;
     options.onProgress?.({ done, total: Math.max(total, done) });
@@ -137,8 +165,17 @@ export async function replayWebhookLogs(
 /** Replays the given log ids (the single-log path of the console and CLI); rejected ones are skipped. */
 export async function replayWebhookLogIds(deps: ReplayDeps, ids: number[]): Promise<ReplaySummary> {
   const started = Date.now();
-  const rows = await deps.admin.sql<{ id: number; tenant_id: string; status: string }[]>`
-    select id, tenant_id, status from webhook_logs where id = any(${ids}::bigint[]) order by received_at, id`;
+  // Which tenant each id belongs to is the one cross-tenant lookup; the statuses are read under it.
+  const owners = await findWebhookLogTenants(deps.admin.sql, ids);
+  const status = new Map<number, WebhookLogRow['status']>();
+  for (const [tenantId, tenantLogIds] of idsByTenant(owners)) {
+    const found = await withLogScope(deps, tenantId, (sql) => statusesOf(sql, tenantLogIds));
+    for (const r of found) status.set(r.id, r.status);
+  }
+  const rows = owners.flatMap((o) => {
+    const s = status.get(o.id);
+    return s ? [{ id: o.id, tenantId: o.tenantId, status: s }] : [];
+  });
   const summary = emptySummary(rows.length, started);
   skip(
     summary,
@@ -147,7 +184,7 @@ export async function replayWebhookLogIds(deps: ReplayDeps, ids: number[]): Prom
   );
   await replayBatch(
     deps,
-    rows.filter((r) => r.status !== 'rejected').map((r) => ({ id: r.id, tenantId: r.tenant_id, status: r.status }) as WebhookLogSummary),
+    rows.filter((r) => r.status !== 'rejected'),
     summary,
   );
   summary.ms = Date.now() - started;
@@ -160,29 +197,27 @@ async function replayBatch(
   summary: ReplaySummary,
 ): Promise<void> {
   if (batch.length === 0) return;
-  const sql = deps.admin.sql;
-  let reset: Array<{ id: number; tenant_id: string }>;
+  const reset: Array<{ id: number; tenantId: string }> = [];
   const duplicates = new Set<number>();
-  try {
-    reset = await resetLogs(
-      sql,
-      batch.map((r) => r.id),
-    );
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    // A `duplicate` row whose accepted twin holds the dedupe key: go row by row to find it.
-    reset = [];
-    for (const row of batch) {
-      try {
-        reset.push(...(await resetLogs(sql, [row.id])));
-      } catch (rowErr) {
-        if (!isUniqueViolation(rowErr)) throw rowErr;
-        duplicates.add(row.id);
+  for (const [tenantId, ids] of idsByTenant(batch)) {
+    const resetLogs = (some: number[]) => withLogScope(deps, tenantId, (sql) => resetLogsOf(sql, some));
+    try {
+      reset.push(...(await resetLogs(ids)));
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // A `duplicate` row whose accepted twin holds the dedupe key: go row by row to find it.
+      for (const id of ids) {
+        try {
+          reset.push(...(await resetLogs([id])));
+        } catch (rowErr) {
+          if (!isUniqueViolation(rowErr)) throw rowErr;
+          duplicates.add(id);
+        }
       }
     }
   }
   skip(summary, 'duplicate', [...duplicates]);
-  // A row that is `rejected` by the time of the reset is never reset (see resetLogs).
+  // A row that is `rejected` by the time of the reset is never reset (see resetLogsOf).
   const resetIds = new Set(reset.map((r) => r.id));
   skip(
     summary,
@@ -191,24 +226,41 @@ async function replayBatch(
   );
   if (reset.length === 0) return;
   try {
-    await deps.enqueuer.rerun(reset.map((r) => ({ tenantId: r.tenant_id, logId: r.id })));
+    await deps.enqueuer.rerun(reset.map((r) => ({ tenantId: r.tenantId, logId: r.id })));
   } catch {
     summary.notEnqueued += reset.length;
     return;
   }
-  const ids = reset.map((r) => r.id);
-  await sql`update webhook_logs set enqueued_at = now() where id = any(${ids}::bigint[]) and enqueued_at is null`;
+  for (const [tenantId, ids] of idsByTenant(reset)) {
+    await withLogScope(
+      deps,
+      tenantId,
+      (sql) => sql`update webhook_logs set enqueued_at = now() where id = any(${ids}::bigint[]) and enqueued_at is null`,
+    );
+  }
   summary.replayed += reset.length;
+}
+
+/** Log ids grouped by tenant, in the order the logs came. */
+function idsByTenant(logs: Array<{ id: number; tenantId: string }>): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  for (const { id, tenantId } of logs) groups.set(tenantId, [...(groups.get(tenantId) ?? []), id]);
+  return groups;
+}
+
+async function statusesOf(sql: Queryable, ids: number[]): Promise<Array<Pick<WebhookLogRow, 'id' | 'status'>>> {
+  return sql<Pick<WebhookLogRow, 'id' | 'status'>[]>`select id, status from webhook_logs where id = any(${ids}::bigint[])`;
 }
 
 // Committed before the jobs are added: a worker that picks a job up at once must see `received`.
 // Never a rejected row: it failed authentication, and resetting it would turn evidence into data.
-async function resetLogs(sql: Sql, ids: number[]): Promise<Array<{ id: number; tenant_id: string }>> {
-  return sql<{ id: number; tenant_id: string }[]>`
+async function resetLogsOf(sql: Queryable, ids: number[]): Promise<Array<{ id: number; tenantId: string }>> {
+  const rows = await sql<Pick<WebhookLogRow, 'id' | 'tenant_id'>[]>`
     update webhook_logs
     set status = 'received', error_message = null, processed_at = null, enqueued_at = null
     where id = any(${ids}::bigint[]) and status <> 'rejected'
     returning id, tenant_id`;
+  return rows.map(toWebhookLog);
 }
 
 function isUniqueViolation(err: unknown): boolean {

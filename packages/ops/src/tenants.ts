@@ -1,5 +1,5 @@
 import { UnknownTenant } from '@mcb/core';
-import type { Database } from '@mcb/db';
+import { type Database, type TenantRow, toTenant } from '@mcb/db';
 
 /** Tenant id of a slug (or of an id itself), active or not. Admin path. Throws `UnknownTenant`. */
 export async function resolveTenantId(admin: Database, slugOrId: string): Promise<string> {
@@ -14,7 +14,7 @@ export async function resolveTenantId(admin: Database, slugOrId: string): Promis
 
 /** Every tenant, for queue discovery and pickers: id, slug, name, active flag. Admin path. */
 export async function listTenantRefs(admin: Database): Promise<Array<{ id: string; slug: string; name: string; isActive: boolean }>> {
-  const rows = await admin.sql<{ id: string; slug: string; name: string; is_active: boolean }[]>`
+  const rows = await admin.sql<Pick<TenantRow, 'id' | 'slug' | 'name' | 'is_active'>[]>`
     select id, slug, name, is_active from tenants order by slug`;
-  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, isActive: r.is_active }));
+  return rows.map(toTenant);
 }

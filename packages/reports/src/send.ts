@@ -1,5 +1,5 @@
 import { type Logger, McbError } from '@mcb/core';
-import { type Database, withTenantSql } from '@mcb/db';
+import { type Database, type ReportRunRow, type TenantRow, toTenant, withTenantSql } from '@mcb/db';
 import { renderWeeklyReport } from '@mcb/emails';
 import { parseTenantConfig } from '@mcb/tenancy';
 import { computeReportFigures, type ReportFigures } from './figures';
@@ -21,42 +21,24 @@ export interface ReportTenant {
   recipients: string[];
 }
 
+type ReportTenantRow = Pick<TenantRow, 'id' | 'slug' | 'name' | 'owner_name' | 'report_email' | 'is_active' | 'created_at' | 'config'>;
+
 /** Reads one tenant (any status) for reporting. Throws when it does not exist. */
 export async function loadReportTenant(database: Database, tenantId: string): Promise<ReportTenant> {
   const [row] = await withTenantSql(
     database.sql,
     tenantId,
-    (tx) =>
-      tx<
-        {
-          id: string;
-          slug: string;
-          name: string;
-          owner_name: string | null;
-          report_email: string | null;
-          is_active: boolean;
-          created_at: Date;
-          config: unknown;
-        }[]
-      >`select id, slug, name, owner_name, report_email, is_active, created_at, config from tenants where id = ${tenantId}`,
+    (tx) => tx<ReportTenantRow[]>`
+      select id, slug, name, owner_name, report_email, is_active, created_at, config from tenants where id = ${tenantId}`,
   );
   if (!row) throw new McbError('not_found', `Unknown tenant id: ${tenantId}`);
   const config = parseTenantConfig(row.config);
   const recipients = [
     ...new Set([row.report_email, ...config.report.recipients].filter((e): e is string => !!e?.trim()).map((e) => e.trim().toLowerCase())),
   ];
-  return {
-    id: row.id,
-    slug: row.slug,
-    name: row.name,
-    ownerName: row.owner_name,
-    reportEmail: row.report_email,
-    isActive: row.is_active,
-    createdAt: row.created_at,
-    timezone: config.timezone,
-    schedule: config.report.schedule,
-    recipients,
-  };
+  // The stored config is read through its defaults above; the report keeps what it needs of it.
+  const { config: _stored, ...tenant } = toTenant(row);
+  return { ...tenant, timezone: config.timezone, schedule: config.report.schedule, recipients };
 }
 
 /** The week a report covers: the week holding `week` (any `YYYY-MM-DD` in it), else the last full week before `now`. */
@@ -116,11 +98,7 @@ export type SendWeeklyReportResult =
   | { status: 'in_progress'; runId: number; weekStart: string }
   | { status: 'skipped'; weekStart: string; reason: 'no_recipients' | 'inactive' };
 
-interface RunRow {
-  id: number;
-  status: 'pending' | 'sent' | 'failed';
-  sent_at: Date | null;
-}
+type RunRow = Pick<ReportRunRow, 'id' | 'status' | 'sent_at'>;
 
 /**
  * Sends one tenant's weekly report at most once per week. A `report_runs` row is claimed first

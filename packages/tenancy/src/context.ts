@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { MissingCredentials, UnknownTenant } from '@mcb/core';
-import type { Database, Provider } from '@mcb/db';
+import { type Database, type JsonRow, type Provider, type TenantIntegrationRow, type TenantRow, toTenant } from '@mcb/db';
 import { parseTenantConfig } from './config';
 import type { IntegrationSecrets, TenantContext, TenantContextLoader } from './context-types';
-import { type Envelope, type Keyring, openJson, openText } from './crypto';
+import { type Keyring, openJson, openText } from './crypto';
 import { isValidSlug } from './slug';
 
 /** Channel the 0003 migration's triggers notify with a tenant id on every tenant/integration change. */
@@ -43,23 +43,11 @@ interface Entry {
   missing?: boolean;
 }
 
-interface TenantRow {
-  id: string;
-  slug: string;
-  name: string;
-  owner_name: string | null;
-  report_email: string | null;
-  config: unknown;
-  integrations: IntegrationRow[];
-}
-
-interface IntegrationRow {
-  provider: Provider;
-  credentials: Envelope | null;
-  webhook_secret: string | null;
-  previous_webhook_secret: string | null;
-  previous_secret_expires_at: string | null;
-}
+/** A tenant with its active integrations, in one row (`json_agg`). */
+type ContextRow = Pick<TenantRow, 'id' | 'slug' | 'name' | 'owner_name' | 'report_email' | 'config'> & { integrations: IntegrationJson[] };
+type IntegrationJson = JsonRow<
+  Pick<TenantIntegrationRow, 'provider' | 'credentials' | 'webhook_secret' | 'previous_webhook_secret' | 'previous_secret_expires_at'>
+>;
 
 /**
  * The webhook secrets a delivery may be signed with at `now`: the current one first, then the
@@ -86,7 +74,7 @@ export function requireIntegration(ctx: TenantContext, provider: Provider): Inte
   return secrets;
 }
 
-function decryptIntegration(keyring: Keyring, slug: string, row: IntegrationRow): IntegrationSecrets {
+function decryptIntegration(keyring: Keyring, slug: string, row: IntegrationJson): IntegrationSecrets {
   try {
     return {
       provider: row.provider,
@@ -100,18 +88,10 @@ function decryptIntegration(keyring: Keyring, slug: string, row: IntegrationRow)
   }
 }
 
-function toContext(keyring: Keyring, row: TenantRow): TenantContext {
+function toContext(keyring: Keyring, row: ContextRow): TenantContext {
   const credentials: TenantContext['credentials'] = {};
   for (const integration of row.integrations) credentials[integration.provider] = decryptIntegration(keyring, row.slug, integration);
-  return {
-    id: row.id,
-    slug: row.slug,
-    name: row.name,
-    ownerName: row.owner_name,
-    reportEmail: row.report_email,
-    config: parseTenantConfig(row.config),
-    credentials,
-  };
+  return { ...toTenant(row), config: parseTenantConfig(row.config), credentials };
 }
 
 /**
@@ -203,7 +183,7 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
   }
 
   const load = async (by: 'slug' | 'id', key: string): Promise<TenantContext> => {
-    const rows = await admin.sql<TenantRow[]>`
+    const rows = await admin.sql<ContextRow[]>`
       select t.id, t.slug, t.name, t.owner_name, t.report_email, t.config,
         coalesce(json_agg(json_build_object(
           'provider', i.provider, 'credentials', i.credentials, 'webhook_secret', i.webhook_secret,

@@ -1,13 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { SealedEnvelope } from '@mcb/db';
 
-/** An encrypted value as stored in Postgres: AES-256-GCM with the id of the key that sealed it. */
-export interface Envelope {
-  v: 1;
-  kid: string;
-  iv: string;
-  tag: string;
-  ct: string;
-}
+/** An encrypted value as stored in Postgres (`tenant_integrations.credentials`, and as JSON text in the secret columns). */
+export type Envelope = SealedEnvelope;
 
 export interface Keyring {
   /** Key id that new values are sealed with. */

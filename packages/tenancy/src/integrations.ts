@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { McbError, MissingCredentials, maskSecret, UnknownTenant } from '@mcb/core';
-import { type Database, type Provider, providers } from '@mcb/db';
-import { type Envelope, type Keyring, openJson, openText, sealJson, sealText } from './crypto';
+import { type Database, type Provider, providers, type TenantIntegrationRow, toTenantIntegration } from '@mcb/db';
+import { type Keyring, openJson, openText, sealJson, sealText } from './crypto';
 import { assertAdmin } from './tenants';
 
 /**
@@ -54,20 +54,6 @@ export interface IntegrationView {
   lastError: string | null;
   lastSuccessAt: Date | null;
   updatedAt: Date;
-}
-
-interface IntegrationRow {
-  id: string;
-  tenant_id: string;
-  provider: Provider;
-  credentials: Envelope | null;
-  webhook_secret: string | null;
-  previous_webhook_secret: string | null;
-  previous_secret_expires_at: Date | null;
-  is_active: boolean;
-  last_error: string | null;
-  last_success_at: Date | null;
-  updated_at: Date;
 }
 
 /** A strong random shared secret (32 bytes, base64url: safe in a header and in `?secret=`). */
@@ -144,7 +130,7 @@ export async function rotateWebhookSecret(admin: Database, keyring: Keyring, inp
   const secret = input.newSecret === undefined ? (generatedSecret as string) : (checkedSecret(provider, input.newSecret) as string);
   const now = input.now ?? new Date();
   return admin.sql.begin(async (tx) => {
-    const [row] = await tx<IntegrationRow[]>`
+    const [row] = await tx<TenantIntegrationRow[]>`
       select * from tenant_integrations where tenant_id = ${tenantId} and provider = ${provider} for update`;
     if (!row) throw new MissingCredentials(input.slug, provider);
     const keepPrevious = row.webhook_secret !== null && input.overlapMs > 0;
@@ -172,19 +158,32 @@ function maskCredentials(credentials: Record<string, unknown>): Record<string, s
 export async function listIntegrations(admin: Database, keyring: Keyring, slug: string): Promise<IntegrationView[]> {
   assertAdmin(admin);
   const tenantId = await tenantIdOf(admin, slug);
-  const rows = await admin.sql<IntegrationRow[]>`
+  const rows = await admin.sql<TenantIntegrationRow[]>`
     select * from tenant_integrations where tenant_id = ${tenantId} order by provider`;
-  return rows.map((row) => ({
-    provider: row.provider,
-    isActive: row.is_active,
-    credentials: row.credentials ? maskCredentials(openJson(keyring, row.credentials)) : {},
-    webhookSecret: row.webhook_secret ? maskSecret(openText(keyring, row.webhook_secret)) : null,
-    previousWebhookSecret: row.previous_webhook_secret ? maskSecret(openText(keyring, row.previous_webhook_secret)) : null,
-    previousSecretExpiresAt: row.previous_secret_expires_at,
-    lastError: row.last_error,
-    lastSuccessAt: row.last_success_at,
-    updatedAt: row.updated_at,
-  }));
+  return rows.map((row) => {
+    const {
+      provider,
+      isActive,
+      credentials,
+      webhookSecret,
+      previousWebhookSecret,
+      previousSecretExpiresAt,
+      lastError,
+      lastSuccessAt,
+      updatedAt,
+    } = toTenantIntegration(row);
+    return {
+      provider,
+      isActive,
+      credentials: credentials ? maskCredentials(openJson(keyring, credentials)) : {},
+      webhookSecret: webhookSecret ? maskSecret(openText(keyring, webhookSecret)) : null,
+      previousWebhookSecret: previousWebhookSecret ? maskSecret(openText(keyring, previousWebhookSecret)) : null,
+      previousSecretExpiresAt,
+      lastError,
+      lastSuccessAt,
+      updatedAt,
+    };
+  });
 }
 
 /** Deletes one integration (its secrets go with it). Throws `MissingCredentials` when absent. */
@@ -203,7 +202,7 @@ export async function removeIntegration(admin: Database, slug: string, provider:
 export async function readWebhookSecrets(admin: Database, keyring: Keyring, slug: string): Promise<Partial<Record<Provider, string>>> {
   assertAdmin(admin);
   const tenantId = await tenantIdOf(admin, slug);
-  const rows = await admin.sql<Pick<IntegrationRow, 'provider' | 'webhook_secret'>[]>`
+  const rows = await admin.sql<Pick<TenantIntegrationRow, 'provider' | 'webhook_secret'>[]>`
     select provider, webhook_secret from tenant_integrations
     where tenant_id = ${tenantId} and is_active and webhook_secret is not null order by provider`;
   return Object.fromEntries(rows.map((row) => [row.provider, openText(keyring, row.webhook_secret as string)]));

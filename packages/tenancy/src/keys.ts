@@ -1,4 +1,4 @@
-import type { Database } from '@mcb/db';
+import type { Database, TenantIntegrationRow } from '@mcb/db';
 import { type Envelope, type Keyring, openJson, openText, sealJson, sealText } from './crypto';
 import { assertAdmin } from './tenants';
 
@@ -20,13 +20,7 @@ export interface KeyScope {
   slug?: string;
 }
 
-interface SealedRow {
-  id: string;
-  tenant_id: string;
-  credentials: Envelope | null;
-  webhook_secret: string | null;
-  previous_webhook_secret: string | null;
-}
+type SealedRow = Pick<TenantIntegrationRow, 'id' | 'tenant_id' | 'credentials' | 'webhook_secret' | 'previous_webhook_secret'>;
 
 const kidOfText = (sealed: string | null) => (sealed ? (JSON.parse(sealed) as Envelope).kid : null);
 

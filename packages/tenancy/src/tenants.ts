@@ -1,5 +1,5 @@
 import { McbError, UnknownTenant } from '@mcb/core';
-import type { Database, Provider } from '@mcb/db';
+import { type Database, type Provider, type Tenant, type TenantRow, toTenant } from '@mcb/db';
 import { z } from 'zod';
 import { mergeTenantConfig, validateTenantConfig } from './config';
 import { assertValidSlug } from './slug';
@@ -9,18 +9,8 @@ import { assertValidSlug } from './slug';
  * `Database`, because managing tenants means seeing all of them; nothing else should.
  */
 
-/** A tenant as stored (config as written, without defaults), any status. */
-export interface TenantRecord {
-  id: string;
-  slug: string;
-  name: string;
-  ownerName: string | null;
-  reportEmail: string | null;
-  isActive: boolean;
-  config: Record<string, unknown>;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A tenant as stored (config as written, without defaults), any status: the `tenants` row, camelCase. */
+export type TenantRecord = Tenant;
 
 export interface TenantSummary extends TenantRecord {
   /** Providers with an active integration, sorted. */
@@ -41,37 +31,11 @@ export interface AddTenantInput {
 
 export type UpdateTenantInput = Partial<Omit<AddTenantInput, 'slug' | 'isActive'>>;
 
-interface TenantRow {
-  id: string;
-  slug: string;
-  name: string;
-  owner_name: string | null;
-  report_email: string | null;
-  is_active: boolean;
-  config: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-}
-
 const emailSchema = z.email();
 
 /** Refuses a non-admin connection: a forgotten admin path must fail loudly, not see nothing. */
 export function assertAdmin(database: Database): void {
   if (database.role !== 'admin') throw new Error(`Tenant management needs the admin database role (got ${database.role})`);
-}
-
-function toRecord(row: TenantRow): TenantRecord {
-  return {
-    id: row.id,
-    slug: row.slug,
-    name: row.name,
-    ownerName: row.owner_name,
-    reportEmail: row.report_email,
-    isActive: row.is_active,
-    config: row.config,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }
 
 function checkedName(name: string): string {
@@ -104,7 +68,7 @@ export async function addTenant(admin: Database, input: AddTenantInput): Promise
     on conflict (slug) do nothing
     returning *`;
   if (!rows[0]) throw new McbError('bad_request', `Tenant already exists: ${input.slug}`);
-  return toRecord(rows[0]);
+  return toTenant(rows[0]);
 }
 
 /** Every tenant, active or not, by slug, with the providers it has active integrations for. */
@@ -114,7 +78,7 @@ export async function listTenants(admin: Database): Promise<TenantSummary[]> {
     select t.*, coalesce(array_agg(i.provider order by i.provider) filter (where i.id is not null), '{}') as providers
     from tenants t left join tenant_integrations i on i.tenant_id = t.id and i.is_active
     group by t.id order by t.slug`;
-  return rows.map((r) => ({ ...toRecord(r), providers: r.providers }));
+  return rows.map((r) => ({ ...toTenant(r), providers: r.providers }));
 }
 
 /** One tenant by slug, whatever its status. Throws `UnknownTenant`. */
@@ -122,7 +86,7 @@ export async function getTenantBySlug(admin: Database, slug: string): Promise<Te
   assertAdmin(admin);
   const rows = await admin.sql<TenantRow[]>`select * from tenants where slug = ${slug}`;
   if (!rows[0]) throw new UnknownTenant(slug);
-  return toRecord(rows[0]);
+  return toTenant(rows[0]);
 }
 
 /** Activates or deactivates a tenant; every process's cached context follows within ~1 s (NOTIFY). */
@@ -131,7 +95,7 @@ export async function setTenantActive(admin: Database, slug: string, isActive: b
   const rows = await admin.sql<TenantRow[]>`
     update tenants set is_active = ${isActive}, updated_at = now() where slug = ${slug} returning *`;
   if (!rows[0]) throw new UnknownTenant(slug);
-  return toRecord(rows[0]);
+  return toTenant(rows[0]);
 }
 
 /**
@@ -158,7 +122,7 @@ export async function setGhlLocationIds(admin: Database, slug: string, locationI
     const config = checkedConfig({ ...current.config, ghl });
     const [row] = await tx<TenantRow[]>`
       update tenants set config = ${tx.json(config as never)}, updated_at = now() where id = ${current.id} returning *`;
-    return toRecord(row as TenantRow);
+    return toTenant(row as TenantRow);
   }) as Promise<TenantRecord>;
 }
 
@@ -179,6 +143,6 @@ export async function updateTenant(admin: Database, slug: string, patch: UpdateT
         config = ${tx.json(config as never)},
         updated_at = now()
       where id = ${current.id} returning *`;
-    return toRecord(row as TenantRow);
+    return toTenant(row as TenantRow);
   }) as Promise<TenantRecord>;
 }

@@ -1,7 +1,7 @@
-import { decodeLogCursor, getWebhookLogDetail, searchWebhookLogs, type WebhookLogSummary } from '@mcb/db';
-import { resolveLogFilter } from '@mcb/ops';
+import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
+import { openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
 import type { Command } from 'commander';
-import { loadCliEnv, withAdminDatabase } from '../env';
+import { loadCliEnv, withOperatorDatabases } from '../env';
 import { formatTable } from '../table';
 
 const time = (d: Date | null) =>
@@ -47,8 +47,8 @@ export function registerLogsCommands(program: Command): void {
         opts: { status?: string; source?: string; since?: string; until?: string; query?: string; limit: string; cursor?: string },
       ) => {
         const env = loadCliEnv();
-        await withAdminDatabase(env, async (admin) => {
-          const filter = await resolveLogFilter(admin, {
+        await withOperatorDatabases(env, async (dbs) => {
+          const filter = await resolveLogFilter(dbs.admin, {
             tenant: slug,
             status: opts.status,
             source: opts.source,
@@ -60,7 +60,7 @@ export function registerLogsCommands(program: Command): void {
           if (opts.cursor && !cursor) throw new Error('Invalid --cursor');
           const limit = Number(opts.limit);
           if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('Invalid --limit: 1 to 500');
-          const page = await searchWebhookLogs(admin.sql, filter, { cursor, limit });
+          const page = await searchLogs(dbs, filter, { cursor, limit });
           if (page.items.length === 0) {
             process.stdout.write('No logs match.\n');
             return;
@@ -79,8 +79,8 @@ export function registerLogsCommands(program: Command): void {
     .action(async (idText: string, opts: { json?: boolean }) => {
       const env = loadCliEnv();
       if (!/^\d{1,15}$/.test(idText)) throw new Error(`Invalid log id: ${idText}`);
-      await withAdminDatabase(env, async (admin) => {
-        const log = await getWebhookLogDetail(admin.sql, Number(idText));
+      await withOperatorDatabases(env, async (dbs) => {
+        const log = await openLog(dbs, Number(idText));
         if (!log) throw new Error(`No webhook log ${idText}`);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(log, null, 2)}\n`);

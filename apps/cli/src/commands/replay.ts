@@ -11,7 +11,7 @@ import {
 import { createQueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { Command } from 'commander';
 import { askYesNo, isInteractive } from '../confirm';
-import { loadCliEnv, withAdminDatabase } from '../env';
+import { loadCliEnv, withOperatorDatabases } from '../env';
 import { createProgressBar } from '../progress';
 import { formatLogTable } from './logs';
 
@@ -86,7 +86,7 @@ export function registerReplayCommands(program: Command): void {
     .option('-y, --yes', `replay more than ${replayConfirmThreshold} logs without asking`)
     .action(async (opts: ReplayOptions) => {
       const env = loadCliEnv();
-      await withAdminDatabase(env, async (admin) => {
+      await withOperatorDatabases(env, async (dbs) => {
         const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
         const enqueuer = new WebhookEnqueuer(queue, env.JOB_ATTEMPTS);
         try {
@@ -100,10 +100,10 @@ export function registerReplayCommands(program: Command): void {
               return;
             }
             if (!(await confirmBulk(ids.length, opts))) return void process.stdout.write('Nothing replayed.\n');
-            process.stdout.write(describeSummary(await replayWebhookLogIds({ admin, enqueuer }, ids), opts));
+            process.stdout.write(describeSummary(await replayWebhookLogIds({ ...dbs, enqueuer }, ids), opts));
             return;
           }
-          const filter = await resolveLogFilter(admin, {
+          const filter = await resolveLogFilter(dbs.admin, {
             tenant: opts.tenant,
             source: opts.source,
             status: opts.status,
@@ -114,7 +114,7 @@ export function registerReplayCommands(program: Command): void {
           if (Object.keys(filter).length === 0) {
             throw new Error('Refusing to replay every log: give at least one filter (--tenant, --source, --status, --since, --until, -q)');
           }
-          const preview = await previewReplay({ admin, enqueuer }, filter);
+          const preview = await previewReplay({ ...dbs, enqueuer }, filter);
           const rejectedNote = preview.rejected
             ? `${preview.rejected} rejected log(s) match: they failed authentication and are never replayed (see them with ${whereRejected(opts)}).\n`
             : '';
@@ -130,7 +130,7 @@ export function registerReplayCommands(program: Command): void {
           }
           if (!(await confirmBulk(preview.replayable, opts))) return void process.stdout.write('Nothing replayed.\n');
           const bar = createProgressBar('replay');
-          const summary = await replayWebhookLogs({ admin, enqueuer }, filter, { onProgress: (p) => bar.update(p.done, p.total) });
+          const summary = await replayWebhookLogs({ ...dbs, enqueuer }, filter, { onProgress: (p) => bar.update(p.done, p.total) });
           bar.finish();
           process.stdout.write(describeSummary(summary, opts));
         } finally {

@@ -1,14 +1,16 @@
 import { errorResponse, McbError } from '@mcb/core';
-import { type Database, decodeLogCursor, getTenantStats, getWebhookLogDetail, searchWebhookLogs } from '@mcb/db';
+import { type Database, decodeLogCursor, getTenantStats } from '@mcb/db';
 import {
   getQueueCounts,
   listQueueRefs,
+  openLog,
   parseTimeArg,
   previewReplay,
   replayWebhookLogIds,
   replayWebhookLogs,
   resolveLogFilter,
   resolveTenantId,
+  searchLogs,
 } from '@mcb/ops';
 import type { QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { Hono } from 'hono';
@@ -16,7 +18,10 @@ import { z } from 'zod';
 import { type ConsoleEnv, parseId } from '../http';
 
 export interface AdminApiDeps {
+  /** `mcb_admin`: lists across tenants, slug and log id lookups, stats. */
   admin: Database;
+  /** `mcb_app`: one tenant's logs, read and replayed under that tenant. */
+  app: Database;
   queue: QueueConnection;
   enqueuer: WebhookEnqueuer;
 }
@@ -36,7 +41,8 @@ const replayBodySchema = z.object({ dryRun: z.boolean().optional(), confirm: z.n
  */
 export function createAdminApi(deps: AdminApiDeps) {
   const api = new Hono<ConsoleEnv>();
-  const replayDeps = { admin: deps.admin, enqueuer: deps.enqueuer };
+  const dbs = { admin: deps.admin, app: deps.app };
+  const replayDeps = { ...dbs, enqueuer: deps.enqueuer };
 
   api.get('/logs', async (c) => {
     const { cursor, limit, ...rest } = c.req.query();
@@ -45,12 +51,12 @@ export function createAdminApi(deps: AdminApiDeps) {
     if (cursor && !position) throw new McbError('bad_request', 'Invalid cursor');
     const size = limit === undefined ? 50 : Number(limit);
     if (!Number.isInteger(size) || size < 1 || size > 500) throw new McbError('bad_request', 'Invalid limit: 1 to 500');
-    return c.json(await searchWebhookLogs(deps.admin.sql, filter, { cursor: position, limit: size }));
+    return c.json(await searchLogs(dbs, filter, { cursor: position, limit: size }));
   });
 
   api.get('/logs/:id', async (c) => {
     const id = parseId(c.req.param('id'));
-    const log = id ? await getWebhookLogDetail(deps.admin.sql, id) : null;
+    const log = id ? await openLog(dbs, id) : null;
     if (!log) return errorResponse(c, 'not_found', `No webhook log ${c.req.param('id')}`);
     return c.json({ log });
   });

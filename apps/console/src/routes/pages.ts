@@ -1,6 +1,6 @@
 import { McbError } from '@mcb/core';
-import { type Database, decodeLogCursor, getWebhookLogDetail, searchWebhookLogs, type WebhookLogPage, webhookStatuses } from '@mcb/db';
-import { listTenantRefs, replaySkipReasons, replayWebhookLogIds, resolveLogFilter } from '@mcb/ops';
+import { type Database, decodeLogCursor, type WebhookLogPage, webhookStatuses } from '@mcb/db';
+import { listTenantRefs, openLog, replaySkipReasons, replayWebhookLogIds, resolveLogFilter, searchLogs } from '@mcb/ops';
 import type { WebhookEnqueuer } from '@mcb/queue';
 import { sources } from '@mcb/sources';
 import { Hono } from 'hono';
@@ -64,7 +64,7 @@ function options(values: readonly string[], selected: string | undefined, blank:
 }
 
 /** Server-rendered log browser under `/admin/logs` (behind auth): search, open one, replay it. */
-export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueuer }) {
+export function createLogPages(deps: { admin: Database; app: Database; enqueuer: WebhookEnqueuer }) {
   const pages = new Hono<ConsoleEnv>();
 
   pages.get('/', async (c) => {
@@ -75,7 +75,7 @@ export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueue
     let error: string | null = null;
     try {
       const filter = await resolveLogFilter(deps.admin, Object.fromEntries(Object.entries(filterInput).filter(([, v]) => v !== '')));
-      page = await searchWebhookLogs(deps.admin.sql, filter, { cursor: cursor ? decodeLogCursor(cursor) : null, limit: 50 });
+      page = await searchLogs(deps, filter, { cursor: cursor ? decodeLogCursor(cursor) : null, limit: 50 });
     } catch (err) {
       if (!(err instanceof McbError)) throw err;
       error = err.message;
@@ -120,7 +120,7 @@ export function createLogPages(deps: { admin: Database; enqueuer: WebhookEnqueue
 
   pages.get('/:id', async (c) => {
     const id = parseId(c.req.param('id'));
-    const log = id ? await getWebhookLogDetail(deps.admin.sql, id) : null;
+    const log = id ? await openLog(deps, id) : null;
     if (!log) return c.html(layout('Not found', html`<div class="error">No webhook log ${c.req.param('id')}</div>`), 404);
     const replayed = c.req.query('replayed');
     return c.html(

@@ -1,13 +1,15 @@
 import { redactHeaders } from '@mcb/core';
 import type { Source as WebhookSource } from '@mcb/sources/domain';
-import type { PendingQuery, Row, Sql } from 'postgres';
-import type { WebhookStatus } from '../schema/webhook-logs';
+import type { PendingQuery, Row } from 'postgres';
+import { toWebhookLog, type WebhookLogRow, type WebhookStatus } from '../schema/webhook-logs';
+import type { Queryable } from '../tenant-scope';
 
 /**
  * Filters of the operator search (console API, log browser, `mcb logs`, `mcb replay`).
  * All optional; `since` inclusive, `until` exclusive, on `received_at`.
  */
 export interface WebhookLogFilter {
+  /** One tenant's logs: run the query on an `app` pool under this tenant (`withTenantSql`, ADR 0002). */
   tenantId?: string;
   source?: WebhookSource;
   status?: WebhookStatus;
@@ -63,15 +65,19 @@ function escapeLike(text: string): string {
 
 // Text lives in webhook_log_search (trigram index), filled by triggers once a worker picks a log up
 // (or at once for rejected logs, drizzle/0010): a log still waiting in its queue is not found by `q`.
-function searchCondition(sql: Sql, q: string, tenantId?: string): PendingQuery<Row[]> {
+// One tenant's search runs under RLS and reads the view webhook_log_search_in_tenant, whose rows are
+// the current tenant's and whose LIKE may use the trigram index (drizzle/0017); matching on the log id
+// alone keeps its tenant filter apart from the policy of webhook_logs. Across tenants (admin): the table.
+function searchCondition(sql: Queryable, q: string, tenantId?: string): PendingQuery<Row[]> {
   const pattern = `%${escapeLike(q.trim().toLowerCase())}%`;
-  const inTenant = tenantId ? sql`and s.tenant_id = ${tenantId}` : sql``;
-  const text = sql`(l.tenant_id, l.id) in (select s.tenant_id, s.log_id from webhook_log_search s where s.search_text like ${pattern} ${inTenant})`;
+  const text = tenantId
+    ? sql`l.id in (select s.log_id from webhook_log_search_in_tenant s where s.search_text like ${pattern})`
+    : sql`(l.tenant_id, l.id) in (select s.tenant_id, s.log_id from webhook_log_search s where s.search_text like ${pattern})`;
   return /^\d{1,15}$/.test(q.trim()) ? sql`(l.id = ${Number(q.trim())} or ${text})` : text;
 }
 
 /** The WHERE clause of a filter over `webhook_logs l` (composable postgres.js fragment). */
-export function webhookLogWhere(sql: Sql, filter: WebhookLogFilter): PendingQuery<Row[]> {
+export function webhookLogWhere(sql: Queryable, filter: WebhookLogFilter): PendingQuery<Row[]> {
   const parts: PendingQuery<Row[]>[] = [];
   if (filter.tenantId) parts.push(sql`l.tenant_id = ${filter.tenantId}`);
   if (filter.source) parts.push(sql`l.source = ${filter.source}`);
@@ -84,42 +90,29 @@ export function webhookLogWhere(sql: Sql, filter: WebhookLogFilter): PendingQuer
   return parts.reduce((all, part) => sql`${all} and ${part}`);
 }
 
-const summaryColumns = (sql: Sql) => sql`
+const summaryColumns = (sql: Queryable) => sql`
   l.id, l.tenant_id, t.slug as tenant_slug, l.source, l.event_type, l.status, l.dedupe_key, l.attempts,
   left(l.error_message, 500) as error_message, l.received_at, l.enqueued_at, l.processed_at, l.contact_id`;
 
-type SummaryRow = {
-  id: number;
-  tenant_id: string;
-  tenant_slug: string;
-  source: WebhookSource;
-  event_type: string | null;
-  status: WebhookStatus;
-  dedupe_key: string;
-  attempts: number;
-  error_message: string | null;
-  received_at: Date;
-  enqueued_at: Date | null;
-  processed_at: Date | null;
-  contact_id: string | null;
-};
+type SummaryRow = Pick<
+  WebhookLogRow,
+  | 'id'
+  | 'tenant_id'
+  | 'source'
+  | 'event_type'
+  | 'status'
+  | 'dedupe_key'
+  | 'attempts'
+  | 'error_message'
+  | 'received_at'
+  | 'enqueued_at'
+  | 'processed_at'
+  | 'contact_id'
+> & { tenant_slug: string };
 
-function toSummary(r: SummaryRow): WebhookLogSummary {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    tenantSlug: r.tenant_slug,
-    source: r.source,
-    eventType: r.event_type,
-    status: r.status,
-    dedupeKey: r.dedupe_key,
-    attempts: r.attempts,
-    errorMessage: r.error_message,
-    receivedAt: r.received_at,
-    enqueuedAt: r.enqueued_at,
-    processedAt: r.processed_at,
-    contactId: r.contact_id,
-  };
+function toSummary(row: SummaryRow): WebhookLogSummary {
+  const { id, tenantId, ...rest } = toWebhookLog(row);
+  return { id, tenantId, tenantSlug: row.tenant_slug, ...rest };
 }
 
 export interface WebhookLogPage {
@@ -130,10 +123,11 @@ export interface WebhookLogPage {
 
 /**
  * Newest first, keyset-paginated on (received_at, id): the cost of a page does not grow with
- * its depth. Cross-tenant: run it on an admin (`mcb_admin`) connection.
+ * its depth. One tenant (`filter.tenantId`): on an `app` pool under that tenant; across tenants: on an
+ * admin (`mcb_admin`) connection.
  */
 export async function searchWebhookLogs(
-  sql: Sql,
+  sql: Queryable,
   filter: WebhookLogFilter,
   page: { cursor?: WebhookLogCursor | null; limit?: number } = {},
 ): Promise<WebhookLogPage> {
@@ -151,36 +145,30 @@ export async function searchWebhookLogs(
 }
 
 /** How many logs match (the dry-run figure of a bulk replay). */
-export async function countWebhookLogs(sql: Sql, filter: WebhookLogFilter): Promise<number> {
+export async function countWebhookLogs(sql: Queryable, filter: WebhookLogFilter): Promise<number> {
   const [row] = await sql<{ n: number }[]>`select count(*)::int as n from webhook_logs l where ${webhookLogWhere(sql, filter)}`;
   return row?.n ?? 0;
 }
 
 /**
- * Oldest first, in batches, for bulk replay: walks (received_at, id) ascending so rows whose
- * status changes while it runs are neither skipped nor visited twice.
+ * One batch of matching logs, oldest first, after position `after` (null: from the first). Bulk replay
+ * walks (received_at, id) ascending batch by batch, so rows whose status changes while it runs are
+ * neither skipped nor visited twice. One tenant: on an `app` pool under it; across tenants: admin.
  */
-export async function* iterateWebhookLogs(
-  sql: Sql,
+export async function listWebhookLogsAfter(
+  sql: Queryable,
   filter: WebhookLogFilter,
-  batchSize = 500,
-): AsyncGenerator<WebhookLogSummary[], void, undefined> {
-  let cursor: WebhookLogCursor | null = null;
-  for (;;) {
-    const after = cursor ? sql`and (l.received_at, l.id) > (${cursor.receivedAt}, ${cursor.id})` : sql``;
-    const rows = await sql<SummaryRow[]>`
-      select ${summaryColumns(sql)}
-      from webhook_logs l join tenants t on t.id = l.tenant_id
-      where ${webhookLogWhere(sql, filter)} ${after}
-      order by l.received_at, l.id
-      limit ${batchSize}`;
-    if (rows.length === 0) return;
-    const items = rows.map(toSummary);
-    yield items;
-    const last = items.at(-1) as WebhookLogSummary;
-    cursor = { receivedAt: last.receivedAt, id: last.id };
-    if (rows.length < batchSize) return;
-  }
+  after: WebhookLogCursor | null,
+  limit: number,
+): Promise<WebhookLogSummary[]> {
+  const position = after ? sql`and (l.received_at, l.id) > (${after.receivedAt}, ${after.id})` : sql``;
+  const rows = await sql<SummaryRow[]>`
+    select ${summaryColumns(sql)}
+    from webhook_logs l join tenants t on t.id = l.tenant_id
+    where ${webhookLogWhere(sql, filter)} ${position}
+    order by l.received_at, l.id
+    limit ${limit}`;
+  return rows.map(toSummary);
 }
 
 /** One log with everything an operator needs to judge it, and what it produced. */
@@ -199,21 +187,34 @@ export interface WebhookLogDetail extends WebhookLogSummary {
   capiSends: Array<Record<string, unknown>>;
 }
 
-/** The log with id `id` (any tenant; admin connection), or null. */
-export async function getWebhookLogDetail(sql: Sql, id: number): Promise<WebhookLogDetail | null> {
+/**
+ * The tenant of each of these logs (ids that match no log are left out), oldest first: the one
+ * cross-tenant step of opening or replaying logs by id (admin connection; `webhook_logs_id_idx`).
+ * Everything else of a log is then read and written under its tenant.
+ */
+export async function findWebhookLogTenants(sql: Queryable, ids: number[]): Promise<Array<{ id: number; tenantId: string }>> {
+  const rows = await sql<Pick<WebhookLogRow, 'id' | 'tenant_id'>[]>`
+    select id, tenant_id from webhook_logs where id = any(${ids}::bigint[]) order by received_at, id`;
+  return rows.map(toWebhookLog);
+}
+
+/**
+ * The log with id `id` and what it produced, or null. Run it on an `app` pool under the log's tenant
+ * (`findWebhookLogTenants`): a log of another tenant is not found.
+ */
+export async function getWebhookLogDetail(sql: Queryable, id: number): Promise<WebhookLogDetail | null> {
   const [row] = await sql<
-    (SummaryRow & {
-      tenant_name: string;
-      headers: Record<string, string>;
-      payload: unknown;
-      raw_body: Buffer | null;
-      full_error: string | null;
-    })[]
+    (SummaryRow &
+      Pick<WebhookLogRow, 'headers' | 'payload' | 'raw_body'> & {
+        tenant_name: string;
+        full_error: string | null;
+      })[]
   >`
     select ${summaryColumns(sql)}, t.name as tenant_name, l.headers, l.payload, l.raw_body, l.error_message as full_error
     from webhook_logs l join tenants t on t.id = l.tenant_id
     where l.id = ${id}`;
   if (!row) return null;
+  const { headers, payload, raw_body, tenant_name, full_error, ...summary } = row;
   const [contacts, funnelEvents, payments, capiSends] = await Promise.all([
     row.contact_id
       ? sql`
@@ -233,12 +234,12 @@ export async function getWebhookLogDetail(sql: Sql, id: number): Promise<Webhook
       from capi_sends where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by id`,
   ]);
   return {
-    ...toSummary(row),
-    errorMessage: row.full_error,
-    tenantName: row.tenant_name,
-    headers: redactHeaders(row.headers ?? {}),
-    payload: row.payload,
-    rawBody: row.raw_body === null ? null : new TextDecoder().decode(row.raw_body),
+    ...toSummary(summary),
+    errorMessage: full_error,
+    tenantName: tenant_name,
+    headers: redactHeaders(headers ?? {}),
+    payload,
+    rawBody: raw_body === null ? null : new TextDecoder().decode(raw_body),
     contact: (contacts[0] as Record<string, unknown> | undefined) ?? null,
     funnelEvents: [...funnelEvents],
     payments: [...payments],

@@ -14,6 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId } from './columns';
 import { funnelEvents } from './funnel-events';
 import { tenants } from './tenants';
@@ -72,3 +73,7 @@ export const capiSends = pgTable(
 );
 
 export type CapiSend = typeof capiSends.$inferSelect;
+/** A `capi_sends` row as SQL returns it (snake_case column names, schema types). */
+export type CapiSendRow = RowOf<typeof capiSends>;
+/** `capi_sends` row (whole or some columns) → `CapiSend` fields: the table's one mapper (ADR 0018). */
+export const toCapiSend = rowMapper(capiSends);

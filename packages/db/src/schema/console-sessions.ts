@@ -1,4 +1,5 @@
 import { index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt } from './columns';
 
 /**
@@ -20,3 +21,9 @@ export const consoleSessions = pgTable(
   },
   (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
 );
+
+export type ConsoleSession = typeof consoleSessions.$inferSelect;
+/** A `console_sessions` row as SQL returns it (snake_case column names, schema types). */
+export type ConsoleSessionRow = RowOf<typeof consoleSessions>;
+/** `console_sessions` row (whole or some columns) → `ConsoleSession` fields: the table's one mapper (ADR 0018). */
+export const toConsoleSession = rowMapper(consoleSessions);

@@ -1,4 +1,5 @@
 import { bigint, foreignKey, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { tenantId } from './columns';
 import { contacts } from './contacts';
 
@@ -21,3 +22,9 @@ export const contactFieldChanges = pgTable(
     index('contact_field_changes_contact_idx').on(t.tenantId, t.contactId, t.changedAt),
   ],
 );
+
+export type ContactFieldChange = typeof contactFieldChanges.$inferSelect;
+/** A `contact_field_changes` row as SQL returns it (snake_case column names, schema types). */
+export type ContactFieldChangeRow = RowOf<typeof contactFieldChanges>;
+/** `contact_field_changes` row (whole or some columns) → `ContactFieldChange` fields: the table's one mapper (ADR 0018). */
+export const toContactFieldChange = rowMapper(contactFieldChanges);

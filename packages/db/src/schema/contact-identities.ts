@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, check, foreignKey, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { tenantId } from './columns';
 import { contacts } from './contacts';
 
@@ -34,3 +35,7 @@ export const contactIdentities = pgTable(
 );
 
 export type ContactIdentity = typeof contactIdentities.$inferSelect;
+/** A `contact_identities` row as SQL returns it (snake_case column names, schema types). */
+export type ContactIdentityRow = RowOf<typeof contactIdentities>;
+/** `contact_identities` row (whole or some columns) → `ContactIdentity` fields: the table's one mapper (ADR 0018). */
+export const toContactIdentity = rowMapper(contactIdentities);

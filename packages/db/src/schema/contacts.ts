@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId, updatedAt } from './columns';
 import { tenants } from './tenants';
 
@@ -60,3 +61,7 @@ export const contacts = pgTable(
 );
 
 export type Contact = typeof contacts.$inferSelect;
+/** A `contacts` row as SQL returns it (snake_case column names, schema types). */
+export type ContactRow = RowOf<typeof contacts>;
+/** `contacts` row (whole or some columns) → `Contact` fields: the table's one mapper (ADR 0018). */
+export const toContact = rowMapper(contacts);

@@ -1,5 +1,6 @@
 import type { FunnelEventType } from '@mcb/sources/domain';
 import { bigint, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId } from './columns';
 import { contacts } from './contacts';
 
@@ -32,3 +33,7 @@ export const funnelEvents = pgTable(
 );
 
 export type FunnelEvent = typeof funnelEvents.$inferSelect;
+/** A `funnel_events` row as SQL returns it (snake_case column names, schema types). */
+export type FunnelEventRow = RowOf<typeof funnelEvents>;
+/** `funnel_events` row (whole or some columns) → `FunnelEvent` fields: the table's one mapper (ADR 0018). */
+export const toFunnelEvent = rowMapper(funnelEvents);

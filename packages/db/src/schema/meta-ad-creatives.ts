@@ -1,4 +1,5 @@
 import { bigint, foreignKey, pgTable, primaryKey, text, unique } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId, updatedAt } from './columns';
 import { tenants } from './tenants';
 
@@ -25,3 +26,9 @@ export const metaAdCreatives = pgTable(
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
   ],
 );
+
+export type MetaAdCreative = typeof metaAdCreatives.$inferSelect;
+/** A `meta_ad_creatives` row as SQL returns it (snake_case column names, schema types). */
+export type MetaAdCreativeRow = RowOf<typeof metaAdCreatives>;
+/** `meta_ad_creatives` row (whole or some columns) → `MetaAdCreative` fields: the table's one mapper (ADR 0018). */
+export const toMetaAdCreative = rowMapper(metaAdCreatives);

@@ -1,4 +1,5 @@
 import { bigint, date, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { tenantId } from './columns';
 import { tenants } from './tenants';
 
@@ -28,3 +29,9 @@ export const metaAdInsights = pgTable(
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
   ],
 );
+
+export type MetaAdInsight = typeof metaAdInsights.$inferSelect;
+/** A `meta_ad_insights` row as SQL returns it (snake_case column names, schema types). */
+export type MetaAdInsightRow = RowOf<typeof metaAdInsights>;
+/** `meta_ad_insights` row (whole or some columns) → `MetaAdInsight` fields: the table's one mapper (ADR 0018). */
+export const toMetaAdInsight = rowMapper(metaAdInsights);

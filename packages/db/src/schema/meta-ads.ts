@@ -1,4 +1,5 @@
 import { bigint, foreignKey, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId, updatedAt } from './columns';
 import { tenants } from './tenants';
 
@@ -28,3 +29,9 @@ export const metaAds = pgTable(
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
   ],
 );
+
+export type MetaAd = typeof metaAds.$inferSelect;
+/** A `meta_ads` row as SQL returns it (snake_case column names, schema types). */
+export type MetaAdRow = RowOf<typeof metaAds>;
+/** `meta_ads` row (whole or some columns) → `MetaAd` fields: the table's one mapper (ADR 0018). */
+export const toMetaAd = rowMapper(metaAds);

@@ -1,4 +1,5 @@
 import { bigint, foreignKey, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { tenantId } from './columns';
 import { tenants } from './tenants';
 
@@ -22,3 +23,9 @@ export const paymentStatusChanges = pgTable(
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
   ],
 );
+
+export type PaymentStatusChange = typeof paymentStatusChanges.$inferSelect;
+/** A `payment_status_changes` row as SQL returns it (snake_case column names, schema types). */
+export type PaymentStatusChangeRow = RowOf<typeof paymentStatusChanges>;
+/** `payment_status_changes` row (whole or some columns) → `PaymentStatusChange` fields: the table's one mapper (ADR 0018). */
+export const toPaymentStatusChange = rowMapper(paymentStatusChanges);

@@ -1,6 +1,7 @@
 import type { PaymentCategory, PaymentType } from '@mcb/sources/domain';
 import { sql } from 'drizzle-orm';
 import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId } from './columns';
 import { contacts } from './contacts';
 
@@ -49,3 +50,7 @@ export const payments = pgTable(
 );
 
 export type Payment = typeof payments.$inferSelect;
+/** A `payments` row as SQL returns it (snake_case column names, schema types). */
+export type PaymentRow = RowOf<typeof payments>;
+/** `payments` row (whole or some columns) → `Payment` fields: the table's one mapper (ADR 0018). */
+export const toPayment = rowMapper(payments);

@@ -1,4 +1,5 @@
 import { bigint, date, foreignKey, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId, updatedAt } from './columns';
 import { tenants } from './tenants';
 
@@ -25,3 +26,9 @@ export const reportRuns = pgTable(
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
   ],
 );
+
+export type ReportRun = typeof reportRuns.$inferSelect;
+/** A `report_runs` row as SQL returns it (snake_case column names, schema types). */
+export type ReportRunRow = RowOf<typeof reportRuns>;
+/** `report_runs` row (whole or some columns) → `ReportRun` fields: the table's one mapper (ADR 0018). */
+export const toReportRun = rowMapper(reportRuns);

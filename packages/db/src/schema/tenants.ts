@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { createdAt, updatedAt } from './columns';
 
 /** One row per agency client. `slug` is the URL segment of every webhook. */
@@ -20,4 +21,9 @@ export const tenants = pgTable(
 );
 
 export type Tenant = typeof tenants.$inferSelect;
+/** A `tenants` row as SQL returns it (snake_case column names, schema types). */
+export type TenantRow = RowOf<typeof tenants>;
+/** `tenants` row (whole or some columns) → `Tenant` fields: the table's one mapper (ADR 0018). */
+export const toTenant = rowMapper(tenants);
+
 export type NewTenant = typeof tenants.$inferInsert;

@@ -1,4 +1,5 @@
 import { bigint, foreignKey, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { tenantId } from './columns';
 import { webhookLogs } from './webhook-logs';
 
@@ -29,3 +30,9 @@ export const webhookLogSearch = pgTable(
     index('webhook_log_search_trgm_idx').using('gin', t.searchText.op('gin_trgm_ops')),
   ],
 );
+
+export type WebhookLogSearch = typeof webhookLogSearch.$inferSelect;
+/** A `webhook_log_search` row as SQL returns it (snake_case column names, schema types). */
+export type WebhookLogSearchRow = RowOf<typeof webhookLogSearch>;
+/** `webhook_log_search` row (whole or some columns) → `WebhookLogSearch` fields: the table's one mapper (ADR 0018). */
+export const toWebhookLogSearch = rowMapper(webhookLogSearch);

@@ -14,19 +14,20 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { type RowOf, rowMapper } from '../rows';
 import { tenantId } from './columns';
 import { tenants } from './tenants';
 
 export const webhookStatuses = ['received', 'processing', 'processed', 'ignored', 'failed', 'duplicate', 'rejected'] as const;
 export type WebhookStatus = (typeof webhookStatuses)[number];
 
+/** `bytea` as a Node Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
 /**
  * One row per accepted or rejected request, updated in place as it moves
  * `received → processing → processed | ignored | failed`. Dedupe covers accepted rows only.
  */
-/** `bytea` as a Node Buffer. */
-const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
-
 export const webhookLogs = pgTable(
   'webhook_logs',
   {
@@ -69,3 +70,7 @@ export const webhookLogs = pgTable(
 );
 
 export type WebhookLog = typeof webhookLogs.$inferSelect;
+/** A `webhook_logs` row as SQL returns it (snake_case column names, schema types). */
+export type WebhookLogRow = RowOf<typeof webhookLogs>;
+/** `webhook_logs` row (whole or some columns) → `WebhookLog` fields: the table's one mapper (ADR 0018). */
+export const toWebhookLog = rowMapper(webhookLogs);
