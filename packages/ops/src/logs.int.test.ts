@@ -108,7 +108,11 @@ describe('operator reads of one tenant run on the RLS role with the tenant set (
   it('the search view holds the current tenant rows only: none without a tenant, and it cannot be written', async () => {
     const [none] = await app.sql<{ n: number }[]>`select count(*)::int as n from webhook_log_search_in_tenant`;
     expect(none?.n).toBe(0);
-    const seen = await withTenantSql(app.sql, a.id, (tx) => tx<{ tenant_id: string }[]>`select distinct tenant_id from webhook_log_search_in_tenant`);
+    const seen = await withTenantSql(
+      app.sql,
+      a.id,
+      (tx) => tx<{ tenant_id: string }[]>`select distinct tenant_id from webhook_log_search_in_tenant`,
+    );
     expect(seen.map((r) => r.tenant_id)).toEqual([a.id]);
     await expect(
       withTenantSql(app.sql, a.id, (tx) => tx`delete from webhook_log_search_in_tenant where log_id = ${a.logs[0] as number}`),
@@ -156,10 +160,25 @@ describe('replay reads one tenant under RLS and writes every reset under the log
     expect(summary.skipped).toEqual([{ id: a.rejected, reason: 'rejected' }]);
     const statuses = await admin.sql<{ tenant_id: string; status: string }[]>`
       select tenant_id, status from webhook_logs where id = any(${[...a.logs, ...b.logs]}::bigint[])`;
-    expect(statuses.filter((r) => r.tenant_id === a.id).map((r) => r.status).sort()).toEqual(['received', 'received', 'received', 'rejected']);
-    expect(statuses.filter((r) => r.tenant_id === b.id).map((r) => r.status).sort()).toEqual(['failed', 'processed', 'processed', 'rejected']);
+    expect(
+      statuses
+        .filter((r) => r.tenant_id === a.id)
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(['received', 'received', 'received', 'rejected']);
+    expect(
+      statuses
+        .filter((r) => r.tenant_id === b.id)
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(['failed', 'processed', 'processed', 'rejected']);
     const jobs = await enqueuer.queueFor(a.id).getJobs(['waiting']);
-    expect(jobs.map((j) => j.id).sort()).toEqual(a.logs.filter((id) => id !== a.rejected).map(webhookJobId).sort());
+    expect(jobs.map((j) => j.id).sort()).toEqual(
+      a.logs
+        .filter((id) => id !== a.rejected)
+        .map(webhookJobId)
+        .sort(),
+    );
   });
 
   it('replay by ids across tenants resets each log under its own tenant and skips the rejected one', async () => {
