@@ -66,7 +66,7 @@ function escapeLike(text: string): string {
 // Text lives in webhook_log_search (trigram index), filled by triggers once a worker picks a log up
 // (or at once for rejected logs, drizzle/0010): a log still waiting in its queue is not found by `q`.
 // One tenant's search runs under RLS and reads the view webhook_log_search_in_tenant, whose rows are
-// the current tenant's and whose LIKE may use the trigram index (drizzle/0017); matching on the log id
+// the current tenant's and whose LIKE may use the trigram index (drizzle/0018); matching on the log id
 // alone keeps its tenant filter apart from the policy of webhook_logs. Across tenants (admin): the table.
 function searchCondition(sql: Queryable, q: string, tenantId?: string): PendingQuery<Row[]> {
   const pattern = `%${escapeLike(q.trim().toLowerCase())}%`;
