@@ -3,7 +3,8 @@
 //    `tenants` tenants, default 50; 0.5% failed, 2% ignored) into a fresh migrated database, then builds
 //    the search indexes of drizzle/0004 (timed, with their sizes).
 // 2. Runs the real query functions (searchWebhookLogs, countWebhookLogs, getTenantStats) for the console's
-//    typical searches: median of 5 runs each, and the EXPLAIN (ANALYZE, BUFFERS) of the exact SQL they send.
+//    typical searches (one tenant's as mcb_app with the tenant set, as the console runs them): median of 5
+//    runs each, and the EXPLAIN (ANALYZE, BUFFERS) of the exact SQL they send, in the same scope.
 // 3. Write cost of search on intake: 20,000 inserts (500 per statement) and 20,000 status updates, with
 //    and without the search trigger and indexes.
 // Figures are printed, never asserted. infra/bench is not a workspace package: imports are by path.
@@ -98,37 +99,54 @@ try {
   const rareCustomer = `cus_${createHash('md5').update(String(rare)).digest('hex').slice(0, 14)}`;
   const rareTenant = tenantIds[rare % tenantCount] as string;
 
-  const cases: Array<[string, () => Promise<unknown>]> = [
-    ['tenant, newest page (50)', () => searchWebhookLogs(sql, { tenantId: tenant })],
+  // One tenant's searches run as the console runs them: as mcb_app with the tenant set (RLS, ADR 0002);
+  // searches across tenants bypass RLS (the admin role; here the owner). EXPLAIN runs in the same scope.
+  type Run = (q: typeof sql) => Promise<unknown>;
+  const inScope = <T>(tenantId: string | null, fn: Run) =>
+    tenantId === null
+      ? fn(sql)
+      : sql.begin(async (tx) => {
+          await tx`set local role mcb_app`;
+          await tx`select set_config('app.tenant_id', ${tenantId}, true)`;
+          return fn(tx as unknown as typeof sql) as Promise<T>;
+        });
+  const cases: Array<[string, string | null, Run]> = [
+    ['tenant, newest page (50)', tenant, (q) => searchWebhookLogs(q, { tenantId: tenant })],
     [
       `tenant, ${depth.toLocaleString()} rows deep (keyset cursor)`,
-      () => searchWebhookLogs(sql, { tenantId: tenant }, { cursor: { receivedAt: deep!.received_at, id: deep!.id } }),
+      tenant,
+      (q) => searchWebhookLogs(q, { tenantId: tenant }, { cursor: { receivedAt: deep!.received_at, id: deep!.id } }),
     ],
-    ['tenant + status=failed', () => searchWebhookLogs(sql, { tenantId: tenant, status: 'failed' })],
+    ['tenant + status=failed', tenant, (q) => searchWebhookLogs(q, { tenantId: tenant, status: 'failed' })],
     [
       'tenant + source + last 24h',
-      () => searchWebhookLogs(sql, { tenantId: tenant, source: 'stripe', since: new Date(Date.now() - 86_400_000) }),
+      tenant,
+      (q) => searchWebhookLogs(q, { tenantId: tenant, source: 'stripe', since: new Date(Date.now() - 86_400_000) }),
     ],
-    ['all tenants, newest page', () => searchWebhookLogs(sql, {})],
-    ['all tenants + status=failed', () => searchWebhookLogs(sql, { status: 'failed' })],
-    ['all tenants, q = one email', () => searchWebhookLogs(sql, { q: rareEmail })],
-    ['tenant, q = one email', () => searchWebhookLogs(sql, { tenantId: rareTenant, q: rareEmail })],
-    ['all tenants, q = customer id', () => searchWebhookLogs(sql, { q: rareCustomer })],
-    ['tenant, q = common event type', () => searchWebhookLogs(sql, { tenantId: tenant, q: 'contact_created' })],
-    ['dry-run count: tenant + failed', () => countWebhookLogs(sql, { tenantId: tenant, status: 'failed' })],
-    ['dry-run count: all failed, last 7d', () => countWebhookLogs(sql, { status: 'failed', since: new Date(Date.now() - 7 * 86_400_000) })],
-    ['stats, all tenants, 24h', () => getTenantStats(sql, { since: new Date(Date.now() - 86_400_000) })],
-    ['stats, all tenants, 7d', () => getTenantStats(sql, { since: new Date(Date.now() - 7 * 86_400_000) })],
+    ['all tenants, newest page', null, (q) => searchWebhookLogs(q, {})],
+    ['all tenants + status=failed', null, (q) => searchWebhookLogs(q, { status: 'failed' })],
+    ['all tenants, q = one email', null, (q) => searchWebhookLogs(q, { q: rareEmail })],
+    ['tenant, q = one email', rareTenant, (q) => searchWebhookLogs(q, { tenantId: rareTenant, q: rareEmail })],
+    ['all tenants, q = customer id', null, (q) => searchWebhookLogs(q, { q: rareCustomer })],
+    ['tenant, q = common event type', tenant, (q) => searchWebhookLogs(q, { tenantId: tenant, q: 'contact_created' })],
+    ['dry-run count: tenant + failed', tenant, (q) => countWebhookLogs(q, { tenantId: tenant, status: 'failed' })],
+    [
+      'dry-run count: all failed, last 7d',
+      null,
+      (q) => countWebhookLogs(q, { status: 'failed', since: new Date(Date.now() - 7 * 86_400_000) }),
+    ],
+    ['stats, all tenants, 24h', null, (q) => getTenantStats(q, { since: new Date(Date.now() - 86_400_000) })],
+    ['stats, all tenants, 7d', null, (q) => getTenantStats(q, { since: new Date(Date.now() - 7 * 86_400_000) })],
   ];
   say('\n| search | median ms (5 runs) | result |');
   say('|---|---|---|');
   const plans: string[] = [];
-  for (const [name, run] of cases) {
+  for (const [name, scope, run] of cases) {
     const times: number[] = [];
     let result: unknown;
     for (let i = 0; i < 5; i++) {
       const t = performance.now();
-      result = await run();
+      result = await inScope(scope, run);
       times.push(ms(t));
     }
     times.sort((a, b) => a - b);
@@ -138,10 +156,12 @@ try {
       : typeof result === 'number'
         ? `count ${result}`
         : `${(result as { items: unknown[] }).items.length} rows`;
-    say(`| ${name} | ${(times[2] as number).toFixed(1)} | ${shape} |`);
+    say(`| ${name}${scope ? ' (mcb_app, RLS)' : ''} | ${(times[2] as number).toFixed(1)} | ${shape} |`);
     if (q) {
-      const plan = await sql.unsafe(`explain (analyze, buffers, costs off, timing off, summary off) ${q.text}`, q.params as never[]);
-      plans.push(`### ${name}\n${plan.map((r) => r['QUERY PLAN']).join('\n')}`);
+      const plan = await inScope(scope, (s) =>
+        s.unsafe(`explain (analyze, buffers, costs off, timing off, summary off) ${q.text}`, q.params as never[]),
+      );
+      plans.push(`### ${name}\n${(plan as Array<Record<string, string>>).map((r) => r['QUERY PLAN']).join('\n')}`);
     }
   }
   say(`\n${plans.join('\n\n')}\n`);
