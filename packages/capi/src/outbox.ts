@@ -1,7 +1,6 @@
 import type { Logger } from '@mcb/core';
-import { type Database, withTenantSql } from '@mcb/db';
+import { type ContactRow, type Database, type FunnelEventRow, type PaymentRow, withTenantSql } from '@mcb/db';
 import { type GraphClient, type GraphSettings, graphClientFor, MetaRequestError } from '@mcb/meta';
-import type { FunnelEventType } from '@mcb/sources';
 import type { TransactionSql } from 'postgres';
 import { type CapiTarget, leadEventName } from './config';
 import { type CapiSource, maxEventAgeMs, type PlannedSend, planSends, type ServerEvent } from './map';
@@ -119,37 +118,26 @@ export async function selectCapiCandidates(
   return { sources: await selectCapiCandidatesIn(tx, target, page.ids, options), next: page.next };
 }
 
-interface EventRow {
-  id: string;
-  contact_id: string;
-  event_type: FunnelEventType;
-  occurred_at: Date;
-  source: string;
-  source_event_id: string;
-  webhook_log_id: string | number | null;
-  data: Record<string, unknown> | null;
-}
+type EventRow = Pick<
+  FunnelEventRow,
+  'id' | 'contact_id' | 'event_type' | 'occurred_at' | 'source' | 'source_event_id' | 'webhook_log_id' | 'data'
+>;
 
-interface ContactRow {
-  id: string;
-  email_primary: string | null;
-  email_booking: string | null;
-  email_payment: string | null;
-  known_emails: string[] | null;
-  phone: string | null;
-  known_phones: string[] | null;
-  first_name: string | null;
-  last_name: string | null;
-  ad_id: string | null;
-}
+type PersonRow = Pick<
+  ContactRow,
+  | 'id'
+  | 'email_primary'
+  | 'email_booking'
+  | 'email_payment'
+  | 'known_emails'
+  | 'phone'
+  | 'known_phones'
+  | 'first_name'
+  | 'last_name'
+  | 'ad_id'
+>;
 
-interface PaymentRow {
-  payment_event_id: string;
-  category: string;
-  amount_cents: string | number;
-  currency: string;
-  denefits_contract_code: string | null;
-}
+type SourcePaymentRow = Pick<PaymentRow, 'payment_event_id' | 'category' | 'amount_cents' | 'currency' | 'denefits_contract_code'>;
 
 /** The payment a payment funnel event stands for (`data.payment_event_id`, else its `payment:<id>` key). */
 function paymentIdOf(e: EventRow): string | null {
@@ -212,7 +200,7 @@ export async function selectCapiCandidatesIn(
   const contactIds = [...new Set(wanted.map((w) => w.e.contact_id))];
   const contacts = new Map(
     (
-      await tx<ContactRow[]>`
+      await tx<PersonRow[]>`
         select id, email_primary, email_booking, email_payment, known_emails, phone, known_phones, first_name, last_name, ad_id
         from contacts where tenant_id = ${t} and id = any(${contactIds}::uuid[])`
     ).map((c) => [c.id, c]),
@@ -227,9 +215,9 @@ export async function selectCapiCandidatesIn(
       : [],
   );
   const paymentIds = [...new Set(wanted.map((w) => paymentIdOf(w.e)).filter((p): p is string => !!p))];
-  const payments = new Map<string, PaymentRow>();
+  const payments = new Map<string, SourcePaymentRow>();
   if (paymentIds.length) {
-    for (const p of await tx<PaymentRow[]>`
+    for (const p of await tx<SourcePaymentRow[]>`
       select payment_event_id, category, amount_cents, currency, denefits_contract_code from payments
       where tenant_id = ${t} and payment_event_id = any(${paymentIds}::text[])`)
       payments.set(p.payment_event_id, p);
@@ -238,7 +226,7 @@ export async function selectCapiCandidatesIn(
       .filter((p) => p.category === 'payment_plan' && p.denefits_contract_code)
       .map((p) => `${p.denefits_contract_code}_downpayment`);
     if (downIds.length)
-      for (const p of await tx<PaymentRow[]>`
+      for (const p of await tx<SourcePaymentRow[]>`
         select payment_event_id, category, amount_cents, currency, denefits_contract_code from payments
         where tenant_id = ${t} and payment_event_id = any(${downIds}::text[])`)
         payments.set(p.payment_event_id, p);

@@ -1,5 +1,15 @@
 import { McbError } from '@mcb/core';
-import { createDatabase, type Database, withTenantSql } from '@mcb/db';
+import {
+  type ContactFieldChangeRow,
+  type ContactIdentityRow,
+  type ContactRow,
+  createDatabase,
+  type Database,
+  type FunnelEventRow,
+  type PaymentRow,
+  type WebhookLogRow,
+  withTenantSql,
+} from '@mcb/db';
 import { normalizePhone } from '@mcb/sources';
 import { getTenantBySlug } from '@mcb/tenancy';
 import type { Command } from 'commander';
@@ -65,6 +75,9 @@ export interface ContactReport {
   timeline: TimelineEntry[];
 }
 
+/** The log a change came from (left join: null when it came from none). */
+type LogOrigin = { source: WebhookLogRow['source'] | null; event_type: WebhookLogRow['event_type'] };
+
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -78,7 +91,7 @@ export async function findContactReport(app: Database, tenantId: string, identif
   const phone = key.includes('@') ? null : (normalizePhone(key) ?? null);
   const id = uuidRe.test(key) ? key.toLowerCase() : null;
   return withTenantSql(app.sql, tenantId, async (tx) => {
-    const matches = await tx<Array<{ id: string; merged_into_id: string | null }>>`
+    const matches = await tx<Pick<ContactRow, 'id' | 'merged_into_id'>[]>`
       select id, merged_into_id from contacts
       where id = ${id}::uuid or mc_id = ${key} or ghl_id = ${key} or stripe_customer_id = ${key}
         or lower(email_primary) = lower(${key}) or lower(email_booking) = lower(${key}) or lower(email_payment) = lower(${key})
@@ -92,35 +105,19 @@ export async function findContactReport(app: Database, tenantId: string, identif
     if (!first) return null;
     let contactId = first.id;
     for (let hops = 0; hops < 10; hops++) {
-      const [row] = await tx<Array<{ merged_into_id: string | null }>>`select merged_into_id from contacts where id = ${contactId}`;
+      const [row] = await tx<Pick<ContactRow, 'merged_into_id'>[]>`select merged_into_id from contacts where id = ${contactId}`;
       if (!row?.merged_into_id) break;
       contactId = row.merged_into_id;
     }
     const [contact] = await tx<ContactReport['contact'][]>`select * from contacts where id = ${contactId}`;
-    const merged = await tx<Array<{ id: string }>>`select id from contacts where merged_into_id = ${contactId} order by created_at`;
-    const changes = await tx<
-      Array<{
-        field: string;
-        new_value: string | null;
-        webhook_log_id: number | null;
-        changed_at: Date;
-        source: string | null;
-        event_type: string | null;
-      }>
-    >`
+    const merged = await tx<Pick<ContactRow, 'id'>[]>`select id from contacts where merged_into_id = ${contactId} order by created_at`;
+    const changes = await tx<(Pick<ContactFieldChangeRow, 'field' | 'new_value' | 'webhook_log_id' | 'changed_at'> & LogOrigin)[]>`
       select c.field, c.new_value, c.webhook_log_id, c.changed_at, w.source, w.event_type
       from contact_field_changes c left join webhook_logs w on w.tenant_id = c.tenant_id and w.id = c.webhook_log_id
       where c.contact_id = ${contactId} order by c.id`;
     const identities = await tx<
-      Array<{
-        kind: string;
-        value: string;
-        source: string | null;
-        webhook_log_id: number | null;
-        event_type: string | null;
-        first_seen_at: Date;
-        merged_from_id: string | null;
-      }>
+      (Pick<ContactIdentityRow, 'kind' | 'value' | 'source' | 'webhook_log_id' | 'first_seen_at' | 'merged_from_id'> &
+        Pick<LogOrigin, 'event_type'>)[]
     >`
       select i.kind, i.value, i.source, i.webhook_log_id, w.event_type, i.first_seen_at, i.merged_from_id
       from contact_identities i left join webhook_logs w on w.tenant_id = i.tenant_id and w.id = i.webhook_log_id
@@ -140,21 +137,10 @@ export async function findContactReport(app: Database, tenantId: string, identif
         at: change?.changed_at ?? (contact?.created_at as Date),
       });
     }
-    const events = await tx<
-      Array<{ occurred_at: Date; event_type: string; source: string; source_event_id: string; webhook_log_id: number | null }>
-    >`
+    const events = await tx<Pick<FunnelEventRow, 'occurred_at' | 'event_type' | 'source' | 'source_event_id' | 'webhook_log_id'>[]>`
       select occurred_at, event_type, source, source_event_id, webhook_log_id from funnel_events where contact_id = ${contactId}`;
     const payments = await tx<
-      Array<{
-        paid_at: Date;
-        category: string;
-        amount_cents: number;
-        currency: string;
-        status: string;
-        source: string;
-        payment_event_id: string;
-        webhook_log_id: number | null;
-      }>
+      Pick<PaymentRow, 'paid_at' | 'category' | 'amount_cents' | 'currency' | 'status' | 'source' | 'payment_event_id' | 'webhook_log_id'>[]
     >`select paid_at, category, amount_cents, currency, status, source, payment_event_id, webhook_log_id from payments where contact_id = ${contactId}`;
     const timeline: TimelineEntry[] = [
       ...events.map((e) => ({
