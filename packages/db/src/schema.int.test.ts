@@ -45,8 +45,9 @@ describe('schema (applied by the real migrations)', () => {
 
   it('puts tenant_id NOT NULL on every data table and in every primary key', async () => {
     const rows = await sql<{ table_name: string; is_nullable: string }[]>`
-      select table_name, is_nullable from information_schema.columns
-      where table_schema = 'public' and column_name = 'tenant_id'`;
+      select c.table_name, c.is_nullable from information_schema.columns c
+      join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE'
+      where c.table_schema = 'public' and c.column_name = 'tenant_id'`;
     const tables = rows.map((r) => r.table_name);
     for (const t of Object.keys(expectedUnique).filter((t) => t !== 'tenants')) expect(tables).toContain(t);
     for (const r of rows) expect(r.is_nullable, r.table_name).toBe('NO');
