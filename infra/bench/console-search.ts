@@ -101,15 +101,23 @@ try {
 
   // One tenant's searches run as the console runs them: as mcb_app with the tenant set (RLS, ADR 0002);
   // searches across tenants bypass RLS (the admin role; here the owner). EXPLAIN runs in the same scope.
+  // `searched` is the statement the query function sent (not the transaction's COMMIT after it).
   type Run = (q: typeof sql) => Promise<unknown>;
-  const inScope = <T>(tenantId: string | null, fn: Run) =>
-    tenantId === null
-      ? fn(sql)
-      : sql.begin(async (tx) => {
-          await tx`set local role mcb_app`;
-          await tx`select set_config('app.tenant_id', ${tenantId}, true)`;
-          return fn(tx as unknown as typeof sql) as Promise<T>;
-        });
+  let searched: { text: string; params: unknown[] } | null = null;
+  const inScope = async (tenantId: string | null, fn: Run) => {
+    const result =
+      tenantId === null
+        ? await fn(sql)
+        : await sql.begin(async (tx) => {
+            await tx`set local role mcb_app`;
+            await tx`select set_config('app.tenant_id', ${tenantId}, true)`;
+            const r = await fn(tx as unknown as typeof sql);
+            searched = lastQuery;
+            return r;
+          });
+    if (tenantId === null) searched = lastQuery;
+    return result;
+  };
   const cases: Array<[string, string | null, Run]> = [
     ['tenant, newest page (50)', tenant, (q) => searchWebhookLogs(q, { tenantId: tenant })],
     [
@@ -150,7 +158,7 @@ try {
       times.push(ms(t));
     }
     times.sort((a, b) => a - b);
-    const q = lastQuery as { text: string; params: unknown[] } | null;
+    const q = searched as { text: string; params: unknown[] } | null;
     const shape = Array.isArray(result)
       ? `${result.length} tenants`
       : typeof result === 'number'
