@@ -1,5 +1,7 @@
-// `pnpm build`: each app compiled to one plain-JavaScript file with esbuild, so production runs
-// `node apps/<app>/dist/main.js` with no TypeScript toolchain and no node_modules beside it.
+// `pnpm build`: each app compiled to plain JavaScript with esbuild, so production runs
+// `node apps/<app>/dist/main.js` with no TypeScript toolchain and no node_modules beside it. Code
+// reached only through a dynamic `import()` (the OpenTelemetry SDK, loaded when tracing is on) goes
+// to a chunk beside main.js that a process loads only if it takes that path.
 // Run from an app folder (its package.json `build` script) or with app names as arguments.
 import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -53,7 +55,7 @@ function copyAssets(appDir: string, outDir: string, assets: Asset[]): void {
 }
 
 /**
- * Builds one app into `<outRoot>/apps/<app>/dist/main.js` (+ source map, + assets); `outRoot` is the
+ * Builds one app into `<outRoot>/apps/<app>/dist/main.js` (+ lazily loaded chunks, source maps, assets); `outRoot` is the
  * repository by default (tests that run apps build elsewhere, so parallel suites never share a dist).
  */
 export async function buildApp({ app, assets }: AppBuild, outRoot = root): Promise<{ bytes: number; metafile: Metafile }> {
@@ -63,8 +65,11 @@ export async function buildApp({ app, assets }: AppBuild, outRoot = root): Promi
   mkdirSync(outDir, { recursive: true });
   const result = await build({
     absWorkingDir: appDir,
-    entryPoints: [join(appDir, 'src', 'main.ts')],
-    outfile: join(outDir, 'main.js'),
+    entryPoints: { main: join(appDir, 'src', 'main.ts') },
+    outdir: outDir,
+    // Chunks sit beside main.js, so bundled CommonJS code sees the same __dirname wherever it lands.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node20',

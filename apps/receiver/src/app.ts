@@ -2,6 +2,7 @@ import { errorResponse, KeyedRateLimiter, type Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { GhlPublicKeys } from '@mcb/sources';
+import { noTracing, type Tracing } from '@mcb/telemetry';
 import type { TenantContextLoader } from '@mcb/tenancy';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
@@ -10,6 +11,7 @@ import { type GroupCommitOptions, GroupCommitter } from './intake/group-commit';
 import { isQueueReady } from './intake/queue-ready';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics';
 import { registerWebhookRoutes } from './routes/webhooks';
+import { traceWebhookRequests, webhookRoute } from './tracing';
 
 export interface ReceiverDeps {
   /** Role `app` (RLS): every write sets `app.tenant_id`. */
@@ -34,6 +36,8 @@ export interface ReceiverDeps {
   dbTimeoutMs?: number;
   /** Rejected deliveries stored per tenant per minute (default 60, as a burst too); past it only counted. */
   rejectionsStoredPerMinute?: number;
+  /** Traces of webhook requests and their enqueue (default `noTracing`: no span, no SDK). */
+  tracing?: Tracing;
 }
 
 export interface Receiver {
@@ -55,8 +59,9 @@ export const defaultBodyLimitBytes = 1024 * 1024;
  */
 export function createReceiver(deps: ReceiverDeps): Receiver {
   const metrics = deps.metrics ?? createReceiverMetrics();
+  const tracing = deps.tracing ?? noTracing;
   const ownEnqueuer = !deps.enqueuer;
-  const enqueuer = deps.enqueuer ?? new WebhookEnqueuer(deps.queue);
+  const enqueuer = deps.enqueuer ?? new WebhookEnqueuer(deps.queue, undefined, tracing);
   const committer = new GroupCommitter(
     { database: deps.database, enqueuer, queueReady: () => isQueueReady(deps.queue), metrics, log: deps.log },
     { maxWaitMs: deps.dbTimeoutMs ?? 1_500, maxTotalMs: (deps.dbTimeoutMs ?? 1_500) + 400, ...deps.groupCommit },
@@ -64,6 +69,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
 
   const app = new Hono<ReceiverEnvVars>();
   app.use(requestId());
+  if (tracing.enabled) app.use(webhookRoute, traceWebhookRequests(tracing));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const ready = await checkReadiness(deps);

@@ -1,5 +1,6 @@
 import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
 import { parseGhlPublicKeys } from '@mcb/sources';
+import { telemetryEnvFields } from '@mcb/telemetry';
 import { z } from 'zod';
 
 const int = (min: number, max: number, def: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -20,6 +21,7 @@ export const receiverEnvSchema = z.object({
   GHL_ED25519_PUBLIC_KEY: z.string().optional(),
   GHL_RSA_PUBLIC_KEY: z.string().optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 8_000),
+  ...telemetryEnvFields('mcb-receiver'),
 });
 export type ReceiverEnv = z.infer<typeof receiverEnvSchema>;
 

@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { closeHttpServer, createLogger, exitOnEnvError, onShutdown, queueBackendFromEnv } from '@mcb/core';
+import { closeHttpServer, createLogger, createRateLimitedWarn, exitOnEnvError, onShutdown, queueBackendFromEnv } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection } from '@mcb/queue';
+import { startTracing } from '@mcb/telemetry';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
 import { createReceiver } from './app';
 import { ghlKeysFromEnv, loadReceiverEnv } from './env';
@@ -10,6 +11,13 @@ import { ghlKeysFromEnv, loadReceiverEnv } from './env';
 const env = loadReceiverEnv();
 const log = createLogger({ name: 'receiver', level: env.LOG_LEVEL });
 const ghlPublicKeys = exitOnEnvError(() => ghlKeysFromEnv(env));
+// Traces only when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise the SDK is never loaded.
+const traceWarn = createRateLimitedWarn(log);
+const tracing = await startTracing({
+  endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+  serviceName: env.OTEL_SERVICE_NAME,
+  onError: (message) => traceWarn({ err: message }, 'tracing'),
+});
 // Every database wait on the request path is bounded: connect in DB_CONNECT_TIMEOUT_S, statements in 10 s
 // server-side, and each request's wait in DB_REQUEST_TIMEOUT_MS (then 503).
 const dbLimits = { connectTimeoutSeconds: env.DB_CONNECT_TIMEOUT_S, statementTimeoutMs: 10_000 };
@@ -33,6 +41,7 @@ const receiver = createReceiver({
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   dbTimeoutMs: env.DB_REQUEST_TIMEOUT_MS,
   rejectionsStoredPerMinute: env.REJECTIONS_STORED_PER_MINUTE,
+  tracing,
   groupCommit: {
     windowMs: env.GROUP_COMMIT_WINDOW_MS,
     maxRows: env.GROUP_COMMIT_MAX_ROWS,
@@ -42,7 +51,7 @@ const receiver = createReceiver({
 });
 
 const server = serve({ fetch: receiver.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
-  log.info({ port: info.port }, 'receiver listening');
+  log.info({ port: info.port, tracing: tracing.enabled ? env.OTEL_SERVICE_NAME : false }, 'receiver listening');
 });
 
 onShutdown(
@@ -53,6 +62,7 @@ onShutdown(
     { name: 'tenants', close: () => tenants.close() },
     { name: 'queue', close: () => queue.close() },
     { name: 'postgres', close: () => Promise.all([database.close(), admin.close()]) },
+    { name: 'tracing', close: () => tracing.shutdown() },
   ],
   log,
   env.SHUTDOWN_TIMEOUT_MS,

@@ -2,6 +2,7 @@ import type { Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import type { ManyChatClient } from '@mcb/manychat';
 import type { QueueConnection } from '@mcb/queue';
+import type { Tracing } from '@mcb/telemetry';
 import type { TenantContextLoader } from '@mcb/tenancy';
 import type { WorkerEnv } from './env';
 import type { WorkerMetrics } from './metrics';
@@ -19,4 +20,6 @@ export interface WorkerDeps {
   tenants: TenantContextLoader;
   manychat: ManyChatClient;
   metrics: WorkerMetrics;
+  /** Job spans (tracing.ts) and BullMQ's consumer spans; `noTracing` unless OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing: Tracing;
 }

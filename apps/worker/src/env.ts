@@ -2,6 +2,7 @@ import { capiEnvFields } from '@mcb/capi';
 import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
 import { metaEnvFields } from '@mcb/meta';
 import { reportEnvFields } from '@mcb/reports';
+import { telemetryEnvFields } from '@mcb/telemetry';
 import { z } from 'zod';
 
 export const workerEnvSchema = z.object({
@@ -32,6 +33,7 @@ export const workerEnvSchema = z.object({
   ...metaEnvFields,
   META_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
   ...capiEnvFields,
+  ...telemetryEnvFields('mcb-worker'),
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

@@ -5,6 +5,7 @@ import { createDatabase } from '@mcb/db';
 import { createManyChatClient } from '@mcb/manychat';
 import { WebhookReconciler } from '@mcb/ops';
 import { createQueueConnection, jobQueue, queueNames, WebhookEnqueuer } from '@mcb/queue';
+import { noTracing, type Tracing } from '@mcb/telemetry';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
 import { type Job, Worker } from 'bullmq';
 import type { WorkerDeps } from './deps';
@@ -17,6 +18,7 @@ import { registerQueueMetrics } from './queue-metrics';
 import { TenantWebhookWorkers } from './queues/tenant-workers';
 import { schedulers } from './schedulers/index';
 import { registerStatusMetrics } from './status-metrics';
+import { runInJobSpan } from './tracing';
 
 export interface WorkerRuntime {
   deps: WorkerDeps;
@@ -32,12 +34,13 @@ export interface WorkerRuntime {
 
 /**
  * Builds and starts one worker process: per-tenant webhook workers (ADR 0003), one worker per fixed
- * queue (meta, reports, schedules), schedulers, and the health server. main.ts adds signal handling;
- * tests call it in-process.
+ * queue (meta, reports, schedules), schedulers, and the health server. main.ts adds signal handling and
+ * starts `tracing` (when OTEL_EXPORTER_OTLP_ENDPOINT is set); tests call it in-process.
  */
 export async function startWorkerRuntime(
   env: WorkerEnv,
   log: Logger = createLogger({ name: 'worker', level: env.LOG_LEVEL }),
+  tracing: Tracing = noTracing,
 ): Promise<WorkerRuntime> {
   // Every statement is bounded by the server (a stuck one is cancelled); waits on a connection that
   // will never answer are bounded in the code that would otherwise stall (dbWaitBoundMs).
@@ -56,7 +59,7 @@ export async function startWorkerRuntime(
   const metrics = createWorkerMetrics();
   registerQueueMetrics(metrics.registry, { admin, queue, log });
   registerStatusMetrics(metrics.registry, { admin, log });
-  const deps: WorkerDeps = { env, log, database, admin, queue, tenants, manychat, metrics };
+  const deps: WorkerDeps = { env, log, database, admin, queue, tenants, manychat, metrics, tracing };
 
   const fixed = Object.values(queueNames).map(
     (name) =>
@@ -67,12 +70,18 @@ export async function startWorkerRuntime(
           if (!processor || jobQueue[job.name as keyof typeof jobQueue] !== name)
             throw toJobError(new Error(`No processor for job ${job.name} on ${name}`));
           try {
-            return await processor(job, deps, token, signal);
+            return await runInJobSpan(tracing, job, undefined, () => processor(job, deps, token, signal));
           } catch (err) {
             throw toJobError(err);
           }
         },
-        { connection: queue.connection, prefix: queue.prefix, concurrency: env.WORKER_CONCURRENCY, lockDuration: env.WORKER_LOCK_MS },
+        {
+          connection: queue.connection,
+          prefix: queue.prefix,
+          concurrency: env.WORKER_CONCURRENCY,
+          lockDuration: env.WORKER_LOCK_MS,
+          telemetry: tracing.bullmq,
+        },
       ),
   );
   for (const w of fixed) w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));

@@ -1,10 +1,13 @@
-import { Queue } from 'bullmq';
+import type { TraceSpan, Tracing } from '@mcb/telemetry';
+import { type JobsOptions, Queue } from 'bullmq';
 import { defaultJobOptions, webhookJobId, webhookQueueName } from './catalog';
 import type { QueueConnection } from './connection';
 
 export interface WebhookJobRef {
   tenantId: string;
   logId: number;
+  /** Serialized trace context of the request that stored the log (receiver, tracing on). */
+  trace?: string;
 }
 
 /**
@@ -17,6 +20,8 @@ export class WebhookEnqueuer {
   constructor(
     private readonly conn: QueueConnection,
     private readonly attempts = 8,
+    /** Receiver only: `webhook.enqueue` spans for refs that carry a trace context. */
+    private readonly tracing?: Tracing,
   ) {}
 
   queueFor(tenantId: string): Queue {
@@ -37,17 +42,51 @@ export class WebhookEnqueuer {
       byTenant.set(ref.tenantId, list);
     }
     const options = defaultJobOptions(this.attempts);
-    await Promise.all(
-      [...byTenant].map(([tenantId, list]) =>
-        this.queueFor(tenantId).addBulk(
-          list.map((ref) => ({
+    await Promise.all([...byTenant].map(([tenantId, list]) => this.addBulk(this.queueFor(tenantId), list, options)));
+  }
+
+  /**
+   * One tenant's jobs in one `addBulk`. With tracing on, a ref that carries its request's context gets
+   * a `webhook.enqueue` span (kind producer) under it, and its job carries that span's context in
+   * BullMQ's `opts.telemetry.metadata`, where the worker's BullMQ telemetry picks it up.
+   */
+  private async addBulk(queue: Queue, list: WebhookJobRef[], options: JobsOptions): Promise<void> {
+    const spans = this.tracing?.enabled ? list.map((ref) => this.enqueueSpan(queue, ref, list.length)) : undefined;
+    try {
+      await queue.addBulk(
+        list.map((ref, i) => {
+          const metadata = spans?.[i]?.metadata();
+          return {
             name: 'webhook.process',
             data: { logId: ref.logId },
-            opts: { ...options, jobId: webhookJobId(ref.logId) },
-          })),
-        ),
-      ),
-    );
+            opts: metadata
+              ? { ...options, jobId: webhookJobId(ref.logId), telemetry: { metadata } }
+              : { ...options, jobId: webhookJobId(ref.logId) },
+          };
+        }),
+      );
+    } catch (err) {
+      for (const span of spans ?? []) span?.fail(err);
+      throw err;
+    } finally {
+      for (const span of spans ?? []) span?.end();
+    }
+  }
+
+  private enqueueSpan(queue: Queue, ref: WebhookJobRef, batch: number): TraceSpan | undefined {
+    if (!ref.trace || !this.tracing) return undefined;
+    return this.tracing.startSpan('webhook.enqueue', {
+      kind: 'producer',
+      parent: ref.trace,
+      attributes: {
+        'messaging.system': 'bullmq',
+        'messaging.destination.name': queue.name,
+        'messaging.message.id': webhookJobId(ref.logId),
+        'messaging.batch.message_count': batch,
+        'mcb.tenant_id': ref.tenantId,
+        'mcb.log_id': ref.logId,
+      },
+    });
   }
 
   /**

@@ -19,6 +19,8 @@ export interface IntakeRow {
   /** `received` (accepted: a job follows), `failed` (accepted but unprocessable), `rejected`. */
   status: 'received' | 'failed' | 'rejected';
   errorMessage: string | null;
+  /** The request span's serialized trace context, handed to the row's job (only when tracing is on). */
+  trace?: string;
 }
 
 /** What the request learns once its row is committed. */
@@ -342,7 +344,7 @@ export class GroupCommitter {
           // The first request with a key in this batch owns the new row; later ones are duplicates.
           newIds.delete(k);
           results[x.index] = { id: row.id, duplicate: false };
-          if (row.status === 'received') fresh.push({ tenantId, logId: row.id });
+          if (row.status === 'received') fresh.push({ tenantId, logId: row.id, trace: x.row.trace });
         } else missing.push(x);
       }
       if (missing.length > 0) lookups.push({ tenantId, missing });
@@ -382,7 +384,7 @@ export class GroupCommitter {
         const first = inserted[0];
         if (first) {
           results[index] = storedRaw ? { id: first.id, duplicate: false, storedRaw } : { id: first.id, duplicate: false };
-          if (first.status === 'received') fresh.push({ tenantId: row.tenantId, logId: first.id });
+          if (first.status === 'received') fresh.push({ tenantId: row.tenantId, logId: first.id, trace: row.trace });
         } else if (row.status !== 'rejected') {
           // A duplicate; a refused row's raw form has its own key, so it is looked up by that key.
           const key = storedRaw ? rawForm(row, '').dedupeKey : row.dedupeKey;

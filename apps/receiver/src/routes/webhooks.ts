@@ -68,12 +68,16 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     const slug = c.req.param('tenant');
     const sourceParam = c.req.param('source');
     let tenantLabel = '_unknown';
+    let tenantId: string | undefined;
     let sourceLabel = '_unknown';
     let logId: number | null = null;
     let reason: string | undefined;
 
     const finish = (response: Response, outcome: IntakeOutcomeLabel) => {
       const seconds = (performance.now() - started) / 1000;
+      // Read by the request's span (tracing.ts), which exists only when tracing is on.
+      if (c.get('traceContext') !== undefined)
+        c.set('intake', { tenant: tenantLabel, tenantId, source: sourceLabel, outcome, logId: logId ?? undefined });
       metrics.requests.inc({ tenant: tenantLabel, source: sourceLabel, status: String(response.status), outcome });
       metrics.latency.observe({ source: sourceLabel, outcome }, seconds);
       const line = {
@@ -97,6 +101,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     if (!r.ok) return finish(r.response, r.outcome);
     const { ctx, source } = r;
     tenantLabel = ctx.slug;
+    tenantId = ctx.id;
     sourceLabel = source;
 
     const body = await readBodyWithLimit(c.req.raw, deps.bodyLimitBytes);
@@ -169,6 +174,9 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
       return reject('invalid_json', 'Invalid JSON: the body must be a JSON object or a non-empty array');
     }
 
+    // The job this row gets carries the request's trace context (tracing on only).
+    const traceContext = c.get('traceContext');
+    if (traceContext !== undefined) row.trace = traceContext;
     try {
       const result = await committer.submit(row);
       logId = result.id;

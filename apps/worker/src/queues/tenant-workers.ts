@@ -6,6 +6,7 @@ import type { WorkerDeps } from '../deps';
 import { dbWaitBoundMs } from '../env';
 import { toJobError } from '../errors';
 import { processors } from '../processors/registry';
+import { runInJobSpan } from '../tracing';
 import { Slots } from './slots';
 
 export interface TenantWorkersOptions {
@@ -99,7 +100,7 @@ export class TenantWebhookWorkers {
         await this.slots.acquire();
         deps.metrics.active.inc();
         try {
-          return await processor(job, deps, token, signal);
+          return await runInJobSpan(deps.tracing, job, tenantId, () => processor(job, deps, token, signal));
         } catch (err) {
           throw toJobError(err);
         } finally {
@@ -114,6 +115,7 @@ export class TenantWebhookWorkers {
         lockDuration: this.options.lockMs,
         stalledInterval: this.options.lockMs,
         autorun: true,
+        telemetry: deps.tracing.bullmq,
       },
     );
     worker.on('error', (err) => deps.log.error({ tenant: tenantId, err: err.message }, 'tenant worker error'));

@@ -113,6 +113,17 @@ async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, sig
 }
 
 /**
+ * The job's share of its tenant's batched apply transaction, as a `webhook.apply` span (tracing on):
+ * from handing the plan over until the transaction holding it committed.
+ */
+function applyTraced(deps: WorkerDeps, batchers: TenantBatchers, item: PlanItem): Promise<ApplyOutcome[]> {
+  if (!deps.tracing.enabled) return batchers.apply.submit(item);
+  return deps.tracing.inSpan('webhook.apply', { attributes: { 'mcb.events': item.events.length, 'mcb.status': item.status } }, () =>
+    batchers.apply.submit(item),
+  );
+}
+
+/**
  * Marks a log `failed` with the reason (its own transaction; the successful paths mark inside the
  * apply) and when the retry BullMQ was asked for is due (`retryAt`, null when the failure is final):
  * the reconciler runs the log again if that retry's job is lost.
@@ -165,13 +176,13 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
     const ctx: ApplyContext = { tenantId, logId, receivedAt: log.received_at, dedupeKey: log.dedupe_key };
     if (result.kind === 'ignored') {
       const eventType = result.eventType !== log.event_type ? result.eventType : null;
-      await batchers.apply.submit({ ctx, events: [], status: 'ignored', eventType, reason: result.reason });
+      await applyTraced(deps, batchers, { ctx, events: [], status: 'ignored', eventType, reason: result.reason });
       deps.metrics.jobs.inc({ ...labels, outcome: 'ignored' });
       return { status: 'ignored', contactId: null, events: 0 };
     }
     const normalizedType = result.events[0]?.eventType ?? null;
     const eventType = normalizedType !== log.event_type ? normalizedType : null;
-    const outcomes = await batchers.apply.submit({ ctx, events: result.events, status: 'processed', eventType, reason: null });
+    const outcomes = await applyTraced(deps, batchers, { ctx, events: result.events, status: 'processed', eventType, reason: null });
     const contactId = outcomes.reduce<string | null>((last, o) => o.contactId ?? last, null);
     deps.metrics.jobs.inc({ ...labels, outcome: 'processed' });
     deps.metrics.latency.observe({ source: log.source }, (Date.now() - log.received_at.getTime()) / 1000);
