@@ -87,7 +87,13 @@ const blankIsUnset = (v: unknown) => (v === '' ? undefined : v);
 /** Env fields of tracing, spread into each traced app's env schema with that app's default service name. */
 export function telemetryEnvFields(defaultServiceName: string) {
   return {
-    OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(blankIsUnset, z.string().url().optional()),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
+      blankIsUnset,
+      z
+        .string()
+        .regex(/^https?:\/\/[^\s/]+/, 'must be an http:// or https:// URL (the OTLP/HTTP collector)')
+        .optional(),
+    ),
     OTEL_SERVICE_NAME: z.preprocess(blankIsUnset, z.string().min(1).default(defaultServiceName)),
   };
 }
