@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 // This module is what every app imports, traced or not: it holds no OpenTelemetry code. The SDK
 // (./sdk.ts) is imported only by `startTracing` when an endpoint is configured; the production build
-// puts it in a chunk of its own that an untraced process never loads (infra/deploy/tracing.int.test.ts).
+// bundles it into telemetry-sdk.js beside main.js, which an untraced process never loads
+// (infra/deploy/build.ts `lazyModules`, infra/deploy/tracing.int.test.ts).
 
 /** Attribute values a span accepts; `undefined` entries are dropped. */
 export type SpanAttributes = Record<string, string | number | boolean | undefined>;
