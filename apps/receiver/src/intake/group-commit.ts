@@ -313,15 +313,16 @@ export class GroupCommitter {
       const statements: Array<Promise<unknown>> = [];
       for (const [tenantId, items] of byTenant) {
         statements.push(send(setTenant(tx, tenantId)));
-        const p = send(
-          insertRows(
-            tx,
-            tenantId,
-            items.map((x) => x.row),
-          ),
-        );
-        statements.push(p);
-        inserts.push({ tenantId, items, rows: p });
+        const chunks = insertRows(
+          tx,
+          tenantId,
+          items.map((x) => x.row),
+        ).map((q) => send(q));
+        statements.push(...chunks);
+        // Read only after the commit succeeded; a failure is thrown by `settle`, not from here.
+        const inserted = insertedRows(chunks);
+        inserted.catch(() => {});
+        inserts.push({ tenantId, items, rows: inserted });
       }
       return statements;
     });
@@ -370,7 +371,7 @@ export class GroupCommitter {
         let inserted: InsertedRow[];
         let storedRaw = false;
         try {
-          inserted = await tx.savepoint((sp) => insertRows(sp, row.tenantId, [row]));
+          inserted = await tx.savepoint((sp) => insertedRows(insertRows(sp, row.tenantId, [row])));
         } catch (err) {
           if (!isRowDataError(err) || row.status === 'rejected') {
             if (!isRowDataError(err)) throw err;
@@ -378,7 +379,7 @@ export class GroupCommitter {
           }
           this.deps.metrics.rowsStoredRaw.inc();
           this.deps.log.warn({ err: (err as Error).message, source: row.source }, 'group commit: row refused; stored raw as failed');
-          inserted = await insertRows(tx, row.tenantId, [rawForm(row, (err as Error).message)]);
+          inserted = await insertedRows(insertRows(tx, row.tenantId, [rawForm(row, (err as Error).message)]));
           storedRaw = true;
         }
         const first = inserted[0];
@@ -469,23 +470,61 @@ function setTenant(tx: ReservedSql | TransactionSql, tenantId: string) {
   return tx`select set_config('app.tenant_id', ${tenantId}, true)`;
 }
 
-const hex = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+/** Statement shapes: a chunk of rows is padded to the next of these sizes (one prepared plan each). */
+const chunkShapes: readonly number[] = [1, 2, 4, 8, 16, 32, 64];
+const maxChunk = chunkShapes[chunkShapes.length - 1] as number;
+const columnsPerRow = 8;
 
-/**
- * One multi-row INSERT for one tenant's rows (unnest of column arrays: one statement and one plan for
- * any batch size). `ON CONFLICT … DO NOTHING` applies to accepted rows only (rejected rows are outside
- * the partial unique index), so duplicates are simply not returned.
- */
-function insertRows(tx: ReservedSql | TransactionSql, tenantId: string, rows: IntakeRow[]) {
-  const col = <K extends keyof IntakeRow>(k: K) => rows.map((r) => r[k]);
-  return tx<InsertedRow[]>`
-    insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, raw_body, status, error_message)
-    select ${tenantId}::uuid, r.source, r.event_type, r.dedupe_key, r.headers::jsonb, r.payload::jsonb, decode(r.raw_body, 'hex'),
-      r.status, r.error_message
-    from unnest(${col('source')}::text[], ${col('eventType')}::text[], ${col('dedupeKey')}::text[], ${col('headers')}::text[],
-      ${col('payload')}::text[], ${rows.map((r) => hex(r.rawBody))}::text[], ${col('status')}::text[], ${col('errorMessage')}::text[])
-      with ordinality as r(source, event_type, dedupe_key, headers, payload, raw_body, status, error_message, ord)
+/** `insert … select … from (values ($1::text, …, 1), …)` for `size` rows; padding rows (all null) are skipped. */
+const insertSql = new Map(
+  chunkShapes.map((size) => {
+    const values = Array.from({ length: size }, (_, i) => {
+      const p = (k: number) => `$${2 + i * columnsPerRow + k}`;
+      return `(${p(0)}::text, ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::bytea, ${p(6)}::text, ${p(7)}::text, ${i})`;
+    }).join(', ');
+    return [
+      size,
+      `insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, raw_body, status, error_message)
+    select $1::uuid, r.source, r.event_type, r.dedupe_key, r.headers::jsonb, r.payload::jsonb, r.raw_body, r.status, r.error_message
+    from (values ${values}) as r(source, event_type, dedupe_key, headers, payload, raw_body, status, error_message, ord)
+    where r.source is not null
     order by r.ord
     on conflict (tenant_id, source, dedupe_key) where status <> 'rejected' do nothing
-    returning id, source, dedupe_key, status`;
+    returning id, source, dedupe_key, status`,
+    ];
+  }),
+);
+
+/**
+ * The INSERTs for one tenant's rows: chunks of at most 64 rows, each one statement whose every value
+ * is its own bind parameter — the body travels as it is, never escaped into an array literal in
+ * JavaScript nor parsed out of one in Postgres. A chunk is padded to one of a few sizes, so a
+ * connection prepares at most 7 plans. `ON CONFLICT … DO NOTHING` applies to accepted rows only
+ * (rejected rows are outside the partial unique index), so duplicates are simply not returned; rows
+ * come back in input order.
+ */
+function insertRows(tx: ReservedSql | TransactionSql, tenantId: string, rows: IntakeRow[]): Array<Promise<InsertedRow[]>> {
+  const statements: Array<Promise<InsertedRow[]>> = [];
+  for (let start = 0; start < rows.length; start += maxChunk) {
+    const chunk = rows.slice(start, start + maxChunk);
+    const size = chunkShapes.find((n) => n >= chunk.length) ?? maxChunk;
+    const params: Array<string | Buffer | null> = [tenantId];
+    for (let i = 0; i < size; i++) {
+      const r = chunk[i];
+      if (r === undefined) params.push(null, null, null, null, null, null, null, null);
+      else {
+        const raw = r.rawBody === null ? null : Buffer.from(r.rawBody.buffer, r.rawBody.byteOffset, r.rawBody.byteLength);
+        params.push(r.source, r.eventType, r.dedupeKey, r.headers, r.payload, raw, r.status, r.errorMessage);
+      }
+    }
+    statements.push(tx.unsafe<InsertedRow[]>(insertSql.get(size) as string, params as never[], { prepare: true }));
+  }
+  return statements;
+}
+
+/** Every chunk's inserted rows, in input order. */
+async function insertedRows(statements: Array<Promise<InsertedRow[]>>): Promise<InsertedRow[]> {
+  const out: InsertedRow[] = [];
+  for (const s of statements) for (const r of await s) out.push(r);
+  return out;
 }
