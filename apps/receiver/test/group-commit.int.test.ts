@@ -47,7 +47,8 @@ describe('group commit in chunks', () => {
       const tenant = i % 3 === 0 ? b : a;
       if (i % 17 === 5) rows.push(row(a.id, 'seen-before'));
       else if (i % 11 === 7) rows.push(row(tenant.id, `rej-${i}`, 'rejected'));
-      else if (i % 13 === 9) rows.push(row(tenant.id, `k-${i - 1}`)); // duplicate of an earlier request in the batch (or new)
+      else if (i % 13 === 9)
+        rows.push(row(tenant.id, `k-${i - 1}`)); // duplicate of an earlier request in the batch (or new)
       else rows.push(row(tenant.id, `k-${i}`));
     }
     const results = await Promise.all(rows.map((r) => gc.submit(r)));
