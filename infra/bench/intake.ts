@@ -1,7 +1,7 @@
 // `npm run bench -- intake [seconds] [connections] [--log-level=info] [--cpu-prof=DIR]`: the same signed Stripe events (≈1.5 KB) against a
 // bare Hono app and against the receiver (real Postgres + Redis, group commit, its own process),
 // c=50 for 10 s after a 3 s warm-up each, with autocannon. Prints req/s, p50, p99, the ratio
-// receiver/bare, the compiled receiver's peak RSS and its group-commit batch sizes. Targets (issue 4):
+// receiver/bare, the compiled receiver's peak RSS (started with the image's Node options) and its group-commit batch sizes. Targets (issue 4):
 // ratio ≥ 0.50, p99 ≤ 50 ms, RSS ≤ 200 MB. Figures are printed, never asserted.
 // Flags: --cpu-prof=<dir> writes a V8 CPU profile of the receiver; --log-level=<pino level> (default info);
 // --async-commit (diagnosis only) turns off synchronous_commit on the bench database.
@@ -19,6 +19,7 @@ import { createQueueConnection, WebhookEnqueuer } from '../../packages/queue/src
 import { addTenant, generateKey, parseKeyring, setIntegration } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { apps, buildApp } from '../deploy/build';
+import { productionNodeArgs } from '../deploy/dockerfile';
 import { cpuSeconds, freePort, peakRssMb } from './proc';
 
 interface AutocannonResult {
@@ -186,7 +187,8 @@ const receiver = start(
     LOG_LEVEL: flags.get('log-level') ?? 'info',
     NODE_ENV: 'production',
   },
-  cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
+  // The image's Node options (infra/docker/Dockerfile: the heap cap), as production starts it.
+  [...productionNodeArgs('receiver'), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
 );
 const enqueuer = new WebhookEnqueuer(createQueueConnection({ kind: 'redis', url: redisUrl }, prefix));
 try {

@@ -21,6 +21,7 @@ import { dedupeKeyOf, type Source, unwrapBody } from '../../packages/sources/src
 import { addTenant, generateKey } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { apps, buildApp } from '../deploy/build';
+import { productionNodeArgs } from '../deploy/dockerfile';
 import { cpuSeconds, freePort, rssMb } from './proc';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -228,8 +229,8 @@ async function main() {
               .map((kv) => kv.split('=', 2)),
           ),
         };
-        // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
-        const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+        // The image's Node options (heap cap); BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" adds to them.
+        const nodeArgs = [...productionNodeArgs('worker'), ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
         const child = spawn(process.execPath, [...nodeArgs, ...workerEntry], {
           env,
           stdio: ['ignore', 'ignore', 'inherit'],

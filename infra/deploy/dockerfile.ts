@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** One build stage of a Dockerfile: `FROM <base> AS <name>` and the instructions under it. */
 export interface Stage {
   name: string;
@@ -44,4 +46,26 @@ export function interpolate(value: string, env: Record<string, string> = {}): st
     if (op?.endsWith('?')) throw new Error(`compose: ${name} is required: ${rest}`);
     return '';
   });
+}
+
+/**
+ * The Node.js options an app's image starts it with: the arguments between `node` and the script in
+ * the CMD of its stage (`CMD ["node", "--max-old-space-size=256", "/app/…/main.js"]` → the flag).
+ * Benches start the compiled apps with these, so they measure what production runs.
+ */
+export function imageNodeArgs(stages: Stage[], app: string): string[] {
+  // The stage's own last CMD, else the nearest parent's.
+  const cmd = lineage(stages, app)
+    .map((s) => s.instructions.filter((i) => i.op === 'CMD').at(-1))
+    .find((i) => i !== undefined);
+  if (!cmd) throw new Error(`Dockerfile: stage ${app} has no CMD`);
+  const argv = JSON.parse(cmd.args) as string[];
+  if (argv[0] !== 'node') throw new Error(`Dockerfile: stage ${app} does not start node: ${cmd.args}`);
+  return argv.slice(1, -1);
+}
+
+/** `imageNodeArgs` read from the repository's infra/docker/Dockerfile. */
+export function productionNodeArgs(app: string): string[] {
+  const path = new URL('../docker/Dockerfile', import.meta.url);
+  return imageNodeArgs(parseDockerfile(readFileSync(path, 'utf8')), app);
 }

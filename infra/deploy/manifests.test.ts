@@ -8,6 +8,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { root } from './build';
+import { productionNodeArgs } from './dockerfile';
 import { httpApps } from './http-apps';
 import { type K8sObject, k8sDir, renderKustomization } from './kustomize';
 
@@ -61,6 +62,19 @@ describe.each([
     expect(c.resources.limits.memory).toBeDefined();
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
   });
+
+  it.each(Object.keys(httpApps))(
+    '%s: the image caps the V8 heap at most 3/4 of the memory limit (the rest: code, buffers, young space)',
+    (app) => {
+      const limit = container(find(objects, 'Deployment', `mcb-${app}`)).resources.limits.memory as string;
+      const limitMiB = Number(/^(\d+)Mi$/.exec(limit)?.[1] ?? /^(\d+)Gi$/.exec(limit)?.[1]) * (limit.endsWith('Gi') ? 1024 : 1);
+      const flag = productionNodeArgs(app).find((a) => a.startsWith('--max-old-space-size='));
+      expect(flag, `${app}: the Dockerfile CMD sets --max-old-space-size`).toBeDefined();
+      const heapMiB = Number(flag?.split('=')[1]);
+      expect(heapMiB).toBeGreaterThanOrEqual(128);
+      expect(heapMiB).toBeLessThanOrEqual(limitMiB * 0.75);
+    },
+  );
 
   it.each(Object.keys(httpApps))('%s: termination grace longer than its SHUTDOWN_TIMEOUT_MS drain', (app) => {
     const d = find(objects, 'Deployment', `mcb-${app}`);
