@@ -1,4 +1,8 @@
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { once } from 'node:events';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { rotateWebhookSecret, setGhlLocationIds, setTenantActive } from '@mcb/tenancy';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -378,6 +382,55 @@ describe('source specifics', () => {
     expect(row?.headers).toMatchObject({ authorization: '[redacted]', 'x-webhook-secret': '[redacted]', 'x-trace': 'keep-me' });
     const rows = await logsOf(h, tenant.id);
     expect(JSON.stringify(rows.map((x) => x.headers))).not.toContain(shared);
+  });
+});
+
+describe('headers over real HTTP (@hono/node-server: read from the raw header list)', () => {
+  it('stores lowercase names, repeated headers joined with ", ", secrets redacted — as over app.request()', async () => {
+    const server = serve({ fetch: receiver.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const body = stripeEvent();
+      const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: `/api/webhooks/${tenant.slug}/stripe`,
+            headers: {
+              'Content-Type': 'application/json',
+              'Stripe-Signature': stripeHeader(body),
+              'X-Trace': ['first', 'second'],
+              'X-Webhook-Secret': shared,
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => {
+              text += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(answer.status).toBe(200);
+      const { id } = JSON.parse(answer.text) as { id: number };
+      const row = (await logsOf(h, tenant.id)).find((x) => x.id === id);
+      expect(row?.headers).toMatchObject({
+        'content-type': 'application/json',
+        'stripe-signature': '[redacted]',
+        'x-webhook-secret': '[redacted]',
+        'x-trace': 'first, second',
+      });
+      expect(Object.keys(row?.headers as object).every((k) => k === k.toLowerCase())).toBe(true);
+      expect(JSON.stringify(row?.headers)).not.toContain(shared);
+    } finally {
+      server.close();
+    }
   });
 });
 

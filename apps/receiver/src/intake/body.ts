@@ -29,3 +29,21 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
   }
   return { ok: true, bytes: Buffer.concat(chunks) };
 }
+
+/**
+ * All request headers as one record — lowercase names, repeated headers joined with ", " (as
+ * `Headers` does) — read straight from Node's raw header list. `c.req.header()` builds the same
+ * record through a WHATWG `Headers` object first (≈ 2 % of the receiver's CPU per request, profiled).
+ * A null-prototype object, so a header named `__proto__` is just a header.
+ */
+export function headersFromRaw(rawHeaders: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
+    if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
+    const value = rawHeaders[i + 1] as string;
+    const seen = out[name];
+    out[name] = seen === undefined ? value : `${seen}, ${value}`;
+  }
+  return out;
+}

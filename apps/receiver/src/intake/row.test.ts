@@ -40,6 +40,16 @@ describe('jsonDepthExceeds', () => {
     expect(jsonDepthExceeds('[[[]]]', 2)).toBe(true);
     expect(jsonDepthExceeds('[[[]]]', 3)).toBe(false);
   });
+  it('answers the same whether the bracket count alone decides or the full scan does', () => {
+    // Many siblings: more opening brackets than the limit, yet shallow.
+    const wide = `[${Array.from({ length: 100 }, () => '{"a":[1]}').join(',')}]`;
+    expect(jsonDepthExceeds(wide, 3)).toBe(false);
+    expect(jsonDepthExceeds(wide, 2)).toBe(true);
+    // Exactly at the limit, then one past it, with both kinds of bracket.
+    const nested = (n: number) => `${'[{"a":'.repeat(n)}1${'}]'.repeat(n)}`;
+    expect(jsonDepthExceeds(nested(32), 64)).toBe(false);
+    expect(jsonDepthExceeds(`[${nested(32)}]`, 64)).toBe(true);
+  });
 });
 
 describe('storedBody', () => {

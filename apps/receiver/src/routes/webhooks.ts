@@ -1,9 +1,19 @@
-import { errorResponse, type KeyedRateLimiter, type Logger, MissingCredentials, redactUrl, UnknownTenant, withTimeout } from '@mcb/core';
+import {
+  type AccessLine,
+  createAccessLog,
+  errorResponse,
+  type KeyedRateLimiter,
+  type Logger,
+  MissingCredentials,
+  redactUrl,
+  UnknownTenant,
+  withTimeout,
+} from '@mcb/core';
 import { intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
 import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
 import type { ReceiverEnvVars } from '../http';
-import { readBodyWithLimit } from '../intake/body';
+import { headersFromRaw, readBodyWithLimit } from '../intake/body';
 import type { GroupCommitter, IntakeRow } from '../intake/group-commit';
 import { bodyText, buildAcceptedRow, buildRejectedRow, buildUnparseableRow, maxJsonDepth, parseBody } from '../intake/row';
 import type { IntakeOutcomeLabel, ReceiverMetrics } from '../metrics';
@@ -41,6 +51,7 @@ type Resolved = { ok: true; ctx: TenantContext; source: Source } | { ok: false; 
  */
 export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookRouteDeps): void {
   const { tenants, committer, metrics, log } = deps;
+  const access = createAccessLog(log);
 
   const resolve = async (c: Context<ReceiverEnvVars>, slug: string, source: string): Promise<Resolved> => {
     try {
@@ -80,7 +91,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         c.set('intake', { tenant: tenantLabel, tenantId, source: sourceLabel, outcome, logId: logId ?? undefined });
       metrics.requests.inc({ tenant: tenantLabel, source: sourceLabel, status: String(response.status), outcome });
       metrics.latency.observe({ source: sourceLabel, outcome }, seconds);
-      const line = {
+      const line: AccessLine = {
         requestId: c.get('requestId'),
         url: redactUrl(c.req.path),
         tenant: tenantLabel,
@@ -91,9 +102,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         reason,
         ms: Math.round(seconds * 10_000) / 10,
       };
-      if (response.status >= 500) log.error(line, 'webhook');
-      else if (response.status >= 400) log.warn(line, 'webhook');
-      else log.info(line, 'webhook');
+      access(response.status >= 500 ? 'error' : response.status >= 400 ? 'warn' : 'info', line, 'webhook');
       return response;
     };
 
@@ -113,7 +122,9 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     }
     const bytes = body.bytes;
     const now = deps.now();
-    const headers = c.req.header();
+    // Under @hono/node-server the raw header list is at hand (tests calling app.request() have none).
+    const rawHeaders = (c.env as { incoming?: { rawHeaders?: string[] } } | undefined)?.incoming?.rawHeaders;
+    const headers = rawHeaders ? headersFromRaw(rawHeaders) : c.req.header();
 
     // Rejected requests are never parsed: a prefix of the body and the headers are kept as evidence,
     // within a per-tenant budget, and the answer is the same whether the row was stored or not.
