@@ -3,6 +3,8 @@
 // c=50 for 10 s after a 3 s warm-up each, with autocannon. Prints req/s, p50, p99, the ratio
 // receiver/bare, the compiled receiver's peak RSS (started with the image's Node options) and its group-commit batch sizes. Targets (issue 4):
 // ratio ≥ 0.50, p99 ≤ 50 ms, RSS ≤ 200 MB. Figures are printed, never asserted.
+// Also CPU per request of every process involved (receiver, its Postgres backends, Redis when local,
+// the load generator) and the ceiling they leave on this machine's cores.
 // Flags: --cpu-prof=<dir> writes a V8 CPU profile of the receiver; --log-level=<pino level> (default info);
 // --async-commit (diagnosis only) turns off synchronous_commit on the bench database.
 // infra/bench is not a workspace package: it imports the packages' entry files by path, and
@@ -40,6 +42,7 @@ type Autocannon = (opts: {
 
 const fromReceiver = createRequire(fileURLToPath(new URL('../../apps/receiver/package.json', import.meta.url)));
 const autocannon = fromReceiver('autocannon') as Autocannon;
+const Redis = fromReceiver('ioredis') as new (url: string) => { info: (section: string) => Promise<string>; quit: () => Promise<unknown> };
 const Stripe = fromReceiver('stripe') as { webhooks: { generateTestHeaderString: (o: { payload: string; secret: string }) => string } };
 
 const flags = new Map(
@@ -155,15 +158,42 @@ async function postgresCpuSeconds(): Promise<number> {
   return rows.reduce((sum, r) => sum + cpuSeconds(r.pid), 0);
 }
 
-/** Warm-up, then the measured run; also the CPU the server process (and its Postgres backends) spent in it. */
+/** The Redis server's pid when it runs on this machine (its CPU is read from /proc), else undefined. */
+async function localRedisPid(): Promise<number | undefined> {
+  const client = new Redis(redisUrl);
+  try {
+    const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+    return cpuSeconds(pid) > 0 ? pid : undefined;
+  } finally {
+    await client.quit();
+  }
+}
+const redisPid = await localRedisPid();
+
+/** This process's CPU seconds: autocannon and the signing of each event (the load generator). */
+const ownCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
+/**
+ * Warm-up, then the measured run; also the CPU spent in it per answered request by the server process,
+ * its Postgres backends, Redis (when local) and the load generator (this process).
+ */
 async function drive(url: string, pid: number) {
   const requests = [{ method: 'POST', path: `/api/webhooks/${slug}/stripe`, setupRequest: signedEvent }];
   await autocannon({ url, connections, duration: warmupSeconds, requests });
-  const [cpu0, pg0] = [cpuSeconds(pid), await postgresCpuSeconds()];
+  const sample = async () => [cpuSeconds(pid), await postgresCpuSeconds(), cpuSeconds(redisPid), ownCpuSeconds()];
+  const before = await sample();
   const result = await autocannon({ url, connections, duration: seconds, requests });
-  const [cpu1, pg1] = [cpuSeconds(pid), await postgresCpuSeconds()];
-  const perRequestUs = (x: number) => (1e6 * x) / Math.max(1, result['2xx']);
-  return { result, nodeUs: perRequestUs(cpu1 - cpu0), postgresUs: perRequestUs(pg1 - pg0) };
+  const after = await sample();
+  const [nodeUs, postgresUs, redisUs, loadUs] = after.map((x, i) => (1e6 * (x - (before[i] as number))) / Math.max(1, result['2xx'])) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { result, nodeUs, postgresUs, redisUs, loadUs };
 }
 
 // Production runs the compiled receiver (pnpm build: one plain-JS file), so the bench does too.
@@ -223,8 +253,17 @@ try {
   console.log(
     `ratio receiver/bare ${ratio.toFixed(2)} (target ≥ 0.50)   receiver p99 ${r.latency.p99} ms (target ≤ 50)   receiver peak RSS ${rss.toFixed(0)} MB (target ≤ 200)`,
   );
+  const us = (x: number) => `${x.toFixed(0)} µs`;
+  const redisPart = redisPid === undefined ? 'Redis not local (not counted)' : `Redis ${us(recvRun.redisUs)}`;
   console.log(
-    `CPU per request: bare ${bareRun.nodeUs.toFixed(0)} µs; receiver ${recvRun.nodeUs.toFixed(0)} µs in its process + ${recvRun.postgresUs.toFixed(0)} µs in its Postgres backends (Redis and autocannon not counted)`,
+    `CPU per request: bare ${us(bareRun.nodeUs)} (+ load generator ${us(bareRun.loadUs)}); receiver ${us(recvRun.nodeUs)} + its Postgres backends ${us(recvRun.postgresUs)} + ${redisPart} + load generator ${us(recvRun.loadUs)}`,
+  );
+  // The ceiling all processes on these cores allow: even a receiver whose own work cost no more than
+  // the bare server's would still pay Postgres, Redis and the load generator on the same cores.
+  const floorUs = bareRun.nodeUs + recvRun.postgresUs + recvRun.redisUs + recvRun.loadUs;
+  const ceiling = (availableCores * 1e6) / floorUs;
+  console.log(
+    `ceiling on ${availableCores} cores: a receiver costing what bare does (${us(bareRun.nodeUs)}) + Postgres + Redis + load generator = ${us(floorUs)} per request → at most ${ceiling.toFixed(0)} req/s = ${(ceiling / b.requests.average).toFixed(2)}× bare`,
   );
   console.log(
     `machine load average (1 min) ${loadBefore.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after, on ${availableCores} cores (others' work competes)`,
