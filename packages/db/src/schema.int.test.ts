@@ -98,4 +98,23 @@ describe('schema (applied by the real migrations)', () => {
     await insert('received');
     await expect(insert('received')).rejects.toThrow(/webhook_logs_dedupe_unique/);
   });
+
+  it('compresses webhook bodies and headers with lz4 (drizzle/0019), and a stored body reads back exact', async () => {
+    const cols = await sql<{ attname: string; attcompression: string }[]>`
+      select attname::text, attcompression::text from pg_attribute
+      where attrelid = 'webhook_logs'::regclass and attname in ('payload', 'headers', 'raw_body') order by attname`;
+    expect(cols).toEqual([
+      { attname: 'headers', attcompression: 'l' },
+      { attname: 'payload', attcompression: 'l' },
+      { attname: 'raw_body', attcompression: 'l' },
+    ]);
+    // A payload past the TOAST threshold is compressed on insert, with lz4, and comes back as sent.
+    const [t] = await sql<{ id: string }[]>`insert into tenants (slug, name) values (${`lz-${Date.now()}`}, 'Lz4') returning id`;
+    const payload = { id: 'evt_lz4', items: Array.from({ length: 200 }, (_, i) => ({ n: i, description: `Package item ${i}` })) };
+    await sql`insert into webhook_logs (tenant_id, source, dedupe_key, payload) values (${t!.id}, 'stripe', 'evt_lz4', ${sql.json(payload)})`;
+    const [row] = await sql<{ method: string | null; payload: typeof payload }[]>`
+      select pg_column_compression(payload) as method, payload from webhook_logs where tenant_id = ${t!.id}`;
+    expect(row?.method).toBe('lz4');
+    expect(row?.payload).toEqual(payload);
+  });
 });
