@@ -45,6 +45,14 @@ describe('createAccessLog', () => {
     expect(Object.keys(line).filter((k) => redactedTopLevel.has(k))).toEqual([]);
   });
 
+  it('writes only the access line fields, even from a wider object', () => {
+    const { log, lines } = capture();
+    const wider = { ...line, secret: 's3cret', headers: { authorization: 'Bearer x' }, payload: { email: 'a@b.co' } };
+    createAccessLog(log)('info', wider, 'webhook');
+    expect(lines[0]).not.toHaveProperty('secret');
+    expect(JSON.stringify(lines[0])).not.toMatch(/s3cret|Bearer|a@b\.co/);
+  });
+
   it('leaves the parent logger redacting', () => {
     const { log, lines } = capture();
     createAccessLog(log)('info', line, 'webhook');
