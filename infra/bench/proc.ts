@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 
 export { freeLoopbackPort as freePort } from '../../packages/testing/src/ports';
@@ -52,4 +53,28 @@ function statusKb(pid: number | undefined, field: string): number {
   } catch {
     return 0;
   }
+}
+
+type RedisClient = {
+  scanStream: (o: { match: string; count: number }) => AsyncIterable<string[]>;
+  unlink: (...keys: string[]) => Promise<number>;
+  quit: () => Promise<unknown>;
+};
+const Redis = createRequire(new URL('../../packages/queue/package.json', import.meta.url))('ioredis') as new (url: string) => RedisClient;
+
+/**
+ * Deletes every key of a bench's queue prefix (`<prefix>:*`): its jobs, completed ones included, would
+ * otherwise stay in the shared Redis after the run (a process bench left ~50,000 keys). Returns how many.
+ */
+export async function deleteQueuePrefix(redisUrl: string, prefix: string): Promise<number> {
+  const client = new Redis(redisUrl);
+  let deleted = 0;
+  try {
+    for await (const keys of client.scanStream({ match: `${prefix}:*`, count: 1_000 })) {
+      if (keys.length > 0) deleted += await client.unlink(...keys);
+    }
+  } finally {
+    await client.quit();
+  }
+  return deleted;
 }

@@ -22,7 +22,7 @@ import { addTenant, generateKey } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { apps, buildApp } from '../deploy/build';
 import { productionNodeArgs } from '../deploy/dockerfile';
-import { cpuSeconds, freePort, rssMb } from './proc';
+import { cpuSeconds, deleteQueuePrefix, freePort, rssMb } from './proc';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fromWorker = createRequire(`${root}apps/worker/package.json`);
@@ -402,6 +402,7 @@ async function main() {
     for (const c of children) c.kill('SIGKILL');
     await enqueuer.close();
     await conn.close();
+    await Promise.all([deleteQueuePrefix(redisUrl, prefix), deleteQueuePrefix(redisUrl, `${prefix}base`)]);
     await Promise.all([owner.close(), admin.close()]);
     // BENCH_KEEP_DB=1 keeps the database for EXPLAIN after the run (its name is printed).
     if (process.env.BENCH_KEEP_DB === '1') process.stderr.write(`kept database ${db.name}\n`);
