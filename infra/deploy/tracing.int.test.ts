@@ -56,6 +56,7 @@ let collectorUrl: string;
 const plain = (v: OtlpValue) => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue));
 
 /** Every exported span, flattened, with its service name and attributes as plain values. */
+type Span = ReturnType<typeof spans>[number];
 function spans() {
   return received.flatMap(({ body }) =>
     body.resourceSpans.flatMap((rs) => {
@@ -227,13 +228,31 @@ describe('OpenTelemetry traces (compiled receiver and worker processes)', () => 
       // Export every 100 ms instead of every 5 s (a standard SDK variable).
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
+    // Walks up from the job span: webhook.process → BullMQ's consumer span → the enqueue → the request.
+    const chainOf = (all: Span[], job: Span) => {
+      const byId = new Map(all.filter((s) => s.traceId === job.traceId).map((s) => [s.spanId, s]));
+      const chain = [job];
+      for (let s = job; s.parentSpanId && byId.has(s.parentSpanId); ) {
+        s = byId.get(s.parentSpanId)!;
+        chain.push(s);
+      }
+      return chain;
+    };
+    // Each span is exported when it ends, in its process's next batch (BullMQ's consumer span ends after
+    // webhook.process): wait until the request span, the job span and every link between them arrived.
     const find = () => {
       const all = spans();
       const request = all.find((s) => s.service === 'mcb-receiver' && s.kind === 2 && s.attrs['mcb.log_id'] === run.logId);
       const job = all.find((s) => s.service === 'mcb-worker' && s.name === 'webhook.process' && s.attrs['mcb.log_id'] === run.logId);
-      return request && job ? { all, request, job } : undefined;
+      if (!request || !job) return undefined;
+      const chain = chainOf(all, job);
+      return chain.at(-1)?.spanId === request.spanId ? { all, request, job, chain } : undefined;
     };
-    const { all, request, job } = await until(async () => find(), 30_000, 'the receiver and worker spans to be exported');
+    const { all, request, job, chain } = await until(
+      async () => find(),
+      30_000,
+      'the request span, the job span and the links between them to be exported',
+    );
 
     expect(received.every((e) => e.path === '/v1/traces' && e.contentType.startsWith('application/json'))).toBe(true);
     expect(request.name).toBe('POST /api/webhooks/:tenant/:source');
@@ -247,13 +266,6 @@ describe('OpenTelemetry traces (compiled receiver and worker processes)', () => 
     expect(job.attrs).toMatchObject({ 'mcb.tenant_id': tenant.id, 'mcb.outcome': 'processed', 'mcb.attempt': 1 });
     expect(job.traceId).toBe(request.traceId);
 
-    // Walk up from the job span: webhook.process → BullMQ's consumer span → the enqueue → the request.
-    const byId = new Map(all.filter((s) => s.traceId === request.traceId).map((s) => [s.spanId, s]));
-    const chain = [job];
-    for (let s = job; s.parentSpanId && byId.has(s.parentSpanId); ) {
-      s = byId.get(s.parentSpanId)!;
-      chain.push(s);
-    }
     expect(chain.at(-1)?.spanId).toBe(request.spanId);
     expect(chain.map((s) => `${s.service} ${s.name}`)).toEqual([
       'mcb-worker webhook.process',
