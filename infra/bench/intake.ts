@@ -3,7 +3,7 @@
 // c=50 for 10 s after a 3 s warm-up each, with autocannon. Prints req/s, p50, p99, the ratio
 // receiver/bare, the compiled receiver's peak RSS (started with the image's Node options) and its group-commit batch sizes. Targets (issue 4):
 // ratio ≥ 0.50, p99 ≤ 50 ms, RSS ≤ 200 MB. Figures are printed, never asserted.
-// Also CPU per request of every process involved (receiver, its Postgres backends, Redis when local,
+// Also CPU per request of every process involved (receiver, its Postgres backends, Redis,
 // the load generator) and the ceiling they leave on this machine's cores.
 // Flags: --cpu-prof=<dir> writes a V8 CPU profile of the receiver; --log-level=<pino level> (default info);
 // --async-commit (diagnosis only) turns off synchronous_commit on the bench database.
@@ -22,7 +22,7 @@ import { addTenant, generateKey, parseKeyring, setIntegration } from '../../pack
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { apps, buildApp } from '../deploy/build';
 import { productionNodeArgs } from '../deploy/dockerfile';
-import { cpuSeconds, freePort, peakRssMb } from './proc';
+import { cpuSeconds, freePort, peakRssMb, redisCpuSeconds } from './proc';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -42,7 +42,6 @@ type Autocannon = (opts: {
 
 const fromReceiver = createRequire(fileURLToPath(new URL('../../apps/receiver/package.json', import.meta.url)));
 const autocannon = fromReceiver('autocannon') as Autocannon;
-const Redis = fromReceiver('ioredis') as new (url: string) => { info: (section: string) => Promise<string>; quit: () => Promise<unknown> };
 const Stripe = fromReceiver('stripe') as { webhooks: { generateTestHeaderString: (o: { payload: string; secret: string }) => string } };
 
 const flags = new Map(
@@ -158,18 +157,6 @@ async function postgresCpuSeconds(): Promise<number> {
   return rows.reduce((sum, r) => sum + cpuSeconds(r.pid), 0);
 }
 
-/** The Redis server's pid when it runs on this machine (its CPU is read from /proc), else undefined. */
-async function localRedisPid(): Promise<number | undefined> {
-  const client = new Redis(redisUrl);
-  try {
-    const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
-    return cpuSeconds(pid) > 0 ? pid : undefined;
-  } finally {
-    await client.quit();
-  }
-}
-const redisPid = await localRedisPid();
-
 /** This process's CPU seconds: autocannon and the signing of each event (the load generator). */
 const ownCpuSeconds = () => {
   const { user, system } = process.cpuUsage();
@@ -178,12 +165,12 @@ const ownCpuSeconds = () => {
 
 /**
  * Warm-up, then the measured run; also the CPU spent in it per answered request by the server process,
- * its Postgres backends, Redis (when local) and the load generator (this process).
+ * its Postgres backends, Redis and the load generator (this process).
  */
 async function drive(url: string, pid: number) {
   const requests = [{ method: 'POST', path: `/api/webhooks/${slug}/stripe`, setupRequest: signedEvent }];
   await autocannon({ url, connections, duration: warmupSeconds, requests });
-  const sample = async () => [cpuSeconds(pid), await postgresCpuSeconds(), cpuSeconds(redisPid), ownCpuSeconds()];
+  const sample = async () => [cpuSeconds(pid), await postgresCpuSeconds(), redisCpuSeconds(redisUrl), ownCpuSeconds()];
   const before = await sample();
   const result = await autocannon({ url, connections, duration: seconds, requests });
   const after = await sample();
@@ -254,9 +241,8 @@ try {
     `ratio receiver/bare ${ratio.toFixed(2)} (target ≥ 0.50)   receiver p99 ${r.latency.p99} ms (target ≤ 50)   receiver peak RSS ${rss.toFixed(0)} MB (target ≤ 200)`,
   );
   const us = (x: number) => `${x.toFixed(0)} µs`;
-  const redisPart = redisPid === undefined ? 'Redis not local (not counted)' : `Redis ${us(recvRun.redisUs)}`;
   console.log(
-    `CPU per request: bare ${us(bareRun.nodeUs)} (+ load generator ${us(bareRun.loadUs)}); receiver ${us(recvRun.nodeUs)} + its Postgres backends ${us(recvRun.postgresUs)} + ${redisPart} + load generator ${us(recvRun.loadUs)}`,
+    `CPU per request: bare ${us(bareRun.nodeUs)} (+ load generator ${us(bareRun.loadUs)}); receiver ${us(recvRun.nodeUs)} + its Postgres backends ${us(recvRun.postgresUs)} + Redis ${us(recvRun.redisUs)} + load generator ${us(recvRun.loadUs)}`,
   );
   // The ceiling all processes on these cores allow: even a receiver whose own work cost no more than
   // the bare server's would still pay Postgres, Redis and the load generator on the same cores.

@@ -1,7 +1,7 @@
 // The processes of the benches: starting a helper server in a process of its own, and what the benches
 // read of other processes from /proc (Linux): CPU and memory figures that do not depend on the rest of
 // the load on this shared machine. Not a bench itself.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,6 +34,13 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** Redis server CPU seconds so far (INFO cpu; the whole server, so other users of it count too). */
+export function redisCpuSeconds(redisUrl: string): number {
+  const info = execFileSync('redis-cli', ['-u', redisUrl, 'info', 'cpu'], { encoding: 'utf8' });
+  const get = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return get('used_cpu_user') + get('used_cpu_sys');
 }
 
 /** Resident set of a process now (`VmRSS`), MB; 0 once it is gone. */

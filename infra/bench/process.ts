@@ -9,7 +9,7 @@
 // p99 ≤ 500 ms, RSS ≤ 300 MB. The workers run as production runs them: the esbuild bundle
 // (infra/deploy/build.ts, built into a temporary folder); BENCH_WORKER_SOURCE=1 runs src/main.ts with tsx.
 // Figures are printed, never asserted. infra/bench is not a workspace package: imports are by path.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import { addTenant, generateKey } from '../../packages/tenancy/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { apps, buildApp } from '../deploy/build';
 import { productionNodeArgs } from '../deploy/dockerfile';
-import { cpuSeconds, deleteQueuePrefix, freePort, rssMb } from './proc';
+import { cpuSeconds, deleteQueuePrefix, freePort, redisCpuSeconds, rssMb } from './proc';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fromWorker = createRequire(`${root}apps/worker/package.json`);
@@ -117,13 +117,6 @@ async function storeLogs(
     ids.push(...inserted.map((r) => r.id));
   }
   return ids;
-}
-
-/** Redis server CPU seconds so far (INFO cpu; the whole server, so other users of it count too). */
-function redisCpuSeconds(redisUrl: string): number {
-  const info = execFileSync('redis-cli', ['-u', redisUrl, 'info', 'cpu'], { encoding: 'utf8' });
-  const get = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
-  return get('used_cpu_user') + get('used_cpu_sys');
 }
 
 /** Where the CPU goes during a phase: the worker processes, the bench database's Postgres backends, Redis. */
