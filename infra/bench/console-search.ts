@@ -9,8 +9,7 @@
 //    and without the search trigger and indexes.
 // Figures are printed, never asserted. infra/bench is not a workspace package: imports are by path.
 import { createHash } from 'node:crypto';
-import postgres from '../../packages/db/node_modules/postgres/src/index.js';
-import { countWebhookLogs, getTenantStats, searchWebhookLogs } from '../../packages/db/src/index';
+import { countWebhookLogs, createDatabase, getTenantStats, searchWebhookLogs } from '../../packages/db/src/index';
 import { runMigrations } from '../../packages/db/src/migrate';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 
@@ -22,12 +21,12 @@ const ms = (t0: number) => performance.now() - t0;
 const database = await createTestDatabase(testServiceUrls().postgresUrl, 'mcb_bench_search');
 say(`database ${database.name}; ${rows.toLocaleString()} rows, ${tenantCount} tenants`);
 let lastQuery: { text: string; params: unknown[] } | null = null;
-const sql = postgres(database.url, {
+const { sql } = createDatabase({
+  url: database.url,
+  role: 'owner',
   max: 1,
-  onnotice: () => {},
-  connection: { application_name: 'bench-console-search' },
-  types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-  debug: (_conn: number, text: string, params: unknown[]) => {
+  applicationName: 'bench-console-search',
+  onQuery: (text, params) => {
     lastQuery = { text, params };
   },
 });

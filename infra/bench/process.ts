@@ -125,7 +125,7 @@ async function cpuSnapshot(owner: Database, dbName: string, redisUrl: string, pi
     { pid: number }[]
   >`select pid from pg_stat_activity where datname = ${dbName} and pid <> pg_backend_pid()`;
   return {
-    workers: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    workers: pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0),
     postgres: backends.reduce((sum, r) => sum + cpuSeconds(r.pid), 0),
     redis: redisCpuSeconds(redisUrl),
   };

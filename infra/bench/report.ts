@@ -1,6 +1,5 @@
 import { loadavg } from 'node:os';
-import postgres from '../../packages/db/node_modules/postgres/src/index.js';
-import { createDatabase, type Database, runMigrations } from '../../packages/db/src/index';
+import { createDatabase, runMigrations } from '../../packages/db/src/index';
 import { renderWeeklyReport } from '../../packages/emails/src/index';
 import { computeReportFigures, weekContaining } from '../../packages/reports/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
@@ -113,16 +112,16 @@ say(
 // The app pool: one connection (so one backend, whose CPU time /proc shows), capturing each statement sent.
 const sent: Array<{ text: string; params: unknown[] }> = [];
 let capture = false;
-const appSql = postgres(target.url, {
+const app = createDatabase({
+  url: target.url,
+  role: 'app',
   max: 1,
-  onnotice: () => {},
-  connection: { application_name: 'bench-report', role: 'mcb_app' },
-  types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-  debug: (_conn: number, text: string, params: unknown[]) => {
+  applicationName: 'bench-report',
+  onQuery: (text, params) => {
     if (capture) sent.push({ text, params });
   },
 });
-const app = { sql: appSql, role: 'app', close: () => appSql.end() } as unknown as Database;
+const appSql = app.sql;
 const [{ pid }] = (await appSql`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
 const backendCpuMs = () => cpuSeconds(pid) * 1000;
 

@@ -19,6 +19,8 @@ export interface DatabaseOptions {
   connectTimeoutSeconds?: number;
   /** Server-side `statement_timeout` for every statement of this pool (ms; 0 = none). */
   statementTimeoutMs?: number;
+  /** Called with every statement sent and its parameters (the benches read what a function sent). */
+  onQuery?: (text: string, params: unknown[]) => void;
 }
 
 /**
@@ -41,6 +43,7 @@ export function createDatabase({
   applicationName = 'mcb',
   connectTimeoutSeconds = 30,
   statementTimeoutMs = 0,
+  onQuery,
 }: DatabaseOptions): Database {
   const connection: Record<string, string> = { application_name: applicationName };
   if (role !== 'owner') connection.role = roleNames[role];
@@ -55,6 +58,7 @@ export function createDatabase({
     // outage that held intake at 503 for ~11 s after Postgres was back. Cap it at 1 s.
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
+    ...(onQuery ? { debug: (_connection: number, text: string, params: unknown[]) => onQuery(text, params) } : {}),
     transform: { undefined: null },
     types: {
       bigint: { to: 20, from: [20], serialize: (x: number | bigint) => x.toString(), parse: (x: string) => Number(x) },
