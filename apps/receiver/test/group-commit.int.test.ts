@@ -2,6 +2,8 @@
 // new rows, duplicates inside the batch, duplicates of committed rows and rejected rows, for two
 // tenants — every request gets the id of its own row (or of the row it duplicates), in order.
 import { randomUUID } from 'node:crypto';
+import { createDatabase } from '@mcb/db';
+import { testEnv } from '@mcb/testing';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GroupCommitter, type IntakeRow } from '../src/intake/group-commit';
@@ -97,6 +99,65 @@ describe('group commit in chunks', () => {
     for (const [i, r] of rows.entries()) {
       if (i === 70) expect(byId.get(results[i]?.id as number)).toMatchObject({ status: 'failed' });
       else expect(byId.get(results[i]?.id as number)).toMatchObject({ dedupe_key: r.dedupeKey, status: 'received' });
+    }
+  });
+});
+
+describe('connections retiring under load (maxLifetimeSeconds)', () => {
+  it('costs no request: a pool whose connections end every second commits 3 s of steady batches with 0 failures', async () => {
+    const a = await makeTenant(h, {});
+    // The receiver's pool, with lifetimes short enough to end many times while connections are
+    // reserved for a batch (postgres.js then handed the next query a terminated connection).
+    const shortLived = createDatabase({ url: testEnv().databaseUrl, role: 'app', max: 4, maxLifetimeSeconds: 1 });
+    // Every connection a batch is committed on, by its Postgres backend pid.
+    const backends = new Set<number>();
+    const sql = new Proxy(shortLived.sql, {
+      get(target, key) {
+        if (key !== 'reserve') return Reflect.get(target, key);
+        return async () => {
+          const reserved = await target.reserve();
+          const [r] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
+          backends.add(r?.pid as number);
+          return reserved;
+        };
+      },
+    });
+    const gc = new GroupCommitter(
+      {
+        database: { ...shortLived, sql },
+        enqueuer: { enqueue: async () => {} } as never,
+        queueReady: () => true,
+        metrics: createReceiverMetrics({ defaults: false }),
+        log: pino({ level: 'silent' }) as never,
+      },
+      { windowMs: 1, maxConcurrent: 4 },
+    );
+    try {
+      const failures: string[] = [];
+      let ok = 0;
+      const until = Date.now() + 3_000;
+      // 20 concurrent senders, each submitting its next row as soon as the last is committed.
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, sender) => {
+          for (let i = 0; Date.now() < until; i++) {
+            try {
+              await gc.submit(row(a.id, `life-${sender}-${i}`));
+              ok += 1;
+            } catch (err) {
+              failures.push((err as Error).message);
+            }
+          }
+        }),
+      );
+      await gc.drain();
+      const [stored] = await h.admin.sql<{ n: number }[]>`select count(*)::int as n from webhook_logs where tenant_id = ${a.id}`;
+      expect(failures).toEqual([]);
+      expect(ok).toBeGreaterThan(200);
+      expect(stored?.n).toBe(ok);
+      // The pool did retire connections meanwhile: more backends served batches than it holds at once.
+      expect(backends.size).toBeGreaterThan(4);
+    } finally {
+      await shortLived.close();
     }
   });
 });

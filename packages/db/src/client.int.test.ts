@@ -54,3 +54,55 @@ describe('row types come from the drizzle schema (ADR 0018)', () => {
     expect(day?.d).toBe('2026-03-02');
   });
 });
+
+describe('connection lifetime (no backend, and none of its cached plans, outlives maxLifetimeSeconds)', () => {
+  const backendPid = async (q: <T>(s: TemplateStringsArray) => Promise<T>) =>
+    ((await q<{ pid: number }[]>`select pg_backend_pid() as pid`)[0] as { pid: number }).pid;
+
+  it('is 300 s unless set (postgres.js alone would keep a connection 30–60 min)', async () => {
+    const db = createDatabase({ url: databaseUrl, role: 'owner', max: 1 });
+    try {
+      expect((db.sql.options as { max_lifetime: number | null }).max_lifetime).toBe(300);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('replaces a busy connection once its lifetime is over, with no statement failing', async () => {
+    const db = createDatabase({ url: databaseUrl, role: 'owner', max: 1, maxLifetimeSeconds: 1 });
+    try {
+      const pids = new Set<number>();
+      const until = Date.now() + 2_600;
+      let statements = 0;
+      while (Date.now() < until) {
+        pids.add(await backendPid(db.sql));
+        statements += 1;
+      }
+      expect(statements).toBeGreaterThan(20);
+      expect(pids.size).toBeGreaterThanOrEqual(2);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('lets a reserved connection (the receiver group-commits on them) finish its work, then replaces it', async () => {
+    const db = createDatabase({ url: databaseUrl, role: 'owner', max: 1, maxLifetimeSeconds: 1 });
+    try {
+      const reserved = await db.sql.reserve();
+      const first = await backendPid(reserved);
+      await new Promise((r) => setTimeout(r, 1_300));
+      // Past its lifetime while reserved: still the same backend until it is released.
+      expect(await backendPid(reserved)).toBe(first);
+      const [begin, insideTx, commit] = await Promise.all([reserved`begin`, backendPid(reserved), reserved`commit`]);
+      expect(begin).toBeDefined();
+      expect(commit).toBeDefined();
+      expect(insideTx).toBe(first);
+      reserved.release();
+      const after = new Set<number>();
+      for (let i = 0; i < 3; i++) after.add(await backendPid(db.sql));
+      expect([...after].at(-1)).not.toBe(first);
+    } finally {
+      await db.close();
+    }
+  });
+});
