@@ -89,7 +89,8 @@ export function registerLogsCommands(program: Command): void {
         const lines = [
           `log ${log.id}  ${log.status}  (tenant ${log.tenantSlug}, ${log.source}, ${log.eventType ?? 'no event type'})`,
           `dedupe key  ${log.dedupeKey}`,
-          `received    ${time(log.receivedAt)}   enqueued ${time(log.enqueuedAt) || '-'}   processed ${time(log.processedAt) || '-'}`,
+          // Intake writes a row once (ADR 0010): `enqueued_at` is set only by a replay (and on older rows).
+          `received    ${time(log.receivedAt)}${log.enqueuedAt ? `   enqueued ${time(log.enqueuedAt)}` : ''}   processed ${time(log.processedAt) || '-'}`,
           `attempts    ${log.attempts}`,
           ...(log.errorMessage ? [`error       ${log.errorMessage}`] : []),
           `contact     ${log.contact ? String(log.contact.id) : '-'}`,

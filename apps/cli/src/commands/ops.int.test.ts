@@ -82,6 +82,18 @@ describe('mcb logs / log', () => {
     expect(r.stdout).toContain('"stripe-signature": "[redacted]"');
     expect(r.stdout).not.toContain('deadbeef');
     expect(r.stdout).toContain('"email": "cli0@example.com"');
+    expect(r.stdout).toMatch(/^received {4}\S+ \S+ {3}enqueued \S+ \S+ {3}processed /m);
+    // A row as intake writes it today (once, no enqueue time: ADR 0010) shows no enqueue time at all.
+    const [fresh] = await admin.sql<{ id: number }[]>`
+      insert into webhook_logs (tenant_id, source, dedupe_key, headers, status, processed_at)
+      values (${tenant.id}, 'stripe', 'evt_cli_fresh', '{}'::jsonb, 'processed', now()) returning id`;
+    try {
+      const f = await mcb('log', String(fresh?.id));
+      expect(f.stdout).toMatch(/^received {4}\S+ \S+ {3}processed \S+ \S+$/m);
+      expect(f.stdout).not.toContain('enqueued');
+    } finally {
+      await admin.sql`delete from webhook_logs where id = ${fresh?.id as number}`;
+    }
     expect(await mcb('log', '99999999')).toMatchObject({ code: 1, stderr: 'No webhook log 99999999\n' });
   });
 });
@@ -117,6 +129,7 @@ describe('mcb replay', () => {
     expect(jobs).toHaveLength(12);
     // One job per log, under the log's own id (a replay re-runs it; issue 16).
     expect([...jobs].sort()).toEqual(failed.map((id) => `log-${id}`).sort());
+    expect((await mcb('log', String(failed[0]))).stdout).toMatch(/^received {4}\S+ \S+ {3}enqueued \S+ \S+ {3}processed -$/m);
   });
 });
 
