@@ -108,6 +108,52 @@ describe('npm start', () => {
     expect(r.stdout).toContain(`http://127.0.0.1:${ports.PORT}/api/webhooks/ppcu/stripe`);
   });
 
+  it('the printed demo curls work as printed: the Stripe payment waits as an orphan, the ManyChat contact links it', async () => {
+    const curls = stdout.split('\n').filter((line) => line.startsWith('  curl '));
+    const [stripeCurl, manychatCurl] = [curls.find((c) => c.includes('/ppcu/stripe')), curls.find((c) => c.includes('/ppcu/manychat'))];
+    expect(stripeCurl).toBeDefined();
+    expect(manychatCurl).toBeDefined();
+    const token = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).adminToken as string;
+    const send = (curl: string) => {
+      const r = spawnSync('sh', ['-c', curl], { env, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { received?: boolean; id?: number };
+    };
+    const statusOf = async (id: number) => {
+      const res = await fetch(`http://127.0.0.1:${ports.CONSOLE_PORT}/admin/api/logs/${id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { log } = (await res.json()) as { log?: { status?: string } };
+      return log?.status === 'processed' ? log.status : undefined;
+    };
+    const payment = send(stripeCurl as string);
+    expect(payment).toMatchObject({ received: true });
+    await until(() => statusOf(payment.id as number), 30_000, 'the demo Stripe event to be processed');
+    const contact = () =>
+      spawnSync('npm', ['run', '--silent', 'mcb', '--', 'contact', 'ppcu', 'jane.doe@example.com'], {
+        cwd: root,
+        env,
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
+    // A payment alone creates no contact (SPEC §6.3).
+    expect(contact().stderr).toContain('No contact matching jane.doe@example.com');
+
+    const person = send(manychatCurl as string);
+    expect(person).toMatchObject({ received: true });
+    await until(() => statusOf(person.id as number), 30_000, 'the demo ManyChat contact to be processed');
+    const shown = await until(
+      async () => {
+        const out = contact().stdout;
+        return out.includes('payment full_purchase') ? out : undefined;
+      },
+      30_000,
+      'the orphan payment to be linked to Jane',
+    );
+    expect(shown).toContain('USD 2,500.00');
+    expect(shown).toContain('purchase_completed');
+  }, 150_000);
+
   it('SIGTERM to the npm process stops every child: the apps, then Redis, then Postgres', async () => {
     const { tree, postgres: postgresPid, redis: redisPid } = started;
     expect(tree.length).toBeGreaterThanOrEqual(5);

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '@mcb/db';
 import { generateKey, openText, parseKeyring, seedDemoTenants } from '@mcb/tenancy';
-import { demoStripeEvent, signedStripeCurl } from './demo-event';
+import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
 import { freePort, redisAnswers, type Service, startEmbeddedPostgres, startLocalRedis } from './services';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -164,10 +164,14 @@ async function main() {
   const admin = createDatabase({ url: env.DATABASE_URL as string, role: 'admin', max: 1 });
   const created = await seedDemoTenants(admin, keyring);
   if (created.length) say(`seeded demo tenants: ${created.join(', ')}`);
-  const [stripe] = await admin.sql<{ webhook_secret: string | null }[]>`
-    select i.webhook_secret from tenant_integrations i join tenants t on t.id = i.tenant_id
-    where t.slug = 'ppcu' and i.provider = 'stripe'`;
+  const demoSecrets = await admin.sql<{ provider: string; webhook_secret: string | null }[]>`
+    select i.provider, i.webhook_secret from tenant_integrations i join tenants t on t.id = i.tenant_id
+    where t.slug = 'ppcu' and i.provider in ('stripe', 'manychat') and i.is_active`;
   await admin.close();
+  const demoSecret = (provider: string) => {
+    const sealed = demoSecrets.find((r) => r.provider === provider)?.webhook_secret;
+    return sealed ? openText(keyring, sealed) : undefined;
+  };
 
   const base = env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT}`;
   // The CLI (`npm run mcb`) reads these when the shell sets none, so it talks to this system
@@ -207,11 +211,20 @@ async function main() {
     `Receiver health:  ${base}/readyz`,
     'Secrets and per-tool setup: npm run mcb -- urls ppcu',
   ];
-  if (stripe?.webhook_secret) {
-    const secret = openText(keyring, stripe.webhook_secret);
+  const stripeSecret = demoSecret('stripe');
+  const manychatSecret = demoSecret('manychat');
+  if (stripeSecret) {
     lines.push(
       'Send a signed demo Stripe event (signature valid for 5 minutes):',
-      `  ${signedStripeCurl(`${base}/api/webhooks/ppcu/stripe`, secret, demoStripeEvent())}`,
+      `  ${signedStripeCurl(`${base}/api/webhooks/ppcu/stripe`, stripeSecret, demoStripeEvent())}`,
+    );
+  }
+  if (stripeSecret && manychatSecret) {
+    // A payment alone never creates a contact (SPEC §6.3): show the linkage instead of a puzzle.
+    lines.push(
+      `  Its payment waits as an orphan: no contact has ${demoPerson.email} yet. This ManyChat contact links it:`,
+      `  ${secretHeaderCurl(`${base}/api/webhooks/ppcu/manychat`, manychatSecret, demoManyChatContact())}`,
+      `  then: npm run mcb -- contact ppcu ${demoPerson.email}`,
     );
   }
   lines.push('Ctrl-C stops everything.', '');

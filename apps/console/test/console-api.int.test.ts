@@ -109,6 +109,18 @@ describe('console security: nothing under /admin answers without ADMIN_TOKEN', (
     expect((await app.request('/admin/api/stats', { headers: { cookie: tampered } })).status).toBe(401);
   });
 
+  it('GET /admin/api/stats covers the last 7 days unless since is given, as mcb stats does', async () => {
+    const before = Date.now();
+    const res = await app.request('/admin/api/stats', { headers: bearer });
+    expect(res.status).toBe(200);
+    const { since, until } = (await res.json()) as { since: string; until: string };
+    const week = 7 * 24 * 3600 * 1000;
+    expect(new Date(until).getTime() - new Date(since).getTime()).toBe(week);
+    expect(new Date(until).getTime()).toBeGreaterThanOrEqual(before);
+    const day = (await (await app.request('/admin/api/stats?since=24h', { headers: bearer })).json()) as { since: string; until: string };
+    expect(new Date(day.until).getTime() - new Date(day.since).getTime()).toBe(week / 7);
+  });
+
   it('never redirects after login outside the console', async () => {
     const res = await app.request('/login', { method: 'POST', body: new URLSearchParams({ token, next: '//evil.example/admin' }) });
     expect(res.headers.get('location')).toBe('/admin/logs');

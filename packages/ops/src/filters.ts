@@ -4,6 +4,9 @@ import { sources } from '@mcb/sources';
 import { z } from 'zod';
 import { resolveTenantId } from './tenants';
 
+/** Where `mcb stats` and the console's `GET /admin/api/stats` start when no `since` is given: one week, the report's period. */
+export const defaultStatsSince = '7d';
+
 /**
  * A point in time as operators type it: a duration back from `now` (`90s`, `30m`, `24h`, `7d`, `2w`)
  * or an ISO date / date-time (`2026-11-01`, `2026-11-01T08:00:00Z`). Throws `bad_request` otherwise.

@@ -195,6 +195,22 @@ export async function removeIntegration(admin: Database, slug: string, provider:
   if (rows.length === 0) throw new MissingCredentials(slug, p);
 }
 
+/** Whether a provider's deliveries can be accepted: `ready` (active, with a webhook secret), `no_secret`, `inactive`. */
+export type WebhookIntegrationState = 'ready' | 'no_secret' | 'inactive';
+
+/**
+ * Each integration of a tenant and whether the receiver can accept its deliveries (no secret is
+ * opened: for `mcb urls` without --show-secrets). A provider absent from the answer has no
+ * integration. Throws `UnknownTenant`.
+ */
+export async function webhookIntegrationStates(admin: Database, slug: string): Promise<Partial<Record<Provider, WebhookIntegrationState>>> {
+  assertAdmin(admin);
+  const tenantId = await tenantIdOf(admin, slug);
+  const rows = await admin.sql<{ provider: Provider; is_active: boolean; has_secret: boolean }[]>`
+    select provider, is_active, webhook_secret is not null as has_secret from tenant_integrations where tenant_id = ${tenantId}`;
+  return Object.fromEntries(rows.map((r) => [r.provider, !r.is_active ? 'inactive' : r.has_secret ? 'ready' : 'no_secret']));
+}
+
 /**
  * The current webhook secret of each active integration of a tenant, decrypted (admin path, for
  * `mcb urls --show-secrets` only: never log it). Throws `UnknownTenant`.

@@ -1,5 +1,5 @@
 import { getTenantStats } from '@mcb/db';
-import { parseTimeArg, resolveTenantId } from '@mcb/ops';
+import { defaultStatsSince, parseTimeArg, resolveTenantId } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
 import { formatTable } from '../table';
@@ -20,7 +20,7 @@ export function registerStatsCommands(program: Command): void {
       'Cross-tenant admin analytics: webhook logs by status, backlog waiting for a worker, contacts, funnel events, cash collected, conversions sent to Meta',
     )
     .option('--tenant <slug>', 'one tenant only')
-    .option('--since <when>', 'period start: duration back (24h, 7d) or a date', '7d')
+    .option('--since <when>', 'period start: duration back (24h, 7d) or a date', defaultStatsSince)
     .option('--until <when>', 'period end (default now)')
     .option('--json', 'print JSON')
     .action(async (opts: { tenant?: string; since: string; until?: string; json?: boolean }) => {

@@ -172,7 +172,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     const urls = await mcb('urls', slug);
     expect(urls.code).toBe(0);
     for (const source of ['manychat', 'ghl', 'stripe', 'denefits', 'perspective']) {
-      expect(urls.stdout).toContain(`${source}: ${baseUrl}/api/webhooks/${slug}/${source}\n`);
+      expect(urls.stdout).toContain(`${source}: ${baseUrl}/api/webhooks/${slug}/${source}   [`);
     }
     expect(urls.stdout).toContain('X-Webhook-Secret: <SECRET>');
     expect(urls.stdout).toContain(`${baseUrl}/api/webhooks/${slug}/perspective?secret=<SECRET>`);

@@ -99,7 +99,7 @@ describe('mcb urls <slug>', () => {
     expect(run.code).toBe(0);
     const base = `http://127.0.0.1:${port}`;
     expect(run.stdout).toContain(`Receiver: ${base} — a receiver answers there\n`);
-    expect(run.stdout).toContain(`manychat: ${base}/api/webhooks/${slug}/manychat\n`);
+    expect(run.stdout).toContain(`manychat: ${base}/api/webhooks/${slug}/manychat   [integration active]\n`);
     expect(run.stdout).toContain('  Secret: header X-Webhook-Secret\n');
     expect(run.stdout).toContain(`  Secret: URL parameter ?secret= (Perspective takes only a URL)\n`);
     expect(run.stdout).toContain(`X-Webhook-Secret: ${secrets.manychat}`);
@@ -129,6 +129,30 @@ describe('mcb urls <slug>', () => {
     for (const secret of [...Object.values(secrets), stripeSecret]) expect(run.stdout).not.toContain(secret);
     expect(run.stdout).toContain("-H 'X-Webhook-Secret: <manychat secret>'");
     expect(run.stdout).toContain('X-Webhook-Secret: <SECRET>');
+  });
+
+  it('prints no test curl for a tool without an integration: it says the delivery would get 401 and what to run', async () => {
+    const partial = `urls-part-${randomUUID().slice(0, 8)}`;
+    await addTenant(admin, { slug: partial, name: 'Half Set Up' });
+    await setIntegration(admin, keyring, { slug: partial, provider: 'manychat', webhookSecret: secrets.manychat });
+    const run = await mcb('urls', partial);
+    expect(run.code).toBe(0);
+    const base = `http://127.0.0.1:${port}`;
+    expect(run.stdout).toContain(`manychat: ${base}/api/webhooks/${partial}/manychat   [integration active]\n`);
+    expect(run.stdout).toContain(`stripe: ${base}/api/webhooks/${partial}/stripe   [no integration yet: deliveries get 401]\n`);
+    const curls = run.stdout.split('\n').filter((line) => line.startsWith('    curl '));
+    expect(curls).toHaveLength(1);
+    expect(curls[0]).toContain(`/api/webhooks/${partial}/manychat`);
+    expect(run.stdout).toContain(
+      `(no test curl: the stripe integration does not exist yet, so a delivery would get 401 missing_credentials; first run mcb integration set ${partial} stripe --webhook-secret whsec_…)`,
+    );
+    // What it says is what the receiver does.
+    const res = await fetch(`${base}/api/webhooks/${partial}/denefits`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': secrets.denefits },
+      body: '{"webhook_type":"contract.created"}',
+    });
+    expect(res.status).toBe(401);
   });
 
   it('says when nothing answers at the URL it prints', async () => {

@@ -5,6 +5,8 @@ import {
   getTenantBySlug,
   parseTenantConfig,
   readWebhookSecrets,
+  type WebhookIntegrationState,
+  webhookIntegrationStates,
   webhookSetupGuide,
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
@@ -45,9 +47,10 @@ export function registerUrlsCommands(program: Command): void {
       const env = loadCliEnv();
       const base = receiverBaseUrl(env);
       const keyring = opts.showSecrets ? keyringFromEnv(env) : null;
-      const { tenant, secrets } = await withAdminDatabase(env, async (admin) => ({
+      const { tenant, secrets, states } = await withAdminDatabase(env, async (admin) => ({
         tenant: await getTenantBySlug(admin, slug),
         secrets: keyring ? await readWebhookSecrets(admin, keyring, slug) : {},
+        states: await webhookIntegrationStates(admin, slug),
       }));
       const ghlLocationIds = parseTenantConfig(tenant.config).ghl.location_ids;
       const guide = webhookSetupGuide(base, tenant.slug, { ghlLocationIds });
@@ -60,17 +63,34 @@ export function registerUrlsCommands(program: Command): void {
       );
       for (const setup of guide) {
         const secret = secrets[setup.source];
-        out(`\n${setup.source}: ${setup.url}\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
+        const state = states[setup.source];
+        out(`\n${setup.source}: ${setup.url}   [${integrationLine(state)}]\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
         for (const step of setup.steps) out(`  - ${secret ? step.replaceAll('<SECRET>', secret) : step}\n`);
         out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBodies[setup.source])}\n`);
         out('  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored, never counted):\n');
-        out(`    ${testCurl(setup.source, base, tenant.slug, secret, Boolean(opts.showSecrets))}\n`);
+        out(
+          `    ${state === 'ready' ? testCurl(setup.source, base, tenant.slug, secret, Boolean(opts.showSecrets)) : refusedUntilSet(setup.source, tenant.slug, state)}\n`,
+        );
       }
       out(
         `\nCheck each endpoint: curl ${base}/api/webhooks/${tenant.slug}/<source>  → {"status":"ok",…}; then mcb logs ${tenant.slug} shows each test as ignored.\n`,
       );
       out(`<SECRET> is the value printed by mcb integration set ${tenant.slug} <source> --webhook-secret (or rotate-secret).\n`);
     });
+}
+
+/** What the receiver does with this provider's deliveries now. */
+function integrationLine(state: WebhookIntegrationState | undefined): string {
+  if (state === 'ready') return 'integration active';
+  if (state === 'no_secret') return 'integration active, no webhook secret';
+  if (state === 'inactive') return 'integration INACTIVE: deliveries get 401';
+  return 'no integration yet: deliveries get 401';
+}
+
+/** In place of a test curl that could only be refused: the command that makes it work. */
+function refusedUntilSet(source: string, slug: string, state: WebhookIntegrationState | undefined): string {
+  const why = state === 'inactive' ? 'is inactive' : state === 'no_secret' ? 'has no webhook secret' : 'does not exist yet';
+  return `(no test curl: the ${source} integration ${why}, so a delivery would get 401 missing_credentials; first run mcb integration set ${slug} ${source} --webhook-secret${source === 'stripe' ? ' whsec_…' : ''})`;
 }
 
 function testCurl(

@@ -1,6 +1,7 @@
 import { errorResponse, McbError } from '@mcb/core';
 import { type Database, decodeLogCursor, getTenantStats } from '@mcb/db';
 import {
+  defaultStatsSince,
   getQueueCounts,
   listQueueRefs,
   openLog,
@@ -93,7 +94,7 @@ export function createAdminApi(deps: AdminApiDeps) {
   api.get('/stats', async (c) => {
     const { tenant, since, until } = c.req.query();
     const now = new Date();
-    const from = parseTimeArg(since ?? '24h', now);
+    const from = parseTimeArg(since ?? defaultStatsSince, now);
     const to = until ? parseTimeArg(until, now) : now;
     const tenantId = tenant ? await resolveTenantId(deps.admin, tenant) : undefined;
     const tenants = await getTenantStats(deps.admin.sql, { since: from, until: to, tenantId });
