@@ -129,10 +129,15 @@ describe('npm start', () => {
     const payment = send(stripeCurl as string);
     expect(payment).toMatchObject({ received: true });
     await until(() => statusOf(payment.id as number), 30_000, 'the demo Stripe event to be processed');
+    // The printed `then:` command, as printed, from a shell that has only what a user's shell has (no
+    // MCB_DATA_DIR: the printed line must carry it, since this npm start was given one).
+    const printed = /^ {2}then: (.*)$/m.exec(stdout)?.[1];
+    expect(printed).toBe(`MCB_DATA_DIR='${dataDir}' npm run mcb -- contact ppcu jane.doe@example.com`);
+    const { MCB_DATA_DIR: _own, ...userShell } = env;
     const contact = () =>
-      spawnSync('npm', ['run', '--silent', 'mcb', '--', 'contact', 'ppcu', 'jane.doe@example.com'], {
+      spawnSync('sh', ['-c', (printed as string).replace('npm run mcb', 'npm run --silent mcb')], {
         cwd: root,
-        env,
+        env: userShell,
         encoding: 'utf8',
         timeout: 90_000,
       });

@@ -10,12 +10,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '@mcb/db';
-import { generateKey, openText, parseKeyring, seedDemoTenants } from '@mcb/tenancy';
+import { generateKey, openText, parseKeyring, seedDemoTenants, shellQuote } from '@mcb/tenancy';
 import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
 import { freePort, redisAnswers, type Service, startEmbeddedPostgres, startLocalRedis } from './services';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = resolve(root, process.env.MCB_DATA_DIR ?? '.mcb');
+/** `npm run mcb -- <args>` as the user must type it to reach this system (the CLI finds it through MCB_DATA_DIR). */
+const mcbCommand = (args: string) => `${process.env.MCB_DATA_DIR ? `MCB_DATA_DIR=${shellQuote(dataDir)} ` : ''}npm run mcb -- ${args}`;
 mkdirSync(dataDir, { recursive: true });
 const say = (line: string) => process.stdout.write(`[mcb] ${line}\n`);
 const warn = (line: string) => process.stderr.write(`[mcb] warning: ${line}\n`);
@@ -209,7 +211,7 @@ async function main() {
     'Webhook URLs for the demo tenant ppcu:',
     ...['manychat', 'ghl', 'stripe', 'denefits', 'perspective'].map((s) => `  ${s.padEnd(12)} ${base}/api/webhooks/ppcu/${s}`),
     `Receiver health:  ${base}/readyz`,
-    'Secrets and per-tool setup: npm run mcb -- urls ppcu',
+    `Secrets and per-tool setup: ${mcbCommand('urls ppcu')}`,
   ];
   const stripeSecret = demoSecret('stripe');
   const manychatSecret = demoSecret('manychat');
@@ -224,7 +226,7 @@ async function main() {
     lines.push(
       `  Its payment waits as an orphan: no contact has ${demoPerson.email} yet. This ManyChat contact links it:`,
       `  ${secretHeaderCurl(`${base}/api/webhooks/ppcu/manychat`, manychatSecret, demoManyChatContact())}`,
-      `  then: npm run mcb -- contact ppcu ${demoPerson.email}`,
+      `  then: ${mcbCommand(`contact ppcu ${demoPerson.email}`)}`,
     );
   }
   lines.push('Ctrl-C stops everything.', '');

@@ -51,7 +51,7 @@ describe('every CLI command that needs the database, with the database down (iss
       expect({ argv, code: run.code }).toEqual({ argv, code: 1 });
       expect(run.stderr, argv.join(' ')).toBe(
         `Cannot reach the database at postgres://postgres:****@127.0.0.1:${port}/mcb (connect ECONNREFUSED 127.0.0.1:${port}). ` +
-          'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database), or set DATABASE_URL to a running Postgres.\n',
+          'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same), or set DATABASE_URL to a running Postgres.\n',
       );
     }
   }, 120_000);

@@ -11,7 +11,7 @@ describe('describeUnreachable', () => {
     const line = describeUnreachable(refused(54329), env);
     expect(line).toBe(
       'Cannot reach the database at postgres://postgres:****@127.0.0.1:54329/mcb (connect ECONNREFUSED 127.0.0.1:54329). ' +
-        'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database), or set DATABASE_URL to a running Postgres.',
+        'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same), or set DATABASE_URL to a running Postgres.',
     );
     expect(line).not.toContain('s3cret');
   });

@@ -21,7 +21,8 @@ const loginCodes: Record<string, string> = {
   '57P03': 'the server is still starting',
 };
 
-const startHint = 'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database)';
+const startHint =
+  'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same)';
 
 /** The URL with its password (userinfo or `password=` parameter) replaced by `****`. Unparseable → `<invalid URL>`. */
 export function maskUrlPassword(url: string): string {

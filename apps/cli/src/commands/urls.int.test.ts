@@ -153,6 +153,21 @@ describe('mcb urls <slug>', () => {
       body: '{"webhook_type":"contract.created"}',
     });
     expect(res.status).toBe(401);
+
+    // An inactive tenant: no tool gets a curl, whatever its integration, and the receiver answers 404.
+    expect((await mcb('tenant', 'deactivate', partial)).code).toBe(0);
+    const inactive = await mcb('urls', partial);
+    expect(inactive.stdout).toContain(`manychat: ${base}/api/webhooks/${partial}/manychat   [tenant INACTIVE: deliveries get 404]\n`);
+    expect(inactive.stdout.split('\n').filter((line) => line.startsWith('    curl '))).toHaveLength(0);
+    expect(inactive.stdout).toContain(
+      `(no test curl: the tenant is inactive, so a delivery would get 404; first run mcb tenant activate ${partial})`,
+    );
+    const refused = await fetch(`${base}/api/webhooks/${partial}/manychat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': secrets.manychat },
+      body: '{"id":"1","email":"a@example.com"}',
+    });
+    expect(refused.status).toBe(404);
   });
 
   it('says when nothing answers at the URL it prints', async () => {

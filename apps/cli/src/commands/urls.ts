@@ -63,7 +63,8 @@ export function registerUrlsCommands(program: Command): void {
       );
       for (const setup of guide) {
         const secret = secrets[setup.source];
-        const state = states[setup.source];
+        // An inactive tenant is unknown to the receiver: every delivery gets 404, whatever its integration.
+        const state = tenant.isActive ? states[setup.source] : 'tenant_inactive';
         out(`\n${setup.source}: ${setup.url}   [${integrationLine(state)}]\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
         for (const step of setup.steps) out(`  - ${secret ? step.replaceAll('<SECRET>', secret) : step}\n`);
         out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBodies[setup.source])}\n`);
@@ -80,7 +81,8 @@ export function registerUrlsCommands(program: Command): void {
 }
 
 /** What the receiver does with this provider's deliveries now. */
-function integrationLine(state: WebhookIntegrationState | undefined): string {
+function integrationLine(state: WebhookIntegrationState | 'tenant_inactive' | undefined): string {
+  if (state === 'tenant_inactive') return 'tenant INACTIVE: deliveries get 404';
   if (state === 'ready') return 'integration active';
   if (state === 'no_secret') return 'integration active, no webhook secret';
   if (state === 'inactive') return 'integration INACTIVE: deliveries get 401';
@@ -88,7 +90,9 @@ function integrationLine(state: WebhookIntegrationState | undefined): string {
 }
 
 /** In place of a test curl that could only be refused: the command that makes it work. */
-function refusedUntilSet(source: string, slug: string, state: WebhookIntegrationState | undefined): string {
+function refusedUntilSet(source: string, slug: string, state: WebhookIntegrationState | 'tenant_inactive' | undefined): string {
+  if (state === 'tenant_inactive')
+    return `(no test curl: the tenant is inactive, so a delivery would get 404; first run mcb tenant activate ${slug})`;
   const why = state === 'inactive' ? 'is inactive' : state === 'no_secret' ? 'has no webhook secret' : 'does not exist yet';
   return `(no test curl: the ${source} integration ${why}, so a delivery would get 401 missing_credentials; first run mcb integration set ${slug} ${source} --webhook-secret${source === 'stripe' ? ' whsec_…' : ''})`;
 }
