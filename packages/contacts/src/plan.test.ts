@@ -379,4 +379,24 @@ describe('planBatch (pure step) — examples', () => {
     expect(tables.people()).toHaveLength(1);
     expect(tables.people()[0]!.ids).toEqual(expect.arrayContaining(['mc_id\u0000mc1', 'mc_id\u0000mc2', 'ghl_id\u0000g1']));
   });
+
+  it('an orphan payment linked by a later contact: what the payment brought is credited to its own log, the rest to the contact', () => {
+    const tables = new Tables();
+    const [payment, person] = itemsOf([
+      { kind: 'stripe', email: 'a@x.io', customer: 'cus_1', day: 1 },
+      { kind: 'manychat', mc: 'mc1', email: 'a@x.io', name: 'Ann', day: 2 },
+    ]);
+    expect(tables.apply([payment!]).fieldChanges).toEqual([]);
+    expect(tables.orphans()).toEqual(['cs_0']);
+    const plan = tables.apply([person!]);
+    expect(plan.orphanLinks).toHaveLength(1);
+    const from = (field: string) => plan.fieldChanges.filter((c) => c.field === field).map((c) => c.logId);
+    // Log 1 is the payment, log 2 the ManyChat contact that linked it.
+    expect(from('stripe_customer_id')).toEqual([1]);
+    expect(from('email_payment')).toEqual([1]);
+    // new_lead by the contact's own event, then purchased by the payment's funnel event.
+    expect(from('stage')).toEqual([2, 1]);
+    expect(from('mc_id')).toEqual([2]);
+    expect(from('email_primary')).toEqual([2]);
+  });
 });

@@ -314,7 +314,8 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     }
     const matched = [...found.values()].sort(olderFirst);
     let contact: WorldContact | null = matched[0] ?? null;
-    const changes: FieldChange[] = [];
+    // `logId` when a change came from another log than this event's (an orphan payment linked now).
+    const changes: Array<FieldChange & { logId?: number }> = [];
     if (contact) {
       const survivor = contact;
       if (!survivor.firstSeenAt || at < survivor.firstSeenAt) survivor.firstSeenAt = at;
@@ -415,11 +416,15 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
           progress = true;
           outcome.linkedOrphans++;
           plan.orphanLinks.push({ paymentEventId: o.paymentEventId, contactId: contact.id });
+          const before = changes.length;
           applyFields(
             contact,
             [{ fields: fieldsOfPayment(o), stamp: { at: o.paidAt.toISOString(), logId: String(o.webhookLogId ?? 0) } }],
             changes,
           );
+          // What the payment brought is credited to the payment's log, not to the event that linked it.
+          if (o.webhookLogId !== null)
+            for (let i = before; i < changes.length; i++) (changes[i] as (typeof changes)[number]).logId = o.webhookLogId;
           for (const id of paymentIdentities(o)) claim(contact, id, o.source, o.webhookLogId ?? ctx.logId, o.paidAt);
           if (!contact.firstSeenAt || o.paidAt < contact.firstSeenAt) contact.firstSeenAt = o.paidAt;
           if (o.funnelEvent) funnelEvents.push(paymentFunnelEvent(o.funnelEvent, o.source, o.paymentEventId, o.paidAt, o.webhookLogId));
@@ -428,12 +433,12 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       for (const fe of funnelEvents) {
         const s = stageForEvent(fe.type);
         if (s && laterStage(contact.stage, s) !== contact.stage) {
-          changes.push({ field: 'stage', oldValue: contact.stage, newValue: s });
+          changes.push({ field: 'stage', oldValue: contact.stage, newValue: s, logId: fe.logId ?? undefined });
           contact.stage = s;
         }
         plan.funnelEvents.push({ ...fe, contactId: contact.id });
       }
-      for (const ch of changes) plan.fieldChanges.push({ ...ch, contactId: contact.id, logId: ctx.logId });
+      for (const ch of changes) plan.fieldChanges.push({ ...ch, contactId: contact.id, logId: ch.logId ?? ctx.logId });
       outcome.contactId = contact.id;
     }
     outcome.fieldChanges = changes.length;
