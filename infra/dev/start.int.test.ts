@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,7 +109,13 @@ describe('npm start', () => {
   });
 
   it('the printed demo curls work as printed: the Stripe payment waits as an orphan, the ManyChat contact links it', async () => {
-    const curls = stdout.split('\n').filter((line) => line.startsWith('  curl '));
+    // Not printed to a log (stdout is not a terminal here): they carry the demo tenant's secrets.
+    expect(stdout).not.toMatch(/X-Webhook-Secret|Stripe-Signature/);
+    const demoFile = join(dataDir, 'demo.sh');
+    expect(stdout).toContain(`Demo deliveries (they carry the demo tenant's secrets, so they are not printed here): ${demoFile}`);
+    expect(statSync(demoFile).mode & 0o777).toBe(0o600);
+    const demo = readFileSync(demoFile, 'utf8');
+    const curls = demo.split('\n').filter((line) => line.startsWith('curl '));
     const [stripeCurl, manychatCurl] = [curls.find((c) => c.includes('/ppcu/stripe')), curls.find((c) => c.includes('/ppcu/manychat'))];
     expect(stripeCurl).toBeDefined();
     expect(manychatCurl).toBeDefined();
@@ -131,7 +137,7 @@ describe('npm start', () => {
     await until(() => statusOf(payment.id as number), 30_000, 'the demo Stripe event to be processed');
     // The printed `then:` command, as printed, from a shell that has only what a user's shell has (no
     // MCB_DATA_DIR: the printed line must carry it, since this npm start was given one).
-    const printed = /^ {2}then: (.*)$/m.exec(stdout)?.[1];
+    const printed = /^(MCB_DATA_DIR=.*)$/m.exec(demo)?.[1];
     expect(printed).toBe(`MCB_DATA_DIR='${dataDir}' npm run mcb -- contact ppcu jane.doe@example.com`);
     const { MCB_DATA_DIR: _own, ...userShell } = env;
     const contact = () =>
