@@ -215,31 +215,30 @@ async function main() {
   ];
   const stripeSecret = demoSecret('stripe');
   const manychatSecret = demoSecret('manychat');
-  const demo: string[] = [];
+  // What to say, then the command to run; printed on a terminal, written as a script otherwise.
+  const demo: Array<{ say: string; run: string }> = [];
   if (stripeSecret) {
-    demo.push(
-      'Send a signed demo Stripe event (signature valid for 5 minutes):',
-      `  ${signedStripeCurl(`${base}/api/webhooks/ppcu/stripe`, stripeSecret, demoStripeEvent())}`,
-    );
+    demo.push({
+      say: 'Send a signed demo Stripe event (signature valid for 5 minutes):',
+      run: signedStripeCurl(`${base}/api/webhooks/ppcu/stripe`, stripeSecret, demoStripeEvent()),
+    });
   }
   if (stripeSecret && manychatSecret) {
     // A payment alone never creates a contact (SPEC §6.3): show the linkage instead of a puzzle.
     demo.push(
-      `  Its payment waits as an orphan: no contact has ${demoPerson.email} yet. This ManyChat contact links it:`,
-      `  ${secretHeaderCurl(`${base}/api/webhooks/ppcu/manychat`, manychatSecret, demoManyChatContact())}`,
-      `  then: ${mcbCommand(`contact ppcu ${demoPerson.email}`)}`,
+      {
+        say: `Its payment waits as an orphan: no contact has ${demoPerson.email} yet. This ManyChat contact links it:`,
+        run: secretHeaderCurl(`${base}/api/webhooks/ppcu/manychat`, manychatSecret, demoManyChatContact()),
+      },
+      { say: 'Then see her, the payment linked:', run: mcbCommand(`contact ppcu ${demoPerson.email}`) },
     );
   }
   if (demo.length > 0) {
     // The curls carry the demo tenant's webhook secret and a signature: shown on a terminal only, as
     // the admin token is; never written to a log file (stdout redirected, CI), but kept in a 0600 file.
     const demoFile = join(dataDir, 'demo.sh');
-    writeFileSync(
-      demoFile,
-      `${demo.map((l) => (l.startsWith('  curl ') || l.startsWith('  then: ') ? l.replace(/^ {2}(then: )?/, '') : `# ${l.trim()}`)).join('\n')}\n`,
-      { mode: 0o600 },
-    );
-    if (process.stdout.isTTY) lines.push(...demo);
+    writeFileSync(demoFile, `${demo.map((d) => `# ${d.say}\n${d.run}`).join('\n')}\n`, { mode: 0o600 });
+    if (process.stdout.isTTY) lines.push(...demo.flatMap((d) => [d.say, `  ${d.run}`]));
     else lines.push(`Demo deliveries (they carry the demo tenant's secrets, so they are not printed here): ${demoFile}`);
   }
   lines.push('Ctrl-C stops everything.', '');

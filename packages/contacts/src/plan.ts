@@ -416,15 +416,14 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
           progress = true;
           outcome.linkedOrphans++;
           plan.orphanLinks.push({ paymentEventId: o.paymentEventId, contactId: contact.id });
-          const before = changes.length;
+          const brought: FieldChange[] = [];
           applyFields(
             contact,
             [{ fields: fieldsOfPayment(o), stamp: { at: o.paidAt.toISOString(), logId: String(o.webhookLogId ?? 0) } }],
-            changes,
+            brought,
           );
           // What the payment brought is credited to the payment's log, not to the event that linked it.
-          if (o.webhookLogId !== null)
-            for (let i = before; i < changes.length; i++) (changes[i] as (typeof changes)[number]).logId = o.webhookLogId;
+          for (const ch of brought) changes.push({ ...ch, logId: o.webhookLogId ?? undefined });
           for (const id of paymentIdentities(o)) claim(contact, id, o.source, o.webhookLogId ?? ctx.logId, o.paidAt);
           if (!contact.firstSeenAt || o.paidAt < contact.firstSeenAt) contact.firstSeenAt = o.paidAt;
           if (o.funnelEvent) funnelEvents.push(paymentFunnelEvent(o.funnelEvent, o.source, o.paymentEventId, o.paidAt, o.webhookLogId));
