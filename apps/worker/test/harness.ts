@@ -6,6 +6,7 @@ import { createReceiver } from '@mcb/receiver';
 import { dedupeKeyOf, type Source, unwrapBody } from '@mcb/sources';
 import { addTenant, createTenantContextLoader, parseKeyring, setIntegration } from '@mcb/tenancy';
 import { testEnv } from '@mcb/testing';
+import type { Job, JobState } from 'bullmq';
 import { type WorkerEnv, workerEnvSchema } from '../src/env';
 import { startWorkerRuntime, type WorkerRuntime } from '../src/runtime';
 
@@ -159,6 +160,21 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
 }
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
+
+/**
+ * The BullMQ state a job settles in. The processor's own writes (the log row, report_runs) land
+ * before it returns or throws; BullMQ moves the job to completed/failed a moment after, so a test that
+ * saw the row must wait for the move, not read the state once (CI read 'active' there).
+ */
+export async function settledJobState(job: Job | undefined, want: JobState, timeoutMs = 10_000): Promise<string> {
+  if (!job) throw new Error('no such job');
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await job.getState();
+    if (state === want || Date.now() > end) return state;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** Non-merged contacts of a tenant with their events and payments, for assertions. */
 export async function tenantState(db: Database, tenantId: string) {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebhookEnqueuer } from '@mcb/queue';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createHarness, type Harness } from './harness';
+import { createHarness, type Harness, settledJobState } from './harness';
 
 // SPEC §10.6 (issue 13 fault suite): a poison event — its ManyChat fetch always answers 500 — is
 // retried with exponential backoff, then stays failed and visible; the events queued behind it in
@@ -61,9 +61,9 @@ it('a poison event is retried with growing backoff, then failed and visible, wit
   expect(final).toMatchObject({ status: 'failed', attempts, error_message: expect.stringMatching(/HTTP 500/) });
   expect(final?.error_message).not.toMatch(/will retry/);
   // Visible in BullMQ too: the job is in the failed set with every attempt made, for a manual replay.
-  const job = await enqueuer.queueFor(t.id).getJob(`log-${poison}`);
-  expect(await job?.getState()).toBe('failed');
-  expect(job?.attemptsMade).toBe(attempts);
+  const queue = enqueuer.queueFor(t.id);
+  expect(await settledJobState(await queue.getJob(`log-${poison}`), 'failed')).toBe('failed');
+  expect((await queue.getJob(`log-${poison}`))?.attemptsMade).toBe(attempts);
   // Exponential backoff (1 s base): attempt n+1 starts at least 1 s · 2^(n-1) after attempt n (plus the
   // fetch's own retries and any wait behind other jobs of the tenant).
   const gaps = claims.slice(1).map((c, i) => c - (claims[i] as number));

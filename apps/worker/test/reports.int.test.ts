@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueDueWeeklyReports } from '../src/processors/reports/tick';
 import { reportTickSchedulerId } from '../src/schedulers/reports';
-import { createHarness, type Harness } from './harness';
+import { createHarness, type Harness, settledJobState } from './harness';
 
 const apiKey = 're_worker_test_key';
 let h: Harness;
@@ -115,9 +115,9 @@ describe('weekly reports through the real worker runtime', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]?.body).toMatchObject({ from: 'Reports <reports@example.com>', to: [`owner${n}@example.com`] });
     expect(String(mine[0]?.body?.subject)).toMatch(new RegExp(`^Clinic ${n} weekly: .+ · \\$0\\.00 collected$`));
-    const job = await reports.getJob(weeklyReportJobId(t.id, week));
-    expect(await job?.getState()).toBe('completed');
-    expect(job?.returnvalue).toMatchObject({ status: 'sent', weekStart: week });
+    const jobId = weeklyReportJobId(t.id, week);
+    expect(await settledJobState(await reports.getJob(jobId), 'completed')).toBe('completed');
+    expect((await reports.getJob(jobId))?.returnvalue).toMatchObject({ status: 'sent', weekStart: week });
   });
 });
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerRuntime } from '../src/runtime';
-import { createHarness, type Harness, tenantState } from './harness';
+import { createHarness, type Harness, settledJobState, tenantState } from './harness';
 
 // Realistic provider bodies: the normalizers' own fixtures (Stripe objects as the API returns them).
 const fixture = (source: string, name: string): Record<string, unknown> =>
@@ -220,7 +220,7 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
     const [row] = await h.owner.sql`select attempts from webhook_logs where id = ${bad}`;
     expect(row?.attempts).toBe(1);
     const job = await h.enqueuer.queueFor(t.id).getJob(`log-${bad}`);
-    expect(await job?.getState()).toBe('failed');
+    expect(await settledJobState(job, 'failed')).toBe('failed');
   });
 
   it('replaying every processed log twice changes no row in contacts, funnel_events or payments', async () => {
