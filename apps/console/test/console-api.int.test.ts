@@ -411,6 +411,17 @@ describe('GET /admin/api/stats and /admin/api/queues', () => {
     expect(all.tenants.map((t) => t.slug)).toContain(tenant.slug);
   });
 
+  it('last event is the newest accepted delivery: forged (rejected) ones anyone can send do not count', async () => {
+    const tenant = await createTenant(admin);
+    const accepted = new Date(Date.now() - 3 * 3_600_000);
+    await insertLog(admin, tenant.id, { status: 'processed', receivedAt: accepted });
+    await insertLog(admin, tenant.id, { status: 'rejected', receivedAt: new Date(Date.now() - 60_000) });
+    const res = await app.request(`/admin/api/stats?tenant=${tenant.slug}&since=7d`, { headers: bearer });
+    const body = (await res.json()) as { tenants: Array<{ lastEventAt: string; logs: { rejected: number } }> };
+    expect(body.tenants[0]?.logs.rejected).toBe(1);
+    expect(new Date(body.tenants[0]?.lastEventAt as string).getTime()).toBe(accepted.getTime());
+  });
+
   it('lists the fixed queues and one webhook queue per tenant with counts', async () => {
     const tenant = await createTenant(admin);
     const res = await app.request('/admin/api/queues', { headers: bearer });

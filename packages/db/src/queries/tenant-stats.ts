@@ -10,7 +10,10 @@ export interface TenantStats {
   logs: { received: number; pending: number; processed: number; failed: number; ignored: number; rejected: number };
   /** Logs accepted and not yet picked up by a worker (status `received`), all time: the backlog. */
   waiting: number;
-  /** Time of the newest webhook log, all time. */
+  /**
+   * Time of the newest accepted webhook log (signature verified), all time. Rejected deliveries do not
+   * count: anyone can send those, so they would make a tenant whose tools stopped sending look alive.
+   */
   lastEventAt: Date | null;
   /** Contacts first created in the period (merged records excluded), and all contacts now. */
   contacts: { new: number; total: number };
@@ -72,7 +75,8 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     cross join lateral (
       select count(*)::int as waiting from webhook_logs w
       where w.tenant_id = t.id and w.status = 'received') o
-    cross join lateral (select max(w.received_at) as last_event_at from webhook_logs w where w.tenant_id = t.id) le
+    cross join lateral (
+      select max(w.received_at) as last_event_at from webhook_logs w where w.tenant_id = t.id and w.status <> 'rejected') le
     cross join lateral (
       select count(*)::int as new_contacts from contacts c
       where c.tenant_id = t.id and c.merged_into_id is null and c.created_at >= ${since} and c.created_at < ${until}) c
