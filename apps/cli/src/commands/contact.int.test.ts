@@ -52,7 +52,8 @@ describe('mcb contact', () => {
       expect(r.stdout).toContain(`Contact ${contactId}`);
       expect(r.stdout).toContain('stage: purchased');
       expect(r.stdout).toMatch(/email_primary\s+Maria\.Lopez@example\.com\s+manychat contact_created/);
-      expect(r.stdout).toMatch(/contact_subscribed\s+manychat/);
+      // What ManyChat sent (contact_created) beside the funnel event it became.
+      expect(r.stdout).toMatch(new RegExp(`contact_subscribed\\s+manychat\\s+contact_created k-${slug}`));
       expect(r.stdout).toMatch(/payment full_purchase\s+stripe\s+USD 2,400\.00 paid cs_test_1/);
     }
     expect((await mcb('contact', slug, mergedId)).stdout).toContain(`looked up via ${mergedId}`);

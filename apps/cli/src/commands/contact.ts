@@ -137,8 +137,14 @@ export async function findContactReport(app: Database, tenantId: string, identif
         at: change?.changed_at ?? (contact?.created_at as Date),
       });
     }
-    const events = await tx<Pick<FunnelEventRow, 'occurred_at' | 'event_type' | 'source' | 'source_event_id' | 'webhook_log_id'>[]>`
-      select occurred_at, event_type, source, source_event_id, webhook_log_id from funnel_events where contact_id = ${contactId}`;
+    const events = await tx<
+      (Pick<FunnelEventRow, 'occurred_at' | 'event_type' | 'source' | 'source_event_id' | 'webhook_log_id'> & {
+        log_event_type: string | null;
+      })[]
+    >`
+      select e.occurred_at, e.event_type, e.source, e.source_event_id, e.webhook_log_id, w.event_type as log_event_type
+      from funnel_events e left join webhook_logs w on w.tenant_id = e.tenant_id and w.id = e.webhook_log_id
+      where e.contact_id = ${contactId}`;
     const payments = await tx<
       Pick<PaymentRow, 'paid_at' | 'category' | 'amount_cents' | 'currency' | 'status' | 'source' | 'payment_event_id' | 'webhook_log_id'>[]
     >`select paid_at, category, amount_cents, currency, status, source, payment_event_id, webhook_log_id from payments where contact_id = ${contactId}`;
@@ -148,7 +154,7 @@ export async function findContactReport(app: Database, tenantId: string, identif
         kind: 'event' as const,
         what: e.event_type,
         source: e.source,
-        detail: e.source_event_id,
+        detail: eventDetail(e.log_event_type, e.source_event_id),
         logId: e.webhook_log_id,
       })),
       ...payments.map((p) => ({
@@ -178,6 +184,16 @@ export async function findContactReport(app: Database, tenantId: string, identif
       timeline,
     };
   });
+}
+
+/**
+ * What the tool sent (its own event type, e.g. ManyChat's `contact_created` behind `contact_subscribed`)
+ * and the event's id; an id that is a body hash (no id in the payload) is shortened: it identifies, it
+ * does not inform, and the full one is on the log.
+ */
+export function eventDetail(providerEventType: string | null, sourceEventId: string): string {
+  const id = sourceEventId.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}/, '$1…');
+  return providerEventType ? `${providerEventType} ${id}` : id;
 }
 
 function formatCents(cents: number, currency: string): string {
