@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase } from '@mcb/db';
+import { createDatabase, type Database, runMigrations } from '@mcb/db';
 import { addTenant, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { createTestDatabase, testEnv } from '@mcb/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import Stripe from 'stripe';
@@ -17,10 +17,14 @@ import { exited, freePort, until, untilAnswers } from './processes';
 
 // SPEC §1 and §7: receivers and workers scale out as separate processes on one Postgres and one
 // Redis. The compiled apps (pnpm build) run here, with a Redis Cluster hash-tagged queue prefix.
-const { databaseUrl, redisUrl, redisPrefix } = testEnv();
+const { databaseUrl: runDatabaseUrl, redisUrl, redisPrefix } = testEnv();
 const prefix = `{${redisPrefix}-scale}`;
 const encryptionKey = randomBytes(32).toString('base64');
-const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+// A database of its own: these workers reconcile, process and tick (every second here) for every tenant
+// of their database. On the run's shared one they ran other files' stranded rows, which also counted
+// in the exactly-once sum of mcb_worker_webhook_jobs_total below, and synced other files' tenants.
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let admin: Database;
 const outRoot = mkdtempSync(join(tmpdir(), 'mcb-scale-'));
 const children: Array<{ app: string; child: ChildProcess; port: number; stderr: string[] }> = [];
 const shared = 'scale-shared-secret-0001';
@@ -32,7 +36,7 @@ function start(app: 'receiver' | 'worker', port: number) {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: db.url,
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       MCB_ENCRYPTION_KEY: encryptionKey,
@@ -53,6 +57,9 @@ function start(app: 'receiver' | 'worker', port: number) {
 }
 
 beforeAll(async () => {
+  db = await createTestDatabase(runDatabaseUrl, 'mcb_scale');
+  await runMigrations(db.url);
+  admin = createDatabase({ url: db.url, role: 'admin', max: 2 });
   await Promise.all(apps.filter((a) => a.app === 'receiver' || a.app === 'worker').map((a) => buildApp(a, outRoot)));
   const keyring = parseKeyring(encryptionKey);
   for (let i = 0; i < 3; i++) {
@@ -78,7 +85,8 @@ afterAll(async () => {
       clearTimeout(t);
     }),
   );
-  await admin.close();
+  await admin?.close();
+  await db?.drop();
   rmSync(outRoot, { recursive: true, force: true });
 }, 60_000);
 

@@ -102,6 +102,8 @@ function start(app: 'receiver' | 'worker', port: number, run: string, env: Recor
       HOST: '127.0.0.1',
       [app === 'receiver' ? 'PORT' : 'WORKER_HEALTH_PORT']: String(port),
       WORKER_TENANT_REFRESH_MS: '500',
+      // Its reconciler would walk the whole shared database and run other test files' rows.
+      RECONCILE_INTERVAL_MS: '3600000',
       REPORT_OUTBOX_DIR: join(outRoot, 'outbox'),
       MCB_LOAD_LOG: loadLog,
       ...env,

@@ -44,6 +44,8 @@ describe('operator console in headless Chromium', () => {
     const retried = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '8880001', event_type: 'contact_created' });
     const replayed = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '8880002', event_type: 'link_clicked' });
     for (const id of [retried, replayed]) await sys.waitFor(id, ['failed']);
+    // Each row is final a moment before BullMQ moves its job: the failed list is read from BullMQ.
+    for (const id of [retried, replayed]) expect(await sys.waitForJob(tenant.id, id, 'failed')).toBe('failed');
     await sys.fixManyChatKey(tenant.slug);
     await sys.consoleApp.refreshQueues();
 
@@ -105,6 +107,7 @@ describe('operator console in headless Chromium', () => {
     const confirm = page.getByRole('button', { name: /^(retry|confirm|yes)$/i });
     if (await confirm.count()) await confirm.first().click();
     expect(await sys.waitFor(retried, ['processed'], 2)).toMatchObject({ status: 'processed' });
+    expect(await sys.waitForJob(tenant.id, retried, 'completed')).toBe('completed');
     await page.goto(`${page.url().split('?')[0]}?status=completed`);
     await page.locator(`text=log-${retried}`).first().waitFor();
     await shot(page, '05-bull-board-retried-completed');
@@ -124,6 +127,7 @@ describe('operator console in headless Chromium', () => {
     await page.click('#replay');
     await page.waitForSelector('.flash');
     expect(await sys.waitFor(replayed, ['processed'], 2)).toMatchObject({ status: 'processed' });
+    expect(await sys.waitForJob(tenant.id, replayed, 'completed')).toBe('completed');
     await page.reload();
     await page.waitForSelector('h1 .st-processed');
     await page.locator('text=Funnel events: 1').first().waitFor();

@@ -33,6 +33,8 @@ describe('replay through the real worker', () => {
     const logId = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '5550001', event_type: 'contact_created' });
     const failed = await sys.waitFor(logId, ['failed']);
     expect(failed?.error_message).toMatch(/HTTP 401/);
+    // The row is final a moment before BullMQ moves the job; a replay of a job still active is a no-op.
+    expect(await sys.waitForJob(tenant.id, logId, 'failed')).toBe('failed');
 
     await sys.fixManyChatKey(tenant.slug);
     const res = await sys.consoleApp.app.request(`/admin/api/logs/${logId}/replay`, { method: 'POST', headers: auth });
@@ -59,6 +61,7 @@ describe('replay through the real worker', () => {
     for (let i = 0; i < 4; i++)
       ids.push(await sys.deliver(tenant.id, 'manychat', { subscriber_id: `66600${i}`, event_type: 'contact_created' }));
     for (const id of ids) await sys.waitFor(id, ['failed']);
+    for (const id of ids) expect(await sys.waitForJob(tenant.id, id, 'failed')).toBe('failed');
     await sys.fixManyChatKey(tenant.slug);
 
     const dry = await sys.consoleApp.app.request('/admin/api/replay', {
@@ -107,6 +110,7 @@ describe('replay through the real worker', () => {
     const mc = await sys.deliver(tenant.id, 'manychat', { subscriber_id: '7770001', event_type: 'link_clicked' });
     const stripe = await sys.deliver(tenant.id, 'stripe', { ...stripeFixture, id: 'evt_replay_same' }, 'evt_replay_same');
     for (const id of [mc, stripe]) expect(await sys.waitFor(id, ['processed', 'failed'])).toMatchObject({ status: 'processed' });
+    for (const id of [mc, stripe]) expect(await sys.waitForJob(tenant.id, id, 'completed')).toBe('completed');
     const before = await tenantData(tenant.id);
     expect(before.contacts.length).toBeGreaterThan(0);
     expect(before.payments).toHaveLength(1);
@@ -135,22 +139,43 @@ describe('replay through the real worker', () => {
       const { queues } = (await res.json()) as { queues: Array<{ tenantSlug: string | null; counts: Record<string, number> }> };
       return queues.find((q) => q.tenantSlug === tenant.slug)?.counts;
     };
+    // Polled until they read `want` (then compared): each row is final a moment before BullMQ moves its
+    // job, so a single read right after the rows could still count a job active.
+    const settledCounts = async (want: Record<string, number>) => {
+      const end = Date.now() + 20_000;
+      for (;;) {
+        const now = await counts();
+        if (Object.entries(want).every(([k, v]) => now?.[k] === v) || Date.now() > end) return now;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    /** Waits until each log's job has moved to `state` (a replay of a job still active is a no-op). */
+    const jobsSettled = async (state: string) => {
+      for (const id of ids) expect(await sys.waitForJob(tenant.id, id, state)).toBe(state);
+    };
     // Replayed twice while the cause (the ManyChat key) is still wrong: each replay fails again.
     for (let round = 2; round <= 3; round++) {
+      await jobsSettled('failed');
       for (const id of ids) {
         const res = await sys.consoleApp.app.request(`/admin/api/logs/${id}/replay`, { method: 'POST', headers: auth });
         expect(await res.json()).toMatchObject({ replayed: 1 });
       }
       for (const id of ids) expect(await sys.waitFor(id, ['failed'], round)).toMatchObject({ status: 'failed', attempts: round });
     }
-    expect(await counts()).toMatchObject({ failed: 2, completed: 0, waiting: 0, active: 0 });
+    expect(await settledCounts({ failed: 2, completed: 0, waiting: 0, active: 0 })).toMatchObject({
+      failed: 2,
+      completed: 0,
+      waiting: 0,
+      active: 0,
+    });
 
     // Fixed and replayed: the same two jobs complete; a replay of a completed job runs it once more.
     await sys.fixManyChatKey(tenant.slug);
     for (const id of ids) await sys.consoleApp.app.request(`/admin/api/logs/${id}/replay`, { method: 'POST', headers: auth });
     for (const id of ids) expect(await sys.waitFor(id, ['processed'], 4)).toMatchObject({ status: 'processed' });
+    await jobsSettled('completed');
     await sys.consoleApp.app.request(`/admin/api/logs/${ids[0]}/replay`, { method: 'POST', headers: auth });
     expect(await sys.waitFor(ids[0] as number, ['processed'], 5)).toMatchObject({ attempts: 5 });
-    expect(await counts()).toMatchObject({ failed: 0, completed: 2 });
+    expect(await settledCounts({ failed: 0, completed: 2 })).toMatchObject({ failed: 0, completed: 2 });
   });
 });

@@ -2,24 +2,30 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@mcb/core';
-import { createDatabase } from '@mcb/db';
-import { createQueueConnection, WebhookEnqueuer } from '@mcb/queue';
+import { createDatabase, runMigrations } from '@mcb/db';
+import { createQueueConnection, WebhookEnqueuer, webhookJobId } from '@mcb/queue';
 import { addTenant, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { createTestDatabase, testEnv } from '@mcb/testing';
 import { startWorkerRuntime, workerEnvSchema } from '@mcb/worker';
 import { createConsoleApp } from '../src/app';
 
 export const goodManyChatKey = 'mc-good-key-0001';
 
 /**
- * The parts an operator works with, for real: this run's database, Redis under a unique prefix, a real
- * worker runtime (the production `webhook.process` processor), the console, and a local ManyChat API
- * that answers `getInfo` only for `goodManyChatKey` (so a tenant with another key fails, and fixing
- * the key is "fixing the cause").
+ * The parts an operator works with, for real: a database of its own, Redis under a unique prefix, a
+ * real worker runtime (the production `webhook.process` processor), the console, and a local ManyChat
+ * API that answers `getInfo` only for `goodManyChatKey` (so a tenant with another key fails, and
+ * fixing the key is "fixing the cause"). Its own database because a worker runtime reconciles,
+ * processes and ticks for every tenant of its database: on the run's shared one it took other test
+ * files' rows (see apps/worker/test/harness.ts).
  */
 export async function startSystem(name: string, adminToken: string) {
-  const { databaseUrl, redisUrl, redisPrefix } = testEnv();
-  const prefix = `${redisPrefix}-${name}`;
+  const { databaseUrl: runDatabaseUrl, redisUrl, redisPrefix } = testEnv();
+  const own = await createTestDatabase(runDatabaseUrl, `mcb_console_${name}`);
+  await runMigrations(own.url);
+  const databaseUrl = own.url;
+  // `console-`: the receiver harness named a prefix `isolation` too, and this worker took its jobs.
+  const prefix = `${redisPrefix}-console-${name}`;
   const encryptionKey = randomBytes(32).toString('base64');
   const keyring = parseKeyring(encryptionKey);
   const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 4 });
@@ -81,10 +87,35 @@ export async function startSystem(name: string, adminToken: string) {
       await worker.webhooks.refresh();
       return { id: t.id, slug };
     },
-    /** The operator's fix: the right ManyChat key (tenancy NOTIFYs every loader to drop its cache). */
+    /**
+     * The operator's fix: the right ManyChat key. Tenancy NOTIFYs every loader to drop its cache; this
+     * waits until the worker's loader has the new key (it slept 300 ms, which a loaded machine overran:
+     * the replay then ran with the old key and failed again).
+     */
     async fixManyChatKey(slug: string) {
       await setIntegration(admin, keyring, { slug, provider: 'manychat', credentials: { api_key: goodManyChatKey } });
-      await new Promise((r) => setTimeout(r, 300));
+      const [t] = await admin.sql<{ id: string }[]>`select id from tenants where slug = ${slug}`;
+      const end = Date.now() + 20_000;
+      for (;;) {
+        // By id: the cache entry the webhook processor reads.
+        const ctx = await worker.deps.tenants.getTenantContextById((t as { id: string }).id);
+        if (ctx.credentials.manychat?.credentials.api_key === goodManyChatKey) return;
+        if (Date.now() > end) throw new Error(`the worker never saw the new ManyChat key of ${slug}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    /** BullMQ state of a log's job (its row is written before the job moves: a caller waits for this too). */
+    async jobState(tenantId: string, logId: number) {
+      return enqueuer.queueFor(tenantId).getJobState(webhookJobId(logId));
+    },
+    /** Polls until the log's job is in `state` (returns the last state seen, for the caller's assertion). */
+    async waitForJob(tenantId: string, logId: number, state: string, timeoutMs = 20_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const now = await this.jobState(tenantId, logId);
+        if (now === state || Date.now() > end) return now;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     /** Stores a log as the receiver does and enqueues its job. */
     async deliver(tenantId: string, source: string, payload: unknown, dedupeKey = `k-${randomBytes(6).toString('hex')}`) {
@@ -120,6 +151,7 @@ export async function startSystem(name: string, adminToken: string) {
       await queue.close();
       await new Promise((r) => manychat.close(r));
       await Promise.all([admin.close(), app.close()]);
+      await own.drop();
     },
   };
 }

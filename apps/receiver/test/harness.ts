@@ -77,7 +77,12 @@ export async function makeTenant(
   return { id: t.id, slug };
 }
 
-/** A receiver on the harness (own metrics, silent or captured logs). */
+/**
+ * A receiver on the harness (own metrics, silent or captured logs). Its database waits are bounded at
+ * 20 s, not the 1.5 s production deadline, unless a test sets `dbTimeoutMs`: on a loaded CI machine that
+ * deadline turned deliveries into 503s (and rejected deliveries into rows never stored) in tests that
+ * are not about it (outage.int.test.ts is, with its own receiver).
+ */
 export function makeReceiver(
   h: Harness,
   overrides: Partial<ReceiverDeps> & { ghlPublicKeys?: GhlPublicKeys } = {},
@@ -89,6 +94,7 @@ export function makeReceiver(
     log: pino({ level: 'silent' }) as unknown as Logger,
     tenants,
     enqueuer: h.jobs,
+    dbTimeoutMs: 20_000,
     ...overrides,
   });
   return Object.assign(receiver, { tenants });

@@ -106,6 +106,8 @@ describe('SPEC §3 table', () => {
     const body = stripeEvent();
     const first = await jsonOf(await post(tenant.slug, 'stripe', body, sources.stripe.auth(body)));
     await eventually(async () => (await h.jobs.queueFor(tenant.id).getJob(`log-${first.id}`)) !== undefined);
+    // Jobs are enqueued after the answer: wait for every background enqueue before counting, and after.
+    await receiver.drain();
     const rowsBefore = (await logsOf(h, tenant.id)).length;
     const jobsBefore = await countJobs(h.jobs, tenant.id);
     // A redelivery is signed again by Stripe (new t=), same event id.
@@ -113,6 +115,7 @@ describe('SPEC §3 table', () => {
     const again = await post(tenant.slug, 'stripe', body, sources.stripe.auth(body));
     expect(again.status).toBe(200);
     expect(await jsonOf(again)).toEqual({ received: true, duplicate: true, id: first.id });
+    await receiver.drain();
     expect((await logsOf(h, tenant.id)).length).toBe(rowsBefore);
     expect(await countJobs(h.jobs, tenant.id)).toBe(jobsBefore);
   });
@@ -497,6 +500,8 @@ describe('ManyChat body shapes at intake', () => {
 
   it('answers a verified body with no subscriber in any shape 400 invalid_payload with the reason, kept as rejected', async () => {
     const body = JSON.stringify({ event_type: 'link_sent', first: 'Maria' });
+    // The earlier tests' deliveries are enqueued after their answers: count once every enqueue is done.
+    await receiver.drain();
     const jobsBefore = await countJobs(h.jobs, tenant.id);
     const res = await post(tenant.slug, 'manychat', body, sources.manychat.auth(body));
     expect(res.status).toBe(400);
@@ -509,6 +514,7 @@ describe('ManyChat body shapes at intake', () => {
     // Evidence, never input: kept as raw bytes, not parsed.
     expect(row).toMatchObject({ status: 'rejected', raw_body: body, payload: null });
     expect(row?.error_message).toMatch(/^invalid_payload: ManyChat body has no subscriber id/);
+    await receiver.drain();
     expect(await countJobs(h.jobs, tenant.id)).toBe(jobsBefore);
   });
 

@@ -7,7 +7,7 @@ import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planCapiSendJobs, processCapiTick, tenantQueue } from '../src/processors/capi/tick';
 import type { WorkerRuntime } from '../src/runtime';
-import { createHarness, type Harness, testEncryptionKey } from './harness';
+import { createHarness, type Harness, settledJobState, testEncryptionKey, wasDelayed } from './harness';
 
 const fixture = (source: string, name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../../../packages/sources/src/${source}/fixtures/${name}.json`, import.meta.url), 'utf8'));
@@ -139,6 +139,9 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     const before = await h.owner.sql<
       { id: number; attempts: number }[]
     >`select id, attempts from webhook_logs where id = any(${logs}::int8[])`;
+    // A rerun of a job still active is a no-op (its row is final a moment before BullMQ moves it).
+    for (const id of logs)
+      expect(await settledJobState(await h.enqueuer.queueFor(t.id).getJob(`log-${id}`), 'completed')).toBe('completed');
     await h.enqueuer.rerun(logs.map((logId) => ({ tenantId: t.id, logId })));
     const end = Date.now() + 20_000;
     for (;;) {
@@ -172,16 +175,15 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     fake.failWhen((r) => r.dataset === t.datasetId, { kind: 'rate-limit', code: 80004, resetSeconds: 1 }, 1);
     const queue = tenantQueue(h.conn, t.id);
     const job = await queue.add('capi.send', { tenantId: t.id }, { jobId: `capi-send-${t.id}-rl`, attempts: 3 });
-    const seen = new Set<string>();
     const end = Date.now() + 30_000;
     for (;;) {
       const state = await queue.getJobState(job.id as string);
-      seen.add(state);
       if (state === 'completed' || state === 'failed') break;
       if (Date.now() > end) throw new Error(`still ${state}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(seen.has('delayed')).toBe(true);
+    // It waited in `delayed` meanwhile (the queue's event stream says so; a poll may miss a 1 s delay).
+    expect(await wasDelayed(h.conn, queue, job.id as string)).toBe(true);
     expect(await queue.getJobState(job.id as string)).toBe('completed');
     expect(((await queue.getJob(job.id as string)) as Job).attemptsMade).toBeLessThanOrEqual(1);
     const events = fake.capiEvents(t.datasetId).map((e) => `${e.event.event_name}|${e.event.event_id}`);
@@ -192,9 +194,13 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
 
   it('an expired token fails the job without retry, marks the integration, and the tick skips the tenant', async () => {
     const t = await makeCapiTenant();
-    await h.deliver(t.id, 'manychat', { ...fixture('manychat', 'contact-created'), subscriber: { id: 'capi-exp-1', first_name: 'Ex' } });
+    const log = await h.deliver(t.id, 'manychat', {
+      ...fixture('manychat', 'contact-created'),
+      subscriber: { id: 'capi-exp-1', first_name: 'Ex' },
+    });
+    // Processed first (it was a 300 ms sleep): with nothing to send yet the job would just complete.
+    expect((await h.waitForLogs([log]))[0]).toMatchObject({ status: 'processed' });
     fake.failWhen((r) => r.dataset === t.datasetId, { kind: 'token-expired' }, 10);
-    await new Promise((r) => setTimeout(r, 300));
     const { state, job } = await sendNow(t, 'expired');
     expect(state).toBe('failed');
     expect(job.attemptsMade).toBe(1);

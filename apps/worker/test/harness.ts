@@ -1,12 +1,14 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from '@mcb/core';
-import { createDatabase, type Database } from '@mcb/db';
+import { createDatabase, type Database, runMigrations } from '@mcb/db';
 import { createQueueConnection, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { createReceiver } from '@mcb/receiver';
 import { dedupeKeyOf, type Source, unwrapBody } from '@mcb/sources';
 import { addTenant, createTenantContextLoader, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
-import type { Job, JobState } from 'bullmq';
+import { createTestDatabase, testEnv } from '@mcb/testing';
+import type { Job, JobState, Queue } from 'bullmq';
 import { type WorkerEnv, workerEnvSchema } from '../src/env';
 import { startWorkerRuntime, type WorkerRuntime } from '../src/runtime';
 
@@ -30,12 +32,21 @@ function signedHeaders(source: Source, body: string): Record<string, string> {
 }
 
 /**
- * Integration harness: the run's own database, a unique BullMQ prefix, real worker runtimes started
+ * Integration harness: a database of its own, a unique BullMQ prefix, real worker runtimes started
  * in-process, and `deliver()` that stores a webhook log and enqueues it the way the receiver does.
+ *
+ * A worker runtime works on its whole database, not on its test's tenants: its reconciler re-enqueues
+ * (into its own queues) and processes every stranded row, its ticks sync and send for every tenant
+ * with a Meta integration, and its reconciler's advisory lock is one per database. On the run's shared
+ * database it took rows other test files were asserting on (and their leftovers, e.g. the 20,000 of
+ * fairness), so each harness migrates a fresh database (~0.2 s) and drops it in `close()`.
  */
 export async function createHarness(name: string, overrides: Partial<Record<keyof WorkerEnv, string>> = {}) {
-  const { databaseUrl, redisUrl, redisPrefix } = testEnv();
+  const { databaseUrl: runDatabaseUrl, redisUrl, redisPrefix } = testEnv();
   const prefix = `${redisPrefix}-${name}`;
+  const own = overrides.DATABASE_URL ? null : await createTestDatabase(runDatabaseUrl, `mcb_w_${name}`);
+  if (own) await runMigrations(own.url);
+  const databaseUrl = overrides.DATABASE_URL ?? (own as { url: string }).url;
   const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 10 });
   const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
   // A fault test may bring its own Redis (REDIS_URL override): the receiver and the enqueuer use it too.
@@ -64,6 +75,8 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
     log: createLogger({ name: 'test-receiver', level: 'silent' }),
     tenants: receiverTenants,
     enqueuer,
+    // Not the 1.5 s production deadline: a loaded CI machine must not turn a delivery into a 503 here.
+    dbTimeoutMs: 20_000,
   });
   const slugs = new Map<string, string>();
 
@@ -155,6 +168,7 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
       await enqueuer.close();
       await conn.close();
       await Promise.all([owner.close(), admin.close()]);
+      await own?.drop();
     },
   };
 }
@@ -174,6 +188,83 @@ export async function settledJobState(job: Job | undefined, want: JobState, time
     if (state === want || Date.now() > end) return state;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Whether BullMQ ever moved the job to `delayed` (a rate limit's wait, a backoff). Read from the queue's
+ * event stream after the fact: polling the state can miss a delay of a second on a loaded machine.
+ */
+export async function wasDelayed(conn: QueueConnection, queue: Queue, jobId: string): Promise<boolean> {
+  const redis = conn.connection as unknown as { xrange(key: string, start: string, end: string): Promise<Array<[string, string[]]>> };
+  const entries = await redis.xrange(queue.keys.events as string, '-', '+');
+  return entries.some(([, fields]) => {
+    const f = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] as string, fields[i + 1] as string);
+    return f.get('event') === 'delayed' && f.get('jobId') === jobId;
+  });
+}
+
+const workerMainTs = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** How it ended (attached at spawn, so a quick exit is not missed). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Resolves once the process answers /healthz. main.ts installs its SIGTERM handler only after
+   * startWorkerRuntime returns, and jobs already run before that (schedulers and the health server
+   * start after the webhook workers): a SIGTERM sent earlier kills the process outright (no exit 0).
+   */
+  ready: Promise<void>;
+}
+
+/** The worker's main.ts as a process of its own (tsx), with the harness env and `extra`. */
+export function spawnWorkerProcess(h: Harness, extra: Record<string, string> = {}, timeoutMs = 60_000): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', workerMainTs], {
+    // Info level on stdout: its 'worker started' line names the health port (WORKER_HEALTH_PORT=0).
+    env: { ...process.env, ...h.rawEnv, LOG_LEVEL: 'info', ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr = `${stderr}${d}`.slice(-4_000);
+  });
+  const port = new Promise<number>((resolve, reject) => {
+    let pending = '';
+    let found = false;
+    child.stdout?.on('data', (d) => {
+      if (found) return;
+      const lines = `${pending}${d}`.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.includes('"msg":"worker started"')) continue;
+        found = true;
+        return resolve((JSON.parse(line) as { port: number }).port);
+      }
+    });
+    const timer = setTimeout(() => reject(new Error(`worker process did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    timer.unref();
+    void exited.then(({ code, signal }) => reject(new Error(`worker process ended (${code ?? signal}) before it started: ${stderr}`)));
+  });
+  const ready = (async () => {
+    const p = await port;
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${p}/healthz`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return;
+      if (Date.now() > end) throw new Error(`worker process never answered /healthz on ${p}: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  // Callers that never await `ready` (a process killed on purpose) must not see an unhandled rejection.
+  ready.catch(() => {});
+  return { child, exited, ready };
 }
 
 /** Non-merged contacts of a tenant with their events and payments, for assertions. */

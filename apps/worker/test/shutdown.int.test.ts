@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createHarness, type Harness } from './harness';
+import { createHarness, type Harness, spawnWorkerProcess, type WorkerProcess } from './harness';
 
 // SPEC §10.3 and §10.7: a worker killed mid-job loses nothing; SIGTERM finishes active jobs, then exits.
-const mainTs = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 let h: Harness;
 let manychat: Server;
 let manychatDelayMs = 0;
@@ -14,15 +12,19 @@ let manychatDelayMs = 0;
 beforeAll(async () => {
   manychat = createServer((req, res) => {
     const id = /subscriber_id=([^&]+)/.exec(req.url ?? '')?.[1] ?? 'x';
-    setTimeout(() => {
+    const answer = setTimeout(() => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'success', data: { id, first_name: 'Slow', email: `${id}@example.com`, custom_fields: [] } }));
     }, manychatDelayMs);
+    // A killed worker's call: nothing to answer.
+    res.on('close', () => clearTimeout(answer));
   });
   await new Promise<void>((r) => manychat.listen(0, '127.0.0.1', r));
   h = await createHarness('shut', {
     WORKER_LOCK_MS: '2000',
     SHUTDOWN_TIMEOUT_MS: '5000',
+    // A slow call stays one call (no client timeout and retry in the middle of a test's wait).
+    MANYCHAT_TIMEOUT_MS: '120000',
     MANYCHAT_API_BASE_URL: `http://127.0.0.1:${(manychat.address() as AddressInfo).port}`,
   });
 });
@@ -34,13 +36,10 @@ afterAll(async () => {
   await new Promise<void>((r) => manychat?.close(() => r()));
 });
 
-function spawnWorker(extra: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', mainTs], {
-    env: { ...process.env, ...h.rawEnv, ...extra },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  spawned.push(child);
-  return child;
+function spawnWorker(extra: Record<string, string> = {}): WorkerProcess {
+  const worker = spawnWorkerProcess(h, extra);
+  spawned.push(worker.child);
+  return worker;
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -50,9 +49,6 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
 
 it('a worker SIGKILLed mid-job loses nothing: the stalled job runs again, no duplicate rows', async () => {
   const t = await h.makeTenant({}, { manychat: { api_key: 'k-kill' } });
@@ -65,11 +61,11 @@ it('a worker SIGKILLed mid-job loses nothing: the stalled job runs again, no dup
       }),
     );
   }
-  // One job that is surely in flight when the kill lands: its ManyChat fetch takes 4 s.
-  manychatDelayMs = 4_000;
+  // One job that is surely in flight when the kill lands: its ManyChat call outlasts the wait below
+  // (it was 4 s, and on a loaded machine the 20 others took longer: the slow one was done, never killed).
+  manychatDelayMs = 60_000;
   const slow = await h.store(t.id, 'manychat', { subscriber_id: 'kill-slow', event_type: 'contact_created' });
-  const child = spawnWorker();
-  const gone = exited(child);
+  const { child, exited: gone } = spawnWorker();
   await h.enqueuer.enqueue([slow, ...ids].map((logId) => ({ tenantId: t.id, logId })));
   await until(
     async () => {
@@ -107,8 +103,9 @@ it('SIGTERM lets the active job finish, then exits 0 within SHUTDOWN_TIMEOUT_MS'
   const t = await h.makeTenant({}, { manychat: { api_key: 'k-term' } });
   manychatDelayMs = 1_500;
   const id = await h.store(t.id, 'manychat', { subscriber_id: 'term-1', event_type: 'contact_created' });
-  const child = spawnWorker();
-  const gone = exited(child);
+  const { child, exited: gone, ready } = spawnWorker();
+  // Its SIGTERM handler is in place only once it is fully started (jobs run a moment before).
+  await ready;
   await h.enqueuer.enqueue([{ tenantId: t.id, logId: id }]);
   await until(
     async () => (await h.owner.sql`select 1 from webhook_logs where id = ${id} and status = 'processing'`).length === 1,
@@ -129,8 +126,8 @@ it('SIGTERM past the deadline releases a job stuck in a slow ManyChat call; anot
   const t = await h.makeTenant({}, { manychat: { api_key: 'k-release' } });
   manychatDelayMs = 30_000;
   const id = await h.store(t.id, 'manychat', { subscriber_id: 'release-1', event_type: 'contact_created' });
-  const child = spawnWorker({ SHUTDOWN_TIMEOUT_MS: '2000' });
-  const gone = exited(child);
+  const { child, exited: gone, ready } = spawnWorker({ SHUTDOWN_TIMEOUT_MS: '2000' });
+  await ready;
   await h.enqueuer.enqueue([{ tenantId: t.id, logId: id }]);
   await until(
     async () => (await h.owner.sql`select 1 from webhook_logs where id = ${id} and status = 'processing'`).length === 1,

@@ -1,16 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createHarness, type Harness } from './harness';
+import { createHarness, type Harness, spawnWorkerProcess } from './harness';
 
 // SPEC §10.7 under load (issue 13 fault suite): SIGTERM to a worker process busy with a burst. It exits
 // 0 by its deadline with every job either finished (log processed) or released (log back to
 // received, job waiting/delayed) — none left active or processing; a new worker completes the rest
 // with exactly one contact per event.
 
-const mainTs = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 let h: Harness;
 let manychat: Server;
 const children: ChildProcess[] = [];
@@ -41,12 +39,11 @@ it('SIGTERM mid-burst: exit 0 by the deadline, every job finished or released, a
   const t = await h.makeTenant({}, { manychat: { api_key: 'k-termload' } });
   const ids: number[] = [];
   for (let i = 0; i < 400; i++) ids.push(await h.store(t.id, 'manychat', { subscriber_id: `load-${i}`, event_type: 'contact_created' }));
-  const child = spawn(process.execPath, ['--import', 'tsx', mainTs], {
-    env: { ...process.env, ...h.rawEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const { child, exited, ready } = spawnWorkerProcess(h);
   children.push(child);
-  const gone = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // Its SIGTERM handler is in place only once it is fully started (jobs run a moment before).
+  await ready;
+  const gone = exited.then((e) => e.code);
   await h.enqueuer.enqueue(ids.map((logId) => ({ tenantId: t.id, logId })));
   const count = async (status: string) =>
     (await h.owner.sql<{ n: number }[]>`select count(*)::int as n from webhook_logs where tenant_id = ${t.id} and status = ${status}`)[0]

@@ -1,24 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@mcb/core';
-import { createDatabase } from '@mcb/db';
+import { createDatabase, type Database, runMigrations } from '@mcb/db';
 import { createQueueConnection, WebhookEnqueuer, webhookJobId } from '@mcb/queue';
 import { addTenant } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { createTestDatabase, testEnv } from '@mcb/testing';
 import { Worker } from 'bullmq';
 import pino from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookReconciler } from './reconcile';
 
 const env = testEnv();
-const admin = createDatabase({ url: env.databaseUrl, role: 'admin', max: 4 });
-const app = createDatabase({ url: env.databaseUrl, role: 'app', max: 2 });
 const queue = createQueueConnection({ kind: 'redis', url: env.redisUrl }, `${env.redisPrefix}-reconcile`);
 const enqueuer = new WebhookEnqueuer(queue);
 const silent = pino({ level: 'silent' }) as unknown as Logger;
+// A database of its own: a pass walks every stranded row of its database under one advisory lock per
+// database. On the shared one it walked other files' rows, and another file's worker reconciling at
+// the same time held the lock (the pass here then did nothing) or took these rows first.
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let admin: Database;
+let app: Database;
+beforeAll(async () => {
+  db = await createTestDatabase(env.databaseUrl, 'mcb_reconcile');
+  await runMigrations(db.url);
+  admin = createDatabase({ url: db.url, role: 'admin', max: 4 });
+  app = createDatabase({ url: db.url, role: 'app', max: 2 });
+});
 afterAll(async () => {
   await enqueuer.close();
   await queue.close();
-  await Promise.all([admin.close(), app.close()]);
+  await Promise.all([admin?.close(), app?.close()]);
+  await db?.drop();
 });
 
 async function tenantWithLogs(n: number, status = 'received', ageMs = 60_000) {

@@ -177,10 +177,20 @@ describe('createTenantContextLoader', () => {
   it('without LISTEN keeps entries at most 1 s', async () => {
     const t = await makeTenant();
     const loader = newLoader('nolisten', { listen: false, ttlMs: 60_000 });
+    const loadedAt = performance.now();
     await loader.getTenantContext(t.slug);
     await setTenantActive(admin, t.slug, false);
-    const ms = await within(1_500, () => isUnknown(loader.getTenantContext(t.slug)));
-    expect(ms).toBeLessThan(1_200);
+    // The promise is about the entry's age when a call is made, so the check is when the last call that
+    // still got the cached (active) tenant started: time a loaded machine takes after a call (the query,
+    // the poll's timer) no longer counts against it. Entries that lived on fail both ways.
+    let lastHitAt = loadedAt;
+    await within(5_000, async () => {
+      const calledAt = performance.now();
+      if (await isUnknown(loader.getTenantContext(t.slug))) return true;
+      lastHitAt = calledAt;
+      return false;
+    });
+    expect(lastHitAt - loadedAt).toBeLessThan(1_000 + 50);
   });
 });
 

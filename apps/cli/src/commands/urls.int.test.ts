@@ -42,7 +42,14 @@ let tenantId: string;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  receiver = createReceiver({ database: app, queue, tenants, log: createLogger({ name: 'urls-test', level: 'silent' }) });
+  receiver = createReceiver({
+    database: app,
+    queue,
+    tenants,
+    log: createLogger({ name: 'urls-test', level: 'silent' }),
+    // Not the 1.5 s production deadline: on a loaded machine a curl must not get a 503 here.
+    dbTimeoutMs: 20_000,
+  });
   server = serve({ fetch: receiver.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
   port = (server.address() as AddressInfo).port;
@@ -53,6 +60,8 @@ beforeAll(async () => {
       QUEUE_PREFIX: prefix,
       MCB_ENCRYPTION_KEY: key,
       WORKER_HEALTH_PORT: '0',
+      // Its reconciler would walk the whole shared database and run other test files' rows.
+      RECONCILE_INTERVAL_MS: '3600000',
       LOG_LEVEL: 'silent',
     }),
     createLogger({ name: 'urls-test-worker', level: 'silent' }),
