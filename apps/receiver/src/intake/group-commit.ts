@@ -1,7 +1,7 @@
 import { type Logger, withTimeout } from '@mcb/core';
 import { type Database, send, settle } from '@mcb/db';
 import type { WebhookEnqueuer, WebhookJobRef } from '@mcb/queue';
-import type { ReservedSql, Sql, TransactionSql } from 'postgres';
+import postgres, { type ReservedSql, type Sql, type TransactionSql } from 'postgres';
 import type { ReceiverMetrics } from '../metrics';
 
 /** One `webhook_logs` row to write. JSON columns travel as text (exact body text, no re-serialising). */
@@ -94,7 +94,8 @@ interface Committed {
 export function isRowDataError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return (
-    (err as Error)?.name === 'PostgresError' &&
+    // `instanceof`, not the error's name: the compiled receiver is bundled without esbuild's keepNames.
+    err instanceof postgres.PostgresError &&
     typeof code === 'string' &&
     (code.startsWith('22') || code.startsWith('23') || code.startsWith('54'))
   );
