@@ -65,8 +65,9 @@ describe('webhookSetupGuide', () => {
   });
   it('names the header or query parameter each tool sends, with a placeholder instead of a secret', () => {
     const text = (source: string) => guide.find((g) => g.source === source)?.steps.join('\n') ?? '';
-    expect(text('manychat')).toContain('X-Webhook-Secret: <SECRET>');
-    expect(text('perspective')).toContain('/api/webhooks/acme/perspective?secret=<SECRET>');
+    expect(text('manychat')).toContain('X-Webhook-Secret: <manychat-secret>');
+    expect(text('ghl')).toContain('/api/webhooks/acme/ghl?secret=<ghl-secret>');
+    expect(text('perspective')).toContain('/api/webhooks/acme/perspective?secret=<perspective-secret>');
     expect(text('denefits')).toContain('"secret_key"');
     expect(text('stripe')).toContain('mcb integration set acme stripe --webhook-secret whsec_');
   });

@@ -15,12 +15,16 @@ export function webhookUrl(baseUrl: string, slug: string, source: Source): strin
   return `${baseUrl.replace(/\/+$/, '')}/api/webhooks/${encodeURIComponent(slug)}/${source}`;
 }
 
+/** How a source's webhook secret appears where it is not shown: `<manychat-secret>`, `<ghl-secret>`, … (no space: it may stand in a URL) */
+export const secretPlaceholder = (source: Source): string => `<${source}-secret>`;
+
 /**
- * Per-source setup instructions for `mcb urls <slug>` (SPEC §3.1 verification). Secrets appear
- * as `<SECRET>`: the operator has the value from `integration set … --webhook-secret`.
+ * Per-source setup instructions for `mcb urls <slug>` (SPEC §3.1 verification). Secrets appear as
+ * `secretPlaceholder(source)`: the operator has the value from `integration set … --webhook-secret`.
  */
 export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlLocationIds?: readonly string[] } = {}): WebhookSetup[] {
   const url = (source: Source) => webhookUrl(baseUrl, slug, source);
+  const secret = secretPlaceholder;
   const locations = options.ghlLocationIds ?? [];
   const guides: Record<Source, Omit<WebhookSetup, 'source' | 'url'>> = {
     manychat: {
@@ -28,7 +32,7 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
       secretCarrier: 'header X-Webhook-Secret',
       steps: [
         `Request type POST, Request URL ${url('manychat')}?event=<event>   (or put "event_type" in the body)`,
-        'Headers: X-Webhook-Secret: <SECRET>   (the manychat secret)',
+        `Headers: X-Webhook-Secret: ${secret('manychat')}`,
         'Body: "Add Full Contact Data" (the contact as the whole body, or wrapped as {"subscriber": …}); event: contact_created | contact_update | dm_qualified | link_sent | link_clicked',
       ],
     },
@@ -37,11 +41,11 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
       secretCarrier: 'header X-Webhook-Secret (Marketplace deliveries: their x-ghl-signature)',
       steps: [
         `Method POST, URL ${url('ghl')}`,
-        'Custom Webhook: header X-Webhook-Secret: <SECRET>   (the ghl secret)',
+        `Custom Webhook: header X-Webhook-Secret: ${secret('ghl')}`,
         locations.length
           ? `Marketplace (HighLevel-signed) deliveries: accepted only for location ${locations.join(', ')}; any other location gets 401`
           : `Marketplace (HighLevel-signed) deliveries: refused until a location is set: mcb integration set ${slug} ghl --location-id <locationId>`,
-        `Plain "Webhook" action (no headers): URL ${url('ghl')}?secret=<SECRET>`,
+        `Plain "Webhook" action (no headers): URL ${url('ghl')}?secret=${secret('ghl')}`,
         'Custom Data: event_type (form_submitted, meeting_booked, meeting_attended, package_sent), MC_ID, AD_ID, source',
       ],
     },
@@ -59,13 +63,13 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
       secretCarrier: 'header X-Webhook-Secret (or body field "secret_key")',
       steps: [
         `Method POST, URL ${url('denefits')}, body type JSON (the Denefits webhook body unchanged)`,
-        'Headers: X-Webhook-Secret: <SECRET>   (the denefits secret), or a body field "secret_key": "<SECRET>"',
+        `Headers: X-Webhook-Secret: ${secret('denefits')}, or a body field "secret_key": "${secret('denefits')}"`,
       ],
     },
     perspective: {
       tool: 'Perspective (funnel settings → Integrations → Webhook)',
       secretCarrier: 'URL parameter ?secret= (Perspective takes only a URL)',
-      steps: [`URL ${url('perspective')}?secret=<SECRET>   (the perspective secret; Perspective takes only a URL)`],
+      steps: [`URL ${url('perspective')}?secret=${secret('perspective')}   (Perspective takes only a URL)`],
     },
   };
   return sources.map((source) => ({ source, url: url(source), ...guides[source] }));

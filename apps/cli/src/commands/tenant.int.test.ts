@@ -174,8 +174,8 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     for (const source of ['manychat', 'ghl', 'stripe', 'denefits', 'perspective']) {
       expect(urls.stdout).toContain(`${source}: ${baseUrl}/api/webhooks/${slug}/${source}   [`);
     }
-    expect(urls.stdout).toContain('X-Webhook-Secret: <SECRET>');
-    expect(urls.stdout).toContain(`${baseUrl}/api/webhooks/${slug}/perspective?secret=<SECRET>`);
+    expect(urls.stdout).toContain('X-Webhook-Secret: <manychat-secret>');
+    expect(urls.stdout).toContain(`${baseUrl}/api/webhooks/${slug}/perspective?secret=<perspective-secret>`);
   });
 
   it('gives exactly "Unknown tenant: x" and "Missing credentials: …" as one line with exit 1', async () => {

@@ -5,6 +5,7 @@ import {
   getTenantBySlug,
   parseTenantConfig,
   readWebhookSecrets,
+  secretPlaceholder,
   type WebhookIntegrationState,
   webhookIntegrationStates,
   webhookSetupGuide,
@@ -42,7 +43,7 @@ export function registerUrlsCommands(program: Command): void {
     .description(
       'Per tool: the webhook URL (PUBLIC_BASE_URL, else the local receiver on PORT), where the secret goes, an example body and a test curl',
     )
-    .option('--show-secrets', 'print the real webhook secrets (in the steps and the test curls) instead of <provider secret>')
+    .option('--show-secrets', 'print the real webhook secrets (in the steps and the test curls) instead of <provider-secret>')
     .action(async (slug: string, opts: { showSecrets?: boolean }) => {
       const env = loadCliEnv();
       const base = receiverBaseUrl(env);
@@ -59,14 +60,14 @@ export function registerUrlsCommands(program: Command): void {
       out(
         opts.showSecrets
           ? 'Secrets: shown (--show-secrets). Keep this output private.\n'
-          : `Secrets: masked as <SECRET> / <provider secret>; add --show-secrets for curls that work as printed.\n`,
+          : `Secrets: masked as <provider-secret> (${secretPlaceholder('manychat')}, …); add --show-secrets for curls that work as printed.\n`,
       );
       for (const setup of guide) {
         const secret = secrets[setup.source];
         // An inactive tenant is unknown to the receiver: every delivery gets 404, whatever its integration.
         const state = tenant.isActive ? states[setup.source] : 'tenant_inactive';
         out(`\n${setup.source}: ${setup.url}   [${integrationLine(state)}]\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
-        for (const step of setup.steps) out(`  - ${secret ? step.replaceAll('<SECRET>', secret) : step}\n`);
+        for (const step of setup.steps) out(`  - ${secret ? step.replaceAll(secretPlaceholder(setup.source), secret) : step}\n`);
         out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBodies[setup.source])}\n`);
         out('  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored, never counted):\n');
         out(
@@ -76,7 +77,7 @@ export function registerUrlsCommands(program: Command): void {
       out(
         `\nCheck each endpoint: curl ${base}/api/webhooks/${tenant.slug}/<source>  → {"status":"ok",…}; then mcb logs ${tenant.slug} shows each test as ignored.\n`,
       );
-      out(`<SECRET> is the value printed by mcb integration set ${tenant.slug} <source> --webhook-secret (or rotate-secret).\n`);
+      out(`<provider-secret> is the value printed by mcb integration set ${tenant.slug} <provider> --webhook-secret (or rotate-secret).\n`);
     });
 }
 
@@ -106,7 +107,7 @@ function testCurl(
 ): string {
   if (shown && !secret) return `(no webhook secret set: mcb integration set ${slug} ${source} --webhook-secret)`;
   if (source === 'stripe' && !secret) return '(add --show-secrets: the curl is signed with the signing secret and valid for 5 minutes)';
-  const request = buildExampleRequest(base, slug, source, secret ?? `<${source} secret>`);
+  const request = buildExampleRequest(base, slug, source, secret ?? secretPlaceholder(source));
   if (request.needsStripeSignature && secret) {
     // Signed now with Stripe's own helper; Stripe's tolerance makes it valid for 5 minutes.
     request.headers['Stripe-Signature'] = Stripe.webhooks.generateTestHeaderString({ payload: request.body, secret });
