@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { pollUntil } from '@mcb/testing';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export { freeLoopbackPort as freePort } from '@mcb/testing';
@@ -11,13 +12,13 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
 
 /** Polls `check` every 100 ms until it returns a value other than undefined; throws naming `what` past `timeoutMs`. */
 export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const value = await pollUntil(
+    () => check().catch(() => undefined),
+    (v) => v !== undefined,
+    { timeoutMs, intervalMs: 100 },
+  );
+  if (value === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  return value;
 }
 
 /** The JSON body of the first 200 answer of `url` (a health probe), polling until `timeoutMs`. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { pollUntil } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, type TestSystem } from './system';
 
@@ -141,14 +142,8 @@ describe('replay through the real worker', () => {
     };
     // Polled until they read `want` (then compared): each row is final a moment before BullMQ moves its
     // job, so a single read right after the rows could still count a job active.
-    const settledCounts = async (want: Record<string, number>) => {
-      const end = Date.now() + 20_000;
-      for (;;) {
-        const now = await counts();
-        if (Object.entries(want).every(([k, v]) => now?.[k] === v) || Date.now() > end) return now;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const settledCounts = (want: Record<string, number>) =>
+      pollUntil(counts, (now) => Object.entries(want).every(([k, v]) => now?.[k] === v), { timeoutMs: 20_000 });
     /** Waits until each log's job has moved to `state` (a replay of a job still active is a no-op). */
     const jobsSettled = async (state: string) => {
       for (const id of ids) expect(await sys.waitForJob(tenant.id, id, state)).toBe(state);

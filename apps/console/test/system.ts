@@ -5,7 +5,7 @@ import { createLogger } from '@mcb/core';
 import { createDatabase, runMigrations } from '@mcb/db';
 import { createQueueConnection, WebhookEnqueuer, webhookJobId } from '@mcb/queue';
 import { addTenant, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { createTestDatabase, testEnv } from '@mcb/testing';
+import { createTestDatabase, pollUntil, testEnv } from '@mcb/testing';
 import { startWorkerRuntime, workerEnvSchema } from '@mcb/worker';
 import { createConsoleApp } from '../src/app';
 
@@ -95,14 +95,13 @@ export async function startSystem(name: string, adminToken: string) {
     async fixManyChatKey(slug: string) {
       await setIntegration(admin, keyring, { slug, provider: 'manychat', credentials: { api_key: goodManyChatKey } });
       const [t] = await admin.sql<{ id: string }[]>`select id from tenants where slug = ${slug}`;
-      const end = Date.now() + 20_000;
-      for (;;) {
+      const key = await pollUntil(
         // By id: the cache entry the webhook processor reads.
-        const ctx = await worker.deps.tenants.getTenantContextById((t as { id: string }).id);
-        if (ctx.credentials.manychat?.credentials.api_key === goodManyChatKey) return;
-        if (Date.now() > end) throw new Error(`the worker never saw the new ManyChat key of ${slug}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+        async () => (await worker.deps.tenants.getTenantContextById((t as { id: string }).id)).credentials.manychat?.credentials.api_key,
+        (apiKey) => apiKey === goodManyChatKey,
+        { timeoutMs: 20_000 },
+      );
+      if (key !== goodManyChatKey) throw new Error(`the worker never saw the new ManyChat key of ${slug}`);
     },
     /** BullMQ state of a log's job (its row is written before the job moves: a caller waits for this too). */
     async jobState(tenantId: string, logId: number) {
@@ -110,12 +109,11 @@ export async function startSystem(name: string, adminToken: string) {
     },
     /** Polls until the log's job is in `state` (returns the last state seen, for the caller's assertion). */
     async waitForJob(tenantId: string, logId: number, state: string, timeoutMs = 20_000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const now = await this.jobState(tenantId, logId);
-        if (now === state || Date.now() > end) return now;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      return pollUntil(
+        () => this.jobState(tenantId, logId),
+        (now) => now === state,
+        { timeoutMs },
+      );
     },
     /** Stores a log as the receiver does and enqueues its job. */
     async deliver(tenantId: string, source: string, payload: unknown, dedupeKey = `k-${randomBytes(6).toString('hex')}`) {
@@ -136,13 +134,11 @@ export async function startSystem(name: string, adminToken: string) {
     },
     /** Polls until the log reaches one of `statuses` (and at least `minAttempts` processing attempts). */
     async waitFor(id: number, statuses: string[], minAttempts = 1, timeoutMs = 20_000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const row = await this.statusOf(id);
-        if (row && statuses.includes(row.status) && row.attempts >= minAttempts) return row;
-        if (Date.now() > end) throw new Error(`log ${id} did not reach ${statuses.join('|')}: ${JSON.stringify(row)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const reached = <R extends { status: string; attempts: number }>(row: R | undefined): row is R =>
+        !!row && statuses.includes(row.status) && row.attempts >= minAttempts;
+      const row = await pollUntil(() => this.statusOf(id), reached, { timeoutMs });
+      if (!reached(row)) throw new Error(`log ${id} did not reach ${statuses.join('|')}: ${JSON.stringify(row)}`);
+      return row;
     },
     async close() {
       await consoleApp.close();

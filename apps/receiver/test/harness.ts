@@ -5,7 +5,7 @@ import { createDatabase, type Database } from '@mcb/db';
 import { createQueueConnection, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { GhlPublicKeys } from '@mcb/sources';
 import { addTenant, createTenantContextLoader, generateKey, type Keyring, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { pollUntil, testEnv } from '@mcb/testing';
 import pino from 'pino';
 import { createReceiver, type Receiver, type ReceiverDeps } from '../src/app';
 
@@ -128,10 +128,5 @@ export async function logsOf(h: Harness, tenantId: string) {
 
 /** Polls `fn` until it returns true (or fails after `ms`). */
 export async function eventually(fn: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not met in time');
+  if (!(await pollUntil(fn, (ok) => ok, { timeoutMs: ms, intervalMs: 25 }))) throw new Error('condition not met in time');
 }

@@ -3,7 +3,7 @@ import type { Logger } from '@mcb/core';
 import { createDatabase, type Database, runMigrations } from '@mcb/db';
 import { createQueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { addTenant, createTenantContextLoader, generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { type OwnPostgres, startOwnPostgres, testEnv } from '@mcb/testing';
+import { type OwnPostgres, pollUntil, startOwnPostgres, testEnv } from '@mcb/testing';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver, type Receiver } from '../src/app';
@@ -82,10 +82,11 @@ describe('Postgres outage during intake', () => {
     await pg.start();
     phase = 'after';
     // Recovery without a restart: keep sending until 200s come back (bounded).
-    const until = Date.now() + 30_000;
-    while (Date.now() < until && answers.filter((a) => a.phase === 'after' && a.status === 200).length < 20) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pollUntil(
+      () => answers.filter((a) => a.phase === 'after' && a.status === 200).length,
+      (oks) => oks >= 20,
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     running = false;
     await Promise.all(loops);
 

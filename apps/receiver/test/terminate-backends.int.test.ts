@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, type Database, runMigrations } from '@mcb/db';
 import { addTenant, generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { createTestDatabase, freeLoopbackPort, testEnv } from '@mcb/testing';
+import { createTestDatabase, freeLoopbackPort, pollUntil, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // SPEC §10.9: a lost database connection never kills a process and never stalls one. postgres.js
@@ -59,11 +59,12 @@ async function healthy(port: number): Promise<boolean> {
 }
 
 async function waitHealthy(port: number) {
-  const until = Date.now() + 60_000;
-  while (!(await healthy(port))) {
-    if (Date.now() > until) throw new Error(`port ${port} never became healthy`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const up = await pollUntil(
+    () => healthy(port),
+    (ok) => ok,
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+  if (!up) throw new Error(`port ${port} never became healthy`);
 }
 
 beforeAll(async () => {
@@ -134,11 +135,11 @@ describe('backends terminated under load (pg_terminate_backend)', () => {
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
     // Afterwards intake works again without a restart (its pools reconnect within about a second),
     // and every 200 is stored.
-    let after = 0;
-    for (const until = Date.now() + 20_000; after !== 200 && Date.now() < until; ) {
-      after = await post();
-      if (after !== 200) await new Promise((r) => setTimeout(r, 200));
-    }
+    const after = await pollUntil(
+      () => post(),
+      (status) => status === 200,
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     expect(after).toBe(200);
     const stormEnded = Date.now();
     const [row] = await admin.sql<{ total: number }[]>`select count(*)::int as total from webhook_logs where tenant_id = ${tenantId}`;

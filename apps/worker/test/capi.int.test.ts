@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { capiTokenExpiredError } from '@mcb/capi';
 import { parseKeyring, setIntegration } from '@mcb/tenancy';
+import { pollUntil } from '@mcb/testing';
 import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,13 +47,10 @@ async function makeCapiTenant(): Promise<CapiTenant> {
 async function sendNow(t: CapiTenant, name: string): Promise<{ state: string; job: Job }> {
   const queue = tenantQueue(h.conn, t.id);
   const job = await queue.add('capi.send', { tenantId: t.id }, { jobId: `capi-send-${t.id}-${name}`, attempts: 3 });
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const state = await queue.getJobState(job.id as string);
-    if (state === 'completed' || state === 'failed') return { state, job: (await queue.getJob(job.id as string)) as Job };
-    if (Date.now() > end) throw new Error(`capi.send ${job.id} still ${state}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const finished = (state: string) => state === 'completed' || state === 'failed';
+  const state = await pollUntil(() => queue.getJobState(job.id as string), finished, { timeoutMs: 30_000 });
+  if (!finished(state)) throw new Error(`capi.send ${job.id} still ${state}`);
+  return { state, job: (await queue.getJob(job.id as string)) as Job };
 }
 
 function stripeSession(email: string, cents: number) {
@@ -143,14 +141,18 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     for (const id of logs)
       expect(await settledJobState(await h.enqueuer.queueFor(t.id).getJob(`log-${id}`), 'completed')).toBe('completed');
     await h.enqueuer.rerun(logs.map((logId) => ({ tenantId: t.id, logId })));
-    const end = Date.now() + 20_000;
-    for (;;) {
-      const rows = await h.owner.sql<{ id: number; attempts: number; status: string }[]>`
-        select id, attempts, status from webhook_logs where id = any(${logs}::int8[])`;
-      if (rows.every((r) => r.status === 'processed' && r.attempts > (before.find((b) => b.id === r.id)?.attempts ?? 0))) break;
-      if (Date.now() > end) throw new Error('replay did not finish');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const rerun = (r: { id: number; attempts: number; status: string }) =>
+      r.status === 'processed' && r.attempts > (before.find((b) => b.id === r.id)?.attempts ?? 0);
+    const replayed = await pollUntil(
+      () => h.owner.sql<{ id: number; attempts: number; status: string }[]>`
+        select id, attempts, status from webhook_logs where id = any(${logs}::int8[])`,
+      (rows) => rows.every(rerun),
+      { timeoutMs: 20_000 },
+    );
+    expect(
+      replayed.filter((r) => !rerun(r)),
+      'replay did not finish',
+    ).toEqual([]);
     expect((await sendNow(t, 'after-replay')).state).toBe('completed');
     expect(sent()).toHaveLength(2);
     const rows = await h.owner.sql<{ event_name: string; status: string; webhook_log_id: number }[]>`
@@ -174,14 +176,7 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     await h.waitForLogs(logs);
     fake.failWhen((r) => r.dataset === t.datasetId, { kind: 'rate-limit', code: 80004, resetSeconds: 1 }, 1);
     const queue = tenantQueue(h.conn, t.id);
-    const job = await queue.add('capi.send', { tenantId: t.id }, { jobId: `capi-send-${t.id}-rl`, attempts: 3 });
-    const end = Date.now() + 30_000;
-    for (;;) {
-      const state = await queue.getJobState(job.id as string);
-      if (state === 'completed' || state === 'failed') break;
-      if (Date.now() > end) throw new Error(`still ${state}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const { job } = await sendNow(t, 'rl');
     // It waited in `delayed` meanwhile (the queue's event stream says so; a poll may miss a 1 s delay).
     expect(await wasDelayed(h.conn, queue, job.id as string)).toBe(true);
     expect(await queue.getJobState(job.id as string)).toBe('completed');

@@ -7,7 +7,7 @@ import { createQueueConnection, type QueueConnection, WebhookEnqueuer } from '@m
 import { createReceiver } from '@mcb/receiver';
 import { dedupeKeyOf, type Source, unwrapBody } from '@mcb/sources';
 import { addTenant, createTenantContextLoader, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { createTestDatabase, testEnv } from '@mcb/testing';
+import { createTestDatabase, pollUntil, testEnv } from '@mcb/testing';
 import type { Job, JobState, Queue } from 'bullmq';
 import { type WorkerEnv, workerEnvSchema } from '../src/env';
 import { startWorkerRuntime, type WorkerRuntime } from '../src/runtime';
@@ -144,18 +144,17 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
       ids: number[],
       timeoutMs = 20_000,
     ): Promise<Array<{ id: number; status: string; error_message: string | null; contact_id: string | null }>> {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const rows = await owner.sql<{ id: number; status: string; error_message: string | null; contact_id: string | null }[]>`
-          select id, status, error_message, contact_id from webhook_logs where id = any(${ids}::int8[]) order by id`;
-        if (
-          rows.length === ids.length &&
-          rows.every((r) => ['processed', 'ignored', 'failed'].includes(r.status) && !r.error_message?.includes('will retry'))
-        )
-          return [...rows];
-        if (Date.now() > end) throw new Error(`logs not finished: ${JSON.stringify(rows.filter((r) => r.status !== 'processed'))}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const finished = (rows: { status: string; error_message: string | null }[]) =>
+        rows.length === ids.length &&
+        rows.every((r) => ['processed', 'ignored', 'failed'].includes(r.status) && !r.error_message?.includes('will retry'));
+      const rows = await pollUntil(
+        () => owner.sql<{ id: number; status: string; error_message: string | null; contact_id: string | null }[]>`
+          select id, status, error_message, contact_id from webhook_logs where id = any(${ids}::int8[]) order by id`,
+        finished,
+        { timeoutMs },
+      );
+      if (!finished(rows)) throw new Error(`logs not finished: ${JSON.stringify(rows.filter((r) => r.status !== 'processed'))}`);
+      return [...rows];
     },
     async stopWorkers() {
       for (const rt of runtimes.splice(0)) await rt.close();
@@ -182,12 +181,11 @@ export type Harness = Awaited<ReturnType<typeof createHarness>>;
  */
 export async function settledJobState(job: Job | undefined, want: JobState, timeoutMs = 10_000): Promise<string> {
   if (!job) throw new Error('no such job');
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await job.getState();
-    if (state === want || Date.now() > end) return state;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return pollUntil(
+    () => job.getState(),
+    (state) => state === want,
+    { timeoutMs, intervalMs: 20 },
+  );
 }
 
 /**
@@ -251,16 +249,13 @@ export function spawnWorkerProcess(h: Harness, extra: Record<string, string> = {
   });
   const ready = (async () => {
     const p = await port;
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${p}/healthz`, { signal: AbortSignal.timeout(5_000) }).then(
+    const healthy = () =>
+      fetch(`http://127.0.0.1:${p}/healthz`, { signal: AbortSignal.timeout(5_000) }).then(
         (r) => r.ok,
         () => false,
       );
-      if (ok) return;
-      if (Date.now() > end) throw new Error(`worker process never answered /healthz on ${p}: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (!(await pollUntil(healthy, (ok) => ok, { timeoutMs })))
+      throw new Error(`worker process never answered /healthz on ${p}: ${stderr}`);
   })();
   // Callers that never await `ready` (a process killed on purpose) must not see an unhandled rejection.
   ready.catch(() => {});

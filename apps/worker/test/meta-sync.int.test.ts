@@ -3,6 +3,7 @@ import { withTenantSql } from '@mcb/db';
 import { metaTokenExpiredError } from '@mcb/meta';
 import { jobId, queueNames } from '@mcb/queue';
 import { parseKeyring, setIntegration } from '@mcb/tenancy';
+import { pollUntil } from '@mcb/testing';
 import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
 import { type Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,13 +64,13 @@ afterAll(async () => {
 });
 
 async function waitForState(job: Job, states: string[], timeoutMs = 30_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await metaQueue.getJobState(job.id as string);
-    if (states.includes(state)) return state;
-    if (Date.now() > end) throw new Error(`job ${job.id} is ${state}, wanted ${states.join('|')}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const state = await pollUntil(
+    () => metaQueue.getJobState(job.id as string),
+    (s) => states.includes(s),
+    { timeoutMs, intervalMs: 25 },
+  );
+  if (!states.includes(state)) throw new Error(`job ${job.id} is ${state}, wanted ${states.join('|')}`);
+  return state;
 }
 
 async function integration(tenantId: string) {

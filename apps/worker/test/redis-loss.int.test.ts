@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { webhookJobId } from '@mcb/queue';
-import { type OwnRedis, startOwnRedis } from '@mcb/testing';
+import { type OwnRedis, pollUntil, startOwnRedis } from '@mcb/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness } from './harness';
@@ -90,9 +90,12 @@ describe('acked events survive Redis loss and lost jobs', () => {
     await h.startWorker();
     // The body carries only the subscriber id: the worker must fetch it from ManyChat, which is down.
     const id = await h.deliver(t.id, 'manychat', JSON.parse(manychatFixture('subscriber-id-only')));
-    let row: { status: string; error_message: string | null; retry_at: Date | null } | undefined;
-    for (const until = Date.now() + 15_000; Date.now() < until && !row?.retry_at; await new Promise((r) => setTimeout(r, 10)))
-      [row] = await h.owner.sql<NonNullable<typeof row>[]>`select status, error_message, retry_at from webhook_logs where id = ${id}`;
+    const logRow = async () => {
+      const [r] = await h.owner.sql<{ status: string; error_message: string | null; retry_at: Date | null }[]>`
+        select status, error_message, retry_at from webhook_logs where id = ${id}`;
+      return r;
+    };
+    const row = await pollUntil(logRow, (r) => !!r?.retry_at, { timeoutMs: 15_000, intervalMs: 10 });
     expect(row?.status).toBe('failed');
     expect(row?.error_message).toMatch(/\(attempt 1, will retry\)$/);
     // BullMQ's exponential backoff (1 s for a first retry), recorded when the log was marked failed.

@@ -2,7 +2,7 @@ import { createLogger } from '@mcb/core';
 import { queueNames } from '@mcb/queue';
 import { previousFullWeek, weeklyReportJobId } from '@mcb/reports';
 import { addTenant } from '@mcb/tenancy';
-import { type FakeResend, startFakeResend } from '@mcb/testing';
+import { type FakeResend, pollUntil, startFakeResend } from '@mcb/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueDueWeeklyReports } from '../src/processors/reports/tick';
@@ -103,13 +103,12 @@ describe('weekly reports through the real worker runtime', () => {
     await schedules.add('report.tick', {});
     await schedules.add('report.tick', {});
     await schedules.add('report.tick', {});
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    const reportRun = async () => {
       const [run] = await h.admin.sql<{ status: string }[]>`select status from report_runs where tenant_id = ${t.id}`;
-      if (run?.status === 'sent') break;
-      if (Date.now() > deadline) throw new Error(`report not sent: ${JSON.stringify(run)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return run;
+    };
+    const run = await pollUntil(reportRun, (r) => r?.status === 'sent', { timeoutMs: 30_000, intervalMs: 100 });
+    expect(run, 'report not sent').toMatchObject({ status: 'sent' });
     await new Promise((r) => setTimeout(r, 500));
     const mine = fake.requests.filter((r) => r.headers['idempotency-key'] === key);
     expect(mine).toHaveLength(1);
@@ -129,11 +128,12 @@ describe('report.weekly when another sender holds the week', () => {
       insert into report_runs (tenant_id, kind, period_start, period_end, status)
       values (${t.id}, 'weekly', ${week.weekStart}, ${week.weekEnd}, 'pending')`;
     const job = await reports.add('report.weekly', { tenantId: t.id, weekStart: week.weekStart }, { jobId: `manual-${t.id}` });
-    const deadline = Date.now() + 20_000;
-    while ((await job.getState()) !== 'delayed') {
-      if (Date.now() > deadline) throw new Error(`job state ${await job.getState()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const state = await pollUntil(
+      () => job.getState(),
+      (s) => s === 'delayed',
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(state).toBe('delayed');
     expect(fake.requests.filter((r) => r.headers['idempotency-key'] === `weekly-report/${t.slug}/${week.weekStart}`)).toHaveLength(0);
     expect((await reports.getJob(`manual-${t.id}`))?.attemptsMade ?? 0).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pollUntil } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerRuntime } from '../src/runtime';
 import { createHarness, type Harness, settledJobState, tenantState } from './harness';
@@ -247,16 +248,15 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
         expect(await settledJobState(await h.enqueuer.queueFor(l.tenant_id).getJob(`log-${l.id}`), 'completed')).toBe('completed');
       await h.enqueuer.rerun(logs.map((l) => ({ tenantId: l.tenant_id, logId: l.id })));
       // Wait until every replayed log has been processed again (attempts grew by one per replay).
-      const end = Date.now() + 30_000;
-      for (;;) {
+      const processedAgain = async () => {
         const [r] = await h.owner.sql<{ n: number }[]>`
           select count(*)::int as n from webhook_logs w
           join unnest(${logs.map((l) => l.id)}::int8[], ${logs.map((l) => l.attempts)}::int[]) as b(id, attempts) on b.id = w.id
           where w.status = 'processed' and w.attempts >= b.attempts + ${replay}`;
-        if (r!.n === logs.length) break;
-        if (Date.now() > end) throw new Error(`replay ${replay}: ${r!.n}/${logs.length} done`);
-        await new Promise((res) => setTimeout(res, 100));
-      }
+        return r!.n;
+      };
+      const done = await pollUntil(processedAgain, (n) => n === logs.length, { timeoutMs: 30_000, intervalMs: 100 });
+      expect(done, `replay ${replay}: logs done`).toBe(logs.length);
     }
     expect(await rows()).toEqual(before);
   });

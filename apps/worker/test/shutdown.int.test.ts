@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pollUntil } from '@mcb/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHarness, type Harness, spawnWorkerProcess, type WorkerProcess } from './harness';
 
@@ -43,11 +44,7 @@ function spawnWorker(extra: Record<string, string> = {}): WorkerProcess {
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await pollUntil(check, (ok) => ok, { timeoutMs }))) throw new Error(`timed out waiting for ${what}`);
 }
 
 it('a worker SIGKILLed mid-job loses nothing: the stalled job runs again, no duplicate rows', async () => {

@@ -3,20 +3,19 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pollUntil } from './poll';
 import { freeLoopbackPort } from './ports';
 
 // Fault tests stop, kill and restart Redis or Postgres. They never touch the shared servers other
 // test files use: each starts its own on a spare loopback port, and stops it by itself.
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`${what} did not come up within ${ms} ms`);
+  const up = await pollUntil(
+    () => check().catch(() => false),
+    (ok) => ok,
+    { timeoutMs: ms },
+  );
+  if (!up) throw new Error(`${what} did not come up within ${ms} ms`);
 }
 
 export interface OwnRedis {

@@ -5,7 +5,7 @@ import { createQueueConnection, WebhookEnqueuer, webhookJobId } from '@mcb/queue
 import { createReceiver } from '@mcb/receiver';
 import { parseGhlPublicKeys } from '@mcb/sources';
 import { addTenant, createTenantContextLoader, parseKeyring, setGhlLocationIds, setIntegration } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { pollUntil, testEnv } from '@mcb/testing';
 import { startWorkerRuntime, type WorkerRuntime, workerEnvSchema } from '@mcb/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
@@ -98,11 +98,7 @@ const post = (slug: string, source: string, body: string, headers: Record<string
   });
 
 async function until(check: () => Promise<boolean>, what: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await pollUntil(check, (ok) => ok, { timeoutMs: ms }))) throw new Error(`timed out: ${what}`);
 }
 
 const rowsOf = (tenantId: string) =>

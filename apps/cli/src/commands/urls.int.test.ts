@@ -8,7 +8,7 @@ import { createDatabase } from '@mcb/db';
 import { createQueueConnection } from '@mcb/queue';
 import { createReceiver, type Receiver } from '@mcb/receiver';
 import { addTenant, createTenantContextLoader, generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { pollUntil, testEnv } from '@mcb/testing';
 import { startWorkerRuntime, type WorkerRuntime, workerEnvSchema } from '@mcb/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
@@ -95,11 +95,7 @@ async function logsOf(id: string) {
 }
 
 async function waitUntil(fn: () => Promise<boolean>, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  if (!(await pollUntil(fn, (ok) => ok, { timeoutMs: ms, intervalMs: 100 }))) throw new Error('condition not met in time');
 }
 
 describe('mcb urls <slug>', () => {
@@ -136,8 +132,8 @@ describe('mcb urls <slug>', () => {
     const run = await mcb('urls', slug);
     expect(run.code).toBe(0);
     for (const secret of [...Object.values(secrets), stripeSecret]) expect(run.stdout).not.toContain(secret);
-    expect(run.stdout).toContain("-H 'X-Webhook-Secret: <manychat secret>'");
-    expect(run.stdout).toContain('X-Webhook-Secret: <SECRET>');
+    expect(run.stdout).toContain("-H 'X-Webhook-Secret: <manychat-secret>'");
+    expect(run.stdout).toContain('Headers: X-Webhook-Secret: <manychat-secret>');
   });
 
   it('prints no test curl for a tool without an integration: it says the delivery would get 401 and what to run', async () => {
