@@ -52,6 +52,17 @@ describe('verifyStripeSignature', () => {
       true,
     );
   });
+  it('rejects a header with two timestamps: the library verifies against the last t=, the future check must not read another', () => {
+    // Signed for ten years ahead, with a current t= put in front of it.
+    const future = sign(payload, secret, t0 + 10 * 365 * 86_400);
+    const v1 = future.split(',').find((p) => p.startsWith('v1=')) as string;
+    for (const header of [`t=${t0},${future}`, `${future},t=${t0}`, `t=${t0},t=${t0 + 900},${v1}`]) {
+      expect(verifyStripeSignature(enc(payload), { 'stripe-signature': header }, {}, [secret], at(t0))).toEqual({
+        ok: false,
+        reason: 'invalid_signature',
+      });
+    }
+  });
   it('accepts the previous secret while it is active and any v1 entry', () => {
     const r = verifyStripeSignature(enc(payload), { 'stripe-signature': sign(payload, previous) }, {}, [secret, previous], at(t0));
     expect(r.ok).toBe(true);

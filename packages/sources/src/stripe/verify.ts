@@ -7,13 +7,19 @@ export const stripeToleranceSeconds = 300;
 // The library's own signature helper (`stripe.webhooks.signature.verifyHeader`): no client or API key needed.
 const stripeSignature = Stripe.webhooks.signature;
 
-/** The signed timestamp `t=` of a `Stripe-Signature` header (seconds), or null. */
+/**
+ * The signed timestamp `t=` of a `Stripe-Signature` header (seconds), or null when there is none, it
+ * is not a number, or there is more than one. Stripe sends exactly one; with two, the library verifies
+ * against the last while a check reading the first could be shown a current time beside a signature
+ * dated years ahead.
+ */
 function signedAt(header: string): number | null {
-  for (const part of header.split(',')) {
-    const [k, v] = part.split('=');
-    if (k?.trim() === 't' && v !== undefined && /^\d{1,12}$/.test(v.trim())) return Number(v.trim());
-  }
-  return null;
+  const stamps = header
+    .split(',')
+    .map((part) => part.split('='))
+    .filter(([k]) => k?.trim() === 't');
+  const v = stamps.length === 1 ? stamps[0]?.[1]?.trim() : undefined;
+  return v !== undefined && /^\d{1,12}$/.test(v) ? Number(v) : null;
 }
 
 /**
@@ -34,13 +40,14 @@ export function verifyStripeSignature(
   const header = headers['stripe-signature'];
   if (!stripeSignature) return { ok: false, reason: 'invalid_signature' };
   if (!header) return { ok: false, reason: 'missing_signature' };
+  const t = signedAt(header);
+  if (t === null) return { ok: false, reason: 'invalid_signature' };
   const payload = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
   let reason: VerifyFailure = 'invalid_signature';
   for (const secret of active) {
     try {
       stripeSignature.verifyHeader(payload, header, secret, stripeToleranceSeconds, undefined, now.getTime());
-      const t = signedAt(header);
-      if (t === null || t - now.getTime() / 1000 > stripeToleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
+      if (t - now.getTime() / 1000 > stripeToleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
       return { ok: true, method: 'stripe_signature' };
     } catch (err) {
       // The library checks the HMAC first, so this message means the signature matched but is too old.
