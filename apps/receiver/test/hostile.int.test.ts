@@ -125,6 +125,18 @@ describe.each(sources)('%s: SPEC §3 answers to hostile bodies', (source) => {
     const unsigned = await post(tenant.slug, source, deep, { 'x-webhook-secret': 'wrong', 'stripe-signature': 't=1,v1=00' });
     expect(unsigned.status).toBe(401);
   });
+  it('a number Postgres numeric refuses (1e200000): signed → 200, stored failed with its exact bytes, never sent to a shared transaction', async () => {
+    const refusedBefore = (await receiver.metrics.rowsStoredRaw.get()).values[0]?.value ?? 0;
+    const body = `{"id":"${randomUUID()}","locationId":"${location}","big":1e200000}`;
+    const res = await post(tenant.slug, source, body, auth(source, body));
+    expect(res.status).toBe(200);
+    const row = await lastRow(source);
+    expect(row.status).toBe('failed');
+    expect(row.error_message).toContain('JSON number past what Postgres stores');
+    expect(row.raw_body).toContain('1e200000');
+    // Caught before the batch: the group commit never had to isolate a refused row.
+    expect((await receiver.metrics.rowsStoredRaw.get()).values[0]?.value ?? 0).toBe(refusedBefore);
+  });
 });
 
 describe('forged, stale and future signatures', () => {

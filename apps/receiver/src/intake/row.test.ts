@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   buildAcceptedRow,
   buildRejectedRow,
+  hasOversizedNumber,
   jsonDepthExceeds,
   maskBodySecrets,
   maxJsonDepth,
   parseBody,
   rejectedBodyPrefixBytes,
+  rejectedHeaders,
+  rejectedHeadersChars,
   storableKey,
   storedBody,
 } from './row';
@@ -30,6 +33,24 @@ describe('parseBody', () => {
   it('replaces NUL and lone surrogates in the parsed event, keys included', () => {
     const parsed = parseBody('{"id":"evt_\\u0000x","k\\u0000":"\\ud800","ok":"\\ud83d\\ude00"}');
     expect(parsed).toEqual({ ok: true, isArray: false, sanitized: true, event: { id: 'evt_\ufffdx', 'k\ufffd': '\ufffd', ok: '😀' } });
+  });
+});
+
+describe('hasOversizedNumber', () => {
+  it('finds numbers Postgres numeric refuses (or nears), outside strings only', () => {
+    for (const t of ['{"a":1e200000}', '{"a":-1E-9999}', '[1.5e+1000]', `{"a":${'9'.repeat(1000)}}`, `{"a":0.${'0'.repeat(999)}1}`])
+      expect(hasOversizedNumber(t)).toBe(true);
+    for (const t of [
+      '{"a":1e308,"b":-2.5E-300,"c":123456789012345678901234567890}',
+      '{"id":"cs_test_a1e23456b","x":"1e99999"}',
+      `{"s":"${'9'.repeat(5000)}","t":"\\"}`,
+      '{"a":1e999}',
+    ])
+      expect(hasOversizedNumber(t)).toBe(false);
+  });
+  it('parseBody refuses such a body as oversized_number (JSON.parse would take 1e200000 as Infinity)', () => {
+    expect(parseBody('{"id":"x","big":1e200000}')).toEqual({ ok: false, reason: 'oversized_number' });
+    expect(parseBody('{"id":"x","small":1e300}').ok).toBe(true);
   });
 });
 
@@ -137,5 +158,31 @@ describe('rows', () => {
     expect(row.rawBody?.byteLength).toBe(rejectedBodyPrefixBytes);
     expect(text(row.rawBody)).not.toContain('s3cret');
     expect(row.errorMessage).toMatch(/first 8192 kept/);
+  });
+  it('a rejected row keeps about 2 KB of headers: long values cut, the rest counted', () => {
+    const headers: Record<string, string> = { 'x-webhook-secret': 'nope', 'user-agent': 'curl/8' };
+    for (let i = 0; i < 200; i++) headers[`x-pad-${i}`] = 'v'.repeat(70);
+    headers['x-huge'] = 'h'.repeat(15_000);
+    const stored = rejectedHeaders(headers);
+    expect(stored.length).toBeLessThanOrEqual(rejectedHeadersChars);
+    const kept = JSON.parse(stored);
+    expect(kept['x-webhook-secret']).toBe('[redacted]');
+    expect(kept['user-agent']).toBe('curl/8');
+    expect(Number(kept['x-mcb-headers-left-out'])).toBeGreaterThan(150);
+    const row = buildRejectedRow({ tenantId: 't', source: 'manychat', bytes: bytes('{}'), headers, errorMessage: 'x' });
+    expect(row.headers).toBe(stored);
+    // Under the bound, headers are kept whole.
+    expect(JSON.parse(rejectedHeaders({ 'user-agent': 'curl/8' }))).toEqual({ 'user-agent': 'curl/8' });
+    const one = JSON.parse(rejectedHeaders({ 'x-huge': 'h'.repeat(15_000) }));
+    expect(one['x-huge']).toMatch(/^h{256}… \(15000 chars\)$/);
+  });
+  it('an accepted body that is not valid UTF-8 keeps its exact bytes (the text has U+FFFD in their place)', () => {
+    const raw = Buffer.concat([Buffer.from('{"id":"utf8-bad","name":"Ren'), Buffer.from([0xe9]), Buffer.from('e"}')]);
+    const t = new TextDecoder().decode(raw);
+    const parsed = parseBody(t);
+    if (!parsed.ok) throw new Error('parse');
+    const stored = storedBody(new Uint8Array(raw), t, parsed);
+    expect(Buffer.from(stored.rawBody ?? new Uint8Array()).equals(raw)).toBe(true);
+    expect(JSON.parse(stored.payload ?? 'null')).toEqual({ id: 'utf8-bad', name: 'Ren\ufffde' });
   });
 });

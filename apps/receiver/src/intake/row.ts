@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { redactHeaders } from '@mcb/core';
 import { dedupeKeyOf, intakeEventType, maskBodySecretText, redactBodySecrets, type Source } from '@mcb/sources';
@@ -9,6 +10,10 @@ const decoder = new TextDecoder('utf-8');
 export const maxJsonDepth = 64;
 /** A rejected row keeps at most this many bytes of the body (SPEC §3: evidence, never input). */
 export const rejectedBodyPrefixBytes = 8 * 1024;
+/** A rejected row keeps at most about this many characters of headers (Node alone lets 16 KB in). */
+export const rejectedHeadersChars = 2 * 1024;
+/** Longest header value a rejected row keeps whole when its headers are over `rejectedHeadersChars`. */
+const rejectedHeaderValueChars = 256;
 /** Longest `dedupe_key` / `event_type` stored as sent; longer ones are hashed / cut (btree rows are bounded). */
 const maxKeyLength = 200;
 
@@ -51,6 +56,45 @@ function openingBrackets(text: string, limit: number): number {
   return n;
 }
 
+/**
+ * True when `text` holds a JSON number (outside strings) with an exponent of 4+ digits or a run of
+ * 1,000+ digits. Postgres' numeric refuses magnitudes past 1e131071 or 16,383 decimal places
+ * ("value overflows numeric format", e.g. `1e200000`, which JSON.parse takes as Infinity): such a
+ * body would fail the shared transaction its row is batched in. Bounding both parts at 999 keeps
+ * every stored number far inside the range (and beyond what a JavaScript number holds, so no real
+ * provider sends one). A native regex answers nearly every body; only a hit is checked outside strings.
+ */
+export function hasOversizedNumber(text: string): boolean {
+  if (!/\d[eE][+-]?\d{4}|\d{1000}/.test(text)) return false;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 45 || (c >= 48 && c <= 57)) {
+      // A number token: digits, '.', 'e'/'E', signs. Count each run of digits and the exponent's digits.
+      let run = 0;
+      let exponentDigits = -1;
+      for (; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d >= 48 && d <= 57) {
+          run++;
+          if (exponentDigits >= 0) exponentDigits++;
+          if (run >= 1000 || exponentDigits >= 4) return true;
+        } else if (d === 101 || d === 69) {
+          run = 0;
+          exponentDigits = 0;
+        } else if (d === 46 || d === 43 || d === 45) run = 0;
+        else break;
+      }
+      i--;
+    }
+  }
+  return false;
+}
+
 // Postgres refuses `\u0000` in jsonb and text and unpaired surrogate escapes in jsonb; JSON.parse accepts both.
 const riskyEscape = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -73,7 +117,7 @@ function sanitize(value: unknown): unknown {
 
 export type ParsedBody =
   | { ok: true; event: unknown; isArray: boolean; sanitized: boolean }
-  | { ok: false; reason: 'not_json' | 'empty_array' | 'too_deep' };
+  | { ok: false; reason: 'not_json' | 'empty_array' | 'too_deep' | 'oversized_number' };
 
 /**
  * Parses the body safely: nesting past `maxJsonDepth` is not parsed at all; what Postgres would
@@ -88,6 +132,7 @@ export function parseBody(text: string): ParsedBody {
   } catch {
     return { ok: false, reason: 'not_json' };
   }
+  if (hasOversizedNumber(text)) return { ok: false, reason: 'oversized_number' };
   const sanitized = riskyEscape.test(text);
   if (sanitized) parsed = sanitize(parsed);
   if (Array.isArray(parsed))
@@ -119,7 +164,7 @@ function storableEventType(type: string | null): string | null {
 
 /**
  * The columns stored for an accepted body. `payload` is the exact JSON text for a plain JSON object
- * body; otherwise (array, sanitized, redacted) it is the re-serialized event, and `raw_body` keeps the
+ * body in valid UTF-8; otherwise (array, sanitized, invalid UTF-8) it is the re-serialized event, and `raw_body` keeps the
  * exact bytes (with body secrets masked — a secret is never stored, exact or not).
  */
 export function storedBody(bytes: Uint8Array, text: string, parsed: ParsedBody): { payload: string | null; rawBody: Uint8Array | null } {
@@ -127,8 +172,10 @@ export function storedBody(bytes: Uint8Array, text: string, parsed: ParsedBody):
   // Body secrets (`secret_key`) never reach storage, whatever the source (issue 13).
   const redacted = redactBodySecrets(text, parsed);
   const had = redacted.parsed !== parsed;
-  if (!had && !parsed.isArray && !parsed.sanitized) return { payload: text, rawBody: null };
-  if (had && !parsed.isArray && !parsed.sanitized) return { payload: redacted.text, rawBody: null };
+  // Invalid UTF-8 was decoded to U+FFFD: the text is no longer the exact body, so the bytes are kept.
+  const exact = !parsed.isArray && !parsed.sanitized && isUtf8(bytes);
+  if (!had && exact) return { payload: text, rawBody: null };
+  if (had && exact) return { payload: redacted.text, rawBody: null };
   return { payload: JSON.stringify(redacted.parsed.event), rawBody: maskBodySecrets(bytes) };
 }
 
@@ -184,6 +231,31 @@ export function buildUnparseableRow(args: {
 }
 
 /**
+ * The redacted headers of a rejected request as JSON, within about `rejectedHeadersChars`: past it,
+ * values are cut to `rejectedHeaderValueChars` and headers that still do not fit are left out and
+ * counted (`x-mcb-headers-left-out`). Anyone who knows a URL can send a rejected request.
+ */
+export function rejectedHeaders(headers: Record<string, string | undefined>): string {
+  const redacted = redactHeaders(headers);
+  const whole = JSON.stringify(redacted);
+  if (whole.length <= rejectedHeadersChars) return whole;
+  const kept: Record<string, string> = {};
+  let size = 2;
+  let leftOut = 0;
+  for (const [name, value] of Object.entries(redacted)) {
+    const cut = value.length > rejectedHeaderValueChars ? `${value.slice(0, rejectedHeaderValueChars)}… (${value.length} chars)` : value;
+    const cost = JSON.stringify(name).length + JSON.stringify(cut).length + 2;
+    if (size + cost > rejectedHeadersChars - 40) leftOut++;
+    else {
+      kept[name] = cut;
+      size += cost;
+    }
+  }
+  if (leftOut > 0) kept['x-mcb-headers-left-out'] = String(leftOut);
+  return JSON.stringify(kept);
+}
+
+/**
  * The row of a rejected request (SPEC §3): never parsed, the first `rejectedBodyPrefixBytes` of the
  * body (secrets masked) and the redacted headers — evidence for an operator, never input.
  */
@@ -202,7 +274,7 @@ export function buildRejectedRow(args: {
     source: args.source,
     eventType: null,
     dedupeKey: dedupeKeyOf(args.source, undefined, args.bytes),
-    headers: JSON.stringify(redactHeaders(args.headers)),
+    headers: rejectedHeaders(args.headers),
     payload: null,
     rawBody: prefix,
     status: 'rejected',

@@ -170,15 +170,19 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         return reject('invalid_payload', problem);
       }
       row = buildAcceptedRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, urlEvent });
-    } else if (parsed.reason === 'too_deep') {
-      // Verified, so the provider gets its 200; stored raw and failed with the reason, never retried forever.
-      reason = `JSON nested deeper than ${maxJsonDepth} levels`;
+    } else if (parsed.reason === 'too_deep' || parsed.reason === 'oversized_number') {
+      // Verified, so the provider gets its 200; stored raw and failed with the reason, never retried
+      // forever — and never parsed into a row Postgres would refuse inside a shared transaction.
+      reason =
+        parsed.reason === 'too_deep'
+          ? `JSON nested deeper than ${maxJsonDepth} levels`
+          : 'a JSON number past what Postgres stores (exponent of 4+ digits or 1,000+ digits)';
       row = buildUnparseableRow({
         tenantId: ctx.id,
         source,
         bytes,
         headers,
-        reason: `invalid payload: body is JSON nested deeper than ${maxJsonDepth} levels (stored raw, not processed)`,
+        reason: `invalid payload: body has ${reason} (stored raw, not processed)`,
       });
     } else {
       reason = 'body is not JSON (or an empty array)';
