@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { activeWebhookSecrets, requireIntegration } from './context';
 import type { IntegrationSecrets, TenantContext } from './context-types';
 import { isValidSlug } from './slug';
-import { webhookSetupGuide } from './webhook-urls';
+import { buildExampleRequest, secretPlaceholder, webhookSetupGuide, withSecret } from './webhook-urls';
 
 const secrets = (over: Partial<IntegrationSecrets> = {}): IntegrationSecrets => ({
   provider: 'stripe',
@@ -70,6 +70,19 @@ describe('webhookSetupGuide', () => {
     expect(text('perspective')).toContain('/api/webhooks/acme/perspective?secret=<perspective-secret>');
     expect(text('denefits')).toContain('"secret_key"');
     expect(text('stripe')).toContain('mcb integration set acme stripe --webhook-secret whsec_');
+  });
+  it('puts a real secret in a step URL-encoded where it stands in a URL, as is in a header', () => {
+    const secret = 'Pa ss+w&rd#1/=';
+    const steps = (source: 'ghl' | 'perspective') =>
+      (guide.find((g) => g.source === source)?.steps ?? []).map((s) => withSecret(s, source, secret));
+    expect(steps('perspective').join('\n')).toContain(`/api/webhooks/acme/perspective?secret=${encodeURIComponent(secret)}`);
+    expect(steps('ghl').join('\n')).toContain(`/api/webhooks/acme/ghl?secret=${encodeURIComponent(secret)}`);
+    expect(steps('ghl').join('\n')).toContain(`header X-Webhook-Secret: ${secret}`);
+    expect(new URL(`https://h/x?secret=${encodeURIComponent(secret)}`).searchParams.get('secret')).toBe(secret);
+    expect(buildExampleRequest('https://h', 'acme', 'perspective', secretPlaceholder('perspective')).url).toBe(
+      'https://h/api/webhooks/acme/perspective?secret=<perspective-secret>',
+    );
+    expect(buildExampleRequest('https://h', 'acme', 'perspective', secret).url).toContain(`?secret=${encodeURIComponent(secret)}`);
   });
   it('says which GHL locations signed deliveries are accepted for, or how to set one', () => {
     const ghl = (ids?: string[]) =>

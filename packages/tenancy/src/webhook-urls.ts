@@ -19,6 +19,15 @@ export function webhookUrl(baseUrl: string, slug: string, source: Source): strin
 export const secretPlaceholder = (source: Source): string => `<${source}-secret>`;
 
 /**
+ * A setup step with the source's real secret in place of its placeholder: URL-encoded where it stands in
+ * a URL (`?secret=`: a `+`, `&` or `#` of a secret would otherwise change what the tool sends), as is in a header.
+ */
+export function withSecret(step: string, source: Source, secret: string): string {
+  const placeholder = secretPlaceholder(source);
+  return step.replaceAll(`?secret=${placeholder}`, `?secret=${encodeURIComponent(secret)}`).replaceAll(placeholder, secret);
+}
+
+/**
  * Per-source setup instructions for `mcb urls <slug>` (SPEC §3.1 verification). Secrets appear as
  * `secretPlaceholder(source)`: the operator has the value from `integration set … --webhook-secret`.
  */
@@ -157,7 +166,13 @@ export function buildExampleRequest(baseUrl: string, slug: string, source: Sourc
     case 'stripe':
       return { url, headers: json, body, needsStripeSignature: true };
     case 'perspective':
-      return { url: `${url}?secret=${encodeURIComponent(secret)}`, headers: json, body, needsStripeSignature: false };
+      // A placeholder stays readable (`?secret=<perspective-secret>`); a real secret is URL-encoded.
+      return {
+        url: `${url}?secret=${secret === secretPlaceholder(source) ? secret : encodeURIComponent(secret)}`,
+        headers: json,
+        body,
+        needsStripeSignature: false,
+      };
     default:
       return { url, headers: { ...json, 'X-Webhook-Secret': secret }, body, needsStripeSignature: false };
   }

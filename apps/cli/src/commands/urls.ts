@@ -9,6 +9,7 @@ import {
   type WebhookIntegrationState,
   webhookIntegrationStates,
   webhookSetupGuide,
+  withSecret,
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import Stripe from 'stripe';
@@ -67,7 +68,7 @@ export function registerUrlsCommands(program: Command): void {
         // An inactive tenant is unknown to the receiver: every delivery gets 404, whatever its integration.
         const state = tenant.isActive ? states[setup.source] : 'tenant_inactive';
         out(`\n${setup.source}: ${setup.url}   [${integrationLine(state)}]\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
-        for (const step of setup.steps) out(`  - ${secret ? step.replaceAll(secretPlaceholder(setup.source), secret) : step}\n`);
+        for (const step of setup.steps) out(`  - ${secret ? withSecret(step, setup.source, secret) : step}\n`);
         out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBodies[setup.source])}\n`);
         out('  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored, never counted):\n');
         out(
