@@ -6,7 +6,11 @@ export interface TenantStats {
   slug: string;
   name: string;
   isActive: boolean;
-  /** Webhook logs received in the period, by status (`received` = every log of the period). */
+  /**
+   * Webhook logs received in the period, by status. `received` counts the accepted ones (signature
+   * verified, every status but `rejected`): rejected deliveries, which anyone who knows a URL can send,
+   * are counted apart so they cannot inflate it.
+   */
   logs: { received: number; pending: number; processed: number; failed: number; ignored: number; rejected: number };
   /** Logs accepted and not yet picked up by a worker (status `received`), all time: the backlog. */
   waiting: number;
@@ -65,7 +69,7 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
            cs.capi_sent, cs.capi_skipped, cs.capi_failed, cp.capi_pending
     from tenants t
     cross join lateral (
-      select count(*)::int as received,
+      select count(*) filter (where status <> 'rejected')::int as received,
              count(*) filter (where status in ('received', 'processing'))::int as pending,
              count(*) filter (where status = 'processed')::int as processed,
              count(*) filter (where status = 'failed')::int as failed,
