@@ -1,5 +1,5 @@
 import { McbError, UnknownTenant } from '@mcb/core';
-import { type Database, type Provider, type Tenant, type TenantRow, toTenant } from '@mcb/db';
+import { type Database, type Provider, type Queryable, type Tenant, type TenantRow, toTenant } from '@mcb/db';
 import { z } from 'zod';
 import { mergeTenantConfig, validateTenantConfig } from './config';
 import { assertValidSlug } from './slug';
@@ -50,25 +50,81 @@ function checkedEmail(email: string | null | undefined): string | null {
   return email;
 }
 
-/** Validates a config as it will be stored (defaults are applied on read, not written). */
+/**
+ * Validates a config as it will be stored (defaults are applied on read, not written). Its GHL
+ * location ids are stored like `setGhlLocationIds` stores them: trimmed and deduplicated.
+ */
 function checkedConfig(config: Record<string, unknown>): Record<string, unknown> {
   validateTenantConfig(config);
-  return config;
+  const ids = storedGhlLocationIds(config);
+  if (ids === undefined) return config;
+  return { ...config, ghl: { ...(config.ghl as Record<string, unknown>), location_ids: checkedLocationIds(ids) } };
+}
+
+/** `config.ghl.location_ids` when it is a list of strings (it is, once validated), else undefined. */
+function storedGhlLocationIds(config: Record<string, unknown>): string[] | undefined {
+  const ghl = config.ghl;
+  if (typeof ghl !== 'object' || ghl === null || Array.isArray(ghl)) return undefined;
+  const ids = (ghl as Record<string, unknown>).location_ids;
+  return Array.isArray(ids) && ids.every((id) => typeof id === 'string') ? ids : undefined;
+}
+
+/** Whether a config patch names `ghl.location_ids` (so the write binds those locations). */
+function writesGhlLocationIds(patch: Record<string, unknown> | undefined): boolean {
+  const ghl = patch?.ghl;
+  return typeof ghl === 'object' && ghl !== null && Object.hasOwn(ghl, 'location_ids');
+}
+
+/** Location ids trimmed and deduplicated, in order; an empty one is refused. */
+function checkedLocationIds(locationIds: readonly string[]): string[] {
+  const ids = [...new Set(locationIds.map((id) => id.trim()))];
+  if (ids.some((id) => !id)) throw new McbError('bad_request', 'Invalid location id: must not be empty');
+  return ids;
+}
+
+/**
+ * Claims GHL locations for a tenant (`tenantId`, or null for one not inserted yet) inside the
+ * writing transaction. HighLevel's signing key is shared by every location (SPEC §3.1), so a signed
+ * delivery is accepted only when its `locationId` is one of the tenant's configured GHL locations; a
+ * location bound to two tenants would make one tenant's deliveries acceptable at the other. So a
+ * location belongs to one tenant (active or not): one already bound to another tenant is refused
+ * (`bad_request`, naming it and that tenant). Every writer of `config.ghl.location_ids` calls this
+ * before writing, and all of them take the same transaction-scoped lock first, so two concurrent
+ * writers cannot both bind a location (the second one's check, a new statement under READ
+ * COMMITTED, sees the first one's commit).
+ */
+async function claimGhlLocations(tx: Queryable, tenantId: string | null, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx`select pg_advisory_xact_lock(hashtext('mcb_ghl_location_ids'))`;
+  const [taken] = await tx<{ slug: string; id: string }[]>`
+    select t.slug, l.id
+    from tenants t
+    cross join lateral jsonb_array_elements_text(case when jsonb_typeof(t.config->'ghl'->'location_ids') = 'array'
+      then t.config->'ghl'->'location_ids' else '[]'::jsonb end) l(id)
+    where ${tenantId === null ? tx`true` : tx`t.id <> ${tenantId}`} and l.id = any(${ids as string[]}::text[])
+    order by array_position(${ids as string[]}::text[], l.id), t.slug
+    limit 1`;
+  if (taken) throw new McbError('bad_request', `GHL location ${taken.id} is already bound to tenant ${taken.slug}`);
 }
 
 /** Creates a tenant. Refuses a bad slug, email or config (naming the field) and an existing slug. */
 export async function addTenant(admin: Database, input: AddTenantInput): Promise<TenantRecord> {
   assertAdmin(admin);
   assertValidSlug(input.slug);
+  const name = checkedName(input.name);
+  const reportEmail = checkedEmail(input.reportEmail);
   const config = checkedConfig(mergeTenantConfig(input.config ?? {}, input.timezone ? { timezone: input.timezone } : {}));
-  const rows = await admin.sql<TenantRow[]>`
-    insert into tenants (slug, name, owner_name, report_email, is_active, config)
-    values (${input.slug}, ${checkedName(input.name)}, ${input.ownerName || null}, ${checkedEmail(input.reportEmail)},
-            ${input.isActive ?? true}, ${admin.sql.json(config as never)})
-    on conflict (slug) do nothing
-    returning *`;
-  if (!rows[0]) throw new McbError('bad_request', `Tenant already exists: ${input.slug}`);
-  return toTenant(rows[0]);
+  return admin.sql.begin(async (tx) => {
+    await claimGhlLocations(tx, null, storedGhlLocationIds(config) ?? []);
+    const rows = await tx<TenantRow[]>`
+      insert into tenants (slug, name, owner_name, report_email, is_active, config)
+      values (${input.slug}, ${name}, ${input.ownerName || null}, ${reportEmail},
+              ${input.isActive ?? true}, ${tx.json(config as never)})
+      on conflict (slug) do nothing
+      returning *`;
+    if (!rows[0]) throw new McbError('bad_request', `Tenant already exists: ${input.slug}`);
+    return toTenant(rows[0]);
+  }) as Promise<TenantRecord>;
 }
 
 /** Every tenant, active or not, by slug, with the providers it has active integrations for. */
@@ -107,17 +163,11 @@ export async function setTenantActive(admin: Database, slug: string, isActive: b
  */
 export async function setGhlLocationIds(admin: Database, slug: string, locationIds: readonly string[]): Promise<TenantRecord> {
   assertAdmin(admin);
-  const ids = [...new Set(locationIds.map((id) => id.trim()))];
-  if (ids.some((id) => !id)) throw new McbError('bad_request', 'Invalid location id: must not be empty');
+  const ids = checkedLocationIds(locationIds);
   return admin.sql.begin(async (tx) => {
     const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
     if (!current) throw new UnknownTenant(slug);
-    // One writer at a time, so two tenants cannot claim the same location concurrently.
-    await tx`select pg_advisory_xact_lock(hashtext('mcb_ghl_location_ids'))`;
-    const taken = await tx<{ slug: string; id: string }[]>`
-      select t.slug, l.id from tenants t, jsonb_array_elements_text(coalesce(t.config->'ghl'->'location_ids', '[]')) l(id)
-      where t.id <> ${current.id} and jsonb_typeof(coalesce(t.config->'ghl'->'location_ids', '[]')) = 'array' and l.id = any(${ids}::text[])`;
-    if (taken[0]) throw new McbError('bad_request', `GHL location ${taken[0].id} is already bound to tenant ${taken[0].slug}`);
+    await claimGhlLocations(tx, current.id, ids);
     const ghl = { ...(current.config.ghl as Record<string, unknown> | undefined), location_ids: ids };
     const config = checkedConfig({ ...current.config, ghl });
     const [row] = await tx<TenantRow[]>`
@@ -126,7 +176,12 @@ export async function setGhlLocationIds(admin: Database, slug: string, locationI
   }) as Promise<TenantRecord>;
 }
 
-/** Updates name, owner, email and/or config (`config` is merged over the stored one, nested objects key by key; then validated). */
+/**
+ * Updates name, owner, email and/or config (`config` is merged over the stored one, nested objects key
+ * by key; then validated). A config that writes `ghl.location_ids` (or changes it) is held to the
+ * one-tenant-per-location rule of `setGhlLocationIds`: a location bound to another tenant is refused
+ * and nothing is written. An update that leaves the list alone does not check it.
+ */
 export async function updateTenant(admin: Database, slug: string, patch: UpdateTenantInput): Promise<TenantRecord> {
   assertAdmin(admin);
   return admin.sql.begin(async (tx) => {
@@ -135,6 +190,9 @@ export async function updateTenant(admin: Database, slug: string, patch: UpdateT
     const config = checkedConfig(
       mergeTenantConfig(current.config, { ...patch.config, ...(patch.timezone ? { timezone: patch.timezone } : {}) }),
     );
+    const ids = storedGhlLocationIds(config) ?? [];
+    const before = storedGhlLocationIds(current.config) ?? [];
+    if (writesGhlLocationIds(patch.config) || ids.join('\n') !== before.join('\n')) await claimGhlLocations(tx, current.id, ids);
     const [row] = await tx<TenantRow[]>`
       update tenants set
         name = ${patch.name === undefined ? current.name : checkedName(patch.name)},

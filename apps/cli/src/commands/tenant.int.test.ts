@@ -214,6 +214,21 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect((await mcb('tenant', 'show', slug)).stdout).toContain('"schedule":"30 7 * * 1"');
   });
 
+  it('tenant add/update refuse a GHL location bound to another tenant, with the integration-set message, and store nothing', async () => {
+    const location = `LOC_${slug}`;
+    const owner = `${slug}-ghl`;
+    expect((await mcb('tenant', 'add', owner, '--name', 'Owner')).code).toBe(0);
+    expect((await mcb('integration', 'set', owner, 'ghl', '--webhook-secret', 'ghl-owner-secret', '--location-id', location)).code).toBe(0);
+    const config = JSON.stringify({ ghl: { location_ids: [location] } });
+    const message = `GHL location ${location} is already bound to tenant ${owner}\n`;
+    expect(await mcb('tenant', 'update', slug, '--config', config)).toMatchObject({ code: 1, stdout: '', stderr: message });
+    expect(await mcb('tenant', 'add', `${slug}-evil2`, '--name', 'Evil 2', '--config', config)).toMatchObject({ code: 1, stderr: message });
+    expect((await mcb('tenant', 'show', `${slug}-evil2`)).stderr).toBe(`Unknown tenant: ${slug}-evil2\n`);
+    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual([]);
+    // The owner may write its own location again.
+    expect((await mcb('tenant', 'update', owner, '--config', config)).code).toBe(0);
+  });
+
   it('deactivate makes the tenant unknown to the context loader; activate brings it back', async () => {
     expect((await mcb('tenant', 'deactivate', slug)).stdout).toBe(`Tenant ${slug} is now inactive.\n`);
     const err = await loader.getTenantContext(slug).catch((e: Error) => e);

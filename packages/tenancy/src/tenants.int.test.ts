@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { McbError } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { testEnv } from '@mcb/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addTenant, getTenantBySlug, setGhlLocationIds, updateTenant } from './tenants';
+
+// A GHL location belongs to one tenant (SPEC §3.1: a HighLevel-signed delivery is accepted only when
+// its locationId is one of the tenant's configured GHL locations). Every writer of
+// `config.ghl.location_ids` — addTenant, updateTenant, setGhlLocationIds — refuses a location already
+// bound to another tenant, with one message, and writes nothing.
+
+const { databaseUrl } = testEnv();
+const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 4 });
+afterAll(() => admin.close());
+
+const runTag = randomUUID().slice(0, 8);
+let n = 0;
+/** A location id unique to this run (test files share a database, and a location binds one tenant). */
+const loc = (name: string) => `loc_${name}_${runTag}_${++n}`;
+const uniqueSlug = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+const boundTo = (slug: string, id: string) => `GHL location ${id} is already bound to tenant ${slug}`;
+
+async function ownerOf(id: string) {
+  const slug = uniqueSlug('owner');
+  await addTenant(admin, { slug, name: 'Owner Clinic', config: { ghl: { stage_map: { Booked: 'appointment_scheduled' } } } });
+  await setGhlLocationIds(admin, slug, [id]);
+  return slug;
+}
+
+async function refusal(p: Promise<unknown>): Promise<McbError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(McbError);
+  expect((err as McbError).code).toBe('bad_request');
+  return err as McbError;
+}
+
+describe('one tenant per GHL location, on every config write', () => {
+  it('updateTenant refuses a config naming a location bound to another tenant, and changes nothing', async () => {
+    const taken = loc('taken');
+    const owner = await ownerOf(taken);
+    const evil = uniqueSlug('evil');
+    await addTenant(admin, { slug: evil, name: 'Evil', timezone: 'America/New_York' });
+    const before = await getTenantBySlug(admin, evil);
+
+    const err = await refusal(
+      updateTenant(admin, evil, { name: 'Renamed', timezone: 'Europe/Paris', config: { ghl: { location_ids: [loc('free'), taken] } } }),
+    );
+    expect(err.message).toBe(boundTo(owner, taken));
+    const after = await getTenantBySlug(admin, evil);
+    expect(after).toEqual(before);
+    expect((await getTenantBySlug(admin, owner)).config.ghl).toEqual({
+      stage_map: { Booked: 'appointment_scheduled' },
+      location_ids: [taken],
+    });
+  });
+
+  it('addTenant refuses a config naming a location bound to another tenant, and creates nothing', async () => {
+    const taken = loc('taken');
+    const owner = await ownerOf(taken);
+    const evil = uniqueSlug('evil2');
+    const err = await refusal(addTenant(admin, { slug: evil, name: 'Evil 2', config: { ghl: { location_ids: [taken] } } }));
+    expect(err.message).toBe(boundTo(owner, taken));
+    expect(await admin.sql`select 1 from tenants where slug = ${evil}`).toHaveLength(0);
+    // Inactive (pending) tenants are held to the same rule: activating one must not open the door.
+    await refusal(addTenant(admin, { slug: evil, name: 'Evil 2', isActive: false, config: { ghl: { location_ids: [taken] } } }));
+    expect(await admin.sql`select 1 from tenants where slug = ${evil}`).toHaveLength(0);
+  });
+
+  it('a location bound to an inactive tenant is still taken', async () => {
+    const taken = loc('pending');
+    const pending = uniqueSlug('pending');
+    await addTenant(admin, { slug: pending, name: 'Pending', isActive: false, config: { ghl: { location_ids: [taken] } } });
+    const other = uniqueSlug('other');
+    const err = await refusal(addTenant(admin, { slug: other, name: 'Other', config: { ghl: { location_ids: [taken] } } }));
+    expect(err.message).toBe(boundTo(pending, taken));
+  });
+
+  it('ids written through a config are trimmed and deduplicated like setGhlLocationIds, so " L " cannot dodge the check', async () => {
+    const taken = loc('spaced');
+    const owner = await ownerOf(taken);
+    const err = await refusal(
+      addTenant(admin, { slug: uniqueSlug('spaced'), name: 'Spaced', config: { ghl: { location_ids: [` ${taken} `] } } }),
+    );
+    expect(err.message).toBe(boundTo(owner, taken));
+    const free = loc('free');
+    const t = await addTenant(admin, { slug: uniqueSlug('trim'), name: 'Trim', config: { ghl: { location_ids: [` ${free}`, free] } } });
+    expect(t.config.ghl).toEqual({ location_ids: [free] });
+    await expect(updateTenant(admin, t.slug, { config: { ghl: { location_ids: [' '] } } })).rejects.toThrow(
+      'Invalid location id: must not be empty',
+    );
+  });
+
+  it('still binds a free location, re-binds the tenant its own, and leaves location_ids alone on an unrelated update', async () => {
+    const mine = loc('mine');
+    const other = loc('other');
+    await ownerOf(other);
+    const slug = uniqueSlug('mine');
+    const t = await addTenant(admin, { slug, name: 'Mine', config: { ghl: { location_ids: [mine] } } });
+    expect(t.config.ghl).toEqual({ location_ids: [mine] });
+    // The same location again, through every writer: it is this tenant's own.
+    await updateTenant(admin, slug, { config: { ghl: { location_ids: [mine] } } });
+    await setGhlLocationIds(admin, slug, [mine]);
+    // Unrelated changes keep the list (config merges key by key).
+    const renamed = await updateTenant(admin, slug, {
+      name: 'Mine Renamed',
+      timezone: 'America/Chicago',
+      config: { ghl: { stage_map: { Held: 'appointment_held' } }, report: { recipients: ['a@example.com'] } },
+    });
+    expect(renamed.config).toMatchObject({
+      timezone: 'America/Chicago',
+      ghl: { stage_map: { Held: 'appointment_held' }, location_ids: [mine] },
+    });
+    // Dropping a location frees it for another tenant.
+    await updateTenant(admin, slug, { config: { ghl: { location_ids: [] } } });
+    const next = uniqueSlug('next');
+    expect((await addTenant(admin, { slug: next, name: 'Next', config: { ghl: { location_ids: [mine] } } })).config.ghl).toEqual({
+      location_ids: [mine],
+    });
+  });
+
+  it('an unrelated update still works for a tenant whose location is shared by a row written before the rule', async () => {
+    // Rows written by the old updateTenant (no check) may already share a location; the tenants must stay editable,
+    // and the one that should not hold it can give it up.
+    const shared = loc('legacy');
+    const victim = await ownerOf(shared);
+    const intruder = uniqueSlug('intruder');
+    await addTenant(admin, { slug: intruder, name: 'Intruder' });
+    await admin.sql`update tenants set config = ${admin.sql.json({ ghl: { location_ids: [shared] } })} where slug = ${intruder}`;
+    await updateTenant(admin, victim, { name: 'Victim Renamed' });
+    await updateTenant(admin, intruder, { timezone: 'Europe/Paris' });
+    // Writing the shared location again is refused, naming the other tenant.
+    expect((await refusal(updateTenant(admin, victim, { config: { ghl: { location_ids: [shared] } } }))).message).toBe(
+      boundTo(intruder, shared),
+    );
+    await updateTenant(admin, intruder, { config: { ghl: { location_ids: [] } } });
+    await updateTenant(admin, victim, { config: { ghl: { location_ids: [shared] } } });
+  });
+
+  it('two concurrent binds of one location to two tenants leave exactly one bound', async () => {
+    for (let round = 0; round < 5; round++) {
+      const contested = loc('race');
+      const a = uniqueSlug('race-a');
+      const b = uniqueSlug('race-b');
+      await addTenant(admin, { slug: a, name: 'Race A' });
+      await addTenant(admin, { slug: b, name: 'Race B' });
+      const c = uniqueSlug('race-c');
+      const results = await Promise.allSettled([
+        updateTenant(admin, a, { config: { ghl: { location_ids: [contested] } } }),
+        setGhlLocationIds(admin, b, [contested]),
+        addTenant(admin, { slug: c, name: 'Race C', config: { ghl: { location_ids: [contested] } } }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(String((r.reason as Error).message)).toMatch(/^GHL location \S+ is already bound to tenant /);
+      }
+      const holders = await admin.sql<{ slug: string }[]>`
+        select slug from tenants where config->'ghl'->'location_ids' ? ${contested}`;
+      expect(holders).toHaveLength(1);
+    }
+  });
+});
