@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 /** Each loader gets its own admin pool (its own connections), like another process would. */
-function newLoader(label: string, options: { listen?: boolean; ttlMs?: number; keys?: string } = {}): TenantContextLoaderHandle {
+function newLoader(
+  label: string,
+  options: { listen?: boolean; ttlMs?: number; keys?: string; maxMisses?: number } = {},
+): TenantContextLoaderHandle {
   const admin = open(createDatabase({ url: databaseUrl, role: 'admin', max: 2, applicationName: `${label}-${randomUUID().slice(0, 8)}` }));
   return open(createTenantContextLoader({ admin, keyring: parseKeyring(options.keys ?? oldKey), ...options }));
 }
@@ -171,6 +174,16 @@ describe('createTenantContextLoader', () => {
     const first = await loader.getTenantContext(t.slug);
     await new Promise((r) => setTimeout(r, 400));
     expect(loader.isListening()).toBe(true);
+    expect(await loader.getTenantContext(t.slug)).toBe(first);
+  });
+
+  it('keeps its cache bounded under a flood of unknown slugs, and keeps serving a cached tenant', async () => {
+    const t = await makeTenant();
+    const loader = newLoader('flood', { maxMisses: 100 });
+    await loader.ready();
+    const first = await loader.getTenantContext(t.slug);
+    for (let i = 0; i < 1_000; i++) expect(await isUnknown(loader.getTenantContext(uniqueSlug('x')))).toBe(true);
+    expect(loader.cachedEntries).toBeLessThanOrEqual(100 + 1);
     expect(await loader.getTenantContext(t.slug)).toBe(first);
   });
 

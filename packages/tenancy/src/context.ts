@@ -13,6 +13,12 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 const heartbeatPrefix = 'hb:';
 // Without a working LISTEN, a change can only be noticed by expiry: keep entries this briefly.
 const unlistenedTtlMs = 1_000;
+/**
+ * Default bound on remembered unknown slugs/ids. Anyone can post to `/api/webhooks/<any slug>/…`,
+ * so misses get a cache of their own, evicted oldest-first: a flood of made-up slugs can only push
+ * out other made-up slugs, never a real tenant's context (those are bounded by the tenant count).
+ */
+export const maxCachedMisses = 10_000;
 
 export interface TenantContextLoaderOptions {
   /** Admin role: resolving a slug has to see every tenant (a named admin path, ADR 0002). */
@@ -24,6 +30,8 @@ export interface TenantContextLoaderOptions {
   listen?: boolean;
   /** How often the LISTEN connection proves itself with a NOTIFY round trip. Default 5 s. */
   heartbeatMs?: number;
+  /** How many unknown slugs/ids are remembered (default `maxCachedMisses`). */
+  maxMisses?: number;
   now?: () => number;
 }
 
@@ -32,6 +40,8 @@ export interface TenantContextLoaderHandle extends TenantContextLoader {
   ready(): Promise<void>;
   /** True while change notifications are being received. */
   isListening(): boolean;
+  /** Cached contexts, pending loads and remembered misses (bounded; tests and diagnostics). */
+  readonly cachedEntries: number;
 }
 
 interface Entry {
@@ -40,7 +50,6 @@ interface Entry {
   /** Set once loaded; a notification for this id drops the entry. */
   id?: string;
   slug?: string;
-  missing?: boolean;
 }
 
 /** A tenant with its active integrations, in one row (`json_agg`). */
@@ -99,12 +108,18 @@ function toContext(keyring: Keyring, row: ContextRow): TenantContext {
  * active integrations through the admin role, decrypts secrets, applies config defaults, and
  * caches each context for `ttlMs`. Concurrent misses for one key share one query. Every process
  * LISTENs on `mcb_tenant_changed`, so a change committed anywhere drops the entry within ~1 s;
- * while LISTEN is down (checked by a heartbeat), entries live at most 1 s.
+ * while LISTEN is down (checked by a heartbeat), entries live at most 1 s. Memory stays bounded
+ * whatever keys arrive: unknown ones go to a capped miss cache, and expired entries are dropped on
+ * read and by a sweep every TTL (at least 1 s).
  */
 export function createTenantContextLoader(options: TenantContextLoaderOptions): TenantContextLoaderHandle {
-  const { admin, keyring, ttlMs = 30_000, listen = true, heartbeatMs = 5_000 } = options;
+  const { admin, keyring, ttlMs = 30_000, listen = true, heartbeatMs = 5_000, maxMisses = maxCachedMisses } = options;
   const now = options.now ?? Date.now;
+  // Active tenants' contexts and every pending load (single-flight), by `s:<slug>` / `i:<id>`.
   const entries = new Map<string, Entry>();
+  // Keys known not to be an active tenant, with their expiry. A Map iterates in insertion order,
+  // so its first key is the least recently inserted: the one evicted past `maxMisses`.
+  const misses = new Map<string, number>();
   const nonce = randomUUID();
   let listening = false;
   let listenedBefore = false;
@@ -114,14 +129,40 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
   let heartbeatSeen = 0;
   let heartbeat: NodeJS.Timeout | null = null;
 
+  const clear = () => {
+    entries.clear();
+    misses.clear();
+  };
+
   const dropTenant = (idOrSlug: string) => {
+    // Any change may have made a remembered miss a tenant (added, activated, renamed): forget them all.
+    misses.clear();
     for (const [key, entry] of entries) {
       // A pending load may be for this tenant (its id is not known yet): drop it too.
-      if (entry.missing || entry.id === undefined || entry.id === idOrSlug || entry.slug === idOrSlug || key.slice(2) === idOrSlug) {
+      if (entry.id === undefined || entry.id === idOrSlug || entry.slug === idOrSlug || key.slice(2) === idOrSlug) {
         entries.delete(key);
       }
     }
   };
+
+  const rememberMiss = (cacheKey: string, expiresAt: number) => {
+    if (expiresAt <= now()) return; // `ttlMs: 0`: nothing to remember
+    misses.delete(cacheKey); // re-inserted last
+    misses.set(cacheKey, expiresAt);
+    for (const oldest of misses.keys()) {
+      if (misses.size <= maxMisses) break;
+      misses.delete(oldest);
+    }
+  };
+
+  // Drops every expired entry, so keys that never come again do not stay until a tenant change.
+  const sweep = () => {
+    const t = now();
+    for (const [key, entry] of entries) if (entry.expiresAt <= t) entries.delete(key);
+    for (const [key, expiresAt] of misses) if (expiresAt <= t) misses.delete(key);
+  };
+  const sweeper = setInterval(sweep, Math.max(ttlMs, unlistenedTtlMs));
+  sweeper.unref();
 
   const onNotify = (payload: string) => {
     if (payload.startsWith(heartbeatPrefix)) {
@@ -135,7 +176,7 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
   // before the first LISTEN live at most 1 s anyway; after a lost connection anything may have
   // changed while no notification could arrive.
   const onListen = () => {
-    if (listenedBefore) entries.clear();
+    if (listenedBefore) clear();
     listenedBefore = true;
     listening = true;
   };
@@ -165,7 +206,7 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     if (heartbeatSeen !== heartbeatSent || !listening) {
       // The last round trip never came back: LISTEN is gone, fall back to short-lived entries.
       listening = false;
-      entries.clear();
+      clear();
       const previous = unlisten;
       unlisten = null;
       await previous?.().catch(() => {});
@@ -205,7 +246,15 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     const cacheKey = `${by === 'slug' ? 's' : 'i'}:${key}`;
     const t = now();
     const hit = entries.get(cacheKey);
-    if (hit && hit.expiresAt > t) return hit.promise;
+    if (hit) {
+      if (hit.expiresAt > t) return hit.promise;
+      entries.delete(cacheKey);
+    }
+    const missExpiresAt = misses.get(cacheKey);
+    if (missExpiresAt !== undefined) {
+      if (missExpiresAt > t) return Promise.reject(new UnknownTenant(key));
+      misses.delete(cacheKey);
+    }
     const entry: Entry = { promise: load(by, key), expiresAt: t + (listening ? ttlMs : Math.min(ttlMs, unlistenedTtlMs)) };
     entries.set(cacheKey, entry);
     entry.promise.then(
@@ -214,10 +263,12 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
         entry.slug = ctx.slug;
       },
       (err) => {
-        // An unknown tenant is remembered like a hit (floods of bad slugs stay off the database);
-        // any other failure (database down, bad key) is retried on the next call.
-        if (err instanceof UnknownTenant) entry.missing = true;
-        else if (entries.get(cacheKey) === entry) entries.delete(cacheKey);
+        // Settled and not a context: the entry leaves `entries` (unless already replaced or dropped).
+        // An unknown tenant is remembered as a miss until the same expiry (floods of one bad slug
+        // stay off the database); any other failure (database down, bad key) is retried on the next call.
+        if (entries.get(cacheKey) !== entry) return;
+        entries.delete(cacheKey);
+        if (err instanceof UnknownTenant) rememberMiss(cacheKey, entry.expiresAt);
       },
     );
     return entry.promise;
@@ -228,13 +279,14 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     getTenantContextById: (id) => get('id', id),
     requireIntegration,
     invalidate(slugOrId) {
-      if (slugOrId === undefined) entries.clear();
+      if (slugOrId === undefined) clear();
       else dropTenant(slugOrId);
     },
     async close() {
       closed = true;
       if (heartbeat) clearInterval(heartbeat);
-      entries.clear();
+      clearInterval(sweeper);
+      clear();
       await readyPromise;
       await unlisten?.().catch(() => {});
       unlisten = null;
@@ -242,5 +294,8 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     },
     ready: () => readyPromise,
     isListening: () => listening,
+    get cachedEntries() {
+      return entries.size + misses.size;
+    },
   };
 }
