@@ -28,6 +28,9 @@ export const workerEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8_000),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   RECONCILE_MIN_AGE_MS: z.coerce.number().int().min(0).default(15_000),
+  /** Rejected deliveries (anyone with a URL can send them) are deleted this many days after they came; 0 keeps them. */
+  REJECTED_LOGS_KEEP_DAYS: z.coerce.number().int().min(0).max(3650).default(14),
+  REJECTED_LOGS_PRUNE_EVERY_MS: z.coerce.number().int().min(100).default(3_600_000),
   ...reportEnvFields,
   REPORT_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
   ...metaEnvFields,

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { createLogger, type Logger, queueBackendFromEnv, waitAtMost } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createManyChatClient } from '@mcb/manychat';
-import { WebhookReconciler } from '@mcb/ops';
+import { pruneRejectedLogs, WebhookReconciler } from '@mcb/ops';
 import { createQueueConnection, jobQueue, queueNames, WebhookEnqueuer } from '@mcb/queue';
 import { noTracing, type Tracing } from '@mcb/telemetry';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
@@ -117,6 +117,20 @@ export async function startWorkerRuntime(
   );
   reconciler.start();
 
+  // Retention of rejected deliveries (SPEC §3: evidence, never input; anyone who knows a URL can send them).
+  let pruning: Promise<unknown> = Promise.resolve();
+  const pruner =
+    env.REJECTED_LOGS_KEEP_DAYS > 0
+      ? setInterval(() => {
+          pruning = pruneRejectedLogs(admin, { keepDays: env.REJECTED_LOGS_KEEP_DAYS }).then(
+            (deleted) => {
+              if (deleted > 0) log.info({ deleted, keepDays: env.REJECTED_LOGS_KEEP_DAYS }, 'pruned rejected webhook logs');
+            },
+            (err) => log.warn({ err: (err as Error).message }, 'pruning rejected webhook logs failed; retrying next interval'),
+          );
+        }, env.REJECTED_LOGS_PRUNE_EVERY_MS).unref()
+      : null;
+
   const server = serve({
     fetch: createWorkerHealthApp({ database, queue, registry: metrics.registry }).fetch,
     port: env.WORKER_HEALTH_PORT,
@@ -135,6 +149,8 @@ export async function startWorkerRuntime(
     close: async (deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS) => {
       const bounded = (p: Promise<unknown>) => waitAtMost(p, Math.max(100, deadline - Date.now()));
       await reconciler.stop();
+      if (pruner) clearInterval(pruner);
+      await bounded(pruning);
       await Promise.all([webhooks.close(deadline), bounded(Promise.all(fixed.map((w) => w.close())))]);
       await new Promise((resolve) => server.close(() => resolve(undefined)));
       await tenants.close().catch(() => {});

@@ -1,5 +1,6 @@
 export * from './filters';
 export * from './logs';
+export * from './prune';
 export * from './queues';
 export * from './reconcile';
 export * from './replay';
