@@ -15,6 +15,7 @@ import { registerSeedCommands } from './commands/seed';
 import { registerStatsCommands } from './commands/stats';
 import { registerTenantCommands } from './commands/tenant';
 import { registerUrlsCommands } from './commands/urls';
+import { printable } from './output';
 import { describeUnreachable } from './unreachable';
 
 /** Builds the `mcb` program. Each command group lives in `commands/<group>.ts`. */
@@ -40,7 +41,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; errors become one clear line on stderr and a non-zero exit. */
+/**
+ * Runs the CLI; errors become one clear line on stderr and a non-zero exit. The line goes through
+ * `printable`: messages quote stored data and arguments (an error text from a payload, an identifier),
+ * and a newline or escape sequence in one must neither split the line nor reach the terminal.
+ */
 export async function runCli(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
@@ -49,7 +54,7 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     const unreachable = describeUnreachable(err, process.env);
     const message = unreachable ?? (err instanceof McbError || err instanceof Error ? err.message : String(err));
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${printable(message)}\n`);
     return 1;
   }
 }

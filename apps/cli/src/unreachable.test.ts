@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeUnreachable, maskUrlPassword } from './unreachable';
+import { describeRedisUnavailable, describeUnreachable, maskUrlPassword } from './unreachable';
 
 const refused = (port: number) =>
   Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:${port}`), { code: 'ECONNREFUSED', address: '127.0.0.1', port });
@@ -31,6 +31,14 @@ describe('describeUnreachable', () => {
     );
     expect(describeUnreachable(new Error('Unknown tenant: x'), env)).toBeNull();
     expect(describeUnreachable(Object.assign(new Error('duplicate key'), { code: '23505' }), env)).toBeNull();
+  });
+
+  it('names REDIS_URL (password masked) for a Redis the CLI could not use, whatever the reason', () => {
+    expect(describeRedisUnavailable('Command timed out', { REDIS_URL: 'redis://:s3cret@10.0.0.5:6380/2' })).toBe(
+      'Cannot reach Redis at redis://:****@10.0.0.5:6380/2 (Command timed out). ' +
+        'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same), or set REDIS_URL to a running Redis.',
+    );
+    expect(describeRedisUnavailable('x', {})).toMatch(/^Cannot reach Redis at redis:\/\/127\.0\.0\.1:6379 \(x\)/);
   });
 
   it('masks passwords in userinfo and in a password= parameter', () => {

@@ -75,11 +75,15 @@ export function describeUnreachable(err: unknown, env: { DATABASE_URL?: string; 
   const host = e.address ?? e.hostname;
   const isAt = (target: { host: string; port: number } | null) =>
     target !== null && (e.port === undefined || e.port === target.port) && (host === undefined || sameHost(host, target.host));
-  if (isAt(redis) && !isAt(db)) {
-    return `Cannot reach Redis at ${maskUrlPassword(redisUrl)} (${reason}). ${startHint}, or set REDIS_URL to a running Redis.`;
-  }
+  if (isAt(redis) && !isAt(db)) return describeRedisUnavailable(reason ?? code, env);
   if (!env.DATABASE_URL || (!isAt(db) && e.port !== undefined)) return null;
   return `Cannot reach the database at ${maskUrlPassword(env.DATABASE_URL)} (${reason}). ${startHint}, or set DATABASE_URL to a running Postgres.`;
+}
+
+/** The one line for a Redis the CLI could not use: the URL it tried (password masked), why, and what to do. */
+export function describeRedisUnavailable(reason: string, env: { REDIS_URL?: string }): string {
+  const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return `Cannot reach Redis at ${maskUrlPassword(redisUrl)} (${reason}). ${startHint}, or set REDIS_URL to a running Redis.`;
 }
 
 function sameHost(a: string, b: string): boolean {

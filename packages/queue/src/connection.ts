@@ -1,6 +1,6 @@
 import { createLogger, createRateLimitedWarn, type Logger } from '@mcb/core';
 import { type ConnectionOptions, createPostgresBackend, Queue, setDefaultBackendFactory } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * Where BullMQ keeps its queues. `redis` is the production setting; `postgres` is BullMQ's own
@@ -30,14 +30,53 @@ function errorListeners(log: Pick<Logger, 'warn'>, intervalMs: number): QueueCon
 }
 
 /**
+ * For short-lived producers that must not wait for a Redis that may never come (the CLI): how long to
+ * keep trying to connect, and how long one command may take. Workers and QueueEvents cannot use it.
+ */
+export interface FailFast {
+  /** Give up connecting (or reconnecting) after this long: the client ends and every waiting call fails. */
+  connectMs: number;
+  /** Each Redis command fails after this long without an answer. */
+  commandMs: number;
+}
+
+/**
+ * ioredis options that fail instead of waiting: no offline queue (a command while disconnected fails at
+ * once instead of waiting for a connection), no per-request retries, a connect and a command timeout,
+ * and reconnects only until `connectMs` has passed since the connection was last ready (or created).
+ */
+function failFastOptions({ connectMs, commandMs }: FailFast): { options: RedisOptions; onReady: () => void } {
+  let downSince: number | null = Date.now();
+  return {
+    options: {
+      enableReadyCheck: true,
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: connectMs,
+      commandTimeout: commandMs,
+      retryStrategy: (times) => {
+        downSince ??= Date.now();
+        const left = connectMs - (Date.now() - downSince);
+        return left <= 0 ? null : Math.min(times * 100, 500, left);
+      },
+    },
+    onReady: () => {
+      downSince = null;
+    },
+  };
+}
+
+/**
  * Creates the shared connection for one process. For Redis, one ioredis client with
- * `maxRetriesPerRequest: null` (BullMQ requires it for workers). For Postgres, switches BullMQ's
- * process-wide backend factory.
+ * `maxRetriesPerRequest: null` (BullMQ requires it for workers), or with `failFast` the bounded
+ * options of `failFastOptions` (Queues only: the CLI). For Postgres, switches BullMQ's process-wide
+ * backend factory.
  */
 export function createQueueConnection(
   backend: QueueBackend,
   prefix = 'mcb',
-  options: { log?: Pick<Logger, 'warn'>; errorLogIntervalMs?: number } = {},
+  options: { log?: Pick<Logger, 'warn'>; errorLogIntervalMs?: number; failFast?: FailFast } = {},
 ): QueueConnection {
   const onError = errorListeners(options.log ?? createLogger({ name: 'queue', level: 'warn' }), options.errorLogIntervalMs ?? 10_000);
   if (backend.kind === 'postgres') {
@@ -45,11 +84,16 @@ export function createQueueConnection(
     const connection = { connectionString: backend.url, migrate: true } as unknown as ConnectionOptions;
     return { backend, connection, prefix, onError, close: async () => {} };
   }
-  const redis = new Redis(backend.url, {
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    lazyConnect: false,
-  });
+  const bounded = options.failFast ? failFastOptions(options.failFast) : null;
+  const redis = new Redis(
+    backend.url,
+    bounded?.options ?? {
+      maxRetriesPerRequest: null,
+      enableReadyCheck: true,
+      lazyConnect: false,
+    },
+  );
+  if (bounded) redis.on('ready', bounded.onReady);
   // Connection errors also surface through readiness checks and failed adds; logged here, rate-limited,
   // because ioredis reports every reconnect attempt.
   redis.on('error', onError('redis'));

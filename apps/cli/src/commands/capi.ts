@@ -14,6 +14,7 @@ import { MetaRateLimited } from '@mcb/meta';
 import { createTenantContextLoader, listIntegrations } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { type CliEnv, keyringFromEnv, loadCliEnv } from '../env';
+import { printable } from '../output';
 import { formatTable } from '../table';
 
 const out = (text: string) => process.stdout.write(text);
@@ -68,7 +69,8 @@ export function registerCapiCommands(program: Command): void {
             `  test event code   ${target.testEventCode ? `${target.testEventCode} (every send goes to Test Events only)` : '-'}`,
             `  events            ${mapping.join(', ') || '(none)'}`,
             `  last success      ${when(integration?.lastSuccessAt ?? null)}`,
-            `  last error        ${integration?.lastError ?? '-'}`,
+            // Meta's own error text (stored): printable, like every table cell below.
+            `  last error        ${printable(integration?.lastError ?? '-')}`,
             `  sent              ${fmt(status.sent)} (${fmt(status.sentLast7Days)} in the last 7 days; last ${when(status.lastSentAt)})`,
             `  pending           ${fmt(status.pending)}`,
             `  skipped           ${fmt(status.skipped)}`,

@@ -14,6 +14,7 @@ import { normalizePhone } from '@mcb/sources';
 import { getTenantBySlug } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
+import { printable } from '../output';
 import { formatTable } from '../table';
 
 const fields = [
@@ -204,16 +205,21 @@ function formatCents(cents: number, currency: string): string {
 
 const iso = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
 
-/** Plain-text rendering of a report (identity, stage, where each field came from, timeline). */
+/**
+ * Plain-text rendering of a report (identity, stage, where each field came from, timeline). Names, ids,
+ * event types and values came from webhooks: tables escape every cell (`formatTable`), the other lines
+ * go through `printable`.
+ */
 export function formatContactReport(slug: string, r: ContactReport): string {
   const c = r.contact;
-  const lines = [`Contact ${c.id} (tenant ${slug})`];
-  if (r.mergedFrom) lines.push(`  (looked up via ${r.mergedFrom}, which was merged into this contact)`);
+  const p = (value: unknown) => printable(String(value));
+  const lines = [`Contact ${p(c.id)} (tenant ${p(slug)})`];
+  if (r.mergedFrom) lines.push(`  (looked up via ${p(r.mergedFrom)}, which was merged into this contact)`);
   lines.push(
-    `  stage: ${c.stage ?? '—'}    first seen: ${c.first_seen_at ? iso(c.first_seen_at as Date) : '—'}    created: ${iso(c.created_at as Date)}`,
+    `  stage: ${p(c.stage ?? '—')}    first seen: ${c.first_seen_at ? iso(c.first_seen_at as Date) : '—'}    created: ${iso(c.created_at as Date)}`,
   );
-  if (r.mergedIds.length > 0) lines.push(`  merged from: ${r.mergedIds.join(', ')}`);
-  if (r.otherMatches.length > 0) lines.push(`  other contacts matching this identifier: ${r.otherMatches.join(', ')}`);
+  if (r.mergedIds.length > 0) lines.push(`  merged from: ${p(r.mergedIds.join(', '))}`);
+  if (r.otherMatches.length > 0) lines.push(`  other contacts matching this identifier: ${p(r.otherMatches.join(', '))}`);
   lines.push('', `Identifiers it is matched by (${r.identities.length})`);
   lines.push(
     r.identities.length === 0

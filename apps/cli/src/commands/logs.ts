@@ -2,6 +2,7 @@ import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
 import { openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withOperatorDatabases } from '../env';
+import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
 
 const time = (d: Date | null) =>
@@ -13,7 +14,7 @@ const time = (d: Date | null) =>
     : '';
 const clip = (s: string | null, n: number) => (!s ? '' : s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** Table of log summaries (shared by `logs` and `replay --dry-run`). */
+/** Table of log summaries (shared by `logs` and `replay --dry-run`); `formatTable` makes every cell printable. */
 export function formatLogTable(items: WebhookLogSummary[], withTenant = false): string {
   const header = ['id', 'received', ...(withTenant ? ['tenant'] : []), 'source', 'event type', 'status', 'attempts', 'error'];
   const rows = items.map((l) => [
@@ -82,24 +83,29 @@ export function registerLogsCommands(program: Command): void {
       await withOperatorDatabases(env, async (dbs) => {
         const log = await openLog(dbs, Number(idText));
         if (!log) throw new Error(`No webhook log ${idText}`);
+        // Most of a log was written by whoever sent it (a rejected row by anyone who knows the URL):
+        // every stored value is printed through `printable`/`printableJson`, never raw (no escape
+        // sequence reaches the terminal). Each field stays on its own line; only the body spans lines.
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(log, null, 2)}\n`);
+          process.stdout.write(`${printableJson(log)}\n`);
           return;
         }
+        const p = (value: unknown) => printable(String(value));
         const lines = [
-          `log ${log.id}  ${log.status}  (tenant ${log.tenantSlug}, ${log.source}, ${log.eventType ?? 'no event type'})`,
-          `dedupe key  ${log.dedupeKey}`,
+          `log ${log.id}  ${p(log.status)}  (tenant ${p(log.tenantSlug)}, ${p(log.source)}, ${log.eventType === null ? 'no event type' : p(log.eventType)})`,
+          `dedupe key  ${p(log.dedupeKey)}`,
           // Intake writes a row once (ADR 0010): `enqueued_at` is set only by a replay (and on older rows).
           `received    ${time(log.receivedAt)}${log.enqueuedAt ? `   enqueued ${time(log.enqueuedAt)}` : ''}   processed ${time(log.processedAt) || '-'}`,
           `attempts    ${log.attempts}`,
-          ...(log.errorMessage ? [`error       ${log.errorMessage}`] : []),
-          `contact     ${log.contact ? String(log.contact.id) : '-'}`,
-          `produced    ${log.funnelEvents.length} funnel event(s): ${log.funnelEvents.map((e) => e.event_type).join(', ') || '-'}`,
-          `            ${log.payments.length} payment(s): ${log.payments.map((p) => `${p.category} ${p.amount_cents} ${p.currency}`).join(', ') || '-'}`,
+          ...(log.errorMessage ? [`error       ${p(log.errorMessage)}`] : []),
+          `contact     ${log.contact ? p(log.contact.id) : '-'}`,
+          `produced    ${log.funnelEvents.length} funnel event(s): ${log.funnelEvents.map((e) => p(e.event_type)).join(', ') || '-'}`,
+          `            ${log.payments.length} payment(s): ${log.payments.map((x) => p(`${x.category} ${x.amount_cents} ${x.currency}`)).join(', ') || '-'}`,
           'headers (redacted):',
-          JSON.stringify(log.headers, null, 2),
-          'payload:',
-          log.payload !== null ? JSON.stringify(log.payload, null, 2) : (log.rawBody ?? ''),
+          printableJson(log.headers),
+          ...(log.payload !== null
+            ? ['payload:', printableJson(log.payload)]
+            : ['payload (raw body, not JSON; control characters shown escaped):', printable(log.rawBody ?? '', { multiline: true })]),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       });

@@ -1,8 +1,7 @@
-import { queueBackendFromEnv } from '@mcb/core';
 import { getQueueCounts, listQueueRefs, queueStates } from '@mcb/ops';
-import { createQueueConnection } from '@mcb/queue';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
+import { openCliQueue, redisStep } from '../queue';
 import { formatTable } from '../table';
 
 export function registerQueuesCommands(program: Command): void {
@@ -13,9 +12,11 @@ export function registerQueuesCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const env = loadCliEnv();
       await withAdminDatabase(env, async (admin) => {
-        const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
+        const refs = await listQueueRefs(admin);
+        // Redis down: one line naming REDIS_URL and exit 1 within seconds (the connection is bounded).
+        const queue = openCliQueue(env);
         try {
-          const counts = await getQueueCounts(queue, await listQueueRefs(admin));
+          const counts = await redisStep(queue, 'queue counts', () => getQueueCounts(queue.conn, refs));
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(counts, null, 2)}\n`);
             return;

@@ -1,4 +1,3 @@
-import { queueBackendFromEnv } from '@mcb/core';
 import {
   previewReplay,
   type ReplaySummary,
@@ -8,11 +7,11 @@ import {
   replayWebhookLogs,
   resolveLogFilter,
 } from '@mcb/ops';
-import { createQueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import type { Command } from 'commander';
 import { askYesNo, isInteractive } from '../confirm';
 import { loadCliEnv, withOperatorDatabases } from '../env';
 import { createProgressBar } from '../progress';
+import { BoundedEnqueuer, type CliQueue, openCliQueue } from '../queue';
 import { formatLogTable } from './logs';
 
 type ReplayOptions = {
@@ -58,6 +57,12 @@ export function describeSummary(s: ReplaySummary, opts: ReplayOptions = {}): str
   return `${lines.join('\n')}\n`;
 }
 
+/** Rows reset but not enqueued because Redis could not be reached: one line on stderr saying which Redis and why. */
+function warnNotEnqueued(summary: ReplaySummary, queue: CliQueue): void {
+  const line = queue.problemLine();
+  if (summary.notEnqueued > 0 && line) process.stderr.write(`${line}\n`);
+}
+
 /** Asks on a terminal, else requires --yes: a bulk replay acts at once on every matching log. */
 async function confirmBulk(count: number, opts: ReplayOptions): Promise<boolean> {
   if (count <= replayConfirmThreshold || opts.yes) return true;
@@ -87,8 +92,14 @@ export function registerReplayCommands(program: Command): void {
     .action(async (opts: ReplayOptions) => {
       const env = loadCliEnv();
       await withOperatorDatabases(env, async (dbs) => {
-        const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX);
-        const enqueuer = new WebhookEnqueuer(queue, env.JOB_ATTEMPTS);
+        // Bounded: with Redis down the rows are reset, counted as not enqueued (the reconciler adds them)
+        // and the replay ends within seconds, naming the Redis it could not reach.
+        const queue = openCliQueue(env);
+        const enqueuer = new BoundedEnqueuer(queue.conn, env.JOB_ATTEMPTS);
+        const report = (summary: ReplaySummary) => {
+          process.stdout.write(describeSummary(summary, opts));
+          warnNotEnqueued(summary, queue);
+        };
         try {
           if (opts.id?.length) {
             const ids = opts.id.map((x) => {
@@ -100,7 +111,7 @@ export function registerReplayCommands(program: Command): void {
               return;
             }
             if (!(await confirmBulk(ids.length, opts))) return void process.stdout.write('Nothing replayed.\n');
-            process.stdout.write(describeSummary(await replayWebhookLogIds({ ...dbs, enqueuer }, ids), opts));
+            report(await replayWebhookLogIds({ ...dbs, enqueuer }, ids));
             return;
           }
           const filter = await resolveLogFilter(dbs.admin, {
@@ -132,7 +143,7 @@ export function registerReplayCommands(program: Command): void {
           const bar = createProgressBar('replay');
           const summary = await replayWebhookLogs({ ...dbs, enqueuer }, filter, { onProgress: (p) => bar.update(p.done, p.total) });
           bar.finish();
-          process.stdout.write(describeSummary(summary, opts));
+          report(summary);
         } finally {
           await enqueuer.close();
           await queue.close();

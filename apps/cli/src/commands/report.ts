@@ -14,6 +14,7 @@ import {
 import { getTenantBySlug } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
+import { printable, printableJson } from '../output';
 
 const out = (text: string) => process.stdout.write(text);
 const err = (text: string) => process.stderr.write(text);
@@ -55,7 +56,8 @@ export function registerReportCommands(program: Command): void {
           await writeFile(file, body);
           err(`Wrote ${file}\nSubject: ${rendered.subject}\n`);
         } else {
-          out(body);
+          // To a terminal: ad ids and names come from webhooks and Meta; control characters are shown escaped.
+          out(format === 'json' ? `${printableJson(rendered.figures)}\n` : printable(body, { multiline: true, keepBackslashes: true }));
         }
       });
     });

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { createDatabase } from '@mcb/db';
+import { testEnv } from '@mcb/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mcb } from '../../test/run-cli';
+
+// Terminal escape injection: anyone who knows a tenant's webhook URL stores bytes of their choosing (a
+// rejected row keeps the body). `mcb log`, `mcb logs`, `mcb contact` and error lines print every such
+// value escaped: no ESC, BEL, C1 or bidi control reaches the operator's terminal; the escaped form does.
+
+const { databaseUrl } = testEnv();
+const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 2 });
+
+// Clear screen, cursor home, window title, a fake green "verified" line, then an OSC 52 clipboard write.
+const attack = '\x1b[2J\x1b[H\x1b]0;owned\x07\x1b[32mstatus processed, signature verified\x1b[0m\n\x1b]52;c;AAAA\x07';
+const escapedFirstLine = '\\u001b[2J\\u001b[H\\u001b]0;owned\\u0007\\u001b[32mstatus processed, signature verified\\u001b[0m';
+const escapedSecondLine = '\\u001b]52;c;AAAA\\u0007';
+
+const slug = `esc-${randomBytes(4).toString('hex')}`;
+let rejectedId = 0;
+let failedId = 0;
+
+/**
+ * Code units a terminal would act on, written independently of the CLI's helper: C0 controls but line
+ * feed, DEL, C1 controls, bidi controls, lone surrogates.
+ */
+function unsafeIn(text: string): string[] {
+  const bidi = [0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069];
+  const found: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) {
+      i += 1;
+      continue;
+    }
+    const control = (c < 0x20 && c !== 0x0a) || (c >= 0x7f && c <= 0x9f);
+    if (control || bidi.includes(c) || (c >= 0xd800 && c <= 0xdfff)) found.push(`U+${c.toString(16).padStart(4, '0')}`);
+  }
+  return found;
+}
+
+beforeAll(async () => {
+  process.env.DATABASE_URL = databaseUrl;
+  const [t] = await owner.sql<{ id: string }[]>`insert into tenants (slug, name) values (${slug}, 'Escapes') returning id`;
+  const tenantId = t!.id;
+  // As the receiver stores an unauthenticated delivery: the raw body kept as evidence, no payload.
+  const [rejected] = await owner.sql<{ id: number }[]>`
+    insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, raw_body, status, error_message)
+    values (${tenantId}, 'manychat', null, ${'body:\x1b]0;key\x07abc'},
+            ${owner.sql.json({ 'user-agent': 'curl\x1b]0;ua\x07', 'content-type': 'text/plain\u202e' })},
+            null, ${Buffer.from(attack)}, 'rejected', ${'invalid_signature: \x1b[32msignature verified\x1b[0m'})
+    returning id`;
+  rejectedId = rejected!.id;
+  // An accepted delivery whose JSON carries C1 and bidi controls, and a multi-line error quoting it.
+  const [failed] = await owner.sql<{ id: number }[]>`
+    insert into webhook_logs (tenant_id, source, event_type, dedupe_key, payload, status, error_message)
+    values (${tenantId}, 'manychat', ${'\x1b[32mcontact_created\u202e'}, ${`k-${slug}\x1b[8m`},
+            ${owner.sql.json({ subscriber: { id: 'mc-esc-1', first_name: '\u009b2J\u0085Eve\u202e', note: 'a\x1b[2Jb' } })},
+            'failed', ${'bad field\n\x1b[2Jlog 1  processed  (tenant x)'})
+    returning id`;
+  failedId = failed!.id;
+  const [c] = await owner.sql<{ id: string }[]>`
+    insert into contacts (tenant_id, mc_id, first_name, stage) values (${tenantId}, 'mc-esc-1', ${'\x1b]52;c;BBBB\x07Eve'}, 'subscribed')
+    returning id`;
+  await owner.sql`
+    insert into contact_identities (tenant_id, kind, value, contact_id, source, webhook_log_id)
+    values (${tenantId}, 'mc_id', 'mc-esc-1', ${c!.id}, 'manychat', ${failedId})`;
+  await owner.sql`
+    insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value, webhook_log_id)
+    values (${tenantId}, ${c!.id}, 'first_name', null, ${'\x1b]52;c;BBBB\x07Eve'}, ${failedId})`;
+  await owner.sql`
+    insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id, webhook_log_id)
+    values (${tenantId}, ${c!.id}, 'contact_subscribed', now(), 'manychat', ${'evt\x1b[1A\x1b[2K'}, ${failedId})`;
+});
+
+afterAll(async () => {
+  await owner.close();
+});
+
+describe('stored sender text reaches the terminal escaped', () => {
+  it('mcb log <id> on a rejected row: the raw body, header values, error and dedupe key are shown escaped, no ESC/BEL byte printed', async () => {
+    const r = await mcb('log', String(rejectedId));
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(unsafeIn(r.stdout)).toEqual([]);
+    expect(r.stdout).not.toContain('\x1b');
+    expect(r.stdout).not.toContain('\x07');
+    // The body keeps its line break (multi-line output), every escape sequence visible.
+    expect(r.stdout).toContain(
+      `payload (raw body, not JSON; control characters shown escaped):\n${escapedFirstLine}\n${escapedSecondLine}\n`,
+    );
+    expect(r.stdout).toContain('error       invalid_signature: \\u001b[32msignature verified\\u001b[0m\n');
+    expect(r.stdout).toContain('dedupe key  body:\\u001b]0;key\\u0007abc\n');
+    expect(r.stdout).toContain('"user-agent": "curl\\u001b]0;ua\\u0007"');
+    expect(r.stdout).toContain('"content-type": "text/plain\\u202e"');
+  });
+
+  it('mcb log <id> --json: the same record, valid JSON of the same values, nothing raw', async () => {
+    const r = await mcb('log', String(rejectedId), '--json');
+    expect(r.code).toBe(0);
+    expect(unsafeIn(r.stdout)).toEqual([]);
+    const record = JSON.parse(r.stdout) as { rawBody: string; headers: Record<string, string>; dedupeKey: string };
+    expect(record.rawBody).toBe(attack);
+    expect(record.headers['content-type']).toBe('text/plain\u202e');
+    expect(record.dedupeKey).toBe('body:\x1b]0;key\x07abc');
+  });
+
+  it('mcb log <id> on a JSON payload: C1 and bidi controls escaped in the payload, event type and error each on one line', async () => {
+    const r = await mcb('log', String(failedId));
+    expect(r.code).toBe(0);
+    expect(unsafeIn(r.stdout)).toEqual([]);
+    expect(r.stdout.split('\n')[0]).toBe(`log ${failedId}  failed  (tenant ${slug}, manychat, \\u001b[32mcontact_created\\u202e)`);
+    expect(r.stdout).toContain('"first_name": "\\u009b2J\\u0085Eve\\u202e"');
+    expect(r.stdout).toContain('"note": "a\\u001b[2Jb"');
+    // A newline in a stored error cannot start a forged line of the CLI's own.
+    expect(r.stdout).toContain('error       bad field\\n\\u001b[2Jlog 1  processed  (tenant x)\n');
+    expect(r.stdout).not.toMatch(/^\S*log 1 {2}processed/m);
+    expect(r.stdout).toContain(`dedupe key  k-${slug}\\u001b[8m\n`);
+  });
+
+  it('mcb logs <slug>: one line per log, every stored cell escaped', async () => {
+    const r = await mcb('logs', slug);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(unsafeIn(r.stdout)).toEqual([]);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(
+      new RegExp(`^${failedId}\\s.*\\\\u001b\\[32mcontact_created\\\\u202e\\s+failed\\s+0\\s+bad field \\\\u001b\\[2Jlog 1`),
+    );
+    expect(lines[2]).toMatch(new RegExp(`^${rejectedId}\\s.*rejected\\s+0\\s+invalid_signature: \\\\u001b\\[32msignature verified`));
+  });
+
+  it('mcb contact: names, event types and event ids from webhooks are shown escaped in fields and timeline', async () => {
+    const r = await mcb('contact', slug, 'mc-esc-1');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(unsafeIn(r.stdout)).toEqual([]);
+    expect(r.stdout).toMatch(/first_name\s+\\u001b\]52;c;BBBB\\u0007Eve\s+manychat \\u001b\[32mcontact_created\\u202e/);
+    expect(r.stdout).toMatch(/contact_subscribed\s+manychat\s+\\u001b\[32mcontact_created\\u202e evt\\u001b\[1A\\u001b\[2K\s+\d+/);
+  });
+
+  it('an error line quoting what was typed or stored is one line, escaped', async () => {
+    const r = await mcb('contact', slug, 'x\x1b]0;owned\x07\ny');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`No contact matching x\\u001b]0;owned\\u0007\\ny in tenant ${slug}\n`);
+  });
+});
