@@ -1,29 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { unsafeIn } from '../test/terminal';
 import { printable, printableJson } from './output';
 import { formatTable } from './table';
 
 // The body a reviewer stored through a tenant's public webhook URL: clear screen, cursor home, window
 // title, a fake green "verified" line, and an OSC 52 clipboard write.
 const attack = '\x1b[2J\x1b[H\x1b]0;owned\x07\x1b[32mstatus processed, signature verified\x1b[0m\n\x1b]52;c;AAAA\x07';
-
-/**
- * Code units a terminal would act on, written independently of `printable`: C0 controls but line feed
- * (and tab where `tabs`), DEL, C1 controls, bidi controls, lone surrogates.
- */
-function unsafeIn(text: string, tabs = false): string[] {
-  const bidi = [0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069];
-  const found: string[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) {
-      i += 1;
-      continue;
-    }
-    const control = (c < 0x20 && c !== 0x0a && !(tabs && c === 0x09)) || (c >= 0x7f && c <= 0x9f);
-    if (control || bidi.includes(c) || (c >= 0xd800 && c <= 0xdfff)) found.push(`U+${c.toString(16).padStart(4, '0')}`);
-  }
-  return found;
-}
 
 describe('printable', () => {
   it('leaves ordinary text alone, any script or emoji included', () => {

@@ -3,6 +3,7 @@ import { createDatabase } from '@mcb/db';
 import { testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
+import { unsafeIn } from '../../test/terminal';
 
 // Terminal escape injection: anyone who knows a tenant's webhook URL stores bytes of their choosing (a
 // rejected row keeps the body). `mcb log`, `mcb logs`, `mcb contact` and error lines print every such
@@ -19,25 +20,6 @@ const escapedSecondLine = '\\u001b]52;c;AAAA\\u0007';
 const slug = `esc-${randomBytes(4).toString('hex')}`;
 let rejectedId = 0;
 let failedId = 0;
-
-/**
- * Code units a terminal would act on, written independently of the CLI's helper: C0 controls but line
- * feed, DEL, C1 controls, bidi controls, lone surrogates.
- */
-function unsafeIn(text: string): string[] {
-  const bidi = [0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069];
-  const found: string[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) {
-      i += 1;
-      continue;
-    }
-    const control = (c < 0x20 && c !== 0x0a) || (c >= 0x7f && c <= 0x9f);
-    if (control || bidi.includes(c) || (c >= 0xd800 && c <= 0xdfff)) found.push(`U+${c.toString(16).padStart(4, '0')}`);
-  }
-  return found;
-}
 
 beforeAll(async () => {
   process.env.DATABASE_URL = databaseUrl;
