@@ -1,4 +1,5 @@
 import { parseDuration } from '@mcb/core';
+import { sources } from '@mcb/sources';
 import {
   getTenantBySlug,
   listIntegrations,
@@ -8,6 +9,7 @@ import {
   rotateWebhookSecret,
   setGhlLocationIds,
   setIntegration,
+  webhookIntegrationStates,
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
@@ -15,6 +17,9 @@ import { formatTable } from '../table';
 import { parseJsonObject } from './tenant';
 
 const out = (text: string) => process.stdout.write(text);
+
+/** Webhook sources whose deliveries all need the tenant's secret (GHL's HighLevel-signed ones do not). */
+const secretOnlySources = sources.filter((s) => s !== 'ghl');
 
 // The one place a plaintext secret is printed: right after this process generated it.
 const printGenerated = (provider: string, secret: string) =>
@@ -40,13 +45,19 @@ export function registerIntegrationCommands(program: Command): void {
         const keyring = keyringFromEnv(env);
         const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
         if (opts.locationId && parseProvider(provider) !== 'ghl') throw new Error('--location-id applies to the ghl provider only');
-        const { result, locations } = await withAdminDatabase(env, async (admin) => {
+        const { result, locations, state } = await withAdminDatabase(env, async (admin) => {
           const result = await setIntegration(admin, keyring, { slug, provider, credentials, webhookSecret: opts.webhookSecret });
-          if (result.provider !== 'ghl') return { result, locations: null };
+          const state = (await webhookIntegrationStates(admin, slug))[result.provider];
+          if (result.provider !== 'ghl') return { result, locations: null, state };
           const tenant = opts.locationId ? await setGhlLocationIds(admin, slug, opts.locationId) : await getTenantBySlug(admin, slug);
-          return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids };
+          return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids, state };
         });
         out(`${result.created ? 'Added' : 'Updated'} ${result.provider} integration for ${slug}.\n`);
+        // A webhook source without a secret refuses every delivery: say so now, not at the first 401.
+        if (state === 'no_secret' && (secretOnlySources as readonly string[]).includes(result.provider))
+          process.stderr.write(
+            `warning: ${result.provider} has no webhook secret, so every delivery gets 401 missing_credentials; add one: mcb integration set ${slug} ${result.provider} --webhook-secret${result.provider === 'stripe' ? ' whsec_…' : ''}\n`,
+          );
         if (locations?.length)
           out(`GHL-signed deliveries are accepted for location(s): ${locations.join(', ')} (any other location: 401).\n`);
         else if (locations) {

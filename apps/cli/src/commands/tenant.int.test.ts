@@ -168,6 +168,22 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect([verify(secret), verify(`${secret}x`)]).toEqual([true, false]);
   });
 
+  it('integration set of a webhook source without a secret warns that every delivery will get 401; with one it does not', async () => {
+    // A tenant of its own: the file's tenant has a fixed set of integrations later tests count.
+    const own = `${slug}-nosecret`;
+    expect((await mcb('tenant', 'add', own, '--name', 'No Secret')).code).toBe(0);
+    const bare = await mcb('integration', 'set', own, 'denefits');
+    expect(bare.code).toBe(0);
+    expect(bare.stderr).toBe(
+      `warning: denefits has no webhook secret, so every delivery gets 401 missing_credentials; add one: mcb integration set ${own} denefits --webhook-secret\n`,
+    );
+    const withSecret = await mcb('integration', 'set', own, 'denefits', '--webhook-secret', 'den-secret-0123456789');
+    expect([withSecret.code, withSecret.stderr]).toEqual([0, '']);
+    // Meta is not a webhook source: no secret, no warning.
+    const meta = await mcb('integration', 'set', own, 'meta', '--credentials', '{"access_token":"EAAB-test","ad_account_id":"act_1"}');
+    expect([meta.code, meta.stderr]).toEqual([0, '']);
+  });
+
   it('urls prints the exact URL and header for every source from PUBLIC_BASE_URL', async () => {
     const urls = await mcb('urls', slug);
     expect(urls.code).toBe(0);
