@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildAcceptedRow,
   buildRejectedRow,
+  hasDigitRun,
   hasOversizedNumber,
   jsonDepthExceeds,
   maskBodySecrets,
@@ -33,6 +34,18 @@ describe('parseBody', () => {
   it('replaces NUL and lone surrogates in the parsed event, keys included', () => {
     const parsed = parseBody('{"id":"evt_\\u0000x","k\\u0000":"\\ud800","ok":"\\ud83d\\ude00"}');
     expect(parsed).toEqual({ ok: true, isArray: false, sanitized: true, event: { id: 'evt_\ufffdx', 'k\ufffd': '\ufffd', ok: '😀' } });
+  });
+});
+
+describe('hasDigitRun', () => {
+  it('finds a run of min digits wherever it starts, and nothing shorter', () => {
+    for (let pad = 0; pad < 12; pad++) {
+      expect(hasDigitRun(`${'x'.repeat(pad)}${'7'.repeat(10)}y`, 10)).toBe(true);
+      expect(hasDigitRun(`${'x'.repeat(pad)}${'7'.repeat(9)}y${'7'.repeat(9)}`, 10)).toBe(false);
+    }
+    expect(hasDigitRun('9'.repeat(1000), 1000)).toBe(true);
+    expect(hasDigitRun(Array.from({ length: 50 }, () => '9'.repeat(999)).join(','), 1000)).toBe(false);
+    expect(hasDigitRun('', 1000)).toBe(false);
   });
 });
 
