@@ -4,10 +4,10 @@ import { createDatabase, type Database, runMigrations } from '@mcb/db';
 import { createQueueConnection, WebhookEnqueuer, webhookJobId } from '@mcb/queue';
 import { addTenant } from '@mcb/tenancy';
 import { createTestDatabase, testEnv } from '@mcb/testing';
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookReconciler } from './reconcile';
+import { requeuedUnclaimedMark, WebhookReconciler } from './reconcile';
 
 const env = testEnv();
 const queue = createQueueConnection({ kind: 'redis', url: env.redisUrl }, `${env.redisPrefix}-reconcile`);
@@ -95,6 +95,41 @@ describe('WebhookReconciler (SPEC §10.4)', () => {
     >`select status, error_message from webhook_logs where id = ${lost}`;
     expect(row?.status).toBe('failed');
     expect(row?.error_message).toMatch(/lost by workers 8 times \(job stalled more than allowable limit\)/);
+  });
+
+  it('runs again a row a replay reset after its job had finished (Redis was down for the replay), whatever its attempts — once', async () => {
+    // What `mcb replay` leaves when Redis is down: the row reset to `received` (attempts kept, 8 here), its
+    // job from the last run still in the failed set. The replay promised the reconciler would run it.
+    const { tenantId, ids } = await tenantWithLogs(1, 'received');
+    const [id] = ids as [number];
+    await admin.sql`update webhook_logs set attempts = 8 where id = ${id}`;
+    const q = enqueuer.queueFor(tenantId);
+    const endWithoutClaim = async () => {
+      const fetcher = new Worker(q.name, null, { connection: queue.connection, prefix: queue.prefix });
+      try {
+        const job = await fetcher.getNextJob('tok');
+        // Failed for good (the re-added job has attempts left, which would only delay it).
+        await job?.moveToFailed(new UnrecoverableError('simulated failure'), 'tok');
+      } finally {
+        await fetcher.close();
+      }
+    };
+    await q.add('webhook.process', { logId: id }, { jobId: webhookJobId(id), attempts: 1 });
+    await endWithoutClaim();
+    expect((await reconciler().reconcile()).rerun).toBeGreaterThanOrEqual(1);
+    expect(await (await q.getJob(webhookJobId(id)))?.getState()).toBe('waiting');
+    const [marked] = await admin.sql<
+      { status: string; error_message: string }[]
+    >`select status, error_message from webhook_logs where id = ${id}`;
+    expect(marked).toEqual({ status: 'received', error_message: requeuedUnclaimedMark });
+    // The job ends again before any worker claims the row: given up on, with the reason, not run forever.
+    await endWithoutClaim();
+    await reconciler().reconcile();
+    const [row] = await admin.sql<
+      { status: string; error_message: string }[]
+    >`select status, error_message from webhook_logs where id = ${id}`;
+    expect(row?.status).toBe('failed');
+    expect(row?.error_message).toMatch(/^lost by workers 8 times \(simulated failure\)/);
   });
 
   it('runs again a row failed with a retry promised whose job was lost, and only such a row', async () => {

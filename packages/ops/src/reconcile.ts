@@ -38,7 +38,13 @@ export interface ReconcileSummary {
   ran: boolean;
 }
 
-type Candidate = { tenant_id: string; id: number; status: string; attempts: number };
+type Candidate = { tenant_id: string; id: number; status: string; attempts: number; error_message: string | null };
+
+/**
+ * Set on a row still `received` that the reconciler ran again because its job had finished: the worker's
+ * claim clears it, so finding it again means the job keeps ending before it claims the row.
+ */
+export const requeuedUnclaimedMark = 'requeued by the reconciler: its job had finished before this run was claimed';
 
 // pg_try_advisory_xact_lock key: one reconciler pass per deployment at a time.
 const lockKey = 727_275;
@@ -139,7 +145,7 @@ export class WebhookReconciler {
       const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${lockKey}) as ok`;
       if (!lock?.ok) return 'locked';
       const rows = await tx<Candidate[]>`
-        select tenant_id, id, status, attempts from webhook_logs
+        select tenant_id, id, status, attempts, error_message from webhook_logs
         where id > ${after} and (
           (status in ('received', 'processing') and received_at < now() - ${minAgeMs} * interval '1 millisecond')
           or (status = 'failed' and retry_at < now() - ${minAgeMs} * interval '1 millisecond'))
@@ -172,8 +178,15 @@ export class WebhookReconciler {
       await enqueuer.enqueue(missing.map((r) => ({ tenantId: r.tenant_id, logId: r.id })));
       summary.enqueued += missing.length;
     }
-    const rerun = finished.filter((r) => r.attempts < this.options.maxAttempts);
-    const giveUp = finished.filter((r) => r.attempts >= this.options.maxAttempts);
+    // A row still `received` was never claimed by the job that finished: that job is from an earlier run
+    // (e.g. a replay reset the row after it, and its enqueue failed with Redis down). It runs again
+    // whatever its attempts — once: it is marked, the worker's claim clears the mark, and a row found
+    // marked again (its job keeps ending before the claim) is given up on. A row the worker claimed
+    // (`processing`: a job that stalled twice) runs again while its attempts stay below the limit.
+    const unclaimed = (r: Candidate) => r.status === 'received' && r.error_message !== requeuedUnclaimedMark;
+    const again = (r: Candidate) => (r.status === 'received' ? unclaimed(r) : r.attempts < this.options.maxAttempts);
+    const rerun = finished.filter(again);
+    const giveUp = finished.filter((r) => !again(r));
     for (const r of rerun) {
       const job = jobOf.get(r);
       // The finished job holds the id: remove it, then add the same id again (waiting, fresh attempts).
@@ -182,6 +195,12 @@ export class WebhookReconciler {
     if (rerun.length > 0) {
       await enqueuer.enqueue(rerun.map((r) => ({ tenantId: r.tenant_id, logId: r.id })));
       summary.rerun += rerun.length;
+      const received = rerun.filter((r) => r.status === 'received');
+      if (received.length > 0)
+        await tx`
+          update webhook_logs set error_message = ${requeuedUnclaimedMark}
+          where tenant_id = any(${received.map((r) => r.tenant_id)}::uuid[]) and id = any(${received.map((r) => r.id)}::bigint[])
+            and status = 'received'`;
     }
     if (giveUp.length > 0) {
       const reasons = giveUp.map((r) => jobOf.get(r)?.failedReason || 'job finished but the log was not');

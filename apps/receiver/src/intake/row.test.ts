@@ -58,6 +58,7 @@ describe('hasOversizedNumber', () => {
       '{"id":"cs_test_a1e23456b","x":"1e99999"}',
       `{"s":"${'9'.repeat(5000)}","t":"\\"}`,
       '{"a":1e999}',
+      '{"a":1e0001,"b":2E-00000999}',
     ])
       expect(hasOversizedNumber(t)).toBe(false);
   });

@@ -81,7 +81,8 @@ export function hasOversizedNumber(text: string): boolean {
         const d = text.charCodeAt(i);
         if (d >= 48 && d <= 57) {
           run++;
-          if (exponentDigits >= 0) exponentDigits++;
+          // The exponent's significant digits: `1e0001` is 1e1 (leading zeros are valid JSON).
+          if (exponentDigits > 0 || (exponentDigits === 0 && d !== 48)) exponentDigits++;
           if (run >= 1000 || exponentDigits >= 4) return true;
         } else if (d === 101 || d === 69) {
           run = 0;
