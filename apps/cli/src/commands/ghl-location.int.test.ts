@@ -70,6 +70,8 @@ describe('mcb integration set <slug> ghl --location-id', () => {
     const run = await mcb('integration', 'set', other, 'ghl', '--webhook-secret', 'ghl-shared-secret-2', '--location-id', L.loc_Z, L.loc_C);
     expect(run).toMatchObject({ code: 1, stderr: `GHL location ${L.loc_C} is already bound to tenant ${slug}\n` });
     expect((await loader.getTenantContext(other)).config.ghl.location_ids).toEqual([]);
+    // A refused command changes nothing: no integration (and no secret) was written either.
+    expect((await loader.getTenantContext(other)).credentials.ghl).toBeUndefined();
     expect((await mcb('integration', 'set', other, 'ghl', '--location-id', L.loc_Z)).code).toBe(0);
   });
 });
