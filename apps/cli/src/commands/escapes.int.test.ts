@@ -124,4 +124,22 @@ describe('stored sender text reaches the terminal escaped', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`No contact matching x\\u001b]0;owned\\u0007\\ny in tenant ${slug}\n`);
   });
+
+  it('tenant text set by an operator (name, owner) is escaped too: tenant show, urls, stats --json', async () => {
+    // `tenant show` opens the keyring (this tenant has no integration to decrypt).
+    process.env.MCB_ENCRYPTION_KEY ??= randomBytes(32).toString('base64');
+    const name = 'Other\x1b]52;c;aGVsbG8=\x07 \u009b2J\u202e';
+    const upd = await mcb('tenant', 'update', slug, '--name', name, '--owner', 'O\x1b[2J');
+    expect(upd.code).toBe(0);
+    for (const argv of [
+      ['tenant', 'show', slug],
+      ['urls', slug],
+      ['stats', '--tenant', slug, '--json'],
+    ]) {
+      const r = await mcb(...argv);
+      expect([r.code, r.stderr], argv.join(' ')).toEqual([0, '']);
+      expect(unsafeIn(r.stdout), argv.join(' ')).toEqual([]);
+      expect(r.stdout, argv.join(' ')).toContain('Other\\u001b]52;c;aGVsbG8=\\u0007 \\u009b2J\\u202e');
+    }
+  });
 });

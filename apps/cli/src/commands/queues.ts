@@ -1,6 +1,7 @@
 import { getQueueCounts, listQueueRefs, queueStates } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
+import { printableJson } from '../output';
 import { openCliQueue, redisStep } from '../queue';
 import { formatTable } from '../table';
 
@@ -18,7 +19,7 @@ export function registerQueuesCommands(program: Command): void {
         try {
           const counts = await redisStep(queue, 'queue counts', () => getQueueCounts(queue.conn, refs));
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify(counts, null, 2)}\n`);
+            process.stdout.write(`${printableJson(counts)}\n`);
             return;
           }
           const rows = counts.map((q) => [q.label, ...queueStates.map((s) => String(q.counts[s]))]);

@@ -54,7 +54,7 @@ export function registerReportCommands(program: Command): void {
         if (opts.out) {
           const file = resolve(opts.out);
           await writeFile(file, body);
-          err(`Wrote ${file}\nSubject: ${rendered.subject}\n`);
+          err(`Wrote ${file}\nSubject: ${printable(rendered.subject)}\n`);
         } else {
           // To a terminal: ad ids and names come from webhooks and Meta; control characters are shown escaped.
           out(format === 'json' ? `${printableJson(rendered.figures)}\n` : printable(body, { multiline: true, keepBackslashes: true }));
@@ -88,7 +88,9 @@ export function registerReportCommands(program: Command): void {
                 : result.delivery.kind === 'resend'
                   ? `sent with Resend, id ${result.delivery.messageId}`
                   : 'already accepted by Resend earlier under the same idempotency key';
-            out(`Weekly report for ${slug}, ${period}, to ${n} recipient${n === 1 ? '' : 's'}: ${where}\nSubject: ${result.subject}\n`);
+            out(
+              `Weekly report for ${slug}, ${period}, to ${n} recipient${n === 1 ? '' : 's'}: ${where}\nSubject: ${printable(result.subject)}\n`,
+            );
             break;
           }
           case 'already_sent':

@@ -2,6 +2,7 @@ import { getTenantStats } from '@mcb/db';
 import { defaultStatsSince, parseTimeArg, resolveTenantId } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
+import { printableJson } from '../output';
 import { formatTable } from '../table';
 
 const dollars = (cents: number) => `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toFixed(2)}`;
@@ -32,7 +33,7 @@ export function registerStatsCommands(program: Command): void {
         const tenantId = opts.tenant ? await resolveTenantId(admin, opts.tenant) : undefined;
         const stats = await getTenantStats(admin.sql, { since, until, tenantId });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ since, until, tenants: stats }, null, 2)}\n`);
+          process.stdout.write(`${printableJson({ since, until, tenants: stats })}\n`);
           return;
         }
         process.stdout.write(`Period ${since.toISOString()} – ${until.toISOString()}\n`);

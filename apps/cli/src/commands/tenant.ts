@@ -11,6 +11,7 @@ import {
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
 
 const out = (text: string) => process.stdout.write(text);
@@ -63,7 +64,7 @@ export function registerTenantCommands(program: Command): void {
           isActive: !opts.inactive,
         }),
       );
-      out(`Added tenant ${t.slug} (${t.name}), ${status(t)}.\n`);
+      out(`Added tenant ${t.slug} (${printable(t.name)}), ${status(t)}.\n`);
       out(`Next: mcb integration set ${t.slug} <provider> --webhook-secret …; then mcb urls ${t.slug}\n`);
     });
 
@@ -92,10 +93,12 @@ export function registerTenantCommands(program: Command): void {
         await getTenantBySlug(admin, slug),
         await listIntegrations(admin, keyring, slug),
       ]);
-      out(`${t.slug}: ${t.name} (${status(t)})\n`);
-      out(`  id            ${t.id}\n  owner         ${t.ownerName ?? '-'}\n  report email  ${t.reportEmail ?? '-'}\n`);
+      out(`${t.slug}: ${printable(t.name)} (${status(t)})\n`);
+      out(
+        `  id            ${t.id}\n  owner         ${printable(t.ownerName ?? '-')}\n  report email  ${printable(t.reportEmail ?? '-')}\n`,
+      );
       out(`  created       ${t.createdAt.toISOString()}\n`);
-      out(`  config        ${JSON.stringify(parseTenantConfig(t.config))}\n`);
+      out(`  config        ${printableJson(parseTenantConfig(t.config), 0)}\n`);
       out(`  integrations  ${integrations.map((i) => `${i.provider}${i.isActive ? '' : ' (inactive)'}`).join(', ') || '-'}\n`);
     });
 

@@ -14,6 +14,7 @@ import {
 import type { Command } from 'commander';
 import Stripe from 'stripe';
 import { type CliEnv, keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { printable } from '../output';
 
 const out = (text: string) => process.stdout.write(text);
 
@@ -56,7 +57,9 @@ export function registerUrlsCommands(program: Command): void {
       }));
       const ghlLocationIds = parseTenantConfig(tenant.config).ghl.location_ids;
       const guide = webhookSetupGuide(base, tenant.slug, { ghlLocationIds });
-      out(`Webhook setup for ${tenant.slug} (${tenant.name})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`);
+      out(
+        `Webhook setup for ${tenant.slug} (${printable(tenant.name)})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`,
+      );
       out(`Receiver: ${base} — ${await probeReceiver(guide[0]?.url ?? base)}\n`);
       out(
         opts.showSecrets
