@@ -199,4 +199,13 @@ describe('rows', () => {
     expect(Buffer.from(stored.rawBody ?? new Uint8Array()).equals(raw)).toBe(true);
     expect(JSON.parse(stored.payload ?? 'null')).toEqual({ id: 'utf8-bad', name: 'Ren\ufffde' });
   });
+  it('an accepted body with a UTF-8 byte order mark keeps its exact bytes (the decoder drops the mark)', () => {
+    const raw = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"id":"bom"}')]);
+    const t = new TextDecoder().decode(raw);
+    const parsed = parseBody(t);
+    if (!parsed.ok) throw new Error('parse');
+    const stored = storedBody(new Uint8Array(raw), t, parsed);
+    expect(Buffer.from(stored.rawBody ?? new Uint8Array()).equals(raw)).toBe(true);
+    expect(JSON.parse(stored.payload ?? 'null')).toEqual({ id: 'bom' });
+  });
 });

@@ -197,8 +197,10 @@ export function storedBody(bytes: Uint8Array, text: string, parsed: ParsedBody):
   // Body secrets (`secret_key`) never reach storage, whatever the source (issue 13).
   const redacted = redactBodySecrets(text, parsed);
   const had = redacted.parsed !== parsed;
-  // Invalid UTF-8 was decoded to U+FFFD: the text is no longer the exact body, so the bytes are kept.
-  const exact = !parsed.isArray && !parsed.sanitized && isUtf8(bytes);
+  // Invalid UTF-8 was decoded to U+FFFD, a leading byte order mark was dropped by the decoder: the text
+  // is no longer the exact body, so the bytes are kept.
+  const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  const exact = !parsed.isArray && !parsed.sanitized && !bom && isUtf8(bytes);
   if (!had && exact) return { payload: text, rawBody: null };
   if (had && exact) return { payload: redacted.text, rawBody: null };
   return { payload: JSON.stringify(redacted.parsed.event), rawBody: maskBodySecrets(bytes) };
