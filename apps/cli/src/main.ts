@@ -60,5 +60,10 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // `mcb … | head`: the reader has gone, so stop quietly as other Unix tools do, not with an EPIPE stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
   process.exitCode = await runCli(process.argv.slice(2));
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createDatabase } from '@mcb/db';
@@ -310,4 +310,20 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 1, stderr: 'Unknown tenant: nope-child\n' });
   });
+
+  it('as a child process whose reader has gone (mcb … | head): stops quietly with status 0, no EPIPE stack trace', async () => {
+    const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'tenant', 'list'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, MCB_ENCRYPTION_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader leaves before the first line: every write the CLI makes meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+  }, 60_000);
 });
