@@ -34,11 +34,18 @@ describe('describeUnreachable', () => {
   });
 
   it('names REDIS_URL (password masked) for a Redis the CLI could not use, whatever the reason', () => {
-    expect(describeRedisUnavailable('Command timed out', { REDIS_URL: 'redis://:s3cret@10.0.0.5:6380/2' })).toBe(
-      'Cannot reach Redis at redis://:****@10.0.0.5:6380/2 (Command timed out). ' +
+    expect(describeRedisUnavailable('connect ECONNREFUSED 10.0.0.5:6380', { REDIS_URL: 'redis://:s3cret@10.0.0.5:6380/2' })).toBe(
+      'Cannot reach Redis at redis://:****@10.0.0.5:6380/2 (connect ECONNREFUSED 10.0.0.5:6380). ' +
         'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same), or set REDIS_URL to a running Redis.',
     );
     expect(describeRedisUnavailable('x', {})).toMatch(/^Cannot reach Redis at redis:\/\/127\.0\.0\.1:6379 \(x\)/);
+  });
+
+  it('says a Redis that accepts connections but does not answer is not responding, rather than to start it', () => {
+    expect(describeRedisUnavailable('Command timed out', { REDIS_URL: 'redis://:s3cret@10.0.0.5:6380/2' })).toBe(
+      'Redis at redis://:****@10.0.0.5:6380/2 did not answer in time (Command timed out): it accepts connections but is not responding — check whether it is overloaded or paused.',
+    );
+    expect(describeRedisUnavailable('connect ETIMEDOUT', {})).toMatch(/^Cannot reach Redis/);
   });
 
   it('masks passwords in userinfo and in a password= parameter', () => {

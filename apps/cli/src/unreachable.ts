@@ -83,6 +83,9 @@ export function describeUnreachable(err: unknown, env: { DATABASE_URL?: string; 
 /** The one line for a Redis the CLI could not use: the URL it tried (password masked), why, and what to do. */
 export function describeRedisUnavailable(reason: string, env: { REDIS_URL?: string }): string {
   const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  // Connected but silent (paused, overloaded, a blocking command): starting it again is not the advice.
+  if (/timed out/i.test(reason) && !/connect/i.test(reason))
+    return `Redis at ${maskUrlPassword(redisUrl)} did not answer in time (${reason}): it accepts connections but is not responding — check whether it is overloaded or paused.`;
   return `Cannot reach Redis at ${maskUrlPassword(redisUrl)} (${reason}). ${startHint}, or set REDIS_URL to a running Redis.`;
 }
 
