@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { createLogger, type Logger, queueBackendFromEnv, waitAtMost } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createManyChatClient } from '@mcb/manychat';
-import { pruneRejectedLogs, WebhookReconciler } from '@mcb/ops';
+import { RejectedLogPruner, WebhookReconciler } from '@mcb/ops';
 import { createQueueConnection, jobQueue, queueNames, WebhookEnqueuer } from '@mcb/queue';
 import { noTracing, type Tracing } from '@mcb/telemetry';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
@@ -118,28 +118,11 @@ export async function startWorkerRuntime(
   reconciler.start();
 
   // Retention of rejected deliveries (SPEC §3: evidence, never input; anyone who knows a URL can send them).
-  let pruning: Promise<unknown> | null = null;
-  const prune = () => {
-    if (pruning) return; // the last run is still deleting
-    pruning = pruneRejectedLogs(admin, { keepDays: env.REJECTED_LOGS_KEEP_DAYS })
-      .then(
-        (deleted) => {
-          if (deleted > 0) log.info({ deleted, keepDays: env.REJECTED_LOGS_KEEP_DAYS }, 'pruned rejected webhook logs');
-        },
-        (err) => log.warn({ err: (err as Error).message }, 'pruning rejected webhook logs failed; retrying next interval'),
-      )
-      .finally(() => {
-        pruning = null;
-      });
-  };
-  // A first run soon after start (a worker restarted more often than the interval still prunes), then every interval.
-  const pruneTimers =
-    env.REJECTED_LOGS_KEEP_DAYS > 0
-      ? [
-          setTimeout(prune, Math.min(60_000, env.REJECTED_LOGS_PRUNE_EVERY_MS)).unref(),
-          setInterval(prune, env.REJECTED_LOGS_PRUNE_EVERY_MS).unref(),
-        ]
-      : [];
+  const pruner = new RejectedLogPruner(
+    { admin, log },
+    { keepDays: env.REJECTED_LOGS_KEEP_DAYS, everyMs: env.REJECTED_LOGS_PRUNE_EVERY_MS },
+  );
+  pruner.start();
 
   const server = serve({
     fetch: createWorkerHealthApp({ database, queue, registry: metrics.registry }).fetch,
@@ -159,8 +142,7 @@ export async function startWorkerRuntime(
     close: async (deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS) => {
       const bounded = (p: Promise<unknown>) => waitAtMost(p, Math.max(100, deadline - Date.now()));
       await reconciler.stop();
-      for (const t of pruneTimers) clearTimeout(t);
-      if (pruning) await bounded(pruning);
+      await bounded(pruner.stop());
       await Promise.all([webhooks.close(deadline), bounded(Promise.all(fixed.map((w) => w.close())))]);
       await new Promise((resolve) => server.close(() => resolve(undefined)));
       await tenants.close().catch(() => {});

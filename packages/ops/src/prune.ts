@@ -1,3 +1,4 @@
+import type { Logger } from '@mcb/core';
 import type { Database } from '@mcb/db';
 
 export interface PruneRejectedOptions {
@@ -33,5 +34,43 @@ export async function pruneRejectedLogs(admin: Database, options: PruneRejectedO
       returning l.id`;
     deleted += rows.length;
     if (rows.length < batchSize) return deleted;
+  }
+}
+
+/**
+ * Runs `pruneRejectedLogs` in a worker: first a minute after start (a worker restarted more often than
+ * the interval still prunes), then `everyMs` after each run ends (runs never overlap). A failed run
+ * (Postgres down) is logged and tried again next time. `keepDays` 0 keeps rejected rows: nothing runs.
+ */
+export class RejectedLogPruner {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly deps: { admin: Database; log: Pick<Logger, 'info' | 'warn'> },
+    private readonly options: { keepDays: number; everyMs: number },
+  ) {}
+
+  start(): void {
+    if (this.timer || this.options.keepDays <= 0) return;
+    const tick = () => {
+      this.running = pruneRejectedLogs(this.deps.admin, { keepDays: this.options.keepDays }).then(
+        (deleted) => {
+          if (deleted > 0) this.deps.log.info({ deleted, keepDays: this.options.keepDays }, 'pruned rejected webhook logs');
+        },
+        (err) => this.deps.log.warn({ err: (err as Error).message }, 'pruning rejected webhook logs failed; retrying next interval'),
+      );
+      void this.running.then(() => {
+        if (this.timer) this.timer = setTimeout(tick, this.options.everyMs).unref();
+      });
+    };
+    this.timer = setTimeout(tick, Math.min(60_000, this.options.everyMs)).unref();
+  }
+
+  /** No run starts after this; resolves once a run in progress has ended. */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
   }
 }

@@ -62,7 +62,8 @@ function openingBrackets(text: string, limit: number): number {
  * ("value overflows numeric format", e.g. `1e200000`, which JSON.parse takes as Infinity): such a
  * body would fail the shared transaction its row is batched in. Bounding both parts at 999 keeps
  * every stored number far inside the range (and beyond what a JavaScript number holds, so no real
- * provider sends one). A native regex answers nearly every body; only a hit is checked outside strings.
+ * provider sends one). A native regex and a sampled digit-run check answer nearly every body; only a hit
+ * is checked token by token outside strings.
  */
 export function hasOversizedNumber(text: string): boolean {
   if (!/\d[eE][+-]?\d{4}/.test(text) && !hasDigitRun(text, 1000)) return false;
