@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { McbError, MissingCredentials, maskSecret, UnknownTenant } from '@mcb/core';
 import { type Database, type Provider, providers, type TenantIntegrationRow, toTenantIntegration } from '@mcb/db';
 import { type Keyring, openJson, openText, sealJson, sealText } from './crypto';
-import { assertAdmin } from './tenants';
+import { assertAdmin, type TenantRecord, writeGhlLocationIds } from './tenants';
 
 /**
  * Integration management: an admin path (ADR 0002). Credentials and webhook secrets are sealed
@@ -17,11 +17,18 @@ export interface SetIntegrationInput {
   credentials?: Record<string, unknown>;
   /** A secret to store, or `true` to generate one. Replaces the current secret, ends any overlap. */
   webhookSecret?: string | true;
+  /**
+   * ghl only: the tenant's GHL location ids (`setGhlLocationIds`), written in the same transaction as
+   * the integration — a location another tenant holds refuses the whole call, and nothing is written.
+   */
+  ghlLocationIds?: readonly string[];
 }
 
 export interface SetIntegrationResult {
   provider: Provider;
   created: boolean;
+  /** The tenant as the call left it, when `ghlLocationIds` was given. */
+  tenant: TenantRecord | null;
   /** The generated secret, only when `webhookSecret: true`. Show it once; it is never readable again. */
   generatedSecret: string | null;
 }
@@ -101,19 +108,24 @@ export async function setIntegration(admin: Database, keyring: Keyring, input: S
   const secret = given ?? generatedSecret;
   const credentials = input.credentials ? admin.sql.json(sealJson(keyring, input.credentials) as never) : null;
   const sealedSecret = secret ? sealText(keyring, secret) : null;
-  const rows = await admin.sql<{ created: boolean }[]>`
-    insert into tenant_integrations (tenant_id, provider, credentials, webhook_secret)
-    values (${tenantId}, ${provider}, ${credentials ?? admin.sql.json(sealJson(keyring, {}) as never)}, ${sealedSecret})
-    on conflict (tenant_id, provider) do update set
-      credentials = ${credentials === null ? admin.sql`tenant_integrations.credentials` : credentials},
-      webhook_secret = ${sealedSecret === null ? admin.sql`tenant_integrations.webhook_secret` : sealedSecret},
-      previous_webhook_secret = ${sealedSecret === null ? admin.sql`tenant_integrations.previous_webhook_secret` : null},
-      previous_secret_expires_at = ${sealedSecret === null ? admin.sql`tenant_integrations.previous_secret_expires_at` : null},
-      is_active = true,
-      last_error = null,
-      updated_at = now()
-    returning (xmax = 0) as created`;
-  return { provider, created: rows[0]?.created ?? false, generatedSecret };
+  if (input.ghlLocationIds && provider !== 'ghl') throw new McbError('bad_request', 'GHL location ids apply to the ghl provider only');
+  return admin.sql.begin(async (tx) => {
+    // Locations first: a location another tenant holds refuses the call before the secret is touched.
+    const tenant = input.ghlLocationIds ? await writeGhlLocationIds(tx, input.slug, input.ghlLocationIds) : null;
+    const rows = await tx<{ created: boolean }[]>`
+      insert into tenant_integrations (tenant_id, provider, credentials, webhook_secret)
+      values (${tenantId}, ${provider}, ${credentials ?? tx.json(sealJson(keyring, {}) as never)}, ${sealedSecret})
+      on conflict (tenant_id, provider) do update set
+        credentials = ${credentials === null ? tx`tenant_integrations.credentials` : credentials},
+        webhook_secret = ${sealedSecret === null ? tx`tenant_integrations.webhook_secret` : sealedSecret},
+        previous_webhook_secret = ${sealedSecret === null ? tx`tenant_integrations.previous_webhook_secret` : null},
+        previous_secret_expires_at = ${sealedSecret === null ? tx`tenant_integrations.previous_secret_expires_at` : null},
+        is_active = true,
+        last_error = null,
+        updated_at = now()
+      returning (xmax = 0) as created`;
+    return { provider, created: rows[0]?.created ?? false, tenant, generatedSecret };
+  }) as Promise<SetIntegrationResult>;
 }
 
 /**

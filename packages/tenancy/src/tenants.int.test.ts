@@ -3,6 +3,8 @@ import { McbError } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { testEnv } from '@mcb/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateKey, parseKeyring } from './crypto';
+import { setIntegration } from './integrations';
 import { addTenant, getTenantBySlug, setGhlLocationIds, updateTenant } from './tenants';
 
 // A GHL location belongs to one tenant (SPEC §3.1: a HighLevel-signed delivery is accepted only when
@@ -161,5 +163,32 @@ describe('one tenant per GHL location, on every config write', () => {
         select slug from tenants where config->'ghl'->'location_ids' ? ${contested}`;
       expect(holders).toHaveLength(1);
     }
+  });
+
+  it("setIntegration with ghlLocationIds binds them in the integration's transaction: refused, it writes neither", async () => {
+    const keyring = parseKeyring(generateKey());
+    const taken = loc('taken');
+    const owner = await ownerOf(taken);
+    const other = uniqueSlug('other');
+    await addTenant(admin, { slug: other, name: 'Other' });
+    const free = loc('free');
+    const err = await refusal(
+      setIntegration(admin, keyring, { slug: other, provider: 'ghl', webhookSecret: 'ghl-secret-1', ghlLocationIds: [free, taken] }),
+    );
+    expect(err.message).toBe(boundTo(owner, taken));
+    expect((await getTenantBySlug(admin, other)).config.ghl).toBeUndefined();
+    const stored = await admin.sql`select 1 from tenant_integrations i join tenants t on t.id = i.tenant_id where t.slug = ${other}`;
+    expect(stored).toHaveLength(0);
+
+    const done = await setIntegration(admin, keyring, {
+      slug: other,
+      provider: 'ghl',
+      webhookSecret: 'ghl-secret-1',
+      ghlLocationIds: [free],
+    });
+    expect(done).toMatchObject({ provider: 'ghl', created: true });
+    expect(done.tenant?.config.ghl).toEqual({ location_ids: [free] });
+    const wrongProvider = await refusal(setIntegration(admin, keyring, { slug: other, provider: 'stripe', ghlLocationIds: [free] }));
+    expect(wrongProvider.message).toBe('GHL location ids apply to the ghl provider only');
   });
 });

@@ -163,17 +163,24 @@ export async function setTenantActive(admin: Database, slug: string, isActive: b
  */
 export async function setGhlLocationIds(admin: Database, slug: string, locationIds: readonly string[]): Promise<TenantRecord> {
   assertAdmin(admin);
+  checkedLocationIds(locationIds);
+  return admin.sql.begin((tx) => writeGhlLocationIds(tx, slug, locationIds)) as Promise<TenantRecord>;
+}
+
+/**
+ * `setGhlLocationIds` inside a caller's transaction, for a write that must stand or fall with it
+ * (`setIntegration` with `ghlLocationIds`).
+ */
+export async function writeGhlLocationIds(tx: Queryable, slug: string, locationIds: readonly string[]): Promise<TenantRecord> {
   const ids = checkedLocationIds(locationIds);
-  return admin.sql.begin(async (tx) => {
-    const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
-    if (!current) throw new UnknownTenant(slug);
-    await claimGhlLocations(tx, current.id, ids);
-    const ghl = { ...(current.config.ghl as Record<string, unknown> | undefined), location_ids: ids };
-    const config = checkedConfig({ ...current.config, ghl });
-    const [row] = await tx<TenantRow[]>`
-      update tenants set config = ${tx.json(config as never)}, updated_at = now() where id = ${current.id} returning *`;
-    return toTenant(row as TenantRow);
-  }) as Promise<TenantRecord>;
+  const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
+  if (!current) throw new UnknownTenant(slug);
+  await claimGhlLocations(tx, current.id, ids);
+  const ghl = { ...(current.config.ghl as Record<string, unknown> | undefined), location_ids: ids };
+  const config = checkedConfig({ ...current.config, ghl });
+  const [row] = await tx<TenantRow[]>`
+    update tenants set config = ${tx.json(config as never)}, updated_at = now() where id = ${current.id} returning *`;
+  return toTenant(row as TenantRow);
 }
 
 /**

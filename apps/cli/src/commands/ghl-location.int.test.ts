@@ -7,7 +7,13 @@ import { mcb } from '../../test/run-cli';
 
 const runTag = randomUUID().slice(0, 8);
 /** GHL location ids of this file: unique per run (a location can be bound to one tenant only, and test files share a database). */
-const L = { loc_A: `loc_A_${runTag}`, loc_B: `loc_B_${runTag}`, loc_C: `loc_C_${runTag}`, loc_Z: `loc_Z_${runTag}` };
+const L = {
+  loc_A: `loc_A_${runTag}`,
+  loc_B: `loc_B_${runTag}`,
+  loc_C: `loc_C_${runTag}`,
+  loc_Y: `loc_Y_${runTag}`,
+  loc_Z: `loc_Z_${runTag}`,
+};
 
 // `mcb integration set … ghl --location-id …` binds HighLevel-signed deliveries to the tenant
 // (issue 13 item 1); `mcb urls` says which locations are accepted.
@@ -73,5 +79,31 @@ describe('mcb integration set <slug> ghl --location-id', () => {
     // A refused command changes nothing: no integration (and no secret) was written either.
     expect((await loader.getTenantContext(other)).credentials.ghl).toBeUndefined();
     expect((await mcb('integration', 'set', other, 'ghl', '--location-id', L.loc_Z)).code).toBe(0);
+  });
+
+  it('binds the locations and writes the integration in one transaction: a failed integration write binds nothing', async () => {
+    const other = `${slug}-c`;
+    expect((await mcb('tenant', 'add', other, '--name', 'Other C')).code).toBe(0);
+    const { id } = await loader.getTenantContext(other);
+    // A fault in the integration write, for this tenant only (test files share the database).
+    const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 1 });
+    const fn = `fail_integration_${runTag}`;
+    await owner.sql.unsafe(`create function ${fn}() returns trigger language plpgsql as $$
+      begin if new.tenant_id = '${id}' then raise exception 'integration write failed (test)'; end if; return new; end $$`);
+    await owner.sql.unsafe(`create trigger ${fn} before insert or update on tenant_integrations for each row execute function ${fn}()`);
+    try {
+      const run = await mcb('integration', 'set', other, 'ghl', '--webhook-secret', 'ghl-shared-secret-3', '--location-id', L.loc_Y);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('integration write failed (test)');
+      // Nothing of the command stayed: the location is not bound, so another tenant can still take it.
+      expect((await loader.getTenantContext(other)).config.ghl.location_ids).toEqual([]);
+    } finally {
+      await owner.sql.unsafe(`drop trigger ${fn} on tenant_integrations; drop function ${fn}()`);
+      await owner.close();
+    }
+    expect((await mcb('integration', 'set', other, 'ghl', '--webhook-secret', 'ghl-shared-secret-3', '--location-id', L.loc_Y)).code).toBe(
+      0,
+    );
+    expect((await loader.getTenantContext(other)).config.ghl.location_ids).toEqual([L.loc_Y]);
   });
 });

@@ -7,7 +7,6 @@ import {
   parseTenantConfig,
   removeIntegration,
   rotateWebhookSecret,
-  setGhlLocationIds,
   setIntegration,
   webhookIntegrationStates,
 } from '@mcb/tenancy';
@@ -46,12 +45,17 @@ export function registerIntegrationCommands(program: Command): void {
         const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
         if (opts.locationId && parseProvider(provider) !== 'ghl') throw new Error('--location-id applies to the ghl provider only');
         const { result, locations, state } = await withAdminDatabase(env, async (admin) => {
-          // Locations first: a location another tenant holds refuses the command before any secret changes.
-          const bound = opts.locationId ? await setGhlLocationIds(admin, slug, opts.locationId) : null;
-          const result = await setIntegration(admin, keyring, { slug, provider, credentials, webhookSecret: opts.webhookSecret });
+          // One transaction: a location another tenant holds refuses the command and nothing changes.
+          const result = await setIntegration(admin, keyring, {
+            slug,
+            provider,
+            credentials,
+            webhookSecret: opts.webhookSecret,
+            ghlLocationIds: opts.locationId,
+          });
           const state = (await webhookIntegrationStates(admin, slug))[result.provider];
           if (result.provider !== 'ghl') return { result, locations: null, state };
-          const tenant = bound ?? (await getTenantBySlug(admin, slug));
+          const tenant = result.tenant ?? (await getTenantBySlug(admin, slug));
           return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids, state };
         });
         out(`${result.created ? 'Added' : 'Updated'} ${result.provider} integration for ${slug}.\n`);
