@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { parseGhlPublicKeys } from '@mcb/sources';
-import { setGhlLocationIds } from '@mcb/tenancy';
+import { setGhlLocationIds, setTenantActive, sharedGhlLocations } from '@mcb/tenancy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, logsOf, makeReceiver, makeTenant } from './harness';
 
@@ -12,6 +12,8 @@ const L = {
   loc_bravo: `loc_bravo_${runTag}`,
   loc_fresh: `loc_fresh_${runTag}`,
   loc_moved: `loc_moved_${runTag}`,
+  loc_legacy: `loc_legacy_${runTag}`,
+  loc_legacy_own: `loc_legacy_own_${runTag}`,
 };
 
 // Issue 13 item 1: HighLevel signs every location of every agency with one key, so a valid
@@ -105,5 +107,45 @@ describe('GHL-signed deliveries are bound to their tenant (SPEC §3.1)', () => {
     const body = delivery(L.loc_bravo);
     expect((await post(alpha.slug, body, { 'x-webhook-secret': shared })).status).toBe(200);
     expect((await post(alpha.slug, delivery(L.loc_alpha), { 'x-webhook-secret': 'wrong-secret' })).status).toBe(401);
+  });
+
+  it('a location two active tenants name (rows written before the one-tenant rule) is refused at both until one lets go', async () => {
+    const first = await makeTenant(h, { ghl: shared });
+    const second = await makeTenant(h, { ghl: shared });
+    await setGhlLocationIds(h.admin, first.slug, [L.loc_legacy, L.loc_legacy_own]);
+    // The second tenant's row names it too, as the old unchecked config writes could leave it.
+    await h.admin.sql`update tenants set config = ${h.admin.sql.json({ ghl: { location_ids: [L.loc_legacy] } })} where id = ${second.id}`;
+    expect(
+      (await sharedGhlLocations(h.admin))
+        .find((s) => s.locationId === L.loc_legacy)
+        ?.tenants.map((t) => t.slug)
+        .sort(),
+    ).toEqual([first.slug, second.slug].sort());
+    for (const slug of [first.slug, second.slug]) {
+      const body = delivery(L.loc_legacy);
+      const res = await post(slug, body, { 'x-ghl-signature': edSig(body) });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+        'Invalid signature: signed for a GHL location that more than one tenant names',
+      );
+    }
+    const rejected = (await logsOf(h, first.id)).filter((r) => r.status === 'rejected').map((r) => r.error_message);
+    expect(rejected).toEqual(['invalid_signature: shared_location']);
+    // The first tenant's other location is its alone: accepted.
+    const own = delivery(L.loc_legacy_own);
+    expect((await post(first.slug, own, { 'x-ghl-signature': edSig(own) })).status).toBe(200);
+    // An inactive holder does not block the active one (it receives nothing); reactivated, it would.
+    await setTenantActive(h.admin, second.slug, false);
+    const whileInactive = delivery(L.loc_legacy);
+    expect((await post(first.slug, whileInactive, { 'x-ghl-signature': edSig(whileInactive) })).status).toBe(200);
+    await setTenantActive(h.admin, second.slug, true);
+    // Reactivating notifies for the second tenant only; the first's cached context may hold its old view
+    // for the loader's TTL, so the second tenant (whose context is fresh) is what must refuse at once.
+    const again = delivery(L.loc_legacy);
+    expect((await post(second.slug, again, { 'x-ghl-signature': edSig(again) })).status).toBe(401);
+    // One lets go: the other accepts.
+    await setGhlLocationIds(h.admin, second.slug, [L.loc_moved.replace('moved', 'moved_2')]);
+    const after = delivery(L.loc_legacy);
+    expect((await post(first.slug, after, { 'x-ghl-signature': edSig(after) })).status).toBe(200);
   });
 });

@@ -17,9 +17,17 @@ export type WebhookQuery = Readonly<Record<string, string | undefined>>;
  * - `invalid_signature`: presented, but it does not match;
  * - `stale_timestamp`: a Stripe signature older than the tolerance, a GHL-signed delivery older (or
  *   further in the future) than its bound;
- * - `foreign_location`: a valid GHL signature over a delivery for a location that is not the tenant's.
+ * - `foreign_location`: a valid GHL signature over a delivery for a location that is not the tenant's;
+ * - `shared_location`: a valid GHL signature for a location of the tenant's that another active tenant
+ *   also names (bound before the one-tenant-per-location rule): refused at both until one lets it go.
  */
-export type VerifyFailure = 'no_secret' | 'missing_signature' | 'invalid_signature' | 'stale_timestamp' | 'foreign_location';
+export type VerifyFailure =
+  | 'no_secret'
+  | 'missing_signature'
+  | 'invalid_signature'
+  | 'stale_timestamp'
+  | 'foreign_location'
+  | 'shared_location';
 
 /** How a delivery was authenticated (kept for logs; never a secret). */
 export type VerifyMethod = 'stripe_signature' | 'ghl_ed25519' | 'ghl_rsa' | 'shared_secret';
@@ -44,13 +52,18 @@ export interface VerifyOptions {
    * other location is refused (`foreign_location`). Absent or empty: every signed delivery is refused.
    */
   ghlLocationIds?: readonly string[];
+  /** Those of `ghlLocationIds` another active tenant also names: refused (`shared_location`). */
+  ghlSharedLocationIds?: readonly string[];
 }
 
 /** Each provider's verifier (`<provider>/verify.ts`), with the options only GHL reads. */
 const verifiers: Record<Source, (...args: [...Parameters<Verifier>, VerifyOptions]) => VerifyResult> = {
   stripe: verifyStripeSignature,
   ghl: (rawBody, headers, query, secrets, now, options) =>
-    verifyGhlSignature(rawBody, headers, query, secrets, now, options.ghlPublicKeys, { locationIds: options.ghlLocationIds ?? [] }),
+    verifyGhlSignature(rawBody, headers, query, secrets, now, options.ghlPublicKeys, {
+      locationIds: options.ghlLocationIds ?? [],
+      sharedLocationIds: options.ghlSharedLocationIds,
+    }),
   denefits: verifyDenefitsSecret,
   manychat: verifyManyChatSecret,
   perspective: verifyPerspectiveSecret,

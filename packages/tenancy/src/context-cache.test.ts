@@ -15,12 +15,14 @@ function fakeAdmin(tenants = [acme]) {
   const sql = (strings: TemplateStringsArray, ...values: unknown[]) => {
     const text = strings.join('$');
     // The `where` fragment (`t.slug = ${key}` / `t.id = ${key}::uuid`), embedded in the query below.
-    if (!text.includes('from tenants')) return { by: text.trim().startsWith('t.slug') ? 'slug' : 'id', key: values[0] as string };
+    if (/^t\.(slug|id) = /.test(text.trim())) return { by: text.trim().startsWith('t.slug') ? 'slug' : 'id', key: values[0] as string };
+    // Other fragments (the shared GHL locations subquery): no value the fake needs.
+    if (!text.trim().startsWith('select t.id')) return { fragment: text };
     const where = values.find((v): v is { by: string; key: string } => typeof v === 'object' && v !== null && 'key' in v);
     if (!where) throw new Error(`unexpected query: ${text}`);
     loads.push(where.key);
     const row = tenants.find((t) => (where.by === 'slug' ? t.slug : t.id) === where.key);
-    return Promise.resolve(row ? [{ ...row, integrations: [] }] : []);
+    return Promise.resolve(row ? [{ ...row, integrations: [], ghl_shared_location_ids: [] }] : []);
   };
   return { admin: { sql, role: 'admin', close: async () => {} } as unknown as Database, loads };
 }

@@ -23,6 +23,12 @@ export interface TenantContext {
   config: TenantConfig;
   /** Active integrations only, keyed by provider. */
   credentials: Partial<Record<Provider, IntegrationSecrets>>;
+  /**
+   * Those of `config.ghl.location_ids` another active tenant also names — written before a location
+   * could belong to one tenant only. GHL-signed deliveries for them are refused here and there until
+   * an operator removes the location from all but one tenant (`mcb tenant list` names them).
+   */
+  ghlSharedLocationIds: string[];
 }
 
 /**

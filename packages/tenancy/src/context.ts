@@ -5,6 +5,7 @@ import { parseTenantConfig } from './config';
 import type { IntegrationSecrets, TenantContext, TenantContextLoader } from './context-types';
 import { type Keyring, openJson, openText } from './crypto';
 import { isValidSlug } from './slug';
+import { sharedGhlLocationIdsOf } from './tenants';
 
 /** Channel the 0003 migration's triggers notify with a tenant id on every tenant/integration change. */
 export const tenantChangedChannel = 'mcb_tenant_changed';
@@ -53,7 +54,10 @@ interface Entry {
 }
 
 /** A tenant with its active integrations, in one row (`json_agg`). */
-type ContextRow = Pick<TenantRow, 'id' | 'slug' | 'name' | 'owner_name' | 'report_email' | 'config'> & { integrations: IntegrationJson[] };
+type ContextRow = Pick<TenantRow, 'id' | 'slug' | 'name' | 'owner_name' | 'report_email' | 'config'> & {
+  integrations: IntegrationJson[];
+  ghl_shared_location_ids: string[];
+};
 type IntegrationJson = JsonRow<
   Pick<TenantIntegrationRow, 'provider' | 'credentials' | 'webhook_secret' | 'previous_webhook_secret' | 'previous_secret_expires_at'>
 >;
@@ -100,7 +104,7 @@ function decryptIntegration(keyring: Keyring, slug: string, row: IntegrationJson
 function toContext(keyring: Keyring, row: ContextRow): TenantContext {
   const credentials: TenantContext['credentials'] = {};
   for (const integration of row.integrations) credentials[integration.provider] = decryptIntegration(keyring, row.slug, integration);
-  return { ...toTenant(row), config: parseTenantConfig(row.config), credentials };
+  return { ...toTenant(row), config: parseTenantConfig(row.config), credentials, ghlSharedLocationIds: row.ghl_shared_location_ids };
 }
 
 /**
@@ -229,7 +233,8 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
         coalesce(json_agg(json_build_object(
           'provider', i.provider, 'credentials', i.credentials, 'webhook_secret', i.webhook_secret,
           'previous_webhook_secret', i.previous_webhook_secret, 'previous_secret_expires_at', i.previous_secret_expires_at
-        )) filter (where i.id is not null), '[]') as integrations
+        )) filter (where i.id is not null), '[]') as integrations,
+        ${sharedGhlLocationIdsOf(admin)} as ghl_shared_location_ids
       from tenants t
       left join tenant_integrations i on i.tenant_id = t.id and i.is_active
       where ${by === 'slug' ? admin.sql`t.slug = ${key}` : admin.sql`t.id = ${key}::uuid`} and t.is_active

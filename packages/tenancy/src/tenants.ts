@@ -82,6 +82,10 @@ function checkedLocationIds(locationIds: readonly string[]): string[] {
   return ids;
 }
 
+/** The location ids a tenant row (alias `t`) names: `config.ghl.location_ids`, none when it is not a list. */
+const locationIdsOfT = (sql: Queryable) => sql`jsonb_array_elements_text(case when jsonb_typeof(t.config->'ghl'->'location_ids') = 'array'
+  then t.config->'ghl'->'location_ids' else '[]'::jsonb end)`;
+
 /**
  * Claims GHL locations for a tenant (`tenantId`, or null for one not inserted yet) inside the
  * writing transaction. HighLevel's signing key is shared by every location (SPEC §3.1), so a signed
@@ -99,12 +103,40 @@ async function claimGhlLocations(tx: Queryable, tenantId: string | null, ids: re
   const [taken] = await tx<{ slug: string; id: string }[]>`
     select t.slug, l.id
     from tenants t
-    cross join lateral jsonb_array_elements_text(case when jsonb_typeof(t.config->'ghl'->'location_ids') = 'array'
-      then t.config->'ghl'->'location_ids' else '[]'::jsonb end) l(id)
+    cross join lateral ${locationIdsOfT(tx)} l(id)
     where ${tenantId === null ? tx`true` : tx`t.id <> ${tenantId}`} and l.id = any(${ids as string[]}::text[])
     order by array_position(${ids as string[]}::text[], l.id), t.slug
     limit 1`;
   if (taken) throw new McbError('bad_request', `GHL location ${taken.id} is already bound to tenant ${taken.slug}`);
+}
+
+/**
+ * SQL for a tenant row aliased `t` (for the context query): the ids of its GHL locations that another
+ * ACTIVE tenant also names, as `text[]`. Only rows written before `claimGhlLocations` existed can share
+ * a location; a signed delivery for one cannot be bound to one tenant, so it is refused (SPEC §3.1).
+ */
+export function sharedGhlLocationIdsOf(admin: Database) {
+  return admin.sql`coalesce((
+    select array_agg(distinct l.id order by l.id) from ${locationIdsOfT(admin.sql)} l(id)
+    where exists (select 1 from tenants o where o.id <> t.id and o.is_active
+      and jsonb_typeof(o.config->'ghl'->'location_ids') = 'array' and o.config->'ghl'->'location_ids' ? l.id)
+  ), '{}')`;
+}
+
+/** A GHL location named by more than one tenant, with those tenants (slugs; `active` per slug). */
+export interface SharedGhlLocation {
+  locationId: string;
+  tenants: Array<{ slug: string; active: boolean }>;
+}
+
+/** Every GHL location more than one tenant names (written before the one-tenant rule), for operators. */
+export async function sharedGhlLocations(admin: Database): Promise<SharedGhlLocation[]> {
+  assertAdmin(admin);
+  const rows = await admin.sql<{ id: string; tenants: Array<{ slug: string; active: boolean }> }[]>`
+    select l.id, json_agg(json_build_object('slug', t.slug, 'active', t.is_active) order by t.slug) as tenants
+    from tenants t cross join lateral ${locationIdsOfT(admin.sql)} l(id)
+    group by l.id having count(distinct t.id) > 1 order by l.id`;
+  return rows.map((r) => ({ locationId: r.id, tenants: r.tenants }));
 }
 
 /** Creates a tenant. Refuses a bad slug, email or config (naming the field) and an existing slug. */

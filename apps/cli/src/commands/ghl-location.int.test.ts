@@ -106,4 +106,24 @@ describe('mcb integration set <slug> ghl --location-id', () => {
     );
     expect((await loader.getTenantContext(other)).config.ghl.location_ids).toEqual([L.loc_Y]);
   });
+
+  it('tenant list warns about a location two tenants name (rows written before the rule), and stops once one lets go', async () => {
+    const first = `${slug}-d`;
+    const second = `${slug}-e`;
+    expect((await mcb('tenant', 'add', first, '--name', 'First')).code).toBe(0);
+    expect((await mcb('tenant', 'add', second, '--name', 'Second')).code).toBe(0);
+    const legacy = `loc_legacy_${runTag}`;
+    await admin.sql`update tenants set config = ${admin.sql.json({ ghl: { location_ids: [legacy] } })} where slug in (${first}, ${second})`;
+    const warning = (names: string) =>
+      `warning: GHL location ${legacy} is named by tenants ${names}: HighLevel-signed deliveries for it are refused at every active one until it is left to one tenant (mcb integration set <slug> ghl --location-id <that tenant's other ids>, or mcb tenant update <slug> --config)\n`;
+    const listed = await mcb('tenant', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toContain(warning(`${first}, ${second}`));
+    expect((await mcb('tenant', 'deactivate', second)).code).toBe(0);
+    expect((await mcb('tenant', 'list')).stderr).toContain(
+      `warning: GHL location ${legacy} is named by tenants ${first}, ${second} (inactive): were more than one of them active,`,
+    );
+    expect((await mcb('tenant', 'update', second, '--config', '{"ghl":{"location_ids":[]}}')).code).toBe(0);
+    expect((await mcb('tenant', 'list')).stderr).not.toContain(legacy);
+  });
 });

@@ -324,6 +324,9 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       stderr += String(d);
     });
     const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    // Other test files share the database and may leave a GHL location shared for a moment: `tenant list`
+    // then warns about it on stderr. Nothing else may be there.
+    const unexpected = stderr.split('\n').filter((line) => line !== '' && !line.startsWith('warning: GHL location '));
+    expect({ status, unexpected }).toEqual({ status: 0, unexpected: [] });
   }, 60_000);
 });

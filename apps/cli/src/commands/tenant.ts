@@ -6,6 +6,7 @@ import {
   listTenants,
   parseTenantConfig,
   setTenantActive,
+  sharedGhlLocations,
   type TenantRecord,
   updateTenant,
 } from '@mcb/tenancy';
@@ -73,7 +74,10 @@ export function registerTenantCommands(program: Command): void {
     .description('Every tenant with its status and active integrations')
     .action(async () => {
       const env = loadCliEnv();
-      const tenants = await withAdminDatabase(env, listTenants);
+      const [tenants, shared] = await withAdminDatabase(
+        env,
+        async (admin) => [await listTenants(admin), await sharedGhlLocations(admin)] as const,
+      );
       if (tenants.length === 0) return void out('No tenants. Add one with: mcb tenant add <slug> --name …\n');
       out(
         formatTable(
@@ -81,6 +85,20 @@ export function registerTenantCommands(program: Command): void {
           tenants.map((t) => [t.slug, t.name, t.ownerName ?? '-', t.reportEmail ?? '-', status(t), t.providers.join(',') || '-']),
         ),
       );
+      // Rows written before a location could belong to one tenant only: say which, and how to fix them.
+      for (const { locationId, tenants: holders } of shared) {
+        const names = holders.map((h) => (h.active ? h.slug : `${h.slug} (inactive)`)).join(', ');
+        const active = holders.filter((h) => h.active).length;
+        const effect =
+          active > 1
+            ? 'HighLevel-signed deliveries for it are refused at every active one until it is left to one tenant'
+            : 'were more than one of them active, HighLevel-signed deliveries for it would be refused at each; leave it to one tenant';
+        process.stderr.write(
+          `${printable(
+            `warning: GHL location ${locationId} is named by tenants ${names}: ${effect} (mcb integration set <slug> ghl --location-id <that tenant's other ids>, or mcb tenant update <slug> --config)`,
+          )}\n`,
+        );
+      }
     });
 
   tenant

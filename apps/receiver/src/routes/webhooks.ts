@@ -40,6 +40,7 @@ const failureMessages: Record<string, string> = {
   invalid_signature: 'Invalid signature',
   stale_timestamp: 'Invalid signature: timestamp outside the tolerance',
   foreign_location: "Invalid signature: signed for a GHL location that is not this tenant's",
+  shared_location: 'Invalid signature: signed for a GHL location that more than one tenant names',
 };
 
 type Resolved = { ok: true; ctx: TenantContext; source: Source } | { ok: false; response: Response; outcome: IntakeOutcomeLabel };
@@ -153,6 +154,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     const verdict = verifyWebhook(source, bytes, headers, c.req.query(), activeWebhookSecrets(integration, now), now, {
       ...deps.verifyOptions,
       ghlLocationIds: ctx.config.ghl.location_ids,
+      ghlSharedLocationIds: ctx.ghlSharedLocationIds,
     });
     if (!verdict.ok) {
       reason = verdict.reason;

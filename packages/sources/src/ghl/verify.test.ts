@@ -42,6 +42,15 @@ describe('verifyGhlSignature', () => {
     expect(verifyGhlSignature(body, {}, {}, ['s3cret'], now, keys)).toEqual({ ok: false, reason: 'missing_signature' });
     expect(verifyGhlSignature(body, {}, {}, [], now, keys)).toEqual({ ok: false, reason: 'no_secret' });
   });
+  it('a valid signature for a location another active tenant also names is refused: it cannot be bound to one tenant', () => {
+    const shared = { locationIds: ['loc', 'loc2'], sharedLocationIds: ['loc'] };
+    expect(verifyGhlSignature(body, { 'x-ghl-signature': edSig(body) }, {}, [], now, keys, shared)).toEqual({
+      ok: false,
+      reason: 'shared_location',
+    });
+    const own = encode({ type: 'ContactCreate', webhookId: 'wh_4', locationId: 'loc2', timestamp: now.toISOString() });
+    expect(verifyGhlSignature(own, { 'x-ghl-signature': edSig(own) }, {}, [], now, keys, shared).ok).toBe(true);
+  });
   it("a valid signature for a location that is not the tenant's is refused (HighLevel signs every location with one key)", () => {
     const other = encode({ type: 'ContactCreate', webhookId: 'wh_3', locationId: 'someone-else', timestamp: now.toISOString() });
     expect(verifyGhlSignature(other, { 'x-ghl-signature': edSig(other) }, {}, [], now, keys, mine)).toEqual({

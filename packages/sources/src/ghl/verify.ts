@@ -65,6 +65,11 @@ function decodeSignature(value: string): Buffer | null {
 export interface GhlBinding {
   /** The tenant's GHL location ids (`tenants.config.ghl.location_ids`). Empty: no signed delivery is accepted. */
   locationIds: readonly string[];
+  /**
+   * Those of `locationIds` another active tenant also names (written before a location could belong to
+   * one tenant only): the delivery cannot be bound to one tenant, so it is refused (`shared_location`).
+   */
+  sharedLocationIds?: readonly string[];
   /** Oldest accepted delivery, by the body's own `timestamp`, in ms. Default `ghlSignedMaxAgeMs`. */
   maxAgeMs?: number;
   /** How far in the future a `timestamp` may be (clock skew), in ms. Default `ghlSignedMaxFutureMs`. */
@@ -109,6 +114,7 @@ export function checkGhlBinding(rawBody: Uint8Array, binding: GhlBinding, now: D
   const event = bodyEvent(rawBody);
   const location = event ? ghlLocationIdOf(event) : null;
   if (!location || !binding.locationIds.includes(location)) return { ok: false, reason: 'foreign_location' };
+  if (binding.sharedLocationIds?.includes(location)) return { ok: false, reason: 'shared_location' };
   const ts = event ? ghlTimestampOf(event) : undefined;
   if (ts === undefined) return null;
   const age = now.getTime() - ts;
