@@ -116,10 +116,14 @@ async function claimGhlLocations(tx: Queryable, tenantId: string | null, ids: re
  * a location; a signed delivery for one cannot be bound to one tenant, so it is refused (SPEC §3.1).
  */
 export function sharedGhlLocationIdsOf(admin: Database) {
+  const ids = admin.sql`array(select ${locationIdsOfT(admin.sql)})`;
+  // `?|` over the whole list first, so the GIN index (drizzle/0020) finds the few other tenants to look at.
   return admin.sql`coalesce((
-    select array_agg(distinct l.id order by l.id) from ${locationIdsOfT(admin.sql)} l(id)
-    where exists (select 1 from tenants o where o.id <> t.id and o.is_active
-      and jsonb_typeof(o.config->'ghl'->'location_ids') = 'array' and o.config->'ghl'->'location_ids' ? l.id)
+    select array_agg(distinct l.id order by l.id)
+    from tenants o
+    cross join lateral jsonb_array_elements_text(case when jsonb_typeof(o.config->'ghl'->'location_ids') = 'array'
+      then o.config->'ghl'->'location_ids' else '[]'::jsonb end) l(id)
+    where o.config->'ghl'->'location_ids' ?| ${ids} and o.id <> t.id and o.is_active and l.id = any(${ids})
   ), '{}')`;
 }
 

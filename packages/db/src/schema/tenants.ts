@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { type RowOf, rowMapper } from '../rows';
 import { createdAt, updatedAt } from './columns';
 
@@ -17,7 +17,11 @@ export const tenants = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [check('tenants_slug_format', sql`${t.slug} ~ '^[a-z0-9-]{2,40}$'`)],
+  (t) => [
+    check('tenants_slug_format', sql`${t.slug} ~ '^[a-z0-9-]{2,40}$'`),
+    // "Which other tenant names one of these GHL locations" (`?|`) on every tenant-context load (SPEC §3.1).
+    index('tenants_ghl_location_ids_idx').using('gin', sql`(${t.config}->'ghl'->'location_ids')`),
+  ],
 );
 
 export type Tenant = typeof tenants.$inferSelect;
