@@ -97,7 +97,8 @@ describe('SPEC §3 table', () => {
     await eventually(async () => (await h.jobs.queueFor(tenant.id).getJob(`log-${json.id}`)) !== undefined);
     const job = await h.jobs.queueFor(tenant.id).getJob(`log-${json.id}`);
     expect(job?.name).toBe('webhook.process');
-    expect(job?.data).toEqual({ logId: json.id });
+    // Ids only, never the payload (SPEC §1) — and the payload's length, which the worker budgets its memory by.
+    expect(job?.data).toEqual({ logId: json.id, bytes: body.length });
     // One write per row: the receiver never updates it after the insert.
     expect(rows[0]?.enqueued_at).toBeNull();
   });

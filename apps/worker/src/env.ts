@@ -19,6 +19,12 @@ export const workerEnvSchema = z.object({
    */
   WORKER_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(2_000).default(400),
   WORKER_TENANT_CONCURRENCY: z.coerce.number().int().min(1).max(2_000).default(200),
+  /**
+   * Heap the webhook payloads a process holds at once may take, by estimate (`payloadMemoryEstimate`:
+   * 24 bytes per byte of JSON, the measured worst): what one tenant's huge bodies can take before its
+   * further jobs wait, without ever bounding ordinary traffic (400 Stripe events of 1.5 KB ≈ 20 MB).
+   */
+  WORKER_PAYLOAD_MEMORY_MB: z.coerce.number().int().min(16).max(16_384).default(128),
   WORKER_LOCK_MS: z.coerce.number().int().min(1_000).default(30_000),
   WORKER_TENANT_REFRESH_MS: z.coerce.number().int().min(100).default(30_000),
   WORKER_DB_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),

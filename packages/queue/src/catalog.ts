@@ -14,7 +14,9 @@ export type QueueName = (typeof queueNames)[keyof typeof queueNames];
 
 /** Job catalog: name → data schema. Jobs carry ids, never payloads or secrets (SPEC §1). */
 export const jobSchemas = {
-  'webhook.process': z.object({ logId: z.number().int().positive() }),
+  // `bytes`: the stored payload's length, set by whoever knows it (the receiver); the worker budgets its
+  // memory by it and looks it up when absent.
+  'webhook.process': z.object({ logId: z.number().int().positive(), bytes: z.number().int().min(0).optional() }),
   'meta.sync': z.object({
     tenantId: z.string().uuid(),
     since: z.string().optional(),

@@ -6,6 +6,8 @@ import type { QueueConnection } from './connection';
 export interface WebhookJobRef {
   tenantId: string;
   logId: number;
+  /** Length of the stored payload (JSON text), when the enqueuer knows it: the worker's memory budget reads it. */
+  bytes?: number;
   /** Serialized trace context of the request that stored the log (receiver, tracing on). */
   trace?: string;
 }
@@ -58,7 +60,7 @@ export class WebhookEnqueuer {
           const metadata = spans?.[i]?.metadata();
           return {
             name: 'webhook.process',
-            data: { logId: ref.logId },
+            data: ref.bytes === undefined ? { logId: ref.logId } : { logId: ref.logId, bytes: ref.bytes },
             opts: metadata
               ? { ...options, jobId: webhookJobId(ref.logId), telemetry: { metadata } }
               : { ...options, jobId: webhookJobId(ref.logId) },

@@ -346,7 +346,7 @@ export class GroupCommitter {
           // The first request with a key in this batch owns the new row; later ones are duplicates.
           newIds.delete(k);
           results[x.index] = { id: row.id, duplicate: false };
-          if (row.status === 'received') fresh.push({ tenantId, logId: row.id, trace: x.row.trace });
+          if (row.status === 'received') fresh.push({ tenantId, logId: row.id, bytes: payloadBytes(x.row), trace: x.row.trace });
         } else missing.push(x);
       }
       if (missing.length > 0) lookups.push({ tenantId, missing });
@@ -386,7 +386,7 @@ export class GroupCommitter {
         const first = inserted[0];
         if (first) {
           results[index] = storedRaw ? { id: first.id, duplicate: false, storedRaw } : { id: first.id, duplicate: false };
-          if (first.status === 'received') fresh.push({ tenantId: row.tenantId, logId: first.id, trace: row.trace });
+          if (first.status === 'received') fresh.push({ tenantId: row.tenantId, logId: first.id, bytes: payloadBytes(row), trace: row.trace });
         } else if (row.status !== 'rejected') {
           // A duplicate; a refused row's raw form has its own key, so it is looked up by that key.
           const key = storedRaw ? rawForm(row, '').dedupeKey : row.dedupeKey;
@@ -466,6 +466,9 @@ async function inOneRoundTrip(sql: Sql, build: (tx: ReservedSql) => Array<Promis
 }
 
 type InsertedRow = { id: number; source: string; dedupe_key: string; status: string };
+
+/** The stored payload's length (characters of its JSON text), handed to the job for the worker's memory budget. */
+const payloadBytes = (row: IntakeRow): number => row.payload?.length ?? 0;
 
 function setTenant(tx: ReservedSql | TransactionSql, tenantId: string) {
   return tx`select set_config('app.tenant_id', ${tenantId}, true)`;

@@ -8,6 +8,7 @@ import type { WorkerDeps } from '../../deps';
 import { dbWaitBoundMs } from '../../env';
 import { isRetryable, PermanentJobError } from '../../errors';
 import { Batcher, runIsolated } from './batcher';
+import { MemoryBudget, payloadMemoryEstimate } from './budget';
 
 interface LogRow {
   id: number;
@@ -45,11 +46,24 @@ async function release(job: Job, token: string, deps: WorkerDeps, tenantId: stri
 
 /** Per tenant: one loader and one applier, shared by the jobs of that tenant's queue running side by side. */
 interface TenantBatchers {
+  /** Stored payload length of logs whose job did not carry it (enqueued by the reconciler or replay). */
+  size: Batcher<number, number>;
   load: Batcher<number, LogRow | null>;
   apply: Batcher<PlanItem, ApplyOutcome[]>;
 }
 
 const batchersByDeps = new WeakMap<WorkerDeps, Map<string, TenantBatchers>>();
+const budgetByDeps = new WeakMap<WorkerDeps, MemoryBudget>();
+
+/** The process's payload memory budget (one per worker runtime). */
+function budgetFor(deps: WorkerDeps): MemoryBudget {
+  let budget = budgetByDeps.get(deps);
+  if (!budget) {
+    budget = new MemoryBudget(deps.env.WORKER_PAYLOAD_MEMORY_MB * 1024 * 1024);
+    budgetByDeps.set(deps, budget);
+  }
+  return budget;
+}
 
 /**
  * Batch sizes: a run takes what gathered while the previous one was in flight (ADR 0012). Two runs
@@ -71,6 +85,17 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
     const loadLimits = { ...loadOptions, deadlineMs };
     const applyLimits = { ...applyOptions, deadlineMs };
     b = {
+      size: new Batcher(async (ids) => {
+        const rows = await withTenantRoundTrip(
+          sql,
+          tenantId,
+          (tx) => tx<{ id: number; bytes: number }[]>`
+            select id, coalesce(octet_length(raw_body), octet_length(payload::text), 0) as bytes
+            from webhook_logs where tenant_id = ${tenantId} and id = any(${ids}::int8[])`,
+        );
+        const byId = new Map(rows.map((r) => [Number(r.id), Number(r.bytes)]));
+        return ids.map((id) => ({ ok: true as const, value: byId.get(id) ?? 0 }));
+      }, loadLimits),
       load: new Batcher(async (ids) => {
         const rows = await withTenantRoundTrip(
           sql,
@@ -163,6 +188,33 @@ export async function processWebhookJob(job: Job, deps: WorkerDeps, token?: stri
   const { logId } = parsed.data;
   const batchers = batchersFor(deps, tenantId);
 
+  // The payload's share of the process's memory, held until the job ends (budget.ts).
+  const bytes = parsed.data.bytes ?? (await batchers.size.submit(logId));
+  let leave: () => void;
+  try {
+    leave = await budgetFor(deps).acquire(tenantId, payloadMemoryEstimate(bytes), signal);
+  } catch (err) {
+    // Shutdown while waiting for room: back to the queue, no attempt spent, nothing loaded yet.
+    if (!signal?.aborted || !token) throw err;
+    return release(job, token, deps, tenantId, logId);
+  }
+  try {
+    return await processLoaded(job, deps, tenantId, logId, batchers, started, token, signal);
+  } finally {
+    leave();
+  }
+}
+
+async function processLoaded(
+  job: Job,
+  deps: WorkerDeps,
+  tenantId: string,
+  logId: number,
+  batchers: TenantBatchers,
+  started: number,
+  token?: string,
+  signal?: AbortSignal,
+): Promise<WebhookJobResult> {
   const log = await batchers.load.submit(logId);
   if (!log) throw new PermanentJobError(`webhook log ${logId} not found for tenant ${tenantId} (or rejected)`);
   const labels = { tenant: tenantId, source: log.source };
