@@ -1,7 +1,7 @@
 import { testSeed } from '@mcb/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ContactState, planFieldUpdates, type Stamp } from './fields';
+import { type ContactState, maxTagsPerContact, planFieldUpdates, type Stamp } from './fields';
 
 fc.configureGlobal({ seed: testSeed('contacts field-rule properties') });
 
@@ -9,6 +9,24 @@ const empty = (): ContactState => ({ values: {}, tags: {}, meta: {} });
 const s = (at: string, logId: number): Stamp => ({ at, logId: String(logId) });
 
 describe('planFieldUpdates (SPEC §6.4, §6.7)', () => {
+  it(`holds at most ${maxTagsPerContact} tag keys per contact: new keys past it are dropped, known ones still update`, () => {
+    const many = (from: number, n: number, value: string) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${from + i}`, value]));
+    const first = planFieldUpdates(empty(), [{ fields: { tags: many(0, 400, 'a') }, stamp: s('2026-01-01T00:00:00Z', 1) }]);
+    const state = { values: {}, tags: first.tags ?? {}, meta: first.meta };
+    const next = planFieldUpdates(state, [
+      { fields: { tags: { ...many(400, 150, 'b'), k0: 'updated' } }, stamp: s('2026-01-02T00:00:00Z', 2) },
+    ]);
+    const tags = next.tags ?? {};
+    expect(Object.keys(tags)).toHaveLength(maxTagsPerContact);
+    expect(tags.k0).toBe('updated');
+    expect(tags.k499).toBe('b');
+    expect(tags.k500).toBeUndefined();
+    // A dropped key leaves no stamp and no lineage row.
+    expect(next.meta['tags.k500']).toBeUndefined();
+    expect(next.changes.filter((c) => c.field.startsWith('tags.'))).toHaveLength(101);
+  });
+
   it('never lets an empty value overwrite a known one', () => {
     const first = planFieldUpdates(empty(), [{ fields: { firstName: 'Ann' }, stamp: s('2026-01-01T00:00:00Z', 1) }]);
     const state = { values: first.set, tags: {}, meta: first.meta };

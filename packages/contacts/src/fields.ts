@@ -15,6 +15,13 @@ export interface Stamp {
  */
 type Rule = 'newest' | 'first_touch' | 'once';
 
+/**
+ * Most tag keys one contact holds. Past it a new key is not added (known keys still update): every
+ * event for the contact copies, compares and stamps its whole tag set, so its size is the cost of
+ * each of them — a reviewer's 270,000 keys made each small event of that contact cost 7 s.
+ */
+export const maxTagsPerContact = 500;
+
 /** Scalar contact fields, their column and rule. `tags` are handled per key (newest). */
 export const contactFieldRules = {
   mcId: ['mc_id', 'once'],
@@ -102,6 +109,7 @@ export function planFieldUpdates(
   const changes: FieldChange[] = [];
   let tagsChanged = false;
   let metaChanged = false;
+  let tagCount = Object.keys(tags).length;
   for (const { fields, stamp } of incoming) {
     for (const field of scalarFields) {
       const next = cleanValue(fields[field]);
@@ -126,10 +134,13 @@ export function planFieldUpdates(
       const metaKey = `tags.${key}`;
       const curStamp = meta[metaKey];
       if (curStamp && compareStamps(stamp, curStamp) <= 0) continue;
-      const oldJson = key in tags ? JSON.stringify(tags[key]) : null;
+      const known = Object.hasOwn(tags, key);
+      if (!known && tagCount >= maxTagsPerContact) continue;
+      const oldJson = known ? JSON.stringify(tags[key]) : null;
       const newJson = JSON.stringify(value);
       if (oldJson !== newJson) {
         changes.push({ field: metaKey, oldValue: oldJson, newValue: newJson });
+        if (!known) tagCount++;
         tags[key] = value;
         tagsChanged = true;
       }

@@ -71,7 +71,31 @@ function compact<T extends object>(value: T): T {
 export function buildContact(identity: IdentityKeys, fields: ContactFields): NormalizedContact | undefined {
   const keys = compact(identity);
   if (Object.keys(keys).length === 0) return undefined;
-  return { identity: keys, fields: compact(fields) };
+  return { identity: keys, fields: compact(fields.tags ? { ...fields, tags: boundedTags(fields.tags) } : fields) };
+}
+
+/**
+ * Most tags one event sets on a contact, longest tag key, and longest tag value (as JSON). Tags are what
+ * a provider lets a tenant's sender put anywhere (GHL custom data, Perspective form fields): unbounded,
+ * one signed event of 90,000 keys cost the worker 4 s of blocked event loop, every tenant waiting.
+ */
+export const tagLimits = { perEvent: 100, keyLength: 100, valueJsonLength: 2_048 } as const;
+
+/** The first `tagLimits.perEvent` tags whose key and value are within the limits; the rest are dropped. */
+export function boundedTags(tags: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  for (const key in tags) {
+    if (!Object.hasOwn(tags, key)) continue;
+    if (kept >= tagLimits.perEvent) break;
+    if (key.length > tagLimits.keyLength) continue;
+    const value = tags[key];
+    const json = typeof value === 'string' ? value : JSON.stringify(value);
+    if (json !== undefined && json.length > tagLimits.valueJsonLength) continue;
+    out[key] = value;
+    kept++;
+  }
+  return out;
 }
 
 /** Drops `undefined` properties so results compare cleanly and serialize small. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tagLimits } from '../result';
 import { readFixture } from '../test-fixtures';
 import { normalizeGhl, resolveGhlStage } from './normalize';
 
@@ -7,6 +8,18 @@ const ghlId = 'nmFmQEsNgz6AVpgLVUJ0';
 const person = { ghlId, phone: '+15552013344', firstName: 'Maria', lastName: 'Lopez' };
 
 describe('normalizeGhl — workflow action bodies', () => {
+  it(`keeps at most ${tagLimits.perEvent} tags of an event, none with an over-long key or value (a sender's 90,000 keys cost 4 s per event)`, () => {
+    const tags: Record<string, unknown> = { ['k'.repeat(101)]: 'long key', big: 'v'.repeat(2_049), nested: { ok: true } };
+    for (let i = 0; i < 90_000; i++) tags[`t${i}`] = i;
+    const result = normalizeGhl({ contact_id: 'c-tags', email: 'tags@example.com', customData: { tags } }, {});
+    expect(result.kind).toBe('events');
+    const kept = result.kind === 'events' ? (result.events[0]?.contact?.fields.tags ?? {}) : {};
+    expect(Object.keys(kept)).toHaveLength(tagLimits.perEvent);
+    expect(kept).toMatchObject({ nested: { ok: true }, t0: 0, t98: 98 });
+    expect(kept).not.toHaveProperty('big');
+    expect(kept).not.toHaveProperty('t99');
+  });
+
   it('customData.event_type form_filled → form_submitted; MC_ID links ManyChat; top-level email wins → email_booking', () => {
     expect(normalizeGhl(fixture('workflow-form-filled'), {})).toStrictEqual({
       kind: 'events',
