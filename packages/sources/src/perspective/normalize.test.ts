@@ -5,6 +5,17 @@ import { normalizePerspective } from './normalize';
 const fixture = (name: string) => readFixture('perspective', name);
 
 describe('normalizePerspective', () => {
+  it("keeps the funnel's own tags when a sender's tags reach the per-event limit", () => {
+    const tags = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`t${i}`, i]));
+    const result = normalizePerspective(
+      { id: 'p-tags', funnelName: 'Main', funnelId: 'f-1', profile: { email: 'tags@example.com' }, tags: { ...tags, funnel: 'forged' } },
+      {},
+    );
+    const kept = result.kind === 'events' ? (result.events[0]?.contact?.fields.tags ?? {}) : {};
+    expect(Object.keys(kept)).toHaveLength(100);
+    expect(kept).toMatchObject({ funnel: 'Main', perspective_funnel_id: 'f-1', t0: 0, t97: 97 });
+  });
+
   it('conversion → form_submitted at convertedAt, profile values first, funnel tags', () => {
     expect(normalizePerspective(fixture('form-submitted'), {})).toStrictEqual({
       kind: 'events',

@@ -38,7 +38,9 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
   const { profile, values, meta } = body;
   const email = normalizeEmail(profile?.email) ?? normalizeEmail(values?.email);
   const phone = normalizePhone(profile?.phone) ?? normalizePhone(values?.phone);
-  const tags = withoutUndefined({ ...(body.tags ?? {}), funnel: body.funnelName, perspective_funnel_id: body.funnelId });
+  // The funnel's own keys first — an event keeps its first tags only (tagLimits) — and over the sender's.
+  const own = { funnel: body.funnelName, perspective_funnel_id: body.funnelId };
+  const tags = withoutUndefined({ ...own, ...(body.tags ?? {}), ...own });
   const contact = buildContact(
     { emails: distinctEmails(email), phone },
     {
