@@ -386,7 +386,8 @@ export class GroupCommitter {
         const first = inserted[0];
         if (first) {
           results[index] = storedRaw ? { id: first.id, duplicate: false, storedRaw } : { id: first.id, duplicate: false };
-          if (first.status === 'received') fresh.push({ tenantId: row.tenantId, logId: first.id, bytes: payloadBytes(row), trace: row.trace });
+          if (first.status === 'received')
+            fresh.push({ tenantId: row.tenantId, logId: first.id, bytes: payloadBytes(row), trace: row.trace });
         } else if (row.status !== 'rejected') {
           // A duplicate; a refused row's raw form has its own key, so it is looked up by that key.
           const key = storedRaw ? rawForm(row, '').dedupeKey : row.dedupeKey;
