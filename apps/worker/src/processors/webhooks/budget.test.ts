@@ -61,6 +61,27 @@ describe('MemoryBudget', () => {
     expect(r.granted).toEqual(['b1', 's1']);
   });
 
+  it("a steady stream of small leases from one tenant cannot pass over another tenant's larger one", async () => {
+    const budget = new MemoryBudget(100);
+    const r = recorder(budget);
+    for (let i = 1; i <= 4; i++) void r.take('flood', `f${i}`, 30);
+    await tick();
+    expect(r.granted).toEqual(['f1', 'f2', 'f3']);
+    void r.take('other', 'big', 80);
+    // The flood keeps submitting; each release alone would let its next lease in, but the room is kept for `big`.
+    for (let i = 5; i <= 10; i++) void r.take('flood', `f${i}`, 30);
+    r.release('f1');
+    r.release('f2');
+    await tick();
+    expect(r.granted).toEqual(['f1', 'f2', 'f3']);
+    r.release('f3');
+    await tick();
+    expect(r.granted).toEqual(['f1', 'f2', 'f3', 'big']);
+    r.release('big');
+    await tick();
+    expect(r.granted).toEqual(['f1', 'f2', 'f3', 'big', 'f4', 'f5', 'f6']);
+  });
+
   it('a lease larger than the whole budget is granted alone, once nothing else is held', async () => {
     const budget = new MemoryBudget(100);
     const r = recorder(budget);

@@ -5,9 +5,9 @@
  * budget whatever one tenant sends. Without it, 200 accepted 1 MiB bodies of `{}` (22 MB each once
  * parsed) took a worker past 4 GB and killed it, with every tenant's jobs in flight.
  *
- * Waiting tenants are served in turn — of those whose next lease fits, the one served longest ago — so
- * a tenant whose next payload does not fit yet does not hold back another tenant's that does. Grants
- * are bounded in number by the worker's job slots, so small payloads cannot fill the budget for long.
+ * Waiting tenants are served in turn: the one served longest ago goes next, and when its lease does not
+ * fit yet the room is kept for it (its wait ends when leases already granted end), so no tenant's lease
+ * is passed over for long.
  */
 export class MemoryBudget {
   private used = 0;
@@ -62,14 +62,16 @@ export class MemoryBudget {
 
   private grant(): void {
     for (;;) {
-      // Of the tenants whose next lease fits, the one served longest ago (never served: first).
+      // The tenant served longest ago (never served: first) goes next. If its lease does not fit yet,
+      // nobody else is granted meanwhile: the room that frees up is kept for it, so a stream of smaller
+      // leases from a tenant served more recently cannot pass it over forever.
       let next: string | undefined;
-      for (const [tenantId, q] of this.queues) {
-        const head = q[0] as Waiter;
-        if (this.used > 0 && this.used + head.size > this.limitBytes) continue;
+      for (const tenantId of this.queues.keys()) {
         if (next === undefined || (this.lastServed.get(tenantId) ?? -1) < (this.lastServed.get(next) ?? -1)) next = tenantId;
       }
       if (next === undefined) return;
+      const size = (this.queues.get(next) as Waiter[])[0]?.size ?? 0;
+      if (this.used > 0 && this.used + size > this.limitBytes) return;
       const q = this.queues.get(next) as Waiter[];
       const head = q.shift() as Waiter;
       if (q.length === 0) this.queues.delete(next);
