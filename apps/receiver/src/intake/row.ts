@@ -57,16 +57,18 @@ function openingBrackets(text: string, limit: number): number {
 }
 
 /**
- * True when `text` holds a JSON number (outside strings) with an exponent of 4+ digits or a run of
+ * True when `text` holds a JSON number (outside strings) with an exponent of 3+ digits or a run of
  * 1,000+ digits. Postgres' numeric refuses magnitudes past 1e131071 or 16,383 decimal places
  * ("value overflows numeric format", e.g. `1e200000`, which JSON.parse takes as Infinity): such a
- * body would fail the shared transaction its row is batched in. Bounding both parts at 999 keeps
- * every stored number far inside the range (and beyond what a JavaScript number holds, so no real
- * provider sends one). A native regex and a sampled digit-run check answer nearly every body; only a hit
+ * body would fail the shared transaction its row is batched in. And jsonb keeps numbers exact, so a
+ * stored `1e999` reads back as 1,000 digits: a 1 MB body of them came back to the worker as 165 MB of
+ * text (a reviewer's, 2026-12-06), far past the memory the worker budgets for a payload of its size.
+ * Exponents up to 99 keep that expansion within 20 characters per character (`1e99,` → 100 digits),
+ * under the worker's estimate (budget.ts). No provider sends such numbers. A native regex and a sampled digit-run check answer nearly every body; only a hit
  * is checked token by token outside strings.
  */
 export function hasOversizedNumber(text: string): boolean {
-  if (!/\d[eE][+-]?\d{4}/.test(text) && !hasDigitRun(text, 1000)) return false;
+  if (!/\d[eE][+-]?\d{3}/.test(text) && !hasDigitRun(text, 1000)) return false;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -84,7 +86,7 @@ export function hasOversizedNumber(text: string): boolean {
           run++;
           // The exponent's significant digits: `1e0001` is 1e1 (leading zeros are valid JSON).
           if (exponentDigits > 0 || (exponentDigits === 0 && d !== 48)) exponentDigits++;
-          if (run >= 1000 || exponentDigits >= 4) return true;
+          if (run >= 1000 || exponentDigits >= 3) return true;
         } else if (d === 101 || d === 69) {
           run = 0;
           exponentDigits = 0;
