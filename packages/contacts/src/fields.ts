@@ -130,7 +130,8 @@ export function planFieldUpdates(
       }
     }
     for (const [key, value] of Object.entries(fields.tags ?? {})) {
-      if (isEmptyTag(value)) continue;
+      // `__proto__` would set the copy's prototype, not a tag.
+      if (isEmptyTag(value) || key === '__proto__') continue;
       const metaKey = `tags.${key}`;
       const curStamp = meta[metaKey];
       if (curStamp && compareStamps(stamp, curStamp) <= 0) continue;

@@ -71,22 +71,27 @@ function compact<T extends object>(value: T): T {
 export function buildContact(identity: IdentityKeys, fields: ContactFields): NormalizedContact | undefined {
   const keys = compact(identity);
   if (Object.keys(keys).length === 0) return undefined;
-  return { identity: keys, fields: compact(fields.tags ? { ...fields, tags: boundedTags(fields.tags) } : fields) };
+  return { identity: keys, fields: compact(fields) };
 }
 
 /**
- * Most tags one event sets on a contact, longest tag key, and longest tag value (as JSON). Tags are what
- * a provider lets a tenant's sender put anywhere (GHL custom data, Perspective form fields): unbounded,
- * one signed event of 90,000 keys cost the worker 4 s of blocked event loop, every tenant waiting.
+ * Most tags a sender sets on a contact in one event, longest tag key, longest tag value (as JSON), and
+ * most entries of a tag list. Tags are what a provider lets a tenant's sender put anywhere (GHL custom
+ * data, Perspective form fields): unbounded, one signed event of 90,000 keys cost the worker 4 s of
+ * blocked event loop, every tenant waiting. Normalizers bound what the sender sent (`boundedTags`,
+ * `boundedTagList`) and add their own keys after, so those are never the ones dropped.
  */
-export const tagLimits = { perEvent: 100, keyLength: 100, valueJsonLength: 2_048 } as const;
+export const tagLimits = { perEvent: 100, keyLength: 100, valueJsonLength: 2_048, listEntries: 100 } as const;
 
-/** The first `tagLimits.perEvent` tags whose key and value are within the limits; the rest are dropped. */
+/**
+ * The sender's first `tagLimits.perEvent` tags whose key and value are within the limits; the rest are
+ * dropped (`__proto__` too: it would become the object's prototype, not a tag).
+ */
 export function boundedTags(tags: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   let kept = 0;
   for (const key in tags) {
-    if (!Object.hasOwn(tags, key)) continue;
+    if (!Object.hasOwn(tags, key) || key === '__proto__') continue;
     if (kept >= tagLimits.perEvent) break;
     if (key.length > tagLimits.keyLength) continue;
     const value = tags[key];
@@ -96,6 +101,11 @@ export function boundedTags(tags: Record<string, unknown>): Record<string, unkno
     kept++;
   }
   return out;
+}
+
+/** A tag list (GHL's tags): its first `tagLimits.listEntries` entries of at most `tagLimits.keyLength` characters. */
+export function boundedTagList(list: string[]): string[] {
+  return list.filter((tag) => tag.length <= tagLimits.keyLength).slice(0, tagLimits.listEntries);
 }
 
 /** Drops `undefined` properties so results compare cleanly and serialize small. */

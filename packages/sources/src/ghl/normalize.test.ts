@@ -20,6 +20,18 @@ describe('normalizeGhl — workflow action bodies', () => {
     expect(kept).not.toHaveProperty('t99');
   });
 
+  it(`keeps the first ${tagLimits.listEntries} entries of a tag list rather than dropping it, and never takes __proto__ as a tag`, () => {
+    const list = Array.from({ length: 200 }, (_, i) => `customer-tag-${i}`);
+    const listed = normalizeGhl({ contact_id: 'c-list', email: 'list@example.com', customData: { tags: list.join(',') } }, {});
+    const listTags = listed.kind === 'events' ? listed.events[0]?.contact?.fields.tags : undefined;
+    expect(listTags).toEqual({ ghl_tags: list.slice(0, tagLimits.listEntries) });
+    const proto = JSON.parse('{"contact_id":"c-proto","email":"p@example.com","customData":{"tags":{"__proto__":{"polluted":1},"a":1}}}');
+    const result = normalizeGhl(proto, {});
+    const kept = result.kind === 'events' ? (result.events[0]?.contact?.fields.tags ?? {}) : {};
+    expect(Object.keys(kept)).toEqual(['a']);
+    expect((kept as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
   it('customData.event_type form_filled → form_submitted; MC_ID links ManyChat; top-level email wins → email_booking', () => {
     expect(normalizeGhl(fixture('workflow-form-filled'), {})).toStrictEqual({
       kind: 'events',

@@ -2,7 +2,17 @@ import type { FunnelEventType } from '../domain';
 import { funnelEventTypes } from '../domain';
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
 import { isRecord, readText, unwrapBody } from '../payload';
-import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withoutUndefined } from '../result';
+import {
+  boundedTagList,
+  boundedTags,
+  buildContact,
+  emitEvents,
+  guardNormalizer,
+  ignore,
+  type NormalizerConfig,
+  reject,
+  withoutUndefined,
+} from '../result';
 import type { NormalizeResult } from '../types';
 import { type GhlBody, ghlBodySchema } from './schema';
 
@@ -114,11 +124,14 @@ function resolveEventType(body: GhlBody, config: NormalizerConfig): Resolution {
 }
 
 function readTags(value: unknown): Record<string, unknown> | undefined {
-  if (isRecord(value)) return Object.keys(value).length > 0 ? value : undefined;
+  if (isRecord(value)) {
+    const tags = boundedTags(value);
+    return Object.keys(tags).length > 0 ? tags : undefined;
+  }
   const list = (typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [])
     .map((tag) => readText(tag))
     .filter((tag): tag is string => Boolean(tag));
-  return list.length > 0 ? { ghl_tags: list } : undefined;
+  return list.length > 0 ? { ghl_tags: boundedTagList(list) } : undefined;
 }
 
 function contactIdOf(body: GhlBody): string | undefined {

@@ -12,8 +12,20 @@ describe('normalizePerspective', () => {
       {},
     );
     const kept = result.kind === 'events' ? (result.events[0]?.contact?.fields.tags ?? {}) : {};
-    expect(Object.keys(kept)).toHaveLength(100);
-    expect(kept).toMatchObject({ funnel: 'Main', perspective_funnel_id: 'f-1', t0: 0, t97: 97 });
+    // The sender's first 100, then the funnel's own two (over the sender's forged `funnel`).
+    expect(Object.keys(kept)).toHaveLength(102);
+    expect(kept).toMatchObject({ funnel: 'Main', perspective_funnel_id: 'f-1', t0: 0, t99: 99 });
+  });
+
+  it("keeps the funnel's own tags whatever keys the sender uses (integer-like keys enumerate first)", () => {
+    const tags = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [String(i), i]));
+    const result = normalizePerspective(
+      { id: 'p-int', funnelName: 'Main', funnelId: 'f-1', profile: { email: 'int@example.com' }, tags },
+      {},
+    );
+    const kept = result.kind === 'events' ? (result.events[0]?.contact?.fields.tags ?? {}) : {};
+    expect(kept).toMatchObject({ funnel: 'Main', perspective_funnel_id: 'f-1', '0': 0, '99': 99 });
+    expect(kept).not.toHaveProperty('100');
   });
 
   it('conversion → form_submitted at convertedAt, profile values first, funnel tags', () => {

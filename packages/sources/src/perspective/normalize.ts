@@ -1,6 +1,6 @@
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
 import { isRecord, unwrapBody } from '../payload';
-import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withoutUndefined } from '../result';
+import { boundedTags, buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withoutUndefined } from '../result';
 import type { NormalizeResult } from '../types';
 import { perspectiveBodySchema } from './schema';
 
@@ -38,9 +38,12 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
   const { profile, values, meta } = body;
   const email = normalizeEmail(profile?.email) ?? normalizeEmail(values?.email);
   const phone = normalizePhone(profile?.phone) ?? normalizePhone(values?.phone);
-  // The funnel's own keys first — an event keeps its first tags only (tagLimits) — and over the sender's.
-  const own = { funnel: body.funnelName, perspective_funnel_id: body.funnelId };
-  const tags = withoutUndefined({ ...own, ...(body.tags ?? {}), ...own });
+  // The sender's tags bounded (tagLimits), then the funnel's own keys, over the sender's same-named ones.
+  const tags = withoutUndefined({
+    ...boundedTags(isRecord(body.tags) ? body.tags : {}),
+    funnel: body.funnelName,
+    perspective_funnel_id: body.funnelId,
+  });
   const contact = buildContact(
     { emails: distinctEmails(email), phone },
     {
