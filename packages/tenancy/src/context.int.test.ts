@@ -7,7 +7,7 @@ import { activeWebhookSecrets, createTenantContextLoader, type TenantContextLoad
 import { generateKey, parseKeyring } from './crypto';
 import { rotateWebhookSecret, setIntegration } from './integrations';
 import { encryptionKeyUsage, rotateKeys } from './keys';
-import { addTenant, setTenantActive, updateTenant } from './tenants';
+import { addTenant, setGhlLocationIds, setTenantActive, sharedGhlLocations, updateTenant } from './tenants';
 
 const { databaseUrl } = testEnv();
 const oldKey = generateKey();
@@ -144,6 +144,29 @@ describe('createTenantContextLoader', () => {
     process.stdout.write(
       `[tenancy] cross-loader invalidation: rotate ${rotateMs.toFixed(0)} ms, deactivate ${deactivateMs.toFixed(0)} ms, activate ${activateMs.toFixed(0)} ms\n`,
     );
+  });
+
+  it('sees a GHL location become shared, and unshared, when ANOTHER tenant changes (its own context is reloaded too)', async () => {
+    const location = `loc_ctx_${randomUUID().slice(0, 8)}`;
+    const a = await makeTenant();
+    const b = await makeTenant();
+    await setGhlLocationIds(admin, a.slug, [location]);
+    // B names it too, as rows written before the one-tenant rule can; B is inactive for now.
+    await admin.sql`update tenants set is_active = false, config = ${admin.sql.json({ ghl: { location_ids: [location] } })} where id = ${b.id}`;
+    const reader = newLoader('shared', { ttlMs: 60_000 });
+    await reader.ready();
+    expect((await reader.getTenantContext(a.slug)).ghlSharedLocationIds).toEqual([]);
+    // B comes back: A's cached context (not B's) must now refuse the location.
+    await setTenantActive(admin, b.slug, true);
+    await within(1_000, async () => (await reader.getTenantContext(a.slug)).ghlSharedLocationIds.includes(location));
+    // B lets go: A accepts it again.
+    await updateTenant(admin, b.slug, { config: { ghl: { location_ids: [] } } });
+    await within(1_000, async () => (await reader.getTenantContext(a.slug)).ghlSharedLocationIds.length === 0);
+    // A tenant naming one location twice is one holder, not two.
+    await admin.sql`update tenants set config = ${admin.sql.json({ ghl: { location_ids: [location, location] } })} where id = ${b.id}`;
+    const shared = (await sharedGhlLocations(admin)).find((x) => x.locationId === location);
+    expect(shared?.tenants.map((t) => t.slug).sort()).toEqual([a.slug, b.slug].sort());
+    await updateTenant(admin, b.slug, { config: { ghl: { location_ids: [] } } });
   });
 
   it('re-listens after its LISTEN connection is killed, and drops what it cached meanwhile', async () => {

@@ -51,6 +51,8 @@ interface Entry {
   /** Set once loaded; a notification for this id drops the entry. */
   id?: string;
   slug?: string;
+  /** Set once loaded when the tenant names GHL locations: whether another tenant shares one can change with any tenant. */
+  ghl?: boolean;
 }
 
 /** A tenant with its active integrations, in one row (`json_agg`). */
@@ -143,7 +145,8 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     misses.clear();
     for (const [key, entry] of entries) {
       // A pending load may be for this tenant (its id is not known yet): drop it too.
-      if (entry.id === undefined || entry.id === idOrSlug || entry.slug === idOrSlug || key.slice(2) === idOrSlug) {
+      // A tenant naming GHL locations: the change may have made one shared or unshared (ghlSharedLocationIds).
+      if (entry.id === undefined || entry.id === idOrSlug || entry.slug === idOrSlug || key.slice(2) === idOrSlug || entry.ghl) {
         entries.delete(key);
       }
     }
@@ -266,6 +269,7 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
       (ctx) => {
         entry.id = ctx.id;
         entry.slug = ctx.slug;
+        entry.ghl = ctx.config.ghl.location_ids.length > 0;
       },
       (err) => {
         // Settled and not a context: the entry leaves `entries` (unless already replaced or dropped).

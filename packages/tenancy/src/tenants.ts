@@ -137,9 +137,9 @@ export interface SharedGhlLocation {
 export async function sharedGhlLocations(admin: Database): Promise<SharedGhlLocation[]> {
   assertAdmin(admin);
   const rows = await admin.sql<{ id: string; tenants: Array<{ slug: string; active: boolean }> }[]>`
-    select l.id, json_agg(json_build_object('slug', t.slug, 'active', t.is_active) order by t.slug) as tenants
-    from tenants t cross join lateral ${locationIdsOfT(admin.sql)} l(id)
-    group by l.id having count(distinct t.id) > 1 order by l.id`;
+    select l.id, json_agg(json_build_object('slug', l.slug, 'active', l.is_active) order by l.slug) as tenants
+    from (select distinct t.slug, t.is_active, l.id from tenants t cross join lateral ${locationIdsOfT(admin.sql)} l(id)) l
+    group by l.id having count(*) > 1 order by l.id`;
   return rows.map((r) => ({ locationId: r.id, tenants: r.tenants }));
 }
 
