@@ -139,10 +139,11 @@ describe('GHL-signed deliveries are bound to their tenant (SPEC §3.1)', () => {
     const whileInactive = delivery(L.loc_legacy);
     expect((await post(first.slug, whileInactive, { 'x-ghl-signature': edSig(whileInactive) })).status).toBe(200);
     await setTenantActive(h.admin, second.slug, true);
-    // Reactivating notifies for the second tenant only; the first's cached context may hold its old view
-    // for the loader's TTL, so the second tenant (whose context is fresh) is what must refuse at once.
-    const again = delivery(L.loc_legacy);
-    expect((await post(second.slug, again, { 'x-ghl-signature': edSig(again) })).status).toBe(401);
+    // Reactivated, it blocks both again (every cached tenant naming GHL locations is reloaded on any change).
+    for (const slug of [second.slug, first.slug]) {
+      const again = delivery(L.loc_legacy);
+      expect((await post(slug, again, { 'x-ghl-signature': edSig(again) })).status).toBe(401);
+    }
     // One lets go: the other accepts.
     await setGhlLocationIds(h.admin, second.slug, [L.loc_moved.replace('moved', 'moved_2')]);
     const after = delivery(L.loc_legacy);
