@@ -137,6 +137,15 @@ describe.each(sources)('%s: SPEC §3 answers to hostile bodies', (source) => {
     // Caught before the batch: the group commit never had to isolate a refused row.
     expect((await receiver.metrics.rowsStoredRaw.get()).values[0]?.value ?? 0).toBe(refusedBefore);
   });
+  it('a body of 20,000 empty objects (1 MiB of them is 22 MB once parsed): signed → 200, stored failed with its exact bytes, never parsed', async () => {
+    const body = `{"id":"${randomUUID()}","locationId":"${location}","junk":[${'{},'.repeat(20_000)}{}]}`;
+    const res = await post(tenant.slug, source, body, auth(source, body));
+    expect(res.status).toBe(200);
+    const row = await lastRow(source);
+    expect(row.status).toBe('failed');
+    expect(row.error_message).toContain('more than 10000 JSON objects and arrays');
+    expect(row.raw_body).toBe(body);
+  });
 });
 
 describe('forged, stale and future signatures', () => {

@@ -5,7 +5,9 @@ import {
   hasDigitRun,
   hasOversizedNumber,
   jsonDepthExceeds,
+  jsonShapeProblem,
   maskBodySecrets,
+  maxJsonContainers,
   maxJsonDepth,
   parseBody,
   rejectedBodyPrefixBytes,
@@ -76,6 +78,18 @@ describe('hasOversizedNumber', () => {
     expect(parseBody('{"id":"x","big":1e200000}')).toEqual({ ok: false, reason: 'oversized_number' });
     expect(parseBody('{"id":"x","small":1e99}').ok).toBe(true);
     expect(parseBody('{"id":"x","wide":1e999}')).toEqual({ ok: false, reason: 'oversized_number' });
+  });
+});
+
+describe('jsonShapeProblem', () => {
+  it(`refuses more than ${maxJsonContainers} objects and arrays (1 MiB of {} is 22 MB parsed), counting outside strings only`, () => {
+    const many = (n: number) => `[${'{},'.repeat(n - 2)}{}]`;
+    expect(jsonShapeProblem(many(maxJsonContainers), 64, maxJsonContainers)).toBeNull();
+    expect(jsonShapeProblem(many(maxJsonContainers + 1), 64, maxJsonContainers)).toBe('too_many_containers');
+    expect(jsonShapeProblem(`{"s":"${'{['.repeat(20_000)}"}`, 64, maxJsonContainers)).toBeNull();
+    expect(parseBody(`{"junk":${many(50_000)}}`)).toEqual({ ok: false, reason: 'too_many_containers' });
+    // Depth is still found first when both are broken.
+    expect(jsonShapeProblem(`${'['.repeat(20_000)}${']'.repeat(20_000)}`, 64, maxJsonContainers)).toBe('too_deep');
   });
 });
 

@@ -8,6 +8,12 @@ const decoder = new TextDecoder('utf-8');
 
 /** Deepest JSON nesting a body may have to be parsed and stored as `payload` (Postgres' own limit is ≈ 10,000). */
 export const maxJsonDepth = 64;
+/**
+ * Most JSON objects and arrays one accepted body may hold. They are what a body costs once parsed (an
+ * empty object ~64 bytes of heap for 3 of text: 1 MiB of `{}` is 22 MB, ~200 ms of `JSON.parse` here and
+ * again in the worker, every tenant's requests and jobs waiting). Real events hold tens to hundreds.
+ */
+export const maxJsonContainers = 10_000;
 /** A rejected row keeps at most this many bytes of the body (SPEC §3: evidence, never input). */
 export const rejectedBodyPrefixBytes = 8 * 1024;
 /** A rejected row keeps at most about this many characters of headers (Node alone lets 16 KB in). */
@@ -23,14 +29,18 @@ export function bodyText(bytes: Uint8Array): string {
 }
 
 /**
- * True when `text` nests JSON arrays/objects deeper than `limit`. One linear pass that skips string
- * contents, so it is cheap and cannot itself be driven into deep recursion. A body with at most
- * `limit` opening brackets in all cannot nest deeper: counting them (native `indexOf`) answers most
- * bodies ~30× faster than the character loop.
+ * What is wrong with the shape of `text`, if anything: nesting deeper than `depthLimit`, or more than
+ * `containerLimit` objects and arrays in all. One linear pass that skips string contents, so it is
+ * cheap and cannot itself be driven into deep recursion. A body with few opening brackets in all
+ * (native `indexOf`, strings included) cannot break either limit: that answers most bodies ~30× faster
+ * than the character loop.
  */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
-  if (openingBrackets(text, limit) <= limit) return false;
+export function jsonShapeProblem(text: string, depthLimit: number, containerLimit: number): 'too_deep' | 'too_many_containers' | null {
+  const brackets = openingBrackets(text, Math.max(depthLimit, containerLimit));
+  if (brackets <= depthLimit) return null;
+  const countContainers = brackets > containerLimit;
   let depth = 0;
+  let containers = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -41,10 +51,16 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) {
       depth++;
-      if (depth > limit) return true;
+      if (depth > depthLimit) return 'too_deep';
+      if (countContainers && ++containers > containerLimit) return 'too_many_containers';
     } else if (c === 125 || c === 93) depth--;
   }
-  return false;
+  return null;
+}
+
+/** True when `text` nests JSON arrays/objects deeper than `limit` (`jsonShapeProblem`'s depth part). */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  return jsonShapeProblem(text, limit, Number.POSITIVE_INFINITY) === 'too_deep';
 }
 
 /** `{` and `[` in `text` (inside strings too), counted up to `limit + 1`. */
@@ -64,8 +80,8 @@ function openingBrackets(text: string, limit: number): number {
  * stored `1e999` reads back as 1,000 digits: a 1 MB body of them came back to the worker as 165 MB of
  * text (a reviewer's, 2026-12-06), far past the memory the worker budgets for a payload of its size.
  * Exponents up to 99 keep that expansion within 20 characters per character (`1e99,` → 100 digits),
- * under the worker's estimate (budget.ts). No provider sends such numbers. A native regex and a sampled digit-run check answer nearly every body; only a hit
- * is checked token by token outside strings.
+ * under the worker's estimate (budget.ts). No provider sends such numbers. A native regex and a sampled
+ * digit-run check answer nearly every body; only a hit is checked token by token outside strings.
  */
 export function hasOversizedNumber(text: string): boolean {
   if (!/\d[eE][+-]?\d{3}/.test(text) && !hasDigitRun(text, 1000)) return false;
@@ -145,7 +161,7 @@ function sanitize(value: unknown): unknown {
 
 export type ParsedBody =
   | { ok: true; event: unknown; isArray: boolean; sanitized: boolean }
-  | { ok: false; reason: 'not_json' | 'empty_array' | 'too_deep' | 'oversized_number' };
+  | { ok: false; reason: 'not_json' | 'empty_array' | 'too_deep' | 'too_many_containers' | 'oversized_number' };
 
 /**
  * Parses the body safely: nesting past `maxJsonDepth` is not parsed at all; what Postgres would
@@ -153,7 +169,8 @@ export type ParsedBody =
  * element (SPEC §3); an empty array is no event.
  */
 export function parseBody(text: string): ParsedBody {
-  if (jsonDepthExceeds(text, maxJsonDepth)) return { ok: false, reason: 'too_deep' };
+  const shape = jsonShapeProblem(text, maxJsonDepth, maxJsonContainers);
+  if (shape) return { ok: false, reason: shape };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

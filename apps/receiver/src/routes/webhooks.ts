@@ -15,7 +15,15 @@ import type { Context, Hono } from 'hono';
 import type { ReceiverEnvVars } from '../http';
 import { headersFromRaw, readBodyWithLimit } from '../intake/body';
 import type { GroupCommitter, IntakeRow } from '../intake/group-commit';
-import { bodyText, buildAcceptedRow, buildRejectedRow, buildUnparseableRow, maxJsonDepth, parseBody } from '../intake/row';
+import {
+  bodyText,
+  buildAcceptedRow,
+  buildRejectedRow,
+  buildUnparseableRow,
+  maxJsonContainers,
+  maxJsonDepth,
+  parseBody,
+} from '../intake/row';
 import type { IntakeOutcomeLabel, ReceiverMetrics } from '../metrics';
 
 export interface WebhookRouteDeps {
@@ -172,13 +180,16 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         return reject('invalid_payload', problem);
       }
       row = buildAcceptedRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, urlEvent });
-    } else if (parsed.reason === 'too_deep' || parsed.reason === 'oversized_number') {
+    } else if (parsed.reason === 'too_deep' || parsed.reason === 'too_many_containers' || parsed.reason === 'oversized_number') {
       // Verified, so the provider gets its 200; stored raw and failed with the reason, never retried
-      // forever — and never parsed into a row Postgres would refuse inside a shared transaction.
+      // forever — and never parsed into a row Postgres would refuse inside a shared transaction, nor one
+      // that would cost every tenant's worker its parse.
       reason =
         parsed.reason === 'too_deep'
           ? `JSON nested deeper than ${maxJsonDepth} levels`
-          : 'a JSON number past what Postgres stores (exponent of 4+ digits or 1,000+ digits)';
+          : parsed.reason === 'too_many_containers'
+            ? `more than ${maxJsonContainers} JSON objects and arrays`
+            : 'a JSON number past what Postgres stores compactly (exponent of 3+ digits or 1,000+ digits)';
       row = buildUnparseableRow({
         tenantId: ctx.id,
         source,
