@@ -228,7 +228,9 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
   const orphanById = new Map<string, WorldOrphan>();
   const orphansByIdentity = new Map<string, WorldOrphan[]>();
   const addOrphan = (o: WorldOrphan) => {
-    if (!orphanById.get(o.paymentEventId) || orphanById.get(o.paymentEventId)?.linked) orphanById.set(o.paymentEventId, o);
+    // Two orphans with one payment event id: the first still waiting is the one a payment finds.
+    const held = orphanById.get(o.paymentEventId);
+    if (!held || held.linked) orphanById.set(o.paymentEventId, o);
     for (const id of paymentIdentities(o)) {
       const key = identityKey(id);
       const list = orphansByIdentity.get(key);

@@ -12,7 +12,9 @@ const acme = { id: '6f1c1f36-3c5d-4a39-9d3c-1f0b8f6c2a11', slug: 'acme', name: '
 
 function fakeAdmin(tenants = [acme]) {
   const loads: string[] = [];
-  const sql = (strings: TemplateStringsArray, ...values: unknown[]) => {
+  const sql = (strings: TemplateStringsArray | string, ...values: unknown[]) => {
+    // `sql('t')`: an identifier inside a fragment.
+    if (typeof strings === 'string') return { identifier: strings };
     const text = strings.join('$');
     // The `where` fragment (`t.slug = ${key}` / `t.id = ${key}::uuid`), embedded in the query below.
     if (/^t\.(slug|id) = /.test(text.trim())) return { by: text.trim().startsWith('t.slug') ? 'slug' : 'id', key: values[0] as string };

@@ -82,9 +82,10 @@ function checkedLocationIds(locationIds: readonly string[]): string[] {
   return ids;
 }
 
-/** The location ids a tenant row (alias `t`) names: `config.ghl.location_ids`, none when it is not a list. */
-const locationIdsOfT = (sql: Queryable) => sql`jsonb_array_elements_text(case when jsonb_typeof(t.config->'ghl'->'location_ids') = 'array'
-  then t.config->'ghl'->'location_ids' else '[]'::jsonb end)`;
+/** The location ids a tenant row (`alias`) names: `config.ghl.location_ids`, none when it is not a list. */
+const locationIdsOf = (sql: Queryable, alias: 't' | 'o') => sql`jsonb_array_elements_text(case
+  when jsonb_typeof(${sql(alias)}.config->'ghl'->'location_ids') = 'array' then ${sql(alias)}.config->'ghl'->'location_ids'
+  else '[]'::jsonb end)`;
 
 /**
  * Claims GHL locations for a tenant (`tenantId`, or null for one not inserted yet) inside the
@@ -103,7 +104,7 @@ async function claimGhlLocations(tx: Queryable, tenantId: string | null, ids: re
   const [taken] = await tx<{ slug: string; id: string }[]>`
     select t.slug, l.id
     from tenants t
-    cross join lateral ${locationIdsOfT(tx)} l(id)
+    cross join lateral ${locationIdsOf(tx, 't')} l(id)
     where ${tenantId === null ? tx`true` : tx`t.id <> ${tenantId}`} and l.id = any(${ids as string[]}::text[])
     order by array_position(${ids as string[]}::text[], l.id), t.slug
     limit 1`;
@@ -116,13 +117,12 @@ async function claimGhlLocations(tx: Queryable, tenantId: string | null, ids: re
  * a location; a signed delivery for one cannot be bound to one tenant, so it is refused (SPEC §3.1).
  */
 export function sharedGhlLocationIdsOf(admin: Database) {
-  const ids = admin.sql`array(select ${locationIdsOfT(admin.sql)})`;
+  const ids = admin.sql`array(select ${locationIdsOf(admin.sql, 't')})`;
   // `?|` over the whole list first, so the GIN index (drizzle/0020) finds the few other tenants to look at.
   return admin.sql`coalesce((
     select array_agg(distinct l.id order by l.id)
     from tenants o
-    cross join lateral jsonb_array_elements_text(case when jsonb_typeof(o.config->'ghl'->'location_ids') = 'array'
-      then o.config->'ghl'->'location_ids' else '[]'::jsonb end) l(id)
+    cross join lateral ${locationIdsOf(admin.sql, 'o')} l(id)
     where o.config->'ghl'->'location_ids' ?| ${ids} and o.id <> t.id and o.is_active and l.id = any(${ids})
   ), '{}')`;
 }
@@ -138,7 +138,7 @@ export async function sharedGhlLocations(admin: Database): Promise<SharedGhlLoca
   assertAdmin(admin);
   const rows = await admin.sql<{ id: string; tenants: Array<{ slug: string; active: boolean }> }[]>`
     select l.id, json_agg(json_build_object('slug', l.slug, 'active', l.is_active) order by l.slug) as tenants
-    from (select distinct t.slug, t.is_active, l.id from tenants t cross join lateral ${locationIdsOfT(admin.sql)} l(id)) l
+    from (select distinct t.slug, t.is_active, l.id from tenants t cross join lateral ${locationIdsOf(admin.sql, 't')} l(id)) l
     group by l.id having count(*) > 1 order by l.id`;
   return rows.map((r) => ({ locationId: r.id, tenants: r.tenants }));
 }

@@ -4,7 +4,6 @@ import {
   buildRejectedRow,
   hasDigitRun,
   hasOversizedNumber,
-  jsonDepthExceeds,
   jsonShapeProblem,
   maskBodySecrets,
   maxJsonContainers,
@@ -93,22 +92,23 @@ describe('jsonShapeProblem', () => {
   });
 });
 
-describe('jsonDepthExceeds', () => {
+describe('jsonShapeProblem: depth', () => {
+  const depthExceeds = (text: string, limit: number) => jsonShapeProblem(text, limit, Number.POSITIVE_INFINITY) === 'too_deep';
   it('counts brackets outside strings only, escapes included', () => {
-    expect(jsonDepthExceeds('{"a":"[[[[[[{{{{"}', 2)).toBe(false);
-    expect(jsonDepthExceeds('{"a":"\\"[[["}', 1)).toBe(false);
-    expect(jsonDepthExceeds('[[[]]]', 2)).toBe(true);
-    expect(jsonDepthExceeds('[[[]]]', 3)).toBe(false);
+    expect(depthExceeds('{"a":"[[[[[[{{{{"}', 2)).toBe(false);
+    expect(depthExceeds('{"a":"\\"[[["}', 1)).toBe(false);
+    expect(depthExceeds('[[[]]]', 2)).toBe(true);
+    expect(depthExceeds('[[[]]]', 3)).toBe(false);
   });
   it('answers the same whether the bracket count alone decides or the full scan does', () => {
     // Many siblings: more opening brackets than the limit, yet shallow.
     const wide = `[${Array.from({ length: 100 }, () => '{"a":[1]}').join(',')}]`;
-    expect(jsonDepthExceeds(wide, 3)).toBe(false);
-    expect(jsonDepthExceeds(wide, 2)).toBe(true);
+    expect(depthExceeds(wide, 3)).toBe(false);
+    expect(depthExceeds(wide, 2)).toBe(true);
     // Exactly at the limit, then one past it, with both kinds of bracket.
     const nested = (n: number) => `${'[{"a":'.repeat(n)}1${'}]'.repeat(n)}`;
-    expect(jsonDepthExceeds(nested(32), 64)).toBe(false);
-    expect(jsonDepthExceeds(`[${nested(32)}]`, 64)).toBe(true);
+    expect(depthExceeds(nested(32), 64)).toBe(false);
+    expect(depthExceeds(`[${nested(32)}]`, 64)).toBe(true);
   });
 });
 

@@ -58,11 +58,6 @@ export function jsonShapeProblem(text: string, depthLimit: number, containerLimi
   return null;
 }
 
-/** True when `text` nests JSON arrays/objects deeper than `limit` (`jsonShapeProblem`'s depth part). */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
-  return jsonShapeProblem(text, limit, Number.POSITIVE_INFINITY) === 'too_deep';
-}
-
 /** `{` and `[` in `text` (inside strings too), counted up to `limit + 1`. */
 function openingBrackets(text: string, limit: number): number {
   let n = 0;

@@ -51,6 +51,13 @@ const failureMessages: Record<string, string> = {
   shared_location: 'Invalid signature: signed for a GHL location that more than one tenant names',
 };
 
+/** What a verified body that is stored raw (`failed`, never parsed) has, by `parseBody`'s reason. */
+const storedRawReasons = {
+  too_deep: `JSON nested deeper than ${maxJsonDepth} levels`,
+  too_many_containers: `more than ${maxJsonContainers} JSON objects and arrays`,
+  oversized_number: 'a JSON number past what Postgres stores compactly (exponent of 3+ digits or 1,000+ digits)',
+} as const;
+
 type Resolved = { ok: true; ctx: TenantContext; source: Source } | { ok: false; response: Response; outcome: IntakeOutcomeLabel };
 
 /**
@@ -180,16 +187,11 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         return reject('invalid_payload', problem);
       }
       row = buildAcceptedRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, urlEvent });
-    } else if (parsed.reason === 'too_deep' || parsed.reason === 'too_many_containers' || parsed.reason === 'oversized_number') {
+    } else if (Object.hasOwn(storedRawReasons, parsed.reason)) {
       // Verified, so the provider gets its 200; stored raw and failed with the reason, never retried
       // forever — and never parsed into a row Postgres would refuse inside a shared transaction, nor one
       // that would cost every tenant's worker its parse.
-      reason =
-        parsed.reason === 'too_deep'
-          ? `JSON nested deeper than ${maxJsonDepth} levels`
-          : parsed.reason === 'too_many_containers'
-            ? `more than ${maxJsonContainers} JSON objects and arrays`
-            : 'a JSON number past what Postgres stores compactly (exponent of 3+ digits or 1,000+ digits)';
+      reason = storedRawReasons[parsed.reason as keyof typeof storedRawReasons];
       row = buildUnparseableRow({
         tenantId: ctx.id,
         source,
