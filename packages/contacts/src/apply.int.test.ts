@@ -114,6 +114,41 @@ describe('applyNormalizedEvent', () => {
     expect(purchase?.occurred_at.toISOString()).toBe('2026-01-05T10:00:00.000Z');
   });
 
+  it('finds orphans by email through an index under RLS, however many orphans the tenant has', async () => {
+    // lower(customer_email) is not leakproof: under the tenant policy its expression index went unused
+    // and every batch read all of the tenant's orphans. The statement the applier sends is captured and
+    // explained as it runs (role mcb_app, app.tenant_id set).
+    const t = await makeTenant();
+    await owner.sql`
+      insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, status, customer_email, customer_phone, paid_at)
+      select ${t}, 'ev_' || g, 'stripe', 'buy_in_full', 'full_purchase', 1000, 'paid', 'Orphan' || g || '@x.io', '+1555' || lpad(g::text, 7, '0'), now()
+      from generate_series(1, 20000) g`;
+    await owner.sql`analyze payments`;
+    const sent: Array<{ text: string; params: unknown[] }> = [];
+    const watched = createDatabase({
+      url: testEnv().databaseUrl,
+      role: 'app',
+      max: 1,
+      onQuery: (text, params) => sent.push({ text, params }),
+    });
+    try {
+      const created = await applyNormalizedEvent(watched.sql, await ctxFor(t), mc('mc-orph', 'orphan777@X.io', '2026-01-06T10:00:00Z'));
+      expect(created.linkedOrphans).toBe(1);
+      const lookup = sent.find((q) => /from payments\s+where tenant_id = \$1 and contact_id is null/.test(q.text));
+      expect(lookup, 'the orphan lookup statement').toBeDefined();
+      const plan = await app.sql.begin(async (tx) => {
+        await tx`select set_config('app.tenant_id', ${t}, true)`;
+        type Explained = { 'QUERY PLAN': Array<{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }> };
+        const [row] = await tx.unsafe<Explained[]>(`explain (analyze, buffers, format json) ${lookup!.text}`, lookup!.params as never[]);
+        return row!['QUERY PLAN'][0]!.Plan;
+      });
+      // An index probe reads a handful of pages; the tenant's 20,000 orphans fill hundreds.
+      expect(plan['Shared Hit Blocks'] + plan['Shared Read Blocks']).toBeLessThan(50);
+    } finally {
+      await watched.close();
+    }
+  });
+
   it('treats _ and % in emails literally', async () => {
     const t = await makeTenant();
     await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc3', 'a_b@x.io', '2026-01-01T10:00:00Z'));

@@ -75,7 +75,11 @@ function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], lockKeys:
   return { statements: [begin, setup, contacts, orphans] as Array<Promise<unknown>>, contacts, orphans };
 }
 
-/** Orphan payments matching any of `ids` (email, phone, Stripe customer). */
+/**
+ * Orphan payments matching any of `ids` (email, phone, Stripe customer). Every condition is a plain
+ * column compared with `=`, so each has its partial index under RLS (an expression such as
+ * `lower(customer_email)` would not: see drizzle/0021).
+ */
 function readOrphans(tx: ReservedSql, tenantId: string, ids: Identity[]): Promise<OrphanRow[]> {
   const pick = (kind: IdentityKind) => ids.filter((i) => i.kind === kind).map((i) => i.value);
   const emails = pick('email');
@@ -86,7 +90,7 @@ function readOrphans(tx: ReservedSql, tenantId: string, ids: Identity[]): Promis
     select payment_event_id, source, funnel_event, paid_at, webhook_log_id, customer_email, customer_phone, stripe_customer_id
     from payments
     where tenant_id = ${tenantId} and contact_id is null and (
-      lower(customer_email) = any(${emails}::text[]) or customer_phone = any(${phones}::text[])
+      customer_email_key = any(${emails}::text[]) or customer_phone = any(${phones}::text[])
       or stripe_customer_id = any(${customers}::text[]))`);
 }
 
