@@ -114,39 +114,70 @@ describe('applyNormalizedEvent', () => {
     expect(purchase?.occurred_at.toISOString()).toBe('2026-01-05T10:00:00.000Z');
   });
 
-  it('finds orphans by email through an index under RLS, however many orphans the tenant has', async () => {
-    // lower(customer_email) is not leakproof: under the tenant policy its expression index went unused
-    // and every batch read all of the tenant's orphans. The statement the applier sends is captured and
-    // explained as it runs (role mcb_app, app.tenant_id set).
-    const t = await makeTenant();
-    await owner.sql`
-      insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, status, customer_email, customer_phone, paid_at)
-      select ${t}, 'ev_' || g, 'stripe', 'buy_in_full', 'full_purchase', 1000, 'paid', 'Orphan' || g || '@x.io', '+1555' || lpad(g::text, 7, '0'), now()
-      from generate_series(1, 20000) g`;
-    await owner.sql`analyze payments`;
-    const sent: Array<{ text: string; params: unknown[] }> = [];
-    const watched = createDatabase({
-      url: testEnv().databaseUrl,
-      role: 'app',
-      max: 1,
-      onQuery: (text, params) => sent.push({ text, params }),
-    });
-    try {
-      const created = await applyNormalizedEvent(watched.sql, await ctxFor(t), mc('mc-orph', 'orphan777@X.io', '2026-01-06T10:00:00Z'));
-      expect(created.linkedOrphans).toBe(1);
-      const lookup = sent.find((q) => /from payments\s+where tenant_id = \$1 and contact_id is null/.test(q.text));
-      expect(lookup, 'the orphan lookup statement').toBeDefined();
+  // Under the tenant policy only leakproof comparisons reach an index (lower() and substr() are not):
+  // a statement that compared an expression read every payment of the tenant on each batch. The
+  // statements the applier sends are captured and explained as they run (mcb_app, app.tenant_id set).
+  describe('reads a tenant with 20,000 payments through indexes under RLS', () => {
+    async function tenantWithPayments(): Promise<string> {
+      const t = await makeTenant();
+      await owner.sql`
+        insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, status, customer_email,
+          customer_phone, stripe_payment_intent_id, paid_at)
+        select ${t}, 'ev_' || g, 'stripe', 'buy_in_full', 'full_purchase', 1000, 'paid', 'Orphan' || g || '@x.io',
+          '+1555' || lpad(g::text, 7, '0'), 'pi_' || g, now()
+        from generate_series(1, 20000) g`;
+      await owner.sql`analyze payments`;
+      return t;
+    }
+
+    /** Applies `event` on a watched connection and returns the pages read by the statement `pattern` matches, run again. */
+    async function pagesRead(t: string, event: NormalizedEvent, pattern: RegExp): Promise<number> {
+      const sent: Array<{ text: string; params: unknown[] }> = [];
+      const watched = createDatabase({
+        url: testEnv().databaseUrl,
+        role: 'app',
+        max: 1,
+        onQuery: (text, params) => sent.push({ text, params }),
+      });
+      try {
+        await applyNormalizedEvent(watched.sql, await ctxFor(t), event);
+      } finally {
+        await watched.close();
+      }
+      const statement = sent.find((q) => pattern.test(q.text));
+      expect(statement, `a statement matching ${pattern}`).toBeDefined();
+      type Explained = { 'QUERY PLAN': Array<{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }> };
       const plan = await app.sql.begin(async (tx) => {
         await tx`select set_config('app.tenant_id', ${t}, true)`;
-        type Explained = { 'QUERY PLAN': Array<{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }> };
-        const [row] = await tx.unsafe<Explained[]>(`explain (analyze, buffers, format json) ${lookup!.text}`, lookup!.params as never[]);
+        const [row] = await tx.unsafe<Explained[]>(
+          `explain (analyze, buffers, format json) ${statement!.text}`,
+          statement!.params as never[],
+        );
         return row!['QUERY PLAN'][0]!.Plan;
       });
-      // An index probe reads a handful of pages; the tenant's 20,000 orphans fill hundreds.
-      expect(plan['Shared Hit Blocks'] + plan['Shared Read Blocks']).toBeLessThan(50);
-    } finally {
-      await watched.close();
+      return plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
     }
+
+    // An index probe reads a handful of pages; the tenant's 20,000 payments fill hundreds.
+    it('finds orphans by email (lower(customer_email) was a filter: 444 pages)', async () => {
+      const t = await tenantWithPayments();
+      const event = mc('mc-orph', 'orphan777@X.io', '2026-01-06T10:00:00Z');
+      expect(await pagesRead(t, event, /from payments\s+where tenant_id = \$1 and contact_id is null/)).toBeLessThan(50);
+      expect((await snapshot(t)).payments.filter((p) => p.linked)).toHaveLength(1);
+    });
+
+    it("updates a payment's status by its payment intent (substr() in the join was a scan)", async () => {
+      const t = await tenantWithPayments();
+      const refund: NormalizedEvent = {
+        source: 'stripe',
+        eventType: 'charge.refunded',
+        occurredAt: '2026-01-07T10:00:00Z',
+        paymentStatusUpdates: [{ stripePaymentIntentId: 'pi_777', status: 'refunded', occurredAt: '2026-01-07T10:00:00Z' }],
+      };
+      expect(await pagesRead(t, refund, /update payments p set status = s\.status/)).toBeLessThan(50);
+      const [p] = await owner.sql<{ status: string }[]>`select status from payments where tenant_id = ${t} and payment_event_id = 'ev_777'`;
+      expect(p?.status).toBe('refunded');
+    });
   });
 
   it('treats _ and % in emails literally', async () => {

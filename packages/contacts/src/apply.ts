@@ -276,8 +276,12 @@ function startWrite(tx: ReservedSql, tenantId: string, plan: WritePlan, extraKey
   }
   if (plan.statusRefs.length > 0) {
     // A payment's status is its newest change (by event time, then log), whichever was processed first.
+    // The intent id is cut out here, not in the join: under RLS only leakproof comparisons reach an
+    // index, and substr() is not — `p.stripe_payment_intent_id = substr(…)` read every payment of the tenant.
     const latest = tx`
-      select distinct on (payment_ref) payment_ref, status from payment_status_changes
+      select distinct on (payment_ref) payment_ref, status,
+        case when payment_ref like 'pi:%' then substr(payment_ref, 4) end as intent_id
+      from payment_status_changes
       where tenant_id = ${t} and payment_ref = any(${plan.statusRefs}::text[])
       order by payment_ref, occurred_at desc, webhook_log_id desc`;
     q(tx`
@@ -285,8 +289,7 @@ function startWrite(tx: ReservedSql, tenantId: string, plan: WritePlan, extraKey
       e as (update payments p set status = s.status from s
             where p.tenant_id = ${t} and p.payment_event_id = s.payment_ref and p.status is distinct from s.status returning 1),
       i as (update payments p set status = s.status from s
-            where p.tenant_id = ${t} and s.payment_ref like 'pi:%' and p.stripe_payment_intent_id = substr(s.payment_ref, 4)
-              and p.status is distinct from s.status returning 1)
+            where p.tenant_id = ${t} and p.stripe_payment_intent_id = s.intent_id and p.status is distinct from s.status returning 1)
       select (select count(*) from e), (select count(*) from i)`);
   }
   if (plan.funnelEvents.length > 0) {
