@@ -1,6 +1,6 @@
 import { createDatabase, type Database } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
-import { testEnv } from '@mcb/testing';
+import { pagesReadUnderTenant, type SentStatement, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApplyContext, applyNormalizedEvent } from './apply';
 
@@ -132,7 +132,7 @@ describe('applyNormalizedEvent', () => {
 
     /** Applies `event` on a watched connection and returns the pages read by the statement `pattern` matches, run again. */
     async function pagesRead(t: string, event: NormalizedEvent, pattern: RegExp): Promise<number> {
-      const sent: Array<{ text: string; params: unknown[] }> = [];
+      const sent: SentStatement[] = [];
       const watched = createDatabase({
         url: testEnv().databaseUrl,
         role: 'app',
@@ -146,16 +146,7 @@ describe('applyNormalizedEvent', () => {
       }
       const statement = sent.find((q) => pattern.test(q.text));
       expect(statement, `a statement matching ${pattern}`).toBeDefined();
-      type Explained = { 'QUERY PLAN': Array<{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }> };
-      const plan = await app.sql.begin(async (tx) => {
-        await tx`select set_config('app.tenant_id', ${t}, true)`;
-        const [row] = await tx.unsafe<Explained[]>(
-          `explain (analyze, buffers, format json) ${statement!.text}`,
-          statement!.params as never[],
-        );
-        return row!['QUERY PLAN'][0]!.Plan;
-      });
-      return plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+      return pagesReadUnderTenant(app.sql, t, statement!);
     }
 
     // An index probe reads a handful of pages; the tenant's 20,000 payments fill hundreds.

@@ -3,6 +3,7 @@ export * from './capture';
 export * from './context';
 export * from './fake-resend';
 export * from './own-services';
+export * from './plans';
 export * from './poll';
 export * from './ports';
 export * from './seed';

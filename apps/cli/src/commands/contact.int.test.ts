@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createDatabase } from '@mcb/db';
 import { addTenant } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { pagesReadUnderTenant, type SentStatement, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
+import { findContactReport } from './contact';
 
 const { databaseUrl } = testEnv();
 const owner = createDatabase({ url: databaseUrl, role: 'owner', max: 2 });
@@ -25,10 +26,13 @@ beforeAll(async () => {
   const [m] = await owner.sql<{ id: string }[]>`
     insert into contacts (tenant_id, ghl_id, merged_into_id) values (${t.id}, null, ${contactId}) returning id`;
   mergedId = m!.id;
-  // The merged record's GHL id moved to the survivor (as the applier's merge does).
+  // Its identifiers as the applier records them (emails lowercased); the merged record's GHL id moved
+  // to the survivor (as the applier's merge does).
   await owner.sql`
     insert into contact_identities (tenant_id, kind, value, contact_id, source, webhook_log_id, merged_from_id) values
       (${t.id}, 'mc_id', '1029384756', ${contactId}, 'manychat', ${log!.id}, null),
+      (${t.id}, 'email', 'maria.lopez@example.com', ${contactId}, 'manychat', ${log!.id}, null),
+      (${t.id}, 'phone', '+15552013344', ${contactId}, 'manychat', ${log!.id}, null),
       (${t.id}, 'ghl_id', 'ghl-merged-away', ${contactId}, 'ghl', null, ${mergedId})`;
   await owner.sql`
     insert into contact_field_changes (tenant_id, contact_id, field, old_value, new_value, webhook_log_id)
@@ -63,8 +67,9 @@ describe('mcb contact', () => {
     const r = await mcb('contact', slug, 'ghl-merged-away');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Contact ${contactId}`);
-    expect(r.stdout).toContain('Identifiers it is matched by (2)');
+    expect(r.stdout).toContain('Identifiers it is matched by (4)');
     expect(r.stdout).toMatch(/mc_id\s+1029384756\s+manychat contact_created\s+\d+/);
+    expect(r.stdout).toMatch(/email\s+maria\.lopez@example\.com\s+manychat contact_created\s+\d+/);
     expect(r.stdout).toMatch(new RegExp(`ghl_id\\s+ghl-merged-away\\s+ghl\\s+—\\s+\\S+ \\S+\\s+${mergedId}`));
   });
 
@@ -75,5 +80,35 @@ describe('mcb contact', () => {
     const unknown = await mcb('contact', 'no-such-tenant', 'x@example.com');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('Unknown tenant: no-such-tenant\n');
+  });
+
+  it('looks the person up through indexes under RLS in a tenant of 20,000 contacts', async () => {
+    // An OR of the identifiers with lower(email_*) read every contact of the tenant (lower() is not
+    // leakproof, so under the tenant policy no index served it).
+    const t = await addTenant(admin, { slug: `cb-${randomUUID().slice(0, 8)}`, name: 'Big tenant' });
+    await owner.sql`
+      with c as (
+        insert into contacts (tenant_id, mc_id, email_primary, phone)
+        select ${t.id}, 'mc' || g, 'Person' || g || '@x.io', '+1555' || lpad(g::text, 7, '0') from generate_series(1, 20000) g
+        returning id, email_primary)
+      insert into contact_identities (tenant_id, kind, value, contact_id, source) select ${t.id}, 'email', lower(email_primary), id, 'manychat' from c`;
+    await owner.sql`analyze contacts`;
+    await owner.sql`analyze contact_identities`;
+    const sent: SentStatement[] = [];
+    const watched = createDatabase({ url: databaseUrl, role: 'app', max: 1, onQuery: (text, params) => sent.push({ text, params }) });
+    try {
+      const report = await findContactReport(watched, t.id, 'PERSON777@x.io');
+      expect(report?.contact.email_primary).toBe('Person777@x.io');
+    } finally {
+      await watched.close();
+    }
+    const lookup = sent.find((q) => /select id, merged_into_id from contacts\s+where/.test(q.text));
+    expect(lookup, 'the lookup statement').toBeDefined();
+    const app = createDatabase({ url: databaseUrl, role: 'app', max: 1 });
+    try {
+      expect(await pagesReadUnderTenant(app.sql, t.id, lookup!)).toBeLessThan(60);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -92,14 +92,19 @@ export async function findContactReport(app: Database, tenantId: string, identif
   const phone = key.includes('@') ? null : (normalizePhone(key) ?? null);
   const id = uuidRe.test(key) ? key.toLowerCase() : null;
   return withTenantSql(app.sql, tenantId, async (tx) => {
+    // One indexed lookup per kind of identifier (under RLS an OR of them, or lower() on a column, reads
+    // every contact of the tenant). Every email a contact's columns hold is one of its identities.
     const matches = await tx<Pick<ContactRow, 'id' | 'merged_into_id'>[]>`
       select id, merged_into_id from contacts
-      where id = ${id}::uuid or mc_id = ${key} or ghl_id = ${key} or stripe_customer_id = ${key}
-        or lower(email_primary) = lower(${key}) or lower(email_booking) = lower(${key}) or lower(email_payment) = lower(${key})
-        or phone = ${phone}
-        or id in (select contact_id from contact_identities
-                  where (kind in ('mc_id', 'ghl_id', 'stripe_customer_id') and value = ${key})
-                    or (kind = 'email' and value = lower(${key})) or (kind = 'phone' and value = ${phone}))
+      where id in (
+        select id from contacts where id = ${id}::uuid
+        union all select id from contacts where mc_id = ${key}
+        union all select id from contacts where ghl_id = ${key}
+        union all select id from contacts where stripe_customer_id = ${key}
+        union all select id from contacts where phone = ${phone}
+        union all select contact_id from contact_identities
+          where (kind in ('mc_id', 'ghl_id', 'stripe_customer_id') and value = ${key})
+            or (kind = 'email' and value = ${key.toLowerCase()}) or (kind = 'phone' and value = ${phone}))
       order by (merged_into_id is null) desc, (id = ${id}::uuid) desc nulls last, (mc_id = ${key}) desc nulls last,
         (ghl_id = ${key}) desc nulls last, created_at`;
     const first = matches[0];

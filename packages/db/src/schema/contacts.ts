@@ -33,8 +33,9 @@ export const contacts = pgTable(
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }),
     fieldMeta: jsonb('field_meta').$type<FieldMeta>().notNull().default({}),
     /**
-     * Every email (lowercased) and phone the person has ever been known by, so an event carrying an
-     * older identifier still finds them after a newer value replaced the column (SPEC §6.1, §6.7).
+     * Emails (lowercased) and phones kept by migration 0008, before `contact_identities` (0013) took over
+     * finding a person by an older identifier: no longer written, read only as extra Conversions API
+     * match keys. Not indexed (drizzle/0022): nothing looks a person up by them.
      */
     knownEmails: text('known_emails').array().notNull().default(sql`'{}'::text[]`),
     knownPhones: text('known_phones').array().notNull().default(sql`'{}'::text[]`),
@@ -47,16 +48,11 @@ export const contacts = pgTable(
     unique('contacts_tenant_ghl_id_unique').on(t.tenantId, t.ghlId),
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
     foreignKey({ name: 'contacts_merged_into_fk', columns: [t.tenantId, t.mergedIntoId], foreignColumns: [t.tenantId, t.id] }),
-    index('contacts_email_primary_idx').on(t.tenantId, sql`lower(${t.emailPrimary})`),
-    index('contacts_email_booking_idx').on(t.tenantId, sql`lower(${t.emailBooking})`),
-    index('contacts_email_payment_idx').on(t.tenantId, sql`lower(${t.emailPayment})`),
     index('contacts_phone_idx').on(t.tenantId, t.phone),
     index('contacts_stripe_customer_idx').on(t.tenantId, t.stripeCustomerId),
     index('contacts_created_at_idx').on(t.tenantId, t.createdAt),
     // Merged records are a few %: reports map them to their survivor through this small partial index.
     index('contacts_merged_into_idx').on(t.tenantId, t.mergedIntoId, t.id).where(sql`merged_into_id IS NOT NULL`),
-    index('contacts_known_emails_idx').using('gin', t.knownEmails),
-    index('contacts_known_phones_idx').using('gin', t.knownPhones),
   ],
 );
 
