@@ -366,6 +366,27 @@ describe('replay', () => {
     expect(await (await send({ confirm: 11 })).json()).toMatchObject({ replayed: 11 });
   });
 
+  it('refuses an unknown field rather than dropping it: a misspelt dry_run replays nothing', async () => {
+    const tenant = await createTenant(admin);
+    const failed = await insertLog(admin, tenant.id, { status: 'failed', errorMessage: 'bug' });
+    for (const extra of [{ dry_run: true }, { stauts: 'processed', dryRun: false }]) {
+      const res = await app.request('/admin/api/replay', {
+        method: 'POST',
+        headers: jsonHeaders,
+        body: JSON.stringify({ tenant: tenant.slug, status: 'failed', ...extra }),
+      });
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('bad_request');
+      expect(error.message).toMatch(new RegExp(`^Unknown field ${Object.keys(extra)[0]}: the body takes tenant, .*dryRun, confirm$`));
+    }
+    expect(await jobsOf(tenant.id)).toEqual([]);
+    expect((await statusOf(failed))?.status).toBe('failed');
+    // The same rule for the log search: a misspelt filter is an error, not a wider search.
+    const search = await app.request(`/admin/api/logs?tenant=${tenant.slug}&stauts=failed`, { headers: bearer });
+    expect(search.status).toBe(400);
+  });
+
   it('refuses a bulk replay with no filter, a body that is not JSON, or a bad dryRun', async () => {
     for (const body of ['{}', '{"dryRun":true}', 'not json', '{"status":"failed","dryRun":"yes"}']) {
       const res = await app.request('/admin/api/replay', { method: 'POST', headers: jsonHeaders, body });

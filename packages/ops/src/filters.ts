@@ -22,8 +22,8 @@ export function parseTimeArg(text: string, now: Date = new Date()): Date {
   throw new McbError('bad_request', `Invalid time "${text}": use a duration like 24h or 7d, or a date like 2026-11-01`);
 }
 
-/** Filter input as it arrives from a query string, a JSON body or CLI flags (all strings). */
-export const logFilterInputSchema = z.object({
+/** Filter input as it arrives from a query string, a JSON body or CLI flags (all strings). Unknown keys are refused. */
+export const logFilterInputSchema = z.strictObject({
   tenant: z.string().trim().min(1).optional(),
   source: z.enum(sources).optional(),
   status: z.enum(webhookStatuses).optional(),

@@ -4,6 +4,7 @@ import {
   defaultStatsSince,
   getQueueCounts,
   listQueueRefs,
+  logFilterInputSchema,
   openLog,
   parseTimeArg,
   previewReplay,
@@ -27,7 +28,12 @@ export interface AdminApiDeps {
   enqueuer: WebhookEnqueuer;
 }
 
-const replayBodySchema = z.object({ dryRun: z.boolean().optional(), confirm: z.number().int().optional() }).passthrough();
+// Strict: an unknown field is refused, never dropped — a misspelt `dry_run` must not turn a dry run into
+// a replay, nor a misspelt filter widen one.
+const replayBodySchema = logFilterInputSchema
+  .extend({ dryRun: z.boolean().optional(), confirm: z.number().int().optional() })
+  .strict();
+const replayFields = Object.keys(replayBodySchema.shape).join(', ');
 
 /**
  * The admin JSON API (mounted at `/admin/api`, behind auth):
@@ -74,7 +80,16 @@ export function createAdminApi(deps: AdminApiDeps) {
       throw new McbError('bad_request', 'Body must be JSON: {tenant?, source?, status?, since?, until?, q?, dryRun?}');
     });
     const parsed = replayBodySchema.safeParse(body);
-    if (!parsed.success) throw new McbError('bad_request', 'Invalid dryRun or confirm: a boolean and a whole number');
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const unknown = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : null;
+      throw new McbError(
+        'bad_request',
+        unknown
+          ? `Unknown field ${unknown}: the body takes ${replayFields}`
+          : `Invalid ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'} (dryRun is a boolean, confirm a whole number)`,
+      );
+    }
     const { dryRun, confirm, ...rest } = parsed.data;
     const filter = await resolveLogFilter(deps.admin, rest);
     if (Object.keys(filter).length === 0) {
