@@ -71,8 +71,10 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
   app.use(requestId());
   if (tracing.enabled) app.use(webhookRoute, traceWebhookRequests(tracing));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Ready while Postgres answers: with the queue down intake goes on (SPEC §10), so the readiness
+  // probe (infra/k8s, the image's HEALTHCHECK) must not take the receiver out of service then.
   app.get('/readyz', async (c) => {
-    const ready = await checkReadiness(deps);
+    const ready = await checkReadiness(deps, { queueOptional: true });
     return c.json(ready, ready.ok ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));

@@ -30,9 +30,7 @@ export interface AdminApiDeps {
 
 // Strict: an unknown field is refused, never dropped — a misspelt `dry_run` must not turn a dry run into
 // a replay, nor a misspelt filter widen one.
-const replayBodySchema = logFilterInputSchema
-  .extend({ dryRun: z.boolean().optional(), confirm: z.number().int().optional() })
-  .strict();
+const replayBodySchema = logFilterInputSchema.extend({ dryRun: z.boolean().optional(), confirm: z.number().int().optional() }).strict();
 const replayFields = Object.keys(replayBodySchema.shape).join(', ');
 
 /**
