@@ -339,8 +339,19 @@ describe('replay', () => {
     // The log page shows no replay button for a rejected log, and a direct POST does nothing.
     const page = await app.request(`/admin/logs/${alone}`, { headers: bearer });
     const text = await page.text();
-    expect(text).toContain('It is kept as evidence and is never replayed.');
+    expect(text).toContain(
+      'refused at intake (no secret or credentials: failed authentication). It is kept as evidence and is never replayed.',
+    );
     expect(text).not.toContain('id="replay"');
+    // A body refused for its shape was not an authentication failure, and the page says so.
+    const shape = await insertLog(admin, tenant.id, {
+      status: 'rejected',
+      errorMessage: 'invalid_payload: ManyChat body has no subscriber id',
+      dedupeKey: 'evt_shape',
+    });
+    const shapeText = await (await app.request(`/admin/logs/${shape}`, { headers: bearer })).text();
+    expect(shapeText).toContain('refused at intake (the body is not the shape this source sends)');
+    expect(shapeText).not.toContain('failed authentication');
     const post = await app.request(`/admin/logs/${alone}/replay`, { method: 'POST', headers: bearer });
     expect(post.headers.get('location')).toMatch(/replayed=not%20replayed%3A%20rejected/);
     expect((await statusOf(alone))?.status).toBe('rejected');

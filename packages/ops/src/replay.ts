@@ -27,7 +27,8 @@ export interface ReplayProgress {
 
 /**
  * Why a log was left alone:
- * - `rejected`: it failed authentication (or was not JSON). Rejected rows are evidence, never input
+ * - `rejected`: it was refused at intake — failed authentication, or a body that is not valid for its
+ *   source (not JSON, not the provider's shape); its error says which. Rejected rows are evidence, never input
  *   (SPEC §3): replay shows them and never processes them.
  * - `duplicate`: an accepted delivery with the same dedupe key exists (a rejected twin, or a
  *   `duplicate` row): replaying it would process one event twice.
@@ -36,7 +37,7 @@ export type ReplaySkipReason = 'rejected' | 'duplicate';
 
 /** What each skip reason means, for summaries. */
 export const replaySkipReasons: Record<ReplaySkipReason, string> = {
-  rejected: 'rejected: failed authentication, kept as evidence and never replayed',
+  rejected: 'rejected: refused at intake (authentication or an invalid body), kept as evidence and never replayed',
   duplicate: 'duplicate of an accepted delivery with the same dedupe key',
 };
 
@@ -253,7 +254,7 @@ async function statusesOf(sql: Queryable, ids: number[]): Promise<Array<Pick<Web
 }
 
 // Committed before the jobs are added: a worker that picks a job up at once must see `received`.
-// Never a rejected row: it failed authentication, and resetting it would turn evidence into data.
+// Never a rejected row: it was refused at intake, and resetting it would turn evidence into data.
 async function resetLogsOf(sql: Queryable, ids: number[]): Promise<Array<{ id: number; tenantId: string }>> {
   const rows = await sql<Pick<WebhookLogRow, 'id' | 'tenant_id'>[]>`
     update webhook_logs

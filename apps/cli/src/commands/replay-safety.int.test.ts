@@ -68,7 +68,7 @@ describe('mcb replay never processes rejected rows', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('0 log(s) would be replayed (dry run: nothing enqueued).');
     expect(dry.stdout).toContain(
-      `3 rejected log(s) match: they failed authentication and are never replayed (see them with mcb logs ${tenant.slug} --status rejected)`,
+      `3 rejected log(s) match: they were refused at intake (authentication or an invalid body) and are never replayed (see them with mcb logs ${tenant.slug} --status rejected)`,
     );
     const run = await mcb('replay', '--tenant', tenant.slug, '--status', 'rejected', '--yes');
     expect(run.code).toBe(0);
@@ -76,7 +76,10 @@ describe('mcb replay never processes rejected rows', () => {
     expect(await statuses(rejected)).toEqual(['rejected', 'rejected', 'rejected']);
     const byId = await mcb('replay', '--id', String(rejected[0]));
     expect(byId.stdout).toContain('Replayed 0 of 1 log(s)');
-    expect(byId.stdout).toContain(`rejected: failed authentication, kept as evidence and never replayed: #${rejected[0]}`);
+    expect(byId.stdout).toContain(
+      `rejected: refused at intake (authentication or an invalid body), kept as evidence and never replayed: #${rejected[0]}`,
+    );
+    expect(byId.stdout).toContain(`See the rejected ones with: mcb log ${rejected[0]} (one by id)`);
     expect(await statuses(rejected)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(await jobCount()).toBe(0);
   });

@@ -27,8 +27,8 @@ type ReplayOptions = {
 };
 
 /** The `mcb logs …` command that lists a replay's rejected rows (or the console page, across tenants). */
-function whereRejected(opts: ReplayOptions): string {
-  if (!opts.tenant) return 'the console: /admin/logs?status=rejected';
+function whereRejected(opts: ReplayOptions, firstId?: number): string {
+  if (!opts.tenant) return firstId === undefined ? 'mcb logs <slug> --status rejected' : `mcb log ${firstId} (one by id)`;
   const parts = ['mcb logs', opts.tenant, '--status rejected'];
   if (opts.source) parts.push(`--source ${opts.source}`);
   if (opts.since) parts.push(`--since ${opts.since}`);
@@ -51,7 +51,7 @@ export function describeSummary(s: ReplaySummary, opts: ReplayOptions = {}): str
       lines.push(`  ${text}: ${ids.join(' ')}${more}`);
     }
     if (s.skippedCount > s.skipped.length || (s.skippedByReason.rejected ?? 0) > 0) {
-      lines.push(`  See the rejected ones with: ${whereRejected(opts)}`);
+      lines.push(`  See the rejected ones with: ${whereRejected(opts, s.skipped.find((x) => x.reason === 'rejected')?.id)}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -127,7 +127,7 @@ export function registerReplayCommands(program: Command): void {
           }
           const preview = await previewReplay({ ...dbs, enqueuer }, filter);
           const rejectedNote = preview.rejected
-            ? `${preview.rejected} rejected log(s) match: they failed authentication and are never replayed (see them with ${whereRejected(opts)}).\n`
+            ? `${preview.rejected} rejected log(s) match: they were refused at intake (authentication or an invalid body) and are never replayed (see them with ${whereRejected(opts)}).\n`
             : '';
           if (opts.dryRun) {
             process.stdout.write(`${preview.replayable} log(s) would be replayed (dry run: nothing enqueued).\n${rejectedNote}`);

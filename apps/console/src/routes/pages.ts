@@ -54,6 +54,17 @@ const time = (d: Date | null | undefined) =>
         .replace('T', ' ')
         .replace(/\.\d+Z$/, 'Z')
     : '';
+/** Why intake refused a delivery, from the code its error starts with (`buildRejectedRow`: "<code>: <reason>"). */
+const rejectionCauses: Record<string, string> = {
+  missing_credentials: 'no secret or credentials: failed authentication',
+  invalid_signature: 'failed authentication',
+  invalid_json: 'the body is not JSON',
+  invalid_payload: 'the body is not the shape this source sends',
+};
+function rejectionCause(error: string | null): string {
+  const code = error?.split(':', 1)[0] ?? '';
+  return Object.hasOwn(rejectionCauses, code) ? (rejectionCauses[code] as string) : 'see its error below';
+}
 const badge = (status: string) => html`<span class="st st-${status}">${status}</span>`;
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
@@ -136,7 +147,7 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
           }
           ${
             log.status === 'rejected'
-              ? html`<p class="error">Rejected: this delivery failed authentication. It is kept as evidence and is never replayed.</p>`
+              ? html`<p class="error">Rejected: this delivery was refused at intake (${rejectionCause(log.errorMessage)}). It is kept as evidence and is never replayed.</p>`
               : html`<form method="post" action="/admin/logs/${log.id}/replay"><button type="submit" id="replay">Replay this log</button></form>`
           }
           <div class="grid">
