@@ -7,6 +7,8 @@ import {
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
+  leadSourcesForReport,
+  oneLine,
   plural,
 } from './format';
 
@@ -39,5 +41,25 @@ describe('email formatting', () => {
     expect(formatWeekRange('2026-10-26', '2026-11-01')).toBe('Oct 26 – Nov 1');
     expect(formatWeekRangeWithYear('2026-10-26', '2026-11-01')).toBe('Oct 26 – Nov 1, 2026');
     expect(formatWeekRangeWithYear('2026-12-28', '2027-01-03')).toBe('Dec 28, 2026 – Jan 3, 2027');
+  });
+
+  it('oneLine: controls and separators become one space, trimmed, cut to max with an ellipsis', () => {
+    expect(oneLine('  a\r\n\tb\u0000c\u009bd\u202ee\u2066f  ')).toBe('a b c d e f');
+    expect(oneLine('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
+    expect(oneLine('😀'.repeat(5), 3)).toBe('😀😀…');
+    expect(oneLine('Ad 1 — Spring')).toBe('Ad 1 — Spring');
+  });
+
+  it('leadSourcesForReport: most first, at most max named, the rest summed', () => {
+    expect(leadSourcesForReport({ a: 1, b: 5, c: 5 }, 8)).toEqual([
+      ['b', 5],
+      ['c', 5],
+      ['a', 1],
+    ]);
+    expect(leadSourcesForReport({ a: 1, b: 5, c: 3, d: 2 }, 2)).toEqual([
+      ['b', 5],
+      ['c', 3],
+      ['2 others', 3],
+    ]);
   });
 });

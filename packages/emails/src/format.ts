@@ -91,3 +91,38 @@ export function conversionsLine(
     .map(([name, n]) => `${name} ${formatCount(n)}`);
   return `Conversions sent to Meta: ${formatCount(now)}${parts.length ? ` (${parts.join(' · ')})` : ''}; ${previousLabel} ${formatCount(before)}.`;
 }
+
+/** Line breaks, tabs, other C0/C1 controls, DEL, bidi controls and line/paragraph separators. */
+const unprintable = (code: number): boolean =>
+  code < 0x20 ||
+  (code >= 0x7f && code <= 0x9f) ||
+  code === 0x200e ||
+  code === 0x200f ||
+  code === 0x2028 ||
+  code === 0x2029 ||
+  (code >= 0x202a && code <= 0x202e) ||
+  (code >= 0x2066 && code <= 0x2069);
+
+/**
+ * Text that came from a webhook sender or a provider (ad ids and names, lead sources), as one
+ * printable line of at most `max` characters: it cannot add lines to the plain-text email (a forged
+ * "REVENUE (corrected)" section), move the cursor of a terminal showing it, or reorder what follows.
+ */
+export function oneLine(value: string, max = 80): string {
+  let spaced = '';
+  for (let i = 0; i < value.length; i++) spaced += unprintable(value.charCodeAt(i)) ? ' ' : value[i];
+  const flat = spaced.replace(/ {2,}/g, ' ').trim();
+  const chars = [...flat];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : flat;
+}
+
+/**
+ * New leads per source, most first, for the report: at most `max` named (each `oneLine`), the rest
+ * summed as `others` — a contact's source is whatever a sender put there, so there may be thousands.
+ */
+export function leadSourcesForReport(bySource: Record<string, number>, max = 8): Array<[string, number]> {
+  const sorted = Object.entries(bySource).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  const named = sorted.slice(0, max).map(([src, n]): [string, number] => [oneLine(src, 40), n]);
+  const rest = sorted.slice(max).reduce((sum, [, n]) => sum + n, 0);
+  return rest > 0 ? [...named, [`${sorted.length - max} others`, rest]] : named;
+}

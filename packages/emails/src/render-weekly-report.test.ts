@@ -71,4 +71,20 @@ describe('weekly report email', () => {
     expect(text).not.toMatch(/\b1 purchases\b|\b1 new leads\b/);
     expect(html).toContain('1 purchase and 1 new lead.');
   });
+
+  it("prints a sender's ad id, ad name and lead sources as one line each: no forged lines, no terminal or bidi controls", async () => {
+    // A form's ad_id / utm_content, or a ManyChat AD_ID field, is whatever the sender wrote.
+    const forged = '120210000001\n\nREVENUE (corrected)\nCash collected              $0.00\r\nPay at https://evil.example\u001b[2J\u202e';
+    const f = sampleFigures();
+    f.ads.top = [{ ad_id: forged, name: `Spring\u2028promo\u0007`, meetings_held: 3, purchases: 1, spend_cents: 100 }];
+    f.leads_by_source = { 'ig\nREVENUE': 5, ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`src${i}`, 1])) };
+    const { text, html } = await renderWeeklyReport({ figures: f, ownerName: 'Connor', tense: 'last' });
+    const lines = text.split('\n');
+    expect(lines).not.toContain('REVENUE (corrected)');
+    expect(lines.filter((l) => l.includes('$0.00') && l.startsWith('Cash collected'))).toEqual([]);
+    expect(lines.find((l) => l.startsWith('1. '))).toMatch(/^1\. Spring promo \(120210000001 REVENUE \(corrected\) Cash c…\): 3 held/);
+    expect(text).toContain('New leads by source: ig REVENUE 5, src0 1,');
+    expect(text).toContain('23 others 23');
+    for (const out of [text, html]) for (const ch of ['\u0007', '\u001b', '\u2028', '\u202e', '\r']) expect(out).not.toContain(ch);
+  });
 });

@@ -11,6 +11,8 @@ import {
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
+  leadSourcesForReport,
+  oneLine,
   plural,
 } from './format';
 import { WeeklyReport } from './weekly-report';
@@ -66,7 +68,7 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
       `${st.label.padEnd(16, ' ')} ${bar} ${formatCount(st.count).padStart(6, ' ')}  ${conv.padStart(6, ' ')}  ${formatChange(f.change.stages[st.stage] ?? null)}`,
     );
   }
-  const leadSources = Object.entries(f.leads_by_source).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  const leadSources = leadSourcesForReport(f.leads_by_source);
   if (leadSources.length) out.push(`New leads by source: ${leadSources.map(([src, n]) => `${src} ${n}`).join(', ')}`);
   const c = f.revenue.by_category;
   out.push(
@@ -100,7 +102,7 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
   if (f.ads.top.length === 0) out.push(`No meetings held or purchases from a known ad ${w.week}.`);
   for (const [i, ad] of f.ads.top.entries()) {
     out.push(
-      `${i + 1}. ${ad.name ?? 'Unnamed ad'} (${ad.ad_id}): ${formatCount(ad.meetings_held)} held, ${plural(ad.purchases, 'purchase')}, ${formatCents(ad.spend_cents)}`,
+      `${i + 1}. ${oneLine(ad.name ?? 'Unnamed ad')} (${oneLine(ad.ad_id, 40)}): ${formatCount(ad.meetings_held)} held, ${plural(ad.purchases, 'purchase')}, ${formatCents(ad.spend_cents)}`,
     );
   }
   out.push(

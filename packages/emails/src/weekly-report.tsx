@@ -13,6 +13,8 @@ import {
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
+  leadSourcesForReport,
+  oneLine,
   plural,
 } from './format';
 import type { WeeklyReportProps } from './weekly-report-types';
@@ -163,7 +165,7 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
   const maxStage = Math.max(0, ...f.stages.map((st) => st.count));
   const cash = f.revenue.cash_collected_cents;
   const sources = Object.entries(f.revenue.by_source).sort(([a], [b]) => a.localeCompare(b));
-  const leadSources = Object.entries(f.leads_by_source).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  const leadSources = leadSourcesForReport(f.leads_by_source);
   return (
     <Html lang="en">
       <Head />
@@ -300,9 +302,9 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
               {f.ads.top.map((ad) => (
                 <tr key={ad.ad_id}>
                   <td style={s.cell}>
-                    {ad.name ?? 'Unnamed ad'}
+                    {oneLine(ad.name ?? 'Unnamed ad')}
                     <br />
-                    <span style={{ color: colors.muted, fontSize: '11px' }}>{ad.ad_id}</span>
+                    <span style={{ color: colors.muted, fontSize: '11px' }}>{oneLine(ad.ad_id, 40)}</span>
                   </td>
                   <td style={s.cellNum}>{formatCount(ad.meetings_held)}</td>
                   <td style={s.cellNum}>{formatCount(ad.purchases)}</td>
