@@ -109,6 +109,9 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     await board.ready();
     return next();
   });
+  // Bull Board links to its overview as `/admin/queues/?status=…` (its base path with a slash); reloaded,
+  // bookmarked or opened in a new tab that address must not be a 404.
+  app.get('/admin/queues/', (c) => c.redirect(`/admin/queues${new URL(c.req.url).search}`));
   app.route('/admin/queues', board.app);
 
   return {

@@ -103,6 +103,13 @@ describe('console security: nothing under /admin answers without ADMIN_TOKEN', (
     const cookie = setCookie.split(';')[0] as string;
     expect((await app.request('/admin/api/stats', { headers: { cookie } })).status).toBe(200);
     expect((await app.request('/admin/queues/api/queues', { headers: { cookie } })).status).toBe(200);
+    // Bull Board's own overview links carry a trailing slash: reloaded, they reach the board.
+    const slash = await app.request('/admin/queues/?status=failed', { headers: { cookie } });
+    expect(slash.status).toBe(302);
+    expect(slash.headers.get('location')).toBe('/admin/queues?status=failed');
+    const board = await app.request('/admin/queues?status=failed', { headers: { cookie, accept: 'text/html' } });
+    expect(board.status).toBe(200);
+    expect(await board.text()).toContain('<base href="/admin/queues/"');
 
     // Another session id under the same signature: refused.
     const tampered = cookie.replace(/v2\.(.)/, (_m, ch: string) => `v2.${ch === 'A' ? 'B' : 'A'}`);
