@@ -208,6 +208,15 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
     expect(s.contacts[0]?.mc_id).toBeTruthy();
   });
 
+  it('ManyChat {subscriber_id} only without an api_key: failed once, with the command that adds it', async () => {
+    const t = await h.makeTenant({}, { manychat: {} });
+    tenantIds.push(t.id);
+    const id = await h.deliver(t.id, 'manychat', fixture('manychat', 'subscriber-id-only'));
+    const [log] = await h.waitForLogs([id]);
+    expect(log).toMatchObject({ status: 'failed' });
+    expect(log?.error_message).toContain(`mcb integration set ${t.slug} manychat --credentials '{"api_key":"…"}'`);
+  });
+
   it('invalid payload → failed without retry; unknown event type → ignored with the reason', async () => {
     const t = await h.makeTenant();
     tenantIds.push(t.id);

@@ -42,8 +42,9 @@ export class UnknownTenant extends McbError {
 export class MissingCredentials extends McbError {
   readonly slug: string;
   readonly provider: string;
-  constructor(slug: string, provider: string) {
-    super('missing_credentials', `Missing credentials: ${provider} for tenant ${slug}`);
+  /** `fix`, when given, is what the operator runs to add them (appended after `: `). */
+  constructor(slug: string, provider: string, fix?: string) {
+    super('missing_credentials', `Missing credentials: ${provider} for tenant ${slug}${fix ? `; ${fix}` : ''}`);
     this.slug = slug;
     this.provider = provider;
   }

@@ -32,7 +32,11 @@ function targetOf(tenant: { id: string; slug: string; config: unknown }, credent
   const accessToken = credentials.access_token;
   const adAccountId = credentials.ad_account_id;
   if (typeof accessToken !== 'string' || !accessToken || (typeof adAccountId !== 'string' && typeof adAccountId !== 'number'))
-    throw new MissingCredentials(tenant.slug, 'meta (access_token, ad_account_id)');
+    throw new MissingCredentials(
+      tenant.slug,
+      'meta (access_token, ad_account_id)',
+      `set them with: mcb integration set ${tenant.slug} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'`,
+    );
   const config = parseTenantConfig(tenant.config);
   return {
     tenantId: tenant.id,
@@ -47,7 +51,12 @@ function targetOf(tenant: { id: string; slug: string; config: unknown }, credent
 /** The sync target of a loaded tenant context. Throws `MissingCredentials` without an active `meta` integration. */
 export function metaTargetOf(ctx: TenantContext): MetaSyncTarget {
   const meta = ctx.credentials.meta;
-  if (!meta) throw new MissingCredentials(ctx.slug, 'meta');
+  if (!meta)
+    throw new MissingCredentials(
+      ctx.slug,
+      'meta',
+      `set them with: mcb integration set ${ctx.slug} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'`,
+    );
   return targetOf({ id: ctx.id, slug: ctx.slug, config: ctx.config }, meta.credentials);
 }
 

@@ -1,4 +1,5 @@
 import { parseDuration } from '@mcb/core';
+import { providers } from '@mcb/db/schema';
 import { sources } from '@mcb/sources';
 import {
   getTenantBySlug,
@@ -31,7 +32,7 @@ export function registerIntegrationCommands(program: Command): void {
 
   integration
     .command('set <slug> <provider>')
-    .description('Create or replace an integration (manychat|ghl|stripe|denefits|perspective|meta|resend) and activate it')
+    .description(`Create or replace an integration (${providers.join('|')}) and activate it`)
     .option('--credentials <json>', 'credentials JSON, e.g. \'{"secret_key":"sk_live_…"}\' (replaces the stored ones)')
     .option('--webhook-secret [secret]', 'webhook secret to store; without a value a strong one is generated and printed once')
     .option(

@@ -107,7 +107,10 @@ describe('mcb meta', () => {
 
   it('errors are one line with a non-zero exit', async () => {
     expect(await mcb('meta', 'sync', 'no-such-tenant')).toMatchObject({ code: 1, stderr: 'Unknown tenant: no-such-tenant\n' });
-    expect(await mcb('meta', 'sync', none)).toMatchObject({ code: 1, stderr: `Missing credentials: meta for tenant ${none}\n` });
+    expect(await mcb('meta', 'sync', none)).toMatchObject({
+      code: 1,
+      stderr: `Missing credentials: meta for tenant ${none}; set them with: mcb integration set ${none} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'\n`,
+    });
     expect(await mcb('meta', 'sync', ok.slug, '--since', '2026-13-01')).toMatchObject({
       code: 1,
       stderr: 'Invalid --since: use YYYY-MM-DD\n',

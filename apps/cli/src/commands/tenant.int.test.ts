@@ -299,6 +299,10 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       expect(help.code, argv.join(' ')).toBe(0);
       expect(help.stdout).toContain(`Usage: mcb ${argv.join(' ')}`);
     }
+    // Every provider an integration can be set for is named (meta_capi was missing).
+    expect((await mcb('integration', 'set', '--help')).stdout.replace(/\s+/g, ' ')).toContain(
+      '(manychat|ghl|stripe|denefits|perspective|meta|resend|meta_capi)',
+    );
   });
 
   it('as a child process: one line on stderr and exit status 1', () => {

@@ -132,7 +132,9 @@ async function normalizeLog(log: LogRow, tenantId: string, deps: WorkerDeps, sig
   const ctx = await deps.tenants.getTenantContextById(tenantId);
   const apiKey = deps.tenants.requireIntegration(ctx, 'manychat').credentials.api_key;
   if (typeof apiKey !== 'string' || apiKey === '')
-    throw new PermanentJobError(`Missing credentials: manychat api_key for tenant ${ctx.slug}`);
+    throw new PermanentJobError(
+      `Missing credentials: manychat api_key for tenant ${ctx.slug}; a body with only subscriber_id is fetched from ManyChat with it: mcb integration set ${ctx.slug} manychat --credentials '{"api_key":"…"}'`,
+    );
   const subscriber = await deps.manychat.getSubscriber(apiKey, result.subscriberId, { signal });
   return normalizeManyChatSubscriber(subscriber, result.eventType, config);
 }
