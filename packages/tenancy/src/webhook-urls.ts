@@ -183,8 +183,13 @@ export function shellQuote(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
-/** A `curl` command line that sends `request` exactly (copy-pasteable in a POSIX shell). */
+/**
+ * A `curl` command line that sends `request` exactly (copy-pasteable in a POSIX shell); the answer is
+ * followed by a line break (`-w '\n'`), so several in a row print one answer per line.
+ */
 export function curlCommand(request: Pick<ExampleRequest, 'url' | 'headers' | 'body'>): string {
   const headers = Object.entries(request.headers).map(([name, value]) => `-H ${shellQuote(`${name}: ${value}`)}`);
-  return ['curl -sS -X POST', shellQuote(request.url), ...headers, '--data-binary', shellQuote(request.body)].join(' ');
+  return ['curl -sS -w', shellQuote('\\n'), '-X POST', shellQuote(request.url), ...headers, '--data-binary', shellQuote(request.body)].join(
+    ' ',
+  );
 }
