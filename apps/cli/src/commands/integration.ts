@@ -21,9 +21,11 @@ const out = (text: string) => process.stdout.write(text);
 /** Webhook sources whose deliveries all need the tenant's secret (GHL's HighLevel-signed ones do not). */
 const secretOnlySources = sources.filter((s) => s !== 'ghl');
 
-// The one place a plaintext secret is printed: right after this process generated it.
-const printGenerated = (provider: string, secret: string) =>
-  out(`Generated ${provider} webhook secret (shown once, store it in the ${provider} setup now):\n${secret}\n`);
+// Printed right after this process generated it; `mcb urls <slug> --show-secrets` prints it again on request.
+const printGenerated = (slug: string, provider: string, secret: string) =>
+  out(
+    `Generated ${provider} webhook secret (store it in the ${provider} setup now; mcb urls ${slug} --show-secrets shows it again):\n${secret}\n`,
+  );
 
 export function registerIntegrationCommands(program: Command): void {
   const integration = program
@@ -34,7 +36,7 @@ export function registerIntegrationCommands(program: Command): void {
     .command('set <slug> <provider>')
     .description(`Create or replace an integration (${providers.join('|')}) and activate it`)
     .option('--credentials <json>', 'credentials JSON, e.g. \'{"secret_key":"sk_live_…"}\' (replaces the stored ones)')
-    .option('--webhook-secret [secret]', 'webhook secret to store; without a value a strong one is generated and printed once')
+    .option('--webhook-secret [secret]', 'webhook secret to store; without a value a strong one is generated and printed')
     .option(
       '--location-id <ids...>',
       'ghl only: the HighLevel location id(s) of this tenant (replaces the list); signed GHL deliveries for any other location are refused',
@@ -72,7 +74,7 @@ export function registerIntegrationCommands(program: Command): void {
             `No GHL location id set: HighLevel-signed deliveries are refused until you add one (mcb integration set ${slug} ghl --location-id <id>); workflow webhooks carrying the shared secret work.\n`,
           );
         }
-        if (result.generatedSecret) printGenerated(result.provider, result.generatedSecret);
+        if (result.generatedSecret) printGenerated(slug, result.provider, result.generatedSecret);
       },
     );
 
@@ -94,7 +96,7 @@ export function registerIntegrationCommands(program: Command): void {
           ? `The previous secret is accepted until ${result.previousExpiresAt.toISOString()}.\n`
           : 'The previous secret is no longer accepted.\n',
       );
-      if (result.generatedSecret) printGenerated(result.provider, result.generatedSecret);
+      if (result.generatedSecret) printGenerated(slug, result.provider, result.generatedSecret);
     });
 
   integration

@@ -137,11 +137,14 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect(list.stdout).toMatch(/•+d456\s+•+t123 \(\d{4}-/);
   });
 
-  it('integration set --webhook-secret without a value generates a strong secret and prints it once', async () => {
+  it('integration set --webhook-secret without a value generates a strong secret, prints it and says where to see it again', async () => {
     const set = await mcb('integration', 'set', slug, 'manychat', '--webhook-secret', '--credentials', '{"api_key":"mc_live_0123456789"}');
     expect(set.code).toBe(0);
     const secret = set.stdout.trim().split('\n').at(-1) as string;
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Not "shown once": mcb urls --show-secrets prints it again, and the line says so.
+    expect(set.stdout).toContain(`mcb urls ${slug} --show-secrets shows it again`);
+    expect((await mcb('urls', slug, '--show-secrets')).stdout).toContain(secret);
     const ctx = await loader.getTenantContext(slug);
     expect(ctx.credentials.manychat?.webhookSecret).toBe(secret);
     expect(await columnsContaining(secret)).toEqual([]);
