@@ -1,7 +1,7 @@
 import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGraphClient } from './client';
-import { MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
+import { MetaBadResponse, MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
 
 const token = 'EAAunit-test-token-0123456789';
 let fake: FakeGraph;
@@ -90,5 +90,55 @@ describe('Graph client', () => {
       .get('act_42/ads', ads)
       .catch((e) => e);
     expect(String(err.message)).not.toContain('wrong-token-xyz');
+  });
+
+  it('a paging.next that never ends stops at maxPages, counting the pages of earlier runs', async () => {
+    fake.failWhen(() => true, { kind: 'endless-paging' }, 1_000);
+    const before = fake.requests.length;
+    const err = await drain(client({ maxPages: 7 })).catch((e) => e);
+    expect(err).toBeInstanceOf(MetaBadResponse);
+    expect(err.reason).toBe('page_cap');
+    expect(err.message).toMatch(/did not end after 7 pages/);
+    expect(fake.requests.length - before).toBe(7);
+    // A resumed edge that already took 5 pages gets 2 more.
+    const pages: number[] = [];
+    const resumed = await (async () => {
+      for await (const p of client({ maxPages: 7 }).paginate('act_42/ads', ads, 'endless1', 5)) pages.push(p.page);
+    })().catch((e) => e);
+    expect(resumed).toBeInstanceOf(MetaBadResponse);
+    expect(pages).toEqual([6]);
+    expect(fake.requests.length - before).toBe(9);
+    fake.clearFaults();
+  });
+
+  it('a paging.next that leads back to a cursor already followed fails at once', async () => {
+    fake.failWhen(() => true, { kind: 'repeat-cursor' }, 1_000);
+    const before = fake.requests.length;
+    const err = await drain().catch((e) => e);
+    expect(err).toBeInstanceOf(MetaBadResponse);
+    expect(err.reason).toBe('cursor_repeat');
+    expect(err.message).toMatch(/repeated a cursor after 2 pages/);
+    expect(fake.requests.length - before).toBe(2);
+    fake.clearFaults();
+  });
+
+  it('a body over maxResponseBytes is cut off and fails, not retried; one far beyond `limit` rows fails too', async () => {
+    const sent = { bytes: 0, closedEarly: false };
+    fake.failWhen(() => true, { kind: 'huge-page', bytes: 8 * 1024 * 1024, sent }, 1);
+    const before = fake.requests.length;
+    const err = await drain(client({ maxResponseBytes: 256 * 1024 })).catch((e) => e);
+    expect(err).toBeInstanceOf(MetaBadResponse);
+    expect(err.reason).toBe('too_large');
+    expect(err.message).toMatch(/too large: over 262144 bytes .*act_42\/ads; cut off/);
+    expect(fake.requests.length - before).toBe(1);
+    // The client closed the connection: the server never got to write the whole body.
+    await vi.waitFor(() => expect(sent.closedEarly).toBe(true));
+    expect(sent.bytes).toBeLessThan(8 * 1024 * 1024);
+
+    // Under the byte cap, but ~230 rows for limit=5.
+    fake.failWhen(() => true, { kind: 'huge-page', bytes: 256 * 1024 }, 1);
+    const rows = await drain(client({ maxResponseBytes: 1024 * 1024 })).catch((e) => e);
+    expect(rows).toBeInstanceOf(MetaBadResponse);
+    expect(rows.reason).toBe('too_many_rows');
   });
 });

@@ -1,5 +1,13 @@
 import { type Logger, retry } from '@mcb/core';
-import { isRateLimitCode, MetaApiError, MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from './errors';
+import {
+  isRateLimitCode,
+  MetaApiError,
+  MetaBadResponse,
+  MetaRateLimited,
+  MetaRequestError,
+  MetaTokenExpired,
+  MetaTransientError,
+} from './errors';
 import { type GraphUsage, parseGraphUsage } from './usage';
 
 export interface GraphClientOptions {
@@ -17,6 +25,13 @@ export interface GraphClientOptions {
   retryBaseMs?: number;
   /** Wait reported for a rate limit whose headers give no hint. Default 5 min. */
   defaultRateLimitWaitMs?: number;
+  /**
+   * Largest response body read (bytes). The body is read as a stream and cut off past this: a
+   * `MetaBadResponse` ('too_large'), never retried. Default 32 MiB (`defaultMaxResponseBytes`).
+   */
+  maxResponseBytes?: number;
+  /** Pages one edge may take (`paginate`, counting `pagesDone`) before it fails as 'page_cap'. Default 10,000. */
+  maxPages?: number;
   log?: Logger;
   fetch?: typeof fetch;
   /** Aborts in-flight requests and retry waits (worker shutdown); the call then throws `MetaTransientError`. */
@@ -31,7 +46,14 @@ export interface GraphSettings {
   maxRetries?: number;
   retryBaseMs?: number;
   defaultRateLimitWaitMs?: number;
+  maxResponseBytes?: number;
+  maxPages?: number;
 }
+
+/** Default `maxResponseBytes`: 32 MiB, some 30,000 ads with their creatives — 60× a 500-ad page. */
+export const defaultMaxResponseBytes = 32 * 1024 * 1024;
+/** Default `maxPages` per edge: 5 million rows at the default `limit` of 500. */
+export const defaultMaxPages = 10_000;
 
 /** `createGraphClient` from the shared settings and one tenant's access token. */
 export function graphClientFor(
@@ -47,6 +69,8 @@ export function graphClientFor(
     maxRetries: settings.maxRetries,
     retryBaseMs: settings.retryBaseMs,
     defaultRateLimitWaitMs: settings.defaultRateLimitWaitMs,
+    maxResponseBytes: settings.maxResponseBytes,
+    maxPages: settings.maxPages,
     ...extra,
   });
 }
@@ -58,6 +82,8 @@ export interface GraphPage<T> {
   data: T[];
   after: string | null;
   usage: GraphUsage;
+  /** This page's number in the edge, 1-based, counting the `pagesDone` of earlier runs. */
+  page: number;
 }
 
 export interface GraphClient {
@@ -70,9 +96,13 @@ export interface GraphClient {
   post<T>(path: string, body: unknown): Promise<{ body: T; usage: GraphUsage }>;
   /**
    * Every page of an edge, following `paging.next` to the end (its `access_token` query parameter
-   * is stripped: the token travels only in the header). `after` resumes at a saved cursor.
+   * is stripped: the token travels only in the header). `after` resumes at a saved cursor, with
+   * `pagesDone` pages of the edge already fetched by earlier runs (they count toward `maxPages`).
+   * Throws `MetaBadResponse` when a `next` leads to a cursor already followed ('cursor_repeat'),
+   * when the edge is still not done after `maxPages` pages ('page_cap'), or when a page holds more
+   * than twice the `limit` asked for ('too_many_rows').
    */
-  paginate<T>(path: string, params?: GraphParams, after?: string | null): AsyncGenerator<GraphPage<T>>;
+  paginate<T>(path: string, params?: GraphParams, after?: string | null, pagesDone?: number): AsyncGenerator<GraphPage<T>>;
   /** HTTP requests sent so far (retries included). */
   readonly requestCount: number;
   /** Usage reported by the last answer. */
@@ -96,6 +126,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const maxRetries = options.maxRetries ?? 4;
   const retryBaseMs = options.retryBaseMs ?? 500;
   const defaultWaitMs = options.defaultRateLimitWaitMs ?? 5 * 60_000;
+  const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
+  const maxPages = options.maxPages ?? defaultMaxPages;
   const doFetch = options.fetch ?? fetch;
   const token = options.accessToken;
   let requestCount = 0;
@@ -133,6 +165,39 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     return new MetaRequestError(message, opts);
   }
 
+  /**
+   * The body as text, read chunk by chunk and cut off (the connection closed) as soon as it passes
+   * `maxResponseBytes`: a huge page must not take the worker's heap and event loop, which every
+   * tenant's webhook jobs share.
+   */
+  async function readCapped(res: Response, url: URL): Promise<string> {
+    const tooLarge = (read: number) =>
+      new MetaBadResponse(
+        `Meta Graph response too large: over ${maxResponseBytes} bytes (META_MAX_RESPONSE_MB) from ${url.pathname}; cut off after ${read} bytes`,
+        { status: res.status, reason: 'too_large' },
+      );
+    const declared = Number(res.headers.get('content-length'));
+    if (declared > maxResponseBytes) {
+      await res.body?.cancel().catch(() => {});
+      throw tooLarge(0);
+    }
+    if (!res.body) return '';
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxResponseBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(size);
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+  }
+
   /** One HTTP request: the parsed body, or the typed error it failed with. */
   async function send<T>(url: URL, json: string | undefined): Promise<{ body: T; usage: GraphUsage }> {
     requestCount++;
@@ -151,7 +216,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       });
       const usage = parseGraphUsage(res.headers);
       lastUsage = usage;
-      const text = await res.text();
+      const text = await readCapped(res, url);
       let body: unknown = null;
       try {
         body = text ? JSON.parse(text) : null;
@@ -167,6 +232,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         ? new MetaTransientError(`Meta Graph ${res.status}: response is not JSON`, { status: res.status })
         : classify(res.status, body as GraphErrorBody | null, res.headers, usage);
     } catch (err) {
+      if (err instanceof MetaBadResponse) throw err;
       if (options.signal?.aborted) throw new MetaTransientError('Meta Graph request aborted (shutting down)', { status: 0 });
       const name = (err as Error).name;
       const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub((err as Error).message);
@@ -194,14 +260,39 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   return {
     get: (path, params = {}) => request(buildUrl(path, params)),
     post: (path, body) => request(buildUrl(path, {}), JSON.stringify(body)),
-    async *paginate<T>(path: string, params: GraphParams = {}, after?: string | null) {
+    async *paginate<T>(path: string, params: GraphParams = {}, after?: string | null, pagesDone = 0) {
       let url: URL | null = buildUrl(path, after ? { ...params, after } : params);
+      const limit = Number(params.limit);
+      // Cursors followed in this run: Meta's cursors move forward, so seeing one again means a loop.
+      const followed = new Set<string>(after ? [after] : []);
+      let page = pagesDone;
       while (url) {
         const { body, usage }: { body: PagedBody<T>; usage: GraphUsage } = await request<PagedBody<T>>(url);
+        page++;
+        const data = body.data ?? [];
+        if (limit > 0 && data.length > 2 * limit)
+          throw new MetaBadResponse(`Meta Graph page of ${path} held ${data.length} rows for limit=${limit}`, {
+            status: 200,
+            reason: 'too_many_rows',
+          });
         const next: string | undefined = body.paging?.next;
         const cursor = next ? (body.paging?.cursors?.after ?? new URL(next).searchParams.get('after')) : null;
         url = next ? safeNextUrl(next) : null;
-        yield { data: body.data ?? [], after: cursor, usage } satisfies GraphPage<T>;
+        if (url) {
+          const key = cursor ?? url.search;
+          if (followed.has(key))
+            throw new MetaBadResponse(`Meta Graph paging of ${path} repeated a cursor after ${page} pages`, {
+              status: 200,
+              reason: 'cursor_repeat',
+            });
+          followed.add(key);
+          if (page >= maxPages)
+            throw new MetaBadResponse(`Meta Graph paging of ${path} did not end after ${maxPages} pages (META_MAX_PAGES)`, {
+              status: 200,
+              reason: 'page_cap',
+            });
+        }
+        yield { data, after: cursor, usage, page } satisfies GraphPage<T>;
       }
     },
     get requestCount() {

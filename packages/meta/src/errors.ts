@@ -39,6 +39,29 @@ export class MetaTransientError extends MetaApiError {}
 /** Any other Graph error (bad parameter, missing permission, unknown ad account). Permanent. */
 export class MetaRequestError extends MetaApiError {}
 
+/** Why the client refused an answer it was given (`MetaBadResponse.reason`). */
+export type MetaBadResponseReason =
+  /** The body passed the client's byte cap (`maxResponseBytes`); it was cut off, not read. */
+  | 'too_large'
+  /** A page held far more rows than the `limit` asked for. */
+  | 'too_many_rows'
+  /** An edge still had a `paging.next` after `maxPages` pages. */
+  | 'page_cap'
+  /** `paging.next` led back to a cursor already followed: the paging would never end. */
+  | 'cursor_repeat';
+
+/**
+ * An answer the client will not use (too large, too many rows, paging that never ends). Permanent
+ * (a `MetaRequestError`): asking again gets the same answer, so the job fails and `last_error` says why.
+ */
+export class MetaBadResponse extends MetaRequestError {
+  readonly reason: MetaBadResponseReason;
+  constructor(message: string, opts: ConstructorParameters<typeof MetaApiError>[1] & { reason: MetaBadResponseReason }) {
+    super(message, opts);
+    this.reason = opts.reason;
+  }
+}
+
 /** Graph error codes that mean "throttled" (https://developers.facebook.com/docs/marketing-api/overview/rate-limiting). */
 export function isRateLimitCode(code: number | null | undefined): boolean {
   if (code == null) return false;

@@ -1,7 +1,7 @@
 import type { Logger } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
 import type { GraphClient, GraphParams } from './client';
-import { MetaRequestError } from './errors';
+import { MetaBadResponse, MetaRequestError } from './errors';
 import {
   type AdRow,
   adFields,
@@ -191,7 +191,8 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
           yield page;
         }
       } catch (err) {
-        if (!(first && args.after && err instanceof MetaRequestError)) throw err;
+        // A refused answer (too large, paging that never ends) is no expired cursor: restarting would not help.
+        if (!(first && args.after && err instanceof MetaRequestError) || err instanceof MetaBadResponse) throw err;
         log?.warn({ tenantId, phase: args.checkpoint.phase, err: err.message }, 'meta sync: resume cursor rejected; restarting this part');
         yield* client.paginate<unknown>(args.path, args.params, null);
       }

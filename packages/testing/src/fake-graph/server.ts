@@ -16,7 +16,13 @@ export type FakeGraphFault =
   | { kind: 'token-expired' }
   | { kind: 'server-error'; status?: number }
   /** Answers normally, after `ms`. */
-  | { kind: 'slow'; ms: number };
+  | { kind: 'slow'; ms: number }
+  /** An empty page whose `paging.next` carries a new cursor every time (after `ms`): paging that never ends. */
+  | { kind: 'endless-paging'; ms?: number }
+  /** An empty page whose `paging.next` leads back to the cursor just used. */
+  | { kind: 'repeat-cursor' }
+  /** A 200 page of about `bytes` bytes (ads with long creative bodies), streamed; `sent` counts what was written. */
+  | { kind: 'huge-page'; bytes: number; sent?: { bytes: number; closedEarly: boolean } };
 
 export interface FakeGraphRequest {
   n: number;
@@ -413,8 +419,59 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     };
   }
 
-  async function answerFault(res: ServerResponse, fault: FakeGraphFault): Promise<boolean> {
+  /** An empty page whose `next` carries cursor `after` (and no token: these faults answer any caller). */
+  function loopPage(res: ServerResponse, req: FakeGraphRequest, after: string) {
+    const next = new URL(req.path, origin);
+    for (const [k, v] of Object.entries(req.query)) if (k !== 'after') next.searchParams.set(k, v);
+    next.searchParams.set('after', after);
+    json(res, 200, { data: [], paging: { cursors: { after }, next: next.toString() } }, usageHeaders(5, 0, 0));
+  }
+
+  function hugePage(res: ServerResponse, bytes: number, sent: { bytes: number; closedEarly: boolean } = { bytes: 0, closedEarly: false }) {
+    const ad = (i: number) =>
+      JSON.stringify({
+        id: String(1e12 + i),
+        name: `ad ${i}`,
+        effective_status: 'ACTIVE',
+        creative: { id: String(2e12 + i), body: 'x'.repeat(900) },
+      });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    let finished = false;
+    res.on('finish', () => {
+      finished = true;
+    });
+    res.on('close', () => {
+      if (!finished) sent.closedEarly = true;
+    });
+    const write = (chunk: string) => {
+      sent.bytes += Buffer.byteLength(chunk);
+      return res.write(chunk);
+    };
+    write('{"data":[');
+    let i = 0;
+    const pump = () => {
+      while (sent.bytes < bytes && !res.destroyed) {
+        const ok = write((i ? ',' : '') + ad(i));
+        i++;
+        if (!ok) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end(']}');
+    };
+    pump();
+  }
+
+  async function answerFault(res: ServerResponse, fault: FakeGraphFault, req: FakeGraphRequest): Promise<boolean> {
     switch (fault.kind) {
+      case 'endless-paging':
+        if (fault.ms) await new Promise((r) => setTimeout(r, fault.ms));
+        loopPage(res, req, `endless${req.n}`);
+        return true;
+      case 'repeat-cursor':
+        loopPage(res, req, req.query.after ?? 'loop');
+        return true;
+      case 'huge-page':
+        hugePage(res, fault.bytes, fault.sent);
+        return true;
       case 'rate-limit': {
         const code = fault.code ?? 17;
         const message =
@@ -485,7 +542,7 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     if (rule) {
       rule.remaining--;
       req.fault = rule.fault.kind;
-      if (await answerFault(res, rule.fault)) return;
+      if (await answerFault(res, rule.fault, req)) return;
     }
     if (ev) return serveEvents(res, req, parsed, /^(?:Bearer|OAuth)\s+(.+)$/i.exec(authorization ?? '')?.[1] ?? query.access_token);
     if (!m) return json(res, 404, graphError('Unknown path components', 2500));
