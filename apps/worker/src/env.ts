@@ -41,6 +41,12 @@ export const workerEnvSchema = z.object({
   REPORT_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
   ...metaEnvFields,
   META_TICK_EVERY_MS: z.coerce.number().int().min(1_000).default(900_000),
+  /**
+   * Time one `meta.sync` run may hold a worker slot (ADR 0006): then it commits its batch, saves its
+   * checkpoint and is delayed like a rate-limited job, so a huge or never-ending account takes turns
+   * with every other tenant's sync instead of keeping the slot.
+   */
+  META_SYNC_BUDGET_MS: z.coerce.number().int().min(1_000).default(600_000),
   ...capiEnvFields,
   ...telemetryEnvFields('mcb-worker'),
 });

@@ -1,6 +1,6 @@
 import { InvalidConfig, McbError, MissingCredentials, TimeoutError, UnknownTenant } from '@mcb/core';
 import { ManyChatError } from '@mcb/manychat';
-import { MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from '@mcb/meta';
+import { MetaBadResponse, MetaRateLimited, MetaRequestError, MetaSyncBudgetSpent, MetaTokenExpired, MetaTransientError } from '@mcb/meta';
 import { MailerError } from '@mcb/reports';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
@@ -59,6 +59,13 @@ describe('classifyJobError: one decision for every job type', () => {
     expect(classifyJobError(new MetaTokenExpired('expired', { status: 400, code: 190 })).kind).toBe('final');
     expect(classifyJobError(new MetaRequestError('unknown dataset', { status: 400, code: 100, subcode: 33 })).kind).toBe('final');
     expect(classifyJobError(new MetaTransientError('Meta Graph 502', { status: 502 })).kind).toBe('retry');
+    // A sync's time budget spent: delayed (slot freed, checkpoint kept), never failed; a refused answer is final.
+    expect(classifyJobError(new MetaSyncBudgetSpent('budget', { waitMs: 5_000 }))).toEqual({
+      kind: 'delay',
+      message: 'budget',
+      waitMs: 5_000,
+    });
+    expect(classifyJobError(new MetaBadResponse('too large', { status: 200, reason: 'too_large' })).kind).toBe('final');
   });
 
   it('report.weekly (Resend): a refused send final, a 429/5xx/no answer retried', () => {

@@ -1,7 +1,7 @@
 import type { Logger } from '@mcb/core';
 import { McbError } from '@mcb/core';
 import { ManyChatError } from '@mcb/manychat';
-import { MetaRateLimited, MetaRequestError, MetaTokenExpired, MetaTransientError } from '@mcb/meta';
+import { MetaRateLimited, MetaRequestError, MetaSyncBudgetSpent, MetaTokenExpired, MetaTransientError } from '@mcb/meta';
 import { MailerError } from '@mcb/reports';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 
@@ -19,7 +19,7 @@ export type JobFailure =
   | { kind: 'retry'; message: string }
   /** `UnrecoverableError`: fails at once and stays visible as failed for a manual replay. */
   | { kind: 'final'; message: string }
-  /** Rate limited: moved to delayed for `waitMs` (attempts are not consumed). */
+  /** Rate limited, or a sync's time budget spent: moved to delayed for `waitMs` (attempts are not consumed). */
   | { kind: 'delay'; message: string; waitMs: number };
 
 const permanentMcbCodes = new Set(['unknown_tenant', 'missing_credentials', 'invalid_config', 'bad_request', 'not_found', 'invalid_json']);
@@ -30,7 +30,8 @@ const permanentMcbCodes = new Set(['unknown_tenant', 'missing_credentials', 'inv
  *   other Graph refusals (`MetaTokenExpired`, `MetaRequestError`), ManyChat and Resend 4xx
  *   (`retryable: false`), Postgres data/integrity/permission errors (classes 22, 23 except unique
  *   races, 42);
- * - delay: Meta rate limits (`MetaRateLimited`), for the wait Meta announced;
+ * - delay: Meta rate limits (`MetaRateLimited`), for the wait Meta announced; a Meta sync whose time
+ *   budget ran out (`MetaSyncBudgetSpent`, checkpoint saved), for a short pause;
  * - retry: everything else — 5xx, connection refused/reset, timeouts, aborts at shutdown, Postgres
  *   unavailable (08, 53, 57), deadlocks and serialization failures (40), unknown errors.
  * Clients retry briefly inside a call (`retry` of @mcb/core); what outlives that comes here.
@@ -40,7 +41,7 @@ export function classifyJobError(err: unknown): JobFailure {
   const final = { kind: 'final', message } as const;
   const retry = { kind: 'retry', message } as const;
   if (err instanceof UnrecoverableError || err instanceof PermanentJobError) return final;
-  if (err instanceof MetaRateLimited) return { kind: 'delay', message, waitMs: err.waitMs };
+  if (err instanceof MetaRateLimited || err instanceof MetaSyncBudgetSpent) return { kind: 'delay', message, waitMs: err.waitMs };
   if (err instanceof MetaTokenExpired || err instanceof MetaRequestError) return final;
   if (err instanceof MetaTransientError) return retry;
   if (err instanceof ManyChatError || err instanceof MailerError) return err.retryable ? retry : final;
@@ -88,7 +89,7 @@ export async function failIntegrationJob(
   if (failure.kind === 'delay') {
     await options.beforeDelay?.();
     await job.moveToDelayed(Date.now() + failure.waitMs, options.token ?? job.token);
-    log.warn({ waitMs: failure.waitMs, ...options.delayLog }, `${job.name} rate limited; delayed`);
+    log.warn({ waitMs: failure.waitMs, reason: failure.message, ...options.delayLog }, `${job.name} delayed`);
     throw new DelayedError();
   }
   if (failure.kind === 'final') {

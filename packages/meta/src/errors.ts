@@ -67,3 +67,17 @@ export function isRateLimitCode(code: number | null | undefined): boolean {
   if (code == null) return false;
   return code === 4 || code === 17 || code === 32 || code === 613 || (code >= 80000 && code <= 80014);
 }
+
+/**
+ * A sync used up its time budget (`budgetMs`) with pages still to fetch. Not a failure: every row up
+ * to `checkpoint` is committed, and the worker delays the job by `waitMs` (as for a rate limit), so
+ * its slot goes to the jobs waiting behind it and the sync resumes where it stopped.
+ */
+export class MetaSyncBudgetSpent extends Error {
+  readonly waitMs: number;
+  constructor(message: string, opts: { waitMs: number }) {
+    super(message);
+    this.name = 'MetaSyncBudgetSpent';
+    this.waitMs = opts.waitMs;
+  }
+}

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetaTenant, type MetaTenant, testKeyring } from '../test/factories';
 import { createGraphClient } from './client';
-import { MetaRateLimited } from './errors';
+import { MetaBadResponse, MetaRateLimited, MetaSyncBudgetSpent } from './errors';
 import { type MetaSyncCheckpoint, syncMetaAccount } from './sync';
 import { loadMetaTarget, markMetaSyncSuccess, runTenantMetaSync } from './tenant-sync';
 import { addDays, type DateRange, lookbackRange } from './window';
@@ -19,6 +19,7 @@ let loader: TenantContextLoaderHandle;
 let fake: FakeGraph;
 let a: MetaTenant;
 let b: MetaTenant;
+let c: MetaTenant;
 const ADS_A = 230;
 const ADS_B = 40;
 
@@ -29,10 +30,12 @@ beforeAll(async () => {
   loader = createTenantContextLoader({ admin, keyring, listen: false });
   a = await createMetaTenant(admin, keyring);
   b = await createMetaTenant(admin, keyring);
+  c = await createMetaTenant(admin, keyring);
   fake = await startFakeGraph({
     accounts: [
       { adAccountId: a.adAccountId, token: a.token, ads: ADS_A },
       { adAccountId: b.adAccountId, token: b.token, ads: ADS_B },
+      { adAccountId: c.adAccountId, token: c.token, ads: ADS_B },
     ],
     maxPageSize: 100,
   });
@@ -160,6 +163,55 @@ describe('syncMetaAccount against the fake Graph API', () => {
     const c = await counts(b.id);
     expect(c).toMatchObject({ ads: ADS_B, insights: ADS_B * 10, days: 10 });
     expect(c.spend).toBe(expectedSpend(b, range));
+  });
+
+  it('a run whose time budget is spent commits what it read, saves a checkpoint and resumes from it; the page cap counts every run', async () => {
+    // 40 ads × 10 days in one month: 1 page of ads, 8 of insights at limit 50.
+    const range = { since: '2026-02-01', until: '2026-02-10' };
+    const insightRequests = () => fake.requests.filter((r) => r.edge === 'insights' && r.path.includes(c.adAccountId)).length;
+    const run = (resumeFrom: MetaSyncCheckpoint | null, budgetMs: number | undefined, maxPages?: number) => {
+      // A clock that moves one second each time the budget is looked at (between pages): no real time involved.
+      let ticks = 0;
+      const checkpoints: MetaSyncCheckpoint[] = [];
+      const result = syncMetaAccount({
+        database: app,
+        client: createGraphClient({ baseUrl: fake.url, version: 'v25.0', accessToken: c.token, maxPages }),
+        tenantId: c.id,
+        adAccountId: c.adAccountId,
+        range,
+        resumeFrom,
+        pageSize: 50,
+        batchSize: 1_000,
+        budgetMs,
+        now: () => 1_000 * ticks++,
+        onCheckpoint: (cp) => void checkpoints.push(cp),
+      });
+      return { result, checkpoints };
+    };
+    const first = run(null, 5_500);
+    const err = await first.result.catch((e) => e);
+    expect(err).toBeInstanceOf(MetaSyncBudgetSpent);
+    expect(err.message).toMatch(/budget \(META_SYNC_BUDGET_MS\) at page 6 of insights/);
+    const cp = first.checkpoints.at(-1) as MetaSyncCheckpoint;
+    expect(cp).toMatchObject({ phase: 'insights', chunk: 0, after: expect.any(String), pages: 6 });
+    // Batches of 1,000 rows: nothing but the budget made this batch commit — its 300 rows are kept.
+    expect(await counts(c.id)).toMatchObject({ ads: ADS_B, insights: 300 });
+    expect(insightRequests()).toBe(6);
+
+    const resumed = await run(cp, undefined).result;
+    expect(resumed.insightRows).toBe(100);
+    expect(insightRequests()).toBe(8);
+    const done = await counts(c.id);
+    expect(done).toMatchObject({ ads: ADS_B, insights: ADS_B * 10 });
+    expect(done.spend).toBe(expectedSpend(c, range));
+
+    // maxPages 5 with a budget of 3 pages a run: the resumed run stops at the edge's 5th page, not its 8th.
+    const short = run(null, 2_500, 5);
+    await expect(short.result).rejects.toBeInstanceOf(MetaSyncBudgetSpent);
+    expect(short.checkpoints.at(-1)).toMatchObject({ pages: 3 });
+    const capped = await run(short.checkpoints.at(-1) as MetaSyncCheckpoint, 2_500, 5).result.catch((e) => e);
+    expect(capped).toBeInstanceOf(MetaBadResponse);
+    expect(capped.reason).toBe('page_cap');
   });
 
   it('a resume cursor Meta no longer accepts restarts that part instead of failing', async () => {

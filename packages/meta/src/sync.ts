@@ -1,7 +1,7 @@
 import type { Logger } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
 import type { GraphClient, GraphParams } from './client';
-import { MetaBadResponse, MetaRequestError } from './errors';
+import { MetaBadResponse, MetaRequestError, MetaSyncBudgetSpent } from './errors';
 import {
   type AdRow,
   adFields,
@@ -28,7 +28,12 @@ export interface MetaSyncCheckpoint {
   chunk: number;
   /** Paging cursor of the next page to fetch; null = start of the phase/chunk. */
   after: string | null;
+  /** Pages of this edge (the ads, or this month chunk) fetched up to `after`: they count toward `maxPages`. */
+  pages?: number;
 }
+
+/** How long a budget-delayed sync waits before it resumes: the jobs waiting behind it go first. */
+export const metaSyncBudgetPauseMs = 5_000;
 
 export interface MetaSyncProgress {
   phase: 'ads' | 'insights';
@@ -61,6 +66,14 @@ export interface MetaSyncOptions {
   onProgress?: (p: MetaSyncProgress) => void;
   /** Called after each committed batch with the point a rerun may resume from. */
   onCheckpoint?: (cp: MetaSyncCheckpoint) => void | Promise<void>;
+  /**
+   * Time this run may take (ms; default: none). Checked between pages: once spent, the batch in
+   * hand is committed, its checkpoint emitted, and `MetaSyncBudgetSpent` thrown, so one huge or
+   * never-ending account cannot hold a worker slot for good. The worker passes META_SYNC_BUDGET_MS.
+   */
+  budgetMs?: number;
+  /** Clock for the budget (tests). Default `Date.now`. */
+  now?: () => number;
   log?: Logger;
 }
 
@@ -119,7 +132,9 @@ export function adParams(pageSize: number): GraphParams {
  * Throws the client's typed errors (`MetaRateLimited`, `MetaTokenExpired`, …) unchanged.
  */
 export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyncResult> {
+  const now = options.now ?? Date.now;
   const started = Date.now();
+  const budgetStart = now();
   const { database, client, tenantId, log } = options;
   const pageSize = options.pageSize ?? 500;
   const batchSize = options.batchSize ?? 1_000;
@@ -145,7 +160,9 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
     path: string;
     params: GraphParams;
     after: string | null;
-    checkpoint: Omit<MetaSyncCheckpoint, 'after'>;
+    checkpoint: Omit<MetaSyncCheckpoint, 'after' | 'pages'>;
+    /** Pages of this edge fetched by earlier runs (from the checkpoint). */
+    pagesDone: number;
     /** Where to resume once this edge is complete (null: the sync is complete). */
     done: MetaSyncCheckpoint | null;
     parse: (raw: unknown) => ParseResult<Row>;
@@ -186,7 +203,7 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
     async function* pages() {
       let first = true;
       try {
-        for await (const page of client.paginate<unknown>(args.path, args.params, args.after)) {
+        for await (const page of client.paginate<unknown>(args.path, args.params, args.after, args.pagesDone)) {
           first = false;
           yield page;
         }
@@ -211,8 +228,16 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
             log?.warn({ tenantId, phase: args.checkpoint.phase, reason: r.error }, 'meta sync skipped an element');
           }
         }
+        const here = { ...args.checkpoint, after: page.after, pages: page.page };
         if (page.after === null) await flush(args.done);
-        else if (buffer.length >= batchSize) await flush({ ...args.checkpoint, after: page.after });
+        else if (options.budgetMs !== undefined && now() - budgetStart >= options.budgetMs) {
+          await flush(here);
+          await committed;
+          throw new MetaSyncBudgetSpent(
+            `meta sync used its ${options.budgetMs} ms budget (META_SYNC_BUDGET_MS) at page ${page.page} of ${args.checkpoint.phase}`,
+            { waitMs: metaSyncBudgetPauseMs },
+          );
+        } else if (buffer.length >= batchSize) await flush(here);
         progress(args.checkpoint.phase, args.checkpoint.chunk);
       }
     } finally {
@@ -228,6 +253,7 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
       path: `${account}/ads`,
       params: adParams(pageSize),
       after: resume?.after ?? null,
+      pagesDone: resume?.after ? (resume.pages ?? 0) : 0,
       checkpoint: { range, phase: 'ads', chunk: 0 },
       done: chunks.length ? { range, phase: 'insights', chunk: 0, after: null } : null,
       parse: parseAd,
@@ -254,6 +280,7 @@ export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyn
       path: `${account}/insights`,
       params: insightParams(chunkRange, pageSize),
       after: resume?.phase === 'insights' && i === resume.chunk ? resume.after : null,
+      pagesDone: resume?.phase === 'insights' && i === resume.chunk && resume.after ? (resume.pages ?? 0) : 0,
       checkpoint: { range, phase: 'insights', chunk: i },
       done: i + 1 < chunks.length ? { range, phase: 'insights', chunk: i + 1, after: null } : null,
       parse: parseInsight,

@@ -92,7 +92,7 @@ export function metaSyncLastError(err: unknown): string {
   return `sync failed: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress' | 'onCheckpoint' | 'totals'> {
+export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress' | 'onCheckpoint' | 'totals' | 'budgetMs'> {
   database: Database;
   target: MetaSyncTarget;
   settings: MetaSyncSettings;
@@ -124,6 +124,7 @@ export async function runTenantMetaSync(options: TenantMetaSyncOptions): Promise
     onProgress: options.onProgress,
     onCheckpoint: options.onCheckpoint,
     totals: options.totals,
+    budgetMs: options.budgetMs,
     log: options.log,
   });
 }

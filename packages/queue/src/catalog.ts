@@ -28,6 +28,7 @@ export const jobSchemas = {
         phase: z.enum(['ads', 'insights']),
         chunk: z.number().int().min(0),
         after: z.string().nullable(),
+        pages: z.number().int().min(0).optional(),
       })
       .optional(),
   }),

@@ -37,6 +37,7 @@ export async function processMetaSync(job: Job, deps: WorkerDeps, token?: string
       settings: metaSettingsFromEnv(deps.env),
       range,
       resumeFrom: checkpoint,
+      budgetMs: deps.env.META_SYNC_BUDGET_MS,
       log,
       signal,
       onCheckpoint: async (cp) => {
@@ -54,7 +55,8 @@ export async function processMetaSync(job: Job, deps: WorkerDeps, token?: string
       log,
       lastError: metaSyncLastError(err),
       record: (lastError) => markMetaSyncError(deps.database, target.tenantId, lastError),
-      // Delayed, not failed: attempts are not consumed, and the checkpoint makes the rerun resume.
+      // Delayed, not failed (a rate limit, or the run's time budget spent): attempts are not consumed,
+      // and the checkpoint makes the rerun resume.
       beforeDelay: () => job.updateData({ ...data, checkpoint: checkpoint ?? undefined }),
       delayLog: { phase: checkpoint?.phase ?? 'ads' },
     });
