@@ -31,7 +31,7 @@ export async function planMetaSyncJobs(deps: Pick<WorkerDeps, 'admin' | 'log'>, 
     from tenants t join tenant_integrations i on i.tenant_id = t.id and i.provider = 'meta' and i.is_active
     where t.is_active
     order by t.id`;
-  const jobs: Array<{ tenantId: string; jobId: string; previousJobId: string }> = [];
+  const jobs: Array<{ tenantId: string; jobId: string }> = [];
   for (const row of rows) {
     if (row.lastError?.startsWith(`${metaTokenExpiredError}:`)) continue;
     let everyMs: number;
@@ -47,28 +47,38 @@ export async function planMetaSyncJobs(deps: Pick<WorkerDeps, 'admin' | 'log'>, 
     jobs.push({
       tenantId: row.id,
       jobId: buildJobId('meta-sync', row.id, windowKey(windowStart)),
-      previousJobId: buildJobId('meta-sync', row.id, windowKey(windowStart - everyMs)),
     });
   }
   return jobs;
 }
 
-const unfinished = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+const unfinished = ['waiting', 'delayed', 'active', 'prioritized', 'waiting-children'] as const;
 
 /**
- * `meta.tick`: fans out one `meta.sync` per due tenant (see `planMetaSyncJobs`), except for a
- * tenant whose previous window's job is still pending (e.g. delayed by a rate limit): it resumes
- * from its checkpoint instead of racing a fresh sync against the same throttled account.
+ * Enqueues one `meta.sync` per tenant due at `now` (see `planMetaSyncJobs`), except for a tenant
+ * that has any unfinished sync job, of whatever window (running, delayed by a rate limit or its time
+ * budget, waiting for a slot): that one resumes from its checkpoint, and a tenant never has two
+ * syncs at once — a job left from windows ago must not let a new one start beside it.
  */
-export async function processMetaTick(_job: Job, deps: WorkerDeps): Promise<unknown> {
+export async function enqueueDueMetaSyncs(
+  deps: Pick<WorkerDeps, 'admin' | 'log' | 'queue' | 'env'>,
+  now = Date.now(),
+): Promise<{ enqueued: string[]; pending: number }> {
   const queue = queueOn(deps.queue, queueNames.meta);
-  const planned = await planMetaSyncJobs(deps);
-  const states = await Promise.all(planned.map((j) => queue.getJobState(j.previousJobId)));
-  const jobs = planned.filter((_, i) => !unfinished.has(states[i] as string));
+  const planned = await planMetaSyncJobs(deps, now);
+  // At most one unfinished job per tenant (this tick sees to it): the list is as long as the tenants syncing.
+  const pending = planned.length ? await queue.getJobs([...unfinished]) : [];
+  const busy = new Set(pending.filter((j) => j?.name === 'meta.sync').map((j) => (j.data as { tenantId?: string }).tenantId));
+  const jobs = planned.filter((j) => !busy.has(j.tenantId));
   if (jobs.length) {
     const options = defaultJobOptions(deps.env.JOB_ATTEMPTS);
     await queue.addBulk(jobs.map((j) => ({ name: 'meta.sync', data: { tenantId: j.tenantId }, opts: { ...options, jobId: j.jobId } })));
   }
   deps.log.info({ due: planned.length, enqueued: jobs.length }, 'meta tick');
   return { enqueued: jobs.map((j) => j.jobId), pending: planned.length - jobs.length };
+}
+
+/** `meta.tick`: `enqueueDueMetaSyncs` now. */
+export function processMetaTick(_job: Job, deps: WorkerDeps): Promise<unknown> {
+  return enqueueDueMetaSyncs(deps);
 }
