@@ -98,7 +98,12 @@ describe('meta.sync: one hostile tenant against the others, one worker slot', ()
     expect(await settled(id)).toBe('failed');
     const job = (await metaQueue.getJob(id)) as Job;
     expect(job.attemptsMade).toBe(1);
-    expect(await lastError(t.id)).toMatch(/^Meta Graph response too large: over 1048576 bytes .*\/ads; cut off after \d+ bytes$/);
+    const error = await lastError(t.id);
+    expect(error).toMatch(
+      /^Meta Graph response over 1048576 bytes \(META_MAX_RESPONSE_MB\): cut off after \d+ bytes of \/v25.0\/act_\d+\/ads$/,
+    );
+    // `mcb meta status` shows the first 80 characters: the cap is named in them.
+    expect(error?.slice(0, 80)).toContain('(META_MAX_RESPONSE_MB)');
     await vi.waitFor(() => expect(hugeSent.closedEarly).toBe(true));
     expect(hugeSent.bytes).toBeLessThan(16 * 1024 * 1024);
   });
@@ -139,9 +144,9 @@ describe('meta.sync: one hostile tenant against the others, one worker slot', ()
     expect(done.attemptsMade).toBe(1);
     expect(done.data.checkpoint).toMatchObject({ phase: 'ads', after: expect.any(String), pages: expect.any(Number) });
     expect(done.data.checkpoint.pages).toBeLessThan(maxPages);
-    expect(await lastError(bad.id)).toBe(
-      `Meta Graph paging of ${hostile.adAccountId}/ads did not end after ${maxPages} pages (META_MAX_PAGES)`,
-    );
+    const error = await lastError(bad.id);
+    expect(error).toBe(`Meta Graph paging did not end after ${maxPages} pages (META_MAX_PAGES): ${hostile.adAccountId}/ads`);
+    expect(error?.slice(0, 80)).toContain('(META_MAX_PAGES)');
     // A later job of the tenant was enqueued only once this one had ended, never beside it.
     const others = (await jobsOf(bad.id, ['waiting', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.id !== badJobId);
     expect(others.every((j) => j.timestamp >= (done.finishedOn as number))).toBe(true);

@@ -129,7 +129,9 @@ describe('Graph client', () => {
     const err = await drain(client({ maxResponseBytes: 256 * 1024 })).catch((e) => e);
     expect(err).toBeInstanceOf(MetaBadResponse);
     expect(err.reason).toBe('too_large');
-    expect(err.message).toMatch(/too large: over 262144 bytes .*act_42\/ads; cut off/);
+    expect(err.message).toMatch(
+      /^Meta Graph response over 262144 bytes \(META_MAX_RESPONSE_MB\): cut off after \d+ bytes of \/v25.0\/act_42\/ads$/,
+    );
     expect(fake.requests.length - before).toBe(1);
     // The client closed the connection: the server never got to write the whole body.
     await vi.waitFor(() => expect(sent.closedEarly).toBe(true));

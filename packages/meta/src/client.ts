@@ -173,7 +173,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   async function readCapped(res: Response, url: URL): Promise<string> {
     const tooLarge = (read: number) =>
       new MetaBadResponse(
-        `Meta Graph response too large: over ${maxResponseBytes} bytes (META_MAX_RESPONSE_MB) from ${url.pathname}; cut off after ${read} bytes`,
+        `Meta Graph response over ${maxResponseBytes} bytes (META_MAX_RESPONSE_MB): cut off after ${read} bytes of ${url.pathname}`,
         { status: res.status, reason: 'too_large' },
       );
     const declared = Number(res.headers.get('content-length'));
@@ -271,7 +271,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         page++;
         const data = body.data ?? [];
         if (limit > 0 && data.length > 2 * limit)
-          throw new MetaBadResponse(`Meta Graph page of ${path} held ${data.length} rows for limit=${limit}`, {
+          throw new MetaBadResponse(`Meta Graph page held ${data.length} rows for limit=${limit}: ${path}`, {
             status: 200,
             reason: 'too_many_rows',
           });
@@ -281,13 +281,13 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         if (url) {
           const key = cursor ?? url.search;
           if (followed.has(key))
-            throw new MetaBadResponse(`Meta Graph paging of ${path} repeated a cursor after ${page} pages`, {
+            throw new MetaBadResponse(`Meta Graph paging repeated a cursor after ${page} pages: ${path}`, {
               status: 200,
               reason: 'cursor_repeat',
             });
           followed.add(key);
           if (page >= maxPages)
-            throw new MetaBadResponse(`Meta Graph paging of ${path} did not end after ${maxPages} pages (META_MAX_PAGES)`, {
+            throw new MetaBadResponse(`Meta Graph paging did not end after ${maxPages} pages (META_MAX_PAGES): ${path}`, {
               status: 200,
               reason: 'page_cap',
             });
