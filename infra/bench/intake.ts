@@ -190,6 +190,7 @@ if (!receiverBuild) throw new Error('no receiver build');
 await buildApp(receiverBuild, buildRoot);
 const barePort = await freePort();
 const recvPort = await freePort();
+const recvMetricsPort = await freePort();
 const bare = start('apps/receiver/bench/bare-server.ts', barePort);
 const receiver = start(
   join(buildRoot, 'apps', 'receiver', 'dist', 'main.js'),
@@ -201,6 +202,7 @@ const receiver = start(
     QUEUE_PREFIX: prefix,
     MCB_ENCRYPTION_KEY: encryptionKey,
     HOST: '127.0.0.1',
+    METRICS_PORT: String(recvMetricsPort),
     LOG_LEVEL: flags.get('log-level') ?? 'info',
     NODE_ENV: 'production',
   },
@@ -219,7 +221,8 @@ try {
   const recvRun = await drive(`http://127.0.0.1:${recvPort}`, receiver.pid as number);
   const [b, r] = [bareRun.result, recvRun.result];
   const rss = peakRssMb(receiver.pid as number);
-  const metrics = await (await fetch(`http://127.0.0.1:${recvPort}/metrics`)).text();
+  // The receiver serves /metrics on its own listener (METRICS_PORT), not on the public port.
+  const metrics = await (await fetch(`http://127.0.0.1:${recvMetricsPort}/metrics`)).text();
   const metric = (name: string) =>
     Number(
       metrics

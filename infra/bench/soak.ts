@@ -64,7 +64,8 @@ const start = (name: string, entry: string, env: Record<string, string>) => {
 };
 const port = await freePort();
 const procs = [
-  start('receiver', 'apps/receiver/src/main.ts', { PORT: String(port) }),
+  // METRICS_PORT 0: any free port for its /metrics listener (not read here), never a collision on 3003.
+  start('receiver', 'apps/receiver/src/main.ts', { PORT: String(port), METRICS_PORT: '0' }),
   ...Array.from({ length: workerCount }, (_, i) =>
     start(`worker-${i + 1}`, 'apps/worker/src/main.ts', {
       WORKER_HEALTH_PORT: '0',

@@ -54,7 +54,7 @@ describe('pnpm build', () => {
     expect(existsSync(join(root, 'apps/console/dist/node_modules/@bull-board/ui/dist/index.ejs'))).toBe(true);
   });
 
-  it('the compiled CLI finds the migrations and the compiled receiver answers /readyz, then stops on SIGTERM', async () => {
+  it('the compiled CLI finds the migrations and the compiled receiver answers /readyz, serves /metrics on METRICS_PORT only, then stops on SIGTERM', async () => {
     const { databaseUrl, redisUrl, redisPrefix } = testEnv();
     const migrate = spawnSync(process.execPath, ['apps/cli/dist/main.js', 'db', 'migrate'], {
       cwd: root,
@@ -66,6 +66,7 @@ describe('pnpm build', () => {
     expect(migrate.status).toBe(0);
 
     const port = await freePort();
+    const metricsPort = await freePort();
     const receiver = spawn(process.execPath, ['apps/receiver/dist/main.js'], {
       cwd: root,
       env: {
@@ -75,6 +76,7 @@ describe('pnpm build', () => {
         QUEUE_PREFIX: `${redisPrefix}-build`,
         MCB_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         PORT: String(port),
+        METRICS_PORT: String(metricsPort),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
       },
@@ -83,8 +85,13 @@ describe('pnpm build', () => {
     children.push(receiver);
     const ready = await untilAnswers(`http://127.0.0.1:${port}/readyz`, 30_000);
     expect(ready).toEqual({ ok: true, postgres: 'ok', queue: 'ok' });
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(metrics).toContain('# TYPE');
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('# TYPE mcb_receiver_requests_total');
+    // Not on the public port: the series name every tenant and its traffic.
+    const onPublic = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(onPublic.status).toBe(404);
+    expect(((await onPublic.json()) as { error: { code: string } }).error.code).toBe('not_found');
     const gone = exited(receiver);
     receiver.kill('SIGTERM');
     expect(await gone).toEqual({ code: 0, signal: null });

@@ -17,6 +17,7 @@ type Service = {
   build?: { context: string; dockerfile: string; target?: string };
   command?: string[];
   ports?: string[];
+  expose?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: unknown };
   deploy?: { replicas?: number };
@@ -148,6 +149,15 @@ describe('docker-compose.yml', () => {
     expect(services.console?.ports?.map((p) => interpolate(p))).toEqual(['127.0.0.1:3001:3001']);
     expect(services.console?.ports?.map((p) => interpolate(p, { CONSOLE_BIND: '10.0.0.5' }))).toEqual(['10.0.0.5:3001:3001']);
     expect(services.receiver?.ports?.map((p) => interpolate(p))).toEqual(['3000:3000']);
+  });
+
+  it("keeps the receiver's metrics listener on the compose network: exposed to Prometheus, never published", () => {
+    // Its series name every tenant and its traffic (docs/security.md "Listeners").
+    const metricsPort = String(httpApps.receiver.metrics.defaultPort);
+    expect(services.receiver?.expose).toEqual([metricsPort]);
+    for (const [name, service] of Object.entries(services)) {
+      for (const p of service.ports ?? []) expect(interpolate(p).split(':').at(-1), `${name} publishes ${p}`).not.toBe(metricsPort);
+    }
   });
 
   it('lets `--scale worker=N` run N workers, each given time to drain on stop', () => {

@@ -63,6 +63,26 @@ describe.each([
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
+  it.each(Object.entries(httpApps).filter(([, a]) => a.metrics))(
+    '%s: Prometheus scrapes the named port `metrics`, where the app serves /metrics; the Service exposes only http',
+    (app, { metrics }) => {
+      const d = find(objects, 'Deployment', `mcb-${app}`);
+      const ports = container(d).ports as Array<{ name: string; containerPort: number }>;
+      const port = ports.find((p) => p.name === 'metrics');
+      expect(port, `${app}: a container port named metrics`).toBeDefined();
+      expect(Number(envValue(objects, app, metrics!.portEnv))).toBe(port!.containerPort);
+      expect(d.spec.template.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(port!.containerPort),
+        'prometheus.io/path': '/metrics',
+      });
+      const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === `mcb-${app}`);
+      // The receiver's metrics name every tenant and its traffic: its Service (behind the ingress) carries http only.
+      if (app === 'receiver') expect(service!.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http']);
+      for (const p of service?.spec.ports ?? []) expect([p.targetPort, p.port], `${app} Service`).not.toContain(port!.containerPort);
+    },
+  );
+
   it.each(Object.keys(httpApps))(
     '%s: the image caps the V8 heap at most 3/4 of the memory limit (the rest: code, buffers, young space)',
     (app) => {

@@ -17,8 +17,8 @@ describe('infra/observability', () => {
     expect(prometheus.scrape_configs.map((c) => c.job_name)).toEqual(['mcb-kubernetes', 'mcb-compose']);
     const compose = prometheus.scrape_configs[1]!.dns_sd_configs!;
     expect(compose.map((c) => [c.names[0], c.port])).toEqual([
-      ['receiver', httpApps.receiver.defaultPort],
-      ['worker', httpApps.worker.defaultPort],
+      ['receiver', httpApps.receiver.metrics.defaultPort],
+      ['worker', httpApps.worker.metrics.defaultPort],
     ]);
     expect(prometheus.rule_files).toEqual(['alerts.yml']);
   });

@@ -26,12 +26,13 @@ const encryptionKey = randomBytes(32).toString('base64');
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let admin: Database;
 const outRoot = mkdtempSync(join(tmpdir(), 'mcb-scale-'));
-const children: Array<{ app: string; child: ChildProcess; port: number; stderr: string[] }> = [];
+/** `port`: the app's HTTP port (probes); `metricsPort`: where it serves /metrics (the receiver's own listener). */
+const children: Array<{ app: string; child: ChildProcess; port: number; metricsPort: number; stderr: string[] }> = [];
 const shared = 'scale-shared-secret-0001';
 const stripeSecret = 'whsec_scale_out_test_secret';
 const tenants: Array<{ id: string; slug: string }> = [];
 
-function start(app: 'receiver' | 'worker', port: number) {
+function start(app: 'receiver' | 'worker', port: number, metricsPort = port) {
   const child = spawn(process.execPath, [join(outRoot, 'apps', app, 'dist', 'main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -43,6 +44,7 @@ function start(app: 'receiver' | 'worker', port: number) {
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
       [httpApps[app].portEnv]: String(port),
+      [httpApps[app].metrics.portEnv]: String(metricsPort),
       WORKER_TENANT_REFRESH_MS: '500',
       REPORT_TICK_EVERY_MS: '1000',
       META_TICK_EVERY_MS: '1000',
@@ -53,7 +55,7 @@ function start(app: 'receiver' | 'worker', port: number) {
   });
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  children.push({ app, child, port, stderr });
+  children.push({ app, child, port, metricsPort, stderr });
 }
 
 beforeAll(async () => {
@@ -70,7 +72,7 @@ beforeAll(async () => {
     await setIntegration(admin, keyring, { slug, provider: 'stripe', webhookSecret: stripeSecret });
     tenants.push({ id: t.id, slug });
   }
-  for (let i = 0; i < 2; i++) start('receiver', await freePort());
+  for (let i = 0; i < 2; i++) start('receiver', await freePort(), await freePort());
   for (let i = 0; i < 3; i++) start('worker', await freePort());
   await Promise.all(children.map((c) => untilAnswers(`http://127.0.0.1:${c.port}/readyz`, 60_000)));
 }, 180_000);
@@ -146,12 +148,15 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 describe('2 receivers and 3 workers, as separate processes on one Postgres and one Redis', () => {
-  it('every probe route the manifests and images use answers 200 on the running apps', async () => {
-    for (const { app, port } of children) {
+  it('every probe route the manifests and images use answers 200 on the running apps, and /metrics on its own port', async () => {
+    for (const { app, port, metricsPort } of children) {
       const { probe } = httpApps[app as 'receiver' | 'worker'];
-      for (const path of [probe.liveness, probe.readiness, '/metrics']) {
+      for (const path of [probe.liveness, probe.readiness]) {
         expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, `${app} ${path}`).toBe(200);
       }
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status, `${app} /metrics`).toBe(200);
+      // The receiver's public port never serves them: they name every tenant and its traffic.
+      if (app === 'receiver') expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 'receiver public /metrics').toBe(404);
     }
   });
 
@@ -211,11 +216,11 @@ describe('2 receivers and 3 workers, as separate processes on one Postgres and o
 
     // Processed exactly once across the three processes: their counters add up to one run per log.
     const workers = children.filter((c) => c.app === 'worker');
-    const processed = await Promise.all(workers.map((w) => metric(w.port, 'mcb_worker_webhook_jobs_total')));
+    const processed = await Promise.all(workers.map((w) => metric(w.metricsPort, 'mcb_worker_webhook_jobs_total')));
     expect(processed.reduce((a, b) => a + b, 0)).toBe(sends.length);
     expect(processed.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
     // Both receivers took requests.
-    for (const r of receivers) expect(await metric(r.port, 'mcb_receiver_requests_total')).toBeGreaterThan(0);
+    for (const r of receivers) expect(await metric(r.metricsPort, 'mcb_receiver_requests_total')).toBeGreaterThan(0);
   });
 
   it('repeatable schedulers fire once per interval, not once per worker', async () => {
@@ -246,8 +251,8 @@ describe('2 receivers and 3 workers, as separate processes on one Postgres and o
 
   it('every metric the dashboard, the alerts and the worker autoscaler query is served by a running app', async () => {
     const served = new Set<string>();
-    for (const { port } of children) {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const { metricsPort } of children) {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       for (const m of text.matchAll(/^# TYPE (\S+) /gm)) served.add(m[1]!);
     }
     const missing = shippedQueries().flatMap((q) =>

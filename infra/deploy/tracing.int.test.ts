@@ -101,6 +101,8 @@ function start(app: 'receiver' | 'worker', port: number, run: string, env: Recor
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
       [app === 'receiver' ? 'PORT' : 'WORKER_HEALTH_PORT']: String(port),
+      // The receiver's /metrics listener: any free port, so runs side by side do not collide on 3003.
+      METRICS_PORT: '0',
       WORKER_TENANT_REFRESH_MS: '500',
       // Its reconciler would walk the whole shared database and run other test files' rows.
       RECONCILE_INTERVAL_MS: '3600000',

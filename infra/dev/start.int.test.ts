@@ -94,6 +94,16 @@ describe('npm start', () => {
     expect(signIn.status).toBe(200);
   });
 
+  it("serves the receiver's /metrics on a port of its own, chosen apart from the others, and not on PORT", async () => {
+    const metricsPort = Number(/^Metrics: +http:\/\/127\.0\.0\.1:(\d+)\/metrics \(receiver\)/m.exec(stdout)?.[1]);
+    expect(metricsPort).toBeGreaterThan(0);
+    expect(Object.values(ports)).not.toContain(metricsPort);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('# TYPE mcb_receiver_requests_total');
+    expect((await fetch(`http://127.0.0.1:${ports.PORT}/metrics`)).status).toBe(404);
+  });
+
   it('runs its queues on a Redis of its own, never a shared one', () => {
     const redisUrl = /^REDIS_URL=(.*)$/m.exec(readFileSync(join(dataDir, 'dev.env'), 'utf8'))?.[1];
     const port = Number(/^redis:\/\/127\.0\.0\.1:(\d+)$/.exec(redisUrl ?? '')?.[1]);

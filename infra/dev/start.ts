@@ -147,10 +147,20 @@ async function main() {
   env.LOG_LEVEL ??= 'info';
   // A laptop's services listen on loopback only; set HOST=0.0.0.0 to reach them from elsewhere.
   env.HOST ??= '127.0.0.1';
-  // The usual ports when free, else free ones (another checkout may run its own npm start).
-  env.PORT ??= String(await freePort(3000));
-  env.CONSOLE_PORT ??= String(await freePort(3001));
-  env.WORKER_HEALTH_PORT ??= String(await freePort(3002));
+  // The usual ports when free, else free ones (another checkout may run its own npm start); never one
+  // already set or chosen for another listener (nothing listens on them yet, so freePort alone would say free).
+  const taken = new Set([env.PORT, env.CONSOLE_PORT, env.WORKER_HEALTH_PORT, env.METRICS_PORT].filter(Boolean).map(Number));
+  const choosePort = async (preferred: number) => {
+    let port = await freePort(taken.has(preferred) ? undefined : preferred);
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    return String(port);
+  };
+  env.PORT ??= await choosePort(3000);
+  env.CONSOLE_PORT ??= await choosePort(3001);
+  env.WORKER_HEALTH_PORT ??= await choosePort(3002);
+  // The receiver's /metrics listener (tenant slugs and traffic), apart from its public PORT.
+  env.METRICS_PORT ??= await choosePort(3003);
 
   let pgService: Service | null = null;
   if (!env.DATABASE_URL) {
@@ -195,7 +205,15 @@ async function main() {
   runApp('worker', 'apps/worker/src/main.ts', env);
   runApp('console', 'apps/console/src/main.ts', env);
   const local = (port: string | undefined, path: string) => `http://127.0.0.1:${port}${path}`;
-  await untilReady([local(env.PORT, '/readyz'), local(env.WORKER_HEALTH_PORT, '/readyz'), local(env.CONSOLE_PORT, '/readyz')], 180_000);
+  await untilReady(
+    [
+      local(env.PORT, '/readyz'),
+      local(env.METRICS_PORT, '/metrics'),
+      local(env.WORKER_HEALTH_PORT, '/readyz'),
+      local(env.CONSOLE_PORT, '/readyz'),
+    ],
+    180_000,
+  );
 
   const consoleUrl = local(env.CONSOLE_PORT, '/login');
   const lines = [
@@ -211,6 +229,7 @@ async function main() {
     'Webhook URLs for the demo tenant ppcu:',
     ...['manychat', 'ghl', 'stripe', 'denefits', 'perspective'].map((s) => `  ${s.padEnd(12)} ${base}/api/webhooks/ppcu/${s}`),
     `Receiver health:  ${base}/readyz`,
+    `Metrics:          ${local(env.METRICS_PORT, '/metrics')} (receiver), ${local(env.WORKER_HEALTH_PORT, '/metrics')} (worker)`,
     `Secrets and per-tool setup: ${mcbCommand('urls ppcu')}`,
   ];
   const stripeSecret = demoSecret('stripe');

@@ -41,7 +41,10 @@ export interface ReceiverDeps {
 }
 
 export interface Receiver {
+  /** The public app (webhook routes, `/healthz`, `/readyz`): what providers and probes reach. */
   app: Hono<ReceiverEnvVars>;
+  /** `/metrics` only, for a listener of its own (METRICS_PORT): its series name every tenant and its traffic. */
+  metricsApp: Hono;
   committer: GroupCommitter;
   metrics: ReceiverMetrics;
   enqueuer: WebhookEnqueuer;
@@ -55,7 +58,8 @@ export const defaultBodyLimitBytes = 1024 * 1024;
 
 /**
  * Builds the receiver (no globals; tests build their own): request id, JSON error bodies
- * `{error:{code,message,requestId}}`, `/healthz`, `/readyz`, `/metrics`, and the webhook routes.
+ * `{error:{code,message,requestId}}`, `/healthz`, `/readyz` and the webhook routes on `app`;
+ * `/metrics` on `metricsApp` only, never on the public port.
  */
 export function createReceiver(deps: ReceiverDeps): Receiver {
   const metrics = deps.metrics ?? createReceiverMetrics();
@@ -77,7 +81,6 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
     const ready = await checkReadiness(deps, { queueOptional: true });
     return c.json(ready, ready.ok ? 200 : 503);
   });
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
   registerWebhookRoutes(app, {
     tenants: deps.tenants,
     committer,
@@ -100,6 +103,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
 
   return {
     app,
+    metricsApp: createReceiverMetricsApp(metrics),
     committer,
     metrics,
     enqueuer,
@@ -109,4 +113,17 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       if (ownEnqueuer) await enqueuer.close();
     },
   };
+}
+
+/**
+ * `/metrics` (Prometheus text) and nothing else. Served by main.ts on METRICS_PORT, apart from the
+ * public port: the series carry every tenant's slug and traffic (the agency's client list), so the
+ * listener is for the scraper only (docs/security.md "Listeners").
+ */
+export function createReceiverMetricsApp(metrics: ReceiverMetrics): Hono {
+  const app = new Hono();
+  app.use(requestId());
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+  app.notFound((c) => errorResponse(c, 'not_found', 'Not found'));
+  return app;
 }

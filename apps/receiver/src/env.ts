@@ -9,6 +9,8 @@ export const receiverEnvSchema = z.object({
   ...commonEnvFields,
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  /** `/metrics` listener (tenant slugs and traffic: never published); 0 = any free port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(3003),
   BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
   GROUP_COMMIT_WINDOW_MS: int(0, 50, 1),
   GROUP_COMMIT_MAX_ROWS: int(1, 5_000, 500),

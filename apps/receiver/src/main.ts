@@ -53,12 +53,17 @@ const receiver = createReceiver({
 const server = serve({ fetch: receiver.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   log.info({ port: info.port, tracing: tracing.enabled ? env.OTEL_SERVICE_NAME : false }, 'receiver listening');
 });
+// Apart from the public port: the metrics name every tenant and its traffic (docs/security.md "Listeners").
+const metricsServer = serve({ fetch: receiver.metricsApp.fetch, port: env.METRICS_PORT, hostname: env.HOST }, (info) => {
+  log.info({ port: info.port }, 'receiver metrics listening');
+});
 
 onShutdown(
   [
     // Stop accepting, let in-flight requests finish (each is answered only after its commit).
     { name: 'http', close: () => closeHttpServer(server as Server) },
     { name: 'intake', close: () => receiver.close() },
+    { name: 'metrics', close: () => closeHttpServer(metricsServer as Server, { drainMs: 0, idleGraceMs: 0 }) },
     { name: 'tenants', close: () => tenants.close() },
     { name: 'queue', close: () => queue.close() },
     { name: 'postgres', close: () => Promise.all([database.close(), admin.close()]) },

@@ -238,7 +238,16 @@ describe('SPEC §3 table', () => {
     const ready = await receiver.app.request('/readyz');
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ok: true, postgres: 'ok', queue: 'ok' });
-    const text = await (await receiver.app.request('/metrics')).text();
+    // The metrics carry every tenant's slug and traffic: served on a listener of their own (METRICS_PORT),
+    // never on the public port that providers post to.
+    const onPublic = await receiver.app.request('/metrics');
+    expect(onPublic.status).toBe(404);
+    expect(((await onPublic.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    const served = await receiver.metricsApp.request('/metrics');
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toContain('text/plain');
+    expect((await receiver.metricsApp.request('/api/webhooks/x/stripe', { method: 'POST', body: '{}' })).status).toBe(404);
+    const text = await served.text();
     expect(text).toMatch(
       new RegExp(`mcb_receiver_requests_total\\{tenant="${tenant.slug}",source="stripe",status="200",outcome="accepted"\\} \\d+`),
     );

@@ -61,6 +61,8 @@ it('SIGTERM under load: in-flight requests are answered and stored, new ones ref
       QUEUE_PREFIX: `${redisPrefix}-term`,
       MCB_ENCRYPTION_KEY: key,
       PORT: String(port),
+      // Its /metrics listener: any free port (3003 may be taken by another test or an npm start).
+      METRICS_PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
       SHUTDOWN_TIMEOUT_MS: '8000',

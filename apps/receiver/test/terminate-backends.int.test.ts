@@ -41,7 +41,7 @@ function start(app: 'receiver' | 'worker', port: number): ChildProcess {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'error',
       ...(app === 'receiver'
-        ? { PORT: String(port) }
+        ? { PORT: String(port), METRICS_PORT: '0' } // its /metrics listener: any free port (3003 may be taken)
         : { WORKER_HEALTH_PORT: String(port), RECONCILE_INTERVAL_MS: '500', RECONCILE_MIN_AGE_MS: '2000' }),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
