@@ -18,6 +18,12 @@ export interface CapiSendSettings extends GraphSettings {
   scanDays?: number;
   /** Pages in flight at once (one's database work overlaps another's request to Meta). Default 3. */
   concurrency?: number;
+  /**
+   * How far before its scan mark a run starts (ms). A funnel event carries its transaction's start as
+   * `created_at` but becomes visible at commit: an applier transaction that commits after a run passed
+   * its `created_at` is still seen if it lasted less than this. Default 10 min.
+   */
+  settleMs?: number;
 }
 
 export interface CapiSendResult {
@@ -73,6 +79,54 @@ export interface ScanPage {
   ids: string[];
   /** Null when this page was the last. */
   next: Keyset | null;
+  /** Position of the page's last event; null when the page is empty. */
+  last: Keyset | null;
+}
+
+const zeroUuid = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The `lead` flag and event mapping a scan decides under, as stored with its mark: a mark made under
+ * another mapping does not hold (events it passed may stand for a Meta event now).
+ */
+export function capiScanConfigKey(target: Pick<CapiTarget, 'lead' | 'events'>): string {
+  const events = Object.entries(target.events)
+    .filter(([, name]) => typeof name === 'string')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify({ lead: target.lead, events });
+}
+
+/**
+ * Where a run's scan starts: the tenant's scan mark (made under the same `configKey`) less `settleMs`,
+ * never before `since`; `since` when there is no such mark. Under RLS.
+ */
+export async function readScanStart(
+  tx: TransactionSql,
+  tenantId: string,
+  configKey: string,
+  since: Date,
+  settleMs: number,
+): Promise<Keyset> {
+  const [mark] = await tx<{ at: string }[]>`
+    select greatest(created_at - ${`${settleMs} milliseconds`}::interval, ${since.toISOString()}::timestamptz)::text as at
+    from capi_scan_marks where tenant_id = ${tenantId} and config_key = ${configKey}`;
+  return { createdAt: mark?.at ?? since.toISOString(), id: zeroUuid };
+}
+
+/**
+ * Records that every funnel event up to `position` was examined under `configKey`. Only moves forward
+ * (a slower concurrent run never undoes a faster one's progress), or replaces a mark of another mapping.
+ * Under RLS.
+ */
+export async function saveScanMark(tx: TransactionSql, tenantId: string, configKey: string, position: Keyset): Promise<void> {
+  await tx`
+    insert into capi_scan_marks as m (tenant_id, created_at, funnel_event_id, config_key)
+    values (${tenantId}, ${position.createdAt}::text::timestamptz, ${position.id}::uuid, ${configKey})
+    on conflict (tenant_id) do update
+      set created_at = excluded.created_at, funnel_event_id = excluded.funnel_event_id,
+          config_key = excluded.config_key, updated_at = now()
+      where m.config_key <> excluded.config_key
+         or (m.created_at, m.funnel_event_id) < (excluded.created_at, excluded.funnel_event_id)`;
 }
 
 /**
@@ -95,11 +149,12 @@ export async function scanFunnelEvents(
     select id, created_at::text as at from funnel_events
     where tenant_id = ${tenantId}
       and (tenant_id, created_at, id) > (${tenantId}::uuid, ${after ? after.createdAt : since.toISOString()}::text::timestamptz,
-                                         ${after ? after.id : '00000000-0000-0000-0000-000000000000'}::uuid)
+                                         ${after ? after.id : zeroUuid}::uuid)
     order by funnel_events.tenant_id, funnel_events.created_at, funnel_events.id
     limit ${limit}`;
-  const last = page[page.length - 1];
-  return { ids: page.map((r) => r.id), next: last && page.length >= limit ? { createdAt: last.at, id: last.id } : null };
+  const lastRow = page[page.length - 1];
+  const last = lastRow ? { createdAt: lastRow.at, id: lastRow.id } : null;
+  return { ids: page.map((r) => r.id), next: page.length >= limit ? last : null, last };
 }
 
 /**
@@ -178,13 +233,17 @@ export async function selectCapiCandidatesIn(
   // Lead: only on the person's earliest event (ties by id). Whether they already have a Lead (sent for
   // another event that was first at the time) is left to the insert: `capi_sends_lead_unique` refuses
   // a second one, and `on conflict do nothing` drops it — cheaper than asking first for every person.
+  // One probe of funnel_events_contact_idx per person, stopping at the first entry (a DISTINCT ON over
+  // the people read every event of each, per page: a person with 30,000 events cost seconds per run).
   const firstOf = new Map<string, string>();
   if (target.lead) {
     const people = [...new Set(events.map((e) => e.contact_id))];
     const firsts = await tx<{ contact_id: string; id: string }[]>`
-      select distinct on (contact_id) contact_id, id from funnel_events
-      where tenant_id = ${t} and contact_id = any(${people}::uuid[])
-      order by contact_id, occurred_at, id`;
+      select p.contact_id, f.id from unnest(${people}::uuid[]) as p(contact_id)
+      cross join lateral (
+        select id from funnel_events
+        where tenant_id = ${t} and contact_id = p.contact_id
+        order by occurred_at, id limit 1) f`;
     for (const f of firsts) firstOf.set(f.contact_id, f.id);
   }
   const wanted = events
@@ -298,8 +357,10 @@ async function insertPlanned(
 
 /**
  * Sends one tenant's unsent conversions to its Meta dataset: claims up to `batchSize` rows at a time
- * (first `pending` rows whose claim lapsed — a crashed or throttled earlier run — then new funnel
- * events), posts them in one request, and records Meta's `events_received` and `fbtrace_id` per row.
+ * (first `pending` rows whose claim lapsed — a crashed or throttled earlier run — then funnel events
+ * recorded since the tenant's scan mark, less `settleMs`), posts them in one request, and records
+ * Meta's `events_received` and `fbtrace_id` per row. The mark then moves to the last event of the
+ * pages whose claims were committed, in scan order (also when the run throws).
  * A funnel event is claimed once (UNIQUE tenant + funnel event + event name), so it is never sent twice
  * by us; Meta also deduplicates on `event_id`. An event Meta refuses is isolated by halving the batch
  * and marked `failed` with Meta's message; the rest go through.
@@ -317,9 +378,12 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
   const requestsBefore = client.requestCount;
   const result: CapiSendResult = { sent: 0, skipped: 0, failed: 0, requests: 0, eventsReceived: 0, durationMs: 0 };
   const t = target.tenantId;
+  const configKey = capiScanConfigKey(target);
   let after: Keyset | null = null;
   let scanDone = false;
   let stopped = false;
+  // Pages handed out, in scan order: the mark moves over the leading run of pages whose claims committed.
+  const pages: Array<{ last: Keyset; examined: boolean }> = [];
 
   /** Pending rows whose claim lapsed (a crashed or throttled earlier run), claimed again; past Meta's window → skipped. */
   const reclaimLapsed = () =>
@@ -347,13 +411,18 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
 
   // The scan position is shared by the pipelines: pages are handed out one at a time, in order.
   let pageChain: Promise<unknown> = Promise.resolve();
-  const nextPage = (): Promise<string[] | null> => {
+  const nextPage = (): Promise<{ ids: string[]; n: number } | null> => {
     const page = pageChain.then(async () => {
       if (scanDone || stopped) return null;
-      const p = await withTenantSql(database.sql, t, (tx) => scanFunnelEvents(tx, t, since, after, batchSize));
+      const p = await withTenantSql(database.sql, t, async (tx) => {
+        after ??= await readScanStart(tx, t, configKey, since, settings.settleMs ?? 10 * 60_000);
+        return scanFunnelEvents(tx, t, since, after, batchSize);
+      });
       if (p.next) after = p.next;
       else scanDone = true;
-      return p.ids.length > 0 ? p.ids : null;
+      if (!p.last) return null;
+      pages.push({ last: p.last, examined: false });
+      return { ids: p.ids, n: pages.length - 1 };
     });
     pageChain = page.catch(() => {});
     return page;
@@ -442,12 +511,28 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
     }
   }
 
+  /** Moves the tenant's mark over the pages examined so far, in scan order; a failure only costs a rescan. */
+  async function saveMark(): Promise<void> {
+    let through: Keyset | null = null;
+    for (const p of pages) {
+      if (!p.examined) break;
+      through = p.last;
+    }
+    if (!through) return;
+    const position = through;
+    await withTenantSql(database.sql, t, (tx) => saveScanMark(tx, t, configKey, position)).catch((err) =>
+      log?.warn({ tenantId: t, err: (err as Error).message }, 'capi: saving the scan mark failed; the next run rescans'),
+    );
+  }
+
   async function pipeline(): Promise<void> {
     for (;;) {
       if (signal?.aborted || stopped) return;
-      const ids = await nextPage();
-      if (!ids) return;
-      const { claimed, skipped } = await claimPage(ids);
+      const page = await nextPage();
+      if (!page) return;
+      const { claimed, skipped } = await claimPage(page.ids);
+      // Decided: each of its events has its rows (this run's claims or earlier ones) or needs none.
+      (pages[page.n] as { examined: boolean }).examined = true;
       result.skipped += skipped;
       // A page can yield two sends per funnel event (Lead + Purchase): postAll splits at batchSize.
       await postAll(claimed);
@@ -475,6 +560,7 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failure) throw failure.reason;
   } finally {
+    await saveMark();
     result.requests = client.requestCount - requestsBefore;
     result.durationMs = Date.now() - started;
   }

@@ -53,7 +53,8 @@ export interface CapiReplayFilter {
 /**
  * Replay by hand (`mcb capi replay`): forgets the matching `capi_sends` rows so the next send plans
  * them again from current data (a payment that arrived since, a fixed mapping). Pending rows are
- * never touched (a sender may hold them). Meta deduplicates a re-sent event on its event_id within 48 h;
+ * never touched (a sender may hold them); the scan mark moves back to the earliest forgotten event.
+ * Meta deduplicates a re-sent event on its event_id within 48 h;
  * a funnel event recorded more than the scan window ago (8 days) is not planned again. Returns how
  * many rows matched. Under RLS.
  */
@@ -66,7 +67,15 @@ export async function replayCapiSends(database: Database, tenantId: string, filt
       const [row] = await tx<{ n: number }[]>`select count(*)::int as n from capi_sends where ${where}`;
       return row?.n ?? 0;
     }
-    const rows = await tx`delete from capi_sends where ${where} returning id`;
+    const rows = await tx<{ funnel_event_id: string }[]>`delete from capi_sends where ${where} returning funnel_event_id`;
+    // The scan mark may be past these events: move it back to the earliest, so the next run sees them.
+    if (rows.length > 0)
+      await tx`
+        update capi_scan_marks m set created_at = e.at, funnel_event_id = '00000000-0000-0000-0000-000000000000', updated_at = now()
+        from (select min(created_at) as at from funnel_events
+              where tenant_id = ${tenantId} and id = any(${rows.map((r) => r.funnel_event_id)}::uuid[])) e
+        where m.tenant_id = ${tenantId} and e.at is not null
+          and (e.at, '00000000-0000-0000-0000-000000000000'::uuid) < (m.created_at, m.funnel_event_id)`;
     return rows.count;
   });
 }

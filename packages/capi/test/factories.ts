@@ -56,13 +56,14 @@ export interface SeedEvent {
 
 /**
  * `n` contacts with one funnel event each (inserted as the applier would, via the admin role):
- * `eventType` at `occurredAt`, source `source`. Returns the ids in insertion order.
+ * `eventType` at `occurredAt`, source `source`, recorded at `createdAt(i)` (default now). Returns the
+ * ids in insertion order.
  */
 export async function seedEvents(
   admin: Database,
   tenantId: string,
   n: number,
-  opts: { eventType?: string; source?: string; occurredAt?: Date; tag?: string; adId?: string } = {},
+  opts: { eventType?: string; source?: string; occurredAt?: Date; tag?: string; adId?: string; createdAt?: (i: number) => Date } = {},
 ): Promise<SeedEvent[]> {
   const rows = Array.from({ length: n }, (_, i) => ({ ...person(i, opts.tag), contactId: randomUUID(), funnelEventId: randomUUID() }));
   const tag = opts.tag ?? randomBytes(3).toString('hex');
@@ -72,10 +73,11 @@ export async function seedEvents(
     from unnest(${rows.map((r) => r.contactId)}::uuid[], ${rows.map((r) => r.email)}::text[], ${rows.map((r) => r.phone)}::text[],
                 ${rows.map((r) => r.firstName)}::text[], ${rows.map((r) => r.lastName)}::text[]) as u(id, e, p, f, l)`;
   await admin.sql`
-    insert into funnel_events (tenant_id, id, contact_id, event_type, occurred_at, source, source_event_id)
+    insert into funnel_events (tenant_id, id, contact_id, event_type, occurred_at, source, source_event_id, created_at)
     select ${tenantId}::uuid, u.id, u.c, ${opts.eventType ?? 'contact_subscribed'}, ${opts.occurredAt ?? new Date(Date.now() - 3_600_000)},
-           ${opts.source ?? 'manychat'}, u.k
+           ${opts.source ?? 'manychat'}, u.k, coalesce(u.at, now())
     from unnest(${rows.map((r) => r.funnelEventId)}::uuid[], ${rows.map((r) => r.contactId)}::uuid[],
-                ${rows.map((_, i) => `${tag}-evt-${i}`)}::text[]) as u(id, c, k)`;
+                ${rows.map((_, i) => `${tag}-evt-${i}`)}::text[],
+                ${rows.map((_, i) => (opts.createdAt ? opts.createdAt(i).toISOString() : null))}::timestamptz[]) as u(id, c, k, at)`;
   return rows.map((r, i) => ({ contactId: r.contactId, funnelEventId: r.funnelEventId, sourceEventId: `${tag}-evt-${i}` }));
 }

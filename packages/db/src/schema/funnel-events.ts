@@ -25,8 +25,9 @@ export const funnelEvents = pgTable(
     foreignKey({ columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
     index('funnel_events_occurred_idx').on(t.tenantId, t.occurredAt),
     index('funnel_events_type_occurred_idx').on(t.tenantId, t.eventType, t.occurredAt),
-    // occurred_at too: a person's earliest event (weekly report "leads") is one index-only probe.
-    index('funnel_events_contact_idx').on(t.tenantId, t.contactId, t.occurredAt),
+    // occurred_at and id too: a person's earliest event (weekly report "leads", the Conversions API's
+    // Lead, ties by id) is one index-only probe, however many events they have.
+    index('funnel_events_contact_idx').on(t.tenantId, t.contactId, t.occurredAt, t.id),
     // The Conversions API outbox scans the events recorded in the last days (packages/capi).
     index('funnel_events_created_idx').on(t.tenantId, t.createdAt, t.id),
   ],

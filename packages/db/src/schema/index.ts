@@ -1,3 +1,4 @@
+export * from './capi-scan-marks';
 export * from './capi-sends';
 export * from './console-sessions';
 export * from './contact-field-changes';
@@ -31,4 +32,5 @@ export const tenantTableNames = [
   'meta_ad_insights',
   'report_runs',
   'capi_sends',
+  'capi_scan_marks',
 ] as const;
