@@ -24,6 +24,11 @@ export interface CapiSendSettings extends GraphSettings {
    * its `created_at` is still seen if it lasted less than this. Default 10 min.
    */
   settleMs?: number;
+  /**
+   * Longest one run may take (ms): past it, in-flight requests are aborted, their claims released,
+   * and the run returns what it did (`timedOut`); the next run resumes. Unset: no bound.
+   */
+  maxRunMs?: number;
 }
 
 export interface CapiSendResult {
@@ -35,6 +40,8 @@ export interface CapiSendResult {
   /** Sum of Meta's `events_received`. */
   eventsReceived: number;
   durationMs: number;
+  /** The run stopped at `maxRunMs` with work possibly left (released for the next run). */
+  timedOut: boolean;
 }
 
 export interface CapiSendOptions {
@@ -360,7 +367,7 @@ async function insertPlanned(
  * (first `pending` rows whose claim lapsed — a crashed or throttled earlier run — then funnel events
  * recorded since the tenant's scan mark, less `settleMs`), posts them in one request, and records
  * Meta's `events_received` and `fbtrace_id` per row. The mark then moves to the last event of the
- * pages whose claims were committed, in scan order (also when the run throws).
+ * pages whose claims were committed, in scan order (also when the run throws or times out).
  * A funnel event is claimed once (UNIQUE tenant + funnel event + event name), so it is never sent twice
  * by us; Meta also deduplicates on `event_id`. An event Meta refuses is isolated by halving the batch
  * and marked `failed` with Meta's message; the rest go through.
@@ -368,15 +375,18 @@ async function insertPlanned(
  * releasing its claims, so the caller decides: delay, stop, or retry.
  */
 export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendResult> {
-  const { database, target, settings, log, signal } = options;
+  const { database, target, settings, log } = options;
   const now = options.now ?? (() => new Date());
   const started = Date.now();
+  // The run's time bound aborts like a shutdown does (requests, retry waits, the loops below).
+  const deadline = settings.maxRunMs ? AbortSignal.timeout(settings.maxRunMs) : undefined;
+  const signal = options.signal && deadline ? AbortSignal.any([options.signal, deadline]) : (options.signal ?? deadline);
   const batchSize = Math.max(1, Math.min(maxEventsPerRequest, settings.batchSize ?? maxEventsPerRequest));
   const leaseMs = settings.leaseMs ?? 10 * 60_000;
   const since = new Date(now().getTime() - (settings.scanDays ?? 8) * 24 * 3600_000);
   const client = options.client ?? graphClientFor(settings, target.accessToken, { log, signal });
   const requestsBefore = client.requestCount;
-  const result: CapiSendResult = { sent: 0, skipped: 0, failed: 0, requests: 0, eventsReceived: 0, durationMs: 0 };
+  const result: CapiSendResult = { sent: 0, skipped: 0, failed: 0, requests: 0, eventsReceived: 0, durationMs: 0, timedOut: false };
   const t = target.tenantId;
   const configKey = capiScanConfigKey(target);
   let after: Keyset | null = null;
@@ -559,10 +569,19 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
     );
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failure) throw failure.reason;
+  } catch (err) {
+    // Stopped by its own time bound (not a shutdown): the claims were released; the next run resumes.
+    if (!deadline?.aborted || options.signal?.aborted) throw err;
   } finally {
     await saveMark();
     result.requests = client.requestCount - requestsBefore;
     result.durationMs = Date.now() - started;
   }
+  result.timedOut = deadline?.aborted === true;
+  if (result.timedOut)
+    log?.warn(
+      { tenantId: t, maxRunMs: settings.maxRunMs, sent: result.sent },
+      'capi: send stopped at its time bound; the next run resumes',
+    );
   return result;
 }

@@ -86,6 +86,14 @@ export function capiSendJobId(tenantId: string, windowStart: number): string {
   return jobId('capi-send', tenantId, new Date(windowStart).toISOString().slice(0, 16).replace(/[-:]/g, '').concat('Z'));
 }
 
+/**
+ * Deduplication id of a tenant's `capi.send`: while one is waiting, active or delayed, adding another
+ * adds nothing (BullMQ deduplication), so a tenant's sends never overlap.
+ */
+export function capiSendDedupId(tenantId: string): string {
+  return jobId('capi-send', tenantId);
+}
+
 /** The queue of one tenant's webhook jobs (`webhook.process`, data `{ logId }`). */
 export function webhookQueueName(tenantId: string): string {
   return `webhooks-${tenantId}`;

@@ -31,11 +31,12 @@ export async function processCapiSend(job: Job, deps: WorkerDeps, token?: string
         apiVersion: deps.env.META_API_VERSION,
         timeoutMs: deps.env.META_TIMEOUT_MS,
         batchSize: deps.env.CAPI_BATCH_SIZE,
+        maxRunMs: deps.env.CAPI_SEND_MAX_MS,
       },
       log,
       signal,
     });
-    if (result.sent > 0 || result.failed > 0) {
+    if (result.sent > 0 || result.failed > 0 || result.timedOut) {
       await markCapiSuccess(deps.database, target.tenantId);
       log.info(
         { sent: result.sent, skipped: result.skipped, failed: result.failed, requests: result.requests, durationMs: result.durationMs },

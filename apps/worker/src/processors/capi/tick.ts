@@ -1,5 +1,5 @@
 import { capiTokenExpiredError } from '@mcb/capi';
-import { capiSendJobId, type QueueConnection, queueOn, webhookQueueName } from '@mcb/queue';
+import { capiSendDedupId, capiSendJobId, type QueueConnection, queueOn, webhookQueueName } from '@mcb/queue';
 import type { Job, Queue } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
 
@@ -27,7 +27,11 @@ export async function planCapiSendJobs(deps: Pick<WorkerDeps, 'admin' | 'env'>, 
     .map((r) => ({ tenantId: r.id, jobId: capiSendJobId(r.id, windowStart) }));
 }
 
-/** `capi.tick`: fans out one `capi.send` per due tenant onto that tenant's queue (see `planCapiSendJobs`). */
+/**
+ * `capi.tick`: fans out one `capi.send` per due tenant onto that tenant's queue (see `planCapiSendJobs`),
+ * except for a tenant whose previous send is still waiting, active or delayed (deduplicated on
+ * `capiSendDedupId`): a send hung on Meta is not joined by another each window, each holding a slot.
+ */
 export async function processCapiTick(_job: Job, deps: WorkerDeps): Promise<unknown> {
   const planned = await planCapiSendJobs(deps);
   for (const j of planned) {
@@ -36,6 +40,7 @@ export async function processCapiTick(_job: Job, deps: WorkerDeps): Promise<unkn
       { tenantId: j.tenantId },
       {
         jobId: j.jobId,
+        deduplication: { id: capiSendDedupId(j.tenantId) },
         attempts: deps.env.JOB_ATTEMPTS,
         backoff: { type: 'exponential', delay: 5_000 },
         removeOnComplete: { count: 100, age: 3600 },
