@@ -21,7 +21,8 @@ let n = 0;
 /** A location id unique to this run (test files share a database, and a location binds one tenant). */
 const loc = (name: string) => `loc_${name}_${runTag}_${++n}`;
 const uniqueSlug = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-const boundTo = (slug: string, id: string) => `GHL location ${id} is already bound to tenant ${slug}`;
+const boundTo = (slug: string, id: string) =>
+  `GHL location ${id} is already bound to tenant ${slug}; to move it, first take it out of that tenant's list: mcb tenant update ${slug} --config '{"ghl":{"location_ids":[<its other ids>]}}'`;
 
 async function ownerOf(id: string) {
   const slug = uniqueSlug('owner');

@@ -108,7 +108,11 @@ async function claimGhlLocations(tx: Queryable, tenantId: string | null, ids: re
     where ${tenantId === null ? tx`true` : tx`t.id <> ${tenantId}`} and l.id = any(${ids as string[]}::text[])
     order by array_position(${ids as string[]}::text[], l.id), t.slug
     limit 1`;
-  if (taken) throw new McbError('bad_request', `GHL location ${taken.id} is already bound to tenant ${taken.slug}`);
+  if (taken)
+    throw new McbError(
+      'bad_request',
+      `GHL location ${taken.id} is already bound to tenant ${taken.slug}; to move it, first take it out of that tenant's list: mcb tenant update ${taken.slug} --config '{"ghl":{"location_ids":[<its other ids>]}}'`,
+    );
 }
 
 /**

@@ -103,7 +103,7 @@ export function registerCapiCommands(program: Command): void {
       "Send the tenant's most recent events (or one synthetic Lead) with a test_event_code: they appear in Events Manager → Test Events only",
     )
     .option('--code <code>', 'test event code from Events Manager (default: the integration’s test_event_code)')
-    .option('--limit <n>', 'most recent events to send (default 5)', '5')
+    .option('--limit <n>', 'most recent events to send', '5')
     .action(async (slug: string, opts: { code?: string; limit: string }) => {
       const env = loadCliEnv();
       const limit = Number(opts.limit);

@@ -74,7 +74,10 @@ describe('mcb integration set <slug> ghl --location-id', () => {
     const other = `${slug}-b`;
     expect((await mcb('tenant', 'add', other, '--name', 'Other')).code).toBe(0);
     const run = await mcb('integration', 'set', other, 'ghl', '--webhook-secret', 'ghl-shared-secret-2', '--location-id', L.loc_Z, L.loc_C);
-    expect(run).toMatchObject({ code: 1, stderr: `GHL location ${L.loc_C} is already bound to tenant ${slug}\n` });
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: `GHL location ${L.loc_C} is already bound to tenant ${slug}; to move it, first take it out of that tenant's list: mcb tenant update ${slug} --config '{"ghl":{"location_ids":[<its other ids>]}}'\n`,
+    });
     expect((await loader.getTenantContext(other)).config.ghl.location_ids).toEqual([]);
     // A refused command changes nothing: no integration (and no secret) was written either.
     expect((await loader.getTenantContext(other)).credentials.ghl).toBeUndefined();

@@ -239,13 +239,17 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect((await mcb('tenant', 'add', owner, '--name', 'Owner')).code).toBe(0);
     expect((await mcb('integration', 'set', owner, 'ghl', '--webhook-secret', 'ghl-owner-secret', '--location-id', location)).code).toBe(0);
     const config = JSON.stringify({ ghl: { location_ids: [location] } });
-    const message = `GHL location ${location} is already bound to tenant ${owner}\n`;
+    const message = `GHL location ${location} is already bound to tenant ${owner}; to move it, first take it out of that tenant's list: mcb tenant update ${owner} --config '{"ghl":{"location_ids":[<its other ids>]}}'\n`;
     expect(await mcb('tenant', 'update', slug, '--config', config)).toMatchObject({ code: 1, stdout: '', stderr: message });
     expect(await mcb('tenant', 'add', `${slug}-evil2`, '--name', 'Evil 2', '--config', config)).toMatchObject({ code: 1, stderr: message });
     expect((await mcb('tenant', 'show', `${slug}-evil2`)).stderr).toBe(`Unknown tenant: ${slug}-evil2\n`);
     expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual([]);
     // The owner may write its own location again.
     expect((await mcb('tenant', 'update', owner, '--config', config)).code).toBe(0);
+    // What the message says moves it: out of the owner's list, then into the other tenant's.
+    expect((await mcb('tenant', 'update', owner, '--config', '{"ghl":{"location_ids":[]}}')).code).toBe(0);
+    expect((await mcb('tenant', 'update', slug, '--config', config)).code).toBe(0);
+    expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual([location]);
   });
 
   it('deactivate makes the tenant unknown to the context loader; activate brings it back', async () => {
