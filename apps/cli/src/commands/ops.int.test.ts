@@ -143,8 +143,13 @@ describe('mcb queues / stats', () => {
   });
 
   it('prints per-tenant analytics, and JSON with --json', async () => {
+    await admin.sql`
+      insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at)
+      values (${tenant.id}, ${`cs_ops_${tenant.slug}`}, 'stripe', 'buy_in_full', 'full_purchase', 250000, 'paid', now())`;
     const r = await mcb('stats', '--tenant', tenant.slug, '--since', '2h');
     expect(r.code).toBe(0);
+    // Money as the weekly report writes it.
+    expect(r.stdout).toContain('$2,500.00');
     // 12 replayed logs wait in the queue (no worker runs here): pending 12, waiting 12.
     expect(r.stdout).toMatch(new RegExp(`^${tenant.slug}\\s+yes\\s+13\\s+1\\s+0\\s+0\\s+0\\s+12\\s+12\\s`, 'm'));
     const j = await mcb('stats', '--tenant', tenant.slug, '--since', '2h', '--json');

@@ -5,7 +5,9 @@ import { loadCliEnv, withAdminDatabase } from '../env';
 import { printableJson } from '../output';
 import { formatTable } from '../table';
 
-const dollars = (cents: number) => `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toFixed(2)}`;
+// As the weekly report writes money ($2,500.00), not $2500.00.
+const dollars = (cents: number) =>
+  `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const time = (d: Date | null) =>
   d
     ? d
