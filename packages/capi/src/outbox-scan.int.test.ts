@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDatabase, type Database, withTenantSql } from '@mcb/db';
+import { type GraphClient, graphClientFor } from '@mcb/meta';
 import { createTenantContextLoader, setIntegration, type TenantContextLoaderHandle } from '@mcb/tenancy';
 import { pagesReadUnderTenant, type SentStatement, testEnv } from '@mcb/testing';
 import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
@@ -158,6 +159,46 @@ describe('the outbox scan mark', () => {
     expect(await replayCapiSends(app, t.id)).toBe(1);
     expect((await send(t)).result).toMatchObject({ sent: 1, failed: 0 });
     expect(received(t).get(`Lead|${bad}`)).toBe(1);
+  });
+
+  it('mcb capi replay while a send is in flight: the replayed event is sent by a later run', async () => {
+    // The run in flight examined the page before the replay forgot the event; saving its position then
+    // carried the mark past it again and no run sent it (reviewer). The replay bumps the mark's
+    // generation: a run that started from another generation does not save.
+    const t = await capiTenant();
+    const seeded = await seedEvents(admin, t.id, 10, { tag: 'rif', createdAt: () => new Date(Date.now() - 2 * 3_600_000) });
+    const bad = seeded[3]!.sourceEventId;
+    let refusing = true;
+    fake.refuseEvents((e) => refusing && e.event_id === bad, 'event_time is invalid');
+    expect((await send(t)).result).toMatchObject({ sent: 9, failed: 1 });
+    refusing = false;
+    await seedEvents(admin, t.id, 1, { tag: 'riffresh' });
+    loader.invalidate();
+    const target = await loadCapiTarget(loader, t.id);
+    const real = graphClientFor(settings(), target.accessToken, {});
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let posting!: () => void;
+    const posted = new Promise<void>((r) => {
+      posting = r;
+    });
+    // A run whose request to Meta is held until the replay is done.
+    const held = Object.create(real) as GraphClient;
+    held.post = async (path, body) => {
+      posting();
+      await gate;
+      return real.post(path, body);
+    };
+    const inFlight = runCapiSend({ database: app, target, settings: settings(), client: held });
+    await posted;
+    expect(await replayCapiSends(app, t.id)).toBe(1);
+    release();
+    expect((await inFlight).sent).toBe(1);
+    await send(t);
+    const leads = fake.capiEvents(t.datasetId).filter((e) => e.event.event_name === 'Lead' && e.event.event_id === bad);
+    expect(leads).toHaveLength(1);
   });
 
   it('the Lead’s "first event" of a person with thousands of events is one index probe per page', async () => {

@@ -105,7 +105,8 @@ export function capiScanConfigKey(target: Pick<CapiTarget, 'lead' | 'events'>): 
 
 /**
  * Where a run's scan starts: the tenant's scan mark (made under the same `configKey`) less `settleMs`,
- * never before `since`; `since` when there is no such mark. Under RLS.
+ * never before `since`; `since` when there is no such mark. With the mark's `generation` (0 without
+ * a row), which the run hands back to `saveScanMark`. Under RLS.
  */
 export async function readScanStart(
   tx: TransactionSql,
@@ -113,27 +114,37 @@ export async function readScanStart(
   configKey: string,
   since: Date,
   settleMs: number,
-): Promise<Keyset> {
-  const [mark] = await tx<{ at: string }[]>`
-    select greatest(created_at - ${`${settleMs} milliseconds`}::interval, ${since.toISOString()}::timestamptz)::text as at
-    from capi_scan_marks where tenant_id = ${tenantId} and config_key = ${configKey}`;
-  return { createdAt: mark?.at ?? since.toISOString(), id: zeroUuid };
+): Promise<{ start: Keyset; generation: number }> {
+  const [mark] = await tx<{ at: string | null; generation: number }[]>`
+    select case when config_key = ${configKey}
+             then greatest(created_at - ${`${settleMs} milliseconds`}::interval, ${since.toISOString()}::timestamptz)::text end as at,
+           generation
+    from capi_scan_marks where tenant_id = ${tenantId}`;
+  return { start: { createdAt: mark?.at ?? since.toISOString(), id: zeroUuid }, generation: mark?.generation ?? 0 };
 }
 
 /**
  * Records that every funnel event up to `position` was examined under `configKey`. Only moves forward
- * (a slower concurrent run never undoes a faster one's progress), or replaces a mark of another mapping.
- * Under RLS.
+ * (a slower concurrent run never undoes a faster one's progress), or replaces a mark of another mapping;
+ * never when the mark's generation is no longer the one the run started from (`mcb capi replay` bumped
+ * it: the run may have passed the replayed events before they were forgotten). Under RLS.
  */
-export async function saveScanMark(tx: TransactionSql, tenantId: string, configKey: string, position: Keyset): Promise<void> {
+export async function saveScanMark(
+  tx: TransactionSql,
+  tenantId: string,
+  configKey: string,
+  position: Keyset,
+  generation: number,
+): Promise<void> {
   await tx`
-    insert into capi_scan_marks as m (tenant_id, created_at, funnel_event_id, config_key)
-    values (${tenantId}, ${position.createdAt}::text::timestamptz, ${position.id}::uuid, ${configKey})
+    insert into capi_scan_marks as m (tenant_id, created_at, funnel_event_id, config_key, generation)
+    values (${tenantId}, ${position.createdAt}::text::timestamptz, ${position.id}::uuid, ${configKey}, ${generation})
     on conflict (tenant_id) do update
       set created_at = excluded.created_at, funnel_event_id = excluded.funnel_event_id,
           config_key = excluded.config_key, updated_at = now()
-      where m.config_key <> excluded.config_key
-         or (m.created_at, m.funnel_event_id) < (excluded.created_at, excluded.funnel_event_id)`;
+      where m.generation = excluded.generation
+        and (m.config_key <> excluded.config_key
+             or (m.created_at, m.funnel_event_id) < (excluded.created_at, excluded.funnel_event_id))`;
 }
 
 /**
@@ -390,6 +401,8 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
   const t = target.tenantId;
   const configKey = capiScanConfigKey(target);
   let after: Keyset | null = null;
+  // The scan mark's generation this run started from (read with its start).
+  let generation = 0;
   let scanDone = false;
   let stopped = false;
   // Pages handed out, in scan order: the mark moves over the leading run of pages whose claims committed.
@@ -425,7 +438,11 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
     const page = pageChain.then(async () => {
       if (scanDone || stopped) return null;
       const p = await withTenantSql(database.sql, t, async (tx) => {
-        after ??= await readScanStart(tx, t, configKey, since, settings.settleMs ?? 10 * 60_000);
+        if (!after) {
+          const read = await readScanStart(tx, t, configKey, since, settings.settleMs ?? 10 * 60_000);
+          after = read.start;
+          generation = read.generation;
+        }
         return scanFunnelEvents(tx, t, since, after, batchSize);
       });
       if (p.next) after = p.next;
@@ -530,7 +547,7 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
     }
     if (!through) return;
     const position = through;
-    await withTenantSql(database.sql, t, (tx) => saveScanMark(tx, t, configKey, position)).catch((err) =>
+    await withTenantSql(database.sql, t, (tx) => saveScanMark(tx, t, configKey, position, generation)).catch((err) =>
       log?.warn({ tenantId: t, err: (err as Error).message }, 'capi: saving the scan mark failed; the next run rescans'),
     );
   }

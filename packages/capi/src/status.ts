@@ -50,6 +50,8 @@ export interface CapiReplayFilter {
   dryRun?: boolean;
 }
 
+const zeroUuid = '00000000-0000-0000-0000-000000000000';
+
 /**
  * Replay by hand (`mcb capi replay`): forgets the matching `capi_sends` rows so the next send plans
  * them again from current data (a payment that arrived since, a fixed mapping). Pending rows are
@@ -68,14 +70,17 @@ export async function replayCapiSends(database: Database, tenantId: string, filt
       return row?.n ?? 0;
     }
     const rows = await tx<{ funnel_event_id: string }[]>`delete from capi_sends where ${where} returning funnel_event_id`;
-    // The scan mark may be past these events: move it back to the earliest, so the next run sees them.
+    // The scan mark may be past these events: move it back to the earliest, so the next run sees them,
+    // and bump its generation, so a run in flight (which may have passed them while they still had
+    // their rows) cannot carry it forward again.
     if (rows.length > 0)
       await tx`
-        update capi_scan_marks m set created_at = e.at, funnel_event_id = '00000000-0000-0000-0000-000000000000', updated_at = now()
+        update capi_scan_marks m set generation = m.generation + 1, updated_at = now(),
+          created_at = case when (e.at, ${zeroUuid}::uuid) < (m.created_at, m.funnel_event_id) then e.at else m.created_at end,
+          funnel_event_id = case when (e.at, ${zeroUuid}::uuid) < (m.created_at, m.funnel_event_id) then ${zeroUuid}::uuid else m.funnel_event_id end
         from (select min(created_at) as at from funnel_events
               where tenant_id = ${tenantId} and id = any(${rows.map((r) => r.funnel_event_id)}::uuid[])) e
-        where m.tenant_id = ${tenantId} and e.at is not null
-          and (e.at, '00000000-0000-0000-0000-000000000000'::uuid) < (m.created_at, m.funnel_event_id)`;
+        where m.tenant_id = ${tenantId}`;
     return rows.count;
   });
 }

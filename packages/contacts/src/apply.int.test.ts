@@ -2,7 +2,7 @@ import { createDatabase, type Database } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import { pagesReadUnderTenant, type SentStatement, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApplyContext, applyNormalizedEvent } from './apply';
+import { type ApplyContext, applyLogs, applyNormalizedEvent } from './apply';
 
 let owner: Database;
 let app: Database;
@@ -169,6 +169,25 @@ describe('applyNormalizedEvent', () => {
       const [p] = await owner.sql<{ status: string }[]>`select status from payments where tenant_id = ${t} and payment_event_id = 'ev_777'`;
       expect(p?.status).toBe('refunded');
     });
+  });
+
+  it('rolls back instead of committing a transaction open past its limit (its funnel events would fall behind the CAPI scan)', async () => {
+    const t = await makeTenant();
+    const ctx = await ctxFor(t);
+    const item = {
+      ctx,
+      events: [mc('mc-age', 'age@x.io', '2026-01-06T10:00:00Z')],
+      status: 'processed' as const,
+      eventType: null,
+      reason: null,
+    };
+    await expect(applyLogs(app.sql, t, [item], undefined, { maxTransactionMs: 0 })).rejects.toMatchObject({ code: '57014' });
+    expect((await snapshot(t)).contacts).toEqual([]);
+    const [log] = await owner.sql<{ status: string }[]>`select status from webhook_logs where id = ${ctx.logId}`;
+    expect(log?.status).toBe('processing');
+    // Within the limit the same batch commits.
+    await applyLogs(app.sql, t, [item]);
+    expect((await snapshot(t)).contacts).toHaveLength(1);
   });
 
   it('treats _ and % in emails literally', async () => {

@@ -175,7 +175,20 @@ function contactJson(rows: PlannedContact[]): string {
  * ending in COMMIT. First the try-locks of identities the read discovered (a busy one aborts with
  * 55P03 and the batch is retried with every key locked upfront).
  */
-function startWrite(tx: ReservedSql, tenantId: string, plan: WritePlan, extraKeys: string[]): Array<Promise<unknown>> {
+/**
+ * Longest an apply transaction may stay open: past it, it rolls back instead of committing (retried).
+ * Its funnel events carry its start as `created_at` but become visible at commit; the Conversions API
+ * scan re-reads `settleMs` (10 min, packages/capi) behind its mark, which must stay above this.
+ */
+export const maxApplyTransactionMs = 5 * 60_000;
+
+function startWrite(
+  tx: ReservedSql,
+  tenantId: string,
+  plan: WritePlan,
+  extraKeys: string[],
+  maxTransactionMs: number,
+): Array<Promise<unknown>> {
   const t = tenantId;
   const out: Array<Promise<unknown>> = [];
   const q = (query: PromiseLike<unknown>) => out.push(send(query));
@@ -320,6 +333,8 @@ function startWrite(tx: ReservedSql, tenantId: string, plan: WritePlan, extraKey
         ${m.map((x) => x.contactId)}::uuid[], ${m.map((x) => x.reason)}::text[]) as m(id, s, y, c, r)
       where w.tenant_id = ${t} and w.id = m.id`);
   }
+  // Last before COMMIT: a transaction open too long fails here, so the COMMIT rolls it back.
+  q(tx`select mcb_check_transaction_age(${`${maxTransactionMs} milliseconds`}::interval)`);
   q(tx`commit`);
   return out;
 }
@@ -338,7 +353,13 @@ export interface ApplyStats {
  * unique races are retried here with fresh snapshots. A data error fails the whole batch: the caller
  * applies the logs one by one to find the bad one.
  */
-export async function applyLogs(sql: Sql, tenantId: string, items: PlanItem[], stats?: ApplyStats): Promise<ApplyOutcome[][]> {
+export async function applyLogs(
+  sql: Sql,
+  tenantId: string,
+  items: PlanItem[],
+  stats?: ApplyStats,
+  { maxTransactionMs = maxApplyTransactionMs }: { maxTransactionMs?: number } = {},
+): Promise<ApplyOutcome[][]> {
   for (const item of items)
     if (item.ctx.tenantId !== tenantId) throw new Error(`applyLogs: log ${item.ctx.logId} is not of tenant ${tenantId}`);
   const ids = identitiesOfEvents(items.flatMap((i) => i.events));
@@ -360,7 +381,7 @@ export async function applyLogs(sql: Sql, tenantId: string, items: PlanItem[], s
       const held = new Set(keys);
       const extra = sortedLockKeys(tenantId, plan.touched).filter((k) => !held.has(k));
       upfront = [...keys, ...extra];
-      const writes = startWrite(tx, tenantId, plan, extra);
+      const writes = startWrite(tx, tenantId, plan, extra, maxTransactionMs);
       await settle(writes);
       open = false;
       return outcomes;

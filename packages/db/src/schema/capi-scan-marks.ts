@@ -1,4 +1,4 @@
-import { foreignKey, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { type RowOf, rowMapper } from '../rows';
 import { tenantId, updatedAt } from './columns';
 import { tenants } from './tenants';
@@ -17,6 +17,11 @@ export const capiScanMarks = pgTable(
     funnelEventId: uuid('funnel_event_id').notNull(),
     /** The `lead` flag and event mapping the scan decided under. */
     configKey: text('config_key').notNull(),
+    /**
+     * Bumped by `mcb capi replay` (which may move the mark back): a run that read another generation
+     * does not save its position, so it cannot carry the mark past the replayed events again.
+     */
+    generation: integer('generation').notNull().default(0),
     updatedAt: updatedAt(),
   },
   (t) => [foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade')],
