@@ -306,6 +306,8 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       expect(help.code, argv.join(' ')).toBe(0);
       expect(help.stdout).toContain(`Usage: mcb ${argv.join(' ')}`);
     }
+    // Where the config fields are listed: a command, not a SPEC the repository does not hold.
+    expect((await mcb('tenant', 'add', '--help')).stdout.replace(/\s+/g, ' ')).toContain("the config line of 'mcb tenant show <slug>'");
     // Every provider an integration can be set for is named (meta_capi was missing).
     expect((await mcb('integration', 'set', '--help')).stdout.replace(/\s+/g, ' ')).toContain(
       '(manychat|ghl|stripe|denefits|perspective|meta|resend|meta_capi)',

@@ -18,6 +18,9 @@ import { formatTable } from '../table';
 const out = (text: string) => process.stdout.write(text);
 const status = (t: TenantRecord) => (t.isActive ? 'active' : 'inactive');
 
+/** Where an operator sees which config fields exist: `tenant show` prints the config with every default filled in. */
+const configFieldsHint = "every field and its default: the config line of 'mcb tenant show <slug>'";
+
 /** Parses a `--config`/`--credentials` JSON object argument, naming the option on failure. */
 export function parseJsonObject(option: string, text: string): Record<string, unknown> {
   let value: unknown;
@@ -50,7 +53,7 @@ export function registerTenantCommands(program: Command): void {
     .option('--owner <name>', 'owner first name (report greeting)')
     .option('--email <email>', 'weekly report email')
     .option('--timezone <iana>', 'IANA time zone, e.g. America/New_York (default UTC)')
-    .option('--config <json>', 'further tenants.config fields as JSON (SPEC §5)')
+    .option('--config <json>', `further tenants.config fields as JSON (${configFieldsHint})`)
     .option('--inactive', 'create as pending: webhooks answer 404 until `mcb tenant activate`')
     .action(async (slug: string, opts: TenantFieldOptions & { inactive?: boolean }) => {
       const env = loadCliEnv();
@@ -143,7 +146,7 @@ export function registerTenantCommands(program: Command): void {
     .option('--owner <name>', 'owner first name')
     .option('--email <email>', 'weekly report email')
     .option('--timezone <iana>', 'IANA time zone')
-    .option('--config <json>', 'tenants.config fields to set, as JSON')
+    .option('--config <json>', `tenants.config fields to set, as JSON (${configFieldsHint})`)
     .action(async (slug: string, opts: TenantFieldOptions) => {
       const env = loadCliEnv();
       const t = await withAdminDatabase(env, (admin) =>

@@ -215,10 +215,18 @@ describe('normalizeManyChat: the flat Full Contact Data body', () => {
   });
 
   it('a body with no subscriber in any shape is invalid with a reason that says what to send', () => {
-    for (const body of [{ event_type: 'link_sent' }, { subscriber: { first_name: 'X' } }, { id: '1', event_type: 'link_sent' }]) {
+    for (const body of [{ event_type: 'link_sent' }, { subscriber: { first_name: 'X' } }]) {
       const result = normalizeManyChat(body, config);
       expect(result).toMatchObject({ kind: 'invalid' });
       expect((result as { reason: string }).reason).toMatch(/^ManyChat body has no subscriber id: send the contact as the body itself/);
+    }
+    // An id alone is not a contact, and the answer says that rather than "no subscriber id".
+    for (const body of [{ id: '1', event_type: 'link_sent' }, { id: 300000009 }]) {
+      const result = normalizeManyChat(body, config);
+      expect(result).toMatchObject({ kind: 'invalid' });
+      expect((result as { reason: string }).reason).toMatch(
+        /^ManyChat body has an id but no contact field \(name, email, phone, custom_fields, …\): send the contact as the body itself/,
+      );
     }
   });
 });

@@ -84,10 +84,13 @@ type ManyChatBodyShape =
   | { kind: 'subscriber_id'; subscriberId: string; eventType: string | undefined }
   | { kind: 'unusable'; eventType: string | undefined; reason: string };
 
-/** The answer for a ManyChat body with no subscriber: what was expected, in an operator's words. */
-export const manyChatNoSubscriberReason =
-  'ManyChat body has no subscriber id: send the contact as the body itself ("Add Full Contact Data"), ' +
+const manyChatShapes =
+  'send the contact as the body itself ("Add Full Contact Data"), ' +
   'wrapped as {"subscriber": {…}}, or {"subscriber_id": "…"}; the event type goes in "event_type" or the URL\'s ?event=';
+/** The answer for a ManyChat body with no subscriber: what was expected, in an operator's words. */
+export const manyChatNoSubscriberReason = `ManyChat body has no subscriber id: ${manyChatShapes}`;
+/** The same for a body with an `id` and nothing else a contact has (a flat contact needs its fields too). */
+export const manyChatIdOnlyReason = `ManyChat body has an id but no contact field (name, email, phone, custom_fields, …): ${manyChatShapes}`;
 
 /**
  * Reads a ManyChat body (SPEC §4) in the three shapes a flow's External Request sends: wrapped
@@ -106,7 +109,8 @@ function readManyChatBody(payload: unknown): ManyChatBodyShape {
     const subscriber = manyChatSubscriberSchema.parse(body);
     if (subscriber.id) return { kind: 'subscriber', subscriber, eventType };
   }
-  return { kind: 'unusable', eventType, reason: manyChatNoSubscriberReason };
+  const idOnly = !isRecord(body.subscriber) && (typeof body.id === 'string' || typeof body.id === 'number');
+  return { kind: 'unusable', eventType, reason: idOnly ? manyChatIdOnlyReason : manyChatNoSubscriberReason };
 }
 
 /**
