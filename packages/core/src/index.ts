@@ -9,3 +9,4 @@ export * from './rate-limited-log';
 export * from './redact';
 export * from './retry';
 export * from './shutdown';
+export * from './stream';

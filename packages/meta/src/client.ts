@@ -1,4 +1,4 @@
-import { type Logger, retry } from '@mcb/core';
+import { type Logger, readWithLimit, retry } from '@mcb/core';
 import {
   isRateLimitCode,
   MetaApiError,
@@ -181,21 +181,9 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       await res.body?.cancel().catch(() => {});
       throw tooLarge(0);
     }
-    if (!res.body) return '';
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxResponseBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(size);
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks, size).toString('utf8');
+    const read = await readWithLimit(res.body, maxResponseBytes);
+    if (!read.ok) throw tooLarge(read.read);
+    return read.bytes.toString('utf8');
   }
 
   /** One HTTP request: the parsed body, or the typed error it failed with. */

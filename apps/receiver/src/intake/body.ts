@@ -1,3 +1,5 @@
+import { readWithLimit } from '@mcb/core';
+
 /** The request body, read once, or `too_large` as soon as it passes `limit` bytes. */
 export type BodyRead = { ok: true; bytes: Uint8Array } | { ok: false; reason: 'too_large' };
 
@@ -13,21 +15,8 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
     const bytes = new Uint8Array(await request.arrayBuffer());
     return bytes.byteLength > limit ? { ok: false, reason: 'too_large' } : { ok: true, bytes };
   }
-  if (!request.body) return { ok: true, bytes: new Uint8Array(0) };
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return { ok: false, reason: 'too_large' };
-    }
-    chunks.push(value);
-  }
-  return { ok: true, bytes: Buffer.concat(chunks) };
+  const read = await readWithLimit(request.body, limit);
+  return read.ok ? { ok: true, bytes: read.bytes } : { ok: false, reason: 'too_large' };
 }
 
 /**
