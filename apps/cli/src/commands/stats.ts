@@ -1,13 +1,11 @@
 import { getTenantStats } from '@mcb/db';
+import { formatCents } from '@mcb/emails';
 import { defaultStatsSince, parseTimeArg, resolveTenantId } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
 import { printableJson } from '../output';
 import { formatTable } from '../table';
 
-// As the weekly report writes money ($2,500.00), not $2500.00.
-const dollars = (cents: number) =>
-  `${cents < 0 ? '-' : ''}$${(Math.abs(cents) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const time = (d: Date | null) =>
   d
     ? d
@@ -69,7 +67,7 @@ export function registerStatsCommands(program: Command): void {
           time(s.lastEventAt),
           `${s.contacts.new} (${s.contacts.total} total)`,
           String(s.funnelEvents.count),
-          dollars(s.revenueCents),
+          formatCents(s.revenueCents),
           `${s.capi.sent}${s.capi.pending ? ` (+${s.capi.pending} pending)` : ''}`,
           String(s.capi.failed),
         ]);
@@ -88,7 +86,7 @@ export function registerStatsCommands(program: Command): void {
             '',
             total((s) => s.contacts.new),
             total((s) => s.funnelEvents.count),
-            dollars(stats.reduce((n, s) => n + s.revenueCents, 0)),
+            formatCents(stats.reduce((n, s) => n + s.revenueCents, 0)),
             total((s) => s.capi.sent),
             total((s) => s.capi.failed),
           ]);
