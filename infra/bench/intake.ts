@@ -207,7 +207,12 @@ const receiver = start(
     NODE_ENV: 'production',
   },
   // The image's Node options (infra/docker/Dockerfile: the heap cap), as production starts it.
-  [...productionNodeArgs('receiver'), ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
+  // BENCH_RECEIVER_NODE_ARGS="--perf-basic-prof" adds to them (e.g. for `perf record`).
+  [
+    ...productionNodeArgs('receiver'),
+    ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []),
+    ...(process.env.BENCH_RECEIVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ],
 );
 const enqueuer = new WebhookEnqueuer(createQueueConnection({ kind: 'redis', url: redisUrl }, prefix));
 try {
