@@ -3,7 +3,7 @@ import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { type Context, Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import { createConsoleAuth, type SecureCookies, safeNext } from './auth';
+import { createConsoleAuth, type SecureCookies, safeNext, tryAgainIn } from './auth';
 import { createQueueBoard } from './bull-board';
 import { type ConsoleEnv, errorFromThrown } from './http';
 import { createAdminApi } from './routes/api';
@@ -83,9 +83,10 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     const form = await c.req.parseBody();
     const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
     const token = typeof form.token === 'string' ? form.token : '';
-    const outcome = await auth.login(c, token);
-    if (outcome === 'ok') return c.redirect(next, 303);
-    if (outcome === 'blocked') return c.html(loginPage(next, 'Too many failed sign-ins from here: try again later.'), 429);
+    const result = await auth.login(c, token);
+    if (result.outcome === 'ok') return c.redirect(next, 303);
+    if (result.outcome === 'blocked')
+      return c.html(loginPage(next, `Too many failed sign-ins from here: ${tryAgainIn(result.retrySeconds)}.`), 429);
     return c.html(loginPage(next, 'Wrong token.'), 401);
   });
   const logout = async (c: Context<ConsoleEnv>) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { safeNext, tokenMatches } from './auth';
+import { safeNext, tokenMatches, tryAgainIn } from './auth';
 
 describe('tokenMatches', () => {
   it('matches only the exact token, whatever the lengths', () => {
@@ -22,5 +22,15 @@ describe('safeNext', () => {
     [undefined, '/admin/logs'],
   ])('%s → %s', (next, expected) => {
     expect(safeNext(next)).toBe(expected);
+  });
+});
+
+describe('tryAgainIn', () => {
+  it('says the wait in seconds under a minute, else in whole minutes rounded up', () => {
+    expect(tryAgainIn(1)).toBe('try again in 1 second');
+    expect(tryAgainIn(59)).toBe('try again in 59 seconds');
+    expect(tryAgainIn(60)).toBe('try again in 1 minute');
+    expect(tryAgainIn(61)).toBe('try again in 2 minutes');
+    expect(tryAgainIn(600)).toBe('try again in 10 minutes');
   });
 });

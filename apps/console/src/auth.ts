@@ -50,7 +50,8 @@ export interface ConsoleAuth {
    */
   require: MiddlewareHandler<ConsoleEnv>;
   /** `POST /login`: the token form. Rate-limited per client; failures are logged (never the token). */
-  login: (c: Context<ConsoleEnv>, token: string) => Promise<'ok' | 'wrong' | 'blocked'>;
+  /** `blocked`: this client failed too often; `retrySeconds` until it may try again (also sent as Retry-After). */
+  login: (c: Context<ConsoleEnv>, token: string) => Promise<{ outcome: 'ok' | 'wrong' } | { outcome: 'blocked'; retrySeconds: number }>;
   /** Ends the session server-side and clears the cookie. */
   logout: (c: Context<ConsoleEnv>) => Promise<void>;
   /** 403 for a cross-site state-changing request (used on `/login` and `/logout`), else null. */
@@ -96,8 +97,9 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
   };
 
   const tooMany = (c: Context<ConsoleEnv>, retryMs: number) => {
-    c.header('Retry-After', String(Math.max(1, Math.ceil(retryMs / 1000))));
-    return errorResponse(c, 'too_many_requests', 'Too many failed sign-ins from this client: try again later');
+    const seconds = retrySeconds(retryMs);
+    c.header('Retry-After', String(seconds));
+    return errorResponse(c, 'too_many_requests', `Too many failed sign-ins from this client: ${tryAgainIn(seconds)}`);
   };
 
   const recordFailure = (c: Context<ConsoleEnv>, how: 'form' | 'bearer') => {
@@ -147,12 +149,13 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
       const client = clientOf(c);
       const retry = limiter.retryAfterMs(client);
       if (retry > 0) {
-        c.header('Retry-After', String(Math.max(1, Math.ceil(retry / 1000))));
-        return 'blocked';
+        const seconds = retrySeconds(retry);
+        c.header('Retry-After', String(seconds));
+        return { outcome: 'blocked', retrySeconds: seconds };
       }
       if (!tokenMatches(token, adminToken)) {
         recordFailure(c, 'form');
-        return 'wrong';
+        return { outcome: 'wrong' };
       }
       limiter.succeed(client);
       const id = await sessions.open(client);
@@ -164,7 +167,7 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
         maxAge: sessionTtlMs / 1000,
       });
       log.info({ requestId: c.get('requestId'), client }, 'console sign-in');
-      return 'ok';
+      return { outcome: 'ok' };
     },
     logout: async (c) => {
       const id = await sessionId(c);
@@ -172,6 +175,15 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
       deleteCookie(c, sessionCookieName, { path: '/', secure: secureFor(c) });
     },
   };
+}
+
+const retrySeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/** How long a blocked client waits, in words: "try again in 9 minutes" (seconds under a minute). */
+export function tryAgainIn(seconds: number): string {
+  if (seconds < 60) return `try again in ${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `try again in ${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
 /** Only same-site console paths are valid targets after login (no open redirect). */

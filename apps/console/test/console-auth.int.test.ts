@@ -214,10 +214,13 @@ describe('sign-in attempts are rate-limited per client, failures logged', () => 
     const blocked = await tryToken(token);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(500);
+    // The page says how long to wait (the window is 10 minutes), not just "later".
+    expect(await blocked.text()).toMatch(/try again in (9|10) minutes/);
     expect(blocked.headers.get('set-cookie')).toBeNull();
     // Bearer guesses from the same client are refused too.
     const bearer = await app.request('/admin/api/stats', { headers: { authorization: `Bearer ${token}` } }, attacker);
     expect(bearer.status).toBe(429);
+    expect(((await bearer.json()) as { error: { message: string } }).error.message).toMatch(/try again in (9|10) minutes/);
     // Another client signs in normally.
     expect((await tryToken(token, from('192.0.2.7'))).status).toBe(303);
 
