@@ -96,9 +96,15 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     return errorResponse(c, 'forbidden', 'Cross-site request refused: state-changing requests must come from the console itself');
   };
 
-  const tooMany = (c: Context<ConsoleEnv>, retryMs: number) => {
-    const seconds = retrySeconds(retryMs);
+  /** Sends `Retry-After` for a blocked client and returns its wait in whole seconds (at least 1). */
+  const retryAfter = (c: Context<ConsoleEnv>, retryMs: number): number => {
+    const seconds = Math.max(1, Math.ceil(retryMs / 1000));
     c.header('Retry-After', String(seconds));
+    return seconds;
+  };
+
+  const tooMany = (c: Context<ConsoleEnv>, retryMs: number) => {
+    const seconds = retryAfter(c, retryMs);
     return errorResponse(c, 'too_many_requests', `Too many failed sign-ins from this client: ${tryAgainIn(seconds)}`);
   };
 
@@ -149,9 +155,7 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
       const client = clientOf(c);
       const retry = limiter.retryAfterMs(client);
       if (retry > 0) {
-        const seconds = retrySeconds(retry);
-        c.header('Retry-After', String(seconds));
-        return { outcome: 'blocked', retrySeconds: seconds };
+        return { outcome: 'blocked', retrySeconds: retryAfter(c, retry) };
       }
       if (!tokenMatches(token, adminToken)) {
         recordFailure(c, 'form');
@@ -176,8 +180,6 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     },
   };
 }
-
-const retrySeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
 /** How long a blocked client waits, in words: "try again in 9 minutes" (seconds under a minute). */
 export function tryAgainIn(seconds: number): string {
