@@ -21,6 +21,24 @@ export function formatOptionalCents(cents: number | null): string {
   return cents === null ? dash : formatCents(cents);
 }
 
+/**
+ * A cost per lead or per purchase as the email shows it: `—` when nothing was spent. The figure is 0
+ * then (SPEC §8: null only when the divisor is 0), but "$0.00 per lead" would tell a client their
+ * leads were free when no ad spend is known at all (Meta Ads not connected, or no ads running).
+ */
+export function formatCostPer(spendCents: number, costCents: number | null): string {
+  return spendCents === 0 ? dash : formatOptionalCents(costCents);
+}
+
+/**
+ * Said under the ad figures when neither week has any spend: why cost per lead, cost per purchase and
+ * ROAS show `—`. Null when either week has spend.
+ */
+export function noAdSpendLine(spendCents: number, previousSpendCents: number): string | null {
+  if (spendCents !== 0 || previousSpendCents !== 0) return null;
+  return 'No ad spend recorded for either week (Meta Ads not connected, or no ads running): cost per lead, cost per purchase and ROAS need it.';
+}
+
 /** A count with thousands separators. */
 export function formatCount(n: number): string {
   return `${n < 0 ? '-' : ''}${groupThousands(String(Math.abs(n)))}`;

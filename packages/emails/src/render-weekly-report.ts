@@ -5,13 +5,14 @@ import {
   dash,
   formatCents,
   formatChange,
+  formatCostPer,
   formatCount,
-  formatOptionalCents,
   formatPercent,
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
   leadSourcesForReport,
+  noAdSpendLine,
   oneLine,
   plural,
 } from './format';
@@ -92,10 +93,12 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
     '',
     'ADS',
     line('Spend', formatCents(f.ads.spend_cents)),
-    line('Cost per lead', formatOptionalCents(f.ads.cost_per_lead_cents)),
-    line('Cost per purchase', formatOptionalCents(f.ads.cost_per_purchase_cents)),
+    line('Cost per lead', formatCostPer(f.ads.spend_cents, f.ads.cost_per_lead_cents)),
+    line('Cost per purchase', formatCostPer(f.ads.spend_cents, f.ads.cost_per_purchase_cents)),
     line('ROAS', formatRoas(f.ads.roas)),
   );
+  const noSpend = noAdSpendLine(f.ads.spend_cents, f.previous.ads.spend_cents);
+  if (noSpend) out.push(noSpend);
   const conversions = conversionsLine(f.conversions_sent, f.previous.conversions_sent, w.previous);
   if (conversions) out.push(conversions);
   out.push('', 'TOP ADS (meetings held, purchases, spend)');

@@ -7,13 +7,14 @@ import {
   dash,
   formatCents,
   formatChange,
+  formatCostPer,
   formatCount,
-  formatOptionalCents,
   formatPercent,
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
   leadSourcesForReport,
+  noAdSpendLine,
   oneLine,
   plural,
 } from './format';
@@ -272,16 +273,19 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
             <Tile label="Spend" value={formatCents(f.ads.spend_cents)} note={`${w.previous} ${formatCents(p.ads.spend_cents)}`} />
             <Tile
               label="Cost per lead"
-              value={formatOptionalCents(f.ads.cost_per_lead_cents)}
-              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_lead_cents)}`}
+              value={formatCostPer(f.ads.spend_cents, f.ads.cost_per_lead_cents)}
+              note={`${w.previous} ${formatCostPer(p.ads.spend_cents, p.ads.cost_per_lead_cents)}`}
             />
             <Tile
               label="Cost per purchase"
-              value={formatOptionalCents(f.ads.cost_per_purchase_cents)}
-              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_purchase_cents)}`}
+              value={formatCostPer(f.ads.spend_cents, f.ads.cost_per_purchase_cents)}
+              note={`${w.previous} ${formatCostPer(p.ads.spend_cents, p.ads.cost_per_purchase_cents)}`}
             />
             <Tile label="ROAS" value={formatRoas(f.ads.roas)} note={`${w.previous} ${formatRoas(p.ads.roas)}`} />
           </TileRow>
+          {noAdSpendLine(f.ads.spend_cents, p.ads.spend_cents) ? (
+            <Text style={{ ...s.small, marginTop: '8px' }}>{noAdSpendLine(f.ads.spend_cents, p.ads.spend_cents)}</Text>
+          ) : null}
           {conversionsLine(f.conversions_sent, p.conversions_sent, w.previous) ? (
             <Text style={{ ...s.small, marginTop: '8px' }}>{conversionsLine(f.conversions_sent, p.conversions_sent, w.previous)}</Text>
           ) : null}
