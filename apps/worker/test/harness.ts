@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '@mcb/core';
+import { createLogger, type Logger } from '@mcb/core';
 import { createDatabase, type Database, runMigrations } from '@mcb/db';
 import { createQueueConnection, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { createReceiver } from '@mcb/receiver';
@@ -88,8 +88,12 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
     env,
     rawEnv,
     prefix,
-    async startWorker(extra: Partial<WorkerEnv> = {}): Promise<WorkerRuntime> {
-      const rt = await startWorkerRuntime({ ...env, ...extra }, createLogger({ name: 'test-worker', level: 'silent' }));
+    /** `log`: the runtime's logger (default silent; tests that read log lines pass their own). */
+    async startWorker(
+      extra: Partial<WorkerEnv> = {},
+      log: Logger = createLogger({ name: 'test-worker', level: 'silent' }),
+    ): Promise<WorkerRuntime> {
+      const rt = await startWorkerRuntime({ ...env, ...extra }, log);
       runtimes.push(rt);
       return rt;
     },

@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createLogger } from '@mcb/core';
 import { WebhookEnqueuer } from '@mcb/queue';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHarness, type Harness, settledJobState } from './harness';
@@ -32,7 +34,15 @@ it('a poison event is retried with growing backoff, then failed and visible, wit
   const poison = await h.store(t.id, 'manychat', { subscriber_id: 'poison', event_type: 'contact_created' });
   const others: number[] = [];
   for (let i = 0; i < 40; i++) others.push(await h.store(t.id, 'manychat', { subscriber_id: `ok-${i}`, event_type: 'contact_created' }));
-  await h.startWorker();
+  // The worker's log lines, to check what an operator reads about the failure.
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  await h.startWorker({}, createLogger({ name: 'worker', level: 'info', destination: sink }));
   await enqueuer.enqueue([poison, ...others].map((logId) => ({ tenantId: t.id, logId })));
 
   // Watch the poison's attempts (each claim increments them) and when the others are done.
@@ -70,6 +80,10 @@ it('a poison event is retried with growing backoff, then failed and visible, wit
   process.stdout.write(`poison: attempts at +${gaps.map((g) => `${g} ms`).join(', +')}\n`);
   expect(gaps).toHaveLength(attempts - 1);
   for (const [i, gap] of gaps.entries()) expect(gap).toBeGreaterThanOrEqual(1_000 * 2 ** i);
+  // The failure is logged with the tenant's slug (what every mcb command takes), the id beside it.
+  const failedLines = lines.filter((l) => l.msg === 'webhook job failed' && l.jobId === `log-${poison}`);
+  expect(failedLines).toHaveLength(attempts);
+  for (const l of failedLines) expect(l).toMatchObject({ tenant: t.slug, tenantId: t.id });
   // Nothing of the poison was written; every other event made its contact.
   const [c] = await h.owner.sql<{ n: number }[]>`select count(*)::int as n from contacts where tenant_id = ${t.id}`;
   expect(c?.n).toBe(40);

@@ -35,17 +35,20 @@ export const redactPaths = [
 export interface LoggerOptions {
   name: string;
   level?: string;
+  /** Where lines go (default stdout); tests that read log lines pass a stream of their own. */
+  destination?: pino.DestinationStream;
 }
 
 /** JSON logger (pino) with secret redaction. `LOG_LEVEL` is read by each app's env.ts, not here. */
-export function createLogger({ name, level = 'info' }: LoggerOptions): Logger {
-  return pino({
+export function createLogger({ name, level = 'info', destination }: LoggerOptions): Logger {
+  const options = {
     name,
     level,
     redact: { paths: redactPaths, censor: '[redacted]' },
     base: { app: name },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** One line per webhook request: a fixed set of fields, none of them a secret or a payload. */

@@ -27,6 +27,8 @@ export interface TenantWorkersOptions {
  */
 export class TenantWebhookWorkers {
   private readonly workers = new Map<string, Worker>();
+  /** Slug of each tenant id served, for log lines an operator reads (a slug is what every `mcb` command takes). */
+  private readonly slugs = new Map<string, string>();
   private readonly slots: Slots;
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
@@ -73,18 +75,20 @@ export class TenantWebhookWorkers {
     if (this.closed) return;
     // Bounded: a refresh that never settled would keep every later one from running (they share it).
     const rows = await withDeadline(
-      this.deps.admin.sql<{ id: string }[]>`
-        select t.id from tenants t
+      this.deps.admin.sql<{ id: string; slug: string }[]>`
+        select t.id, t.slug from tenants t
         where t.is_active or exists (
           select 1 from webhook_logs l where l.tenant_id = t.id and l.status in ('received', 'processing', 'failed'))`,
       dbWaitBoundMs(this.deps.env),
       'tenant refresh',
     );
     const wanted = new Set(rows.map((r) => r.id));
+    for (const r of rows) this.slugs.set(r.id, r.slug);
     for (const id of wanted) if (!this.workers.has(id) && !this.closed) this.workers.set(id, this.createWorker(id));
     for (const [id, worker] of this.workers) {
       if (wanted.has(id)) continue;
       this.workers.delete(id);
+      this.slugs.delete(id);
       await worker.close();
     }
     this.deps.metrics.tenantQueues.set(this.workers.size);
@@ -118,10 +122,12 @@ export class TenantWebhookWorkers {
         telemetry: deps.tracing.bullmq,
       },
     );
-    worker.on('error', (err) => deps.log.error({ tenant: tenantId, err: err.message }, 'tenant worker error'));
+    // `tenant` is the slug, as in every other log line and `mcb` command; the id stays beside it.
+    const tenant = () => this.slugs.get(tenantId) ?? tenantId;
+    worker.on('error', (err) => deps.log.error({ tenant: tenant(), tenantId, err: err.message }, 'tenant worker error'));
     worker.on('failed', (job, err) => {
       if (job && err.name !== 'DelayedError')
-        deps.log.warn({ tenant: tenantId, jobId: job.id, attempts: job.attemptsMade, err: err.message }, 'webhook job failed');
+        deps.log.warn({ tenant: tenant(), tenantId, jobId: job.id, attempts: job.attemptsMade, err: err.message }, 'webhook job failed');
     });
     return worker;
   }

@@ -13,7 +13,6 @@ import { failIntegrationJob, toJobError } from '../../errors';
  */
 export async function processCapiSend(job: Job, deps: WorkerDeps, token?: string, signal?: AbortSignal): Promise<unknown> {
   const data = jobSchemas['capi.send'].parse(job.data);
-  const log = deps.log.child({ job: job.id, tenantId: data.tenantId });
   let target: Awaited<ReturnType<typeof loadCapiTarget>>;
   try {
     target = await loadCapiTarget(deps.tenants, data.tenantId);
@@ -22,6 +21,7 @@ export async function processCapiSend(job: Job, deps: WorkerDeps, token?: string
     if (err instanceof MissingCredentials) return { skipped: 'no active meta_capi integration' };
     throw toJobError(err);
   }
+  const log = deps.log.child({ job: job.id, tenant: target.slug, tenantId: data.tenantId });
   try {
     const result = await runCapiSend({
       database: deps.database,

@@ -39,7 +39,7 @@ async function release(job: Job, token: string, deps: WorkerDeps, tenantId: stri
     (tx) => tx`update webhook_logs set status = 'received' where id = ${logId} and status = 'processing'`,
   );
   await withDeadline(reset, dbWaitBoundMs(deps.env), 'setting a released log back to received').catch((err) =>
-    deps.log.warn({ tenant: tenantId, logId, err: (err as Error).message }, 'could not set a released log back to received'),
+    deps.log.warn({ tenantId, logId, err: (err as Error).message }, 'could not set a released log back to received'),
   );
   throw new Released();
 }
@@ -257,7 +257,7 @@ async function processLoaded(
     const message = `${(err as Error).message}${last ? '' : ` (attempt ${job.attemptsMade + 1}, will retry)`}`;
     const retryAt = last ? null : new Date(Date.now() + retryDelayMs(job, err as Error));
     await failLog(deps, tenantId, logId, message, retryAt).catch((e) =>
-      deps.log.warn({ tenant: tenantId, logId, err: (e as Error).message }, 'could not mark webhook log failed'),
+      deps.log.warn({ tenantId, logId, err: (e as Error).message }, 'could not mark webhook log failed'),
     );
     deps.metrics.jobs.inc({ ...labels, outcome: retry && !last ? 'retry' : 'failed' });
     throw err;
