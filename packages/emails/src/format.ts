@@ -22,21 +22,14 @@ export function formatOptionalCents(cents: number | null): string {
 }
 
 /**
- * A cost per lead or per purchase as the email shows it: `—` when nothing was spent. The figure is 0
- * then (SPEC §8: null only when the divisor is 0), but "$0.00 per lead" would tell a client their
- * leads were free when no ad spend is known at all (Meta Ads not connected, or no ads running).
- */
-export function formatCostPer(spendCents: number, costCents: number | null): string {
-  return spendCents === 0 ? dash : formatOptionalCents(costCents);
-}
-
-/**
- * Said under the ad figures when neither week has any spend: why cost per lead, cost per purchase and
- * ROAS show `—`. Null when either week has spend.
+ * Said under the ad figures when neither week has any spend. The figures stay the ones `--format json`
+ * gives (SPEC §7: the same numbers everywhere; a cost per lead is null only without leads), so a week
+ * with leads and no spend reads "$0.00" per lead: this line says why, lest a client read free leads.
+ * Null when either week has spend.
  */
 export function noAdSpendLine(spendCents: number, previousSpendCents: number): string | null {
   if (spendCents !== 0 || previousSpendCents !== 0) return null;
-  return 'No ad spend recorded for either week (Meta Ads not connected, or no ads running): cost per lead, cost per purchase and ROAS need it.';
+  return 'No ad spend recorded for either week (Meta Ads not connected, or no ads running), so costs per lead and per purchase read $0.00 and ROAS has no value.';
 }
 
 /** A count with thousands separators. */

@@ -37,30 +37,26 @@ describe('weekly report email', () => {
     expect(text).toContain('The week before (Dec 28 – Jan 3): $1,234,567.89 collected, 800 new leads, 2 purchases.');
   });
 
-  // Known, left (stop 26): without Meta the figures say spend 0 and cost per lead 0 (SPEC §8: null only
-  // when there are no leads); the email must not tell a client their leads cost $0.00.
-  it('shows no cost per lead or purchase when nothing was spent, and says why when neither week had spend', async () => {
+  // Known, left (stop 26): without Meta the figures say spend 0 and cost per lead 0 (SPEC §7: null only
+  // when there are no leads, and the email shows the JSON's numbers); the email says why they read $0.00.
+  it('says why costs read $0.00 when neither week had ad spend, and says nothing when one had', async () => {
     const f = sampleFigures();
     const noSpend = { spend_cents: 0, cost_per_lead_cents: 0, cost_per_purchase_cents: 0, roas: null, top: [] };
     const figures = { ...f, ads: noSpend, previous: { ...f.previous, ads: noSpend } };
     const { html, text } = await renderWeeklyReport({ figures, ownerName: 'Connor', tense: 'last' });
-    expect(text).toContain('Cost per lead               —');
-    expect(text).toContain('Cost per purchase           —');
-    expect(text).not.toMatch(/Cost per (lead|purchase)\s+\$0\.00/);
-    expect(text).toContain('No ad spend recorded for either week (Meta Ads not connected, or no ads running)');
-    expect(html).toContain('No ad spend recorded for either week');
-    expect(html).toMatch(/Cost per lead<\/p><p[^>]*>—<\/p><p[^>]*>the week before —</);
-    expect(html).not.toMatch(/Cost per (lead|purchase)<\/p><p[^>]*>\$0\.00/);
+    // The same numbers as --format json.
+    expect(text).toContain('Cost per lead               $0.00');
+    expect(html).toMatch(/Cost per lead<\/p><p[^>]*>\$0\.00<\/p>/);
+    const why = 'No ad spend recorded for either week (Meta Ads not connected, or no ads running), so costs per lead and per purchase read $0.00';
+    expect(text).toContain(why);
+    expect(html).toContain(why);
 
-    // With spend, the figures are shown as they are and nothing is explained.
+    // With spend in either week, the figures speak for themselves.
     const spent = { spend_cents: 120000, cost_per_lead_cents: 100, cost_per_purchase_cents: 120000, roas: 1028.81, top: [] };
     const withSpend = await renderWeeklyReport({ figures: { ...figures, ads: spent }, ownerName: 'Connor', tense: 'last' });
     expect(withSpend.text).toContain('Cost per lead               $1.00');
-    expect(withSpend.text).toContain('Cost per purchase           $1,200.00');
     expect(withSpend.text).not.toContain('No ad spend recorded');
     expect(withSpend.html).not.toContain('No ad spend recorded');
-    // The week before had none: its tiles say so with a dash, not $0.00.
-    expect(withSpend.html).toContain('the week before —');
   });
 
   // issue 16: the wording follows the week shown, and counts of one are singular.

@@ -5,8 +5,8 @@ import {
   dash,
   formatCents,
   formatChange,
-  formatCostPer,
   formatCount,
+  formatOptionalCents,
   formatPercent,
   formatRoas,
   formatWeekRange,
@@ -93,8 +93,8 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
     '',
     'ADS',
     line('Spend', formatCents(f.ads.spend_cents)),
-    line('Cost per lead', formatCostPer(f.ads.spend_cents, f.ads.cost_per_lead_cents)),
-    line('Cost per purchase', formatCostPer(f.ads.spend_cents, f.ads.cost_per_purchase_cents)),
+    line('Cost per lead', formatOptionalCents(f.ads.cost_per_lead_cents)),
+    line('Cost per purchase', formatOptionalCents(f.ads.cost_per_purchase_cents)),
     line('ROAS', formatRoas(f.ads.roas)),
   );
   const noSpend = noAdSpendLine(f.ads.spend_cents, f.previous.ads.spend_cents);

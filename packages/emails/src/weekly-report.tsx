@@ -7,8 +7,8 @@ import {
   dash,
   formatCents,
   formatChange,
-  formatCostPer,
   formatCount,
+  formatOptionalCents,
   formatPercent,
   formatRoas,
   formatWeekRange,
@@ -273,13 +273,13 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
             <Tile label="Spend" value={formatCents(f.ads.spend_cents)} note={`${w.previous} ${formatCents(p.ads.spend_cents)}`} />
             <Tile
               label="Cost per lead"
-              value={formatCostPer(f.ads.spend_cents, f.ads.cost_per_lead_cents)}
-              note={`${w.previous} ${formatCostPer(p.ads.spend_cents, p.ads.cost_per_lead_cents)}`}
+              value={formatOptionalCents(f.ads.cost_per_lead_cents)}
+              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_lead_cents)}`}
             />
             <Tile
               label="Cost per purchase"
-              value={formatCostPer(f.ads.spend_cents, f.ads.cost_per_purchase_cents)}
-              note={`${w.previous} ${formatCostPer(p.ads.spend_cents, p.ads.cost_per_purchase_cents)}`}
+              value={formatOptionalCents(f.ads.cost_per_purchase_cents)}
+              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_purchase_cents)}`}
             />
             <Tile label="ROAS" value={formatRoas(f.ads.roas)} note={`${w.previous} ${formatRoas(p.ads.roas)}`} />
           </TileRow>
