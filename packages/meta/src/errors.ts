@@ -81,3 +81,19 @@ export class MetaSyncBudgetSpent extends Error {
     this.waitMs = opts.waitMs;
   }
 }
+
+/**
+ * Another sync of the tenant holds its lock (`withMetaSyncLock`; a process elsewhere, or this one), so
+ * this one did nothing: no Graph request, no write, no `last_error`. Not a failure: the sync running
+ * covers the same window. The worker completes the job as skipped; the CLI says so and exits non-zero.
+ */
+export class MetaSyncAlreadyRunning extends Error {
+  readonly tenantId: string;
+  readonly slug: string;
+  constructor(tenant: { tenantId: string; slug: string }) {
+    super(`a Meta sync of ${tenant.slug} is already running; nothing done`);
+    this.name = 'MetaSyncAlreadyRunning';
+    this.tenantId = tenant.tenantId;
+    this.slug = tenant.slug;
+  }
+}

@@ -4,6 +4,7 @@ export * from './errors';
 export * from './parse';
 export * from './store';
 export * from './sync';
+export * from './sync-lock';
 export * from './tenant-sync';
 export * from './usage';
 export * from './window';

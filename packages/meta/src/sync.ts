@@ -130,6 +130,7 @@ export function adParams(pageSize: number): GraphParams {
  * the next page is fetched while the previous batch is written. Idempotent: running it again (or
  * resuming from a checkpoint) leaves exactly one row per ad and per ad-day.
  * Throws the client's typed errors (`MetaRateLimited`, `MetaTokenExpired`, …) unchanged.
+ * Takes no lock: the worker and the CLI go through `runTenantMetaSync`, which holds the tenant's.
  */
 export async function syncMetaAccount(options: MetaSyncOptions): Promise<MetaSyncResult> {
   const now = options.now ?? Date.now;

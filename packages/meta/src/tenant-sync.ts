@@ -10,6 +10,7 @@ import {
 import { type GraphSettings, graphClientFor } from './client';
 import { MetaApiError, MetaTokenExpired } from './errors';
 import { type MetaSyncCheckpoint, type MetaSyncOptions, type MetaSyncResult, syncMetaAccount } from './sync';
+import { type MetaSyncLock, withMetaSyncLock } from './sync-lock';
 import { type DateRange, lookbackRange } from './window';
 
 /** Settings shared by every tenant's sync (from the app's env). */
@@ -103,14 +104,26 @@ export interface TenantMetaSyncOptions extends Pick<MetaSyncOptions, 'onProgress
   now?: Date;
   /** Aborts the sync's Graph requests (worker shutdown); committed batches and the checkpoint stay. */
   signal?: AbortSignal;
+  /**
+   * The tenant's sync lock, already held by the caller (`withMetaSyncLock`): for a caller that runs
+   * several syncs in a row as one, e.g. the CLI waiting out a rate limit and resuming. Default: the
+   * sync takes the lock itself and releases it when it ends.
+   */
+  lock?: MetaSyncLock;
 }
 
 /**
  * One tenant's sync with the shared settings: builds the Graph client for its token and runs
- * `syncMetaAccount`. Does not record success or failure (callers decide with `markMetaSync*`).
+ * `syncMetaAccount`, holding the tenant's sync lock (`withMetaSyncLock`): one sync per tenant at a
+ * time across processes and machines. Throws `MetaSyncAlreadyRunning` (before any Graph request or
+ * write) when another sync of the tenant holds it. Does not record success or failure (callers decide
+ * with `markMetaSync*`).
  */
 export async function runTenantMetaSync(options: TenantMetaSyncOptions): Promise<MetaSyncResult> {
-  const { target, settings } = options;
+  const { target, settings, lock } = options;
+  if (!lock) return withMetaSyncLock(options.database, target, (held) => runTenantMetaSync({ ...options, lock: held }), options.log);
+  if (!lock.held || lock.tenantId !== target.tenantId)
+    throw new Error(`runTenantMetaSync: the lock passed is not held for tenant ${target.slug}`);
   const client = graphClientFor(settings, target.accessToken, { log: options.log, signal: options.signal });
   return syncMetaAccount({
     database: options.database,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createDatabase } from '@mcb/db';
+import { MetaSyncAlreadyRunning, withMetaSyncLock } from '@mcb/meta';
 import { addTenant, generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { pollUntil, testEnv } from '@mcb/testing';
 import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
@@ -13,6 +14,8 @@ const { databaseUrl } = testEnv();
 const key = generateKey();
 const keyring = parseKeyring(key);
 const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+// Another process's pool (a worker's), to hold a tenant's sync lock while the CLI runs.
+const elsewhere = createDatabase({ url: databaseUrl, role: 'app', max: 2, applicationName: 'mcb-worker-elsewhere' });
 const suffix = randomBytes(3).toString('hex');
 const ok = { slug: `cli-meta-ok-${suffix}`, token: `EAAcliok${randomBytes(12).toString('hex')}`, account: `act_7${Date.now() % 100_000}1` };
 const bad = {
@@ -47,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close();
-  await admin.close();
+  await Promise.all([admin.close(), elsewhere.close()]);
 });
 
 const monthsAgo = (n: number) => {
@@ -115,5 +118,47 @@ describe('mcb meta', () => {
       code: 1,
       stderr: 'Invalid --since: use YYYY-MM-DD\n',
     });
+  });
+
+  it('a sync of a tenant already syncing elsewhere does nothing: one clear line and a non-zero exit; once it ends, it runs', async () => {
+    const [tenant] = await admin.sql<{ id: string }[]>`select id from tenants where slug = ${ok.slug}`;
+    const [before] = await admin.sql<{ last_success_at: Date | null; last_error: string | null }[]>`
+      select last_success_at, last_error from tenant_integrations where tenant_id = ${tenant?.id ?? ''} and provider = 'meta'`;
+    const requests = fake.requests.length;
+    const busy = await withMetaSyncLock(elsewhere, { tenantId: tenant?.id ?? '', slug: ok.slug }, () => mcb('meta', 'sync', ok.slug));
+    expect(busy).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `A Meta sync of ${ok.slug} is already running (another process); nothing done — try again when it ends\n`,
+    });
+    expect(fake.requests.length).toBe(requests);
+    const [after] = await admin.sql<{ last_success_at: Date | null; last_error: string | null }[]>`
+      select last_success_at, last_error from tenant_integrations where tenant_id = ${tenant?.id ?? ''} and provider = 'meta'`;
+    expect(after).toEqual(before);
+
+    const r = await mcb('meta', 'sync', ok.slug);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Synced ${ok.slug}: 30 ads`));
+  });
+
+  it('the lock is held through a rate-limit wait: no scheduled sync starts in it', async () => {
+    const [tenant] = await admin.sql<{ id: string }[]>`select id from tenants where slug = ${ok.slug}`;
+    const before = fake.requests.length;
+    fake.failWhen((r) => r.edge === 'insights' && r.path.includes(ok.account), { kind: 'rate-limit', code: 17, resetSeconds: 2 }, 1);
+    const run = mcb('meta', 'sync', ok.slug);
+    const throttled = await pollUntil(
+      () => fake.requests.slice(before).some((q) => q.fault === 'rate-limit'),
+      (seen) => seen,
+      { timeoutMs: 10_000, intervalMs: 10 },
+    );
+    expect(throttled).toBe(true);
+    // The CLI is asleep until Meta's reset: a worker trying to sync the tenant now is refused.
+    await expect(withMetaSyncLock(elsewhere, { tenantId: tenant?.id ?? '', slug: ok.slug }, async () => 'ran')).rejects.toBeInstanceOf(
+      MetaSyncAlreadyRunning,
+    );
+    const r = await run;
+    expect(r.stderr).toContain('Rate limited by Meta: resuming in 2 s');
+    expect(r.code).toBe(0);
+    expect(await withMetaSyncLock(elsewhere, { tenantId: tenant?.id ?? '', slug: ok.slug }, async () => 'ran')).toBe('ran');
   });
 });

@@ -3,7 +3,9 @@ import { createDatabase } from '@mcb/db';
 import {
   emptyMetaSyncTotals,
   MetaRateLimited,
+  MetaSyncAlreadyRunning,
   type MetaSyncCheckpoint,
+  type MetaSyncLock,
   type MetaSyncProgress,
   type MetaSyncResult,
   markMetaSyncError,
@@ -13,6 +15,7 @@ import {
   metaTargetOf,
   runTenantMetaSync,
   todayIn,
+  withMetaSyncLock,
 } from '@mcb/meta';
 import { createTenantContextLoader } from '@mcb/tenancy';
 import type { Command } from 'commander';
@@ -79,7 +82,8 @@ export function registerMetaCommands(program: Command): void {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
       const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 2, applicationName: 'mcb-cli' });
-      const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 3, applicationName: 'mcb-cli-meta' });
+      // 3 for the sync's concurrent batch writes, 1 for the session holding its lock (withMetaSyncLock).
+      const database = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 4, applicationName: 'mcb-cli-meta' });
       const loader = createTenantContextLoader({ admin, keyring, listen: false });
       try {
         const target = metaTargetOf(await loader.getTenantContext(slug));
@@ -88,40 +92,51 @@ export function registerMetaCommands(program: Command): void {
         if (range && range.since > range.until) throw new McbError('bad_request', 'Invalid --since: after --until');
         const bar = progressBar();
         let checkpoint: MetaSyncCheckpoint | null = null;
-        let result: MetaSyncResult | null = null;
         const totals = emptyMetaSyncTotals();
-        while (!result) {
-          try {
-            result = await runTenantMetaSync({
-              database,
-              target,
-              settings: metaSettingsFromEnv(env),
-              range,
-              resumeFrom: checkpoint,
-              totals,
-              onProgress: (p) => bar.update(p),
-              onCheckpoint: (cp) => {
-                checkpoint = cp;
-              },
-            });
-          } catch (err) {
-            bar.pause();
-            if (err instanceof MetaRateLimited && err.waitMs <= maxForegroundWaitMs) {
-              process.stderr.write(`Rate limited by Meta: resuming in ${Math.ceil(err.waitMs / 1000)} s…\n`);
-              await sleep(err.waitMs);
-              continue;
+        const run = (lock: MetaSyncLock) =>
+          runTenantMetaSync({
+            database,
+            target,
+            settings: metaSettingsFromEnv(env),
+            range,
+            resumeFrom: checkpoint,
+            totals,
+            lock,
+            onProgress: (p) => bar.update(p),
+            onCheckpoint: (cp) => {
+              checkpoint = cp;
+            },
+          });
+        // One lock for the runs and the waits between them: a scheduled sync must not start in a rate-limit wait.
+        const result = await withMetaSyncLock(database, target, async (lock) => {
+          for (;;) {
+            let done: MetaSyncResult;
+            try {
+              done = await run(lock);
+            } catch (err) {
+              bar.pause();
+              if (err instanceof MetaRateLimited && err.waitMs <= maxForegroundWaitMs) {
+                process.stderr.write(`Rate limited by Meta: resuming in ${Math.ceil(err.waitMs / 1000)} s…\n`);
+                await sleep(err.waitMs);
+                continue;
+              }
+              if (err instanceof MetaRateLimited)
+                throw new Error(
+                  `Rate limited by Meta for ${Math.ceil(err.waitMs / 60_000)} min: rows synced so far are kept; run again later`,
+                );
+              const lastError = metaSyncLastError(err);
+              await markMetaSyncError(database, target.tenantId, lastError);
+              throw new Error(`Meta sync failed for ${slug}: ${lastError}`);
             }
-            if (err instanceof MetaRateLimited)
-              throw new Error(
-                `Rate limited by Meta for ${Math.ceil(err.waitMs / 60_000)} min: rows synced so far are kept; run again later`,
-              );
-            const lastError = metaSyncLastError(err);
-            await markMetaSyncError(database, target.tenantId, lastError);
-            throw new Error(`Meta sync failed for ${slug}: ${lastError}`);
+            await markMetaSyncSuccess(database, target.tenantId);
+            return done;
           }
-        }
+        }).catch((err: unknown) => {
+          if (err instanceof MetaSyncAlreadyRunning)
+            throw new Error(`A Meta sync of ${slug} is already running (another process); nothing done — try again when it ends`);
+          throw err;
+        });
         bar.finish();
-        await markMetaSyncSuccess(database, target.tenantId);
         out(
           `Synced ${slug}: ${fmt(result.ads)} ads, ${fmt(result.creatives)} creatives, ${fmt(result.insightRows)} insight rows ` +
             `(${result.range.since} … ${result.range.until}, ${result.chunks} month chunk${result.chunks === 1 ? '' : 's'}, ` +
