@@ -131,7 +131,10 @@ export async function createHarness(name: string, overrides: Partial<Record<keyo
     },
     /** POSTs a signed webhook to the real receiver; returns the stored log id (200 required). */
     async deliver(tenantId: string, source: Source, payload: unknown): Promise<number> {
-      const body = JSON.stringify(payload);
+      return this.deliverRaw(tenantId, source, JSON.stringify(payload));
+    },
+    /** `deliver` of a body written as text (what JSON.stringify cannot write, e.g. integers past 2^53). */
+    async deliverRaw(tenantId: string, source: Source, body: string): Promise<number> {
       const res = await receiver.app.fetch(
         new Request(`http://receiver.test/api/webhooks/${slugs.get(tenantId)}/${source}`, {
           method: 'POST',

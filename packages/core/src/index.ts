@@ -3,6 +3,7 @@ export * from './duration';
 export * from './env';
 export * from './env-fields';
 export * from './errors';
+export * from './json';
 export * from './logger';
 export * from './rate-limit';
 export * from './rate-limited-log';

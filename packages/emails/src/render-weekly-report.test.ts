@@ -47,7 +47,8 @@ describe('weekly report email', () => {
     // The same numbers as --format json.
     expect(text).toContain('Cost per lead               $0.00');
     expect(html).toMatch(/Cost per lead<\/p><p[^>]*>\$0\.00<\/p>/);
-    const why = 'No ad spend recorded for either week (Meta Ads not connected, or no ads running), so costs per lead and per purchase read $0.00';
+    const why =
+      'No ad spend recorded for either week (Meta Ads not connected, or no ads running), so costs per lead and per purchase read $0.00';
     expect(text).toContain(why);
     expect(html).toContain(why);
 

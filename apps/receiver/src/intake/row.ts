@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { redactHeaders } from '@mcb/core';
+import { parseJsonExact, redactHeaders } from '@mcb/core';
 import { dedupeKeyOf, intakeEventType, maskBodySecretText, redactBodySecrets, type Source } from '@mcb/sources';
 import type { IntakeRow } from './group-commit';
 
@@ -168,7 +168,8 @@ export function parseBody(text: string): ParsedBody {
   if (shape) return { ok: false, reason: shape };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Ids past 2^53 sent as bare numbers are read as their exact digits (dedupe keys, event types).
+    parsed = parseJsonExact(text);
   } catch {
     return { ok: false, reason: 'not_json' };
   }

@@ -1,4 +1,4 @@
-import { redactHeaders } from '@mcb/core';
+import { parseJsonExact, redactHeaders } from '@mcb/core';
 import type { Source as WebhookSource } from '@mcb/sources/domain';
 import type { PendingQuery, Row } from 'postgres';
 import { toWebhookLog, type WebhookLogRow, type WebhookStatus } from '../schema/webhook-logs';
@@ -210,7 +210,7 @@ export async function getWebhookLogDetail(sql: Queryable, id: number): Promise<W
         full_error: string | null;
       })[]
   >`
-    select ${summaryColumns(sql)}, t.name as tenant_name, l.headers, l.payload, l.raw_body, l.error_message as full_error
+    select ${summaryColumns(sql)}, t.name as tenant_name, l.headers, l.payload::text as payload, l.raw_body, l.error_message as full_error
     from webhook_logs l join tenants t on t.id = l.tenant_id
     where l.id = ${id}`;
   if (!row) return null;
@@ -238,7 +238,8 @@ export async function getWebhookLogDetail(sql: Queryable, id: number): Promise<W
     errorMessage: full_error,
     tenantName: tenant_name,
     headers: redactHeaders(headers ?? {}),
-    payload,
+    // Read from its text: an id past 2^53 shows its exact digits, as the worker reads it (parseJsonExact).
+    payload: typeof payload === 'string' ? parseJsonExact(payload) : payload,
     rawBody: raw_body === null ? null : new TextDecoder().decode(raw_body),
     contact: (contacts[0] as Record<string, unknown> | undefined) ?? null,
     funnelEvents: [...funnelEvents],

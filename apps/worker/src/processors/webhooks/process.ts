@@ -1,5 +1,5 @@
 import { type ApplyContext, type ApplyOutcome, applyLogs, type PlanItem } from '@mcb/contacts';
-import { withDeadline } from '@mcb/core';
+import { parseJsonExact, withDeadline } from '@mcb/core';
 import { withTenantRoundTrip, withTenantSql } from '@mcb/db';
 import { jobSchemas, tenantIdOfWebhookQueue } from '@mcb/queue';
 import { type NormalizeResult, type NormalizerConfig, normalizeManyChatSubscriber, normalizeWebhook } from '@mcb/sources';
@@ -104,8 +104,10 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
             update webhook_logs l set status = 'processing', attempts = attempts + 1, error_message = null
             from tenants t
             where l.tenant_id = ${tenantId} and l.id = any(${ids}::int8[]) and t.id = l.tenant_id and l.status not in ('rejected', 'duplicate')
-            returning l.id, l.source, l.status, l.payload, l.event_type, l.dedupe_key, l.received_at, t.config`,
+            returning l.id, l.source, l.status, l.payload::text as payload, l.event_type, l.dedupe_key, l.received_at, t.config`,
         );
+        // The payload as its JSON text, read here: ids past 2^53 keep their exact digits (parseJsonExact).
+        for (const r of rows) if (typeof r.payload === 'string') r.payload = parseJsonExact(r.payload);
         const byId = new Map(rows.map((r) => [Number(r.id), r]));
         return ids.map((id) => ({ ok: true as const, value: byId.get(id) ?? null }));
       }, loadLimits),
