@@ -138,3 +138,22 @@ describe('report.weekly when another sender holds the week', () => {
     expect((await reports.getJob(`manual-${t.id}`))?.attemptsMade ?? 0).toBe(0);
   });
 });
+
+describe('report.weekly for a week that has not ended', () => {
+  it('a later week fails for good with the reason, sends nothing and records no run', async () => {
+    const t = await tenant({ timezone: 'UTC' });
+    const next = previousFullWeek(new Date(Date.now() + 14 * 24 * 3600_000), 'UTC');
+    const job = await reports.add('report.weekly', { tenantId: t.id, weekStart: next.weekStart }, { jobId: `early-${t.id}` });
+    const state = await pollUntil(
+      () => job.getState(),
+      (s) => s === 'failed',
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(state).toBe('failed');
+    expect((await reports.getJob(`early-${t.id}`))?.failedReason).toMatch(/has not (started|ended)/);
+    expect((await reports.getJob(`early-${t.id}`))?.attemptsMade).toBe(1);
+    const runs = await h.admin.sql`select 1 from report_runs where tenant_id = ${t.id}`;
+    expect(runs).toHaveLength(0);
+    expect(fake.requests.filter((r) => r.headers['idempotency-key']?.startsWith(`weekly-report/${t.slug}/`))).toHaveLength(0);
+  });
+});

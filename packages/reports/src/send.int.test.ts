@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase } from '@mcb/db';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../test/factories';
 import { seedScenario } from '../test/scenario';
 import { createOutboxMailer, createResendMailer, MailerError } from './mailer';
-import { sendWeeklyReport } from './send';
+import { sendWeeklyReport, WeekNotEnded } from './send';
 
 const { databaseUrl } = testEnv();
 const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
@@ -220,5 +220,100 @@ describe('sendWeeklyReport without RESEND_API_KEY (outbox)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sendWeeklyReport sends only a week that has ended (SPEC §7: a full week)', () => {
+  // Thursday 2026-10-29 12:00 in New York: the week of 2026-10-26 is running, the week of 2026-11-02 is ahead.
+  const thursday = new Date('2026-10-29T16:00:00Z');
+
+  async function runsOfTenant(tenantId: string) {
+    return admin.sql<{ period_start: string; status: string }[]>`
+      select to_char(period_start, 'YYYY-MM-DD') as period_start, status from report_runs where tenant_id = ${tenantId}`;
+  }
+
+  it('refuses the running week and a later one: WeekNotEnded, no run recorded, no email (Resend or outbox)', async () => {
+    const tenant = await reportTenant();
+    const dir = await mkdtemp(join(tmpdir(), 'mcb-outbox-'));
+    try {
+      const mailers = [createResendMailer({ apiKey, baseUrl: fake.url }), createOutboxMailer({ dir })];
+      for (const mailer of mailers) {
+        for (const skipInactive of [false, true]) {
+          const running = await sendWeeklyReport({
+            database: app,
+            mailer,
+            from,
+            tenantId: tenant.id,
+            week: '2026-10-28',
+            now: thursday,
+            skipInactive,
+          }).catch((e: unknown) => e);
+          expect(running).toBeInstanceOf(WeekNotEnded);
+          expect(running).toMatchObject({
+            code: 'bad_request',
+            weekStart: '2026-10-26',
+            endsAt: new Date('2026-11-02T05:00:00Z'),
+            message: `Week 2026-10-26 – 2026-11-01 (America/New_York) has not ended: it ends Mon 2026-11-02 00:00 America/New_York. Only a full week is sent; to see it so far: mcb report preview ${tenant.slug} --week 2026-10-26`,
+          });
+          const future = await sendWeeklyReport({
+            database: app,
+            mailer,
+            from,
+            tenantId: tenant.id,
+            week: '2026-11-08',
+            now: thursday,
+            skipInactive,
+          }).catch((e: unknown) => e);
+          expect(future).toBeInstanceOf(WeekNotEnded);
+          expect((future as Error).message).toBe(
+            `Week 2026-11-02 – 2026-11-08 (America/New_York) has not started: it ends Mon 2026-11-09 00:00 America/New_York. Only a full week is sent; to look at it: mcb report preview ${tenant.slug} --week 2026-11-02`,
+          );
+        }
+      }
+      expect(fake.requests.filter((r) => String(r.headers['idempotency-key']).startsWith(`weekly-report/${tenant.slug}/`))).toEqual([]);
+      expect(await readdir(dir)).toEqual([]);
+      expect(await runsOfTenant(tenant.id)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sends the week once it has ended (Monday 00:00 local), even after a refused early try', async () => {
+    const tenant = await reportTenant();
+    const mailer = createResendMailer({ apiKey, baseUrl: fake.url });
+    const early = await sendWeeklyReport({ database: app, mailer, from, tenantId: tenant.id, week: '2026-10-26', now: thursday }).catch(
+      (e: unknown) => e,
+    );
+    expect(early).toBeInstanceOf(WeekNotEnded);
+    // Sunday 23:59:59.999 in New York: one millisecond short of the end.
+    const lastMs = await sendWeeklyReport({
+      database: app,
+      mailer,
+      from,
+      tenantId: tenant.id,
+      week: '2026-10-26',
+      now: new Date('2026-11-02T04:59:59.999Z'),
+    }).catch((e: unknown) => e);
+    expect(lastMs).toBeInstanceOf(WeekNotEnded);
+    expect(await runsOfTenant(tenant.id)).toEqual([]);
+
+    // The scheduled send (Monday 08:00 New York) of that week: the whole week, not "already sent".
+    const monday = await sendWeeklyReport({
+      database: app,
+      mailer,
+      from,
+      tenantId: tenant.id,
+      week: '2026-10-26',
+      now: new Date('2026-11-02T13:00:00Z'),
+    });
+    expect(monday).toMatchObject({
+      status: 'sent',
+      weekStart: '2026-10-26',
+      subject: 'Postpartum Care USA weekly: Oct 26 – Nov 1 · $4,975.00 collected',
+    });
+    const mine = fake.requests.filter((r) => r.headers['idempotency-key'] === `weekly-report/${tenant.slug}/2026-10-26`);
+    expect(mine).toHaveLength(1);
+    expect(String(mine[0]?.body?.text)).toContain('Cash collected              $4,975.00');
+    expect(await runsOfTenant(tenant.id)).toEqual([{ period_start: '2026-10-26', status: 'sent' }]);
   });
 });

@@ -4,7 +4,7 @@ import { renderWeeklyReport } from '@mcb/emails';
 import { parseTenantConfig } from '@mcb/tenancy';
 import { computeReportFigures, type ReportFigures } from './figures';
 import type { Delivery, Mailer } from './mailer';
-import { previousFullWeek, type WeekWindow, weekContaining, weekTense } from './week';
+import { localMinute, previousFullWeek, type WeekWindow, weekContaining, weekHasEnded, weekTense } from './week';
 
 /** The tenant fields a report needs, read under the tenant's row-level security. */
 export interface ReportTenant {
@@ -46,6 +46,32 @@ export function resolveReportWeek(tenant: Pick<ReportTenant, 'timezone'>, week: 
   return week ? weekContaining(week, tenant.timezone) : previousFullWeek(now, tenant.timezone);
 }
 
+/**
+ * A send asked for a week that has not ended in the tenant's zone (the running week or a later one).
+ * Only full weeks are sent (SPEC §7): an early send would be partial, yet be recorded `sent` and carry
+ * the week's idempotency key, so the scheduled send of that week would send nothing. Code `bad_request`
+ * (the worker fails such a job without retry); the message names the week, when it ends and how to
+ * look at it now (`mcb report preview`, which renders any week).
+ */
+export class WeekNotEnded extends McbError {
+  readonly slug: string;
+  readonly weekStart: string;
+  /** When the week ends (next Monday 00:00 local); from then on it can be sent. */
+  readonly endsAt: Date;
+  constructor(slug: string, week: WeekWindow, now: Date) {
+    const started = now.getTime() >= week.start.getTime();
+    super(
+      'bad_request',
+      `Week ${week.weekStart} – ${week.weekEnd} (${week.timezone}) ${started ? 'has not ended' : 'has not started'}: ` +
+        `it ends ${localMinute(week.end, week.timezone)}. Only a full week is sent; ` +
+        `to ${started ? 'see it so far' : 'look at it'}: mcb report preview ${slug} --week ${week.weekStart}`,
+    );
+    this.slug = slug;
+    this.weekStart = week.weekStart;
+    this.endsAt = week.end;
+  }
+}
+
 /** Idempotency key of one tenant's weekly report (Resend dedupes on it for 24 h). */
 export function weeklyReportIdempotencyKey(slug: string, weekStart: string): string {
   return `weekly-report/${slug}/${weekStart}`;
@@ -82,7 +108,7 @@ export interface SendWeeklyReportOptions {
   /** `From` header, e.g. `MCB Reports <reports@example.com>`. */
   from: string;
   tenantId: string;
-  /** Any date of the week (`YYYY-MM-DD`, tenant zone); default the last full week before `now`. */
+  /** Any date of the week (`YYYY-MM-DD`, tenant zone); default the last full week before `now`. A week not ended by `now` is refused. */
   week?: string;
   now?: Date;
   log?: Logger;
@@ -106,12 +132,16 @@ type RunRow = Pick<ReportRunRow, 'id' | 'status' | 'sent_at'>;
  * it `sent` sends nothing and returns `already_sent`; `failed` (or a stale `pending`) is claimed
  * again, so a failed send is retryable. Delivery uses the idempotency key
  * `weekly-report/<slug>/<weekStart>`, so a crash between sending and recording cannot send twice.
- * Throws the send error (after recording it on the run) — `MailerError.retryable` tells whether to retry.
+ * Only a week that has ended by `now` is sent: an earlier one throws `WeekNotEnded` before any run is
+ * claimed or email rendered. Throws the send error (after recording it on the run) — `MailerError.retryable`
+ * tells whether to retry.
  */
 export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promise<SendWeeklyReportResult> {
   const { database, mailer, from, tenantId, log } = options;
   const tenant = await loadReportTenant(database, tenantId);
-  const week = resolveReportWeek(tenant, options.week, options.now);
+  const now = options.now ?? new Date();
+  const week = resolveReportWeek(tenant, options.week, now);
+  if (!weekHasEnded(week, now)) throw new WeekNotEnded(tenant.slug, week, now);
   if (options.skipInactive && !tenant.isActive) {
     log?.info({ tenant: tenant.slug, week: week.weekStart }, 'weekly report skipped: tenant inactive');
     return { status: 'skipped', weekStart: week.weekStart, reason: 'inactive' };
@@ -152,7 +182,7 @@ export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promis
   const runId = claim.run.id;
 
   try {
-    const report = await buildWeeklyReport(database, tenant, week, options.now);
+    const report = await buildWeeklyReport(database, tenant, week, now);
     const delivery = await mailer.send({
       from,
       to: tenant.recipients,

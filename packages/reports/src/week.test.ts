@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { localIso, previousFullWeek, previousWeek, reportDueAt, weekContaining, weekHours, weekTense } from './week';
+import {
+  localIso,
+  localMinute,
+  previousFullWeek,
+  previousWeek,
+  reportDueAt,
+  weekContaining,
+  weekHasEnded,
+  weekHours,
+  weekTense,
+} from './week';
 
 describe('report weeks in the tenant zone', () => {
   it('runs Monday 00:00 to Monday 00:00 local; 169 h when DST ends, 167 h when it starts', () => {
@@ -69,5 +79,24 @@ describe('weekTense (what the report calls the week it shows)', () => {
     expect(weekTense(week, new Date('2026-11-15T12:00:00Z'))).toBe('last');
     expect(weekTense(week, new Date('2026-11-17T12:00:00Z'))).toBe('other');
     expect(weekTense(week, new Date('2026-10-30T12:00:00Z'))).toBe('other');
+  });
+});
+
+describe('weekHasEnded (only a full week is sent)', () => {
+  it('is false while the week runs and before it starts, true from Monday 00:00 local on — across a DST change', () => {
+    const fall = weekContaining('2026-10-28', 'America/New_York'); // ends Mon Nov 2 00:00 EST = 05:00Z (169 h)
+    expect(weekHasEnded(fall, new Date('2026-10-20T12:00:00Z'))).toBe(false);
+    expect(weekHasEnded(fall, new Date('2026-10-29T16:00:00Z'))).toBe(false);
+    // Sunday 23:59:59.999 in New York is already Monday in UTC: not ended there.
+    expect(weekHasEnded(fall, new Date('2026-11-02T04:59:59.999Z'))).toBe(false);
+    expect(weekHasEnded(fall, new Date('2026-11-02T05:00:00Z'))).toBe(true);
+    expect(weekHasEnded(weekContaining('2026-10-28', 'Asia/Tokyo'), new Date('2026-11-01T15:00:00Z'))).toBe(true);
+    expect(weekHasEnded(weekContaining('2026-10-28', 'Asia/Tokyo'), new Date('2026-11-01T14:59:59Z'))).toBe(false);
+  });
+
+  it('localMinute names the instant in the zone, as an operator reads it', () => {
+    const fall = weekContaining('2026-10-28', 'America/New_York');
+    expect(localMinute(fall.end, fall.timezone)).toBe('Mon 2026-11-02 00:00 America/New_York');
+    expect(localMinute(new Date('2026-11-01T15:00:00Z'), 'Asia/Tokyo')).toBe('Mon 2026-11-02 00:00 Asia/Tokyo');
   });
 });

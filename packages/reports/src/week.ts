@@ -75,6 +75,16 @@ export function localIso(instant: Date, timezone: string): string {
   return DateTime.fromJSDate(instant, { zone: timezone }).toISO({ suppressMilliseconds: true }) as string;
 }
 
+/** True once `week` is over at `now` (its end, the next Monday 00:00 local, has come): a full week that may be sent. */
+export function weekHasEnded(week: WeekWindow, now: Date): boolean {
+  return now.getTime() >= week.end.getTime();
+}
+
+/** An instant as an operator reads it in `timezone`, e.g. `Mon 2026-12-07 00:00 America/New_York`. */
+export function localMinute(instant: Date, timezone: string): string {
+  return `${DateTime.fromJSDate(instant, { zone: timezone }).setLocale('en-US').toFormat('ccc yyyy-MM-dd HH:mm')} ${timezone}`;
+}
+
 /**
  * Which week `week` is for someone reading at `now`: `current` (still running), `last` (the last
  * full week before `now`, what the scheduled email covers) or `other` (older, or not started).

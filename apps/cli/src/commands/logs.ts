@@ -1,3 +1,4 @@
+import { durationMs } from '@mcb/core';
 import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
 import { openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
 import type { Command } from 'commander';
@@ -30,6 +31,40 @@ export function formatLogTable(items: WebhookLogSummary[], withTenant = false): 
   return formatTable(header, rows);
 }
 
+/** How far back `mcb logs` looks without `--since`. */
+export const defaultLogsSince = '24h';
+
+export interface LogSearchFlags {
+  status?: string;
+  source?: string;
+  since?: string;
+  until?: string;
+  query?: string;
+}
+
+/**
+ * The line `mcb logs` prints when nothing matches: what was searched (filters and the `received_at`
+ * window), so an empty answer under the default 24 h does not read as "no logs at all".
+ */
+export function describeNoLogs(flags: LogSearchFlags): string {
+  // Trimmed as `resolveLogFilter` reads them (an empty text is no filter).
+  const since = (flags.since ?? defaultLogsSince).trim();
+  const until = flags.until?.trim();
+  const query = flags.query?.trim();
+  const ago = (when: string) => durationMs(when) !== null;
+  const window =
+    (ago(since) ? `received in the last ${since}` : `received since ${since}`) +
+    (until ? (ago(until) ? ` until ${until} ago` : ` before ${until}`) : '');
+  const searched = [
+    ...(flags.status ? [`status ${flags.status}`] : []),
+    ...(flags.source ? [`source ${flags.source}`] : []),
+    ...(query ? [`text "${query}"`] : []),
+    window,
+  ];
+  const hint = since === defaultLogsSince ? '; --since 7d or --since <date> to look further back' : '';
+  return `No logs match (${searched.join(', ')}${hint}).`;
+}
+
 export function registerLogsCommands(program: Command): void {
   program
     .command('logs')
@@ -37,7 +72,7 @@ export function registerLogsCommands(program: Command): void {
     .argument('<slug>', 'tenant slug')
     .option('--status <status>', 'received|processing|processed|ignored|failed|duplicate|rejected')
     .option('--source <source>', 'manychat|ghl|stripe|denefits|perspective')
-    .option('--since <when>', 'duration back (30m, 24h, 7d) or a date', '24h')
+    .option('--since <when>', 'duration back (30m, 24h, 7d) or a date', defaultLogsSince)
     .option('--until <when>', 'duration back or a date')
     .option('-q, --query <text>', 'text in event type, ids or emails')
     .option('--limit <n>', 'rows per page (1-500)', '50')
@@ -63,7 +98,8 @@ export function registerLogsCommands(program: Command): void {
           if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('Invalid --limit: 1 to 500');
           const page = await searchLogs(dbs, filter, { cursor, limit });
           if (page.items.length === 0) {
-            process.stdout.write('No logs match.\n');
+            // The search text is the operator's own, but it is echoed to a terminal: shown escaped.
+            process.stdout.write(`${printable(describeNoLogs(opts))}\n`);
             return;
           }
           process.stdout.write(formatLogTable(page.items));

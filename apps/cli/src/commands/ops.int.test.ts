@@ -66,6 +66,34 @@ describe('mcb logs / log', () => {
     expect(q.stdout.trim().split('\n')).toHaveLength(2);
   });
 
+  it('says what it searched when nothing matches: the default last 24 h, and --since to look further back', async () => {
+    const slug = `ops-old-${randomBytes(4).toString('hex')}`;
+    const [row] = await admin.sql<{ id: string }[]>`insert into tenants (slug, name) values (${slug}, 'Old Logs') returning id`;
+    const [log] = await admin.sql<{ id: number }[]>`
+      insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, status, received_at)
+      values (${row!.id}, 'stripe', 'invoice.paid', 'evt_old_1', ${admin.sql.json({})}, ${admin.sql.json({ id: 'evt_old_1' })},
+              'processed', now() - interval '3 days')
+      returning id`;
+    expect(await mcb('logs', slug)).toEqual({
+      code: 0,
+      stdout: 'No logs match (received in the last 24h; --since 7d or --since <date> to look further back).\n',
+      stderr: '',
+    });
+    expect(await mcb('logs', slug, '--since', '2d', '--status', 'processed')).toEqual({
+      code: 0,
+      stdout: 'No logs match (status processed, received in the last 2d).\n',
+      stderr: '',
+    });
+    const week = await mcb('logs', slug, '--since', '7d');
+    expect(week).toMatchObject({ code: 0, stderr: '' });
+    expect(
+      week.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['id', String(log!.id)]);
+  });
+
   it('fails with one line for an unknown tenant or a bad status', async () => {
     expect(await mcb('logs', 'no-such-tenant')).toMatchObject({ code: 1, stdout: '', stderr: 'Unknown tenant: no-such-tenant\n' });
     const bad = await mcb('logs', tenant.slug, '--status', 'exploded');

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase } from '@mcb/db';
-import { computeReportFigures, weekContaining } from '@mcb/reports';
+import { computeReportFigures, previousFullWeek, weekContaining } from '@mcb/reports';
 import { type FakeResend, startFakeResend, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
@@ -134,6 +134,64 @@ describe('mcb report send', () => {
     const mine = fake.requests.filter((r) => r.headers['idempotency-key'] === `weekly-report/${slug}/2026-10-26`);
     expect(mine).toHaveLength(1);
     expect(mine[0]?.body).toMatchObject({ to: ['leila@example.com'], from: 'Reports <reports@example.com>' });
+  });
+
+  it('refuses a week that has not ended (running or future): one line, exit 1, no run, no email; preview still shows it; the last full week sends', async () => {
+    const zone = 'America/Los_Angeles';
+    const plusDays = (date: string, days: number) =>
+      new Date(Date.parse(`${date}T12:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date());
+    const running = weekContaining(today, zone);
+    const future = weekContaining(plusDays(running.weekStart, 9), zone);
+    const refusal = (w: typeof running, started: boolean) =>
+      `Week ${w.weekStart} – ${w.weekEnd} (${zone}) ${started ? 'has not ended' : 'has not started'}: it ends Mon ${plusDays(w.weekEnd, 1)} 00:00 ${zone}. ` +
+      `Only a full week is sent; to ${started ? 'see it so far' : 'look at it'}: mcb report preview ${slug} --week ${w.weekStart}\n`;
+
+    const saved = process.env.RESEND_API_KEY;
+    try {
+      // With Resend, then without (outbox): the same refusal, before anything is claimed or written.
+      for (const key of [apiKey, '']) {
+        process.env.RESEND_API_KEY = key;
+        expect(await mcb('report', 'send', slug, '--week', today)).toEqual({ code: 1, stdout: '', stderr: refusal(running, true) });
+        expect(await mcb('report', 'send', slug, '--week', running.weekStart)).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: refusal(running, true),
+        });
+        expect(await mcb('report', 'send', slug, '--week', future.weekEnd)).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: refusal(future, false),
+        });
+      }
+    } finally {
+      process.env.RESEND_API_KEY = saved;
+    }
+    const weeks = [running.weekStart, future.weekStart];
+    const runs = await admin.sql`
+      select 1 from report_runs where tenant_id = ${tenantId} and to_char(period_start, 'YYYY-MM-DD') = any(${weeks})`;
+    expect(runs).toHaveLength(0);
+    expect(fake.requests.filter((r) => weeks.some((w) => r.headers['idempotency-key'] === `weekly-report/${slug}/${w}`))).toEqual([]);
+    for (const w of weeks) await expect(access(join(dir, 'outbox', slug, `${w}.html`))).rejects.toThrow(/ENOENT/);
+
+    // Preview still shows the running week (so far) and the week ahead.
+    const preview = await mcb('report', 'preview', slug, '--week', today, '--format', 'json');
+    expect(preview.code).toBe(0);
+    expect(JSON.parse(preview.stdout).period).toMatchObject({ start_date: running.weekStart, end_date: running.weekEnd });
+    expect((await mcb('report', 'preview', slug, '--week', future.weekStart, '--format', 'text')).code).toBe(0);
+
+    // The week that has ended still sends: by default, once.
+    const last = previousFullWeek(new Date(), 'America/Los_Angeles');
+    const r = await mcb('report', 'send', slug);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain(
+      `Weekly report for ${slug}, week ${last.weekStart} – ${last.weekEnd} (America/Los_Angeles), to 1 recipient: sent with Resend`,
+    );
+    expect(r.stdout).toContain('Subject: Centner Wellness weekly: ');
+    const again = await mcb('report', 'send', slug, '--week', last.weekEnd);
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toMatch(/^Already sent: /);
+    expect(fake.requests.filter((q) => q.headers['idempotency-key'] === `weekly-report/${slug}/${last.weekStart}`)).toHaveLength(1);
   });
 
   it('without RESEND_API_KEY writes the email to the outbox and prints the path', async () => {

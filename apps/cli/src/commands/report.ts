@@ -64,8 +64,13 @@ export function registerReportCommands(program: Command): void {
 
   report
     .command('send <slug>')
-    .description('Send a tenant’s weekly report now (at most once per week: a second run sends nothing and says so)')
-    .option('--week <date>', 'any date (YYYY-MM-DD) of the week to send (default: the last full week in the tenant’s zone)')
+    .description(
+      'Send a tenant’s weekly report now, for a week that has ended (at most once per week: a second run sends nothing and says so)',
+    )
+    .option(
+      '--week <date>',
+      'any date (YYYY-MM-DD) of an ended week to send (default: the last full week in the tenant’s zone); the running week is refused: preview it',
+    )
     .action(async (slug: string, opts: { week?: string }) => {
       const env = loadCliEnv();
       await withReportTenant(slug, async (database, tenant) => {
