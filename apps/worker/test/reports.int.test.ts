@@ -154,6 +154,6 @@ describe('report.weekly for a week that has not ended', () => {
     expect((await reports.getJob(`early-${t.id}`))?.attemptsMade).toBe(1);
     const runs = await h.admin.sql`select 1 from report_runs where tenant_id = ${t.id}`;
     expect(runs).toHaveLength(0);
-    expect(fake.requests.filter((r) => r.headers['idempotency-key']?.startsWith(`weekly-report/${t.slug}/`))).toHaveLength(0);
+    expect(fake.requests.filter((r) => String(r.headers['idempotency-key'] ?? '').startsWith(`weekly-report/${t.slug}/`))).toHaveLength(0);
   });
 });
