@@ -63,7 +63,11 @@ export function uniqueSlug(prefix = 't'): string {
   return `${prefix}-${Date.now().toString(36)}-${counter}-${randomUUID().slice(0, 4)}`.slice(0, 40);
 }
 
-/** Creates an active tenant with the given integrations (secret per provider; null = integration without secret). */
+/**
+ * Creates an active tenant with the given integrations (secret per provider). `null` = an active
+ * integration without a secret, which `setIntegration` refuses to make: one stored before it did, made
+ * here by clearing the secret in SQL — the receiver still has to answer it (401 missing_credentials).
+ */
 export async function makeTenant(
   h: Harness,
   integrations: Partial<Record<'stripe' | 'ghl' | 'manychat' | 'denefits' | 'perspective', string | null>>,
@@ -72,7 +76,9 @@ export async function makeTenant(
   const slug = uniqueSlug();
   const t = await addTenant(h.admin, { slug, name: `Tenant ${slug}`, isActive: opts.isActive ?? true });
   for (const [provider, secret] of Object.entries(integrations)) {
-    await setIntegration(h.admin, h.keyring, { slug, provider, ...(secret ? { webhookSecret: secret } : {}) });
+    await setIntegration(h.admin, h.keyring, { slug, provider, webhookSecret: secret ?? `whsec_cleared_${randomUUID()}` });
+    if (secret === null)
+      await h.admin.sql`update tenant_integrations set webhook_secret = null where tenant_id = ${t.id} and provider = ${provider}`;
   }
   return { id: t.id, slug };
 }

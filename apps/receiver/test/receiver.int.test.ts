@@ -146,6 +146,48 @@ describe('SPEC §3 table', () => {
     expect((await logsOf(h, tenant.id)).length).toBe(before);
   });
 
+  it('an unknown tenant or source of 5,000 characters: the 404 and the access log line carry its first 64 characters and "…", no more', async () => {
+    const cap = captureLogger();
+    const r = makeReceiver(h, { log: cap.log });
+    const long = 'a'.repeat(5_000);
+    const cut = `${'a'.repeat(64)}…`;
+    const cases = [
+      {
+        path: `/api/webhooks/${long}/stripe`,
+        code: 'unknown_tenant',
+        message: `Unknown tenant: ${cut}`,
+        url: `/api/webhooks/${cut}/stripe`,
+      },
+      {
+        path: `/api/webhooks/${tenant.slug}/${long}`,
+        code: 'unknown_source',
+        message: `Unknown source: ${cut}`,
+        url: `/api/webhooks/${tenant.slug}/${cut}`,
+      },
+    ];
+    try {
+      for (const { path, code, message } of cases) {
+        for (const method of ['POST', 'GET']) {
+          const res = await r.app.request(path, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+          expect(res.status, `${method} ${code}`).toBe(404);
+          expect(((await res.json()) as { error: unknown }).error).toEqual({ code, message, requestId: expect.any(String) });
+        }
+      }
+      // A slug of up to 64 characters is echoed whole (slugs are at most 40).
+      const res = await r.app.request(`/api/webhooks/${'b'.repeat(64)}/stripe`, { method: 'POST', body: '{}' });
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe(`Unknown tenant: ${'b'.repeat(64)}`);
+    } finally {
+      await r.close();
+    }
+    const access = cap.lines.map((line) => JSON.parse(line) as { msg: string; url: string; outcome: string });
+    expect(access.filter((line) => line.msg === 'webhook').map(({ url, outcome }) => ({ url, outcome }))).toEqual([
+      { url: cases[0]?.url, outcome: 'unknown_tenant' },
+      { url: cases[1]?.url, outcome: 'unknown_source' },
+      { url: `/api/webhooks/${'b'.repeat(64)}/stripe`, outcome: 'unknown_tenant' },
+    ]);
+    for (const line of cap.lines) expect(line).not.toContain('a'.repeat(65));
+  });
+
   it('no active integration / no secret: 401 missing_credentials, log rejected with the body', async () => {
     const bare = await makeTenant(h, { manychat: null });
     const body = sources.manychat.body();

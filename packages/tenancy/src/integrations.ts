@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { McbError, MissingCredentials, maskSecret, UnknownTenant } from '@mcb/core';
-import { type Database, type Provider, providers, type TenantIntegrationRow, toTenantIntegration } from '@mcb/db';
+import { type Database, type Provider, providers, type Queryable, type TenantIntegrationRow, toTenantIntegration } from '@mcb/db';
+import { sources } from '@mcb/sources';
+import { parseTenantConfig } from './config';
 import { type Keyring, openJson, openText, sealJson, sealText } from './crypto';
 import { assertAdmin, type TenantRecord, writeGhlLocationIds } from './tenants';
 
@@ -56,11 +58,50 @@ export interface IntegrationView {
   isActive: boolean;
   credentials: Record<string, string>;
   webhookSecret: string | null;
+  /** What the receiver lacks to verify this source's deliveries (`webhookGaps`); empty for meta, resend, … */
+  gaps: WebhookGap[];
   previousWebhookSecret: string | null;
   previousSecretExpiresAt: Date | null;
   lastError: string | null;
   lastSuccessAt: Date | null;
   updatedAt: Date;
+}
+
+/**
+ * What a webhook source's integration lacks for the receiver to verify its deliveries (SPEC §3.1):
+ * - `no_secret`: no webhook secret. Stripe, ManyChat, Denefits and Perspective deliveries are all
+ *   verified with it; for GHL, only the unsigned workflow webhooks are.
+ * - `no_ghl_location`: GHL without a location id, so HighLevel-signed deliveries (verified with
+ *   HighLevel's public key, bound to the tenant by their `locationId`) are all refused.
+ */
+export type WebhookGap = 'no_secret' | 'no_ghl_location';
+
+/** The gaps of one integration (none for a provider that receives no webhooks: meta, meta_capi, resend). Pure. */
+export function webhookGaps(provider: Provider, has: { secret: boolean; ghlLocationIds: readonly string[] }): WebhookGap[] {
+  if (!(sources as readonly string[]).includes(provider)) return [];
+  const gaps: WebhookGap[] = has.secret ? [] : ['no_secret'];
+  if (provider === 'ghl' && has.ghlLocationIds.length === 0) gaps.push('no_ghl_location');
+  return gaps;
+}
+
+/**
+ * Whether, with these gaps, not one delivery of `provider` can be verified: a shared-secret source (or
+ * Stripe) without its secret; GHL with neither a secret nor a location id. Such an integration answers
+ * every delivery with 401, so `setIntegration` never leaves one active.
+ */
+export function verifiesNoDelivery(provider: Provider, gaps: readonly WebhookGap[]): boolean {
+  return gaps.includes('no_secret') && (provider !== 'ghl' || gaps.includes('no_ghl_location'));
+}
+
+/** The one-line refusal of an integration that would verify no delivery: what is missing, and the flag that adds it. */
+function unverifiableIntegration(slug: string, provider: Provider): McbError {
+  const fix =
+    provider === 'stripe'
+      ? "Stripe deliveries are verified with the endpoint's signing secret: pass --webhook-secret whsec_… (Stripe dashboard → Developers → Webhooks → the endpoint)"
+      : provider === 'ghl'
+        ? 'GHL deliveries are verified with a shared secret (workflow webhooks) or a location id (HighLevel-signed deliveries): pass --webhook-secret (alone: one is generated) and/or --location-id <locationId>'
+        : `${provider} deliveries are verified with a shared secret: pass --webhook-secret <secret> (alone: one is generated)`;
+  return new McbError('missing_credentials', `Missing credentials: ${provider} webhook secret for tenant ${slug}; ${fix}`);
 }
 
 /** A strong random shared secret (32 bytes, base64url: safe in a header and in `?secret=`). */
@@ -95,9 +136,19 @@ async function tenantIdOf(admin: Database, slug: string): Promise<string> {
   return rows[0].id;
 }
 
+/** The tenant's GHL location ids: from `written` when this call wrote them, else as stored. */
+async function locationIdsOf(tx: Queryable, tenantId: string, written: TenantRecord | null): Promise<readonly string[]> {
+  if (written) return parseTenantConfig(written.config).ghl.location_ids;
+  const [row] = await tx<{ config: unknown }[]>`select config from tenants where id = ${tenantId}`;
+  return parseTenantConfig(row?.config).ghl.location_ids;
+}
+
 /**
  * Creates or updates (and re-activates) one integration. Credentials and secret are sealed with
- * the keyring's current key. Idempotent for equal input (new ciphertext, same meaning).
+ * the keyring's current key. Idempotent for equal input (new ciphertext, same meaning). Refused
+ * (`missing_credentials`, nothing written) when the active integration would verify no delivery
+ * (`verifiesNoDelivery`): a webhook source needs a secret — given now or stored before — except GHL
+ * with a location id.
  */
 export async function setIntegration(admin: Database, keyring: Keyring, input: SetIntegrationInput): Promise<SetIntegrationResult> {
   assertAdmin(admin);
@@ -112,7 +163,7 @@ export async function setIntegration(admin: Database, keyring: Keyring, input: S
   return admin.sql.begin(async (tx) => {
     // Locations first: a location another tenant holds refuses the call before the secret is touched.
     const tenant = input.ghlLocationIds ? await writeGhlLocationIds(tx, input.slug, input.ghlLocationIds) : null;
-    const rows = await tx<{ created: boolean }[]>`
+    const rows = await tx<{ created: boolean; has_secret: boolean }[]>`
       insert into tenant_integrations (tenant_id, provider, credentials, webhook_secret)
       values (${tenantId}, ${provider}, ${credentials ?? tx.json(sealJson(keyring, {}) as never)}, ${sealedSecret})
       on conflict (tenant_id, provider) do update set
@@ -123,7 +174,13 @@ export async function setIntegration(admin: Database, keyring: Keyring, input: S
         is_active = true,
         last_error = null,
         updated_at = now()
-      returning (xmax = 0) as created`;
+      returning (xmax = 0) as created, webhook_secret is not null as has_secret`;
+    if (!rows[0]?.has_secret) {
+      const ghlLocationIds = provider === 'ghl' ? await locationIdsOf(tx, tenantId, tenant) : [];
+      // Throwing rolls back the upsert and any locations written above: nothing of the call stays.
+      if (verifiesNoDelivery(provider, webhookGaps(provider, { secret: false, ghlLocationIds })))
+        throw unverifiableIntegration(input.slug, provider);
+    }
     return { provider, created: rows[0]?.created ?? false, tenant, generatedSecret };
   }) as Promise<SetIntegrationResult>;
 }
@@ -166,12 +223,13 @@ function maskCredentials(credentials: Record<string, unknown>): Record<string, s
   return out;
 }
 
-/** The tenant's integrations (active or not) with every secret masked. Throws `UnknownTenant`. */
+/** The tenant's integrations (active or not) with every secret masked, and their gaps. Throws `UnknownTenant`. */
 export async function listIntegrations(admin: Database, keyring: Keyring, slug: string): Promise<IntegrationView[]> {
   assertAdmin(admin);
   const tenantId = await tenantIdOf(admin, slug);
   const rows = await admin.sql<TenantIntegrationRow[]>`
     select * from tenant_integrations where tenant_id = ${tenantId} order by provider`;
+  const ghlLocationIds = rows.some((row) => row.provider === 'ghl') ? await locationIdsOf(admin.sql, tenantId, null) : [];
   return rows.map((row) => {
     const {
       provider,
@@ -189,6 +247,7 @@ export async function listIntegrations(admin: Database, keyring: Keyring, slug: 
       isActive,
       credentials: credentials ? maskCredentials(openJson(keyring, credentials)) : {},
       webhookSecret: webhookSecret ? maskSecret(openText(keyring, webhookSecret)) : null,
+      gaps: webhookGaps(provider, { secret: webhookSecret !== null, ghlLocationIds }),
       previousWebhookSecret: previousWebhookSecret ? maskSecret(openText(keyring, previousWebhookSecret)) : null,
       previousSecretExpiresAt,
       lastError,

@@ -1,13 +1,39 @@
 import { execFileSync } from 'node:child_process';
-import { normalizeWebhook, sources } from '@mcb/sources';
+import { type FunnelEventType, normalizeWebhook, type Source, sources } from '@mcb/sources';
 import { describe, expect, it } from 'vitest';
 import { buildExampleRequest, curlCommand, exampleBodies, shellQuote, webhookSetupGuide } from './webhook-urls';
 
+/** What each printed example stands for: the funnel event it records for the person test.delivery@example.com. */
+const exampleClaims: Record<Source, { funnelEvents: FunnelEventType[]; payments: number }> = {
+  manychat: { funnelEvents: ['contact_subscribed'], payments: 0 },
+  ghl: { funnelEvents: ['appointment_scheduled'], payments: 0 },
+  stripe: { funnelEvents: ['deposit_paid'], payments: 1 },
+  denefits: { funnelEvents: ['payment_plan_created'], payments: 2 },
+  perspective: { funnelEvents: ['form_submitted'], payments: 0 },
+};
+
 describe('mcb urls examples', () => {
-  it('each example body is real-shaped: the normalizer makes a funnel event of it (or needs no more than the body)', () => {
+  it('each example body normalizes into what it claims: its funnel event, for the example person, every payment naming her', () => {
     for (const source of sources) {
       const result = normalizeWebhook(source, exampleBodies[source], {});
       expect(result.kind, source).toBe('events');
+      const events = result.kind === 'events' ? result.events : [];
+      const payments = events.flatMap((e) => e.payments ?? []);
+      const funnelEvents = events.flatMap((e) => [e.funnelEvent?.type, ...(e.payments ?? []).map((p) => p.funnelEvent)]);
+      expect(
+        {
+          funnelEvents: funnelEvents.filter((type) => type !== undefined),
+          payments: payments.length,
+          // The applier links a payment to a person by these (SPEC §6.1): without them it stays an orphan.
+          contactEmails: events.map((e) => e.contact?.identity.emails),
+          paymentEmails: payments.map((p) => p.customerEmail),
+        },
+        source,
+      ).toEqual({
+        ...exampleClaims[source],
+        contactEmails: events.map(() => ['test.delivery@example.com']),
+        paymentEmails: payments.map(() => 'test.delivery@example.com'),
+      });
     }
   });
 

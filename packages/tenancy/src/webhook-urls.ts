@@ -137,11 +137,26 @@ export const exampleBodies: Record<Source, Record<string, unknown>> = {
       },
     },
   },
+  // The customer travels inside the contract (`customer_*`), as Denefits sends it and the normalizer
+  // reads it (packages/sources/src/denefits/fixtures): there is no `data.customer`.
   denefits: {
     webhook_type: 'contract.created',
     data: {
-      contract: { contract_code: 'TESTDELIVERY', financed_amount: 2400, downpayment_amount: 300, number_of_payments: 12 },
-      customer: { email: 'test.delivery@example.com', first_name: 'Test', last_name: 'Delivery' },
+      contract: {
+        contract_id: 100001,
+        contract_code: 'TESTDELIVERY',
+        contract_status: 'Active',
+        customer_email: 'test.delivery@example.com',
+        customer_first_name: 'Test',
+        customer_last_name: 'Delivery',
+        customer_mobile: '5555550100',
+        financed_amount: '2,400.00',
+        downpayment_amount: 300,
+        recurring_amount: '200.00',
+        number_of_payments: 12,
+        remaining_payments: 12,
+        date_added: '2026-01-01T00:00:00.000Z',
+      },
     },
   },
   perspective: {

@@ -1,14 +1,15 @@
 import { parseDuration } from '@mcb/core';
 import { providers } from '@mcb/db/schema';
-import { sources } from '@mcb/sources';
 import {
   getTenantBySlug,
+  type IntegrationView,
   listIntegrations,
   parseProvider,
   parseTenantConfig,
   removeIntegration,
   rotateWebhookSecret,
   setIntegration,
+  verifiesNoDelivery,
   webhookIntegrationStates,
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
@@ -18,8 +19,29 @@ import { parseJsonObject } from './tenant';
 
 const out = (text: string) => process.stdout.write(text);
 
-/** Webhook sources whose deliveries all need the tenant's secret (GHL's HighLevel-signed ones do not). */
-const secretOnlySources = sources.filter((s) => s !== 'ghl');
+/**
+ * What an active integration's gaps mean for its deliveries, one `warning:` line each, with the command
+ * that closes the gap (never a secret: the view is masked).
+ */
+export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider' | 'isActive' | 'gaps'>): string[] {
+  if (!view.isActive) return [];
+  const { provider, gaps } = view;
+  const lines: string[] = [];
+  if (gaps.includes('no_secret')) {
+    const effect = verifiesNoDelivery(provider, gaps)
+      ? 'every delivery gets 401 missing_credentials'
+      : 'unsigned GHL workflow webhooks get 401 missing_credentials (HighLevel-signed deliveries for its locations are accepted)';
+    lines.push(
+      `warning: ${provider} is active with no webhook secret: ${effect}; add one: mcb integration set ${slug} ${provider} --webhook-secret${provider === 'stripe' ? ' whsec_…' : ''}`,
+    );
+  }
+  if (gaps.includes('no_ghl_location')) {
+    lines.push(
+      `warning: ghl has no location id: HighLevel-signed deliveries get 401 until one is set: mcb integration set ${slug} ghl --location-id <locationId>`,
+    );
+  }
+  return lines;
+}
 
 // Printed right after this process generated it; `mcb urls <slug> --show-secrets` prints it again on request.
 const printGenerated = (slug: string, provider: string, secret: string) =>
@@ -36,7 +58,10 @@ export function registerIntegrationCommands(program: Command): void {
     .command('set <slug> <provider>')
     .description(`Create or replace an integration (${providers.join('|')}) and activate it`)
     .option('--credentials <json>', 'credentials JSON, e.g. \'{"secret_key":"sk_live_…"}\' (replaces the stored ones)')
-    .option('--webhook-secret [secret]', 'webhook secret to store; without a value a strong one is generated and printed')
+    .option(
+      '--webhook-secret [secret]',
+      'webhook secret to store; without a value a strong one is generated and printed (stripe: the whsec_… from the dashboard). Required for a webhook source that has none yet (ghl: or --location-id)',
+    )
     .option(
       '--location-id <ids...>',
       'ghl only: the HighLevel location id(s) of this tenant (replaces the list); signed GHL deliveries for any other location are refused',
@@ -61,12 +86,9 @@ export function registerIntegrationCommands(program: Command): void {
           const tenant = result.tenant ?? (await getTenantBySlug(admin, slug));
           return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids, state };
         });
+        // setIntegration refuses a webhook source that could verify no delivery; GHL may go without a
+        // secret when it has a location (HighLevel-signed deliveries only): say what that leaves out.
         out(`${result.created ? 'Added' : 'Updated'} ${result.provider} integration for ${slug}.\n`);
-        // A webhook source without a secret refuses every delivery: say so now, not at the first 401.
-        if (state === 'no_secret' && (secretOnlySources as readonly string[]).includes(result.provider))
-          process.stderr.write(
-            `warning: ${result.provider} has no webhook secret, so every delivery gets 401 missing_credentials; add one: mcb integration set ${slug} ${result.provider} --webhook-secret${result.provider === 'stripe' ? ' whsec_…' : ''}\n`,
-          );
         if (locations?.length)
           out(`GHL-signed deliveries are accepted for location(s): ${locations.join(', ')} (any other location: 401).\n`);
         else if (locations) {
@@ -74,6 +96,10 @@ export function registerIntegrationCommands(program: Command): void {
             `No GHL location id set: HighLevel-signed deliveries are refused until you add one (mcb integration set ${slug} ghl --location-id <id>); workflow webhooks carrying the shared secret work.\n`,
           );
         }
+        if (locations?.length && state === 'no_secret')
+          out(
+            `No GHL webhook secret: workflow webhooks (unsigned) get 401 until you add one (mcb integration set ${slug} ghl --webhook-secret).\n`,
+          );
         if (result.generatedSecret) printGenerated(slug, result.provider, result.generatedSecret);
       },
     );
@@ -113,7 +139,8 @@ export function registerIntegrationCommands(program: Command): void {
           rows.map((r) => [
             r.provider,
             r.isActive ? 'active' : 'inactive',
-            r.webhookSecret ?? '-',
+            // `-`: a provider that receives no webhooks (meta, resend, …).
+            r.webhookSecret ?? (r.gaps.includes('no_secret') ? 'MISSING' : '-'),
             r.previousWebhookSecret ? `${r.previousWebhookSecret} (${r.previousSecretExpiresAt?.toISOString() ?? '?'})` : '-',
             Object.entries(r.credentials)
               .map(([k, v]) => `${k}=${v}`)
@@ -122,6 +149,7 @@ export function registerIntegrationCommands(program: Command): void {
           ]),
         ),
       );
+      for (const line of rows.flatMap((r) => gapWarnings(slug, r))) process.stderr.write(`${line}\n`);
     });
 
   integration

@@ -171,20 +171,100 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect([verify(secret), verify(`${secret}x`)]).toEqual([true, false]);
   });
 
-  it('integration set of a webhook source without a secret warns that every delivery will get 401; with one it does not', async () => {
+  it('integration set of a webhook source that could verify no delivery is refused, naming the flag, and stores nothing', async () => {
     // A tenant of its own: the file's tenant has a fixed set of integrations later tests count.
     const own = `${slug}-nosecret`;
     expect((await mcb('tenant', 'add', own, '--name', 'No Secret')).code).toBe(0);
-    const bare = await mcb('integration', 'set', own, 'denefits');
-    expect(bare.code).toBe(0);
-    expect(bare.stderr).toBe(
-      `warning: denefits has no webhook secret, so every delivery gets 401 missing_credentials; add one: mcb integration set ${own} denefits --webhook-secret\n`,
+    const refusal = (provider: string, fix: string) => ({
+      code: 1,
+      stdout: '',
+      stderr: `Missing credentials: ${provider} webhook secret for tenant ${own}; ${fix}\n`,
+    });
+    const shared = (provider: string) =>
+      refusal(
+        provider,
+        `${provider} deliveries are verified with a shared secret: pass --webhook-secret <secret> (alone: one is generated)`,
+      );
+    expect(await mcb('integration', 'set', own, 'stripe', '--credentials', '{"secret_key":"sk_test_nosecret"}')).toEqual(
+      refusal(
+        'stripe',
+        "Stripe deliveries are verified with the endpoint's signing secret: pass --webhook-secret whsec_… (Stripe dashboard → Developers → Webhooks → the endpoint)",
+      ),
     );
+    expect(await mcb('integration', 'set', own, 'manychat', '--credentials', '{"api_key":"mc_live_nosecret"}')).toEqual(shared('manychat'));
+    expect(await mcb('integration', 'set', own, 'denefits')).toEqual(shared('denefits'));
+    expect(await mcb('integration', 'set', own, 'perspective')).toEqual(shared('perspective'));
+    // GHL verifies HighLevel-signed deliveries with HighLevel's public key and the tenant's location ids
+    // (SPEC §3.1): with neither a secret nor a location, nothing verifies.
+    expect(await mcb('integration', 'set', own, 'ghl')).toEqual(
+      refusal(
+        'ghl',
+        'GHL deliveries are verified with a shared secret (workflow webhooks) or a location id (HighLevel-signed deliveries): pass --webhook-secret (alone: one is generated) and/or --location-id <locationId>',
+      ),
+    );
+    expect((await mcb('integration', 'list', own)).stdout).toBe(
+      `No integrations for ${own}. Add one with: mcb integration set ${own} <provider> …\n`,
+    );
+
     const withSecret = await mcb('integration', 'set', own, 'denefits', '--webhook-secret', 'den-secret-0123456789');
     expect([withSecret.code, withSecret.stderr]).toEqual([0, '']);
-    // Meta is not a webhook source: no secret, no warning.
+    // Updating an integration that has a secret does not need it again, and keeps it.
+    const update = await mcb('integration', 'set', own, 'denefits', '--credentials', '{"account":"clinic-1"}');
+    expect(update).toEqual({ code: 0, stdout: `Updated denefits integration for ${own}.\n`, stderr: '' });
+    expect((await loader.getTenantContext(own)).credentials.denefits?.webhookSecret).toBe('den-secret-0123456789');
+    // GHL with a location and no secret: its signed deliveries verify; the command says what does not.
+    const location = `LOC_NOSECRET_${slug}`;
+    expect(await mcb('integration', 'set', own, 'ghl', '--location-id', location)).toEqual({
+      code: 0,
+      stdout: [
+        `Added ghl integration for ${own}.`,
+        `GHL-signed deliveries are accepted for location(s): ${location} (any other location: 401).`,
+        `No GHL webhook secret: workflow webhooks (unsigned) get 401 until you add one (mcb integration set ${own} ghl --webhook-secret).`,
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    // Meta and the Conversions API receive no webhooks: no secret, no refusal, no warning.
     const meta = await mcb('integration', 'set', own, 'meta', '--credentials', '{"access_token":"EAAB-test","ad_account_id":"act_1"}');
     expect([meta.code, meta.stderr]).toEqual([0, '']);
+    const capi = await mcb('integration', 'set', own, 'meta_capi', '--credentials', '{"dataset_id":"1","access_token":"EAAB-capi"}');
+    expect([capi.code, capi.stderr]).toEqual([0, '']);
+  });
+
+  it('integration list flags an active webhook integration with no secret, and GHL with no location id, never printing a secret', async () => {
+    const own = `${slug}-gaps`;
+    expect((await mcb('tenant', 'add', own, '--name', 'Gaps')).code).toBe(0);
+    const secrets = { manychat: 'mc-secret-gaps-0123456789', ghl: 'ghl-secret-gaps-0123456789', perspective: 'ps-secret-gaps-0123456789' };
+    for (const [provider, secret] of Object.entries(secrets)) {
+      expect((await mcb('integration', 'set', own, provider, '--webhook-secret', secret)).code).toBe(0);
+    }
+    expect(
+      (await mcb('integration', 'set', own, 'meta', '--credentials', '{"access_token":"EAAB-gaps","ad_account_id":"act_2"}')).code,
+    ).toBe(0);
+    // An active integration without a secret, as stored before `integration set` refused to make one.
+    await admin.sql`update tenant_integrations set webhook_secret = null
+      where provider = 'manychat' and tenant_id = (select id from tenants where slug = ${own})`;
+    const list = await mcb('integration', 'list', own);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/\nmanychat\s+active\s+MISSING\s/);
+    expect(list.stdout).toMatch(/\nghl\s+active\s+•+6789\s/);
+    expect(list.stdout).toMatch(/\nmeta\s+active\s+-\s/);
+    expect(list.stderr).toBe(
+      [
+        `warning: ghl has no location id: HighLevel-signed deliveries get 401 until one is set: mcb integration set ${own} ghl --location-id <locationId>`,
+        `warning: manychat is active with no webhook secret: every delivery gets 401 missing_credentials; add one: mcb integration set ${own} manychat --webhook-secret`,
+        '',
+      ].join('\n'),
+    );
+    for (const secret of Object.values(secrets)) expect(list.stdout + list.stderr).not.toContain(secret);
+    // Each command it names closes its gap.
+    expect((await mcb('integration', 'set', own, 'manychat', '--webhook-secret', 'mc-secret-gaps-new-0123')).code).toBe(0);
+    expect(await mcb('integration', 'set', own, 'ghl', '--location-id', `LOC_GAPS_${slug}`)).toEqual({
+      code: 0,
+      stdout: `Updated ghl integration for ${own}.\nGHL-signed deliveries are accepted for location(s): LOC_GAPS_${slug} (any other location: 401).\n`,
+      stderr: '',
+    });
+    expect((await mcb('integration', 'list', own)).stderr).toBe('');
   });
 
   it('urls prints the exact URL and header for every source from PUBLIC_BASE_URL', async () => {

@@ -10,6 +10,7 @@ import { createReceiver, type Receiver } from '@mcb/receiver';
 import { addTenant, createTenantContextLoader, generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
 import { pollUntil, testEnv } from '@mcb/testing';
 import { startWorkerRuntime, type WorkerRuntime, workerEnvSchema } from '@mcb/worker';
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
 
@@ -184,6 +185,66 @@ describe('mcb urls <slug>', () => {
       delete process.env.PUBLIC_BASE_URL;
     }
   });
+
+  it('each printed example body, sent as is, is processed into what it stands for: one person, her funnel events, her payments', async () => {
+    // Its own tenant: the first test counts this file's tenant's funnel events.
+    const own = `urls-ex-${randomUUID().slice(0, 8)}`;
+    const t = await addTenant(admin, { slug: own, name: 'Example Bodies' });
+    for (const [provider, webhookSecret] of Object.entries({ ...secrets, stripe: stripeSecret })) {
+      await setIntegration(admin, keyring, { slug: own, provider, webhookSecret });
+    }
+    await worker.webhooks.refresh();
+    const run = await mcb('urls', own);
+    expect(run.code).toBe(0);
+    // The JSON line under each "Example body", by the source whose section it is in.
+    const printed: Record<string, string> = {};
+    let section = '';
+    const lines = run.stdout.split('\n');
+    lines.forEach((line, i) => {
+      section = /^(\w+): http/.exec(line)?.[1] ?? section;
+      if (line === '  Example body (what the tool sends):') printed[section] = (lines[i + 1] ?? '').trim();
+    });
+    expect(Object.keys(printed).sort()).toEqual(['denefits', 'ghl', 'manychat', 'perspective', 'stripe']);
+
+    const send = async (source: string) => {
+      const body = printed[source] as string;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (source === 'stripe')
+        headers['stripe-signature'] = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: stripeSecret });
+      else headers['x-webhook-secret'] = secrets[source as keyof typeof secrets];
+      const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/${own}/${source}`, { method: 'POST', headers, body });
+      expect(res.status, `${source}: ${await res.clone().text()}`).toBe(200);
+      const { id } = (await res.json()) as { id: number };
+      await waitUntil(async () => (await logsOf(t.id)).find((l) => l.id === id)?.status !== 'received');
+      return id;
+    };
+    // ManyChat first: the person exists when the payments arrive (an orphan would be linked later anyway, SPEC §6.3).
+    for (const source of ['manychat', 'ghl', 'stripe', 'denefits', 'perspective']) await send(source);
+    await waitUntil(async () => (await logsOf(t.id)).every((l) => l.status !== 'received' && l.status !== 'processing'));
+    expect((await logsOf(t.id)).map((l) => [l.source, l.status, l.error_message])).toEqual(
+      ['manychat', 'ghl', 'stripe', 'denefits', 'perspective'].map((source) => [source, 'processed', null]),
+    );
+
+    const contacts = await admin.sql<{ id: string; merged_into_id: string | null }[]>`
+      select id, merged_into_id from contacts where tenant_id = ${t.id} and merged_into_id is null`;
+    expect(contacts).toHaveLength(1);
+    const person = (contacts[0] as { id: string }).id;
+    const events = await admin.sql<{ event_type: string; contact_id: string }[]>`
+      select event_type, contact_id from funnel_events where tenant_id = ${t.id} order by event_type`;
+    expect([...events]).toEqual(
+      ['appointment_scheduled', 'contact_subscribed', 'deposit_paid', 'form_submitted', 'payment_plan_created'].map((event_type) => ({
+        event_type,
+        contact_id: person,
+      })),
+    );
+    const payments = await admin.sql<{ source: string; category: string; amount_cents: string; contact_id: string | null }[]>`
+      select source, category, amount_cents::text, contact_id from payments where tenant_id = ${t.id} order by source, category`;
+    expect([...payments]).toEqual([
+      { source: 'denefits', category: 'downpayment', amount_cents: '30000', contact_id: person },
+      { source: 'denefits', category: 'payment_plan', amount_cents: '240000', contact_id: person },
+      { source: 'stripe', category: 'deposit', amount_cents: '10000', contact_id: person },
+    ]);
+  }, 60_000);
 
   it('the flat Full Contact Data body with ?event= on the URL is processed as that event (issue 16, end to end)', async () => {
     const flat = {

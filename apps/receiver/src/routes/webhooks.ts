@@ -60,6 +60,20 @@ const storedRawReasons = {
 
 type Resolved = { ok: true; ctx: TenantContext; source: Source } | { ok: false; response: Response; outcome: IntakeOutcomeLabel };
 
+/** Characters of a URL segment echoed in a 404 or written to the access log: slugs are 2-40 (SPEC §2), sources shorter. */
+export const echoedSegmentLimit = 64;
+
+/**
+ * A segment of the request path as the sender wrote it, cut to `echoedSegmentLimit` characters with
+ * `…` marking the cut (never half a surrogate pair): anyone can post to any path, and a 5,000-character
+ * slug must not come back in the answer nor fill the logs.
+ */
+export function echoedSegment(text: string): string {
+  if (text.length <= echoedSegmentLimit) return text;
+  const cut = text.slice(0, echoedSegmentLimit);
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
 /**
  * `POST /api/webhooks/:tenant/:source` — resolve, verify, persist (group commit), enqueue, answer —
  * and `GET` on the same path (health check that never reveals secrets or integrations). Answers
@@ -73,11 +87,19 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     try {
       const ctx = await withTimeout(tenants.getTenantContext(slug), deps.dbTimeoutMs, 'tenant lookup');
       if (!isSource(source))
-        return { ok: false, response: errorResponse(c, 'unknown_source', `Unknown source: ${source}`), outcome: 'unknown_source' };
+        return {
+          ok: false,
+          response: errorResponse(c, 'unknown_source', `Unknown source: ${echoedSegment(source)}`),
+          outcome: 'unknown_source',
+        };
       return { ok: true, ctx, source };
     } catch (err) {
       if (err instanceof UnknownTenant) {
-        return { ok: false, response: errorResponse(c, 'unknown_tenant', `Unknown tenant: ${slug}`), outcome: 'unknown_tenant' };
+        return {
+          ok: false,
+          response: errorResponse(c, 'unknown_tenant', `Unknown tenant: ${echoedSegment(slug)}`),
+          outcome: 'unknown_tenant',
+        };
       }
       log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'tenant lookup failed');
       return { ok: false, response: errorResponse(c, 'unavailable', 'Service unavailable, retry later'), outcome: 'unavailable' };
@@ -109,7 +131,8 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
       metrics.latency.observe({ source: sourceLabel, outcome }, seconds);
       const line: AccessLine = {
         requestId: c.get('requestId'),
-        url: redactUrl(c.req.path),
+        // The path as sent, each segment bounded: an unknown slug or source is echoed at most in part.
+        url: redactUrl(c.req.path).split('/').map(echoedSegment).join('/'),
         tenant: tenantLabel,
         source: sourceLabel,
         status: response.status,
