@@ -192,4 +192,26 @@ describe('one tenant per GHL location, on every config write', () => {
     const wrongProvider = await refusal(setIntegration(admin, keyring, { slug: other, provider: 'stripe', ghlLocationIds: [free] }));
     expect(wrongProvider.message).toBe('GHL location ids apply to the ghl provider only');
   });
+
+  // A reviewer (stop 28): `setIntegration` refuses a GHL integration with neither a secret nor a
+  // location, but a config update could still take the last location away afterwards.
+  it('refuses to remove the last location of a tenant whose active GHL integration has no secret; allows it with a secret', async () => {
+    const keyring = parseKeyring(generateKey());
+    const slug = uniqueSlug('lastloc');
+    const id = loc('last');
+    await addTenant(admin, { slug, name: 'Last Location' });
+    await setIntegration(admin, keyring, { slug, provider: 'ghl', ghlLocationIds: [id] });
+    const message = `Refused: with no GHL location id left, ${slug}'s GHL integration (which has no webhook secret) could verify no delivery, and every one would get 401. Give it a secret first (mcb integration set ${slug} ghl --webhook-secret), or keep a location id`;
+    expect((await refusal(updateTenant(admin, slug, { config: { ghl: { location_ids: [] } } }))).message).toBe(message);
+    expect((await refusal(setGhlLocationIds(admin, slug, []))).message).toBe(message);
+    expect((await getTenantBySlug(admin, slug)).config.ghl).toEqual({ location_ids: [id] });
+    // Other changes go through; so does replacing the location with another.
+    const other = loc('other');
+    await updateTenant(admin, slug, { name: 'Renamed', config: { ghl: { location_ids: [other] } } });
+    expect((await getTenantBySlug(admin, slug)).config.ghl).toEqual({ location_ids: [other] });
+    // With a secret, unsigned workflow webhooks still verify: the last location may go.
+    await setIntegration(admin, keyring, { slug, provider: 'ghl', webhookSecret: true });
+    await updateTenant(admin, slug, { config: { ghl: { location_ids: [] } } });
+    expect((await getTenantBySlug(admin, slug)).config.ghl).toEqual({ location_ids: [] });
+  });
 });

@@ -204,7 +204,28 @@ export async function setTenantActive(admin: Database, slug: string, isActive: b
 export async function setGhlLocationIds(admin: Database, slug: string, locationIds: readonly string[]): Promise<TenantRecord> {
   assertAdmin(admin);
   checkedLocationIds(locationIds);
-  return admin.sql.begin((tx) => writeGhlLocationIds(tx, slug, locationIds)) as Promise<TenantRecord>;
+  return admin.sql.begin(async (tx) => {
+    const tenant = await writeGhlLocationIds(tx, slug, locationIds);
+    await assertGhlStillVerifies(tx, tenant.id, slug, checkedLocationIds(locationIds));
+    return tenant;
+  }) as Promise<TenantRecord>;
+}
+
+/**
+ * Refuses a change that leaves the tenant's active GHL integration unable to verify any delivery: no
+ * location id left (HighLevel-signed deliveries are bound to the tenant by them) and no webhook secret
+ * (for unsigned workflow webhooks). The same rule `setIntegration` holds when an integration is set.
+ */
+async function assertGhlStillVerifies(tx: Queryable, tenantId: string, slug: string, locationIds: readonly string[]): Promise<void> {
+  if (locationIds.length > 0) return;
+  const [ghl] = await tx<{ n: number }[]>`
+    select count(*)::int as n from tenant_integrations
+    where tenant_id = ${tenantId} and provider = 'ghl' and is_active and webhook_secret is null`;
+  if (ghl?.n)
+    throw new McbError(
+      'bad_request',
+      `Refused: with no GHL location id left, ${slug}'s GHL integration (which has no webhook secret) could verify no delivery, and every one would get 401. Give it a secret first (mcb integration set ${slug} ghl --webhook-secret), or keep a location id`,
+    );
 }
 
 /**
@@ -239,7 +260,10 @@ export async function updateTenant(admin: Database, slug: string, patch: UpdateT
     );
     const ids = storedGhlLocationIds(config) ?? [];
     const before = storedGhlLocationIds(current.config) ?? [];
-    if (writesGhlLocationIds(patch.config) || ids.join('\n') !== before.join('\n')) await claimGhlLocations(tx, current.id, ids);
+    if (writesGhlLocationIds(patch.config) || ids.join('\n') !== before.join('\n')) {
+      await claimGhlLocations(tx, current.id, ids);
+      await assertGhlStillVerifies(tx, current.id, slug, ids);
+    }
     const [row] = await tx<TenantRow[]>`
       update tenants set
         name = ${patch.name === undefined ? current.name : checkedName(patch.name)},
