@@ -7,6 +7,13 @@ import { z } from 'zod';
 
 export const workerEnvSchema = z.object({
   ...commonEnvFields,
+  /** At least 2: a running Meta sync holds one of the pool's connections for its lock (packages/meta sync-lock.ts). */
+  DATABASE_POOL_MAX: z.coerce
+    .number()
+    .int()
+    .min(2, 'the worker needs at least 2: a Meta sync holds one connection for its lock')
+    .max(200)
+    .default(10),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   HOST: z.string().default('0.0.0.0'),
   /** Jobs at once per fixed queue (Meta sync, reports, CAPI, schedules) in this process. */

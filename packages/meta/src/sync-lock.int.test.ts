@@ -198,4 +198,28 @@ describe('one Meta sync per tenant at a time (runTenantMetaSync)', () => {
       /not held for tenant/,
     );
   });
+
+  // A reviewer (stop 28): the lock holds one of the pool's connections for the whole sync, so with a
+  // pool of 1 the sync's own writes waited for it forever (and every other query of the process).
+  it('a pool of 1 is refused at once with the setting to change, instead of hanging', async () => {
+    const one = createDatabase({ url: testEnv().databaseUrl, role: 'app', max: 1, applicationName: 'mcb-lock-test-one' });
+    try {
+      const t = await targetOf(4);
+      let ran = false;
+      const outcome = await Promise.race([
+        withMetaSyncLock(one, t, async () => {
+          ran = true;
+          await one.sql`select 1`;
+        }).then(
+          () => 'ran',
+          (err: Error) => err.message,
+        ),
+        new Promise((r) => setTimeout(() => r('hung'), 5_000)),
+      ]);
+      expect(outcome).toBe('A Meta sync needs a database pool of at least 2 connections (DATABASE_POOL_MAX is 1)');
+      expect(ran).toBe(false);
+    } finally {
+      await one.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Logger } from '@mcb/core';
+import { type Logger, McbError } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import type { ReservedSql, Sql } from 'postgres';
 import { MetaSyncAlreadyRunning } from './errors';
@@ -151,7 +151,8 @@ function sessionOf(database: Database): LockSession {
  * nothing needs to expire. `database` is the pool the sync writes
  * with: the locks of all its syncs share one of its connections for as long as any runs (it needs max ≥ 2).
  * If that connection itself drops mid-sync, Postgres frees the lock and another sync may start beside this
- * one (logged); upserts keep the rows right, only API budget is spent twice.
+ * one; that is logged only when another lock step of this process meets the dead connection (the sync
+ * itself does not notice). Upserts keep the rows right; only API budget is spent twice.
  */
 export async function withMetaSyncLock<T>(
   database: Database,
@@ -159,6 +160,11 @@ export async function withMetaSyncLock<T>(
   fn: (lock: MetaSyncLock) => Promise<T>,
   log?: Logger,
 ): Promise<T> {
+  // The lock holds one of the pool's connections for the whole sync: with a pool of 1, the sync's own
+  // writes (and every other query of the process) would wait for it forever.
+  const max = (database.sql.options as { max?: number }).max ?? 10;
+  if (max < 2)
+    throw new McbError('invalid_config', `A Meta sync needs a database pool of at least 2 connections (DATABASE_POOL_MAX is ${max})`);
   const session = sessionOf(database);
   const key = metaSyncLockKey(tenant.tenantId);
   if (!(await session.tryLock(key, log))) throw new MetaSyncAlreadyRunning(tenant);
