@@ -139,21 +139,26 @@ describe('report.weekly when another sender holds the week', () => {
   });
 });
 
-describe('report.weekly for a week that has not ended', () => {
-  it('a later week fails for good with the reason, sends nothing and records no run', async () => {
+describe("report.weekly for a week that has not ended on this worker's clock", () => {
+  // The tick enqueues only ended weeks; a refusal means a clock behind the tick's or a zone changed since.
+  // A failed job would keep the week's id (the tick's later add is a no-op), so it waits for the end instead.
+  it('waits for the week to end (delayed, not failed), sends nothing and records no run meanwhile', async () => {
     const t = await tenant({ timezone: 'UTC' });
     const next = previousFullWeek(new Date(Date.now() + 14 * 24 * 3600_000), 'UTC');
     const job = await reports.add('report.weekly', { tenantId: t.id, weekStart: next.weekStart }, { jobId: `early-${t.id}` });
     const state = await pollUntil(
       () => job.getState(),
-      (s) => s === 'failed',
+      (s) => s === 'delayed',
       { timeoutMs: 20_000, intervalMs: 100 },
     );
-    expect(state).toBe('failed');
-    expect((await reports.getJob(`early-${t.id}`))?.failedReason).toMatch(/has not (started|ended)/);
-    expect((await reports.getJob(`early-${t.id}`))?.attemptsMade).toBe(1);
+    expect(state).toBe('delayed');
+    const delayed = await reports.getJob(`early-${t.id}`);
+    expect(delayed?.attemptsMade ?? 0).toBe(0);
+    // Due just past the week's end.
+    expect((delayed?.timestamp ?? 0) + (delayed?.delay ?? 0)).toBeGreaterThanOrEqual(next.end.getTime());
     const runs = await h.admin.sql`select 1 from report_runs where tenant_id = ${t.id}`;
     expect(runs).toHaveLength(0);
     expect(fake.requests.filter((r) => String(r.headers['idempotency-key'] ?? '').startsWith(`weekly-report/${t.slug}/`))).toHaveLength(0);
+    await delayed?.remove();
   });
 });

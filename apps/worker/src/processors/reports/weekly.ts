@@ -8,26 +8,22 @@ import { PermanentJobError } from '../../errors';
 const inProgressRecheckMs = 5 * 60_000;
 
 /**
- * A job for a week that ends within this much of this worker's clock waits for the end instead of
- * failing: the tick that enqueued it ran on a clock a little ahead (a schedule at Monday 00:00). Past
- * it (a hand-added job for a running or later week) `WeekNotEnded` fails the job for good.
+ * How long to delay a job refused with `WeekNotEnded` (until just past the week's end), or null for any
+ * other error. Never failed for good: the tick enqueues a week only once it ended on its own clock, so a
+ * refusal means this worker's clock is behind, or the tenant's zone changed since (the week now ends
+ * later, by up to 26 hours); a failed job would keep that week's id, and the week would never be sent.
  */
-export const clockSkewGraceMs = 10 * 60_000;
-
-/** How long to delay a job refused with `WeekNotEnded` (until just past the week's end), or null to fail it. */
 export function waitForWeekEndMs(err: unknown, now: number): number | null {
   if (!(err instanceof WeekNotEnded)) return null;
-  const left = err.endsAt.getTime() - now;
-  return left <= clockSkewGraceMs ? Math.max(0, left) + 1_000 : null;
+  return Math.max(0, err.endsAt.getTime() - now) + 1_000;
 }
 
 /**
  * `report.weekly` `{ tenantId, weekStart }`: sends that tenant's report for that week at most once
  * (`sendWeeklyReport`: report_runs guard + Resend idempotency key; outbox without RESEND_API_KEY).
  * A week already sent completes with `already_sent`; one another sender is on is looked at again
- * later; a week not ended yet (`WeekNotEnded`) waits for its end when that is near (`clockSkewGraceMs`)
- * and fails for good otherwise; a send Resend rejected (4xx) fails for good, anything else is retried
- * with backoff.
+ * later; a week not ended yet on this worker's clock (`WeekNotEnded`) waits for its end; a send Resend
+ * rejected (4xx) fails for good, anything else is retried with backoff.
  */
 export async function processWeeklyReport(job: Job, deps: WorkerDeps, token?: string): Promise<unknown> {
   const parsed = jobSchemas['report.weekly'].safeParse(job.data);
