@@ -123,6 +123,8 @@ function checkedSecret(provider: Provider, secret: string | true): string | null
     }
     return null;
   }
+  // Senders' secrets are compared trimmed (shared-secret.ts): a stored one with spaces around it could never match.
+  if (secret !== secret.trim()) throw new McbError('bad_request', 'Webhook secret must not start or end with whitespace');
   if (secret.length < 8) throw new McbError('bad_request', 'Webhook secret too short: use at least 8 characters');
   if (provider === 'stripe' && !secret.startsWith('whsec_')) {
     throw new McbError('bad_request', 'Stripe webhook signing secrets start with whsec_');

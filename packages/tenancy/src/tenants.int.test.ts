@@ -214,4 +214,23 @@ describe('one tenant per GHL location, on every config write', () => {
     await updateTenant(admin, slug, { config: { ghl: { location_ids: [] } } });
     expect((await getTenantBySlug(admin, slug)).config.ghl).toEqual({ location_ids: [] });
   });
+
+  // A reviewer (stop 28): a secret of spaces, or one with spaces around it, was stored, though the
+  // receiver trims what senders present: no delivery could ever verify.
+  it('refuses a webhook secret with whitespace around it, or too short', async () => {
+    const keyring = parseKeyring(generateKey());
+    const slug = uniqueSlug('spaces');
+    await addTenant(admin, { slug, name: 'Spaces' });
+    for (const secret of ['        ', ' s3cret-value ', 's3cret-value\n']) {
+      const err = await refusal(setIntegration(admin, keyring, { slug, provider: 'manychat', webhookSecret: secret }));
+      expect(err.message).toBe('Webhook secret must not start or end with whitespace');
+    }
+    expect((await refusal(setIntegration(admin, keyring, { slug, provider: 'manychat', webhookSecret: 'short' }))).message).toBe(
+      'Webhook secret too short: use at least 8 characters',
+    );
+    expect(await admin.sql`select 1 from tenant_integrations i join tenants t on t.id = i.tenant_id where t.slug = ${slug}`).toHaveLength(
+      0,
+    );
+    await setIntegration(admin, keyring, { slug, provider: 'manychat', webhookSecret: 's3cret-value' });
+  });
 });
