@@ -4,7 +4,7 @@ import { renderWeeklyReport } from '@mcb/emails';
 import { parseTenantConfig } from '@mcb/tenancy';
 import { computeReportFigures, type ReportFigures } from './figures';
 import type { Delivery, Mailer } from './mailer';
-import { localMinute, previousFullWeek, type WeekWindow, weekContaining, weekHasEnded, weekTense } from './week';
+import { localMinute, previousFullWeek, reportDueAt, type WeekWindow, weekContaining, weekHasEnded, weekTense } from './week';
 
 /** The tenant fields a report needs, read under the tenant's row-level security. */
 export interface ReportTenant {
@@ -58,7 +58,9 @@ export class WeekNotEnded extends McbError {
   readonly weekStart: string;
   /** When the week ends (next Monday 00:00 local); from then on it can be sent. */
   readonly endsAt: Date;
-  constructor(slug: string, week: WeekWindow, now: Date) {
+  /** When the tenant's schedule sends it (`reportDueAt`; the end itself if the schedule cannot be read). */
+  readonly dueAt: Date;
+  constructor(slug: string, week: WeekWindow, now: Date, schedule?: string) {
     const started = now.getTime() >= week.start.getTime();
     super(
       'bad_request',
@@ -69,6 +71,13 @@ export class WeekNotEnded extends McbError {
     this.slug = slug;
     this.weekStart = week.weekStart;
     this.endsAt = week.end;
+    let dueAt = week.end;
+    try {
+      dueAt = reportDueAt(week, schedule);
+    } catch {
+      // An unreadable schedule is the tick's to report (it skips such a tenant); the end will do here.
+    }
+    this.dueAt = dueAt;
   }
 }
 
@@ -141,7 +150,7 @@ export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promis
   const tenant = await loadReportTenant(database, tenantId);
   const now = options.now ?? new Date();
   const week = resolveReportWeek(tenant, options.week, now);
-  if (!weekHasEnded(week, now)) throw new WeekNotEnded(tenant.slug, week, now);
+  if (!weekHasEnded(week, now)) throw new WeekNotEnded(tenant.slug, week, now, tenant.schedule);
   if (options.skipInactive && !tenant.isActive) {
     log?.info({ tenant: tenant.slug, week: week.weekStart }, 'weekly report skipped: tenant inactive');
     return { status: 'skipped', weekStart: week.weekStart, reason: 'inactive' };

@@ -32,6 +32,16 @@ describe('activeWebhookSecrets', () => {
     expect(activeWebhookSecrets(secrets({ webhookSecret: null }), new Date())).toEqual([]);
     expect(activeWebhookSecrets(secrets({ previousWebhookSecret: 'whsec_old' }), new Date())).toEqual(['whsec_new']);
   });
+
+  // A reviewer (stop 28): secrets stored with spaces around them, before setIntegration refused them,
+  // could never match the trimmed secret a sender presents.
+  it("trims stored secrets as senders' are trimmed; a secret of spaces only is none", () => {
+    const padded = secrets({ webhookSecret: ' whsec_new\n', previousWebhookSecret: '  whsec_old ', previousSecretExpiresAt: expires });
+    expect(activeWebhookSecrets(padded, new Date('2026-03-01T12:00:00Z'))).toEqual(['whsec_new', 'whsec_old']);
+    expect(activeWebhookSecrets(secrets({ webhookSecret: '        ' }), new Date())).toEqual([]);
+    const same = secrets({ webhookSecret: 'whsec_new ', previousWebhookSecret: 'whsec_new', previousSecretExpiresAt: expires });
+    expect(activeWebhookSecrets(same, new Date('2026-03-01T12:00:00Z'))).toEqual(['whsec_new']);
+  });
 });
 
 describe('requireIntegration', () => {

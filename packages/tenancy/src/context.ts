@@ -70,14 +70,13 @@ type IntegrationJson = JsonRow<
  */
 export function activeWebhookSecrets(secrets: IntegrationSecrets, now: Date): string[] {
   const out: string[] = [];
-  if (secrets.webhookSecret) out.push(secrets.webhookSecret);
-  if (
-    secrets.previousWebhookSecret &&
-    secrets.previousSecretExpiresAt &&
-    secrets.previousSecretExpiresAt.getTime() > now.getTime() &&
-    secrets.previousWebhookSecret !== secrets.webhookSecret
-  ) {
-    out.push(secrets.previousWebhookSecret);
+  // Trimmed, as senders' secrets are (shared-secret.ts): one stored with spaces around it, before
+  // `setIntegration` refused such secrets, still verifies; one of spaces only is no secret.
+  const current = secrets.webhookSecret?.trim();
+  const previous = secrets.previousWebhookSecret?.trim();
+  if (current) out.push(current);
+  if (previous && secrets.previousSecretExpiresAt && secrets.previousSecretExpiresAt.getTime() > now.getTime() && previous !== current) {
+    out.push(previous);
   }
   return out;
 }

@@ -249,7 +249,8 @@ export async function listIntegrations(admin: Database, keyring: Keyring, slug: 
       isActive,
       credentials: credentials ? maskCredentials(openJson(keyring, credentials)) : {},
       webhookSecret: webhookSecret ? maskSecret(openText(keyring, webhookSecret)) : null,
-      gaps: webhookGaps(provider, { secret: webhookSecret !== null, ghlLocationIds }),
+      // A secret of spaces only (stored before they were refused) verifies nothing: a gap.
+      gaps: webhookGaps(provider, { secret: !!webhookSecret?.trim(), ghlLocationIds }),
       previousWebhookSecret: previousWebhookSecret ? maskSecret(openText(keyring, previousWebhookSecret)) : null,
       previousSecretExpiresAt,
       lastError,

@@ -201,7 +201,7 @@ describe('one tenant per GHL location, on every config write', () => {
     const id = loc('last');
     await addTenant(admin, { slug, name: 'Last Location' });
     await setIntegration(admin, keyring, { slug, provider: 'ghl', ghlLocationIds: [id] });
-    const message = `Refused: with no GHL location id left, ${slug}'s GHL integration (which has no webhook secret) could verify no delivery, and every one would get 401. Give it a secret first (mcb integration set ${slug} ghl --webhook-secret), or keep a location id`;
+    const message = `Refused: with no GHL location id left, ${slug}'s GHL integration (which has no webhook secret) could verify no delivery, and every one would get 401. Give it a secret first (mcb integration set ${slug} ghl --webhook-secret), keep a location id, or remove the integration if the tenant no longer uses GHL (mcb integration remove ${slug} ghl)`;
     expect((await refusal(updateTenant(admin, slug, { config: { ghl: { location_ids: [] } } }))).message).toBe(message);
     expect((await refusal(setGhlLocationIds(admin, slug, []))).message).toBe(message);
     expect((await getTenantBySlug(admin, slug)).config.ghl).toEqual({ location_ids: [id] });
@@ -209,6 +209,11 @@ describe('one tenant per GHL location, on every config write', () => {
     const other = loc('other');
     await updateTenant(admin, slug, { name: 'Renamed', config: { ghl: { location_ids: [other] } } });
     expect((await getTenantBySlug(admin, slug)).config.ghl).toEqual({ location_ids: [other] });
+    // A tenant already without a location (stored before the rule) may still change anything else.
+    await admin.sql`update tenants set config = jsonb_set(config, '{ghl,location_ids}', '[]') where slug = ${slug}`;
+    await updateTenant(admin, slug, { name: 'Renamed again', config: { ghl: { location_ids: [] } } });
+    await setGhlLocationIds(admin, slug, []);
+    await updateTenant(admin, slug, { config: { ghl: { location_ids: [other] } } });
     // With a secret, unsigned workflow webhooks still verify: the last location may go.
     await setIntegration(admin, keyring, { slug, provider: 'ghl', webhookSecret: true });
     await updateTenant(admin, slug, { config: { ghl: { location_ids: [] } } });

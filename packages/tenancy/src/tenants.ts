@@ -205,8 +205,9 @@ export async function setGhlLocationIds(admin: Database, slug: string, locationI
   assertAdmin(admin);
   checkedLocationIds(locationIds);
   return admin.sql.begin(async (tx) => {
+    const [before] = await tx<{ config: Record<string, unknown> }[]>`select config from tenants where slug = ${slug}`;
     const tenant = await writeGhlLocationIds(tx, slug, locationIds);
-    await assertGhlStillVerifies(tx, tenant.id, slug, checkedLocationIds(locationIds));
+    await assertGhlStillVerifies(tx, tenant.id, slug, storedGhlLocationIds(before?.config ?? {}) ?? [], checkedLocationIds(locationIds));
     return tenant;
   }) as Promise<TenantRecord>;
 }
@@ -216,15 +217,22 @@ export async function setGhlLocationIds(admin: Database, slug: string, locationI
  * location id left (HighLevel-signed deliveries are bound to the tenant by them) and no webhook secret
  * (for unsigned workflow webhooks). The same rule `setIntegration` holds when an integration is set.
  */
-async function assertGhlStillVerifies(tx: Queryable, tenantId: string, slug: string, locationIds: readonly string[]): Promise<void> {
-  if (locationIds.length > 0) return;
+async function assertGhlStillVerifies(
+  tx: Queryable,
+  tenantId: string,
+  slug: string,
+  before: readonly string[],
+  after: readonly string[],
+): Promise<void> {
+  // Only a removal of the last one: a tenant already without locations may still change anything else.
+  if (after.length > 0 || before.length === 0) return;
   const [ghl] = await tx<{ n: number }[]>`
     select count(*)::int as n from tenant_integrations
     where tenant_id = ${tenantId} and provider = 'ghl' and is_active and webhook_secret is null`;
   if (ghl?.n)
     throw new McbError(
       'bad_request',
-      `Refused: with no GHL location id left, ${slug}'s GHL integration (which has no webhook secret) could verify no delivery, and every one would get 401. Give it a secret first (mcb integration set ${slug} ghl --webhook-secret), or keep a location id`,
+      `Refused: with no GHL location id left, ${slug}'s GHL integration (which has no webhook secret) could verify no delivery, and every one would get 401. Give it a secret first (mcb integration set ${slug} ghl --webhook-secret), keep a location id, or remove the integration if the tenant no longer uses GHL (mcb integration remove ${slug} ghl)`,
     );
 }
 
@@ -262,7 +270,7 @@ export async function updateTenant(admin: Database, slug: string, patch: UpdateT
     const before = storedGhlLocationIds(current.config) ?? [];
     if (writesGhlLocationIds(patch.config) || ids.join('\n') !== before.join('\n')) {
       await claimGhlLocations(tx, current.id, ids);
-      await assertGhlStillVerifies(tx, current.id, slug, ids);
+      await assertGhlStillVerifies(tx, current.id, slug, before, ids);
     }
     const [row] = await tx<TenantRow[]>`
       update tenants set

@@ -8,14 +8,15 @@ import { PermanentJobError } from '../../errors';
 const inProgressRecheckMs = 5 * 60_000;
 
 /**
- * How long to delay a job refused with `WeekNotEnded` (until just past the week's end), or null for any
- * other error. Never failed for good: the tick enqueues a week only once it ended on its own clock, so a
- * refusal means this worker's clock is behind, or the tenant's zone changed since (the week now ends
- * later, by up to 26 hours); a failed job would keep that week's id, and the week would never be sent.
+ * How long to delay a job refused with `WeekNotEnded`, or null for any other error: until the tenant's
+ * schedule sends the week (`dueAt`, at or after its end), plus a second. Never failed for good: the tick
+ * enqueues a week only once it is due on its own clock, so a refusal means this worker's clock is behind,
+ * or the tenant's zone changed since (the week now ends later, by up to 26 hours); a failed job would
+ * keep that week's id, and the week would never be sent.
  */
 export function waitForWeekEndMs(err: unknown, now: number): number | null {
   if (!(err instanceof WeekNotEnded)) return null;
-  return Math.max(0, err.endsAt.getTime() - now) + 1_000;
+  return Math.max(0, err.dueAt.getTime() - now, err.endsAt.getTime() - now) + 1_000;
 }
 
 /**
@@ -45,6 +46,10 @@ export async function processWeeklyReport(job: Job, deps: WorkerDeps, token?: st
   } catch (err) {
     const wait = waitForWeekEndMs(err, Date.now());
     if (wait === null || !token) throw err;
+    deps.log.info(
+      { tenantId, week: weekStart, waitMs: wait },
+      'weekly report delayed: the week has not ended on this worker’s clock (or the tenant’s zone changed)',
+    );
     await job.moveToDelayed(Date.now() + wait, token);
     throw new DelayedError();
   }
