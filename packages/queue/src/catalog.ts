@@ -33,7 +33,8 @@ export const jobSchemas = {
       .optional(),
   }),
   'meta.tick': z.object({}).passthrough(),
-  'report.weekly': z.object({ tenantId: z.string().uuid(), weekStart: z.string() }),
+  /** `weekStart`: a real calendar date (a malformed one is refused at parse: the job fails for good, not retried). */
+  'report.weekly': z.object({ tenantId: z.string().uuid(), weekStart: z.iso.date() }),
   'report.tick': z.object({}).passthrough(),
   /** One tenant's Conversions API outbox (issue 17). Runs on the tenant's own queue, like its webhooks. */
   'capi.send': z.object({ tenantId: z.string().uuid() }),
