@@ -150,6 +150,15 @@ describe('planSends: one mapping per source', () => {
     });
   });
 
+  it('a purchase in a zero-decimal currency (Stripe sends ¥5,000 as 5000) → value 5000, not 50', () => {
+    const [s] = planSends(
+      source({ eventType: 'purchase_completed', source: 'stripe', sourceEventId: 'payment:cs_jpy', valueCents: 5_000, currency: 'jpy' }),
+      target,
+      now,
+    );
+    expect(s?.payload?.custom_data).toMatchObject({ value: 5_000, currency: 'JPY' });
+  });
+
   it('Denefits plan as the person’s first event → Lead and Purchase (whole contract value), same event_id', () => {
     const sends = planSends(
       source({
@@ -230,9 +239,12 @@ describe('helpers', () => {
     expect(eventIdOf('evt_1')).toBe('evt_1');
     expect(eventIdOf('x'.repeat(300))).toMatch(/^[0-9a-f]{64}$/);
   });
-  it('cents to value', () => {
-    expect(centsToValue(10)).toBe(0.1);
-    expect(centsToValue(123_456_789)).toBe(1_234_567.89);
+  it("cents to value, in the currency's own minor units", () => {
+    expect(centsToValue(10, 'usd')).toBe(0.1);
+    expect(centsToValue(123_456_789, 'EUR')).toBe(1_234_567.89);
+    // A reviewer (stop 28): Stripe sends zero-decimal currencies in whole units; ¥5,000 went to Meta as 50.
+    expect(centsToValue(5_000, 'jpy')).toBe(5_000);
+    expect(centsToValue(1_500, 'kwd')).toBe(1.5);
   });
   it('action source per source', () => {
     expect(actionSourceOf('manychat', {})).toBe('chat');

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { minorUnitsToAmount } from '@mcb/core';
 import type { FunnelEventType } from '@mcb/sources';
 import type { CapiTarget } from './config';
 import { leadEventName } from './config';
@@ -83,9 +84,12 @@ export function eventIdOf(sourceEventId: string): string {
   return sourceEventId.length <= 200 ? sourceEventId : createHash('sha256').update(sourceEventId).digest('hex');
 }
 
-/** Money for `custom_data.value`: integer cents → a decimal amount (exact for any realistic sum). */
-export function centsToValue(cents: number): number {
-  return Math.round(cents) / 100;
+/**
+ * Money for `custom_data.value`: the stored amount (the currency's minor units, as providers send it)
+ * as a decimal amount of the currency — ¥5,000 sent by Stripe as `5000 jpy` is 5000, not 50.
+ */
+export function centsToValue(cents: number, currency: string): number {
+  return minorUnitsToAmount(cents, currency);
 }
 
 /** The Meta event names one funnel event stands for: Lead (first event) and/or its mapped name. */
@@ -141,7 +145,7 @@ export function planSends(src: CapiSource, target: Pick<CapiTarget, 'lead' | 'ev
       return { ...base, eventName, status: 'skipped', reason: 'Purchase without a payment value', payload: null };
     const custom: Record<string, string | number> = {};
     if (hasValue && eventName !== leadEventName) {
-      custom.value = centsToValue(src.valueCents as number);
+      custom.value = centsToValue(src.valueCents as number, src.currency as string);
       custom.currency = (src.currency as string).toUpperCase();
     }
     // ad_id is not a Meta matching key; as custom data it stays visible per event in Events Manager.

@@ -1,4 +1,5 @@
 export * from './close-http';
+export * from './currency';
 export * from './duration';
 export * from './env';
 export * from './env-fields';

@@ -1,4 +1,4 @@
-import { McbError } from '@mcb/core';
+import { formatMinorUnits, McbError } from '@mcb/core';
 import {
   type ContactFieldChangeRow,
   type ContactIdentityRow,
@@ -168,7 +168,7 @@ export async function findContactReport(app: Database, tenantId: string, identif
         kind: 'payment' as const,
         what: `payment ${p.category}`,
         source: p.source,
-        detail: `${formatCents(p.amount_cents, p.currency)} ${p.status} ${p.payment_event_id}`,
+        detail: `${formatMinorUnits(p.amount_cents, p.currency)} ${p.status} ${p.payment_event_id}`,
         logId: p.webhook_log_id,
       })),
     ].sort((a, b) => a.at.getTime() - b.at.getTime() || a.kind.localeCompare(b.kind));
@@ -200,12 +200,6 @@ export async function findContactReport(app: Database, tenantId: string, identif
 export function eventDetail(providerEventType: string | null, sourceEventId: string): string {
   const id = sourceEventId.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}/, '$1…');
   return providerEventType ? `${providerEventType} ${id}` : id;
-}
-
-function formatCents(cents: number, currency: string): string {
-  const sign = cents < 0 ? '-' : '';
-  const abs = Math.abs(cents);
-  return `${sign}${currency.toUpperCase()} ${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
 }
 
 const iso = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
