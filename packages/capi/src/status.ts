@@ -53,21 +53,36 @@ export interface CapiReplayFilter {
 const zeroUuid = '00000000-0000-0000-0000-000000000000';
 
 /**
+ * Hours after its send within which a `sent` row may be replayed: Meta drops a second event with the same
+ * event_id and event_name only within 48 h of the first; 47 leaves an hour for the replayed row to go out.
+ */
+export const sentReplayWindowHours = 47;
+
+/**
  * Replay by hand (`mcb capi replay`): forgets the matching `capi_sends` rows so the next send plans
  * them again from current data (a payment that arrived since, a fixed mapping). Pending rows are
  * never touched (a sender may hold them); the scan mark moves back to the earliest forgotten event.
- * Meta deduplicates a re-sent event on its event_id within 48 h;
- * a funnel event recorded more than the scan window ago (8 days) is not planned again. Returns how
- * many rows matched. Under RLS.
+ * Meta deduplicates a re-sent event on its event_id within 48 h only: a `sent` row sent longer ago than
+ * `sentReplayWindowHours` is kept (re-sent, Meta would count the conversion twice) and counted in
+ * `tooOld`. A funnel event recorded more than the scan window ago (8 days) is not planned again.
+ * Returns how many rows matched (forgotten, or would be with `dryRun`). Under RLS.
  */
-export async function replayCapiSends(database: Database, tenantId: string, filter: CapiReplayFilter = {}): Promise<number> {
+export async function replayCapiSends(
+  database: Database,
+  tenantId: string,
+  filter: CapiReplayFilter = {},
+): Promise<{ count: number; tooOld: number }> {
   return withTenantSql(database.sql, tenantId, async (tx) => {
     const statuses = filter.status ? [filter.status] : ['failed', 'skipped'];
-    const where = tx`tenant_id = ${tenantId} and status = any(${statuses}::text[])
+    const matching = tx`tenant_id = ${tenantId} and status = any(${statuses}::text[])
       ${filter.funnelEventId ? tx`and funnel_event_id = ${filter.funnelEventId}::uuid` : tx``}`;
+    const old = tx`status = 'sent' and sent_at < now() - make_interval(hours => ${sentReplayWindowHours})`;
+    const [kept] = await tx<{ n: number }[]>`select count(*)::int as n from capi_sends where ${matching} and ${old}`;
+    const tooOld = kept?.n ?? 0;
+    const where = tx`${matching} and not coalesce(${old}, false)`;
     if (filter.dryRun) {
       const [row] = await tx<{ n: number }[]>`select count(*)::int as n from capi_sends where ${where}`;
-      return row?.n ?? 0;
+      return { count: row?.n ?? 0, tooOld };
     }
     const rows = await tx<{ funnel_event_id: string }[]>`delete from capi_sends where ${where} returning funnel_event_id`;
     // The scan mark may be past these events: move it back to the earliest, so the next run sees them,
@@ -81,6 +96,6 @@ export async function replayCapiSends(database: Database, tenantId: string, filt
         from (select min(created_at) as at from funnel_events
               where tenant_id = ${tenantId} and id = any(${rows.map((r) => r.funnel_event_id)}::uuid[])) e
         where m.tenant_id = ${tenantId}`;
-    return rows.count;
+    return { count: rows.count, tooOld };
   });
 }

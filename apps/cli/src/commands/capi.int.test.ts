@@ -100,6 +100,32 @@ describe('mcb capi', () => {
     expect(bad.stderr.trim()).toBe('Invalid --status: failed, skipped or sent');
   });
 
+  // A reviewer (stop 28): Meta drops a re-sent event only within 48 h of the first; replaying a send made
+  // days ago sent the conversion again, and Meta counted it twice.
+  it('replay --status sent forgets only sends of the last 47 h, keeps older ones and says why; nothing reaches Meta twice', async () => {
+    // The 3 sends of the test above: one made 3 days ago, two just now.
+    await admin.sql`
+      update capi_sends set sent_at = now() - interval '3 days'
+      where tenant_id = ${t.id} and status = 'sent' and event_name = 'Schedule'`;
+    const before = fake.capiEvents(t.dataset).length;
+    const dry = await mcb('capi', 'replay', t.slug, '--status', 'sent', '--dry-run');
+    expect(dry.stdout).toMatch(/^2 recorded sends would be replayed/);
+    expect(dry.stdout).toContain('1 sent more than 47 h ago was kept: Meta drops a re-sent event only within 48 h of the first');
+    const r = await mcb('capi', 'replay', t.slug, '--status', 'sent');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^2 recorded sends forgotten/);
+    const kept = await admin.sql<{ event_name: string }[]>`
+      select event_name from capi_sends where tenant_id = ${t.id} and status = 'sent'`;
+    expect(kept.map((k) => k.event_name)).toEqual(['Schedule']);
+    const again = await mcb('capi', 'send', t.slug);
+    expect(again.stdout).toMatch(/^Sent 2 events/);
+    const sentNow = fake
+      .capiEvents(t.dataset)
+      .slice(before)
+      .map((e) => e.event.event_name);
+    expect(sentNow.sort()).toEqual(['Lead', 'Lead']);
+  });
+
   it('an expired token is one clear line and marks the integration; unknown tenants and missing integrations are one line too', async () => {
     await admin.sql`delete from capi_sends where tenant_id = ${t.id}`;
     fake.failWhen((r) => r.dataset === t.dataset, { kind: 'token-expired' }, 1);

@@ -7,6 +7,7 @@ import {
   replayCapiSends,
   runCapiSend,
   sendCapiTestEvents,
+  sentReplayWindowHours,
 } from '@mcb/capi';
 import { McbError, maskSecret } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
@@ -162,7 +163,7 @@ export function registerCapiCommands(program: Command): void {
   capi
     .command('replay <slug>')
     .description(
-      'Forget recorded sends so the next send plans them again (default: refused and skipped ones; Meta dedupes re-sent events within 48 h)',
+      `Forget recorded sends so the next send plans them again (default: refused and skipped ones; sent ones only within ${sentReplayWindowHours} h of their send: Meta dedupes a re-sent event within 48 h, and counts it again after)`,
     )
     .option('--status <status>', 'failed | skipped | sent')
     .option('--event <funnelEventId>', 'only the sends of one funnel event')
@@ -174,7 +175,7 @@ export function registerCapiCommands(program: Command): void {
       if (opts.event && !/^[0-9a-f-]{36}$/i.test(opts.event))
         throw new McbError('bad_request', 'Invalid --event: a funnel event id (uuid)');
       await withCapi(env, slug, async ({ database, target }) => {
-        const n = await replayCapiSends(database, target.tenantId, {
+        const { count: n, tooOld } = await replayCapiSends(database, target.tenantId, {
           status: opts.status as 'failed' | 'skipped' | 'sent' | undefined,
           funnelEventId: opts.event,
           dryRun: opts.dryRun,
@@ -184,6 +185,10 @@ export function registerCapiCommands(program: Command): void {
             ? `${fmt(n)} recorded send${n === 1 ? '' : 's'} would be replayed for ${slug}.\n`
             : `${fmt(n)} recorded send${n === 1 ? '' : 's'} forgotten for ${slug}: the next send (mcb capi send ${slug}, or the scheduler within a minute) plans them again.\n`,
         );
+        if (tooOld > 0)
+          out(
+            `${fmt(tooOld)} sent more than ${sentReplayWindowHours} h ago ${tooOld === 1 ? 'was' : 'were'} kept: Meta drops a re-sent event only within 48 h of the first, so it would count ${tooOld === 1 ? 'it' : 'them'} twice.\n`,
+          );
       });
     });
 }
