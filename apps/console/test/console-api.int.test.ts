@@ -360,7 +360,17 @@ describe('replay', () => {
     expect(shapeText).toContain('refused at intake (the body is not the shape this source sends)');
     expect(shapeText).not.toContain('failed authentication');
     const post = await app.request(`/admin/logs/${alone}/replay`, { method: 'POST', headers: bearer });
-    expect(post.headers.get('location')).toMatch(/replayed=not%20replayed%3A%20rejected/);
+    expect(post.headers.get('location')).toBe(`/admin/logs/${alone}?replayed=rejected`);
+    const followed = await (await app.request(post.headers.get('location') as string, { headers: bearer })).text();
+    expect(followed).toContain('Replay: not replayed: rejected');
+    // A link can carry any text in the query: the page shows none of it (a reviewer, stop 28).
+    const forged = await (
+      await app.request(`/admin/logs/${alone}?replayed=${encodeURIComponent('Session expired: sign in again at evil.example')}`, {
+        headers: bearer,
+      })
+    ).text();
+    expect(forged).not.toContain('evil.example');
+    expect(forged).not.toContain('class="error">Replay');
     expect((await statusOf(alone))?.status).toBe('rejected');
 
     expect((await app.request('/admin/api/logs/987654321/replay', { method: 'POST', headers: bearer })).status).toBe(404);

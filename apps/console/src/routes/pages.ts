@@ -68,6 +68,13 @@ function rejectionCause(error: string | null): string {
 const badge = (status: string) => html`<span class="st st-${status}">${status}</span>`;
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
+const queueUnavailable = 'queue_unavailable';
+/** The message of a replay outcome code (`?replayed=`): a skip reason of @mcb/ops, or the queue being down; null for anything else. */
+function replayOutcomeMessage(code: string): string | null {
+  if (code === queueUnavailable) return 'queue unavailable, left for the reconciler';
+  return Object.hasOwn(replaySkipReasons, code) ? `not replayed: ${replaySkipReasons[code as keyof typeof replaySkipReasons]}` : null;
+}
+
 function options(values: readonly string[], selected: string | undefined, blank: string): Html {
   return html`<option value="">${blank}</option>${values.map(
     (v) => html`<option value="${v}" ${v === selected ? 'selected' : ''}>${v}</option>`,
@@ -133,16 +140,19 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
     const id = parseId(c.req.param('id'));
     const log = id ? await openLog(deps, id) : null;
     if (!log) return c.html(layout('Not found', html`<div class="error">No webhook log ${c.req.param('id')}</div>`), 404);
+    // The outcome comes back as a code from a fixed set (POST /:id/replay): a link can carry any text in the
+    // query string, and nothing it carries is shown.
     const replayed = c.req.query('replayed');
+    const replayProblem = replayed && replayed !== 'enqueued' ? replayOutcomeMessage(replayed) : null;
     return c.html(
       layout(
         `Log ${log.id}`,
         html`<h1>Webhook log ${log.id} ${badge(log.status)}</h1>
           ${
             replayed === 'enqueued'
-              ? html`<div class="flash">Replay queued (${replayed}). Status was reset to <b>received</b>; refresh to follow it.</div>`
-              : replayed
-                ? html`<div class="error">Replay: ${replayed}.</div>`
+              ? html`<div class="flash">Replay queued (enqueued). Status was reset to <b>received</b>; refresh to follow it.</div>`
+              : replayProblem
+                ? html`<div class="error">Replay: ${replayProblem}.</div>`
                 : ''
           }
           ${
@@ -183,12 +193,7 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
     const summary = id ? await replayWebhookLogIds(deps, [id]) : null;
     if (!summary || summary.matched === 0)
       return c.html(layout('Not found', html`<div class="error">No webhook log ${c.req.param('id')}</div>`), 404);
-    const reason = summary.skipped[0]?.reason;
-    const outcome = summary.replayed
-      ? 'enqueued'
-      : reason
-        ? `not replayed: ${replaySkipReasons[reason]}`
-        : 'queue unavailable, left for the reconciler';
+    const outcome = summary.replayed ? 'enqueued' : (summary.skipped[0]?.reason ?? queueUnavailable);
     return c.redirect(`/admin/logs/${id}?replayed=${encodeURIComponent(outcome)}`, 303);
   });
 
