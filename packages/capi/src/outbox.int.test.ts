@@ -10,6 +10,7 @@ import { type CapiTenant, createCapiTenant, person, seedEvents, testKeyring } fr
 import { capiLastError, loadCapiTarget } from './integration';
 import { runCapiSend } from './outbox';
 import { getCapiStatus } from './status';
+import { sendCapiTestEvents } from './test-send';
 
 const keyring = testKeyring();
 let app: Database;
@@ -279,5 +280,20 @@ describe('runCapiSend against the fake Graph API', () => {
       for (const value of [p.email, p.phone.slice(1), p.firstName.toLowerCase(), p.lastName.toLowerCase()])
         for (const b of bodies) expect(b.toLowerCase()).not.toContain(value.toLowerCase());
     }
+  });
+
+  // A reviewer (stop 28): `mcb capi test` took the first 500 events of the 7-day window, oldest first,
+  // and sent the last 5 of those: with more than 500 events it sent week-old ones.
+  it('mcb capi test sends the most recent events, however many older ones the window holds', async () => {
+    const t = await capiTenant({ test_event_code: 'TEST777' });
+    const sixDaysAgo = new Date(Date.now() - 6 * 24 * 3_600_000);
+    await seedEvents(admin, t.id, 520, { tag: 'old', occurredAt: sixDaysAgo, createdAt: () => sixDaysAgo });
+    await seedEvents(admin, t.id, 20, { tag: 'new', occurredAt: new Date(Date.now() - 60_000) });
+    loader.invalidate();
+    const result = await sendCapiTestEvents({ database: app, target: await loadCapiTarget(loader, t.id), settings: settings(), limit: 5 });
+    expect(result).toMatchObject({ synthetic: false });
+    const ids = fake.capiEvents(t.datasetId).map((e) => e.event.event_id);
+    expect(ids).toHaveLength(5);
+    for (const id of ids) expect(id).toMatch(/^new-evt-/);
   });
 });

@@ -4,7 +4,7 @@ import { type GraphClient, graphClientFor } from '@mcb/meta';
 import type { CapiTarget } from './config';
 import { hashUserData } from './hash';
 import { planSends, type ServerEvent } from './map';
-import { type CapiSendSettings, selectCapiCandidates } from './outbox';
+import { type CapiSendSettings, selectCapiCandidatesIn } from './outbox';
 
 export interface CapiTestResult {
   testEventCode: string;
@@ -37,9 +37,21 @@ export async function sendCapiTestEvents(options: {
     throw new McbError('bad_request', `No test_event_code: pass --code or store one in the meta_capi credentials of ${target.slug}`);
   const now = options.now ?? new Date();
   const since = new Date(now.getTime() - 7 * 24 * 3600_000);
-  const { sources } = await withTenantSql(options.database.sql, target.tenantId, (tx) =>
-    selectCapiCandidates(tx, { ...target, lead: target.lead }, since, null, 500, { unsentOnly: false }),
-  );
+  // The most recent events of the window (a backward scan of funnel_events_created_idx), oldest first.
+  const sources = await withTenantSql(options.database.sql, target.tenantId, async (tx) => {
+    const recent = await tx<{ id: string }[]>`
+      select id from funnel_events
+      where tenant_id = ${target.tenantId} and created_at >= ${since}
+      order by tenant_id desc, created_at desc, id desc
+      limit 500`;
+    return selectCapiCandidatesIn(
+      tx,
+      { ...target, lead: target.lead },
+      recent.map((r) => r.id),
+      { unsentOnly: false },
+    );
+  });
+  sources.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
   let events = sources
     .flatMap((s) => planSends({ ...s, isFirst: s.isFirst }, target, now))
     .filter((p) => p.status === 'pending' && p.payload)
