@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { capiTokenExpiredError } from '@mcb/capi';
+import { capiLastError, capiRefusedError, capiRefusedRetryMs, capiTokenExpiredError } from '@mcb/capi';
+import { MetaRequestError } from '@mcb/meta';
 import { parseKeyring, setIntegration } from '@mcb/tenancy';
 import { pollUntil } from '@mcb/testing';
 import { type FakeGraph, startFakeGraph } from '@mcb/testing/fake-graph';
@@ -212,6 +213,23 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
       credentials: { dataset_id: t.datasetId, access_token: t.token },
     });
     expect((await planCapiSendJobs(runtime.deps)).map((p) => p.tenantId)).toContain(t.id);
+  });
+
+  // A reviewer (stop 28): an unknown dataset or a missing permission is permanent (ADR 0017), yet the
+  // tenant was planned every minute: a Meta request, a failed job and a last_error write each time.
+  it('an integration whose whole request Meta refused is tried again after an hour, not every minute', async () => {
+    const t = await makeCapiTenant();
+    await h.admin.sql`
+      update tenant_integrations set last_error = ${`${capiRefusedError}: Meta Graph 400 code 100/33: dataset does not exist`},
+        updated_at = now()
+      where tenant_id = ${t.id} and provider = 'meta_capi'`;
+    const now = Date.now();
+    expect((await planCapiSendJobs(runtime.deps, now)).map((p) => p.tenantId)).not.toContain(t.id);
+    expect((await planCapiSendJobs(runtime.deps, now + capiRefusedRetryMs + 60_000)).map((p) => p.tenantId)).toContain(t.id);
+    // And what a refused request records says so.
+    expect(capiLastError(new MetaRequestError('Meta Graph 400 code 100/33: x', { status: 400, code: 100, subcode: 33 }))).toMatch(
+      new RegExp(`^${capiRefusedError}: `),
+    );
   });
 
   it('the tick plans one deterministic job per tenant and window; adding it twice queues it once', async () => {

@@ -1,4 +1,4 @@
-import { capiTokenExpiredError } from '@mcb/capi';
+import { capiRefusedError, capiRefusedRetryMs, capiTokenExpiredError } from '@mcb/capi';
 import { capiSendDedupId, capiSendJobId, type QueueConnection, queueOn, webhookQueueName } from '@mcb/queue';
 import type { Job, Queue } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
@@ -12,18 +12,21 @@ export function tenantQueue(conn: QueueConnection, tenantId: string): Queue {
  * The `capi.send` jobs due at `now`: one per active tenant with an active `meta_capi` integration,
  * with the id `capi-send-<tenant>-<window start>` (windows of `CAPI_TICK_EVERY_MS`), so any number of
  * ticks, workers or restarts within one window add it once. Integrations whose token expired (190)
- * are skipped until an operator stores a new one (which clears `last_error`).
+ * are skipped until an operator stores a new one (which clears `last_error`); those whose whole request
+ * Meta refused (unknown dataset, missing permission) are tried again once an hour, not every minute.
  */
 export async function planCapiSendJobs(deps: Pick<WorkerDeps, 'admin' | 'env'>, now = Date.now()) {
-  const rows = await deps.admin.sql<{ id: string; lastError: string | null }[]>`
-    select t.id, i.last_error as "lastError"
+  const rows = await deps.admin.sql<{ id: string; lastError: string | null; updatedAt: Date }[]>`
+    select t.id, i.last_error as "lastError", i.updated_at as "updatedAt"
     from tenants t join tenant_integrations i on i.tenant_id = t.id and i.provider = 'meta_capi' and i.is_active
     where t.is_active
     order by t.id`;
   const every = Math.max(1_000, deps.env.CAPI_TICK_EVERY_MS);
   const windowStart = Math.floor(now / every) * every;
+  const refusedRecently = (r: { lastError: string | null; updatedAt: Date }) =>
+    !!r.lastError?.startsWith(`${capiRefusedError}:`) && now - r.updatedAt.getTime() < capiRefusedRetryMs;
   return rows
-    .filter((r) => !r.lastError?.startsWith(`${capiTokenExpiredError}:`))
+    .filter((r) => !r.lastError?.startsWith(`${capiTokenExpiredError}:`) && !refusedRecently(r))
     .map((r) => ({ tenantId: r.id, jobId: capiSendJobId(r.id, windowStart) }));
 }
 
