@@ -9,7 +9,7 @@ import { html } from 'hono/html';
 import type { ConsoleEnv } from './http';
 import { checkSameOrigin } from './same-origin';
 import { createSessionStore } from './sessions';
-import { createSignInLimiter } from './sign-in-limit';
+import { createSignInLimiter, signInClientKey } from './sign-in-limit';
 
 export const sessionCookieName = 'mcb_console';
 const sessionTtlMs = 12 * 3600 * 1000;
@@ -64,7 +64,9 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
   const sessions = createSessionStore(options.database, adminToken, sessionTtlMs);
   const limiter = createSignInLimiter({ maxFailures: options.signInMaxFailures ?? 10, windowMs: options.signInWindowMs ?? 600_000 });
 
-  const clientOf = (c: Context<ConsoleEnv>): string => {
+  /** The client's sign-in limit key: its address, an IPv6 one by its /64 (`signInClientKey`). */
+  const clientOf = (c: Context<ConsoleEnv>): string => signInClientKey(clientAddressOf(c));
+  const clientAddressOf = (c: Context<ConsoleEnv>): string => {
     if (options.trustProxy) {
       const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
       if (forwarded) return forwarded;

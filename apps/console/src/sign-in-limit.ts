@@ -1,3 +1,26 @@
+import { isIPv6 } from 'node:net';
+
+/**
+ * The key a client's failed sign-ins count under: an IPv6 address by its /64 (one subscriber or host
+ * commonly holds a whole /64, so counting per address gave such a client endless guesses), an
+ * IPv4-mapped IPv6 address as its IPv4 address, anything else as it is.
+ */
+export function signInClientKey(address: string): string {
+  const a = address.trim().toLowerCase().replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a);
+  if (mapped) return mapped[1] as string;
+  if (!isIPv6(a)) return address;
+  const [head = '', tail] = a.split('::');
+  const groupsOf = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const h = groupsOf(head);
+  const t = tail === undefined ? [] : groupsOf(tail);
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 /** Failed sign-ins of one client within the current window. */
 interface Entry {
   failures: number;

@@ -231,6 +231,21 @@ describe('sign-in attempts are rate-limited per client, failures logged', () => 
     expect(lines.join('\n')).not.toContain(token);
   });
 
+  // A reviewer (stop 28): counted per exact address, an IPv6 client rotating through its /64 had endless guesses.
+  it('an IPv6 client is counted by its /64: a new address in it does not start over', async () => {
+    const tryFrom = (address: string, t: string) =>
+      app.request(
+        '/login',
+        { method: 'POST', headers: { host }, body: new URLSearchParams({ token: t, next: '/admin/logs' }) },
+        from(address),
+      );
+    const statuses = [];
+    for (let i = 1; i <= 6; i++) statuses.push((await tryFrom(`2001:db8:66:1::${i.toString(16)}`, `guess-${i}-0123456789`)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    expect((await tryFrom('2001:db8:66:1:ffff::1', token)).status).toBe(429);
+    expect((await tryFrom('2001:db8:66:2::1', token)).status).toBe(303);
+  });
+
   it('wrong bearer tokens count as failed sign-ins', async () => {
     const client = from('192.0.2.88');
     const statuses = [];
