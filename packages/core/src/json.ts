@@ -27,6 +27,34 @@ export function parseJsonExact(text: string): unknown {
 }
 
 /**
+ * Visits each number token of JSON `text` that stands outside a string — a run of digits, `.`, `e`/`E`,
+ * `+` and `-` starting at a digit or `-` — as `visit(start, end)`; stops, and returns true, as soon as
+ * `visit` returns true. One linear pass that skips string contents (escapes included). The one scanner
+ * of number tokens: `parseJsonExact` quotes unsafe integers with it, the receiver's `hasOversizedNumber`
+ * finds numbers Postgres would refuse.
+ */
+export function someJsonNumber(text: string, visit: (start: number, end: number) => boolean): boolean {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 45 || (c >= 48 && c <= 57)) {
+      const start = i;
+      for (; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (!((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) break;
+      }
+      if (visit(start, i)) return true;
+      i--;
+    }
+  }
+  return false;
+}
+
+/**
  * `text` (valid JSON) with every integer literal outside strings that is not a safe integer put in
  * quotes. In valid JSON a number outside a string is always a value, never a key, so the result is
  * valid JSON of the same shape.
@@ -34,36 +62,15 @@ export function parseJsonExact(text: string): unknown {
 function quoteUnsafeIntegers(text: string): string {
   const parts: string[] = [];
   let copied = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c === 34) {
-      inString = true;
-      continue;
-    }
-    if (c !== 45 && (c < 48 || c > 57)) continue;
-    // A number token: sign, digits, fraction, exponent.
-    const start = i;
-    let integer = true;
-    let digits = 0;
-    for (; i < text.length; i++) {
-      const d = text.charCodeAt(i);
-      if (d >= 48 && d <= 57) digits++;
-      else if (d === 46 || d === 101 || d === 69 || d === 43) integer = false;
-      else if (d !== 45) break;
-    }
-    const token = text.slice(start, i);
-    i--;
-    if (integer && digits >= unsafeIntegerDigits && !Number.isSafeInteger(Number(token))) {
+  someJsonNumber(text, (start, end) => {
+    const token = text.slice(start, end);
+    const digits = token.length - (token.startsWith('-') ? 1 : 0);
+    if (/^-?\d+$/.test(token) && digits >= unsafeIntegerDigits && !Number.isSafeInteger(Number(token))) {
       parts.push(text.slice(copied, start), `"${token}"`);
-      copied = start + token.length;
+      copied = end;
     }
-  }
+    return false;
+  });
   if (copied === 0) return text;
   parts.push(text.slice(copied));
   return parts.join('');

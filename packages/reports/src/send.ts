@@ -58,7 +58,7 @@ export class WeekNotEnded extends McbError {
   readonly weekStart: string;
   /** When the week ends (next Monday 00:00 local); from then on it can be sent. */
   readonly endsAt: Date;
-  /** When the tenant's schedule sends it (`reportDueAt`; the end itself if the schedule cannot be read). */
+  /** When the tenant's schedule sends it (`reportDueAt`; the end itself if the schedule cannot be read): never before `endsAt`. */
   readonly dueAt: Date;
   constructor(slug: string, week: WeekWindow, now: Date, schedule?: string) {
     const started = now.getTime() >= week.start.getTime();

@@ -205,7 +205,7 @@ export async function setGhlLocationIds(admin: Database, slug: string, locationI
   assertAdmin(admin);
   checkedLocationIds(locationIds);
   return admin.sql.begin(async (tx) => {
-    const [before] = await tx<{ config: Record<string, unknown> }[]>`select config from tenants where slug = ${slug}`;
+    const [before] = await tx<{ config: Record<string, unknown> }[]>`select config from tenants where slug = ${slug} for update`;
     const tenant = await writeGhlLocationIds(tx, slug, locationIds);
     await assertGhlStillVerifies(tx, tenant.id, slug, storedGhlLocationIds(before?.config ?? {}) ?? [], checkedLocationIds(locationIds));
     return tenant;

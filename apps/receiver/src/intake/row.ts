@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { parseJsonExact, redactHeaders } from '@mcb/core';
+import { parseJsonExact, redactHeaders, someJsonNumber } from '@mcb/core';
 import { dedupeKeyOf, intakeEventType, maskBodySecretText, redactBodySecrets, type Source } from '@mcb/sources';
 import type { IntakeRow } from './group-commit';
 
@@ -80,34 +80,23 @@ function openingBrackets(text: string, limit: number): number {
  */
 export function hasOversizedNumber(text: string): boolean {
   if (!/\d[eE][+-]?\d{3}/.test(text) && !hasDigitRun(text, 1000)) return false;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 45 || (c >= 48 && c <= 57)) {
-      // A number token: digits, '.', 'e'/'E', signs. Count each run of digits and the exponent's digits.
-      let run = 0;
-      let exponentDigits = -1;
-      for (; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d >= 48 && d <= 57) {
-          run++;
-          // The exponent's significant digits: `1e0001` is 1e1 (leading zeros are valid JSON).
-          if (exponentDigits > 0 || (exponentDigits === 0 && d !== 48)) exponentDigits++;
-          if (run >= 1000 || exponentDigits >= 3) return true;
-        } else if (d === 101 || d === 69) {
-          run = 0;
-          exponentDigits = 0;
-        } else if (d === 46 || d === 43 || d === 45) run = 0;
-        else break;
-      }
-      i--;
+  return someJsonNumber(text, (start, end) => {
+    // Each run of digits, and the exponent's significant digits (`1e0001` is 1e1: leading zeros are valid JSON).
+    let run = 0;
+    let exponentDigits = -1;
+    for (let i = start; i < end; i++) {
+      const d = text.charCodeAt(i);
+      if (d >= 48 && d <= 57) {
+        run++;
+        if (exponentDigits > 0 || (exponentDigits === 0 && d !== 48)) exponentDigits++;
+        if (run >= 1000 || exponentDigits >= 3) return true;
+      } else if (d === 101 || d === 69) {
+        run = 0;
+        exponentDigits = 0;
+      } else run = 0;
     }
-  }
-  return false;
+    return false;
+  });
 }
 
 /**

@@ -74,6 +74,9 @@ export function echoedSegment(text: string): string {
   return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
+/** A path with each segment cut by `echoedSegment`; a path no longer than the limit is returned as it is. */
+const boundedPath = (path: string) => (path.length <= echoedSegmentLimit ? path : path.split('/').map(echoedSegment).join('/'));
+
 /**
  * `POST /api/webhooks/:tenant/:source` — resolve, verify, persist (group commit), enqueue, answer —
  * and `GET` on the same path (health check that never reveals secrets or integrations). Answers
@@ -132,7 +135,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
       const line: AccessLine = {
         requestId: c.get('requestId'),
         // The path as sent, each segment bounded: an unknown slug or source is echoed at most in part.
-        url: redactUrl(c.req.path).split('/').map(echoedSegment).join('/'),
+        url: boundedPath(redactUrl(c.req.path)),
         tenant: tenantLabel,
         source: sourceLabel,
         status: response.status,

@@ -16,7 +16,7 @@ const inProgressRecheckMs = 5 * 60_000;
  */
 export function waitForWeekEndMs(err: unknown, now: number): number | null {
   if (!(err instanceof WeekNotEnded)) return null;
-  return Math.max(0, err.dueAt.getTime() - now, err.endsAt.getTime() - now) + 1_000;
+  return Math.max(0, err.dueAt.getTime() - now) + 1_000;
 }
 
 /**
