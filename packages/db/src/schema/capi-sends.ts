@@ -52,6 +52,11 @@ export const capiSends = pgTable(
     eventsReceived: integer('events_received'),
     fbtraceId: text('fbtrace_id'),
     sentAt: timestamp('sent_at', { withTimezone: true }),
+    /**
+     * The `test_event_code` a `sent` row went out with: it reached Events Manager's Test Events only,
+     * not the dataset. When the integration leaves test mode such rows are sent again for real.
+     */
+    testEventCode: text('test_event_code'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -69,6 +74,7 @@ export const capiSends = pgTable(
     index('capi_sends_pending_idx').on(t.tenantId, t.id).where(sql`status = 'pending'`),
     index('capi_sends_log_idx').on(t.tenantId, t.webhookLogId),
     index('capi_sends_created_idx').on(t.tenantId, t.createdAt),
+    index('capi_sends_test_idx').on(t.tenantId, t.id).where(sql`test_event_code is not null`),
   ],
 );
 
