@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CapiTenant, createCapiTenant, seedEvents, testKeyring } from '../test/factories';
 import { loadCapiTarget } from './integration';
 import { runCapiSend } from './outbox';
-import { replayCapiSends } from './status';
+import { getCapiStatus, replayCapiSends } from './status';
 
 // The outbox scan of a tenant whose recent events were all sent already (ADR 0017, scan mark): what a
 // run with nothing to send reads, and that the mark never makes an event unsent or sent twice.
@@ -199,6 +199,87 @@ describe('the outbox scan mark', () => {
     await send(t);
     const leads = fake.capiEvents(t.datasetId).filter((e) => e.event.event_name === 'Lead' && e.event.event_id === bad);
     expect(leads).toHaveLength(1);
+  });
+
+  // Reviewer (stop 28): a Lead was planned again on the person's earliest event — with an earlier
+  // event arrived since the send, that is another event_id, and Meta counts a second Lead.
+  it('mcb capi replay --status sent: a Lead goes out again with its event_id, though an earlier event of the person arrived since', async () => {
+    const t = await capiTenant();
+    const [seed] = await seedEvents(admin, t.id, 1, { tag: 'lr', occurredAt: new Date(Date.now() - 3_600_000) });
+    expect((await send(t)).result).toMatchObject({ sent: 1, failed: 0 });
+    // The person's earlier event (a ManyChat subscription relayed late): now their first.
+    await admin.sql`
+      insert into funnel_events (tenant_id, id, contact_id, event_type, occurred_at, source, source_event_id)
+      values (${t.id}, ${randomUUID()}, ${seed!.contactId}, 'link_clicked', now() - interval '2 hours', 'manychat', 'lr-earlier')`;
+    expect((await send(t)).result).toMatchObject({ sent: 0, requests: 0 });
+    expect(await replayCapiSends(app, t.id, { status: 'sent' })).toEqual({ count: 1, leadsResent: 1, tooOld: 0, pastWindow: 0 });
+    expect((await send(t)).result).toMatchObject({ sent: 1, failed: 0 });
+    const leads = fake.capiEvents(t.datasetId).filter((e) => e.event.event_name === 'Lead');
+    expect(leads.map((e) => e.event.event_id)).toEqual([seed!.sourceEventId, seed!.sourceEventId]);
+    expect((await send(t)).result).toMatchObject({ sent: 0, requests: 0 });
+  });
+
+  // A replayed `sent` row of an event past Meta's 7-day window could only come back `skipped`: the
+  // record that Meta has it would be lost.
+  it('mcb capi replay --status sent keeps sent rows whose event is past Meta’s window', async () => {
+    const t = await capiTenant({ events: { contact_subscribed: 'Subscribe' } });
+    const seeded = await seedEvents(admin, t.id, 2, { tag: 'pw', occurredAt: new Date(Date.now() - 6 * 24 * 3_600_000) });
+    expect((await send(t)).result).toMatchObject({ sent: 4, failed: 0 });
+    // A day later: one of the two people's events is now past the window.
+    const aged = seeded[0]!.funnelEventId;
+    await admin.sql`update funnel_events set occurred_at = occurred_at - interval '1 day' where id = ${aged}`;
+    await admin.sql`update capi_sends set event_time = event_time - interval '1 day' where tenant_id = ${t.id} and funnel_event_id = ${aged}`;
+    expect(await replayCapiSends(app, t.id, { status: 'sent', dryRun: true })).toEqual({
+      count: 2,
+      leadsResent: 1,
+      tooOld: 0,
+      pastWindow: 2,
+    });
+    expect(await replayCapiSends(app, t.id, { status: 'sent' })).toEqual({ count: 2, leadsResent: 1, tooOld: 0, pastWindow: 2 });
+    expect((await send(t)).result).toMatchObject({ sent: 2, skipped: 0, failed: 0 });
+    const statuses = await withTenantSql(app.sql, t.id, (tx) => tx<{ status: string }[]>`select status from capi_sends`);
+    expect(statuses.map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent']);
+    const got = received(t);
+    expect(got.get(`Subscribe|${seeded[0]!.sourceEventId}`)).toBe(1);
+    expect(got.get(`Lead|${seeded[0]!.sourceEventId}`)).toBe(1);
+    expect(got.get(`Subscribe|${seeded[1]!.sourceEventId}`)).toBe(2);
+    expect(got.get(`Lead|${seeded[1]!.sourceEventId}`)).toBe(2);
+  });
+
+  // Reviewer (stop 28): with a test_event_code every send went to Test Events only and was recorded as
+  // sent — so the conversions of a test period never reached the dataset.
+  it('events sent while the integration had a test_event_code are sent for real once the code is removed', async () => {
+    const t = await capiTenant({ test_event_code: 'TEST42' });
+    const seeded = await seedEvents(admin, t.id, 5, { tag: 'tm', createdAt: () => new Date(Date.now() - 2 * 3_600_000) });
+    expect((await send(t)).result).toMatchObject({ sent: 5, failed: 0 });
+    expect((await send(t)).result).toMatchObject({ sent: 0, requests: 0 });
+    expect(fake.capiEvents(t.datasetId).every((e) => e.testEventCode === 'TEST42')).toBe(true);
+    expect(await getCapiStatus(app, t.id)).toMatchObject({ sent: 5, sentToTestEvents: 5 });
+    // One of them is past Meta's window by the time test mode ends: it can no longer reach the dataset.
+    const aged = seeded[0]!.funnelEventId;
+    await admin.sql`update capi_sends set event_time = now() - interval '8 days' where tenant_id = ${t.id} and funnel_event_id = ${aged}`;
+
+    await setIntegration(admin, keyring, {
+      slug: t.slug,
+      provider: 'meta_capi',
+      credentials: { dataset_id: t.datasetId, access_token: t.token },
+    });
+    expect((await send(t)).result).toMatchObject({ sent: 4, skipped: 1, failed: 0 });
+    expect((await send(t)).result).toMatchObject({ sent: 0, requests: 0 });
+    const production = fake.capiEvents(t.datasetId).filter((e) => e.testEventCode === null);
+    expect(production.map((e) => e.event.event_id).sort()).toEqual(
+      seeded
+        .slice(1)
+        .map((e) => e.sourceEventId)
+        .sort(),
+    );
+    expect(await getCapiStatus(app, t.id)).toMatchObject({ sent: 4, skipped: 1, sentToTestEvents: 0 });
+    const [old] = await withTenantSql(
+      app.sql,
+      t.id,
+      (tx) => tx<{ status: string; reason: string }[]>`select status, reason from capi_sends where funnel_event_id = ${aged}`,
+    );
+    expect(old).toEqual({ status: 'skipped', reason: expect.stringContaining('Test Events only (test_event_code TEST42)') });
   });
 
   it('the Lead’s "first event" of a person with thousands of events is one index probe per page', async () => {

@@ -148,6 +148,48 @@ export async function saveScanMark(
 }
 
 /**
+ * After rows of `funnelEventIds` were forgotten (deleted, to be planned again): moves the tenant's scan
+ * mark back to the earliest of those events, so the next run sees them, and bumps its generation, so
+ * a run in flight (which may have passed them while they still had their rows) cannot carry the mark
+ * forward again. Under RLS.
+ */
+export async function rewindScanMark(tx: TransactionSql, tenantId: string, funnelEventIds: string[]): Promise<void> {
+  if (funnelEventIds.length === 0) return;
+  await tx`
+    update capi_scan_marks m set generation = m.generation + 1, updated_at = now(),
+      created_at = case when (e.at, ${zeroUuid}::uuid) < (m.created_at, m.funnel_event_id) then e.at else m.created_at end,
+      funnel_event_id = case when (e.at, ${zeroUuid}::uuid) < (m.created_at, m.funnel_event_id) then ${zeroUuid}::uuid else m.funnel_event_id end
+    from (select min(created_at) as at from funnel_events
+          where tenant_id = ${tenantId} and id = any(${funnelEventIds}::uuid[])) e
+    where m.tenant_id = ${tenantId}`;
+}
+
+/**
+ * Leaving test mode (the integration no longer has a `test_event_code`): rows sent with a test code
+ * reached Events Manager's Test Events only, never the dataset, so they are sent for real now. Those
+ * whose event is still inside Meta's window are forgotten and planned again by this run (the scan mark
+ * moves back to them); older ones can no longer reach the dataset and become `skipped`, saying so.
+ * Cheap when there is nothing to do (`capi_sends_test_idx`). Under RLS.
+ */
+export async function releaseTestSends(tx: TransactionSql, tenantId: string, now: Date): Promise<{ replanned: number; tooOld: number }> {
+  const windowStart = new Date(now.getTime() - maxEventAgeMs).toISOString();
+  const tooOld = await tx`
+    update capi_sends set status = 'skipped',
+      reason = 'sent to Test Events only (test_event_code ' || test_event_code || '); test mode ended after Meta''s 7-day window'
+    where tenant_id = ${tenantId} and test_event_code is not null and status = 'sent' and event_time <= ${windowStart}::timestamptz`;
+  const forgotten = await tx<{ funnel_event_id: string }[]>`
+    delete from capi_sends
+    where tenant_id = ${tenantId} and test_event_code is not null and status = 'sent' and event_time > ${windowStart}::timestamptz
+    returning funnel_event_id`;
+  await rewindScanMark(
+    tx,
+    tenantId,
+    forgotten.map((r) => r.funnel_event_id),
+  );
+  return { replanned: forgotten.length, tooOld: tooOld.count };
+}
+
+/**
  * Up to `limit` funnel events recorded since `since`, after `after` in `(created_at, id)` order — an
  * index range scan that stops at the limit. Under RLS.
  */
@@ -473,7 +515,7 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
       t,
       (tx) => tx`
       update capi_sends set status = 'sent', events_received = ${eventsReceived}, fbtrace_id = ${fbtraceId},
-        sent_at = now(), claimed_at = null, reason = null
+        sent_at = now(), claimed_at = null, reason = null, test_event_code = ${target.testEventCode}
       where tenant_id = ${t} and id = any(${ids}::int8[])`,
     );
   const release = (ids: number[]) =>
@@ -568,6 +610,12 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
   }
 
   try {
+    if (!target.testEventCode) {
+      const released = await withTenantSql(database.sql, t, (tx) => releaseTestSends(tx, t, now()));
+      result.skipped += released.tooOld;
+      if (released.replanned || released.tooOld)
+        log?.info({ tenantId: t, ...released }, 'capi: test mode ended; events sent to Test Events only are sent for real');
+    }
     for (;;) {
       if (signal?.aborted) break;
       const { claimed, skipped, found } = await reclaimLapsed();

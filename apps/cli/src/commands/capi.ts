@@ -73,6 +73,11 @@ export function registerCapiCommands(program: Command): void {
             // Meta's own error text (stored): printable, like every table cell below.
             `  last error        ${printable(integration?.lastError ?? '-')}`,
             `  sent              ${fmt(status.sent)} (${fmt(status.sentLast7Days)} in the last 7 days; last ${when(status.lastSentAt)})`,
+            ...(status.sentToTestEvents
+              ? [
+                  `                    of which ${fmt(status.sentToTestEvents)} to Test Events only (test_event_code): sent to the dataset once the code is removed`,
+                ]
+              : []),
             `  pending           ${fmt(status.pending)}`,
             `  skipped           ${fmt(status.skipped)}`,
             `  refused by Meta   ${fmt(status.failed)}`,
@@ -175,7 +180,12 @@ export function registerCapiCommands(program: Command): void {
       if (opts.event && !/^[0-9a-f-]{36}$/i.test(opts.event))
         throw new McbError('bad_request', 'Invalid --event: a funnel event id (uuid)');
       await withCapi(env, slug, async ({ database, target }) => {
-        const { count: n, tooOld } = await replayCapiSends(database, target.tenantId, {
+        const {
+          count: n,
+          leadsResent,
+          tooOld,
+          pastWindow,
+        } = await replayCapiSends(database, target.tenantId, {
           status: opts.status as 'failed' | 'skipped' | 'sent' | undefined,
           funnelEventId: opts.event,
           dryRun: opts.dryRun,
@@ -185,6 +195,14 @@ export function registerCapiCommands(program: Command): void {
             ? `${fmt(n)} recorded send${n === 1 ? '' : 's'} would be replayed for ${slug}.\n`
             : `${fmt(n)} recorded send${n === 1 ? '' : 's'} forgotten for ${slug}: the next send (mcb capi send ${slug}, or the scheduler within a minute) plans them again.\n`,
         );
+        if (leadsResent > 0)
+          out(
+            `${fmt(leadsResent)} of ${n === 1 ? 'it' : 'them'}: sent Lead${leadsResent === 1 ? '' : 's'}, to go out again exactly as recorded (same event_id, so Meta keeps one Lead per person).\n`,
+          );
+        if (pastWindow > 0)
+          out(
+            `${fmt(pastWindow)} sent for an event past Meta's 7-day window ${pastWindow === 1 ? 'was' : 'were'} kept: Meta would refuse ${pastWindow === 1 ? 'it' : 'them'} now.\n`,
+          );
         if (tooOld > 0)
           out(
             `${fmt(tooOld)} sent more than ${sentReplayWindowHours} h ago ${tooOld === 1 ? 'was' : 'were'} kept: Meta drops a re-sent event only within 48 h of the first, so it would count ${tooOld === 1 ? 'it' : 'them'} twice.\n`,
