@@ -7,7 +7,9 @@ let server: Server | null = null;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
 /** A local ManyChat stand-in answering with `answers` in turn; records requests. */
-async function fakeManyChat(answers: Array<{ status: number; body?: unknown; delayMs?: number; headers?: Record<string, string> }>) {
+async function fakeManyChat(
+  answers: Array<{ status: number; body?: unknown; raw?: string; delayMs?: number; headers?: Record<string, string> }>,
+) {
   const seen: IncomingMessage[] = [];
   let i = 0;
   server = createServer((req, res) => {
@@ -15,7 +17,7 @@ async function fakeManyChat(answers: Array<{ status: number; body?: unknown; del
     const a = answers[Math.min(i++, answers.length - 1)]!;
     setTimeout(() => {
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
-      res.end(JSON.stringify(a.body ?? {}));
+      res.end(a.raw ?? JSON.stringify(a.body ?? {}));
     }, a.delayMs ?? 0);
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
@@ -29,6 +31,13 @@ describe('ManyChat client', () => {
     await expect(client.getSubscriber('key-1', '42')).resolves.toEqual({ status: 'success', data: { id: '42' } });
     expect(fake.seen[0]?.url).toBe('/fb/subscriber/getInfo?subscriber_id=42');
     expect(fake.seen[0]?.headers.authorization).toBe('Bearer key-1');
+  });
+
+  // ManyChat's getInfo answers `ig_id` as a bare number; Instagram ids are 17 digits, past 2^53.
+  it('reads ids past 2^53 exactly', async () => {
+    const fake = await fakeManyChat([{ status: 200, raw: '{"status":"success","data":{"id":"42","ig_id":17841400123456789}}' }]);
+    const client = createManyChatClient({ baseUrl: fake.baseUrl });
+    await expect(client.getSubscriber('k', '42')).resolves.toEqual({ status: 'success', data: { id: '42', ig_id: '17841400123456789' } });
   });
 
   it('retries 5xx and 429, then succeeds', async () => {

@@ -1,4 +1,4 @@
-import { retry } from '@mcb/core';
+import { parseJsonExact, retry } from '@mcb/core';
 
 /** Default ManyChat API base URL (https://api.manychat.com/swagger). */
 export const manyChatDefaultBaseUrl = 'https://api.manychat.com';
@@ -70,7 +70,8 @@ export function createManyChatClient({
           const text = await res.text();
           if (res.ok) {
             try {
-              return JSON.parse(text) as unknown;
+              // Exact: ManyChat's API sends `ig_id` as a bare JSON number, and Instagram ids pass 2^53.
+              return parseJsonExact(text);
             } catch {
               throw new ManyChatError('ManyChat answered with invalid JSON', res.status, false);
             }
