@@ -376,6 +376,15 @@ describe('replay', () => {
     expect((await app.request('/admin/api/logs/987654321/replay', { method: 'POST', headers: bearer })).status).toBe(404);
   });
 
+  // Stop 28 "Known, left": an empty search said only "No logs match." — not what it had searched.
+  it('an empty log search names what it searched, all time when no since is given', async () => {
+    const tenant = await createTenant(admin);
+    const all = await (await app.request(`/admin/logs?tenant=${tenant.slug}&status=failed`, { headers: bearer })).text();
+    expect(all).toContain(`No logs match (tenant ${tenant.slug}, status failed, received at any time).`);
+    const week = await (await app.request(`/admin/logs?tenant=${tenant.slug}&since=7d&q=%3Cb%3Ex`, { headers: bearer })).text();
+    expect(week).toContain(`No logs match (tenant ${tenant.slug}, text &quot;&lt;b&gt;x&quot;, received in the last 7d).`);
+  });
+
   it('a bulk replay of more than 10 logs needs confirm equal to the dry run count', async () => {
     const tenant = await createTenant(admin);
     for (let i = 0; i < 11; i++) await insertLog(admin, tenant.id, { status: 'failed' });

@@ -1,6 +1,6 @@
 import { decodeLogCursor, encodeLogCursor } from '@mcb/db';
 import { describe, expect, it } from 'vitest';
-import { parseTimeArg } from './filters';
+import { describeEmptyLogSearch, parseTimeArg } from './filters';
 
 const now = new Date('2026-11-28T12:00:00.000Z');
 
@@ -37,5 +37,17 @@ describe('log cursor', () => {
     ]) {
       expect(decodeLogCursor(bad)).toBeNull();
     }
+  });
+});
+
+describe('describeEmptyLogSearch (the console log page; mcb logs has its own default window)', () => {
+  it('says all time when no since is given and there is no default', () => {
+    expect(describeEmptyLogSearch({})).toBe('No logs match (received at any time).');
+    expect(describeEmptyLogSearch({ tenant: ' acme ', until: '2026-11-08', q: ' ' })).toBe(
+      'No logs match (tenant acme, received before 2026-11-08).',
+    );
+    expect(describeEmptyLogSearch({ since: '2h' }, { defaultSince: '24h', hint: 'look further back' })).toBe(
+      'No logs match (received in the last 2h).',
+    );
   });
 });

@@ -50,3 +50,32 @@ export async function resolveLogFilter(admin: Database, input: unknown, now: Dat
   if (f.q) filter.q = f.q;
   return filter;
 }
+
+/**
+ * The line shown when a log search finds nothing (`mcb logs`, the console's log page): what was searched,
+ * filters and `received_at` window, so an empty answer does not read as "no logs at all". `hint` is
+ * added when the window is the caller's default (`defaultSince`); without a `since` and no default the
+ * search covered all time, and says so.
+ */
+export function describeEmptyLogSearch(
+  input: Partial<Record<keyof LogFilterInput, string>>,
+  options: { defaultSince?: string; hint?: string } = {},
+): string {
+  // Trimmed as `resolveLogFilter` reads them (an empty text is no filter).
+  const given = (v: string | undefined) => v?.trim() || undefined;
+  const since = given(input.since) ?? options.defaultSince;
+  const until = given(input.until);
+  const query = given(input.q);
+  const ago = (when: string) => durationMs(when) !== null;
+  const from = since === undefined ? 'received at any time' : ago(since) ? `received in the last ${since}` : `received since ${since}`;
+  const to = until ? (ago(until) ? ` until ${until} ago` : ` before ${until}`) : '';
+  const searched = [
+    ...(given(input.tenant) ? [`tenant ${given(input.tenant)}`] : []),
+    ...(given(input.status) ? [`status ${given(input.status)}`] : []),
+    ...(given(input.source) ? [`source ${given(input.source)}`] : []),
+    ...(query ? [`text "${query}"`] : []),
+    since === undefined && until ? `received${to}` : `${from}${to}`,
+  ];
+  const hint = options.hint && since === options.defaultSince ? `; ${options.hint}` : '';
+  return `No logs match (${searched.join(', ')}${hint}).`;
+}

@@ -1,6 +1,5 @@
-import { durationMs } from '@mcb/core';
 import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
-import { openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
+import { describeEmptyLogSearch, openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withOperatorDatabases } from '../env';
 import { printable, printableJson } from '../output';
@@ -42,28 +41,12 @@ export interface LogSearchFlags {
   query?: string;
 }
 
-/**
- * The line `mcb logs` prints when nothing matches: what was searched (filters and the `received_at`
- * window), so an empty answer under the default 24 h does not read as "no logs at all".
- */
-export function describeNoLogs(flags: LogSearchFlags): string {
-  // Trimmed as `resolveLogFilter` reads them (an empty text is no filter).
-  const since = (flags.since ?? defaultLogsSince).trim();
-  const until = flags.until?.trim();
-  const query = flags.query?.trim();
-  const ago = (when: string) => durationMs(when) !== null;
-  const window =
-    (ago(since) ? `received in the last ${since}` : `received since ${since}`) +
-    (until ? (ago(until) ? ` until ${until} ago` : ` before ${until}`) : '');
-  const searched = [
-    ...(flags.status ? [`status ${flags.status}`] : []),
-    ...(flags.source ? [`source ${flags.source}`] : []),
-    ...(query ? [`text "${query}"`] : []),
-    window,
-  ];
-  const hint = since === defaultLogsSince ? '; --since 7d or --since <date> to look further back' : '';
-  return `No logs match (${searched.join(', ')}${hint}).`;
-}
+/** The line `mcb logs` prints when nothing matches: what was searched, and how to look further back. */
+export const describeNoLogs = (flags: LogSearchFlags): string =>
+  describeEmptyLogSearch(
+    { status: flags.status, source: flags.source, since: flags.since, until: flags.until, q: flags.query },
+    { defaultSince: defaultLogsSince, hint: '--since 7d or --since <date> to look further back' },
+  );
 
 export function registerLogsCommands(program: Command): void {
   program

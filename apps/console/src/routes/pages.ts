@@ -1,6 +1,14 @@
 import { McbError } from '@mcb/core';
 import { type Database, decodeLogCursor, type WebhookLogPage, webhookStatuses } from '@mcb/db';
-import { listTenantRefs, openLog, replaySkipReasons, replayWebhookLogIds, resolveLogFilter, searchLogs } from '@mcb/ops';
+import {
+  describeEmptyLogSearch,
+  listTenantRefs,
+  openLog,
+  replaySkipReasons,
+  replayWebhookLogIds,
+  resolveLogFilter,
+  searchLogs,
+} from '@mcb/ops';
 import type { WebhookEnqueuer } from '@mcb/queue';
 import { sources } from '@mcb/sources';
 import { Hono } from 'hono';
@@ -131,7 +139,7 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
               )}
             </tbody>
           </table>
-          <p>${page.items.length === 0 ? 'No logs match.' : `${page.items.length} shown.`} ${next ? html`<a href="${next}">Older →</a>` : ''}</p>`,
+          <p>${page.items.length === 0 ? (error ? '' : describeEmptyLogSearch(filterInput)) : `${page.items.length} shown.`} ${next ? html`<a href="${next}">Older →</a>` : ''}</p>`,
       ),
     );
   });
