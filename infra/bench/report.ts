@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import { createDatabase, runMigrations } from '../../packages/db/src/index';
-import { renderWeeklyReport } from '../../packages/emails/src/index';
+import { formatCents, renderWeeklyReport } from '../../packages/emails/src/index';
 import { computeReportFigures, weekContaining } from '../../packages/reports/src/index';
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { cpuSeconds } from './proc';
@@ -152,7 +152,7 @@ say(`  target ≤ 1000 ms → median wall is ${(median / 1000).toFixed(2)}× the
 say(`  email render (React Email, HTML + text): ${renderMs.toFixed(0)} ms, ${fmt(email.html.length)} bytes of HTML`);
 say(
   `  figures: leads ${fmt(figures.leads)}, purchases ${fmt(figures.purchases)}, appointment_held ${fmt(figures.funnel.appointment_held)}, ` +
-    `cash $${(figures.revenue.cash_collected_cents / 100).toFixed(2)}, spend $${(figures.ads.spend_cents / 100).toFixed(2)}, ` +
+    `cash ${formatCents(figures.revenue.cash_collected_cents, figures.currency)}, spend ${formatCents(figures.ads.spend_cents, figures.currency)}, ` +
     `top ads ${figures.ads.top.map((a) => a.ad_id).join(', ') || '—'}`,
 );
 

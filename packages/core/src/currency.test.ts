@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currencyDecimals, formatMinorUnits, minorUnitsToAmount } from './currency';
+import { currencyDecimals, decimalToMinorUnits, formatMinorUnits, formatMoney, isCurrencyCode, minorUnitsToAmount } from './currency';
 
 describe('currency minor units', () => {
   it("knows Stripe's zero- and three-decimal currencies, any case; two decimals otherwise", () => {
@@ -21,5 +21,55 @@ describe('currency minor units', () => {
     expect(formatMinorUnits(5_000, 'jpy')).toBe('JPY 5,000');
     expect(formatMinorUnits(1_500, 'kwd')).toBe('KWD 1.500');
     expect(formatMinorUnits(-1_205, 'usd')).toBe('-USD 12.05');
+  });
+
+  // The weekly report wrote every tenant's money as US dollars: ¥5,000 read "$50.00", £ read "$".
+  it('writes money the way Intl does in en-US (symbol, placement), with exact digits in the currency’s decimals', () => {
+    expect(formatMoney(123_456, 'usd')).toBe('$1,234.56');
+    expect(formatMoney(123_456, 'GBP')).toBe('£1,234.56');
+    expect(formatMoney(123_456, 'eur')).toBe('€1,234.56');
+    expect(formatMoney(5_000, 'jpy')).toBe('¥5,000');
+    expect(formatMoney(1_234, 'kwd')).toBe('KWD\u00a01.234');
+    expect(formatMoney(0, 'usd')).toBe('$0.00');
+    expect(formatMoney(0, 'jpy')).toBe('¥0');
+    expect(formatMoney(5, 'kwd')).toBe('KWD\u00a00.005');
+    expect(formatMoney(-5_000, 'usd')).toBe('-$50.00');
+    expect(formatMoney(-1_234_567, 'jpy')).toBe('-¥1,234,567');
+    expect(formatMoney(-1_234, 'kwd')).toBe('-KWD\u00a01.234');
+    expect(formatMoney(123_456_789, 'gbp')).toBe('£1,234,567.89');
+    expect(formatMoney(900_719_925_474_099, 'usd')).toBe('$9,007,199,254,740.99');
+    expect(formatMoney(900_719_925_474_099, 'jpy')).toBe('¥900,719,925,474,099');
+  });
+
+  it('falls back to the code for a currency Intl refuses', () => {
+    expect(formatMoney(1_205, 'not-a-code')).toBe('NOT-A-CODE 12.05');
+  });
+
+  it('knows ISO 4217 codes, any case', () => {
+    expect(['usd', 'GBP', 'eur', 'jpy', 'kwd', 'chf'].every(isCurrencyCode)).toBe(true);
+    expect(['us', 'dollars', 'xyz', 'btc', ''].some(isCurrencyCode)).toBe(false);
+  });
+
+  it('turns a decimal amount into minor units exactly, with the currency’s exponent', () => {
+    expect(decimalToMinorUnits('12.34', 'usd')).toBe(1_234);
+    expect(decimalToMinorUnits('5000', 'jpy')).toBe(5_000);
+    expect(decimalToMinorUnits('5000', 'JPY')).toBe(5_000);
+    expect(decimalToMinorUnits('1.234', 'kwd')).toBe(1_234);
+    expect(decimalToMinorUnits('7', 'kwd')).toBe(7_000);
+    expect(decimalToMinorUnits('0.105', 'usd')).toBe(11);
+    expect(decimalToMinorUnits('0.104', 'usd')).toBe(10);
+    expect(decimalToMinorUnits('4999.5', 'jpy')).toBe(5_000);
+    expect(decimalToMinorUnits('1.2345', 'kwd')).toBe(1_235);
+    expect(decimalToMinorUnits('-12.34', 'eur')).toBe(-1_234);
+    expect(decimalToMinorUnits('-0.001', 'usd')).toBe(0);
+    expect(decimalToMinorUnits(' 19.99 ', 'gbp')).toBe(1_999);
+    for (const bad of ['1e3', '12,34', 'abc', '', '.5', '99999999999999999999']) expect(decimalToMinorUnits(bad, 'usd')).toBeNull();
+  });
+
+  it('has no float drift: every cent and yen of a range round-trips', () => {
+    for (let c = 0; c < 20_000; c += 7) {
+      expect(decimalToMinorUnits(`${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`, 'usd')).toBe(c);
+      expect(decimalToMinorUnits(String(c), 'jpy')).toBe(c);
+    }
   });
 });

@@ -39,12 +39,80 @@ export function minorUnitsToAmount(minor: number, currency: string): number {
   return Math.round(minor) / 10 ** decimals;
 }
 
+const isoCodes = new Set(Intl.supportedValuesOf('currency'));
+
+/** Whether `code` is an ISO 4217 currency code this runtime knows (`Intl.supportedValuesOf('currency')`), any case. */
+export function isCurrencyCode(code: string): boolean {
+  return isoCodes.has(code.toUpperCase());
+}
+
+/** Whole units with thousands separators and the fraction, exactly, of a non-negative integer amount of minor units. */
+function splitMinorUnits(abs: number, decimals: number): { whole: string; fraction: string } {
+  const digits = String(abs).padStart(decimals + 1, '0');
+  const cut = digits.length - decimals;
+  return { whole: digits.slice(0, cut).replace(/\B(?=(\d{3})+(?!\d))/g, ','), fraction: digits.slice(cut) };
+}
+
 /** An amount in minor units as text, e.g. `USD 2,500.00`, `JPY 5,000`, `KWD 1.500`, `-USD 12.00`. Exact (no float). */
 export function formatMinorUnits(minor: number, currency: string): string {
   const decimals = currencyDecimals(currency);
   const sign = minor < 0 ? '-' : '';
-  const abs = Math.abs(Math.round(minor));
-  const scale = 10 ** decimals;
-  const whole = Math.floor(abs / scale).toLocaleString('en-US');
-  return `${sign}${currency.toUpperCase()} ${whole}${decimals ? `.${String(abs % scale).padStart(decimals, '0')}` : ''}`;
+  const { whole, fraction } = splitMinorUnits(Math.abs(Math.round(minor)), decimals);
+  return `${sign}${currency.toUpperCase()} ${whole}${decimals ? `.${fraction}` : ''}`;
+}
+
+const moneyTemplates = new Map<string, Intl.NumberFormatPart[] | null>();
+
+/** How en-US writes ±1 in `currency` with its decimals (symbol, placement, sign), or null for a code Intl refuses. */
+function moneyTemplate(currency: string, negative: boolean): Intl.NumberFormatPart[] | null {
+  const key = `${currency.toLowerCase()}${negative ? '-' : '+'}`;
+  let parts = moneyTemplates.get(key);
+  if (parts === undefined) {
+    const decimals = currencyDecimals(currency);
+    try {
+      const format = new Intl.NumberFormat('en-US', {
+        style: 'currency',
+        currency,
+        minimumFractionDigits: decimals,
+        maximumFractionDigits: decimals,
+      });
+      parts = format.formatToParts(negative ? -1 : 1);
+    } catch {
+      parts = null;
+    }
+    moneyTemplates.set(key, parts);
+  }
+  return parts;
+}
+
+/**
+ * An amount in minor units of `currency` as money: symbol and placement as
+ * `Intl.NumberFormat('en-US', { style: 'currency' })` writes them, the currency's decimals as
+ * `currencyDecimals` counts them, and every digit computed from the integer (exact, no float):
+ * 123456 gbp → `£1,234.56`, 5000 jpy → `¥5,000`, 1234 kwd → `KWD 1.234` (a no-break space after the
+ * code, as Intl writes it), -5000 usd → `-$50.00`. A code Intl does not accept falls back to
+ * `formatMinorUnits`. Case-insensitive.
+ */
+export function formatMoney(minor: number, currency: string): string {
+  const template = moneyTemplate(currency, minor < 0);
+  if (!template) return formatMinorUnits(minor, currency);
+  const { whole, fraction } = splitMinorUnits(Math.abs(Math.round(minor)), currencyDecimals(currency));
+  return template.map((p) => (p.type === 'integer' ? whole : p.type === 'fraction' ? fraction : p.value)).join('');
+}
+
+/**
+ * A decimal amount as text (`"12.34"`, `"5000"`, `"-0.5"`) → integer minor units of `currency`, exactly
+ * (string arithmetic, no float): "12.34" usd → 1234, "5000" jpy → 5000, "1.234" kwd → 1234. A digit
+ * beyond the currency's decimals rounds half away from zero ("0.105" usd → 11, "0.5" jpy → 1). Null for
+ * anything that is not a plain decimal, or an amount past 2^53.
+ */
+export function decimalToMinorUnits(text: string, currency: string): number | null {
+  const m = /^(-)?(\d+)(?:\.(\d*))?$/.exec(text.trim());
+  if (!m) return null;
+  const decimals = currencyDecimals(currency);
+  const fraction = (m[3] ?? '').padEnd(decimals + 1, '0');
+  let minor = Number(`${m[2]}${fraction.slice(0, decimals)}`);
+  if (Number(fraction[decimals]) >= 5) minor += 1;
+  if (!Number.isSafeInteger(minor)) return null;
+  return m[1] && minor !== 0 ? -minor : minor;
 }

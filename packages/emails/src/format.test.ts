@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  adSpendNote,
   formatCents,
   formatChange,
   formatCount,
+  formatOptionalCents,
   formatPercent,
   formatRoas,
   formatWeekRange,
   formatWeekRangeWithYear,
   leadSourcesForReport,
   oneLine,
+  otherCurrenciesLine,
   plural,
 } from './format';
 
@@ -20,6 +23,45 @@ describe('email formatting', () => {
     expect(formatCents(123456789)).toBe('$1,234,567.89');
     expect(formatCents(-50000)).toBe('-$500.00');
     expect(formatCents(900719925474099)).toBe('$9,007,199,254,740.99');
+  });
+
+  // Every amount read as US dollars: a GBP tenant's "£" was "$", a JPY tenant's ¥5,000 was "$50.00".
+  it("formats minor units in the report's currency: its symbol and decimals, exactly", () => {
+    expect(formatCents(123456, 'usd')).toBe('$1,234.56');
+    expect(formatCents(123456, 'gbp')).toBe('£1,234.56');
+    expect(formatCents(123456, 'eur')).toBe('€1,234.56');
+    expect(formatCents(5000, 'jpy')).toBe('¥5,000');
+    expect(formatCents(1234, 'kwd')).toBe('KWD\u00a01.234');
+    expect(formatCents(-50000, 'gbp')).toBe('-£500.00');
+    expect(formatCents(-5000, 'jpy')).toBe('-¥5,000');
+    expect(formatCents(-1234, 'kwd')).toBe('-KWD\u00a01.234');
+    expect(formatCents(123456789, 'eur')).toBe('€1,234,567.89');
+    expect(formatCents(1234567890, 'jpy')).toBe('¥1,234,567,890');
+    expect(formatCents(1234567890, 'KWD')).toBe('KWD\u00a01,234,567.890');
+    expect(formatOptionalCents(null, 'jpy')).toBe('—');
+    expect(formatOptionalCents(700, 'jpy')).toBe('¥700');
+  });
+
+  it('notes spend in another currency (left out of the figures), else a week pair with no spend, in the report currency', () => {
+    const labels = { week: 'last week', previous: 'the week before' };
+    const yen = { spend_cents: 0, other_currencies: { jpy: { spend_cents: 500000 } } };
+    expect(adSpendNote(yen, { spend_cents: 0 }, 'gbp', labels)).toBe(
+      "Ad spend in another currency than this report's (GBP) is left out of spend, costs and ROAS: ¥500,000 last week.",
+    );
+    expect(adSpendNote(yen, { ...yen, other_currencies: { eur: { spend_cents: 100 }, jpy: { spend_cents: 7 } } }, 'gbp', labels)).toBe(
+      "Ad spend in another currency than this report's (GBP) is left out of spend, costs and ROAS: ¥500,000 last week; €1.00 + ¥7 the week before.",
+    );
+    expect(adSpendNote({ spend_cents: 0 }, { spend_cents: 0 }, 'jpy', labels)).toContain('costs per lead and per purchase read ¥0 and');
+    expect(adSpendNote({ spend_cents: 0 }, { spend_cents: 0 }, 'usd', labels)).toContain('read $0.00 and ROAS has no value.');
+    expect(adSpendNote({ spend_cents: 1 }, { spend_cents: 0 }, 'usd', labels)).toBeNull();
+  });
+
+  it('lists payments in other currencies on one line, by code; none → null', () => {
+    expect(
+      otherCurrenciesLine({ usd: { cash_collected_cents: 1200, payments: 2 }, jpy: { cash_collected_cents: 5000, payments: 1 } }),
+    ).toBe('Also collected, not in these totals: ¥5,000 (1 payment) · $12.00 (2 payments).');
+    expect(otherCurrenciesLine(undefined)).toBeNull();
+    expect(otherCurrenciesLine({})).toBeNull();
   });
 
   it('formats changes, percentages, ROAS and counts; null is a dash', () => {

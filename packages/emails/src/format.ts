@@ -1,3 +1,5 @@
+import { formatMoney } from '@mcb/core';
+
 /** Shown for a figure that has no value (a cost or ratio whose divisor is 0). */
 export const dash = '—';
 
@@ -7,29 +9,67 @@ function groupThousands(digits: string): string {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** Integer cents as dollars, exact (no float): 123456 → `$1,234.56`, -5000 → `-$50.00`. */
-export function formatCents(cents: number): string {
-  const sign = cents < 0 ? '-' : '';
-  const abs = Math.abs(cents);
-  const dollars = Math.floor(abs / 100);
-  const rest = String(abs % 100).padStart(2, '0');
-  return `${sign}$${groupThousands(String(dollars))}.${rest}`;
+/**
+ * Integer minor units of `currency` (default usd) as money, exact (no float; `formatMoney`):
+ * 123456 → `$1,234.56`, -5000 → `-$50.00`, (123456, 'gbp') → `£1,234.56`, (5000, 'jpy') → `¥5,000`.
+ */
+export function formatCents(cents: number, currency = 'usd'): string {
+  return formatMoney(cents, currency);
 }
 
-/** Cents or `—` for null. */
-export function formatOptionalCents(cents: number | null): string {
-  return cents === null ? dash : formatCents(cents);
+/** Minor units of `currency` as money, or `—` for null. */
+export function formatOptionalCents(cents: number | null, currency = 'usd'): string {
+  return cents === null ? dash : formatCents(cents, currency);
+}
+
+/** The ad figures a note under them looks at. */
+interface AdSpend {
+  spend_cents: number;
+  /** Spend in an ad account currency other than the report's (left out of the figures). */
+  other_currencies?: Record<string, { spend_cents: number }>;
+}
+
+/** `¥500,000 + €20.00`, by code. */
+function otherCurrencySpend(other: Record<string, { spend_cents: number }>): string {
+  return Object.entries(other)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([code, v]) => formatCents(v.spend_cents, code))
+    .join(' + ');
 }
 
 /**
- * Said under the ad figures when neither week has any spend. The figures stay the ones `--format json`
- * gives (SPEC §7: the same numbers everywhere; a cost per lead is null only without leads), so a week
- * with leads and no spend reads "$0.00" per lead: this line says why, lest a client read free leads.
- * Null when either week has spend.
+ * The note under the ad figures, or null. When either week has spend in another currency than the
+ * report's (a Meta ad account in yen for a tenant reporting in pounds), that spend was left out and
+ * costs and ROAS have no value: the note says so, with the amounts. Else, when neither week has any
+ * spend: the figures stay the ones `--format json` gives (SPEC §7: the same numbers everywhere; a cost
+ * per lead is null only without leads), so a week with leads and no spend reads "$0.00" per lead, and
+ * the note says why, lest a client read free leads. `labels` name the two weeks (`weekWording`).
  */
-export function noAdSpendLine(spendCents: number, previousSpendCents: number): string | null {
-  if (spendCents !== 0 || previousSpendCents !== 0) return null;
-  return 'No ad spend recorded for either week (Meta Ads not connected, or no ads running), so costs per lead and per purchase read $0.00 and ROAS has no value.';
+export function adSpendNote(
+  current: AdSpend,
+  previous: AdSpend,
+  currency: string,
+  labels: { week: string; previous: string },
+): string | null {
+  const elsewhere = [
+    current.other_currencies && `${otherCurrencySpend(current.other_currencies)} ${labels.week}`,
+    previous.other_currencies && `${otherCurrencySpend(previous.other_currencies)} ${labels.previous}`,
+  ].filter((part): part is string => !!part);
+  if (elsewhere.length)
+    return `Ad spend in another currency than this report's (${currency.toUpperCase()}) is left out of spend, costs and ROAS: ${elsewhere.join('; ')}.`;
+  if (current.spend_cents !== 0 || previous.spend_cents !== 0) return null;
+  return `No ad spend recorded for either week (Meta Ads not connected, or no ads running), so costs per lead and per purchase read ${formatCents(0, currency)} and ROAS has no value.`;
+}
+
+/**
+ * "Also collected, not in these totals: ¥5,000 (1 payment) · €12.00 (2 payments)." — payments of the
+ * week in currencies other than the report's, by code; null when there are none.
+ */
+export function otherCurrenciesLine(other: Record<string, { cash_collected_cents: number; payments: number }> | undefined): string | null {
+  const entries = Object.entries(other ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return null;
+  const parts = entries.map(([code, v]) => `${formatCents(v.cash_collected_cents, code)} (${plural(v.payments, 'payment')})`);
+  return `Also collected, not in these totals: ${parts.join(' · ')}.`;
 }
 
 /** A count with thousands separators. */

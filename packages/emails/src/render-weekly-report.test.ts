@@ -110,4 +110,59 @@ describe('weekly report email', () => {
     expect(text).toContain('23 others 23');
     for (const out of [text, html]) for (const ch of ['\u0007', '\u001b', '\u2028', '\u202e', '\r']) expect(out).not.toContain(ch);
   });
+
+  // The subject and every amount were US dollars whatever the tenant was paid in (¥5,000 read "$50.00").
+  it("writes every amount in the report's currency: subject, HTML and text", async () => {
+    const yen = sampleFigures();
+    yen.currency = 'jpy';
+    yen.revenue = {
+      cash_collected_cents: 5000,
+      projected_cents: 5000,
+      by_category: { deposit: 0, full_purchase: 5000, payment_plan: 0, downpayment: 0, recurring: 0, refund: 0 },
+      by_source: { stripe: { cash_collected_cents: 5000, projected_cents: 5000 } },
+    };
+    yen.ads = { spend_cents: 1200, cost_per_lead_cents: 1, cost_per_purchase_cents: 1200, roas: 4.17, top: [] };
+    expect(buildWeeklyReportSubject(yen, 'last')).toBe('Columnline AI weekly: Dec 28 – Jan 3 · ¥5,000 collected');
+    const { html, text } = await renderWeeklyReport({ figures: yen, ownerName: 'Connor', tense: 'last' });
+    expect(html).toContain('Here is how last week went: ¥5,000 collected');
+    expect(text).toContain('Cash collected              ¥5,000  (— vs the week before)');
+    expect(text).toContain('Ad spend                    ¥1,200');
+    expect(text).toContain('Cost per lead               ¥1');
+    expect(text).toContain('The week before (Dec 28 – Jan 3): ¥123,456,789 collected');
+    // No dollar amount anywhere (React's markers `<!--$-->` aside).
+    for (const out of [html, text]) {
+      expect(out).not.toMatch(/\$\d/);
+      expect(out).not.toContain('¥50.00');
+    }
+
+    const pounds = { ...sampleFigures(), currency: 'gbp' };
+    expect(buildWeeklyReportSubject(pounds, 'current')).toBe('Columnline AI weekly: Dec 28 – Jan 3 · £1,234,567.89 collected so far');
+    const gbp = await renderWeeklyReport({ figures: pounds, ownerName: 'Connor', tense: 'last' });
+    expect(gbp.text).toContain('Cash collected              £1,234,567.89');
+    expect(gbp.text).toContain('read £0.00 and ROAS has no value');
+    expect(gbp.html).toContain('£1,234,567.89');
+    expect(`${gbp.html}${gbp.text}`).not.toMatch(/\$\d/);
+  });
+
+  it('says what was paid in other currencies, and leaves ad spend in another currency out of costs and ROAS', async () => {
+    const f = { ...sampleFigures(), currency: 'gbp' };
+    f.revenue = { ...f.revenue, other_currencies: { usd: { cash_collected_cents: 1200, payments: 1 } } };
+    f.ads = {
+      spend_cents: 0,
+      cost_per_lead_cents: null,
+      cost_per_purchase_cents: null,
+      roas: null,
+      top: [],
+      other_currencies: { jpy: { spend_cents: 500000 } },
+    };
+    const { html, text } = await renderWeeklyReport({ figures: f, ownerName: 'Connor', tense: 'last' });
+    const also = 'Also collected, not in these totals: $12.00 (1 payment).';
+    const left = "Ad spend in another currency than this report's (GBP) is left out of spend, costs and ROAS: ¥500,000 last week.";
+    expect(text).toContain(also);
+    expect(text).toContain(left);
+    expect(html).toContain(also);
+    expect(html).toContain(left.replace("'", '&#x27;'));
+    expect(text).not.toContain('No ad spend recorded');
+    expect(text).toContain('Cost per lead               —');
+  });
 });

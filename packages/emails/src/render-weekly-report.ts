@@ -1,6 +1,7 @@
 import { render } from '@react-email/render';
 import { createElement } from 'react';
 import {
+  adSpendNote,
   conversionsLine,
   dash,
   formatCents,
@@ -12,8 +13,8 @@ import {
   formatWeekRange,
   formatWeekRangeWithYear,
   leadSourcesForReport,
-  noAdSpendLine,
   oneLine,
+  otherCurrenciesLine,
   plural,
 } from './format';
 import { WeeklyReport } from './weekly-report';
@@ -26,11 +27,14 @@ export interface RenderedEmail {
   text: string;
 }
 
-/** `<Tenant> weekly: <Mon d – Sun d> · $<cash> collected` (SPEC §7), `… collected so far` for a week still running. */
+/**
+ * `<Tenant> weekly: <Mon d – Sun d> · $<cash> collected` (SPEC §7), the cash in the report's currency
+ * (`£1,234.56`, `¥5,000`), `… collected so far` for a week still running.
+ */
 export function buildWeeklyReportSubject(figures: WeeklyReportFigures, tense: ReportWeekTense): string {
   const range = formatWeekRange(figures.period.start_date, figures.period.end_date);
   const suffix = weekWording(tense, figures.period).subjectSuffix;
-  return `${figures.tenant.name} weekly: ${range} · ${formatCents(figures.revenue.cash_collected_cents)} collected${suffix}`;
+  return `${figures.tenant.name} weekly: ${range} · ${formatCents(figures.revenue.cash_collected_cents, figures.currency)} collected${suffix}`;
 }
 
 function line(label: string, value: string, width = 28): string {
@@ -44,6 +48,8 @@ function line(label: string, value: string, width = 28): string {
 export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyReportProps): string {
   const greeting = ownerName?.trim() || f.tenant.name;
   const w = weekWording(tense, f.period);
+  const money = (minor: number) => formatCents(minor, f.currency);
+  const optionalMoney = (minor: number | null) => formatOptionalCents(minor, f.currency);
   const maxStage = Math.max(0, ...f.stages.map((st) => st.count));
   const out: string[] = [
     `${f.tenant.name} · weekly report · ${formatWeekRangeWithYear(f.period.start_date, f.period.end_date)}`,
@@ -52,13 +58,10 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
     '',
     `${w.intro}.`,
     '',
-    line(
-      'Cash collected',
-      `${formatCents(f.revenue.cash_collected_cents)}  (${formatChange(f.change.cash_collected_cents)} vs ${w.previous})`,
-    ),
+    line('Cash collected', `${money(f.revenue.cash_collected_cents)}  (${formatChange(f.change.cash_collected_cents)} vs ${w.previous})`),
     line('New leads', `${formatCount(f.leads)}  (${formatChange(f.change.leads)})`),
     line('Purchases', `${formatCount(f.purchases)}  (${formatChange(f.change.purchases)})`),
-    line('Ad spend', `${formatCents(f.ads.spend_cents)}  (${formatChange(f.change.spend_cents)})`),
+    line('Ad spend', `${money(f.ads.spend_cents)}  (${formatChange(f.change.spend_cents)})`),
     '',
     `FUNNEL (people, conversion from the stage before, change vs ${w.previous})`,
   ];
@@ -75,44 +78,46 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
   out.push(
     '',
     'REVENUE',
-    line('Deposits', formatCents(c.deposit ?? 0)),
-    line('Full purchases', formatCents(c.full_purchase ?? 0)),
-    line('Plan downpayments', formatCents(c.downpayment ?? 0)),
-    line('Recurring plan payments', formatCents(c.recurring ?? 0)),
-    line('Refunds', formatCents(c.refund ?? 0)),
-    line('Cash collected', formatCents(f.revenue.cash_collected_cents)),
+    line('Deposits', money(c.deposit ?? 0)),
+    line('Full purchases', money(c.full_purchase ?? 0)),
+    line('Plan downpayments', money(c.downpayment ?? 0)),
+    line('Recurring plan payments', money(c.recurring ?? 0)),
+    line('Refunds', money(c.refund ?? 0)),
+    line('Cash collected', money(f.revenue.cash_collected_cents)),
     line(
       'Projected revenue',
-      `${formatCents(f.revenue.projected_cents)}  (full purchases + plan values ${formatCents((c.payment_plan ?? 0) + (c.downpayment ?? 0))})`,
+      `${money(f.revenue.projected_cents)}  (full purchases + plan values ${money((c.payment_plan ?? 0) + (c.downpayment ?? 0))})`,
     ),
   );
   for (const [src, v] of Object.entries(f.revenue.by_source).sort(([a], [b]) => a.localeCompare(b))) {
-    out.push(line(`  ${src}`, `${formatCents(v.cash_collected_cents)} collected / ${formatCents(v.projected_cents)} projected`));
+    out.push(line(`  ${src}`, `${money(v.cash_collected_cents)} collected / ${money(v.projected_cents)} projected`));
   }
+  const otherCurrencies = otherCurrenciesLine(f.revenue.other_currencies);
+  if (otherCurrencies) out.push(otherCurrencies);
   out.push(
     '',
     'ADS',
-    line('Spend', formatCents(f.ads.spend_cents)),
-    line('Cost per lead', formatOptionalCents(f.ads.cost_per_lead_cents)),
-    line('Cost per purchase', formatOptionalCents(f.ads.cost_per_purchase_cents)),
+    line('Spend', money(f.ads.spend_cents)),
+    line('Cost per lead', optionalMoney(f.ads.cost_per_lead_cents)),
+    line('Cost per purchase', optionalMoney(f.ads.cost_per_purchase_cents)),
     line('ROAS', formatRoas(f.ads.roas)),
   );
-  const noSpend = noAdSpendLine(f.ads.spend_cents, f.previous.ads.spend_cents);
-  if (noSpend) out.push(noSpend);
+  const spendNote = adSpendNote(f.ads, f.previous.ads, f.currency, w);
+  if (spendNote) out.push(spendNote);
   const conversions = conversionsLine(f.conversions_sent, f.previous.conversions_sent, w.previous);
   if (conversions) out.push(conversions);
   out.push('', 'TOP ADS (meetings held, purchases, spend)');
   if (f.ads.top.length === 0) out.push(`No meetings held or purchases from a known ad ${w.week}.`);
   for (const [i, ad] of f.ads.top.entries()) {
     out.push(
-      `${i + 1}. ${oneLine(ad.name ?? 'Unnamed ad')} (${oneLine(ad.ad_id, 40)}): ${formatCount(ad.meetings_held)} held, ${plural(ad.purchases, 'purchase')}, ${formatCents(ad.spend_cents)}`,
+      `${i + 1}. ${oneLine(ad.name ?? 'Unnamed ad')} (${oneLine(ad.ad_id, 40)}): ${formatCount(ad.meetings_held)} held, ${plural(ad.purchases, 'purchase')}, ${money(ad.spend_cents)}`,
     );
   }
   out.push(
     '',
     '--',
     `Period: Monday ${f.period.start_date} 00:00 to Sunday ${f.period.end_date} 24:00, ${f.period.timezone} (${f.period.hours} hours).`,
-    `${capitalize(w.previous)} (${formatWeekRange(f.previous.period.start_date, f.previous.period.end_date)}): ${formatCents(f.previous.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}.`,
+    `${capitalize(w.previous)} (${formatWeekRange(f.previous.period.start_date, f.previous.period.end_date)}): ${money(f.previous.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}.`,
   );
   return `${out.join('\n')}\n`;
 }

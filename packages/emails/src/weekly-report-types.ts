@@ -3,7 +3,8 @@ import type { ReportWeekTense } from './wording';
 /**
  * What the weekly report template shows. Structurally a subset of `ReportFigures` from
  * `@mcb/reports` (which passes its figures as they are), so the email can never show numbers
- * other than the ones `--format json` prints. Money in integer cents; fractions 0..1.
+ * other than the ones `--format json` prints. Money in integer minor units of the report's `currency`
+ * (cents, yen, fils); fractions 0..1.
  */
 export interface WeeklyReportWeek {
   period: { start_date: string; end_date: string; timezone: string; hours: number };
@@ -16,6 +17,8 @@ export interface WeeklyReportWeek {
     projected_cents: number;
     by_category: Record<string, number>;
     by_source: Record<string, { cash_collected_cents: number; projected_cents: number }>;
+    /** Payments in other currencies (by lowercase code, in its minor units), in none of the totals. */
+    other_currencies?: Record<string, { cash_collected_cents: number; payments: number }>;
   };
   ads: {
     spend_cents: number;
@@ -23,6 +26,8 @@ export interface WeeklyReportWeek {
     cost_per_purchase_cents: number | null;
     roas: number | null;
     top: ReadonlyArray<{ ad_id: string; name: string | null; meetings_held: number; purchases: number; spend_cents: number }>;
+    /** Spend in an ad account currency other than the report's: left out of spend, costs and ROAS. */
+    other_currencies?: Record<string, { spend_cents: number }>;
   };
   /** Events sent to Meta's Conversions API in the week (absent or 0: the tenant does not send any). */
   conversions_sent?: { total: number; by_event: Record<string, number> };
@@ -30,6 +35,8 @@ export interface WeeklyReportWeek {
 
 export interface WeeklyReportFigures extends WeeklyReportWeek {
   tenant: { name: string };
+  /** The report's currency (lowercase ISO 4217): every amount is written in it. */
+  currency: string;
   change: {
     leads: number | null;
     purchases: number | null;

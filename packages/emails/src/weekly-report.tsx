@@ -3,6 +3,7 @@
 import { Body, Container, Head, Heading, Hr, Html, Preview, Section, Text } from '@react-email/components';
 import type { CSSProperties, ReactNode } from 'react';
 import {
+  adSpendNote,
   conversionsLine,
   dash,
   formatCents,
@@ -14,8 +15,8 @@ import {
   formatWeekRange,
   formatWeekRangeWithYear,
   leadSourcesForReport,
-  noAdSpendLine,
   oneLine,
+  otherCurrenciesLine,
   plural,
 } from './format';
 import type { WeeklyReportProps } from './weekly-report-types';
@@ -167,10 +168,15 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
   const cash = f.revenue.cash_collected_cents;
   const sources = Object.entries(f.revenue.by_source).sort(([a], [b]) => a.localeCompare(b));
   const leadSources = leadSourcesForReport(f.leads_by_source);
+  const money = (minor: number) => formatCents(minor, f.currency);
+  const optionalMoney = (minor: number | null) => formatOptionalCents(minor, f.currency);
+  const otherCurrencies = otherCurrenciesLine(f.revenue.other_currencies);
+  const spendNote = adSpendNote(f.ads, p.ads, f.currency, w);
+  const conversions = conversionsLine(f.conversions_sent, p.conversions_sent, w.previous);
   return (
     <Html lang="en">
       <Head />
-      <Preview>{`${range}: ${formatCents(cash)} collected${w.subjectSuffix}, ${plural(f.leads, 'new lead')}, ${plural(f.purchases, 'purchase')}`}</Preview>
+      <Preview>{`${range}: ${money(cash)} collected${w.subjectSuffix}, ${plural(f.leads, 'new lead')}, ${plural(f.purchases, 'purchase')}`}</Preview>
       <Body style={s.body}>
         <Container style={s.container}>
           <Text style={s.eyebrow}>{`${f.tenant.name} · weekly report`}</Text>
@@ -179,16 +185,16 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
           </Heading>
           <Text style={s.p}>{`Hi ${greetingName},`}</Text>
           <Text style={s.p}>
-            {`${w.intro}: ${formatCents(cash)} collected, ${plural(f.purchases, 'purchase')} and ${plural(f.leads, 'new lead')}.`}
+            {`${w.intro}: ${money(cash)} collected, ${plural(f.purchases, 'purchase')} and ${plural(f.leads, 'new lead')}.`}
           </Text>
 
           <TileRow>
-            <ChangeTile label="Cash collected" value={formatCents(cash)} delta={f.change.cash_collected_cents} previous={w.previous} />
+            <ChangeTile label="Cash collected" value={money(cash)} delta={f.change.cash_collected_cents} previous={w.previous} />
             <ChangeTile label="New leads" value={formatCount(f.leads)} delta={f.change.leads} previous={w.previous} />
             <ChangeTile label="Purchases" value={formatCount(f.purchases)} delta={f.change.purchases} previous={w.previous} />
             <ChangeTile
               label="Ad spend"
-              value={formatCents(f.ads.spend_cents)}
+              value={money(f.ads.spend_cents)}
               delta={f.change.spend_cents}
               previous={w.previous}
               goodWhenUp={false}
@@ -235,23 +241,23 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
             {categoryLabels.map(([key, label]) => (
               <tr key={key}>
                 <td style={s.cell}>{label}</td>
-                <td style={s.cellNum}>{formatCents(f.revenue.by_category[key] ?? 0)}</td>
+                <td style={s.cellNum}>{money(f.revenue.by_category[key] ?? 0)}</td>
               </tr>
             ))}
             <tr>
               <td style={{ ...s.cell, ...s.total }}>Cash collected</td>
-              <td style={{ ...s.cellNum, ...s.total }}>{formatCents(cash)}</td>
+              <td style={{ ...s.cellNum, ...s.total }}>{money(cash)}</td>
             </tr>
             <tr>
               <td style={s.cell}>Full purchases + payment plan values</td>
               <td style={s.cellNum}>
-                {`${formatCents(f.revenue.by_category.full_purchase ?? 0)} + ${formatCents((f.revenue.by_category.payment_plan ?? 0) + (f.revenue.by_category.downpayment ?? 0))}`}
+                {`${money(f.revenue.by_category.full_purchase ?? 0)} + ${money((f.revenue.by_category.payment_plan ?? 0) + (f.revenue.by_category.downpayment ?? 0))}`}
               </td>
             </tr>
             <tr>
               <td style={{ ...s.cell, ...s.total }}>Projected revenue</td>
               <td style={{ ...s.cellNum, ...s.total }}>
-                {`${formatCents(f.revenue.projected_cents)} `}
+                {`${money(f.revenue.projected_cents)} `}
                 <span style={{ ...changeStyle(f.change.projected_cents), fontWeight: 400, fontSize: '12px' }}>
                   {`(${formatChange(f.change.projected_cents)})`}
                 </span>
@@ -261,34 +267,31 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
           {sources.length > 0 ? (
             <Text style={{ ...s.small, marginTop: '8px' }}>
               {`By source: ${sources
-                .map(([src, v]) => `${src} ${formatCents(v.cash_collected_cents)} collected / ${formatCents(v.projected_cents)} projected`)
+                .map(([src, v]) => `${src} ${money(v.cash_collected_cents)} collected / ${money(v.projected_cents)} projected`)
                 .join(' · ')}`}
             </Text>
           ) : null}
+          {otherCurrencies ? <Text style={{ ...s.small, marginTop: '8px' }}>{otherCurrencies}</Text> : null}
 
           <Heading as="h2" style={s.h2}>
             Ads
           </Heading>
           <TileRow>
-            <Tile label="Spend" value={formatCents(f.ads.spend_cents)} note={`${w.previous} ${formatCents(p.ads.spend_cents)}`} />
+            <Tile label="Spend" value={money(f.ads.spend_cents)} note={`${w.previous} ${money(p.ads.spend_cents)}`} />
             <Tile
               label="Cost per lead"
-              value={formatOptionalCents(f.ads.cost_per_lead_cents)}
-              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_lead_cents)}`}
+              value={optionalMoney(f.ads.cost_per_lead_cents)}
+              note={`${w.previous} ${optionalMoney(p.ads.cost_per_lead_cents)}`}
             />
             <Tile
               label="Cost per purchase"
-              value={formatOptionalCents(f.ads.cost_per_purchase_cents)}
-              note={`${w.previous} ${formatOptionalCents(p.ads.cost_per_purchase_cents)}`}
+              value={optionalMoney(f.ads.cost_per_purchase_cents)}
+              note={`${w.previous} ${optionalMoney(p.ads.cost_per_purchase_cents)}`}
             />
             <Tile label="ROAS" value={formatRoas(f.ads.roas)} note={`${w.previous} ${formatRoas(p.ads.roas)}`} />
           </TileRow>
-          {noAdSpendLine(f.ads.spend_cents, p.ads.spend_cents) ? (
-            <Text style={{ ...s.small, marginTop: '8px' }}>{noAdSpendLine(f.ads.spend_cents, p.ads.spend_cents)}</Text>
-          ) : null}
-          {conversionsLine(f.conversions_sent, p.conversions_sent, w.previous) ? (
-            <Text style={{ ...s.small, marginTop: '8px' }}>{conversionsLine(f.conversions_sent, p.conversions_sent, w.previous)}</Text>
-          ) : null}
+          {spendNote ? <Text style={{ ...s.small, marginTop: '8px' }}>{spendNote}</Text> : null}
+          {conversions ? <Text style={{ ...s.small, marginTop: '8px' }}>{conversions}</Text> : null}
 
           <Heading as="h2" style={s.h2}>
             Top ads
@@ -312,7 +315,7 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
                   </td>
                   <td style={s.cellNum}>{formatCount(ad.meetings_held)}</td>
                   <td style={s.cellNum}>{formatCount(ad.purchases)}</td>
-                  <td style={s.cellNum}>{formatCents(ad.spend_cents)}</td>
+                  <td style={s.cellNum}>{money(ad.spend_cents)}</td>
                 </tr>
               ))}
             </Table>
@@ -321,7 +324,7 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
           <Hr style={{ borderColor: colors.line, margin: '28px 0 12px' }} />
           <Text style={s.small}>
             {`Period: Monday ${f.period.start_date} 00:00 to Sunday ${f.period.end_date} 24:00, ${f.period.timezone} (${f.period.hours} hours). `}
-            {`${capitalize(w.previous)} (${formatWeekRange(p.period.start_date, p.period.end_date)}): ${formatCents(p.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}. `}
+            {`${capitalize(w.previous)} (${formatWeekRange(p.period.start_date, p.period.end_date)}): ${money(p.revenue.cash_collected_cents)} collected, ${plural(f.previous.leads, 'new lead')}, ${plural(f.previous.purchases, 'purchase')}. `}
             A person counts once, however many tools they came through.
           </Text>
         </Container>

@@ -37,6 +37,7 @@ export function sampleFigures(): WeeklyReportFigures {
   return {
     ...week,
     tenant: { name: 'Columnline AI' },
+    currency: 'usd',
     change: { leads: 0.5, purchases: -0.5, cash_collected_cents: null, projected_cents: 0, spend_cents: null, stages: { new_lead: 0.5 } },
     previous: sampleWeek([800, 0, 0, 0, 0, 0, 0, 0, 0, 2]),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dollarsToCents, normalizeGraphTime, parseAd, parseInsight } from './parse';
+import { dollarsToCents, insightFields, normalizeGraphTime, parseAd, parseInsight, spendToMinorUnits } from './parse';
 
 describe('dollarsToCents', () => {
   it.each([
@@ -23,6 +23,29 @@ describe('dollarsToCents', () => {
   });
   it('has no float drift over many values', () => {
     for (let c = 0; c < 20_000; c += 7) expect(dollarsToCents(`${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`)).toBe(c);
+  });
+});
+
+// A JPY ad account's ¥5,000 day was stored as 500000 (×100 whatever the currency).
+describe('spendToMinorUnits', () => {
+  it.each([
+    ['5000', 'JPY', 5000],
+    ['5000', 'jpy', 5000],
+    ['12.34', 'USD', 1234],
+    ['1.234', 'KWD', 1234],
+    ['0.5', 'KWD', 500],
+    ['1234.56', 'GBP', 123456],
+    ['1234.56', 'EUR', 123456],
+    ['4999.5', 'JPY', 5000],
+    ['', 'JPY', 0],
+    [null, 'KWD', 0],
+    [7, 'JPY', 7],
+  ] as const)('%s %s → %s minor units exactly', (input, currency, minor) => {
+    expect(spendToMinorUnits(input, currency)).toBe(minor);
+  });
+  it('rejects anything that is not a plain decimal', () => {
+    expect(spendToMinorUnits('1e3', 'JPY')).toBeNull();
+    expect(spendToMinorUnits('5,000', 'JPY')).toBeNull();
   });
 });
 
@@ -58,6 +81,19 @@ describe('parseInsight', () => {
         leads: 2,
       }),
     });
+  });
+  it('asks for the account currency and stores spend in its minor units, with the currency (lowercase)', () => {
+    expect(insightFields.split(',')).toContain('account_currency');
+    const yen = parseInsight({ ...base, spend: '5000', account_currency: 'JPY' });
+    expect(yen.ok && [yen.value.spendCents, yen.value.currency]).toEqual([5000, 'jpy']);
+    const dinar = parseInsight({ ...base, spend: '1.234', account_currency: 'KWD' });
+    expect(dinar.ok && [dinar.value.spendCents, dinar.value.currency]).toEqual([1234, 'kwd']);
+    const dollars = parseInsight({ ...base, spend: '12.34', account_currency: 'USD' });
+    expect(dollars.ok && [dollars.value.spendCents, dollars.value.currency]).toEqual([1234, 'usd']);
+    // Without it (Meta sends it when asked): two decimals, as before, and no currency.
+    const unknown = parseInsight({ ...base, spend: '12.34' });
+    expect(unknown.ok && [unknown.value.spendCents, unknown.value.currency]).toEqual([1234, null]);
+    expect(parseInsight({ ...base, account_currency: 'yen!' })).toEqual({ ok: false, error: expect.stringContaining('ad 1') });
   });
   it('sums on-Facebook and pixel leads only when the `lead` total is absent', () => {
     const r = parseInsight({

@@ -1,3 +1,4 @@
+import { decimalToMinorUnits } from '@mcb/core';
 import { z } from 'zod';
 
 /** `fields=` of the ads request: ad set, campaign and creative expanded in the same call (no request per ad). */
@@ -14,8 +15,21 @@ export const adFields = [
   'creative{id,title,body,thumbnail_url,image_url,video_id,object_type}',
 ].join(',');
 
-/** `fields=` of the ad-level daily insights request. */
-export const insightFields = ['ad_id', 'date_start', 'date_stop', 'spend', 'impressions', 'clicks', 'reach', 'actions'].join(',');
+/**
+ * `fields=` of the ad-level daily insights request. `account_currency` is the currency `spend` is in
+ * (an ad account has one): without it a ¥5,000 day cannot be told from $5,000.
+ */
+export const insightFields = [
+  'ad_id',
+  'date_start',
+  'date_stop',
+  'account_currency',
+  'spend',
+  'impressions',
+  'clicks',
+  'reach',
+  'actions',
+].join(',');
 
 /**
  * Every ad effective status, so paused, archived and deleted ads are returned too: Meta omits
@@ -68,6 +82,8 @@ export type RawAd = z.infer<typeof rawAdSchema>;
 export interface RawInsight {
   ad_id: string;
   date_start: string;
+  /** ISO 4217, as Meta writes it (`USD`, `JPY`). */
+  account_currency?: string | null;
   spend?: string | number | null;
   impressions?: string | number | null;
   clicks?: string | number | null;
@@ -101,11 +117,14 @@ export interface CreativeRow {
   mediaType: string | null;
 }
 
-/** A `meta_ad_insights` row: one ad, one day (the ad account's time zone). Spend in integer cents. */
+/** A `meta_ad_insights` row: one ad, one day (the ad account's time zone). */
 export interface InsightRow {
   adId: string;
   date: string;
+  /** Spend in integer minor units of `currency` (cents, yen, fils). */
   spendCents: number;
+  /** The ad account's currency, lowercase; null when Meta did not say (spend then read with two decimals). */
+  currency: string | null;
   impressions: number;
   clicks: number;
   reach: number;
@@ -118,18 +137,19 @@ export interface InsightRow {
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
- * A decimal currency string ("12.34", "0.5", "7") → integer cents, exactly (no float math).
- * A third decimal rounds half up. Returns null for anything that is not a plain decimal.
+ * Meta's `spend` (a decimal amount in the ad account's currency: "12.34" USD, "5000" JPY, "1.234" KWD)
+ * → integer minor units of that currency (1234, 5000, 1234), exactly (no float math), with the
+ * currency's exponent (`currencyDecimals`). A digit beyond it rounds half up. Empty is 0; anything
+ * that is not a plain decimal is null.
  */
-export function dollarsToCents(value: string | number | null | undefined): number | null {
+export function spendToMinorUnits(value: string | number | null | undefined, currency: string): number | null {
   if (value == null || value === '') return 0;
-  const text = typeof value === 'number' ? String(value) : value.trim();
-  const m = /^(-)?(\d+)(?:\.(\d*))?$/.exec(text);
-  if (!m) return null;
-  const frac = (m[3] ?? '').padEnd(3, '0');
-  let cents = Number(m[2]) * 100 + Number(frac.slice(0, 2));
-  if (Number(frac[2]) >= 5) cents += 1;
-  return m[1] ? -cents : cents;
+  return decimalToMinorUnits(typeof value === 'number' ? String(value) : value, currency);
+}
+
+/** A two-decimal amount ("12.34", "0.5", "7") → integer cents: `spendToMinorUnits` in USD. */
+export function dollarsToCents(value: string | number | null | undefined): number | null {
+  return spendToMinorUnits(value, 'usd');
 }
 
 function count(value: string | number | null | undefined): number | null {
@@ -188,6 +208,7 @@ export function parseAd(input: unknown): ParseResult<{ ad: AdRow; creative: Crea
 const leadParts = ['onsite_conversion.lead_grouped', 'offsite_conversion.fb_pixel_lead'];
 
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
+const currencyPattern = /^[A-Za-z]{3}$/;
 const isCount = (v: unknown) => v == null || typeof v === 'string' || typeof v === 'number';
 
 /** Hand-written validation (no zod on this hot path: ~100k rows per sync). */
@@ -197,6 +218,8 @@ function readInsight(input: unknown): RawInsight | string {
   if (typeof i.ad_id !== 'string' || !i.ad_id) return 'insight has no ad_id';
   if (typeof i.date_start !== 'string' || !datePattern.test(i.date_start)) return 'insight has no date_start';
   if (!isCount(i.spend) || !isCount(i.impressions) || !isCount(i.clicks) || !isCount(i.reach)) return `bad figures for ad ${i.ad_id}`;
+  if (i.account_currency != null && (typeof i.account_currency !== 'string' || !currencyPattern.test(i.account_currency)))
+    return `account_currency is not a currency code for ad ${i.ad_id}`;
   if (i.actions != null) {
     if (!Array.isArray(i.actions)) return `actions is not a list for ad ${i.ad_id}`;
     for (const a of i.actions as Array<Record<string, unknown> | null>)
@@ -210,7 +233,9 @@ function readInsight(input: unknown): RawInsight | string {
 export function parseInsight(input: unknown): ParseResult<InsightRow> {
   const i = readInsight(input);
   if (typeof i === 'string') return { ok: false, error: i };
-  const spendCents = dollarsToCents(i.spend);
+  const currency = i.account_currency ? i.account_currency.toLowerCase() : null;
+  // Without a currency (Meta always sends it when asked), two decimals: what this sync stored before.
+  const spendCents = spendToMinorUnits(i.spend, currency ?? 'usd');
   const impressions = count(i.impressions);
   const clicks = count(i.clicks);
   const reach = count(i.reach);
@@ -227,6 +252,7 @@ export function parseInsight(input: unknown): ParseResult<InsightRow> {
       adId: i.ad_id,
       date: i.date_start,
       spendCents,
+      currency,
       impressions,
       clicks,
       reach,

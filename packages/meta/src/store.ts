@@ -57,26 +57,29 @@ export async function upsertCreatives(tx: TransactionSql, tenantId: string, inpu
  * Upserts daily insights, one row per (ad, date): a re-pulled day whose figures changed (Meta
  * restates recent days) overwrites its row in place, never adds one; an unchanged day is left
  * alone, so re-pulling the whole lookback window every run writes only what changed and
- * `synced_at` is when the row's figures last changed. Returns rows received (after de-duplication).
+ * `synced_at` is when the row's figures last changed. Spend is stored in minor units of the row's
+ * `currency` (the ad account's). Returns rows received (after de-duplication).
  */
 export async function upsertInsights(tx: TransactionSql, tenantId: string, input: InsightRow[]): Promise<number> {
   const rows = lastPerKey(input, (r) => `${r.adId}|${r.date}`);
   if (rows.length === 0) return 0;
   await tx`
-    insert into meta_ad_insights (tenant_id, ad_id, date, spend_cents, impressions, clicks, reach,
+    insert into meta_ad_insights (tenant_id, ad_id, date, spend_cents, currency, impressions, clicks, reach,
                                   link_clicks, landing_page_views, leads, actions, synced_at)
     select ${tenantId}::uuid, t.*, now()
     from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as t(
-      "adId" text, "date" date, "spendCents" int8, "impressions" int8, "clicks" int8, "reach" int8,
+      "adId" text, "date" date, "spendCents" int8, "currency" text, "impressions" int8, "clicks" int8, "reach" int8,
       "linkClicks" int8, "landingPageViews" int8, "leads" int8, "actions" jsonb)
     on conflict (tenant_id, ad_id, date) do update set
-      spend_cents = excluded.spend_cents, impressions = excluded.impressions, clicks = excluded.clicks,
-      reach = excluded.reach, link_clicks = excluded.link_clicks, landing_page_views = excluded.landing_page_views,
-      leads = excluded.leads, actions = excluded.actions, synced_at = excluded.synced_at
-    where (meta_ad_insights.spend_cents, meta_ad_insights.impressions, meta_ad_insights.clicks, meta_ad_insights.reach,
-           meta_ad_insights.link_clicks, meta_ad_insights.landing_page_views, meta_ad_insights.leads, meta_ad_insights.actions)
+      spend_cents = excluded.spend_cents, currency = excluded.currency, impressions = excluded.impressions,
+      clicks = excluded.clicks, reach = excluded.reach, link_clicks = excluded.link_clicks,
+      landing_page_views = excluded.landing_page_views, leads = excluded.leads, actions = excluded.actions,
+      synced_at = excluded.synced_at
+    where (meta_ad_insights.spend_cents, meta_ad_insights.currency, meta_ad_insights.impressions, meta_ad_insights.clicks,
+           meta_ad_insights.reach, meta_ad_insights.link_clicks, meta_ad_insights.landing_page_views, meta_ad_insights.leads,
+           meta_ad_insights.actions)
       is distinct from
-          (excluded.spend_cents, excluded.impressions, excluded.clicks, excluded.reach,
+          (excluded.spend_cents, excluded.currency, excluded.impressions, excluded.clicks, excluded.reach,
            excluded.link_clicks, excluded.landing_page_views, excluded.leads, excluded.actions)`;
   return rows.length;
 }

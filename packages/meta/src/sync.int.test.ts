@@ -274,3 +274,47 @@ describe('syncMetaAccount against the fake Graph API', () => {
     expect(text).not.toContain('access_token');
   });
 });
+
+// Spend was stored ×100 whatever the ad account's currency: a ¥5,000 day became 500000 "cents".
+describe('spend in the ad account currency', () => {
+  it('stores spend in the minor units of the account currency, with the currency; a row synced before gets it', async () => {
+    const yen = await createMetaTenant(admin, keyring);
+    const graph = await startFakeGraph({
+      accounts: [{ adAccountId: yen.adAccountId, token: yen.token, ads: 3, currency: { code: 'JPY', decimals: 0 } }],
+    });
+    try {
+      const target = await loadMetaTarget(loader, yen.id);
+      const range: DateRange = { since: '2026-10-26', until: '2026-10-28' };
+      const adId = graph.ads(yen.adAccountId)[0]?.id as string;
+      graph.restate(yen.adAccountId, adId, '2026-10-27', 5_000);
+      // A row from before account_currency was asked for: same spend, no currency.
+      await withTenantSql(
+        app.sql,
+        yen.id,
+        (tx) => tx`
+        insert into meta_ad_insights (tenant_id, ad_id, date, spend_cents) values (${yen.id}, ${adId}, '2026-10-27', 5000)`,
+      );
+      await runTenantMetaSync({ database: app, target, settings: { ...settings(), graphUrl: graph.url }, range });
+
+      const sent = graph.requests.find((r) => r.edge === 'insights');
+      expect(sent?.query.fields?.split(',')).toContain('account_currency');
+      const rows = await withTenantSql(
+        app.sql,
+        yen.id,
+        (tx) => tx<{ ad_id: string; date: string; spend_cents: number; currency: string | null }[]>`
+          select ad_id, date, spend_cents, currency from meta_ad_insights order by ad_id, date`,
+      );
+      expect(rows).toHaveLength(9);
+      expect(rows.find((r) => r.ad_id === adId && r.date === '2026-10-27')).toMatchObject({ spend_cents: 5_000, currency: 'jpy' });
+      for (const r of rows) {
+        expect(r.currency).toBe('jpy');
+        expect(r.spend_cents).toBe(graph.spendCents(yen.adAccountId, r.ad_id, r.date));
+      }
+    } finally {
+      await graph.close();
+    }
+    // The USD accounts above carry theirs too.
+    const usd = await withTenantSql(app.sql, a.id, (tx) => tx<{ c: string | null }[]>`select distinct currency as c from meta_ad_insights`);
+    expect(usd).toEqual([{ c: 'usd' }]);
+  });
+});

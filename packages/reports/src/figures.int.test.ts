@@ -82,6 +82,7 @@ describe('report figures, America/New_York, week of 2026-10-26 (DST ends Sun 11-
     //   ROAS = 200000 / 13999 = 14.2867 → 14.29; no held meetings or purchases with an ad → no top ads.
     const expected: ReportFigures = {
       tenant: { id: ny.id, slug: ny.slug, name: 'NY Clinic' },
+      currency: 'usd', // config.currency unset: usd
       period: {
         start: '2026-10-26T00:00:00-04:00',
         end: '2026-11-02T00:00:00-05:00',
@@ -197,6 +198,7 @@ describe('report figures, UTC, week of 2026-10-26', () => {
     //   cost/lead = 13999 / 2 = 6999.5 → 7000 (half up), cost/purchase 13999, ROAS 14.29.
     const expected: ReportFigures = {
       tenant: { id: utc.id, slug: utc.slug, name: 'UTC Clinic' },
+      currency: 'usd', // config.currency unset: usd
       period: {
         start: '2026-10-26T00:00:00Z',
         end: '2026-11-02T00:00:00Z',

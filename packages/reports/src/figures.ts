@@ -1,6 +1,7 @@
 import { McbError } from '@mcb/core';
 import { type Database, withTenantSql } from '@mcb/db';
 import { type FunnelEventType, funnelEventTypes, type PaymentCategory, paymentCategories } from '@mcb/sources';
+import { parseTenantConfig } from '@mcb/tenancy';
 import type { TransactionSql } from 'postgres';
 import { change, divideRounded, ratio } from './money';
 import { localIso, previousWeek, type WeekWindow, weekHours } from './week';
@@ -55,6 +56,16 @@ export interface SourceRevenue {
   projected_cents: number;
 }
 
+/** Payments of the week in a currency other than the report's: counted here, in none of the totals. */
+export interface OtherCurrencyRevenue {
+  /** Cash collected in that currency's minor units (same categories as the report's). */
+  cash_collected_cents: number;
+  projected_cents: number;
+  /** Payment rows of that currency in the week (failed ones aside). */
+  payments: number;
+}
+
+/** Money figures are minor units of the report's `currency` and count only payments in it. */
 export interface ReportRevenue {
   /** Deposits + full purchases + downpayments + recurring paid in the week, plus refunds (negative). */
   cash_collected_cents: number;
@@ -64,6 +75,8 @@ export interface ReportRevenue {
   by_category: Record<PaymentCategory, number>;
   /** The two totals per payment source (stripe, denefits). */
   by_source: Record<string, SourceRevenue>;
+  /** Payments in other currencies, by lowercase code; absent when there are none. */
+  other_currencies?: Record<string, OtherCurrencyRevenue>;
 }
 
 export interface TopAd {
@@ -78,13 +91,20 @@ export interface TopAd {
 }
 
 export interface ReportAds {
-  /** Sum of daily insights for the seven local dates of the week. */
+  /** Sum of daily insights for the seven local dates of the week, in the report's currency. */
   spend_cents: number;
+  /** Null when there are no leads, or when part of the spend is in another currency (`other_currencies`). */
   cost_per_lead_cents: number | null;
   cost_per_purchase_cents: number | null;
-  /** cash collected / spend, 2 decimals; null when spend is 0. */
+  /** cash collected / spend, 2 decimals; null when spend is 0, or when part of it is in another currency. */
   roas: number | null;
   top: TopAd[];
+  /**
+   * Spend of the week in an ad account currency other than the report's, by lowercase code (minor units
+   * of that currency): left out of `spend_cents`, and costs and ROAS are null rather than mixing
+   * currencies. Absent when there is none.
+   */
+  other_currencies?: Record<string, { spend_cents: number }>;
 }
 
 /** The figures of one week (SPEC §7 "Report figures, defined"). */
@@ -120,6 +140,8 @@ export interface ReportChange {
 /** The report's figures: the email, `mcb report preview --format json` and dashboards use these. */
 export interface ReportFigures extends WeekFigures {
   tenant: { id: string; slug: string; name: string };
+  /** The tenant's reporting currency (`config.currency`, lowercase ISO 4217): every `_cents` figure is in its minor units. */
+  currency: string;
   change: ReportChange;
   previous: WeekFigures;
 }
@@ -135,12 +157,17 @@ interface PaymentRow {
   w: number;
   source: string;
   category: PaymentCategory;
+  /** Lowercase. */
+  currency: string;
   cents: number;
+  n: number;
 }
 
 interface SpendRow {
   w: number;
   ad_id: string;
+  /** Lowercase; a row synced before insights had a currency counts as the tenant's. */
+  currency: string;
   cents: number;
 }
 
@@ -204,24 +231,26 @@ async function queryPeople(tx: TransactionSql, tenantId: string, week: WeekWindo
   return rows;
 }
 
-/** Payments of both weeks by source and category. A failed charge moved no money: not counted. */
+/** Payments of both weeks by source, category and currency. A failed charge moved no money: not counted. */
 async function queryPayments(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<PaymentRow[]> {
   const rows = await tx<PaymentRow[]>`
-    select case when paid_at >= ${week.start} then 0 else 1 end as w, source, category, sum(amount_cents)::bigint as cents
+    select case when paid_at >= ${week.start} then 0 else 1 end as w, source, category, lower(currency) as currency,
+           sum(amount_cents)::bigint as cents, count(*)::int as n
     from payments
     where tenant_id = ${tenantId} and paid_at >= ${prev.start} and paid_at < ${week.end} and status <> 'failed'
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
   `;
   return rows;
 }
 
-/** Spend per ad of both weeks: daily insights of exactly the weeks' local dates. */
-async function querySpend(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<SpendRow[]> {
+/** Spend per ad and currency of both weeks: daily insights of exactly the weeks' local dates. */
+async function querySpend(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow, currency: string): Promise<SpendRow[]> {
   const rows = await tx<SpendRow[]>`
-    select case when date >= ${week.weekStart}::date then 0 else 1 end as w, ad_id, sum(spend_cents)::bigint as cents
+    select case when date >= ${week.weekStart}::date then 0 else 1 end as w, ad_id,
+           lower(coalesce(currency, ${currency})) as currency, sum(spend_cents)::bigint as cents
     from meta_ad_insights
     where tenant_id = ${tenantId} and date >= ${prev.weekStart}::date and date <= ${week.weekEnd}::date
-    group by 1, 2
+    group by 1, 2, 3
   `;
   return rows;
 }
@@ -260,6 +289,7 @@ function buildPeriod(week: WeekWindow): ReportPeriod {
 function buildWeek(
   w: number,
   week: WeekWindow,
+  currency: string,
   people: PeopleRow[],
   payments: PaymentRow[],
   spend: SpendRow[],
@@ -292,8 +322,17 @@ function buildWeek(
 
   const byCategory = zeroed(paymentCategories);
   const bySource: Record<string, SourceRevenue> = {};
+  const otherRevenue: Record<string, OtherCurrencyRevenue> = {};
   for (const row of payments) {
     if (row.w !== w) continue;
+    if (row.currency !== currency) {
+      const other = otherRevenue[row.currency] ?? { cash_collected_cents: 0, projected_cents: 0, payments: 0 };
+      otherRevenue[row.currency] = other;
+      if (cashCategories.includes(row.category)) other.cash_collected_cents += row.cents;
+      if (projectedCategories.includes(row.category)) other.projected_cents += row.cents;
+      other.payments += row.n;
+      continue;
+    }
     byCategory[row.category] += row.cents;
     const source = bySource[row.source] ?? { cash_collected_cents: 0, projected_cents: 0 };
     bySource[row.source] = source;
@@ -305,11 +344,20 @@ function buildWeek(
   const projected = sources.reduce((sum, s) => sum + s.projected_cents, 0);
 
   let spendCents = 0;
+  const otherSpend: Record<string, { spend_cents: number }> = {};
   for (const row of spend) {
     if (row.w !== w) continue;
+    if (row.currency !== currency) {
+      const other = otherSpend[row.currency] ?? { spend_cents: 0 };
+      otherSpend[row.currency] = other;
+      other.spend_cents += row.cents;
+      continue;
+    }
     spendCents += row.cents;
     if (ads.has(row.ad_id)) ad(row.ad_id).spend_cents = row.cents;
   }
+  // Spend partly in another currency: a cost or ROAS from the part in ours would mean nothing.
+  const mixed = Object.keys(otherSpend).length > 0;
 
   const figureOf = (figure: (typeof reportStages)[number]['figure']) =>
     figure === 'leads' ? leads : figure === 'purchases' ? purchases : funnel[figure];
@@ -333,13 +381,20 @@ function buildWeek(
     purchases,
     funnel,
     stages,
-    revenue: { cash_collected_cents: cash, projected_cents: projected, by_category: byCategory, by_source: bySource },
+    revenue: {
+      cash_collected_cents: cash,
+      projected_cents: projected,
+      by_category: byCategory,
+      by_source: bySource,
+      ...(Object.keys(otherRevenue).length ? { other_currencies: otherRevenue } : {}),
+    },
     ads: {
       spend_cents: spendCents,
-      cost_per_lead_cents: divideRounded(spendCents, leads),
-      cost_per_purchase_cents: divideRounded(spendCents, purchases),
-      roas: ratio(cash, spendCents, 2),
+      cost_per_lead_cents: mixed ? null : divideRounded(spendCents, leads),
+      cost_per_purchase_cents: mixed ? null : divideRounded(spendCents, purchases),
+      roas: mixed ? null : ratio(cash, spendCents, 2),
       top,
+      ...(mixed ? { other_currencies: otherSpend } : {}),
     },
     conversions_sent: {
       total: conversions.filter((c) => c.w === w).reduce((n, c) => n + c.n, 0),
@@ -363,19 +418,22 @@ function buildChange(cur: WeekFigures, prev: WeekFigures): ReportChange {
 /**
  * Computes the report figures of one tenant for `week` and the week before, in one transaction
  * under the tenant's row-level security (role `mcb_app`): three set-based statements plus the
- * tenant row and the top ads' names. Read-only; the same input always gives the same numbers.
+ * tenant row and the top ads' names. Money is in the tenant's reporting currency (`config.currency`):
+ * payments and ad spend in other currencies are reported apart (`other_currencies`), never summed in.
+ * Read-only; the same input always gives the same numbers.
  * Throws when the tenant does not exist (or is not visible to `tenantId`).
  */
 export async function computeReportFigures(database: Database, tenantId: string, week: WeekWindow): Promise<ReportFigures> {
   const prev = previousWeek(week);
   return withTenantSql(database.sql, tenantId, async (tx) => {
-    const [tenant] = await tx<{ id: string; slug: string; name: string }[]>`
-      select id, slug, name from tenants where id = ${tenantId}
+    const [tenant] = await tx<{ id: string; slug: string; name: string; config: unknown }[]>`
+      select id, slug, name, config from tenants where id = ${tenantId}
     `;
     if (!tenant) throw new McbError('not_found', `Unknown tenant id: ${tenantId}`);
+    const { currency } = parseTenantConfig(tenant.config);
     const people = await queryPeople(tx, tenantId, week, prev);
     const payments = await queryPayments(tx, tenantId, week, prev);
-    const spend = await querySpend(tx, tenantId, week, prev);
+    const spend = await querySpend(tx, tenantId, week, prev, currency);
     const adIds = [...new Set(people.filter((r) => r.kind.startsWith('ad_')).map((r) => r.key as string))];
     const names = adIds.length
       ? await tx<{ ad_id: string; ad_name: string | null }[]>`
@@ -384,10 +442,11 @@ export async function computeReportFigures(database: Database, tenantId: string,
       : [];
     const adNames = new Map(names.map((n) => [n.ad_id, n.ad_name]));
     const conversions = await queryConversions(tx, tenantId, week, prev);
-    const current = buildWeek(0, week, people, payments, spend, adNames, conversions);
-    const previous = buildWeek(1, prev, people, payments, spend, adNames, conversions);
+    const current = buildWeek(0, week, currency, people, payments, spend, adNames, conversions);
+    const previous = buildWeek(1, prev, currency, people, payments, spend, adNames, conversions);
     return {
       tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name },
+      currency,
       ...current,
       change: buildChange(current, previous),
       previous,

@@ -62,15 +62,17 @@ export interface PaymentInput {
   amountCents: number;
   paidAt: string;
   status?: string;
+  /** Default usd. */
+  currency?: string;
 }
 
 /** Inserts one payment (payment_type derived from source and category). */
 export async function addPayment(admin: Database, tenantId: string, p: PaymentInput): Promise<void> {
   const paymentType = p.category === 'refund' ? 'refund' : p.source === 'denefits' ? 'buy_now_pay_later' : 'buy_in_full';
   await admin.sql`
-    insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at)
+    insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status, paid_at)
     values (${tenantId}, ${p.contactId}, ${randomUUID()}, ${p.source}, ${paymentType}, ${p.category}, ${p.amountCents},
-            ${p.status ?? 'paid'}, ${new Date(p.paidAt)})`;
+            ${p.currency ?? 'usd'}, ${p.status ?? 'paid'}, ${new Date(p.paidAt)})`;
 }
 
 /** Inserts a Meta ad with its name. */
@@ -78,8 +80,16 @@ export async function addAd(admin: Database, tenantId: string, adId: string, nam
   await admin.sql`insert into meta_ads (tenant_id, ad_id, ad_name, status) values (${tenantId}, ${adId}, ${name}, 'ACTIVE')`;
 }
 
-/** Inserts one day of insights for an ad (`date` is `YYYY-MM-DD`). */
-export async function addInsight(admin: Database, tenantId: string, adId: string, date: string, spendCents: number): Promise<void> {
+/** Inserts one day of insights for an ad (`date` is `YYYY-MM-DD`; spend in minor units of `currency`, null as synced before it was stored). */
+export async function addInsight(
+  admin: Database,
+  tenantId: string,
+  adId: string,
+  date: string,
+  spendCents: number,
+  currency: string | null = null,
+): Promise<void> {
   await admin.sql`
-    insert into meta_ad_insights (tenant_id, ad_id, date, spend_cents) values (${tenantId}, ${adId}, ${date}, ${spendCents})`;
+    insert into meta_ad_insights (tenant_id, ad_id, date, spend_cents, currency)
+    values (${tenantId}, ${adId}, ${date}, ${spendCents}, ${currency})`;
 }

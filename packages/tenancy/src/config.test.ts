@@ -55,6 +55,17 @@ describe('tenant config on write (issue 16, SPEC §5)', () => {
     ).not.toThrow();
   });
 
+  it('takes a reporting currency (ISO 4217, any case; usd by default) and refuses a code that is not one', () => {
+    expect(refusal({ currency: 'dollars' })).toBe(
+      'Invalid tenant config: currency: must be an ISO 4217 currency code, e.g. usd, eur, gbp or jpy',
+    );
+    expect(refusal({ currency: 'xyz' })).toMatch(/^Invalid tenant config: currency: /);
+    expect(refusal({ currency: 826 })).toMatch(/^Invalid tenant config: currency: /);
+    for (const currency of ['gbp', 'EUR', 'jpy', 'KWD']) expect(() => validateTenantConfig({ currency })).not.toThrow();
+    expect(parseTenantConfig({}).currency).toBe('usd');
+    expect(parseTenantConfig({ currency: 'GBP' }).currency).toBe('gbp');
+  });
+
   it('stays lenient on read: a config stored before a rule existed still loads', () => {
     expect(parseTenantConfig({ report: { schedule: 'every-monday' }, legacy: true }).report.schedule).toBe('every-monday');
   });

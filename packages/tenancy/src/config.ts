@@ -1,4 +1,4 @@
-import { InvalidConfig } from '@mcb/core';
+import { InvalidConfig, isCurrencyCode } from '@mcb/core';
 import { defaultDepositAmountCents, funnelEventTypes, isGhlStageMapValue } from '@mcb/sources';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
@@ -33,6 +33,10 @@ export function cronProblem(expression: string): string | null {
 
 const stageMapValues = [...funnelEventTypes, 'ignored'].join(', ');
 
+/** Default `currency` (a tenant's reporting currency, ISO 4217, stored lowercase). */
+export const defaultCurrency = 'usd';
+const currencyRule = 'must be an ISO 4217 currency code, e.g. usd, eur, gbp or jpy';
+
 /** Default `report.schedule`: Monday 08:00 in the tenant's zone. */
 export const defaultReportSchedule = '0 8 * * 1';
 
@@ -52,6 +56,10 @@ function configSchema(strict: boolean) {
   const stageMapValue = strict ? z.string().refine(isGhlStageMapValue, `must be a funnel event type (${stageMapValues})`) : z.string();
   return object({
     timezone: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. America/New_York').default('UTC'),
+    // The report's currency: its money figures are minor units of it, and only payments in it are summed.
+    currency: (strict ? z.string().refine(isCurrencyCode, currencyRule) : z.string())
+      .transform((code) => code.toLowerCase())
+      .default(defaultCurrency),
     report: object({
       schedule: schedule.default(defaultReportSchedule),
       recipients: z.array(z.email()).default([]),

@@ -24,6 +24,8 @@ export interface AddTenantInput {
   reportEmail?: string | null;
   /** Shorthand for `config.timezone`. */
   timezone?: string;
+  /** Shorthand for `config.currency` (ISO 4217, any case; stored lowercase). */
+  currency?: string;
   config?: Record<string, unknown>;
   /** Default true; false creates a pending tenant (the receiver answers 404 until activated). */
   isActive?: boolean;
@@ -52,13 +54,20 @@ function checkedEmail(email: string | null | undefined): string | null {
 
 /**
  * Validates a config as it will be stored (defaults are applied on read, not written). Its GHL
- * location ids are stored like `setGhlLocationIds` stores them: trimmed and deduplicated.
+ * location ids are stored like `setGhlLocationIds` stores them: trimmed and deduplicated; its
+ * currency lowercase, as payments carry theirs.
  */
-function checkedConfig(config: Record<string, unknown>): Record<string, unknown> {
-  validateTenantConfig(config);
+function checkedConfig(input: Record<string, unknown>): Record<string, unknown> {
+  validateTenantConfig(input);
+  const config = typeof input.currency === 'string' ? { ...input, currency: input.currency.toLowerCase() } : input;
   const ids = storedGhlLocationIds(config);
   if (ids === undefined) return config;
   return { ...config, ghl: { ...(config.ghl as Record<string, unknown>), location_ids: checkedLocationIds(ids) } };
+}
+
+/** The config fields `AddTenantInput` has shorthands for, as a config patch. */
+function shorthandConfig(input: Pick<AddTenantInput, 'timezone' | 'currency'>): Record<string, unknown> {
+  return { ...(input.timezone ? { timezone: input.timezone } : {}), ...(input.currency ? { currency: input.currency } : {}) };
 }
 
 /** `config.ghl.location_ids` when it is a list of strings (it is, once validated), else undefined. */
@@ -153,7 +162,7 @@ export async function addTenant(admin: Database, input: AddTenantInput): Promise
   assertValidSlug(input.slug);
   const name = checkedName(input.name);
   const reportEmail = checkedEmail(input.reportEmail);
-  const config = checkedConfig(mergeTenantConfig(input.config ?? {}, input.timezone ? { timezone: input.timezone } : {}));
+  const config = checkedConfig(mergeTenantConfig(input.config ?? {}, shorthandConfig(input)));
   return admin.sql.begin(async (tx) => {
     await claimGhlLocations(tx, null, storedGhlLocationIds(config) ?? []);
     const rows = await tx<TenantRow[]>`
@@ -263,9 +272,7 @@ export async function updateTenant(admin: Database, slug: string, patch: UpdateT
   return admin.sql.begin(async (tx) => {
     const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
     if (!current) throw new UnknownTenant(slug);
-    const config = checkedConfig(
-      mergeTenantConfig(current.config, { ...patch.config, ...(patch.timezone ? { timezone: patch.timezone } : {}) }),
-    );
+    const config = checkedConfig(mergeTenantConfig(current.config, { ...patch.config, ...shorthandConfig(patch) }));
     const ids = storedGhlLocationIds(config) ?? [];
     const before = storedGhlLocationIds(current.config) ?? [];
     if (writesGhlLocationIds(patch.config) || ids.join('\n') !== before.join('\n')) {

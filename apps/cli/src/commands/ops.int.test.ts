@@ -185,4 +185,25 @@ describe('mcb queues / stats', () => {
     expect(body.tenants[0]?.logs).toEqual({ received: 13, pending: 12, processed: 1, failed: 0, ignored: 0, rejected: 0 });
     expect(await mcb('stats', '--since', 'soon')).toMatchObject({ code: 1 });
   });
+
+  // Cash collected summed every currency as dollars: a pound tenant's $25 payment read as £25 more.
+  it("writes cash in the tenant's currency, and other currencies' payments apart", async () => {
+    const slug = `ops-gbp-${randomBytes(4).toString('hex')}`;
+    const [row] = await admin.sql<{ id: string }[]>`
+      insert into tenants (slug, name, config) values (${slug}, 'Pounds', ${admin.sql.json({ currency: 'gbp' })}) returning id`;
+    const pay = (id: string, cents: number, currency: string) => admin.sql`
+      insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, currency, status, paid_at)
+      values (${row!.id}, ${`${id}_${slug}`}, 'stripe', 'buy_in_full', 'full_purchase', ${cents}, ${currency}, 'paid', now())`;
+    await pay('p1', 10_000, 'gbp');
+    await pay('p2', 2_500, 'usd');
+    await pay('p3', 5_000, 'jpy');
+    const r = await mcb('stats', '--tenant', slug, '--since', '2h');
+    expect(r.stdout).toMatch(new RegExp(`^${slug}\\s.*\\s£100\\.00 \\(\\+ ¥5,000 \\+ \\$25\\.00\\)\\s`, 'm'));
+    const j = await mcb('stats', '--tenant', slug, '--since', '2h', '--json');
+    expect(JSON.parse(j.stdout).tenants[0]).toMatchObject({
+      currency: 'gbp',
+      revenueCents: 10_000,
+      revenueOtherCurrencies: { usd: 2_500, jpy: 5_000 },
+    });
+  });
 });

@@ -1,10 +1,31 @@
-import { getTenantStats } from '@mcb/db';
+import { getTenantStats, type TenantStats } from '@mcb/db';
 import { formatCents } from '@mcb/emails';
 import { defaultStatsSince, parseTimeArg, resolveTenantId } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
 import { printableJson } from '../output';
 import { formatTable } from '../table';
+
+/** `£25.00`, or `£25.00 (+ $12.00 + ¥5,000)` with payments in other currencies than the tenant's (never summed into it). */
+function cashCollected(s: TenantStats): string {
+  const others = Object.entries(s.revenueOtherCurrencies)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([code, minor]) => formatCents(minor, code));
+  return `${formatCents(s.revenueCents, s.currency)}${others.length ? ` (+ ${others.join(' + ')})` : ''}`;
+}
+
+/** Cash of every tenant, summed per currency (those with any): `$2,500.00 + £25.00`. */
+function cashCollectedTotal(stats: TenantStats[]): string {
+  const sums = new Map<string, number>();
+  const add = (code: string, minor: number) => sums.set(code, (sums.get(code) ?? 0) + minor);
+  for (const s of stats) {
+    add(s.currency, s.revenueCents);
+    for (const [code, minor] of Object.entries(s.revenueOtherCurrencies)) add(code, minor);
+  }
+  const all = [...sums].sort(([a], [b]) => a.localeCompare(b));
+  const shown = all.filter(([, minor]) => minor !== 0);
+  return (shown.length ? shown : all.slice(0, 1)).map(([code, minor]) => formatCents(minor, code)).join(' + ');
+}
 
 const time = (d: Date | null) =>
   d
@@ -67,7 +88,7 @@ export function registerStatsCommands(program: Command): void {
           time(s.lastEventAt),
           `${s.contacts.new} (${s.contacts.total} total)`,
           String(s.funnelEvents.count),
-          formatCents(s.revenueCents),
+          cashCollected(s),
           `${s.capi.sent}${s.capi.pending ? ` (+${s.capi.pending} pending)` : ''}`,
           String(s.capi.failed),
         ]);
@@ -86,7 +107,7 @@ export function registerStatsCommands(program: Command): void {
             '',
             total((s) => s.contacts.new),
             total((s) => s.funnelEvents.count),
-            formatCents(stats.reduce((n, s) => n + s.revenueCents, 0)),
+            cashCollectedTotal(stats),
             total((s) => s.capi.sent),
             total((s) => s.capi.failed),
           ]);

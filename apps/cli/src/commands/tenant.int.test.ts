@@ -297,6 +297,29 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect((await mcb('integration', 'set', slug, 'stripe', '--webhook-secret')).stderr).toMatch(/^Stripe issues its own signing secret/);
   });
 
+  it('tenant add/update --currency set the reporting currency (stored lowercase); a bad code is one line, nothing stored', async () => {
+    const gbp = `${slug}-gbp`;
+    expect(await mcb('tenant', 'add', gbp, '--name', 'Pounds', '--currency', 'GBP')).toMatchObject({ code: 0, stderr: '' });
+    expect((await loader.getTenantContext(gbp)).config.currency).toBe('gbp');
+    const [stored] = await admin.sql<{ currency: string }[]>`select config->>'currency' as currency from tenants where slug = ${gbp}`;
+    expect(stored?.currency).toBe('gbp');
+    expect((await mcb('tenant', 'show', gbp)).stdout).toContain('"currency":"gbp"');
+    expect((await mcb('tenant', 'show', slug)).stdout).toContain('"currency":"usd"');
+
+    const refused = {
+      code: 1,
+      stdout: '',
+      stderr: 'Invalid tenant config: currency: must be an ISO 4217 currency code, e.g. usd, eur, gbp or jpy\n',
+    };
+    expect(await mcb('tenant', 'update', gbp, '--currency', 'pounds')).toEqual(refused);
+    expect(await mcb('tenant', 'add', `${slug}-xyz`, '--name', 'X', '--currency', 'XYZ')).toEqual(refused);
+    expect((await mcb('tenant', 'show', `${slug}-xyz`)).stderr).toBe(`Unknown tenant: ${slug}-xyz\n`);
+    expect((await loader.getTenantContext(gbp)).config.currency).toBe('gbp');
+
+    expect(await mcb('tenant', 'update', gbp, '--currency', 'JPY')).toMatchObject({ code: 0 });
+    expect((await loader.getTenantContext(gbp)).config.currency).toBe('jpy');
+  });
+
   it('tenant add/update refuse a report cron that does not parse, with one line, and store nothing (issue 16)', async () => {
     for (const schedule of ['61 99 * * *', 'every-monday']) {
       const added = await mcb('tenant', 'add', `${slug}-cron`, '--name', 'X', '--config', JSON.stringify({ report: { schedule } }));

@@ -40,6 +40,7 @@ interface TenantFieldOptions {
   owner?: string;
   email?: string;
   timezone?: string;
+  currency?: string;
   config?: string;
 }
 
@@ -53,6 +54,7 @@ export function registerTenantCommands(program: Command): void {
     .option('--owner <name>', 'owner first name (report greeting)')
     .option('--email <email>', 'weekly report email')
     .option('--timezone <iana>', 'IANA time zone, e.g. America/New_York (default UTC)')
+    .option('--currency <code>', 'reporting currency, ISO 4217, e.g. gbp (default usd): report money is in it')
     .option('--config <json>', `further tenants.config fields as JSON (${configFieldsHint})`)
     .option('--inactive', 'create as pending: webhooks answer 404 until `mcb tenant activate`')
     .action(async (slug: string, opts: TenantFieldOptions & { inactive?: boolean }) => {
@@ -64,6 +66,7 @@ export function registerTenantCommands(program: Command): void {
           ownerName: opts.owner,
           reportEmail: opts.email,
           timezone: opts.timezone,
+          currency: opts.currency,
           config: opts.config ? parseJsonObject('--config', opts.config) : undefined,
           isActive: !opts.inactive,
         }),
@@ -141,11 +144,12 @@ export function registerTenantCommands(program: Command): void {
 
   tenant
     .command('update <slug>')
-    .description('Change name, owner, email, timezone or config fields (merged over the stored config, validated)')
+    .description('Change name, owner, email, timezone, currency or config fields (merged over the stored config, validated)')
     .option('--name <name>', 'display name')
     .option('--owner <name>', 'owner first name')
     .option('--email <email>', 'weekly report email')
     .option('--timezone <iana>', 'IANA time zone')
+    .option('--currency <code>', 'reporting currency, ISO 4217, e.g. gbp')
     .option('--config <json>', `tenants.config fields to set, as JSON (${configFieldsHint})`)
     .action(async (slug: string, opts: TenantFieldOptions) => {
       const env = loadCliEnv();
@@ -155,6 +159,7 @@ export function registerTenantCommands(program: Command): void {
           ownerName: opts.owner,
           reportEmail: opts.email,
           timezone: opts.timezone,
+          currency: opts.currency,
           config: opts.config ? parseJsonObject('--config', opts.config) : undefined,
         }),
       );

@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 
-/** Per-tenant operating and business figures over `[since, until)`. Money in integer cents. */
+/** Per-tenant operating and business figures over `[since, until)`. Money in integer minor units of `currency`. */
 export interface TenantStats {
   tenantId: string;
   slug: string;
@@ -23,8 +23,15 @@ export interface TenantStats {
   contacts: { new: number; total: number };
   /** Funnel events that occurred in the period, and the distinct contacts behind them. */
   funnelEvents: { count: number; contacts: number };
-  /** Cash collected in the period: deposits, full purchases, downpayments, recurring, minus refunds (SPEC §7). */
+  /** The tenant's reporting currency (`config.currency`, lowercase; usd when unset). */
+  currency: string;
+  /**
+   * Cash collected in the period: deposits, full purchases, downpayments, recurring, minus refunds (SPEC §7),
+   * of payments in `currency` only.
+   */
   revenueCents: number;
+  /** The same sum of payments in other currencies, by lowercase code (minor units of each); `{}` when none. */
+  revenueOtherCurrencies: Record<string, number>;
   /** Conversions API: events sent / skipped / refused by Meta, recorded in the period; pending now (issue 17). */
   capi: { sent: number; skipped: number; failed: number; pending: number };
 }
@@ -46,7 +53,9 @@ type StatsRow = {
   total_contacts: number;
   funnel_events: number;
   funnel_contacts: number;
+  currency: string;
   revenue_cents: number;
+  revenue_other: Record<string, number>;
   capi_sent: number;
   capi_skipped: number;
   capi_failed: number;
@@ -65,7 +74,7 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     select t.id, t.slug, t.name, t.is_active,
            l.received, l.pending, l.processed, l.failed, l.ignored, l.rejected,
            o.waiting, le.last_event_at, c.new_contacts, ct.total_contacts,
-           f.funnel_events, f.funnel_contacts, p.revenue_cents,
+           f.funnel_events, f.funnel_contacts, tc.currency, p.revenue_cents, p.revenue_other,
            cs.capi_sent, cs.capi_skipped, cs.capi_failed, cp.capi_pending
     from tenants t
     cross join lateral (
@@ -89,10 +98,15 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     cross join lateral (
       select count(*)::int as funnel_events, count(distinct e.contact_id)::int as funnel_contacts from funnel_events e
       where e.tenant_id = t.id and e.occurred_at >= ${since} and e.occurred_at < ${until}) f
+    cross join lateral (select lower(coalesce(t.config->>'currency', 'usd')) as currency) tc
     cross join lateral (
-      select coalesce(sum(p.amount_cents), 0)::bigint as revenue_cents from payments p
-      where p.tenant_id = t.id and p.paid_at >= ${since} and p.paid_at < ${until}
-        and p.category in ('deposit', 'full_purchase', 'downpayment', 'recurring', 'refund')) p
+      select coalesce(sum(s.cents) filter (where s.currency = tc.currency), 0)::bigint as revenue_cents,
+             coalesce(jsonb_object_agg(s.currency, s.cents) filter (where s.currency <> tc.currency), '{}') as revenue_other
+      from (
+        select lower(p.currency) as currency, sum(p.amount_cents) as cents from payments p
+        where p.tenant_id = t.id and p.paid_at >= ${since} and p.paid_at < ${until}
+          and p.category in ('deposit', 'full_purchase', 'downpayment', 'recurring', 'refund')
+        group by 1) s) p
     cross join lateral (
       select count(*) filter (where s.status = 'sent')::int as capi_sent,
              count(*) filter (where s.status = 'skipped')::int as capi_skipped,
@@ -112,7 +126,9 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     lastEventAt: r.last_event_at,
     contacts: { new: r.new_contacts, total: r.total_contacts },
     funnelEvents: { count: r.funnel_events, contacts: r.funnel_contacts },
+    currency: r.currency,
     revenueCents: Number(r.revenue_cents),
+    revenueOtherCurrencies: r.revenue_other,
     capi: { sent: r.capi_sent, skipped: r.capi_skipped, failed: r.capi_failed, pending: r.capi_pending },
   }));
 }

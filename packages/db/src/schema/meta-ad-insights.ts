@@ -3,7 +3,11 @@ import { type RowOf, rowMapper } from '../rows';
 import { tenantId } from './columns';
 import { tenants } from './tenants';
 
-/** One row per ad per day (never snapshots); re-pulled days overwrite in place. Spend in cents. */
+/**
+ * One row per ad per day (never snapshots); re-pulled days overwrite in place. Spend in minor units
+ * of `currency`, the ad account's (lowercase ISO 4217; null on rows synced before it was stored:
+ * read as the tenant's reporting currency).
+ */
 export const metaAdInsights = pgTable(
   'meta_ad_insights',
   {
@@ -12,6 +16,7 @@ export const metaAdInsights = pgTable(
     adId: text('ad_id').notNull(),
     date: date('date', { mode: 'string' }).notNull(),
     spendCents: bigint('spend_cents', { mode: 'number' }).notNull().default(0),
+    currency: text('currency'),
     impressions: bigint('impressions', { mode: 'number' }).notNull().default(0),
     clicks: bigint('clicks', { mode: 'number' }).notNull().default(0),
     reach: bigint('reach', { mode: 'number' }).notNull().default(0),

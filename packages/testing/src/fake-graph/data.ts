@@ -65,10 +65,11 @@ export function generatedDay(adId: string, date: string) {
   };
 }
 
-export function centsToDollars(cents: number): string {
-  const sign = cents < 0 ? '-' : '';
-  const abs = Math.abs(cents);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+/** Minor units as Meta writes `spend`, with the account currency's decimals: 123456 → "1234.56"; 5000 with 0 → "5000". */
+export function minorUnitsToDecimal(minor: number, decimals: 0 | 2 | 3 = 2): string {
+  const sign = minor < 0 ? '-' : '';
+  const digits = String(Math.abs(minor)).padStart(decimals + 1, '0');
+  return decimals ? `${sign}${digits.slice(0, -decimals)}.${digits.slice(-decimals)}` : `${sign}${digits}`;
 }
 
 /** Every date from `since` to `until` inclusive. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bareAccountId, centsToDollars, datesBetween, type FakeAd, generateAds, generatedDay } from './data';
+import { bareAccountId, datesBetween, type FakeAd, generateAds, generatedDay, minorUnitsToDecimal } from './data';
 
 export interface FakeGraphAccountOptions {
   /** `act_123` or `123`. */
@@ -8,6 +8,8 @@ export interface FakeGraphAccountOptions {
   /** Token the account answers to (Authorization header, or `access_token` like Meta also accepts). */
   token: string;
   ads: number;
+  /** The account's currency (`account_currency`) and its decimals; spend is generated in its minor units. Default USD, 2. */
+  currency?: { code: string; decimals: 0 | 2 | 3 };
 }
 
 export type FakeGraphFault =
@@ -76,7 +78,8 @@ interface Account {
   id: string;
   token: string;
   ads: FakeAd[];
-  /** `${adId}|${date}` → spend cents overriding the generated figure (a restated day). */
+  currency: { code: string; decimals: 0 | 2 | 3 };
+  /** `${adId}|${date}` → spend (minor units) overriding the generated figure (a restated day). */
   spend: Map<string, number>;
 }
 
@@ -104,11 +107,11 @@ export interface FakeGraph {
   failWhen(match: (req: FakeGraphRequest) => boolean, fault: FakeGraphFault, times?: number): void;
   /** Drops every pending fault. */
   clearFaults(): void;
-  /** Changes one ad-day's spend (Meta restating a recent day). */
+  /** Changes one ad-day's spend, in the account currency's minor units (Meta restating a recent day). */
   restate(adAccountId: string, adId: string, date: string, spendCents: number): void;
   /** The ads of an account, every status. */
   ads(adAccountId: string): FakeAd[];
-  /** The spend (cents) the server reports for one ad-day. */
+  /** The spend (minor units of the account currency) the server reports for one ad-day. */
   spendCents(adAccountId: string, adId: string, date: string): number;
   /** Server events accepted so far (every dataset, or one), in arrival order. */
   capiEvents(dataset?: string): FakeCapiEvent[];
@@ -232,7 +235,13 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
   const accounts = new Map<string, Account>();
   for (const a of options.accounts) {
     const id = bareAccountId(a.adAccountId);
-    accounts.set(id, { id, token: a.token, ads: generateAds(id, a.ads), spend: new Map() });
+    accounts.set(id, {
+      id,
+      token: a.token,
+      ads: generateAds(id, a.ads),
+      currency: a.currency ?? { code: 'USD', decimals: 2 },
+      spend: new Map(),
+    });
   }
   const datasets = new Map((options.datasets ?? []).map((d) => [d.id, d.token]));
   const capiEvents: FakeCapiEvent[] = [];
@@ -364,12 +373,14 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
       wanted ? wanted.has(ad.effectiveStatus) : ad.effectiveStatus !== 'DELETED' && ad.effectiveStatus !== 'ARCHIVED',
     );
     const dates = datesBetween(range.since, range.until);
+    // Meta answers only the fields asked for.
+    const withCurrency = (q.fields ?? '').split(',').includes('account_currency');
     page(
       res,
       req,
       {
         length: ads.length * dates.length,
-        at: (i) => insightJson(a, ads[i % ads.length] as FakeAd, dates[Math.floor(i / ads.length)] as string),
+        at: (i) => insightJson(a, ads[i % ads.length] as FakeAd, dates[Math.floor(i / ads.length)] as string, withCurrency),
       },
       a.token,
     );
@@ -399,13 +410,14 @@ export async function startFakeGraph(options: FakeGraphOptions): Promise<FakeGra
     };
   }
 
-  function insightJson(a: Account, ad: FakeAd, date: string) {
+  function insightJson(a: Account, ad: FakeAd, date: string, withCurrency: boolean) {
     const g = generatedDay(ad.id, date);
     return {
       ad_id: ad.id,
       date_start: date,
       date_stop: date,
-      spend: centsToDollars(spendOf(a, ad.id, date)),
+      ...(withCurrency ? { account_currency: a.currency.code } : {}),
+      spend: minorUnitsToDecimal(spendOf(a, ad.id, date), a.currency.decimals),
       impressions: String(g.impressions),
       clicks: String(g.clicks),
       reach: String(g.reach),
