@@ -245,4 +245,26 @@ describe('identities survive every merge (receiver → queue → worker, seeded 
     expect(r!.payments).toEqual([{ id: sessionId, status: 'dispute_lost', linked: true }]);
     expect(r!.contacts).toBe(1);
   });
+
+  it('a partly refunded payment later disputed: the dispute changes the sale, never the refund of it, in any order', async () => {
+    const paid = fixture('stripe', 'checkout-session-completed-full');
+    // A partial refund of the same charge (payment intent) that is then disputed and lost.
+    const refund = structuredClone(fixture('stripe', 'charge-refunded')) as {
+      data: { object: { amount_refunded: number; refunds: { data: Array<Record<string, unknown>> } } };
+    };
+    refund.data.object.amount_refunded = 50_000;
+    refund.data.object.refunds.data[0]!.amount = 50_000;
+    const [r] = await inShuffledOrders('refunded and disputed payment', [
+      manychat('sub-dana', { email: 'dana.k@example.com' }, 'contact_created'),
+      { source: 'stripe', body: paid },
+      { source: 'stripe', body: refund },
+      { source: 'stripe', body: fixture('stripe', 'charge-dispute-created') },
+      { source: 'stripe', body: fixture('stripe', 'charge-dispute-closed') },
+    ]);
+    const sessionId = ((paid.data as { object: { id: string } }).object as { id: string }).id;
+    expect(r!.payments).toEqual([
+      { id: sessionId, status: 'dispute_lost', linked: true },
+      { id: 're_1MoqxHLgUG5tbmjcYO7PFWn6', status: 'succeeded', linked: true },
+    ]);
+  });
 });

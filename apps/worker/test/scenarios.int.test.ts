@@ -146,6 +146,33 @@ describe('webhook processing scenarios (log → queue → worker → Postgres)',
     expect(s.events.filter((e) => e.event_type === 'purchase_completed')).toHaveLength(0);
   });
 
+  it('a Denefits contract that goes Overdue, back to Active, then Overdue again ends overdue (the last change is not a duplicate)', async () => {
+    const t = await h.makeTenant();
+    tenantIds.push(t.id);
+    const ids = [await h.deliver(t.id, 'denefits', fixture('denefits', 'contract-created'))];
+    await h.waitForLogs(ids);
+    for (const [previous, current, remaining] of [
+      ['Active', 'Overdue', 9],
+      ['Overdue', 'Active', 8],
+      ['Active', 'Overdue', 7],
+    ] as const) {
+      const body = clone(fixture('denefits', 'contract-status')) as unknown as Array<{
+        data: { contract: Record<string, unknown> };
+        status_change: Record<string, unknown>;
+      }>;
+      body[0]!.data.contract.contract_status = current;
+      body[0]!.data.contract.remaining_payments = remaining;
+      body[0]!.status_change = { previous_status: previous, current_status: current };
+      const id = await h.deliver(t.id, 'denefits', body);
+      expect(ids).not.toContain(id);
+      ids.push(id);
+      // Denefits sends no event time: each change is ordered by when it was received.
+      await h.waitForLogs([id]);
+    }
+    const s = await tenantState(h.owner, t.id);
+    expect(s.payments.find((p) => p.category === 'payment_plan')).toMatchObject({ status: 'overdue' });
+  });
+
   it('a refund is a negative payment with payment_refunded', async () => {
     const t = await h.makeTenant();
     tenantIds.push(t.id);

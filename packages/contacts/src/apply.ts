@@ -291,6 +291,7 @@ function startWrite(
     // A payment's status is its newest change (by event time, then log), whichever was processed first.
     // The intent id is cut out here, not in the join: under RLS only leakproof comparisons reach an
     // index, and substr() is not — `p.stripe_payment_intent_id = substr(…)` read every payment of the tenant.
+    // A change by payment intent (a dispute) is the sale's: a refund of that intent keeps its own status.
     const latest = tx`
       select distinct on (payment_ref) payment_ref, status,
         case when payment_ref like 'pi:%' then substr(payment_ref, 4) end as intent_id
@@ -302,7 +303,8 @@ function startWrite(
       e as (update payments p set status = s.status from s
             where p.tenant_id = ${t} and p.payment_event_id = s.payment_ref and p.status is distinct from s.status returning 1),
       i as (update payments p set status = s.status from s
-            where p.tenant_id = ${t} and p.stripe_payment_intent_id = s.intent_id and p.status is distinct from s.status returning 1)
+            where p.tenant_id = ${t} and p.stripe_payment_intent_id = s.intent_id and p.payment_type <> 'refund'
+              and p.status is distinct from s.status returning 1)
       select (select count(*) from e), (select count(*) from i)`);
   }
   if (plan.funnelEvents.length > 0) {

@@ -30,6 +30,27 @@ describe('dedupeKeyOf', () => {
     expect(dedupeKeyOf('denefits', instalment(10), enc('{}'))).toBe('C2:contract.payments.recurring_payment:2');
     expect(dedupeKeyOf('denefits', instalment(10), enc('{"other":"bytes"}'))).toBe('C2:contract.payments.recurring_payment:2');
   });
+  it('keeps a contract returning to a status it had before (Active → Overdue → Active → Overdue) apart by remaining_payments', () => {
+    const change = (previous: string, current: string, remaining: number) => ({
+      webhook_type: 'contract.status',
+      data: { contract: { contract_code: 'C3', contract_status: current, number_of_payments: 12, remaining_payments: remaining } },
+      status_change: { previous_status: previous, current_status: current },
+    });
+    const keys = [change('Active', 'Overdue', 9), change('Overdue', 'Active', 8), change('Active', 'Overdue', 7)].map((b) =>
+      dedupeKeyOf('denefits', b, enc(JSON.stringify(b))),
+    );
+    expect(new Set(keys).size).toBe(3);
+    // A relay's retry of one change (other bytes) is still that change.
+    expect(dedupeKeyOf('denefits', change('Active', 'Overdue', 9), enc('{"other":"bytes"}'))).toBe(keys[0]);
+  });
+  it('tells recurring payments apart by remaining_payments when the contract has no number_of_payments (as the normalizer keys them)', () => {
+    const instalment = (remaining: number) => ({
+      webhook_type: 'contract.payments.recurring_payment',
+      data: { contract: { contract_code: 'C4', remaining_payments: remaining } },
+    });
+    expect(dedupeKeyOf('denefits', instalment(11), enc('{}'))).not.toBe(dedupeKeyOf('denefits', instalment(10), enc('{}')));
+    expect(dedupeKeyOf('denefits', instalment(10), enc('{"other":"bytes"}'))).toBe(dedupeKeyOf('denefits', instalment(10), enc('{}')));
+  });
   it('falls back to the SHA-256 of the exact raw body', () => {
     const raw = enc('{"subscriber":{"id":"1"}}');
     expect(dedupeKeyOf('manychat', { subscriber: { id: '1' } }, raw)).toBe(bodyHashKey(raw));

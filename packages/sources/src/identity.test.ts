@@ -9,6 +9,10 @@ describe('normalizePhone (SPEC §6.1)', () => {
     ['+1 555 201 3344', '+15552013344'],
     ['+44 20 7946 0958', '+442079460958'],
     [5552013344, '+15552013344'],
+    // Written with "+", the country code is already there: 10 digits is a whole number (Denmark, Singapore), not NANP.
+    ['+45 12 34 56 78', '+4512345678'],
+    ['+65 6123 4567', '+6561234567'],
+    ['+1 (555) 201-3344', '+15552013344'],
   ])('%s → %s', (input, expected) => {
     expect(normalizePhone(input)).toBe(expected);
   });

@@ -2,13 +2,16 @@ import { readText } from './payload';
 
 /**
  * Phone to E.164 (SPEC §6.1): keep the digits; 10 digits → `+1…` (NANP); 11 digits starting with 1 →
- * `+…`; any other 8–15 digits are taken as already carrying their country code → `+…`. Fewer than 8 or
- * more than 15 digits (E.164's limit), or no phone at all → `undefined`.
+ * `+…`; any other 8–15 digits are taken as already carrying their country code → `+…`. A number
+ * written with a leading `+` already carries its country code, whatever its length (`+45 12 34 56 78`
+ * is Danish, not `+1 451…`). Fewer than 8 or more than 15 digits (E.164's limit), or no phone at all →
+ * `undefined`.
  */
 export function normalizePhone(value: unknown): string | undefined {
   const text = readText(value);
   if (!text) return undefined;
   const digits = text.replace(/\D/g, '');
+  if (text.startsWith('+') && digits.length >= 8 && digits.length <= 15) return `+${digits}`;
   if (digits.length === 10) return `+1${digits}`;
   if (digits.length === 11 && digits.startsWith('1')) return `+${digits}`;
   if (digits.length >= 8 && digits.length <= 15) return `+${digits}`;

@@ -12,6 +12,7 @@ function partsOf(event: JsonRecord) {
     code: pickKey(scopes, ['contract_code', 'contractCode', 'code']),
     paymentNumber: pickKey(scopes, ['payment_number', 'paymentNumber', 'installment_number', 'payment_no']),
     status: pickKey([event, data, contract], ['status', 'contract_status']),
+    remaining: pickKey([contract, event, data], ['remaining_payments']),
   };
 }
 
@@ -26,10 +27,15 @@ export function denefitsDedupeKey(event: JsonRecord): string | undefined {
   if (!p.code || !p.type) return undefined;
   const key = `${p.code}:${p.type}`;
   // Make.com relays carry no payment number: the instalment is derived from the contract's
-  // number_of_payments − remaining_payments, exactly as the normalizer keys the payment.
-  const paymentNumber = p.paymentNumber ?? (p.type.includes('recurring') ? denefitsPaymentNumber(event) : undefined);
+  // number_of_payments − remaining_payments, else remaining_payments alone, exactly as the normalizer
+  // keys the payment.
+  const recurring = p.type.includes('recurring');
+  const paymentNumber = p.paymentNumber ?? (recurring ? denefitsPaymentNumber(event) : undefined);
   if (paymentNumber !== undefined) return `${key}:${paymentNumber}`;
+  if (recurring && p.remaining) return `${key}:r${p.remaining}`;
   // Each status change of a contract is its own event; without it a later change would be a "duplicate".
-  if (p.type.endsWith('status') && p.status) return `${key}:${p.status}`;
+  // A contract comes back to a status it had (Active → Overdue → Active → Overdue): the instalments
+  // left tell those apart, so the last change is not dropped as a repeat of the first.
+  if (p.type.endsWith('status') && p.status) return p.remaining ? `${key}:${p.status}:r${p.remaining}` : `${key}:${p.status}`;
   return key;
 }
