@@ -197,6 +197,9 @@ describe('mcb queues / stats', () => {
     await pay('p1', 10_000, 'gbp');
     await pay('p2', 2_500, 'usd');
     await pay('p3', 5_000, 'jpy');
+    // A failed charge moved no money: the weekly report leaves it out, and so do the stats.
+    await pay('p4', 7_000, 'gbp');
+    await admin.sql`update payments set status = 'failed' where payment_event_id = ${`p4_${slug}`}`;
     const r = await mcb('stats', '--tenant', slug, '--since', '2h');
     expect(r.stdout).toMatch(new RegExp(`^${slug}\\s.*\\s£100\\.00 \\(\\+ ¥5,000 \\+ \\$25\\.00\\)\\s`, 'm'));
     const j = await mcb('stats', '--tenant', slug, '--since', '2h', '--json');

@@ -27,7 +27,7 @@ export interface TenantStats {
   currency: string;
   /**
    * Cash collected in the period: deposits, full purchases, downpayments, recurring, minus refunds (SPEC §7),
-   * of payments in `currency` only.
+   * of payments in `currency` only; a failed charge moved no money (as the weekly report counts).
    */
   revenueCents: number;
   /** The same sum of payments in other currencies, by lowercase code (minor units of each); `{}` when none. */
@@ -105,7 +105,7 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
       from (
         select lower(p.currency) as currency, sum(p.amount_cents) as cents from payments p
         where p.tenant_id = t.id and p.paid_at >= ${since} and p.paid_at < ${until}
-          and p.category in ('deposit', 'full_purchase', 'downpayment', 'recurring', 'refund')
+          and p.category in ('deposit', 'full_purchase', 'downpayment', 'recurring', 'refund') and p.status <> 'failed'
         group by 1) s) p
     cross join lateral (
       select count(*) filter (where s.status = 'sent')::int as capi_sent,
