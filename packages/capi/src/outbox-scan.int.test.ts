@@ -282,6 +282,92 @@ describe('the outbox scan mark', () => {
     expect(old).toEqual({ status: 'skipped', reason: expect.stringContaining('Test Events only (test_event_code TEST42)') });
   });
 
+  // Second reviewer: a Lead that reached the dataset, replayed while the integration had a test code (to
+  // look at it in Test Events), went out again with that code and was recorded test-only; when the code
+  // went, the release forgot it and planned it on the person's earliest event — with an earlier event
+  // arrived since, another event_id: a second Lead in the dataset.
+  it('a sent Lead replayed in test mode goes to the dataset with its own event_id when test mode ends: one Lead per person', async () => {
+    const t = await capiTenant();
+    const [seed] = await seedEvents(admin, t.id, 1, { tag: 'lrt', occurredAt: new Date(Date.now() - 3_600_000) });
+    expect((await send(t)).result).toMatchObject({ sent: 1, failed: 0 });
+    await admin.sql`
+      insert into funnel_events (tenant_id, id, contact_id, event_type, occurred_at, source, source_event_id)
+      values (${t.id}, ${randomUUID()}, ${seed!.contactId}, 'link_clicked', now() - interval '2 hours', 'manychat', 'lrt-earlier')`;
+    const credentials = { dataset_id: t.datasetId, access_token: t.token };
+    await setIntegration(admin, keyring, {
+      slug: t.slug,
+      provider: 'meta_capi',
+      credentials: { ...credentials, test_event_code: 'TEST9' },
+    });
+    expect(await replayCapiSends(app, t.id, { status: 'sent' })).toMatchObject({ count: 1, leadsResent: 1 });
+    expect((await send(t)).result).toMatchObject({ sent: 1, failed: 0 });
+    await setIntegration(admin, keyring, { slug: t.slug, provider: 'meta_capi', credentials });
+    await send(t);
+    expect((await send(t)).result).toMatchObject({ sent: 0, requests: 0 });
+    const production = fake.capiEvents(t.datasetId).filter((e) => e.event.event_name === 'Lead' && e.testEventCode === null);
+    expect(new Set(production.map((e) => e.event.event_id))).toEqual(new Set([seed!.sourceEventId]));
+  });
+
+  // Guards the fix above: a test-only Lead whose person (contacts merged during test mode) has another
+  // Lead is not sent as recorded — the person keeps one Lead in the dataset, whichever way they merged.
+  it('when test mode ends, a test-only Lead of contacts merged since with one that has a Lead is not sent: one Lead per person', async () => {
+    for (const loserFirst of [false, true]) {
+      const t = await capiTenant();
+      const at = (h: number) => new Date(Date.now() - h * 3_600_000);
+      // `sent` has its Lead in the dataset; `test`'s Lead goes to Test Events only.
+      const [sent] = await seedEvents(admin, t.id, 1, {
+        tag: `mg${+loserFirst}s`,
+        occurredAt: at(loserFirst ? 2 : 1),
+        createdAt: () => at(3),
+      });
+      expect((await send(t)).result).toMatchObject({ sent: 1 });
+      const credentials = { dataset_id: t.datasetId, access_token: t.token };
+      await setIntegration(admin, keyring, {
+        slug: t.slug,
+        provider: 'meta_capi',
+        credentials: { ...credentials, test_event_code: 'TEST8' },
+      });
+      const [test] = await seedEvents(admin, t.id, 1, { tag: `mg${+loserFirst}t`, occurredAt: at(loserFirst ? 1 : 2) });
+      expect((await send(t)).result).toMatchObject({ sent: 1 });
+      // The applier's merge: the loser points at the survivor, its events move to it.
+      const [survivor, loser] = loserFirst ? [test!.contactId, sent!.contactId] : [sent!.contactId, test!.contactId];
+      await admin.sql`update contacts set merged_into_id = ${survivor} where tenant_id = ${t.id} and id = ${loser}`;
+      await admin.sql`update funnel_events set contact_id = ${survivor} where tenant_id = ${t.id} and contact_id = ${loser}`;
+      await setIntegration(admin, keyring, { slug: t.slug, provider: 'meta_capi', credentials });
+      await send(t);
+      expect((await send(t)).result).toMatchObject({ sent: 0, requests: 0 });
+      const production = fake.capiEvents(t.datasetId).filter((e) => e.event.event_name === 'Lead' && e.testEventCode === null);
+      expect(production.map((e) => e.event.event_id)).toEqual([sent!.sourceEventId]);
+    }
+  });
+
+  // Second reviewer: the release runs at the start of every run without a test code (every tenant, every
+  // minute). Rows it marked skipped kept their code, so they stayed in capi_sends_test_idx and every later
+  // run read each of them again (200,000 such rows: ~16,000 pages, ~0.9 s per run, measured).
+  it('once test mode has ended, a run reads no more pages for the sends it released than for none', async () => {
+    const t = await capiTenant({ test_event_code: 'TEST5' });
+    await seedEvents(admin, t.id, 2_000, { tag: 'rc', createdAt: () => new Date(Date.now() - 2 * 3_600_000) });
+    expect((await send(t)).result).toMatchObject({ sent: 2_000, failed: 0 });
+    // Test mode lasted past Meta's window: none of them can reach the dataset any more.
+    await admin.sql`update capi_sends set event_time = now() - interval '8 days' where tenant_id = ${t.id}`;
+    await setIntegration(admin, keyring, {
+      slug: t.slug,
+      provider: 'meta_capi',
+      credentials: { dataset_id: t.datasetId, access_token: t.token },
+    });
+    expect((await send(t)).result).toMatchObject({ sent: 0, skipped: 2_000 });
+    // What autovacuum does in production (off on this machine): index entries of replaced row versions go.
+    const owner = createDatabase({ url: testEnv().databaseUrl, role: 'owner', max: 1 });
+    await owner.sql`vacuum capi_sends`.finally(() => owner.close());
+    const idle = await send(t);
+    expect(idle.result).toMatchObject({ sent: 0, skipped: 0, requests: 0 });
+    const release = idle.statements.filter((s) => /test_event_code is not null/.test(s.text));
+    expect(release.length).toBeGreaterThanOrEqual(2);
+    const pages = [];
+    for (const s of release) pages.push(await pagesReadUnderTenant(app.sql, t.id, s));
+    expect(Math.max(...pages)).toBeLessThan(10);
+  });
+
   it('the Lead’s "first event" of a person with thousands of events is one index probe per page', async () => {
     const t = await capiTenant();
     const [seed] = await seedEvents(admin, t.id, 1, { tag: 'busy', occurredAt: new Date(Date.now() - 2 * 3_600_000) });

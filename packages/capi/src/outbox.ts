@@ -168,25 +168,72 @@ export async function rewindScanMark(tx: TransactionSql, tenantId: string, funne
  * Leaving test mode (the integration no longer has a `test_event_code`): rows sent with a test code
  * reached Events Manager's Test Events only, never the dataset, so they are sent for real now. Those
  * whose event is still inside Meta's window are forgotten and planned again by this run (the scan mark
- * moves back to them); older ones can no longer reach the dataset and become `skipped`, saying so.
- * Cheap when there is nothing to do (`capi_sends_test_idx`). Under RLS.
+ * moves back to them) — except a Lead (while `lead` is on) that is still its person's only one, which
+ * goes out again as recorded, like a replayed sent Lead: planned anew, a Lead goes on the person's
+ * earliest event, and one replayed in test mode after it reached the dataset would come back with
+ * another event_id (a second Lead for Meta). Older ones can no longer reach the dataset and become
+ * `skipped`, saying so; their code moves to the reason, so `capi_sends_test_idx` keeps only rows still
+ * to release. Cheap when there is nothing to do. Under RLS.
  */
-export async function releaseTestSends(tx: TransactionSql, tenantId: string, now: Date): Promise<{ replanned: number; tooOld: number }> {
+export async function releaseTestSends(
+  tx: TransactionSql,
+  tenantId: string,
+  now: Date,
+  options: { lead?: boolean } = {},
+): Promise<{ replanned: number; leadsResent: number; tooOld: number }> {
   const windowStart = new Date(now.getTime() - maxEventAgeMs).toISOString();
   const tooOld = await tx`
-    update capi_sends set status = 'skipped',
+    update capi_sends set status = 'skipped', test_event_code = null,
       reason = 'sent to Test Events only (test_event_code ' || test_event_code || '); test mode ended after Meta''s 7-day window'
     where tenant_id = ${tenantId} and test_event_code is not null and status = 'sent' and event_time <= ${windowStart}::timestamptz`;
-  const forgotten = await tx<{ funnel_event_id: string }[]>`
-    delete from capi_sends
+  // Looked up by the partial index alone, then changed by primary key: a predicate on event_name let the
+  // planner pick capi_sends_lead_unique and read every Lead of the tenant, on every run.
+  const inWindow = await tx<{ id: string | number; event_name: string }[]>`
+    select id, event_name from capi_sends
     where tenant_id = ${tenantId} and test_event_code is not null and status = 'sent' and event_time > ${windowStart}::timestamptz
-    returning funnel_event_id`;
+    for update`;
+  // A Lead goes out as recorded only while it is its person's one Lead: contacts merged since (the
+  // person's events now under one contact) may have another, sent or on its way — then it is forgotten
+  // like the rest, and planning it again finds that Lead (capi_sends_lead_unique, the recorded names).
+  // Index probes per row (primary keys, capi_sends_lead_unique, contacts_merged_into_idx); one `or` over
+  // both lookups made Postgres read every Lead of the tenant for each row.
+  const leadCandidates = (options.lead ?? true) ? inWindow.filter((r) => r.event_name === leadEventName).map((r) => Number(r.id)) : [];
+  const leadIds =
+    leadCandidates.length > 0
+      ? (
+          await tx<{ id: string | number }[]>`
+            select s.id from unnest(${leadCandidates}::int8[]) as u(id)
+            join capi_sends s on s.tenant_id = ${tenantId} and s.id = u.id
+            join funnel_events f on f.tenant_id = s.tenant_id and f.id = s.funnel_event_id
+            where not exists (
+                select 1 from capi_sends o
+                where o.tenant_id = ${tenantId} and o.event_name = ${leadEventName} and o.contact_id = f.contact_id
+                  and o.id <> s.id and o.status in ('sent', 'pending'))
+              and not exists (
+                select 1 from contacts c
+                join capi_sends o on o.tenant_id = c.tenant_id and o.event_name = ${leadEventName} and o.contact_id = c.id
+                where c.tenant_id = ${tenantId} and c.merged_into_id = f.contact_id and o.id <> s.id and o.status in ('sent', 'pending'))`
+        ).map((r) => Number(r.id))
+      : [];
+  const resent = new Set(leadIds);
+  const otherIds = inWindow.map((r) => Number(r.id)).filter((id) => !resent.has(id));
+  // A pending row without a claim is what this run's first step (re-claiming lapsed rows) posts.
+  if (leadIds.length > 0)
+    await tx`
+      update capi_sends set status = 'pending', claimed_at = null, sent_at = null, events_received = null, fbtrace_id = null,
+        test_event_code = null
+      where tenant_id = ${tenantId} and id = any(${leadIds}::int8[])`;
+  const forgotten =
+    otherIds.length > 0
+      ? await tx<{ funnel_event_id: string }[]>`
+          delete from capi_sends where tenant_id = ${tenantId} and id = any(${otherIds}::int8[]) returning funnel_event_id`
+      : [];
   await rewindScanMark(
     tx,
     tenantId,
     forgotten.map((r) => r.funnel_event_id),
   );
-  return { replanned: forgotten.length, tooOld: tooOld.count };
+  return { replanned: forgotten.length, leadsResent: leadIds.length, tooOld: tooOld.count };
 }
 
 /**
@@ -611,9 +658,9 @@ export async function runCapiSend(options: CapiSendOptions): Promise<CapiSendRes
 
   try {
     if (!target.testEventCode) {
-      const released = await withTenantSql(database.sql, t, (tx) => releaseTestSends(tx, t, now()));
+      const released = await withTenantSql(database.sql, t, (tx) => releaseTestSends(tx, t, now(), { lead: target.lead }));
       result.skipped += released.tooOld;
-      if (released.replanned || released.tooOld)
+      if (released.replanned || released.leadsResent || released.tooOld)
         log?.info({ tenantId: t, ...released }, 'capi: test mode ended; events sent to Test Events only are sent for real');
     }
     for (;;) {

@@ -110,7 +110,8 @@ describe('mcb capi', () => {
     const before = fake.capiEvents(t.dataset).length;
     const dry = await mcb('capi', 'replay', t.slug, '--status', 'sent', '--dry-run');
     expect(dry.stdout).toMatch(/^2 recorded sends would be replayed/);
-    expect(dry.stdout).toContain('1 sent more than 47 h ago was kept: Meta drops a re-sent event only within 48 h of the first');
+    expect(dry.stdout).toContain('1 sent more than 47 h ago would be kept: Meta drops a re-sent event only within 48 h of the first');
+    expect(dry.stdout).toContain('Of them, 2 sent Leads would go out again exactly as recorded');
     const r = await mcb('capi', 'replay', t.slug, '--status', 'sent');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^2 recorded sends forgotten/);
@@ -124,6 +125,38 @@ describe('mcb capi', () => {
       .slice(before)
       .map((e) => e.event.event_name);
     expect(sentNow.sort()).toEqual(['Lead', 'Lead']);
+  });
+
+  // Second reviewer: status promised every test-mode send would reach the dataset once the code goes;
+  // those whose event is past Meta's 7-day window by then are marked skipped instead.
+  it('status counts the sends made in test mode and says which of them reach the dataset once the code is removed', async () => {
+    const tm = {
+      slug: `cli-capi-tm-${suffix}`,
+      token: `EAAclitm${randomBytes(12).toString('hex')}`,
+      dataset: `56${Date.now() % 1_000_000}`,
+    };
+    fake.addDataset(tm.dataset, tm.token);
+    const id = (await addTenant(admin, { slug: tm.slug, name: tm.slug })).id;
+    await setIntegration(admin, keyring, {
+      slug: tm.slug,
+      provider: 'meta_capi',
+      credentials: { dataset_id: tm.dataset, access_token: tm.token, test_event_code: 'TEST31' },
+    });
+    const contact = randomUUID();
+    await admin.sql`insert into contacts (tenant_id, id, email_primary) values (${id}, ${contact}, 'cli.tm@example.com')`;
+    await admin.sql`
+      insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id)
+      values (${id}, ${contact}, 'contact_subscribed', now() - interval '1 hour', 'manychat', 'cli-tm-1')`;
+    expect((await mcb('capi', 'send', tm.slug)).stdout).toMatch(/^Sent 1 event /);
+    const st = await mcb('capi', 'status', tm.slug);
+    expect(st.stdout).toContain('of which 1 to Test Events only (test_event_code)');
+    expect(st.stdout).toContain("those still inside Meta's 7-day window are sent to the dataset, older ones marked skipped");
+    // Re-sent in test mode, sent rows would go to Test Events, then to the dataset again when the code
+    // goes: past 48 h after their first send Meta would count them twice (third reviewer).
+    const replay = await mcb('capi', 'replay', tm.slug, '--status', 'sent');
+    expect(replay.code).toBe(1);
+    expect(replay.stderr.trim()).toMatch(/has a test_event_code: replaying sent events now would send them to Test Events/);
+    expect((await mcb('capi', 'replay', tm.slug)).code).toBe(0);
   });
 
   it('an expired token is one clear line and marks the integration; unknown tenants and missing integrations are one line too', async () => {

@@ -75,7 +75,7 @@ export function registerCapiCommands(program: Command): void {
             `  sent              ${fmt(status.sent)} (${fmt(status.sentLast7Days)} in the last 7 days; last ${when(status.lastSentAt)})`,
             ...(status.sentToTestEvents
               ? [
-                  `                    of which ${fmt(status.sentToTestEvents)} to Test Events only (test_event_code): sent to the dataset once the code is removed`,
+                  `                    of which ${fmt(status.sentToTestEvents)} to Test Events only (test_event_code): once the code is removed, those still inside Meta's 7-day window are sent to the dataset, older ones marked skipped`,
                 ]
               : []),
             `  pending           ${fmt(status.pending)}`,
@@ -180,6 +180,13 @@ export function registerCapiCommands(program: Command): void {
       if (opts.event && !/^[0-9a-f-]{36}$/i.test(opts.event))
         throw new McbError('bad_request', 'Invalid --event: a funnel event id (uuid)');
       await withCapi(env, slug, async ({ database, target }) => {
+        // Re-sent now, they would go to Test Events only and be sent again for real when the code goes:
+        // past 48 h after their first send, Meta would count them twice.
+        if (opts.status === 'sent' && target.testEventCode)
+          throw new McbError(
+            'bad_request',
+            `${slug}'s meta_capi integration has a test_event_code: replaying sent events now would send them to Test Events, then again to the dataset once the code is removed. Remove the code first (mcb integration set ${slug} meta_capi --credentials …)`,
+          );
         const {
           count: n,
           leadsResent,
@@ -197,15 +204,15 @@ export function registerCapiCommands(program: Command): void {
         );
         if (leadsResent > 0)
           out(
-            `${fmt(leadsResent)} of ${n === 1 ? 'it' : 'them'}: sent Lead${leadsResent === 1 ? '' : 's'}, to go out again exactly as recorded (same event_id, so Meta keeps one Lead per person).\n`,
+            `Of ${n === 1 ? 'it' : 'them'}, ${fmt(leadsResent)} sent Lead${leadsResent === 1 ? '' : 's'} ${opts.dryRun ? 'would go' : 'go'} out again exactly as recorded (same event_id, so Meta keeps one Lead per person).\n`,
           );
         if (pastWindow > 0)
           out(
-            `${fmt(pastWindow)} sent for an event past Meta's 7-day window ${pastWindow === 1 ? 'was' : 'were'} kept: Meta would refuse ${pastWindow === 1 ? 'it' : 'them'} now.\n`,
+            `${fmt(pastWindow)} sent for an event past Meta's 7-day window ${opts.dryRun ? 'would be' : pastWindow === 1 ? 'was' : 'were'} kept: Meta would refuse ${pastWindow === 1 ? 'it' : 'them'} now.\n`,
           );
         if (tooOld > 0)
           out(
-            `${fmt(tooOld)} sent more than ${sentReplayWindowHours} h ago ${tooOld === 1 ? 'was' : 'were'} kept: Meta drops a re-sent event only within 48 h of the first, so it would count ${tooOld === 1 ? 'it' : 'them'} twice.\n`,
+            `${fmt(tooOld)} sent more than ${sentReplayWindowHours} h ago ${opts.dryRun ? 'would be' : tooOld === 1 ? 'was' : 'were'} kept: Meta drops a re-sent event only within 48 h of the first, so it would count ${tooOld === 1 ? 'it' : 'them'} twice.\n`,
           );
       });
     });
