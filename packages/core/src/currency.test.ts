@@ -50,6 +50,12 @@ describe('currency minor units', () => {
     expect(['us', 'dollars', 'xyz', 'btc', ''].some(isCurrencyCode)).toBe(false);
   });
 
+  // Review: 'uſd' (long s) and 'ınr' (dotless i) upper-case to USD and INR, so they passed, and the tenant's
+  // currency was stored as 'uſd' — matching none of its 'usd' payments, and no code Intl or Stripe knows.
+  it('takes only the three ASCII letters of a code, not letters that upper-case to them', () => {
+    expect(['u\u017fd', '\u0131nr', 'U\u017fD', ' usd', 'usd ', 'u sd'].some(isCurrencyCode)).toBe(false);
+  });
+
   it('turns a decimal amount into minor units exactly, with the currency’s exponent', () => {
     expect(decimalToMinorUnits('12.34', 'usd')).toBe(1_234);
     expect(decimalToMinorUnits('5000', 'jpy')).toBe(5_000);

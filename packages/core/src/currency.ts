@@ -41,9 +41,12 @@ export function minorUnitsToAmount(minor: number, currency: string): number {
 
 const isoCodes = new Set(Intl.supportedValuesOf('currency'));
 
-/** Whether `code` is an ISO 4217 currency code this runtime knows (`Intl.supportedValuesOf('currency')`), any case. */
+/**
+ * Whether `code` is an ISO 4217 currency code this runtime knows (`Intl.supportedValuesOf('currency')`), any case.
+ * Three ASCII letters: `toUpperCase` also turns 'ſ' into 'S' and 'ı' into 'I', and 'uſd' is no code.
+ */
 export function isCurrencyCode(code: string): boolean {
-  return isoCodes.has(code.toUpperCase());
+  return /^[A-Za-z]{3}$/.test(code) && isoCodes.has(code.toUpperCase());
 }
 
 /** Whole units with thousands separators and the fraction, exactly, of a non-negative integer amount of minor units. */

@@ -90,6 +90,7 @@ function ChangeTile({
   delta,
   previous,
   goodWhenUp = true,
+  comparable = true,
 }: {
   label: string;
   value: string;
@@ -97,8 +98,10 @@ function ChangeTile({
   /** How the week compared against is named (`last week`, `the week before`). */
   previous: string;
   goodWhenUp?: boolean;
+  /** False when the two weeks' figures cannot be compared (ad spend partly in another currency): no change, whatever `delta`. */
+  comparable?: boolean;
 }) {
-  const note = delta === null ? `nothing ${previous}` : `${formatChange(delta)} vs ${previous}`;
+  const note = !comparable ? `${dash} vs ${previous}` : delta === null ? `nothing ${previous}` : `${formatChange(delta)} vs ${previous}`;
   return <Tile label={label} value={value} note={note} noteStyle={changeStyle(delta, goodWhenUp)} />;
 }
 
@@ -198,6 +201,7 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
               delta={f.change.spend_cents}
               previous={w.previous}
               goodWhenUp={false}
+              comparable={!f.ads.other_currencies && !p.ads.other_currencies}
             />
           </TileRow>
 

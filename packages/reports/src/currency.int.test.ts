@@ -134,6 +134,9 @@ describe('report money in the tenant currency', () => {
       other_currencies: { jpy: { spend_cents: 500_000 } },
     });
     expect(f.previous.ads).toEqual({ spend_cents: 3_000, cost_per_lead_cents: null, cost_per_purchase_cents: null, roas: 0, top: [] });
+    // Review: the week's spend went to another currency, it did not fall by 100 %: no change from part of the spend
+    // (the email read "Ad spend £0.00 (-100%)", in the colour of good news).
+    expect(f.change.spend_cents).toBeNull();
 
     const report = await render(t.id);
     const note = "Ad spend in another currency than this report's (GBP) is left out of spend, costs and ROAS: ¥500,000 last week.";
@@ -142,5 +145,8 @@ describe('report money in the tenant currency', () => {
     expect(report.text).toContain('Cost per lead               —');
     expect(report.text).toContain('ROAS                        —');
     expect(report.text).not.toContain('No ad spend recorded');
+    expect(report.text).toContain('Ad spend                    £0.00  (—)');
+    expect(report.html).not.toContain('-100%');
+    expect(report.html).toContain('— vs the week before');
   });
 });

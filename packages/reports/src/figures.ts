@@ -132,6 +132,7 @@ export interface ReportChange {
   purchases: number | null;
   cash_collected_cents: number | null;
   projected_cents: number | null;
+  /** Also null when either week has spend in another currency (`ads.other_currencies`): a change of part of the spend means nothing. */
   spend_cents: number | null;
   funnel: Record<FunnelEventType, number | null>;
   stages: Record<ReportStage['stage'], number | null>;
@@ -409,7 +410,7 @@ function buildChange(cur: WeekFigures, prev: WeekFigures): ReportChange {
     purchases: change(cur.purchases, prev.purchases),
     cash_collected_cents: change(cur.revenue.cash_collected_cents, prev.revenue.cash_collected_cents),
     projected_cents: change(cur.revenue.projected_cents, prev.revenue.projected_cents),
-    spend_cents: change(cur.ads.spend_cents, prev.ads.spend_cents),
+    spend_cents: cur.ads.other_currencies || prev.ads.other_currencies ? null : change(cur.ads.spend_cents, prev.ads.spend_cents),
     funnel: Object.fromEntries(funnelEventTypes.map((t) => [t, change(cur.funnel[t], prev.funnel[t])])) as ReportChange['funnel'],
     stages: Object.fromEntries(cur.stages.map((s, i) => [s.stage, change(s.count, prev.stages[i]?.count ?? 0)])) as ReportChange['stages'],
   };

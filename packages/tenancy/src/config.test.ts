@@ -61,6 +61,8 @@ describe('tenant config on write (issue 16, SPEC §5)', () => {
     );
     expect(refusal({ currency: 'xyz' })).toMatch(/^Invalid tenant config: currency: /);
     expect(refusal({ currency: 826 })).toMatch(/^Invalid tenant config: currency: /);
+    // Review: 'uſd' upper-cases to USD but was stored as 'uſd', matching none of the tenant's 'usd' payments.
+    for (const currency of ['u\u017fd', '\u0131nr', ' usd']) expect(refusal({ currency })).toMatch(/^Invalid tenant config: currency: /);
     for (const currency of ['gbp', 'EUR', 'jpy', 'KWD']) expect(() => validateTenantConfig({ currency })).not.toThrow();
     expect(parseTenantConfig({}).currency).toBe('usd');
     expect(parseTenantConfig({ currency: 'GBP' }).currency).toBe('gbp');
