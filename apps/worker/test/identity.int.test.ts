@@ -268,3 +268,41 @@ describe('identities survive every merge (receiver → queue → worker, seeded 
     ]);
   });
 });
+
+describe('a dispute on the first payment of a Checkout subscription', () => {
+  // Subscription-mode sessions carry no payment intent: the subscription's first invoice does, and a
+  // dispute names only the intent. The sale is booked once, from the session, in any order.
+  const firstIntent = 'pi_3Q0FirstLgUG5tbmjc1Abc';
+  const disputeOnFirstInvoice = (name: string): Delivery => {
+    const body = structuredClone(fixture('stripe', name)) as { data: { object: Record<string, unknown> } };
+    body.data.object.payment_intent = firstIntent;
+    body.data.object.amount = 4900;
+    return { source: 'stripe', body };
+  };
+
+  it('lost: the session payment ends `dispute_lost`, one payment row, one purchase, whatever the order', async () => {
+    const session = fixture('stripe', 'checkout-session-completed-subscription');
+    const [r] = await inShuffledOrders('disputed subscription sale', [
+      manychat('sub-maria', { email: 'maria.lopez@example.com' }, 'contact_created'),
+      { source: 'stripe', body: session },
+      { source: 'stripe', body: fixture('stripe', 'invoice-paid-subscription-create') },
+      disputeOnFirstInvoice('charge-dispute-created'),
+      disputeOnFirstInvoice('charge-dispute-closed'),
+    ]);
+    const sessionId = (session.data as { object: { id: string } }).object.id;
+    expect(r!.payments).toEqual([{ id: sessionId, status: 'dispute_lost', linked: true }]);
+    expect(r!.events.filter((e) => e.startsWith('purchase_completed'))).toHaveLength(1);
+    expect(r!.contacts).toBe(1);
+  });
+
+  it('only opened: the sale is `disputed` whether the invoice came before or after the session', async () => {
+    const session = fixture('stripe', 'checkout-session-completed-subscription');
+    const [r] = await inShuffledOrders('open dispute on a subscription sale', [
+      { source: 'stripe', body: session },
+      { source: 'stripe', body: fixture('stripe', 'invoice-paid-subscription-create') },
+      disputeOnFirstInvoice('charge-dispute-created'),
+    ]);
+    const sessionId = (session.data as { object: { id: string } }).object.id;
+    expect(r!.payments).toEqual([{ id: sessionId, status: 'disputed', linked: false }]);
+  });
+});

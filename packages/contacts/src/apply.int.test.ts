@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { createDatabase, type Database } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import { pagesReadUnderTenant, type SentStatement, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApplyContext, applyLogs, applyNormalizedEvent } from './apply';
+import { lockKeyOf } from './identities';
 
 let owner: Database;
 let app: Database;
@@ -67,6 +69,27 @@ const stripe = (session: string, email: string, at: string, cents = 50_000): Nor
     },
   ],
 });
+
+/** A Checkout session in subscription mode (no payment intent), its first invoice (the intent), a dispute of that intent. */
+const subscriptionSale = (sub: string, at: string): NormalizedEvent[] => {
+  const sale = stripe(`cs_${sub}`, `${sub}@x.io`, at, 4900);
+  const { stripeCustomerId: _c, ...payment } = sale.payments![0]!;
+  return [
+    { ...sale, payments: [{ ...payment, stripeSubscriptionId: sub }] },
+    {
+      source: 'stripe',
+      eventType: 'invoice.paid',
+      occurredAt: at,
+      stripeFirstInvoice: { subscriptionId: sub, invoiceId: `in_${sub}`, paymentIntentId: `pi_${sub}` },
+    },
+    {
+      source: 'stripe',
+      eventType: 'charge.dispute.created',
+      occurredAt: '2026-02-01T00:00:00Z',
+      paymentStatusUpdates: [{ stripePaymentIntentId: `pi_${sub}`, status: 'disputed', occurredAt: '2026-02-01T00:00:00Z' }],
+    },
+  ];
+};
 
 async function snapshot(tenantId: string) {
   const contacts = await owner.sql`
@@ -283,6 +306,98 @@ describe('applyNormalizedEvent', () => {
       email_booking: 'dee.book2@x.io',
       stage: 'purchased',
     });
+  });
+
+  it('a dispute of a subscription sale reaches the session payment in every order, one by one or in one batch', async () => {
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    for (const [n, order] of orders.entries()) {
+      for (const batched of [false, true]) {
+        const t = await makeTenant();
+        const events = subscriptionSale(`sub_${n}_${batched}`, '2026-01-10T10:00:00Z');
+        const items = [];
+        for (const i of order) {
+          items.push({ ctx: await ctxFor(t), events: [events[i]!], status: 'processed' as const, eventType: null, reason: null });
+        }
+        if (batched) await applyLogs(app.sql, t, items);
+        else for (const item of items) await applyLogs(app.sql, t, [item]);
+        const rows = await owner.sql`
+          select payment_event_id, stripe_payment_intent_id, status from payments where tenant_id = ${t}`;
+        expect([...rows], `order ${order.join(',')}${batched ? ' in one batch' : ''}`).toEqual([
+          { payment_event_id: `cs_sub_${n}_${batched}`, stripe_payment_intent_id: `pi_sub_${n}_${batched}`, status: 'disputed' },
+        ]);
+      }
+    }
+  });
+
+  it('a subscription sale and its first invoice applied at the same moment: the session payment always gets the intent', async () => {
+    const t = await makeTenant();
+    const runs = Array.from({ length: 20 }, (_, n) => subscriptionSale(`sub_race_${n}`, '2026-01-10T10:00:00Z'));
+    const ctxs = await Promise.all(runs.flatMap(() => [ctxFor(t), ctxFor(t)]));
+    await Promise.all(
+      runs.flatMap(([session, invoice], n) => [
+        applyNormalizedEvent(app.sql, ctxs[2 * n]!, session!),
+        applyNormalizedEvent(app.sql, ctxs[2 * n + 1]!, invoice!),
+      ]),
+    );
+    const rows = await owner.sql<{ n: number }[]>`
+      select count(*)::int n from payments where tenant_id = ${t} and stripe_payment_intent_id = 'pi_' || stripe_subscription_id`;
+    expect(rows[0]?.n).toBe(20);
+  });
+
+  it('links an orphan known only through another orphan even when it commits between the read and the try-locks', async () => {
+    // Orphan 1 (email + phone) waits; the person arrives with the email. Orphan 2 (the phone only) is
+    // committed by another applier after the person's applier read orphans by the phone and before it
+    // try-locked the phone: psql runs it synchronously just before the try-lock statement is written.
+    const t = await makeTenant();
+    const phone = '+15550009001';
+    const { paymentEventId: _p, ...orphan } = stripe('cs_chain_1', 'chain@x.io', '2026-01-01T10:00:00Z').payments![0]!;
+    await applyNormalizedEvent(app.sql, await ctxFor(t), {
+      source: 'stripe',
+      eventType: 'checkout.session.completed',
+      payments: [{ ...orphan, paymentEventId: 'cs_chain_1', stripeCustomerId: undefined, customerPhone: phone }],
+    });
+    let injected = false;
+    const watched = createDatabase({
+      url: testEnv().databaseUrl,
+      role: 'app',
+      max: 1,
+      onQuery: (text) => {
+        if (injected || !text.includes('mcb_try_xact_locks')) return;
+        injected = true;
+        execFileSync('psql', [
+          testEnv().databaseUrl,
+          '-q',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          `
+          begin;
+          select pg_advisory_xact_lock(${lockKeyOf(t, { kind: 'phone', value: phone })});
+          insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, status, customer_phone,
+            paid_at, funnel_event)
+          values ('${t}', 'cs_chain_2', 'stripe', 'buy_in_full', 'full_purchase', 1000, 'paid', '${phone}', '2026-01-02T10:00:00Z',
+            'purchase_completed');
+          commit;`,
+        ]);
+      },
+    });
+    try {
+      await applyNormalizedEvent(watched.sql, await ctxFor(t), mc('mc-chain', 'chain@x.io', '2026-01-03T10:00:00Z'));
+    } finally {
+      await watched.close();
+    }
+    expect(injected).toBe(true);
+    expect((await snapshot(t)).payments.map((p) => [p.payment_event_id, p.linked])).toEqual([
+      ['cs_chain_1', true],
+      ['cs_chain_2', true],
+    ]);
   });
 
   it('changes no row when the same logs are applied again', async () => {

@@ -4,17 +4,19 @@ import { send, settle } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import type { ReservedSql, Sql } from 'postgres';
 import { type ContactColumn, contactFieldRules, scalarFields } from './fields';
-import { type Identity, type IdentityKind, IdentityList, identityOf, sortedLockKeys } from './identities';
+import { type Identity, type IdentityKind, IdentityList, identityOf, lockKeyOf, sortedLockKeys, subscriptionLockKey } from './identities';
 import {
   type ApplyContext,
   type ApplyOutcome,
   type ContactRecord,
+  type FirstInvoice,
   identitiesOfEvents,
   type OrphanPayment,
   type PlanItem,
   type PlannedContact,
   planBatch,
   type ReadState,
+  subscriptionsOfEvents,
   type WritePlan,
 } from './plan';
 
@@ -46,12 +48,13 @@ interface OrphanRow {
 }
 
 /**
- * The read step, one round trip with BEGIN: tenant (RLS), the identity locks taken blocking in sorted
- * order, then the live contacts holding any of the identifiers (row-locked, each with all its
- * identities) and the orphan payments they match. Statements run in order on the server, so the
- * reads see everything committed by appliers that held the same locks before.
+ * The read step, one round trip with BEGIN: tenant (RLS), the identity (and subscription) locks taken
+ * blocking in sorted order, then the live contacts holding any of the identifiers (row-locked, each
+ * with all its identities), the orphan payments they match and the stored first invoices of the
+ * subscriptions. Statements run in order on the server, so the reads see everything committed by
+ * appliers that held the same locks before.
  */
-function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], lockKeys: string[]) {
+function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], subscriptions: string[], lockKeys: string[]) {
   const kinds = ids.map((i) => i.kind);
   const values = ids.map((i) => i.value);
   const begin = send(tx`begin`);
@@ -72,7 +75,19 @@ function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], lockKeys:
             where i.tenant_id = ${tenantId})
           for update of c`);
   const orphans = readOrphans(tx, tenantId, ids);
-  return { statements: [begin, setup, contacts, orphans] as Array<Promise<unknown>>, contacts, orphans };
+  const firstInvoices =
+    subscriptions.length === 0
+      ? Promise.resolve([] as FirstInvoice[])
+      : send(tx<FirstInvoice[]>`
+          select subscription_id as "subscriptionId", payment_intent_id as "paymentIntentId" from stripe_first_invoices
+          where tenant_id = ${tenantId} and subscription_id = any(${subscriptions}::text[])`);
+  return { statements: [begin, setup, contacts, orphans, firstInvoices] as Array<Promise<unknown>>, contacts, orphans, firstInvoices };
+}
+
+/** The identifiers an orphan payment can be found by, per column. */
+function orphanKeysOf(ids: Identity[]) {
+  const pick = (kind: IdentityKind) => ids.filter((i) => i.kind === kind).map((i) => i.value);
+  return { emails: pick('email'), phones: pick('phone'), customers: pick('stripe_customer_id') };
 }
 
 /**
@@ -81,10 +96,7 @@ function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], lockKeys:
  * `lower(customer_email)` would not: see drizzle/0021).
  */
 function readOrphans(tx: ReservedSql, tenantId: string, ids: Identity[]): Promise<OrphanRow[]> {
-  const pick = (kind: IdentityKind) => ids.filter((i) => i.kind === kind).map((i) => i.value);
-  const emails = pick('email');
-  const phones = pick('phone');
-  const customers = pick('stripe_customer_id');
+  const { emails, phones, customers } = orphanKeysOf(ids);
   if (emails.length + phones.length + customers.length === 0) return Promise.resolve([]);
   return send(tx<OrphanRow[]>`
     select payment_event_id, source, funnel_event, paid_at, webhook_log_id, customer_email, customer_phone, stripe_customer_id
@@ -124,8 +136,9 @@ async function chaseOrphans(tx: ReservedSql, tenantId: string, ids: Identity[], 
   }
 }
 
-function readStateOf(contacts: ContactRow[], orphans: OrphanRow[]): ReadState {
+function readStateOf(contacts: ContactRow[], orphans: OrphanRow[], firstInvoices: FirstInvoice[]): ReadState {
   return {
+    firstInvoices: [...firstInvoices],
     contacts: contacts.map((r) => {
       const values: ContactRecord['state']['values'] = {};
       for (const c of columns) values[c] = (r[c] as string | null) ?? null;
@@ -173,7 +186,8 @@ function contactJson(rows: PlannedContact[]): string {
 /**
  * The write step: every statement of the plan, pipelined after the read in one more round trip,
  * ending in COMMIT. First the try-locks of identities the read discovered (a busy one aborts with
- * 55P03 and the batch is retried with every key locked upfront).
+ * 55P03 and the batch is retried with every key locked upfront), then the check that no orphan
+ * payment of those identities was committed after the read (one would stay unlinked: 40001, retried).
  */
 /**
  * Longest an apply transaction may stay open: past it, it rolls back instead of committing (retried).
@@ -186,13 +200,18 @@ function startWrite(
   tx: ReservedSql,
   tenantId: string,
   plan: WritePlan,
-  extraKeys: string[],
+  late: { keys: string[]; ids: Identity[]; seenOrphans: string[] },
   maxTransactionMs: number,
 ): Array<Promise<unknown>> {
   const t = tenantId;
   const out: Array<Promise<unknown>> = [];
   const q = (query: PromiseLike<unknown>) => out.push(send(query));
-  if (extraKeys.length > 0) q(tx`select mcb_try_xact_locks(${extraKeys}::int8[])`);
+  if (late.keys.length > 0) q(tx`select mcb_try_xact_locks(${late.keys}::int8[])`);
+  const { emails, phones, customers } = orphanKeysOf(late.ids);
+  if (emails.length + phones.length + customers.length > 0)
+    q(
+      tx`select mcb_check_orphans_seen(${t}::uuid, ${emails}::text[], ${phones}::text[], ${customers}::text[], ${late.seenOrphans}::text[])`,
+    );
   const losers = plan.merges.map((m) => m.loserId);
   // Provider ids are unique per tenant: a loser gives them up before a survivor or a new record takes them.
   if (losers.length > 0) q(tx`update contacts set mc_id = null, ghl_id = null where tenant_id = ${t} and id = any(${losers}::uuid[])`);
@@ -250,6 +269,7 @@ function startWrite(
       stripe_customer_id: p.stripeCustomerId ?? null,
       stripe_session_id: p.stripeSessionId ?? null,
       stripe_payment_intent_id: p.stripePaymentIntentId ?? null,
+      stripe_subscription_id: p.stripeSubscriptionId ?? null,
       denefits_contract_code: p.denefitsContractCode ?? null,
       denefits_financed_cents: p.denefitsFinancedCents ?? null,
       denefits_recurring_cents: p.denefitsRecurringCents ?? null,
@@ -260,18 +280,33 @@ function startWrite(
     q(tx`
       insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
         customer_email, customer_name, customer_phone, paid_at, webhook_log_id, stripe_customer_id, stripe_session_id,
-        stripe_payment_intent_id, denefits_contract_code, denefits_financed_cents, denefits_recurring_cents, denefits_num_payments,
-        denefits_remaining_payments, funnel_event)
+        stripe_payment_intent_id, stripe_subscription_id, denefits_contract_code, denefits_financed_cents, denefits_recurring_cents,
+        denefits_num_payments, denefits_remaining_payments, funnel_event)
       select ${t}::uuid, r.contact_id, r.payment_event_id, r.source, r.payment_type, r.category, r.amount_cents, r.currency, r.status,
         r.customer_email, r.customer_name, r.customer_phone, r.paid_at, r.webhook_log_id, r.stripe_customer_id, r.stripe_session_id,
-        r.stripe_payment_intent_id, r.denefits_contract_code, r.denefits_financed_cents, r.denefits_recurring_cents, r.denefits_num_payments,
-        r.denefits_remaining_payments, r.funnel_event
+        r.stripe_payment_intent_id, r.stripe_subscription_id, r.denefits_contract_code, r.denefits_financed_cents, r.denefits_recurring_cents,
+        r.denefits_num_payments, r.denefits_remaining_payments, r.funnel_event
       from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(contact_id uuid, payment_event_id text, source text,
         payment_type text, category text, amount_cents int8, currency text, status text, customer_email text, customer_name text,
         customer_phone text, paid_at timestamptz, webhook_log_id int8, stripe_customer_id text, stripe_session_id text,
-        stripe_payment_intent_id text, denefits_contract_code text, denefits_financed_cents int8, denefits_recurring_cents int8,
+        stripe_payment_intent_id text, stripe_subscription_id text, denefits_contract_code text, denefits_financed_cents int8, denefits_recurring_cents int8,
         denefits_num_payments int4, denefits_remaining_payments int4, funnel_event text)
       on conflict (tenant_id, payment_event_id) do nothing`);
+  }
+  if (plan.firstInvoices.length > 0) {
+    const f = plan.firstInvoices;
+    const subs = f.map((x) => x.subscriptionId);
+    const intents = f.map((x) => x.paymentIntentId);
+    q(tx`
+      insert into stripe_first_invoices (tenant_id, subscription_id, payment_intent_id, invoice_id, webhook_log_id)
+      select ${t}::uuid, s, p, i, l
+      from unnest(${subs}::text[], ${intents}::text[], ${f.map((x) => x.invoiceId)}::text[], ${f.map((x) => x.logId)}::int8[]) as x(s, p, i, l)
+      on conflict do nothing`);
+    // The session payment stored before its first invoice (this batch's inserts included) takes the intent.
+    q(tx`
+      update payments p set stripe_payment_intent_id = f.p
+      from unnest(${subs}::text[], ${intents}::text[]) as f(s, p)
+      where p.tenant_id = ${t} and p.stripe_subscription_id = f.s and p.stripe_payment_intent_id is null and p.payment_type <> 'refund'`);
   }
   if (plan.orphanLinks.length > 0)
     q(tx`
@@ -365,25 +400,28 @@ export async function applyLogs(
   for (const item of items)
     if (item.ctx.tenantId !== tenantId) throw new Error(`applyLogs: log ${item.ctx.logId} is not of tenant ${tenantId}`);
   const ids = identitiesOfEvents(items.flatMap((i) => i.events));
-  let upfront: string[] = [];
+  const subscriptions = subscriptionsOfEvents(items.flatMap((i) => i.events));
+  let upfront = subscriptions.map((s) => subscriptionLockKey(tenantId, s));
   for (let attempt = 1; ; attempt++) {
     if (stats) stats.attempts++;
     const tx = await sql.reserve();
     let open = false;
     try {
       const keys = sortedLockKeys(tenantId, ids, upfront);
-      const read = startRead(tx, tenantId, ids, keys);
+      const read = startRead(tx, tenantId, ids, subscriptions, keys);
       open = true;
       await settle(read.statements);
       const orphans = await chaseOrphans(tx, tenantId, ids, await read.orphans);
-      const { plan, outcomes } = planBatch(readStateOf(await read.contacts, orphans), items, {
+      const { plan, outcomes } = planBatch(readStateOf(await read.contacts, orphans, await read.firstInvoices), items, {
         newId: randomUUID,
         now: new Date(),
       });
       const held = new Set(keys);
-      const extra = sortedLockKeys(tenantId, plan.touched).filter((k) => !held.has(k));
+      const lateIds = plan.touched.filter((id) => !held.has(lockKeyOf(tenantId, id)));
+      const extra = sortedLockKeys(tenantId, lateIds);
       upfront = [...keys, ...extra];
-      const writes = startWrite(tx, tenantId, plan, extra, maxTransactionMs);
+      const seenOrphans = orphans.map((o) => o.payment_event_id);
+      const writes = startWrite(tx, tenantId, plan, { keys: extra, ids: lateIds, seenOrphans }, maxTransactionMs);
       await settle(writes);
       open = false;
       return outcomes;

@@ -52,7 +52,19 @@ export class IdentityList {
  * matches on, inserts or moves before reading, so two appliers never decide about one person at once.
  */
 export function lockKeyOf(tenantId: string, id: Identity): string {
-  return createHash('sha1').update(`${tenantId}|${id.kind}|${id.value}`).digest().readBigInt64BE(0).toString();
+  return hashLockKey(`${tenantId}|${id.kind}|${id.value}`);
+}
+
+/**
+ * Advisory-lock key of a Stripe subscription: the Checkout session that started it and its first
+ * invoice are never applied at once, so one always sees what the other wrote.
+ */
+export function subscriptionLockKey(tenantId: string, subscriptionId: string): string {
+  return hashLockKey(`${tenantId}|stripe_subscription|${subscriptionId}`);
+}
+
+function hashLockKey(text: string): string {
+  return createHash('sha1').update(text).digest().readBigInt64BE(0).toString();
 }
 
 /** Sorted, distinct lock keys (a fixed order: no deadlock between appliers taking them blocking). */

@@ -51,6 +51,7 @@ class Tables {
         .filter((p) => p.contactId === null)
         .filter((p) => orphanIds(p).some((i) => wanted.has(identityKey(i))))
         .map(({ contactId: _c, ...o }) => structuredClone(o)),
+      firstInvoices: [],
     };
   }
 
@@ -416,7 +417,7 @@ describe('planBatch (pure step) — examples', () => {
       stripeCustomerId: null,
     }));
     const [person] = itemsOf([{ kind: 'manychat', mc: 'mc1', email: 'e0@x.io', day: 2 }]);
-    const { plan, outcomes } = planBatch({ contacts: [], identities: [], orphans }, [person!], {
+    const { plan, outcomes } = planBatch({ contacts: [], identities: [], orphans, firstInvoices: [] }, [person!], {
       newId: () => 'c1',
       now: new Date(2030, 0, 1),
     });

@@ -48,11 +48,18 @@ export interface OrphanPayment {
   stripeCustomerId: string | null;
 }
 
-/** What the read step found for a batch's identifiers: the live contacts holding any of them, every identity of those contacts, and the orphans matching them. */
+/** A subscription's first invoice as stored: its payment intent is the one of the Checkout session that started it. */
+export interface FirstInvoice {
+  subscriptionId: string;
+  paymentIntentId: string;
+}
+
+/** What the read step found for a batch's identifiers: the live contacts holding any of them, every identity of those contacts, and the orphans matching them; and the stored first invoices of the batch's subscriptions. */
 export interface ReadState {
   contacts: ContactRecord[];
   identities: Array<Identity & { contactId: string }>;
   orphans: OrphanPayment[];
+  firstInvoices: FirstInvoice[];
 }
 
 /** One webhook log to apply: its events (none for an ignored log) and how to mark it. */
@@ -106,6 +113,8 @@ export interface WritePlan {
   payments: Array<{ payment: NormalizedPayment; contactId: string | null; paidAt: Date; logId: number }>;
   orphanLinks: Array<{ paymentEventId: string; contactId: string }>;
   statusChanges: Array<{ paymentRef: string; status: string; at: Date; logId: number }>;
+  /** First invoices to store; each also hands its payment intent to a stored session payment of its subscription that has none. */
+  firstInvoices: Array<FirstInvoice & { invoiceId: string | null; logId: number }>;
   /** Payment refs whose status is recomputed from `payment_status_changes` after the inserts. */
   statusRefs: string[];
   funnelEvents: PlannedFunnelEvent[];
@@ -247,6 +256,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     payments: [],
     orphanLinks: [],
     statusChanges: [],
+    firstInvoices: [],
     statusRefs: [],
     funnelEvents: [],
     fieldChanges: [],
@@ -255,6 +265,8 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
   };
   const touched = new IdentityList();
   const statusRefs = new Set<string>();
+  // A session in subscription mode has no payment intent: its first invoice's (stored, or earlier in the batch).
+  const intentOfSubscription = new Map(read.firstInvoices.map((f) => [f.subscriptionId, f.paymentIntentId]));
   let created = 0;
 
   const live = (id: string): WorldContact => {
@@ -391,7 +403,9 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       }
     }
 
-    for (const p of payments) {
+    for (const given of payments) {
+      const intent = given.stripeSubscriptionId && !given.stripePaymentIntentId && intentOfSubscription.get(given.stripeSubscriptionId);
+      const p = intent ? { ...given, stripePaymentIntentId: intent } : given;
       const paidAt = paidAtOf(p, at);
       const known = orphanById.get(p.paymentEventId);
       const waiting = known && !known.linked ? known : undefined;
@@ -420,6 +434,13 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       const uAt = u.occurredAt ? new Date(u.occurredAt) : at;
       plan.statusChanges.push({ paymentRef: ref, status: u.status, at: Number.isNaN(uAt.getTime()) ? at : uAt, logId: ctx.logId });
       statusRefs.add(ref);
+    }
+    const first = event.stripeFirstInvoice;
+    if (first && !intentOfSubscription.has(first.subscriptionId)) {
+      intentOfSubscription.set(first.subscriptionId, first.paymentIntentId);
+      plan.firstInvoices.push({ ...first, invoiceId: first.invoiceId ?? null, logId: ctx.logId });
+      // The session payment takes the intent now: a status stored for it (a dispute) applies.
+      statusRefs.add(`pi:${first.paymentIntentId}`);
     }
 
     if (contact) {
@@ -530,6 +551,16 @@ function identityOfEvent(event: NormalizedEvent): IdentityList {
   if (event.contact && !(event.payments?.length ?? 0)) addFieldIdentities(list, event.contact.fields);
   for (const p of event.payments ?? []) list.addAll(paymentIdentities(p));
   return list;
+}
+
+/** Every Stripe subscription the events of a batch name (a session that started one, a first invoice): locked and read with them. */
+export function subscriptionsOfEvents(events: Iterable<NormalizedEvent>): string[] {
+  const ids = new Set<string>();
+  for (const event of events) {
+    if (event.stripeFirstInvoice) ids.add(event.stripeFirstInvoice.subscriptionId);
+    for (const p of event.payments ?? []) if (p.stripeSubscriptionId) ids.add(p.stripeSubscriptionId);
+  }
+  return [...ids];
 }
 
 /** Every identifier the events of a batch carry: what the read step must look up (and lock) for them. */

@@ -28,7 +28,8 @@ function violation(result: NormalizeResult): string | undefined {
     if (!sources.includes(event.source)) return 'bad source';
     if (!nonEmpty(event.eventType)) return 'empty eventType';
     if (event.occurredAt !== undefined && !isoTime(event.occurredAt)) return 'bad occurredAt';
-    if (!event.contact && !event.funnelEvent && !event.payments?.length && !event.paymentStatusUpdates?.length) return 'empty event';
+    if (!event.contact && !event.funnelEvent && !event.payments?.length && !event.paymentStatusUpdates?.length && !event.stripeFirstInvoice)
+      return 'empty event';
     if (event.contact) {
       const { identity } = event.contact;
       if (Object.keys(identity).length === 0) return 'contact without identity';
@@ -52,6 +53,8 @@ function violation(result: NormalizeResult): string | undefined {
       if (payment.paidAt !== undefined && !isoTime(payment.paidAt)) return 'bad paidAt';
       if (!nonEmpty(payment.currency) || !nonEmpty(payment.status)) return 'empty currency/status';
     }
+    const first = event.stripeFirstInvoice;
+    if (first && !(nonEmpty(first.subscriptionId) && nonEmpty(first.paymentIntentId))) return 'bad first invoice';
     for (const update of event.paymentStatusUpdates ?? [])
       if (!(nonEmpty(update.paymentEventId) || nonEmpty(update.stripePaymentIntentId)) || !nonEmpty(update.status)) return 'bad update';
   }

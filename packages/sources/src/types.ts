@@ -71,6 +71,11 @@ export interface NormalizedPayment {
   stripeCustomerId?: string;
   stripeSessionId?: string;
   stripePaymentIntentId?: string;
+  /**
+   * The subscription a Checkout session in `mode: subscription` started. Such a session has no payment
+   * intent: its subscription's first invoice carries it (see `NormalizedEvent.stripeFirstInvoice`).
+   */
+  stripeSubscriptionId?: string;
   denefitsContractCode?: string;
   denefitsFinancedCents?: number;
   denefitsRecurringCents?: number;
@@ -108,6 +113,12 @@ export interface NormalizedEvent {
    * (by `occurredAt`) wins whatever order events are processed in.
    */
   paymentStatusUpdates?: Array<{ paymentEventId?: string; stripePaymentIntentId?: string; status: string; occurredAt?: string }>;
+  /**
+   * A Stripe subscription's first invoice, paid: never a payment of its own (its Checkout session booked
+   * the sale), but its payment intent becomes that session payment's, so a dispute of the intent reaches
+   * the sale. Kept even when the session is not stored yet, whatever order the two arrive in.
+   */
+  stripeFirstInvoice?: { subscriptionId: string; invoiceId?: string; paymentIntentId: string };
 }
 
 /**

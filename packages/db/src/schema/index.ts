@@ -11,6 +11,7 @@ export * from './meta-ads';
 export * from './payment-status-changes';
 export * from './payments';
 export * from './report-runs';
+export * from './stripe-first-invoices';
 export * from './tenant-integrations';
 export * from './tenants';
 export * from './webhook-log-search';
@@ -25,6 +26,7 @@ export const tenantTableNames = [
   'funnel_events',
   'payments',
   'payment_status_changes',
+  'stripe_first_invoices',
   'webhook_logs',
   'webhook_log_search',
   'meta_ads',

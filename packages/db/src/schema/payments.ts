@@ -33,6 +33,11 @@ export const payments = pgTable(
     stripeCustomerId: text('stripe_customer_id'),
     stripeSessionId: text('stripe_session_id'),
     stripePaymentIntentId: text('stripe_payment_intent_id'),
+    /**
+     * The subscription a Checkout session in `mode: subscription` started. The session has no payment
+     * intent; its subscription's first invoice brings it (`stripe_first_invoices`, ADR 0012 addendum).
+     */
+    stripeSubscriptionId: text('stripe_subscription_id'),
     denefitsContractCode: text('denefits_contract_code'),
     denefitsFinancedCents: bigint('denefits_financed_cents', { mode: 'number' }),
     denefitsRecurringCents: bigint('denefits_recurring_cents', { mode: 'number' }),
@@ -51,6 +56,7 @@ export const payments = pgTable(
     index('payments_orphan_email_key_idx').on(t.tenantId, t.customerEmailKey).where(sql`contact_id IS NULL`),
     index('payments_orphan_stripe_customer_idx').on(t.tenantId, t.stripeCustomerId).where(sql`contact_id IS NULL`),
     index('payments_payment_intent_idx').on(t.tenantId, t.stripePaymentIntentId),
+    index('payments_stripe_subscription_idx').on(t.tenantId, t.stripeSubscriptionId),
     index('payments_orphan_phone_idx').on(t.tenantId, t.customerPhone).where(sql`contact_id IS NULL`),
   ],
 );

@@ -238,12 +238,66 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
     });
   });
 
-  it('the first invoice of a subscription is not counted again (checkout counted it)', () => {
+  it('the first invoice of a subscription is not counted again (checkout counted it): it hands its payment intent to the sale', () => {
     expect(normalizeStripe(fixture('invoice-paid-subscription-create'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'invoice.paid',
+          occurredAt: iso(1762790470),
+          stripeFirstInvoice: {
+            subscriptionId: 'sub_1Q0MemberLgUG5tbmjcV2w3X4',
+            invoiceId: 'in_1Q0FirstLgUG5tbmjcB8c9D0',
+            paymentIntentId: 'pi_3Q0FirstLgUG5tbmjc1Abc',
+          },
+        },
+      ],
+    });
+  });
+
+  it('a first invoice of API version 2025-03-31 or later: subscription from parent, intent from payments; with neither → ignored', () => {
+    const basil = fixture('invoice-paid-subscription-create');
+    const invoice = basil.data.object;
+    delete invoice.payment_intent;
+    delete invoice.subscription;
+    invoice.parent = { type: 'subscription_details', subscription_details: { subscription: 'sub_basil' } };
+    invoice.payments = {
+      object: 'list',
+      data: [{ object: 'invoice_payment', payment: { type: 'payment_intent', payment_intent: 'pi_basil' } }],
+    };
+    expect(normalizeStripe(basil, config)).toMatchObject({
+      events: [{ stripeFirstInvoice: { subscriptionId: 'sub_basil', paymentIntentId: 'pi_basil' } }],
+    });
+    // `payments` is only included on request: without it the intent is unknown.
+    delete invoice.payments;
+    expect(normalizeStripe(basil, config)).toStrictEqual({
       kind: 'ignored',
       eventType: 'invoice.paid',
-      reason: 'first invoice of a subscription: counted via checkout.session.completed',
+      reason: 'first invoice of a subscription: counted via checkout.session.completed (no subscription and payment intent to hand it)',
     });
+  });
+
+  it('a Checkout session in subscription mode: the sale, with its subscription and no payment intent', () => {
+    expect(normalizeStripe(fixture('checkout-session-completed-subscription'), config)).toMatchObject({
+      kind: 'events',
+      events: [
+        {
+          contact: mariaContact,
+          payments: [
+            {
+              paymentEventId: 'cs_test_b1SubMember9ZxYwVuTsRqPoNmLkJiHgFeDcBa0123456789abcdefghijkl',
+              category: 'full_purchase',
+              amountCents: 4900,
+              stripeSubscriptionId: 'sub_1Q0MemberLgUG5tbmjcV2w3X4',
+              funnelEvent: 'purchase_completed',
+            },
+          ],
+        },
+      ],
+    });
+    const [payment] = (normalizeStripe(fixture('checkout-session-completed-subscription'), config) as Json).events[0].payments;
+    expect(payment.stripePaymentIntentId).toBeUndefined();
   });
 
   it('payment_intent.succeeded / charge.succeeded → ignored (never count one sale twice); unknown types ignored', () => {

@@ -13,6 +13,7 @@ import {
 import type { NormalizedContact, NormalizedPayment, NormalizeResult } from '../types';
 import {
   type StripeEvent,
+  type StripeInvoice,
   stripeChargeSchema,
   stripeCheckoutSessionSchema,
   stripeDisputeSchema,
@@ -72,6 +73,7 @@ function checkoutPaid(event: StripeEvent, object: StripeObject, config: Normaliz
     stripeCustomerId: session.customer,
     stripeSessionId: session.id,
     stripePaymentIntentId: session.payment_intent,
+    stripeSubscriptionId: session.subscription,
     funnelEvent: deposit ? 'deposit_paid' : 'purchase_completed',
   } satisfies NormalizedPayment);
   return emitEvents(
@@ -174,17 +176,38 @@ function chargeRefunded(event: StripeEvent, object: StripeObject): NormalizeResu
   );
 }
 
+/** The invoice's payment intent: a field of its own before API version 2025-03-31, then in its `payments` list (when included). */
+function invoicePaymentIntent(invoice: StripeInvoice): string | undefined {
+  return invoice.payment_intent ?? invoice.payments?.data?.find((p) => p.payment?.payment_intent)?.payment?.payment_intent;
+}
+
 /**
- * `invoice.paid` for a renewal (`billing_reason` `subscription_cycle`) → a recurring payment. The first
- * invoice of a subscription (`subscription_create`) is not booked: subscriptions are sold through
- * Checkout, whose `checkout.session.completed` already counted that first payment.
+ * The first invoice of a subscription (`subscription_create`) is not booked: subscriptions are sold
+ * through Checkout, whose `checkout.session.completed` already counted that payment. But that session
+ * has no payment intent — the invoice has it, and a dispute names only the intent — so the invoice
+ * hands its intent to the session's payment (`stripeFirstInvoice`), matched by subscription.
  */
+function firstInvoicePaid(event: StripeEvent, invoice: StripeInvoice): NormalizeResult {
+  const type = event.type ?? null;
+  const counted = 'first invoice of a subscription: counted via checkout.session.completed';
+  const subscriptionId = invoice.subscription ?? invoice.parent?.subscription_details?.subscription;
+  const paymentIntentId = invoicePaymentIntent(invoice);
+  if (!subscriptionId || !paymentIntentId) return ignore(type, `${counted} (no subscription and payment intent to hand it)`);
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: 'invoice.paid',
+      occurredAt: event.created,
+      stripeFirstInvoice: withoutUndefined({ subscriptionId, invoiceId: invoice.id, paymentIntentId }),
+    }),
+  );
+}
+
+/** `invoice.paid` for a renewal (`billing_reason` `subscription_cycle`) → a recurring payment. */
 function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult {
   const type = event.type ?? null;
   const invoice = stripeInvoiceSchema.parse(object);
-  if (invoice.billing_reason === 'subscription_create') {
-    return ignore(type, 'first invoice of a subscription: counted via checkout.session.completed');
-  }
+  if (invoice.billing_reason === 'subscription_create') return firstInvoicePaid(event, invoice);
   if (invoice.billing_reason !== 'subscription_cycle') {
     return ignore(type, `invoice billing_reason "${invoice.billing_reason ?? 'unknown'}" is not a subscription renewal`);
   }
@@ -207,7 +230,7 @@ function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult 
     customerPhone: phone,
     paidAt: invoice.status_transitions?.paid_at ?? event.created,
     stripeCustomerId: invoice.customer,
-    stripePaymentIntentId: invoice.payment_intent,
+    stripePaymentIntentId: invoicePaymentIntent(invoice),
     funnelEvent: 'recurring_payment_received' as const,
   });
   return emitEvents(

@@ -20,6 +20,7 @@ export const stripeCheckoutSessionSchema = z.object({
   payment_status: textField,
   status: textField,
   subscription: refField,
+  invoice: refField,
   created: timeField,
 });
 
@@ -56,11 +57,16 @@ export const stripeInvoiceSchema = z.object({
   customer_email: textField,
   customer_name: textField,
   customer_phone: textField,
+  /** API versions before 2025-03-31; newer ones list it in `payments` (only when the list is included). */
   payment_intent: refField,
+  payments: objectField(z.object({ data: listField(z.object({ payment: objectField(z.object({ payment_intent: refField })) })) })),
+  /** API versions before 2025-03-31; newer ones name it in `parent.subscription_details`. */
   subscription: refField,
+  parent: objectField(z.object({ subscription_details: objectField(z.object({ subscription: refField })) })),
   status_transitions: objectField(z.object({ paid_at: timeField })),
   created: timeField,
 });
+export type StripeInvoice = z.output<typeof stripeInvoiceSchema>;
 
 /** Stripe `event` envelope as delivered to a webhook endpoint. */
 /** `dispute` (API object): the charge and payment intent it disputes, and where the dispute stands. */
