@@ -351,6 +351,43 @@ describe('applyNormalizedEvent', () => {
     expect(rows[0]?.n).toBe(20);
   });
 
+  it('a dispute applied while the first invoice (or the session) hands the intent over is never lost', async () => {
+    // The invoice's (or session's) transaction has given the session payment its intent and recomputed
+    // `pi:` statuses, and waits before COMMIT (its log row is held here); the dispute is applied then.
+    // Without a common lock the dispute's recompute cannot see the uncommitted intent, nor the
+    // invoice's recompute the dispute: the sale stayed `paid` though a dispute was stored.
+    for (const late of ['invoice', 'session'] as const) {
+      const t = await makeTenant();
+      const [session, invoice, dispute] = subscriptionSale(`sub_inflight_${late}`, '2026-01-10T10:00:00Z');
+      await applyNormalizedEvent(app.sql, await ctxFor(t), late === 'invoice' ? session! : invoice!);
+      const ctx = await ctxFor(t);
+      const holder = await owner.sql.reserve();
+      try {
+        await holder`begin`;
+        await holder`select 1 from webhook_logs where tenant_id = ${t} and id = ${ctx.logId} for update`;
+        const inFlight = applyNormalizedEvent(app.sql, ctx, late === 'invoice' ? invoice! : session!);
+        // Wait until it blocks on the log row (everything before its log mark is done), or holds a lock the dispute needs.
+        for (let i = 0; i < 200; i++) {
+          const [w] = await owner.sql<{ n: number }[]>`
+            select count(*)::int n from pg_stat_activity where wait_event_type = 'Lock' and query like '%update webhook_logs w%'`;
+          if (w!.n > 0) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const disputed = applyNormalizedEvent(app.sql, await ctxFor(t), dispute!);
+        // A correct applier makes the dispute wait for the in-flight transaction: give it time to finish if it does not.
+        await Promise.race([disputed, new Promise((r) => setTimeout(r, 500))]);
+        await holder`commit`;
+        await Promise.all([inFlight, disputed]);
+      } finally {
+        holder.release();
+      }
+      const rows = await owner.sql`select payment_event_id, stripe_payment_intent_id, status from payments where tenant_id = ${t}`;
+      expect([...rows], `${late} in flight`).toEqual([
+        { payment_event_id: `cs_sub_inflight_${late}`, stripe_payment_intent_id: `pi_sub_inflight_${late}`, status: 'disputed' },
+      ]);
+    }
+  });
+
   it('links an orphan known only through another orphan even when it commits between the read and the try-locks', async () => {
     // Orphan 1 (email + phone) waits; the person arrives with the email. Orphan 2 (the phone only) is
     // committed by another applier after the person's applier read orphans by the phone and before it

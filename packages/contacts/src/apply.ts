@@ -4,7 +4,16 @@ import { send, settle } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import type { ReservedSql, Sql } from 'postgres';
 import { type ContactColumn, contactFieldRules, scalarFields } from './fields';
-import { type Identity, type IdentityKind, IdentityList, identityOf, lockKeyOf, sortedLockKeys, subscriptionLockKey } from './identities';
+import {
+  type Identity,
+  type IdentityKind,
+  IdentityList,
+  identityOf,
+  lockKeyOf,
+  paymentRefLockKey,
+  sortedLockKeys,
+  subscriptionLockKey,
+} from './identities';
 import {
   type ApplyContext,
   type ApplyOutcome,
@@ -14,6 +23,7 @@ import {
   type OrphanPayment,
   type PlanItem,
   type PlannedContact,
+  paymentRefsOfEvents,
   planBatch,
   type ReadState,
   subscriptionsOfEvents,
@@ -401,7 +411,10 @@ export async function applyLogs(
     if (item.ctx.tenantId !== tenantId) throw new Error(`applyLogs: log ${item.ctx.logId} is not of tenant ${tenantId}`);
   const ids = identitiesOfEvents(items.flatMap((i) => i.events));
   const subscriptions = subscriptionsOfEvents(items.flatMap((i) => i.events));
-  let upfront = subscriptions.map((s) => subscriptionLockKey(tenantId, s));
+  let upfront = [
+    ...subscriptions.map((s) => subscriptionLockKey(tenantId, s)),
+    ...paymentRefsOfEvents(items.flatMap((i) => i.events)).map((r) => paymentRefLockKey(tenantId, r)),
+  ];
   for (let attempt = 1; ; attempt++) {
     if (stats) stats.attempts++;
     const tx = await sql.reserve();
@@ -418,7 +431,9 @@ export async function applyLogs(
       });
       const held = new Set(keys);
       const lateIds = plan.touched.filter((id) => !held.has(lockKeyOf(tenantId, id)));
-      const extra = sortedLockKeys(tenantId, lateIds);
+      // A ref learnt from the read (a session's intent, from its stored first invoice) is try-locked too.
+      const lateRefs = plan.statusRefs.map((r) => paymentRefLockKey(tenantId, r)).filter((k) => !held.has(k));
+      const extra = sortedLockKeys(tenantId, lateIds, lateRefs);
       upfront = [...keys, ...extra];
       const seenOrphans = orphans.map((o) => o.payment_event_id);
       const writes = startWrite(tx, tenantId, plan, { keys: extra, ids: lateIds, seenOrphans }, maxTransactionMs);

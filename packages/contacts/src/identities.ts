@@ -63,6 +63,16 @@ export function subscriptionLockKey(tenantId: string, subscriptionId: string): s
   return hashLockKey(`${tenantId}|stripe_subscription|${subscriptionId}`);
 }
 
+/**
+ * Advisory-lock key of a payment status ref (`payment_status_changes.payment_ref`: a payment event id or
+ * `pi:<intent>`): a status change and a payment that takes the ref (inserted with it, or given the
+ * intent by a first invoice) are never applied at once, so the later recompute sees both. A dispute
+ * carries no identity: without it, it could commit unseen by a transaction handing its intent over.
+ */
+export function paymentRefLockKey(tenantId: string, ref: string): string {
+  return hashLockKey(`${tenantId}|payment_ref|${ref}`);
+}
+
 function hashLockKey(text: string): string {
   return createHash('sha1').update(text).digest().readBigInt64BE(0).toString();
 }

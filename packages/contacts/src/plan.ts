@@ -563,6 +563,27 @@ export function subscriptionsOfEvents(events: Iterable<NormalizedEvent>): string
   return [...ids];
 }
 
+/**
+ * Every payment status ref the events of a batch name (payments, their intents, status changes, first
+ * invoices' intents): locked with the identities. A session that takes its intent from a stored first
+ * invoice learns that ref from the read: the write step try-locks it (`WritePlan.statusRefs`).
+ */
+export function paymentRefsOfEvents(events: Iterable<NormalizedEvent>): string[] {
+  const refs = new Set<string>();
+  for (const event of events) {
+    for (const p of event.payments ?? []) {
+      refs.add(p.paymentEventId);
+      if (p.stripePaymentIntentId) refs.add(`pi:${p.stripePaymentIntentId}`);
+    }
+    for (const u of event.paymentStatusUpdates ?? []) {
+      const ref = u.paymentEventId ?? (u.stripePaymentIntentId ? `pi:${u.stripePaymentIntentId}` : null);
+      if (ref) refs.add(ref);
+    }
+    if (event.stripeFirstInvoice) refs.add(`pi:${event.stripeFirstInvoice.paymentIntentId}`);
+  }
+  return [...refs];
+}
+
 /** Every identifier the events of a batch carry: what the read step must look up (and lock) for them. */
 export function identitiesOfEvents(events: Iterable<NormalizedEvent>): Identity[] {
   const list = new IdentityList();

@@ -269,6 +269,15 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
     expect(normalizeStripe(basil, config)).toMatchObject({
       events: [{ stripeFirstInvoice: { subscriptionId: 'sub_basil', paymentIntentId: 'pi_basil' } }],
     });
+    // A canceled attempt listed before the paid one: the paid one is the intent a dispute names.
+    invoice.payments.data.unshift({
+      object: 'invoice_payment',
+      status: 'canceled',
+      payment: { type: 'payment_intent', payment_intent: 'pi_canceled' },
+    });
+    expect(normalizeStripe(basil, config)).toMatchObject({
+      events: [{ stripeFirstInvoice: { subscriptionId: 'sub_basil', paymentIntentId: 'pi_basil' } }],
+    });
     // `payments` is only included on request: without it the intent is unknown.
     delete invoice.payments;
     expect(normalizeStripe(basil, config)).toStrictEqual({

@@ -176,9 +176,14 @@ function chargeRefunded(event: StripeEvent, object: StripeObject): NormalizeResu
   );
 }
 
-/** The invoice's payment intent: a field of its own before API version 2025-03-31, then in its `payments` list (when included). */
+/**
+ * The invoice's payment intent: a field of its own before API version 2025-03-31, then in its `payments`
+ * list (when included) — the `paid` one, else one not canceled: a canceled attempt may be listed before it.
+ */
 function invoicePaymentIntent(invoice: StripeInvoice): string | undefined {
-  return invoice.payment_intent ?? invoice.payments?.data?.find((p) => p.payment?.payment_intent)?.payment?.payment_intent;
+  if (invoice.payment_intent) return invoice.payment_intent;
+  const listed = (invoice.payments?.data ?? []).filter((p) => p.payment?.payment_intent);
+  return (listed.find((p) => p.status === 'paid') ?? listed.find((p) => p.status !== 'canceled'))?.payment?.payment_intent;
 }
 
 /**

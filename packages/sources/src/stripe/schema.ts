@@ -59,7 +59,9 @@ export const stripeInvoiceSchema = z.object({
   customer_phone: textField,
   /** API versions before 2025-03-31; newer ones list it in `payments` (only when the list is included). */
   payment_intent: refField,
-  payments: objectField(z.object({ data: listField(z.object({ payment: objectField(z.object({ payment_intent: refField })) })) })),
+  payments: objectField(
+    z.object({ data: listField(z.object({ status: textField, payment: objectField(z.object({ payment_intent: refField })) })) }),
+  ),
   /** API versions before 2025-03-31; newer ones name it in `parent.subscription_details`. */
   subscription: refField,
   parent: objectField(z.object({ subscription_details: objectField(z.object({ subscription: refField })) })),
