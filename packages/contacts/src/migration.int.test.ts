@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createDatabase, type Database } from '@mcb/db';
 import { testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { applyLogs } from './apply';
 
 // Migration 0013 fills contact_identities from data written before it existed. The test database is
 // already migrated, so the test writes contacts the old way (no identity rows) for a fresh tenant and
@@ -68,4 +69,89 @@ it('existing contacts: columns, known emails/phones, lineage and linked payments
   for (const [key, id] of Object.entries(owners)) expect(id, key).toBe(key === 'mc_id:mc-other' ? other : survivor!.id);
   expect(rows.find((r) => r.value === 'ghl-old')).toMatchObject({ merged_from_id: older!.id, source: 'migration' });
   expect(rows.find((r) => r.value === 'book@x.io')).toMatchObject({ merged_from_id: loser!.id });
+});
+
+// Migration 0029: session payments stored before 0027 get their subscription id from their log, so a
+// first invoice replayed afterwards hands them its intent and a dispute of the sale reaches them.
+it('a subscription sale stored before 0027 gets its subscription id; its first invoice, replayed, then hands over the intent', async () => {
+  const backfill = readFileSync(new URL('../../../drizzle/0029_payments_subscription_backfill.sql', import.meta.url), 'utf8')
+    .split('--> statement-breakpoint')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const sql = owner.sql;
+  const [t] = await sql<{ id: string }[]>`insert into tenants (slug, name) values (${`bf-${Date.now().toString(36)}`}, 'Bf') returning id`;
+  const tenant = t!.id;
+  const log = async (dedupeKey: string, payload: unknown) =>
+    (
+      await sql<{ id: number }[]>`
+        insert into webhook_logs (tenant_id, source, dedupe_key, status, payload)
+        values (${tenant}, 'stripe', ${dedupeKey}, 'processed', ${sql.json(payload as never)}) returning id`
+    )[0]!.id;
+  const session = (sub: unknown) => ({
+    type: 'checkout.session.completed',
+    data: { object: { id: 'cs_x', mode: 'subscription', subscription: sub } },
+  });
+  const sold = await log('evt_sold', session('sub_bf'));
+  const expanded = await log('evt_expanded', session({ id: 'sub_obj' }));
+  const pay = (id: string, logId: number, type = 'buy_in_full') => sql`
+    insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at, webhook_log_id, stripe_session_id)
+    values (${tenant}, ${id}, 'stripe', ${type}, 'full_purchase', 4900, 'paid', now(), ${logId}, 'cs_x')`;
+  await pay('cs_bf', sold);
+  await pay('cs_expanded', expanded);
+  await pay('re_bf', sold, 'refund');
+
+  for (let run = 0; run < 2; run++)
+    await sql.begin(async (tx) => {
+      for (const statement of backfill) await tx.unsafe(statement);
+    });
+  const rows = await sql<{ payment_event_id: string; stripe_subscription_id: string | null }[]>`
+    select payment_event_id, stripe_subscription_id from payments where tenant_id = ${tenant} order by 1`;
+  expect([...rows]).toEqual([
+    { payment_event_id: 'cs_bf', stripe_subscription_id: 'sub_bf' },
+    { payment_event_id: 'cs_expanded', stripe_subscription_id: null },
+    { payment_event_id: 're_bf', stripe_subscription_id: null },
+  ]);
+
+  // The first invoice, ignored before 0027, replayed now; then a dispute of its intent.
+  const app = createDatabase({ url: testEnv().databaseUrl, role: 'app', max: 2 });
+  try {
+    const ctx = async (key: string) => ({ tenantId: tenant, logId: await log(key, {}), receivedAt: new Date(), dedupeKey: key });
+    await applyLogs(app.sql, tenant, [
+      {
+        ctx: await ctx('evt_invoice'),
+        events: [
+          {
+            source: 'stripe',
+            eventType: 'invoice.paid',
+            occurredAt: new Date().toISOString(),
+            stripeFirstInvoice: { subscriptionId: 'sub_bf', invoiceId: 'in_bf', paymentIntentId: 'pi_bf' },
+          },
+        ],
+        status: 'processed',
+        eventType: null,
+        reason: null,
+      },
+    ]);
+    await applyLogs(app.sql, tenant, [
+      {
+        ctx: await ctx('evt_dispute'),
+        events: [
+          {
+            source: 'stripe',
+            eventType: 'charge.dispute.created',
+            occurredAt: new Date().toISOString(),
+            paymentStatusUpdates: [{ stripePaymentIntentId: 'pi_bf', status: 'disputed', occurredAt: new Date().toISOString() }],
+          },
+        ],
+        status: 'processed',
+        eventType: null,
+        reason: null,
+      },
+    ]);
+  } finally {
+    await app.close();
+  }
+  const [sale] =
+    await sql`select stripe_payment_intent_id, status from payments where tenant_id = ${tenant} and payment_event_id = 'cs_bf'`;
+  expect(sale).toEqual({ stripe_payment_intent_id: 'pi_bf', status: 'disputed' });
 });
