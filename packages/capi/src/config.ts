@@ -99,6 +99,11 @@ export function parseCapiCredentials(tenant: { id: string; slug: string }, crede
 /** The target of a loaded tenant context. Throws `MissingCredentials` without an active `meta_capi` integration. */
 export function capiTargetOf(ctx: TenantContext): CapiTarget {
   const integration = ctx.credentials.meta_capi;
-  if (!integration) throw new MissingCredentials(ctx.slug, 'meta_capi');
+  if (!integration)
+    throw new MissingCredentials(
+      ctx.slug,
+      'meta_capi',
+      `add them with: mcb integration set ${ctx.slug} meta_capi --credentials '{"dataset_id":"…","access_token":"…"}'`,
+    );
   return parseCapiCredentials({ id: ctx.id, slug: ctx.slug }, integration.credentials);
 }

@@ -29,21 +29,35 @@ export interface MetaSyncTarget {
   lookbackDays: number;
 }
 
-function targetOf(tenant: { id: string; slug: string; config: unknown }, credentials: Record<string, unknown>): MetaSyncTarget {
+/**
+ * Checks a `meta` integration's credentials (`mcb integration set` before storing them, the sync before
+ * using them): throws `MissingCredentials` naming both keys and the command when one is missing.
+ */
+export function assertMetaCredentials(slug: string, credentials: Record<string, unknown>): { accessToken: string; adAccountId: string } {
   const accessToken = credentials.access_token;
   const adAccountId = credentials.ad_account_id;
-  if (typeof accessToken !== 'string' || !accessToken || (typeof adAccountId !== 'string' && typeof adAccountId !== 'number'))
+  if (
+    typeof accessToken !== 'string' ||
+    !accessToken ||
+    (typeof adAccountId !== 'string' && typeof adAccountId !== 'number') ||
+    adAccountId === ''
+  )
     throw new MissingCredentials(
-      tenant.slug,
+      slug,
       'meta (access_token, ad_account_id)',
-      `set them with: mcb integration set ${tenant.slug} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'`,
+      `set them with: mcb integration set ${slug} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'`,
     );
+  return { accessToken, adAccountId: String(adAccountId) };
+}
+
+function targetOf(tenant: { id: string; slug: string; config: unknown }, credentials: Record<string, unknown>): MetaSyncTarget {
+  const { accessToken, adAccountId } = assertMetaCredentials(tenant.slug, credentials);
   const config = parseTenantConfig(tenant.config);
   return {
     tenantId: tenant.id,
     slug: tenant.slug,
     accessToken,
-    adAccountId: String(adAccountId),
+    adAccountId,
     timeZone: config.timezone,
     lookbackDays: config.meta.lookback_days,
   };

@@ -172,6 +172,48 @@ describe('mcb capi', () => {
     expect((await mcb('capi', 'status', 'no-such-tenant')).stderr.trim()).toBe('Unknown tenant: no-such-tenant');
     const plain = `cli-capi-none-${suffix}`;
     await addTenant(admin, { slug: plain, name: plain });
-    expect((await mcb('capi', 'status', plain)).stderr.trim()).toBe(`Missing credentials: meta_capi for tenant ${plain}`);
+    expect((await mcb('capi', 'status', plain)).stderr.trim()).toBe(
+      `Missing credentials: meta_capi for tenant ${plain}; add them with: mcb integration set ${plain} meta_capi --credentials '{"dataset_id":"…","access_token":"…"}'`,
+    );
+  });
+
+  // A new operator (stop 29): meta_capi and meta were stored with no or unusable credentials, exit 0;
+  // every scheduled run then failed, and only the worker's log said so.
+  it('integration set refuses Meta integrations without usable credentials, naming the keys; nothing is stored', async () => {
+    const slug = `cli-capi-cred-${suffix}`;
+    await addTenant(admin, { slug, name: slug });
+    const refused = [
+      [
+        ['meta_capi'],
+        `Missing credentials: meta_capi for tenant ${slug}; give them with: mcb integration set ${slug} meta_capi --credentials '{"dataset_id":"<numeric dataset id>","access_token":"…"}'`,
+      ],
+      [['meta_capi', '--credentials', '{}'], `Invalid meta_capi credentials for ${slug}: dataset_id: Invalid input`],
+      [
+        ['meta_capi', '--credentials', '{"dataset_id":"abc","access_token":"EAAx"}'],
+        `Invalid meta_capi credentials for ${slug}: dataset_id: dataset_id must be the numeric dataset (pixel) id`,
+      ],
+      [
+        ['meta'],
+        `Missing credentials: meta for tenant ${slug}; give them with: mcb integration set ${slug} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'`,
+      ],
+      [
+        ['meta', '--credentials', '{"access_token":"EAAx"}'],
+        `Missing credentials: meta (access_token, ad_account_id) for tenant ${slug}; set them with`,
+      ],
+    ] as const;
+    for (const [args, message] of refused) {
+      const r = await mcb('integration', 'set', slug, ...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr.trim(), args.join(' ')).toContain(message);
+    }
+    const [stored] = await admin.sql<{ n: number }[]>`
+      select count(*)::int as n from tenant_integrations i join tenants t on t.id = i.tenant_id where t.slug = ${slug}`;
+    expect(stored?.n).toBe(0);
+    // Usable credentials are stored; a later update without --credentials keeps them.
+    expect((await mcb('integration', 'set', slug, 'meta_capi', '--credentials', '{"dataset_id":"123","access_token":"EAAx"}')).code).toBe(
+      0,
+    );
+    expect((await mcb('integration', 'set', slug, 'meta_capi')).code).toBe(0);
+    expect((await mcb('capi', 'status', slug)).stdout).toContain('dataset           123');
   });
 });

@@ -1,5 +1,7 @@
-import { parseDuration } from '@mcb/core';
+import { parseCapiCredentials } from '@mcb/capi';
+import { InvalidConfig, MissingCredentials, parseDuration } from '@mcb/core';
 import { providers } from '@mcb/db/schema';
+import { assertMetaCredentials } from '@mcb/meta';
 import {
   getTenantBySlug,
   type IntegrationView,
@@ -18,6 +20,37 @@ import { formatTable } from '../table';
 import { parseJsonObject } from './tenant';
 
 const out = (text: string) => process.stdout.write(text);
+
+/** What `--credentials` must hold for the Meta integrations, as the message of a refusal says it. */
+const credentialShapes: Partial<Record<string, string>> = {
+  meta: '{"access_token":"…","ad_account_id":"act_…"}',
+  meta_capi: '{"dataset_id":"<numeric dataset id>","access_token":"…"}',
+};
+
+/**
+ * The Meta integrations are used by scheduled jobs, not by deliveries: stored without usable credentials,
+ * they would fail every run. Refused before anything is stored, naming the keys (`credentials`: what will
+ * be stored; undefined keeps the stored ones, so only a new integration needs them).
+ */
+export function checkMetaCredentials(
+  slug: string,
+  provider: string,
+  credentials: Record<string, unknown> | undefined,
+  exists: boolean,
+): void {
+  const shape = credentialShapes[provider];
+  if (!shape || (credentials === undefined && exists)) return;
+  if (credentials === undefined)
+    throw new MissingCredentials(slug, provider, `give them with: mcb integration set ${slug} ${provider} --credentials '${shape}'`);
+  if (provider === 'meta') assertMetaCredentials(slug, credentials);
+  else
+    try {
+      parseCapiCredentials({ id: '', slug }, credentials);
+    } catch (err) {
+      if (!(err instanceof InvalidConfig)) throw err;
+      throw new InvalidConfig(`${err.message} (expected --credentials '${shape}')`);
+    }
+}
 
 /**
  * What an active integration's gaps mean for its deliveries, one `warning:` line each, with the command
@@ -73,6 +106,9 @@ export function registerIntegrationCommands(program: Command): void {
         const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
         if (opts.locationId && parseProvider(provider) !== 'ghl') throw new Error('--location-id applies to the ghl provider only');
         const { result, locations, state } = await withAdminDatabase(env, async (admin) => {
+          const named = parseProvider(provider);
+          const exists = (await listIntegrations(admin, keyring, slug)).some((i) => i.provider === named);
+          checkMetaCredentials(slug, named, credentials, exists);
           // One transaction: a location another tenant holds refuses the command and nothing changes.
           const result = await setIntegration(admin, keyring, {
             slug,
