@@ -65,9 +65,15 @@ function checkedConfig(input: Record<string, unknown>): Record<string, unknown> 
   return { ...config, ghl: { ...(config.ghl as Record<string, unknown>), location_ids: checkedLocationIds(ids) } };
 }
 
-/** The config fields `AddTenantInput` has shorthands for, as a config patch. */
+/**
+ * The config fields `AddTenantInput` has shorthands for, as a config patch. An empty value is a value
+ * (refused by validation), not an absent one: `--currency ''` must not quietly keep the default.
+ */
 function shorthandConfig(input: Pick<AddTenantInput, 'timezone' | 'currency'>): Record<string, unknown> {
-  return { ...(input.timezone ? { timezone: input.timezone } : {}), ...(input.currency ? { currency: input.currency } : {}) };
+  return {
+    ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
+    ...(input.currency !== undefined ? { currency: input.currency } : {}),
+  };
 }
 
 /** `config.ghl.location_ids` when it is a list of strings (it is, once validated), else undefined. */

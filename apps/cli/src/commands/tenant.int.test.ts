@@ -313,6 +313,9 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     };
     expect(await mcb('tenant', 'update', gbp, '--currency', 'pounds')).toEqual(refused);
     expect(await mcb('tenant', 'add', `${slug}-xyz`, '--name', 'X', '--currency', 'XYZ')).toEqual(refused);
+    // An empty value was dropped: the tenant quietly stayed in usd (new-operator pass, stop 29).
+    expect(await mcb('tenant', 'update', gbp, '--currency', '')).toEqual(refused);
+    expect(await mcb('tenant', 'add', `${slug}-xyz`, '--name', 'X', '--currency', '')).toEqual(refused);
     expect((await mcb('tenant', 'show', `${slug}-xyz`)).stderr).toBe(`Unknown tenant: ${slug}-xyz\n`);
     expect((await loader.getTenantContext(gbp)).config.currency).toBe('gbp');
 
