@@ -153,7 +153,11 @@ export function registerCapiCommands(program: Command): void {
           const r = await runCapiSend({ database, target, settings: settingsOf(env) });
           if (r.sent || r.failed) await markCapiSuccess(database, target.tenantId);
           out(
-            `Sent ${fmt(r.sent)} event${r.sent === 1 ? '' : 's'} for ${slug} (${fmt(r.skipped)} skipped, ${fmt(r.failed)} refused by Meta, ${fmt(r.requests)} requests) in ${(r.durationMs / 1000).toFixed(1)} s.\n`,
+            `Sent ${fmt(r.sent)} event${r.sent === 1 ? '' : 's'} for ${slug} (${fmt(r.skipped)} skipped, ${fmt(r.failed)} refused by Meta, ${fmt(r.requests)} request${r.requests === 1 ? '' : 's'}) in ${(r.durationMs / 1000).toFixed(1)} s.\n` +
+              // What was sent in test mode reached Test Events only (sent for real once the code is removed).
+              (target.testEventCode && r.sent
+                ? `They went to Test Events only (test_event_code ${target.testEventCode}), not to the dataset: remove the code and the next send sends them for real.\n`
+                : ''),
           );
         } catch (err) {
           if (err instanceof MetaRateLimited)
