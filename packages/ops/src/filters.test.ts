@@ -1,6 +1,6 @@
 import { decodeLogCursor, encodeLogCursor } from '@mcb/db';
 import { describe, expect, it } from 'vitest';
-import { describeEmptyLogSearch, parseTimeArg } from './filters';
+import { assertTimeWindow, describeEmptyLogSearch, parseTimeArg, resolveLogFilter } from './filters';
 
 const now = new Date('2026-11-28T12:00:00.000Z');
 
@@ -49,5 +49,18 @@ describe('describeEmptyLogSearch (the console log page; mcb logs has its own def
     expect(describeEmptyLogSearch({ since: '2h' }, { defaultSince: '24h', hint: 'look further back' })).toBe(
       'No logs match (received in the last 2h).',
     );
+  });
+});
+
+// A new operator (stop 29): `--since 1d --until 7d` searched an empty window and said nothing.
+describe('a time window that ends before it starts', () => {
+  it('is refused, naming both ends as typed', async () => {
+    expect(() => assertTimeWindow(new Date(1), new Date(0), '1d', '7d')).toThrow('Invalid time window: since 1d is not before until 7d');
+    await expect(resolveLogFilter(undefined as never, { since: '1d', until: '7d' }, now)).rejects.toThrow(
+      'Invalid time window: since 1d is not before until 7d',
+    );
+    await expect(resolveLogFilter(undefined as never, { since: '7d', until: '1d' }, now)).resolves.toMatchObject({
+      since: expect.any(Date),
+    });
   });
 });

@@ -22,6 +22,15 @@ export function parseTimeArg(text: string, now: Date = new Date()): Date {
   throw new McbError('bad_request', `Invalid time "${text}": use a duration like 24h or 7d, or a date like 2026-11-01`);
 }
 
+/**
+ * Refuses a window that ends before it starts (`since 1d` with `until 7d` searched nothing and said
+ * nothing): `bad_request` naming both as the operator typed them.
+ */
+export function assertTimeWindow(since: Date, until: Date, sinceText: string, untilText: string): void {
+  if (since.getTime() >= until.getTime())
+    throw new McbError('bad_request', `Invalid time window: since ${sinceText.trim()} is not before until ${untilText.trim()}`);
+}
+
 /** Filter input as it arrives from a query string, a JSON body or CLI flags (all strings). Unknown keys are refused. */
 export const logFilterInputSchema = z.strictObject({
   tenant: z.string().trim().min(1).optional(),
@@ -47,6 +56,7 @@ export async function resolveLogFilter(admin: Database, input: unknown, now: Dat
   if (f.status) filter.status = f.status;
   if (f.since) filter.since = parseTimeArg(f.since, now);
   if (f.until) filter.until = parseTimeArg(f.until, now);
+  if (f.since && f.until && filter.since && filter.until) assertTimeWindow(filter.since, filter.until, f.since, f.until);
   if (f.q) filter.q = f.q;
   return filter;
 }

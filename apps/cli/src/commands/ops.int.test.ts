@@ -202,6 +202,8 @@ describe('mcb queues / stats', () => {
     await admin.sql`update payments set status = 'failed' where payment_event_id = ${`p4_${slug}`}`;
     const r = await mcb('stats', '--tenant', slug, '--since', '2h');
     expect(r.stdout).toMatch(new RegExp(`^${slug}\\s.*\\s£100\\.00 \\(\\+ ¥5,000 \\+ \\$25\\.00\\)\\s`, 'm'));
+    const backwards = await mcb('stats', '--tenant', slug, '--since', '1d', '--until', '7d');
+    expect(backwards).toMatchObject({ code: 1, stderr: 'Invalid time window: since 1d is not before until 7d\n' });
     const j = await mcb('stats', '--tenant', slug, '--since', '2h', '--json');
     expect(JSON.parse(j.stdout).tenants[0]).toMatchObject({
       currency: 'gbp',

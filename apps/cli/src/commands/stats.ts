@@ -1,6 +1,6 @@
 import { getTenantStats, type TenantStats } from '@mcb/db';
 import { formatCents } from '@mcb/emails';
-import { defaultStatsSince, parseTimeArg, resolveTenantId } from '@mcb/ops';
+import { assertTimeWindow, defaultStatsSince, parseTimeArg, resolveTenantId } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
 import { printableJson } from '../output';
@@ -50,6 +50,7 @@ export function registerStatsCommands(program: Command): void {
       const now = new Date();
       const since = parseTimeArg(opts.since, now);
       const until = opts.until ? parseTimeArg(opts.until, now) : now;
+      if (opts.until) assertTimeWindow(since, until, opts.since, opts.until);
       await withAdminDatabase(env, async (admin) => {
         const tenantId = opts.tenant ? await resolveTenantId(admin, opts.tenant) : undefined;
         const stats = await getTenantStats(admin.sql, { since, until, tenantId });

@@ -1,6 +1,7 @@
 import { errorResponse, McbError } from '@mcb/core';
 import { type Database, decodeLogCursor, getTenantStats } from '@mcb/db';
 import {
+  assertTimeWindow,
   defaultStatsSince,
   getQueueCounts,
   listQueueRefs,
@@ -109,6 +110,7 @@ export function createAdminApi(deps: AdminApiDeps) {
     const now = new Date();
     const from = parseTimeArg(since ?? defaultStatsSince, now);
     const to = until ? parseTimeArg(until, now) : now;
+    if (until) assertTimeWindow(from, to, since ?? defaultStatsSince, until);
     const tenantId = tenant ? await resolveTenantId(deps.admin, tenant) : undefined;
     const tenants = await getTenantStats(deps.admin.sql, { since: from, until: to, tenantId });
     return c.json({ since: from, until: to, tenants });
