@@ -51,6 +51,14 @@ describe('dedupeKeyOf', () => {
     expect(dedupeKeyOf('denefits', instalment(11), enc('{}'))).not.toBe(dedupeKeyOf('denefits', instalment(10), enc('{}')));
     expect(dedupeKeyOf('denefits', instalment(10), enc('{"other":"bytes"}'))).toBe(dedupeKeyOf('denefits', instalment(10), enc('{}')));
   });
+  // A new operator (stop 29): two deliveries of a type MCB does not handle (a relay's typo) with
+  // different statuses: the second was answered duplicate and never stored.
+  it('keys a Denefits type it does not handle by the body, not by contract and type', () => {
+    const typo = (status: string) => ({ webhook_type: 'contract.status_changed', contract_code: 'C5', new_status: status });
+    const [a, b] = [typo('Active'), typo('Overdue')];
+    expect(dedupeKeyOf('denefits', a, enc(JSON.stringify(a)))).toBe(bodyHashKey(enc(JSON.stringify(a))));
+    expect(dedupeKeyOf('denefits', a, enc(JSON.stringify(a)))).not.toBe(dedupeKeyOf('denefits', b, enc(JSON.stringify(b))));
+  });
   it('falls back to the SHA-256 of the exact raw body', () => {
     const raw = enc('{"subscriber":{"id":"1"}}');
     expect(dedupeKeyOf('manychat', { subscriber: { id: '1' } }, raw)).toBe(bodyHashKey(raw));

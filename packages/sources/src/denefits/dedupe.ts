@@ -37,5 +37,8 @@ export function denefitsDedupeKey(event: JsonRecord): string | undefined {
   // A contract comes back to a status it had (Active → Overdue → Active → Overdue): the instalments
   // left tell those apart, so the last change is not dropped as a repeat of the first.
   if (p.type.endsWith('status') && p.status) return p.remaining ? `${key}:${p.status}:r${p.remaining}` : `${key}:${p.status}`;
-  return key;
+  // Once per contract. Any other type with nothing telling its deliveries apart (one MCB does not handle,
+  // or a relay's typo) is known by its body: keyed by contract and type, every delivery after the first was
+  // answered `duplicate` and lost, even once the type is handled and the stored ones replayed.
+  return p.type === 'contract.created' ? key : undefined;
 }
