@@ -159,6 +159,8 @@ describe('mcb capi', () => {
     expect(replay.code).toBe(1);
     expect(replay.stderr.trim()).toMatch(/has a test_event_code: replaying sent events now would send them to Test Events/);
     expect((await mcb('capi', 'replay', tm.slug)).code).toBe(0);
+    // A dry run changes nothing: it still says what would be replayed.
+    expect((await mcb('capi', 'replay', tm.slug, '--status', 'sent', '--dry-run')).stdout).toMatch(/^1 recorded send would be replayed/);
   });
 
   it('an expired token is one clear line and marks the integration; unknown tenants and missing integrations are one line too', async () => {

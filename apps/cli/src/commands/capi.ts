@@ -186,7 +186,7 @@ export function registerCapiCommands(program: Command): void {
       await withCapi(env, slug, async ({ database, target }) => {
         // Re-sent now, they would go to Test Events only and be sent again for real when the code goes:
         // past 48 h after their first send, Meta would count them twice.
-        if (opts.status === 'sent' && target.testEventCode)
+        if (opts.status === 'sent' && target.testEventCode && !opts.dryRun)
           throw new McbError(
             'bad_request',
             `${slug}'s meta_capi integration has a test_event_code: replaying sent events now would send them to Test Events, then again to the dataset once the code is removed. Remove the code first (mcb integration set ${slug} meta_capi --credentials …)`,
