@@ -202,6 +202,11 @@ describe('mcb queues / stats', () => {
     await admin.sql`update payments set status = 'failed' where payment_event_id = ${`p4_${slug}`}`;
     const r = await mcb('stats', '--tenant', slug, '--since', '2h');
     expect(r.stdout).toMatch(new RegExp(`^${slug}\\s.*\\s£100\\.00 \\(\\+ ¥5,000 \\+ \\$25\\.00\\)\\s`, 'm'));
+    // Nothing collected by tenants in several currencies: the ALL row picked one (new-operator pass, stop 29).
+    const quiet = (await mcb('stats', '--since', '2000-01-01', '--until', '2000-01-02')).stdout.split('\n');
+    const all = quiet.find((l) => l.startsWith('ALL'));
+    expect(all).toBeDefined();
+    expect(all).not.toMatch(/[£$¥]0/);
     const backwards = await mcb('stats', '--tenant', slug, '--since', '1d', '--until', '7d');
     expect(backwards).toMatchObject({ code: 1, stderr: 'Invalid time window: since 1d is not before until 7d\n' });
     const j = await mcb('stats', '--tenant', slug, '--since', '2h', '--json');

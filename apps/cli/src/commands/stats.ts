@@ -14,7 +14,7 @@ function cashCollected(s: TenantStats): string {
   return `${formatCents(s.revenueCents, s.currency)}${others.length ? ` (+ ${others.join(' + ')})` : ''}`;
 }
 
-/** Cash of every tenant, summed per currency (those with any): `$2,500.00 + £25.00`. */
+/** Cash of every tenant, summed per currency (those with any): `$2,500.00 + £25.00`; `0` when none in several currencies. */
 function cashCollectedTotal(stats: TenantStats[]): string {
   const sums = new Map<string, number>();
   const add = (code: string, minor: number) => sums.set(code, (sums.get(code) ?? 0) + minor);
@@ -24,7 +24,9 @@ function cashCollectedTotal(stats: TenantStats[]): string {
   }
   const all = [...sums].sort(([a], [b]) => a.localeCompare(b));
   const shown = all.filter(([, minor]) => minor !== 0);
-  return (shown.length ? shown : all.slice(0, 1)).map(([code, minor]) => formatCents(minor, code)).join(' + ');
+  // Nothing collected: in the one currency every tenant reports in, else a bare 0 (no currency to pick).
+  if (shown.length === 0) return all.length === 1 ? formatCents(0, (all[0] as [string, number])[0]) : '0';
+  return shown.map(([code, minor]) => formatCents(minor, code)).join(' + ');
 }
 
 const time = (d: Date | null) =>
