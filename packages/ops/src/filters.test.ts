@@ -64,3 +64,15 @@ describe('a time window that ends before it starts', () => {
     });
   });
 });
+
+// A new operator (stop 29): `mcb logs --status faild` answered with zod's wording.
+describe('a typo in a status or source', () => {
+  it('names what was given and what is allowed', async () => {
+    await expect(resolveLogFilter(undefined as never, { status: 'faild' }, now)).rejects.toThrow(
+      'Invalid status: faild (one of received, processing, processed, ignored, failed, duplicate, rejected)',
+    );
+    await expect(resolveLogFilter(undefined as never, { source: 'stipe' }, now)).rejects.toThrow(
+      'Invalid source: stipe (one of manychat, ghl, stripe, denefits, perspective)',
+    );
+  });
+});

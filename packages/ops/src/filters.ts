@@ -47,7 +47,14 @@ export async function resolveLogFilter(admin: Database, input: unknown, now: Dat
   const parsed = logFilterInputSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new McbError('bad_request', `Invalid ${issue?.path.join('.') || 'filter'}: ${issue?.message ?? 'invalid'}`);
+    const field = issue?.path.join('.') || 'filter';
+    // A typo in a status or source: name what was given and what is allowed, not zod's wording.
+    if (issue?.code === 'invalid_value' && typeof (input as Record<string, unknown>)?.[field] === 'string')
+      throw new McbError(
+        'bad_request',
+        `Invalid ${field}: ${String((input as Record<string, unknown>)[field])} (one of ${issue.values.map(String).join(', ')})`,
+      );
+    throw new McbError('bad_request', `Invalid ${field}: ${issue?.message ?? 'invalid'}`);
   }
   const f = parsed.data;
   const filter: WebhookLogFilter = {};
