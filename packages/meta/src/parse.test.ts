@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { dollarsToCents, insightFields, normalizeGraphTime, parseAd, parseInsight, spendToMinorUnits } from './parse';
+import { insightFields, normalizeGraphTime, parseAd, parseInsight, spendToMinorUnits } from './parse';
 
-describe('dollarsToCents', () => {
+describe('spendToMinorUnits in USD (cents)', () => {
+  const dollarsToCents = (value: string | null) => spendToMinorUnits(value, 'usd');
   it.each([
     ['12.34', 1234],
     ['0.5', 50],

@@ -147,11 +147,6 @@ export function spendToMinorUnits(value: string | number | null | undefined, cur
   return decimalToMinorUnits(typeof value === 'number' ? String(value) : value, currency);
 }
 
-/** A two-decimal amount ("12.34", "0.5", "7") → integer cents: `spendToMinorUnits` in USD. */
-export function dollarsToCents(value: string | number | null | undefined): number | null {
-  return spendToMinorUnits(value, 'usd');
-}
-
 function count(value: string | number | null | undefined): number | null {
   if (value == null || value === '') return 0;
   const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
