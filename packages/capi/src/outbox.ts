@@ -1,7 +1,7 @@
 import type { Logger } from '@mcb/core';
 import { type ContactRow, type Database, type FunnelEventRow, type PaymentRow, withTenantSql } from '@mcb/db';
 import { type GraphClient, type GraphSettings, graphClientFor, MetaRequestError } from '@mcb/meta';
-import type { TransactionSql } from 'postgres';
+import type { PendingQuery, Row, TransactionSql } from 'postgres';
 import { type CapiTarget, leadEventName } from './config';
 import { type CapiSource, maxEventAgeMs, type PlannedSend, planSends, type ServerEvent } from './map';
 
@@ -165,6 +165,19 @@ export async function rewindScanMark(tx: TransactionSql, tenantId: string, funne
 }
 
 /**
+ * Sets the sent rows `which` selects to go out again exactly as recorded (payload, event_id): pending
+ * and unclaimed, which is what a run's first step (re-claiming lapsed rows) posts. A replayed sent Lead
+ * and a released test-mode Lead go this way: planned anew, a Lead goes on the person's earliest event,
+ * which may have changed — another event_id, a second Lead for Meta. Under RLS.
+ */
+export function resendAsRecorded(tx: TransactionSql, which: PendingQuery<Row[]>) {
+  return tx`
+    update capi_sends set status = 'pending', claimed_at = null, sent_at = null, events_received = null, fbtrace_id = null,
+      test_event_code = null
+    where ${which}`;
+}
+
+/**
  * Leaving test mode (the integration no longer has a `test_event_code`): rows sent with a test code
  * reached Events Manager's Test Events only, never the dataset, so they are sent for real now. Those
  * whose event is still inside Meta's window are forgotten and planned again by this run (the scan mark
@@ -217,12 +230,7 @@ export async function releaseTestSends(
       : [];
   const resent = new Set(leadIds);
   const otherIds = inWindow.map((r) => Number(r.id)).filter((id) => !resent.has(id));
-  // A pending row without a claim is what this run's first step (re-claiming lapsed rows) posts.
-  if (leadIds.length > 0)
-    await tx`
-      update capi_sends set status = 'pending', claimed_at = null, sent_at = null, events_received = null, fbtrace_id = null,
-        test_event_code = null
-      where tenant_id = ${tenantId} and id = any(${leadIds}::int8[])`;
+  if (leadIds.length > 0) await resendAsRecorded(tx, tx`tenant_id = ${tenantId} and id = any(${leadIds}::int8[])`);
   const forgotten =
     otherIds.length > 0
       ? await tx<{ funnel_event_id: string }[]>`

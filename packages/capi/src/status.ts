@@ -1,7 +1,7 @@
 import { type Database, withTenantSql } from '@mcb/db';
 import { leadEventName } from './config';
 import { maxEventAgeMs } from './map';
-import { rewindScanMark } from './outbox';
+import { resendAsRecorded, rewindScanMark } from './outbox';
 
 export interface CapiStatusCounts {
   /** Rows by status and Meta event name (all time). */
@@ -112,11 +112,7 @@ export async function replayCapiSends(database: Database, tenantId: string, filt
     };
     if (filter.dryRun) return result;
     const replayable = tx`${matching} and not (status = 'sent' and (${tooOld} or ${pastWindow}))`;
-    // A pending row without a claim is what the next run's first step (re-claiming lapsed rows) posts.
-    const resent = await tx`
-      update capi_sends set status = 'pending', claimed_at = null, sent_at = null, events_received = null, fbtrace_id = null,
-        test_event_code = null
-      where ${replayable} and status = 'sent' and event_name = ${leadEventName}`;
+    const resent = await resendAsRecorded(tx, tx`${replayable} and status = 'sent' and event_name = ${leadEventName}`);
     const rows = await tx<{ funnel_event_id: string }[]>`
       delete from capi_sends where ${replayable} and not (status = 'sent' and event_name = ${leadEventName})
       returning funnel_event_id`;
