@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createDatabase, type Database } from '@mcb/db';
-import type { NormalizedEvent } from '@mcb/sources';
+import { type NormalizedEvent, normalizeStripe } from '@mcb/sources';
 import { pagesReadUnderTenant, type SentStatement, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApplyContext, applyLogs, applyNormalizedEvent } from './apply';
+import { type ApplyContext, applyLogs, applyNormalizedEvent, type PlanItem } from './apply';
 import { lockKeyOf } from './identities';
 
 let owner: Database;
@@ -90,6 +90,85 @@ const subscriptionSale = (sub: string, at: string): NormalizedEvent[] => {
     },
   ];
 };
+
+/**
+ * Webhooks of Stripe API version 2025-03-31 ("basil") or later, as an endpoint receives them: invoices
+ * name no payment intent (https://docs.stripe.com/changelog/basil), `invoice_payment.paid` does
+ * (https://docs.stripe.com/api/invoice-payment/object). Turned into events by the real normalizer.
+ */
+const basil = {
+  at: 1767261600,
+  envelope(type: string, object: Record<string, unknown>, id = `evt_${type}_${String(object.id)}`) {
+    return { id, object: 'event', api_version: '2025-03-31.basil', created: basil.at, type, data: { object } };
+  },
+  session: (sub: string) =>
+    basil.envelope('checkout.session.completed', {
+      id: `cs_${sub}`,
+      object: 'checkout.session',
+      mode: 'subscription',
+      amount_total: 4900,
+      currency: 'usd',
+      customer: `cus_${sub}`,
+      customer_details: { email: `${sub}@x.io` },
+      payment_intent: null,
+      payment_status: 'paid',
+      status: 'complete',
+      subscription: sub,
+      invoice: `in_first_${sub}`,
+    }),
+  invoice: (sub: string, reason: 'subscription_create' | 'subscription_cycle', type = 'invoice.paid') =>
+    basil.envelope(type, {
+      id: reason === 'subscription_create' ? `in_first_${sub}` : `in_renew_${sub}`,
+      object: 'invoice',
+      billing_reason: reason,
+      amount_paid: 4900,
+      currency: 'usd',
+      customer: `cus_${sub}`,
+      customer_email: `${sub}@x.io`,
+      parent: { type: 'subscription_details', subscription_details: { subscription: sub } },
+      status: 'paid',
+      status_transitions: { paid_at: basil.at },
+    }),
+  invoicePayment: (invoice: string, intent: string) =>
+    basil.envelope('invoice_payment.paid', {
+      id: `inpay_${invoice}`,
+      object: 'invoice_payment',
+      invoice,
+      amount_paid: 4900,
+      payment: { type: 'payment_intent', payment_intent: intent },
+      status: 'paid',
+      status_transitions: { paid_at: basil.at },
+    }),
+  dispute: (intent: string) =>
+    basil.envelope('charge.dispute.created', { id: `dp_${intent}`, object: 'dispute', payment_intent: intent, status: 'needs_response' }),
+  events(payload: unknown): NormalizedEvent[] {
+    const result = normalizeStripe(payload, {});
+    if (result.kind !== 'events') throw new Error(`expected events, got ${JSON.stringify(result)}`);
+    return result.events;
+  },
+};
+
+/** Every order of `n` items. */
+function orders(n: number): number[][] {
+  if (n === 0) return [[]];
+  return orders(n - 1).flatMap((o) => Array.from({ length: n }, (_, i) => [...o.slice(0, i), n - 1, ...o.slice(i)]));
+}
+
+/** Applies the payloads in `order`, one log per payload (an ignored one marks its log, as the worker does): one by one, or all in one batch. */
+async function applyStripe(tenantId: string, payloads: unknown[], order: number[], batched: boolean): Promise<PlanItem[]> {
+  const items: PlanItem[] = [];
+  for (const i of order) {
+    const ctx = await ctxFor(tenantId);
+    const result = normalizeStripe(payloads[i], {});
+    if (result.kind === 'events') items.push({ ctx, events: result.events, status: 'processed', eventType: null, reason: null });
+    else if (result.kind === 'ignored')
+      items.push({ ctx, events: [], status: 'ignored', eventType: result.eventType, reason: result.reason });
+    else throw new Error(`unexpected ${JSON.stringify(result)}`);
+  }
+  if (batched) await applyLogs(app.sql, tenantId, items);
+  else for (const item of items) await applyLogs(app.sql, tenantId, [item]);
+  return items;
+}
 
 async function snapshot(tenantId: string) {
   const contacts = await owner.sql`
@@ -178,6 +257,30 @@ describe('applyNormalizedEvent', () => {
       const event = mc('mc-orph', 'orphan777@X.io', '2026-01-06T10:00:00Z');
       expect(await pagesRead(t, event, /from payments\s+where tenant_id = \$1 and contact_id is null/)).toBeLessThan(50);
       expect((await snapshot(t)).payments.filter((p) => p.linked)).toHaveLength(1);
+    });
+
+    it("reads the stored first invoices and invoice payments of a batch's subscriptions and invoices by index", async () => {
+      const t = await tenantWithPayments();
+      await owner.sql`
+        insert into stripe_first_invoices (tenant_id, subscription_id, invoice_id, payment_intent_id, webhook_log_id)
+        select ${t}, 'sub_' || g, 'in_first_' || g, null, 1 from generate_series(1, 20000) g`;
+      await owner.sql`
+        insert into stripe_invoice_payments (tenant_id, invoice_id, payment_intent_id, webhook_log_id)
+        select ${t}, 'in_first_' || g, 'pi_first_' || g, 1 from generate_series(1, 20000) g`;
+      await owner.sql`analyze stripe_first_invoices`;
+      await owner.sql`analyze stripe_invoice_payments`;
+      const [sale] = basil.events(basil.session('sub_777'));
+      expect(await pagesRead(t, sale!, /from stripe_first_invoices\s+where tenant_id/)).toBeLessThan(50);
+      expect(await pagesRead(t, sale!, /from stripe_invoice_payments\s+where tenant_id/)).toBeLessThan(50);
+      const [paid] = basil.events(basil.invoicePayment('in_first_778', 'pi_first_778'));
+      expect(await pagesRead(t, paid!, /from stripe_first_invoices\s+where tenant_id/)).toBeLessThan(50);
+      expect(await pagesRead(t, paid!, /from stripe_invoice_payments\s+where tenant_id/)).toBeLessThan(50);
+      // The hand-overs: to the payment booked for the invoice, and to the session payment of its subscription.
+      expect(await pagesRead(t, paid!, /update payments p set stripe_payment_intent_id = h\.p[\s\S]*as h\(i, p\)/)).toBeLessThan(50);
+      expect(await pagesRead(t, paid!, /update payments p set stripe_payment_intent_id = h\.p[\s\S]*as h\(s, p\)/)).toBeLessThan(50);
+      const rows =
+        await owner.sql`select payment_event_id, stripe_payment_intent_id from payments where tenant_id = ${t} and payment_event_id = 'cs_sub_777'`;
+      expect([...rows]).toEqual([{ payment_event_id: 'cs_sub_777', stripe_payment_intent_id: 'pi_first_777' }]);
     });
 
     it("updates a payment's status by its payment intent (substr() in the join was a scan)", async () => {
@@ -384,6 +487,154 @@ describe('applyNormalizedEvent', () => {
       const rows = await owner.sql`select payment_event_id, stripe_payment_intent_id, status from payments where tenant_id = ${t}`;
       expect([...rows], `${late} in flight`).toEqual([
         { payment_event_id: `cs_sub_inflight_${late}`, stripe_payment_intent_id: `pi_sub_inflight_${late}`, status: 'disputed' },
+      ]);
+    }
+  });
+
+  it("a basil subscription sale: invoice_payment.paid brings the first invoice's intent to the sale, and a dispute reaches it, in every order", async () => {
+    // Session (no intent), first invoice (no intent), its invoice payment (the intent), a dispute of the intent.
+    for (const [n, order] of orders(4).entries()) {
+      for (const batched of [false, true]) {
+        const t = await makeTenant();
+        const sub = `sub_b${n}${batched ? 'b' : ''}`;
+        const payloads = [
+          basil.session(sub),
+          basil.invoice(sub, 'subscription_create'),
+          basil.invoicePayment(`in_first_${sub}`, `pi_${sub}`),
+          basil.dispute(`pi_${sub}`),
+        ];
+        const items = await applyStripe(t, payloads, order, batched);
+        const state = async () => ({
+          payments: [...(await owner.sql`select payment_event_id, stripe_payment_intent_id, status from payments where tenant_id = ${t}`)],
+          first: [...(await owner.sql`select invoice_id, payment_intent_id from stripe_first_invoices where tenant_id = ${t}`)],
+        });
+        const after = await state();
+        const label = `order ${order.join(',')}${batched ? ' in one batch' : ''}`;
+        expect(after, label).toEqual({
+          payments: [{ payment_event_id: `cs_${sub}`, stripe_payment_intent_id: `pi_${sub}`, status: 'disputed' }],
+          first: [{ invoice_id: `in_first_${sub}`, payment_intent_id: `pi_${sub}` }],
+        });
+        if (!batched) {
+          await applyLogs(app.sql, t, items);
+          expect(await state(), `${label}, applied again`).toEqual(after);
+        }
+      }
+    }
+  });
+
+  it('a basil renewal: invoice_payment.paid hands its intent to the recurring payment, and a dispute reaches it, in every order', async () => {
+    for (const [n, order] of orders(3).entries()) {
+      for (const batched of [false, true]) {
+        const t = await makeTenant();
+        const sub = `sub_r${n}${batched ? 'b' : ''}`;
+        const payloads = [
+          basil.invoice(sub, 'subscription_cycle'),
+          basil.invoicePayment(`in_renew_${sub}`, `pi_renew_${sub}`),
+          basil.dispute(`pi_renew_${sub}`),
+        ];
+        await applyStripe(t, payloads, order, batched);
+        const rows = await owner.sql`
+          select payment_event_id, category, amount_cents, stripe_payment_intent_id, status from payments where tenant_id = ${t}`;
+        expect([...rows], `order ${order.join(',')}${batched ? ' in one batch' : ''}`).toEqual([
+          {
+            payment_event_id: `in_renew_${sub}`,
+            category: 'recurring',
+            amount_cents: 4900,
+            stripe_payment_intent_id: `pi_renew_${sub}`,
+            status: 'disputed',
+          },
+        ]);
+      }
+    }
+  });
+
+  it('invoice.payment_succeeded books like invoice.paid; an endpoint receiving both books each invoice once', async () => {
+    const sub = 'sub_both';
+    // An endpoint subscribed to invoice.payment_succeeded only: the renewal is booked.
+    const only = await makeTenant();
+    await applyStripe(only, [basil.invoice(sub, 'subscription_cycle', 'invoice.payment_succeeded')], [0], false);
+    expect((await snapshot(only)).payments.map((p) => p.payment_event_id)).toEqual([`in_renew_${sub}`]);
+    // Both events of the first invoice and of the renewal, with the sale and the intents: one by one in a
+    // shuffled order, or all in one batch; then everything delivered again.
+    const payloads = [
+      basil.session(sub),
+      basil.invoice(sub, 'subscription_create'),
+      basil.invoice(sub, 'subscription_create', 'invoice.payment_succeeded'),
+      basil.invoice(sub, 'subscription_cycle'),
+      basil.invoice(sub, 'subscription_cycle', 'invoice.payment_succeeded'),
+      basil.invoicePayment(`in_first_${sub}`, `pi_${sub}`),
+      basil.invoicePayment(`in_renew_${sub}`, `pi_renew_${sub}`),
+    ];
+    for (const batched of [false, true]) {
+      const t = await makeTenant();
+      await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc-both', `${sub}@x.io`, '2026-01-01T00:00:00Z'));
+      await applyStripe(t, payloads, batched ? [0, 1, 2, 3, 4, 5, 6] : [4, 1, 6, 3, 0, 2, 5], batched);
+      await applyStripe(t, payloads, [6, 5, 4, 3, 2, 1, 0], batched);
+      const payments = await owner.sql`
+        select payment_event_id, category, amount_cents, stripe_payment_intent_id, (contact_id is not null) linked from payments
+        where tenant_id = ${t} order by 1`;
+      expect([...payments], batched ? 'in one batch' : 'one by one').toEqual([
+        {
+          payment_event_id: `cs_${sub}`,
+          category: 'full_purchase',
+          amount_cents: 4900,
+          stripe_payment_intent_id: `pi_${sub}`,
+          linked: true,
+        },
+        {
+          payment_event_id: `in_renew_${sub}`,
+          category: 'recurring',
+          amount_cents: 4900,
+          stripe_payment_intent_id: `pi_renew_${sub}`,
+          linked: true,
+        },
+      ]);
+      const events = await owner.sql`
+        select event_type, count(*)::int n from funnel_events where tenant_id = ${t} group by 1 order by 1`;
+      expect([...events], batched ? 'in one batch' : 'one by one').toEqual([
+        { event_type: 'contact_subscribed', n: 1 },
+        { event_type: 'purchase_completed', n: 1 },
+        { event_type: 'recurring_payment_received', n: 1 },
+      ]);
+    }
+  });
+
+  it('an invoice_payment.paid in flight while the sale (or the renewal) is applied: the payment still gets the intent', async () => {
+    // The invoice payment's transaction has stored the intent and handed it to what was stored, and waits
+    // before COMMIT (its log row is held here); the session is applied then. The session read the first
+    // invoice without intent and cannot see the uncommitted one: without a common lock on the invoice it
+    // committed without an intent after the hand-over had found nothing — and a dispute never reached it.
+    for (const late of ['session', 'renewal'] as const) {
+      const t = await makeTenant();
+      const sub = `sub_inflight_pay_${late}`;
+      const invoice = late === 'session' ? `in_first_${sub}` : `in_renew_${sub}`;
+      await applyStripe(t, [basil.invoice(sub, 'subscription_create')], [0], false);
+      const ctx = await ctxFor(t);
+      const holder = await owner.sql.reserve();
+      try {
+        await holder`begin`;
+        await holder`select 1 from webhook_logs where tenant_id = ${t} and id = ${ctx.logId} for update`;
+        const inFlight = applyLogs(app.sql, t, [
+          { ctx, events: basil.events(basil.invoicePayment(invoice, `pi_${sub}`)), status: 'processed', eventType: null, reason: null },
+        ]);
+        for (let i = 0; i < 200; i++) {
+          const [w] = await owner.sql<{ n: number }[]>`
+            select count(*)::int n from pg_stat_activity where wait_event_type = 'Lock' and query like '%update webhook_logs w%'`;
+          if (w!.n > 0) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const payload = late === 'session' ? basil.session(sub) : basil.invoice(sub, 'subscription_cycle');
+        const applied = applyStripe(t, [payload], [0], false);
+        // A correct applier makes it wait for the in-flight transaction: give it time to finish if it does not.
+        await Promise.race([applied, new Promise((r) => setTimeout(r, 500))]);
+        await holder`commit`;
+        await Promise.all([inFlight, applied]);
+      } finally {
+        holder.release();
+      }
+      const rows = await owner.sql`select payment_event_id, stripe_payment_intent_id from payments where tenant_id = ${t}`;
+      expect([...rows], `${late} applied while the invoice payment is in flight`).toEqual([
+        { payment_event_id: late === 'session' ? `cs_${sub}` : invoice, stripe_payment_intent_id: `pi_${sub}` },
       ]);
     }
   });

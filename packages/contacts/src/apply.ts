@@ -19,7 +19,9 @@ import {
   type ApplyOutcome,
   type ContactRecord,
   type FirstInvoice,
+  type InvoicePayment,
   identitiesOfEvents,
+  invoicesOfEvents,
   type OrphanPayment,
   type PlanItem,
   type PlannedContact,
@@ -60,11 +62,19 @@ interface OrphanRow {
 /**
  * The read step, one round trip with BEGIN: tenant (RLS), the identity (and subscription) locks taken
  * blocking in sorted order, then the live contacts holding any of the identifiers (row-locked, each
- * with all its identities), the orphan payments they match and the stored first invoices of the
- * subscriptions. Statements run in order on the server, so the reads see everything committed by
+ * with all its identities), the orphan payments they match, the stored first invoices of the
+ * subscriptions and invoices, and the stored invoice payments of the invoices and of those first
+ * invoices. Statements run in order on the server, so the reads see everything committed by
  * appliers that held the same locks before.
  */
-function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], subscriptions: string[], lockKeys: string[]) {
+function startRead(
+  tx: ReservedSql,
+  tenantId: string,
+  ids: Identity[],
+  stripe: { subscriptions: string[]; invoices: string[] },
+  lockKeys: string[],
+) {
+  const { subscriptions, invoices } = stripe;
   const kinds = ids.map((i) => i.kind);
   const values = ids.map((i) => i.value);
   const begin = send(tx`begin`);
@@ -85,13 +95,34 @@ function startRead(tx: ReservedSql, tenantId: string, ids: Identity[], subscript
             where i.tenant_id = ${tenantId})
           for update of c`);
   const orphans = readOrphans(tx, tenantId, ids);
-  const firstInvoices =
-    subscriptions.length === 0
-      ? Promise.resolve([] as FirstInvoice[])
-      : send(tx<FirstInvoice[]>`
-          select subscription_id as "subscriptionId", payment_intent_id as "paymentIntentId" from stripe_first_invoices
-          where tenant_id = ${tenantId} and subscription_id = any(${subscriptions}::text[])`);
-  return { statements: [begin, setup, contacts, orphans, firstInvoices] as Array<Promise<unknown>>, contacts, orphans, firstInvoices };
+  // Under RLS each lookup is plain columns compared with `=` / `= any`: an OR of two columns, or
+  // `= any(array || array(subquery))`, read every row of the tenant (232 pages at 20,000 invoices).
+  const none = subscriptions.length + invoices.length === 0;
+  const firstInvoices = none
+    ? Promise.resolve([] as FirstInvoice[])
+    : send(tx<FirstInvoice[]>`
+        select subscription_id as "subscriptionId", invoice_id as "invoiceId", payment_intent_id as "paymentIntentId"
+        from stripe_first_invoices
+        where tenant_id = ${tenantId} and subscription_id = any(${subscriptions}::text[])
+        union
+        select subscription_id, invoice_id, payment_intent_id from stripe_first_invoices
+        where tenant_id = ${tenantId} and invoice_id = any(${invoices}::text[])`);
+  const invoicePayments = none
+    ? Promise.resolve([] as InvoicePayment[])
+    : send(tx<InvoicePayment[]>`
+        select invoice_id as "invoiceId", payment_intent_id as "paymentIntentId" from stripe_invoice_payments
+        where tenant_id = ${tenantId} and invoice_id = any(${invoices}::text[])
+        union
+        select p.invoice_id, p.payment_intent_id from stripe_first_invoices f
+        join stripe_invoice_payments p on p.tenant_id = f.tenant_id and p.invoice_id = f.invoice_id
+        where f.tenant_id = ${tenantId} and f.subscription_id = any(${subscriptions}::text[])`);
+  return {
+    statements: [begin, setup, contacts, orphans, firstInvoices, invoicePayments] as Array<Promise<unknown>>,
+    contacts,
+    orphans,
+    firstInvoices,
+    invoicePayments,
+  };
 }
 
 /** The identifiers an orphan payment can be found by, per column. */
@@ -146,9 +177,15 @@ async function chaseOrphans(tx: ReservedSql, tenantId: string, ids: Identity[], 
   }
 }
 
-function readStateOf(contacts: ContactRow[], orphans: OrphanRow[], firstInvoices: FirstInvoice[]): ReadState {
+function readStateOf(
+  contacts: ContactRow[],
+  orphans: OrphanRow[],
+  firstInvoices: FirstInvoice[],
+  invoicePayments: InvoicePayment[],
+): ReadState {
   return {
     firstInvoices: [...firstInvoices],
+    invoicePayments: [...invoicePayments],
     contacts: contacts.map((r) => {
       const values: ContactRecord['state']['values'] = {};
       for (const c of columns) values[c] = (r[c] as string | null) ?? null;
@@ -304,20 +341,38 @@ function startWrite(
       on conflict (tenant_id, payment_event_id) do nothing`);
   }
   if (plan.firstInvoices.length > 0) {
+    // One row per subscription in a plan; a stored one only gains what it lacked.
     const f = plan.firstInvoices;
-    const subs = f.map((x) => x.subscriptionId);
-    const intents = f.map((x) => x.paymentIntentId);
     q(tx`
-      insert into stripe_first_invoices (tenant_id, subscription_id, payment_intent_id, invoice_id, webhook_log_id)
+      insert into stripe_first_invoices as f (tenant_id, subscription_id, payment_intent_id, invoice_id, webhook_log_id)
       select ${t}::uuid, s, p, i, l
-      from unnest(${subs}::text[], ${intents}::text[], ${f.map((x) => x.invoiceId)}::text[], ${f.map((x) => x.logId)}::int8[]) as x(s, p, i, l)
-      on conflict do nothing`);
-    // The session payment stored before its first invoice (this batch's inserts included) takes the intent.
-    q(tx`
-      update payments p set stripe_payment_intent_id = f.p
-      from unnest(${subs}::text[], ${intents}::text[]) as f(s, p)
-      where p.tenant_id = ${t} and p.stripe_subscription_id = f.s and p.stripe_payment_intent_id is null and p.payment_type <> 'refund'`);
+      from unnest(${f.map((x) => x.subscriptionId)}::text[], ${f.map((x) => x.paymentIntentId)}::text[], ${f.map((x) => x.invoiceId)}::text[],
+        ${f.map((x) => x.logId)}::int8[]) as x(s, p, i, l)
+      on conflict (tenant_id, subscription_id) do update
+        set payment_intent_id = coalesce(f.payment_intent_id, excluded.payment_intent_id), invoice_id = coalesce(f.invoice_id, excluded.invoice_id)`);
   }
+  if (plan.invoicePayments.length > 0) {
+    const ip = plan.invoicePayments;
+    q(tx`
+      insert into stripe_invoice_payments (tenant_id, invoice_id, payment_intent_id, webhook_log_id)
+      select ${t}::uuid, i, p, l
+      from unnest(${ip.map((x) => x.invoiceId)}::text[], ${ip.map((x) => x.paymentIntentId)}::text[], ${ip.map((x) => x.logId)}::int8[]) as x(i, p, l)
+      on conflict do nothing`);
+  }
+  const { bySubscription, byInvoice } = plan.intentHandovers;
+  // A payment stored before the intent was known (this batch's inserts included) takes it: the session
+  // payment of a subscription from its first invoice, the payment booked for an invoice from its invoice payment.
+  if (bySubscription.length > 0)
+    q(tx`
+      update payments p set stripe_payment_intent_id = h.p
+      from unnest(${bySubscription.map((h) => h.subscriptionId)}::text[], ${bySubscription.map((h) => h.paymentIntentId)}::text[]) as h(s, p)
+      where p.tenant_id = ${t} and p.stripe_subscription_id = h.s and p.stripe_payment_intent_id is null and p.payment_type <> 'refund'`);
+  if (byInvoice.length > 0)
+    q(tx`
+      update payments p set stripe_payment_intent_id = h.p
+      from unnest(${byInvoice.map((h) => h.invoiceId)}::text[], ${byInvoice.map((h) => h.paymentIntentId)}::text[]) as h(i, p)
+      where p.tenant_id = ${t} and p.payment_event_id = h.i and p.source = 'stripe' and p.stripe_payment_intent_id is null
+        and p.payment_type <> 'refund'`);
   if (plan.orphanLinks.length > 0)
     q(tx`
       update payments p set contact_id = l.c
@@ -411,6 +466,7 @@ export async function applyLogs(
     if (item.ctx.tenantId !== tenantId) throw new Error(`applyLogs: log ${item.ctx.logId} is not of tenant ${tenantId}`);
   const ids = identitiesOfEvents(items.flatMap((i) => i.events));
   const subscriptions = subscriptionsOfEvents(items.flatMap((i) => i.events));
+  const invoices = invoicesOfEvents(items.flatMap((i) => i.events));
   let upfront = [
     ...subscriptions.map((s) => subscriptionLockKey(tenantId, s)),
     ...paymentRefsOfEvents(items.flatMap((i) => i.events)).map((r) => paymentRefLockKey(tenantId, r)),
@@ -421,18 +477,19 @@ export async function applyLogs(
     let open = false;
     try {
       const keys = sortedLockKeys(tenantId, ids, upfront);
-      const read = startRead(tx, tenantId, ids, subscriptions, keys);
+      const read = startRead(tx, tenantId, ids, { subscriptions, invoices }, keys);
       open = true;
       await settle(read.statements);
       const orphans = await chaseOrphans(tx, tenantId, ids, await read.orphans);
-      const { plan, outcomes } = planBatch(readStateOf(await read.contacts, orphans, await read.firstInvoices), items, {
+      const stored = readStateOf(await read.contacts, orphans, await read.firstInvoices, await read.invoicePayments);
+      const { plan, outcomes } = planBatch(stored, items, {
         newId: randomUUID,
         now: new Date(),
       });
       const held = new Set(keys);
       const lateIds = plan.touched.filter((id) => !held.has(lockKeyOf(tenantId, id)));
-      // A ref learnt from the read (a session's intent, from its stored first invoice) is try-locked too.
-      const lateRefs = plan.statusRefs.map((r) => paymentRefLockKey(tenantId, r)).filter((k) => !held.has(k));
+      // A ref learnt from the read (a session's intent or first invoice, a renewal's intent) is try-locked too.
+      const lateRefs = [...plan.statusRefs, ...plan.invoiceRefs].map((r) => paymentRefLockKey(tenantId, r)).filter((k) => !held.has(k));
       const extra = sortedLockKeys(tenantId, lateIds, lateRefs);
       upfront = [...keys, ...extra];
       const seenOrphans = orphans.map((o) => o.payment_event_id);

@@ -52,6 +52,7 @@ class Tables {
         .filter((p) => orphanIds(p).some((i) => wanted.has(identityKey(i))))
         .map(({ contactId: _c, ...o }) => structuredClone(o)),
       firstInvoices: [],
+      invoicePayments: [],
     };
   }
 
@@ -417,7 +418,7 @@ describe('planBatch (pure step) — examples', () => {
       stripeCustomerId: null,
     }));
     const [person] = itemsOf([{ kind: 'manychat', mc: 'mc1', email: 'e0@x.io', day: 2 }]);
-    const { plan, outcomes } = planBatch({ contacts: [], identities: [], orphans, firstInvoices: [] }, [person!], {
+    const { plan, outcomes } = planBatch({ contacts: [], identities: [], orphans, firstInvoices: [], invoicePayments: [] }, [person!], {
       newId: () => 'c1',
       now: new Date(2030, 0, 1),
     });
@@ -427,5 +428,93 @@ describe('planBatch (pure step) — examples', () => {
     // Every identifier of the chain now belongs to the person.
     expect(plan.identities.filter((i) => i.kind === 'email')).toHaveLength(n / 2 + 1);
     expect(plan.identities.filter((i) => i.kind === 'phone')).toHaveLength(n / 2);
+  });
+});
+
+describe('planBatch (pure step) — Stripe invoices of API versions from 2025-03-31', () => {
+  const empty = { contacts: [], identities: [], orphans: [], firstInvoices: [], invoicePayments: [] };
+  const options = { newId: () => 'c1', now: new Date(2030, 0, 1) };
+  let log = 0;
+  const item = (event: Omit<NormalizedEvent, 'source'>): PlanItem => {
+    log++;
+    return {
+      ctx: { tenantId: 't', logId: log, receivedAt: new Date(2026, 0, 1), dedupeKey: `k${log}` },
+      events: [{ source: 'stripe', ...event }],
+      status: 'processed',
+      eventType: null,
+      reason: null,
+    };
+  };
+  const session = item({
+    eventType: 'checkout.session.completed',
+    payments: [
+      {
+        paymentEventId: 'cs_1',
+        source: 'stripe',
+        paymentType: 'buy_in_full',
+        category: 'full_purchase',
+        amountCents: 4900,
+        currency: 'usd',
+        status: 'paid',
+        stripeSubscriptionId: 'sub_1',
+      },
+    ],
+  });
+  const renewal = item({
+    eventType: 'invoice.paid',
+    payments: [
+      {
+        paymentEventId: 'in_2',
+        source: 'stripe',
+        paymentType: 'buy_in_full',
+        category: 'recurring',
+        amountCents: 4900,
+        currency: 'usd',
+        status: 'paid',
+        stripeInvoiceId: 'in_2',
+      },
+    ],
+  });
+  const first = (eventType: string) => item({ eventType, stripeFirstInvoice: { subscriptionId: 'sub_1', invoiceId: 'in_1' } });
+  const paid = (invoiceId: string, paymentIntentId: string) =>
+    item({ eventType: 'invoice_payment.paid', stripeInvoicePayment: { invoiceId, paymentIntentId } });
+
+  it('a stored invoice payment gives its intent to the session (through the first invoice) and to the renewal, and both lock the invoice', () => {
+    const read = {
+      ...empty,
+      firstInvoices: [{ subscriptionId: 'sub_1', invoiceId: 'in_1', paymentIntentId: null }],
+      invoicePayments: [
+        { invoiceId: 'in_1', paymentIntentId: 'pi_1' },
+        { invoiceId: 'in_2', paymentIntentId: 'pi_2' },
+      ],
+    };
+    const { plan } = planBatch(read, [session, renewal], options);
+    expect(plan.payments.map((p) => [p.payment.paymentEventId, p.payment.stripePaymentIntentId])).toEqual([
+      ['cs_1', 'pi_1'],
+      ['in_2', 'pi_2'],
+    ]);
+    expect(plan.statusRefs).toEqual(expect.arrayContaining(['pi:pi_1', 'pi:pi_2']));
+    expect(plan.invoiceRefs.sort()).toEqual(['in_1', 'in_2']);
+  });
+
+  it('a first invoice sent as invoice.paid and invoice.payment_succeeded, then its invoice payment, in one batch: one row to write, with the intent', () => {
+    const { plan } = planBatch(empty, [first('invoice.paid'), first('invoice.payment_succeeded'), paid('in_1', 'pi_1')], options);
+    expect(plan.firstInvoices).toEqual([
+      { subscriptionId: 'sub_1', invoiceId: 'in_1', paymentIntentId: 'pi_1', logId: expect.any(Number) },
+    ]);
+    expect(plan.invoicePayments).toEqual([{ invoiceId: 'in_1', paymentIntentId: 'pi_1', logId: expect.any(Number) }]);
+    expect(plan.intentHandovers.bySubscription).toContainEqual({ subscriptionId: 'sub_1', paymentIntentId: 'pi_1' });
+    expect(plan.payments).toEqual([]);
+  });
+
+  it('an invoice payment for a stored first invoice without intent completes it; a second intent for the invoice is not taken', () => {
+    const read = { ...empty, firstInvoices: [{ subscriptionId: 'sub_1', invoiceId: 'in_1', paymentIntentId: null }] };
+    const { plan } = planBatch(read, [paid('in_1', 'pi_1'), paid('in_1', 'pi_other')], options);
+    expect(plan.firstInvoices).toEqual([
+      { subscriptionId: 'sub_1', invoiceId: 'in_1', paymentIntentId: 'pi_1', logId: expect.any(Number) },
+    ]);
+    expect(plan.invoicePayments.map((p) => p.paymentIntentId)).toEqual(['pi_1']);
+    expect(new Set(plan.intentHandovers.bySubscription.map((h) => h.paymentIntentId))).toEqual(new Set(['pi_1']));
+    expect(new Set(plan.intentHandovers.byInvoice.map((h) => h.paymentIntentId))).toEqual(new Set(['pi_1']));
   });
 });

@@ -48,18 +48,33 @@ export interface OrphanPayment {
   stripeCustomerId: string | null;
 }
 
-/** A subscription's first invoice as stored: its payment intent is the one of the Checkout session that started it. */
+/**
+ * A subscription's first invoice as stored: its payment intent is the one of the Checkout session that
+ * started it. Null while unknown (API versions from 2025-03-31): its `InvoicePayment` brings it.
+ */
 export interface FirstInvoice {
   subscriptionId: string;
+  invoiceId: string | null;
+  paymentIntentId: string | null;
+}
+
+/** The payment intent that paid a Stripe invoice, from its `invoice_payment.paid`. */
+export interface InvoicePayment {
+  invoiceId: string;
   paymentIntentId: string;
 }
 
-/** What the read step found for a batch's identifiers: the live contacts holding any of them, every identity of those contacts, and the orphans matching them; and the stored first invoices of the batch's subscriptions. */
+/**
+ * What the read step found for a batch's identifiers: the live contacts holding any of them, every
+ * identity of those contacts, and the orphans matching them; the stored first invoices of the batch's
+ * subscriptions and invoices; the stored invoice payments of the batch's invoices and of those first invoices.
+ */
 export interface ReadState {
   contacts: ContactRecord[];
   identities: Array<Identity & { contactId: string }>;
   orphans: OrphanPayment[];
   firstInvoices: FirstInvoice[];
+  invoicePayments: InvoicePayment[];
 }
 
 /** One webhook log to apply: its events (none for an ignored log) and how to mark it. */
@@ -113,8 +128,21 @@ export interface WritePlan {
   payments: Array<{ payment: NormalizedPayment; contactId: string | null; paidAt: Date; logId: number }>;
   orphanLinks: Array<{ paymentEventId: string; contactId: string }>;
   statusChanges: Array<{ paymentRef: string; status: string; at: Date; logId: number }>;
-  /** First invoices to store; each also hands its payment intent to a stored session payment of its subscription that has none. */
-  firstInvoices: Array<FirstInvoice & { invoiceId: string | null; logId: number }>;
+  /** First invoices to store, or to complete (a stored one gains its invoice id or intent): at most one per subscription. */
+  firstInvoices: Array<FirstInvoice & { logId: number }>;
+  /** Invoice payments to store (the first one of each invoice is kept). */
+  invoicePayments: Array<InvoicePayment & { logId: number }>;
+  /**
+   * Payment intents handed to stored payments that have none: the session payment of a subscription
+   * (`stripe_subscription_id`), the payment booked for an invoice (`payment_event_id`). Run after the
+   * payment inserts, so a payment of this batch takes its intent too.
+   */
+  intentHandovers: { bySubscription: Array<{ subscriptionId: string; paymentIntentId: string }>; byInvoice: InvoicePayment[] };
+  /**
+   * Stripe invoices whose intent this plan hands over or waits for: locked like payment refs (a renewal's
+   * payment ref is its invoice id), so an `invoice_payment.paid` and the payment it is for never commit unseen by each other.
+   */
+  invoiceRefs: string[];
   /** Payment refs whose status is recomputed from `payment_status_changes` after the inserts. */
   statusRefs: string[];
   funnelEvents: PlannedFunnelEvent[];
@@ -257,6 +285,9 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     orphanLinks: [],
     statusChanges: [],
     firstInvoices: [],
+    invoicePayments: [],
+    intentHandovers: { bySubscription: [], byInvoice: [] },
+    invoiceRefs: [],
     statusRefs: [],
     funnelEvents: [],
     fieldChanges: [],
@@ -265,8 +296,28 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
   };
   const touched = new IdentityList();
   const statusRefs = new Set<string>();
-  // A session in subscription mode has no payment intent: its first invoice's (stored, or earlier in the batch).
-  const intentOfSubscription = new Map(read.firstInvoices.map((f) => [f.subscriptionId, f.paymentIntentId]));
+  const invoiceRefs = new Set<string>();
+  // Stripe invoices as stored, then as this batch changes them. A session in subscription mode has no
+  // payment intent: its first invoice's — the invoice's own (before API version 2025-03-31), else the one
+  // its invoice payment brought. A renewal of those versions takes its invoice payment's.
+  const firstInvoiceOf = new Map<string, FirstInvoice>(read.firstInvoices.map((f) => [f.subscriptionId, { ...f }]));
+  const subscriptionOfInvoice = new Map<string, string>();
+  for (const f of read.firstInvoices) if (f.invoiceId) subscriptionOfInvoice.set(f.invoiceId, f.subscriptionId);
+  const intentOfInvoice = new Map(read.invoicePayments.map((p) => [p.invoiceId, p.paymentIntentId]));
+  const firstInvoiceWrites = new Map<string, FirstInvoice & { logId: number }>();
+  const intentOfSubscription = (subscriptionId: string): string | undefined => {
+    const f = firstInvoiceOf.get(subscriptionId);
+    if (!f) return undefined;
+    // Locked by the write step: an invoice payment of that invoice in flight cannot commit unseen.
+    if (f.invoiceId) invoiceRefs.add(f.invoiceId);
+    return f.paymentIntentId ?? (f.invoiceId ? intentOfInvoice.get(f.invoiceId) : undefined);
+  };
+  /** The session payment of `subscriptionId` (stored, or inserted by this batch) takes `intent` if it has none. */
+  const handOverToSubscription = (subscriptionId: string, intent: string) => {
+    plan.intentHandovers.bySubscription.push({ subscriptionId, paymentIntentId: intent });
+    // The session payment takes the intent now: a status stored for it (a dispute) applies.
+    statusRefs.add(`pi:${intent}`);
+  };
   let created = 0;
 
   const live = (id: string): WorldContact => {
@@ -404,7 +455,11 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     }
 
     for (const given of payments) {
-      const intent = given.stripeSubscriptionId && !given.stripePaymentIntentId && intentOfSubscription.get(given.stripeSubscriptionId);
+      if (given.stripeInvoiceId) invoiceRefs.add(given.stripeInvoiceId);
+      const intent =
+        !given.stripePaymentIntentId &&
+        ((given.stripeSubscriptionId && intentOfSubscription(given.stripeSubscriptionId)) ||
+          (given.stripeInvoiceId && intentOfInvoice.get(given.stripeInvoiceId)));
       const p = intent ? { ...given, stripePaymentIntentId: intent } : given;
       const paidAt = paidAtOf(p, at);
       const known = orphanById.get(p.paymentEventId);
@@ -436,11 +491,46 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       statusRefs.add(ref);
     }
     const first = event.stripeFirstInvoice;
-    if (first && !intentOfSubscription.has(first.subscriptionId)) {
-      intentOfSubscription.set(first.subscriptionId, first.paymentIntentId);
-      plan.firstInvoices.push({ ...first, invoiceId: first.invoiceId ?? null, logId: ctx.logId });
-      // The session payment takes the intent now: a status stored for it (a dispute) applies.
-      statusRefs.add(`pi:${first.paymentIntentId}`);
+    if (first) {
+      // One first invoice per subscription: what is known already stays, the event completes it.
+      const known = firstInvoiceOf.get(first.subscriptionId);
+      const invoiceId = known?.invoiceId ?? first.invoiceId ?? null;
+      const ownIntent = known?.paymentIntentId ?? first.paymentIntentId ?? null;
+      const next: FirstInvoice = {
+        subscriptionId: first.subscriptionId,
+        invoiceId,
+        paymentIntentId: ownIntent ?? (invoiceId ? (intentOfInvoice.get(invoiceId) ?? null) : null),
+      };
+      if (!known || known.invoiceId !== next.invoiceId || known.paymentIntentId !== next.paymentIntentId) {
+        firstInvoiceOf.set(first.subscriptionId, next);
+        if (invoiceId) subscriptionOfInvoice.set(invoiceId, first.subscriptionId);
+        firstInvoiceWrites.set(first.subscriptionId, { ...next, logId: firstInvoiceWrites.get(first.subscriptionId)?.logId ?? ctx.logId });
+      }
+      if (invoiceId) invoiceRefs.add(invoiceId);
+      if (next.paymentIntentId) handOverToSubscription(first.subscriptionId, next.paymentIntentId);
+    }
+    const paid = event.stripeInvoicePayment;
+    if (paid) {
+      // The first intent applied for an invoice is its intent (an invoice paid twice keeps the first).
+      if (!intentOfInvoice.has(paid.invoiceId)) {
+        intentOfInvoice.set(paid.invoiceId, paid.paymentIntentId);
+        plan.invoicePayments.push({ ...paid, logId: ctx.logId });
+      }
+      const intent = intentOfInvoice.get(paid.invoiceId) as string;
+      invoiceRefs.add(paid.invoiceId);
+      // A renewal booked for the invoice (its payment event id is the invoice id) takes it.
+      plan.intentHandovers.byInvoice.push({ invoiceId: paid.invoiceId, paymentIntentId: intent });
+      statusRefs.add(`pi:${intent}`);
+      // The first invoice of a subscription, stored without its intent: it and the session's payment take it.
+      const subscriptionId = subscriptionOfInvoice.get(paid.invoiceId);
+      const f = subscriptionId ? firstInvoiceOf.get(subscriptionId) : undefined;
+      if (subscriptionId && f) {
+        if (!f.paymentIntentId) {
+          f.paymentIntentId = intent;
+          firstInvoiceWrites.set(subscriptionId, { ...f, logId: firstInvoiceWrites.get(subscriptionId)?.logId ?? ctx.logId });
+        }
+        handOverToSubscription(subscriptionId, f.paymentIntentId);
+      }
     }
 
     if (contact) {
@@ -529,6 +619,8 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
   for (const m of plan.logMarks) m.contactId = m.contactId ? finalId(m.contactId) : null;
   for (const list of outcomes) for (const o of list) o.contactId = o.contactId ? finalId(o.contactId) : null;
   plan.statusRefs = [...statusRefs];
+  plan.firstInvoices = [...firstInvoiceWrites.values()];
+  plan.invoiceRefs = [...invoiceRefs];
   plan.touched = touched.values();
   return { plan, outcomes };
 }
@@ -564,9 +656,10 @@ export function subscriptionsOfEvents(events: Iterable<NormalizedEvent>): string
 }
 
 /**
- * Every payment status ref the events of a batch name (payments, their intents, status changes, first
- * invoices' intents): locked with the identities. A session that takes its intent from a stored first
- * invoice learns that ref from the read: the write step try-locks it (`WritePlan.statusRefs`).
+ * Every payment status ref the events of a batch name (payments, their intents and invoices, status
+ * changes, first invoices' intents and invoices, invoice payments' invoices and intents): locked with the
+ * identities. A payment that takes its intent from a stored invoice learns that ref (and a session its
+ * first invoice) from the read: the write step try-locks them (`WritePlan.statusRefs`, `invoiceRefs`).
  */
 export function paymentRefsOfEvents(events: Iterable<NormalizedEvent>): string[] {
   const refs = new Set<string>();
@@ -574,14 +667,30 @@ export function paymentRefsOfEvents(events: Iterable<NormalizedEvent>): string[]
     for (const p of event.payments ?? []) {
       refs.add(p.paymentEventId);
       if (p.stripePaymentIntentId) refs.add(`pi:${p.stripePaymentIntentId}`);
+      if (p.stripeInvoiceId) refs.add(p.stripeInvoiceId);
     }
     for (const u of event.paymentStatusUpdates ?? []) {
       const ref = u.paymentEventId ?? (u.stripePaymentIntentId ? `pi:${u.stripePaymentIntentId}` : null);
       if (ref) refs.add(ref);
     }
-    if (event.stripeFirstInvoice) refs.add(`pi:${event.stripeFirstInvoice.paymentIntentId}`);
+    const first = event.stripeFirstInvoice;
+    if (first?.paymentIntentId) refs.add(`pi:${first.paymentIntentId}`);
+    if (first?.invoiceId) refs.add(first.invoiceId);
+    const paid = event.stripeInvoicePayment;
+    if (paid) refs.add(paid.invoiceId).add(`pi:${paid.paymentIntentId}`);
   }
   return [...refs];
+}
+
+/** Every Stripe invoice the events of a batch name (a renewal's, a first invoice, an invoice payment's): their stored first invoices and invoice payments are read. */
+export function invoicesOfEvents(events: Iterable<NormalizedEvent>): string[] {
+  const ids = new Set<string>();
+  for (const event of events) {
+    for (const p of event.payments ?? []) if (p.stripeInvoiceId) ids.add(p.stripeInvoiceId);
+    if (event.stripeFirstInvoice?.invoiceId) ids.add(event.stripeFirstInvoice.invoiceId);
+    if (event.stripeInvoicePayment) ids.add(event.stripeInvoicePayment.invoiceId);
+  }
+  return [...ids];
 }
 
 /** Every identifier the events of a batch carry: what the read step must look up (and lock) for them. */

@@ -28,7 +28,14 @@ function violation(result: NormalizeResult): string | undefined {
     if (!sources.includes(event.source)) return 'bad source';
     if (!nonEmpty(event.eventType)) return 'empty eventType';
     if (event.occurredAt !== undefined && !isoTime(event.occurredAt)) return 'bad occurredAt';
-    if (!event.contact && !event.funnelEvent && !event.payments?.length && !event.paymentStatusUpdates?.length && !event.stripeFirstInvoice)
+    if (
+      !event.contact &&
+      !event.funnelEvent &&
+      !event.payments?.length &&
+      !event.paymentStatusUpdates?.length &&
+      !event.stripeFirstInvoice &&
+      !event.stripeInvoicePayment
+    )
       return 'empty event';
     if (event.contact) {
       const { identity } = event.contact;
@@ -54,7 +61,10 @@ function violation(result: NormalizeResult): string | undefined {
       if (!nonEmpty(payment.currency) || !nonEmpty(payment.status)) return 'empty currency/status';
     }
     const first = event.stripeFirstInvoice;
-    if (first && !(nonEmpty(first.subscriptionId) && nonEmpty(first.paymentIntentId))) return 'bad first invoice';
+    if (first && !(nonEmpty(first.subscriptionId) && (nonEmpty(first.paymentIntentId) || nonEmpty(first.invoiceId))))
+      return 'bad first invoice';
+    const paid = event.stripeInvoicePayment;
+    if (paid && !(nonEmpty(paid.invoiceId) && nonEmpty(paid.paymentIntentId))) return 'bad invoice payment';
     for (const update of event.paymentStatusUpdates ?? [])
       if (!(nonEmpty(update.paymentEventId) || nonEmpty(update.stripePaymentIntentId)) || !nonEmpty(update.status)) return 'bad update';
   }

@@ -76,6 +76,12 @@ export interface NormalizedPayment {
    * intent: its subscription's first invoice carries it (see `NormalizedEvent.stripeFirstInvoice`).
    */
   stripeSubscriptionId?: string;
+  /**
+   * The Stripe invoice this payment is (a renewal: `paymentEventId` is the same id). From API version
+   * 2025-03-31 the invoice names no payment intent: its `invoice_payment.paid` brings it
+   * (`NormalizedEvent.stripeInvoicePayment`), before or after. Not stored: only matches the two.
+   */
+  stripeInvoiceId?: string;
   denefitsContractCode?: string;
   denefitsFinancedCents?: number;
   denefitsRecurringCents?: number;
@@ -116,9 +122,17 @@ export interface NormalizedEvent {
   /**
    * A Stripe subscription's first invoice, paid: never a payment of its own (its Checkout session booked
    * the sale), but its payment intent becomes that session payment's, so a dispute of the intent reaches
-   * the sale. Kept even when the session is not stored yet, whatever order the two arrive in.
+   * the sale. Kept even when the session is not stored yet, whatever order the two arrive in. At least
+   * one of `invoiceId` and `paymentIntentId`: without the intent (API versions from 2025-03-31) the
+   * invoice's `stripeInvoicePayment` brings it.
    */
-  stripeFirstInvoice?: { subscriptionId: string; invoiceId?: string; paymentIntentId: string };
+  stripeFirstInvoice?: { subscriptionId: string; invoiceId?: string; paymentIntentId?: string };
+  /**
+   * A Stripe `invoice_payment.paid`: the payment intent that paid an invoice. Never a payment of its own:
+   * the intent goes to the payment booked for that invoice (a renewal's, `stripeInvoiceId`), or to the
+   * Checkout session's payment when the invoice is a subscription's first — kept until they are stored.
+   */
+  stripeInvoicePayment?: { invoiceId: string; paymentIntentId: string };
 }
 
 /**

@@ -12,6 +12,7 @@ export * from './payment-status-changes';
 export * from './payments';
 export * from './report-runs';
 export * from './stripe-first-invoices';
+export * from './stripe-invoice-payments';
 export * from './tenant-integrations';
 export * from './tenants';
 export * from './webhook-log-search';
@@ -27,6 +28,7 @@ export const tenantTableNames = [
   'payments',
   'payment_status_changes',
   'stripe_first_invoices',
+  'stripe_invoice_payments',
   'webhook_logs',
   'webhook_log_search',
   'meta_ads',

@@ -1,4 +1,4 @@
-import { bigint, foreignKey, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, foreignKey, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId } from './columns';
 import { tenants } from './tenants';
@@ -8,13 +8,15 @@ import { tenants } from './tenants';
  * payment of its own — the Checkout session that started the subscription booked the sale — but the
  * holder of its payment intent, which the session lacks and a dispute names. The session's payment
  * (`payments.stripe_subscription_id`) takes `payment_intent_id` whichever of the two is applied first.
+ * From API version 2025-03-31 the invoice names no intent: `payment_intent_id` stays NULL until the
+ * invoice's `invoice_payment.paid` (`stripe_invoice_payments`, found by `invoice_id`) brings it.
  */
 export const stripeFirstInvoices = pgTable(
   'stripe_first_invoices',
   {
     tenantId: tenantId(),
     subscriptionId: text('subscription_id').notNull(),
-    paymentIntentId: text('payment_intent_id').notNull(),
+    paymentIntentId: text('payment_intent_id'),
     invoiceId: text('invoice_id'),
     webhookLogId: bigint('webhook_log_id', { mode: 'number' }).notNull(),
     createdAt: createdAt(),
@@ -22,6 +24,7 @@ export const stripeFirstInvoices = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.subscriptionId] }),
     foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
+    index('stripe_first_invoices_invoice_idx').on(t.tenantId, t.invoiceId),
   ],
 );
 

@@ -230,12 +230,46 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
               paidAt: iso(1765386000),
               stripeCustomerId: maria.stripeCustomerId,
               stripePaymentIntentId: 'pi_3Q0RenewLgUG5tbmjc1Abc',
+              stripeInvoiceId: 'in_1MoqxGLgUG5tbmjcJeILGSau',
               funnelEvent: 'recurring_payment_received',
             },
           ],
         },
       ],
     });
+  });
+
+  it('invoice.payment_succeeded is read as invoice.paid: the same payment, keyed by the invoice, so receiving both books once', () => {
+    for (const name of ['invoice-paid-renewal', 'invoice-paid-renewal-basil', 'invoice-paid-subscription-create']) {
+      const paid = fixture(name);
+      const succeeded = { ...fixture(name), id: 'evt_succeeded', type: 'invoice.payment_succeeded' };
+      const [a, b] = [normalizeStripe(paid, config), normalizeStripe(succeeded, config)] as Json[];
+      expect(a.kind, name).toBe('events');
+      expect(b.events[0].eventType, name).toBe('invoice.payment_succeeded');
+      expect({ ...b.events[0], eventType: 'invoice.paid' }, name).toStrictEqual(a.events[0]);
+    }
+  });
+
+  it('a renewal of API version 2025-03-31 or later: the recurring payment without an intent, naming its invoice for invoice_payment.paid', () => {
+    const result = normalizeStripe(fixture('invoice-paid-renewal-basil'), config) as Json;
+    expect(result).toMatchObject({
+      kind: 'events',
+      events: [
+        {
+          eventType: 'invoice.paid',
+          payments: [
+            {
+              paymentEventId: 'in_1MoqxGLgUG5tbmjcJeILGSau',
+              category: 'recurring',
+              amountCents: 4900,
+              stripeInvoiceId: 'in_1MoqxGLgUG5tbmjcJeILGSau',
+              funnelEvent: 'recurring_payment_received',
+            },
+          ],
+        },
+      ],
+    });
+    expect(result.events[0].payments[0].stripePaymentIntentId).toBeUndefined();
   });
 
   it('the first invoice of a subscription is not counted again (checkout counted it): it hands its payment intent to the sale', () => {
@@ -278,12 +312,39 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
     expect(normalizeStripe(basil, config)).toMatchObject({
       events: [{ stripeFirstInvoice: { subscriptionId: 'sub_basil', paymentIntentId: 'pi_basil' } }],
     });
-    // `payments` is only included on request: without it the intent is unknown.
+    // `payments` is only included on request: without it the invoice still names itself, for its invoice_payment.paid.
     delete invoice.payments;
+    expect(normalizeStripe(basil, config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'invoice.paid',
+          occurredAt: iso(1762790470),
+          stripeFirstInvoice: { subscriptionId: 'sub_basil', invoiceId: 'in_1Q0FirstLgUG5tbmjcB8c9D0' },
+        },
+      ],
+    });
+    delete invoice.parent;
     expect(normalizeStripe(basil, config)).toStrictEqual({
       kind: 'ignored',
       eventType: 'invoice.paid',
-      reason: 'first invoice of a subscription: counted via checkout.session.completed (no subscription and payment intent to hand it)',
+      reason:
+        'first invoice of a subscription: counted via checkout.session.completed (no subscription and payment intent or invoice to hand it)',
+    });
+  });
+
+  it('the basil first-invoice fixture (as a webhook sends it): the subscription and its invoice, no intent, no payment', () => {
+    expect(normalizeStripe(fixture('invoice-paid-subscription-create-basil'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'invoice.paid',
+          occurredAt: iso(1762790470),
+          stripeFirstInvoice: { subscriptionId: 'sub_1Q0MemberLgUG5tbmjcV2w3X4', invoiceId: 'in_1Q0FirstLgUG5tbmjcB8c9D0' },
+        },
+      ],
     });
   });
 
@@ -331,6 +392,53 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
     const noAmount = fixture('checkout-session-completed-full');
     noAmount.data.object.amount_total = '12.5';
     expect(normalizeStripe(noAmount, config)).toMatchObject({ kind: 'invalid', reason: 'checkout.session has no amount_total' });
+  });
+});
+
+describe('normalizeStripe — invoice_payment.paid (API versions from 2025-03-31)', () => {
+  it('→ the payment intent of the invoice, never a payment of its own', () => {
+    expect(normalizeStripe(fixture('invoice-payment-paid-renewal'), config)).toStrictEqual({
+      kind: 'events',
+      events: [
+        {
+          source: 'stripe',
+          eventType: 'invoice_payment.paid',
+          occurredAt: iso(1765386004),
+          stripeInvoicePayment: { invoiceId: 'in_1MoqxGLgUG5tbmjcJeILGSau', paymentIntentId: 'pi_3Q0RenewLgUG5tbmjc1Abc' },
+        },
+      ],
+    });
+    expect(normalizeStripe(fixture('invoice-payment-paid-first'), config)).toMatchObject({
+      events: [{ stripeInvoicePayment: { invoiceId: 'in_1Q0FirstLgUG5tbmjcB8c9D0', paymentIntentId: 'pi_3Q0FirstLgUG5tbmjc1Abc' } }],
+    });
+  });
+
+  it('an expanded invoice, or the beta shape with a top-level payment_intent, gives the same ids', () => {
+    const expanded = fixture('invoice-payment-paid-renewal');
+    expanded.data.object.invoice = { id: 'in_1MoqxGLgUG5tbmjcJeILGSau', object: 'invoice' };
+    expanded.data.object.payment.payment_intent = { id: 'pi_3Q0RenewLgUG5tbmjc1Abc', object: 'payment_intent' };
+    const ids = { invoiceId: 'in_1MoqxGLgUG5tbmjcJeILGSau', paymentIntentId: 'pi_3Q0RenewLgUG5tbmjc1Abc' };
+    expect(normalizeStripe(expanded, config)).toMatchObject({ kind: 'events', events: [{ stripeInvoicePayment: ids }] });
+    const beta = fixture('invoice-payment-paid-renewal');
+    delete beta.data.object.payment;
+    beta.data.object.payment_intent = 'pi_3Q0RenewLgUG5tbmjc1Abc';
+    expect(normalizeStripe(beta, config)).toMatchObject({ kind: 'events', events: [{ stripeInvoicePayment: ids }] });
+  });
+
+  it('no payment intent (paid out of band), a status other than paid → ignored; no invoice → invalid', () => {
+    const outOfBand = fixture('invoice-payment-paid-renewal');
+    outOfBand.data.object.payment = { type: 'out_of_band_payment' };
+    expect(normalizeStripe(outOfBand, config)).toStrictEqual({
+      kind: 'ignored',
+      eventType: 'invoice_payment.paid',
+      reason: 'invoice_payment of type "out_of_band_payment" names no payment intent: nothing a dispute can name',
+    });
+    const open = fixture('invoice-payment-paid-renewal');
+    open.data.object.status = 'open';
+    expect(normalizeStripe(open, config)).toMatchObject({ kind: 'ignored', reason: 'invoice_payment status is "open"' });
+    const noInvoice = fixture('invoice-payment-paid-renewal');
+    delete noInvoice.data.object.invoice;
+    expect(normalizeStripe(noInvoice, config)).toMatchObject({ kind: 'invalid', reason: 'invoice_payment has no invoice' });
   });
 });
 

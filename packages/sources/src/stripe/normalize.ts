@@ -14,10 +14,12 @@ import type { NormalizedContact, NormalizedPayment, NormalizeResult } from '../t
 import {
   type StripeEvent,
   type StripeInvoice,
+  type StripeInvoicePayment,
   stripeChargeSchema,
   stripeCheckoutSessionSchema,
   stripeDisputeSchema,
   stripeEventSchema,
+  stripeInvoicePaymentSchema,
   stripeInvoiceSchema,
 } from './schema';
 
@@ -176,39 +178,53 @@ function chargeRefunded(event: StripeEvent, object: StripeObject): NormalizeResu
   );
 }
 
+/** The payment intent of an `invoice_payment` (its `payment`, or the beta's top-level field). */
+function intentOfInvoicePayment(payment: StripeInvoicePayment): string | undefined {
+  return payment.payment?.payment_intent ?? payment.payment_intent;
+}
+
 /**
  * The invoice's payment intent: a field of its own before API version 2025-03-31, then in its `payments`
  * list (when included) — the `paid` one, else one not canceled: a canceled attempt may be listed before it.
+ * Webhooks of those versions do not include the list: the intent then comes with `invoice_payment.paid`.
  */
 function invoicePaymentIntent(invoice: StripeInvoice): string | undefined {
   if (invoice.payment_intent) return invoice.payment_intent;
-  const listed = (invoice.payments?.data ?? []).filter((p) => p.payment?.payment_intent);
-  return (listed.find((p) => p.status === 'paid') ?? listed.find((p) => p.status !== 'canceled'))?.payment?.payment_intent;
+  const listed = (invoice.payments?.data ?? []).filter((p) => intentOfInvoicePayment(p));
+  const chosen = listed.find((p) => p.status === 'paid') ?? listed.find((p) => p.status !== 'canceled');
+  return chosen ? intentOfInvoicePayment(chosen) : undefined;
 }
 
 /**
  * The first invoice of a subscription (`subscription_create`) is not booked: subscriptions are sold
  * through Checkout, whose `checkout.session.completed` already counted that payment. But that session
  * has no payment intent — the invoice has it, and a dispute names only the intent — so the invoice
- * hands its intent to the session's payment (`stripeFirstInvoice`), matched by subscription.
+ * hands its intent to the session's payment (`stripeFirstInvoice`), matched by subscription. Without an
+ * intent (API versions from 2025-03-31) it still names its invoice: the `invoice_payment.paid` of that
+ * invoice brings the intent, before or after.
  */
 function firstInvoicePaid(event: StripeEvent, invoice: StripeInvoice): NormalizeResult {
   const type = event.type ?? null;
   const counted = 'first invoice of a subscription: counted via checkout.session.completed';
   const subscriptionId = invoice.subscription ?? invoice.parent?.subscription_details?.subscription;
   const paymentIntentId = invoicePaymentIntent(invoice);
-  if (!subscriptionId || !paymentIntentId) return ignore(type, `${counted} (no subscription and payment intent to hand it)`);
+  if (!subscriptionId || !(paymentIntentId || invoice.id))
+    return ignore(type, `${counted} (no subscription and payment intent or invoice to hand it)`);
   return emitEvents(
     withoutUndefined({
       source: 'stripe' as const,
-      eventType: 'invoice.paid',
+      eventType: type ?? 'invoice.paid',
       occurredAt: event.created,
       stripeFirstInvoice: withoutUndefined({ subscriptionId, invoiceId: invoice.id, paymentIntentId }),
     }),
   );
 }
 
-/** `invoice.paid` for a renewal (`billing_reason` `subscription_cycle`) → a recurring payment. */
+/**
+ * `invoice.paid` or `invoice.payment_succeeded` for a renewal (`billing_reason` `subscription_cycle`) →
+ * a recurring payment keyed by the invoice id. Both events carry the same invoice, so an endpoint that
+ * receives both books it once. (`invoice.paid` also fires for an invoice marked paid out of band.)
+ */
 function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult {
   const type = event.type ?? null;
   const invoice = stripeInvoiceSchema.parse(object);
@@ -236,15 +252,44 @@ function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult 
     paidAt: invoice.status_transitions?.paid_at ?? event.created,
     stripeCustomerId: invoice.customer,
     stripePaymentIntentId: invoicePaymentIntent(invoice),
+    stripeInvoiceId: invoice.id,
     funnelEvent: 'recurring_payment_received' as const,
   });
   return emitEvents(
     withoutUndefined({
       source: 'stripe' as const,
-      eventType: 'invoice.paid',
+      eventType: type ?? 'invoice.paid',
       occurredAt: event.created,
       contact: paymentContact({ email, phone, customerId: invoice.customer }),
       payments: [payment],
+    }),
+  );
+}
+
+/**
+ * `invoice_payment.paid` (API versions from 2025-03-31): the payment intent that paid an invoice, which
+ * neither the invoice nor its `invoice.paid` names any more. Never a sale of its own (the invoice or the
+ * Checkout session booked it): the intent goes to the payment booked for that invoice — a renewal's, or
+ * the session's of a subscription whose first invoice it is — whichever is applied first.
+ */
+function invoicePaymentPaid(event: StripeEvent, object: StripeObject): NormalizeResult {
+  const type = event.type ?? null;
+  const payment = stripeInvoicePaymentSchema.parse(object);
+  if (!payment.invoice) return reject(type, 'invoice_payment has no invoice');
+  if (payment.status && payment.status !== 'paid') return ignore(type, `invoice_payment status is "${payment.status}"`);
+  const paymentIntentId = intentOfInvoicePayment(payment);
+  if (!paymentIntentId) {
+    return ignore(
+      type,
+      `invoice_payment of type "${payment.payment?.type ?? 'unknown'}" names no payment intent: nothing a dispute can name`,
+    );
+  }
+  return emitEvents(
+    withoutUndefined({
+      source: 'stripe' as const,
+      eventType: 'invoice_payment.paid',
+      occurredAt: event.created ?? payment.status_transitions?.paid_at ?? payment.created,
+      stripeInvoicePayment: { invoiceId: payment.invoice, paymentIntentId },
     }),
   );
 }
@@ -308,7 +353,10 @@ export const normalizeStripe = guardNormalizer('stripe', (payload: unknown, conf
     case 'charge.refunded':
       return chargeRefunded(event, object);
     case 'invoice.paid':
+    case 'invoice.payment_succeeded':
       return invoicePaid(event, object);
+    case 'invoice_payment.paid':
+      return invoicePaymentPaid(event, object);
     case 'checkout.session.async_payment_failed':
       return checkoutFailed(event, object);
     case 'charge.dispute.created':

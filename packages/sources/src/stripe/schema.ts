@@ -47,6 +47,23 @@ export const stripeChargeSchema = z.object({
   created: timeField,
 });
 
+/**
+ * `invoice_payment` (API object, API versions from 2025-03-31): one payment of an invoice — the link
+ * between the invoice and the payment intent that paid it, which the invoice itself no longer names.
+ * `payment` holds the intent (`type: payment_intent`); a top-level `payment_intent` is the shape of the
+ * beta before it (https://docs.stripe.com/api/invoice-payment/object).
+ */
+export const stripeInvoicePaymentSchema = z.object({
+  id: textField,
+  invoice: refField,
+  status: textField,
+  payment: objectField(z.object({ type: textField, payment_intent: refField })),
+  payment_intent: refField,
+  status_transitions: objectField(z.object({ paid_at: timeField })),
+  created: timeField,
+});
+export type StripeInvoicePayment = z.output<typeof stripeInvoicePaymentSchema>;
+
 /** `invoice` (API object). */
 export const stripeInvoiceSchema = z.object({
   id: textField,
@@ -59,9 +76,7 @@ export const stripeInvoiceSchema = z.object({
   customer_phone: textField,
   /** API versions before 2025-03-31; newer ones list it in `payments` (only when the list is included). */
   payment_intent: refField,
-  payments: objectField(
-    z.object({ data: listField(z.object({ status: textField, payment: objectField(z.object({ payment_intent: refField })) })) }),
-  ),
+  payments: objectField(z.object({ data: listField(stripeInvoicePaymentSchema) })),
   /** API versions before 2025-03-31; newer ones name it in `parent.subscription_details`. */
   subscription: refField,
   parent: objectField(z.object({ subscription_details: objectField(z.object({ subscription: refField })) })),
