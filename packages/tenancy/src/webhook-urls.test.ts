@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { type FunnelEventType, normalizeWebhook, type Source, sources } from '@mcb/sources';
+import { type FunnelEventType, normalizeWebhook, type Source, sources, stripeWebhookEvents } from '@mcb/sources';
 import { describe, expect, it } from 'vitest';
 import { buildExampleRequest, curlCommand, exampleBodies, shellQuote, webhookSetupGuide } from './webhook-urls';
 
@@ -71,5 +71,13 @@ describe('mcb urls examples', () => {
       denefits: 'header X-Webhook-Secret',
       perspective: 'URL parameter ?secret=',
     });
+  });
+
+  it("lists the Stripe events to send, disputes and basil's invoice_payment.paid among them", () => {
+    const stripe = webhookSetupGuide('http://h', 'ppcu').find((g) => g.source === 'stripe');
+    const events = stripe?.steps.find((s) => s.startsWith('Events: '));
+    expect(events?.slice('Events: '.length).split(', ')).toEqual([...stripeWebhookEvents]);
+    expect(events).toContain('charge.dispute.closed');
+    expect(events).toContain('invoice_payment.paid');
   });
 });

@@ -1,4 +1,4 @@
-import { type Source, sources } from '@mcb/sources';
+import { type Source, sources, stripeWebhookEvents } from '@mcb/sources';
 
 /** One source's endpoint and what to paste into the sending tool (no secret values, placeholders only). */
 export interface WebhookSetup {
@@ -63,7 +63,7 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
       secretCarrier: 'header Stripe-Signature (Stripe signs with the endpoint’s signing secret whsec_…)',
       steps: [
         `Endpoint URL ${url('stripe')}`,
-        'Events: checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.expired, charge.refunded, invoice.paid',
+        `Events: ${stripeWebhookEvents.join(', ')}`,
         `Copy the endpoint's signing secret, then: mcb integration set ${slug} stripe --webhook-secret whsec_…`,
       ],
     },

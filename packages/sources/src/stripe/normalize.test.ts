@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFixture } from '../test-fixtures';
-import { normalizeStripe } from './normalize';
+import { normalizeStripe, stripeWebhookEvents } from './normalize';
 
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are edited freely in tests
 type Json = any;
@@ -481,5 +481,17 @@ describe('normalizeStripe — a booked payment that is disputed or fails later',
         },
       ],
     });
+  });
+});
+
+describe('stripeWebhookEvents (the events `mcb urls` tells an operator to subscribe to)', () => {
+  it('names every event the normalizer acts on, and only those', () => {
+    const handled = (type: string) => {
+      const result = normalizeStripe({ id: 'evt_1', type, created: 1_700_000_000, data: { object: { id: 'x_1' } } }, config);
+      return !(result.kind === 'ignored' && /unhandled|counted via checkout/.test(result.reason));
+    };
+    for (const type of stripeWebhookEvents) expect(handled(type), type).toBe(true);
+    expect(stripeWebhookEvents).toEqual(expect.arrayContaining(['charge.dispute.created', 'charge.dispute.closed', 'invoice_payment.paid']));
+    expect(handled('customer.created')).toBe(false);
   });
 });

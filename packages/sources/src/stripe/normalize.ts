@@ -28,6 +28,22 @@ type StripeObject = Record<string, unknown>;
 /** Event types booked elsewhere: the sale is counted once, from its checkout session (SPEC §4). */
 const countedViaCheckout = new Set(['payment_intent.succeeded', 'charge.succeeded']);
 
+/**
+ * The events a Stripe endpoint should send (`mcb urls` lists them): each one the normalizer acts on.
+ * `invoice.payment_succeeded` is read too, as `invoice.paid`, but one of the two is enough.
+ */
+export const stripeWebhookEvents = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'checkout.session.expired',
+  'charge.refunded',
+  'charge.dispute.created',
+  'charge.dispute.closed',
+  'invoice.paid',
+  'invoice_payment.paid',
+] as const;
+
 function currencyOf(value: string | undefined): string {
   return value?.toLowerCase() ?? 'usd';
 }
