@@ -54,7 +54,9 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     const unreachable = describeUnreachable(err, process.env);
     const message = unreachable ?? (err instanceof McbError || err instanceof Error ? err.message : String(err));
-    process.stderr.write(`${printable(message)}\n`);
+    // Every command's "Unknown tenant: x" passes here: say where the tenants (and their slugs) are listed.
+    const hint = err instanceof McbError && err.code === 'unknown_tenant' ? '; see mcb tenant list' : '';
+    process.stderr.write(`${printable(`${message}${hint}`)}\n`);
     return 1;
   }
 }

@@ -100,6 +100,29 @@ describe('mcb capi', () => {
     expect(bad.stderr.trim()).toBe('Invalid --status: failed, skipped or sent');
   });
 
+  it('replay --event of no funnel event of this tenant says so (exit 1), not "0 forgotten"', async () => {
+    const unknown = randomUUID();
+    for (const args of [[], ['--dry-run'], ['--status', 'sent']]) {
+      expect(await mcb('capi', 'replay', t.slug, '--event', unknown, ...args), args.join(' ')).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `No funnel event ${unknown} in tenant ${t.slug}\n`,
+      });
+    }
+    // Another tenant's event is no event of this one.
+    const other = `cli-capi-other-${suffix}`;
+    const otherId = (await addTenant(admin, { slug: other, name: other })).id;
+    const [person] = await admin.sql<{ id: string }[]>`insert into contacts (tenant_id) values (${otherId}) returning id`;
+    const [theirs] = await admin.sql<{ id: string }[]>`
+      insert into funnel_events (tenant_id, contact_id, event_type, occurred_at, source, source_event_id)
+      values (${otherId}, ${person!.id}, 'contact_subscribed', now(), 'manychat', 'cli-other-1') returning id`;
+    expect((await mcb('capi', 'replay', t.slug, '--event', theirs!.id)).stderr).toBe(`No funnel event ${theirs!.id} in tenant ${t.slug}\n`);
+    // One of its own events is replayed as before, even with nothing to forget.
+    const [own] = await admin.sql<{ id: string }[]>`select id from funnel_events where tenant_id = ${t.id} limit 1`;
+    expect(await mcb('capi', 'replay', t.slug, '--event', own!.id, '--dry-run')).toMatchObject({ code: 0, stderr: '' });
+    expect((await mcb('capi', 'replay', t.slug, '--event', 'a'.repeat(36))).stderr).toBe('Invalid --event: a funnel event id (uuid)\n');
+  });
+
   // A reviewer (stop 28): Meta drops a re-sent event only within 48 h of the first; replaying a send made
   // days ago sent the conversion again, and Meta counted it twice.
   it('replay --status sent forgets only sends of the last 47 h, keeps older ones and says why; nothing reaches Meta twice', async () => {
@@ -173,7 +196,7 @@ describe('mcb capi', () => {
     );
     expect(r.stderr).not.toContain(t.token);
     expect((await mcb('capi', 'status', t.slug)).stdout).toMatch(/last error +token_expired: /);
-    expect((await mcb('capi', 'status', 'no-such-tenant')).stderr.trim()).toBe('Unknown tenant: no-such-tenant');
+    expect((await mcb('capi', 'status', 'no-such-tenant')).stderr.trim()).toBe('Unknown tenant: no-such-tenant; see mcb tenant list');
     const plain = `cli-capi-none-${suffix}`;
     await addTenant(admin, { slug: plain, name: plain });
     expect((await mcb('capi', 'status', plain)).stderr.trim()).toBe(

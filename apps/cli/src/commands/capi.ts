@@ -10,7 +10,7 @@ import {
   sentReplayWindowHours,
 } from '@mcb/capi';
 import { McbError, maskSecret } from '@mcb/core';
-import { createDatabase } from '@mcb/db';
+import { createDatabase, type Database, withTenantSql } from '@mcb/db';
 import { MetaRateLimited } from '@mcb/meta';
 import { createTenantContextLoader, listIntegrations } from '@mcb/tenancy';
 import type { Command } from 'commander';
@@ -43,6 +43,12 @@ async function withCapi<T>(
     await loader.close();
     await Promise.all([database.close(), admin.close()]);
   }
+}
+
+/** Whether the tenant has a funnel event with this id (read under the tenant: RLS keeps other tenants' out). */
+async function funnelEventExists(database: Database, tenantId: string, id: string): Promise<boolean> {
+  const rows = await withTenantSql(database.sql, tenantId, (tx) => tx`select 1 from funnel_events where id = ${id}::uuid limit 1`);
+  return rows.length > 0;
 }
 
 const settingsOf = (env: CliEnv) => ({ graphUrl: env.META_GRAPH_URL, apiVersion: env.META_API_VERSION, timeoutMs: env.META_TIMEOUT_MS });
@@ -181,9 +187,12 @@ export function registerCapiCommands(program: Command): void {
       const env = loadCliEnv();
       if (opts.status && !['failed', 'skipped', 'sent'].includes(opts.status))
         throw new McbError('bad_request', 'Invalid --status: failed, skipped or sent');
-      if (opts.event && !/^[0-9a-f-]{36}$/i.test(opts.event))
+      if (opts.event && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(opts.event))
         throw new McbError('bad_request', 'Invalid --event: a funnel event id (uuid)');
       await withCapi(env, slug, async ({ database, target }) => {
+        // An id of no event of this tenant (a typo, another tenant's event) would replay nothing and say "0 forgotten".
+        if (opts.event && !(await funnelEventExists(database, target.tenantId, opts.event)))
+          throw new McbError('not_found', `No funnel event ${opts.event} in tenant ${slug}`);
         // Re-sent now, they would go to Test Events only and be sent again for real when the code goes:
         // past 48 h after their first send, Meta would count them twice.
         if (opts.status === 'sent' && target.testEventCode && !opts.dryRun)

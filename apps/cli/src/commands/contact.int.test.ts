@@ -58,7 +58,7 @@ describe('mcb contact', () => {
       expect(r.stdout).toMatch(/email_primary\s+Maria\.Lopez@example\.com\s+manychat contact_created/);
       // What ManyChat sent (contact_created) beside the funnel event it became.
       expect(r.stdout).toMatch(new RegExp(`contact_subscribed\\s+manychat\\s+contact_created k-${slug}`));
-      expect(r.stdout).toMatch(/payment full_purchase\s+stripe\s+USD 2,400\.00 paid cs_test_1/);
+      expect(r.stdout).toMatch(/payment full_purchase\s+stripe\s+\$2,400\.00 paid cs_test_1/);
     }
     expect((await mcb('contact', slug, mergedId)).stdout).toContain(`looked up via ${mergedId}`);
   });
@@ -73,13 +73,54 @@ describe('mcb contact', () => {
     expect(r.stdout).toMatch(new RegExp(`ghl_id\\s+ghl-merged-away\\s+ghl\\s+—\\s+\\S+ \\S+\\s+${mergedId}`));
   });
 
+  it('writes each payment as money in its own currency (symbol, placement, exact digits), as the report and mcb stats do', async () => {
+    const t = await addTenant(admin, { slug: `cm-${randomUUID().slice(0, 8)}`, name: 'Money', currency: 'gbp' });
+    const [c] = await owner.sql<{ id: string }[]>`
+      insert into contacts (tenant_id, mc_id) values (${t.id}, 'money-1') returning id`;
+    await owner.sql`
+      insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status, paid_at) values
+        (${t.id}, ${c!.id}, 'cs_gbp', 'stripe', 'buy_in_full', 'deposit', 12550, 'gbp', 'paid', '2026-11-05T10:00:00Z'),
+        (${t.id}, ${c!.id}, 'cs_jpy', 'stripe', 'buy_in_full', 'full_purchase', 500000, 'jpy', 'paid', '2026-11-05T11:00:00Z'),
+        (${t.id}, ${c!.id}, 're_gbp', 'stripe', 'refund', 'refund', -2500, 'gbp', 'succeeded', '2026-11-05T12:00:00Z')`;
+    const r = await mcb('contact', t.slug, 'money-1');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/payment deposit\s+stripe\s+£125\.50 paid cs_gbp/);
+    expect(r.stdout).toMatch(/payment full_purchase\s+stripe\s+¥500,000 paid cs_jpy/);
+    expect(r.stdout).toMatch(/payment refund\s+stripe\s+-£25\.00 succeeded re_gbp/);
+    expect(r.stdout).not.toMatch(/GBP|JPY/);
+  });
+
+  it('a phone without + that finds nothing says how it was read and asks for the international form', async () => {
+    const t = await addTenant(admin, {
+      slug: `cp-${randomUUID().slice(0, 8)}`,
+      name: 'Tokyo Clinic',
+      timezone: 'Asia/Tokyo',
+      currency: 'jpy',
+    });
+    await owner.sql`insert into contacts (tenant_id, phone, first_name) values (${t.id}, '+819012345678', 'Yui')`;
+    await owner.sql`insert into contact_identities (tenant_id, kind, value, contact_id, source)
+      select ${t.id}, 'phone', phone, id, 'ghl' from contacts where tenant_id = ${t.id}`;
+    // The international form finds her, however it is written.
+    for (const phone of ['+819012345678', '+81 90-1234-5678']) expect((await mcb('contact', t.slug, phone)).code, phone).toBe(0);
+    expect(await mcb('contact', t.slug, '090-1234-5678')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `No contact matching 090-1234-5678 in tenant ${t.slug} (phones are matched in international form: 090-1234-5678 was read as +09012345678; give it with + and the country code, e.g. +<country code>9012345678)\n`,
+    });
+    // An identifier that is no phone, or one written with +, gets the plain line.
+    expect((await mcb('contact', t.slug, 'nobody@example.com')).stderr).toBe(
+      `No contact matching nobody@example.com in tenant ${t.slug}\n`,
+    );
+    expect((await mcb('contact', t.slug, '+81 90 0000 0000')).stderr).toBe(`No contact matching +81 90 0000 0000 in tenant ${t.slug}\n`);
+  });
+
   it('fails with one line for an unknown contact or tenant', async () => {
     const none = await mcb('contact', slug, 'nobody@example.com');
     expect(none.code).toBe(1);
     expect(none.stderr).toBe(`No contact matching nobody@example.com in tenant ${slug}\n`);
     const unknown = await mcb('contact', 'no-such-tenant', 'x@example.com');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toBe('Unknown tenant: no-such-tenant\n');
+    expect(unknown.stderr).toBe('Unknown tenant: no-such-tenant; see mcb tenant list\n');
   });
 
   it('looks the person up through indexes under RLS in a tenant of 20,000 contacts', async () => {

@@ -1,4 +1,4 @@
-import { formatMinorUnits, McbError } from '@mcb/core';
+import { formatMoney, McbError } from '@mcb/core';
 import {
   type ContactFieldChangeRow,
   type ContactIdentityRow,
@@ -168,7 +168,7 @@ export async function findContactReport(app: Database, tenantId: string, identif
         kind: 'payment' as const,
         what: `payment ${p.category}`,
         source: p.source,
-        detail: `${formatMinorUnits(p.amount_cents, p.currency)} ${p.status} ${p.payment_event_id}`,
+        detail: `${formatMoney(p.amount_cents, p.currency)} ${p.status} ${p.payment_event_id}`,
         logId: p.webhook_log_id,
       })),
     ].sort((a, b) => a.at.getTime() - b.at.getTime() || a.kind.localeCompare(b.kind));
@@ -200,6 +200,23 @@ export async function findContactReport(app: Database, tenantId: string, identif
 export function eventDetail(providerEventType: string | null, sourceEventId: string): string {
   const id = sourceEventId.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}/, '$1…');
   return providerEventType ? `${providerEventType} ${id}` : id;
+}
+
+/**
+ * What to add to "No contact matching …" when the identifier is a phone written without `+`: phones are
+ * stored in E.164, and one without a country code is read as SPEC §6.1 reads it (10 digits are North
+ * American, anything else is taken to start with its country code), so a national number (Japan's
+ * `090…`, the UK's `07…`) is read as a number that no contact has. A tenant has no country to complete it
+ * with (its config has a timezone and a currency, neither of which names one): the operator is told how
+ * it was read and to give the international form. Empty for anything else (an email, a `+` number, an id).
+ */
+export function phoneLookupHint(identifier: string): string {
+  const key = identifier.trim();
+  if (!/^[\d\s().-]+$/.test(key)) return '';
+  const phone = normalizePhone(key);
+  if (!phone) return '';
+  const national = key.replace(/\D/g, '').replace(/^0+/, '');
+  return ` (phones are matched in international form: ${key} was read as ${phone}; give it with + and the country code, e.g. +<country code>${national})`;
 }
 
 const iso = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
@@ -272,7 +289,7 @@ export function registerContactCommands(program: Command): void {
       const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 1, applicationName: 'mcb-cli' });
       try {
         const report = await findContactReport(app, tenant.id, identifier);
-        if (!report) throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}`);
+        if (!report) throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}${phoneLookupHint(identifier)}`);
         process.stdout.write(formatContactReport(slug, report));
       } finally {
         await app.close();

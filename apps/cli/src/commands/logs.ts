@@ -1,7 +1,9 @@
+import { formatMoney } from '@mcb/core';
 import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
 import { describeEmptyLogSearch, openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withOperatorDatabases } from '../env';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
 import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
 
@@ -91,12 +93,13 @@ export function registerLogsCommands(program: Command): void {
       },
     );
 
-  program
+  const logCommand = program
     .command('log')
     .description('One webhook log: status, error, redacted headers, payload, and what it produced')
-    .argument('<id>', 'log id')
-    .option('--json', 'print the whole record as JSON')
-    .action(async (idText: string, opts: { json?: boolean }) => {
+    .argument('<id>', 'log id');
+  addFormatOptions(logCommand, outputFormats, 'text', 'text is for reading, json the whole record').action(
+    async (idText: string, opts: FormatFlags) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
       const env = loadCliEnv();
       if (!/^\d{1,15}$/.test(idText)) throw new Error(`Invalid log id: ${idText}`);
       await withOperatorDatabases(env, async (dbs) => {
@@ -105,7 +108,7 @@ export function registerLogsCommands(program: Command): void {
         // Most of a log was written by whoever sent it (a rejected row by anyone who knows the URL):
         // every stored value is printed through `printable`/`printableJson`, never raw (no escape
         // sequence reaches the terminal). Each field stays on its own line; only the body spans lines.
-        if (opts.json) {
+        if (format === 'json') {
           process.stdout.write(`${printableJson(log)}\n`);
           return;
         }
@@ -119,7 +122,7 @@ export function registerLogsCommands(program: Command): void {
           ...(log.errorMessage ? [`error       ${p(log.errorMessage)}`] : []),
           `contact     ${log.contact ? p(log.contact.id) : '-'}`,
           `produced    ${log.funnelEvents.length} funnel event(s): ${log.funnelEvents.map((e) => p(e.event_type)).join(', ') || '-'}`,
-          `            ${log.payments.length} payment(s): ${log.payments.map((x) => p(`${x.category} ${x.amount_cents} ${x.currency}`)).join(', ') || '-'}`,
+          `            ${log.payments.length} payment(s): ${log.payments.map((x) => p(`${x.category} ${formatMoney(Number(x.amount_cents), String(x.currency))}`)).join(', ') || '-'}`,
           'headers (redacted):',
           printableJson(log.headers),
           ...(log.payload !== null
@@ -128,5 +131,6 @@ export function registerLogsCommands(program: Command): void {
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       });
-    });
+    },
+  );
 }

@@ -109,7 +109,10 @@ describe('mcb meta', () => {
   });
 
   it('errors are one line with a non-zero exit', async () => {
-    expect(await mcb('meta', 'sync', 'no-such-tenant')).toMatchObject({ code: 1, stderr: 'Unknown tenant: no-such-tenant\n' });
+    expect(await mcb('meta', 'sync', 'no-such-tenant')).toMatchObject({
+      code: 1,
+      stderr: 'Unknown tenant: no-such-tenant; see mcb tenant list\n',
+    });
     expect(await mcb('meta', 'sync', none)).toMatchObject({
       code: 1,
       stderr: `Missing credentials: meta for tenant ${none}; set them with: mcb integration set ${none} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'\n`,

@@ -95,7 +95,11 @@ describe('mcb logs / log', () => {
   });
 
   it('fails with one line for an unknown tenant or a bad status', async () => {
-    expect(await mcb('logs', 'no-such-tenant')).toMatchObject({ code: 1, stdout: '', stderr: 'Unknown tenant: no-such-tenant\n' });
+    expect(await mcb('logs', 'no-such-tenant')).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown tenant: no-such-tenant; see mcb tenant list\n',
+    });
     const bad = await mcb('logs', tenant.slug, '--status', 'exploded');
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -123,6 +127,28 @@ describe('mcb logs / log', () => {
       await admin.sql`delete from webhook_logs where id = ${fresh?.id as number}`;
     }
     expect(await mcb('log', '99999999')).toMatchObject({ code: 1, stderr: 'No webhook log 99999999\n' });
+  });
+});
+
+describe('mcb log: money', () => {
+  it('writes the payments a log produced as money (symbol and placement, exact digits from the minor units), not raw cents', async () => {
+    // Its own tenant: the stats below count this file's tenant's logs.
+    const slug = `ops-money-${randomBytes(4).toString('hex')}`;
+    const [t] = await admin.sql<{ id: string }[]>`insert into tenants (slug, name) values (${slug}, 'Money') returning id`;
+    const [log] = await admin.sql<{ id: number }[]>`
+      insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, status, processed_at)
+      values (${t!.id}, 'stripe', 'checkout.session.completed', 'evt_cli_money', '{}'::jsonb, '{}'::jsonb, 'processed', now())
+      returning id`;
+    const pay = (id: string, category: string, cents: number, currency: string, minutes: number) => admin.sql`
+      insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, currency, status, paid_at, webhook_log_id)
+      values (${t!.id}, ${id}, 'stripe', 'buy_in_full', ${category}, ${cents}, ${currency}, 'paid',
+              ${new Date(Date.UTC(2026, 10, 2, 10, minutes))}, ${log!.id})`;
+    await pay('money1', 'full_purchase', 123_456, 'gbp', 1);
+    await pay('money2', 'deposit', 5_000, 'jpy', 2);
+    await pay('money3', 'refund', -1_200, 'usd', 3);
+    const r = await mcb('log', String(log!.id));
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('            3 payment(s): full_purchase £1,234.56, deposit ¥5,000, refund -$12.00\n');
   });
 });
 
@@ -215,5 +241,46 @@ describe('mcb queues / stats', () => {
       revenueCents: 10_000,
       revenueOtherCurrencies: { usd: 2_500, jpy: 5_000 },
     });
+  });
+});
+
+describe('--format json and --json', () => {
+  it('every command with JSON output takes both: --format json is canonical, --json the same thing', async () => {
+    const id = String(failed[0]);
+    const log = await mcb('log', id, '--format', 'json');
+    expect(log).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(log.stdout)).toMatchObject({ id: failed[0], tenantSlug: tenant.slug, dedupeKey: 'evt_cli_0' });
+    expect(await mcb('log', id, '--json')).toEqual(log);
+    expect(await mcb('log', id, '--format', 'text')).toEqual(await mcb('log', id));
+
+    const window = ['--since', '2000-01-01', '--until', '2000-01-02'];
+    const stats = await mcb('stats', ...window, '--format', 'json');
+    expect(stats).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(stats.stdout)).toMatchObject({ since: '2000-01-01T00:00:00.000Z', tenants: expect.any(Array) });
+    expect(await mcb('stats', ...window, '--json')).toEqual(stats);
+    expect((await mcb('stats', ...window, '--format', 'text')).stdout).toMatch(/^Period 2000-01-01T00:00:00\.000Z/);
+
+    const queues = await mcb('queues', '--format', 'json');
+    expect(queues).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(queues.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ label: `webhooks · ${tenant.slug}` })]));
+    expect(await mcb('queues', '--json')).toEqual(queues);
+  });
+
+  it('refuses a format a command does not print, and --json with another --format, in one line', async () => {
+    expect(await mcb('stats', '--format', 'yaml')).toEqual({ code: 1, stdout: '', stderr: 'Invalid --format: yaml (text or json)\n' });
+    expect(await mcb('log', String(failed[0]), '--json', '--format', 'text')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Invalid --format: text with --json (--json is --format json)\n',
+    });
+    expect((await mcb('queues', '--format', 'html')).stderr).toBe('Invalid --format: html (text or json)\n');
+  });
+
+  it('--help of each documents both', async () => {
+    for (const argv of [['log'], ['stats'], ['queues'], ['report', 'preview']]) {
+      const help = (await mcb(...argv, '--help')).stdout.replace(/\s+/g, ' ');
+      expect(help, argv.join(' ')).toMatch(/--format <format> .*json.*; default (text|html)\)/);
+      expect(help, argv.join(' ')).toContain('--json same as --format json');
+    }
   });
 });

@@ -77,6 +77,23 @@ describe('mcb report preview', () => {
 
     const text = await mcb('report', 'preview', slug, '--week', '2026-10-28', '--format', 'text');
     expect(text.stdout).toContain('Cash collected              $1,234.50');
+    // --json is --format json, as on every command that prints JSON.
+    expect(await mcb('report', 'preview', slug, '--week', '2026-10-28', '--json')).toEqual(r);
+  });
+
+  it('--out into a folder that does not exist: one line naming the folder, exit 1, nothing written', async () => {
+    const missing = join(dir, 'some', 'missing', 'dir');
+    const r = await mcb('report', 'preview', slug, '--week', '2026-10-28', '--out', join(missing, 'file.html'));
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Cannot write --out ${join(missing, 'file.html')}: folder ${missing} does not exist (create it first, or pick another --out)\n`,
+    });
+    await expect(access(join(dir, 'some'))).rejects.toThrow();
+    // A folder given as the file is one line too.
+    expect((await mcb('report', 'preview', slug, '--week', '2026-10-28', '--out', dir)).stderr).toBe(
+      `Cannot write --out ${dir}: it is a folder: give a file name\n`,
+    );
   });
 
   it('words the week it shows: "this week so far" for the running week, "last week" for the default (issue 16)', async () => {
@@ -107,7 +124,10 @@ describe('mcb report preview', () => {
   });
 
   it('fails with one clear line', async () => {
-    expect(await mcb('report', 'preview', 'no-such-tenant')).toMatchObject({ code: 1, stderr: 'Unknown tenant: no-such-tenant\n' });
+    expect(await mcb('report', 'preview', 'no-such-tenant')).toMatchObject({
+      code: 1,
+      stderr: 'Unknown tenant: no-such-tenant; see mcb tenant list\n',
+    });
     expect(await mcb('report', 'preview', slug, '--week', '28/10/2026')).toMatchObject({
       code: 1,
       stderr: 'Invalid week date: 28/10/2026 (expected YYYY-MM-DD)\n',

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { McbError } from '@mcb/core';
 import { createDatabase, type Database } from '@mcb/db';
 import {
@@ -14,12 +14,12 @@ import {
 import { getTenantBySlug } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
+import { addFormatOptions, type FormatFlags, resolveFormat } from '../format-option';
 import { printable, printableJson } from '../output';
 
 const out = (text: string) => process.stdout.write(text);
 const err = (text: string) => process.stderr.write(text);
 const formats = ['html', 'text', 'json'] as const;
-type Format = (typeof formats)[number];
 
 /** Resolves the slug (admin path, any status), then runs `fn` with an app-role connection (RLS). */
 async function withReportTenant<T>(slug: string, fn: (database: Database, tenant: ReportTenant) => Promise<T>): Promise<T> {
@@ -33,34 +33,58 @@ async function withReportTenant<T>(slug: string, fn: (database: Database, tenant
   }
 }
 
+/**
+ * Writes `--out`; a file that cannot be written is one line naming why (the folder that does not exist,
+ * a folder given as the file, no permission), not Node's `ENOENT: no such file or directory, open …`.
+ */
+async function writeOutFile(file: string, body: string): Promise<void> {
+  try {
+    await writeFile(file, body);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? `folder ${dirname(file)} does not exist (create it first, or pick another --out)`
+        : code === 'ENOTDIR'
+          ? `a part of ${dirname(file)} is a file, not a folder`
+          : code === 'EISDIR'
+            ? 'it is a folder: give a file name'
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied'
+              : (e as Error).message;
+    throw new McbError('bad_request', `Cannot write --out ${file}: ${why}`);
+  }
+}
+
 export function registerReportCommands(program: Command): void {
   const report = program.command('report').description('Weekly reports: preview the figures and the email, send by hand');
 
-  report
+  const preview = report
     .command('preview <slug>')
     .description('Render a tenant’s weekly report without sending it (default: the last full week in the tenant’s zone)')
     .option('--week <date>', 'any date (YYYY-MM-DD) of the week to report, Monday–Sunday in the tenant’s zone')
-    .option('--out <file>', 'write to this file instead of stdout')
-    .option('--format <format>', 'html (the email), text (its plain-text part) or json (the figures, same numbers as the email)', 'html')
-    .action(async (slug: string, opts: { week?: string; out?: string; format: string }) => {
-      if (!formats.includes(opts.format as Format))
-        throw new McbError('bad_request', `Invalid --format: ${opts.format} (html, text or json)`);
-      const format = opts.format as Format;
-      await withReportTenant(slug, async (database, tenant) => {
-        const week = resolveReportWeek(tenant, opts.week);
-        const rendered = await buildWeeklyReport(database, tenant, week);
-        const body =
-          format === 'json' ? `${JSON.stringify(rendered.figures, null, 2)}\n` : format === 'text' ? rendered.text : rendered.html;
-        if (opts.out) {
-          const file = resolve(opts.out);
-          await writeFile(file, body);
-          err(`Wrote ${file}\nSubject: ${printable(rendered.subject)}\n`);
-        } else {
-          // To a terminal: ad ids and names come from webhooks and Meta; control characters are shown escaped.
-          out(format === 'json' ? `${printableJson(rendered.figures)}\n` : printable(body, { multiline: true, keepBackslashes: true }));
-        }
-      });
+    .option('--out <file>', 'write to this file instead of stdout');
+  addFormatOptions(
+    preview,
+    formats,
+    'html',
+    'html is the email, text its plain-text part, json the figures (the same numbers the email shows)',
+  ).action(async (slug: string, opts: { week?: string; out?: string } & FormatFlags) => {
+    const format = resolveFormat(opts, formats, 'html');
+    await withReportTenant(slug, async (database, tenant) => {
+      const week = resolveReportWeek(tenant, opts.week);
+      const rendered = await buildWeeklyReport(database, tenant, week);
+      const body = format === 'json' ? `${JSON.stringify(rendered.figures, null, 2)}\n` : format === 'text' ? rendered.text : rendered.html;
+      if (opts.out) {
+        const file = resolve(opts.out);
+        await writeOutFile(file, body);
+        err(`Wrote ${file}\nSubject: ${printable(rendered.subject)}\n`);
+      } else {
+        // To a terminal: ad ids and names come from webhooks and Meta; control characters are shown escaped.
+        out(format === 'json' ? `${printableJson(rendered.figures)}\n` : printable(body, { multiline: true, keepBackslashes: true }));
+      }
     });
+  });
 
   report
     .command('send <slug>')

@@ -3,6 +3,7 @@ import { formatCents } from '@mcb/emails';
 import { assertTimeWindow, defaultStatsSince, parseTimeArg, resolveTenantId } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
 import { printableJson } from '../output';
 import { formatTable } from '../table';
 
@@ -38,16 +39,17 @@ const time = (d: Date | null) =>
     : '-';
 
 export function registerStatsCommands(program: Command): void {
-  program
+  const stats = program
     .command('stats')
     .description(
       'Cross-tenant admin analytics: webhook logs by status, backlog waiting for a worker, contacts, funnel events, cash collected, conversions sent to Meta',
     )
     .option('--tenant <slug>', 'one tenant only')
     .option('--since <when>', 'period start: duration back (24h, 7d) or a date', defaultStatsSince)
-    .option('--until <when>', 'period end (default now)')
-    .option('--json', 'print JSON')
-    .action(async (opts: { tenant?: string; since: string; until?: string; json?: boolean }) => {
+    .option('--until <when>', 'period end (default now)');
+  addFormatOptions(stats, outputFormats, 'text', 'text is a table, json every figure').action(
+    async (opts: { tenant?: string; since: string; until?: string } & FormatFlags) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
       const env = loadCliEnv();
       const now = new Date();
       const since = parseTimeArg(opts.since, now);
@@ -56,7 +58,7 @@ export function registerStatsCommands(program: Command): void {
       await withAdminDatabase(env, async (admin) => {
         const tenantId = opts.tenant ? await resolveTenantId(admin, opts.tenant) : undefined;
         const stats = await getTenantStats(admin.sql, { since, until, tenantId });
-        if (opts.json) {
+        if (format === 'json') {
           process.stdout.write(`${printableJson({ since, until, tenants: stats })}\n`);
           return;
         }
@@ -117,5 +119,6 @@ export function registerStatsCommands(program: Command): void {
         }
         process.stdout.write(formatTable(header, rows));
       });
-    });
+    },
+  );
 }

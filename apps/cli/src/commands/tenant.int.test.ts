@@ -277,9 +277,17 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect(urls.stdout).toContain(`${baseUrl}/api/webhooks/${slug}/perspective?secret=<perspective-secret>`);
   });
 
-  it('gives exactly "Unknown tenant: x" and "Missing credentials: …" as one line with exit 1', async () => {
-    expect(await mcb('tenant', 'show', 'nope-tenant')).toEqual({ code: 1, stdout: '', stderr: 'Unknown tenant: nope-tenant\n' });
-    expect(await mcb('integration', 'list', 'nope-tenant')).toEqual({ code: 1, stdout: '', stderr: 'Unknown tenant: nope-tenant\n' });
+  it('gives exactly "Unknown tenant: x; see mcb tenant list" and "Missing credentials: …" as one line with exit 1', async () => {
+    expect(await mcb('tenant', 'show', 'nope-tenant')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown tenant: nope-tenant; see mcb tenant list\n',
+    });
+    expect(await mcb('integration', 'list', 'nope-tenant')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown tenant: nope-tenant; see mcb tenant list\n',
+    });
     expect(await mcb('integration', 'rotate-secret', slug, 'meta')).toEqual({
       code: 1,
       stdout: '',
@@ -295,6 +303,77 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       'Invalid slug "Bad_Slug": use 2-40 lowercase letters, digits or dashes\n',
     );
     expect((await mcb('integration', 'set', slug, 'stripe', '--webhook-secret')).stderr).toMatch(/^Stripe issues its own signing secret/);
+    // The same hint wherever a slug is resolved (here through @mcb/ops).
+    expect(await mcb('stats', '--tenant', 'nope-tenant')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unknown tenant: nope-tenant; see mcb tenant list\n',
+    });
+  });
+
+  it('tenant update with the values the tenant already has says nothing changed (exit 0); a change says Updated', async () => {
+    const same = `${slug}-same`;
+    const add = await mcb('tenant', 'add', same, '--name', 'Same Co', '--owner', 'Ann', '--email', 'ann@same.example', '--currency', 'gbp');
+    expect(add).toMatchObject({ code: 0, stderr: '' });
+    const unchanged = { code: 0, stdout: `Nothing changed: tenant ${same} already has those values.\n`, stderr: '' };
+    expect(await mcb('tenant', 'update', same, '--name', 'Same Co', '--owner', 'Ann', '--currency', 'gbp')).toEqual(unchanged);
+    // Written differently, stored the same: currency in capitals (stored lowercase), a config value already set.
+    expect(await mcb('tenant', 'update', same, '--currency', 'GBP', '--config', '{"currency":"gbp"}')).toEqual(unchanged);
+    // The default, given explicitly: `tenant show` shows the same config before and after.
+    expect(await mcb('tenant', 'update', same, '--timezone', 'UTC')).toEqual(unchanged);
+    expect(await mcb('tenant', 'update', same)).toEqual({
+      code: 0,
+      stdout: `Nothing to change for tenant ${same}: give --name, --owner, --email, --timezone, --currency or --config.\n`,
+      stderr: '',
+    });
+    expect(await mcb('tenant', 'update', same, '--name', 'Same Co', '--owner', 'Bea')).toEqual({
+      code: 0,
+      stdout: `Updated tenant ${same}.\n`,
+      stderr: '',
+    });
+    expect((await mcb('tenant', 'show', same)).stdout).toContain('owner         Bea');
+    expect((await mcb('tenant', 'update', same, '--config', '{"meta":{"lookback_days":14}}')).stdout).toBe(`Updated tenant ${same}.\n`);
+    expect((await mcb('tenant', 'update', same, '--config', '{"meta":{"lookback_days":14}}')).stdout).toBe(
+      `Nothing changed: tenant ${same} already has those values.\n`,
+    );
+  });
+
+  it('tenant add/update --config with a value of the wrong kind or out of range: one line in the refusals’ words, for every config key; nothing stored', async () => {
+    const kept = `${slug}-kinds`;
+    expect((await mcb('tenant', 'add', kept, '--name', 'Kinds', '--currency', 'eur')).code).toBe(0);
+    const cases: Array<[config: unknown, line: string]> = [
+      [{ currency: null }, 'currency: must be text, not null (leave it out to keep the current or default value)'],
+      [{ currency: 5 }, 'currency: must be text, not 5'],
+      [{ timezone: null }, 'timezone: must be text, not null (leave it out to keep the current or default value)'],
+      [{ report: null }, 'report: must be an object, not null (leave it out to keep the current or default value)'],
+      [{ report: { schedule: 8 } }, 'report.schedule: must be text, not 8'],
+      [{ report: { recipients: 'a@b.example' } }, 'report.recipients: must be a list, not "a@b.example"'],
+      [{ report: { recipients: ['not-an-email'] } }, 'report.recipients.0: must be an email address, not "not-an-email"'],
+      [{ deposit_amount_cents: '100' }, 'deposit_amount_cents: must be a number, not "100"'],
+      [{ deposit_amount_cents: 99.5 }, 'deposit_amount_cents: must be a whole number, not 99.5'],
+      [{ deposit_amount_cents: 0 }, 'deposit_amount_cents: must be more than 0'],
+      [{ ghl: [] }, 'ghl: must be an object, not a list'],
+      [{ ghl: { stage_map: ['DC BOOKED'] } }, 'ghl.stage_map: must be an object, not a list'],
+      [{ ghl: { location_ids: [''] } }, 'ghl.location_ids.0: must not be empty'],
+      [{ perspective: { ignore_funnels: 'Test funnel' } }, 'perspective.ignore_funnels: must be a list, not "Test funnel"'],
+      [{ meta: { sync_every: 6 } }, 'meta.sync_every: must be text, not 6'],
+      [{ meta: { lookback_days: 0 } }, 'meta.lookback_days: must be at least 1'],
+      [{ meta: { lookback_days: 91 } }, 'meta.lookback_days: must be at most 90'],
+    ];
+    for (const [config, line] of cases) {
+      const refused = { code: 1, stdout: '', stderr: `Invalid tenant config: ${line}\n` };
+      expect(await mcb('tenant', 'update', kept, '--config', JSON.stringify(config)), JSON.stringify(config)).toEqual(refused);
+      expect(await mcb('tenant', 'add', `${slug}-kinds2`, '--name', 'X', '--config', JSON.stringify(config))).toEqual(refused);
+    }
+    // The shorthand's refusal is unchanged, and so is an unknown field's.
+    expect((await mcb('tenant', 'update', kept, '--currency', '')).stderr).toBe(
+      'Invalid tenant config: currency: must be an ISO 4217 currency code, e.g. usd, eur, gbp or jpy\n',
+    );
+    expect((await mcb('tenant', 'update', kept, '--config', '{"curency":"gbp"}')).stderr).toBe(
+      'Invalid tenant config: unknown field curency\n',
+    );
+    expect((await mcb('tenant', 'show', `${slug}-kinds2`)).code).toBe(1);
+    expect((await loader.getTenantContext(kept)).config).toMatchObject({ currency: 'eur', deposit_amount_cents: 10000 });
   });
 
   it('tenant add/update --currency set the reporting currency (stored lowercase); a bad code is one line, nothing stored', async () => {
@@ -316,7 +395,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     // An empty value was dropped: the tenant quietly stayed in usd (new-operator pass, stop 29).
     expect(await mcb('tenant', 'update', gbp, '--currency', '')).toEqual(refused);
     expect(await mcb('tenant', 'add', `${slug}-xyz`, '--name', 'X', '--currency', '')).toEqual(refused);
-    expect((await mcb('tenant', 'show', `${slug}-xyz`)).stderr).toBe(`Unknown tenant: ${slug}-xyz\n`);
+    expect((await mcb('tenant', 'show', `${slug}-xyz`)).stderr).toBe(`Unknown tenant: ${slug}-xyz; see mcb tenant list\n`);
     expect((await loader.getTenantContext(gbp)).config.currency).toBe('gbp');
 
     expect(await mcb('tenant', 'update', gbp, '--currency', 'JPY')).toMatchObject({ code: 0 });
@@ -333,7 +412,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       expect(updated).toMatchObject({ code: 1, stdout: '' });
       expect(updated.stderr).toMatch(/^Invalid tenant config: report\.schedule: /);
     }
-    expect((await mcb('tenant', 'show', `${slug}-cron`)).stderr).toBe(`Unknown tenant: ${slug}-cron\n`);
+    expect((await mcb('tenant', 'show', `${slug}-cron`)).stderr).toBe(`Unknown tenant: ${slug}-cron; see mcb tenant list\n`);
     const good = await mcb('tenant', 'update', slug, '--config', JSON.stringify({ report: { schedule: '30 7 * * 1' } }));
     expect(good).toMatchObject({ code: 0 });
     expect((await mcb('tenant', 'show', slug)).stdout).toContain('"schedule":"30 7 * * 1"');
@@ -348,7 +427,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     const message = `GHL location ${location} is already bound to tenant ${owner}; to move it, first take it out of that tenant's list: mcb tenant update ${owner} --config '{"ghl":{"location_ids":[<its other ids>]}}'\n`;
     expect(await mcb('tenant', 'update', slug, '--config', config)).toMatchObject({ code: 1, stdout: '', stderr: message });
     expect(await mcb('tenant', 'add', `${slug}-evil2`, '--name', 'Evil 2', '--config', config)).toMatchObject({ code: 1, stderr: message });
-    expect((await mcb('tenant', 'show', `${slug}-evil2`)).stderr).toBe(`Unknown tenant: ${slug}-evil2\n`);
+    expect((await mcb('tenant', 'show', `${slug}-evil2`)).stderr).toBe(`Unknown tenant: ${slug}-evil2; see mcb tenant list\n`);
     expect((await loader.getTenantContext(slug)).config.ghl.location_ids).toEqual([]);
     // The owner may write its own location again.
     expect((await mcb('tenant', 'update', owner, '--config', config)).code).toBe(0);
@@ -427,7 +506,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       encoding: 'utf8',
       timeout: 50_000,
     });
-    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 1, stderr: 'Unknown tenant: nope-child\n' });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 1, stderr: 'Unknown tenant: nope-child; see mcb tenant list\n' });
   });
 
   it('as a child process whose reader has gone (mcb … | head): stops quietly with status 0, no EPIPE stack trace', async () => {

@@ -152,6 +152,13 @@ describe('mcb urls <slug>', () => {
     expect(run.stdout).toContain(
       `(no test curl: the stripe integration does not exist yet, so a delivery would get 401 missing_credentials; first run mcb integration set ${partial} stripe --webhook-secret whsec_…)`,
     );
+    // The GET check answers ok for stripe too (SPEC §3: it never reveals whether an integration is set):
+    // what it prints about that check must not read as "the tool is set up".
+    const get = await fetch(`${base}/api/webhooks/${partial}/stripe`);
+    expect(await get.json()).toEqual({ status: 'ok', tenant: partial, source: 'stripe' });
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain(
+      `Check each URL: curl ${base}/api/webhooks/${partial}/<source> → {"status":"ok",…} means the URL reaches this tenant, not that the tool's integration is set (the GET never says; see [integration …] above).`,
+    );
     // What it says is what the receiver does.
     const res = await fetch(`${base}/api/webhooks/${partial}/denefits`, {
       method: 'POST',
@@ -174,6 +181,26 @@ describe('mcb urls <slug>', () => {
       body: '{"id":"1","email":"a@example.com"}',
     });
     expect(refused.status).toBe(404);
+  });
+
+  it("prints Stripe's example body and test delivery in the tenant's reporting currency", async () => {
+    const yen = `urls-jpy-${randomUUID().slice(0, 8)}`;
+    await addTenant(admin, { slug: yen, name: 'Yen Clinic', currency: 'jpy' });
+    await setIntegration(admin, keyring, { slug: yen, provider: 'stripe', webhookSecret: stripeSecret });
+    const run = await mcb('urls', yen, '--show-secrets');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    const stripeAt = lines.findIndex((l) => l.startsWith('stripe: '));
+    const body = JSON.parse((lines[stripeAt + lines.slice(stripeAt).indexOf('  Example body (what the tool sends):') + 1] ?? '').trim());
+    expect(body.data.object).toMatchObject({ currency: 'jpy', amount_total: 10000 });
+    const curl = lines.slice(stripeAt).find((l) => l.startsWith('    curl ')) as string;
+    expect(curl).toContain('"currency":"jpy"');
+    expect(run.stdout).not.toContain('"currency":"usd"');
+    // Still signed over exactly the body it sends: the receiver takes it.
+    const sent = await promisify(execFile)('sh', ['-c', curl.trim()], { encoding: 'utf8', timeout: 20_000 });
+    expect(JSON.parse(sent.stdout)).toEqual({ received: true, id: expect.any(Number) });
+    // A tenant without a currency reports in usd, and its example says so.
+    expect((await mcb('urls', slug)).stdout).toContain('"currency":"usd"');
   });
 
   it('says when nothing answers at the URL it prints', async () => {

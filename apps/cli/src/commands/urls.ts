@@ -55,7 +55,8 @@ export function registerUrlsCommands(program: Command): void {
         secrets: keyring ? await readWebhookSecrets(admin, keyring, slug) : {},
         states: await webhookIntegrationStates(admin, slug),
       }));
-      const ghlLocationIds = parseTenantConfig(tenant.config).ghl.location_ids;
+      const config = parseTenantConfig(tenant.config);
+      const ghlLocationIds = config.ghl.location_ids;
       const guide = webhookSetupGuide(base, tenant.slug, { ghlLocationIds });
       out(
         `Webhook setup for ${tenant.slug} (${printable(tenant.name)})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`,
@@ -72,17 +73,33 @@ export function registerUrlsCommands(program: Command): void {
         const state = tenant.isActive ? states[setup.source] : 'tenant_inactive';
         out(`\n${setup.source}: ${setup.url}   [${integrationLine(state)}]\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
         for (const step of setup.steps) out(`  - ${secret ? withSecret(step, setup.source, secret) : step}\n`);
-        out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBodies[setup.source])}\n`);
+        out(
+          `  Example body (what the tool sends):\n    ${JSON.stringify(inReportingCurrency(exampleBodies[setup.source], config.currency))}\n`,
+        );
         out('  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored, never counted):\n');
         out(
-          `    ${state === 'ready' ? testCurl(setup.source, base, tenant.slug, secret, Boolean(opts.showSecrets)) : refusedUntilSet(setup.source, tenant.slug, state)}\n`,
+          `    ${state === 'ready' ? testCurl(setup.source, base, tenant.slug, secret, Boolean(opts.showSecrets), config.currency) : refusedUntilSet(setup.source, tenant.slug, state)}\n`,
         );
       }
+      // The receiver's GET answers ok for any known source of an active tenant, integration or not (SPEC §3:
+      // it never reveals whether one is configured): say so, or an "ok" reads as "this tool is set up".
       out(
-        `\nCheck each endpoint: curl ${base}/api/webhooks/${tenant.slug}/<source>  → {"status":"ok",…}; then mcb logs ${tenant.slug} shows each test as ignored.\n`,
+        `\nCheck each URL: curl ${base}/api/webhooks/${tenant.slug}/<source>  → {"status":"ok",…} means the URL reaches this tenant, not that the tool's integration is set (the GET never says; see [integration …] above). The test deliveries check the secret; then mcb logs ${tenant.slug} shows each test as ignored.\n`,
       );
       out(`<provider-secret> is the value printed by mcb integration set ${tenant.slug} <provider> --webhook-secret (or rotate-secret).\n`);
     });
+}
+
+/**
+ * An example body in the tenant's reporting currency (`config.currency`): Stripe's checkout session
+ * carries a `currency`, and a tenant that reports in gbp is shown (and test-sends) a gbp payment, not a
+ * usd one that its report would leave out. Other bodies carry no currency and are returned as they are.
+ */
+export function inReportingCurrency(body: unknown, currency: string): unknown {
+  const object = (body as { data?: { object?: { currency?: unknown } } } | null)?.data?.object;
+  if (typeof object?.currency !== 'string') return body;
+  const data = (body as { data: Record<string, unknown> }).data;
+  return { ...(body as object), data: { ...data, object: { ...object, currency: currency.toLowerCase() } } };
 }
 
 /** What the receiver does with this provider's deliveries now. */
@@ -108,10 +125,12 @@ function testCurl(
   slug: string,
   secret: string | undefined,
   shown: boolean,
+  currency: string,
 ): string {
   if (shown && !secret) return `(no webhook secret set: mcb integration set ${slug} ${source} --webhook-secret)`;
   if (source === 'stripe' && !secret) return '(add --show-secrets: the curl is signed with the signing secret and valid for 5 minutes)';
   const request = buildExampleRequest(base, slug, source, secret ?? secretPlaceholder(source));
+  request.body = JSON.stringify(inReportingCurrency(JSON.parse(request.body), currency));
   if (request.needsStripeSignature && secret) {
     // Signed now with Stripe's own helper; Stripe's tolerance makes it valid for 5 minutes.
     request.headers['Stripe-Signature'] = Stripe.webhooks.generateTestHeaderString({ payload: request.body, secret });
