@@ -87,6 +87,57 @@ export const tenantConfigWriteSchema = configSchema(true);
 
 export type TenantConfig = z.infer<typeof tenantConfigSchema>;
 
+const kindOf = (value: unknown): string =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'a list'
+      : typeof value === 'object'
+        ? 'an object'
+        : typeof value === 'string'
+          ? `"${value.length > 40 ? `${value.slice(0, 39)}…` : value}"`
+          : String(value);
+
+const expectedKinds: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+  record: 'an object',
+};
+
+/**
+ * The rule a config value broke, in the words of the other refusals (`must be …`), for the checks that
+ * have no message of their own (a value of the wrong kind, out of range, not an email): zod's wording
+ * ("Invalid input: expected string, received null") is not for operators. Undefined for the rest, which
+ * carry the schema's own message (a currency, a time zone, a cron).
+ */
+function configIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = expectedKinds[issue.expected] ?? issue.expected;
+      return issue.input === null
+        ? `must be ${expected}, not null (leave it out to keep the current or default value)`
+        : `must be ${expected}, not ${kindOf(issue.input)}`;
+    }
+    case 'too_small':
+      if (issue.origin === 'string')
+        return Number(issue.minimum) === 1 ? 'must not be empty' : `must have at least ${issue.minimum} characters`;
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} entries`;
+      return issue.inclusive ? `must be at least ${issue.minimum}` : `must be more than ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `must have at most ${issue.maximum} characters`;
+      if (issue.origin === 'array') return `must have at most ${issue.maximum} entries`;
+      return issue.inclusive ? `must be at most ${issue.maximum}` : `must be less than ${issue.maximum}`;
+    case 'invalid_format':
+      return issue.format === 'email' ? `must be an email address, not ${kindOf(issue.input)}` : undefined;
+    default:
+      return undefined;
+  }
+}
+
 function oneLine(error: z.ZodError): string {
   const issue = error.issues[0];
   const field = issue?.path.join('.') || 'config';
@@ -99,7 +150,7 @@ function oneLine(error: z.ZodError): string {
 
 /** Validates and fills defaults (read path). Throws `InvalidConfig` naming the first bad field. */
 export function parseTenantConfig(input: unknown): TenantConfig {
-  const result = tenantConfigSchema.safeParse(input ?? {});
+  const result = tenantConfigSchema.safeParse(input ?? {}, { error: configIssueMessage });
   if (result.success) return result.data;
   throw new InvalidConfig(oneLine(result.error));
 }
@@ -109,7 +160,7 @@ export function parseTenantConfig(input: unknown): TenantConfig {
  * parse, a value of the wrong kind or an unknown field is refused with one line naming the field.
  */
 export function validateTenantConfig(input: unknown): void {
-  const result = tenantConfigWriteSchema.safeParse(input ?? {});
+  const result = tenantConfigWriteSchema.safeParse(input ?? {}, { error: configIssueMessage });
   if (!result.success) throw new InvalidConfig(oneLine(result.error));
 }
 

@@ -117,6 +117,12 @@ describe('one tenant per GHL location, on every config write', () => {
       timezone: 'America/Chicago',
       ghl: { stage_map: { Held: 'appointment_held' }, location_ids: [mine] },
     });
+    expect(renamed.changed).toBe(true);
+    // The same values again (the zone's default spelt out elsewhere too): nothing written, not even updated_at.
+    const stamp = async () => (await admin.sql<{ u: Date }[]>`select updated_at as u from tenants where slug = ${slug}`)[0]?.u.getTime();
+    const before = await stamp();
+    const again = await updateTenant(admin, slug, { name: 'Mine Renamed', timezone: 'America/Chicago', config: { currency: 'USD' } });
+    expect({ changed: again.changed, updatedAt: await stamp() }).toEqual({ changed: false, updatedAt: before });
     // Dropping a location frees it for another tenant.
     await updateTenant(admin, slug, { config: { ghl: { location_ids: [] } } });
     const next = uniqueSlug('next');

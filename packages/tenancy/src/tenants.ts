@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 import { McbError, UnknownTenant } from '@mcb/core';
 import { type Database, type Provider, type Queryable, type Tenant, type TenantRow, toTenant } from '@mcb/db';
 import { z } from 'zod';
-import { mergeTenantConfig, validateTenantConfig } from './config';
+import { mergeTenantConfig, parseTenantConfig, validateTenantConfig } from './config';
 import { assertValidSlug } from './slug';
 
 /**
@@ -69,6 +70,15 @@ function checkedConfig(input: Record<string, unknown>): Record<string, unknown> 
  * The config fields `AddTenantInput` has shorthands for, as a config patch. An empty value is a value
  * (refused by validation), not an absent one: `--currency ''` must not quietly keep the default.
  */
+/** A config as it is read (defaults filled in); as stored when it does not parse. */
+function effectiveConfig(config: Record<string, unknown>): unknown {
+  try {
+    return parseTenantConfig(config);
+  } catch {
+    return config;
+  }
+}
+
 function shorthandConfig(input: Pick<AddTenantInput, 'timezone' | 'currency'>): Record<string, unknown> {
   return {
     ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
@@ -271,9 +281,10 @@ export async function writeGhlLocationIds(tx: Queryable, slug: string, locationI
  * Updates name, owner, email and/or config (`config` is merged over the stored one, nested objects key
  * by key; then validated). A config that writes `ghl.location_ids` (or changes it) is held to the
  * one-tenant-per-location rule of `setGhlLocationIds`: a location bound to another tenant is refused
- * and nothing is written. An update that leaves the list alone does not check it.
+ * and nothing is written. An update that leaves the list alone does not check it. `changed` is false,
+ * and nothing is written, when the tenant would read the same afterwards.
  */
-export async function updateTenant(admin: Database, slug: string, patch: UpdateTenantInput): Promise<TenantRecord> {
+export async function updateTenant(admin: Database, slug: string, patch: UpdateTenantInput): Promise<TenantRecord & { changed: boolean }> {
   assertAdmin(admin);
   return admin.sql.begin(async (tx) => {
     const [current] = await tx<TenantRow[]>`select * from tenants where slug = ${slug} for update`;
@@ -285,14 +296,21 @@ export async function updateTenant(admin: Database, slug: string, patch: UpdateT
       await claimGhlLocations(tx, current.id, ids);
       await assertGhlStillVerifies(tx, current.id, slug, before, ids);
     }
+    const name = patch.name === undefined ? current.name : checkedName(patch.name);
+    const ownerName = patch.ownerName === undefined ? current.owner_name : patch.ownerName || null;
+    const reportEmail = patch.reportEmail === undefined ? current.report_email : checkedEmail(patch.reportEmail);
+    // Nothing to write when the tenant would read the same (config compared with its defaults filled in,
+    // so `--timezone UTC` over the default changes nothing): no write, no change notice to the receivers.
+    const same =
+      name === current.name &&
+      ownerName === current.owner_name &&
+      reportEmail === current.report_email &&
+      isDeepStrictEqual(effectiveConfig(config), effectiveConfig(current.config));
+    if (same) return { ...toTenant(current), changed: false };
     const [row] = await tx<TenantRow[]>`
-      update tenants set
-        name = ${patch.name === undefined ? current.name : checkedName(patch.name)},
-        owner_name = ${patch.ownerName === undefined ? current.owner_name : patch.ownerName || null},
-        report_email = ${patch.reportEmail === undefined ? current.report_email : checkedEmail(patch.reportEmail)},
-        config = ${tx.json(config as never)},
-        updated_at = now()
+      update tenants set name = ${name}, owner_name = ${ownerName}, report_email = ${reportEmail},
+        config = ${tx.json(config as never)}, updated_at = now()
       where id = ${current.id} returning *`;
-    return toTenant(row as TenantRow);
-  }) as Promise<TenantRecord>;
+    return { ...toTenant(row as TenantRow), changed: true };
+  }) as Promise<TenantRecord & { changed: boolean }>;
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { type FunnelEventType, normalizeWebhook, type Source, sources, stripeWebhookEvents } from '@mcb/sources';
 import { describe, expect, it } from 'vitest';
-import { buildExampleRequest, curlCommand, exampleBodies, shellQuote, webhookSetupGuide } from './webhook-urls';
+import { buildExampleRequest, curlCommand, exampleBodies, exampleBody, shellQuote, webhookSetupGuide } from './webhook-urls';
 
 /** What each printed example stands for: the funnel event it records for the person test.delivery@example.com. */
 const exampleClaims: Record<Source, { funnelEvents: FunnelEventType[]; payments: number }> = {
@@ -79,5 +79,18 @@ describe('mcb urls examples', () => {
     expect(events?.slice('Events: '.length).split(', ')).toEqual([...stripeWebhookEvents]);
     expect(events).toContain('charge.dispute.closed');
     expect(events).toContain('invoice_payment.paid');
+  });
+
+  it("shows Stripe's example checkout in the tenant's reporting currency; the other bodies (and the example itself) as they are", () => {
+    const stripe = exampleBodies.stripe as { data: { object: Record<string, unknown> } };
+    const gbp = exampleBody('stripe', 'GBP') as typeof stripe;
+    expect(gbp.data.object).toEqual({ ...stripe.data.object, currency: 'gbp' });
+    expect(stripe.data.object.currency).toBe('usd');
+    expect((exampleBody('stripe') as typeof stripe).data.object.currency).toBe('usd');
+    expect(JSON.parse(buildExampleRequest('http://h', 'ppcu', 'stripe', 'whsec_x', { currency: 'jpy' }).body).data.object.currency).toBe(
+      'jpy',
+    );
+    for (const source of ['manychat', 'ghl', 'denefits', 'perspective'] as const)
+      expect(exampleBody(source, 'gbp')).toBe(exampleBodies[source]);
   });
 });

@@ -1,4 +1,5 @@
 import { type Source, sources, stripeWebhookEvents } from '@mcb/sources';
+import { defaultCurrency } from './config';
 
 /** One source's endpoint and what to paste into the sending tool (no secret values, placeholders only). */
 export interface WebhookSetup {
@@ -169,13 +170,30 @@ export const exampleBodies: Record<Source, Record<string, unknown>> = {
 };
 
 /**
+ * The example body of `source` as a tenant reporting in `currency` is shown it: Stripe's checkout session
+ * in that currency (a usd payment would be left out of a gbp tenant's report). Other bodies carry no currency.
+ */
+export function exampleBody(source: Source, currency: string = defaultCurrency): Record<string, unknown> {
+  const body = exampleBodies[source];
+  if (source !== 'stripe') return body;
+  const data = body.data as { object: Record<string, unknown> };
+  return { ...body, data: { ...data, object: { ...data.object, currency: currency.toLowerCase() } } };
+}
+
+/**
  * The example request of one source with `secret` where the tool carries it. The body is marked
  * `"mcb_test": true`: the receiver verifies and stores it like any delivery (200), the worker then
  * ignores it, so a test never counts as a lead or a sale. Stripe's signature is left to the caller.
  */
-export function buildExampleRequest(baseUrl: string, slug: string, source: Source, secret: string): ExampleRequest {
+export function buildExampleRequest(
+  baseUrl: string,
+  slug: string,
+  source: Source,
+  secret: string,
+  options: { currency?: string } = {},
+): ExampleRequest {
   const url = webhookUrl(baseUrl, slug, source);
-  const body = JSON.stringify({ ...exampleBodies[source], mcb_test: true });
+  const body = JSON.stringify({ ...exampleBody(source, options.currency), mcb_test: true });
   const json = { 'Content-Type': 'application/json' };
   switch (source) {
     case 'stripe':

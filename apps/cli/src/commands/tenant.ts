@@ -1,20 +1,16 @@
-import { isDeepStrictEqual } from 'node:util';
-import { InvalidConfig, McbError } from '@mcb/core';
+import { McbError } from '@mcb/core';
 import {
   addTenant,
   getTenantBySlug,
   listIntegrations,
   listTenants,
-  mergeTenantConfig,
   parseTenantConfig,
   setTenantActive,
   sharedGhlLocations,
   type TenantRecord,
-  tenantConfigWriteSchema,
   updateTenant,
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
-import type { z } from 'zod';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
 import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
@@ -38,94 +34,6 @@ export function parseJsonObject(option: string, text: string): Record<string, un
   }
   return value as Record<string, unknown>;
 }
-
-/** The config fields `--timezone` and `--currency` stand for, as a config patch (an empty value is a value: refused). */
-const shorthandConfig = (opts: Pick<TenantFieldOptions, 'timezone' | 'currency'>): Record<string, unknown> => ({
-  ...(opts.timezone !== undefined ? { timezone: opts.timezone } : {}),
-  ...(opts.currency !== undefined ? { currency: opts.currency } : {}),
-});
-
-const kindOf = (value: unknown): string =>
-  value === null
-    ? 'null'
-    : Array.isArray(value)
-      ? 'a list'
-      : typeof value === 'object'
-        ? 'an object'
-        : typeof value === 'string'
-          ? `"${value.length > 40 ? `${value.slice(0, 39)}…` : value}"`
-          : String(value);
-
-const expectedKinds: Record<string, string> = {
-  string: 'text',
-  number: 'a number',
-  int: 'a whole number',
-  boolean: 'true or false',
-  array: 'a list',
-  object: 'an object',
-  record: 'an object',
-};
-
-/**
- * The rule a config value broke, in the words of the other refusals (`must be …`), for the checks that
- * have no message of their own (a value of the wrong kind, out of range, not an email): zod's wording
- * ("Invalid input: expected string, received null") is not for operators. Undefined for the rest, which
- * carry the schema's own message (a currency, a time zone, a cron).
- */
-function configIssueMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  switch (issue.code) {
-    case 'invalid_type': {
-      const expected = expectedKinds[issue.expected] ?? issue.expected;
-      return issue.input === null
-        ? `must be ${expected}, not null (leave it out to keep the current or default value)`
-        : `must be ${expected}, not ${kindOf(issue.input)}`;
-    }
-    case 'too_small':
-      if (issue.origin === 'string')
-        return Number(issue.minimum) === 1 ? 'must not be empty' : `must have at least ${issue.minimum} characters`;
-      if (issue.origin === 'array') return `must have at least ${issue.minimum} entries`;
-      return issue.inclusive ? `must be at least ${issue.minimum}` : `must be more than ${issue.minimum}`;
-    case 'too_big':
-      if (issue.origin === 'string') return `must have at most ${issue.maximum} characters`;
-      if (issue.origin === 'array') return `must have at most ${issue.maximum} entries`;
-      return issue.inclusive ? `must be at most ${issue.maximum}` : `must be less than ${issue.maximum}`;
-    case 'invalid_format':
-      return issue.format === 'email' ? `must be an email address, not ${kindOf(issue.input)}` : undefined;
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Checks what `--config`, `--timezone` and `--currency` set before anything is read or written, so a
- * bad value is refused with one line in the words of the other refusals ("Invalid tenant config:
- * currency: must be text, not null"). Every field has a default, so the patch alone is a config. An
- * unknown field is left to `addTenant`/`updateTenant`, which name it; they validate the merged config again.
- */
-function assertConfigPatch(patch: Record<string, unknown>): void {
-  const issue = tenantConfigWriteSchema.safeParse(patch, { error: configIssueMessage }).error?.issues[0];
-  if (!issue || issue.code === 'unrecognized_keys') return;
-  throw new InvalidConfig(`Invalid tenant config: ${issue.path.join('.') || 'config'}: ${issue.message}`);
-}
-
-/** A config as `tenant show` prints it (defaults filled in); as stored when it does not parse. */
-function effectiveConfig(config: Record<string, unknown>): unknown {
-  try {
-    return parseTenantConfig(config);
-  } catch {
-    return config;
-  }
-}
-
-/**
- * Whether an update left the tenant as `tenant show` shows it: same name, owner, email and config
- * (compared as values with defaults filled in, so `--timezone UTC` over the default UTC changes nothing).
- */
-const sameTenantFields = (a: TenantRecord, b: TenantRecord): boolean =>
-  a.name === b.name &&
-  a.ownerName === b.ownerName &&
-  a.reportEmail === b.reportEmail &&
-  isDeepStrictEqual(effectiveConfig(a.config), effectiveConfig(b.config));
 
 interface TenantFieldOptions {
   name?: string;
@@ -152,7 +60,6 @@ export function registerTenantCommands(program: Command): void {
     .action(async (slug: string, opts: TenantFieldOptions & { inactive?: boolean }) => {
       const env = loadCliEnv();
       const config = opts.config ? parseJsonObject('--config', opts.config) : undefined;
-      assertConfigPatch(mergeTenantConfig(config ?? {}, shorthandConfig(opts)));
       const t = await withAdminDatabase(env, (admin) =>
         addTenant(admin, {
           slug,
@@ -248,23 +155,21 @@ export function registerTenantCommands(program: Command): void {
     .action(async (slug: string, opts: TenantFieldOptions) => {
       const env = loadCliEnv();
       const config = opts.config ? parseJsonObject('--config', opts.config) : undefined;
-      assertConfigPatch({ ...config, ...shorthandConfig(opts) });
-      const given = Object.values(opts).some((value) => value !== undefined);
-      const [before, after] = await withAdminDatabase(env, async (admin) => {
-        const before = await getTenantBySlug(admin, slug);
-        if (!given) return [before, before];
-        const patch = {
+      if (!Object.values(opts).some((value) => value !== undefined)) {
+        const t = await withAdminDatabase(env, (admin) => getTenantBySlug(admin, slug));
+        out(`Nothing to change for tenant ${t.slug}: give --name, --owner, --email, --timezone, --currency or --config.\n`);
+        return;
+      }
+      const t = await withAdminDatabase(env, (admin) =>
+        updateTenant(admin, slug, {
           name: opts.name,
           ownerName: opts.owner,
           reportEmail: opts.email,
           timezone: opts.timezone,
           currency: opts.currency,
           config,
-        };
-        return [before, await updateTenant(admin, slug, patch)];
-      });
-      if (!given) out(`Nothing to change for tenant ${after.slug}: give --name, --owner, --email, --timezone, --currency or --config.\n`);
-      else if (sameTenantFields(before, after)) out(`Nothing changed: tenant ${after.slug} already has those values.\n`);
-      else out(`Updated tenant ${after.slug}.\n`);
+        }),
+      );
+      out(t.changed ? `Updated tenant ${t.slug}.\n` : `Nothing changed: tenant ${t.slug} already has those values.\n`);
     });
 }

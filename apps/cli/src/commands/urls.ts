@@ -1,7 +1,7 @@
 import {
   buildExampleRequest,
   curlCommand,
-  exampleBodies,
+  exampleBody,
   getTenantBySlug,
   parseTenantConfig,
   readWebhookSecrets,
@@ -73,9 +73,7 @@ export function registerUrlsCommands(program: Command): void {
         const state = tenant.isActive ? states[setup.source] : 'tenant_inactive';
         out(`\n${setup.source}: ${setup.url}   [${integrationLine(state)}]\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
         for (const step of setup.steps) out(`  - ${secret ? withSecret(step, setup.source, secret) : step}\n`);
-        out(
-          `  Example body (what the tool sends):\n    ${JSON.stringify(inReportingCurrency(exampleBodies[setup.source], config.currency))}\n`,
-        );
+        out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBody(setup.source, config.currency))}\n`);
         out('  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored, never counted):\n');
         out(
           `    ${state === 'ready' ? testCurl(setup.source, base, tenant.slug, secret, Boolean(opts.showSecrets), config.currency) : refusedUntilSet(setup.source, tenant.slug, state)}\n`,
@@ -88,18 +86,6 @@ export function registerUrlsCommands(program: Command): void {
       );
       out(`<provider-secret> is the value printed by mcb integration set ${tenant.slug} <provider> --webhook-secret (or rotate-secret).\n`);
     });
-}
-
-/**
- * An example body in the tenant's reporting currency (`config.currency`): Stripe's checkout session
- * carries a `currency`, and a tenant that reports in gbp is shown (and test-sends) a gbp payment, not a
- * usd one that its report would leave out. Other bodies carry no currency and are returned as they are.
- */
-export function inReportingCurrency(body: unknown, currency: string): unknown {
-  const object = (body as { data?: { object?: { currency?: unknown } } } | null)?.data?.object;
-  if (typeof object?.currency !== 'string') return body;
-  const data = (body as { data: Record<string, unknown> }).data;
-  return { ...(body as object), data: { ...data, object: { ...object, currency: currency.toLowerCase() } } };
 }
 
 /** What the receiver does with this provider's deliveries now. */
@@ -129,8 +115,7 @@ function testCurl(
 ): string {
   if (shown && !secret) return `(no webhook secret set: mcb integration set ${slug} ${source} --webhook-secret)`;
   if (source === 'stripe' && !secret) return '(add --show-secrets: the curl is signed with the signing secret and valid for 5 minutes)';
-  const request = buildExampleRequest(base, slug, source, secret ?? secretPlaceholder(source));
-  request.body = JSON.stringify(inReportingCurrency(JSON.parse(request.body), currency));
+  const request = buildExampleRequest(base, slug, source, secret ?? secretPlaceholder(source), { currency });
   if (request.needsStripeSignature && secret) {
     // Signed now with Stripe's own helper; Stripe's tolerance makes it valid for 5 minutes.
     request.headers['Stripe-Signature'] = Stripe.webhooks.generateTestHeaderString({ payload: request.body, secret });
