@@ -7,6 +7,7 @@ import type { TenantContextLoader } from '@mcb/tenancy';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import type { ReceiverEnvVars } from './http';
+import { BodyBudget } from './intake/body-budget';
 import { type GroupCommitOptions, GroupCommitter } from './intake/group-commit';
 import { isQueueReady } from './intake/queue-ready';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics';
@@ -34,8 +35,29 @@ export interface ReceiverDeps {
    * transaction slot for its row (+400 ms for the commit itself). Postgres down → 503 within 2 s.
    */
   dbTimeoutMs?: number;
-  /** Rejected deliveries stored per tenant per minute (default 60, as a burst too); past it only counted. */
+  /**
+   * Rejected deliveries WITHOUT credential material (no signature, no secret) stored per tenant per
+   * minute (default 60, as a burst too); past it only counted.
+   */
   rejectionsStoredPerMinute?: number;
+  /**
+   * Rejected deliveries that carried a signature or secret (wrong, old, for another key) stored per
+   * tenant per minute (default 20, as a burst too): a budget of their own, so junk cannot use it up.
+   */
+  credentialedRejectionsStoredPerMinute?: number;
+  /** Longest a request body may take to arrive (default 15 s): past it `408 request_timeout`. */
+  bodyReadTimeoutMs?: number;
+  /** Bytes of request bodies held at once by this receiver (default 64 MiB): past it `503` + `Retry-After`. */
+  bodyBudgetBytes?: number;
+  /** Each tenant's share of `bodyBudgetBytes` for large bodies (default 8 MiB; at least `bodyLimitBytes`). */
+  bodyBudgetPerTenantBytes?: number;
+  /** A body is large past this many bytes (default 64 KiB): `BodyBudget`. */
+  bodyBudgetSmallBytes?: number;
+  /**
+   * Verified intake bytes per tenant per minute (default 64 MiB, as a burst too; at least
+   * `bodyLimitBytes`): past it `429 rate_limited` + `Retry-After`, nothing stored.
+   */
+  intakeBytesPerTenantPerMinute?: number;
   /** Traces of webhook requests and their enqueue (default `noTracing`: no span, no SDK). */
   tracing?: Tracing;
 }
@@ -46,6 +68,8 @@ export interface Receiver {
   /** `/metrics` only, for a listener of its own (METRICS_PORT): its series name every tenant and its traffic. */
   metricsApp: Hono;
   committer: GroupCommitter;
+  /** Bytes of request bodies held now, in all and per tenant (`held(tenantId)`). */
+  bodyBudget: BodyBudget;
   metrics: ReceiverMetrics;
   enqueuer: WebhookEnqueuer;
   /** Waits for in-flight batches (call after the HTTP server stopped accepting). */
@@ -55,6 +79,27 @@ export interface Receiver {
 }
 
 export const defaultBodyLimitBytes = 1024 * 1024;
+
+/**
+ * Defaults of the intake bounds (docs/security.md "What a sender can cost"). A real provider event is
+ * 1–20 KB and arrives within milliseconds; the bounds sit far above that and only meet abuse.
+ */
+export const intakeDefaults = {
+  rejectionsStoredPerMinute: 60,
+  credentialedRejectionsStoredPerMinute: 20,
+  /** A 1 MiB body (the limit) at 100 KB/s, a very slow uplink, takes ~10 s. */
+  bodyReadTimeoutMs: 15_000,
+  /** 64 bodies at the limit; with the baseline heap (~190 MB RSS) well within the pod's 384 Mi. */
+  bodyBudgetBytes: 64 * 1024 * 1024,
+  /** An eighth of the total: one tenant's senders leave 7/8 of it to the others. */
+  bodyBudgetPerTenantBytes: 8 * 1024 * 1024,
+  /**
+   * ~4.5 MB/s sustained per tenant and receiver (~3,000 events/s of 1.5 KB, 220/s of the largest real
+   * event, 20 KB): above any tool's real peak — a ManyChat broadcast's External Requests are never
+   * retried, so a refused one is lost — while a flood of large bodies (a leaked secret) is held to it.
+   */
+  intakeBytesPerTenantPerMinute: 256 * 1024 * 1024,
+} as const;
 
 /**
  * Builds the receiver (no globals; tests build their own): request id, JSON error bodies
@@ -81,19 +126,35 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
     const ready = await checkReadiness(deps, { queueOptional: true });
     return c.json(ready, ready.ok ? 200 : 503);
   });
+  const bodyLimitBytes = deps.bodyLimitBytes ?? defaultBodyLimitBytes;
+  const perMinute = (n: number) => new KeyedRateLimiter({ perSecond: n / 60, burst: Math.max(1, n) });
+  const intakeBytesPerMinute = deps.intakeBytesPerTenantPerMinute ?? intakeDefaults.intakeBytesPerTenantPerMinute;
+  const bodyBudget = new BodyBudget({
+    totalBytes: deps.bodyBudgetBytes ?? intakeDefaults.bodyBudgetBytes,
+    perTenantBytes: deps.bodyBudgetPerTenantBytes ?? intakeDefaults.bodyBudgetPerTenantBytes,
+    smallBodyBytes: deps.bodyBudgetSmallBytes,
+  });
+  // A body at the limit must fit each bound, or it could never be accepted at all.
+  if (bodyBudget.options.perTenantBytes < bodyLimitBytes || (bodyBudget.options.totalBytes * 3) / 4 < bodyBudget.options.perTenantBytes)
+    throw new Error('receiver: the body budget must hold the body limit per tenant, and the per-tenant share must fit 3/4 of the total');
+  if (intakeBytesPerMinute < bodyLimitBytes)
+    throw new Error('receiver: the intake byte budget per tenant must hold at least the body limit');
   registerWebhookRoutes(app, {
     tenants: deps.tenants,
     committer,
     metrics,
     log: deps.log,
-    bodyLimitBytes: deps.bodyLimitBytes ?? defaultBodyLimitBytes,
+    bodyLimitBytes,
     verifyOptions: { ghlPublicKeys: deps.ghlPublicKeys },
     now: deps.now ?? (() => new Date()),
     dbTimeoutMs: deps.dbTimeoutMs ?? 1_500,
-    rejectionBudget: new KeyedRateLimiter({
-      perSecond: (deps.rejectionsStoredPerMinute ?? 60) / 60,
-      burst: Math.max(1, deps.rejectionsStoredPerMinute ?? 60),
-    }),
+    rejectionBudgets: {
+      credentialed: perMinute(deps.credentialedRejectionsStoredPerMinute ?? intakeDefaults.credentialedRejectionsStoredPerMinute),
+      junk: perMinute(deps.rejectionsStoredPerMinute ?? intakeDefaults.rejectionsStoredPerMinute),
+    },
+    bodyReadTimeoutMs: deps.bodyReadTimeoutMs ?? intakeDefaults.bodyReadTimeoutMs,
+    bodyBudget,
+    intakeBytes: { limiter: perMinute(intakeBytesPerMinute), perSecond: intakeBytesPerMinute / 60 },
   });
   app.notFound((c) => errorResponse(c, 'not_found', 'Not found'));
   app.onError((err, c) => {
@@ -105,6 +166,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
     app,
     metricsApp: createReceiverMetricsApp(metrics),
     committer,
+    bodyBudget,
     metrics,
     enqueuer,
     drain: () => committer.drain(),

@@ -6,7 +6,7 @@ import { createQueueConnection } from '@mcb/queue';
 import { startTracing } from '@mcb/telemetry';
 import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
 import { createReceiver } from './app';
-import { ghlKeysFromEnv, loadReceiverEnv } from './env';
+import { ghlKeysFromEnv, httpServerOptions, loadReceiverEnv } from './env';
 
 const env = loadReceiverEnv();
 const log = createLogger({ name: 'receiver', level: env.LOG_LEVEL });
@@ -41,6 +41,11 @@ const receiver = createReceiver({
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   dbTimeoutMs: env.DB_REQUEST_TIMEOUT_MS,
   rejectionsStoredPerMinute: env.REJECTIONS_STORED_PER_MINUTE,
+  credentialedRejectionsStoredPerMinute: env.CREDENTIALED_REJECTIONS_STORED_PER_MINUTE,
+  bodyReadTimeoutMs: env.BODY_READ_TIMEOUT_MS,
+  bodyBudgetBytes: env.BODY_BUDGET_BYTES,
+  bodyBudgetPerTenantBytes: env.BODY_BUDGET_PER_TENANT_BYTES,
+  intakeBytesPerTenantPerMinute: env.INTAKE_BYTES_PER_TENANT_PER_MINUTE,
   tracing,
   groupCommit: {
     windowMs: env.GROUP_COMMIT_WINDOW_MS,
@@ -50,9 +55,11 @@ const receiver = createReceiver({
   },
 });
 
-const server = serve({ fetch: receiver.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+const server = serve({ fetch: receiver.app.fetch, port: env.PORT, hostname: env.HOST, serverOptions: httpServerOptions(env) }, (info) => {
   log.info({ port: info.port, tracing: tracing.enabled ? env.OTEL_SERVICE_NAME : false }, 'receiver listening');
 });
+// A backstop on sockets (file descriptors); memory is bounded by the body budget, not by this.
+if (env.MAX_CONNECTIONS > 0) (server as Server).maxConnections = env.MAX_CONNECTIONS;
 // Apart from the public port: the metrics name every tenant and its traffic (docs/security.md "Listeners").
 const metricsServer = serve({ fetch: receiver.metricsApp.fetch, port: env.METRICS_PORT, hostname: env.HOST }, (info) => {
   log.info({ port: info.port }, 'receiver metrics listening');

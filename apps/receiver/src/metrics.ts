@@ -11,6 +11,10 @@ export type IntakeOutcomeLabel =
   | 'payload_too_large'
   | 'invalid_json'
   | 'invalid_payload'
+  | 'request_timeout'
+  | 'aborted'
+  | 'rate_limited'
+  | 'busy'
   | 'unavailable'
   | 'error';
 
@@ -23,7 +27,9 @@ export interface ReceiverMetrics {
   batchPhase: Histogram<'phase'>;
   enqueueFailures: Counter;
   rowsStoredRaw: Counter;
-  rejectionsNotStored: Counter<'tenant'>;
+  rejectionsNotStored: Counter<'tenant' | 'credentials'>;
+  bodyBudgetRefused: Counter<'tenant' | 'scope'>;
+  intakeRateLimited: Counter<'tenant'>;
 }
 
 /** Creates the metrics. `defaults` adds process metrics (RSS, CPU, event-loop lag). */
@@ -71,7 +77,19 @@ export function createReceiverMetrics({ defaults = true }: { defaults?: boolean 
     }),
     rejectionsNotStored: new Counter({
       name: 'mcb_receiver_rejections_not_stored_total',
-      help: 'Rejected deliveries past the per-tenant budget of stored rejections: answered as usual, counted here only',
+      help: 'Rejected deliveries past their per-tenant budget of stored rejections (credentials: sent = it carried a signature or secret, none = it carried none): answered as usual, counted here only',
+      labelNames: ['tenant', 'credentials'],
+      registers,
+    }),
+    bodyBudgetRefused: new Counter({
+      name: 'mcb_receiver_body_budget_refused_total',
+      help: 'Requests answered 503 because the bytes of bodies held at once were at their bound (scope: process = the receiver total, tenant = the tenant share)',
+      labelNames: ['tenant', 'scope'],
+      registers,
+    }),
+    intakeRateLimited: new Counter({
+      name: 'mcb_receiver_intake_rate_limited_total',
+      help: 'Verified deliveries answered 429 because their tenant was past its budget of accepted intake bytes; nothing stored',
       labelNames: ['tenant'],
       registers,
     }),

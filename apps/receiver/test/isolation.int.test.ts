@@ -113,7 +113,15 @@ describe('bounded cost of rejections', () => {
   it('a rejected 1 MB body keeps 8 KB; past the per-tenant budget rejections are only counted; the answer never changes', async () => {
     const t = await makeTenant(h, { manychat: shared });
     const other = await makeTenant(h, { manychat: shared });
-    const small = makeReceiver(h, { rejectionsStoredPerMinute: 10, dbTimeoutMs: 20_000 });
+    // 100 bodies of 1 MB at once from one tenant: past its default body-budget share (8 MiB of large bodies), so this
+    // test of the rejection budget gives it room; intake-budgets.int.test.ts is about that share.
+    const small = makeReceiver(h, {
+      rejectionsStoredPerMinute: 10,
+      credentialedRejectionsStoredPerMinute: 10,
+      bodyBudgetBytes: 384 * 1024 * 1024,
+      bodyBudgetPerTenantBytes: 256 * 1024 * 1024,
+      dbTimeoutMs: 20_000,
+    });
     try {
       const big = JSON.stringify({ subscriber: { id: 'x' }, pad: 'x'.repeat(1_000_000) });
       const answers = await Promise.all(

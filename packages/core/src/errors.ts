@@ -8,6 +8,10 @@ export const errorCodes = {
   unauthorized: 401,
   forbidden: 403,
   too_many_requests: 429,
+  /** A tenant's sender past its intake budget (receiver); Stripe, GHL and Make retry on 429. */
+  rate_limited: 429,
+  /** The request body did not arrive within the read deadline (receiver). */
+  request_timeout: 408,
   payload_too_large: 413,
   invalid_json: 400,
   invalid_payload: 400,

@@ -14,6 +14,19 @@ describe('KeyedRateLimiter', () => {
     expect([1, 2, 3, 4].map(() => limiter.take('a'))).toEqual([true, true, true, false]);
   });
 
+  it('spends a cost of several tokens at once, and nothing when the key has fewer left', () => {
+    let t = 0;
+    const bytes = new KeyedRateLimiter({ perSecond: 100, burst: 1_000 }, () => t);
+    expect(bytes.take('a', 600)).toBe(true);
+    expect(bytes.take('a', 600)).toBe(false); // 400 left: refused, none spent
+    expect(bytes.take('a', 400)).toBe(true);
+    expect(bytes.take('b', 1_000)).toBe(true); // per key
+    expect(bytes.take('c', 1_001)).toBe(false); // over the burst: never
+    t = 2_000; // 200 back
+    expect(bytes.take('a', 200)).toBe(true);
+    expect(bytes.take('a', 1)).toBe(false);
+  });
+
   it('stays bounded in keys', () => {
     let t = 0;
     const limiter = new KeyedRateLimiter({ perSecond: 1, burst: 1, maxKeys: 10 }, () => t);

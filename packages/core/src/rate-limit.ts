@@ -12,8 +12,11 @@ export class KeyedRateLimiter {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Spends one token of `key`; false when it has none left (the caller counts, not stores). */
-  take(key: string): boolean {
+  /**
+   * Spends `cost` tokens of `key` (one by default; a byte budget spends a body's length); false, and
+   * nothing spent, when it has fewer left (the caller counts, not stores). A cost over `burst` never passes.
+   */
+  take(key: string, cost = 1): boolean {
     const t = this.now();
     const { perSecond, burst } = this.options;
     let b = this.buckets.get(key);
@@ -24,8 +27,8 @@ export class KeyedRateLimiter {
       this.buckets.set(key, b);
     }
     b.at = t;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    if (b.tokens < cost) return false;
+    b.tokens -= cost;
     return true;
   }
 

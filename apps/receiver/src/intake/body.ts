@@ -1,22 +1,80 @@
-import { readWithLimit } from '@mcb/core';
+import type { BodyBudgetScope, BodyLease } from './body-budget';
 
-/** The request body, read once, or `too_large` as soon as it passes `limit` bytes. */
-export type BodyRead = { ok: true; bytes: Uint8Array } | { ok: false; reason: 'too_large' };
+/**
+ * The request body, read once; or why not: `too_large` as soon as it passes the limit, `timeout` when
+ * it did not arrive within the read deadline, `aborted` when the sender went away mid-body, `busy` when
+ * the body budget refused its bytes (`scope`).
+ */
+export type BodyRead =
+  | { ok: true; bytes: Uint8Array }
+  | { ok: false; reason: 'too_large' | 'timeout' | 'aborted' }
+  | { ok: false; reason: 'busy'; scope: BodyBudgetScope };
+
+export interface BodyReadOptions {
+  /** Longest the whole body may take to arrive (ms); past it the read stops with `timeout`. */
+  deadlineMs?: number;
+  /** Reservations for the bytes read, as they arrive; none when absent. */
+  lease?: BodyLease;
+}
 
 /**
  * Reads the raw body exactly once, enforcing `limit`: a declared `Content-Length` over the limit is
- * refused before reading; a chunked body is cut off as soon as it passes the limit.
+ * refused before reading; any body is cut off as soon as it passes the limit, and its bytes are
+ * reserved on `lease` as they arrive (a declared length is a claim, not memory held). A body still
+ * incomplete at `deadlineMs` is abandoned: a sender trickling bytes (or withholding the last one)
+ * holds its reservation for that long at most. The caller answers and releases the lease.
  */
-export async function readBodyWithLimit(request: Request, limit: number): Promise<BodyRead> {
+export async function readBodyWithLimit(request: Request, limit: number, options: BodyReadOptions = {}): Promise<BodyRead> {
+  let reserved = 0;
   const declared = request.headers.get('content-length');
   if (declared !== null) {
     const n = Number(declared);
     if (!Number.isFinite(n) || n > limit) return { ok: false, reason: 'too_large' };
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    return bytes.byteLength > limit ? { ok: false, reason: 'too_large' } : { ok: true, bytes };
   }
-  const read = await readWithLimit(request.body, limit);
-  return read.ok ? { ok: true, bytes: read.bytes } : { ok: false, reason: 'too_large' };
+  if (!request.body) return { ok: true, bytes: new Uint8Array(0) };
+  const reader = request.body.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  let timedOut = false;
+  // Cancelling wakes the pending read (done); the flag tells it from a body that ended.
+  const timer =
+    options.deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, options.deadlineMs);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch {
+        return { ok: false, reason: timedOut ? 'timeout' : 'aborted' };
+      }
+      const { done, value } = next;
+      if (timedOut) return { ok: false, reason: 'timeout' };
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        stop();
+        return { ok: false, reason: 'too_large' };
+      }
+      if (options.lease && size > reserved) {
+        const r = options.lease.reserve(size - reserved);
+        if (!r.ok) {
+          stop();
+          return { ok: false, reason: 'busy', scope: r.scope };
+        }
+        reserved = size;
+      }
+      chunks.push(value);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return { ok: true, bytes: Buffer.concat(chunks, size) };
 }
 
 /**

@@ -2,7 +2,7 @@ import {
   type AccessLine,
   createAccessLog,
   errorResponse,
-  type KeyedRateLimiter,
+  KeyedRateLimiter,
   type Logger,
   MissingCredentials,
   redactUrl,
@@ -14,6 +14,8 @@ import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } fr
 import type { Context, Hono } from 'hono';
 import type { ReceiverEnvVars } from '../http';
 import { headersFromRaw, readBodyWithLimit } from '../intake/body';
+import type { BodyBudget } from '../intake/body-budget';
+import { carriesCredentials } from '../intake/credentials';
 import type { GroupCommitter, IntakeRow } from '../intake/group-commit';
 import {
   bodyText,
@@ -36,9 +38,26 @@ export interface WebhookRouteDeps {
   now: () => Date;
   /** Bound on the tenant lookup (a cache miss reads Postgres): past it the answer is 503. */
   dbTimeoutMs: number;
-  /** Per-tenant budget of stored rejections (SPEC §3); past it a rejection is only counted. */
-  rejectionBudget: KeyedRateLimiter;
+  /**
+   * Per-tenant budgets of stored rejections (SPEC §3), one per kind so that junk anyone can post to a
+   * tenant's URL cannot crowd out the evidence of its own misconfigured sender: `credentialed` for
+   * rejections that carried a signature or secret (`carriesCredentials`), `junk` for the rest. Past
+   * its budget a rejection is only counted.
+   */
+  rejectionBudgets: { credentialed: KeyedRateLimiter; junk: KeyedRateLimiter };
+  /** Longest a request body may take to arrive (ms); past it `408 request_timeout`, nothing stored. */
+  bodyReadTimeoutMs: number;
+  /** Bytes of bodies held at once, process-wide and per tenant; past either `503` with `Retry-After`. */
+  bodyBudget: BodyBudget;
+  /**
+   * Per-tenant budget of verified intake bytes (tokens are bytes, `perSecond` their refill): past it
+   * a verified delivery is answered `429 rate_limited` with `Retry-After`, and nothing is stored.
+   */
+  intakeBytes: { limiter: KeyedRateLimiter; perSecond: number };
 }
+
+/** `Retry-After` (seconds) of a 503 for a full body budget: reservations last a request, a few ms normally. */
+export const bodyBudgetRetryAfterSeconds = 5;
 
 const sourceSet = new Set<string>(sources);
 const isSource = (s: string): s is Source => sourceSet.has(s);
@@ -85,6 +104,8 @@ const boundedPath = (path: string) => (path.length <= echoedSegmentLimit ? path 
 export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookRouteDeps): void {
   const { tenants, committer, metrics, log } = deps;
   const access = createAccessLog(log);
+  // One warning per tenant per minute when its sender is rate limited (the counter has every refusal).
+  const rateLimitedWarnings = new KeyedRateLimiter({ perSecond: 1 / 60, burst: 1 });
 
   const resolve = async (c: Context<ReceiverEnvVars>, slug: string, source: string): Promise<Resolved> => {
     try {
@@ -155,93 +176,133 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     tenantId = ctx.id;
     sourceLabel = source;
 
-    const body = await readBodyWithLimit(c.req.raw, deps.bodyLimitBytes);
-    if (!body.ok) {
-      return finish(
-        errorResponse(c, 'payload_too_large', `Payload too large: the limit is ${deps.bodyLimitBytes} bytes`),
-        'payload_too_large',
-      );
-    }
-    const bytes = body.bytes;
-    const now = deps.now();
-    // Under @hono/node-server the raw header list is at hand (tests calling app.request() have none).
-    const rawHeaders = (c.env as { incoming?: { rawHeaders?: string[] } } | undefined)?.incoming?.rawHeaders;
-    const headers = rawHeaders ? headersFromRaw(rawHeaders) : c.req.header();
-
-    // Rejected requests are never parsed: a prefix of the body and the headers are kept as evidence,
-    // within a per-tenant budget, and the answer is the same whether the row was stored or not.
-    const urlEvent = c.req.query('event');
-    const reject = async (code: 'missing_credentials' | 'invalid_signature' | 'invalid_json' | 'invalid_payload', message: string) => {
-      if (!deps.rejectionBudget.take(ctx.id)) {
-        metrics.rejectionsNotStored.inc({ tenant: ctx.slug });
-        return finish(errorResponse(c, code, message), code);
-      }
-      try {
-        await committer.submit(
-          buildRejectedRow({ tenantId: ctx.id, source, bytes, headers, errorMessage: `${code}: ${reason ?? message}` }),
-        );
-      } catch (err) {
-        // The answer stays the same: storing a rejected delivery is for operators, not for the sender.
-        log.warn({ requestId: c.get('requestId'), err: (err as Error).message }, 'could not store rejected webhook');
-      }
-      return finish(errorResponse(c, code, message), code);
-    };
-
-    const integration = ctx.credentials[source];
-    if (!integration) {
-      reason = 'no_integration';
-      return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
-    }
-    const verdict = verifyWebhook(source, bytes, headers, c.req.query(), activeWebhookSecrets(integration, now), now, {
-      ...deps.verifyOptions,
-      ghlLocationIds: ctx.config.ghl.location_ids,
-      ghlSharedLocationIds: ctx.ghlSharedLocationIds,
-    });
-    if (!verdict.ok) {
-      reason = verdict.reason;
-      if (verdict.reason === 'no_secret') return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
-      return reject('invalid_signature', failureMessages[verdict.reason] ?? 'Invalid signature');
-    }
-
-    const text = bodyText(bytes);
-    const parsed = parseBody(text);
-    let row: IntakeRow;
-    if (parsed.ok) {
-      const problem = intakeProblem(source, parsed.event);
-      if (problem) {
-        reason = problem;
-        return reject('invalid_payload', problem);
-      }
-      row = buildAcceptedRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, urlEvent });
-    } else if (Object.hasOwn(storedRawReasons, parsed.reason)) {
-      // Verified, so the provider gets its 200; stored raw and failed with the reason, never retried
-      // forever — and never parsed into a row Postgres would refuse inside a shared transaction, nor one
-      // that would cost every tenant's worker its parse.
-      reason = storedRawReasons[parsed.reason as keyof typeof storedRawReasons];
-      row = buildUnparseableRow({
-        tenantId: ctx.id,
-        source,
-        bytes,
-        headers,
-        reason: `invalid payload: body has ${reason} (stored raw, not processed)`,
-      });
-    } else {
-      reason = 'body is not JSON (or an empty array)';
-      return reject('invalid_json', 'Invalid JSON: the body must be a JSON object or a non-empty array');
-    }
-
-    // The job this row gets carries the request's trace context (tracing on only).
-    const traceContext = c.get('traceContext');
-    if (traceContext !== undefined) row.trace = traceContext;
+    // The body's bytes are held against the tenant's share of the body budget until the answer.
+    const lease = deps.bodyBudget.lease(ctx.id);
     try {
-      const result = await committer.submit(row);
-      logId = result.id;
-      if (result.duplicate) return finish(c.json({ received: true, duplicate: true, id: result.id }), 'duplicate');
-      if (result.storedRaw) reason = 'stored raw as failed (Postgres refused the parsed body)';
-      return finish(c.json({ received: true, id: result.id }), 'accepted');
-    } catch (err) {
-      reason = (err as Error).message;
-      return finish(errorResponse(c, 'unavailable', 'Service unavailable, retry later'), 'unavailable');
+      const body = await readBodyWithLimit(c.req.raw, deps.bodyLimitBytes, { deadlineMs: deps.bodyReadTimeoutMs, lease });
+      if (!body.ok) {
+        if (body.reason === 'timeout') {
+          reason = `body not received within ${deps.bodyReadTimeoutMs} ms`;
+          c.header('Connection', 'close');
+          return finish(
+            errorResponse(c, 'request_timeout', `Request timeout: the body did not arrive within ${deps.bodyReadTimeoutMs} ms`),
+            'request_timeout',
+          );
+        }
+        if (body.reason === 'aborted') {
+          // The sender went away mid-body: nobody reads this answer; it is for the access log.
+          reason = 'body aborted by the sender';
+          return finish(errorResponse(c, 'bad_request', 'Request body aborted'), 'aborted');
+        }
+        if (body.reason === 'busy') {
+          reason = `body budget full (${body.scope})`;
+          metrics.bodyBudgetRefused.inc({ tenant: ctx.slug, scope: body.scope });
+          c.header('Retry-After', String(bodyBudgetRetryAfterSeconds));
+          return finish(errorResponse(c, 'unavailable', 'Service busy, retry later'), 'busy');
+        }
+        return finish(
+          errorResponse(c, 'payload_too_large', `Payload too large: the limit is ${deps.bodyLimitBytes} bytes`),
+          'payload_too_large',
+        );
+      }
+      const bytes = body.bytes;
+      const now = deps.now();
+      // Under @hono/node-server the raw header list is at hand (tests calling app.request() have none).
+      const rawHeaders = (c.env as { incoming?: { rawHeaders?: string[] } } | undefined)?.incoming?.rawHeaders;
+      const headers = rawHeaders ? headersFromRaw(rawHeaders) : c.req.header();
+
+      // Rejected requests are never parsed: a prefix of the body and the headers are kept as evidence,
+      // within a per-tenant budget, and the answer is the same whether the row was stored or not.
+      const urlEvent = c.req.query('event');
+      const reject = async (code: 'missing_credentials' | 'invalid_signature' | 'invalid_json' | 'invalid_payload', message: string) => {
+        const credentialed = carriesCredentials(source, headers, c.req.query(), bytes);
+        const budget = credentialed ? deps.rejectionBudgets.credentialed : deps.rejectionBudgets.junk;
+        if (!budget.take(ctx.id)) {
+          metrics.rejectionsNotStored.inc({ tenant: ctx.slug, credentials: credentialed ? 'sent' : 'none' });
+          return finish(errorResponse(c, code, message), code);
+        }
+        try {
+          await committer.submit(
+            buildRejectedRow({ tenantId: ctx.id, source, bytes, headers, errorMessage: `${code}: ${reason ?? message}` }),
+          );
+        } catch (err) {
+          // The answer stays the same: storing a rejected delivery is for operators, not for the sender.
+          log.warn({ requestId: c.get('requestId'), err: (err as Error).message }, 'could not store rejected webhook');
+        }
+        return finish(errorResponse(c, code, message), code);
+      };
+
+      const integration = ctx.credentials[source];
+      if (!integration) {
+        reason = 'no_integration';
+        return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
+      }
+      const verdict = verifyWebhook(source, bytes, headers, c.req.query(), activeWebhookSecrets(integration, now), now, {
+        ...deps.verifyOptions,
+        ghlLocationIds: ctx.config.ghl.location_ids,
+        ghlSharedLocationIds: ctx.ghlSharedLocationIds,
+      });
+      if (!verdict.ok) {
+        reason = verdict.reason;
+        if (verdict.reason === 'no_secret') return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
+        return reject('invalid_signature', failureMessages[verdict.reason] ?? 'Invalid signature');
+      }
+      // Verified: the tenant's own sender. Its bytes are charged before anything is parsed or stored.
+      if (!deps.intakeBytes.limiter.take(ctx.id, Math.max(1, bytes.byteLength))) {
+        reason = 'tenant past its budget of intake bytes';
+        metrics.intakeRateLimited.inc({ tenant: ctx.slug });
+        if (rateLimitedWarnings.take(ctx.id))
+          log.warn(
+            { requestId: c.get('requestId'), tenant: ctx.slug, source, bytesPerMinute: Math.round(deps.intakeBytes.perSecond * 60) },
+            'intake rate limited: tenant past its budget of accepted bytes (warned once a minute; all counted in mcb_receiver_intake_rate_limited_total)',
+          );
+        const retryAfter = Math.min(3_600, Math.max(1, Math.ceil(bytes.byteLength / deps.intakeBytes.perSecond)));
+        c.header('Retry-After', String(retryAfter));
+        return finish(errorResponse(c, 'rate_limited', `Rate limited: retry in ${retryAfter} s`), 'rate_limited');
+      }
+
+      const text = bodyText(bytes);
+      const parsed = parseBody(text);
+      let row: IntakeRow;
+      if (parsed.ok) {
+        const problem = intakeProblem(source, parsed.event);
+        if (problem) {
+          reason = problem;
+          return reject('invalid_payload', problem);
+        }
+        row = buildAcceptedRow({ tenantId: ctx.id, source, bytes, text, parsed, headers, urlEvent });
+      } else if (Object.hasOwn(storedRawReasons, parsed.reason)) {
+        // Verified, so the provider gets its 200; stored raw and failed with the reason, never retried
+        // forever — and never parsed into a row Postgres would refuse inside a shared transaction, nor one
+        // that would cost every tenant's worker its parse.
+        reason = storedRawReasons[parsed.reason as keyof typeof storedRawReasons];
+        row = buildUnparseableRow({
+          tenantId: ctx.id,
+          source,
+          bytes,
+          headers,
+          reason: `invalid payload: body has ${reason} (stored raw, not processed)`,
+        });
+      } else {
+        reason = 'body is not JSON (or an empty array)';
+        return reject('invalid_json', 'Invalid JSON: the body must be a JSON object or a non-empty array');
+      }
+
+      // The job this row gets carries the request's trace context (tracing on only).
+      const traceContext = c.get('traceContext');
+      if (traceContext !== undefined) row.trace = traceContext;
+      try {
+        const result = await committer.submit(row);
+        logId = result.id;
+        if (result.duplicate) return finish(c.json({ received: true, duplicate: true, id: result.id }), 'duplicate');
+        if (result.storedRaw) reason = 'stored raw as failed (Postgres refused the parsed body)';
+        return finish(c.json({ received: true, id: result.id }), 'accepted');
+      } catch (err) {
+        reason = (err as Error).message;
+        return finish(errorResponse(c, 'unavailable', 'Service unavailable, retry later'), 'unavailable');
+      }
+    } finally {
+      lease.release();
     }
   });
 }
