@@ -5,7 +5,7 @@ import { type Context, Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { createConsoleAuth, type SecureCookies, safeNext, tryAgainIn } from './auth';
 import { createQueueBoard } from './bull-board';
-import { type ConsoleEnv, errorFromThrown } from './http';
+import { adminBodyLimitBytes, type ConsoleEnv, errorFromThrown, formBodyLimitBytes, limitBody } from './http';
 import { createAdminApi } from './routes/api';
 import { createLogPages, loginPage } from './routes/pages';
 
@@ -41,6 +41,8 @@ export interface ConsoleApp {
  * The operator console (SPEC §8): Bull Board at `/admin/queues`, the admin JSON API at `/admin/api`,
  * the log browser at `/admin/logs`. Every route under `/admin` requires `ADMIN_TOKEN` (bearer) or a
  * session from `/login`; the only open routes are `/login`, `/logout`, `/healthz` and `/readyz`.
+ * Bodies are capped: `formBodyLimitBytes` on `/login` and `/logout`, `adminBodyLimitBytes` under
+ * `/admin` (413 `payload_too_large`).
  */
 export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   const app = new Hono<ConsoleEnv>();
@@ -77,7 +79,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   });
   app.get('/', (c) => c.redirect('/admin/logs'));
   app.get('/login', (c) => c.html(loginPage(safeNext(c.req.query('next')))));
-  app.post('/login', async (c) => {
+  app.post('/login', limitBody(formBodyLimitBytes), async (c) => {
     const crossSite = auth.refuseCrossSite(c, false);
     if (crossSite) return crossSite;
     const form = await c.req.parseBody();
@@ -94,11 +96,13 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     return c.redirect('/login', 303);
   };
   app.get('/logout', logout);
-  app.post('/logout', logout);
+  app.post('/logout', limitBody(formBodyLimitBytes), logout);
 
   // Everything under /admin, Bull Board's UI, API and static assets included, needs auth.
   app.use('/admin', auth.require);
   app.use('/admin/*', auth.require);
+  // After auth: a body is read for a signed-in operator only, and never past the limit.
+  app.use('/admin/*', limitBody(adminBodyLimitBytes));
   app.get('/admin', (c) => c.redirect('/admin/logs'));
   app.route('/admin/api', createAdminApi({ admin: deps.admin, app: deps.app, queue: deps.queue, enqueuer }));
   app.route('/admin/logs', createLogPages({ admin: deps.admin, app: deps.app, enqueuer }));

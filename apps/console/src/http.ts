@@ -1,5 +1,6 @@
 import { errorResponse, McbError } from '@mcb/core';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { RequestIdVariables } from 'hono/request-id';
 
 /** Hono environment of the console: every request carries a request id. */
@@ -16,4 +17,24 @@ export function parseId(text: string | undefined): number | null {
   if (!text || !/^\d{1,15}$/.test(text)) return null;
   const id = Number(text);
   return id > 0 ? id : null;
+}
+
+/** Largest body `/login` and `/logout` take: a sign-in form is well under 1 KB. */
+export const formBodyLimitBytes = 8 * 1024;
+/** Largest body a route under `/admin` takes: the replay filter, Bull Board's job actions. */
+export const adminBodyLimitBytes = 64 * 1024;
+
+/**
+ * Refuses a body over `maxBytes` with 413 `payload_too_large` before the route reads it: by its
+ * `Content-Length`, or, when it has none, once that many bytes have arrived (never more are held).
+ * The connection is closed, so the rest of the body is not drained.
+ */
+export function limitBody(maxBytes: number): MiddlewareHandler<ConsoleEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => {
+      c.header('Connection', 'close');
+      return errorResponse(c, 'payload_too_large', `Payload too large: the limit is ${maxBytes} bytes`);
+    },
+  });
 }

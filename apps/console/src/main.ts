@@ -1,10 +1,9 @@
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import { closeHttpServer, createLogger, onShutdown, queueBackendFromEnv } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection } from '@mcb/queue';
 import { createConsoleApp } from './app';
 import { loadConsoleEnv } from './env';
+import { startConsoleServer } from './server';
 
 const env = loadConsoleEnv();
 const log = createLogger({ name: 'console', level: env.LOG_LEVEL });
@@ -25,13 +24,13 @@ const consoleApp = createConsoleApp({
   signInMaxFailures: env.CONSOLE_SIGNIN_MAX_FAILURES,
   signInWindowMs: env.CONSOLE_SIGNIN_WINDOW_MS,
 });
-const server = serve({ fetch: consoleApp.app.fetch, port: env.CONSOLE_PORT, hostname: env.HOST }, (info) => {
+const server = startConsoleServer(consoleApp.app.fetch, { port: env.CONSOLE_PORT, hostname: env.HOST }, (info) => {
   log.info({ port: info.port }, 'console listening');
 });
 
 onShutdown(
   [
-    { name: 'http', close: () => closeHttpServer(server as Server) },
+    { name: 'http', close: () => closeHttpServer(server) },
     { name: 'console', close: () => consoleApp.close() },
     { name: 'queue', close: () => queue.close() },
     { name: 'postgres', close: () => Promise.all([admin.close(), app.close()]) },

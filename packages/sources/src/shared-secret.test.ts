@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { testSeed } from '@mcb/testing';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyDenefitsSecret } from './denefits/verify';
 import { verifyManyChatSecret } from './manychat/verify';
 import { verifyPerspectiveSecret } from './perspective/verify';
-import { constantTimeEqual, verifySharedSecret } from './shared-secret';
+import { bodySecret, constantTimeEqual, verifySharedSecret } from './shared-secret';
 import type { Verifier } from './verify';
 
 const verifyShared: Verifier = (b, h, q, s, n) => verifySharedSecret(b, h, q, s, n);
@@ -39,10 +41,84 @@ describe.each([
 });
 
 describe('denefits body secret', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
   it('accepts secret_key in the body and in the first element of an array body', () => {
     expect(verifyDenefitsSecret(enc(JSON.stringify({ secret_key: current })), {}, {}, [current], now).ok).toBe(true);
     expect(verifyDenefitsSecret(enc(JSON.stringify([{ secret_key: current }])), {}, {}, [current], now).ok).toBe(true);
     expect(verifyDenefitsSecret(enc(JSON.stringify({ secret_key: 'nope' })), {}, {}, [current], now).ok).toBe(false);
+  });
+  it('reads secret_key as JSON.parse would: a top-level member of the event, the last of duplicates, escapes decoded', () => {
+    const ok = (text: string) => verifyDenefitsSecret(enc(text), {}, {}, [current], now).ok;
+    expect(ok(` \n[ \t{ "a" : {"secret_key":"x"} , "secret_key" :\n"${current}" }, {"secret_key":"x"}]`)).toBe(true);
+    expect(ok(`{"a":"\\"secret_key\\":{","b":["}"],"secret_key":"${current}"}`)).toBe(true);
+    expect(ok(`{"secret_key":"x","secret_key":"${current}"}`)).toBe(true);
+    expect(ok(`{"secret_key":"cur\\u002dsecret-0123456789"}`)).toBe(true);
+    expect(ok(`{"secret_key":"${current}","secret_key":1}`)).toBe(false);
+    expect(ok(`{"a":{"secret_key":"${current}"}}`)).toBe(false);
+    expect(ok(`[{"a":1},{"secret_key":"${current}"}]`)).toBe(false);
+    expect(ok(`{"a":"secret_key","b":"${current}"}`)).toBe(false);
+    expect(ok(`["secret_key","${current}"]`)).toBe(false);
+    expect(ok(`{"secret_key":["${current}"]}`)).toBe(false);
+    expect(ok(`{"a":"\\\\","secret_key":"${current}"}`)).toBe(true);
+    expect(ok(`{"a":"\\",\\"secret_key\\":\\"${current}"}`)).toBe(false);
+  });
+  it('presents no body secret when the body has no "secret_key" in it: the body is not parsed', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    const big = enc(`[${'{},'.repeat(300_000)}{}]`);
+    expect(verifyDenefitsSecret(big, {}, {}, [current], now)).toEqual({ ok: false, reason: 'missing_signature' });
+    expect(parse.mock.calls.length).toBe(0);
+  });
+  it('reads no body secret when a header or ?secret= presented one: the body is not parsed, and only that one counts', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    const withBodySecret = enc(JSON.stringify({ secret_key: current, pad: Array(100_000).fill({}) }));
+    expect(verifyDenefitsSecret(withBodySecret, { 'x-webhook-secret': current }, {}, [current], now).ok).toBe(true);
+    expect(verifyDenefitsSecret(withBodySecret, {}, { secret: 'wrong' }, [current], now)).toEqual({
+      ok: false,
+      reason: 'invalid_signature',
+    });
+    expect(parse.mock.calls.length).toBe(0);
+  });
+  it('never parses the whole body, whatever its shape (1 MiB of {} or of distinct keys): only the secret’s own string', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    const keys = Array.from({ length: 80_000 }, (_, i) => `"k${i}":1`).join(',');
+    const bodies = [
+      `{"secret_key":"${current}","pad":[${'{},'.repeat(350_000)}{}]}`,
+      `{${keys},"secret_key":"${current}"}`,
+      `[{"secret_key":"${current}"},${'['.repeat(100_000)}${']'.repeat(100_000)}]`,
+      `{"pad":${'['.repeat(100_000)}${']'.repeat(100_000)},"secret_key":"${current}"}`,
+    ];
+    for (const text of bodies) expect(verifyDenefitsSecret(enc(text), {}, {}, [current], now).ok).toBe(true);
+    // Lengths first: a failure prints numbers, not a megabyte of body.
+    expect(parse.mock.calls.map(([arg]) => arg.length)).toEqual(bodies.map(() => JSON.stringify(current).length));
+    expect(parse.mock.calls.map(([arg]) => arg)).toEqual(bodies.map(() => JSON.stringify(current)));
+  });
+  it('finds the same secret_key as parsing the whole body (property)', () => {
+    const key = fc.constantFrom('secret_key', 'secret', 'a', 'secret_key ', '"secret_key"', 'x\\"secret_key"');
+    const value = fc.oneof(fc.string(), fc.constant(current), fc.jsonValue({ maxDepth: 3 }));
+    const member = fc.tuple(key, value);
+    const eventText = fc
+      .tuple(fc.array(member, { maxLength: 6 }), fc.constantFrom(' ', '\n', '', '\t'))
+      .map(
+        ([members, ws]) => `{${ws}${members.map(([k, v]) => `${JSON.stringify(k)}${ws}:${ws}${JSON.stringify(v)}`).join(`,${ws}`)}${ws}}`,
+      );
+    const body = fc.oneof(
+      eventText,
+      fc.tuple(eventText, fc.array(eventText, { maxLength: 2 })).map(([first, rest]) => `[${[first, ...rest].join(',')}]`),
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    );
+    const byParsing = (text: string): string | undefined => {
+      const parsed: unknown = JSON.parse(text);
+      const event = Array.isArray(parsed) ? parsed[0] : parsed;
+      if (!event || typeof event !== 'object' || Array.isArray(event)) return undefined;
+      const v = (event as Record<string, unknown>).secret_key;
+      return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+    };
+    fc.assert(
+      fc.property(body, (text) => bodySecret(enc(text)) === byParsing(text)),
+      { seed: testSeed('shared-secret body secret'), numRuns: 500 },
+    );
   });
   it('other sources ignore secret_key', () => {
     for (const verify of [verifyShared, verifyManyChatSecret, verifyPerspectiveSecret])

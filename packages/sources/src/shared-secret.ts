@@ -51,11 +51,77 @@ export function bodyEvent(rawBody: Uint8Array): Record<string, unknown> | null {
   return event && typeof event === 'object' && !Array.isArray(event) ? (event as Record<string, unknown>) : null;
 }
 
-/** Body field `secret_key` (Denefits relayed by Make.com); a JSON array body carries it on its first element. */
+const quote = 0x22;
+const backslash = 0x5c;
+const colon = 0x3a;
+
+/** First index at or after `i` that is not JSON whitespace. */
+function skipWhitespace(bytes: Buffer, i: number): number {
+  let j = i;
+  while (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09) j++;
+  return j;
+}
+
+/** Index of the quote closing the JSON string opened at `open`, or -1 (unterminated). */
+function stringEnd(bytes: Buffer, open: number): number {
+  for (let j = open + 1; j < bytes.length; j++) {
+    const c = bytes[j];
+    if (c === quote) return j;
+    if (c === backslash) j++;
+  }
+  return -1;
+}
+
+/**
+ * Body field `field` (default `secret_key`, Denefits relayed by Make.com, SPEC §3.1) as JSON.parse
+ * would find it: a string member of the body's event — the body object, or a JSON array body's first
+ * element — the last one when repeated; trimmed, `undefined` when absent, empty or not a string.
+ *
+ * Read before anything is verified, so anyone can make it run: the body is never parsed. A body
+ * without the quoted name (`"secret_key"`) in it is not read further (one native search); otherwise one
+ * linear pass over the bytes, with no recursion, follows the event's top level, and only the value's
+ * own string literal is decoded (`JSON.parse` of it, once). Parsing whole bodies here cost 60–80 ms per MiB of
+ * `{}` or of distinct keys, none of which the intake's shape limits stop. Keys are matched as written:
+ * an escaped key (`"secret\u005fkey"`) is not read. Not a validator: text that is not JSON may yield a
+ * value, which still has to equal the tenant's secret.
+ */
 export function bodySecret(rawBody: Uint8Array, field = 'secret_key'): string | undefined {
-  const event = bodyEvent(rawBody);
-  if (!event) return undefined;
-  const value = event[field];
+  const bytes = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
+  const key = Buffer.from(JSON.stringify(field), 'utf8');
+  if (bytes.indexOf(key) === -1) return undefined;
+  let i = skipWhitespace(bytes, 0);
+  if (bytes[i] === 0x5b) i = skipWhitespace(bytes, i + 1);
+  if (bytes[i] !== 0x7b) return undefined;
+  // The literal of the last `field` member whose value is a string: [start, end).
+  let literal: [number, number] | null = null;
+  let depth = 0;
+  for (; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === quote) {
+      const end = stringEnd(bytes, i);
+      if (end === -1) break;
+      const after = depth === 1 ? skipWhitespace(bytes, end + 1) : -1;
+      if (after !== -1 && bytes[after] === colon) {
+        // A member name of the event.
+        if (end + 1 - i === key.length && bytes.compare(key, 0, key.length, i, end + 1) === 0) {
+          const start = skipWhitespace(bytes, after + 1);
+          const close = bytes[start] === quote ? stringEnd(bytes, start) : -1;
+          literal = close === -1 ? null : [start, close + 1];
+          i = close === -1 ? after : close;
+          continue;
+        }
+        i = after;
+      } else i = end;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) break;
+  }
+  if (!literal) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8', literal[0], literal[1]));
+  } catch {
+    return undefined;
+  }
   return typeof value === 'string' && value.trim() ? value.trim() : undefined;
 }
 
@@ -63,7 +129,8 @@ export function bodySecret(rawBody: Uint8Array, field = 'secret_key'): string | 
  * The shared-secret scheme of the sources without native signing (manychat, perspective, denefits with
  * its body field, unsigned GHL workflow webhooks): each provider's verify.ts calls it. Pure:
  * `(rawBody, headers, query, secrets, now)`; `now` is unused but kept for the common verifier shape.
- * `no_secret` when the tenant has no active secret.
+ * `no_secret` when the tenant has no active secret. With `bodyField`, the body's field (`bodySecret`) is
+ * read only when no header or `?secret=` secret was presented.
  */
 export function verifySharedSecret(
   rawBody: Uint8Array,
@@ -76,7 +143,8 @@ export function verifySharedSecret(
   const active = secrets.filter(Boolean);
   if (active.length === 0) return { ok: false, reason: 'no_secret' };
   const presented = presentedSecrets(headers, query);
-  if (options.bodyField) {
+  // The body is read only when nothing else was presented: a header or `?secret=` is the answer.
+  if (options.bodyField && presented.length === 0) {
     const fromBody = bodySecret(rawBody, options.bodyField);
     if (fromBody) presented.push(fromBody);
   }
