@@ -491,7 +491,9 @@ describe('stripeWebhookEvents (the events `mcb urls` tells an operator to subscr
       return !(result.kind === 'ignored' && /unhandled|counted via checkout/.test(result.reason));
     };
     for (const type of stripeWebhookEvents) expect(handled(type), type).toBe(true);
-    expect(stripeWebhookEvents).toEqual(expect.arrayContaining(['charge.dispute.created', 'charge.dispute.closed', 'invoice_payment.paid']));
+    expect(stripeWebhookEvents).toEqual(
+      expect.arrayContaining(['charge.dispute.created', 'charge.dispute.closed', 'invoice_payment.paid']),
+    );
     expect(handled('customer.created')).toBe(false);
   });
 });
