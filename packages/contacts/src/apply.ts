@@ -489,7 +489,10 @@ export async function applyLogs(
       const held = new Set(keys);
       const lateIds = plan.touched.filter((id) => !held.has(lockKeyOf(tenantId, id)));
       // A ref learnt from the read (a session's intent or first invoice, a renewal's intent) is try-locked too.
-      const lateRefs = [...plan.statusRefs, ...plan.invoiceRefs].map((r) => paymentRefLockKey(tenantId, r)).filter((k) => !held.has(k));
+      const lateRefs = [
+        ...[...plan.statusRefs, ...plan.invoiceRefs].map((r) => paymentRefLockKey(tenantId, r)),
+        ...plan.subscriptionRefs.map((s) => subscriptionLockKey(tenantId, s)),
+      ].filter((k) => !held.has(k));
       const extra = sortedLockKeys(tenantId, lateIds, lateRefs);
       upfront = [...keys, ...extra];
       const seenOrphans = orphans.map((o) => o.payment_event_id);

@@ -143,6 +143,8 @@ export interface WritePlan {
    * payment ref is its invoice id), so an `invoice_payment.paid` and the payment it is for never commit unseen by each other.
    */
   invoiceRefs: string[];
+  /** Subscriptions learnt from the read (an invoice payment's first invoice): their locks are try-locked. */
+  subscriptionRefs: string[];
   /** Payment refs whose status is recomputed from `payment_status_changes` after the inserts. */
   statusRefs: string[];
   funnelEvents: PlannedFunnelEvent[];
@@ -288,6 +290,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     invoicePayments: [],
     intentHandovers: { bySubscription: [], byInvoice: [] },
     invoiceRefs: [],
+    subscriptionRefs: [],
     statusRefs: [],
     funnelEvents: [],
     fieldChanges: [],
@@ -297,6 +300,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
   const touched = new IdentityList();
   const statusRefs = new Set<string>();
   const invoiceRefs = new Set<string>();
+  const subscriptionRefs = new Set<string>();
   // Stripe invoices as stored, then as this batch changes them. A session in subscription mode has no
   // payment intent: its first invoice's — the invoice's own (before API version 2025-03-31), else the one
   // its invoice payment brought. A renewal of those versions takes its invoice payment's.
@@ -525,6 +529,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       const subscriptionId = subscriptionOfInvoice.get(paid.invoiceId);
       const f = subscriptionId ? firstInvoiceOf.get(subscriptionId) : undefined;
       if (subscriptionId && f) {
+        subscriptionRefs.add(subscriptionId);
         if (!f.paymentIntentId) {
           f.paymentIntentId = intent;
           firstInvoiceWrites.set(subscriptionId, { ...f, logId: firstInvoiceWrites.get(subscriptionId)?.logId ?? ctx.logId });
@@ -621,6 +626,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
   plan.statusRefs = [...statusRefs];
   plan.firstInvoices = [...firstInvoiceWrites.values()];
   plan.invoiceRefs = [...invoiceRefs];
+  plan.subscriptionRefs = [...subscriptionRefs];
   plan.touched = touched.values();
   return { plan, outcomes };
 }
