@@ -12,7 +12,7 @@ import { Slots } from './slots';
 export interface TenantWorkersOptions {
   /** Jobs at once per tenant queue in this process. */
   perTenant: number;
-  /** Jobs at once across all tenant queues in this process (FIFO slots, so no tenant waits behind another's backlog). */
+  /** Jobs at once across all tenant queues in this process (slots served to tenants in turn: `Slots`). */
   global: number;
   lockMs: number;
   /** Periodic rediscovery of tenants (besides the tenant-change NOTIFY). */
@@ -21,8 +21,9 @@ export interface TenantWorkersOptions {
 
 /**
  * One BullMQ Worker per tenant webhook queue (ADR 0003): each tenant is served by its own fetch loop
- * with `perTenant` concurrency, and a process-wide FIFO of `global` slots caps the total, so a flood
- * in one tenant's queue cannot delay another tenant's next job by more than one job's duration.
+ * with `perTenant` concurrency, and `global` slots served to tenants in turn cap the total, so neither
+ * a flood in one tenant's queue nor slow jobs in many tenants' queues hold another tenant's next job
+ * for more than about one job's duration.
  * Tenants are discovered with the admin role at start, on `mcb_tenant_changed` and every `refreshMs`.
  */
 export class TenantWebhookWorkers {
@@ -101,7 +102,7 @@ export class TenantWebhookWorkers {
       async (job: Job, token?: string, signal?: AbortSignal) => {
         const processor = processors[job.name as keyof typeof processors];
         if (!processor) throw toJobError(new Error(`No processor for job ${job.name}`));
-        await this.slots.acquire();
+        await this.slots.acquire(tenantId);
         deps.metrics.active.inc();
         try {
           return await runInJobSpan(deps.tracing, job, tenantId, () => processor(job, deps, token, signal));
