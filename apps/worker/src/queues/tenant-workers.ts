@@ -110,7 +110,7 @@ export class TenantWebhookWorkers {
           throw toJobError(err);
         } finally {
           deps.metrics.active.dec();
-          this.slots.release();
+          this.slots.release(tenantId);
         }
       },
       {
