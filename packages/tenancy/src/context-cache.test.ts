@@ -1,7 +1,7 @@
 import { UnknownTenant } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTenantContextLoader, maxCachedMisses, type TenantContextLoaderHandle } from './context';
+import { createTenantContextLoader, maxCachedMisses, type TenantContextLoaderHandle, TenantLookupsBusy } from './context';
 import { generateKey, parseKeyring } from './crypto';
 
 // The loader's cache without a database: a fake admin pool answers the one context query from a
@@ -35,7 +35,7 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function newLoader(admin: Database, options: { ttlMs?: number; now?: () => number; maxMisses?: number } = {}) {
+function newLoader(admin: Database, options: { ttlMs?: number; now?: () => number; maxMisses?: number; maxPending?: number } = {}) {
   const loader = createTenantContextLoader({ admin, keyring, listen: false, ...options });
   opened.push(loader);
   return loader;
@@ -80,6 +80,26 @@ describe('tenant context cache', () => {
     await settle(loader.getTenantContext('m1'));
     expect(loads).toEqual(['m1', 'm2', 'm3', 'm4', 'm1']);
     expect(loader.cachedEntries).toBe(3);
+  });
+
+  it('starts at most maxPending loads at once: past it a lookup fails at once (TenantLookupsBusy) and queues nothing', async () => {
+    // The admin pool never answers while the flood is on (Postgres slow, or a queue behind its 3 connections).
+    const { admin, loads } = fakeAdmin();
+    let open = () => {};
+    const gate = { promise: new Promise<void>((r) => (open = r)), resolve: () => open() };
+    const slowSql = (strings: TemplateStringsArray | string, ...values: unknown[]) => {
+      const out = (admin.sql as unknown as (...a: unknown[]) => unknown)(strings, ...values);
+      return out instanceof Promise ? gate.promise.then(() => out) : out;
+    };
+    const loader = newLoader({ ...admin, sql: slowSql } as unknown as Database, { maxPending: 4 });
+    const flood = Array.from({ length: 1_000 }, (_, i) => settle(loader.getTenantContext(`rnd-${i}`)));
+    const early = await Promise.all(flood.slice(4));
+    expect(early.every((r) => r instanceof TenantLookupsBusy)).toBe(true);
+    expect(loads).toHaveLength(4);
+    gate.resolve();
+    expect(await Promise.all(flood.slice(0, 4))).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+    // Settled: the next lookups start loads again.
+    expect(await loader.getTenantContext('acme')).toMatchObject({ slug: 'acme' });
   });
 
   it('still shares one load between 100 concurrent misses for one slug, known or not', async () => {

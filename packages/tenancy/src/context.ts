@@ -21,6 +21,21 @@ const unlistenedTtlMs = 1_000;
  */
 export const maxCachedMisses = 10_000;
 
+/**
+ * Default cap on tenant loads in flight at once (distinct slugs or ids not in the cache). A sender who
+ * pipelines thousands of requests to random slugs on a few sockets (no secret, no real slug needed) made
+ * every one a load queued behind the admin pool: ~1 GB of heap in 3 s. Past the cap a lookup fails at
+ * once (`TenantLookupsBusy`, 503) and queues nothing; real tenants are cached and never count.
+ */
+export const maxPendingLoads = 256;
+
+/** Too many tenant loads in flight: the lookup was not started (answer 503, retry later). */
+export class TenantLookupsBusy extends Error {
+  constructor() {
+    super('Too many tenant lookups in flight');
+  }
+}
+
 export interface TenantContextLoaderOptions {
   /** Admin role: resolving a slug has to see every tenant (a named admin path, ADR 0002). */
   admin: Database;
@@ -33,6 +48,8 @@ export interface TenantContextLoaderOptions {
   heartbeatMs?: number;
   /** How many unknown slugs/ids are remembered (default `maxCachedMisses`). */
   maxMisses?: number;
+  /** Most loads in flight at once (default `maxPendingLoads`); past it a lookup throws `TenantLookupsBusy`. */
+  maxPending?: number;
   now?: () => number;
 }
 
@@ -118,7 +135,16 @@ function toContext(keyring: Keyring, row: ContextRow): TenantContext {
  * read and by a sweep every TTL (at least 1 s).
  */
 export function createTenantContextLoader(options: TenantContextLoaderOptions): TenantContextLoaderHandle {
-  const { admin, keyring, ttlMs = 30_000, listen = true, heartbeatMs = 5_000, maxMisses = maxCachedMisses } = options;
+  const {
+    admin,
+    keyring,
+    ttlMs = 30_000,
+    listen = true,
+    heartbeatMs = 5_000,
+    maxMisses = maxCachedMisses,
+    maxPending = maxPendingLoads,
+  } = options;
+  let pending = 0;
   const now = options.now ?? Date.now;
   // Active tenants' contexts and every pending load (single-flight), by `s:<slug>` / `i:<id>`.
   const entries = new Map<string, Entry>();
@@ -262,7 +288,14 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
       if (missExpiresAt > t) return Promise.reject(new UnknownTenant(key));
       misses.delete(cacheKey);
     }
-    const entry: Entry = { promise: load(by, key), expiresAt: t + (listening ? ttlMs : Math.min(ttlMs, unlistenedTtlMs)) };
+    if (pending >= maxPending) return Promise.reject(new TenantLookupsBusy());
+    pending++;
+    const loading = load(by, key);
+    loading.then(
+      () => pending--,
+      () => pending--,
+    );
+    const entry: Entry = { promise: loading, expiresAt: t + (listening ? ttlMs : Math.min(ttlMs, unlistenedTtlMs)) };
     entries.set(cacheKey, entry);
     entry.promise.then(
       (ctx) => {

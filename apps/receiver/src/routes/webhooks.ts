@@ -10,7 +10,7 @@ import {
   withTimeout,
 } from '@mcb/core';
 import { intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
-import { activeWebhookSecrets, type TenantContext, type TenantContextLoader } from '@mcb/tenancy';
+import { activeWebhookSecrets, type TenantContext, type TenantContextLoader, TenantLookupsBusy } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
 import type { ReceiverEnvVars } from '../http';
 import { headersFromRaw, readBodyWithLimit } from '../intake/body';
@@ -124,6 +124,11 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
           response: errorResponse(c, 'unknown_tenant', `Unknown tenant: ${echoedSegment(slug)}`),
           outcome: 'unknown_tenant',
         };
+      }
+      if (err instanceof TenantLookupsBusy) {
+        // Unknown slugs flooding in (real tenants are cached): answered at once, counted in the access log only.
+        c.header('Retry-After', '1');
+        return { ok: false, response: errorResponse(c, 'unavailable', 'Service busy, retry later'), outcome: 'busy' };
       }
       log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'tenant lookup failed');
       return { ok: false, response: errorResponse(c, 'unavailable', 'Service unavailable, retry later'), outcome: 'unavailable' };
