@@ -4,7 +4,7 @@ import { closeHttpServer, createLogger, createRateLimitedWarn, exitOnEnvError, o
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection } from '@mcb/queue';
 import { startTracing } from '@mcb/telemetry';
-import { createTenantContextLoader, parseKeyring } from '@mcb/tenancy';
+import { createTenantContextLoader, parseKeyring, receiverMaxPendingLoads } from '@mcb/tenancy';
 import { createReceiver } from './app';
 import { ghlKeysFromEnv, httpServerOptions, loadReceiverEnv } from './env';
 
@@ -31,7 +31,12 @@ const database = createDatabase({
 // Admin path (ADR 0002): tenant-context resolution by slug.
 const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 3, applicationName: 'mcb-receiver-admin', ...dbLimits });
 const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
-const tenants = createTenantContextLoader({ admin, keyring: parseKeyring(env.MCB_ENCRYPTION_KEY), ttlMs: env.TENANT_CACHE_TTL_MS });
+const tenants = createTenantContextLoader({
+  admin,
+  keyring: parseKeyring(env.MCB_ENCRYPTION_KEY),
+  ttlMs: env.TENANT_CACHE_TTL_MS,
+  maxPending: receiverMaxPendingLoads,
+});
 const receiver = createReceiver({
   database,
   queue,

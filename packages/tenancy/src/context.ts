@@ -22,12 +22,13 @@ const unlistenedTtlMs = 1_000;
 export const maxCachedMisses = 10_000;
 
 /**
- * Default cap on tenant loads in flight at once (distinct slugs or ids not in the cache). A sender who
- * pipelines thousands of requests to random slugs on a few sockets (no secret, no real slug needed) made
- * every one a load queued behind the admin pool: ~1 GB of heap in 3 s. Past the cap a lookup fails at
- * once (`TenantLookupsBusy`, 503) and queues nothing; real tenants are cached and never count.
+ * The receiver's cap on tenant loads in flight at once (distinct slugs or ids not in the cache). A sender
+ * who pipelines thousands of requests to random slugs on a few sockets (no secret, no real slug needed)
+ * made every one a load queued behind the admin pool: ~1 GB of heap in 3 s. Past the cap a lookup fails
+ * at once (`TenantLookupsBusy`, 503) and queues nothing; real tenants are cached and never count.
+ * Workers and the CLI load only tenants that exist, from their own jobs: no cap there.
  */
-export const maxPendingLoads = 256;
+export const receiverMaxPendingLoads = 256;
 
 /** Too many tenant loads in flight: the lookup was not started (answer 503, retry later). */
 export class TenantLookupsBusy extends Error {
@@ -48,7 +49,7 @@ export interface TenantContextLoaderOptions {
   heartbeatMs?: number;
   /** How many unknown slugs/ids are remembered (default `maxCachedMisses`). */
   maxMisses?: number;
-  /** Most loads in flight at once (default `maxPendingLoads`); past it a lookup throws `TenantLookupsBusy`. */
+  /** Most loads in flight at once (default unbounded; the receiver's: `receiverMaxPendingLoads`); past it a lookup throws `TenantLookupsBusy`. */
   maxPending?: number;
   now?: () => number;
 }
@@ -142,7 +143,7 @@ export function createTenantContextLoader(options: TenantContextLoaderOptions): 
     listen = true,
     heartbeatMs = 5_000,
     maxMisses = maxCachedMisses,
-    maxPending = maxPendingLoads,
+    maxPending = Number.POSITIVE_INFINITY,
   } = options;
   let pending = 0;
   const now = options.now ?? Date.now;
