@@ -129,6 +129,22 @@ describe('slow bodies (a body that never completes)', () => {
     }
   });
 
+  it('a body that stalls after its first burst is cut off by its pace (408 in ~2.6 s, not the 15 s deadline); its bytes are released', async () => {
+    const receiver = makeReceiver(h, { bodyLimitBytes: 64 * 1024 });
+    const server = await listen(receiver);
+    try {
+      const slow = slowPost(server.port, `/api/webhooks/${attacker.slug}/perspective`, 64 * 1024);
+      await eventually(async () => receiver.bodyBudget.held(attacker.id) === 64 * 1024 - 1);
+      const answer = await within(slow.answer, 10_000);
+      expect(answer).not.toBe('no answer');
+      expect((answer as Answer).status).toBe(408);
+      expect(receiver.bodyBudget.held()).toBe(0);
+    } finally {
+      await server.close();
+      await receiver.close();
+    }
+  });
+
   it("the server's own deadlines (main.ts options): headers that never complete are answered 408 and closed; another tenant is served meanwhile", async () => {
     const receiver = makeReceiver(h);
     const server = await listen(receiver, httpServerOptions({ REQUEST_TIMEOUT_MS: 2_000, HEADERS_TIMEOUT_MS: 1_000 }));
@@ -164,6 +180,7 @@ describe('slow bodies (a body that never completes)', () => {
       bodyBudgetPerTenantBytes: 128 * 1024,
       bodyBudgetBytes: 256 * 1024,
       bodyReadTimeoutMs: 60_000,
+      bodyReadPace: { graceMs: 60_000, bytesPerSecond: 1 },
     });
     const server = await listen(receiver);
     const slow: Array<ReturnType<typeof slowPost>> = [];
@@ -211,6 +228,7 @@ describe('slow bodies (a body that never completes)', () => {
       bodyBudgetBytes: 8 * 1024 * 1024,
       bodyBudgetPerTenantBytes: 2 * 1024 * 1024,
       bodyReadTimeoutMs: 60_000,
+      bodyReadPace: { graceMs: 60_000, bytesPerSecond: 1 },
     });
     const server = await listen(receiver);
     const sockets: ReturnType<typeof connect>[] = [];

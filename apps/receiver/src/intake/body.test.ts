@@ -57,6 +57,26 @@ describe('readBodyWithLimit', () => {
     expect(budget.held()).toBe(0);
   });
 
+  it('cuts off a body that stalls after its last burst (pace), long before the overall deadline; one that keeps its pace is read', async () => {
+    const pace = { graceMs: 100, bytesPerSecond: 1024 * 1024 };
+    const stalled = readBodyWithLimit(streamed([kib(63)], { end: false, length: 64 * 1024 }), 64 * 1024, { deadlineMs: 60_000, pace });
+    const outcome = await Promise.race([stalled, new Promise((r) => setTimeout(() => r('still waiting'), 5_000))]);
+    expect(outcome).toEqual({ ok: false, reason: 'timeout' });
+    // Chunks 50 ms apart, each buying ~60 ms more (a generous grace: timers run late on a busy machine).
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        for (let i = 0; i < 4; i++) {
+          controller.enqueue(kib(64));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        controller.close();
+      },
+    });
+    const request = new Request('http://x/', { method: 'POST', body, duplex: 'half' } as RequestInit);
+    const kept = await readBodyWithLimit(request, 1024 * 1024, { deadlineMs: 60_000, pace: { ...pace, graceMs: 1_000 } });
+    expect(kept.ok && kept.bytes.byteLength).toBe(256 * 1024);
+  });
+
   it('reads a complete body within the deadline, declared or chunked, and still refuses one past the limit', async () => {
     const lease = new BodyBudget({ totalBytes: 1024 * 1024, perTenantBytes: 1024 * 1024 }).lease('t');
     const declared = await readBodyWithLimit(streamed([kib(2), kib(2)], { length: 4096 }), 8192, { deadlineMs: 10_000, lease });

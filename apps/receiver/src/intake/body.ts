@@ -13,6 +13,12 @@ export type BodyRead =
 export interface BodyReadOptions {
   /** Longest the whole body may take to arrive (ms); past it the read stops with `timeout`. */
   deadlineMs?: number;
+  /**
+   * The pace a body must keep (within `deadlineMs`): it may take `graceMs` plus one second per
+   * `bytesPerSecond` arrived so far, else `timeout`. A provider sends its body at once; a sender holding
+   * a body open (its bytes reserved) is cut off within `graceMs` of its last burst, not at `deadlineMs`.
+   */
+  pace?: { graceMs: number; bytesPerSecond: number };
   /** Reservations for the bytes read, as they arrive; none when absent. */
   lease?: BodyLease;
 }
@@ -21,8 +27,8 @@ export interface BodyReadOptions {
  * Reads the raw body exactly once, enforcing `limit`: a declared `Content-Length` over the limit is
  * refused before reading; any body is cut off as soon as it passes the limit, and its bytes are
  * reserved on `lease` as they arrive (a declared length is a claim, not memory held). A body still
- * incomplete at `deadlineMs` is abandoned: a sender trickling bytes (or withholding the last one)
- * holds its reservation for that long at most. The caller answers and releases the lease.
+ * incomplete at `deadlineMs`, or behind its `pace`, is abandoned: a sender trickling bytes (or
+ * withholding the last one) holds its reservation that long at most. The caller answers and releases the lease.
  */
 export async function readBodyWithLimit(request: Request, limit: number, options: BodyReadOptions = {}): Promise<BodyRead> {
   let reserved = 0;
@@ -35,14 +41,25 @@ export async function readBodyWithLimit(request: Request, limit: number, options
   const reader = request.body.getReader();
   const stop = () => void reader.cancel().catch(() => {});
   let timedOut = false;
+  const started = performance.now();
+  const { deadlineMs = Number.POSITIVE_INFINITY, pace } = options;
+  /** Ms after `started` by which the body must have arrived, given `size` bytes so far. */
+  const allowedMs = (size: number) => Math.min(deadlineMs, pace ? pace.graceMs + (size * 1000) / pace.bytesPerSecond : deadlineMs);
+  let allowed = allowedMs(0);
+  let timer: NodeJS.Timeout | undefined;
   // Cancelling wakes the pending read (done); the flag tells it from a body that ended.
-  const timer =
-    options.deadlineMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          stop();
-        }, options.deadlineMs);
+  const arm = () => {
+    clearTimeout(timer);
+    if (allowed === Number.POSITIVE_INFINITY) return;
+    timer = setTimeout(
+      () => {
+        timedOut = true;
+        stop();
+      },
+      Math.max(0, started + allowed - performance.now()),
+    );
+  };
+  arm();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
@@ -70,6 +87,10 @@ export async function readBodyWithLimit(request: Request, limit: number, options
         reserved = size;
       }
       chunks.push(value);
+      if (pace && allowed < deadlineMs) {
+        allowed = allowedMs(size);
+        arm();
+      }
     }
   } finally {
     clearTimeout(timer);

@@ -47,6 +47,8 @@ export interface WebhookRouteDeps {
   rejectionBudgets: { credentialed: KeyedRateLimiter; junk: KeyedRateLimiter };
   /** Longest a request body may take to arrive (ms); past it `408 request_timeout`, nothing stored. */
   bodyReadTimeoutMs: number;
+  /** The pace a body must keep within `bodyReadTimeoutMs` (`readBodyWithLimit`). */
+  bodyReadPace: { graceMs: number; bytesPerSecond: number };
   /** Bytes of bodies held at once, process-wide and per tenant; past either `503` with `Retry-After`. */
   bodyBudget: BodyBudget;
   /**
@@ -184,15 +186,16 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     // The body's bytes are held against the tenant's share of the body budget until the answer.
     const lease = deps.bodyBudget.lease(ctx.id);
     try {
-      const body = await readBodyWithLimit(c.req.raw, deps.bodyLimitBytes, { deadlineMs: deps.bodyReadTimeoutMs, lease });
+      const body = await readBodyWithLimit(c.req.raw, deps.bodyLimitBytes, {
+        deadlineMs: deps.bodyReadTimeoutMs,
+        pace: deps.bodyReadPace,
+        lease,
+      });
       if (!body.ok) {
         if (body.reason === 'timeout') {
-          reason = `body not received within ${deps.bodyReadTimeoutMs} ms`;
+          reason = 'body not received in time (it stalled, or took longer than BODY_READ_TIMEOUT_MS)';
           c.header('Connection', 'close');
-          return finish(
-            errorResponse(c, 'request_timeout', `Request timeout: the body did not arrive within ${deps.bodyReadTimeoutMs} ms`),
-            'request_timeout',
-          );
+          return finish(errorResponse(c, 'request_timeout', 'Request timeout: the body did not arrive in time'), 'request_timeout');
         }
         if (body.reason === 'aborted') {
           // The sender went away mid-body: nobody reads this answer; it is for the access log.
