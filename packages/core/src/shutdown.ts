@@ -51,16 +51,27 @@ export function exitOnFatalErrors(log: Logger): void {
 }
 
 /**
+ * A second signal within this long of the first is the same stop delivered twice, not an operator's
+ * "now": Ctrl-C sends SIGINT to the whole process group, and the supervisor (`npm start`) forwards its
+ * own SIGTERM to each app a moment later. Exiting on that one killed in-flight jobs (run again later).
+ */
+export const repeatedSignalGraceMs = 2_000;
+
+/**
  * Installs SIGTERM/SIGINT handlers that run `closers` in order, each bounded by what is left of
- * `deadlineMs`, then exit. A second signal exits at once. Used by every long-running app; it also
- * installs `exitOnFatalErrors`.
+ * `deadlineMs`, then exit. Another signal more than `repeatedSignalGraceMs` after the first exits at
+ * once (1). Used by every long-running app; it also installs `exitOnFatalErrors`.
  */
 export function onShutdown(closers: Closer[], log: Logger, deadlineMs = 8_000): void {
   exitOnFatalErrors(log);
-  let stopping = false;
+  let stoppingSince: number | null = null;
   const stop = async (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    if (stoppingSince !== null) {
+      if (Date.now() - stoppingSince < repeatedSignalGraceMs) return;
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
     log.info({ signal }, 'shutting down');
     const deadline = Date.now() + deadlineMs;
     for (const closer of closers) {
@@ -74,6 +85,6 @@ export function onShutdown(closers: Closer[], log: Logger, deadlineMs = 8_000): 
     log.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
