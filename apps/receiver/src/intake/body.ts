@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { BodyBudgetScope, BodyLease } from './body-budget';
 
 /**
@@ -23,79 +24,103 @@ export interface BodyReadOptions {
   lease?: BodyLease;
 }
 
+/** Where a body comes from: Node's request stream (the server), or a WHATWG `Request` (`app.request()` in tests). */
+export type BodySource = Request | IncomingMessage;
+
 /**
  * Reads the raw body exactly once, enforcing `limit`: a declared `Content-Length` over the limit is
  * refused before reading; any body is cut off as soon as it passes the limit, and its bytes are
  * reserved on `lease` as they arrive (a declared length is a claim, not memory held). A body still
  * incomplete at `deadlineMs`, or behind its `pace`, is abandoned: a sender trickling bytes (or
  * withholding the last one) holds its reservation that long at most. The caller answers and releases the lease.
+ *
+ * Under the Node server the body is read from Node's own stream: `Request.body` made @hono/node-server
+ * build a real undici Request and a web stream for every delivery (~300 µs of CPU per request, profiled:
+ * it halved the receiver's throughput). One timer per read, re-armed only when it fires early (pace).
  */
-export async function readBodyWithLimit(request: Request, limit: number, options: BodyReadOptions = {}): Promise<BodyRead> {
-  let reserved = 0;
-  const declared = request.headers.get('content-length');
+export async function readBodyWithLimit(source: BodySource, limit: number, options: BodyReadOptions = {}): Promise<BodyRead> {
+  const isNode = !(source instanceof Request);
+  const declared = isNode ? (source.headers['content-length'] ?? null) : source.headers.get('content-length');
   if (declared !== null) {
     const n = Number(declared);
     if (!Number.isFinite(n) || n > limit) return { ok: false, reason: 'too_large' };
   }
-  if (!request.body) return { ok: true, bytes: new Uint8Array(0) };
-  const reader = request.body.getReader();
-  const stop = () => void reader.cancel().catch(() => {});
-  let timedOut = false;
-  const started = performance.now();
+  if (!isNode && !source.body) return { ok: true, bytes: new Uint8Array(0) };
+
   const { deadlineMs = Number.POSITIVE_INFINITY, pace } = options;
-  /** Ms after `started` by which the body must have arrived, given `size` bytes so far. */
+  /** Ms after the start by which the body must have arrived, given `size` bytes so far. */
   const allowedMs = (size: number) => Math.min(deadlineMs, pace ? pace.graceMs + (size * 1000) / pace.bytesPerSecond : deadlineMs);
-  let allowed = allowedMs(0);
-  let timer: NodeJS.Timeout | undefined;
-  // Cancelling wakes the pending read (done); the flag tells it from a body that ended.
-  const arm = () => {
-    clearTimeout(timer);
-    if (allowed === Number.POSITIVE_INFINITY) return;
-    timer = setTimeout(
-      () => {
-        timedOut = true;
-        stop();
-      },
-      Math.max(0, started + allowed - performance.now()),
-    );
-  };
-  arm();
+  const started = performance.now();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  try {
-    for (;;) {
-      let next: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        next = await reader.read();
-      } catch {
-        return { ok: false, reason: timedOut ? 'timeout' : 'aborted' };
-      }
-      const { done, value } = next;
-      if (timedOut) return { ok: false, reason: 'timeout' };
-      if (done) break;
+  let reserved = 0;
+
+  return new Promise<BodyRead>((resolve) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let stopReading: () => void = () => {};
+    const finish = (result: BodyRead) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!result.ok) stopReading();
+      resolve(result);
+    };
+    // The deadline as of now; when it fires, bytes that arrived since may have bought more time (pace).
+    const arm = (delay: number) => {
+      if (delay === Number.POSITIVE_INFINITY) return;
+      timer = setTimeout(() => {
+        const left = started + allowedMs(size) - performance.now();
+        if (left > 1) arm(Math.ceil(left));
+        else finish({ ok: false, reason: 'timeout' });
+      }, Math.ceil(delay));
+    };
+    arm(allowedMs(0));
+    const onChunk = (value: Uint8Array) => {
+      if (settled) return;
       size += value.byteLength;
-      if (size > limit) {
-        stop();
-        return { ok: false, reason: 'too_large' };
-      }
+      if (size > limit) return finish({ ok: false, reason: 'too_large' });
       if (options.lease && size > reserved) {
         const r = options.lease.reserve(size - reserved);
-        if (!r.ok) {
-          stop();
-          return { ok: false, reason: 'busy', scope: r.scope };
-        }
+        if (!r.ok) return finish({ ok: false, reason: 'busy', scope: r.scope });
         reserved = size;
       }
       chunks.push(value);
-      if (pace && allowed < deadlineMs) {
-        allowed = allowedMs(size);
-        arm();
-      }
+    };
+    const onEnd = () => finish({ ok: true, bytes: Buffer.concat(chunks, size) });
+    const onAbort = () => finish({ ok: false, reason: 'aborted' });
+
+    if (isNode) {
+      const incoming = source;
+      // Paused and detached, not destroyed: the answer (408, 413, 503) still goes out on this socket.
+      stopReading = () => {
+        incoming.off('data', onChunk);
+        incoming.pause();
+      };
+      incoming.on('data', onChunk);
+      incoming.once('end', onEnd);
+      incoming.once('error', onAbort);
+      incoming.once('aborted', onAbort);
+      incoming.once('close', () => {
+        if (!incoming.complete) onAbort();
+      });
+      return;
     }
-  } finally {
-    clearTimeout(timer);
-  }
-  return { ok: true, bytes: Buffer.concat(chunks, size) };
+    const reader = (source.body as ReadableStream<Uint8Array>).getReader();
+    stopReading = () => void reader.cancel().catch(() => {});
+    void (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (settled) return;
+          if (done) return onEnd();
+          onChunk(value);
+        }
+      } catch {
+        onAbort();
+      }
+    })();
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import {
   type AccessLine,
   createAccessLog,
@@ -186,7 +187,9 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
     // The body's bytes are held against the tenant's share of the body budget until the answer.
     const lease = deps.bodyBudget.lease(ctx.id);
     try {
-      const body = await readBodyWithLimit(c.req.raw, deps.bodyLimitBytes, {
+      // Under @hono/node-server, Node's own request stream (tests calling app.request() have none).
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      const body = await readBodyWithLimit(incoming ?? c.req.raw, deps.bodyLimitBytes, {
         deadlineMs: deps.bodyReadTimeoutMs,
         pace: deps.bodyReadPace,
         lease,
