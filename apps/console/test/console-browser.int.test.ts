@@ -130,7 +130,7 @@ describe('operator console in headless Chromium', () => {
     expect(await sys.waitForJob(tenant.id, replayed, 'completed')).toBe('completed');
     await page.reload();
     await page.waitForSelector('h1 .st-processed');
-    await page.locator('text=Funnel events: 1').first().waitFor();
+    await page.locator('text=1 funnel event(s)').first().waitFor();
     await shot(page, '08-log-detail-replayed-processed');
 
     // 7. Back in Bull Board: the replay re-ran the same job, so the queue counts one job per log (none failed).

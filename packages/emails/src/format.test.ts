@@ -44,16 +44,34 @@ describe('email formatting', () => {
 
   it('notes spend in another currency (left out of the figures), else a week pair with no spend, in the report currency', () => {
     const labels = { week: 'last week', previous: 'the week before' };
-    const yen = { spend_cents: 0, other_currencies: { jpy: { spend_cents: 500000 } } };
-    expect(adSpendNote(yen, { spend_cents: 0 }, 'gbp', labels)).toBe(
+    const none = { cost_per_lead_cents: null, cost_per_purchase_cents: null };
+    const yen = { spend_cents: 0, ...none, other_currencies: { jpy: { spend_cents: 500000 } } };
+    expect(adSpendNote(yen, { spend_cents: 0, ...none }, 'gbp', labels)).toBe(
       "Ad spend in another currency than this report's (GBP) is left out of spend, costs and ROAS: ¥500,000 last week.",
     );
     expect(adSpendNote(yen, { ...yen, other_currencies: { eur: { spend_cents: 100 }, jpy: { spend_cents: 7 } } }, 'gbp', labels)).toBe(
       "Ad spend in another currency than this report's (GBP) is left out of spend, costs and ROAS: ¥500,000 last week; €1.00 + ¥7 the week before.",
     );
-    expect(adSpendNote({ spend_cents: 0 }, { spend_cents: 0 }, 'jpy', labels)).toContain('costs per lead and per purchase read ¥0 and');
-    expect(adSpendNote({ spend_cents: 0 }, { spend_cents: 0 }, 'usd', labels)).toContain('read $0.00 and ROAS has no value.');
-    expect(adSpendNote({ spend_cents: 1 }, { spend_cents: 0 }, 'usd', labels)).toBeNull();
+    const free = { spend_cents: 0, cost_per_lead_cents: 0, cost_per_purchase_cents: 0 };
+    expect(adSpendNote(free, free, 'jpy', labels)).toContain('costs per lead and per purchase read ¥0 and');
+    expect(adSpendNote(free, free, 'usd', labels)).toContain('read $0.00 and ROAS has no value.');
+    expect(adSpendNote({ ...free, spend_cents: 1 }, free, 'usd', labels)).toBeNull();
+  });
+
+  // A new operator's first day: with no spend and no leads the cells read "—", the note "£0.00".
+  it('the no-spend note says what the cost cells show: $0.00 with leads or purchases, no value without', () => {
+    const labels = { week: 'last week', previous: 'the week before' };
+    const none = { spend_cents: 0, cost_per_lead_cents: null, cost_per_purchase_cents: null };
+    const free = { spend_cents: 0, cost_per_lead_cents: 0, cost_per_purchase_cents: 0 };
+    const start = 'No ad spend recorded for either week (Meta Ads not connected, or no ads running), so ';
+    expect(adSpendNote(none, none, 'gbp', labels)).toBe(`${start}costs per lead and per purchase and ROAS have no value.`);
+    expect(adSpendNote(free, free, 'gbp', labels)).toBe(`${start}costs per lead and per purchase read £0.00 and ROAS has no value.`);
+    // Leads but no purchase (or one week of each): each cell as it is shown.
+    expect(adSpendNote({ ...free, cost_per_purchase_cents: null }, none, 'gbp', labels)).toBe(
+      `${start}costs per lead and per purchase read £0.00 (— without leads or purchases) and ROAS has no value.`,
+    );
+    for (const note of [adSpendNote(none, none, 'gbp', labels), adSpendNote({ ...free, cost_per_lead_cents: null }, free, 'gbp', labels)])
+      expect(note).not.toMatch(/read £0\.00 and/);
   });
 
   it('lists payments in other currencies on one line, by code; none → null', () => {

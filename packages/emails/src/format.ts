@@ -22,9 +22,20 @@ export function formatOptionalCents(cents: number | null, currency = 'usd'): str
   return cents === null ? dash : formatCents(cents, currency);
 }
 
+/**
+ * `includes £497.00 in disputed payments`: the line under cash collected when part of it is under an
+ * open or lost dispute (the figure stays SPEC §7's); null when none is, so such a report reads as before.
+ */
+export function disputedLine(disputedCents: number | undefined, currency = 'usd'): string | null {
+  return disputedCents ? `includes ${formatCents(disputedCents, currency)} in disputed payments` : null;
+}
+
 /** The ad figures a note under them looks at. */
 interface AdSpend {
   spend_cents: number;
+  /** As the cost cells show them: an amount, or null (`—`, no leads / purchases). */
+  cost_per_lead_cents: number | null;
+  cost_per_purchase_cents: number | null;
   /** Spend in an ad account currency other than the report's (left out of the figures). */
   other_currencies?: Record<string, { spend_cents: number }>;
 }
@@ -43,7 +54,8 @@ function otherCurrencySpend(other: Record<string, { spend_cents: number }>): str
  * costs and ROAS have no value: the note says so, with the amounts. Else, when neither week has any
  * spend: the figures stay the ones `--format json` gives (SPEC §7: the same numbers everywhere; a cost
  * per lead is null only without leads), so a week with leads and no spend reads "$0.00" per lead, and
- * the note says why, lest a client read free leads. `labels` name the two weeks (`weekWording`).
+ * the note says why, lest a client read free leads — in the words of the cells it explains: "$0.00"
+ * where a cost is 0, no value where it is null (`—`). `labels` name the two weeks (`weekWording`).
  */
 export function adSpendNote(
   current: AdSpend,
@@ -58,7 +70,14 @@ export function adSpendNote(
   if (elsewhere.length)
     return `Ad spend in another currency than this report's (${currency.toUpperCase()}) is left out of spend, costs and ROAS: ${elsewhere.join('; ')}.`;
   if (current.spend_cents !== 0 || previous.spend_cents !== 0) return null;
-  return `No ad spend recorded for either week (Meta Ads not connected, or no ads running), so costs per lead and per purchase read ${formatCents(0, currency)} and ROAS has no value.`;
+  const costs = [current, previous].flatMap((w) => [w.cost_per_lead_cents, w.cost_per_purchase_cents]);
+  const zero = formatCents(0, currency);
+  const shown = !costs.some((c) => c !== null)
+    ? 'costs per lead and per purchase and ROAS have no value'
+    : costs.some((c) => c === null)
+      ? `costs per lead and per purchase read ${zero} (${dash} without leads or purchases) and ROAS has no value`
+      : `costs per lead and per purchase read ${zero} and ROAS has no value`;
+  return `No ad spend recorded for either week (Meta Ads not connected, or no ads running), so ${shown}.`;
 }
 
 /**

@@ -60,6 +60,38 @@ describe('weekly report email', () => {
     expect(withSpend.html).not.toContain('No ad spend recorded');
   });
 
+  // A new operator's first day: cash collected counted disputed sales with no hint (the figure is SPEC §7's).
+  it('adds one line under cash collected for the disputed part of it, and nothing at all when none is', async () => {
+    const plain = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor', tense: 'last' });
+    const zero = sampleFigures();
+    zero.revenue.disputed_cents = 0;
+    expect(await renderWeeklyReport({ figures: zero, ownerName: 'Connor', tense: 'last' })).toEqual(plain);
+    expect(plain.text).not.toContain('disputed');
+    expect(plain.html).not.toContain('disputed');
+
+    const disputed = sampleFigures();
+    disputed.revenue.disputed_cents = 49700;
+    const { html, text, subject } = await renderWeeklyReport({ figures: disputed, ownerName: 'Connor', tense: 'last' });
+    expect(subject).toBe(plain.subject);
+    expect(text).toContain(`Cash collected              $1,234,567.89\n${' '.repeat(28)}includes $497.00 in disputed payments\n`);
+    expect(text.split('\n').filter((l) => l.includes('disputed'))).toHaveLength(1);
+    expect(html.match(/includes \$497\.00 in disputed payments/g)).toHaveLength(1);
+  });
+
+  it('without the ad costs (no spend, no leads) the note says they have no value, as the cells show', async () => {
+    const f = sampleFigures();
+    const none = { spend_cents: 0, cost_per_lead_cents: null, cost_per_purchase_cents: null, roas: null, top: [] };
+    const { html, text } = await renderWeeklyReport({
+      figures: { ...f, ads: none, previous: { ...f.previous, ads: none } },
+      ownerName: 'C',
+      tense: 'last',
+    });
+    expect(text).toContain('Cost per lead               —');
+    expect(text).not.toContain('read $0.00');
+    expect(html).not.toContain('read $0.00');
+    expect(text).toContain('costs per lead and per purchase and ROAS have no value.');
+  });
+
   // issue 16: the wording follows the week shown, and counts of one are singular.
   it('says "last week" for the last full week and "this week so far" for a week still running', async () => {
     const last = await renderWeeklyReport({ figures: sampleFigures(), ownerName: 'Connor', tense: 'last' });
@@ -139,7 +171,8 @@ describe('weekly report email', () => {
     expect(buildWeeklyReportSubject(pounds, 'current')).toBe('Columnline AI weekly: Dec 28 – Jan 3 · £1,234,567.89 collected so far');
     const gbp = await renderWeeklyReport({ figures: pounds, ownerName: 'Connor', tense: 'last' });
     expect(gbp.text).toContain('Cash collected              £1,234,567.89');
-    expect(gbp.text).toContain('read £0.00 and ROAS has no value');
+    // No spend and no cost to show (the cells read —): the note says so, no "$0.00" (format.test.ts has it in pounds).
+    expect(gbp.text).toContain('costs per lead and per purchase and ROAS have no value');
     expect(gbp.html).toContain('£1,234,567.89');
     expect(`${gbp.html}${gbp.text}`).not.toMatch(/\$\d/);
   });

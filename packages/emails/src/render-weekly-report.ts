@@ -4,6 +4,7 @@ import {
   adSpendNote,
   conversionsLine,
   dash,
+  disputedLine,
   formatCents,
   formatChange,
   formatCount,
@@ -84,6 +85,10 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
     line('Recurring plan payments', money(c.recurring ?? 0)),
     line('Refunds', money(c.refund ?? 0)),
     line('Cash collected', money(f.revenue.cash_collected_cents)),
+  );
+  const disputed = disputedLine(f.revenue.disputed_cents, f.currency);
+  if (disputed) out.push(line('', disputed));
+  out.push(
     line(
       'Projected revenue',
       `${money(f.revenue.projected_cents)}  (full purchases + plan values ${money((c.payment_plan ?? 0) + (c.downpayment ?? 0))})`,

@@ -19,6 +19,8 @@ export interface WeeklyReportWeek {
     by_source: Record<string, { cash_collected_cents: number; projected_cents: number }>;
     /** Payments in other currencies (by lowercase code, in its minor units), in none of the totals. */
     other_currencies?: Record<string, { cash_collected_cents: number; payments: number }>;
+    /** The part of cash collected under an open or lost dispute; absent (or 0) when none. */
+    disputed_cents?: number;
   };
   ads: {
     spend_cents: number;

@@ -6,6 +6,7 @@ import {
   adSpendNote,
   conversionsLine,
   dash,
+  disputedLine,
   formatCents,
   formatChange,
   formatCount,
@@ -174,6 +175,7 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
   const money = (minor: number) => formatCents(minor, f.currency);
   const optionalMoney = (minor: number | null) => formatOptionalCents(minor, f.currency);
   const otherCurrencies = otherCurrenciesLine(f.revenue.other_currencies);
+  const disputed = disputedLine(f.revenue.disputed_cents, f.currency);
   const spendNote = adSpendNote(f.ads, p.ads, f.currency, w);
   const conversions = conversionsLine(f.conversions_sent, p.conversions_sent, w.previous);
   return (
@@ -252,6 +254,13 @@ export function WeeklyReport({ figures, ownerName, tense }: WeeklyReportProps) {
               <td style={{ ...s.cell, ...s.total }}>Cash collected</td>
               <td style={{ ...s.cellNum, ...s.total }}>{money(cash)}</td>
             </tr>
+            {disputed ? (
+              <tr>
+                <td style={{ ...s.cell, ...s.small }} colSpan={2}>
+                  {disputed}
+                </td>
+              </tr>
+            ) : null}
             <tr>
               <td style={s.cell}>Full purchases + payment plan values</td>
               <td style={s.cellNum}>

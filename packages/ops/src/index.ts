@@ -1,4 +1,5 @@
 export * from './filters';
+export * from './log-outcome';
 export * from './logs';
 export * from './prune';
 export * from './queues';

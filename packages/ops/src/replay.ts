@@ -8,6 +8,7 @@ import {
   type WebhookLogFilter,
   type WebhookLogRow,
   type WebhookLogSummary,
+  type WebhookStatus,
 } from '@mcb/db';
 import type { WebhookEnqueuer } from '@mcb/queue';
 import { type OperatorDatabases, withLogScope } from './logs';
@@ -163,20 +164,46 @@ export async function replayWebhookLogs(
   return summary;
 }
 
-/** Replays the given log ids (the single-log path of the console and CLI); rejected ones are skipped. */
-export async function replayWebhookLogIds(deps: ReplayDeps, ids: number[]): Promise<ReplaySummary> {
-  const started = Date.now();
+/** The given log ids that exist, oldest first, with tenant and status (statuses read under each tenant). */
+async function logsByIds(deps: OperatorDatabases, ids: number[]): Promise<Array<{ id: number; tenantId: string; status: WebhookStatus }>> {
   // Which tenant each id belongs to is the one cross-tenant lookup; the statuses are read under it.
   const owners = await findWebhookLogTenants(deps.admin.sql, ids);
-  const status = new Map<number, WebhookLogRow['status']>();
+  const status = new Map<number, WebhookStatus>();
   for (const [tenantId, tenantLogIds] of idsByTenant(owners)) {
     const found = await withLogScope(deps, tenantId, (sql) => statusesOf(sql, tenantLogIds));
     for (const r of found) status.set(r.id, r.status);
   }
-  const rows = owners.flatMap((o) => {
+  return owners.flatMap((o) => {
     const s = status.get(o.id);
     return s ? [{ id: o.id, tenantId: o.tenantId, status: s }] : [];
   });
+}
+
+/** What a replay of these log ids would do with each (`mcb replay --id … --dry-run`). Changes nothing. */
+export interface ReplayIdsPreview {
+  /** Ids a replay would reset and run again, oldest first. */
+  replayable: number[];
+  /** Ids of rejected logs: evidence, never replayed (SPEC §3). */
+  rejected: number[];
+  /** Ids that match no log, in the order given. */
+  missing: number[];
+}
+
+/** Dry run of `replayWebhookLogIds`: which ids would be replayed, which are rejected, which match no log. */
+export async function previewReplayIds(deps: OperatorDatabases, ids: number[]): Promise<ReplayIdsPreview> {
+  const rows = await logsByIds(deps, ids);
+  const found = new Set(rows.map((r) => r.id));
+  return {
+    replayable: rows.filter((r) => r.status !== 'rejected').map((r) => r.id),
+    rejected: rows.filter((r) => r.status === 'rejected').map((r) => r.id),
+    missing: [...new Set(ids)].filter((id) => !found.has(id)),
+  };
+}
+
+/** Replays the given log ids (the single-log path of the console and CLI); rejected ones are skipped. */
+export async function replayWebhookLogIds(deps: ReplayDeps, ids: number[]): Promise<ReplaySummary> {
+  const started = Date.now();
+  const rows = await logsByIds(deps, ids);
   const summary = emptySummary(rows.length, started);
   skip(
     summary,

@@ -1,5 +1,5 @@
 import { McbError } from '@mcb/core';
-import { type Database, withTenantSql } from '@mcb/db';
+import { type Database, disputedPaymentStatuses, withTenantSql } from '@mcb/db';
 import { type FunnelEventType, funnelEventTypes, type PaymentCategory, paymentCategories } from '@mcb/sources';
 import { parseTenantConfig } from '@mcb/tenancy';
 import type { TransactionSql } from 'postgres';
@@ -77,6 +77,11 @@ export interface ReportRevenue {
   by_source: Record<string, SourceRevenue>;
   /** Payments in other currencies, by lowercase code; absent when there are none. */
   other_currencies?: Record<string, OtherCurrencyRevenue>;
+  /**
+   * The part of `cash_collected_cents` that is payments under an open or lost dispute (status `disputed`
+   * or `dispute_lost`): still counted (SPEC §7), said apart because it may go back. Absent when 0.
+   */
+  disputed_cents?: number;
 }
 
 export interface TopAd {
@@ -161,6 +166,8 @@ interface PaymentRow {
   /** Lowercase. */
   currency: string;
   cents: number;
+  /** Of `cents`, the payments under an open or lost dispute. */
+  disputed: number;
   n: number;
 }
 
@@ -236,7 +243,8 @@ async function queryPeople(tx: TransactionSql, tenantId: string, week: WeekWindo
 async function queryPayments(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<PaymentRow[]> {
   const rows = await tx<PaymentRow[]>`
     select case when paid_at >= ${week.start} then 0 else 1 end as w, source, category, lower(currency) as currency,
-           sum(amount_cents)::bigint as cents, count(*)::int as n
+           sum(amount_cents)::bigint as cents, count(*)::int as n,
+           coalesce(sum(amount_cents) filter (where status = any(${[...disputedPaymentStatuses]}::text[])), 0)::bigint as disputed
     from payments
     where tenant_id = ${tenantId} and paid_at >= ${prev.start} and paid_at < ${week.end} and status <> 'failed'
     group by 1, 2, 3, 4
@@ -324,6 +332,7 @@ function buildWeek(
   const byCategory = zeroed(paymentCategories);
   const bySource: Record<string, SourceRevenue> = {};
   const otherRevenue: Record<string, OtherCurrencyRevenue> = {};
+  let disputed = 0;
   for (const row of payments) {
     if (row.w !== w) continue;
     if (row.currency !== currency) {
@@ -339,6 +348,7 @@ function buildWeek(
     bySource[row.source] = source;
     if (cashCategories.includes(row.category)) source.cash_collected_cents += row.cents;
     if (projectedCategories.includes(row.category)) source.projected_cents += row.cents;
+    if (cashCategories.includes(row.category)) disputed += Number(row.disputed);
   }
   const sources = Object.values(bySource);
   const cash = sources.reduce((sum, s) => sum + s.cash_collected_cents, 0);
@@ -388,6 +398,7 @@ function buildWeek(
       by_category: byCategory,
       by_source: bySource,
       ...(Object.keys(otherRevenue).length ? { other_currencies: otherRevenue } : {}),
+      ...(disputed !== 0 ? { disputed_cents: disputed } : {}),
     },
     ads: {
       spend_cents: spendCents,

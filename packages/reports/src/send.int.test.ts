@@ -266,7 +266,7 @@ describe('sendWeeklyReport sends only a week that has ended (SPEC §7: a full we
           }).catch((e: unknown) => e);
           expect(future).toBeInstanceOf(WeekNotEnded);
           expect((future as Error).message).toBe(
-            `Week 2026-11-02 – 2026-11-08 (America/New_York) has not started: it ends Mon 2026-11-09 00:00 America/New_York. Only a full week is sent; to look at it: mcb report preview ${tenant.slug} --week 2026-11-02`,
+            `Week 2026-11-02 – 2026-11-08 (America/New_York) has not started: it ends Mon 2026-11-09 00:00 America/New_York. Only a full week is sent.`,
           );
         }
       }

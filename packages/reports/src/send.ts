@@ -2,6 +2,7 @@ import { type Logger, McbError } from '@mcb/core';
 import { type Database, type ReportRunRow, type TenantRow, toTenant, withTenantSql } from '@mcb/db';
 import { renderWeeklyReport } from '@mcb/emails';
 import { parseTenantConfig } from '@mcb/tenancy';
+import { DateTime } from 'luxon';
 import { computeReportFigures, type ReportFigures } from './figures';
 import type { Delivery, Mailer } from './mailer';
 import { localMinute, previousFullWeek, reportDueAt, type WeekWindow, weekContaining, weekHasEnded, weekTense } from './week';
@@ -62,11 +63,12 @@ export class WeekNotEnded extends McbError {
   readonly dueAt: Date;
   constructor(slug: string, week: WeekWindow, now: Date, schedule?: string) {
     const started = now.getTime() >= week.start.getTime();
+    // A week not started has nothing to preview either (`assertWeekStarted`): only the running one is pointed at.
     super(
       'bad_request',
       `Week ${week.weekStart} – ${week.weekEnd} (${week.timezone}) ${started ? 'has not ended' : 'has not started'}: ` +
-        `it ends ${localMinute(week.end, week.timezone)}. Only a full week is sent; ` +
-        `to ${started ? 'see it so far' : 'look at it'}: mcb report preview ${slug} --week ${week.weekStart}`,
+        `it ends ${localMinute(week.end, week.timezone)}. Only a full week is sent` +
+        (started ? `; to see it so far: mcb report preview ${slug} --week ${week.weekStart}` : '.'),
     );
     this.slug = slug;
     this.weekStart = week.weekStart;
@@ -79,6 +81,21 @@ export class WeekNotEnded extends McbError {
     }
     this.dueAt = dueAt;
   }
+}
+
+/**
+ * Refuses a week that has not started in the tenant's zone (`mcb report preview`): its figures are all
+ * zero and its email would read "Here is how the week of … went … $0.00 (-100% vs the week before)".
+ * The running week is allowed (it reads "this week so far"); the message points at it. Code `bad_request`.
+ */
+export function assertWeekStarted(slug: string, week: WeekWindow, now: Date = new Date()): void {
+  if (now.getTime() >= week.start.getTime()) return;
+  const running = weekContaining(DateTime.fromJSDate(now, { zone: week.timezone }).toISODate() as string, week.timezone);
+  throw new McbError(
+    'bad_request',
+    `Week ${week.weekStart} – ${week.weekEnd} (${week.timezone}) has not started: it starts ${localMinute(week.start, week.timezone)}. ` +
+      `Nothing to preview yet; this week so far: mcb report preview ${slug} --week ${running.weekStart}`,
+  );
 }
 
 /** Idempotency key of one tenant's weekly report (Resend dedupes on it for 24 h). */

@@ -53,6 +53,23 @@ export function checkMetaCredentials(
 }
 
 /**
+ * ManyChat without an `api_key`: warned, not refused. The worker needs the key only for a delivery that
+ * carries a bare `subscriber_id` (it fetches the subscriber from ManyChat's API, SPEC §4) and fails such a
+ * delivery without it; a delivery carrying the whole subscriber works without it, so a tenant may
+ * rightly have none.
+ */
+export function manyChatApiKeyWarning(slug: string): string {
+  return (
+    `warning: manychat has no api_key: deliveries carrying only a subscriber_id fail (the worker fetches the subscriber from ManyChat with it); ` +
+    `full subscriber bodies work. Add it: mcb integration set ${slug} manychat --credentials '{"api_key":"…"}'`
+  );
+}
+
+/** Whether credentials (as given, or as a masked view shows them) hold a non-empty ManyChat `api_key`. */
+const hasApiKey = (credentials: Record<string, unknown> | undefined) =>
+  typeof credentials?.api_key === 'string' && credentials.api_key !== '';
+
+/**
  * What an active integration's gaps mean for its deliveries, one `warning:` line each, with the command
  * that closes the gap (never a secret: the view is masked).
  */
@@ -105,10 +122,12 @@ export function registerIntegrationCommands(program: Command): void {
         const keyring = keyringFromEnv(env);
         const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
         if (opts.locationId && parseProvider(provider) !== 'ghl') throw new Error('--location-id applies to the ghl provider only');
-        const { result, locations, state } = await withAdminDatabase(env, async (admin) => {
+        const { result, locations, state, missingApiKey } = await withAdminDatabase(env, async (admin) => {
           const named = parseProvider(provider);
-          const exists = (await listIntegrations(admin, keyring, slug)).some((i) => i.provider === named);
-          checkMetaCredentials(slug, named, credentials, exists);
+          const existing = (await listIntegrations(admin, keyring, slug)).find((i) => i.provider === named);
+          checkMetaCredentials(slug, named, credentials, existing !== undefined);
+          // Without --credentials the stored ones are kept (their view is masked: a key shows as dots).
+          const missingApiKey = named === 'manychat' && !hasApiKey(credentials ?? existing?.credentials);
           // One transaction: a location another tenant holds refuses the command and nothing changes.
           const result = await setIntegration(admin, keyring, {
             slug,
@@ -118,9 +137,9 @@ export function registerIntegrationCommands(program: Command): void {
             ghlLocationIds: opts.locationId,
           });
           const state = (await webhookIntegrationStates(admin, slug))[result.provider];
-          if (result.provider !== 'ghl') return { result, locations: null, state };
+          if (result.provider !== 'ghl') return { result, locations: null, state, missingApiKey };
           const tenant = result.tenant ?? (await getTenantBySlug(admin, slug));
-          return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids, state };
+          return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids, state, missingApiKey };
         });
         // setIntegration refuses a webhook source that could verify no delivery; GHL may go without a
         // secret when it has a location (HighLevel-signed deliveries only): say what that leaves out.
@@ -137,6 +156,7 @@ export function registerIntegrationCommands(program: Command): void {
             `No GHL webhook secret: workflow webhooks (unsigned) get 401 until you add one (mcb integration set ${slug} ghl --webhook-secret).\n`,
           );
         if (result.generatedSecret) printGenerated(slug, result.provider, result.generatedSecret);
+        if (missingApiKey) process.stderr.write(`${manyChatApiKeyWarning(slug)}\n`);
       },
     );
 

@@ -1,6 +1,5 @@
-import { formatMoney } from '@mcb/core';
 import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
-import { describeEmptyLogSearch, openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
+import { describeEmptyLogSearch, describeLogOutcome, describeLogStatus, openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withOperatorDatabases } from '../env';
 import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
@@ -25,7 +24,7 @@ export function formatLogTable(items: WebhookLogSummary[], withTenant = false): 
     ...(withTenant ? [l.tenantSlug] : []),
     l.source,
     clip(l.eventType, 40),
-    l.status,
+    describeLogStatus(l),
     String(l.attempts),
     clip(l.errorMessage?.replace(/\s+/g, ' ') ?? null, 60),
   ]);
@@ -114,15 +113,14 @@ export function registerLogsCommands(program: Command): void {
         }
         const p = (value: unknown) => printable(String(value));
         const lines = [
-          `log ${log.id}  ${p(log.status)}  (tenant ${p(log.tenantSlug)}, ${p(log.source)}, ${log.eventType === null ? 'no event type' : p(log.eventType)})`,
+          `log ${log.id}  ${p(describeLogStatus(log))}  (tenant ${p(log.tenantSlug)}, ${p(log.source)}, ${log.eventType === null ? 'no event type' : p(log.eventType)})`,
           `dedupe key  ${p(log.dedupeKey)}`,
           // Intake writes a row once (ADR 0010): `enqueued_at` is set only by a replay (and on older rows).
           `received    ${time(log.receivedAt)}${log.enqueuedAt ? `   enqueued ${time(log.enqueuedAt)}` : ''}   processed ${time(log.processedAt) || '-'}`,
           `attempts    ${log.attempts}`,
           ...(log.errorMessage ? [`error       ${p(log.errorMessage)}`] : []),
           `contact     ${log.contact ? p(log.contact.id) : '-'}`,
-          `produced    ${log.funnelEvents.length} funnel event(s): ${log.funnelEvents.map((e) => p(e.event_type)).join(', ') || '-'}`,
-          `            ${log.payments.length} payment(s): ${log.payments.map((x) => p(`${x.category} ${formatMoney(Number(x.amount_cents), String(x.currency))}`)).join(', ') || '-'}`,
+          ...describeLogOutcome(log).map((line, i) => `${i === 0 ? 'produced' : ''}`.padEnd(12) + p(line)),
           'headers (redacted):',
           printableJson(log.headers),
           ...(log.payload !== null

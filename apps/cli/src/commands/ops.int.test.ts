@@ -284,3 +284,88 @@ describe('--format json and --json', () => {
     }
   });
 });
+
+// A new operator's first day: an open Stripe dispute was invisible in every readable view, and the
+// cash collected counted the disputed sale with no hint.
+describe('mcb log / stats: disputed payments', () => {
+  it('shows a payment’s status when it is not plain paid, the status changes a log made, and the disputed part of cash collected', async () => {
+    const slug = `ops-dispute-${randomBytes(4).toString('hex')}`;
+    const [t] = await admin.sql<{ id: string }[]>`
+      insert into tenants (slug, name, config) values (${slug}, 'Disputes', ${admin.sql.json({ currency: 'gbp' })}) returning id`;
+    const log = async (eventType: string, key: string) =>
+      (
+        await admin.sql<{ id: number }[]>`
+          insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, status, processed_at)
+          values (${t!.id}, 'stripe', ${eventType}, ${key}, '{}'::jsonb, '{}'::jsonb, 'processed', now())
+          returning id`
+      )[0]!.id;
+    const sale = await log('checkout.session.completed', 'evt_sale');
+    const other = await log('checkout.session.completed', 'evt_other');
+    const dispute = await log('charge.dispute.created', 'evt_dispute');
+    await admin.sql`
+      insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, currency, status, paid_at,
+                            webhook_log_id, stripe_payment_intent_id)
+      values (${t!.id}, 'cs_sale', 'stripe', 'buy_in_full', 'full_purchase', 49700, 'gbp', 'disputed', now(), ${sale}, 'pi_sale'),
+             (${t!.id}, 'cs_other', 'stripe', 'buy_in_full', 'deposit', 10000, 'gbp', 'paid', now(), ${other}, 'pi_other')`;
+    await admin.sql`
+      insert into payment_status_changes (tenant_id, payment_ref, webhook_log_id, status, occurred_at)
+      values (${t!.id}, 'pi:pi_sale', ${dispute}, 'disputed', now())`;
+
+    const saleLog = await mcb('log', String(sale));
+    expect(saleLog).toMatchObject({ code: 0, stderr: '' });
+    expect(saleLog.stdout).toContain('            1 payment(s): full_purchase £497.00 disputed\n');
+    // A plain paid payment reads as before.
+    expect((await mcb('log', String(other))).stdout).toContain('            1 payment(s): deposit £100.00\n');
+    const disputeLog = await mcb('log', String(dispute));
+    expect(disputeLog.stdout).toContain('produced    0 funnel event(s): -\n            0 payment(s): -\n');
+    expect(disputeLog.stdout).toContain('            1 payment status change(s): pi:pi_sale → disputed\n');
+    // The JSON has them too.
+    expect(JSON.parse((await mcb('log', String(dispute), '--json')).stdout).paymentStatusChanges).toEqual([
+      expect.objectContaining({ payment_ref: 'pi:pi_sale', status: 'disputed' }),
+    ]);
+
+    // The figure is SPEC §7's (the disputed sale is in it); the hint says how much of it is disputed.
+    const stats = await mcb('stats', '--tenant', slug, '--since', '2h');
+    expect(stats.stdout).toMatch(new RegExp(`^${slug}\\s.*\\s£597\\.00 \\(includes £497\\.00 in disputed payments\\)\\s`, 'm'));
+    const j = JSON.parse((await mcb('stats', '--tenant', slug, '--since', '2h', '--json')).stdout);
+    expect(j.tenants[0]).toMatchObject({ revenueCents: 59700, disputedCents: 49700 });
+    // A lost dispute is still in the figure, and still in the hint.
+    await admin.sql`update payments set status = 'dispute_lost' where tenant_id = ${t!.id} and payment_event_id = 'cs_sale'`;
+    expect((await mcb('stats', '--tenant', slug, '--since', '2h')).stdout).toContain('£597.00 (includes £497.00 in disputed payments)');
+    expect((await mcb('log', String(sale))).stdout).toContain('1 payment(s): full_purchase £497.00 dispute_lost\n');
+  });
+});
+
+// A job waiting to retry read "failed" like one that gave up.
+describe('mcb log / logs / stats: a failed log that will retry', () => {
+  it('says "failed, will retry at <time>" apart from a final failure', async () => {
+    const slug = `ops-retry-${randomBytes(4).toString('hex')}`;
+    const [t] = await admin.sql<{ id: string }[]>`insert into tenants (slug, name) values (${slug}, 'Retry') returning id`;
+    const retryAt = new Date(Date.now() + 60_000);
+    const insert = (key: string, at: Date | null) =>
+      admin.sql<{ id: number }[]>`
+        insert into webhook_logs (tenant_id, source, event_type, dedupe_key, headers, payload, status, error_message, attempts, retry_at, processed_at)
+        values (${t!.id}, 'manychat', 'contact_created', ${key}, '{}'::jsonb, '{}'::jsonb, 'failed',
+                ${at ? 'ManyChat getInfo failed: HTTP 500 (attempt 2, will retry)' : 'ManyChat getInfo failed: HTTP 500'}, 2, ${at}, now())
+        returning id`.then((r) => r[0]!.id);
+    const waiting = await insert('retry_1', retryAt);
+    const gaveUp = await insert('retry_2', null);
+    const shown = retryAt
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
+
+    const one = await mcb('log', String(waiting));
+    expect(one.stdout).toContain(`log ${waiting}  failed, will retry at ${shown}  (tenant ${slug}, manychat, contact_created)`);
+    expect((await mcb('log', String(gaveUp))).stdout).toContain(`log ${gaveUp}  failed  (tenant ${slug}`);
+
+    const list = await mcb('logs', slug);
+    expect(list.stdout).toMatch(new RegExp(`^${waiting}\\s.*\\sfailed, will retry at ${shown}\\s+2\\s`, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^${gaveUp}\\s.*\\sfailed\\s+2\\s`, 'm'));
+
+    const stats = await mcb('stats', '--tenant', slug, '--since', '2h');
+    expect(stats.stdout).toMatch(new RegExp(`^${slug}\\s+yes\\s+2\\s+0\\s+2 \\(1 will retry\\)\\s`, 'm'));
+    const j = JSON.parse((await mcb('stats', '--tenant', slug, '--since', '2h', '--json')).stdout);
+    expect(j.tenants[0]).toMatchObject({ logs: { failed: 2 }, failedWillRetry: 1 });
+  });
+});

@@ -75,6 +75,8 @@ describe('mcb replay never processes rejected rows', () => {
     expect(run.stdout).toContain('No log to replay (3 matched).');
     expect(await statuses(rejected)).toEqual(['rejected', 'rejected', 'rejected']);
     const byId = await mcb('replay', '--id', String(rejected[0]));
+    // Nothing given by --id could be replayed: exit 1 (a new operator read exit 0 as done).
+    expect(byId.code).toBe(1);
     expect(byId.stdout).toContain('Replayed 0 of 1 log(s)');
     expect(byId.stdout).toContain(
       `rejected: refused at intake (authentication or an invalid body), kept as evidence and never replayed: #${rejected[0]}`,
@@ -106,6 +108,39 @@ describe('mcb replay never processes rejected rows', () => {
     expect(run.stdout).toContain('Skipped 60 (60 rejected):');
     expect(run.stdout).toMatch(/never replayed: (#\d+ ){49}#\d+ and 10 more\n/);
     expect(run.stdout).toContain(`See the rejected ones with: mcb logs ${tenant.slug} --status rejected --source perspective --since 1h`);
+  });
+});
+
+// A new operator's first day: `--id` of a rejected log said only "1 log id(s) given; dry run: nothing
+// enqueued", and the replay itself replayed 0 and exited 0.
+describe('mcb replay --id says what it will do with each id', () => {
+  it('a rejected log: the dry run says it is rejected and never replayed, and both exit 1', async () => {
+    const [rejected] = await insertLogs('rejected', 1, 'ghl');
+    const dry = await mcb('replay', '--id', String(rejected), '--dry-run');
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain(
+      `Log ${rejected} is rejected: refused at intake (authentication or an invalid body), kept as evidence and never replayed (SPEC §3).\n`,
+    );
+    expect(dry.stdout).toContain('0 log(s) would be replayed (dry run: nothing enqueued).\n');
+    expect(dry.stderr).toBe('Nothing to replay: no log given by --id can be replayed\n');
+    const run = await mcb('replay', '--id', String(rejected));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('Nothing to replay: no log given by --id can be replayed\n');
+    expect(await statuses([rejected!])).toEqual(['rejected']);
+  });
+
+  it('a mix: names the rejected and unknown ids, replays the others, exits 0', async () => {
+    const [failed] = await insertLogs('failed', 1, 'ghl');
+    const [rejected] = await insertLogs('rejected', 1, 'ghl');
+    const dry = await mcb('replay', '--id', String(failed), String(rejected), '999999999', '--dry-run');
+    expect(dry).toMatchObject({ code: 0, stderr: '' });
+    expect(dry.stdout).toContain(`Log ${rejected} is rejected:`);
+    expect(dry.stdout).toContain('No webhook log 999999999.\n');
+    expect(dry.stdout).toContain('1 log(s) would be replayed (dry run: nothing enqueued).\n');
+    expect(await statuses([failed!])).toEqual(['failed']);
+    const unknown = await mcb('replay', '--id', '999999999');
+    expect(unknown).toMatchObject({ code: 1, stderr: 'Nothing to replay: no log given by --id can be replayed\n' });
+    expect(unknown.stdout).toContain('No webhook log 999999999.\n');
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   previewReplay,
+  previewReplayIds,
   type ReplaySummary,
   replayConfirmThreshold,
   replaySkipReasons,
@@ -57,6 +58,17 @@ export function describeSummary(s: ReplaySummary, opts: ReplayOptions = {}): str
   return `${lines.join('\n')}\n`;
 }
 
+/** When nothing given by `--id` can be replayed: the command fails (exit 1) after saying why for each id. */
+const nothingReplayableById = 'Nothing to replay: no log given by --id can be replayed';
+
+/** One line per id a replay by id leaves alone: a rejected log (evidence, SPEC §3), an id that matches no log. */
+function describeUnreplayableIds(preview: { rejected: number[]; missing: number[] }): string {
+  return [
+    ...preview.rejected.map((id) => `Log ${id} is rejected: ${replaySkipReasons.rejected.replace(/^rejected: /, '')} (SPEC §3).\n`),
+    ...preview.missing.map((id) => `No webhook log ${id}.\n`),
+  ].join('');
+}
+
 /** Rows reset but not enqueued because Redis could not be reached: one line on stderr saying which Redis and why. */
 function warnNotEnqueued(summary: ReplaySummary, queue: CliQueue): void {
   const line = queue.problemLine();
@@ -106,12 +118,19 @@ export function registerReplayCommands(program: Command): void {
               if (!/^\d{1,15}$/.test(x)) throw new Error(`Invalid log id: ${x}`);
               return Number(x);
             });
+            const preview = await previewReplayIds(dbs, ids);
             if (opts.dryRun) {
-              process.stdout.write(`${ids.length} log id(s) given; dry run: nothing enqueued.\n`);
+              process.stdout.write(
+                `${describeUnreplayableIds(preview)}${preview.replayable.length} log(s) would be replayed (dry run: nothing enqueued).\n`,
+              );
+              if (preview.replayable.length === 0) throw new Error(nothingReplayableById);
               return;
             }
             if (!(await confirmBulk(ids.length, opts))) return void process.stdout.write('Nothing replayed.\n');
-            report(await replayWebhookLogIds({ ...dbs, enqueuer }, ids));
+            process.stdout.write(describeUnreplayableIds({ rejected: [], missing: preview.missing }));
+            const summary = await replayWebhookLogIds({ ...dbs, enqueuer }, ids);
+            report(summary);
+            if (summary.replayed === 0 && summary.notEnqueued === 0) throw new Error(nothingReplayableById);
             return;
           }
           const filter = await resolveLogFilter(dbs.admin, {

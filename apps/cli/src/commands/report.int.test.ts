@@ -156,16 +156,19 @@ describe('mcb report send', () => {
     expect(mine[0]?.body).toMatchObject({ to: ['leila@example.com'], from: 'Reports <reports@example.com>' });
   });
 
-  it('refuses a week that has not ended (running or future): one line, exit 1, no run, no email; preview still shows it; the last full week sends', async () => {
+  it('refuses a week that has not ended (running or future): one line, exit 1, no run, no email; preview shows the running week, refuses a future one; the last full week sends', async () => {
     const zone = 'America/Los_Angeles';
     const plusDays = (date: string, days: number) =>
       new Date(Date.parse(`${date}T12:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(new Date());
     const running = weekContaining(today, zone);
     const future = weekContaining(plusDays(running.weekStart, 9), zone);
+    // A week not started has nothing to preview either: the refusal no longer sends the operator there.
     const refusal = (w: typeof running, started: boolean) =>
       `Week ${w.weekStart} – ${w.weekEnd} (${zone}) ${started ? 'has not ended' : 'has not started'}: it ends Mon ${plusDays(w.weekEnd, 1)} 00:00 ${zone}. ` +
-      `Only a full week is sent; to ${started ? 'see it so far' : 'look at it'}: mcb report preview ${slug} --week ${w.weekStart}\n`;
+      (started
+        ? `Only a full week is sent; to see it so far: mcb report preview ${slug} --week ${w.weekStart}\n`
+        : 'Only a full week is sent.\n');
 
     const saved = process.env.RESEND_API_KEY;
     try {
@@ -194,11 +197,20 @@ describe('mcb report send', () => {
     expect(fake.requests.filter((r) => weeks.some((w) => r.headers['idempotency-key'] === `weekly-report/${slug}/${w}`))).toEqual([]);
     for (const w of weeks) await expect(access(join(dir, 'outbox', slug, `${w}.html`))).rejects.toThrow(/ENOENT/);
 
-    // Preview still shows the running week (so far) and the week ahead.
+    // Preview still shows the running week (so far); a week ahead it refuses as send does (it read
+    // "Here is how the week of … went … $0.00 (-100% vs the week before)").
     const preview = await mcb('report', 'preview', slug, '--week', today, '--format', 'json');
     expect(preview.code).toBe(0);
     expect(JSON.parse(preview.stdout).period).toMatchObject({ start_date: running.weekStart, end_date: running.weekEnd });
-    expect((await mcb('report', 'preview', slug, '--week', future.weekStart, '--format', 'text')).code).toBe(0);
+    for (const format of ['text', 'html', 'json']) {
+      expect(await mcb('report', 'preview', slug, '--week', future.weekEnd, '--format', format), format).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          `Week ${future.weekStart} – ${future.weekEnd} (${zone}) has not started: it starts Mon ${future.weekStart} 00:00 ${zone}. ` +
+          `Nothing to preview yet; this week so far: mcb report preview ${slug} --week ${running.weekStart}\n`,
+      });
+    }
 
     // The week that has ended still sends: by default, once.
     const last = previousFullWeek(new Date(), 'America/Los_Angeles');

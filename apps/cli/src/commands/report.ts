@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { McbError } from '@mcb/core';
 import { createDatabase, type Database } from '@mcb/db';
 import {
+  assertWeekStarted,
   buildWeeklyReport,
   createReportMailer,
   loadReportTenant,
@@ -62,7 +63,10 @@ export function registerReportCommands(program: Command): void {
   const preview = report
     .command('preview <slug>')
     .description('Render a tenant’s weekly report without sending it (default: the last full week in the tenant’s zone)')
-    .option('--week <date>', 'any date (YYYY-MM-DD) of the week to report, Monday–Sunday in the tenant’s zone')
+    .option(
+      '--week <date>',
+      'any date (YYYY-MM-DD) of the week to report, Monday–Sunday in the tenant’s zone; the running week reads "so far", a week not started is refused',
+    )
     .option('--out <file>', 'write to this file instead of stdout');
   addFormatOptions(
     preview,
@@ -73,6 +77,8 @@ export function registerReportCommands(program: Command): void {
     const format = resolveFormat(opts, formats, 'html');
     await withReportTenant(slug, async (database, tenant) => {
       const week = resolveReportWeek(tenant, opts.week);
+      // The running week renders "so far"; one not started has nothing to show (send refuses it too).
+      assertWeekStarted(slug, week);
       const rendered = await buildWeeklyReport(database, tenant, week);
       const body = format === 'json' ? `${JSON.stringify(rendered.figures, null, 2)}\n` : format === 'text' ? rendered.text : rendered.html;
       if (opts.out) {

@@ -7,13 +7,30 @@ import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from
 import { printableJson } from '../output';
 import { formatTable } from '../table';
 
-/** `£25.00`, or `£25.00 (+ $12.00 + ¥5,000)` with payments in other currencies than the tenant's (never summed into it). */
+/** `(includes £497.00 in disputed payments)` for the disputed part of a cash figure, by currency; empty when none is. */
+function disputedHint(disputed: Map<string, number>): string {
+  const parts = [...disputed]
+    .filter(([, minor]) => minor !== 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([code, minor]) => formatCents(minor, code));
+  return parts.length ? ` (includes ${parts.join(' + ')} in disputed payments)` : '';
+}
+
+/**
+ * `£25.00`, or `£25.00 (+ $12.00 + ¥5,000)` with payments in other currencies than the tenant's (never
+ * summed into it); then, when any of it is under an open or lost dispute, `(includes £497.00 in disputed
+ * payments)` — the figure stays SPEC §7's cash collected.
+ */
 function cashCollected(s: TenantStats): string {
   const others = Object.entries(s.revenueOtherCurrencies)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([code, minor]) => formatCents(minor, code));
-  return `${formatCents(s.revenueCents, s.currency)}${others.length ? ` (+ ${others.join(' + ')})` : ''}`;
+  const disputed = new Map([[s.currency, s.disputedCents], ...Object.entries(s.disputedOtherCurrencies)]);
+  return `${formatCents(s.revenueCents, s.currency)}${others.length ? ` (+ ${others.join(' + ')})` : ''}${disputedHint(disputed)}`;
 }
+
+/** Failed logs, and how many of them will retry: `3 (1 will retry)`; the rest gave up. */
+const failedCount = (failed: number, willRetry: number) => (willRetry ? `${failed} (${willRetry} will retry)` : String(failed));
 
 /** Cash of every tenant, summed per currency (those with any): `$2,500.00 + £25.00`; `0` when none in several currencies. */
 function cashCollectedTotal(stats: TenantStats[]): string {
@@ -27,7 +44,12 @@ function cashCollectedTotal(stats: TenantStats[]): string {
   const shown = all.filter(([, minor]) => minor !== 0);
   // Nothing collected: in the one currency every tenant reports in, else a bare 0 (no currency to pick).
   if (shown.length === 0) return all.length === 1 ? formatCents(0, (all[0] as [string, number])[0]) : '0';
-  return shown.map(([code, minor]) => formatCents(minor, code)).join(' + ');
+  const disputed = new Map<string, number>();
+  for (const s of stats) {
+    for (const [code, minor] of [[s.currency, s.disputedCents] as const, ...Object.entries(s.disputedOtherCurrencies)])
+      disputed.set(code, (disputed.get(code) ?? 0) + minor);
+  }
+  return `${shown.map(([code, minor]) => formatCents(minor, code)).join(' + ')}${disputedHint(disputed)}`;
 }
 
 const time = (d: Date | null) =>
@@ -85,7 +107,7 @@ export function registerStatsCommands(program: Command): void {
           s.isActive ? 'yes' : 'no',
           String(s.logs.received),
           String(s.logs.processed),
-          String(s.logs.failed),
+          failedCount(s.logs.failed, s.failedWillRetry),
           String(s.logs.ignored),
           String(s.logs.rejected),
           String(s.logs.pending),
@@ -104,7 +126,10 @@ export function registerStatsCommands(program: Command): void {
             '',
             total((s) => s.logs.received),
             total((s) => s.logs.processed),
-            total((s) => s.logs.failed),
+            failedCount(
+              stats.reduce((n, s) => n + s.logs.failed, 0),
+              stats.reduce((n, s) => n + s.failedWillRetry, 0),
+            ),
             total((s) => s.logs.ignored),
             total((s) => s.logs.rejected),
             total((s) => s.logs.pending),

@@ -2,6 +2,8 @@ import { McbError } from '@mcb/core';
 import { type Database, decodeLogCursor, type WebhookLogPage, webhookStatuses } from '@mcb/db';
 import {
   describeEmptyLogSearch,
+  describeLogOutcome,
+  describeLogStatus,
   listTenantRefs,
   openLog,
   replaySkipReasons,
@@ -171,16 +173,17 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
           <div class="grid">
             <b>tenant</b><span>${log.tenantSlug} (${log.tenantName})</span> <b>source</b><span>${log.source}</span>
             <b>event type</b><span>${log.eventType ?? ''}</span> <b>dedupe key</b><span>${log.dedupeKey}</span>
-            <b>status</b><span>${log.status}</span> <b>attempts</b><span>${log.attempts}</span>
+            <b>status</b><span>${describeLogStatus(log)}</span> <b>attempts</b><span>${log.attempts}</span>
             <b>received</b><span>${time(log.receivedAt)}</span> <b>enqueued</b><span>${time(log.enqueuedAt)}</span>
             <b>processed</b><span>${time(log.processedAt)}</span> <b>error</b><span class="error-text">${log.errorMessage ?? ''}</span>
           </div>
           <h2>Produced</h2>
           <p>Contact: ${log.contact ? html`<code>${String(log.contact.id)}</code>` : 'none'}</p>
           ${log.contact ? html`<pre>${json(log.contact)}</pre>` : ''}
-          <p>Funnel events: ${log.funnelEvents.length} · Payments: ${log.payments.length}</p>
+          <p id="outcome">${describeLogOutcome(log).map((line, i) => html`${i ? html`<br />` : ''}${line}`)}</p>
           ${log.funnelEvents.length ? html`<pre>${json(log.funnelEvents)}</pre>` : ''}
           ${log.payments.length ? html`<pre>${json(log.payments)}</pre>` : ''}
+          ${log.paymentStatusChanges.length ? html`<pre id="payment-status-changes">${json(log.paymentStatusChanges)}</pre>` : ''}
           <h2>Sent to Meta (Conversions API)</h2>
           <p>${
             log.capiSends.length

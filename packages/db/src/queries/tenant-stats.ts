@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { disputedPaymentStatuses } from '../schema/payments';
 
 /** Per-tenant operating and business figures over `[since, until)`. Money in integer minor units of `currency`. */
 export interface TenantStats {
@@ -12,6 +13,8 @@ export interface TenantStats {
    * are counted apart so they cannot inflate it.
    */
   logs: { received: number; pending: number; processed: number; failed: number; ignored: number; rejected: number };
+  /** Of `logs.failed`, those with a retry still pending (`retry_at` set): they will run again; the rest gave up. */
+  failedWillRetry: number;
   /** Logs accepted and not yet picked up by a worker (status `received`), all time: the backlog. */
   waiting: number;
   /**
@@ -32,6 +35,13 @@ export interface TenantStats {
   revenueCents: number;
   /** The same sum of payments in other currencies, by lowercase code (minor units of each); `{}` when none. */
   revenueOtherCurrencies: Record<string, number>;
+  /**
+   * How much of `revenueCents` is payments under an open or lost dispute (`disputedPaymentStatuses`):
+   * counted in cash collected as SPEC §7 defines it, shown apart so a reader knows it may go back.
+   */
+  disputedCents: number;
+  /** The same of `revenueOtherCurrencies`, by lowercase code; only currencies with any. */
+  disputedOtherCurrencies: Record<string, number>;
   /** Conversions API: events sent / skipped / refused by Meta, recorded in the period; pending now (issue 17). */
   capi: { sent: number; skipped: number; failed: number; pending: number };
 }
@@ -47,6 +57,7 @@ type StatsRow = {
   failed: number;
   ignored: number;
   rejected: number;
+  failed_will_retry: number;
   waiting: number;
   last_event_at: Date | null;
   new_contacts: number;
@@ -56,6 +67,8 @@ type StatsRow = {
   currency: string;
   revenue_cents: number;
   revenue_other: Record<string, number>;
+  disputed_cents: number;
+  disputed_other: Record<string, number>;
   capi_sent: number;
   capi_skipped: number;
   capi_failed: number;
@@ -72,9 +85,9 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
   const { since } = params;
   const rows = await sql<StatsRow[]>`
     select t.id, t.slug, t.name, t.is_active,
-           l.received, l.pending, l.processed, l.failed, l.ignored, l.rejected,
+           l.received, l.pending, l.processed, l.failed, l.ignored, l.rejected, l.failed_will_retry,
            o.waiting, le.last_event_at, c.new_contacts, ct.total_contacts,
-           f.funnel_events, f.funnel_contacts, tc.currency, p.revenue_cents, p.revenue_other,
+           f.funnel_events, f.funnel_contacts, tc.currency, p.revenue_cents, p.revenue_other, p.disputed_cents, p.disputed_other,
            cs.capi_sent, cs.capi_skipped, cs.capi_failed, cp.capi_pending
     from tenants t
     cross join lateral (
@@ -83,7 +96,8 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
              count(*) filter (where status = 'processed')::int as processed,
              count(*) filter (where status = 'failed')::int as failed,
              count(*) filter (where status = 'ignored')::int as ignored,
-             count(*) filter (where status = 'rejected')::int as rejected
+             count(*) filter (where status = 'rejected')::int as rejected,
+             count(*) filter (where status = 'failed' and retry_at is not null)::int as failed_will_retry
       from webhook_logs w where w.tenant_id = t.id and w.received_at >= ${since} and w.received_at < ${until}) l
     cross join lateral (
       select count(*)::int as waiting from webhook_logs w
@@ -101,9 +115,14 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     cross join lateral (select lower(coalesce(t.config->>'currency', 'usd')) as currency) tc
     cross join lateral (
       select coalesce(sum(s.cents) filter (where s.currency = tc.currency), 0)::bigint as revenue_cents,
-             coalesce(jsonb_object_agg(s.currency, s.cents) filter (where s.currency <> tc.currency), '{}') as revenue_other
+             coalesce(jsonb_object_agg(s.currency, s.cents) filter (where s.currency <> tc.currency), '{}') as revenue_other,
+             coalesce(sum(s.disputed) filter (where s.currency = tc.currency), 0)::bigint as disputed_cents,
+             coalesce(jsonb_object_agg(s.currency, s.disputed) filter (where s.currency <> tc.currency and s.disputed <> 0), '{}')
+               as disputed_other
       from (
-        select lower(p.currency) as currency, sum(p.amount_cents) as cents from payments p
+        select lower(p.currency) as currency, sum(p.amount_cents) as cents,
+               coalesce(sum(p.amount_cents) filter (where p.status = any(${[...disputedPaymentStatuses]}::text[])), 0) as disputed
+        from payments p
         where p.tenant_id = t.id and p.paid_at >= ${since} and p.paid_at < ${until}
           and p.category in ('deposit', 'full_purchase', 'downpayment', 'recurring', 'refund') and p.status <> 'failed'
         group by 1) s) p
@@ -122,6 +141,7 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     name: r.name,
     isActive: r.is_active,
     logs: { received: r.received, pending: r.pending, processed: r.processed, failed: r.failed, ignored: r.ignored, rejected: r.rejected },
+    failedWillRetry: r.failed_will_retry,
     waiting: r.waiting,
     lastEventAt: r.last_event_at,
     contacts: { new: r.new_contacts, total: r.total_contacts },
@@ -129,6 +149,8 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     currency: r.currency,
     revenueCents: Number(r.revenue_cents),
     revenueOtherCurrencies: r.revenue_other,
+    disputedCents: Number(r.disputed_cents),
+    disputedOtherCurrencies: Object.fromEntries(Object.entries(r.disputed_other).map(([code, minor]) => [code, Number(minor)])),
     capi: { sent: r.capi_sent, skipped: r.capi_skipped, failed: r.capi_failed, pending: r.capi_pending },
   }));
 }

@@ -35,6 +35,11 @@ export interface WebhookLogSummary {
   receivedAt: Date;
   enqueuedAt: Date | null;
   processedAt: Date | null;
+  /**
+   * While `failed`: when the retry BullMQ was asked for is due; null when the failure is final (no retry
+   * pending). Meaningless in any other status (a row keeps the value of its last failure).
+   */
+  retryAt: Date | null;
   contactId: string | null;
 }
 
@@ -92,7 +97,7 @@ export function webhookLogWhere(sql: Queryable, filter: WebhookLogFilter): Pendi
 
 const summaryColumns = (sql: Queryable) => sql`
   l.id, l.tenant_id, t.slug as tenant_slug, l.source, l.event_type, l.status, l.dedupe_key, l.attempts,
-  left(l.error_message, 500) as error_message, l.received_at, l.enqueued_at, l.processed_at, l.contact_id`;
+  left(l.error_message, 500) as error_message, l.received_at, l.enqueued_at, l.processed_at, l.retry_at, l.contact_id`;
 
 type SummaryRow = Pick<
   WebhookLogRow,
@@ -107,6 +112,7 @@ type SummaryRow = Pick<
   | 'received_at'
   | 'enqueued_at'
   | 'processed_at'
+  | 'retry_at'
   | 'contact_id'
 > & { tenant_slug: string };
 
@@ -183,6 +189,12 @@ export interface WebhookLogDetail extends WebhookLogSummary {
   contact: Record<string, unknown> | null;
   funnelEvents: Array<Record<string, unknown>>;
   payments: Array<Record<string, unknown>>;
+  /**
+   * Payment status changes this log made (`payment_status_changes` by `webhook_log_id`: a Stripe dispute,
+   * a failed async payment, a Denefits contract status), oldest first: a log that changed a sale's status
+   * books no payment of its own.
+   */
+  paymentStatusChanges: Array<{ payment_ref: string; status: string; occurred_at: Date }>;
   /** What was sent to Meta's Conversions API for this log's funnel events (payloads hashed; issue 17). */
   capiSends: Array<Record<string, unknown>>;
 }
@@ -215,7 +227,7 @@ export async function getWebhookLogDetail(sql: Queryable, id: number): Promise<W
     where l.id = ${id}`;
   if (!row) return null;
   const { headers, payload, raw_body, tenant_name, full_error, ...summary } = row;
-  const [contacts, funnelEvents, payments, capiSends] = await Promise.all([
+  const [contacts, funnelEvents, payments, statusChanges, capiSends] = await Promise.all([
     row.contact_id
       ? sql`
           select id, mc_id, ghl_id, email_primary, email_booking, email_payment, phone, first_name, last_name,
@@ -229,6 +241,9 @@ export async function getWebhookLogDetail(sql: Queryable, id: number): Promise<W
       select id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
              customer_email, paid_at, created_at
       from payments where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by paid_at, id`,
+    sql<WebhookLogDetail['paymentStatusChanges']>`
+      select payment_ref, status, occurred_at
+      from payment_status_changes where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by occurred_at, payment_ref`,
     sql`
       select funnel_event_id, event_name, event_id, event_time, status, reason, events_received, fbtrace_id, sent_at, payload
       from capi_sends where tenant_id = ${row.tenant_id} and webhook_log_id = ${id} order by id`,
@@ -244,6 +259,7 @@ export async function getWebhookLogDetail(sql: Queryable, id: number): Promise<W
     contact: (contacts[0] as Record<string, unknown> | undefined) ?? null,
     funnelEvents: [...funnelEvents],
     payments: [...payments],
+    paymentStatusChanges: [...statusChanges],
     capiSends: [...capiSends],
   };
 }

@@ -5,6 +5,13 @@ import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId } from './columns';
 import { contacts } from './contacts';
 
+/**
+ * Payment statuses of a disputed sale (Stripe `charge.dispute.*`, packages/sources): `disputed` while the
+ * dispute is open, `dispute_lost` once lost (a won dispute sets `paid` again). Such payments stay in cash
+ * collected (SPEC §7); the report and `mcb stats` say how much of it they are.
+ */
+export const disputedPaymentStatuses = ['disputed', 'dispute_lost'] as const;
+
 /** Money in integer cents, signed (refunds negative). `contact_id` NULL = orphan (SPEC §6.3). */
 export const payments = pgTable(
   'payments',

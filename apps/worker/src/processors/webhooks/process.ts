@@ -18,6 +18,8 @@ interface LogRow {
   event_type: string | null;
   dedupe_key: string;
   received_at: Date;
+  /** The log's runs so far, this one included (`webhook_logs.attempts`, counted when a worker loads it). */
+  attempts: number;
   config: NormalizerConfig | null;
 }
 
@@ -104,7 +106,7 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
             update webhook_logs l set status = 'processing', attempts = attempts + 1, error_message = null
             from tenants t
             where l.tenant_id = ${tenantId} and l.id = any(${ids}::int8[]) and t.id = l.tenant_id and l.status not in ('rejected', 'duplicate')
-            returning l.id, l.source, l.status, l.payload::text as payload, l.event_type, l.dedupe_key, l.received_at, t.config`,
+            returning l.id, l.source, l.status, l.payload::text as payload, l.event_type, l.dedupe_key, l.received_at, l.attempts, t.config`,
         );
         // The payload as its JSON text, read here: ids past 2^53 keep their exact digits (parseJsonExact).
         for (const r of rows) if (typeof r.payload === 'string') r.payload = parseJsonExact(r.payload);
@@ -255,8 +257,10 @@ async function processLoaded(
     }
     const retry = isRetryable(err);
     const last = !retry || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    // The log says `failed` with the reason; a retry that follows marks it again when it finishes.
-    const message = `${(err as Error).message}${last ? '' : ` (attempt ${job.attemptsMade + 1}, will retry)`}`;
+    // The log says `failed` with the reason; a retry that follows marks it again when it finishes. The
+    // attempt named is the log's own count (its `attempts`, shown beside it by `mcb log` and the console),
+    // not BullMQ's count for this job: a replay starts the job's count again, a stalled run is not in it.
+    const message = `${(err as Error).message}${last ? '' : ` (attempt ${log.attempts}, will retry)`}`;
     const retryAt = last ? null : new Date(Date.now() + retryDelayMs(job, err as Error));
     await failLog(deps, tenantId, logId, message, retryAt).catch((e) =>
       deps.log.warn({ tenantId, logId, err: (e as Error).message }, 'could not mark webhook log failed'),

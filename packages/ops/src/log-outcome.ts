@@ -1,0 +1,50 @@
+import { formatMoney } from '@mcb/core';
+import type { WebhookLogDetail, WebhookLogSummary } from '@mcb/db';
+
+/** Payment statuses that need no word beside the amount: the money moved as booked. */
+const plainPaymentStatuses = new Set(['paid', 'succeeded']);
+
+/** An instant as operators read it everywhere: `2026-12-07 10:15:00Z`. */
+export function formatLogTime(d: Date): string {
+  return new Date(d)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * A log's status as operators read it (`mcb log`, `mcb logs`, the console): `failed, will retry at
+ * <time>` while a retry is pending (`retry_at`), so a failure that will run again reads apart from
+ * one that gave up (plain `failed`); every other status as stored.
+ */
+export function describeLogStatus(log: Pick<WebhookLogSummary, 'status' | 'retryAt'>): string {
+  return log.status === 'failed' && log.retryAt ? `failed, will retry at ${formatLogTime(log.retryAt)}` : log.status;
+}
+
+/**
+ * One payment a log produced: `full_purchase £497.00`, with its status after the amount when it is
+ * not plain paid or succeeded (`full_purchase £497.00 disputed`, `payment_plan $2,400.00 active`) —
+ * a dispute or a failed charge changes the status of the sale's own row.
+ */
+export function describePayment(payment: Record<string, unknown>): string {
+  const money = `${String(payment.category)} ${formatMoney(Number(payment.amount_cents), String(payment.currency))}`;
+  const status = payment.status == null ? '' : String(payment.status);
+  return status === '' || plainPaymentStatuses.has(status) ? money : `${money} ${status}`;
+}
+
+/**
+ * What a log produced, one line each (`mcb log`, the console's log page): its funnel events, its
+ * payments (with any status that is not plain paid), and — only when it made any — the payment status
+ * changes it recorded (`pi:pi_123 → disputed`), which book no payment of their own.
+ */
+export function describeLogOutcome(log: Pick<WebhookLogDetail, 'funnelEvents' | 'payments' | 'paymentStatusChanges'>): string[] {
+  const lines = [
+    `${log.funnelEvents.length} funnel event(s): ${log.funnelEvents.map((e) => String(e.event_type)).join(', ') || '-'}`,
+    `${log.payments.length} payment(s): ${log.payments.map(describePayment).join(', ') || '-'}`,
+  ];
+  if (log.paymentStatusChanges.length > 0) {
+    const changes = log.paymentStatusChanges.map((c) => `${c.payment_ref} → ${c.status}`);
+    lines.push(`${log.paymentStatusChanges.length} payment status change(s): ${changes.join(', ')}`);
+  }
+  return lines;
+}
