@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Source } from '@mcb/sources';
 import { seededRandom, seededShuffle, testSeed } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from './harness';
+import { createHarness, type Harness, settledJobState } from './harness';
 
 // Issue 12: every identifier a person was ever known by keeps matching after merges (SPEC §6.1–6.3),
 // through the real receiver → queue → worker, each scenario delivered in several seeded shuffled orders
@@ -304,5 +304,64 @@ describe('a dispute on the first payment of a Checkout subscription', () => {
     ]);
     const sessionId = (session.data as { object: { id: string } }).object.id;
     expect(r!.payments).toEqual([{ id: sessionId, status: 'disputed', linked: false }]);
+  });
+});
+
+describe("a tenant's phone_country (receiver → queue → worker)", () => {
+  // The UK operator's report: Denefits' national customer_mobile never met the person's +44 number.
+  const denefits = (code: string): Delivery => ({
+    source: 'denefits',
+    body: {
+      webhook_type: 'contract.created',
+      data: {
+        contract: {
+          contract_code: code,
+          customer_email: 'olivia.pay@example.co.uk',
+          customer_first_name: 'Olivia',
+          customer_mobile: '07700900456',
+          financed_amount: '2,400.00',
+          downpayment_amount: 0,
+          recurring_amount: '200.00',
+          number_of_payments: 12,
+          date_added: '2026-03-02T10:00:00.000Z',
+        },
+      },
+    },
+  });
+  const olivia = manychat('mc-olivia', { email: 'olivia@example.co.uk', phone: '+44 7700 900456' }, 'contact_created');
+
+  it('GB: the national Denefits number and the ManyChat +44 number are one person, in either order', async () => {
+    for (const order of [
+      [denefits('DNFGB1'), olivia],
+      [olivia, denefits('DNFGB1')],
+    ]) {
+      const t = await h.makeTenant({ phone_country: 'GB' });
+      for (const d of order) {
+        const [log] = await h.waitForLogs([await h.deliver(t.id, d.source, d.body)]);
+        expect(log?.status, log?.error_message ?? '').toBe('processed');
+      }
+      expect(await people(t.id)).toMatchObject({
+        contacts: 1,
+        identities: ['email:olivia.pay@example.co.uk', 'email:olivia@example.co.uk', 'mc_id:mc-olivia', 'phone:+447700900456'],
+        payments: [{ id: 'DNFGB1_plan', status: 'active', linked: true }],
+      });
+    }
+  });
+
+  it('without a country the national number is left out (never +0…); set the country and replay: the payment is linked', async () => {
+    const t = await h.makeTenant();
+    const [denefitsLog] = await h.waitForLogs([await h.deliver(t.id, 'denefits', denefits('DNFGB2').body)]);
+    await h.waitForLogs([await h.deliver(t.id, olivia.source, olivia.body)]);
+    const [orphan] = await h.owner.sql<{ customer_phone: string | null; contact_id: string | null }[]>`
+      select customer_phone, contact_id from payments where tenant_id = ${t.id}`;
+    expect(orphan).toEqual({ customer_phone: null, contact_id: null });
+    // What `mcb replay` does: the log back to received, its job enqueued; the worker reads the tenant's config anew.
+    await h.owner.sql`update tenants set config = config || '{"phone_country":"GB"}'::jsonb where id = ${t.id}`;
+    const job = await h.enqueuer.queueFor(t.id).getJob(`log-${denefitsLog!.id}`);
+    expect(await settledJobState(job, 'completed')).toBe('completed');
+    await h.owner.sql`update webhook_logs set status = 'received' where id = ${denefitsLog!.id}`;
+    await h.enqueuer.rerun([{ tenantId: t.id, logId: denefitsLog!.id }]);
+    await h.waitForLogs([denefitsLog!.id]);
+    expect((await people(t.id)).payments).toEqual([{ id: 'DNFGB2_plan', status: 'active', linked: true }]);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createDatabase, type Database } from '@mcb/db';
-import { type NormalizedEvent, normalizeStripe } from '@mcb/sources';
+import { type NormalizedEvent, type NormalizerConfig, normalizeStripe, normalizeWebhook } from '@mcb/sources';
 import { pagesReadUnderTenant, type SentStatement, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApplyContext, applyLogs, applyNormalizedEvent, type PlanItem } from './apply';
@@ -716,6 +716,63 @@ describe('applyNormalizedEvent', () => {
       ['cs_chain_1', true],
       ['cs_chain_2', true],
     ]);
+  });
+
+  it("a GB tenant's Denefits national 07700900456 and ManyChat's +44 7700 900456 are one person, in either order", async () => {
+    // The UK operator's report: Denefits' customer_mobile was stored as +07700900456 (no country code
+    // starts with 0) and never met the +447700900456 another tool knew. Different emails: only the phone links them.
+    const denefits = {
+      webhook_type: 'contract.created',
+      data: {
+        contract: {
+          contract_code: 'DNFGB0001',
+          customer_email: 'olivia.pay@example.co.uk',
+          customer_first_name: 'Olivia',
+          customer_mobile: '07700900456',
+          financed_amount: '2,400.00',
+          downpayment_amount: 300,
+          recurring_amount: '200.00',
+          number_of_payments: 12,
+          date_added: '2026-03-02T10:00:00.000Z',
+        },
+      },
+    };
+    const manychat = {
+      subscriber: { id: 'mc-gb-1', first_name: 'Olivia', email: 'olivia@example.co.uk', phone: '+44 7700 900456' },
+      event_type: 'contact_created',
+    };
+    for (const order of [
+      ['denefits', 'manychat'],
+      ['manychat', 'denefits'],
+    ] as const) {
+      const t = await makeTenant();
+      await owner.sql`update tenants set config = ${owner.sql.json({ phone_country: 'GB' })} where id = ${t}`;
+      // The config as the worker reads it with the log (tenants.config, as stored).
+      const [row] = await owner.sql<{ config: NormalizerConfig }[]>`select config from tenants where id = ${t}`;
+      for (const source of order) {
+        const result = normalizeWebhook(source, source === 'denefits' ? denefits : manychat, row!.config);
+        if (result.kind !== 'events') throw new Error(`${source}: expected events, got ${JSON.stringify(result)}`);
+        await applyLogs(app.sql, t, [{ ctx: await ctxFor(t), events: result.events, status: 'processed', eventType: null, reason: null }]);
+      }
+      const contacts = await owner.sql<{ id: string; mc_id: string; phone: string }[]>`
+        select id, mc_id, phone from contacts where tenant_id = ${t} and merged_into_id is null`;
+      expect(
+        contacts.map((c) => [c.mc_id, c.phone]),
+        order.join(' → '),
+      ).toEqual([['mc-gb-1', '+447700900456']]);
+      const payments = await owner.sql<{ payment_event_id: string; contact_id: string | null; customer_phone: string }[]>`
+        select payment_event_id, contact_id, customer_phone from payments where tenant_id = ${t} order by payment_event_id`;
+      expect(
+        payments.map((p) => [p.payment_event_id, p.contact_id, p.customer_phone]),
+        order.join(' → '),
+      ).toEqual([
+        ['DNFGB0001_downpayment', contacts[0]!.id, '+447700900456'],
+        ['DNFGB0001_plan', contacts[0]!.id, '+447700900456'],
+      ]);
+      const phones = await owner.sql<{ value: string }[]>`
+        select value from contact_identities where tenant_id = ${t} and kind = 'phone'`;
+      expect(phones.map((p) => p.value)).toEqual(['+447700900456']);
+    }
   });
 
   it('changes no row when the same logs are applied again', async () => {

@@ -1,21 +1,61 @@
+import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/min';
 import { readText } from './payload';
 
 /**
- * Phone to E.164 (SPEC §6.1): keep the digits; 10 digits → `+1…` (NANP); 11 digits starting with 1 →
- * `+…`; any other 8–15 digits are taken as already carrying their country code → `+…`. A number
- * written with a leading `+` already carries its country code, whatever its length (`+45 12 34 56 78`
- * is Danish, not `+1 451…`). Fewer than 8 or more than 15 digits (E.164's limit), or no phone at all →
- * `undefined`.
+ * Whether `code` can be a tenant's `phone_country`: an ISO 3166-1 alpha-2 country code (any case) that
+ * has a telephone numbering plan (libphonenumber's metadata: `GB`, `US`, `DE`, `JP`; not `UK` or `EU`).
  */
-export function normalizePhone(value: unknown): string | undefined {
+export function isPhoneCountry(code: string): boolean {
+  // ASCII letters first: 'ı'.toUpperCase() is 'I', so an upper-cased look-up alone would take 'ın' for IN.
+  return /^[A-Za-z]{2}$/.test(code) && isSupportedCountry(code.toUpperCase());
+}
+
+/** The tenant's `phone_country` as libphonenumber's code; undefined when unset or not a country (read defensively). */
+function phoneCountryOf(country: unknown): CountryCode | undefined {
+  if (typeof country !== 'string' || !isPhoneCountry(country)) return undefined;
+  return country.toUpperCase() as CountryCode;
+}
+
+// "+44 (0)7700 900456": the bracketed 0 is the national trunk prefix, shown for callers at home, not dialled from abroad.
+const bracketedTrunkZero = /^\+(\D*\d{1,3})\s*\(0\)/;
+
+/** `+digits` when the digits can be an E.164 number (8–15 of them, no country code starts with 0). */
+function e164(digits: string): string | undefined {
+  return digits.length >= 8 && digits.length <= 15 && !digits.startsWith('0') ? `+${digits}` : undefined;
+}
+
+/**
+ * Phone to E.164 (SPEC §6.1); `country` is the tenant's `phone_country` (ISO 3166-1 alpha-2, config §5).
+ * - Written with a leading `+`, the number already carries its country code, whatever its length
+ *   (`+45 12 34 56 78` is Danish, not `+1 451…`): its digits are kept (a bracketed trunk `(0)` after the
+ *   country code dropped: `+44 (0)7700 900456` → `+447700900456`).
+ * - Otherwise, with a country, it is read as written there (libphonenumber, min metadata): national form
+ *   with its trunk prefix (GB `07700 900456` → `+447700900456`, DE `0151…`, FR `06…`, JP `090…`), without
+ *   it (GB `7700900456`; US/CA 10 digits → `+1…`), or dialled abroad from there (GB `0044…`, US `011…`),
+ *   when it has a length that country's numbers can have ("possible", not "valid": reserved and fictional
+ *   ranges count).
+ * - Otherwise (no country, or not a number of that country): 10 digits → `+1…` (NANP); 11 starting with 1
+ *   and any other 8–15 digits are taken as carrying their country code → `+…`; `00` + a number → `+…`
+ *   (the international prefix outside North America). A national number (a leading 0) is `undefined`:
+ *   without a country there is no E.164 form for it, and `+0…` is none (no country code starts with 0).
+ *   The delivery keeps it: set the tenant's `phone_country` and replay to recover it.
+ * Fewer than 8 or more than 15 digits (E.164's limit), or no phone at all → `undefined`. Pure, never throws.
+ */
+export function normalizePhone(value: unknown, country?: string | null): string | undefined {
   const text = readText(value);
   if (!text) return undefined;
+  if (text.startsWith('+')) return e164(text.replace(bracketedTrunkZero, '+$1').replace(/\D/g, ''));
+  const region = phoneCountryOf(country);
+  if (region) {
+    const parsed = parsePhoneNumberFromString(text, { defaultCountry: region });
+    // A national number that keeps a leading 0 is one whose trunk 0 could not be dropped (GB `07700 9004`,
+    // too short without it), unless the country's numbers do start with 0 (Italy's `06…`): then only a valid one.
+    if (parsed?.isPossible() && (!parsed.nationalNumber.startsWith('0') || parsed.isValid())) return e164(parsed.number.slice(1));
+  }
   const digits = text.replace(/\D/g, '');
-  if (text.startsWith('+') && digits.length >= 8 && digits.length <= 15) return `+${digits}`;
-  if (digits.length === 10) return `+1${digits}`;
-  if (digits.length === 11 && digits.startsWith('1')) return `+${digits}`;
-  if (digits.length >= 8 && digits.length <= 15) return `+${digits}`;
-  return undefined;
+  if (digits.startsWith('00')) return e164(digits.slice(2));
+  if (digits.length === 10 && !digits.startsWith('0')) return `+1${digits}`;
+  return e164(digits);
 }
 
 // Deliberately loose (one @, a dot in the domain, no spaces): it filters unrendered templates like

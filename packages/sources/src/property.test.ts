@@ -40,7 +40,7 @@ function violation(result: NormalizeResult): string | undefined {
     if (event.contact) {
       const { identity } = event.contact;
       if (Object.keys(identity).length === 0) return 'contact without identity';
-      if (identity.phone !== undefined && !/^\+\d{8,15}$/.test(identity.phone)) return `bad phone ${identity.phone}`;
+      if (identity.phone !== undefined && !/^\+[1-9]\d{7,14}$/.test(identity.phone)) return `bad phone ${identity.phone}`;
       if (identity.emails?.some((email) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))) return 'bad email';
       for (const id of [identity.mcId, identity.ghlId, identity.stripeCustomerId]) if (id !== undefined && !nonEmpty(id)) return 'empty id';
       const tags = event.contact.fields.tags;
@@ -94,6 +94,7 @@ const configArb: fc.Arbitrary<NormalizerConfig> = fc.oneof(
         fc.anything(),
       ),
       perspective: fc.oneof(fc.record({ ignore_funnels: fc.array(fc.oneof(fc.string(), fc.anything())) }), fc.anything()),
+      phone_country: fc.oneof(fc.constantFrom('GB', 'us', 'JP', 'UK', 'ın', ''), fc.string({ maxLength: 3 }), fc.anything()),
     },
     { requiredKeys: [] },
   ) as fc.Arbitrary<NormalizerConfig>,

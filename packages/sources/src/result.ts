@@ -10,6 +10,8 @@ export interface NormalizerConfig {
   deposit_amount_cents?: number;
   ghl?: { stage_map?: Record<string, string> };
   perspective?: { ignore_funnels?: string[] };
+  /** ISO 3166-1 alpha-2 country a phone written in national form is in (`normalizePhone`); none: no national form. */
+  phone_country?: string | null;
 }
 
 /**

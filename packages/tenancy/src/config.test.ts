@@ -68,6 +68,22 @@ describe('tenant config on write (issue 16, SPEC §5)', () => {
     expect(parseTenantConfig({ currency: 'GBP' }).currency).toBe('gbp');
   });
 
+  it('takes the country phones in national form are in (ISO 3166-1 alpha-2, any case; none by default) and refuses one that is not', () => {
+    const rule =
+      'Invalid tenant config: phone_country: must be an ISO 3166-1 alpha-2 country code, e.g. GB (the United Kingdom), US, DE or JP';
+    for (const phone_country of ['UK', 'GBR', 'England', 'XX', '44', '', ' GB', '\u0131n'])
+      expect(refusal({ phone_country }), phone_country).toBe(rule);
+    expect(refusal({ phone_country: 44 })).toBe('Invalid tenant config: phone_country: must be text, not 44');
+    for (const phone_country of ['GB', 'gb', 'US', 'CA', 'DE', 'FR', 'JP', null]) {
+      expect(() => validateTenantConfig({ phone_country }), String(phone_country)).not.toThrow();
+    }
+    expect(parseTenantConfig({}).phone_country).toBeNull();
+    expect(parseTenantConfig({ phone_country: 'gb' }).phone_country).toBe('GB');
+    expect(parseTenantConfig({ phone_country: null }).phone_country).toBeNull();
+    // Lenient on read: a value stored by hand loads (normalizePhone reads it as no country).
+    expect(parseTenantConfig({ phone_country: 'UK' }).phone_country).toBe('UK');
+  });
+
   it('stays lenient on read: a config stored before a rule existed still loads', () => {
     expect(parseTenantConfig({ report: { schedule: 'every-monday' }, legacy: true }).report.schedule).toBe('every-monday');
   });

@@ -1,5 +1,5 @@
 import { InvalidConfig, isCurrencyCode } from '@mcb/core';
-import { defaultDepositAmountCents, funnelEventTypes, isGhlStageMapValue } from '@mcb/sources';
+import { defaultDepositAmountCents, funnelEventTypes, isGhlStageMapValue, isPhoneCountry } from '@mcb/sources';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
@@ -11,6 +11,20 @@ const isIanaZone = (tz: string) => {
     return false;
   }
 };
+
+/**
+ * The canonical IANA name of a time zone as written by an operator (`europe/london` → `Europe/London`,
+ * `US/Eastern` → `America/New_York`): zone names are matched case-insensitively, and what is stored is
+ * shown (the report's footer, `mcb tenant show`). A name that is not a zone is returned as it is (the
+ * schema refuses it).
+ */
+export function canonicalTimeZone(tz: string): string {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    return tz;
+  }
+}
 
 /**
  * Why `expression` is not a usable report schedule, or null when it is: five cron fields (minute
@@ -36,6 +50,7 @@ const stageMapValues = [...funnelEventTypes, 'ignored'].join(', ');
 /** Default `currency` (a tenant's reporting currency, ISO 4217, stored lowercase). */
 export const defaultCurrency = 'usd';
 const currencyRule = 'must be an ISO 4217 currency code, e.g. usd, eur, gbp or jpy';
+const phoneCountryRule = 'must be an ISO 3166-1 alpha-2 country code, e.g. GB (the United Kingdom), US, DE or JP';
 
 /** Default `report.schedule`: Monday 08:00 in the tenant's zone. */
 export const defaultReportSchedule = '0 8 * * 1';
@@ -55,11 +70,18 @@ function configSchema(strict: boolean) {
     : z.string().min(9);
   const stageMapValue = strict ? z.string().refine(isGhlStageMapValue, `must be a funnel event type (${stageMapValues})`) : z.string();
   return object({
-    timezone: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. America/New_York').default('UTC'),
+    // Read canonical too: a zone stored as typed before it was canonicalised on write.
+    timezone: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. America/New_York').transform(canonicalTimeZone).default('UTC'),
     // The report's currency: its money figures are minor units of it, and only payments in it are summed.
     currency: (strict ? z.string().refine(isCurrencyCode, currencyRule) : z.string())
       .transform((code) => code.toLowerCase())
       .default(defaultCurrency),
+    // The country a phone written in national form is in (GB: 07700 900456 → +447700900456), stored upper
+    // case; null (the default) reads only 10-digit North American numbers without a country code (SPEC §6.1).
+    phone_country: (strict ? z.string().refine(isPhoneCountry, phoneCountryRule) : z.string())
+      .transform((code) => code.toUpperCase())
+      .nullable()
+      .default(null),
     report: object({
       schedule: schedule.default(defaultReportSchedule),
       recipients: z.array(z.email()).default([]),

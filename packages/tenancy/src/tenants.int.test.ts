@@ -3,6 +3,7 @@ import { McbError } from '@mcb/core';
 import { createDatabase } from '@mcb/db';
 import { testEnv } from '@mcb/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseTenantConfig } from './config';
 import { generateKey, parseKeyring } from './crypto';
 import { setIntegration } from './integrations';
 import { addTenant, getTenantBySlug, setGhlLocationIds, updateTenant } from './tenants';
@@ -243,5 +244,24 @@ describe('one tenant per GHL location, on every config write', () => {
       0,
     );
     await setIntegration(admin, keyring, { slug, provider: 'manychat', webhookSecret: 's3cret-value' });
+  });
+});
+
+// A new operator's first day: `--timezone europe/london` was stored as typed, and the report footer said
+// "europe/london". The canonical IANA name is stored (and read, for a zone stored before).
+describe('a tenant time zone is stored by its canonical IANA name', () => {
+  it('add and update store Europe/London for europe/london; a zone stored as typed reads canonical', async () => {
+    const slug = uniqueSlug('zone');
+    const added = await addTenant(admin, { slug, name: 'Zone', timezone: 'america/new_york' });
+    expect(added.config).toMatchObject({ timezone: 'America/New_York' });
+    const updated = await updateTenant(admin, slug, { timezone: 'europe/london' });
+    expect(updated.config).toMatchObject({ timezone: 'Europe/London' });
+    const viaConfig = await updateTenant(admin, slug, { config: { timezone: 'US/Eastern' } });
+    expect(viaConfig.config).toMatchObject({ timezone: 'America/New_York' });
+    const [row] = await admin.sql<{ tz: string }[]>`select config->>'timezone' as tz from tenants where slug = ${slug}`;
+    expect(row?.tz).toBe('America/New_York');
+    // Stored before this rule: read as the canonical name.
+    await admin.sql`update tenants set config = jsonb_set(config, '{timezone}', '"europe/london"') where slug = ${slug}`;
+    expect(parseTenantConfig((await getTenantBySlug(admin, slug)).config).timezone).toBe('Europe/London');
   });
 });

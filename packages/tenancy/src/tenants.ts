@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { McbError, UnknownTenant } from '@mcb/core';
 import { type Database, type Provider, type Queryable, type Tenant, type TenantRow, toTenant } from '@mcb/db';
 import { z } from 'zod';
-import { mergeTenantConfig, parseTenantConfig, validateTenantConfig } from './config';
+import { canonicalTimeZone, mergeTenantConfig, parseTenantConfig, validateTenantConfig } from './config';
 import { assertValidSlug } from './slug';
 
 /**
@@ -27,6 +27,8 @@ export interface AddTenantInput {
   timezone?: string;
   /** Shorthand for `config.currency` (ISO 4217, any case; stored lowercase). */
   currency?: string;
+  /** Shorthand for `config.phone_country` (ISO 3166-1 alpha-2, any case; stored uppercase). */
+  phoneCountry?: string;
   config?: Record<string, unknown>;
   /** Default true; false creates a pending tenant (the receiver answers 404 until activated). */
   isActive?: boolean;
@@ -56,20 +58,22 @@ function checkedEmail(email: string | null | undefined): string | null {
 /**
  * Validates a config as it will be stored (defaults are applied on read, not written). Its GHL
  * location ids are stored like `setGhlLocationIds` stores them: trimmed and deduplicated; its
- * currency lowercase, as payments carry theirs.
+ * currency lowercase, as payments carry theirs; its phone country uppercase, as ISO 3166 writes it.
  */
 function checkedConfig(input: Record<string, unknown>): Record<string, unknown> {
   validateTenantConfig(input);
-  const config = typeof input.currency === 'string' ? { ...input, currency: input.currency.toLowerCase() } : input;
+  const config: Record<string, unknown> = {
+    ...input,
+    ...(typeof input.currency === 'string' ? { currency: input.currency.toLowerCase() } : {}),
+    ...(typeof input.phone_country === 'string' ? { phone_country: input.phone_country.toUpperCase() } : {}),
+    // Its canonical IANA name (`europe/london` → `Europe/London`), as the report's footer shows it.
+    ...(typeof input.timezone === 'string' ? { timezone: canonicalTimeZone(input.timezone) } : {}),
+  };
   const ids = storedGhlLocationIds(config);
   if (ids === undefined) return config;
   return { ...config, ghl: { ...(config.ghl as Record<string, unknown>), location_ids: checkedLocationIds(ids) } };
 }
 
-/**
- * The config fields `AddTenantInput` has shorthands for, as a config patch. An empty value is a value
- * (refused by validation), not an absent one: `--currency ''` must not quietly keep the default.
- */
 /** A config as it is read (defaults filled in); as stored when it does not parse. */
 function effectiveConfig(config: Record<string, unknown>): unknown {
   try {
@@ -79,10 +83,15 @@ function effectiveConfig(config: Record<string, unknown>): unknown {
   }
 }
 
-function shorthandConfig(input: Pick<AddTenantInput, 'timezone' | 'currency'>): Record<string, unknown> {
+/**
+ * The config fields `AddTenantInput` has shorthands for, as a config patch. An empty value is a value
+ * (refused by validation), not an absent one: `--currency ''` must not quietly keep the default.
+ */
+function shorthandConfig(input: Pick<AddTenantInput, 'timezone' | 'currency' | 'phoneCountry'>): Record<string, unknown> {
   return {
     ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
     ...(input.currency !== undefined ? { currency: input.currency } : {}),
+    ...(input.phoneCountry !== undefined ? { phone_country: input.phoneCountry } : {}),
   };
 }
 

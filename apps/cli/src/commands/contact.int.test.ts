@@ -90,7 +90,7 @@ describe('mcb contact', () => {
     expect(r.stdout).not.toMatch(/GBP|JPY/);
   });
 
-  it('a phone without + that finds nothing says how it was read and asks for the international form', async () => {
+  it('a national number without a tenant country finds nothing and says to give the international form or set --phone-country', async () => {
     const t = await addTenant(admin, {
       slug: `cp-${randomUUID().slice(0, 8)}`,
       name: 'Tokyo Clinic',
@@ -105,13 +105,42 @@ describe('mcb contact', () => {
     expect(await mcb('contact', t.slug, '090-1234-5678')).toEqual({
       code: 1,
       stdout: '',
-      stderr: `No contact matching 090-1234-5678 in tenant ${t.slug} (phones are matched in international form: 090-1234-5678 was read as +09012345678; give it with + and the country code, e.g. +<country code>9012345678)\n`,
+      stderr: `No contact matching 090-1234-5678 in tenant ${t.slug} (phones are matched in international form, and tenant ${t.slug} has no phone_country to read the national number 090-1234-5678 with: give it with + and the country code, e.g. +<country code>9012345678, or set the tenant's country: mcb tenant update ${t.slug} --phone-country <ISO country code, e.g. GB>)\n`,
     });
     // An identifier that is no phone, or one written with +, gets the plain line.
     expect((await mcb('contact', t.slug, 'nobody@example.com')).stderr).toBe(
       `No contact matching nobody@example.com in tenant ${t.slug}\n`,
     );
     expect((await mcb('contact', t.slug, '+81 90 0000 0000')).stderr).toBe(`No contact matching +81 90 0000 0000 in tenant ${t.slug}\n`);
+    // With the tenant's country set, the national form finds her.
+    expect(await mcb('tenant', 'update', t.slug, '--phone-country', 'JP')).toMatchObject({ code: 0 });
+    const found = await mcb('contact', t.slug, '090-1234-5678');
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.stdout).toMatch(/phone\s+\+819012345678/);
+  });
+
+  it("a GB tenant's national number finds the person stored in E.164, and one stored as +0… before tenants had a country", async () => {
+    const t = await addTenant(admin, { slug: `cg-${randomUUID().slice(0, 8)}`, name: 'Bright Smile', currency: 'gbp', phoneCountry: 'GB' });
+    const [olivia] = await owner.sql<{ id: string }[]>`
+      insert into contacts (tenant_id, phone, first_name) values (${t.id}, '+447700900456', 'Olivia') returning id`;
+    // Stored before this change: Denefits' national customer_mobile as +07700900123 (rows are not rewritten).
+    const [legacy] = await owner.sql<{ id: string }[]>`
+      insert into contacts (tenant_id, phone, first_name) values (${t.id}, '+07700900123', 'Harry') returning id`;
+    await owner.sql`insert into contact_identities (tenant_id, kind, value, contact_id, source)
+      select ${t.id}, 'phone', phone, id, 'denefits' from contacts where tenant_id = ${t.id}`;
+    for (const phone of ['07700900456', '07700 900456', '(07700) 900-456', '7700 900456', '+44 7700 900456', '+44 (0)7700 900456']) {
+      const r = await mcb('contact', t.slug, phone);
+      expect(r.code, `${phone}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, phone).toContain(`Contact ${olivia!.id}`);
+    }
+    const r = await mcb('contact', t.slug, '07700 900123');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Contact ${legacy!.id}`);
+    expect(await mcb('contact', t.slug, '07700 900999')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `No contact matching 07700 900999 in tenant ${t.slug} (phones are matched in international form: 07700 900999 was read as +447700900999, a number of GB, the tenant's phone_country; give a number of another country with + and its country code)\n`,
+    });
   });
 
   it('fails with one line for an unknown contact or tenant', async () => {

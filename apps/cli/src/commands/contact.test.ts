@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventDetail, phoneLookupHint } from './contact';
+import { eventDetail, lookupPhones, phoneLookupHint, storedPhoneCountry } from './contact';
 
 describe('eventDetail', () => {
   it("names what the tool sent and keeps the event's own id", () => {
@@ -15,16 +15,49 @@ describe('eventDetail', () => {
 });
 
 describe('phoneLookupHint', () => {
-  it('says how a phone without + was read and asks for the international form', () => {
-    expect(phoneLookupHint('09012345678')).toBe(
-      ' (phones are matched in international form: 09012345678 was read as +09012345678; give it with + and the country code, e.g. +<country code>9012345678)',
+  const noCountry = { slug: 'tokyo', phoneCountry: null };
+
+  it('without a phone_country: a national number has no reading; says so and how to set the country', () => {
+    expect(phoneLookupHint('09012345678', noCountry)).toBe(
+      " (phones are matched in international form, and tenant tokyo has no phone_country to read the national number 09012345678 with: give it with + and the country code, e.g. +<country code>9012345678, or set the tenant's country: mcb tenant update tokyo --phone-country <ISO country code, e.g. GB>)",
     );
-    expect(phoneLookupHint(' (020) 7946 0018 ')).toContain('(020) 7946 0018 was read as +02079460018;');
+    expect(phoneLookupHint(' (020) 7946 0018 ', noCountry)).toContain('the national number (020) 7946 0018 with: ');
+    // 10 digits are still North American: how it was read, and the country field for the tenant that is not.
+    expect(phoneLookupHint('7700 900456', noCountry)).toBe(
+      " (phones are matched in international form: 7700 900456 was read as +17700900456; give it with + and the country code, e.g. +<country code>7700900456, or set the tenant's country for numbers written without one: mcb tenant update tokyo --phone-country <ISO country code, e.g. GB>)",
+    );
+  });
+
+  it("with a phone_country: says how it was read with the tenant's country", () => {
+    expect(phoneLookupHint('07700 900456', { slug: 'brightsmile', phoneCountry: 'GB' })).toBe(
+      " (phones are matched in international form: 07700 900456 was read as +447700900456, a number of GB, the tenant's phone_country; give a number of another country with + and its country code)",
+    );
   });
 
   it('adds nothing for an email, a number written with +, an id with letters or too few digits', () => {
-    for (const identifier of ['ann@example.com', '+81 90 1234 5678', 'cus_123456789', 'ghl-abc', '12345']) {
-      expect(phoneLookupHint(identifier), identifier).toBe('');
+    for (const tenant of [noCountry, { slug: 'brightsmile', phoneCountry: 'GB' }]) {
+      for (const identifier of ['ann@example.com', '+81 90 1234 5678', 'cus_123456789', 'ghl-abc', '12345', '0123']) {
+        expect(phoneLookupHint(identifier, tenant), identifier).toBe('');
+      }
     }
+  });
+});
+
+describe('lookupPhones', () => {
+  it("reads a national number with the tenant's country, and also as it was stored before tenants had one (+0…)", () => {
+    expect(lookupPhones('07700 900456', 'GB')).toEqual(['+447700900456', '+07700900456']);
+    expect(lookupPhones('+44 7700 900456', 'GB')).toEqual(['+447700900456']);
+    expect(lookupPhones('07700900456', null)).toEqual(['+07700900456']);
+    expect(lookupPhones('(555) 201-3344', null)).toEqual(['+15552013344']);
+    expect(lookupPhones('(555) 201-3344', 'US')).toEqual(['+15552013344']);
+    expect(lookupPhones('ann@example.com', 'GB')).toEqual([]);
+  });
+});
+
+describe('storedPhoneCountry', () => {
+  it('reads the stored phone_country as the normalizers do: upper case, none when unset or not a country', () => {
+    expect(storedPhoneCountry({ phone_country: 'GB' })).toBe('GB');
+    expect(storedPhoneCountry({ phone_country: 'gb' })).toBe('GB');
+    for (const phone_country of [undefined, null, 'UK', 44, '']) expect(storedPhoneCountry({ phone_country })).toBeNull();
   });
 });

@@ -10,7 +10,7 @@ import {
   type WebhookLogRow,
   withTenantSql,
 } from '@mcb/db';
-import { normalizePhone } from '@mcb/sources';
+import { isPhoneCountry, normalizePhone } from '@mcb/sources';
 import { getTenantBySlug } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
@@ -82,14 +82,37 @@ type LogOrigin = { source: WebhookLogRow['source'] | null; event_type: WebhookLo
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Finds one contact of a tenant by any identifier it was ever known by (`contact_identities`: ManyChat
- * or GHL id, Stripe customer, email case-insensitive, phone E.164 after normalizing — also ones a merge
- * moved to it) or its uuid, and gathers its identifiers and lineage. Runs under the tenant (RLS).
- * Returns null when nothing matches. A merged record resolves to the one it was merged into.
+ * The phones an identifier is looked up by: its E.164 form, read as the normalizers read it with the
+ * tenant's `phone_country` (a national number is completed with that country's code); and, for a
+ * national number (leading 0), the `+0…` form it was stored in before tenants had a country (those
+ * rows are not rewritten; no number is stored that way any more). None for an email.
  */
-export async function findContactReport(app: Database, tenantId: string, identifier: string): Promise<ContactReport | null> {
+export function lookupPhones(identifier: string, phoneCountry?: string | null): string[] {
   const key = identifier.trim();
-  const phone = key.includes('@') ? null : (normalizePhone(key) ?? null);
+  if (key.includes('@')) return [];
+  const phones: string[] = [];
+  const phone = normalizePhone(key, phoneCountry);
+  if (phone) phones.push(phone);
+  const digits = key.replace(/\D/g, '');
+  if (!key.startsWith('+') && /^0[1-9]\d{6,13}$/.test(digits)) phones.push(`+${digits}`);
+  return phones;
+}
+
+/**
+ * Finds one contact of a tenant by any identifier it was ever known by (`contact_identities`: ManyChat
+ * or GHL id, Stripe customer, email case-insensitive, phone E.164 after normalizing with the tenant's
+ * `phone_country` (`lookupPhones`) — also ones a merge moved to it) or its uuid, and gathers its
+ * identifiers and lineage. Runs under the tenant (RLS). Returns null when nothing matches. A merged
+ * record resolves to the one it was merged into.
+ */
+export async function findContactReport(
+  app: Database,
+  tenantId: string,
+  identifier: string,
+  phoneCountry?: string | null,
+): Promise<ContactReport | null> {
+  const key = identifier.trim();
+  const phones = lookupPhones(key, phoneCountry);
   const id = uuidRe.test(key) ? key.toLowerCase() : null;
   return withTenantSql(app.sql, tenantId, async (tx) => {
     // One indexed lookup per kind of identifier (under RLS an OR of them, or lower() on a column, reads
@@ -101,10 +124,10 @@ export async function findContactReport(app: Database, tenantId: string, identif
         union all select id from contacts where mc_id = ${key}
         union all select id from contacts where ghl_id = ${key}
         union all select id from contacts where stripe_customer_id = ${key}
-        union all select id from contacts where phone = ${phone}
+        union all select id from contacts where phone = any(${phones}::text[])
         union all select contact_id from contact_identities
           where (kind in ('mc_id', 'ghl_id', 'stripe_customer_id') and value = ${key})
-            or (kind = 'email' and value = ${key.toLowerCase()}) or (kind = 'phone' and value = ${phone}))
+            or (kind = 'email' and value = ${key.toLowerCase()}) or (kind = 'phone' and value = any(${phones}::text[])))
       order by (merged_into_id is null) desc, (id = ${id}::uuid) desc nulls last, (mc_id = ${key}) desc nulls last,
         (ghl_id = ${key}) desc nulls last, created_at`;
     const first = matches[0];
@@ -203,20 +226,41 @@ export function eventDetail(providerEventType: string | null, sourceEventId: str
 }
 
 /**
- * What to add to "No contact matching …" when the identifier is a phone written without `+`: phones are
- * stored in E.164, and one without a country code is read as SPEC §6.1 reads it (10 digits are North
- * American, anything else is taken to start with its country code), so a national number (Japan's
- * `090…`, the UK's `07…`) is read as a number that no contact has. A tenant has no country to complete it
- * with (its config has a timezone and a currency, neither of which names one): the operator is told how
- * it was read and to give the international form. Empty for anything else (an email, a `+` number, an id).
+ * The tenant's `phone_country` as the worker's normalizers read it from the stored config: upper case,
+ * null when unset or not a country (a config stored by hand is not refused here, it reads as none).
  */
-export function phoneLookupHint(identifier: string): string {
+export function storedPhoneCountry(config: Record<string, unknown>): string | null {
+  const country = config.phone_country;
+  return typeof country === 'string' && isPhoneCountry(country) ? country.toUpperCase() : null;
+}
+
+/** How an operator sets the country a tenant's national numbers are read in (config `phone_country`). */
+const setPhoneCountry = (slug: string) => `mcb tenant update ${slug} --phone-country <ISO country code, e.g. GB>`;
+
+/**
+ * What to add to "No contact matching …" when the identifier is a phone written without `+`: phones are
+ * stored in E.164, and one without a country code is read with the tenant's `phone_country` (config
+ * §5) — the operator is told how it was read. A tenant without one reads only 10 digits as North
+ * American and anything else as starting with its country code, and has no reading for a national
+ * number (Japan's `090…`, the UK's `07…`): the operator is told to give the international form or to set
+ * the tenant's country. Empty for anything else (an email, a `+` number, an id, too few digits).
+ */
+export function phoneLookupHint(identifier: string, tenant: { slug: string; phoneCountry?: string | null }): string {
   const key = identifier.trim();
   if (!/^[\d\s().-]+$/.test(key)) return '';
-  const phone = normalizePhone(key);
-  if (!phone) return '';
-  const national = key.replace(/\D/g, '').replace(/^0+/, '');
-  return ` (phones are matched in international form: ${key} was read as ${phone}; give it with + and the country code, e.g. +<country code>${national})`;
+  const digits = key.replace(/\D/g, '');
+  const phone = normalizePhone(key, tenant.phoneCountry);
+  if (phone && tenant.phoneCountry) {
+    return ` (phones are matched in international form: ${key} was read as ${phone}, a number of ${tenant.phoneCountry}, the tenant's phone_country; give a number of another country with + and its country code)`;
+  }
+  const international = `give it with + and the country code, e.g. +<country code>${digits.replace(/^0+/, '')}`;
+  if (phone) {
+    return ` (phones are matched in international form: ${key} was read as ${phone}; ${international}, or set the tenant's country for numbers written without one: ${setPhoneCountry(tenant.slug)})`;
+  }
+  if (/^0[1-9]\d{6,13}$/.test(digits)) {
+    return ` (phones are matched in international form, and tenant ${tenant.slug} has no phone_country to read the national number ${key} with: ${international}, or set the tenant's country: ${setPhoneCountry(tenant.slug)})`;
+  }
+  return '';
 }
 
 const iso = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
@@ -288,8 +332,12 @@ export function registerContactCommands(program: Command): void {
       const tenant = await withAdminDatabase(env, (admin) => getTenantBySlug(admin, slug));
       const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 1, applicationName: 'mcb-cli' });
       try {
-        const report = await findContactReport(app, tenant.id, identifier);
-        if (!report) throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}${phoneLookupHint(identifier)}`);
+        const phoneCountry = storedPhoneCountry(tenant.config);
+        const report = await findContactReport(app, tenant.id, identifier, phoneCountry);
+        if (!report) {
+          const hint = phoneLookupHint(identifier, { slug: tenant.slug, phoneCountry });
+          throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}${hint}`);
+        }
         process.stdout.write(formatContactReport(slug, report));
       } finally {
         await app.close();

@@ -323,7 +323,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     expect(await mcb('tenant', 'update', same, '--timezone', 'UTC')).toEqual(unchanged);
     expect(await mcb('tenant', 'update', same)).toEqual({
       code: 0,
-      stdout: `Nothing to change for tenant ${same}: give --name, --owner, --email, --timezone, --currency or --config.\n`,
+      stdout: `Nothing to change for tenant ${same}: give --name, --owner, --email, --timezone, --currency, --phone-country or --config.\n`,
       stderr: '',
     });
     expect(await mcb('tenant', 'update', same, '--name', 'Same Co', '--owner', 'Bea')).toEqual({
@@ -359,6 +359,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       [{ meta: { sync_every: 6 } }, 'meta.sync_every: must be text, not 6'],
       [{ meta: { lookback_days: 0 } }, 'meta.lookback_days: must be at least 1'],
       [{ meta: { lookback_days: 91 } }, 'meta.lookback_days: must be at most 90'],
+      [{ phone_country: 44 }, 'phone_country: must be text, not 44'],
     ];
     for (const [config, line] of cases) {
       const refused = { code: 1, stdout: '', stderr: `Invalid tenant config: ${line}\n` };
@@ -400,6 +401,40 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
 
     expect(await mcb('tenant', 'update', gbp, '--currency', 'JPY')).toMatchObject({ code: 0 });
     expect((await loader.getTenantContext(gbp)).config.currency).toBe('jpy');
+  });
+
+  it('tenant add/update --phone-country set the country national phones are read in (stored upper case); a bad code is one line, nothing stored', async () => {
+    const gb = `${slug}-gb`;
+    expect(await mcb('tenant', 'add', gb, '--name', 'Bright Smile', '--phone-country', 'gb')).toMatchObject({ code: 0, stderr: '' });
+    const [stored] = await admin.sql<{ country: string }[]>`select config->>'phone_country' as country from tenants where slug = ${gb}`;
+    expect(stored?.country).toBe('GB');
+    expect((await loader.getTenantContext(gb)).config.phone_country).toBe('GB');
+    expect((await mcb('tenant', 'show', gb)).stdout).toContain('"phone_country":"GB"');
+    // None by default, and `tenant show` names the field.
+    expect((await mcb('tenant', 'show', slug)).stdout).toContain('"phone_country":null');
+    expect(await mcb('tenant', 'update', gb, '--phone-country', 'GB')).toMatchObject({
+      stdout: `Nothing changed: tenant ${gb} already has those values.\n`,
+    });
+
+    const refused = {
+      code: 1,
+      stdout: '',
+      stderr:
+        'Invalid tenant config: phone_country: must be an ISO 3166-1 alpha-2 country code, e.g. GB (the United Kingdom), US, DE or JP\n',
+    };
+    for (const code of ['UK', 'GBR', '44', '']) {
+      expect(await mcb('tenant', 'update', gb, '--phone-country', code), code).toEqual(refused);
+      expect(await mcb('tenant', 'add', `${slug}-uk`, '--name', 'X', '--phone-country', code), code).toEqual(refused);
+    }
+    expect((await mcb('tenant', 'show', `${slug}-uk`)).stderr).toBe(`Unknown tenant: ${slug}-uk; see mcb tenant list\n`);
+    expect((await loader.getTenantContext(gb)).config.phone_country).toBe('GB');
+
+    expect(await mcb('tenant', 'update', gb, '--phone-country', 'ie')).toMatchObject({ code: 0, stdout: `Updated tenant ${gb}.\n` });
+    expect((await loader.getTenantContext(gb)).config.phone_country).toBe('IE');
+    // Unset: back to no country.
+    expect(await mcb('tenant', 'update', gb, '--config', '{"phone_country":null}')).toMatchObject({ code: 0 });
+    expect((await loader.getTenantContext(gb)).config.phone_country).toBeNull();
+    expect((await mcb('tenant', 'add', '--help')).stdout.replace(/\s+/g, ' ')).toContain('--phone-country <code>');
   });
 
   it('tenant add/update refuse a report cron that does not parse, with one line, and store nothing (issue 16)', async () => {

@@ -21,6 +21,11 @@ const status = (t: TenantRecord) => (t.isActive ? 'active' : 'inactive');
 /** Where an operator sees which config fields exist: `tenant show` prints the config with every default filled in. */
 const configFieldsHint = "every field and its default: the config line of 'mcb tenant show <slug>'";
 
+/** What `--phone-country` is for: the country a phone written without `+` is in (config `phone_country`). */
+const phoneCountryHelp =
+  'country phones written in national form are in, ISO 3166-1 alpha-2, e.g. GB: 07700 900456 is stored as +447700900456';
+const noPhoneCountry = 'only 10-digit North American numbers are completed';
+
 /** Parses a `--config`/`--credentials` JSON object argument, naming the option on failure. */
 export function parseJsonObject(option: string, text: string): Record<string, unknown> {
   let value: unknown;
@@ -41,6 +46,7 @@ interface TenantFieldOptions {
   email?: string;
   timezone?: string;
   currency?: string;
+  phoneCountry?: string;
   config?: string;
 }
 
@@ -55,6 +61,7 @@ export function registerTenantCommands(program: Command): void {
     .option('--email <email>', 'weekly report email')
     .option('--timezone <iana>', 'IANA time zone, e.g. America/New_York (default UTC)')
     .option('--currency <code>', 'reporting currency, ISO 4217, e.g. gbp (default usd): report money is in it')
+    .option('--phone-country <code>', `${phoneCountryHelp} (default none: ${noPhoneCountry})`)
     .option('--config <json>', `further tenants.config fields as JSON (${configFieldsHint})`)
     .option('--inactive', 'create as pending: webhooks answer 404 until `mcb tenant activate`')
     .action(async (slug: string, opts: TenantFieldOptions & { inactive?: boolean }) => {
@@ -68,6 +75,7 @@ export function registerTenantCommands(program: Command): void {
           reportEmail: opts.email,
           timezone: opts.timezone,
           currency: opts.currency,
+          phoneCountry: opts.phoneCountry,
           config,
           isActive: !opts.inactive,
         }),
@@ -145,19 +153,22 @@ export function registerTenantCommands(program: Command): void {
 
   tenant
     .command('update <slug>')
-    .description('Change name, owner, email, timezone, currency or config fields (merged over the stored config, validated)')
+    .description('Change name, owner, email, timezone, currency, phone country or config fields (merged over the stored config, validated)')
     .option('--name <name>', 'display name')
     .option('--owner <name>', 'owner first name')
     .option('--email <email>', 'weekly report email')
     .option('--timezone <iana>', 'IANA time zone')
     .option('--currency <code>', 'reporting currency, ISO 4217, e.g. gbp')
+    .option('--phone-country <code>', `${phoneCountryHelp} (unset: --config '{"phone_country":null}')`)
     .option('--config <json>', `tenants.config fields to set, as JSON (${configFieldsHint})`)
     .action(async (slug: string, opts: TenantFieldOptions) => {
       const env = loadCliEnv();
       const config = opts.config ? parseJsonObject('--config', opts.config) : undefined;
       if (!Object.values(opts).some((value) => value !== undefined)) {
         const t = await withAdminDatabase(env, (admin) => getTenantBySlug(admin, slug));
-        out(`Nothing to change for tenant ${t.slug}: give --name, --owner, --email, --timezone, --currency or --config.\n`);
+        out(
+          `Nothing to change for tenant ${t.slug}: give --name, --owner, --email, --timezone, --currency, --phone-country or --config.\n`,
+        );
         return;
       }
       const t = await withAdminDatabase(env, (admin) =>
@@ -167,6 +178,7 @@ export function registerTenantCommands(program: Command): void {
           reportEmail: opts.email,
           timezone: opts.timezone,
           currency: opts.currency,
+          phoneCountry: opts.phoneCountry,
           config,
         }),
       );

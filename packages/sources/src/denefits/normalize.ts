@@ -34,25 +34,25 @@ function paymentNumberOf(body: DenefitsBody, contract: DenefitsContract): number
   return total !== undefined && remaining !== undefined && total >= remaining ? total - remaining : undefined;
 }
 
-function customerOf(contract: DenefitsContract) {
+function customerOf(contract: DenefitsContract, config: NormalizerConfig) {
   const email = normalizeEmail(contract.customer_email);
-  const phone = normalizePhone(contract.customer_mobile);
+  const phone = normalizePhone(contract.customer_mobile, config.phone_country);
   const name = [contract.customer_first_name, contract.customer_last_name].filter(Boolean).join(' ');
   return { email, phone, name: name || undefined };
 }
 
-function payerContact(contract: DenefitsContract): NormalizedContact | undefined {
-  const { email, phone } = customerOf(contract);
+function payerContact(contract: DenefitsContract, config: NormalizerConfig): NormalizedContact | undefined {
+  const { email, phone } = customerOf(contract, config);
   return buildContact(
     { emails: distinctEmails(email), phone },
     { emailPayment: email, phone, firstName: contract.customer_first_name, lastName: contract.customer_last_name },
   );
 }
 
-function contractCreated(type: string, contract: DenefitsContract, code: string): NormalizeResult {
+function contractCreated(type: string, contract: DenefitsContract, code: string, config: NormalizerConfig): NormalizeResult {
   const financed = contract.financed_amount;
   if (financed === undefined) return reject(type, `contract ${code} has no readable financed_amount`);
-  const customer = customerOf(contract);
+  const customer = customerOf(contract, config);
   const common = {
     source: 'denefits' as const,
     paymentType: 'buy_now_pay_later' as const,
@@ -94,13 +94,19 @@ function contractCreated(type: string, contract: DenefitsContract, code: string)
       source: 'denefits' as const,
       eventType: type,
       occurredAt: contract.date_added,
-      contact: payerContact(contract),
+      contact: payerContact(contract, config),
       payments,
     }),
   );
 }
 
-function recurringPayment(type: string, body: DenefitsBody, contract: DenefitsContract, code: string): NormalizeResult {
+function recurringPayment(
+  type: string,
+  body: DenefitsBody,
+  contract: DenefitsContract,
+  code: string,
+  config: NormalizerConfig,
+): NormalizeResult {
   const paid = body.data?.payment;
   const amount = paid?.payment_amount ?? paid?.amount ?? contract.recurring_amount;
   if (amount === undefined || amount === 0) return reject(type, `recurring payment for contract ${code} has no amount`);
@@ -110,7 +116,7 @@ function recurringPayment(type: string, body: DenefitsBody, contract: DenefitsCo
   if (number !== undefined) paymentEventId = `${code}_recurring_${number}`;
   else if (remaining !== undefined) paymentEventId = `${code}_recurring_r${remaining}`;
   else return reject(type, `recurring payment for contract ${code} has no payment number or remaining_payments`);
-  const customer = customerOf(contract);
+  const customer = customerOf(contract, config);
   const paidAt = paid?.payment_date ?? paid?.date;
   const payment: NormalizedPayment = withoutUndefined({
     paymentEventId,
@@ -136,7 +142,7 @@ function recurringPayment(type: string, body: DenefitsBody, contract: DenefitsCo
       source: 'denefits' as const,
       eventType: type,
       occurredAt: paidAt,
-      contact: payerContact(contract),
+      contact: payerContact(contract, config),
       payments: [payment],
     }),
   );
@@ -157,7 +163,7 @@ function statusChanged(type: string, body: DenefitsBody, contract: DenefitsContr
  * (+ `<code>_downpayment` when > 0); `contract.payments.recurring_payment` → one recurring payment per
  * instalment; `contract.status` → status of `<code>_plan`. Dollars become cents exactly. Pure, total.
  */
-export const normalizeDenefits = guardNormalizer('denefits', (payload: unknown, _config: NormalizerConfig): NormalizeResult => {
+export const normalizeDenefits = guardNormalizer('denefits', (payload: unknown, config: NormalizerConfig): NormalizeResult => {
   const read = readBody(payload);
   if (!read) return reject(null, 'Denefits body is not a JSON object');
   const { body, contract } = read;
@@ -167,7 +173,7 @@ export const normalizeDenefits = guardNormalizer('denefits', (payload: unknown, 
   if (!known.includes(type)) return ignore(type, `unhandled Denefits webhook_type "${type}"`);
   const code = contract.contract_code;
   if (!code) return reject(type, 'Denefits contract has no contract_code');
-  if (type === 'contract.created') return contractCreated(type, contract, code);
+  if (type === 'contract.created') return contractCreated(type, contract, code, config);
   if (type === 'contract.status') return statusChanged(type, body, contract, code);
-  return recurringPayment(type, body, contract, code);
+  return recurringPayment(type, body, contract, code, config);
 });

@@ -167,7 +167,7 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
   const mcId = custom?.MC_ID ?? custom?.mc_id ?? body.MC_ID;
   // SPEC §4: the top-level email wins over customData.email.
   const email = normalizeEmail(body.email) ?? normalizeEmail(custom?.email);
-  const phone = normalizePhone(body.phone) ?? normalizePhone(custom?.phone);
+  const phone = normalizePhone(body.phone, config.phone_country) ?? normalizePhone(custom?.phone, config.phone_country);
   const isContactEvent = body.type === undefined || body.type.startsWith('Contact');
   const contact = buildContact(
     { ghlId, mcId, emails: distinctEmails(email), phone },

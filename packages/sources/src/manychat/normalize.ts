@@ -42,7 +42,7 @@ function inferEventType(subscriber: ManyChatSubscriber): string {
   return 'contact_update';
 }
 
-function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string | undefined): NormalizeResult {
+function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string | undefined, config: NormalizerConfig): NormalizeResult {
   const eventType = givenType ?? inferEventType(subscriber);
   const type = manyChatEventTypes.get(eventType.toLowerCase());
   if (!type) return ignore(eventType, `unknown ManyChat event_type "${eventType}"`);
@@ -50,7 +50,7 @@ function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string |
   if (!mcId) return reject(eventType, 'ManyChat subscriber has no id');
 
   const email = normalizeEmail(subscriber.email) ?? normalizeEmail(customField(subscriber, 'MCB_SEARCH_EMAIL'));
-  const phone = normalizePhone(subscriber.phone) ?? normalizePhone(subscriber.whatsapp_phone);
+  const phone = normalizePhone(subscriber.phone, config.phone_country) ?? normalizePhone(subscriber.whatsapp_phone, config.phone_country);
   const chatbot = readText(customField(subscriber, 'chatbot_AB', 'Chatbot AB Test'));
   const contact = buildContact(
     { mcId, emails: distinctEmails(email), phone },
@@ -133,11 +133,11 @@ export function manyChatBodyProblem(payload: unknown): string | null {
  * The event type is the body's `event_type`, else `hints.eventType` (the URL's `?event=`, kept on
  * the log), else inferred from the MCB_* flags. Pure, total.
  */
-export const normalizeManyChat = guardNormalizer('manychat', (payload: unknown, _config: NormalizerConfig, hints?: NormalizeHints) => {
+export const normalizeManyChat = guardNormalizer('manychat', (payload: unknown, config: NormalizerConfig, hints?: NormalizeHints) => {
   const shape = readManyChatBody(payload);
   const eventType = shape.eventType ?? readText(hints?.eventType);
   if (shape.kind === 'unusable') return reject(eventType, shape.reason);
-  if (shape.kind === 'subscriber') return normalizeSubscriber(shape.subscriber, eventType);
+  if (shape.kind === 'subscriber') return normalizeSubscriber(shape.subscriber, eventType, config);
   if (eventType && !manyChatEventTypes.get(eventType.toLowerCase())) {
     return ignore(eventType, `unknown ManyChat event_type "${eventType}"`);
   }
@@ -150,11 +150,11 @@ export const normalizeManyChat = guardNormalizer('manychat', (payload: unknown, 
  * the body's `event_type` (null → inferred from the MCB_* flags). Pure, total.
  */
 export function normalizeManyChatSubscriber(response: unknown, eventType: string | null, config: NormalizerConfig): NormalizeResult {
-  return guardNormalizer('manychat', (value: unknown) => {
+  return guardNormalizer('manychat', (value: unknown, guarded: NormalizerConfig) => {
     if (!isRecord(value)) return reject(eventType, 'ManyChat subscriber is not a JSON object');
     const wrapped = manyChatGetInfoSchema.parse(value);
     const subscriber = isRecord(value.data) ? wrapped.data : manyChatSubscriberSchema.parse(value);
     if (!subscriber?.id) return reject(eventType, 'ManyChat subscriber has no id');
-    return normalizeSubscriber(subscriber, eventType ?? undefined);
+    return normalizeSubscriber(subscriber, eventType ?? undefined, guarded);
   })(response, config);
 }

@@ -37,7 +37,7 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
 
   const { profile, values, meta } = body;
   const email = normalizeEmail(profile?.email) ?? normalizeEmail(values?.email);
-  const phone = normalizePhone(profile?.phone) ?? normalizePhone(values?.phone);
+  const phone = normalizePhone(profile?.phone, config.phone_country) ?? normalizePhone(values?.phone, config.phone_country);
   // The sender's tags bounded (tagLimits), then the funnel's own keys, over the sender's same-named ones.
   const tags = withoutUndefined({
     ...boundedTags(isRecord(body.tags) ? body.tags : {}),

@@ -74,7 +74,7 @@ function checkoutPaid(event: StripeEvent, object: StripeObject, config: Normaliz
   if (amount === 0) return ignore(type, 'checkout.session amount_total is 0: nothing was paid');
 
   const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
-  const phone = normalizePhone(session.customer_details?.phone);
+  const phone = normalizePhone(session.customer_details?.phone, config.phone_country);
   const deposit = amount === depositAmount(config);
   const payment: NormalizedPayment = withoutUndefined({
     paymentEventId: session.id,
@@ -105,12 +105,16 @@ function checkoutPaid(event: StripeEvent, object: StripeObject, config: Normaliz
   );
 }
 
-function checkoutExpired(event: StripeEvent, object: StripeObject): NormalizeResult {
+function checkoutExpired(event: StripeEvent, object: StripeObject, config: NormalizerConfig): NormalizeResult {
   const type = event.type ?? null;
   const session = stripeCheckoutSessionSchema.parse(object);
   const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
   if (!email) return ignore(type, 'expired checkout.session carries no email');
-  const contact = paymentContact({ email, phone: normalizePhone(session.customer_details?.phone), customerId: session.customer });
+  const contact = paymentContact({
+    email,
+    phone: normalizePhone(session.customer_details?.phone, config.phone_country),
+    customerId: session.customer,
+  });
   return emitEvents(
     withoutUndefined({
       source: 'stripe' as const,
@@ -131,12 +135,12 @@ function checkoutExpired(event: StripeEvent, object: StripeObject): NormalizeRes
  * `refunds` in the charge: then the refund is the growth of `amount_refunded` since the event's
  * `previous_attributes`, keyed by charge and running total so each partial refund counts once.
  */
-function chargeRefunded(event: StripeEvent, object: StripeObject): NormalizeResult {
+function chargeRefunded(event: StripeEvent, object: StripeObject, config: NormalizerConfig): NormalizeResult {
   const type = event.type ?? null;
   const charge = stripeChargeSchema.parse(object);
   if (!charge.id) return reject(type, 'charge has no id');
   const email = normalizeEmail(charge.billing_details?.email) ?? normalizeEmail(charge.receipt_email);
-  const phone = normalizePhone(charge.billing_details?.phone);
+  const phone = normalizePhone(charge.billing_details?.phone, config.phone_country);
   const base = {
     source: 'stripe' as const,
     paymentType: 'refund' as const,
@@ -241,7 +245,7 @@ function firstInvoicePaid(event: StripeEvent, invoice: StripeInvoice): Normalize
  * a recurring payment keyed by the invoice id. Both events carry the same invoice, so an endpoint that
  * receives both books it once. (`invoice.paid` also fires for an invoice marked paid out of band.)
  */
-function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult {
+function invoicePaid(event: StripeEvent, object: StripeObject, config: NormalizerConfig): NormalizeResult {
   const type = event.type ?? null;
   const invoice = stripeInvoiceSchema.parse(object);
   if (invoice.billing_reason === 'subscription_create') return firstInvoicePaid(event, invoice);
@@ -253,7 +257,7 @@ function invoicePaid(event: StripeEvent, object: StripeObject): NormalizeResult 
   if (amount === undefined) return reject(type, 'invoice has no amount_paid');
   if (amount === 0) return ignore(type, 'invoice amount_paid is 0');
   const email = normalizeEmail(invoice.customer_email);
-  const phone = normalizePhone(invoice.customer_phone);
+  const phone = normalizePhone(invoice.customer_phone, config.phone_country);
   const payment: NormalizedPayment = withoutUndefined({
     paymentEventId: invoice.id,
     source: 'stripe' as const,
@@ -365,12 +369,12 @@ export const normalizeStripe = guardNormalizer('stripe', (payload: unknown, conf
     case 'checkout.session.async_payment_succeeded':
       return checkoutPaid(event, object, config);
     case 'checkout.session.expired':
-      return checkoutExpired(event, object);
+      return checkoutExpired(event, object, config);
     case 'charge.refunded':
-      return chargeRefunded(event, object);
+      return chargeRefunded(event, object, config);
     case 'invoice.paid':
     case 'invoice.payment_succeeded':
-      return invoicePaid(event, object);
+      return invoicePaid(event, object, config);
     case 'invoice_payment.paid':
       return invoicePaymentPaid(event, object);
     case 'checkout.session.async_payment_failed':
