@@ -171,7 +171,7 @@ describe('npm start', () => {
       30_000,
       'the orphan payment to be linked to Jane',
     );
-    expect(shown).toContain('USD 2,500.00');
+    expect(shown).toContain('$2,500.00');
     expect(shown).toContain('purchase_completed');
   }, 150_000);
 
