@@ -50,7 +50,7 @@ export const describeNoLogs = (flags: LogSearchFlags): string =>
   );
 
 export function registerLogsCommands(program: Command): void {
-  program
+  const logsCommand = program
     .command('logs')
     .description("A tenant's webhook logs, newest first")
     .argument('<slug>', 'tenant slug')
@@ -60,37 +60,40 @@ export function registerLogsCommands(program: Command): void {
     .option('--until <when>', 'duration back or a date')
     .option('-q, --query <text>', 'text in event type, ids or emails')
     .option('--limit <n>', 'rows per page (1-500)', '50')
-    .option('--cursor <cursor>', 'continue after a previous page')
-    .action(
-      async (
-        slug: string,
-        opts: { status?: string; source?: string; since?: string; until?: string; query?: string; limit: string; cursor?: string },
-      ) => {
-        const env = loadCliEnv();
-        await withOperatorDatabases(env, async (dbs) => {
-          const filter = await resolveLogFilter(dbs.admin, {
-            tenant: slug,
-            status: opts.status,
-            source: opts.source,
-            since: opts.since,
-            until: opts.until,
-            q: opts.query,
-          });
-          const cursor = opts.cursor ? decodeLogCursor(opts.cursor) : null;
-          if (opts.cursor && !cursor) throw new Error('Invalid --cursor');
-          const limit = Number(opts.limit);
-          if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('Invalid --limit: 1 to 500');
-          const page = await searchLogs(dbs, filter, { cursor, limit });
-          if (page.items.length === 0) {
-            // The search text is the operator's own, but it is echoed to a terminal: shown escaped.
-            process.stdout.write(`${printable(describeNoLogs(opts))}\n`);
-            return;
-          }
-          process.stdout.write(formatLogTable(page.items));
-          if (page.nextCursor) process.stdout.write(`More: add --cursor ${page.nextCursor}\n`);
+    .option('--cursor <cursor>', 'continue after a previous page');
+  addFormatOptions(logsCommand, outputFormats, 'text', 'text is a table, json {items, next_cursor} for scripts').action(
+    async (slug: string, opts: LogSearchFlags & FormatFlags & { limit: string; cursor?: string }) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
+      const env = loadCliEnv();
+      await withOperatorDatabases(env, async (dbs) => {
+        const filter = await resolveLogFilter(dbs.admin, {
+          tenant: slug,
+          status: opts.status,
+          source: opts.source,
+          since: opts.since,
+          until: opts.until,
+          q: opts.query,
         });
-      },
-    );
+        const cursor = opts.cursor ? decodeLogCursor(opts.cursor) : null;
+        if (opts.cursor && !cursor) throw new Error('Invalid --cursor');
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('Invalid --limit: 1 to 500');
+        const page = await searchLogs(dbs, filter, { cursor, limit });
+        if (format === 'json') {
+          // Stored values were written by whoever sent them: escaped like every other output.
+          process.stdout.write(`${printableJson({ items: page.items, next_cursor: page.nextCursor ?? null })}\n`);
+          return;
+        }
+        if (page.items.length === 0) {
+          // The search text is the operator's own, but it is echoed to a terminal: shown escaped.
+          process.stdout.write(`${printable(describeNoLogs(opts))}\n`);
+          return;
+        }
+        process.stdout.write(formatLogTable(page.items));
+        if (page.nextCursor) process.stdout.write(`More: add --cursor ${page.nextCursor}\n`);
+      });
+    },
+  );
 
   const logCommand = program
     .command('log')

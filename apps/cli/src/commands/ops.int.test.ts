@@ -66,6 +66,22 @@ describe('mcb logs / log', () => {
     expect(q.stdout.trim().split('\n')).toHaveLength(2);
   });
 
+  it('--format json (or --json) prints the page for scripts: {items, next_cursor}, the same rows as the table', async () => {
+    const text = await mcb('logs', tenant.slug, '--status', 'failed', '--limit', '5');
+    for (const flags of [['--format', 'json'], ['--json']]) {
+      const r = await mcb('logs', tenant.slug, '--status', 'failed', '--limit', '5', ...flags);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const page = JSON.parse(r.stdout) as { items: Array<{ id: number; status: string }>; next_cursor: string | null };
+      expect(page.items.map((l) => l.id)).toEqual([...failed].reverse().slice(0, 5));
+      expect(page.items.every((l) => l.status === 'failed')).toBe(true);
+      expect(page.next_cursor).toBe(/--cursor (\S+)/.exec(text.stdout)![1]);
+    }
+    // Nothing found is an empty page, not the sentence.
+    const none = await mcb('logs', tenant.slug, '-q', 'nobody-at-all@example.com', '--json');
+    expect(JSON.parse(none.stdout)).toEqual({ items: [], next_cursor: null });
+    expect((await mcb('logs', tenant.slug, '--json', '--format', 'text')).stderr).toMatch(/^Invalid --format: text with --json/);
+  });
+
   it('says what it searched when nothing matches: the default last 24 h, and --since to look further back', async () => {
     const slug = `ops-old-${randomBytes(4).toString('hex')}`;
     const [row] = await admin.sql<{ id: string }[]>`insert into tenants (slug, name) values (${slug}, 'Old Logs') returning id`;
