@@ -112,6 +112,20 @@ describe('mcb contact', () => {
       `No contact matching nobody@example.com in tenant ${t.slug}\n`,
     );
     expect((await mcb('contact', t.slug, '+81 90 0000 0000')).stderr).toBe(`No contact matching +81 90 0000 0000 in tenant ${t.slug}\n`);
+    // A buyer known only from payments (a tenant with payment tools only): no contact, but her payments are named.
+    await owner.sql`insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
+        customer_email, customer_phone, stripe_customer_id, paid_at)
+      values (${t.id}, 'cs_only_1', 'stripe', 'buy_in_full', 'full_purchase', 500000, 'jpy', 'paid', 'Aiko@Example.jp', '+819011112222',
+        'cus_only', now()),
+        (${t.id}, 'cs_only_2', 'stripe', 'buy_in_full', 'deposit', 10000, 'jpy', 'paid', 'aiko@example.jp', null, null, now())`;
+    const waiting = (n: number, amounts: string) =>
+      `No contact matching %s in tenant ${t.slug}; ${n} payment(s) carry it (${amounts}) and wait for their person: a payment alone creates no contact, it is linked when the person arrives from ManyChat, GHL or Perspective\n`;
+    for (const [id, n, amounts] of [
+      ['aiko@example.jp', 2, '¥500,000, ¥10,000'],
+      ['+81 90 1111 2222', 1, '¥500,000'],
+      ['cus_only', 1, '¥500,000'],
+    ] as const)
+      expect(await mcb('contact', t.slug, id), id).toEqual({ code: 1, stdout: '', stderr: waiting(n, amounts).replace('%s', id) });
     // With the tenant's country set, the national form finds her.
     expect(await mcb('tenant', 'update', t.slug, '--phone-country', 'JP')).toMatchObject({ code: 0 });
     const found = await mcb('contact', t.slug, '090-1234-5678');

@@ -99,6 +99,32 @@ export function lookupPhones(identifier: string, phoneCountry?: string | null): 
 }
 
 /**
+ * Payments of the tenant that carry `identifier` (email, phone, Stripe customer) and no contact yet:
+ * a payment alone creates no contact (SPEC §6), so a tenant whose tools are all payment tools finds its
+ * buyers here, not as contacts. Under the tenant (RLS), by the orphan indexes (drizzle/0021).
+ */
+export async function orphanPaymentsCarrying(
+  app: Database,
+  tenantId: string,
+  identifier: string,
+  phoneCountry?: string | null,
+): Promise<{ count: number; amounts: string[] }> {
+  const key = identifier.trim();
+  const phones = lookupPhones(key, phoneCountry);
+  const rows = await withTenantSql(
+    app.sql,
+    tenantId,
+    (tx) => tx<{ amount_cents: string; currency: string }[]>`
+      select amount_cents, currency from payments where id in (
+        select id from payments where contact_id is null and customer_email_key = ${key.toLowerCase()}
+        union select id from payments where contact_id is null and customer_phone = any(${phones}::text[])
+        union select id from payments where contact_id is null and stripe_customer_id = ${key})
+      order by paid_at nulls last, payment_event_id limit 50`,
+  );
+  return { count: rows.length, amounts: rows.map((r) => formatMoney(Number(r.amount_cents), r.currency)) };
+}
+
+/**
  * Finds one contact of a tenant by any identifier it was ever known by (`contact_identities`: ManyChat
  * or GHL id, Stripe customer, email case-insensitive, phone E.164 after normalizing with the tenant's
  * `phone_country` (`lookupPhones`) — also ones a merge moved to it) or its uuid, and gathers its
@@ -335,8 +361,12 @@ export function registerContactCommands(program: Command): void {
         const phoneCountry = storedPhoneCountry(tenant.config);
         const report = await findContactReport(app, tenant.id, identifier, phoneCountry);
         if (!report) {
-          const hint = phoneLookupHint(identifier, { slug: tenant.slug, phoneCountry });
-          throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}${hint}`);
+          const orphans = await orphanPaymentsCarrying(app, tenant.id, identifier, phoneCountry);
+          const waiting =
+            orphans.count > 0
+              ? `; ${orphans.count === 50 ? '50 or more' : orphans.count} payment(s) carry it (${orphans.amounts.slice(0, 3).join(', ')}${orphans.count > 3 ? ', …' : ''}) and wait for their person: a payment alone creates no contact, it is linked when the person arrives from ManyChat, GHL or Perspective`
+              : phoneLookupHint(identifier, { slug: tenant.slug, phoneCountry });
+          throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}${waiting}`);
         }
         process.stdout.write(formatContactReport(slug, report));
       } finally {
