@@ -73,7 +73,7 @@ const hasApiKey = (credentials: Record<string, unknown> | undefined) =>
  * What an active integration's gaps mean for its deliveries, one `warning:` line each, with the command
  * that closes the gap (never a secret: the view is masked).
  */
-export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider' | 'isActive' | 'gaps'>): string[] {
+export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider' | 'isActive' | 'gaps' | 'credentials'>): string[] {
   if (!view.isActive) return [];
   const { provider, gaps } = view;
   const lines: string[] = [];
@@ -90,6 +90,7 @@ export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider'
       `warning: ghl has no location id: HighLevel-signed deliveries get 401 until one is set: mcb integration set ${slug} ghl --location-id <locationId>`,
     );
   }
+  if (provider === 'manychat' && !hasApiKey(view.credentials)) lines.push(manyChatApiKeyWarning(slug));
   return lines;
 }
 

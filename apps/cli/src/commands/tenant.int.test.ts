@@ -253,6 +253,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       [
         `warning: ghl has no location id: HighLevel-signed deliveries get 401 until one is set: mcb integration set ${own} ghl --location-id <locationId>`,
         `warning: manychat is active with no webhook secret: every delivery gets 401 missing_credentials; add one: mcb integration set ${own} manychat --webhook-secret`,
+        `warning: manychat has no api_key: deliveries carrying only a subscriber_id fail (the worker fetches the subscriber from ManyChat with it); full subscriber bodies work. Add it: mcb integration set ${own} manychat --credentials '{"api_key":"…"}'`,
         '',
       ].join('\n'),
     );
@@ -264,7 +265,10 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       stdout: `Updated ghl integration for ${own}.\nGHL-signed deliveries are accepted for location(s): LOC_GAPS_${slug} (any other location: 401).\n`,
       stderr: '',
     });
-    expect((await mcb('integration', 'list', own)).stderr).toBe('');
+    expect((await mcb('integration', 'set', own, 'manychat', '--credentials', '{"api_key":"mc-key-gaps-0123456789"}')).code).toBe(0);
+    const fixed = await mcb('integration', 'list', own);
+    expect(fixed.stderr).toBe('');
+    expect(fixed.stdout).not.toContain('mc-key-gaps-0123456789');
   });
 
   it('urls prints the exact URL and header for every source from PUBLIC_BASE_URL', async () => {
