@@ -37,3 +37,22 @@ describe('mcb integration set <slug> manychat', () => {
     expect(await mcb('integration', 'set', slug, 'manychat')).toMatchObject({ code: 0, stderr: '' });
   });
 });
+
+describe('mcb integration set|list <slug> denefits', () => {
+  it('warns a tenant that reports in another currency that Denefits amounts are US dollars (kept apart); a usd tenant hears nothing', async () => {
+    const gbp = `dn-gbp-${randomUUID().slice(0, 8)}`;
+    const usd = `dn-usd-${randomUUID().slice(0, 8)}`;
+    await addTenant(admin, { slug: gbp, name: gbp, currency: 'gbp' });
+    await addTenant(admin, { slug: usd, name: usd });
+    const warning = `warning: denefits amounts are US dollars: tenant ${gbp} reports in gbp, so its Denefits payments are listed apart in the weekly report and mcb stats, not in their totals\n`;
+    const set = await mcb('integration', 'set', gbp, 'denefits', '--webhook-secret', 'dn-shared-secret-1');
+    expect(set).toMatchObject({ code: 0, stderr: warning });
+    expect(set.stdout).toContain(`Added denefits integration for ${gbp}.`);
+    expect(await mcb('integration', 'list', gbp)).toMatchObject({ code: 0, stderr: warning });
+    expect(await mcb('integration', 'set', usd, 'denefits', '--webhook-secret', 'dn-shared-secret-2')).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
+    expect(await mcb('integration', 'list', usd)).toMatchObject({ code: 0, stderr: '' });
+  });
+});

@@ -65,6 +65,17 @@ export function manyChatApiKeyWarning(slug: string): string {
   );
 }
 
+/**
+ * Denefits for a tenant that reports in another currency than usd: Denefits finances in US dollars and its
+ * deliveries carry no currency, so they are booked in usd (packages/sources/src/denefits) and the weekly
+ * report and `mcb stats` list them apart from the tenant's totals (ADR 0019). Said once, at set and list.
+ */
+export function denefitsCurrencyWarning(slug: string, currency: string): string | null {
+  return currency === 'usd'
+    ? null
+    : `warning: denefits amounts are US dollars: tenant ${slug} reports in ${currency}, so its Denefits payments are listed apart in the weekly report and mcb stats, not in their totals`;
+}
+
 /** Whether credentials (as given, or as a masked view shows them) hold a non-empty ManyChat `api_key`. */
 const hasApiKey = (credentials: Record<string, unknown> | undefined) =>
   typeof credentials?.api_key === 'string' && credentials.api_key !== '';
@@ -123,7 +134,7 @@ export function registerIntegrationCommands(program: Command): void {
         const keyring = keyringFromEnv(env);
         const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
         if (opts.locationId && parseProvider(provider) !== 'ghl') throw new Error('--location-id applies to the ghl provider only');
-        const { result, locations, state, missingApiKey } = await withAdminDatabase(env, async (admin) => {
+        const { result, locations, state, missingApiKey, currency } = await withAdminDatabase(env, async (admin) => {
           const named = parseProvider(provider);
           const existing = (await listIntegrations(admin, keyring, slug)).find((i) => i.provider === named);
           checkMetaCredentials(slug, named, credentials, existing !== undefined);
@@ -138,9 +149,10 @@ export function registerIntegrationCommands(program: Command): void {
             ghlLocationIds: opts.locationId,
           });
           const state = (await webhookIntegrationStates(admin, slug))[result.provider];
-          if (result.provider !== 'ghl') return { result, locations: null, state, missingApiKey };
           const tenant = result.tenant ?? (await getTenantBySlug(admin, slug));
-          return { result, locations: parseTenantConfig(tenant.config).ghl.location_ids, state, missingApiKey };
+          const config = parseTenantConfig(tenant.config);
+          const locations = result.provider === 'ghl' ? config.ghl.location_ids : null;
+          return { result, locations, state, missingApiKey, currency: config.currency };
         });
         // setIntegration refuses a webhook source that could verify no delivery; GHL may go without a
         // secret when it has a location (HighLevel-signed deliveries only): say what that leaves out.
@@ -158,6 +170,8 @@ export function registerIntegrationCommands(program: Command): void {
           );
         if (result.generatedSecret) printGenerated(slug, result.provider, result.generatedSecret);
         if (missingApiKey) process.stderr.write(`${manyChatApiKeyWarning(slug)}\n`);
+        const dollars = result.provider === 'denefits' ? denefitsCurrencyWarning(slug, currency) : null;
+        if (dollars) process.stderr.write(`${dollars}\n`);
       },
     );
 
@@ -188,7 +202,10 @@ export function registerIntegrationCommands(program: Command): void {
     .action(async (slug: string) => {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
-      const rows = await withAdminDatabase(env, (admin) => listIntegrations(admin, keyring, slug));
+      const [rows, currency] = await withAdminDatabase(env, async (admin) => [
+        await listIntegrations(admin, keyring, slug),
+        parseTenantConfig((await getTenantBySlug(admin, slug)).config).currency,
+      ]);
       if (rows.length === 0) return void out(`No integrations for ${slug}. Add one with: mcb integration set ${slug} <provider> …\n`);
       out(
         formatTable(
@@ -207,6 +224,8 @@ export function registerIntegrationCommands(program: Command): void {
         ),
       );
       for (const line of rows.flatMap((r) => gapWarnings(slug, r))) process.stderr.write(`${line}\n`);
+      const dollars = rows.some((r) => r.provider === 'denefits' && r.isActive) ? denefitsCurrencyWarning(slug, currency) : null;
+      if (dollars) process.stderr.write(`${dollars}\n`);
     });
 
   integration
