@@ -1,18 +1,20 @@
 import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
-import { describeEmptyLogSearch, describeLogOutcome, describeLogStatus, openLog, resolveLogFilter, searchLogs } from '@mcb/ops';
+import {
+  describeEmptyLogSearch,
+  describeLogOutcome,
+  describeLogStatus,
+  formatLogTime,
+  openLog,
+  resolveLogFilter,
+  searchLogs,
+} from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withOperatorDatabases } from '../env';
 import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
 import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
 
-const time = (d: Date | null) =>
-  d
-    ? d
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d+Z$/, 'Z')
-    : '';
+const time = (d: Date | null) => (d ? formatLogTime(d) : '');
 const clip = (s: string | null, n: number) => (!s ? '' : s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** Table of log summaries (shared by `logs` and `replay --dry-run`); `formatTable` makes every cell printable. */

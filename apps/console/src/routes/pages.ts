@@ -4,6 +4,7 @@ import {
   describeEmptyLogSearch,
   describeLogOutcome,
   describeLogStatus,
+  formatLogTime,
   listTenantRefs,
   openLog,
   replaySkipReasons,
@@ -57,13 +58,7 @@ function layout(title: string, body: Html): Html {
     </html>`;
 }
 
-const time = (d: Date | null | undefined) =>
-  d
-    ? new Date(d)
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d+Z$/, 'Z')
-    : '';
+const time = (d: Date | null | undefined) => (d ? formatLogTime(d) : '');
 /** Why intake refused a delivery, from the code its error starts with (`buildRejectedRow`: "<code>: <reason>"). */
 const rejectionCauses: Record<string, string> = {
   missing_credentials: 'no secret or credentials: failed authentication',

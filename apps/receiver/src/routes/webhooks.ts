@@ -218,9 +218,8 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
       }
       const bytes = body.bytes;
       const now = deps.now();
-      // Under @hono/node-server the raw header list is at hand (tests calling app.request() have none).
-      const rawHeaders = (c.env as { incoming?: { rawHeaders?: string[] } } | undefined)?.incoming?.rawHeaders;
-      const headers = rawHeaders ? headersFromRaw(rawHeaders) : c.req.header();
+      // Node's raw header list, when there is a Node request (tests calling app.request() have none).
+      const headers = incoming ? headersFromRaw(incoming.rawHeaders) : c.req.header();
 
       // Rejected requests are never parsed: a prefix of the body and the headers are kept as evidence,
       // within a per-tenant budget, and the answer is the same whether the row was stored or not.
