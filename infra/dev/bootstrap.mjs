@@ -84,7 +84,8 @@ switch (command) {
     exec(process.execPath, ['--import', 'tsx', join(root, 'infra', 'dev', 'start.ts'), ...args]);
     break;
   case 'mcb':
-    exec(process.execPath, ['--import', 'tsx', join(root, 'apps', 'cli', 'src', 'main.ts'), ...args], devEnv());
+    // Compiled, as production runs it (infra/dev/cli.mjs): from the TypeScript sources a call took 3–4.5 s.
+    exec(process.execPath, [...(await import('./cli.mjs')).cliNodeArgs(root, say), ...args], devEnv());
     break;
   case 'bench':
     if (!args[0]) {

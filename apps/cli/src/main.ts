@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { McbError } from '@mcb/core';
 import { Command, CommanderError } from 'commander';
 import { registerCapiCommands } from './commands/capi';
@@ -61,7 +63,8 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a program (not imported by a test): compared as URLs, so a path with spaces or a symlink still matches.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   // `mcb … | head`: the reader has gone, so stop quietly as other Unix tools do, not with an EPIPE stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
