@@ -8,6 +8,7 @@ import { createQueueBoard } from './bull-board';
 import { adminBodyLimitBytes, type ConsoleEnv, errorFromThrown, formBodyLimitBytes, limitBody } from './http';
 import { createAdminApi } from './routes/api';
 import { createLogPages, loginPage } from './routes/pages';
+import { createStatsPage } from './routes/stats-page';
 
 export interface ConsoleDeps {
   /** Admin (`mcb_admin`): sessions, tenant lists and lookups, searches across tenants (ADR 0002). */
@@ -39,8 +40,9 @@ export interface ConsoleApp {
 
 /**
  * The operator console (SPEC §8): Bull Board at `/admin/queues`, the admin JSON API at `/admin/api`,
- * the log browser at `/admin/logs`. Every route under `/admin` requires `ADMIN_TOKEN` (bearer) or a
- * session from `/login`; the only open routes are `/login`, `/logout`, `/healthz` and `/readyz`.
+ * the log browser at `/admin/logs`, per-tenant stats at `/admin/stats`. Every route under `/admin`
+ * requires `ADMIN_TOKEN` (bearer) or a session from `/login`; the only open routes are `/login`,
+ * `/logout`, `/healthz` and `/readyz`.
  * Bodies are capped: `formBodyLimitBytes` on `/login` and `/logout`, `adminBodyLimitBytes` under
  * `/admin` (413 `payload_too_large`).
  */
@@ -106,6 +108,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   app.get('/admin', (c) => c.redirect('/admin/logs'));
   app.route('/admin/api', createAdminApi({ admin: deps.admin, app: deps.app, queue: deps.queue, enqueuer }));
   app.route('/admin/logs', createLogPages({ admin: deps.admin, app: deps.app, enqueuer }));
+  app.route('/admin/stats', createStatsPage({ admin: deps.admin }));
   app.use('/admin/queues/*', async (_c, next) => {
     await board.ready();
     return next();

@@ -65,6 +65,8 @@ describe('console security: nothing under /admin answers without ADMIN_TOKEN', (
     ['GET', '/admin/logs'],
     ['GET', '/admin/logs/1'],
     ['POST', '/admin/logs/1/replay'],
+    ['GET', '/admin/stats'],
+    ['GET', '/admin/stats?tenant=x&since=7d'],
     ['GET', '/admin/does-not-exist'],
   ];
 

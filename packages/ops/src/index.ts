@@ -6,4 +6,5 @@ export * from './queues';
 export * from './reconcile';
 export * from './replay';
 export * from './stack';
+export * from './stats';
 export * from './tenants';

@@ -1,18 +1,16 @@
 import { errorResponse, McbError } from '@mcb/core';
-import { type Database, decodeLogCursor, getTenantStats } from '@mcb/db';
+import { type Database, decodeLogCursor } from '@mcb/db';
 import {
-  assertTimeWindow,
-  defaultStatsSince,
   getQueueCounts,
   listQueueRefs,
+  loadTenantStats,
   logFilterInputSchema,
   openLog,
-  parseTimeArg,
+  parseStatsQuery,
   previewReplay,
   replayWebhookLogIds,
   replayWebhookLogs,
   resolveLogFilter,
-  resolveTenantId,
   searchLogs,
 } from '@mcb/ops';
 import type { QueueConnection, WebhookEnqueuer } from '@mcb/queue';
@@ -42,7 +40,7 @@ const replayFields = Object.keys(replayBodySchema.shape).join(', ');
  * - `POST /replay` `{tenant?, source?, status?, since?, until?, q?, dryRun?, confirm?}` → `{dryRun:true, matched, replayable,
  *   rejected, needsConfirmation, sample}` or the summary; more than `replayConfirmThreshold` logs need `confirm` equal to
  *   the dry run's `replayable` count. Rejected logs are never replayed.
- * - `GET /stats?tenant=&since=&until=` → `{since, until, tenants:[…]}`
+ * - `GET /stats?tenant=&since=&until=` → `{since, until, tenants:[…]}` (`loadTenantStats`; an unknown parameter is a 400)
  * - `GET /queues` → job counts per queue and state
  */
 export function createAdminApi(deps: AdminApiDeps) {
@@ -106,14 +104,7 @@ export function createAdminApi(deps: AdminApiDeps) {
   });
 
   api.get('/stats', async (c) => {
-    const { tenant, since, until } = c.req.query();
-    const now = new Date();
-    const from = parseTimeArg(since ?? defaultStatsSince, now);
-    const to = until ? parseTimeArg(until, now) : now;
-    if (until) assertTimeWindow(from, to, since ?? defaultStatsSince, until);
-    const tenantId = tenant ? await resolveTenantId(deps.admin, tenant) : undefined;
-    const tenants = await getTenantStats(deps.admin.sql, { since: from, until: to, tenantId });
-    return c.json({ since: from, until: to, tenants });
+    return c.json(await loadTenantStats(deps.admin, parseStatsQuery(c.req.query())));
   });
 
   api.get('/queues', async (c) => {

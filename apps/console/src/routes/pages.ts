@@ -15,48 +15,9 @@ import {
 import type { WebhookEnqueuer } from '@mcb/queue';
 import { sources } from '@mcb/sources';
 import { Hono } from 'hono';
-import { html, raw } from 'hono/html';
-import type { HtmlEscapedString } from 'hono/utils/html';
+import { html } from 'hono/html';
 import { type ConsoleEnv, parseId } from '../http';
-
-type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
-
-const styles = raw(`
-  body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
-  header{background:#1f2937;color:#fff;padding:10px 20px;display:flex;gap:18px;align-items:center}
-  header a{color:#cfe0ff;text-decoration:none} header strong{margin-right:12px}
-  main{padding:16px 20px} h1{font-size:18px;margin:4px 0 12px}
-  form.search{display:flex;flex-wrap:wrap;gap:8px;align-items:end;background:#fff;padding:12px;border:1px solid #dde1e6;border-radius:6px}
-  label{display:flex;flex-direction:column;font-size:12px;color:#555} input,select{font:inherit;padding:4px 6px}
-  table{border-collapse:collapse;width:100%;background:#fff;margin-top:12px} th,td{border-bottom:1px solid #e5e7eb;padding:5px 8px;text-align:left;vertical-align:top}
-  th{background:#f0f2f5;font-size:12px} td.err{color:#a3202b;max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-  .st{padding:1px 6px;border-radius:8px;font-size:12px;background:#e5e7eb} .st-failed,.st-rejected{background:#fde2e2;color:#a3202b}
-  .st-processed{background:#ddf5e3;color:#17692f} .st-ignored{background:#eee;color:#666} .st-received,.st-processing{background:#e0ecff;color:#1d4ed8}
-  pre{background:#fff;border:1px solid #dde1e6;padding:10px;overflow:auto;max-height:420px}
-  .flash{background:#ddf5e3;border:1px solid #9bd3aa;padding:8px 12px;border-radius:6px;margin-bottom:12px}
-  .error{background:#fde2e2;border:1px solid #f3a5a5;padding:8px 12px;border-radius:6px;margin-bottom:12px}
-  button{font:inherit;padding:5px 12px;cursor:pointer} .grid{display:grid;grid-template-columns:160px 1fr;gap:4px 12px;background:#fff;padding:12px;border:1px solid #dde1e6}
-`);
-
-function layout(title: string, body: Html): Html {
-  return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title} · MCB console</title>
-        <style>
-          ${styles}
-        </style>
-      </head>
-      <body>
-        <header>
-          <strong>MCB console</strong><a href="/admin/logs">Logs</a><a href="/admin/queues">Queues</a><a href="/admin/api/stats">Stats (JSON)</a>
-          <form method="post" action="/logout" style="margin-left:auto"><button type="submit">Sign out</button></form>
-        </header>
-        <main>${body}</main>
-      </body>
-    </html>`;
-}
+import { badge, type Html, layout, options, styles } from './layout';
 
 const time = (d: Date | null | undefined) => (d ? formatLogTime(d) : '');
 /** Why intake refused a delivery, from the code its error starts with (`buildRejectedRow`: "<code>: <reason>"). */
@@ -70,7 +31,6 @@ function rejectionCause(error: string | null): string {
   const code = error?.split(':', 1)[0] ?? '';
   return Object.hasOwn(rejectionCauses, code) ? (rejectionCauses[code] as string) : 'see its error below';
 }
-const badge = (status: string) => html`<span class="st st-${status}">${status}</span>`;
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
 const queueUnavailable = 'queue_unavailable';
@@ -78,12 +38,6 @@ const queueUnavailable = 'queue_unavailable';
 function replayOutcomeMessage(code: string): string | null {
   if (code === queueUnavailable) return 'queue unavailable, left for the reconciler';
   return Object.hasOwn(replaySkipReasons, code) ? `not replayed: ${replaySkipReasons[code as keyof typeof replaySkipReasons]}` : null;
-}
-
-function options(values: readonly string[], selected: string | undefined, blank: string): Html {
-  return html`<option value="">${blank}</option>${values.map(
-    (v) => html`<option value="${v}" ${v === selected ? 'selected' : ''}>${v}</option>`,
-  )}`;
 }
 
 /** Server-rendered log browser under `/admin/logs` (behind auth): search, open one, replay it. */
