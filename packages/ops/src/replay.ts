@@ -71,6 +71,8 @@ export interface ReplayDryRun {
   replayable: number;
   /** Matching rejected logs: shown, never replayed. */
   rejected: number;
+  /** Ids of the first `replaySkipListLimit` matching rejected logs, oldest first (what a replay would list as skipped). */
+  rejectedIds: number[];
   /** True when a replay of `replayable` logs needs a confirmation (more than `replayConfirmThreshold`). */
   needsConfirmation: boolean;
   /** The first logs that would be replayed, oldest first. */
@@ -99,10 +101,10 @@ async function countReplay(sql: Queryable, filter: WebhookLogFilter) {
 
 /** Dry run of a bulk replay: how many logs match, how many would run, and the first few. Changes nothing. */
 export async function previewReplay(deps: ReplayDeps, filter: WebhookLogFilter): Promise<ReplayDryRun> {
-  const [{ matched, replayable, rejected }, sample] = await withLogScope(deps, filter.tenantId, (sql) =>
+  const [{ matched, replayable, rejected, rejectedIds }, sample] = await withLogScope(deps, filter.tenantId, (sql) =>
     Promise.all([countReplay(sql, filter), listWebhookLogsAfter(sql, notRejected(filter), null, sampleSize)]),
   );
-  return { matched, replayable, rejected, needsConfirmation: replayable > replayConfirmThreshold, sample };
+  return { matched, replayable, rejected, rejectedIds, needsConfirmation: replayable > replayConfirmThreshold, sample };
 }
 
 /** Matching logs oldest first, one batch per transaction (each reset must commit before its jobs are added). */

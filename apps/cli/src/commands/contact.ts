@@ -14,7 +14,8 @@ import { isPhoneCountry, normalizePhone } from '@mcb/sources';
 import { getTenantBySlug } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
-import { printable } from '../output';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
+import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
 
 const fields = [
@@ -43,14 +44,17 @@ interface Provenance {
   at: Date;
 }
 
-interface TimelineEntry {
+/** One line of the timeline: `what` and `detail` as the table shows them, and the values they are written from. */
+type TimelineEntry = {
   at: Date;
-  kind: 'event' | 'payment';
   what: string;
   source: string;
   detail: string;
   logId: number | null;
-}
+} & (
+  | { kind: 'event'; eventType: string; providerEventType: string | null; sourceEventId: string }
+  | { kind: 'payment'; category: string; amountCents: number; currency: string; status: string; paymentEventId: string }
+);
 
 /** One identifier the person is matched by (SPEC §6.1), and where it was first learned. */
 interface IdentityLine {
@@ -211,6 +215,9 @@ export async function findContactReport(
         source: e.source,
         detail: eventDetail(e.log_event_type, e.source_event_id),
         logId: e.webhook_log_id,
+        eventType: e.event_type,
+        providerEventType: e.log_event_type,
+        sourceEventId: e.source_event_id,
       })),
       ...payments.map((p) => ({
         at: p.paid_at,
@@ -219,6 +226,11 @@ export async function findContactReport(
         source: p.source,
         detail: `${formatMoney(p.amount_cents, p.currency)} ${p.status} ${p.payment_event_id}`,
         logId: p.webhook_log_id,
+        category: p.category,
+        amountCents: p.amount_cents,
+        currency: p.currency,
+        status: p.status,
+        paymentEventId: p.payment_event_id,
       })),
     ].sort((a, b) => a.at.getTime() - b.at.getTime() || a.kind.localeCompare(b.kind));
     return {
@@ -347,13 +359,76 @@ export function formatContactReport(slug: string, r: ContactReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * What `mcb contact --format json` prints: the same report as the text, with snake_case keys, times as
+ * ISO 8601 (UTC) and each payment's amount in integer minor units of its own `currency` (lowercase ISO
+ * 4217), never formatted. Every field of the person is present (null when unset), so the keys are stable.
+ */
+export function contactReportJson(slug: string, r: ContactReport) {
+  const c = r.contact;
+  return {
+    tenant: slug,
+    contact: {
+      id: c.id,
+      ...Object.fromEntries(fields.map((f) => [f, (c[f] as string | null | undefined) ?? null])),
+      first_seen_at: (c.first_seen_at as Date | null) ?? null,
+      created_at: c.created_at as Date,
+    },
+    looked_up_via: r.mergedFrom,
+    merged_ids: r.mergedIds,
+    other_matches: r.otherMatches,
+    identities: r.identities.map((i) => ({
+      kind: i.kind,
+      value: i.value,
+      source: i.source,
+      event_type: i.eventType,
+      log_id: i.logId,
+      first_seen_at: i.firstSeenAt,
+      merged_from_id: i.mergedFromId,
+    })),
+    provenance: r.provenance.map((p) => ({
+      field: p.field,
+      value: p.value,
+      source: p.source,
+      event_type: p.eventType,
+      log_id: p.logId,
+      set_at: p.at,
+    })),
+    timeline: r.timeline.map((t) =>
+      t.kind === 'event'
+        ? {
+            at: t.at,
+            kind: t.kind,
+            source: t.source,
+            log_id: t.logId,
+            event_type: t.eventType,
+            provider_event_type: t.providerEventType,
+            source_event_id: t.sourceEventId,
+          }
+        : {
+            at: t.at,
+            kind: t.kind,
+            source: t.source,
+            log_id: t.logId,
+            category: t.category,
+            amount_cents: t.amountCents,
+            currency: t.currency,
+            status: t.status,
+            payment_event_id: t.paymentEventId,
+          },
+    ),
+  };
+}
+
 export function registerContactCommands(program: Command): void {
-  program
+  const contact = program
     .command('contact')
     .description('Show one person: every identifier it is matched by (and where it came from), stage, where each field came from, timeline')
     .argument('<slug>', 'tenant slug')
-    .argument('<identifier>', 'email, phone, ManyChat id, GHL id, Stripe customer id or contact uuid')
-    .action(async (slug: string, identifier: string) => {
+    .argument('<identifier>', 'email, phone, ManyChat id, GHL id, Stripe customer id or contact uuid');
+  addFormatOptions(contact, outputFormats, 'text', 'text is for reading, json the whole report').action(
+    async (slug: string, identifier: string, opts: FormatFlags) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
       const env = loadCliEnv();
       const tenant = await withAdminDatabase(env, (admin) => getTenantBySlug(admin, slug));
       const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 1, applicationName: 'mcb-cli' });
@@ -368,9 +443,11 @@ export function registerContactCommands(program: Command): void {
               : phoneLookupHint(identifier, { slug: tenant.slug, phoneCountry });
           throw new McbError('not_found', `No contact matching ${identifier} in tenant ${slug}${waiting}`);
         }
-        process.stdout.write(formatContactReport(slug, report));
+        // Names, ids and values came from webhooks: escaped like the text (`printableJson`).
+        process.stdout.write(format === 'json' ? `${printableJson(contactReportJson(slug, report))}\n` : formatContactReport(slug, report));
       } finally {
         await app.close();
       }
-    });
+    },
+  );
 }

@@ -16,6 +16,8 @@ import {
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
+import { printableJson } from '../output';
 import { formatTable } from '../table';
 import { parseJsonObject } from './tenant';
 
@@ -103,6 +105,26 @@ export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider'
   }
   if (provider === 'manychat' && !hasApiKey(view.credentials)) lines.push(manyChatApiKeyWarning(slug));
   return lines;
+}
+
+/**
+ * One integration of `mcb integration list --format json`: what the table shows, with every secret and
+ * credential masked exactly as there (`maskSecret`: its last 4 characters at most, `[set]` for a
+ * non-text value) — never more. `webhook_secret` is null when none is stored; `gaps` says what the
+ * receiver lacks to verify deliveries (`no_secret`: the table's `MISSING`; `no_ghl_location`).
+ */
+export function integrationJson(r: IntegrationView) {
+  return {
+    provider: r.provider,
+    is_active: r.isActive,
+    webhook_secret: r.webhookSecret,
+    previous_webhook_secret: r.previousWebhookSecret,
+    previous_secret_expires_at: r.previousSecretExpiresAt,
+    credentials: r.credentials,
+    gaps: r.gaps,
+    last_error: r.lastError,
+    last_success_at: r.lastSuccessAt,
+  };
 }
 
 // Printed right after this process generated it; `mcb urls <slug> --show-secrets` prints it again on request.
@@ -196,37 +218,41 @@ export function registerIntegrationCommands(program: Command): void {
       if (result.generatedSecret) printGenerated(slug, result.provider, result.generatedSecret);
     });
 
-  integration
-    .command('list <slug>')
-    .description("A tenant's integrations with every secret masked to its last 4 characters")
-    .action(async (slug: string) => {
+  const list = integration.command('list <slug>').description("A tenant's integrations with every secret masked to its last 4 characters");
+  addFormatOptions(list, outputFormats, 'text', 'text is a table, json {tenant, integrations} for scripts, secrets masked alike').action(
+    async (slug: string, opts: FormatFlags) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
       const [rows, currency] = await withAdminDatabase(env, async (admin) => [
         await listIntegrations(admin, keyring, slug),
         parseTenantConfig((await getTenantBySlug(admin, slug)).config).currency,
       ]);
-      if (rows.length === 0) return void out(`No integrations for ${slug}. Add one with: mcb integration set ${slug} <provider> …\n`);
-      out(
-        formatTable(
-          ['PROVIDER', 'STATUS', 'WEBHOOK SECRET', 'PREVIOUS (UNTIL)', 'CREDENTIALS', 'LAST ERROR'],
-          rows.map((r) => [
-            r.provider,
-            r.isActive ? 'active' : 'inactive',
-            // `-`: a provider that receives no webhooks (meta, resend, …).
-            r.webhookSecret ?? (r.gaps.includes('no_secret') ? 'MISSING' : '-'),
-            r.previousWebhookSecret ? `${r.previousWebhookSecret} (${r.previousSecretExpiresAt?.toISOString() ?? '?'})` : '-',
-            Object.entries(r.credentials)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(' ') || '-',
-            r.lastError ?? '-',
-          ]),
-        ),
-      );
+      // The warnings below go to stderr in both formats: stdout stays one JSON document.
+      if (format === 'json') out(`${printableJson({ tenant: slug, integrations: rows.map(integrationJson) })}\n`);
+      else if (rows.length === 0) return void out(`No integrations for ${slug}. Add one with: mcb integration set ${slug} <provider> …\n`);
+      else
+        out(
+          formatTable(
+            ['PROVIDER', 'STATUS', 'WEBHOOK SECRET', 'PREVIOUS (UNTIL)', 'CREDENTIALS', 'LAST ERROR'],
+            rows.map((r) => [
+              r.provider,
+              r.isActive ? 'active' : 'inactive',
+              // `-`: a provider that receives no webhooks (meta, resend, …).
+              r.webhookSecret ?? (r.gaps.includes('no_secret') ? 'MISSING' : '-'),
+              r.previousWebhookSecret ? `${r.previousWebhookSecret} (${r.previousSecretExpiresAt?.toISOString() ?? '?'})` : '-',
+              Object.entries(r.credentials)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ') || '-',
+              r.lastError ?? '-',
+            ]),
+          ),
+        );
       for (const line of rows.flatMap((r) => gapWarnings(slug, r))) process.stderr.write(`${line}\n`);
       const dollars = rows.some((r) => r.provider === 'denefits' && r.isActive) ? denefitsCurrencyWarning(slug, currency) : null;
       if (dollars) process.stderr.write(`${dollars}\n`);
-    });
+    },
+  );
 
   integration
     .command('remove <slug> <provider>')

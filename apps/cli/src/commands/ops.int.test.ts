@@ -293,7 +293,18 @@ describe('--format json and --json', () => {
   });
 
   it('--help of each documents both', async () => {
-    for (const argv of [['log'], ['stats'], ['queues'], ['report', 'preview']]) {
+    for (const argv of [
+      ['log'],
+      ['logs'],
+      ['stats'],
+      ['queues'],
+      ['report', 'preview'],
+      ['contact'],
+      ['tenant', 'list'],
+      ['tenant', 'show'],
+      ['integration', 'list'],
+      ['replay'],
+    ]) {
       const help = (await mcb(...argv, '--help')).stdout.replace(/\s+/g, ' ');
       expect(help, argv.join(' ')).toMatch(/--format <format> .*json.*; default (text|html)\)/);
       expect(help, argv.join(' ')).toContain('--json same as --format json');

@@ -1,6 +1,10 @@
+import type { WebhookLogSummary } from '@mcb/db';
 import {
   previewReplay,
   previewReplayIds,
+  type ReplayDryRun,
+  type ReplayIdsPreview,
+  type ReplaySkipReason,
   type ReplaySummary,
   replayConfirmThreshold,
   replaySkipReasons,
@@ -11,6 +15,8 @@ import {
 import type { Command } from 'commander';
 import { askYesNo, isInteractive } from '../confirm';
 import { loadCliEnv, withOperatorDatabases } from '../env';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
+import { printableJson } from '../output';
 import { createProgressBar } from '../progress';
 import { BoundedEnqueuer, type CliQueue, openCliQueue } from '../queue';
 import { formatLogTable } from './logs';
@@ -25,7 +31,7 @@ type ReplayOptions = {
   id?: string[];
   dryRun?: boolean;
   yes?: boolean;
-};
+} & FormatFlags;
 
 /** The `mcb logs …` command that lists a replay's rejected rows (or the console page, across tenants). */
 function whereRejected(opts: ReplayOptions, firstId?: number): string {
@@ -75,10 +81,13 @@ function warnNotEnqueued(summary: ReplaySummary, queue: CliQueue): void {
   if (summary.notEnqueued > 0 && line) process.stderr.write(`${line}\n`);
 }
 
-/** Asks on a terminal, else requires --yes: a bulk replay acts at once on every matching log. */
-async function confirmBulk(count: number, opts: ReplayOptions): Promise<boolean> {
+/**
+ * Asks on a terminal, else requires --yes: a bulk replay acts at once on every matching log. With
+ * `--format json` it never asks (the question would land in the JSON on stdout): as off a terminal.
+ */
+async function confirmBulk(count: number, opts: ReplayOptions, canAsk: boolean): Promise<boolean> {
   if (count <= replayConfirmThreshold || opts.yes) return true;
-  if (!isInteractive()) {
+  if (!canAsk) {
     throw new Error(
       `Refusing to replay ${count} logs without confirmation: check them with --dry-run, then add --yes (more than ${replayConfirmThreshold} logs need it)`,
     );
@@ -86,11 +95,88 @@ async function confirmBulk(count: number, opts: ReplayOptions): Promise<boolean>
   return askYesNo(`Replay ${count} logs now?`);
 }
 
+/** The summary of a replay that found nothing to replay (only rejected logs, or none, match): nothing was reset. */
+function nothingReplayable(preview: ReplayDryRun, started: number): ReplaySummary {
+  return {
+    matched: preview.matched,
+    replayed: 0,
+    skipped: preview.rejectedIds.map((id) => ({ id, reason: 'rejected' as const })),
+    skippedCount: preview.rejected,
+    skippedByReason: preview.rejected ? { rejected: preview.rejected } : {},
+    notEnqueued: 0,
+    replayNumber: started,
+    ms: Date.now() - started,
+  };
+}
+
+/** Every skip reason with its count (0 when none): the same keys in every answer. */
+const countsByReason = (byReason: ReplaySummary['skippedByReason']) =>
+  Object.fromEntries(Object.keys(replaySkipReasons).map((reason) => [reason, byReason[reason as ReplaySkipReason] ?? 0]));
+
+/** A log of a dry run's sample: the columns of its table, snake_case, the raw status. */
+const logSampleJson = (l: WebhookLogSummary) => ({
+  id: l.id,
+  received_at: l.receivedAt,
+  tenant_slug: l.tenantSlug,
+  source: l.source,
+  event_type: l.eventType,
+  status: l.status,
+  attempts: l.attempts,
+  error_message: l.errorMessage,
+});
+
+/**
+ * `mcb replay --format json` after a replay (by filter or `--id`): counts, every skipped log by id (the
+ * first `replaySkipListLimit`; `skipped_count` and `skipped_by_reason` count them all), the `--id`s that
+ * match no log, and when it started. `not_enqueued`: reset but left to the reconciler (queue down).
+ */
+export function replaySummaryJson(s: ReplaySummary, missingIds: number[] = []) {
+  return {
+    dry_run: false,
+    matched: s.matched,
+    replayed: s.replayed,
+    not_enqueued: s.notEnqueued,
+    skipped_count: s.skippedCount,
+    skipped_by_reason: countsByReason(s.skippedByReason),
+    skipped: s.skipped.map((x) => ({ id: x.id, reason: x.reason })),
+    missing_ids: missingIds,
+    started_at: new Date(s.replayNumber),
+    duration_ms: s.ms,
+  };
+}
+
+/** `mcb replay --dry-run --format json` by filter: the counts, the first rejected ids, and the first logs that would be replayed. */
+export function replayDryRunJson(p: ReplayDryRun) {
+  return {
+    dry_run: true,
+    matched: p.matched,
+    replayable: p.replayable,
+    rejected: p.rejected,
+    rejected_ids: p.rejectedIds,
+    needs_confirmation: p.needsConfirmation,
+    sample: p.sample.map(logSampleJson),
+  };
+}
+
+/** `mcb replay --id … --dry-run --format json`: what a replay would do with each id given. */
+export function replayIdsDryRunJson(p: ReplayIdsPreview, given: number) {
+  return {
+    dry_run: true,
+    matched: p.replayable.length + p.rejected.length,
+    replayable: p.replayable.length,
+    rejected: p.rejected.length,
+    rejected_ids: p.rejected,
+    needs_confirmation: given > replayConfirmThreshold,
+    replayable_ids: p.replayable,
+    missing_ids: p.missing,
+  };
+}
+
 export function registerReplayCommands(program: Command): void {
-  program
+  const replay = program
     .command('replay')
     .description(
-      `Re-process stored webhooks matching a filter (from the stored body). Rejected logs are never replayed. More than ${replayConfirmThreshold} logs ask for confirmation (--yes off a terminal).`,
+      `Re-process stored webhooks matching a filter (from the stored body). Rejected logs are never replayed. More than ${replayConfirmThreshold} logs ask for confirmation (--yes off a terminal or with --format json).`,
     )
     .option('--tenant <slug>', 'tenant slug')
     .option('--source <source>', 'manychat|ghl|stripe|denefits|perspective')
@@ -100,16 +186,22 @@ export function registerReplayCommands(program: Command): void {
     .option('-q, --query <text>', 'text in event type, ids or emails')
     .option('--id <ids...>', 'replay these log ids (ignores the filters)')
     .option('--dry-run', 'count and show the first matches; enqueue nothing')
-    .option('-y, --yes', `replay more than ${replayConfirmThreshold} logs without asking`)
-    .action(async (opts: ReplayOptions) => {
+    .option('-y, --yes', `replay more than ${replayConfirmThreshold} logs without asking`);
+  addFormatOptions(replay, outputFormats, 'text', 'text is for reading, json the result (or the dry run) for scripts').action(
+    async (opts: ReplayOptions) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
+      const json = format === 'json';
+      const print = (value: unknown) => process.stdout.write(`${printableJson(value)}\n`);
+      const canAsk = !json && isInteractive();
       const env = loadCliEnv();
       await withOperatorDatabases(env, async (dbs) => {
         // Bounded: with Redis down the rows are reset, counted as not enqueued (the reconciler adds them)
         // and the replay ends within seconds, naming the Redis it could not reach.
         const queue = openCliQueue(env);
         const enqueuer = new BoundedEnqueuer(queue.conn, env.JOB_ATTEMPTS);
-        const report = (summary: ReplaySummary) => {
-          process.stdout.write(describeSummary(summary, opts));
+        const report = (summary: ReplaySummary, missingIds: number[] = []) => {
+          if (json) print(replaySummaryJson(summary, missingIds));
+          else process.stdout.write(describeSummary(summary, opts));
           warnNotEnqueued(summary, queue);
         };
         try {
@@ -120,16 +212,18 @@ export function registerReplayCommands(program: Command): void {
             });
             const preview = await previewReplayIds(dbs, ids);
             if (opts.dryRun) {
-              process.stdout.write(
-                `${describeUnreplayableIds(preview)}${preview.replayable.length} log(s) would be replayed (dry run: nothing enqueued).\n`,
-              );
+              if (json) print(replayIdsDryRunJson(preview, ids.length));
+              else
+                process.stdout.write(
+                  `${describeUnreplayableIds(preview)}${preview.replayable.length} log(s) would be replayed (dry run: nothing enqueued).\n`,
+                );
               if (preview.replayable.length === 0) throw new Error(nothingReplayableById);
               return;
             }
-            if (!(await confirmBulk(ids.length, opts))) return void process.stdout.write('Nothing replayed.\n');
-            process.stdout.write(describeUnreplayableIds({ rejected: [], missing: preview.missing }));
+            if (!(await confirmBulk(ids.length, opts, canAsk))) return void process.stdout.write('Nothing replayed.\n');
+            if (!json) process.stdout.write(describeUnreplayableIds({ rejected: [], missing: preview.missing }));
             const summary = await replayWebhookLogIds({ ...dbs, enqueuer }, ids);
-            report(summary);
+            report(summary, preview.missing);
             if (summary.replayed === 0 && summary.notEnqueued === 0) throw new Error(nothingReplayableById);
             return;
           }
@@ -144,21 +238,25 @@ export function registerReplayCommands(program: Command): void {
           if (Object.keys(filter).length === 0) {
             throw new Error('Refusing to replay every log: give at least one filter (--tenant, --source, --status, --since, --until, -q)');
           }
+          const started = Date.now();
           const preview = await previewReplay({ ...dbs, enqueuer }, filter);
           const rejectedNote = preview.rejected
             ? `${preview.rejected} rejected log(s) match: they were refused at intake (authentication or an invalid body) and are never replayed (see them with ${whereRejected(opts)}).\n`
             : '';
           if (opts.dryRun) {
+            if (json) return void print(replayDryRunJson(preview));
             process.stdout.write(`${preview.replayable} log(s) would be replayed (dry run: nothing enqueued).\n${rejectedNote}`);
             if (preview.sample.length)
               process.stdout.write(`First ${preview.sample.length}, oldest first:\n${formatLogTable(preview.sample, true)}`);
             return;
           }
           if (preview.replayable === 0) {
+            // Nothing replayed: for scripts, the summary a replay of only rejected logs gives.
+            if (json) return void print(replaySummaryJson(nothingReplayable(preview, started)));
             process.stdout.write(`No log to replay (${preview.matched} matched).\n${rejectedNote}`);
             return;
           }
-          if (!(await confirmBulk(preview.replayable, opts))) return void process.stdout.write('Nothing replayed.\n');
+          if (!(await confirmBulk(preview.replayable, opts, canAsk))) return void process.stdout.write('Nothing replayed.\n');
           const bar = createProgressBar('replay');
           const summary = await replayWebhookLogs({ ...dbs, enqueuer }, filter, { onProgress: (p) => bar.update(p.done, p.total) });
           bar.finish();
@@ -168,5 +266,6 @@ export function registerReplayCommands(program: Command): void {
           await queue.close();
         }
       });
-    });
+    },
+  );
 }

@@ -2,16 +2,19 @@ import { McbError } from '@mcb/core';
 import {
   addTenant,
   getTenantBySlug,
+  type IntegrationView,
   listIntegrations,
   listTenants,
   parseTenantConfig,
   setTenantActive,
   sharedGhlLocations,
   type TenantRecord,
+  type TenantSummary,
   updateTenant,
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
 import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
 
@@ -50,6 +53,37 @@ interface TenantFieldOptions {
   config?: string;
 }
 
+/** One row of `mcb tenant list --format json`: the table's columns, snake_case; `active_integrations` are the active providers. */
+export function tenantListJson(t: TenantSummary) {
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    owner_name: t.ownerName,
+    report_email: t.reportEmail,
+    is_active: t.isActive,
+    active_integrations: t.providers,
+  };
+}
+
+/**
+ * `mcb tenant show --format json`: what the text shows (the config with every default filled in, each
+ * integration's provider and whether it is active), never a secret or credential — not even masked.
+ */
+export function tenantShowJson(t: TenantRecord, integrations: Pick<IntegrationView, 'provider' | 'isActive'>[]) {
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    owner_name: t.ownerName,
+    report_email: t.reportEmail,
+    is_active: t.isActive,
+    created_at: t.createdAt,
+    config: parseTenantConfig(t.config),
+    integrations: integrations.map((i) => ({ provider: i.provider, is_active: i.isActive })),
+  };
+}
+
 export function registerTenantCommands(program: Command): void {
   const tenant = program.command('tenant').description('Tenants (agency clients): add, list, show, activate, deactivate, update');
 
@@ -84,48 +118,50 @@ export function registerTenantCommands(program: Command): void {
       out(`Next: mcb integration set ${t.slug} <provider> --webhook-secret …; then mcb urls ${t.slug}\n`);
     });
 
-  tenant
-    .command('list')
-    .description('Every tenant with its status and active integrations')
-    .action(async () => {
-      const env = loadCliEnv();
-      const [tenants, shared] = await withAdminDatabase(
-        env,
-        async (admin) => [await listTenants(admin), await sharedGhlLocations(admin)] as const,
-      );
-      if (tenants.length === 0) return void out('No tenants. Add one with: mcb tenant add <slug> --name …\n');
+  const list = tenant.command('list').description('Every tenant with its status and active integrations');
+  addFormatOptions(list, outputFormats, 'text', 'text is a table, json {tenants} for scripts').action(async (opts: FormatFlags) => {
+    const format = resolveFormat(opts, outputFormats, 'text');
+    const env = loadCliEnv();
+    const [tenants, shared] = await withAdminDatabase(
+      env,
+      async (admin) => [await listTenants(admin), await sharedGhlLocations(admin)] as const,
+    );
+    if (format === 'json') out(`${printableJson({ tenants: tenants.map(tenantListJson) })}\n`);
+    else if (tenants.length === 0) out('No tenants. Add one with: mcb tenant add <slug> --name …\n');
+    else
       out(
         formatTable(
           ['SLUG', 'NAME', 'OWNER', 'REPORT EMAIL', 'STATUS', 'INTEGRATIONS'],
           tenants.map((t) => [t.slug, t.name, t.ownerName ?? '-', t.reportEmail ?? '-', status(t), t.providers.join(',') || '-']),
         ),
       );
-      // Rows written before a location could belong to one tenant only: say which, and how to fix them.
-      for (const { locationId, tenants: holders } of shared) {
-        const names = holders.map((h) => (h.active ? h.slug : `${h.slug} (inactive)`)).join(', ');
-        const active = holders.filter((h) => h.active).length;
-        const effect =
-          active > 1
-            ? 'HighLevel-signed deliveries for it are refused at every active one until it is left to one tenant'
-            : 'were more than one of them active, HighLevel-signed deliveries for it would be refused at each; leave it to one tenant';
-        process.stderr.write(
-          `${printable(
-            `warning: GHL location ${locationId} is named by tenants ${names}: ${effect} (mcb integration set <slug> ghl --location-id <that tenant's other ids>, or mcb tenant update <slug> --config)`,
-          )}\n`,
-        );
-      }
-    });
+    // Rows written before a location could belong to one tenant only: say which, and how to fix them.
+    for (const { locationId, tenants: holders } of shared) {
+      const names = holders.map((h) => (h.active ? h.slug : `${h.slug} (inactive)`)).join(', ');
+      const active = holders.filter((h) => h.active).length;
+      const effect =
+        active > 1
+          ? 'HighLevel-signed deliveries for it are refused at every active one until it is left to one tenant'
+          : 'were more than one of them active, HighLevel-signed deliveries for it would be refused at each; leave it to one tenant';
+      process.stderr.write(
+        `${printable(
+          `warning: GHL location ${locationId} is named by tenants ${names}: ${effect} (mcb integration set <slug> ghl --location-id <that tenant's other ids>, or mcb tenant update <slug> --config)`,
+        )}\n`,
+      );
+    }
+  });
 
-  tenant
-    .command('show <slug>')
-    .description('One tenant: fields, config with defaults, integrations (secrets masked)')
-    .action(async (slug: string) => {
+  const show = tenant.command('show <slug>').description('One tenant: fields, config with defaults, integrations (secrets masked)');
+  addFormatOptions(show, outputFormats, 'text', 'text is for reading, json the same fields').action(
+    async (slug: string, opts: FormatFlags) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
       const [t, integrations] = await withAdminDatabase(env, async (admin) => [
         await getTenantBySlug(admin, slug),
         await listIntegrations(admin, keyring, slug),
       ]);
+      if (format === 'json') return void out(`${printableJson(tenantShowJson(t, integrations))}\n`);
       out(`${t.slug}: ${printable(t.name)} (${status(t)})\n`);
       out(
         `  id            ${t.id}\n  owner         ${printable(t.ownerName ?? '-')}\n  report email  ${printable(t.reportEmail ?? '-')}\n`,
@@ -133,7 +169,8 @@ export function registerTenantCommands(program: Command): void {
       out(`  created       ${t.createdAt.toISOString()}\n`);
       out(`  config        ${printableJson(parseTenantConfig(t.config), 0)}\n`);
       out(`  integrations  ${integrations.map((i) => `${i.provider}${i.isActive ? '' : ' (inactive)'}`).join(', ') || '-'}\n`);
-    });
+    },
+  );
 
   for (const [name, active] of [
     ['activate', true],
