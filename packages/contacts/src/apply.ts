@@ -13,6 +13,7 @@ import {
   paymentRefLockKey,
   sortedLockKeys,
   subscriptionLockKey,
+  tenantApplyLockKey,
 } from './identities';
 import {
   type ApplyContext,
@@ -36,6 +37,22 @@ const columns = scalarFields.map((f) => contactFieldRules[f][0]) as ContactColum
 /** Lock busy (our try-lock step), deadlock, serialization, unique race: retried with a fresh snapshot. */
 const retryableCodes = new Set(['55P03', '40P01', '40001', '23505']);
 const maxAttempts = 8;
+
+/**
+ * Most identity, payment-ref and subscription keys one apply transaction locks (SPEC §6.5). Postgres keeps
+ * advisory locks in one lock table for the whole server (`max_locks_per_transaction` × `max_connections`
+ * entries: ~12,800 at the defaults), and whatever statement finds it full fails with "out of shared memory",
+ * whichever tenant runs it. A batch took one key per identifier it touched: one tenant's merge of a contact
+ * holding 13,000 identifiers (built by its sender's events), or its charges listing thousands of refunds,
+ * filled the table, and other tenants' deliveries were answered 503 and their events failed. A batch needing
+ * more keys than this holds its tenant's apply lock exclusively instead (`tenantApplyLockKey`; every other
+ * apply transaction holds it shared): it runs alone among its tenant's appliers, with no other key to take.
+ * A batch of 50 ordinary logs needs at most ~350.
+ */
+export const maxLockKeysPerTransaction = 512;
+
+/** Thrown inside an attempt whose plan needs more keys than the bound: rolled back and run again holding the tenant's lock. */
+class LockKeysPastBound extends Error {}
 
 interface ContactRow {
   id: string;
@@ -72,12 +89,18 @@ function startRead(
   tenantId: string,
   ids: Identity[],
   stripe: { subscriptions: string[]; invoices: string[] },
-  lockKeys: string[],
+  locks: { exclusive: boolean; keys: string[] },
 ) {
   const { subscriptions, invoices } = stripe;
+  const lockKeys = locks.keys;
   const kinds = ids.map((i) => i.kind);
   const values = ids.map((i) => i.value);
   const begin = send(tx`begin`);
+  // First, before any other key: a batch holding its tenant's lock exclusively waits only for transactions holding nothing it holds.
+  const tenantKey = tenantApplyLockKey(tenantId);
+  const tenantLock = send(
+    locks.exclusive ? tx`select pg_advisory_xact_lock(${tenantKey}::int8)` : tx`select pg_advisory_xact_lock_shared(${tenantKey}::int8)`,
+  );
   const setup = send(tx`
     select set_config('app.tenant_id', ${tenantId}, true),
       (select count(pg_advisory_xact_lock(k)) from unnest(${lockKeys}::int8[]) as k)`);
@@ -117,7 +140,7 @@ function startRead(
         join stripe_invoice_payments p on p.tenant_id = f.tenant_id and p.invoice_id = f.invoice_id
         where f.tenant_id = ${tenantId} and f.subscription_id = any(${subscriptions}::text[])`);
   return {
-    statements: [begin, setup, contacts, orphans, firstInvoices, invoicePayments] as Array<Promise<unknown>>,
+    statements: [begin, tenantLock, setup, contacts, orphans, firstInvoices, invoicePayments] as Array<Promise<unknown>>,
     contacts,
     orphans,
     firstInvoices,
@@ -450,7 +473,8 @@ export interface ApplyStats {
 /**
  * Applies a batch of webhook logs of ONE tenant in one transaction and two round trips (SPEC §6):
  * read (locks + contacts + identities + orphans), decide in `planBatch` (pure), write everything and
- * mark each log `processed` / `ignored`. Race-free: identity advisory locks (§6.5);
+ * mark each log `processed` / `ignored`. Race-free: identity advisory locks (§6.5), at most `maxLockKeys`
+ * of them — a batch needing more holds its tenant's apply lock exclusively instead;
  * idempotent: applying the same logs again changes no row (§6.6). Lock conflicts, deadlocks and
  * unique races are retried here with fresh snapshots. A data error fails the whole batch: the caller
  * applies the logs one by one to find the bad one.
@@ -460,7 +484,10 @@ export async function applyLogs(
   tenantId: string,
   items: PlanItem[],
   stats?: ApplyStats,
-  { maxTransactionMs = maxApplyTransactionMs }: { maxTransactionMs?: number } = {},
+  {
+    maxTransactionMs = maxApplyTransactionMs,
+    maxLockKeys = maxLockKeysPerTransaction,
+  }: { maxTransactionMs?: number; maxLockKeys?: number } = {},
 ): Promise<ApplyOutcome[][]> {
   for (const item of items)
     if (item.ctx.tenantId !== tenantId) throw new Error(`applyLogs: log ${item.ctx.logId} is not of tenant ${tenantId}`);
@@ -471,13 +498,17 @@ export async function applyLogs(
     ...subscriptions.map((s) => subscriptionLockKey(tenantId, s)),
     ...paymentRefsOfEvents(items.flatMap((i) => i.events)).map((r) => paymentRefLockKey(tenantId, r)),
   ];
+  // Once a batch needs more keys than the bound, it holds its tenant's apply lock exclusively and no other key.
+  let exclusive = false;
   for (let attempt = 1; ; attempt++) {
     if (stats) stats.attempts++;
     const tx = await sql.reserve();
     let open = false;
     try {
-      const keys = sortedLockKeys(tenantId, ids, upfront);
-      const read = startRead(tx, tenantId, ids, { subscriptions, invoices }, keys);
+      let keys = sortedLockKeys(tenantId, ids, upfront);
+      if (keys.length > maxLockKeys) exclusive = true;
+      if (exclusive) keys = [];
+      const read = startRead(tx, tenantId, ids, { subscriptions, invoices }, { exclusive, keys });
       open = true;
       await settle(read.statements);
       const orphans = await chaseOrphans(tx, tenantId, ids, await read.orphans);
@@ -486,14 +517,20 @@ export async function applyLogs(
         newId: randomUUID,
         now: new Date(),
       });
+      // More identities to take than the bound allows, whichever are held already: no need to hash them to know.
+      if (!exclusive && plan.touched.length > maxLockKeys) throw new LockKeysPastBound();
+      // Alone among its tenant's appliers, a batch holding the tenant's lock has nothing to try-lock or re-check.
       const held = new Set(keys);
-      const lateIds = plan.touched.filter((id) => !held.has(lockKeyOf(tenantId, id)));
+      const lateIds = exclusive ? [] : plan.touched.filter((id) => !held.has(lockKeyOf(tenantId, id)));
       // A ref learnt from the read (a session's intent or first invoice, a renewal's intent) is try-locked too.
-      const lateRefs = [
-        ...[...plan.statusRefs, ...plan.invoiceRefs].map((r) => paymentRefLockKey(tenantId, r)),
-        ...plan.subscriptionRefs.map((s) => subscriptionLockKey(tenantId, s)),
-      ].filter((k) => !held.has(k));
+      const lateRefs = exclusive
+        ? []
+        : [
+            ...[...plan.statusRefs, ...plan.invoiceRefs].map((r) => paymentRefLockKey(tenantId, r)),
+            ...plan.subscriptionRefs.map((s) => subscriptionLockKey(tenantId, s)),
+          ].filter((k) => !held.has(k));
       const extra = sortedLockKeys(tenantId, lateIds, lateRefs);
+      if (keys.length + extra.length > maxLockKeys) throw new LockKeysPastBound();
       upfront = [...keys, ...extra];
       const seenOrphans = orphans.map((o) => o.payment_event_id);
       const writes = startWrite(tx, tenantId, plan, { keys: extra, ids: lateIds, seenOrphans }, maxTransactionMs);
@@ -502,6 +539,10 @@ export async function applyLogs(
       return outcomes;
     } catch (err) {
       if (open) await tx`rollback`.catch(() => {});
+      if (err instanceof LockKeysPastBound) {
+        exclusive = true;
+        continue;
+      }
       const code = (err as { code?: string }).code;
       if (code === '55P03' && stats) stats.lockConflicts++;
       if (!(code !== undefined && retryableCodes.has(code)) || attempt >= maxAttempts) throw err;

@@ -73,6 +73,15 @@ export function paymentRefLockKey(tenantId: string, ref: string): string {
   return hashLockKey(`${tenantId}|payment_ref|${ref}`);
 }
 
+/**
+ * Advisory-lock key of a tenant's appliers as a whole: every apply transaction holds it shared; one whose
+ * batch would take more identity and payment-ref keys than `maxLockKeysPerTransaction` holds it exclusively
+ * instead of those keys, so it runs alone among the tenant's appliers (see `applyLogs`).
+ */
+export function tenantApplyLockKey(tenantId: string): string {
+  return hashLockKey(`${tenantId}|apply`);
+}
+
 function hashLockKey(text: string): string {
   return createHash('sha1').update(text).digest().readBigInt64BE(0).toString();
 }

@@ -1,3 +1,4 @@
+import { readText } from './payload';
 import type { ContactFields, IdentityKeys, NormalizedContact, NormalizedEvent, NormalizeResult } from './types';
 
 /**
@@ -77,13 +78,13 @@ export function buildContact(identity: IdentityKeys, fields: ContactFields): Nor
 }
 
 /**
- * Most tags a sender sets on a contact in one event, longest tag key, longest tag value (as JSON), and
- * most entries of a tag list. Tags are what a provider lets a tenant's sender put anywhere (GHL custom
- * data, Perspective form fields): unbounded, one signed event of 90,000 keys cost the worker 4 s of
- * blocked event loop, every tenant waiting. Normalizers bound what the sender sent (`boundedTags`,
- * `boundedTagList`) and add their own keys after, so those are never the ones dropped.
+ * Most tags a sender sets on a contact in one event, longest tag key, longest tag value (as JSON), most
+ * entries of a tag list, and most entries of a tag list looked at. Tags are what a provider lets a
+ * tenant's sender put anywhere (GHL custom data, Perspective form fields): unbounded, one signed event of
+ * 90,000 keys cost the worker 4 s of blocked event loop, every tenant waiting. Normalizers bound what the
+ * sender sent (`boundedTags`, `boundedTagList`) and add their own keys after, so those are never the ones dropped.
  */
-export const tagLimits = { perEvent: 100, keyLength: 100, valueJsonLength: 2_048, listEntries: 100 } as const;
+export const tagLimits = { perEvent: 100, keyLength: 100, valueJsonLength: 2_048, listEntries: 100, listScanned: 1_000 } as const;
 
 /**
  * The sender's first `tagLimits.perEvent` tags whose key and value are within the limits; the rest are
@@ -105,9 +106,39 @@ export function boundedTags(tags: Record<string, unknown>): Record<string, unkno
   return out;
 }
 
-/** A tag list (GHL's tags): its first `tagLimits.listEntries` entries of at most `tagLimits.keyLength` characters. */
-export function boundedTagList(list: string[]): string[] {
-  return list.filter((tag) => tag.length <= tagLimits.keyLength).slice(0, tagLimits.listEntries);
+/**
+ * A tag list as a sender sent it (GHL's `tags`: an array, or text separated by commas): its first
+ * `tagLimits.listEntries` tags — trimmed, non-empty text (or numbers) of at most `tagLimits.keyLength`
+ * characters — taken from its first `tagLimits.listScanned` entries only. Reading stops there: a signed
+ * 1 MB `"a,a,a,…"` split and read whole cost 130–180 ms of the event loop every tenant shares.
+ */
+export function boundedTagList(list: unknown): string[] {
+  const out: string[] = [];
+  const take = (entry: unknown) => {
+    const tag = readText(entry);
+    if (tag && tag.length <= tagLimits.keyLength) out.push(tag);
+  };
+  if (typeof list === 'string') {
+    for (
+      let start = 0, scanned = 0;
+      start <= list.length && scanned < tagLimits.listScanned && out.length < tagLimits.listEntries;
+      scanned++
+    ) {
+      const comma = list.indexOf(',', start);
+      const end = comma === -1 ? list.length : comma;
+      take(list.slice(start, end));
+      start = end + 1;
+    }
+  } else if (Array.isArray(list)) {
+    const scanned = Math.min(list.length, tagLimits.listScanned);
+    for (let i = 0; i < scanned && out.length < tagLimits.listEntries; i++) take(list[i]);
+  }
+  return out;
+}
+
+/** `result` with `note` (what the normalizer left out of the body) for the processed log's message. */
+export function withNote(result: NormalizeResult, note: string | undefined): NormalizeResult {
+  return result.kind === 'events' && note ? { ...result, note } : result;
 }
 
 /** Drops `undefined` properties so results compare cleanly and serialize small. */

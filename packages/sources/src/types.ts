@@ -137,13 +137,21 @@ export interface NormalizedEvent {
 
 /**
  * What a normalizer returns. Normalizers are total: any JSON in, one of these out, never a throw.
- * - `events`: apply these.
+ * - `events`: apply these (`note`: what was left out of the body, for the log's message).
  * - `ignored`: a known-harmless or unknown event type; the log becomes `ignored` with `reason`.
  * - `invalid`: the payload cannot be understood; the log becomes `failed` without retry.
  * - `needs_fetch`: ManyChat sent only `{subscriber_id}`; fetch the subscriber, then normalize again.
  */
 export type NormalizeResult =
-  | { kind: 'events'; events: NormalizedEvent[] }
+  | {
+      kind: 'events';
+      events: NormalizedEvent[];
+      /**
+       * What the normalizer left out of a body past its bounds (e.g. refunds beyond the most one event
+       * books), in an operator's words: the processed log keeps it as its message. Absent when nothing was.
+       */
+      note?: string;
+    }
   | { kind: 'ignored'; eventType: string | null; reason: string }
   | { kind: 'invalid'; eventType: string | null; reason: string }
   | { kind: 'needs_fetch'; eventType: string | null; subscriberId: string };

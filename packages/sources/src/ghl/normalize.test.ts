@@ -32,6 +32,22 @@ describe('normalizeGhl — workflow action bodies', () => {
     expect((kept as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
+  it(`reads at most ${tagLimits.listScanned} entries of a tag list, as text or an array (a 1 MB "a,a,a,…" took 130–180 ms)`, () => {
+    const text = `${'a,'.repeat(499_999)}last`;
+    const started = performance.now();
+    const result = normalizeGhl({ contact_id: 'c-comma', customData: { tags: text } }, {});
+    const ms = performance.now() - started;
+    expect(result.kind === 'events' ? result.events[0]?.contact?.fields.tags : undefined).toEqual({
+      ghl_tags: Array.from({ length: tagLimits.listEntries }, () => 'a'),
+    });
+    expect(ms).toBeLessThan(50);
+    // Past the entries it looks at, nothing is read: 1,000 tags too long to keep, then one that would be kept.
+    for (const tags of [[...Array.from({ length: tagLimits.listScanned }, () => 'x'.repeat(101)), 'late'], `${',,'.repeat(500)}late`]) {
+      const later = normalizeGhl({ contact_id: 'c-late', email: 'late@example.com', tags }, {});
+      expect(later.kind === 'events' ? later.events[0]?.contact?.fields.tags : 'not events').toBeUndefined();
+    }
+  });
+
   it('customData.event_type form_filled → form_submitted; MC_ID links ManyChat; top-level email wins → email_booking', () => {
     expect(normalizeGhl(fixture('workflow-form-filled'), {})).toStrictEqual({
       kind: 'events',

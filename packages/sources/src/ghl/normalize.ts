@@ -1,7 +1,7 @@
 import type { FunnelEventType } from '../domain';
 import { funnelEventTypes } from '../domain';
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
-import { isRecord, readText, unwrapBody } from '../payload';
+import { isRecord, unwrapBody } from '../payload';
 import {
   boundedTagList,
   boundedTags,
@@ -128,10 +128,8 @@ function readTags(value: unknown): Record<string, unknown> | undefined {
     const tags = boundedTags(value);
     return Object.keys(tags).length > 0 ? tags : undefined;
   }
-  const list = (typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [])
-    .map((tag) => readText(tag))
-    .filter((tag): tag is string => Boolean(tag));
-  return list.length > 0 ? { ghl_tags: boundedTagList(list) } : undefined;
+  const list = boundedTagList(value);
+  return list.length > 0 ? { ghl_tags: list } : undefined;
 }
 
 function contactIdOf(body: GhlBody): string | undefined {

@@ -104,6 +104,32 @@ describe('normalizePerspective', () => {
     expect(normalizePerspective(fixture('form-submitted'), byPattern)).toMatchObject({ kind: 'events' });
   });
 
+  it('an ignore_funnels pattern costs at most pattern × name steps on a name the sender chose (a regular expression took 0.9 s, or 18 s)', () => {
+    const config = { perspective: { ignore_funnels: ['*a*b*c*', '*ig*dm*v*x*'] } };
+    const started = performance.now();
+    const result = normalizePerspective(
+      { id: 'p-slow', funnelName: 'ab'.repeat(1_024), funnelId: 'igdmv'.repeat(409), values: { email: 'p@example.com' } },
+      config,
+    );
+    const ms = performance.now() - started;
+    expect(result).toMatchObject({ kind: 'events' });
+    expect(ms).toBeLessThan(50);
+  });
+
+  it('ignore_funnels: * is any run of characters (none too), every other character itself, case-insensitive', () => {
+    const matches = (entry: string, funnelName: string) =>
+      normalizePerspective({ id: 'p', funnelName, values: { email: 'p@example.com' } }, { perspective: { ignore_funnels: [entry] } })
+        .kind === 'ignored';
+    expect(matches('*checkout*', 'CHECKOUT')).toBe(true);
+    expect(matches('lvng_*_v?', 'LVNG_bof_V?')).toBe(true);
+    expect(matches('lvng_*_v?', 'LVNG_bof_V2')).toBe(false);
+    expect(matches('a.c', 'abc')).toBe(false);
+    expect(matches('*a*b*c*', `${'ab'.repeat(50)}c`)).toBe(true);
+    expect(matches('**x', 'x')).toBe(true);
+    expect(matches('x*', 'yx')).toBe(false);
+    expect(matches('*x', 'x\ny x')).toBe(true);
+  });
+
   it('no email and no phone → invalid', () => {
     expect(normalizePerspective({ id: 'x', funnelName: 'F', values: { firstName: 'Anon' } }, {})).toStrictEqual({
       kind: 'invalid',

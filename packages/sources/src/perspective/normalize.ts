@@ -4,9 +4,33 @@ import { boundedTags, buildContact, emitEvents, guardNormalizer, ignore, type No
 import type { NormalizeResult } from '../types';
 import { perspectiveBodySchema } from './schema';
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`, 'i');
+/**
+ * Whether `text` matches `pattern`, where `*` matches any run of characters and every other character
+ * itself (compare lowercased). At most pattern length × text length steps: the funnel name is the
+ * sender's, and a `^.*ig.*dm.*test.*$` regular expression backtracked 0.24 s on a 2 KB name, `*ig*dm*v*x*` 18 s.
+ */
+function matchesGlob(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  // The last `*` seen and the text position it is currently taken to end at: on a mismatch it takes one more character.
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.length && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /**
@@ -15,10 +39,11 @@ function globToRegExp(pattern: string): RegExp {
  */
 export function isIgnoredFunnel(names: Array<string | undefined>, config: NormalizerConfig): string | undefined {
   const list = Array.isArray(config.perspective?.ignore_funnels) ? config.perspective.ignore_funnels : [];
+  const lowered = names.filter((name): name is string => name !== undefined).map((name) => name.toLowerCase());
   for (const entry of list) {
     if (typeof entry !== 'string' || entry.trim() === '') continue;
-    const pattern = globToRegExp(entry.trim());
-    if (names.some((name) => name !== undefined && pattern.test(name))) return entry;
+    const pattern = entry.trim().toLowerCase();
+    if (lowered.some((name) => matchesGlob(pattern, name))) return entry;
   }
   return undefined;
 }

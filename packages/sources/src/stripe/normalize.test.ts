@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFixture } from '../test-fixtures';
 import { normalizeStripe, stripeWebhookEvents } from './normalize';
+import { stripeMaxListEntries } from './schema';
 
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are edited freely in tests
 type Json = any;
@@ -170,6 +171,31 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
         },
       ],
     });
+  });
+
+  it(`charge.refunded books at most ${stripeMaxListEntries} of the refunds it lists (Stripe embeds a page) and says what it left out`, () => {
+    // A body signed with the endpoint's secret listed 9,990 refunds: 9,990 payments and as many advisory locks in
+    // one transaction, filling the database's shared lock table (other tenants' deliveries answered 503).
+    const charge = fixture('charge-refunded');
+    const refund = charge.data.object.refunds.data[0];
+    const listed = (n: number) => ({
+      ...charge,
+      data: {
+        object: {
+          ...charge.data.object,
+          refunds: { data: Array.from({ length: n }, (_, i) => ({ ...refund, id: `re_${i}`, amount: 1 })) },
+        },
+      },
+    });
+    const many = normalizeStripe(listed(5_000), config);
+    if (many.kind !== 'events') throw new Error(`expected events, got ${JSON.stringify(many)}`);
+    expect(many.events[0]?.payments?.map((p) => p.paymentEventId)).toEqual(
+      Array.from({ length: stripeMaxListEntries }, (_, i) => `re_${i}`),
+    );
+    expect(many.note).toBe(`charge.refunded lists 5000 refunds; Stripe embeds at most 100: the first 100 were read, 4900 left out`);
+    const page = normalizeStripe(listed(10), config);
+    expect(page).toMatchObject({ kind: 'events', events: [{ payments: Array.from({ length: 10 }, () => expect.anything()) }] });
+    expect(page).not.toHaveProperty('note');
   });
 
   it('charge.refunded without the refunds list → the growth of amount_refunded, keyed by charge and running total', () => {

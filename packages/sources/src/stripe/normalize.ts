@@ -8,6 +8,7 @@ import {
   ignore,
   type NormalizerConfig,
   reject,
+  withNote,
   withoutUndefined,
 } from '../result';
 import type { NormalizedContact, NormalizedPayment, NormalizeResult } from '../types';
@@ -21,6 +22,7 @@ import {
   stripeEventSchema,
   stripeInvoicePaymentSchema,
   stripeInvoiceSchema,
+  stripeMaxListEntries,
 } from './schema';
 
 type StripeObject = Record<string, unknown>;
@@ -154,6 +156,11 @@ function chargeRefunded(event: StripeEvent, object: StripeObject, config: Normal
   };
   const payments: NormalizedPayment[] = [];
   const listed = charge.refunds?.data;
+  const refunds = isRecord(object.refunds) && Array.isArray(object.refunds.data) ? object.refunds.data.length : 0;
+  const note =
+    refunds > stripeMaxListEntries
+      ? `charge.refunded lists ${refunds} refunds; Stripe embeds at most ${stripeMaxListEntries}: the first ${stripeMaxListEntries} were read, ${refunds - stripeMaxListEntries} left out`
+      : undefined;
   if (listed && listed.length > 0) {
     for (const refund of listed) {
       if (!refund.id || !refund.amount || refund.status === 'failed' || refund.status === 'canceled') continue;
@@ -186,15 +193,18 @@ function chargeRefunded(event: StripeEvent, object: StripeObject, config: Normal
       );
     }
   }
-  if (payments.length === 0) return ignore(type, 'charge.refunded carries no succeeded refund amount');
-  return emitEvents(
-    withoutUndefined({
-      source: 'stripe' as const,
-      eventType: 'charge.refunded',
-      occurredAt: event.created,
-      contact: paymentContact({ email, phone, customerId: charge.customer }),
-      payments,
-    }),
+  if (payments.length === 0) return ignore(type, `charge.refunded carries no succeeded refund amount${note ? ` (${note})` : ''}`);
+  return withNote(
+    emitEvents(
+      withoutUndefined({
+        source: 'stripe' as const,
+        eventType: 'charge.refunded',
+        occurredAt: event.created,
+        contact: paymentContact({ email, phone, customerId: charge.customer }),
+        payments,
+      }),
+    ),
+    note,
   );
 }
 

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { countField, listField, objectField, readRef, recordField, textField, timeField } from '../payload';
 
+/**
+ * Most entries read from a list embedded in a Stripe object (a charge's `refunds`, an invoice's `payments`).
+ * Stripe embeds one page of a list — 10 entries, 100 when expanded with a `limit` — with `has_more`, never
+ * more, so this loses nothing Stripe sends. A body signed with the endpoint's secret could list 9,990 refunds
+ * (the most objects a stored body is parsed with): 9,990 payments and as many locks in one transaction, past
+ * what the database's shared lock table leaves every other tenant (docs/security.md).
+ */
+export const stripeMaxListEntries = 100;
+
 /** A Stripe reference: an id string, or the expanded object (its `id`). */
 const refField = z.unknown().transform(readRef).optional();
 
@@ -43,7 +52,7 @@ export const stripeChargeSchema = z.object({
   payment_intent: refField,
   receipt_email: textField,
   billing_details: objectField(customerDetailsSchema),
-  refunds: objectField(z.object({ data: listField(stripeRefundSchema) })),
+  refunds: objectField(z.object({ data: listField(stripeRefundSchema, stripeMaxListEntries) })),
   created: timeField,
 });
 
@@ -76,7 +85,7 @@ export const stripeInvoiceSchema = z.object({
   customer_phone: textField,
   /** API versions before 2025-03-31; newer ones list it in `payments` (only when the list is included). */
   payment_intent: refField,
-  payments: objectField(z.object({ data: listField(stripeInvoicePaymentSchema) })),
+  payments: objectField(z.object({ data: listField(stripeInvoicePaymentSchema, stripeMaxListEntries) })),
   /** API versions before 2025-03-31; newer ones name it in `parent.subscription_details`. */
   subscription: refField,
   parent: objectField(z.object({ subscription_details: objectField(z.object({ subscription: refField })) })),

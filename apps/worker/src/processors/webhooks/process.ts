@@ -240,7 +240,9 @@ async function processLoaded(
     }
     const normalizedType = result.events[0]?.eventType ?? null;
     const eventType = normalizedType !== log.event_type ? normalizedType : null;
-    const outcomes = await applyTraced(deps, batchers, { ctx, events: result.events, status: 'processed', eventType, reason: null });
+    // A body past the normalizer's bounds is processed within them; the log's message says what was left out.
+    const reason = result.note ?? null;
+    const outcomes = await applyTraced(deps, batchers, { ctx, events: result.events, status: 'processed', eventType, reason });
     const contactId = outcomes.reduce<string | null>((last, o) => o.contactId ?? last, null);
     deps.metrics.jobs.inc({ ...labels, outcome: 'processed' });
     deps.metrics.latency.observe({ source: log.source }, (Date.now() - log.received_at.getTime()) / 1000);
