@@ -20,6 +20,9 @@ function run(cmd, args, opts = {}) {
   return r.status ?? 1;
 }
 
+/** An install step: its output goes to stderr, so stdout stays the command's own (`npm run -s mcb -- … --json | jq`). */
+const quietStdout = { stdio: ['inherit', 2, 2] };
+
 function pnpmCommand() {
   for (const candidate of ['pnpm', localPnpm]) {
     const r = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
@@ -31,7 +34,7 @@ function pnpmCommand() {
     if (r.status === 0) return 'pnpm';
   }
   say('global install not possible: installing pnpm into .mcb/tools');
-  if (run('npm', ['i', '--no-save', '--prefix', join(root, '.mcb', 'tools'), `pnpm@${PNPM_VERSION}`]) !== 0) {
+  if (run('npm', ['i', '--no-save', '--prefix', join(root, '.mcb', 'tools'), `pnpm@${PNPM_VERSION}`], quietStdout) !== 0) {
     say(`could not install pnpm; install it by hand: npm i -g pnpm@${PNPM_VERSION}`);
     process.exit(1);
   }
@@ -44,7 +47,7 @@ function ensureInstalled(pnpm) {
   const fresh = existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs;
   if (fresh) return;
   say('installing dependencies (pnpm install --frozen-lockfile)');
-  const code = run(pnpm, ['install', '--frozen-lockfile']);
+  const code = run(pnpm, ['install', '--frozen-lockfile'], quietStdout);
   if (code !== 0) process.exit(code);
 }
 

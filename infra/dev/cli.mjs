@@ -16,13 +16,16 @@ function readManifest(buildsDir) {
 
 /**
  * Whether the build `manifest` describes can run as is: built by this Node.js, its bundle present,
- * and none of its inputs changed (or gone) since it was built.
+ * and every input (`[path, mtimeMs]`) still there with the time it had when the build was written — and
+ * that time before the build started (a file saved while esbuild ran may not be in the bundle).
  */
 export function isFresh(root, buildsDir, manifest) {
   if (!manifest || manifest.node !== process.version || !Array.isArray(manifest.inputs)) return false;
   try {
     statSync(join(buildsDir, manifest.entry));
-    for (const input of manifest.inputs) if (statSync(join(root, input)).mtimeMs > manifest.builtAt) return false;
+    for (const [path, mtimeMs] of manifest.inputs) {
+      if (mtimeMs > manifest.builtAt || statSync(join(root, path)).mtimeMs !== mtimeMs) return false;
+    }
   } catch {
     return false;
   }

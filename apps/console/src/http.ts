@@ -12,6 +12,17 @@ export function errorFromThrown(c: Context<ConsoleEnv>, err: unknown) {
   return errorResponse(c, 'internal_error', 'Internal error');
 }
 
+/**
+ * Refuses (`bad_request`) a query parameter given more than once (`c.req.queries()`): `c.req.query()`
+ * reads only the first, so `?tenant=a&tenant=b` would answer for `a` alone and `?tenant=&tenant=a` for
+ * every tenant, without a word.
+ */
+export function assertSingleValues(queries: Record<string, string[]>): void {
+  for (const [name, values] of Object.entries(queries)) {
+    if (values.length > 1) throw new McbError('bad_request', `Parameter ${name} is given ${values.length} times: give it once`);
+  }
+}
+
 /** A positive integer path parameter (log ids), else null. */
 export function parseId(text: string | undefined): number | null {
   if (!text || !/^\d{1,15}$/.test(text)) return null;

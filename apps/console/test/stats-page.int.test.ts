@@ -21,8 +21,8 @@ let admin: ReturnType<typeof createDatabase>;
 let appDb: ReturnType<typeof createDatabase>;
 let queue: ReturnType<typeof createQueueConnection>;
 let consoleApp: ReturnType<typeof createConsoleApp>;
-let gbp: { slug: string };
-let usd: { slug: string };
+let gbp: { id: string; slug: string };
+let usd: { id: string; slug: string };
 
 beforeAll(async () => {
   own = await createTestDatabase(databaseUrl, 'mcb_console_stats');
@@ -205,6 +205,17 @@ describe('GET /admin/stats', () => {
     expect(await cliLines('--tenant', usd.slug)).toHaveLength(3);
   });
 
+  it('?tenant= by id or in capitals (as mcb stats takes it): the form shows that tenant, so Show keeps the filter', async () => {
+    // The select showed "all tenants" for these: changing the period and pressing Show dropped the tenant.
+    for (const given of [usd.id, usd.slug.toUpperCase()]) {
+      const page = await get(`/admin/stats?tenant=${encodeURIComponent(given)}&${window}`);
+      expect(page.status, given).toBe(200);
+      expect([...tableOf(page.text).keys()], given).toEqual([usd.slug]);
+      expect(page.text, given).toContain(`<option value="${usd.slug}" selected>${usd.slug}</option>`);
+      expect(page.text.match(/ selected>/g), given).toHaveLength(1);
+    }
+  });
+
   it('covers the last 7 days unless since is given, as mcb stats does; empty form fields are no filter', async () => {
     const page = await get('/admin/stats?tenant=&since=&until=');
     expect(page.status).toBe(200);
@@ -226,6 +237,9 @@ describe('GET /admin/stats', () => {
       ['tenat=acme&since=7d', 400, 'Unknown parameter tenat: the stats take tenant, since, until'],
       [`since=${encodeURIComponent('<script>x</script>')}`, 400, 'Invalid time &quot;&lt;script&gt;x&lt;/script&gt;&quot;'],
       ['tenant=no-such-tenant', 404, 'Unknown tenant: no-such-tenant'],
+      // Only the first of a repeated parameter was read: one tenant of two, or an empty first one (every tenant).
+      [`tenant=${usd.slug}&tenant=${gbp.slug}`, 400, 'Parameter tenant is given 2 times: give it once'],
+      [`tenant=&tenant=${usd.slug}`, 400, 'Parameter tenant is given 2 times: give it once'],
     ];
     for (const [query, status, message] of cases) {
       const page = await get(`/admin/stats?${query}`);
@@ -242,6 +256,9 @@ describe('GET /admin/stats', () => {
       code: 'bad_request',
       message: 'Unknown parameter tenat: the stats take tenant, since, until',
     });
+    const twice = await get(`/admin/api/stats?tenant=${usd.slug}&tenant=${gbp.slug}`);
+    expect(twice.status).toBe(400);
+    expect(JSON.parse(twice.text).error).toMatchObject({ code: 'bad_request', message: 'Parameter tenant is given 2 times: give it once' });
   });
 
   it('escapes every stored string: a tenant named <script>alert(1)</script> is text, never markup', async () => {

@@ -200,6 +200,7 @@ describe('mcb integration list --format json', () => {
           previous_secret_expires_at: null,
           credentials: {},
           gaps: [],
+          warnings: [],
           last_error: null,
           last_success_at: null,
         },
@@ -211,6 +212,9 @@ describe('mcb integration list --format json', () => {
           previous_secret_expires_at: null,
           credentials: { api_key: '••••••••6789' },
           gaps: ['no_secret'],
+          warnings: [
+            `manychat is active with no webhook secret: every delivery gets 401 missing_credentials; add one: mcb integration set ${slug} manychat --webhook-secret`,
+          ],
           last_error: null,
           last_success_at: null,
         },
@@ -222,6 +226,7 @@ describe('mcb integration list --format json', () => {
           previous_secret_expires_at: rotated!.until.toISOString(),
           credentials: { secret_key: '••••••••abcd' },
           gaps: [],
+          warnings: [],
           last_error: null,
           last_success_at: null,
         },
@@ -245,6 +250,18 @@ describe('mcb integration list --format json', () => {
     expect(r.stderr).toBe(text.stderr);
     expect(r.stderr).toContain(`warning: manychat is active with no webhook secret: every delivery gets 401 missing_credentials`);
     expect(r.stderr).toContain(`warning: denefits amounts are US dollars: tenant ${slug} reports in gbp`);
+  });
+
+  it('warnings name what the worker lacks too: ManyChat without an api_key, as the stderr line says', async () => {
+    const bare = `json-k-${run}`;
+    await addTenant(admin, { slug: bare, name: 'Json No Key' });
+    expect((await mcb('integration', 'set', bare, 'manychat', '--webhook-secret', 'mc-json-nokey-0001')).code).toBe(0);
+    const r = await bothJson('integration', 'list', bare);
+    const [manychat] = (r.json as { integrations: Array<{ gaps: string[]; warnings: string[] }> }).integrations;
+    expect(manychat?.gaps).toEqual([]);
+    expect(manychat?.warnings).toHaveLength(1);
+    expect(manychat?.warnings[0]).toMatch(/^manychat has no api_key: deliveries carrying only a subscriber_id fail/);
+    expect(r.stderr).toContain(`warning: ${manychat?.warnings[0]}`);
   });
 
   it('no integration is an empty list, not the sentence; an unknown tenant is the one-line error', async () => {

@@ -111,9 +111,11 @@ export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider'
  * One integration of `mcb integration list --format json`: what the table shows, with every secret and
  * credential masked exactly as there (`maskSecret`: its last 4 characters at most, `[set]` for a
  * non-text value) — never more. `webhook_secret` is null when none is stored; `gaps` says what the
- * receiver lacks to verify deliveries (`no_secret`: the table's `MISSING`; `no_ghl_location`).
+ * receiver lacks to verify deliveries (`no_secret`: the table's `MISSING`; `no_ghl_location`); `warnings`
+ * are the lines printed on stderr for it (`gapWarnings`, without `warning: `), which also name what the
+ * worker lacks (ManyChat without `api_key`): a script checks one list for "will its deliveries work".
  */
-export function integrationJson(r: IntegrationView) {
+export function integrationJson(slug: string, r: IntegrationView) {
   return {
     provider: r.provider,
     is_active: r.isActive,
@@ -122,6 +124,7 @@ export function integrationJson(r: IntegrationView) {
     previous_secret_expires_at: r.previousSecretExpiresAt,
     credentials: r.credentials,
     gaps: r.gaps,
+    warnings: gapWarnings(slug, r).map((line) => line.replace(/^warning: /, '')),
     last_error: r.lastError,
     last_success_at: r.lastSuccessAt,
   };
@@ -229,7 +232,7 @@ export function registerIntegrationCommands(program: Command): void {
         parseTenantConfig((await getTenantBySlug(admin, slug)).config).currency,
       ]);
       // The warnings below go to stderr in both formats: stdout stays one JSON document.
-      if (format === 'json') out(`${printableJson({ tenant: slug, integrations: rows.map(integrationJson) })}\n`);
+      if (format === 'json') out(`${printableJson({ tenant: slug, integrations: rows.map((r) => integrationJson(slug, r)) })}\n`);
       else if (rows.length === 0) return void out(`No integrations for ${slug}. Add one with: mcb integration set ${slug} <provider> …\n`);
       else
         out(

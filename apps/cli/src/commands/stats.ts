@@ -40,6 +40,8 @@ export function registerStatsCommands(program: Command): void {
           return;
         }
         process.stdout.write(`${describeStatsPeriod(report)}\n`);
+        // Only with no tenant at all (a tenant asked for by --tenant is always listed, with its zeros).
+        if (report.tenants.length === 0) return void process.stdout.write('No tenants. Add one with: mcb tenant add <slug> --name …\n');
         const header = statsColumns.map(([, heading]) => heading);
         const rows = report.tenants.map((s) => rowText(describeTenantStats(s)));
         if (report.tenants.length > 1) rows.push(rowText(describeStatsTotals(report.tenants)));

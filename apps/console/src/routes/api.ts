@@ -16,7 +16,7 @@ import {
 import type { QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { type ConsoleEnv, parseId } from '../http';
+import { assertSingleValues, type ConsoleEnv, parseId } from '../http';
 
 export interface AdminApiDeps {
   /** `mcb_admin`: lists across tenants, slug and log id lookups, stats. */
@@ -40,7 +40,7 @@ const replayFields = Object.keys(replayBodySchema.shape).join(', ');
  * - `POST /replay` `{tenant?, source?, status?, since?, until?, q?, dryRun?, confirm?}` → `{dryRun:true, matched, replayable,
  *   rejected, needsConfirmation, sample}` or the summary; more than `replayConfirmThreshold` logs need `confirm` equal to
  *   the dry run's `replayable` count. Rejected logs are never replayed.
- * - `GET /stats?tenant=&since=&until=` → `{since, until, tenants:[…]}` (`loadTenantStats`; an unknown parameter is a 400)
+ * - `GET /stats?tenant=&since=&until=` → `{since, until, tenants:[…]}` (`loadTenantStats`; an unknown or repeated parameter is a 400)
  * - `GET /queues` → job counts per queue and state
  */
 export function createAdminApi(deps: AdminApiDeps) {
@@ -104,6 +104,7 @@ export function createAdminApi(deps: AdminApiDeps) {
   });
 
   api.get('/stats', async (c) => {
+    assertSingleValues(c.req.queries());
     return c.json(await loadTenantStats(deps.admin, parseStatsQuery(c.req.query())));
   });
 

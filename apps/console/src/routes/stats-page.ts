@@ -17,7 +17,7 @@ import {
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ConsoleEnv } from '../http';
+import { assertSingleValues, type ConsoleEnv } from '../http';
 import { type Html, layout, options } from './layout';
 
 /** Columns whose count is of logs with one status in the period: each links to those logs. */
@@ -111,12 +111,16 @@ export function createStatsPage(deps: { admin: Database }) {
     let report: StatsReport | null = null;
     let error: McbError | null = null;
     try {
+      assertSingleValues(c.req.queries());
       report = await loadTenantStats(deps.admin, parseStatsQuery(given));
     } catch (err) {
       if (!(err instanceof McbError)) throw err;
       error = err;
     }
     const json = `/admin/api/stats${Object.keys(given).length ? `?${new URLSearchParams(given).toString()}` : ''}`;
+    // `tenant` may be an id or a slug in any case (as `mcb stats --tenant`): the form selects the tenant it
+    // named, else pressing Show (a new period, say) would drop the filter.
+    const selected = given.tenant && report?.tenants.length === 1 ? report.tenants[0]?.slug : given.tenant;
     return c.html(
       layout(
         'Stats',
@@ -125,7 +129,7 @@ export function createStatsPage(deps: { admin: Database }) {
           <form class="search" method="get" action="/admin/stats">
             <label>Tenant<select name="tenant">${options(
               tenants.map((t) => t.slug),
-              given.tenant,
+              selected,
               'all tenants',
             )}</select></label>
             <label>Since<input name="since" value="${given.since ?? ''}" placeholder="${defaultStatsSince} (24h, 2026-11-01)" size="16" /></label>
