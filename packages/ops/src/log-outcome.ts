@@ -22,6 +22,17 @@ export function describeLogStatus(log: Pick<WebhookLogSummary, 'status' | 'retry
 }
 
 /**
+ * What a log's `error_message` is, by its status: `error` for a failed or rejected log, `reason` for an
+ * ignored one (why it changed nothing), `note` for a processed one (what a bounded read left out, e.g.
+ * `charge.refunded lists 9990 refunds; … the first 100 were read`), so a processed log never shows an "error".
+ */
+export function logMessageLabel(status: string): 'error' | 'reason' | 'note' {
+  if (status === 'ignored') return 'reason';
+  if (status === 'processed') return 'note';
+  return 'error';
+}
+
+/**
  * One payment a log produced: `full_purchase £497.00`, with its status after the amount when it is
  * not plain paid or succeeded (`full_purchase £497.00 disputed`, `payment_plan $2,400.00 active`) —
  * a dispute or a failed charge changes the status of the sale's own row.

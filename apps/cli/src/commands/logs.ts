@@ -4,6 +4,7 @@ import {
   describeLogOutcome,
   describeLogStatus,
   formatLogTime,
+  logMessageLabel,
   openLog,
   resolveLogFilter,
   searchLogs,
@@ -123,7 +124,7 @@ export function registerLogsCommands(program: Command): void {
           // Intake writes a row once (ADR 0010): `enqueued_at` is set only by a replay (and on older rows).
           `received    ${time(log.receivedAt)}${log.enqueuedAt ? `   enqueued ${time(log.enqueuedAt)}` : ''}   processed ${time(log.processedAt) || '-'}`,
           `attempts    ${log.attempts}`,
-          ...(log.errorMessage ? [`error       ${p(log.errorMessage)}`] : []),
+          ...(log.errorMessage ? [`${logMessageLabel(log.status).padEnd(12)}${p(log.errorMessage)}`] : []),
           `contact     ${log.contact ? p(log.contact.id) : '-'}`,
           ...describeLogOutcome(log).map((line, i) => `${i === 0 ? 'produced' : ''}`.padEnd(12) + p(line)),
           'headers (redacted):',

@@ -132,15 +132,23 @@ describe('mcb logs / log', () => {
     expect(r.stdout).toContain('"email": "cli0@example.com"');
     expect(r.stdout).toMatch(/^received {4}\S+ \S+ {3}enqueued \S+ \S+ {3}processed /m);
     // A row as intake writes it today (once, no enqueue time: ADR 0010) shows no enqueue time at all.
-    const [fresh] = await admin.sql<{ id: number }[]>`
-      insert into webhook_logs (tenant_id, source, dedupe_key, headers, status, processed_at)
-      values (${tenant.id}, 'stripe', 'evt_cli_fresh', '{}'::jsonb, 'processed', now()) returning id`;
+    // It carries the note of a bounded read, shown as a note, not an error; an ignored log's message is its reason.
+    const note = 'charge.refunded lists 150 refunds; Stripe embeds at most 100: the first 100 were read, 50 left out';
+    const [fresh, ignored] = await admin.sql<{ id: number }[]>`
+      insert into webhook_logs (tenant_id, source, dedupe_key, headers, status, error_message, processed_at)
+      values (${tenant.id}, 'stripe', 'evt_cli_fresh', '{}'::jsonb, 'processed', ${note}, now()),
+             (${tenant.id}, 'stripe', 'evt_cli_ignored', '{}'::jsonb, 'ignored', 'unhandled event type: customer.created', now())
+      returning id`;
     try {
       const f = await mcb('log', String(fresh?.id));
       expect(f.stdout).toMatch(/^received {4}\S+ \S+ {3}processed \S+ \S+$/m);
       expect(f.stdout).not.toContain('enqueued');
+      expect(f.stdout).toContain(`\nnote        ${note}\n`);
+      expect(f.stdout).not.toMatch(/^error/m);
+      const i = await mcb('log', String(ignored?.id));
+      expect(i.stdout).toContain('\nreason      unhandled event type: customer.created\n');
     } finally {
-      await admin.sql`delete from webhook_logs where id = ${fresh?.id as number}`;
+      await admin.sql`delete from webhook_logs where id = any(${[fresh?.id as number, ignored?.id as number]})`;
     }
     expect(await mcb('log', '99999999')).toMatchObject({ code: 1, stderr: 'No webhook log 99999999\n' });
   });

@@ -6,6 +6,7 @@ import {
   describeLogStatus,
   formatLogTime,
   listTenantRefs,
+  logMessageLabel,
   openLog,
   replaySkipReasons,
   replayWebhookLogIds,
@@ -124,7 +125,7 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
             <b>event type</b><span>${log.eventType ?? ''}</span> <b>dedupe key</b><span>${log.dedupeKey}</span>
             <b>status</b><span>${describeLogStatus(log)}</span> <b>attempts</b><span>${log.attempts}</span>
             <b>received</b><span>${time(log.receivedAt)}</span> <b>enqueued</b><span>${time(log.enqueuedAt)}</span>
-            <b>processed</b><span>${time(log.processedAt)}</span> <b>error</b><span class="error-text">${log.errorMessage ?? ''}</span>
+            <b>processed</b><span>${time(log.processedAt)}</span> <b>${logMessageLabel(log.status)}</b><span class="${log.status === 'processed' ? '' : 'error-text'}">${log.errorMessage ?? ''}</span>
           </div>
           <h2>Produced</h2>
           <p>Contact: ${log.contact ? html`<code>${String(log.contact.id)}</code>` : 'none'}</p>
