@@ -53,17 +53,19 @@ interface TenantFieldOptions {
   config?: string;
 }
 
+/** The fields `tenant list` and `tenant show` both print as JSON, snake_case. */
+const tenantFieldsJson = (t: Pick<TenantRecord, 'id' | 'slug' | 'name' | 'ownerName' | 'reportEmail' | 'isActive'>) => ({
+  id: t.id,
+  slug: t.slug,
+  name: t.name,
+  owner_name: t.ownerName,
+  report_email: t.reportEmail,
+  is_active: t.isActive,
+});
+
 /** One row of `mcb tenant list --format json`: the table's columns, snake_case; `active_integrations` are the active providers. */
 export function tenantListJson(t: TenantSummary) {
-  return {
-    id: t.id,
-    slug: t.slug,
-    name: t.name,
-    owner_name: t.ownerName,
-    report_email: t.reportEmail,
-    is_active: t.isActive,
-    active_integrations: t.providers,
-  };
+  return { ...tenantFieldsJson(t), active_integrations: t.providers };
 }
 
 /**
@@ -72,12 +74,7 @@ export function tenantListJson(t: TenantSummary) {
  */
 export function tenantShowJson(t: TenantRecord, integrations: Pick<IntegrationView, 'provider' | 'isActive'>[]) {
   return {
-    id: t.id,
-    slug: t.slug,
-    name: t.name,
-    owner_name: t.ownerName,
-    report_email: t.reportEmail,
-    is_active: t.isActive,
+    ...tenantFieldsJson(t),
     created_at: t.createdAt,
     config: parseTenantConfig(t.config),
     integrations: integrations.map((i) => ({ provider: i.provider, is_active: i.isActive })),
