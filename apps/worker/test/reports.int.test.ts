@@ -96,7 +96,10 @@ describe('weekly reports through the real worker runtime', () => {
     expect(schedulers).toHaveLength(1);
     expect(Number(schedulers[0]?.every)).toBe(900_000);
 
-    const t = await tenant({ timezone: 'America/New_York' });
+    // Due as soon as its week has ended (Monday 00:00 in its zone), whatever the hour this runs: with the
+    // default Monday 08:00 the last full week is not due yet on Mondays before 08:00 New York time, and
+    // the ticks rightly send nothing.
+    const t = await tenant({ timezone: 'America/New_York', schedule: '0 0 * * 1' });
     const week = previousFullWeek(new Date(), 'America/New_York').weekStart;
     const key = `weekly-report/${t.slug}/${week}`;
     // Three ticks (e.g. two schedulers racing plus a manual one): still one email.
