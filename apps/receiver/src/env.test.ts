@@ -11,7 +11,13 @@ const parse = (extra: Record<string, string> = {}) =>
 describe('receiver env: intake bounds', () => {
   it('defaults: Node deadlines 30 s / 10 s, body read 15 s, body budget 64 MiB (8 MiB a tenant), 64 MiB of intake a tenant a minute', () => {
     const env = checkReceiverEnv(parse());
-    expect(httpServerOptions(env)).toEqual({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 });
+    expect(httpServerOptions(env)).toEqual({
+      requestTimeout: 30_000,
+      headersTimeout: 10_000,
+      // Above the 60 s idle timeout of the usual proxies in front (ALB, ingress-nginx).
+      keepAliveTimeout: 65_000,
+      connectionsCheckingInterval: 1_000,
+    });
     expect(env).toMatchObject({
       BODY_READ_TIMEOUT_MS: 15_000,
       BODY_BUDGET_BYTES: 64 * 1024 * 1024,

@@ -23,6 +23,12 @@ export const receiverEnvSchema = z.object({
   /** Node's HTTP server: whole request (headers + body) and headers alone; 0 = no limit (Node's meaning). */
   REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
   HEADERS_TIMEOUT_MS: int(1_000, 600_000, 10_000),
+  /**
+   * How long an idle keep-alive connection stays open after its last answer. Above the idle timeout of the
+   * proxies in front (AWS ALB 60 s, ingress-nginx upstream keep-alive 60 s): with Node's 5 s, a proxy could
+   * send a POST on a connection the receiver was closing, and the provider got a 502 for it.
+   */
+  KEEP_ALIVE_TIMEOUT_MS: int(1_000, 600_000, 65_000),
   BODY_READ_TIMEOUT_MS: int(100, 600_000, 15_000),
   BODY_BUDGET_BYTES: int(64 * 1024, 4 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
   BODY_BUDGET_PER_TENANT_BYTES: int(1024, 4 * 1024 * 1024 * 1024, 8 * 1024 * 1024),
@@ -67,12 +73,14 @@ export function checkReceiverEnv(env: ReceiverEnv): ReceiverEnv {
  * Options of the public HTTP server (node:http). Node's defaults hold a request whose body never
  * completes for 300 s (requestTimeout), checked every 30 s: here the whole request must arrive within
  * REQUEST_TIMEOUT_MS and its headers within HEADERS_TIMEOUT_MS, checked every second. The route's own
- * body deadline (BODY_READ_TIMEOUT_MS, shorter) answers a slow body 408 before Node cuts it.
+ * body deadline (BODY_READ_TIMEOUT_MS, shorter) answers a slow body 408 before Node cuts it. An idle
+ * keep-alive connection is kept KEEP_ALIVE_TIMEOUT_MS (Node's idle wait does not count towards the two).
  */
-export function httpServerOptions(env: Pick<ReceiverEnv, 'REQUEST_TIMEOUT_MS' | 'HEADERS_TIMEOUT_MS'>) {
+export function httpServerOptions(env: Pick<ReceiverEnv, 'REQUEST_TIMEOUT_MS' | 'HEADERS_TIMEOUT_MS' | 'KEEP_ALIVE_TIMEOUT_MS'>) {
   return {
     requestTimeout: env.REQUEST_TIMEOUT_MS,
     headersTimeout: env.HEADERS_TIMEOUT_MS,
+    keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: 1_000,
   };
 }

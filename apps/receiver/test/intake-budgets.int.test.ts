@@ -4,7 +4,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Receiver } from '../src/app';
-import { httpServerOptions } from '../src/env';
+import { httpServerOptions, receiverEnvSchema } from '../src/env';
 import { captureLogger, createHarness, eventually, type Harness, logsOf, makeReceiver, makeTenant } from './harness';
 
 // What one tenant's senders — or anyone posting to a tenant's URL — can take from the others: body
@@ -147,7 +147,10 @@ describe('slow bodies (a body that never completes)', () => {
 
   it("the server's own deadlines (main.ts options): headers that never complete are answered 408 and closed; another tenant is served meanwhile", async () => {
     const receiver = makeReceiver(h);
-    const server = await listen(receiver, httpServerOptions({ REQUEST_TIMEOUT_MS: 2_000, HEADERS_TIMEOUT_MS: 1_000 }));
+    const server = await listen(
+      receiver,
+      httpServerOptions({ REQUEST_TIMEOUT_MS: 2_000, HEADERS_TIMEOUT_MS: 1_000, KEEP_ALIVE_TIMEOUT_MS: 65_000 }),
+    );
     try {
       const socket = connect(server.port, '127.0.0.1');
       let received = '';
@@ -163,6 +166,51 @@ describe('slow bodies (a body that never completes)', () => {
       // Node's defaults would hold it 60 s (headers) and look only every 30 s.
       expect(await within(closed, 15_000)).toBe('closed');
       expect(received).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await server.close();
+      await receiver.close();
+    }
+  });
+
+  it('an idle keep-alive connection outlives a proxy’s 60 s idle wait: a delivery 6 s after the last one, on the same connection, is answered', async () => {
+    // Node's own 5 s closed it first: a proxy in front (ALB, ingress-nginx: 60 s) could send a POST on a
+    // connection the receiver was closing, and the provider got a 502. The receiver's default is 65 s.
+    const receiver = makeReceiver(h);
+    const keepAlive = receiverEnvSchema.shape.KEEP_ALIVE_TIMEOUT_MS.parse(undefined);
+    const server = await listen(
+      receiver,
+      httpServerOptions({ REQUEST_TIMEOUT_MS: 30_000, HEADERS_TIMEOUT_MS: 10_000, KEEP_ALIVE_TIMEOUT_MS: keepAlive }),
+    );
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => {
+        received += d;
+      });
+      let closedAt: number | null = null;
+      socket.on('close', () => {
+        closedAt = Date.now();
+      });
+      socket.on('error', () => {});
+      const send = () => {
+        const body = delivery();
+        socket.write(
+          `POST /api/webhooks/${victim.slug}/perspective HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+            `X-Webhook-Secret: ${secret}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      };
+      // Status lines (a body ends without a newline, so the next answer's starts mid-line).
+      const answers = () => received.match(/HTTP\/1\.1 \d{3}/g) ?? [];
+      send();
+      await eventually(async () => answers().length >= 1);
+      expect(answers()).toEqual(['HTTP/1.1 200']);
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(closedAt).toBeNull();
+      send();
+      await eventually(async () => answers().length >= 2 || closedAt !== null);
+      expect(answers()).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
+      socket.destroy();
     } finally {
       await server.close();
       await receiver.close();
