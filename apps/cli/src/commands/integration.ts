@@ -54,6 +54,9 @@ export function checkMetaCredentials(
     }
 }
 
+/** A warning on stderr: `warning: <message>` (the messages of this file are also `integration list --format json`'s `warnings`). */
+const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+
 /**
  * ManyChat without an `api_key`: warned, not refused. The worker needs the key only for a delivery that
  * carries a bare `subscriber_id` (it fetches the subscriber from ManyChat's API, SPEC §4) and fails such a
@@ -62,7 +65,7 @@ export function checkMetaCredentials(
  */
 export function manyChatApiKeyWarning(slug: string): string {
   return (
-    `warning: manychat has no api_key: deliveries carrying only a subscriber_id fail (the worker fetches the subscriber from ManyChat with it); ` +
+    `manychat has no api_key: deliveries carrying only a subscriber_id fail (the worker fetches the subscriber from ManyChat with it); ` +
     `full subscriber bodies work. Add it: mcb integration set ${slug} manychat --credentials '{"api_key":"…"}'`
   );
 }
@@ -75,7 +78,7 @@ export function manyChatApiKeyWarning(slug: string): string {
 export function denefitsCurrencyWarning(slug: string, currency: string): string | null {
   return currency === 'usd'
     ? null
-    : `warning: denefits amounts are US dollars: tenant ${slug} reports in ${currency}, so its Denefits payments are listed apart in the weekly report and mcb stats, not in their totals`;
+    : `denefits amounts are US dollars: tenant ${slug} reports in ${currency}, so its Denefits payments are listed apart in the weekly report and mcb stats, not in their totals`;
 }
 
 /** Whether credentials (as given, or as a masked view shows them) hold a non-empty ManyChat `api_key`. */
@@ -83,8 +86,8 @@ const hasApiKey = (credentials: Record<string, unknown> | undefined) =>
   typeof credentials?.api_key === 'string' && credentials.api_key !== '';
 
 /**
- * What an active integration's gaps mean for its deliveries, one `warning:` line each, with the command
- * that closes the gap (never a secret: the view is masked).
+ * What an active integration's gaps mean for its deliveries, one warning each (without the `warning: `
+ * its stderr line starts with), with the command that closes the gap (never a secret: the view is masked).
  */
 export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider' | 'isActive' | 'gaps' | 'credentials'>): string[] {
   if (!view.isActive) return [];
@@ -95,12 +98,12 @@ export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider'
       ? 'every delivery gets 401 missing_credentials'
       : 'unsigned GHL workflow webhooks get 401 missing_credentials (HighLevel-signed deliveries for its locations are accepted)';
     lines.push(
-      `warning: ${provider} is active with no webhook secret: ${effect}; add one: mcb integration set ${slug} ${provider} --webhook-secret${provider === 'stripe' ? ' whsec_…' : ''}`,
+      `${provider} is active with no webhook secret: ${effect}; add one: mcb integration set ${slug} ${provider} --webhook-secret${provider === 'stripe' ? ' whsec_…' : ''}`,
     );
   }
   if (gaps.includes('no_ghl_location')) {
     lines.push(
-      `warning: ghl has no location id: HighLevel-signed deliveries get 401 until one is set: mcb integration set ${slug} ghl --location-id <locationId>`,
+      `ghl has no location id: HighLevel-signed deliveries get 401 until one is set: mcb integration set ${slug} ghl --location-id <locationId>`,
     );
   }
   if (provider === 'manychat' && !hasApiKey(view.credentials)) lines.push(manyChatApiKeyWarning(slug));
@@ -112,7 +115,7 @@ export function gapWarnings(slug: string, view: Pick<IntegrationView, 'provider'
  * credential masked exactly as there (`maskSecret`: its last 4 characters at most, `[set]` for a
  * non-text value) — never more. `webhook_secret` is null when none is stored; `gaps` says what the
  * receiver lacks to verify deliveries (`no_secret`: the table's `MISSING`; `no_ghl_location`); `warnings`
- * are the lines printed on stderr for it (`gapWarnings`, without `warning: `), which also name what the
+ * are what is warned on stderr for it (`gapWarnings`), which also name what the
  * worker lacks (ManyChat without `api_key`): a script checks one list for "will its deliveries work".
  */
 export function integrationJson(slug: string, r: IntegrationView) {
@@ -124,7 +127,7 @@ export function integrationJson(slug: string, r: IntegrationView) {
     previous_secret_expires_at: r.previousSecretExpiresAt,
     credentials: r.credentials,
     gaps: r.gaps,
-    warnings: gapWarnings(slug, r).map((line) => line.replace(/^warning: /, '')),
+    warnings: gapWarnings(slug, r),
     last_error: r.lastError,
     last_success_at: r.lastSuccessAt,
   };
@@ -194,9 +197,9 @@ export function registerIntegrationCommands(program: Command): void {
             `No GHL webhook secret: workflow webhooks (unsigned) get 401 until you add one (mcb integration set ${slug} ghl --webhook-secret).\n`,
           );
         if (result.generatedSecret) printGenerated(slug, result.provider, result.generatedSecret);
-        if (missingApiKey) process.stderr.write(`${manyChatApiKeyWarning(slug)}\n`);
+        if (missingApiKey) warn(manyChatApiKeyWarning(slug));
         const dollars = result.provider === 'denefits' ? denefitsCurrencyWarning(slug, currency) : null;
-        if (dollars) process.stderr.write(`${dollars}\n`);
+        if (dollars) warn(dollars);
       },
     );
 
@@ -251,9 +254,9 @@ export function registerIntegrationCommands(program: Command): void {
             ]),
           ),
         );
-      for (const line of rows.flatMap((r) => gapWarnings(slug, r))) process.stderr.write(`${line}\n`);
+      for (const message of rows.flatMap((r) => gapWarnings(slug, r))) warn(message);
       const dollars = rows.some((r) => r.provider === 'denefits' && r.isActive) ? denefitsCurrencyWarning(slug, currency) : null;
-      if (dollars) process.stderr.write(`${dollars}\n`);
+      if (dollars) warn(dollars);
     },
   );
 
