@@ -84,6 +84,8 @@ export interface ContactReport {
 type LogOrigin = { source: WebhookLogRow['source'] | null; event_type: WebhookLogRow['event_type'] };
 
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The digits of a phone in national form: a trunk 0, then 7–14 digits (the UK's `07700 900456`). */
+const nationalDigitsRe = /^0[1-9]\d{6,13}$/;
 
 /**
  * The phones an identifier is looked up by: its E.164 form, read as the normalizers read it with the
@@ -98,7 +100,7 @@ export function lookupPhones(identifier: string, phoneCountry?: string | null): 
   const phone = normalizePhone(key, phoneCountry);
   if (phone) phones.push(phone);
   const digits = key.replace(/\D/g, '');
-  if (!key.startsWith('+') && /^0[1-9]\d{6,13}$/.test(digits)) phones.push(`+${digits}`);
+  if (!key.startsWith('+') && nationalDigitsRe.test(digits)) phones.push(`+${digits}`);
   return phones;
 }
 
@@ -295,7 +297,7 @@ export function phoneLookupHint(identifier: string, tenant: { slug: string; phon
   if (phone) {
     return ` (phones are matched in international form: ${key} was read as ${phone}; ${international}, or set the tenant's country for numbers written without one: ${setPhoneCountry(tenant.slug)})`;
   }
-  if (/^0[1-9]\d{6,13}$/.test(digits)) {
+  if (nationalDigitsRe.test(digits)) {
     return ` (phones are matched in international form, and tenant ${tenant.slug} has no phone_country to read the national number ${key} with: ${international}, or set the tenant's country: ${setPhoneCountry(tenant.slug)})`;
   }
   return '';
