@@ -505,9 +505,11 @@ export async function applyLogs(
     const tx = await sql.reserve();
     let open = false;
     try {
-      let keys = sortedLockKeys(tenantId, ids, upfront);
-      if (keys.length > maxLockKeys) exclusive = true;
-      if (exclusive) keys = [];
+      let keys = exclusive ? [] : sortedLockKeys(tenantId, ids, upfront);
+      if (keys.length > maxLockKeys) {
+        exclusive = true;
+        keys = [];
+      }
       const read = startRead(tx, tenantId, ids, { subscriptions, invoices }, { exclusive, keys });
       open = true;
       await settle(read.statements);
