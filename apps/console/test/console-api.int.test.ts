@@ -128,6 +128,15 @@ describe('console security: nothing under /admin answers without ADMIN_TOKEN', (
     expect(new Date(until).getTime()).toBeGreaterThanOrEqual(before);
     const day = (await (await app.request('/admin/api/stats?since=24h', { headers: bearer })).json()) as { since: string; until: string };
     expect(new Date(day.until).getTime() - new Date(day.since).getTime()).toBe(week / 7);
+    // Blank parameters are no parameters, `since` as `tenant` (`since=` was a 400 "Invalid time").
+    const blank = await app.request('/admin/api/stats?tenant=&since=&until=', { headers: bearer });
+    expect(blank.status).toBe(200);
+    const blankPeriod = (await blank.json()) as { since: string; until: string };
+    expect(new Date(blankPeriod.until).getTime() - new Date(blankPeriod.since).getTime()).toBe(week);
+    // An empty period is refused, not answered with zeros.
+    const empty = await app.request('/admin/api/stats?since=0d', { headers: bearer });
+    expect(empty.status).toBe(400);
+    expect(await empty.json()).toMatchObject({ error: { message: 'Invalid time window: since 0d is not before until now' } });
   });
 
   it('never redirects after login outside the console', async () => {

@@ -53,11 +53,31 @@ describe('resolveStatsPeriod', () => {
     expect(() => resolveStatsPeriod({ since: '1d', until: '7d' }, now)).toThrow('Invalid time window: since 1d is not before until 7d');
     expect(() => resolveStatsPeriod({ until: 'later' }, now)).toThrow(expect.objectContaining({ code: 'bad_request' }));
   });
+
+  it('refuses an empty period or one starting in the future, until now included', () => {
+    expect(() => resolveStatsPeriod({ since: '0d' }, now)).toThrow('Invalid time window: since 0d is not before until now');
+    expect(() => resolveStatsPeriod({ since: '2026-12-01' }, now)).toThrow(
+      'Invalid time window: since 2026-12-01 is not before until now',
+    );
+  });
+
+  it('with until alone, covers the 7 days before it (not from now)', () => {
+    expect(resolveStatsPeriod({ until: '2026-11-01' }, now)).toEqual({
+      since: new Date('2026-10-25T00:00:00.000Z'),
+      until: new Date('2026-11-01T00:00:00.000Z'),
+    });
+    expect(resolveStatsPeriod({ until: '3d' }, now)).toEqual({
+      since: new Date('2026-11-18T12:00:00.000Z'),
+      until: new Date('2026-11-25T12:00:00.000Z'),
+    });
+  });
 });
 
 describe('parseStatsQuery', () => {
   it('takes tenant, since and until, and refuses anything else by name', () => {
     expect(parseStatsQuery({ tenant: 'acme', since: '7d' })).toEqual({ tenant: 'acme', since: '7d' });
+    // A blank value is no value, whichever the parameter (a form sent with empty fields).
+    expect(parseStatsQuery({ tenant: '', since: ' ', until: '' })).toEqual({});
     expect(() => parseStatsQuery({ tenat: 'acme', statsu: 'x' })).toThrow(
       expect.objectContaining({ code: 'bad_request', message: 'Unknown parameter tenat, statsu: the stats take tenant, since, until' }),
     );

@@ -17,9 +17,14 @@ export const statsQuerySchema = z.strictObject({
 });
 export type StatsQuery = z.infer<typeof statsQuerySchema>;
 
-/** A query string's parameters as a `StatsQuery`; throws `bad_request` naming an unknown parameter. */
+/**
+ * A query string's parameters as a `StatsQuery`; throws `bad_request` naming an unknown parameter. A
+ * blank value is no value, for every parameter alike: `?tenant=&since=` (a form sent with empty
+ * fields) asks for every tenant over the default period.
+ */
 export function parseStatsQuery(query: Record<string, string>): StatsQuery {
-  const parsed = statsQuerySchema.safeParse(query);
+  const given = Object.fromEntries(Object.entries(query).filter(([, v]) => v.trim() !== ''));
+  const parsed = statsQuerySchema.safeParse(given);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const unknown = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : null;
@@ -43,15 +48,16 @@ export interface StatsReport extends StatsPeriod {
 }
 
 /**
- * The period a query asks for: `since` (default `defaultStatsSince`) and `until` (default `now`) as
- * `parseTimeArg` reads them. Pure; throws `bad_request` for a time it cannot read, or a given `until`
- * that is not after `since` (named as typed).
+ * The period a query asks for, as `parseTimeArg` reads its times: `until` defaults to now; `since` to
+ * `defaultStatsSince` before the period's end (`until 2026-11-01` alone is the week up to that date, not
+ * a window starting a week before now). Pure; throws `bad_request` for a time it cannot read, or a
+ * period that does not end after it starts (`since 0d`, a `since` in the future), named as typed.
  */
 export function resolveStatsPeriod(query: StatsQuery, now: Date = new Date()): StatsPeriod {
-  const sinceText = query.since ?? defaultStatsSince;
-  const since = parseTimeArg(sinceText, now);
   const until = query.until ? parseTimeArg(query.until, now) : now;
-  if (query.until) assertTimeWindow(since, until, sinceText, query.until);
+  const sinceText = query.since ?? defaultStatsSince;
+  const since = query.since ? parseTimeArg(query.since, now) : parseTimeArg(defaultStatsSince, until);
+  assertTimeWindow(since, until, sinceText, query.until ?? 'now');
   return { since, until };
 }
 
