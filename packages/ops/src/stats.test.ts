@@ -56,9 +56,7 @@ describe('resolveStatsPeriod', () => {
 
   it('refuses an empty period or one starting in the future, until now included', () => {
     expect(() => resolveStatsPeriod({ since: '0d' }, now)).toThrow('Invalid time window: since 0d is not before until now');
-    expect(() => resolveStatsPeriod({ since: '2026-12-01' }, now)).toThrow(
-      'Invalid time window: since 2026-12-01 is not before until now',
-    );
+    expect(() => resolveStatsPeriod({ since: '2026-12-01' }, now)).toThrow('Invalid time window: since 2026-12-01 is not before until now');
   });
 
   it('with until alone, covers the 7 days before it (not from now)', () => {

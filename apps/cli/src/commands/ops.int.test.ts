@@ -262,7 +262,10 @@ describe('mcb queues / stats', () => {
     // --until alone: the week before it (it was 7 days back from now, so always an empty, backwards window).
     const before = await mcb('stats', '--tenant', slug, '--until', '2000-01-02');
     expect(before.stdout.split('\n')[0]).toBe('Period 1999-12-26T00:00:00.000Z – 2000-01-02T00:00:00.000Z');
-    expect(await mcb('stats', '--since', '0d')).toMatchObject({ code: 1, stderr: 'Invalid time window: since 0d is not before until now\n' });
+    expect(await mcb('stats', '--since', '0d')).toMatchObject({
+      code: 1,
+      stderr: 'Invalid time window: since 0d is not before until now\n',
+    });
     const j = await mcb('stats', '--tenant', slug, '--since', '2h', '--json');
     expect(JSON.parse(j.stdout).tenants[0]).toMatchObject({
       currency: 'gbp',
