@@ -11,6 +11,43 @@ export interface Service {
   stop: () => Promise<void>;
 }
 
+/** The listeners `npm start` runs and the port each prefers (the README's 3000–3003). */
+export const listenPorts = [
+  ['PORT', 3000],
+  ['CONSOLE_PORT', 3001],
+  ['WORKER_HEALTH_PORT', 3002],
+  // The receiver's /metrics listener (tenant slugs and traffic), apart from its public PORT.
+  ['METRICS_PORT', 3003],
+] as const;
+
+/**
+ * Sets each of `listenPorts` in `env` that is not set: its preferred port when free, else a free one,
+ * never one set or chosen for another listener (nothing listens on them yet, so `freePort` alone would
+ * say free). A port of 0 ("any free one", as Node reads it) is chosen here too, so that the ready check,
+ * the URLs printed and `mcb urls` name the port the app really listens on.
+ */
+export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
+  const anyPort = new Set<string>();
+  for (const [key] of listenPorts)
+    if (env[key]?.trim() === '0') {
+      delete env[key];
+      anyPort.add(key);
+    }
+  const taken = new Set(
+    listenPorts
+      .map(([key]) => env[key])
+      .filter(Boolean)
+      .map(Number),
+  );
+  for (const [key, preferred] of listenPorts) {
+    if (env[key]) continue;
+    let port = await freePort(anyPort.has(key) || taken.has(preferred) ? undefined : preferred);
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    env[key] = String(port);
+  }
+}
+
 /** A free TCP port on 127.0.0.1, or `preferred` when it is free. */
 export async function freePort(preferred?: number): Promise<number> {
   const tryPort = (port: number) =>

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createDatabase, runMigrations } from '@mcb/db';
 import { generateKey, openText, parseKeyring, seedDemoTenants, shellQuote } from '@mcb/tenancy';
 import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
-import { freePort, redisAnswers, type Service, startEmbeddedPostgres, startLocalRedis } from './services';
+import { chooseListenPorts, redisAnswers, type Service, startEmbeddedPostgres, startLocalRedis } from './services';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = resolve(root, process.env.MCB_DATA_DIR ?? '.mcb');
@@ -147,20 +147,7 @@ async function main() {
   env.LOG_LEVEL ??= 'info';
   // A laptop's services listen on loopback only; set HOST=0.0.0.0 to reach them from elsewhere.
   env.HOST ??= '127.0.0.1';
-  // The usual ports when free, else free ones (another checkout may run its own npm start); never one
-  // already set or chosen for another listener (nothing listens on them yet, so freePort alone would say free).
-  const taken = new Set([env.PORT, env.CONSOLE_PORT, env.WORKER_HEALTH_PORT, env.METRICS_PORT].filter(Boolean).map(Number));
-  const choosePort = async (preferred: number) => {
-    let port = await freePort(taken.has(preferred) ? undefined : preferred);
-    while (taken.has(port)) port = await freePort();
-    taken.add(port);
-    return String(port);
-  };
-  env.PORT ??= await choosePort(3000);
-  env.CONSOLE_PORT ??= await choosePort(3001);
-  env.WORKER_HEALTH_PORT ??= await choosePort(3002);
-  // The receiver's /metrics listener (tenant slugs and traffic), apart from its public PORT.
-  env.METRICS_PORT ??= await choosePort(3003);
+  await chooseListenPorts(env);
 
   let pgService: Service | null = null;
   if (!env.DATABASE_URL) {

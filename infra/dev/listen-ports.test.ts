@@ -1,0 +1,48 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chooseListenPorts, listenPorts } from './services';
+
+const held: Server[] = [];
+afterEach(async () => {
+  await Promise.all(held.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+/** Listens on a free port of 127.0.0.1 and returns it (held until the test ends). */
+async function hold(): Promise<number> {
+  const srv = createServer();
+  held.push(srv);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return (srv.address() as { port: number }).port;
+}
+
+describe('chooseListenPorts (npm start)', () => {
+  it('keeps a port that is set and chooses distinct ports for the rest', async () => {
+    const env: NodeJS.ProcessEnv = { PORT: '4567' };
+    await chooseListenPorts(env);
+    expect(env.PORT).toBe('4567');
+    const ports = listenPorts.map(([key]) => Number(env[key]));
+    expect(new Set(ports).size).toBe(listenPorts.length);
+    for (const port of ports) expect(port).toBeGreaterThan(0);
+  });
+
+  it('reads a port of 0 as "any free one" and names the port chosen (it waited for port 0 before)', async () => {
+    const env: NodeJS.ProcessEnv = { PORT: '0', METRICS_PORT: ' 0 ' };
+    await chooseListenPorts(env);
+    for (const key of ['PORT', 'METRICS_PORT']) {
+      expect(Number(env[key])).toBeGreaterThan(0);
+      // Free: an app can listen on it.
+      const srv = createServer();
+      held.push(srv);
+      await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(Number(env[key]), '127.0.0.1', resolve));
+    }
+    expect(env.PORT).not.toBe(env.METRICS_PORT);
+  });
+
+  it('never hands out a port that is set for another listener', async () => {
+    const busy = await hold();
+    const env: NodeJS.ProcessEnv = { CONSOLE_PORT: String(busy) };
+    await chooseListenPorts(env);
+    const others = listenPorts.filter(([key]) => key !== 'CONSOLE_PORT').map(([key]) => env[key]);
+    expect(others).not.toContain(String(busy));
+    expect(env.CONSOLE_PORT).toBe(String(busy));
+  });
+});
