@@ -150,3 +150,40 @@ describe('report money in the tenant currency', () => {
     expect(report.html).toContain('— vs the week before');
   });
 });
+
+describe('keys a sender wrote never reach Object.prototype', () => {
+  // Red team, stop 32: one signed Stripe event with currency "__proto__" (stored before the normalizer
+  // refused such currencies) made the report write NaN onto Object.prototype; every later job of that
+  // worker process, any tenant's, failed (prom-client: 'Added label "cash_collected_cents" …').
+  it('a stored payment in currency __proto__ or constructor and a lead source __proto__ are figures like any other', async () => {
+    const t = await createTenant(admin, { name: 'Proto Clinic', config: { timezone: 'UTC', currency: 'usd' } });
+    const a = await createContact(admin, t.id, { source: '__proto__' });
+    await addEvent(admin, t.id, a, 'lead_created', '2026-10-28T10:00:00Z');
+    for (const [currency, amountCents] of [
+      ['__proto__', 240_000],
+      ['constructor', 1_000],
+      ['usd', 5_000],
+    ] as const)
+      await addPayment(admin, t.id, {
+        contactId: a,
+        source: 'stripe',
+        category: 'full_purchase',
+        amountCents,
+        currency,
+        paidAt: '2026-10-29T12:00:00Z',
+      });
+
+    const f = await computeReportFigures(app, t.id, week);
+    expect(
+      Object.getOwnPropertyNames(Object.prototype).filter((k) => ['payments', 'cash_collected_cents', 'projected_cents'].includes(k)),
+    ).toEqual([]);
+    expect(({} as Record<string, unknown>).payments).toBeUndefined();
+    expect(f.revenue.cash_collected_cents).toBe(5_000);
+    expect(Object.hasOwn(f.revenue.other_currencies ?? {}, '__proto__')).toBe(true);
+    expect(Object.entries(f.revenue.other_currencies ?? {}).sort()).toEqual([
+      ['__proto__', { cash_collected_cents: 240_000, projected_cents: 240_000, payments: 1 }],
+      ['constructor', { cash_collected_cents: 1_000, projected_cents: 1_000, payments: 1 }],
+    ]);
+    expect(Object.hasOwn(f.leads_by_source, '__proto__')).toBe(true);
+  });
+});

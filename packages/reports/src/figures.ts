@@ -306,7 +306,9 @@ function buildWeek(
   conversions: ConversionRow[] = [],
 ): WeekFigures {
   const funnel = zeroed(funnelEventTypes);
-  const leadsBySource: Record<string, number> = {};
+  // Keyed by what senders wrote (a lead source, a payment's currency): Maps, never plain objects, so a
+  // key such as `__proto__` is a key like any other and never reaches Object.prototype (red team, stop 32).
+  const leadsBySource = new Map<string, number>();
   let leads = 0;
   let purchases = 0;
   const ads = new Map<string, TopAd>();
@@ -324,43 +326,43 @@ function buildWeek(
     else if (row.kind === 'purchases') purchases = row.n;
     else if (row.kind === 'leads') {
       leads += row.n;
-      leadsBySource[row.key as string] = row.n;
+      leadsBySource.set(row.key as string, row.n);
     } else if (row.kind === 'ad_held') ad(row.key as string).meetings_held = row.n;
     else ad(row.key as string).purchases = row.n;
   }
 
   const byCategory = zeroed(paymentCategories);
-  const bySource: Record<string, SourceRevenue> = {};
-  const otherRevenue: Record<string, OtherCurrencyRevenue> = {};
+  const bySource = new Map<string, SourceRevenue>();
+  const otherRevenue = new Map<string, OtherCurrencyRevenue>();
   let disputed = 0;
   for (const row of payments) {
     if (row.w !== w) continue;
     if (row.currency !== currency) {
-      const other = otherRevenue[row.currency] ?? { cash_collected_cents: 0, projected_cents: 0, payments: 0 };
-      otherRevenue[row.currency] = other;
+      const other = otherRevenue.get(row.currency) ?? { cash_collected_cents: 0, projected_cents: 0, payments: 0 };
+      otherRevenue.set(row.currency, other);
       if (cashCategories.includes(row.category)) other.cash_collected_cents += row.cents;
       if (projectedCategories.includes(row.category)) other.projected_cents += row.cents;
       other.payments += row.n;
       continue;
     }
     byCategory[row.category] += row.cents;
-    const source = bySource[row.source] ?? { cash_collected_cents: 0, projected_cents: 0 };
-    bySource[row.source] = source;
+    const source = bySource.get(row.source) ?? { cash_collected_cents: 0, projected_cents: 0 };
+    bySource.set(row.source, source);
     if (cashCategories.includes(row.category)) source.cash_collected_cents += row.cents;
     if (projectedCategories.includes(row.category)) source.projected_cents += row.cents;
     if (cashCategories.includes(row.category)) disputed += Number(row.disputed);
   }
-  const sources = Object.values(bySource);
+  const sources = [...bySource.values()];
   const cash = sources.reduce((sum, s) => sum + s.cash_collected_cents, 0);
   const projected = sources.reduce((sum, s) => sum + s.projected_cents, 0);
 
   let spendCents = 0;
-  const otherSpend: Record<string, { spend_cents: number }> = {};
+  const otherSpend = new Map<string, { spend_cents: number }>();
   for (const row of spend) {
     if (row.w !== w) continue;
     if (row.currency !== currency) {
-      const other = otherSpend[row.currency] ?? { spend_cents: 0 };
-      otherSpend[row.currency] = other;
+      const other = otherSpend.get(row.currency) ?? { spend_cents: 0 };
+      otherSpend.set(row.currency, other);
       other.spend_cents += row.cents;
       continue;
     }
@@ -368,7 +370,7 @@ function buildWeek(
     if (ads.has(row.ad_id)) ad(row.ad_id).spend_cents = row.cents;
   }
   // Spend partly in another currency: a cost or ROAS from the part in ours would mean nothing.
-  const mixed = Object.keys(otherSpend).length > 0;
+  const mixed = otherSpend.size > 0;
 
   const figureOf = (figure: (typeof reportStages)[number]['figure']) =>
     figure === 'leads' ? leads : figure === 'purchases' ? purchases : funnel[figure];
@@ -388,7 +390,7 @@ function buildWeek(
   return {
     period: buildPeriod(week),
     leads,
-    leads_by_source: leadsBySource,
+    leads_by_source: Object.fromEntries(leadsBySource),
     purchases,
     funnel,
     stages,
@@ -396,8 +398,8 @@ function buildWeek(
       cash_collected_cents: cash,
       projected_cents: projected,
       by_category: byCategory,
-      by_source: bySource,
-      ...(Object.keys(otherRevenue).length ? { other_currencies: otherRevenue } : {}),
+      by_source: Object.fromEntries(bySource),
+      ...(otherRevenue.size ? { other_currencies: Object.fromEntries(otherRevenue) } : {}),
       ...(disputed !== 0 ? { disputed_cents: disputed } : {}),
     },
     ads: {
@@ -406,7 +408,7 @@ function buildWeek(
       cost_per_purchase_cents: mixed ? null : divideRounded(spendCents, purchases),
       roas: mixed ? null : ratio(cash, spendCents, 2),
       top,
-      ...(mixed ? { other_currencies: otherSpend } : {}),
+      ...(mixed ? { other_currencies: Object.fromEntries(otherSpend) } : {}),
     },
     conversions_sent: {
       total: conversions.filter((c) => c.w === w).reduce((n, c) => n + c.n, 0),

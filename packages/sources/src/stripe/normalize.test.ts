@@ -412,6 +412,25 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
     });
   });
 
+  it('a currency that is not an ISO 4217 code → invalid, naming it (a sender-written key, summed and reported per currency)', () => {
+    for (const currency of ['__proto__', 'constructor', 'xyz', 'us dollars']) {
+      const forged = fixture('checkout-session-completed-full');
+      forged.data.object.currency = currency;
+      expect(normalizeStripe(forged, config)).toStrictEqual({
+        kind: 'invalid',
+        eventType: 'checkout.session.completed',
+        reason: `currency ${JSON.stringify(currency)} is not an ISO 4217 code`,
+      });
+    }
+    const refund = fixture('charge-refunded');
+    refund.data.object.currency = 'usd';
+    for (const r of refund.data.object.refunds.data) r.currency = '__proto__';
+    expect(normalizeStripe(refund, config)).toMatchObject({ kind: 'invalid', reason: 'currency "__proto__" is not an ISO 4217 code' });
+    const upper = fixture('checkout-session-completed-full');
+    upper.data.object.currency = 'EUR';
+    expect(normalizeStripe(upper, config)).toMatchObject({ kind: 'events', events: [{ payments: [{ currency: 'eur' }] }] });
+  });
+
   it('an envelope without type or data.object → invalid', () => {
     expect(normalizeStripe({ id: 'evt_1' }, config)).toMatchObject({ kind: 'invalid', reason: 'Stripe event has no type' });
     expect(normalizeStripe({ type: 'invoice.paid', data: {} }, config)).toMatchObject({ kind: 'invalid', eventType: 'invoice.paid' });

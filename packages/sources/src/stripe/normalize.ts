@@ -1,3 +1,4 @@
+import { isCurrencyCode } from '@mcb/core';
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
 import { isRecord, readCount, unwrapBody } from '../payload';
 import {
@@ -46,8 +47,18 @@ export const stripeWebhookEvents = [
   'invoice_payment.paid',
 ] as const;
 
+/** A payment's currency that is not an ISO 4217 code (Stripe sends nothing else): the event is refused, naming it. */
+class InvalidCurrency extends Error {}
+
+/**
+ * The payment's currency, lower case (`usd` when the body names none). Anything but an ISO 4217 code is
+ * refused: it is stored, summed per currency and shown in every report, and one signed event with
+ * currency `__proto__` poisoned the weekly report's figures of the worker that ran it (red team, stop 32).
+ */
 function currencyOf(value: string | undefined): string {
-  return value?.toLowerCase() ?? 'usd';
+  if (value === undefined) return 'usd';
+  if (!isCurrencyCode(value)) throw new InvalidCurrency(`currency ${JSON.stringify(value.slice(0, 40))} is not an ISO 4217 code`);
+  return value.toLowerCase();
 }
 
 function paymentContact(keys: { email?: string; phone?: string; customerId?: string }): NormalizedContact | undefined {
@@ -374,6 +385,15 @@ export const normalizeStripe = guardNormalizer('stripe', (payload: unknown, conf
   if (!type) return reject(null, 'Stripe event has no type');
   const object = event.data?.object;
   if (!object) return reject(type, 'Stripe event has no data.object');
+  try {
+    return normalizeStripeEvent(event, type, object, config);
+  } catch (err) {
+    if (err instanceof InvalidCurrency) return reject(type, err.message);
+    throw err;
+  }
+});
+
+function normalizeStripeEvent(event: StripeEvent, type: string, object: StripeObject, config: NormalizerConfig): NormalizeResult {
   switch (type) {
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
@@ -396,4 +416,4 @@ export const normalizeStripe = guardNormalizer('stripe', (payload: unknown, conf
       if (countedViaCheckout.has(type)) return ignore(type, 'counted via checkout.session');
       return ignore(type, `unhandled Stripe event type "${type}"`);
   }
-});
+}
