@@ -144,3 +144,56 @@ describe('Graph client', () => {
     expect(rows.reason).toBe('too_many_rows');
   });
 });
+
+describe('Graph client facing a hostile or broken Graph endpoint (red team, stop 32)', () => {
+  /** A one-route HTTP server answering every request with `answer`; records what reached it. */
+  async function server(answer: (res: import('node:http').ServerResponse) => void) {
+    const { createServer } = await import('node:http');
+    const seen: Array<{ url: string | undefined; auth: string | undefined }> = [];
+    const srv = createServer((req, res) => {
+      seen.push({ url: req.url, auth: req.headers.authorization });
+      req.resume();
+      answer(res);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    return { url, seen, close: () => new Promise((r) => srv.close(r)) };
+  }
+
+  it('never follows a redirect: neither ads read from, nor a Conversions API event sent to, the host it names', async () => {
+    const elsewhere = await server((res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"id":"evil-ad"}]}'));
+    const graph = await server((res) => res.writeHead(307, { location: `${elsewhere.url}/v25.0/act_1/ads` }).end());
+    try {
+      const c = createGraphClient({ baseUrl: graph.url, version: 'v25.0', accessToken: token, retryBaseMs: 1 });
+      const read = await c.get('act_1/ads').catch((e) => e);
+      expect(read).toBeInstanceOf(MetaRequestError);
+      expect(read.message).toMatch(/^Meta Graph 307: answered a redirect \(to 127\.0\.0\.1:\d+\), not followed$/);
+      const sent = await c.post('123/events', { data: [{ event_name: 'Lead' }] }).catch((e) => e);
+      expect(sent).toBeInstanceOf(MetaRequestError);
+      expect(elsewhere.seen).toEqual([]);
+      // Final: not retried.
+      expect(graph.seen).toHaveLength(2);
+    } finally {
+      await Promise.all([elsewhere.close(), graph.close()]);
+    }
+  });
+
+  it("cuts Meta's error message and bounds a rate limit's wait", async () => {
+    const huge = 'x'.repeat(5_000_000);
+    const graph = await server((res) =>
+      res
+        .writeHead(400, { 'content-type': 'application/json', 'retry-after': '99999999999' })
+        .end(JSON.stringify({ error: { code: 17, message: huge } })),
+    );
+    try {
+      const c = createGraphClient({ baseUrl: graph.url, version: 'v25.0', accessToken: token, retryBaseMs: 1 });
+      const err = await c.get('act_1/ads').catch((e) => e);
+      expect(err).toBeInstanceOf(MetaRateLimited);
+      expect(err.message.length).toBeLessThan(600);
+      expect(err.message.endsWith('x…')).toBe(true);
+      expect(err.waitMs).toBe(24 * 3_600_000);
+    } finally {
+      await graph.close();
+    }
+  });
+});

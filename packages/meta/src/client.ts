@@ -54,6 +54,13 @@ export interface GraphSettings {
 export const defaultMaxResponseBytes = 32 * 1024 * 1024;
 /** Default `maxPages` per edge: 5 million rows at the default `limit` of 500. */
 export const defaultMaxPages = 10_000;
+/** Longest Meta error message kept (the rest is cut): it is logged and stored (`last_error`, the job's failure). */
+export const maxErrorMessageChars = 500;
+/** Longest a rate limit delays a job, whatever Meta's headers say (24 h; Meta's own blocks last minutes to an hour). */
+export const maxRateLimitWaitMs = 24 * 3_600_000;
+
+/** `text` cut to `max` characters, `…` marking the cut. */
+const cutText = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}…`);
 
 /** `createGraphClient` from the shared settings and one tenant's access token. */
 export function graphClientFor(
@@ -154,10 +161,17 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     const e = body?.error;
     const code = e?.code ?? null;
     const opts = { status, code, subcode: e?.error_subcode ?? null, fbtraceId: e?.fbtrace_id ?? null };
-    const message = scrub(`Meta Graph ${status}${code != null ? ` code ${code}` : ''}: ${e?.message ?? 'no error message'}`);
+    // Meta's own message, cut: it goes into logs, the job's failure in Redis and `last_error`.
+    const said = typeof e?.message === 'string' ? cutText(e.message, maxErrorMessageChars) : 'no error message';
+    const message = scrub(`Meta Graph ${status}${code != null ? ` code ${code}` : ''}: ${said}`);
     if (status === 429 || isRateLimitCode(code)) {
       const retryAfter = Number(headers.get('retry-after') ?? 0) * 1_000;
-      const waitMs = Math.max(usage.regainAccessMs, Number.isFinite(retryAfter) ? retryAfter : 0) || defaultWaitMs;
+      // Bounded: a wait of years (Retry-After: 99999999999) would delay the tenant's sync job for good,
+      // and a tenant with a sync pending is never synced again by the tick.
+      const waitMs = Math.min(
+        maxRateLimitWaitMs,
+        Math.max(usage.regainAccessMs, Number.isFinite(retryAfter) ? retryAfter : 0) || defaultWaitMs,
+      );
       return new MetaRateLimited(message, { ...opts, waitMs, usage });
     }
     if (code === 190 || code === 102 || (status === 401 && code == null)) return new MetaTokenExpired(message, opts);
@@ -201,7 +215,21 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
           ...(json === undefined ? {} : { 'content-type': 'application/json' }),
         },
         signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+        // Graph never redirects an API call. Following one would take ad data from, or send a Conversions
+        // API event (hashed user data) to, whatever host it names: past the origin check of `paging.next`.
+        redirect: 'manual',
       });
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel().catch(() => {});
+        const to = res.headers.get('location');
+        let host = 'no location';
+        try {
+          if (to) host = new URL(to, url).host;
+        } catch {}
+        throw new MetaRequestError(`Meta Graph ${res.status}: answered a redirect (to ${cutText(host, 100)}), not followed`, {
+          status: res.status,
+        });
+      }
       const usage = parseGraphUsage(res.headers);
       lastUsage = usage;
       const text = await readCapped(res, url);
@@ -220,7 +248,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         ? new MetaTransientError(`Meta Graph ${res.status}: response is not JSON`, { status: res.status })
         : classify(res.status, body as GraphErrorBody | null, res.headers, usage);
     } catch (err) {
-      if (err instanceof MetaBadResponse) throw err;
+      // A bad body or a redirect: final, never retried.
+      if (err instanceof MetaRequestError) throw err;
       if (options.signal?.aborted) throw new MetaTransientError('Meta Graph request aborted (shutting down)', { status: 0 });
       const name = (err as Error).name;
       const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub((err as Error).message);
