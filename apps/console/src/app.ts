@@ -1,13 +1,13 @@
 import { errorResponse, type Logger, McbError } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { createConsoleAuth, type SecureCookies, safeNext, tryAgainIn } from './auth';
 import { createQueueBoard } from './bull-board';
 import { adminBodyLimitBytes, type ConsoleEnv, errorFromThrown, formBodyLimitBytes, limitBody } from './http';
 import { createAdminApi } from './routes/api';
-import { createLogPages, loginPage } from './routes/pages';
+import { createLogPages, loginPage, logoutPage } from './routes/pages';
 import { createStatsPage } from './routes/stats-page';
 
 export interface ConsoleDeps {
@@ -93,12 +93,15 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
       return c.html(loginPage(next, `Too many failed sign-ins from here: ${tryAgainIn(result.retrySeconds)}.`), 429);
     return c.html(loginPage(next, 'Wrong token.'), 401);
   });
-  const logout = async (c: Context<ConsoleEnv>) => {
+  // Signing out changes state: by POST from the console's own pages only (a sibling subdomain's page
+  // is same-site, so SameSite=Strict alone let it sign the operator out). GET only shows the button.
+  app.get('/logout', (c) => c.html(logoutPage()));
+  app.post('/logout', limitBody(formBodyLimitBytes), async (c) => {
+    const crossSite = auth.refuseCrossSite(c, false);
+    if (crossSite) return crossSite;
     await auth.logout(c);
     return c.redirect('/login', 303);
-  };
-  app.get('/logout', logout);
-  app.post('/logout', limitBody(formBodyLimitBytes), logout);
+  });
 
   // Everything under /admin, Bull Board's UI, API and static assets included, needs auth.
   app.use('/admin', auth.require);

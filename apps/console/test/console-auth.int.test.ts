@@ -154,6 +154,22 @@ describe('sessions are server-side and revocable', () => {
     expect((await app.request('/admin/queues/api/queues', { headers: { cookie } })).status).toBe(401);
   });
 
+  it('only the console itself signs an operator out: GET shows the button, a POST from another origin is refused', async () => {
+    // Red team, stop 32: a page on a sibling subdomain is same-site (SameSite=Strict sends the cookie)
+    // and signed the operator out, by POST or by a plain link or image on GET /logout.
+    const { cookie } = await signIn();
+    const shown = await app.request('/logout', { headers: { host, cookie } });
+    expect(shown.status).toBe(200);
+    expect(await shown.text()).toContain('<form method="post" action="/logout"');
+    const sibling = await app.request('/logout', {
+      method: 'POST',
+      headers: { host, cookie, origin: 'https://evil.sibling.example', 'sec-fetch-site': 'same-site' },
+    });
+    expect(sibling.status).toBe(403);
+    expect(sibling.headers.get('set-cookie')).toBeNull();
+    expect((await app.request('/admin/api/stats', { headers: { cookie } })).status).toBe(200);
+  });
+
   it('rotating ADMIN_TOKEN ends every session', async () => {
     const { cookie } = await signIn();
     const rotated = createConsoleApp({ admin, app: appDb, queue, log, adminToken: `${token}-rotated` });

@@ -161,13 +161,13 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
   return pages;
 }
 
-/** The sign-in form (outside `/admin`: the one page that answers without a token). */
-export function loginPage(next: string, error?: string): Html {
+/** A page of its own outside the console's layout (signing in and out), `body` in a narrow column. */
+function standalonePage(title: string, body: Html): Html {
   return html`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
-        <title>Sign in · MCB console</title>
+        <title>${title} · MCB console</title>
         <style>
           ${styles}
         </style>
@@ -175,13 +175,35 @@ export function loginPage(next: string, error?: string): Html {
       <body>
         <main style="max-width:360px;margin:80px auto">
           <h1>MCB console</h1>
-          ${error ? html`<div class="error">${error}</div>` : ''}
-          <form method="post" action="/login" class="grid" style="grid-template-columns:1fr">
-            <label>Admin token<input type="password" name="token" autocomplete="current-password" autofocus /></label>
-            <input type="hidden" name="next" value="${next}" />
-            <button type="submit">Sign in</button>
-          </form>
+          ${body}
         </main>
       </body>
     </html>`;
+}
+
+/** The sign-in form (outside `/admin`: the one page that answers without a token). */
+export function loginPage(next: string, error?: string): Html {
+  return standalonePage(
+    'Sign in',
+    html`${error ? html`<div class="error">${error}</div>` : ''}
+      <form method="post" action="/login" class="grid" style="grid-template-columns:1fr">
+        <label>Admin token<input type="password" name="token" autocomplete="current-password" autofocus /></label>
+        <input type="hidden" name="next" value="${next}" />
+        <button type="submit">Sign in</button>
+      </form>`,
+  );
+}
+
+/**
+ * What `GET /logout` shows (Bull Board's "Sign out" link): a button that signs out by POST. A GET signs
+ * nobody out, so a link or an image on another page cannot end the operator's session.
+ */
+export function logoutPage(): Html {
+  return standalonePage(
+    'Sign out',
+    html`<form method="post" action="/logout" class="grid" style="grid-template-columns:1fr">
+      <button type="submit" autofocus>Sign out</button>
+    </form>
+    <p><a href="/admin/logs">Back to the console</a></p>`,
+  );
 }
