@@ -158,7 +158,7 @@ describe('keys a sender wrote never reach Object.prototype', () => {
   it('a stored payment in currency __proto__ or constructor and a lead source __proto__ are figures like any other', async () => {
     const t = await createTenant(admin, { name: 'Proto Clinic', config: { timezone: 'UTC', currency: 'usd' } });
     const a = await createContact(admin, t.id, { source: '__proto__' });
-    await addEvent(admin, t.id, a, 'lead_created', '2026-10-28T10:00:00Z');
+    await addEvent(admin, t.id, a, 'contact_subscribed', '2026-10-28T10:00:00Z');
     for (const [currency, amountCents] of [
       ['__proto__', 240_000],
       ['constructor', 1_000],
