@@ -4,6 +4,7 @@
 // then hands over to the real command. Plain JavaScript on purpose: it runs before any install.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,18 +64,31 @@ function devEnv() {
   return env;
 }
 
+/** The parent pid of process `pid` (Linux /proc), or null where there is no /proc. */
+function parentOf(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
 function exec(cmd, args, env = process.env) {
   const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-  // npm's `sh -c` may die of a SIGTERM without passing it on: then stop the child as if signalled.
+  // SIGHUP: the terminal closed (or the SSH session dropped); stopped like Ctrl-C, never killed outright.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  // npm's `sh -c` may die of a SIGTERM without passing it on, and npm itself may be killed (SIGKILL)
+  // while its `sh` lives on: when either goes away, stop the child as if signalled.
   const parent = process.ppid;
+  const grandparent = parentOf(parent);
   const watch = setInterval(() => {
-    if (process.ppid === parent) return;
+    if (process.ppid === parent && (grandparent === null || parentOf(parent) === grandparent)) return;
     clearInterval(watch);
     child.kill('SIGTERM');
   }, 500);
   watch.unref();
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  // A child ended by a signal exits as a shell reports it (128 + the signal's number: 130 for Ctrl-C).
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 0)));
 }
 
 const [command, ...args] = process.argv.slice(2);
@@ -84,6 +98,12 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 
 switch (command) {
   case 'start':
+    if (args.length) {
+      say(
+        `npm start takes no arguments (it was given: ${args.join(' ')}); configure it with environment variables, e.g. PORT=4000 npm start (README "Configuration")`,
+      );
+      process.exit(2);
+    }
     exec(process.execPath, ['--import', 'tsx', join(root, 'infra', 'dev', 'start.ts'), ...args]);
     break;
   case 'mcb':

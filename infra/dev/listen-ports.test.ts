@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chooseListenPorts, listenPorts } from './services';
+import { chooseListenPorts, freePort, listenPorts } from './services';
 
 const held: Server[] = [];
 afterEach(async () => {
@@ -38,11 +38,18 @@ describe('chooseListenPorts (npm start)', () => {
   });
 
   it('never hands out a port that is set for another listener', async () => {
-    const busy = await hold();
-    const env: NodeJS.ProcessEnv = { CONSOLE_PORT: String(busy) };
+    const set = await freePort();
+    const env: NodeJS.ProcessEnv = { CONSOLE_PORT: String(set) };
     await chooseListenPorts(env);
     const others = listenPorts.filter(([key]) => key !== 'CONSOLE_PORT').map(([key]) => env[key]);
-    expect(others).not.toContain(String(busy));
-    expect(env.CONSOLE_PORT).toBe(String(busy));
+    expect(others).not.toContain(String(set));
+    expect(env.CONSOLE_PORT).toBe(String(set));
+  });
+
+  it('refuses a port that is set and in use, naming it (the app failed to listen, five times over)', async () => {
+    const busy = await hold();
+    await expect(chooseListenPorts({ PORT: String(busy) })).rejects.toThrow(
+      `PORT ${busy} is in use on 127.0.0.1: choose another, or unset PORT and npm start picks a free one`,
+    );
   });
 });

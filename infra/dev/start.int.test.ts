@@ -178,9 +178,9 @@ describe('npm start', () => {
   it('a second npm start of the same checkout says MCB already runs there, and leaves the first alone', () => {
     const second = spawnSync('npm', ['start'], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
     expect(second.status).not.toBe(0);
-    expect(`${second.stdout}${second.stderr}`).toContain(
-      `MCB already runs from this checkout (its embedded PostgreSQL is up, data in ${join(dataDir, 'pg')})`,
-    );
+    const first = Number(readFileSync(join(dataDir, 'start.pid'), 'utf8'));
+    expect(started.tree).toContain(first);
+    expect(`${second.stdout}${second.stderr}`).toContain(`MCB already runs from this checkout (npm start, pid ${first})`);
     expect(readFileSync(join(dataDir, 'pg.port'), 'utf8')).toBe(
       /^DATABASE_URL=.*:(\d+)\/mcb$/m.exec(readFileSync(join(dataDir, 'dev.env'), 'utf8'))?.[1],
     );
@@ -217,4 +217,46 @@ describe('npm start', () => {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
   });
+
+  // Operator walk, stop 32: a closed terminal (SIGHUP to the whole process group) killed every process at
+  // once and left Postgres and Redis running; the next npm start then refused to start, printing a pg_ctl
+  // command that fails as root.
+  it('killed outright, it is started again over what it left; a closed terminal (SIGHUP) then stops it cleanly', async () => {
+    const boot = async () => {
+      let out = '';
+      // A process group of its own, as a terminal's foreground job is.
+      const child = spawn('npm', ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await until(async () => (out.includes('MCB is ready.') ? true : undefined), 120_000, `npm start to say ready:\n${out}`);
+      return { child, out: () => out, tree: descendants(child.pid as number) };
+    };
+    const killed = await boot();
+    const leftBehind = {
+      postgres: Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
+      redis: Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8')),
+    };
+    started = { tree: killed.tree, ...leftBehind };
+    process.kill(-(killed.child.pid as number), 'SIGKILL');
+    // Redis runs in a process group of its own (detached, so that Ctrl-C reaches the apps first): it is left.
+    const group = killed.tree.filter((pid) => pid !== leftBehind.redis);
+    await until(async () => (group.some(alive) ? undefined : true), 15_000, 'the killed process group to end');
+    expect([leftBehind.postgres, leftBehind.redis].every(alive)).toBe(true);
+
+    const again = await boot();
+    started = {
+      tree: again.tree,
+      postgres: Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
+      redis: Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8')),
+    };
+    expect(again.out()).toContain('[mcb] stopped the embedded PostgreSQL an earlier npm start left running');
+    expect(again.out()).toContain(`[mcb] stopped a redis-server left running by an earlier npm start (pid ${leftBehind.redis})`);
+    expect([leftBehind.postgres, leftBehind.redis].some(alive)).toBe(false);
+
+    process.kill(-(again.child.pid as number), 'SIGHUP');
+    const all = [...again.tree, started.postgres, started.redis];
+    await until(async () => (all.some(alive) ? undefined : true), 40_000, `every process to stop:\n${again.out()}`);
+    expect(again.out()).toContain('[mcb] postgres stopped');
+    expect(again.out()).toContain('[mcb] stopped.');
+    expect(existsSync(join(dataDir, 'start.pid'))).toBe(false);
+  }, 300_000);
 });

@@ -1,18 +1,28 @@
 // `npm start`: the whole system on embedded defaults, as one supervised process tree.
 // Postgres: DATABASE_URL, else embedded. Redis: REDIS_URL, else a redis-server of this checkout,
 // else 127.0.0.1:6379 under a queue prefix of this checkout, else BullMQ's PostgreSQL backend. Then
-// migrate, seed, run receiver + worker + console, and say "ready" once they answer. SIGINT or
-// SIGTERM (to npm or to this process), or the death of the process that started it, stops the
-// apps first, then Redis, then Postgres. Local state lives in MCB_DATA_DIR (default .mcb/).
+// migrate, seed, run receiver + worker + console, and say "ready" once they answer. SIGINT, SIGTERM
+// or SIGHUP (to npm or to this process), or the death of the process that started it, stops the
+// apps first, then Redis, then Postgres. Local state lives in MCB_DATA_DIR (default .mcb/); its
+// start.pid names the npm start running from it (an unclean end leaves it, and the next one cleans up).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { configErrorExitCode } from '@mcb/core';
 import { createDatabase, runMigrations } from '@mcb/db';
 import { generateKey, openText, parseKeyring, seedDemoTenants, shellQuote } from '@mcb/tenancy';
 import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
-import { chooseListenPorts, redisAnswers, type Service, startEmbeddedPostgres, startLocalRedis } from './services';
+import {
+  chooseListenPorts,
+  claimCheckout,
+  redisAnswers,
+  releaseCheckout,
+  type Service,
+  startEmbeddedPostgres,
+  startLocalRedis,
+} from './services';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = resolve(root, process.env.MCB_DATA_DIR ?? '.mcb');
@@ -57,11 +67,15 @@ async function stopAll(code: number): Promise<never> {
     await service.stop().catch((err) => warn(`${service.name}: ${String(err)}`));
     say(`${service.name} stopped`);
   }
+  releaseCheckout(dataDir);
   say('stopped.');
   process.exit(code);
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// The terminal closed (or the SSH session dropped): stop as for Ctrl-C. Unhandled, SIGHUP killed every
+// process at once, left Postgres and Redis running, and the next npm start refused to start.
+process.on('SIGHUP', () => void stopAll(0));
 // npm and sh do not always pass a process manager's SIGTERM on: when the process that started this
 // one goes away, stop as if signalled rather than leave the apps and databases running as orphans.
 const parentPid = process.ppid;
@@ -89,6 +103,12 @@ function runApp(name: string, entry: string, env: NodeJS.ProcessEnv, restarts = 
   child.on('exit', (code, signal) => {
     children.splice(children.indexOf(child), 1);
     if (stopping) return;
+    // Its configuration is wrong (it said which variable, above): restarting cannot help.
+    if (code === configErrorExitCode) {
+      warn(`${name} refused its configuration (see the line above); stopping`);
+      void stopAll(1);
+      return;
+    }
     if (restarts >= 5) {
       warn(`${name} exited (${code ?? signal}) too often; stopping`);
       void stopAll(1);
@@ -147,11 +167,12 @@ async function main() {
   env.LOG_LEVEL ??= 'info';
   // A laptop's services listen on loopback only; set HOST=0.0.0.0 to reach them from elsewhere.
   env.HOST ??= '127.0.0.1';
+  const { uncleanStop } = claimCheckout(dataDir);
   await chooseListenPorts(env);
 
   let pgService: Service | null = null;
   if (!env.DATABASE_URL) {
-    pgService = await startEmbeddedPostgres(dataDir, say);
+    pgService = await startEmbeddedPostgres(dataDir, say, { stopLeftRunning: uncleanStop });
     services.push({ name: 'postgres', stop: pgService.stop });
     env.DATABASE_URL = pgService.url;
   }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 
 /**
  * Parses `source` (normally `process.env`) with `schema`. On failure prints one line naming
- * the bad or missing variable and exits with status 1 — each app's env.ts calls this at boot.
+ * the bad or missing variable (`exitOnEnvError` then exits `configErrorExitCode`) — each app's env.ts calls this at boot.
  */
 export function parseEnv<S extends z.ZodType>(
   schema: S,
@@ -14,19 +14,26 @@ export function parseEnv<S extends z.ZodType>(
   const issue = result.error.issues[0];
   const name = issue?.path.join('.') || 'env';
   const message = issue?.message ?? 'invalid';
-  const err = new Error(`${app}: invalid environment variable ${name}: ${message}`);
+  const unset = issue?.path.length === 1 && source[name] === undefined;
+  const err = new Error(unset ? `${app}: ${name} is not set` : `${app}: invalid environment variable ${name}: ${message}`);
   (err as Error & { envVariable?: string }).envVariable = name;
   throw err;
 }
 
-/** Runs `fn`, printing an env error as one line and exiting 1 (for app entry points). */
+/**
+ * The exit status of an app that refused its configuration (`EX_CONFIG` of sysexits.h): a supervisor
+ * (`npm start`) does not restart it, since the same configuration would fail the same way.
+ */
+export const configErrorExitCode = 78;
+
+/** Runs `fn`, printing an env error as one line and exiting `configErrorExitCode` (for app entry points). */
 export function exitOnEnvError<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof Error && 'envVariable' in err) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(1);
+      process.exit(configErrorExitCode);
     }
     throw err;
   }

@@ -30,6 +30,14 @@ describe('onShutdown', () => {
     expect({ code, closed: out.includes('closed') }).toEqual({ code: 0, closed: true });
   }, 30_000);
 
+  it('SIGHUP (the terminal closed) is a stop like any other: the job finishes, exit 0', async () => {
+    const { child, ready, exited } = app(500);
+    await ready;
+    child.kill('SIGHUP');
+    const { code, out } = await exited;
+    expect({ code, closed: out.includes('closed') }).toEqual({ code: 0, closed: true });
+  }, 30_000);
+
   it('a signal again well after the first (an operator insisting) exits at once with 1', async () => {
     const { child, ready, exited } = app(20_000);
     await ready;

@@ -87,4 +87,6 @@ export function onShutdown(closers: Closer[], log: Logger, deadlineMs = 8_000): 
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // A closed terminal: drained like any stop (unhandled, SIGHUP killed the process mid-request).
+  process.on('SIGHUP', () => void stop('SIGHUP'));
 }
