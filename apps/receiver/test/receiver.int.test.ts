@@ -216,6 +216,8 @@ describe('SPEC §3 table', () => {
     expect(await jsonOf(genuine)).toEqual({ received: true, id: expect.any(Number) });
     const rows = (await logsOf(h, tenant.id)).filter((r) => r.dedupe_key === JSON.parse(body).id || r.raw_body === body);
     expect(rows.map((r) => r.status)).toEqual(['rejected', 'received']);
+    // Said once, as the sender was told (it read `invalid_signature: invalid_signature`).
+    expect(rows[0]?.error_message).toBe('invalid_signature: Invalid signature');
   });
 
   it('body over the limit: 413 payload_too_large, nothing stored (declared length and chunked)', async () => {

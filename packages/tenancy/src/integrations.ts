@@ -260,13 +260,13 @@ export async function listIntegrations(admin: Database, keyring: Keyring, slug: 
   });
 }
 
-/** Deletes one integration (its secrets go with it). Throws `MissingCredentials` when absent. */
+/** Deletes one integration (its secrets go with it). Throws `not_found`, naming what to look at, when there is none. */
 export async function removeIntegration(admin: Database, slug: string, provider: string): Promise<void> {
   assertAdmin(admin);
   const p = parseProvider(provider);
   const tenantId = await tenantIdOf(admin, slug);
   const rows = await admin.sql`delete from tenant_integrations where tenant_id = ${tenantId} and provider = ${p} returning id`;
-  if (rows.length === 0) throw new MissingCredentials(slug, p);
+  if (rows.length === 0) throw new McbError('not_found', `No ${p} integration for ${slug} (mcb integration list ${slug} shows them)`);
 }
 
 /** Whether a provider's deliveries can be accepted: `ready` (active, with a webhook secret), `no_secret`, `inactive`. */

@@ -68,7 +68,7 @@ describe('stored sender text reaches the terminal escaped', () => {
     expect(r.stdout).not.toContain('\x07');
     // The body keeps its line break (multi-line output), every escape sequence visible.
     expect(r.stdout).toContain(
-      `payload (raw body, not JSON; control characters shown escaped):\n${escapedFirstLine}\n${escapedSecondLine}\n`,
+      `payload (raw body as received, never parsed: the delivery was rejected; control characters shown escaped):\n${escapedFirstLine}\n${escapedSecondLine}\n`,
     );
     expect(r.stdout).toContain('error       invalid_signature: \\u001b[32msignature verified\\u001b[0m\n');
     expect(r.stdout).toContain('dedupe key  body:\\u001b]0;key\\u0007abc\n');

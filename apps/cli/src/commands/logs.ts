@@ -131,7 +131,13 @@ export function registerLogsCommands(program: Command): void {
           printableJson(log.headers),
           ...(log.payload !== null
             ? ['payload:', printableJson(log.payload)]
-            : ['payload (raw body, not JSON; control characters shown escaped):', printable(log.rawBody ?? '', { multiline: true })]),
+            : [
+                // A rejected delivery's body may well be JSON: it was kept as evidence, never parsed.
+                log.status === 'rejected'
+                  ? 'payload (raw body as received, never parsed: the delivery was rejected; control characters shown escaped):'
+                  : 'payload (raw body, stored unparsed; control characters shown escaped):',
+                printable(log.rawBody ?? '', { multiline: true }),
+              ]),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       });

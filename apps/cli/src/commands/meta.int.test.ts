@@ -121,6 +121,15 @@ describe('mcb meta', () => {
       code: 1,
       stderr: 'Invalid --since: use YYYY-MM-DD\n',
     });
+    // No --until given: the line names what --since is after (it blamed an --until nobody passed).
+    expect(await mcb('meta', 'sync', ok.slug, '--since', '2999-01-01')).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^Invalid --since 2999-01-01: after today in the tenant's time zone \(\d{4}-\d\d-\d\d, [^)]+\)\n$/),
+    });
+    expect(await mcb('meta', 'sync', ok.slug, '--since', '2026-02-01', '--until', '2026-01-01')).toMatchObject({
+      code: 1,
+      stderr: 'Invalid --since 2026-02-01: after --until 2026-01-01\n',
+    });
   });
 
   it('a sync of a tenant already syncing elsewhere does nothing: one clear line and a non-zero exit; once it ends, it runs', async () => {

@@ -89,7 +89,11 @@ export function registerMetaCommands(program: Command): void {
         const target = metaTargetOf(await loader.getTenantContext(slug));
         const until = opts.until ? parseDate('--until', opts.until) : todayIn(target.timeZone);
         const range = opts.since ? { since: parseDate('--since', opts.since), until } : undefined;
-        if (range && range.since > range.until) throw new McbError('bad_request', 'Invalid --since: after --until');
+        if (range && range.since > range.until)
+          throw new McbError(
+            'bad_request',
+            `Invalid --since ${range.since}: after ${opts.until ? `--until ${range.until}` : `today in the tenant's time zone (${range.until}, ${target.timeZone})`}`,
+          );
         const bar = progressBar();
         let checkpoint: MetaSyncCheckpoint | null = null;
         const totals = emptyMetaSyncTotals();

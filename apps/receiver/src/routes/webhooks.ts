@@ -233,7 +233,13 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         }
         try {
           await committer.submit(
-            buildRejectedRow({ tenantId: ctx.id, source, bytes, headers, errorMessage: `${code}: ${reason ?? message}` }),
+            buildRejectedRow({
+              tenantId: ctx.id,
+              source,
+              bytes,
+              headers,
+              errorMessage: `${code}: ${reason && reason !== code ? reason : message}`,
+            }),
           );
         } catch (err) {
           // The answer stays the same: storing a rejected delivery is for operators, not for the sender.
