@@ -179,7 +179,13 @@ async function main() {
   say(`postgres: ${pgService?.describe ?? 'DATABASE_URL'}`);
   await chooseRedis(env);
 
-  await runMigrations(env.DATABASE_URL as string);
+  await runMigrations(env.DATABASE_URL as string).catch((err: Error & { code?: unknown }) => {
+    // A DATABASE_URL of the operator's that does not answer: named, with what to do (it said only "connect ECONNREFUSED").
+    const unreachable = typeof err.code === 'string' && (/^E[A-Z]+$/.test(err.code) || err.code === 'CONNECT_TIMEOUT');
+    if (pgService || !unreachable) throw err;
+    const shown = (env.DATABASE_URL as string).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+    throw new Error(`cannot reach DATABASE_URL ${shown} (${err.message}): start that Postgres, or unset DATABASE_URL and npm start runs an embedded one`);
+  });
   const keyring = parseKeyring(env.MCB_ENCRYPTION_KEY as string);
   const admin = createDatabase({ url: env.DATABASE_URL as string, role: 'admin', max: 1 });
   const created = await seedDemoTenants(admin, keyring);
