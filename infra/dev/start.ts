@@ -184,7 +184,9 @@ async function main() {
     const unreachable = typeof err.code === 'string' && (/^E[A-Z]+$/.test(err.code) || err.code === 'CONNECT_TIMEOUT');
     if (pgService || !unreachable) throw err;
     const shown = (env.DATABASE_URL as string).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-    throw new Error(`cannot reach DATABASE_URL ${shown} (${err.message}): start that Postgres, or unset DATABASE_URL and npm start runs an embedded one`);
+    throw new Error(
+      `cannot reach DATABASE_URL ${shown} (${err.message}): start that Postgres, or unset DATABASE_URL and npm start runs an embedded one`,
+    );
   });
   const keyring = parseKeyring(env.MCB_ENCRYPTION_KEY as string);
   const admin = createDatabase({ url: env.DATABASE_URL as string, role: 'admin', max: 1 });
