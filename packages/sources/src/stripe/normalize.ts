@@ -1,4 +1,3 @@
-import { isCurrencyCode } from '@mcb/core';
 import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
 import { isRecord, readCount, unwrapBody } from '../payload';
 import {
@@ -49,6 +48,13 @@ export const stripeWebhookEvents = [
 
 /** A payment's currency that is not an ISO 4217 code (Stripe sends nothing else): the event is refused, naming it. */
 class InvalidCurrency extends Error {}
+
+/**
+ * ISO 4217 codes this runtime knows, upper case. The same test as @mcb/core's `isCurrencyCode`, which
+ * this package cannot import: @mcb/sources is pure, and core brings the logger (house-rules.test.ts).
+ */
+const isoCurrencies = new Set(Intl.supportedValuesOf('currency'));
+const isCurrencyCode = (code: string) => /^[A-Za-z]{3}$/.test(code) && isoCurrencies.has(code.toUpperCase());
 
 /**
  * The payment's currency, lower case (`usd` when the body names none). Anything but an ISO 4217 code is
