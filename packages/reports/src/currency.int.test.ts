@@ -1,4 +1,4 @@
-import { createDatabase } from '@mcb/db';
+import { createDatabase, getTenantStats } from '@mcb/db';
 import { testEnv } from '@mcb/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addAd, addEvent, addInsight, addPayment, createContact, createTenant } from '../test/factories';
@@ -185,5 +185,33 @@ describe('keys a sender wrote never reach Object.prototype', () => {
       ['constructor', { cash_collected_cents: 1_000, projected_cents: 1_000, payments: 1 }],
     ]);
     expect(Object.hasOwn(f.leads_by_source, '__proto__')).toBe(true);
+  });
+});
+
+describe('sums of signed amounts never overflow (red team, stop 32)', () => {
+  // 1,100 refunds of 2^53 − 1 cents (11 signed charge.refunded events of 100, before normalizers bounded
+  // amounts): sum(...)::bigint failed "bigint out of range" — the stats of EVERY tenant (one query) and
+  // this tenant's report.
+  it("a tenant's stored sum past bigint fails neither the all-tenant stats nor its own report", async () => {
+    const t = await createTenant(admin, { name: 'Overflow Clinic', config: { timezone: 'UTC', currency: 'usd' } });
+    const other = await createTenant(admin, { name: 'Bystander Clinic', config: { timezone: 'UTC', currency: 'usd' } });
+    const a = await createContact(admin, t.id, { source: 'instagram' });
+    await admin.sql`
+      insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status, paid_at)
+      select ${t.id}, ${a}, 're_' || g, 'stripe', 'refund', 'refund', -9007199254740991, 'usd', 'paid', ${new Date('2026-10-29T12:00:00Z')}
+      from generate_series(1, 1100) g`;
+    await addPayment(admin, other.id, {
+      contactId: null,
+      source: 'stripe',
+      category: 'full_purchase',
+      amountCents: 240_000,
+      paidAt: '2026-10-29T12:00:00Z',
+    });
+
+    const stats = await getTenantStats(admin.sql, { since: week.start, until: week.end });
+    expect(stats.find((s) => s.tenantId === other.id)?.revenueCents).toBe(240_000);
+    expect(stats.find((s) => s.tenantId === t.id)?.revenueCents).toBeLessThan(-9e18);
+    const f = await computeReportFigures(app, t.id, week);
+    expect(f.revenue.cash_collected_cents).toBeLessThan(-9e18);
   });
 });

@@ -243,8 +243,9 @@ async function queryPeople(tx: TransactionSql, tenantId: string, week: WeekWindo
 async function queryPayments(tx: TransactionSql, tenantId: string, week: WeekWindow, prev: WeekWindow): Promise<PaymentRow[]> {
   const rows = await tx<PaymentRow[]>`
     select case when paid_at >= ${week.start} then 0 else 1 end as w, source, category, lower(currency) as currency,
-           sum(amount_cents)::bigint as cents, count(*)::int as n,
-           coalesce(sum(amount_cents) filter (where status = any(${[...disputedPaymentStatuses]}::text[])), 0)::bigint as disputed
+           -- float8, never ::bigint: sums of signed amounts could overflow it and fail the report (red team, stop 32).
+           sum(amount_cents)::float8 as cents, count(*)::int as n,
+           coalesce(sum(amount_cents) filter (where status = any(${[...disputedPaymentStatuses]}::text[])), 0)::float8 as disputed
     from payments
     where tenant_id = ${tenantId} and paid_at >= ${prev.start} and paid_at < ${week.end} and status <> 'failed'
     group by 1, 2, 3, 4

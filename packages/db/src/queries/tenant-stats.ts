@@ -112,11 +112,13 @@ export async function getTenantStats(sql: Sql, params: { since: Date; until?: Da
     cross join lateral (
       select count(*)::int as funnel_events, count(distinct e.contact_id)::int as funnel_contacts from funnel_events e
       where e.tenant_id = t.id and e.occurred_at >= ${since} and e.occurred_at < ${until}) f
+    -- Money sums as float8, never ::bigint: one tenant's signed amounts could overflow bigint and fail this
+    -- query for every tenant (red team, stop 32). Exact to 2^53 minor units; normalizers bound each payment.
     cross join lateral (select lower(coalesce(t.config->>'currency', 'usd')) as currency) tc
     cross join lateral (
-      select coalesce(sum(s.cents) filter (where s.currency = tc.currency), 0)::bigint as revenue_cents,
+      select coalesce(sum(s.cents) filter (where s.currency = tc.currency), 0)::float8 as revenue_cents,
              coalesce(jsonb_object_agg(s.currency, s.cents) filter (where s.currency <> tc.currency), '{}') as revenue_other,
-             coalesce(sum(s.disputed) filter (where s.currency = tc.currency), 0)::bigint as disputed_cents,
+             coalesce(sum(s.disputed) filter (where s.currency = tc.currency), 0)::float8 as disputed_cents,
              coalesce(jsonb_object_agg(s.currency, s.disputed) filter (where s.currency <> tc.currency and s.disputed <> 0), '{}')
                as disputed_other
       from (
