@@ -39,6 +39,9 @@ describe('currency minor units', () => {
     expect(formatMoney(123_456_789, 'gbp')).toBe('£1,234,567.89');
     expect(formatMoney(900_719_925_474_099, 'usd')).toBe('$9,007,199,254,740.99');
     expect(formatMoney(900_719_925_474_099, 'jpy')).toBe('¥900,719,925,474,099');
+    // Past 10^21 String() writes an exponent ("-€1.0,008e+.21", red team, stop 32): digits still.
+    expect(formatMoney(-1.0008e21, 'eur')).toBe('-€10,008,000,000,000,000,000.00');
+    expect(formatMinorUnits(1e21, 'usd')).toBe('USD 10,000,000,000,000,000,000.00');
   });
 
   it('falls back to the code for a currency Intl refuses', () => {

@@ -51,7 +51,8 @@ export function isCurrencyCode(code: string): boolean {
 
 /** Whole units with thousands separators and the fraction, exactly, of a non-negative integer amount of minor units. */
 function splitMinorUnits(abs: number, decimals: number): { whole: string; fraction: string } {
-  const digits = String(abs).padStart(decimals + 1, '0');
+  // BigInt: the digits of the number itself past 10^21 too, where String() turns to exponent form ("1e+21").
+  const digits = (Number.isFinite(abs) ? BigInt(abs) : 0n).toString().padStart(decimals + 1, '0');
   const cut = digits.length - decimals;
   return { whole: digits.slice(0, cut).replace(/\B(?=(\d{3})+(?!\d))/g, ','), fraction: digits.slice(cut) };
 }
