@@ -24,6 +24,8 @@ type Service = {
   environment?: Record<string, string>;
   container_name?: string;
   stop_grace_period?: string;
+  restart?: string;
+  profiles?: string[];
 };
 const services = (parse(composeText, { merge: true }) as { services: Record<string, Service> }).services;
 const composeEnv = { POSTGRES_PASSWORD: 'p', MCB_ENCRYPTION_KEY: 'k', ADMIN_TOKEN: 't' };
@@ -115,13 +117,30 @@ describe('.dockerignore', () => {
 
 describe('docker-compose.yml', () => {
   it('has exactly the services of the stack, each app built from a Dockerfile stage of its own name', () => {
-    expect(Object.keys(services).sort()).toEqual(['console', 'migrate', 'postgres', 'receiver', 'redis', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['cli', 'console', 'migrate', 'postgres', 'receiver', 'redis', 'worker']);
     for (const [name, service] of Object.entries(services)) {
       if (!service.build) continue;
       expect(service.build.dockerfile).toBe('infra/docker/Dockerfile');
       expect(stageNames).toContain(service.build.target);
       expect(service.build.target).toBe(name === 'migrate' ? 'cli' : name);
     }
+  });
+
+  it('restarts the databases as it restarts the apps (after a reboot the apps came back to no Postgres or Redis)', () => {
+    for (const name of ['postgres', 'redis', 'receiver', 'worker', 'console']) expect(services[name]?.restart, name).toBe('unless-stopped');
+  });
+
+  it("runs the mcb CLI on demand with the apps' environment (onboarding needed MCB_ENCRYPTION_KEY), never on `up`", () => {
+    expect(services.cli?.profiles).toEqual(['tools']);
+    expect(services.cli?.restart).toBe('no');
+    expect(services.cli?.environment?.MCB_ENCRYPTION_KEY).toBe(services.receiver?.environment?.MCB_ENCRYPTION_KEY);
+    expect(services.cli?.environment?.REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it('pins each published port in the environment, so a PORT copied into .env cannot break the mapping or the health check', () => {
+    expect(services.receiver?.environment?.PORT).toBe('3000');
+    expect(services.receiver?.environment?.METRICS_PORT).toBe('3003');
+    expect(services.console?.environment?.CONSOLE_PORT).toBe('3001');
   });
 
   it('runs postgres 16 and redis 7 with AOF and noeviction, both health-checked', () => {

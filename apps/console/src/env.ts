@@ -1,4 +1,4 @@
-import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
+import { commonEnvFields, exitOnEnvError, parseAppEnv } from '@mcb/core';
 import { z } from 'zod';
 
 export const consoleEnvSchema = z.object({
@@ -24,5 +24,5 @@ export const consoleEnvSchema = z.object({
 export type ConsoleEnv = z.infer<typeof consoleEnvSchema>;
 
 export function loadConsoleEnv(source: Record<string, string | undefined> = process.env): ConsoleEnv {
-  return exitOnEnvError(() => parseEnv(consoleEnvSchema, source, 'console'));
+  return exitOnEnvError(() => parseAppEnv(consoleEnvSchema, source, 'console'));
 }

@@ -1,4 +1,4 @@
-import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
+import { commonEnvFields, exitOnEnvError, parseAppEnv } from '@mcb/core';
 import { parseGhlPublicKeys } from '@mcb/sources';
 import { telemetryEnvFields } from '@mcb/telemetry';
 import { z } from 'zod';
@@ -45,7 +45,7 @@ export type ReceiverEnv = z.infer<typeof receiverEnvSchema>;
 
 /** Parses the receiver's env; exits with one line naming the bad variable. */
 export function loadReceiverEnv(source: Record<string, string | undefined> = process.env): ReceiverEnv {
-  return exitOnEnvError(() => checkReceiverEnv(parseEnv(receiverEnvSchema, source, 'receiver')));
+  return exitOnEnvError(() => checkReceiverEnv(parseAppEnv(receiverEnvSchema, source, 'receiver')));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { capiEnvFields } from '@mcb/capi';
-import { commonEnvFields, exitOnEnvError, parseEnv } from '@mcb/core';
+import { commonEnvFields, exitOnEnvError, parseAppEnv } from '@mcb/core';
 import { metaEnvFields } from '@mcb/meta';
 import { reportEnvFields } from '@mcb/reports';
 import { telemetryEnvFields } from '@mcb/telemetry';
@@ -68,5 +68,5 @@ export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 export const dbWaitBoundMs = (env: WorkerEnv): number => env.WORKER_DB_TIMEOUT_MS + 5_000;
 
 export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
-  return exitOnEnvError(() => parseEnv(workerEnvSchema, source, 'worker'));
+  return exitOnEnvError(() => parseAppEnv(workerEnvSchema, source, 'worker'));
 }

@@ -24,6 +24,23 @@ export const commonEnvFields = {
     ),
 };
 
+/**
+ * What production may not leave to a default, once the fields parsed: a REDIS_URL (its default,
+ * redis://127.0.0.1:6379, suits a laptop; a production worker without one wrote to whatever Redis
+ * answered there). Null when nothing is wrong, or outside production.
+ */
+export function productionEnvProblem(
+  env: Record<string, unknown>,
+  source: Record<string, string | undefined>,
+): { variable: string; message: string } | null {
+  if (env.NODE_ENV !== 'production' || env.QUEUE_BACKEND !== 'redis' || !('REDIS_URL' in env) || source.REDIS_URL !== undefined)
+    return null;
+  return {
+    variable: 'REDIS_URL',
+    message: 'REDIS_URL is not set: with NODE_ENV=production it is required (the default redis://127.0.0.1:6379 is for development)',
+  };
+}
+
 /** Builds the queue backend settings from parsed common env. */
 export function queueBackendFromEnv(env: { QUEUE_BACKEND: 'redis' | 'postgres'; REDIS_URL: string; DATABASE_URL: string }) {
   return env.QUEUE_BACKEND === 'postgres'

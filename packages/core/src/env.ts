@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { productionEnvProblem } from './env-fields';
 
 /**
  * Parses `source` (normally `process.env`) with `schema`. On failure prints one line naming
@@ -17,6 +18,19 @@ export function parseEnv<S extends z.ZodType>(
   const unset = issue?.path.length === 1 && source[name] === undefined;
   const err = new Error(unset ? `${app}: ${name} is not set` : `${app}: invalid environment variable ${name}: ${message}`);
   (err as Error & { envVariable?: string }).envVariable = name;
+  throw err;
+}
+
+/**
+ * `parseEnv` for a long-running app (receiver, worker, console), which must also meet
+ * `productionEnvProblem`. The CLI parses with `parseEnv` alone: `db migrate` needs no Redis.
+ */
+export function parseAppEnv<S extends z.ZodType>(schema: S, source: Record<string, string | undefined>, app: string): z.infer<S> {
+  const data = parseEnv(schema, source, app);
+  const problem = productionEnvProblem(data as Record<string, unknown>, source);
+  if (!problem) return data;
+  const err = new Error(`${app}: ${problem.message}`);
+  (err as Error & { envVariable?: string }).envVariable = problem.variable;
   throw err;
 }
 
