@@ -14,9 +14,34 @@ export async function runMigrations(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await sql`select pg_advisory_lock(727274)`;
-    await migrate(drizzle(sql), { migrationsFolder });
+    await migrate(drizzle(sql), { migrationsFolder }).catch((err: unknown) => {
+      throw migrationError(err);
+    });
     await sql`select pg_advisory_unlock(727274)`;
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/**
+ * What a failed migration says: Postgres's own reason and the statement's first line. drizzle's error is
+ * "Failed query: <the whole migration>" with the reason only in its `cause` (prod walk, stop 32: a screenful
+ * of SQL, and no reason at all, for a user that could not grant the roles).
+ */
+export function migrationError(err: unknown): Error {
+  const e = err as { message?: string; query?: string; cause?: { message?: string; code?: string } };
+  const reason = e.cause?.message;
+  if (!reason) return err instanceof Error ? err : new Error(String(err));
+  const statement =
+    (e.query ?? e.message ?? '')
+      .replace(/^Failed query: /, '')
+      .trim()
+      .split('\n')[0]
+      ?.slice(0, 120) ?? '';
+  // 42501 insufficient_privilege: creating or granting the row-level-security roles.
+  const hint =
+    e.cause?.code === '42501' && /role/.test(reason)
+      ? '; the migrating user needs CREATEROLE, or the roles mcb_app and mcb_admin granted to it WITH ADMIN OPTION (README "Database roles")'
+      : '';
+  return new Error(`migration failed: ${reason}${hint} (statement: ${statement})`, { cause: err });
 }

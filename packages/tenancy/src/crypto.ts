@@ -60,7 +60,10 @@ export function encrypt(keyring: Keyring, plaintext: string): Envelope {
 /** Opens an envelope with the key named by its `kid`. Throws when the key is unknown or data was altered. */
 export function decrypt(keyring: Keyring, envelope: Envelope): string {
   const key = keyring.keys.get(envelope.kid);
-  if (!key) throw new Error(`No encryption key with id ${envelope.kid} (MCB_ENCRYPTION_KEY was rotated without keeping the old key)`);
+  if (!key)
+    throw new Error(
+      `This process's MCB_ENCRYPTION_KEY has no key with id ${envelope.kid}, which sealed this value: give every app the keyring it was sealed with (while rotating, "new,old" on every app before mcb keys rotate; README "Rotating the encryption key")`,
+    );
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
   decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
   return Buffer.concat([decipher.update(Buffer.from(envelope.ct, 'base64')), decipher.final()]).toString('utf8');

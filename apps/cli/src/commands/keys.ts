@@ -13,11 +13,16 @@ export function registerKeysCommands(program: Command): void {
 
   keys
     .command('rotate')
-    .description('Re-encrypt every value under the first key of MCB_ENCRYPTION_KEY="new,old" (old keys still open values)')
+    .description(
+      'Re-encrypt every value under the first key of MCB_ENCRYPTION_KEY="new,old" (old keys still open values). Every receiver, worker and console must already run with "new,old": an app without the new key cannot open what this re-seals (README "Rotating the encryption key")',
+    )
     .option('--tenant <slug>', 'only this tenant')
     .action(async (opts: { tenant?: string }) => {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
+      process.stderr.write(
+        `Re-sealing under key ${keyring.currentKid}: every receiver, worker and console must already run with it in MCB_ENCRYPTION_KEY, or their intake stops (README "Rotating the encryption key").\n`,
+      );
       const result = await withAdminDatabase(env, (admin) => rotateKeys(admin, keyring, { slug: opts.tenant }));
       out(`Re-encrypted ${result.reencrypted} value(s) under key ${result.currentKid}. Values per key: ${usageLine(result.usage)}.\n`);
       if (result.failures.length) {

@@ -502,6 +502,8 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
       const rotate = await mcb('keys', 'rotate', '--tenant', slug);
       expect(rotate.code).toBe(0);
       expect(rotate.stdout).toContain(`Re-encrypted 3 value(s) under key ${keyring.currentKid}. Values per key: ${keyring.currentKid}: 3.`);
+      // The order that keeps intake up (prod walk, stop 32: rotating first stopped every receiver still on the old key).
+      expect(rotate.stderr).toContain(`every receiver, worker and console must already run with it in MCB_ENCRYPTION_KEY`);
       expect((await mcb('keys', 'status', '--tenant', slug)).stdout).toContain(`${keyring.currentKid}: 3`);
     } finally {
       process.env.MCB_ENCRYPTION_KEY = key;
