@@ -12,7 +12,12 @@ const tracing = await startTracing({
   serviceName: env.OTEL_SERVICE_NAME,
   onError: (message) => traceWarn({ err: message }, 'tracing'),
 });
-const runtime = await startWorkerRuntime(env, log, tracing);
+const runtime = await startWorkerRuntime(env, log, tracing).catch((err: Error & { code?: unknown }) => {
+  // One line, not a stack: what stopped the start (the health port in use, Postgres refusing, …).
+  const hint = err.code === '42P01' ? ' (the database is not migrated: run mcb db migrate first)' : '';
+  log.fatal({ err: `${err.message}${hint}` }, 'worker could not start');
+  process.exit(1);
+});
 
 // SIGTERM/SIGINT: stop fetching, finish or release active jobs within SHUTDOWN_TIMEOUT_MS, then close
 // Redis and Postgres (runtime.close keeps that order), then export the last spans.

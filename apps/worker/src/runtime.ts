@@ -61,6 +61,30 @@ export async function startWorkerRuntime(
   registerStatusMetrics(metrics.registry, { admin, log });
   const deps: WorkerDeps = { env, log, database, admin, queue, tenants, manychat, metrics, tracing };
 
+  // The health port first, before any job is taken: a port in use (two workers on one host with the same
+  // WORKER_HEALTH_PORT) used to crash the process after its workers had taken jobs, stranding them until
+  // the stall check (prod walk, stop 32). Now it fails here, having taken nothing, with one clear line.
+  const server = serve({
+    fetch: createWorkerHealthApp({ database, queue, registry: metrics.registry }).fetch,
+    port: env.WORKER_HEALTH_PORT,
+    hostname: env.HOST,
+  });
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', () => resolve());
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`WORKER_HEALTH_PORT ${env.WORKER_HEALTH_PORT} is in use on ${env.HOST}: give each worker on a host a port of its own`)
+          : err,
+      ),
+    );
+  }).catch(async (err) => {
+    await Promise.allSettled([queue.close(), database.close(), admin.close(), tenants.close()]);
+    throw err;
+  });
+  const { port, address } = server.address() as AddressInfo;
+
   const fixed = Object.values(queueNames).map(
     (name) =>
       new Worker(
@@ -124,13 +148,6 @@ export async function startWorkerRuntime(
   );
   pruner.start();
 
-  const server = serve({
-    fetch: createWorkerHealthApp({ database, queue, registry: metrics.registry }).fetch,
-    port: env.WORKER_HEALTH_PORT,
-    hostname: env.HOST,
-  });
-  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
-  const { port, address } = server.address() as AddressInfo;
   log.info({ port, tenants: webhooks.tenantIds().length, queues: fixed.map((w) => w.name) }, 'worker started');
 
   return {

@@ -4,7 +4,8 @@ import { pingQueue, type QueueConnection } from './connection';
 
 export interface Readiness {
   ok: boolean;
-  postgres: 'ok' | 'down';
+  /** `not_migrated`: Postgres answers, but the schema is not there (`mcb db migrate` has not run). */
+  postgres: 'ok' | 'down' | 'not_migrated';
   queue: 'ok' | 'down';
 }
 
@@ -18,10 +19,16 @@ export async function checkReadiness(
   { timeoutMs = 1_000, queueOptional = false }: { timeoutMs?: number; queueOptional?: boolean } = {},
 ): Promise<Readiness> {
   const [pg, q] = await Promise.allSettled([
-    withTimeout(database.sql`select 1`, timeoutMs, 'postgres ping'),
+    // Not just `select 1`: a receiver on an unmigrated database answered every webhook 503 while ready
+    // (prod walk, stop 32; a Deployment rolled out before its migration Job had run).
+    withTimeout(
+      database.sql<{ migrated: boolean }[]>`select to_regclass('webhook_logs') is not null as migrated`,
+      timeoutMs,
+      'postgres ping',
+    ),
     withTimeout(pingQueue(queue), timeoutMs, 'queue ping'),
   ]);
-  const postgres = pg.status === 'fulfilled' ? 'ok' : 'down';
+  const postgres = pg.status === 'rejected' ? 'down' : pg.value[0]?.migrated ? 'ok' : 'not_migrated';
   const queueState = q.status === 'fulfilled' ? 'ok' : 'down';
   return { ok: postgres === 'ok' && (queueOptional || queueState === 'ok'), postgres, queue: queueState };
 }
