@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeRedisUnavailable, describeUnreachable, maskUrlPassword } from './unreachable';
+import { describeRedisUnavailable, describeUnreachable, maskUrlPassword, startHintFor } from './unreachable';
 
 const refused = (port: number) =>
   Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:${port}`), { code: 'ECONNREFUSED', address: '127.0.0.1', port });
@@ -54,5 +54,13 @@ describe('describeUnreachable', () => {
     );
     expect(maskUrlPassword('postgres://a@h/d')).toBe('postgres://a@h/d');
     expect(maskUrlPassword('not a url')).toBe('<invalid URL>');
+  });
+});
+
+describe('startHintFor', () => {
+  it('advises npm start in the dev loop only: the production cli image has none (prod walk, stop 32)', () => {
+    expect(startHintFor(undefined)).toMatch(/^Start the system with `npm start`/);
+    expect(startHintFor('development')).toMatch(/npm start/);
+    expect(startHintFor('production')).toBe('Check that it runs and is reachable from here, with the same environment as the apps');
   });
 });

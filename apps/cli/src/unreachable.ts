@@ -21,8 +21,16 @@ const loginCodes: Record<string, string> = {
   '57P03': 'the server is still starting',
 };
 
-const startHint =
-  'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same)';
+/**
+ * What to do about a database or Redis the CLI cannot use. In the dev loop: npm start. In production (the
+ * `cli` image sets NODE_ENV=production) there is no npm start to run (prod walk, stop 32).
+ */
+export function startHintFor(nodeEnv: string | undefined): string {
+  return nodeEnv === 'production'
+    ? 'Check that it runs and is reachable from here, with the same environment as the apps'
+    : 'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same)';
+}
+const startHint = startHintFor(process.env.NODE_ENV);
 
 /** The URL with its password (userinfo or `password=` parameter) replaced by `****`. Unparseable → `<invalid URL>`. */
 export function maskUrlPassword(url: string): string {
