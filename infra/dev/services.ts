@@ -54,9 +54,9 @@ export const listenPorts = [
 ] as const;
 
 /**
- * Throws when a port set in `env` is in use. Sets each of `listenPorts` in `env` that is not set: its preferred port when free, else a free one,
- * never one set or chosen for another listener (nothing listens on them yet, so `freePort` alone would
- * say free). A port of 0 ("any free one", as Node reads it) is chosen here too, so that the ready check,
+ * Throws when a port set in `env` is in use. Sets each of `listenPorts` in `env` that is not set: its
+ * preferred port when free, else a free one, never one set or chosen for another listener (nothing
+ * listens on them yet, so `freePort` alone would say free). A port of 0 ("any free one", as Node reads it) is chosen here too, so that the ready check,
  * the URLs printed and `mcb urls` name the port the app really listens on.
  */
 export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
