@@ -20,10 +20,14 @@ export function registerKeysCommands(program: Command): void {
     .action(async (opts: { tenant?: string }) => {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
-      process.stderr.write(
-        `Re-sealing under key ${keyring.currentKid}: every receiver, worker and console must already run with it in MCB_ENCRYPTION_KEY, or their intake stops (README "Rotating the encryption key").\n`,
-      );
-      const result = await withAdminDatabase(env, (admin) => rotateKeys(admin, keyring, { slug: opts.tenant }));
+      const result = await withAdminDatabase(env, async (admin) => {
+        // Warn once the database answers: a run that cannot reach it says only that (issue 16).
+        await admin.sql`select 1`;
+        process.stderr.write(
+          `Re-sealing under key ${keyring.currentKid}: every receiver, worker and console must already run with it in MCB_ENCRYPTION_KEY, or their intake stops (README "Rotating the encryption key").\n`,
+        );
+        return rotateKeys(admin, keyring, { slug: opts.tenant });
+      });
       out(`Re-encrypted ${result.reencrypted} value(s) under key ${result.currentKid}. Values per key: ${usageLine(result.usage)}.\n`);
       if (result.failures.length) {
         const list = result.failures.map((f) => `${f.slug}/${f.provider}`).join(', ');
