@@ -73,14 +73,30 @@ function parentOf(pid) {
   }
 }
 
+const scriptShells = new Set(['sh', 'dash', 'bash', 'ash', 'zsh', 'busybox']);
+
+/** The command name of process `pid` (Linux /proc), or null. */
+function commandOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
 function exec(cmd, args, env = process.env) {
+  // A closed terminal answers every write EIO: this process must still pass the signal on and wait.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
   // SIGHUP: the terminal closed (or the SSH session dropped); stopped like Ctrl-C, never killed outright.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   // npm's `sh -c` may die of a SIGTERM without passing it on, and npm itself may be killed (SIGKILL)
   // while its `sh` lives on: when either goes away, stop the child as if signalled.
+  // npm's script shell runs this as its child (`sh -c`) unless it is bash, which execs it: then the
+  // parent is npm itself and the grandparent the shell that ran npm, which may end (`npm start &`, then
+  // exit) while npm goes on. So the grandparent is watched only under a shell (review, stop 33).
   const parent = process.ppid;
-  const grandparent = parentOf(parent);
+  const grandparent = scriptShells.has(commandOf(parent)) ? parentOf(parent) : null;
   const watch = setInterval(() => {
     if (process.ppid === parent && (grandparent === null || parentOf(parent) === grandparent)) return;
     clearInterval(watch);

@@ -220,43 +220,63 @@ describe('npm start', () => {
 
   // Operator walk, stop 32: a closed terminal (SIGHUP to the whole process group) killed every process at
   // once and left Postgres and Redis running; the next npm start then refused to start, printing a pg_ctl
-  // command that fails as root.
-  it('killed outright, it is started again over what it left; a closed terminal (SIGHUP) then stops it cleanly', async () => {
-    const boot = async () => {
-      let out = '';
-      // A process group of its own, as a terminal's foreground job is.
-      const child = spawn('npm', ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await until(async () => (out.includes('MCB is ready.') ? true : undefined), 120_000, `npm start to say ready:\n${out}`);
-      return { child, out: () => out, tree: descendants(child.pid as number) };
-    };
-    const killed = await boot();
-    const leftBehind = {
+  // command that fails as root. Review, stop 33: under bash as npm's script shell, the end of the shell
+  // that ran `npm start &` stopped it; and a real terminal closing (every write then fails EIO) left the
+  // apps spinning on their logs and Postgres and Redis running.
+  it('started in the background by a shell that exits, it runs on; killed outright, it is started again over what it left; a closed terminal then stops it cleanly', async () => {
+    let out = '';
+    const ready = async (what: string) =>
+      until(async () => (out.includes('MCB is ready.') ? true : undefined), 120_000, `${what} to say ready:\n${out}`);
+    const leftOf = () => ({
       postgres: Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
       redis: Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8')),
-    };
-    started = { tree: killed.tree, ...leftBehind };
-    process.kill(-(killed.child.pid as number), 'SIGKILL');
+    });
+
+    // `npm start &` from a shell that ends a moment later; bash execs npm's script (no `sh -c` between).
+    const launcher = spawn('bash', ['-c', 'npm start & echo "npm pid $!"; sleep 3'], {
+      cwd: root,
+      env: { ...env, npm_config_script_shell: '/bin/bash' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    for (const stream of [launcher.stdout, launcher.stderr]) stream?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await ready('npm start in the background');
+    const npmPid = Number(/npm pid (\d+)/.exec(out)?.[1]);
+    const killed = { tree: [npmPid, ...descendants(npmPid)], ...leftOf() };
+    started = killed;
+    expect(alive(launcher.pid as number)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the bootstrap's watch looks every 500 ms
+    expect(out).not.toContain('[mcb] stopping');
+    expect(killed.tree.every(alive)).toBe(true);
+
+    process.kill(-(launcher.pid as number), 'SIGKILL');
     // Redis runs in a process group of its own (detached, so that Ctrl-C reaches the apps first): it is left.
-    const group = killed.tree.filter((pid) => pid !== leftBehind.redis);
+    const group = killed.tree.filter((pid) => pid !== killed.redis);
     await until(async () => (group.some(alive) ? undefined : true), 15_000, 'the killed process group to end');
-    expect([leftBehind.postgres, leftBehind.redis].every(alive)).toBe(true);
+    expect([killed.postgres, killed.redis].every(alive)).toBe(true);
 
-    const again = await boot();
-    started = {
-      tree: again.tree,
-      postgres: Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
-      redis: Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8')),
-    };
-    expect(again.out()).toContain('[mcb] stopped the embedded PostgreSQL an earlier npm start left running');
-    expect(again.out()).toContain(`[mcb] stopped a redis-server left running by an earlier npm start (pid ${leftBehind.redis})`);
-    expect([leftBehind.postgres, leftBehind.redis].some(alive)).toBe(false);
+    // Again, in a terminal of its own (a pty: `script`), as a developer runs it.
+    out = '';
+    const terminal = spawn('script', ['-qfec', 'npm start', '/dev/null'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    for (const stream of [terminal.stdout, terminal.stderr]) stream?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await ready('npm start in a terminal');
+    const again = { tree: descendants(terminal.pid as number), ...leftOf() };
+    started = again;
+    expect(out).toContain('[mcb] stopped the embedded PostgreSQL an earlier npm start left running');
+    expect(out).toContain(`[mcb] stopped a redis-server left running by an earlier npm start (pid ${killed.redis})`);
+    expect([killed.postgres, killed.redis].some(alive)).toBe(false);
 
-    process.kill(-(again.child.pid as number), 'SIGHUP');
-    const all = [...again.tree, started.postgres, started.redis];
-    await until(async () => (all.some(alive) ? undefined : true), 40_000, `every process to stop:\n${again.out()}`);
-    expect(again.out()).toContain('[mcb] postgres stopped');
-    expect(again.out()).toContain('[mcb] stopped.');
+    // The terminal closes: its processes get SIGHUP, and every write to it fails from then on.
+    process.kill(terminal.pid as number, 'SIGKILL');
+    const all = [...again.tree, again.postgres, again.redis];
+    await until(async () => (all.some(alive) ? undefined : true), 40_000, `every process to stop: ${all.filter(alive).join(' ')}`);
+    // Stopped, not killed: Postgres shut down cleanly and the claim on the checkout was given up.
+    expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
     expect(existsSync(join(dataDir, 'start.pid'))).toBe(false);
   }, 300_000);
 });

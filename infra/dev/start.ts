@@ -29,6 +29,9 @@ const dataDir = resolve(root, process.env.MCB_DATA_DIR ?? '.mcb');
 /** `npm run mcb -- <args>` as the user must type it to reach this system (the CLI finds it through MCB_DATA_DIR). */
 const mcbCommand = (args: string) => `${process.env.MCB_DATA_DIR ? `MCB_DATA_DIR=${shellQuote(dataDir)} ` : ''}npm run mcb -- ${args}`;
 mkdirSync(dataDir, { recursive: true });
+// A closed terminal answers every write EIO: what this process says is lost, but it must still stop what
+// it started (an unhandled write error killed it and left Postgres and Redis running; review, stop 33).
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 const say = (line: string) => process.stdout.write(`[mcb] ${line}\n`);
 const warn = (line: string) => process.stderr.write(`[mcb] warning: ${line}\n`);
 

@@ -48,7 +48,26 @@ export function createLogger({ name, level = 'info', destination }: LoggerOption
     base: { app: name },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  // Standard output replaced (a test capturing it): pino writes through the replacement, as it would.
+  if (process.stdout.write !== Object.getPrototypeOf(process.stdout).write) return pino(options);
+  return pino(options, standardOutput());
+}
+
+/**
+ * Standard output as pino writes it by default (sonic-boom on fd 1, asynchronous), except that a write
+ * error ends the logging, never the process. A closed terminal answers every write EIO: pino re-threw it
+ * as an uncaught exception, and its flush at exit retried the write for ever, so an app of `npm start`
+ * never stopped once its terminal was closed (review, stop 33). pino already does this for EPIPE (a
+ * closed pipe); any other error of standard output is as final for a process that only logs there.
+ */
+function standardOutput(): pino.DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false });
+  stream.on('error', () => {
+    const silenced = stream as unknown as Record<string, () => void>;
+    for (const method of ['write', 'flush', 'flushSync', 'end', 'destroy']) silenced[method] = () => {};
+  });
+  return stream;
 }
 
 /** One line per webhook request: a fixed set of fields, none of them a secret or a payload. */
