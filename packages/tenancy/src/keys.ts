@@ -10,8 +10,10 @@ export interface RotateKeysResult {
   reencrypted: number;
   /** Integrations that could not be opened with any key of the keyring (left untouched). */
   failures: Array<{ slug: string; provider: string; error: string }>;
-  /** Usage after the run: all under `currentKid` once complete. */
+  /** Usage after the run, in the scope of the run: all under `currentKid` once complete. */
   usage: KeyUsage;
+  /** Usage after the run across every tenant: what decides whether an old key can go. */
+  usageEverywhere: KeyUsage;
   currentKid: string;
 }
 
@@ -24,9 +26,17 @@ type SealedRow = Pick<TenantIntegrationRow, 'id' | 'tenant_id' | 'credentials' |
 
 const kidOfText = (sealed: string | null) => (sealed ? (JSON.parse(sealed) as Envelope).kid : null);
 
+/** Refuses a scope naming no tenant: a misspelt `--tenant` re-sealed nothing and said old keys could go. */
+async function assertScope(admin: Database, scope: KeyScope): Promise<void> {
+  if (scope.slug === undefined) return;
+  const [tenant] = await admin.sql`select 1 from tenants where slug = ${scope.slug}`;
+  if (!tenant) throw new Error(`No tenant "${scope.slug}" (mcb tenant list shows them)`);
+}
+
 /** Counts sealed values per key id across every tenant (admin path). */
 export async function encryptionKeyUsage(admin: Database, scope: KeyScope = {}): Promise<KeyUsage> {
   assertAdmin(admin);
+  await assertScope(admin, scope);
   const rows = await admin.sql<SealedRow[]>`
     select i.id, i.tenant_id, i.credentials, i.webhook_secret, i.previous_webhook_secret
     from tenant_integrations i join tenants t on t.id = i.tenant_id
@@ -47,6 +57,7 @@ export async function encryptionKeyUsage(admin: Database, scope: KeyScope = {}):
  */
 export async function rotateKeys(admin: Database, keyring: Keyring, scope: KeyScope = {}): Promise<RotateKeysResult> {
   assertAdmin(admin);
+  await assertScope(admin, scope);
   const current = keyring.currentKid;
   const ids = await admin.sql<{ id: string; tenant_id: string; slug: string; provider: string }[]>`
     select i.id, i.tenant_id, t.slug, i.provider from tenant_integrations i join tenants t on t.id = i.tenant_id
@@ -89,5 +100,7 @@ export async function rotateKeys(admin: Database, keyring: Keyring, scope: KeySc
         return 0;
       });
   }
-  return { reencrypted, failures, usage: await encryptionKeyUsage(admin, scope), currentKid: current };
+  const usage = await encryptionKeyUsage(admin, scope);
+  const usageEverywhere = scope.slug === undefined ? usage : await encryptionKeyUsage(admin);
+  return { reencrypted, failures, usage, usageEverywhere, currentKid: current };
 }

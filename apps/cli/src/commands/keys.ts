@@ -1,4 +1,4 @@
-import { encryptionKeyUsage, generateKey, rotateKeys } from '@mcb/tenancy';
+import { encryptionKeyUsage, generateKey, type KeyUsage, type RotateKeysResult, rotateKeys } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
 
@@ -7,6 +7,23 @@ const usageLine = (usage: Record<string, number>) =>
   Object.entries(usage)
     .map(([kid, n]) => `${kid}: ${n}`)
     .join(', ') || 'no sealed values';
+
+/**
+ * What a rotation leaves to do. An old key may go only when no value of ANY tenant is under it: after
+ * `--tenant`, other tenants' values still need it (operator walk, stop 33: "Old keys can now be removed"
+ * after one tenant's rotation, and removing it stopped every other tenant's intake).
+ */
+export function rotationAdvice(result: Pick<RotateKeysResult, 'usage' | 'usageEverywhere' | 'currentKid'>, keysHeld: number): string {
+  const old = (usage: KeyUsage) => Object.keys(usage).filter((kid) => kid !== result.currentKid);
+  const here = old(result.usage);
+  if (here.length) return `Still under old keys: ${here.join(', ')}; run again.`;
+  const elsewhere = old(result.usageEverywhere);
+  if (elsewhere.length) {
+    const n = elsewhere.reduce((sum, kid) => sum + (result.usageEverywhere[kid] ?? 0), 0);
+    return `Other tenants still have ${n} value(s) under ${elsewhere.join(', ')}: keep those keys in MCB_ENCRYPTION_KEY until mcb keys rotate (without --tenant) has re-sealed them.`;
+  }
+  return keysHeld > 1 ? 'Old keys can now be removed from MCB_ENCRYPTION_KEY.' : `Every value is under key ${result.currentKid}.`;
+}
 
 export function registerKeysCommands(program: Command): void {
   const keys = program.command('keys').description('Encryption keys of credentials and webhook secrets (MCB_ENCRYPTION_KEY)');
@@ -35,10 +52,7 @@ export function registerKeysCommands(program: Command): void {
           `Cannot decrypt ${result.failures.length} integration(s) with MCB_ENCRYPTION_KEY: ${list} (keep their old key in the list)`,
         );
       }
-      const stale = Object.keys(result.usage).filter((kid) => kid !== result.currentKid);
-      out(
-        stale.length ? `Still under old keys: ${stale.join(', ')}; run again.\n` : 'Old keys can now be removed from MCB_ENCRYPTION_KEY.\n',
-      );
+      out(`${rotationAdvice(result, keyring.keys.size)}\n`);
     });
 
   keys
@@ -50,6 +64,13 @@ export function registerKeysCommands(program: Command): void {
       const keyring = keyringFromEnv(env);
       const usage = await withAdminDatabase(env, (admin) => encryptionKeyUsage(admin, { slug: opts.tenant }));
       out(`Current key ${keyring.currentKid}. Values per key: ${usageLine(usage)}.\n`);
+      const unheld = Object.keys(usage).filter((kid) => !keyring.keys.has(kid));
+      if (unheld.length) {
+        const n = unheld.reduce((sum, kid) => sum + (usage[kid] ?? 0), 0);
+        process.stderr.write(
+          `${n} value(s) under ${unheld.join(', ')}, a key this MCB_ENCRYPTION_KEY does not hold: nothing running with it can open them (put the key back in the list; README "Rotating the encryption key").\n`,
+        );
+      }
     });
 
   keys

@@ -513,6 +513,41 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
     await newOnly.close();
   });
 
+  // Operator walk, stop 33: after `keys rotate --tenant`, it said "Old keys can now be removed" while other
+  // tenants' values were still under the old key (removing it stopped their intake); a misspelt --tenant
+  // re-sealed nothing and said the same.
+  it('keys rotate --tenant keeps the old key while another tenant needs it; an unknown tenant is refused; status names values it cannot open', async () => {
+    const [mine, other] = [`${slug}-mine`, `${slug}-other`];
+    for (const tenant of [mine, other]) {
+      expect(await mcb('tenant', 'add', tenant, '--name', `Co ${tenant}`)).toMatchObject({ code: 0 });
+      expect(await mcb('integration', 'set', tenant, 'stripe', '--webhook-secret', 'whsec_other1')).toMatchObject({ code: 0 });
+    }
+    const oldKid = parseKeyring(key).currentKid;
+    const newKey = generateKey();
+    process.env.MCB_ENCRYPTION_KEY = `${newKey},${key}`;
+    try {
+      const rotate = await mcb('keys', 'rotate', '--tenant', mine);
+      expect(rotate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Re-encrypted [1-9]\d* value\(s\)/) });
+      expect(rotate.stdout).not.toContain('can now be removed');
+      expect(rotate.stdout).toMatch(new RegExp(`Other tenants still have \\d+ value\\(s\\) under [0-9a-f, ]*${oldKid}`));
+      for (const command of ['rotate', 'status']) {
+        expect(await mcb('keys', command, '--tenant', 'no-such-tenant')).toMatchObject({
+          code: 1,
+          stdout: '',
+          stderr: expect.stringContaining('No tenant "no-such-tenant" (mcb tenant list shows them)'),
+        });
+      }
+      // A keyring without the key the other tenant's secret is under: said, not just counted.
+      process.env.MCB_ENCRYPTION_KEY = newKey;
+      const status = await mcb('keys', 'status', '--tenant', other);
+      const held = Number(new RegExp(`${oldKid}: (\\d+)`).exec(status.stdout)?.[1]);
+      expect(held).toBeGreaterThan(0);
+      expect(status.stderr).toContain(`${held} value(s) under ${oldKid}, a key this MCB_ENCRYPTION_KEY does not hold`);
+    } finally {
+      process.env.MCB_ENCRYPTION_KEY = key;
+    }
+  });
+
   it('every command has --help', async () => {
     for (const argv of [
       ['tenant', 'add'],
