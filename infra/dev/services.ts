@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { maskUrlPassword } from '@mcb/core';
 import postgres from 'postgres';
 
 export interface Service {
@@ -42,6 +43,25 @@ export function claimCheckout(dataDir: string): { uncleanStop: boolean } {
 export function releaseCheckout(dataDir: string): void {
   const file = join(dataDir, 'start.pid');
   if (existsSync(file) && Number(readFileSync(file, 'utf8')) === process.pid) rmSync(file, { force: true });
+}
+
+/**
+ * A failure of the operator's DATABASE_URL, named with the URL (password masked, in the userinfo or a
+ * `password=` parameter) and what to do: it said only "connect ECONNREFUSED", "Invalid URL" or
+ * 'role "bob" does not exist', and a `?password=` was printed in clear (review, stop 33).
+ */
+export function databaseUrlError(url: string, err: Error & { code?: unknown }): Error {
+  const shown = maskUrlPassword(url);
+  if (shown === '<invalid URL>')
+    return new Error(
+      `DATABASE_URL is not a URL (${err.message}): set it as postgres://user:password@host:5432/database, or unset it and npm start runs an embedded Postgres`,
+    );
+  const unreachable = typeof err.code === 'string' && (/^E[A-Z]+$/.test(err.code) || err.code === 'CONNECT_TIMEOUT');
+  if (unreachable)
+    return new Error(
+      `cannot reach DATABASE_URL ${shown} (${err.message}): start that Postgres, or unset DATABASE_URL and npm start runs an embedded one`,
+    );
+  return new Error(`DATABASE_URL ${shown}: ${err.message}`);
 }
 
 /** The listeners `npm start` runs and the port each prefers (the README's 3000–3003). */

@@ -17,6 +17,7 @@ import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, sig
 import {
   chooseListenPorts,
   claimCheckout,
+  databaseUrlError,
   redisAnswers,
   releaseCheckout,
   type Service,
@@ -183,13 +184,7 @@ async function main() {
   await chooseRedis(env);
 
   await runMigrations(env.DATABASE_URL as string).catch((err: Error & { code?: unknown }) => {
-    // A DATABASE_URL of the operator's that does not answer: named, with what to do (it said only "connect ECONNREFUSED").
-    const unreachable = typeof err.code === 'string' && (/^E[A-Z]+$/.test(err.code) || err.code === 'CONNECT_TIMEOUT');
-    if (pgService || !unreachable) throw err;
-    const shown = (env.DATABASE_URL as string).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-    throw new Error(
-      `cannot reach DATABASE_URL ${shown} (${err.message}): start that Postgres, or unset DATABASE_URL and npm start runs an embedded one`,
-    );
+    throw pgService ? err : databaseUrlError(env.DATABASE_URL as string, err);
   });
   const keyring = parseKeyring(env.MCB_ENCRYPTION_KEY as string);
   const admin = createDatabase({ url: env.DATABASE_URL as string, role: 'admin', max: 1 });

@@ -1,5 +1,6 @@
+import { maskUrlPassword } from '@mcb/core';
 import { describe, expect, it } from 'vitest';
-import { describeRedisUnavailable, describeUnreachable, maskUrlPassword, startHintFor } from './unreachable';
+import { describeRedisUnavailable, describeUnreachable, startHintFor } from './unreachable';
 
 const refused = (port: number) =>
   Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:${port}`), { code: 'ECONNREFUSED', address: '127.0.0.1', port });

@@ -1,3 +1,5 @@
+import { maskUrlPassword } from '@mcb/core';
+
 /** postgres.js and Node network error codes that mean "nothing answered at that address". */
 const networkCodes = new Set([
   'ECONNREFUSED',
@@ -31,19 +33,6 @@ export function startHintFor(nodeEnv: string | undefined): string {
     : 'Start the system with `npm start` (then run `npm run mcb -- …`, which uses its database; if npm start was given MCB_DATA_DIR, give mcb the same)';
 }
 const startHint = startHintFor(process.env.NODE_ENV);
-
-/** The URL with its password (userinfo or `password=` parameter) replaced by `****`. Unparseable → `<invalid URL>`. */
-export function maskUrlPassword(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '<invalid URL>';
-  }
-  if (parsed.password) parsed.password = '****';
-  if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '****');
-  return parsed.toString().replace('%2A%2A%2A%2A', '****');
-}
 
 function endpoint(url: string | undefined, defaultPort: number): { host: string; port: number } | null {
   if (!url) return null;

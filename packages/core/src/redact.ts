@@ -34,3 +34,16 @@ export function maskSecret(value: string | null | undefined): string {
   if (value.length <= 8) return '•'.repeat(value.length);
   return `${'•'.repeat(Math.min(8, value.length - 4))}${value.slice(-4)}`;
 }
+
+/** The URL with its password (userinfo or `password=` parameter) replaced by `****`. Unparseable → `<invalid URL>`. */
+export function maskUrlPassword(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '<invalid URL>';
+  }
+  if (parsed.password) parsed.password = '****';
+  if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '****');
+  return parsed.toString().replaceAll('%2A%2A%2A%2A', '****');
+}

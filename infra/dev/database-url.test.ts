@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { databaseUrlError } from './services';
+
+// Review, stop 33: npm start printed a `?password=` of DATABASE_URL in clear, kept the part of a password
+// after an `@`, and said only "Invalid URL" or 'role "bob" does not exist', naming no variable.
+describe('databaseUrlError', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+
+  it('never prints the password, wherever the URL carries it', () => {
+    for (const url of [
+      'postgres://mcb@127.0.0.1:1/mcb?password=hunter2',
+      'postgres://bob:hunter2@127.0.0.1:1/mcb',
+      'postgres://bob:p@ss:hunter2@127.0.0.1:1/mcb',
+      'postgres://bob:hunter2@127.0.0.1:1/mcb?sslmode=require&password=hunter2',
+    ]) {
+      const message = databaseUrlError(url, refused).message;
+      expect(message).toMatch(
+        /^cannot reach DATABASE_URL postgres:\/\/.*127\.0\.0\.1:1\/mcb.* \(connect ECONNREFUSED 127\.0\.0\.1:1\): start that Postgres/,
+      );
+      expect(message).not.toContain('hunter2');
+      expect(message).not.toContain('ss:');
+    }
+  });
+
+  it('names DATABASE_URL when it is not a URL, or when Postgres refuses what it says', () => {
+    expect(databaseUrlError('garbage', new TypeError('Invalid URL')).message).toBe(
+      'DATABASE_URL is not a URL (Invalid URL): set it as postgres://user:password@host:5432/database, or unset it and npm start runs an embedded Postgres',
+    );
+    const role = Object.assign(new Error('role "bob" does not exist'), { code: '28000' });
+    expect(databaseUrlError('postgres://bob:pw@127.0.0.1:5432/mcb', role).message).toBe(
+      'DATABASE_URL postgres://bob:****@127.0.0.1:5432/mcb: role "bob" does not exist',
+    );
+  });
+});
