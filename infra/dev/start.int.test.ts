@@ -249,10 +249,14 @@ describe('npm start', () => {
     expect(out).not.toContain('[mcb] stopping');
     expect(killed.tree.every(alive)).toBe(true);
 
-    process.kill(-(launcher.pid as number), 'SIGKILL');
-    // Redis runs in a process group of its own (detached, so that Ctrl-C reaches the apps first): it is left.
-    const group = killed.tree.filter((pid) => pid !== killed.redis);
-    await until(async () => (group.some(alive) ? undefined : true), 15_000, 'the killed process group to end');
+    // The supervisor killed outright: the apps stop by themselves (they ran on as orphans, holding their
+    // ports and taking the next npm start's jobs); Postgres and Redis are left for the next start.
+    const supervisor = killed.tree.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('infra/dev/start.ts'));
+    process.kill(supervisor as number, 'SIGKILL');
+    const rest = killed.tree.filter(
+      (pid) => pid !== killed.redis && pid !== killed.postgres && !descendants(killed.postgres).includes(pid),
+    );
+    await until(async () => (rest.some(alive) ? undefined : true), 20_000, `every app to end: ${rest.filter(alive).join(' ')}`);
     expect([killed.postgres, killed.redis].every(alive)).toBe(true);
 
     // Again, in a terminal of its own (a pty: `script`), as a developer runs it.

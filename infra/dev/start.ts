@@ -98,7 +98,7 @@ function localSecrets(): { encryptionKey: string; adminToken: string } {
 }
 
 function runApp(name: string, entry: string, env: NodeJS.ProcessEnv, restarts = 0): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', join(root, 'infra/dev/with-supervisor.mjs'), join(root, entry)], {
     cwd: root,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
