@@ -52,4 +52,13 @@ describe('chooseListenPorts (npm start)', () => {
       `PORT ${busy} is in use on 127.0.0.1: choose another, or unset PORT and npm start picks a free one`,
     );
   });
+
+  // Operator walk, stop 33: PORT=3500 CONSOLE_PORT=3500 said "MCB is ready." (the console answered the
+  // receiver's ready check), then the receiver failed to listen over and over.
+  it('refuses two listeners set to one port, naming both', async () => {
+    const port = await freePort();
+    await expect(chooseListenPorts({ PORT: String(port), CONSOLE_PORT: String(port) })).rejects.toThrow(
+      `PORT and CONSOLE_PORT are both ${port}: each listener needs a port of its own (unset CONSOLE_PORT and npm start picks a free one)`,
+    );
+  });
 });

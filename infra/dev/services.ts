@@ -92,12 +92,24 @@ export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
       .filter(Boolean)
       .map(Number),
   );
-  // A port set and already in use: said now, once, rather than the app failing to listen five times over.
+  // A port set that cannot be listened on: said now, once, rather than the app failing to listen five
+  // times over. Two listeners set to one port: the first to listen answered the other's ready check.
+  const setBy = new Map<number, string>();
   for (const [key] of listenPorts) {
     const port = Number(env[key]);
     if (!env[key] || !Number.isInteger(port) || port < 1 || port > 65_535) continue; // the app names a bad value
-    if ((await freePort(port)) !== port)
-      throw new Error(`${key} ${port} is in use on 127.0.0.1: choose another, or unset ${key} and npm start picks a free one`);
+    const other = setBy.get(port);
+    if (other)
+      throw new Error(
+        `${other} and ${key} are both ${port}: each listener needs a port of its own (unset ${key} and npm start picks a free one)`,
+      );
+    setBy.set(port, key);
+    const refused = await listenError(port);
+    if (refused === 'EACCES')
+      throw new Error(
+        `${key} ${port} needs privileges this user lacks (ports below 1024): choose one from 1024 up, or unset ${key} and npm start picks a free one`,
+      );
+    if (refused) throw new Error(`${key} ${port} is in use on 127.0.0.1: choose another, or unset ${key} and npm start picks a free one`);
   }
   for (const [key, preferred] of listenPorts) {
     if (env[key]) continue;
@@ -106,6 +118,15 @@ export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
     taken.add(port);
     env[key] = String(port);
   }
+}
+
+/** Why `port` cannot be listened on at 127.0.0.1 (`EADDRINUSE`, `EACCES`, …), or null when it can. */
+function listenError(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'EADDRINUSE'));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(null)));
+  });
 }
 
 /** A free TCP port on 127.0.0.1, or `preferred` when it is free. */
