@@ -36,6 +36,7 @@ describe('runMigrations', () => {
     expect(message).toMatch(/^migration failed: (must have admin option on role|permission denied)/);
     expect(message).toContain('the migrating user needs CREATEROLE, or the roles mcb_app and mcb_admin granted to it WITH ADMIN OPTION');
     expect(message).toMatch(/\(statement: .{1,120}\)$/);
+    expect(message).not.toMatch(/\(statement: --/);
     expect(message.split('\n')).toHaveLength(1);
   });
 });

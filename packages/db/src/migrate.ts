@@ -24,7 +24,7 @@ export async function runMigrations(url: string): Promise<void> {
 }
 
 /**
- * What a failed migration says: Postgres's own reason and the statement's first line. drizzle's error is
+ * What a failed migration says: Postgres's own reason and the statement's first line of SQL. drizzle's error is
  * "Failed query: <the whole migration>" with the reason only in its `cause` (prod walk, stop 32: a screenful
  * of SQL, and no reason at all, for a user that could not grant the roles).
  */
@@ -35,8 +35,10 @@ export function migrationError(err: unknown): Error {
   const statement =
     (e.query ?? e.message ?? '')
       .replace(/^Failed query: /, '')
-      .trim()
-      .split('\n')[0]
+      .split('\n')
+      .map((line) => line.trim())
+      // Its first line of SQL: a migration file opens with comments (review, stop 33: it named one).
+      .find((line) => line && !line.startsWith('--'))
       ?.slice(0, 120) ?? '';
   // 42501 insufficient_privilege: creating or granting the row-level-security roles.
   const hint =
