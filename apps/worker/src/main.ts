@@ -1,4 +1,5 @@
 import { createLogger, createRateLimitedWarn, onShutdown } from '@mcb/core';
+import { isNotMigrated } from '@mcb/db';
 import { startTracing } from '@mcb/telemetry';
 import { loadWorkerEnv } from './env';
 import { startWorkerRuntime } from './runtime';
@@ -14,7 +15,7 @@ const tracing = await startTracing({
 });
 const runtime = await startWorkerRuntime(env, log, tracing).catch((err: Error & { code?: unknown }) => {
   // One line, not a stack: what stopped the start (the health port in use, Postgres refusing, …).
-  const hint = err.code === '42P01' ? ' (the database is not migrated: run mcb db migrate first)' : '';
+  const hint = isNotMigrated(err) ? ' (the database is not migrated: run mcb db migrate first)' : '';
   log.fatal({ err: `${err.message}${hint}` }, 'worker could not start');
   process.exit(1);
 });

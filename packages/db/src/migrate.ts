@@ -24,6 +24,17 @@ export async function runMigrations(url: string): Promise<void> {
 }
 
 /**
+ * True for an error saying the database is not migrated: a table of ours missing, or the row-level
+ * security roles the migrations create not there yet. On a new server the second comes first: every
+ * app connection sets its role at start (review, stop 33: /readyz said "down", not "not_migrated").
+ */
+export function isNotMigrated(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code === '42P01') return true;
+  return (e?.code === '22023' || e?.code === '42704') && /role "mcb_(app|admin)" does not exist/.test(String(e.message));
+}
+
+/**
  * What a failed migration says: Postgres's own reason and the statement's first line of SQL. drizzle's error is
  * "Failed query: <the whole migration>" with the reason only in its `cause` (prod walk, stop 32: a screenful
  * of SQL, and no reason at all, for a user that could not grant the roles).

@@ -21,3 +21,14 @@ it('is not ready on a database that is not migrated, and says so; ready once it 
   await runMigrations(db.url);
   expect(await checkReadiness({ database, queue })).toEqual({ ok: true, postgres: 'ok', queue: 'ok' });
 });
+
+// Review, stop 33: on a new Postgres server the roles the migrations create are missing too, and every
+// app connection sets its role at start: the connection itself failed, and /readyz said "down".
+it('says not_migrated when the row-level-security roles are not there yet', async () => {
+  const missingRole = Object.assign(new Error('role "mcb_app" does not exist'), { code: '22023' });
+  const unmigrated = { ...database, sql: (() => Promise.reject(missingRole)) as unknown as typeof database.sql };
+  expect(await checkReadiness({ database: unmigrated, queue })).toEqual({ ok: false, postgres: 'not_migrated', queue: 'ok' });
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+  const down = { ...database, sql: (() => Promise.reject(refused)) as unknown as typeof database.sql };
+  expect(await checkReadiness({ database: down, queue })).toEqual({ ok: false, postgres: 'down', queue: 'ok' });
+});

@@ -1,5 +1,5 @@
 import { withTimeout } from '@mcb/core';
-import type { Database } from '@mcb/db';
+import { type Database, isNotMigrated } from '@mcb/db';
 import { pingQueue, type QueueConnection } from './connection';
 
 export interface Readiness {
@@ -28,7 +28,8 @@ export async function checkReadiness(
     ),
     withTimeout(pingQueue(queue), timeoutMs, 'queue ping'),
   ]);
-  const postgres = pg.status === 'rejected' ? 'down' : pg.value[0]?.migrated ? 'ok' : 'not_migrated';
+  const postgres =
+    pg.status === 'rejected' ? (isNotMigrated(pg.reason) ? 'not_migrated' : 'down') : pg.value[0]?.migrated ? 'ok' : 'not_migrated';
   const queueState = q.status === 'fulfilled' ? 'ok' : 'down';
   return { ok: postgres === 'ok' && (queueOptional || queueState === 'ok'), postgres, queue: queueState };
 }
