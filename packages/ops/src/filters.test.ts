@@ -14,15 +14,22 @@ describe('parseTimeArg', () => {
     ['2026-11-01', '2026-11-01T00:00:00.000Z'],
     ['2026-11-01T08:30:00Z', '2026-11-01T08:30:00.000Z'],
     ['2026-11-01T08:30:00-05:00', '2026-11-01T13:30:00.000Z'],
+    ['2028-02-29', '2028-02-29T00:00:00.000Z'],
+    // `--help` says "(default now)": the word itself is taken too (operator walk, stop 33).
+    ['now', '2026-11-28T12:00:00.000Z'],
   ])('%s → %s', (text, iso) => {
     expect(parseTimeArg(text, now).toISOString()).toBe(iso);
   });
 
-  it.each(['yesterday', '24', 'h24', '2026-13-45', '', '1y'])('refuses %j with a bad_request naming the input', (text) => {
-    expect(() => parseTimeArg(text, now)).toThrow(
-      expect.objectContaining({ code: 'bad_request', message: expect.stringContaining('Invalid time') }),
-    );
-  });
+  // 2026-02-30 was read as March 2, 2026-04-31 as May 1 (operator walk, stop 33).
+  it.each(['yesterday', '24', 'h24', '2026-13-45', '', '1y', '2026-02-30', '2026-04-31T10:00:00Z', '2026-02-29'])(
+    'refuses %j with a bad_request naming the input',
+    (text) => {
+      expect(() => parseTimeArg(text, now)).toThrow(
+        expect.objectContaining({ code: 'bad_request', message: expect.stringContaining('Invalid time') }),
+      );
+    },
+  );
 });
 
 describe('log cursor', () => {

@@ -8,16 +8,23 @@ import { resolveTenantId } from './tenants';
 export const defaultStatsSince = '7d';
 
 /**
- * A point in time as operators type it: a duration back from `now` (`90s`, `30m`, `24h`, `7d`, `2w`)
- * or an ISO date / date-time (`2026-11-01`, `2026-11-01T08:00:00Z`). Throws `bad_request` otherwise.
+ * A point in time as operators type it: `now`, a duration back from `now` (`90s`, `30m`, `24h`, `7d`,
+ * `2w`) or an ISO date / date-time of a real day (`2026-11-01`, `2026-11-01T08:00:00Z`). Throws
+ * `bad_request` otherwise.
  */
 export function parseTimeArg(text: string, now: Date = new Date()): Date {
   const value = text.trim();
+  if (value.toLowerCase() === 'now') return now;
   const back = durationMs(value);
   if (back !== null) return new Date(now.getTime() - back);
-  if (/^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(value)) {
+  const day = /^(\d{4})-(\d\d)-(\d\d)([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.exec(value);
+  if (day) {
     const date = new Date(value);
-    if (!Number.isNaN(date.getTime())) return date;
+    // A day the calendar has: 2026-02-30 was read as March 2 (operator walk, stop 33).
+    const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
+    const calendar = new Date(Date.UTC(y, m - 1, d));
+    const real = calendar.getUTCFullYear() === y && calendar.getUTCMonth() === m - 1 && calendar.getUTCDate() === d;
+    if (real && !Number.isNaN(date.getTime())) return date;
   }
   throw new McbError('bad_request', `Invalid time "${text}": use a duration like 24h or 7d, or a date like 2026-11-01`);
 }
