@@ -1,5 +1,6 @@
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { databaseUrlError } from './services';
+import { databaseUrlError, freePort, unreachableReason } from './services';
 
 // Review, stop 33: npm start printed a `?password=` of DATABASE_URL in clear, kept the part of a password
 // after an `@`, and said only "Invalid URL" or 'role "bob" does not exist', naming no variable.
@@ -30,5 +31,22 @@ describe('databaseUrlError', () => {
     expect(databaseUrlError('postgres://bob:pw@127.0.0.1:5432/mcb', role).message).toBe(
       'DATABASE_URL postgres://bob:****@127.0.0.1:5432/mcb: role "bob" does not exist',
     );
+  });
+});
+
+// Operator walk, stop 33: an unreachable REDIS_URL ran npm start for 180 s, logging ECONNREFUSED hundreds of
+// times, and then blamed the apps' ready checks.
+describe('unreachableReason', () => {
+  it('says why nothing answers at the URL, and null once something listens there', async () => {
+    const port = await freePort();
+    expect(await unreachableReason(`redis://:secret@127.0.0.1:${port}/0`, 6379)).toBe(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(await unreachableReason('::nope', 6379)).toBe('not a URL');
+    const server = createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      expect(await unreachableReason(`redis://127.0.0.1:${port}`, 6379)).toBeNull();
+    } finally {
+      server.close();
+    }
   });
 });

@@ -311,6 +311,33 @@ async function stopStale(pidFile: string, log: (line: string) => void): Promise<
 }
 
 /** Whether a Redis answers PING at host:port within 500 ms. */
+/**
+ * Why nothing answers at the host and port of `url` (a TCP connect within 2 s), or null when something
+ * does. For an operator's REDIS_URL: an unreachable one ran npm start for 180 s, logging ECONNREFUSED
+ * hundreds of times, then blamed the apps' ready checks (operator walk, stop 33).
+ */
+export async function unreachableReason(url: string, defaultPort: number): Promise<string | null> {
+  let host: string;
+  let port: number;
+  try {
+    const parsed = new URL(url);
+    host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+    port = Number(parsed.port) || defaultPort;
+  } catch {
+    return 'not a URL';
+  }
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (reason: string | null) => {
+      socket.destroy();
+      resolve(reason);
+    };
+    socket.setTimeout(2_000, () => done(`no answer from ${host}:${port} within 2 s`));
+    socket.once('error', (err) => done(err.message));
+    socket.connect(port, host, () => done(null));
+  });
+}
+
 export async function redisAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();

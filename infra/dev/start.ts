@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configErrorExitCode } from '@mcb/core';
+import { configErrorExitCode, maskUrlPassword } from '@mcb/core';
 import { createDatabase, runMigrations } from '@mcb/db';
 import { generateKey, openText, parseKeyring, seedDemoTenants, shellQuote } from '@mcb/tenancy';
 import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
@@ -23,6 +23,7 @@ import {
   type Service,
   startEmbeddedPostgres,
   startLocalRedis,
+  unreachableReason,
 } from './services';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -142,6 +143,13 @@ async function untilReady(urls: string[], timeoutMs: number): Promise<void> {
 }
 
 async function chooseRedis(env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.REDIS_URL && env.QUEUE_BACKEND !== 'postgres') {
+    const reason = await unreachableReason(env.REDIS_URL, 6379);
+    if (reason)
+      throw new Error(
+        `cannot reach REDIS_URL ${maskUrlPassword(env.REDIS_URL)} (${reason}): start that Redis, or unset REDIS_URL and npm start runs one of its own`,
+      );
+  }
   if (env.REDIS_URL || env.QUEUE_BACKEND === 'postgres') {
     say(`queues: ${env.QUEUE_BACKEND === 'postgres' ? 'BullMQ PostgreSQL backend' : 'REDIS_URL'}`);
     return;
