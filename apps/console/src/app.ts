@@ -3,6 +3,7 @@ import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import { createConsoleAuth, type SecureCookies, safeNext, tryAgainIn } from './auth';
 import { createQueueBoard } from './bull-board';
 import { adminBodyLimitBytes, type ConsoleEnv, errorFromThrown, formBodyLimitBytes, limitBody } from './http';
@@ -68,6 +69,9 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   });
 
   app.use(requestId());
+  // Never framed by another site: a sibling subdomain's page is same-site, so a framed console carried
+  // the session, and its buttons (sign out, replay) could be clicked through a disguised page.
+  app.use(secureHeaders({ xFrameOptions: 'DENY', contentSecurityPolicy: { frameAncestors: ["'none'"] } }));
   app.onError((err, c) => {
     if (!(err instanceof McbError)) deps.log.error({ err: err.message, path: c.req.path, requestId: c.get('requestId') }, 'console error');
     return errorFromThrown(c, err);

@@ -170,6 +170,18 @@ describe('sessions are server-side and revocable', () => {
     expect((await app.request('/admin/api/stats', { headers: { cookie } })).status).toBe(200);
   });
 
+  it('no page of the console can be framed by another site (X-Frame-Options, frame-ancestors)', async () => {
+    // Review, stop 33: a sibling subdomain's page is same-site, so a framed console carried the session
+    // and its buttons (sign out, replay) could be clicked through a disguised page.
+    const { cookie } = await signIn();
+    for (const path of ['/login', '/logout', '/admin/logs', '/admin/stats', '/admin/queues', '/admin/api/stats']) {
+      const res = await app.request(path, { headers: { host, cookie } });
+      expect({ path, status: res.status < 400 }).toEqual({ path, status: true });
+      expect({ path, xfo: res.headers.get('x-frame-options') }).toEqual({ path, xfo: 'DENY' });
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    }
+  });
+
   it('rotating ADMIN_TOKEN ends every session', async () => {
     const { cookie } = await signIn();
     const rotated = createConsoleApp({ admin, app: appDb, queue, log, adminToken: `${token}-rotated` });
