@@ -55,6 +55,19 @@ describe('chooseListenPorts (npm start)', () => {
 
   // Operator walk, stop 33: PORT=3500 CONSOLE_PORT=3500 said "MCB is ready." (the console answered the
   // receiver's ready check), then the receiver failed to listen over and over.
+  // Operator walk, stop 33: HOST=999.1.1.1 made every app fail to listen and be restarted for ~28 s.
+  it('refuses a HOST nothing can listen on, naming it', async () => {
+    await expect(chooseListenPorts({ HOST: '999.1.1.1' })).rejects.toThrow(
+      /^HOST 999\.1\.1\.1 cannot be listened on here \(E[A-Z_]+\): use an address of this machine \(127\.0\.0\.1, or 0\.0\.0\.0 for every interface\), or unset HOST$/,
+    );
+    await expect(chooseListenPorts({ HOST: '10.255.255.254' })).rejects.toThrow(
+      /^HOST 10\.255\.255\.254 cannot be listened on here \(EADDRNOTAVAIL\)/,
+    );
+    const env: NodeJS.ProcessEnv = { HOST: '127.0.0.1' };
+    await chooseListenPorts(env);
+    expect(Number(env.PORT)).toBeGreaterThan(0);
+  });
+
   it('refuses two listeners set to one port, naming both', async () => {
     const port = await freePort();
     await expect(chooseListenPorts({ PORT: String(port), CONSOLE_PORT: String(port) })).rejects.toThrow(

@@ -80,6 +80,13 @@ export const listenPorts = [
  * the URLs printed and `mcb urls` name the port the app really listens on.
  */
 export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
+  // A HOST no listener can take: said once, now (each app failed to listen and was restarted, over and over).
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const hostRefused = await listenError(0, host);
+  if (hostRefused)
+    throw new Error(
+      `HOST ${host} cannot be listened on here (${hostRefused}): use an address of this machine (127.0.0.1, or 0.0.0.0 for every interface), or unset HOST`,
+    );
   const anyPort = new Set<string>();
   for (const [key] of listenPorts)
     if (env[key]?.trim() === '0') {
@@ -120,12 +127,12 @@ export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
-/** Why `port` cannot be listened on at 127.0.0.1 (`EADDRINUSE`, `EACCES`, …), or null when it can. */
-function listenError(port: number): Promise<string | null> {
+/** Why `port` cannot be listened on at `host` (`EADDRINUSE`, `EACCES`, `ENOTFOUND`, …), or null when it can. */
+function listenError(port: number, host = '127.0.0.1'): Promise<string | null> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'EADDRINUSE'));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(null)));
+    srv.listen(port, host, () => srv.close(() => resolve(null)));
   });
 }
 

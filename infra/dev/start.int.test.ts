@@ -181,6 +181,8 @@ describe('npm start', () => {
     const first = Number(readFileSync(join(dataDir, 'start.pid'), 'utf8'));
     expect(started.tree).toContain(first);
     expect(`${second.stdout}${second.stderr}`).toContain(`MCB already runs from this checkout (npm start, pid ${first})`);
+    // Nothing was started, so nothing is said to stop (it read as if it had stopped the first one).
+    expect(`${second.stdout}${second.stderr}`).not.toMatch(/stopping|stopped/);
     expect(readFileSync(join(dataDir, 'pg.port'), 'utf8')).toBe(
       /^DATABASE_URL=.*:(\d+)\/mcb$/m.exec(readFileSync(join(dataDir, 'dev.env'), 'utf8'))?.[1],
     );

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configErrorExitCode, maskUrlPassword } from '@mcb/core';
 import { createDatabase, runMigrations } from '@mcb/db';
-import { generateKey, openText, parseKeyring, seedDemoTenants, shellQuote } from '@mcb/tenancy';
+import { encryptionKeyUsage, generateKey, openText, parseKeyring, seedDemoTenants, shellQuote } from '@mcb/tenancy';
 import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
 import {
   chooseListenPorts,
@@ -47,6 +47,12 @@ async function stopAll(code: number): Promise<never> {
   // repeated signals are ignored; the hard deadline below bounds the whole stop.
   if (stopping) return new Promise<never>(() => {});
   stopping = true;
+  // Refused before anything started (MCB already runs here, a port in use): nothing to stop, and
+  // "stopping… stopped." read as if it had stopped the running one (operator walk, stop 33).
+  if (children.length === 0 && services.length === 0) {
+    releaseCheckout(dataDir);
+    process.exit(code);
+  }
   say('stopping…');
   const hardDeadline = setTimeout(() => {
     for (const child of children) child.kill('SIGKILL');
@@ -179,6 +185,7 @@ async function main() {
   const secrets = localSecrets();
   const env: NodeJS.ProcessEnv = { ...process.env };
   const ownAdminToken = !env.ADMIN_TOKEN;
+  const ownKey = !env.MCB_ENCRYPTION_KEY;
   env.MCB_ENCRYPTION_KEY ??= secrets.encryptionKey;
   env.ADMIN_TOKEN ??= secrets.adminToken;
   env.LOG_LEVEL ??= 'info';
@@ -204,6 +211,15 @@ async function main() {
   });
   const keyring = parseKeyring(env.MCB_ENCRYPTION_KEY as string);
   const admin = createDatabase({ url: env.DATABASE_URL as string, role: 'admin', max: 1 });
+  // Values sealed under a key this run lacks (a rotation done with MCB_ENCRYPTION_KEY="new,old" on the
+  // mcb command line, then a plain npm start): said with the fix, before the apps answer 503 for them.
+  const unheld = Object.keys(await encryptionKeyUsage(admin)).filter((kid) => !keyring.keys.has(kid));
+  if (unheld.length) {
+    await admin.close();
+    throw new Error(
+      `this database holds values sealed under key ${unheld.join(', ')}, which MCB_ENCRYPTION_KEY (${ownKey ? `encryptionKey in ${join(dataDir, 'secrets.json')}` : 'from the environment'}) lacks: after a key rotation, give npm start the same list (MCB_ENCRYPTION_KEY="new,old" npm start), or put it in ${join(dataDir, 'secrets.json')} as encryptionKey`,
+    );
+  }
   const created = await seedDemoTenants(admin, keyring);
   if (created.length) say(`seeded demo tenants: ${created.join(', ')}`);
   const demoSecrets = await admin.sql<{ provider: string; webhook_secret: string | null }[]>`
