@@ -31,7 +31,8 @@ function runs(pid: number, marker: string): boolean {
 export function claimCheckout(dataDir: string): { uncleanStop: boolean } {
   const file = join(dataDir, 'start.pid');
   const earlier = existsSync(file) ? Number(readFileSync(file, 'utf8')) : null;
-  if (earlier && earlier !== process.pid && runs(earlier, 'infra/dev/start.ts'))
+  // This checkout's start.ts by its full path: a reused pid running another checkout's is not this one.
+  if (earlier && earlier !== process.pid && runs(earlier, fileURLToPath(new URL('./start.ts', import.meta.url))))
     throw new Error(
       `MCB already runs from this checkout (npm start, pid ${earlier}): use that one, or stop it (Ctrl-C where it runs, or kill -INT ${earlier}) and run npm start again`,
     );
