@@ -194,6 +194,26 @@ describe('npm start', () => {
     expect(ready.stdout).toBe('200');
   });
 
+  // Operator walk, stop 33: it was printed as given (`notaurl/api/webhooks/…`) as the URL to paste.
+  it('refuses a PUBLIC_BASE_URL that is not an http(s) URL before starting anything', () => {
+    const own = mkdtempSync(join(tmpdir(), 'mcb-dev-'));
+    try {
+      const run = spawnSync('npm', ['start'], {
+        cwd: root,
+        env: { ...env, MCB_DATA_DIR: own, PUBLIC_BASE_URL: 'notaurl' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        '[mcb] start failed: PUBLIC_BASE_URL "notaurl" is not an http(s) URL: set it as https://hooks.example.com, or unset it',
+      );
+      expect(`${run.stdout}${run.stderr}`).not.toMatch(/postgres|stopping/);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('SIGTERM to the npm process stops every child: the apps, then Redis, then Postgres', async () => {
     const { tree, postgres: postgresPid, redis: redisPid } = started;
     expect(tree.length).toBeGreaterThanOrEqual(5);

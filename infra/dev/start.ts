@@ -192,6 +192,11 @@ async function main() {
   // A laptop's services listen on loopback only; set HOST=0.0.0.0 to reach them from elsewhere.
   env.HOST ??= '127.0.0.1';
   const { uncleanStop } = claimCheckout(dataDir);
+  // Checked before anything starts: it was printed as given (`notaurl/api/webhooks/…`) as the URL to paste.
+  if (env.PUBLIC_BASE_URL !== undefined && !/^https?:\/\/[^/\s]+/.test(env.PUBLIC_BASE_URL))
+    throw new Error(
+      `PUBLIC_BASE_URL ${JSON.stringify(env.PUBLIC_BASE_URL)} is not an http(s) URL: set it as https://hooks.example.com, or unset it`,
+    );
   await chooseListenPorts(env);
 
   let pgService: Service | null = null;
