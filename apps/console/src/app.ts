@@ -3,7 +3,6 @@ import type { Database } from '@mcb/db';
 import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import { secureHeaders } from 'hono/secure-headers';
 import { createConsoleAuth, type SecureCookies, safeNext, tryAgainIn } from './auth';
 import { createQueueBoard } from './bull-board';
 import { adminBodyLimitBytes, type ConsoleEnv, errorFromThrown, formBodyLimitBytes, limitBody } from './http';
@@ -71,7 +70,14 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   app.use(requestId());
   // Never framed by another site: a sibling subdomain's page is same-site, so a framed console carried
   // the session, and its buttons (sign out, replay) could be clicked through a disguised page.
-  app.use(secureHeaders({ xFrameOptions: 'DENY', contentSecurityPolicy: { frameAncestors: ["'none'"] } }));
+  // These two headers only: Hono's secureHeaders defaults add `Referrer-Policy: no-referrer`, under which
+  // a browser sends `Origin: null` on the console's own forms, and sign-in over plain http off loopback
+  // (no Sec-Fetch-Site there) was refused as cross-site (re-walk, stop 33).
+  app.use(async (c, next) => {
+    await next();
+    c.res.headers.set('X-Frame-Options', 'DENY');
+    c.res.headers.set('Content-Security-Policy', "frame-ancestors 'none'");
+  });
   app.onError((err, c) => {
     if (!(err instanceof McbError)) deps.log.error({ err: err.message, path: c.req.path, requestId: c.get('requestId') }, 'console error');
     return errorFromThrown(c, err);

@@ -179,6 +179,14 @@ describe('sessions are server-side and revocable', () => {
       expect({ path, status: res.status < 400 }).toEqual({ path, status: true });
       expect({ path, xfo: res.headers.get('x-frame-options') }).toEqual({ path, xfo: 'DENY' });
       expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      // Re-walk, stop 33: `Referrer-Policy: no-referrer` (Hono's secureHeaders default) makes a browser send
+      // `Origin: null` on the console's own forms, refused as cross-site where no Sec-Fetch-Site is sent
+      // (plain http off loopback); and no HSTS policy nobody chose.
+      expect({ path, referrer: res.headers.get('referrer-policy'), hsts: res.headers.get('strict-transport-security') }).toEqual({
+        path,
+        referrer: null,
+        hsts: null,
+      });
     }
   });
 
