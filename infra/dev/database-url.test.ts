@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { databaseUrlError, freePort, unreachableReason } from './services';
+import { databaseUrlError, freePort, redisRefusal, unreachableReason } from './services';
 
 // Review, stop 33: npm start printed a `?password=` of DATABASE_URL in clear, kept the part of a password
 // after an `@`, and said only "Invalid URL" or 'role "bob" does not exist', naming no variable.
@@ -48,5 +48,37 @@ describe('unreachableReason', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+// Re-walk, stop 33: a REDIS_URL whose password Redis refuses ran npm start with every app failing, and
+// BullMQ printing the password with each error.
+describe('redisRefusal', () => {
+  it("says what Redis answers to the URL's credentials, and null for PONG", async () => {
+    const seen: string[] = [];
+    // A Redis that knows one user: `mcb` with password `p@ss word`.
+    const server = createServer((socket) => {
+      let authed = false;
+      socket.on('data', (chunk) => {
+        seen.push(chunk.toString());
+        const text = chunk.toString();
+        if (text.includes('AUTH')) authed = text.includes('$3\r\nmcb\r\n$9\r\np@ss word\r\n');
+        if (text.includes('AUTH')) socket.write(authed ? '+OK\r\n' : '-WRONGPASS invalid username-password pair or user is disabled.\r\n');
+        if (text.includes('PING')) socket.write(authed ? '+PONG\r\n' : '-NOAUTH Authentication required.\r\n');
+      });
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      expect(await redisRefusal(`redis://mcb:wrong@127.0.0.1:${port}/0`)).toBe(
+        'WRONGPASS invalid username-password pair or user is disabled.',
+      );
+      expect(await redisRefusal(`redis://127.0.0.1:${port}`)).toBe('NOAUTH Authentication required.');
+      expect(await redisRefusal(`redis://mcb:p%40ss%20word@127.0.0.1:${port}/0`)).toBeNull();
+      expect(await redisRefusal(`rediss://mcb:wrong@127.0.0.1:${port}/0`)).toBeNull(); // TLS: not spoken here
+    } finally {
+      server.close();
+    }
+    expect(seen.join('')).toContain('PING');
   });
 });

@@ -371,6 +371,41 @@ export async function unreachableReason(url: string, defaultPort: number): Promi
   });
 }
 
+/**
+ * What the Redis at `url` (redis://, after `unreachableReason`) answers to its credentials and a PING
+ * when that is an error (`WRONGPASS …`, `NOAUTH …`), or null when it answers PONG. A refused password
+ * ran npm start with every app logging it, and BullMQ printing the password with it (re-walk, stop 33).
+ * TLS (rediss://) is not spoken here: null.
+ */
+export async function redisRefusal(url: string): Promise<string | null> {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'redis:') return null;
+  const bulk = (parts: string[]) => `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  const auth = password ? bulk(user ? ['AUTH', user, password] : ['AUTH', password]) : '';
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let reply = '';
+    const done = (reason: string | null) => {
+      socket.destroy();
+      resolve(reason);
+    };
+    socket.setTimeout(2_000, () => done('no answer to PING within 2 s'));
+    socket.once('error', (err) => done(err.message));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      const lines = reply.split('\r\n').filter(Boolean);
+      const refused = lines.find((line) => line.startsWith('-'));
+      if (refused) done(refused.slice(1).slice(0, 200));
+      else if (lines.some((line) => line === '+PONG')) done(null);
+    });
+    socket.connect(Number(parsed.port) || 6379, parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', () =>
+      socket.write(`${auth}${bulk(['PING'])}`),
+    );
+  });
+}
+
 /** Whether a Redis answers PING at host:port within 500 ms. */
 export async function redisAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

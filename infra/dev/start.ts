@@ -19,6 +19,7 @@ import {
   claimCheckout,
   databaseUrlError,
   redisAnswers,
+  redisRefusal,
   releaseCheckout,
   type Service,
   startEmbeddedPostgres,
@@ -151,10 +152,16 @@ async function untilReady(urls: string[], timeoutMs: number): Promise<void> {
 
 async function chooseRedis(env: NodeJS.ProcessEnv): Promise<void> {
   if (env.REDIS_URL && env.QUEUE_BACKEND !== 'postgres') {
-    const reason = await unreachableReason(env.REDIS_URL, 6379);
-    if (reason)
+    const shown = maskUrlPassword(env.REDIS_URL);
+    const unreachable = await unreachableReason(env.REDIS_URL, 6379);
+    if (unreachable)
       throw new Error(
-        `cannot reach REDIS_URL ${maskUrlPassword(env.REDIS_URL)} (${reason}): start that Redis, or unset REDIS_URL and npm start runs one of its own`,
+        `cannot reach REDIS_URL ${shown} (${unreachable}): start that Redis, or unset REDIS_URL and npm start runs one of its own`,
+      );
+    const refused = await redisRefusal(env.REDIS_URL);
+    if (refused)
+      throw new Error(
+        `the Redis at REDIS_URL ${shown} refused it (${refused}): check the user and password it carries, or unset REDIS_URL and npm start runs one of its own`,
       );
   }
   if (env.REDIS_URL || env.QUEUE_BACKEND === 'postgres') {

@@ -27,7 +27,7 @@ type SealedRow = Pick<TenantIntegrationRow, 'id' | 'tenant_id' | 'credentials' |
 const kidOfText = (sealed: string | null) => (sealed ? (JSON.parse(sealed) as Envelope).kid : null);
 
 /** Refuses a scope naming no tenant: a misspelt `--tenant` re-sealed nothing and said old keys could go. */
-async function assertScope(admin: Database, scope: KeyScope): Promise<void> {
+export async function assertKeyScope(admin: Database, scope: KeyScope): Promise<void> {
   if (scope.slug === undefined) return;
   const [tenant] = await admin.sql`select 1 from tenants where slug = ${scope.slug}`;
   if (!tenant) throw new Error(`No tenant "${scope.slug}" (mcb tenant list shows them)`);
@@ -36,7 +36,7 @@ async function assertScope(admin: Database, scope: KeyScope): Promise<void> {
 /** Counts sealed values per key id across every tenant (admin path). */
 export async function encryptionKeyUsage(admin: Database, scope: KeyScope = {}): Promise<KeyUsage> {
   assertAdmin(admin);
-  await assertScope(admin, scope);
+  await assertKeyScope(admin, scope);
   const rows = await admin.sql<SealedRow[]>`
     select i.id, i.tenant_id, i.credentials, i.webhook_secret, i.previous_webhook_secret
     from tenant_integrations i join tenants t on t.id = i.tenant_id
@@ -57,7 +57,7 @@ export async function encryptionKeyUsage(admin: Database, scope: KeyScope = {}):
  */
 export async function rotateKeys(admin: Database, keyring: Keyring, scope: KeyScope = {}): Promise<RotateKeysResult> {
   assertAdmin(admin);
-  await assertScope(admin, scope);
+  await assertKeyScope(admin, scope);
   const current = keyring.currentKid;
   const ids = await admin.sql<{ id: string; tenant_id: string; slug: string; provider: string }[]>`
     select i.id, i.tenant_id, t.slug, i.provider from tenant_integrations i join tenants t on t.id = i.tenant_id

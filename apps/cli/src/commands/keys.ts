@@ -1,4 +1,4 @@
-import { encryptionKeyUsage, generateKey, type KeyUsage, type RotateKeysResult, rotateKeys } from '@mcb/tenancy';
+import { assertKeyScope, encryptionKeyUsage, generateKey, type KeyUsage, type RotateKeysResult, rotateKeys } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
 
@@ -38,8 +38,10 @@ export function registerKeysCommands(program: Command): void {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
       const result = await withAdminDatabase(env, async (admin) => {
-        // Warn once the database answers: a run that cannot reach it says only that (issue 16).
+        // Warn once the database answers and the tenant is known: a run that cannot reach it, or that
+        // names no tenant, says only that (issue 16; re-walk, stop 33).
         await admin.sql`select 1`;
+        await assertKeyScope(admin, { slug: opts.tenant });
         process.stderr.write(
           `Re-sealing under key ${keyring.currentKid}: every receiver, worker and console must already run with it in MCB_ENCRYPTION_KEY, or their intake stops (README "Rotating the encryption key").\n`,
         );

@@ -534,7 +534,7 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
         expect(await mcb('keys', command, '--tenant', 'no-such-tenant')).toMatchObject({
           code: 1,
           stdout: '',
-          stderr: expect.stringContaining('No tenant "no-such-tenant" (mcb tenant list shows them)'),
+          stderr: expect.stringMatching(/^[^\n]*No tenant "no-such-tenant" \(mcb tenant list shows them\)\n$/),
         });
       }
       // A keyring without the key the other tenant's secret is under: said, not just counted.
