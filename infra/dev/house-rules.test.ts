@@ -68,6 +68,24 @@ describe('house rules', () => {
     expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(['libphonenumber-js', 'stripe', 'zod']);
   });
 
+  // Re-walk, stop 33: a BullMQ object with no 'error' listener has its errors printed by BullMQ itself
+  // (console.error, the whole ioredis error): with a wrong Redis password, `AUTH <user> <password>` in clear.
+  it('every BullMQ Queue, Worker, QueueEvents or FlowProducer the code makes listens for its errors', () => {
+    let made = 0;
+    for (const area of ['apps', 'packages'] as const)
+      for (const name of area === 'apps' ? apps : packages)
+        for (const file of filesOf(area, name)) {
+          const lines = readFileSync(file, 'utf8').split('\n');
+          lines.forEach((line, i) => {
+            if (!/\bnew (Queue|Worker|QueueEvents|FlowProducer)\(/.test(line)) return;
+            made += 1;
+            const after = lines.slice(i, i + 40).join('\n'); // the listener follows the constructor
+            expect(after, `${relative(root, file)}:${i + 1} makes a BullMQ object without .on('error', …)`).toMatch(/\.on\('error',/);
+          });
+        }
+    expect(made).toBeGreaterThan(4);
+  });
+
   it('packages/db takes the domain vocabularies from @mcb/sources/domain, which imports nothing', () => {
     for (const file of filesOf('packages', 'db'))
       for (const spec of importsOf(file).filter((s) => s.startsWith('@mcb/sources')))
