@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configErrorExitCode, maskUrlPassword } from '@mcb/core';
 import { createDatabase, runMigrations } from '@mcb/db';
-import { encryptionKeyUsage, generateKey, openText, parseKeyring, seedDemoTenants, shellQuote } from '@mcb/tenancy';
+import { encryptionKeyUsage, generateKey, openText, parseKeyring, seedDemoTenants, shellQuote, unheldKeys } from '@mcb/tenancy';
 import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
 import {
   chooseListenPorts,
@@ -225,7 +225,7 @@ async function main() {
   const admin = createDatabase({ url: env.DATABASE_URL as string, role: 'admin', max: 1 });
   // Values sealed under a key this run lacks (a rotation done with MCB_ENCRYPTION_KEY="new,old" on the
   // mcb command line, then a plain npm start): said with the fix, before the apps answer 503 for them.
-  const unheld = Object.keys(await encryptionKeyUsage(admin)).filter((kid) => !keyring.keys.has(kid));
+  const unheld = unheldKeys(await encryptionKeyUsage(admin), keyring);
   if (unheld.length) {
     await admin.close();
     throw new Error(

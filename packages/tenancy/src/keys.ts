@@ -33,10 +33,24 @@ export async function assertKeyScope(admin: Database, scope: KeyScope): Promise<
   if (!tenant) throw new Error(`No tenant "${scope.slug}" (mcb tenant list shows them)`);
 }
 
-/** Counts sealed values per key id across every tenant (admin path). */
+/** Counts sealed values per key id across every tenant, or the tenant of `scope` (admin path). */
 export async function encryptionKeyUsage(admin: Database, scope: KeyScope = {}): Promise<KeyUsage> {
   assertAdmin(admin);
   await assertKeyScope(admin, scope);
+  return countUsage(admin, scope);
+}
+
+/** Key ids in `usage` that `keyring` does not hold: values nothing running with it can open. */
+export function unheldKeys(usage: KeyUsage, keyring: Keyring): string[] {
+  return Object.keys(usage).filter((kid) => !keyring.keys.has(kid));
+}
+
+/** How many values `usage` counts under the key ids `kids`. */
+export function valuesUnder(usage: KeyUsage, kids: string[]): number {
+  return kids.reduce((sum, kid) => sum + (usage[kid] ?? 0), 0);
+}
+
+async function countUsage(admin: Database, scope: KeyScope): Promise<KeyUsage> {
   const rows = await admin.sql<SealedRow[]>`
     select i.id, i.tenant_id, i.credentials, i.webhook_secret, i.previous_webhook_secret
     from tenant_integrations i join tenants t on t.id = i.tenant_id
@@ -100,7 +114,7 @@ export async function rotateKeys(admin: Database, keyring: Keyring, scope: KeySc
         return 0;
       });
   }
-  const usage = await encryptionKeyUsage(admin, scope);
-  const usageEverywhere = scope.slug === undefined ? usage : await encryptionKeyUsage(admin);
+  const usage = await countUsage(admin, scope);
+  const usageEverywhere = scope.slug === undefined ? usage : await countUsage(admin, {});
   return { reencrypted, failures, usage, usageEverywhere, currentKid: current };
 }

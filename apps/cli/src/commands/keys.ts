@@ -1,4 +1,13 @@
-import { assertKeyScope, encryptionKeyUsage, generateKey, type KeyUsage, type RotateKeysResult, rotateKeys } from '@mcb/tenancy';
+import {
+  assertKeyScope,
+  encryptionKeyUsage,
+  generateKey,
+  type KeyUsage,
+  type RotateKeysResult,
+  rotateKeys,
+  unheldKeys,
+  valuesUnder,
+} from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
 
@@ -19,8 +28,7 @@ export function rotationAdvice(result: Pick<RotateKeysResult, 'usage' | 'usageEv
   if (here.length) return `Still under old keys: ${here.join(', ')}; run again.`;
   const elsewhere = old(result.usageEverywhere);
   if (elsewhere.length) {
-    const n = elsewhere.reduce((sum, kid) => sum + (result.usageEverywhere[kid] ?? 0), 0);
-    return `Other tenants still have ${n} value(s) under ${elsewhere.join(', ')}: keep those keys in MCB_ENCRYPTION_KEY until mcb keys rotate (without --tenant) has re-sealed them.`;
+    return `Other tenants still have ${valuesUnder(result.usageEverywhere, elsewhere)} value(s) under ${elsewhere.join(', ')}: keep those keys in MCB_ENCRYPTION_KEY until mcb keys rotate (without --tenant) has re-sealed them.`;
   }
   return keysHeld > 1 ? 'Old keys can now be removed from MCB_ENCRYPTION_KEY.' : `Every value is under key ${result.currentKid}.`;
 }
@@ -66,11 +74,10 @@ export function registerKeysCommands(program: Command): void {
       const keyring = keyringFromEnv(env);
       const usage = await withAdminDatabase(env, (admin) => encryptionKeyUsage(admin, { slug: opts.tenant }));
       out(`Current key ${keyring.currentKid}. Values per key: ${usageLine(usage)}.\n`);
-      const unheld = Object.keys(usage).filter((kid) => !keyring.keys.has(kid));
+      const unheld = unheldKeys(usage, keyring);
       if (unheld.length) {
-        const n = unheld.reduce((sum, kid) => sum + (usage[kid] ?? 0), 0);
         process.stderr.write(
-          `${n} value(s) under ${unheld.join(', ')}, a key this MCB_ENCRYPTION_KEY does not hold: nothing running with it can open them (put the key back in the list; README "Rotating the encryption key").\n`,
+          `${valuesUnder(usage, unheld)} value(s) under ${unheld.join(', ')}, a key this MCB_ENCRYPTION_KEY does not hold: nothing running with it can open them (put the key back in the list; README "Rotating the encryption key").\n`,
         );
       }
     });
