@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,18 +27,94 @@ function runs(pid: number, marker: string): boolean {
  * touched, when another one runs from it; returns whether an earlier one ended without stopping
  * (killed, or its terminal closed): what it left running (`startEmbeddedPostgres`, `startLocalRedis`)
  * is then stopped rather than refused.
+ *
+ * The claim is atomic: the pid is written whole to a file of this process's own, then hard-linked as
+ * `start.pid`, which fails when one exists (a read-then-write let two npm starts begun together both
+ * claim the checkout, each starting a Postgres on one data directory). A stale claim is replaced only
+ * under `start.pid.lock`, created exclusively, so two starts never both remove it and both link.
  */
 export function claimCheckout(dataDir: string): { uncleanStop: boolean } {
   const file = join(dataDir, 'start.pid');
-  const earlier = existsSync(file) ? Number(readFileSync(file, 'utf8')) : null;
+  const lock = `${file}.lock`;
   // This checkout's start.ts by its full path: a reused pid running another checkout's is not this one.
-  if (earlier && earlier !== process.pid && runs(earlier, fileURLToPath(new URL('./start.ts', import.meta.url))))
-    throw new Error(
-      `MCB already runs from this checkout (npm start, pid ${earlier}): use that one, or stop it (Ctrl-C where it runs, or kill -INT ${earlier}) and run npm start again`,
+  const marker = fileURLToPath(new URL('./start.ts', import.meta.url));
+  const alreadyRuns = (pid: number) =>
+    new Error(
+      `MCB already runs from this checkout (npm start, pid ${pid}): use that one, or stop it (Ctrl-C where it runs, or kill -INT ${pid}) and run npm start again`,
     );
-  writeFileSync(file, String(process.pid));
-  return { uncleanStop: earlier !== null };
+  const own = `${file}.${process.pid}`;
+  writeFileSync(own, String(process.pid));
+  const link = () => {
+    try {
+      linkSync(own, file);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  };
+  let uncleanStop = false;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (link()) return { uncleanStop };
+      const earlier = readClaim(file);
+      if (earlier === process.pid) return { uncleanStop };
+      if (earlier !== null && runs(earlier, marker)) throw alreadyRuns(earlier);
+      if (attempt >= 500) throw new Error(`could not claim ${file}: remove it and ${lock} if no npm start runs from this checkout`);
+      if (!takeLock(lock)) {
+        sleepSync(10); // another start is replacing the stale claim: its own claim is read next round
+        continue;
+      }
+      try {
+        // Checked again under the lock: a claim linked since is refused next round, never removed.
+        const current = readClaim(file);
+        if (existsSync(file) && (current === null || !runs(current, marker))) {
+          rmSync(file, { force: true });
+          uncleanStop = true;
+        }
+        if (link()) return { uncleanStop };
+      } finally {
+        rmSync(lock, { force: true });
+      }
+    }
+  } finally {
+    rmSync(own, { force: true });
+  }
 }
+
+/** A pid file's pid, or null when it is missing, empty or not a pid. */
+function readClaim(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Creates `lock` exclusively, holding this pid; a lock whose process is gone is removed first. */
+function takeLock(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const holder = readClaim(lock);
+  if (holder !== null && holder !== process.pid && !alive(holder)) rmSync(lock, { force: true });
+  return false;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /** Ends the claim of `claimCheckout` (a clean stop); never another process's claim. */
 export function releaseCheckout(dataDir: string): void {
