@@ -173,6 +173,22 @@ describe('npm start', () => {
     );
     expect(shown).toContain('$2,500.00');
     expect(shown).toContain('purchase_completed');
+    // The Stripe log names the contact its payment was linked to (it read `contact -`: it was processed with none).
+    const jane = /^Contact (\S+) \(tenant ppcu\)/m.exec(shown)?.[1];
+    expect(jane).toBeDefined();
+    const log = spawnSync(
+      'sh',
+      ['-c', `${(printed as string).replace('npm run mcb', 'npm run --silent mcb').replace(/ contact .*/, ` log ${payment.id}`)}`],
+      {
+        cwd: root,
+        env: userShell,
+        encoding: 'utf8',
+        timeout: 90_000,
+      },
+    );
+    expect(log.stdout).toMatch(
+      new RegExp(`^contact {5}${jane} \\(linked after this log was processed: what it booked waited for its contact\\)$`, 'm'),
+    );
   }, 150_000);
 
   it('a second npm start of the same checkout says MCB already runs there, and leaves the first alone', () => {

@@ -33,6 +33,23 @@ export function logMessageLabel(status: string): 'error' | 'reason' | 'note' {
 }
 
 /**
+ * The contact a log is about (`mcb log`, the console's log page), or null for none: the contact its
+ * processing matched, with `merged into <id>` once a merge folded it into another; else the contact
+ * its payments or funnel events belong to now — a payment alone makes no contact (SPEC §6.3), so a
+ * Stripe log is processed with none and its orphan payment is linked when the buyer shows up later
+ * (it read `contact -` beside a payment that had one).
+ */
+export function describeLogContact(log: Pick<WebhookLogDetail, 'contact' | 'funnelEvents' | 'payments'>): string | null {
+  if (log.contact) {
+    const merged = log.contact.merged_into_id;
+    return merged == null ? String(log.contact.id) : `${String(log.contact.id)} (merged into ${String(merged)})`;
+  }
+  const later = [...new Set([...log.payments, ...log.funnelEvents].flatMap((r) => (r.contact_id == null ? [] : [String(r.contact_id)])))];
+  if (later.length === 0) return null;
+  return `${later.join(', ')} (linked after this log was processed: what it booked waited for its contact)`;
+}
+
+/**
  * One payment a log produced: `full_purchase £497.00`, with its status after the amount when it is
  * not plain paid or succeeded (`full_purchase £497.00 disputed`, `payment_plan $2,400.00 active`) —
  * a dispute or a failed charge changes the status of the sale's own row.

@@ -1,6 +1,7 @@
 import { decodeLogCursor, type WebhookLogSummary } from '@mcb/db';
 import {
   describeEmptyLogSearch,
+  describeLogContact,
   describeLogOutcome,
   describeLogStatus,
   formatLogTime,
@@ -125,7 +126,7 @@ export function registerLogsCommands(program: Command): void {
           `received    ${time(log.receivedAt)}${log.enqueuedAt ? `   enqueued ${time(log.enqueuedAt)}` : ''}   processed ${time(log.processedAt) || '-'}`,
           `attempts    ${log.attempts}`,
           ...(log.errorMessage ? [`${logMessageLabel(log.status).padEnd(12)}${p(log.errorMessage)}`] : []),
-          `contact     ${log.contact ? p(log.contact.id) : '-'}`,
+          `contact     ${p(describeLogContact(log) ?? '-')}`,
           ...describeLogOutcome(log).map((line, i) => `${i === 0 ? 'produced' : ''}`.padEnd(12) + p(line)),
           'headers (redacted):',
           printableJson(log.headers),

@@ -2,6 +2,7 @@ import { McbError } from '@mcb/core';
 import { type Database, decodeLogCursor, type WebhookLogPage, webhookStatuses } from '@mcb/db';
 import {
   describeEmptyLogSearch,
+  describeLogContact,
   describeLogOutcome,
   describeLogStatus,
   formatLogTime,
@@ -128,7 +129,7 @@ export function createLogPages(deps: { admin: Database; app: Database; enqueuer:
             <b>processed</b><span>${time(log.processedAt)}</span> <b>${logMessageLabel(log.status)}</b><span class="${log.status === 'processed' ? '' : 'error-text'}">${log.errorMessage ?? ''}</span>
           </div>
           <h2>Produced</h2>
-          <p>Contact: ${log.contact ? html`<code>${String(log.contact.id)}</code>` : 'none'}</p>
+          <p>Contact: ${describeLogContact(log) ?? 'none'}</p>
           ${log.contact ? html`<pre>${json(log.contact)}</pre>` : ''}
           <p id="outcome">${describeLogOutcome(log).map((line, i) => html`${i ? html`<br />` : ''}${line}`)}</p>
           ${log.funnelEvents.length ? html`<pre>${json(log.funnelEvents)}</pre>` : ''}
