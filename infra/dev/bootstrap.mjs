@@ -144,9 +144,17 @@ switch (command) {
     // Everything runs through turbo (turbo.json): lint (root task) and every package's typecheck side by
     // side, then the unit tests and, once they pass, the integration tests, alone on the machine (their
     // timings must not share the CPU with tsc). Extra arguments go to vitest: `npm test -- path/to/x.test.ts`.
+    const { vitestArgs, unmatched } = (await import('./test-args.mjs')).vitestTestArgs(root, args);
+    if (unmatched.length > 0) {
+      say(`no test file matches ${unmatched.join(', ')} (a filter is part of a test file's path, e.g. packages/core/src/retry.test.ts)`);
+      process.exit(1);
+    }
     const steps = [
       ['lint and typecheck', ['run', 'lint', 'typecheck', '--concurrency=2', '--output-logs=errors-only']],
-      ['unit and integration tests', ['run', 'test:unit', 'test:int', '--concurrency=1', ...(args.length ? ['--', ...args] : [])]],
+      [
+        'unit and integration tests',
+        ['run', 'test:unit', 'test:int', '--concurrency=1', ...(vitestArgs.length ? ['--', ...vitestArgs] : [])],
+      ],
     ];
     for (const [name, stepArgs] of steps) {
       say(`${name}…`);
