@@ -124,6 +124,8 @@ describe('npm start', () => {
     const demoFile = join(dataDir, 'demo.sh');
     expect(stdout).toContain(`Demo deliveries (they carry the demo tenant's secrets, so they are not printed here): ${demoFile}`);
     expect(statSync(demoFile).mode & 0o777).toBe(0o600);
+    // Git and biome ignore the data directory wherever it is (one inside the checkout was linted, printing secrets.json).
+    expect(readFileSync(join(dataDir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     const demo = readFileSync(demoFile, 'utf8');
     const curls = demo.split('\n').filter((line) => line.startsWith('curl '));
     const [stripeCurl, manychatCurl] = [curls.find((c) => c.includes('/ppcu/stripe')), curls.find((c) => c.includes('/ppcu/manychat'))];

@@ -32,6 +32,9 @@ const dataDir = resolve(root, process.env.MCB_DATA_DIR ?? '.mcb');
 /** `npm run mcb -- <args>` as the user must type it to reach this system (the CLI finds it through MCB_DATA_DIR). */
 const mcbCommand = (args: string) => `${process.env.MCB_DATA_DIR ? `MCB_DATA_DIR=${shellQuote(dataDir)} ` : ''}npm run mcb -- ${args}`;
 mkdirSync(dataDir, { recursive: true });
+// Whatever MCB_DATA_DIR is, git and the linter leave it alone: it holds secrets.json and a Postgres (an
+// MCB_DATA_DIR inside the checkout showed as untracked, and npm test's lint printed secrets.json's keys).
+if (!existsSync(join(dataDir, '.gitignore'))) writeFileSync(join(dataDir, '.gitignore'), '# npm start state: secrets, databases\n*\n');
 // A closed terminal answers every write EIO: what this process says is lost, but it must still stop what
 // it started (an unhandled write error killed it and left Postgres and Redis running; review, stop 33).
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
