@@ -548,9 +548,15 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
         visited.add(key);
         frontier.push(key);
       };
-      for (const id of identitiesOf(contact.id)) visit(identityKey(id));
+      // Only an identifier some waiting orphan carries can link one: the walk starts from those the person
+      // holds, not from every identifier it holds (a batch of 50 events for a contact of 150,000 took 18 s).
+      for (const key of orphansByIdentity.keys()) visit(key);
       for (let next = 0; next < frontier.length; next++) {
-        for (const o of orphansByIdentity.get(frontier[next] as string) ?? []) {
+        const key = frontier[next] as string;
+        const waiting = orphansByIdentity.get(key) ?? [];
+        // Every orphan of a visited identifier is linked below: the next event need not look at it again.
+        orphansByIdentity.delete(key);
+        for (const o of waiting) {
           if (o.linked) continue;
           o.linked = true;
           outcome.linkedOrphans++;
