@@ -29,7 +29,8 @@ const permanentMcbCodes = new Set(['unknown_tenant', 'missing_credentials', 'inv
  * - final: `PermanentJobError`, `UnrecoverableError`, typed config/credential errors, Meta 190 and
  *   other Graph refusals (`MetaTokenExpired`, `MetaRequestError`), ManyChat and Resend 4xx
  *   (`retryable: false`), Postgres data/integrity/permission errors (classes 22, 23 except unique
- *   races, 42);
+ *   races, 42) and program limits (54: an index row too large for its value, stack depth — the same
+ *   data fails the same way; a 6 KB identifier was retried 8 times over 130 s);
  * - delay: Meta rate limits (`MetaRateLimited`), for the wait Meta announced; a Meta sync whose time
  *   budget ran out (`MetaSyncBudgetSpent`, checkpoint saved), for a short pause;
  * - retry: everything else — 5xx, connection refused/reset, timeouts, aborts at shutdown, Postgres
@@ -48,7 +49,7 @@ export function classifyJobError(err: unknown): JobFailure {
   if (err instanceof McbError) return permanentMcbCodes.has(err.code) ? final : retry;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && code !== '23505')
-    return code.startsWith('22') || code.startsWith('23') || code.startsWith('42') ? final : retry;
+    return ['22', '23', '42', '54'].includes(code.slice(0, 2)) ? final : retry;
   return retry;
 }
 

@@ -56,3 +56,35 @@ it('two Perspective visits whose numeric ids differ past 2^53 are two deliveries
   const again = await h.deliverRaw(t.id, 'perspective', body('98765432109876543', 'cy@example.com'));
   expect(again).toBe(first);
 });
+
+// Red team, stop 34: a signed ManyChat event whose subscriber id is 2,000 CJK characters (6 KB, under
+// the 2,048-character text limit) is past what a btree index row holds. Postgres' "index row size …
+// exceeds btree version 4 maximum 2704" (class 54) was retried 8 times over 130 s, each attempt failing
+// the batch it shared and re-running every neighbour alone. The same data fails the same way: it is
+// failed at its first attempt, and the events beside it are processed.
+it('an identifier too large for its index fails its log at the first attempt, and its neighbours are processed', async () => {
+  const t = await h.makeTenant();
+  // Random, so that Postgres cannot compress it under the limit (a repeated character fits).
+  const huge = Array.from({ length: 2_000 }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7_919) % 20_000))).join('');
+  const bad = await h.deliverRaw(
+    t.id,
+    'manychat',
+    JSON.stringify({ subscriber: { id: huge, first_name: 'Wide' }, event_type: 'contact_created' }),
+  );
+  const good = await h.deliverRaw(
+    t.id,
+    'manychat',
+    JSON.stringify({ id: 'next-door', first_name: 'Neighbour', email: 'next@example.com', event_type: 'contact_created' }),
+  );
+  await h.waitForLogs([bad, good]);
+  const rows = await h.owner.sql<{ id: number; status: string; attempts: number; error_message: string | null }[]>`
+    select id, status, attempts, error_message from webhook_logs where id = any(${[bad, good]}::int8[]) order by id`;
+  expect(rows.map((r) => [r.id, r.status])).toEqual([
+    [bad, 'failed'],
+    [good, 'processed'],
+  ]);
+  const failed = rows[0]!;
+  expect(failed.attempts).toBe(1);
+  expect(failed.error_message).toMatch(/index row size/);
+  expect(failed.error_message).not.toMatch(/will retry/);
+});
