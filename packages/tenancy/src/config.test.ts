@@ -33,6 +33,17 @@ describe('tenant config on write (issue 16, SPEC §5)', () => {
 
   it('checks every field and refuses unknown ones', () => {
     expect(refusal({ timezone: 'Mars/Olympus' })).toBe('Invalid tenant config: timezone: must be an IANA time zone, e.g. America/New_York');
+    expect(refusal({ timezone: 'XYZ' })).toBe('Invalid tenant config: timezone: must be an IANA time zone, e.g. America/New_York');
+    // Walk of the README, stop 34: `--timezone EST` was stored as America/Panama, UTC−5 all year, for a New
+    // York client (report weeks an hour off from March to November). Abbreviations name no region: refused.
+    expect(refusal({ timezone: 'EST' })).toBe(
+      'Invalid tenant config: timezone: "EST" is an abbreviation, not a region\'s zone (it would be read as America/Panama, GMT-05:00 in January): name the region, e.g. America/New_York for US Eastern with daylight saving',
+    );
+    for (const tz of ['MST', 'CET', 'PST', 'EST5EDT']) expect(refusal({ timezone: tz })).toMatch(/is an abbreviation, not a region's zone/);
+    // UTC and GMT are what they say; regions are accepted in any case and stored canonical.
+    for (const tz of ['UTC', 'utc', 'GMT', 'Etc/GMT+5', 'US/Eastern', 'europe/london'])
+      expect(() => validateTenantConfig({ timezone: tz }), tz).not.toThrow();
+    expect(parseTenantConfig({ timezone: 'GMT' }).timezone).toBe('UTC');
     expect(refusal({ report: { recipients: ['not-an-email'] } })).toMatch(/^Invalid tenant config: report\.recipients\.0: /);
     expect(refusal({ deposit_amount_cents: 99.5 })).toMatch(/^Invalid tenant config: deposit_amount_cents: /);
     expect(refusal({ meta: { sync_every: '0h' } })).toBe('Invalid tenant config: meta.sync_every: must look like 30m, 6h or 1d');

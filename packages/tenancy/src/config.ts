@@ -27,6 +27,21 @@ export function canonicalTimeZone(tz: string): string {
 }
 
 /**
+ * Why a zone written as an abbreviation is refused on write, or null for a region's zone (`Area/City`),
+ * `UTC` or `GMT`. `EST` is accepted by ICU as America/Panama — UTC−5 all year — and an operator who
+ * typed it for a New York client got report weeks an hour off for most of the year; `MST` is Phoenix
+ * (no daylight saving), `CET` Brussels. The region is named instead, so what is meant is what is stored.
+ */
+export function zoneAbbreviationProblem(tz: string): string | null {
+  if (tz.includes('/') || /^(utc|gmt)$/i.test(tz) || !isIanaZone(tz)) return null;
+  const read = canonicalTimeZone(tz);
+  const offset = new Intl.DateTimeFormat('en-US', { timeZone: read, timeZoneName: 'longOffset' })
+    .formatToParts(new Date(Date.UTC(2026, 0, 15)))
+    .find((p) => p.type === 'timeZoneName')?.value;
+  return `"${tz}" is an abbreviation, not a region's zone (it would be read as ${read}${offset ? `, ${offset} in January` : ''}): name the region, e.g. America/New_York for US Eastern with daylight saving`;
+}
+
+/**
  * Why `expression` is not a usable report schedule, or null when it is: five cron fields (minute
  * hour day-of-month month day-of-week, read in the tenant's zone) or an alias such as `@weekly`,
  * that fires at least once (cron-parser, the library BullMQ schedules with, has the last word).
@@ -71,7 +86,15 @@ function configSchema(strict: boolean) {
   const stageMapValue = strict ? z.string().refine(isGhlStageMapValue, `must be a funnel event type (${stageMapValues})`) : z.string();
   return object({
     // Read canonical too: a zone stored as typed before it was canonicalised on write.
-    timezone: z.string().refine(isIanaZone, 'must be an IANA time zone, e.g. America/New_York').transform(canonicalTimeZone).default('UTC'),
+    timezone: z
+      .string()
+      .refine(isIanaZone, 'must be an IANA time zone, e.g. America/New_York')
+      .superRefine((tz, ctx) => {
+        const problem = strict ? zoneAbbreviationProblem(tz) : null;
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .transform(canonicalTimeZone)
+      .default('UTC'),
     // The report's currency: its money figures are minor units of it, and only payments in it are summed.
     currency: (strict ? z.string().refine(isCurrencyCode, currencyRule) : z.string())
       .transform((code) => code.toLowerCase())
