@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { configErrorExitCode, maskUrlPassword } from '@mcb/core';
 import { createDatabase, runMigrations } from '@mcb/db';
 import { encryptionKeyUsage, generateKey, openText, parseKeyring, seedDemoTenants, shellQuote, unheldKeys } from '@mcb/tenancy';
-import { demoManyChatContact, demoPerson, demoStripeEvent, secretHeaderCurl, signedStripeCurl } from './demo-event';
+import {
+  demoManyChatContact,
+  demoPerson,
+  demoStripeEvent,
+  freshlySignedStripeCurl,
+  secretHeaderCurl,
+  signedStripeCurl,
+} from './demo-event';
 import {
   chooseListenPorts,
   claimCheckout,
@@ -296,11 +303,15 @@ async function main() {
   const stripeSecret = demoSecret('stripe');
   const manychatSecret = demoSecret('manychat');
   // What to say, then the command to run; printed on a terminal, written as a script otherwise.
-  const demo: Array<{ say: string; run: string }> = [];
+  // `script` is what demo.sh runs instead of `run`, when they differ.
+  const demo: Array<{ say: string; run: string; script?: string }> = [];
   if (stripeSecret) {
+    const url = `${base}/api/webhooks/ppcu/stripe`;
+    const event = demoStripeEvent();
     demo.push({
       say: 'Send a signed demo Stripe event (signature valid for 5 minutes):',
-      run: signedStripeCurl(`${base}/api/webhooks/ppcu/stripe`, stripeSecret, demoStripeEvent()),
+      run: signedStripeCurl(url, stripeSecret, event),
+      script: freshlySignedStripeCurl(url, stripeSecret, event),
     });
   }
   if (stripeSecret && manychatSecret) {
@@ -317,8 +328,11 @@ async function main() {
     // The curls carry the demo tenant's webhook secret and a signature: shown on a terminal only, as
     // the admin token is; never written to a log file (stdout redirected, CI), but kept in a 0600 file.
     const demoFile = join(dataDir, 'demo.sh');
-    writeFileSync(demoFile, `${demo.map((d) => `# ${d.say}\n${d.run}`).join('\n')}\n`, { mode: 0o600 });
-    if (process.stdout.isTTY) lines.push(...demo.flatMap((d) => [d.say, `  ${d.run}`]));
+    const says = (d: (typeof demo)[number]) =>
+      d.script ? d.say.replace(' (signature valid for 5 minutes)', ', signed as it runs') : d.say;
+    writeFileSync(demoFile, `${demo.map((d) => `# ${says(d)}\n${d.script ?? d.run}`).join('\n')}\n`, { mode: 0o600 });
+    if (process.stdout.isTTY)
+      lines.push(...demo.flatMap((d) => [d.say, `  ${d.run}`]), `Later, or again: bash ${shellQuote(demoFile)} (signed as it runs)`);
     else lines.push(`Demo deliveries (they carry the demo tenant's secrets, so they are not printed here): ${demoFile}`);
   }
   lines.push('Ctrl-C stops everything.', '');
