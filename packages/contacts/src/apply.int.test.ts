@@ -216,6 +216,33 @@ describe('applyNormalizedEvent', () => {
     expect(purchase?.occurred_at.toISOString()).toBe('2026-01-05T10:00:00.000Z');
   });
 
+  // Red team, stop 34: the orphan lookup compared Postgres' lower(customer_email) with emails lowercased by
+  // JavaScript, and they differ for some letters (İ: Postgres `i`, JavaScript `i̇`). A payment from
+  // İLKER@… waited for ever beside the contact with that very email — yet was linked had the contact come
+  // first: the outcome hung on the order of events (SPEC §6.7).
+  it('links an orphan whose email has letters Postgres and JavaScript lowercase differently, in either order', async () => {
+    for (const paymentFirst of [true, false]) {
+      const t = await makeTenant();
+      const email = 'İLKER.ŞAHİN@Örnek.example';
+      const pay = async () =>
+        applyNormalizedEvent(app.sql, await ctxFor(t), stripe(`cs_tr_${paymentFirst}`, email, '2026-01-05T10:00:00Z'));
+      const person = async () => applyNormalizedEvent(app.sql, await ctxFor(t), mc(`mc-tr-${paymentFirst}`, email, '2026-01-06T10:00:00Z'));
+      if (paymentFirst) {
+        expect((await pay()).contactId).toBeNull();
+        expect((await person()).linkedOrphans).toBe(1);
+      } else {
+        await person();
+        expect((await pay()).contactId).not.toBeNull();
+      }
+      const snap = await snapshot(t);
+      expect(snap.contacts, paymentFirst ? 'payment first' : 'person first').toHaveLength(1);
+      expect(
+        snap.payments.map((p) => p.linked),
+        paymentFirst ? 'payment first' : 'person first',
+      ).toEqual([true]);
+    }
+  });
+
   // Under the tenant policy only leakproof comparisons reach an index (lower() and substr() are not):
   // a statement that compared an expression read every payment of the tenant on each batch. The
   // statements the applier sends are captured and explained as they run (mcb_app, app.tenant_id set).
@@ -224,8 +251,8 @@ describe('applyNormalizedEvent', () => {
       const t = await makeTenant();
       await owner.sql`
         insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, status, customer_email,
-          customer_phone, stripe_payment_intent_id, paid_at)
-        select ${t}, 'ev_' || g, 'stripe', 'buy_in_full', 'full_purchase', 1000, 'paid', 'Orphan' || g || '@x.io',
+          customer_email_key, customer_phone, stripe_payment_intent_id, paid_at)
+        select ${t}, 'ev_' || g, 'stripe', 'buy_in_full', 'full_purchase', 1000, 'paid', 'Orphan' || g || '@x.io', 'orphan' || g || '@x.io',
           '+1555' || lpad(g::text, 7, '0'), 'pi_' || g, now()
         from generate_series(1, 20000) g`;
       await owner.sql`analyze payments`;

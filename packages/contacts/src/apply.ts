@@ -332,6 +332,8 @@ function startWrite(
       currency: p.currency,
       status: p.status,
       customer_email: p.customerEmail ?? null,
+      // What an email identity of the person is (JavaScript's lowercasing), for the orphan lookups.
+      customer_email_key: identityOf('email', p.customerEmail)?.value ?? null,
       customer_name: p.customerName ?? null,
       customer_phone: p.customerPhone ?? null,
       paid_at: paidAt.toISOString(),
@@ -349,15 +351,15 @@ function startWrite(
     }));
     q(tx`
       insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
-        customer_email, customer_name, customer_phone, paid_at, webhook_log_id, stripe_customer_id, stripe_session_id,
+        customer_email, customer_email_key, customer_name, customer_phone, paid_at, webhook_log_id, stripe_customer_id, stripe_session_id,
         stripe_payment_intent_id, stripe_subscription_id, denefits_contract_code, denefits_financed_cents, denefits_recurring_cents,
         denefits_num_payments, denefits_remaining_payments, funnel_event)
       select ${t}::uuid, r.contact_id, r.payment_event_id, r.source, r.payment_type, r.category, r.amount_cents, r.currency, r.status,
-        r.customer_email, r.customer_name, r.customer_phone, r.paid_at, r.webhook_log_id, r.stripe_customer_id, r.stripe_session_id,
+        r.customer_email, r.customer_email_key, r.customer_name, r.customer_phone, r.paid_at, r.webhook_log_id, r.stripe_customer_id, r.stripe_session_id,
         r.stripe_payment_intent_id, r.stripe_subscription_id, r.denefits_contract_code, r.denefits_financed_cents, r.denefits_recurring_cents,
         r.denefits_num_payments, r.denefits_remaining_payments, r.funnel_event
       from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(contact_id uuid, payment_event_id text, source text,
-        payment_type text, category text, amount_cents int8, currency text, status text, customer_email text, customer_name text,
+        payment_type text, category text, amount_cents int8, currency text, status text, customer_email text, customer_email_key text, customer_name text,
         customer_phone text, paid_at timestamptz, webhook_log_id int8, stripe_customer_id text, stripe_session_id text,
         stripe_payment_intent_id text, stripe_subscription_id text, denefits_contract_code text, denefits_financed_cents int8, denefits_recurring_cents int8,
         denefits_num_payments int4, denefits_remaining_payments int4, funnel_event text)

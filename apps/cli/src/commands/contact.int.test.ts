@@ -114,10 +114,11 @@ describe('mcb contact', () => {
     expect((await mcb('contact', t.slug, '+81 90 0000 0000')).stderr).toBe(`No contact matching +81 90 0000 0000 in tenant ${t.slug}\n`);
     // A buyer known only from payments (a tenant with payment tools only): no contact, but her payments are named.
     await owner.sql`insert into payments (tenant_id, payment_event_id, source, payment_type, category, amount_cents, currency, status,
-        customer_email, customer_phone, stripe_customer_id, paid_at)
-      values (${t.id}, 'cs_only_1', 'stripe', 'buy_in_full', 'full_purchase', 500000, 'jpy', 'paid', 'Aiko@Example.jp', '+819011112222',
-        'cus_only', now()),
-        (${t.id}, 'cs_only_2', 'stripe', 'buy_in_full', 'deposit', 10000, 'jpy', 'paid', 'aiko@example.jp', null, null, now())`;
+        customer_email, customer_email_key, customer_phone, stripe_customer_id, paid_at)
+      values (${t.id}, 'cs_only_1', 'stripe', 'buy_in_full', 'full_purchase', 500000, 'jpy', 'paid', 'Aiko@Example.jp', 'aiko@example.jp',
+        '+819011112222', 'cus_only', now()),
+        (${t.id}, 'cs_only_2', 'stripe', 'buy_in_full', 'deposit', 10000, 'jpy', 'paid', 'aiko@example.jp', 'aiko@example.jp', null, null,
+        now())`;
     const waiting = (n: number, amounts: string) =>
       `No contact matching %s in tenant ${t.slug}; ${n} payment(s) carry it (${amounts}) and wait for their person: a payment alone creates no contact, it is linked when the person arrives from ManyChat, GHL or Perspective\n`;
     for (const [id, n, amounts] of [

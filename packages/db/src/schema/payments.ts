@@ -28,11 +28,14 @@ export const payments = pgTable(
     status: text('status').notNull(),
     customerEmail: text('customer_email'),
     /**
-     * `lower(customer_email)`, kept by Postgres: orphans are found by it under RLS, where an index on
-     * the expression `lower(customer_email)` cannot be used (`lower` is not leakproof, so the policy's
-     * filter must run first and the lookup became a scan of every orphan of the tenant).
+     * `customer_email` as an email identity's value (`identityOf`: trimmed, lowercased by JavaScript),
+     * written by the applier: orphans are found by it under RLS, where an index on the expression
+     * `lower(customer_email)` cannot be used (`lower` is not leakproof, so the policy's filter must run
+     * first and the lookup became a scan of every orphan of the tenant). Until drizzle/0031 Postgres
+     * computed it as `lower(customer_email)`, which differs from JavaScript's lowercasing for some
+     * letters (`İ`: JavaScript gives `i̇`, Postgres `i`), and such a payment was never linked.
      */
-    customerEmailKey: text('customer_email_key').generatedAlwaysAs(sql`lower(customer_email)`),
+    customerEmailKey: text('customer_email_key'),
     customerName: text('customer_name'),
     customerPhone: text('customer_phone'),
     paidAt: timestamp('paid_at', { withTimezone: true }).notNull(),
