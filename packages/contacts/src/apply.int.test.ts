@@ -696,6 +696,45 @@ describe('applyNormalizedEvent', () => {
     expect(rows.length).toBe(n);
   });
 
+  // Red team, stop 34: each hop down a chain of orphans (payments sharing an email, then a phone, then an
+  // email…) is one statement. A payment alone links nothing, yet each walked the whole chain: a chain of
+  // 10,000 was built at 25 payments/s, and one of 150,000 held its tenant's applier for 8 minutes.
+  it('a payment that can meet no person walks no chain of orphans; the person who arrives links the whole chain', async () => {
+    const t = await makeTenant();
+    const payment = (k: number): NormalizedEvent => {
+      const email = `chain-${Math.ceil(k / 2)}@x.io`;
+      const { paymentEventId: _p, ...sale } = stripe('cs_x', email, '2026-01-01T10:00:00Z').payments![0]!;
+      return {
+        source: 'stripe',
+        eventType: 'checkout.session.completed',
+        contact: { identity: { emails: [email], phone: `+1555${String(Math.floor(k / 2)).padStart(7, '0')}` }, fields: {} },
+        payments: [
+          {
+            ...sale,
+            paymentEventId: `cs_chain_${k}`,
+            stripeCustomerId: undefined,
+            customerPhone: `+1555${String(Math.floor(k / 2)).padStart(7, '0')}`,
+          },
+        ],
+      };
+    };
+    const length = 30;
+    for (let k = 0; k < length; k++) await applyNormalizedEvent(app.sql, await ctxFor(t), payment(k));
+    const sent: string[] = [];
+    const watched = createDatabase({ url: testEnv().databaseUrl, role: 'app', max: 1, onQuery: (text) => sent.push(text) });
+    try {
+      expect((await applyNormalizedEvent(watched.sql, await ctxFor(t), payment(length))).contactId).toBeNull();
+    } finally {
+      await watched.close();
+    }
+    const orphanReads = sent.filter((text) => /from payments\s+where tenant_id = \$1 and contact_id is null/.test(text));
+    expect(orphanReads.length, `orphan reads for one payment of a chain of ${length}`).toBe(1);
+    // The chain is intact: the person with its first email links every payment of it.
+    expect(
+      (await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc-chain', 'chain-0@x.io', '2026-01-02T10:00:00Z'))).linkedOrphans,
+    ).toBe(length + 1);
+  });
+
   it('links an orphan known only through another orphan even when it commits between the read and the try-locks', async () => {
     // Orphan 1 (email + phone) waits; the person arrives with the email. Orphan 2 (the phone only) is
     // committed by another applier after the person's applier read orphans by the phone and before it

@@ -202,6 +202,11 @@ function addFieldIdentities(list: IdentityList, fields: ContactFields | ContactS
   list.add('phone', f.phone);
 }
 
+/** Whether `event` may create a person: one that carries someone and no payment (a payment alone never does; SPEC §6.1, §6.3). */
+export function mayCreatePerson(event: NormalizedEvent): boolean {
+  return (event.payments?.length ?? 0) === 0 && event.contact !== undefined;
+}
+
 /** Identities a payment carries (what an orphan can be linked by). */
 function paymentIdentities(p: {
   customerEmail?: string | null;
@@ -385,7 +390,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       incoming.push({ fields: fieldsOfPayment(p), stamp: { at: paidAtOf(p, at).toISOString(), logId: String(ctx.logId) } });
     }
     // A payment alone never creates a person: it waits as an orphan (SPEC §6.1, §6.3).
-    const mayCreate = payments.length === 0 && event.contact !== undefined;
+    const mayCreate = mayCreatePerson(event);
 
     const found = new Map<string, WorldContact>();
     for (const id of identity.values()) {
