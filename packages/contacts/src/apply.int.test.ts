@@ -26,7 +26,8 @@ async function makeTenant(): Promise<string> {
 }
 
 /** A log row per event (lineage FKs are soft, but the ids must be real and increasing). */
-async function ctxFor(tenantId: string, receivedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, nextLog))): Promise<ApplyContext> {
+// Received after the events' own times (Jan 2026), as deliveries are: a time over a day past its receipt is not used.
+async function ctxFor(tenantId: string, receivedAt = new Date(Date.UTC(2026, 1, 1, 0, 0, nextLog))): Promise<ApplyContext> {
   const dedupeKey = `k${nextLog++}-${Math.random()}`;
   const [row] = await owner.sql<{ id: number }[]>`
     insert into webhook_logs (tenant_id, source, dedupe_key, received_at, status) values (${tenantId}, 'manychat', ${dedupeKey}, ${receivedAt}, 'processing')

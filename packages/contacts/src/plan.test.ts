@@ -518,3 +518,48 @@ describe('planBatch (pure step) — Stripe invoices of API versions from 2025-03
     expect(new Set(plan.intentHandovers.byInvoice.map((h) => h.paymentIntentId))).toEqual(new Set(['pi_1']));
   });
 });
+
+// Red team, stop 34: one signed GHL event stamped 9999-12-31 set a name, email and phone newer than any
+// event to come, so no genuine update could change them, and dated its funnel event in the year 9999.
+describe('an event time far past its receipt', () => {
+  const received = new Date('2026-03-01T12:00:00Z');
+  const ghl = (logId: number, receivedAt: Date, occurredAt: string, name: string): PlanItem => ({
+    ctx: { tenantId: 't', logId, receivedAt, dedupeKey: `g${logId}` },
+    events: [
+      {
+        source: 'ghl',
+        eventType: 'contact_update',
+        occurredAt,
+        contact: { identity: { ghlId: 'g-frozen' }, fields: { ghlId: 'g-frozen', firstName: name } },
+        funnelEvent: { type: 'contact_updated', occurredAt },
+      },
+    ],
+    status: 'processed',
+    eventType: null,
+    reason: null,
+  });
+
+  it('is not used: the log is dated by its receipt, and a genuine later event still updates the person', () => {
+    const later = new Date(received.getTime() + 3_600_000);
+    const { plan } = planBatch(
+      { contacts: [], identities: [], orphans: [], firstInvoices: [], invoicePayments: [] },
+      [ghl(1, received, '9999-12-31T23:59:59Z', 'Frozen'), ghl(2, later, later.toISOString(), 'Real')],
+      { newId: () => 'c-1', now: later },
+    );
+    expect(plan.inserts.map((c) => c.values.first_name)).toEqual(['Real']);
+    expect(plan.funnelEvents.map((e) => [e.logId, e.at.toISOString()])).toEqual([
+      [1, received.toISOString()],
+      [2, later.toISOString()],
+    ]);
+  });
+
+  it('is used up to a day ahead (a zoneless local time read as UTC is at most 14 h ahead)', () => {
+    const ahead = new Date(received.getTime() + 14 * 3_600_000).toISOString();
+    const { plan } = planBatch(
+      { contacts: [], identities: [], orphans: [], firstInvoices: [], invoicePayments: [] },
+      [ghl(1, received, ahead, 'Ahead')],
+      { newId: () => 'c-1', now: received },
+    );
+    expect(plan.funnelEvents.map((e) => e.at.toISOString())).toEqual([ahead]);
+  });
+});

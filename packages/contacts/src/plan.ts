@@ -166,15 +166,26 @@ interface WorldContact extends ContactRecord {
   original: string | null;
 }
 
-function paidAtOf(p: NormalizedPayment, fallback: Date): Date {
-  const d = p.paidAt ? new Date(p.paidAt) : null;
-  return d && !Number.isNaN(d.getTime()) ? d : fallback;
+/**
+ * Most a provider's own event time may be after its delivery was received. Later is no real time (a
+ * zoneless local time read as UTC is at most 14 h ahead): a signed event stamped 9999-12-31 made its name,
+ * email and phone newer than anything to come, so no genuine update could change them (red team, stop 34).
+ * Such a time is not used; the log's `received_at` is, as for an event with no time. It depends on the log
+ * alone, so the result stays the same whatever order events are processed in (SPEC §6.7).
+ */
+export const maxEventTimeAheadMs = 24 * 3_600_000;
+
+/** The provider's time `value` as a Date, or `fallback` when it is absent, unreadable or past `maxEventTimeAheadMs`. */
+function providerTime(value: string | null | undefined, ctx: ApplyContext, fallback: Date): Date {
+  const d = value ? new Date(value) : null;
+  if (!d || Number.isNaN(d.getTime()) || d.getTime() - ctx.receivedAt.getTime() > maxEventTimeAheadMs) return fallback;
+  return d;
 }
 
 function eventTime(ctx: ApplyContext, event: NormalizedEvent): Date {
   for (const candidate of [event.occurredAt, event.funnelEvent?.occurredAt]) {
-    const d = candidate ? new Date(candidate) : null;
-    if (d && !Number.isNaN(d.getTime())) return d;
+    const d = providerTime(candidate, ctx, ctx.receivedAt);
+    if (d !== ctx.receivedAt) return d;
   }
   return ctx.receivedAt;
 }
@@ -387,7 +398,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       incoming.push({ fields, stamp });
     }
     for (const p of payments) {
-      incoming.push({ fields: fieldsOfPayment(p), stamp: { at: paidAtOf(p, at).toISOString(), logId: String(ctx.logId) } });
+      incoming.push({ fields: fieldsOfPayment(p), stamp: { at: providerTime(p.paidAt, ctx, at).toISOString(), logId: String(ctx.logId) } });
     }
     // A payment alone never creates a person: it waits as an orphan (SPEC §6.1, §6.3).
     const mayCreate = mayCreatePerson(event);
@@ -451,10 +462,9 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       if (event.funnelEvent) {
         const fe = event.funnelEvent;
         const suffix = fe.keySuffix ?? (index > 0 ? String(index) : null);
-        const feAt = new Date(fe.occurredAt ?? at);
         funnelEvents.push({
           type: fe.type,
-          at: Number.isNaN(feAt.getTime()) ? at : feAt,
+          at: providerTime(fe.occurredAt, ctx, at),
           source: event.source,
           sourceEventId: suffix ? `${ctx.dedupeKey}#${suffix}` : ctx.dedupeKey,
           logId: ctx.logId,
@@ -470,7 +480,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
         ((given.stripeSubscriptionId && intentOfSubscription(given.stripeSubscriptionId)) ||
           (given.stripeInvoiceId && intentOfInvoice.get(given.stripeInvoiceId)));
       const p = intent ? { ...given, stripePaymentIntentId: intent } : given;
-      const paidAt = paidAtOf(p, at);
+      const paidAt = providerTime(p.paidAt, ctx, at);
       const known = orphanById.get(p.paymentEventId);
       const waiting = known && !known.linked ? known : undefined;
       if (!waiting) plan.payments.push({ payment: p, contactId: contact?.id ?? null, paidAt, logId: ctx.logId });
@@ -495,8 +505,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     for (const u of event.paymentStatusUpdates ?? []) {
       const ref = u.paymentEventId ?? (u.stripePaymentIntentId ? `pi:${u.stripePaymentIntentId}` : null);
       if (!ref) continue;
-      const uAt = u.occurredAt ? new Date(u.occurredAt) : at;
-      plan.statusChanges.push({ paymentRef: ref, status: u.status, at: Number.isNaN(uAt.getTime()) ? at : uAt, logId: ctx.logId });
+      plan.statusChanges.push({ paymentRef: ref, status: u.status, at: providerTime(u.occurredAt, ctx, at), logId: ctx.logId });
       statusRefs.add(ref);
     }
     const first = event.stripeFirstInvoice;
