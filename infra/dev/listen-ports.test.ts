@@ -37,6 +37,15 @@ describe('chooseListenPorts (npm start)', () => {
     expect(env.PORT).not.toBe(env.METRICS_PORT);
   });
 
+  // Walk of the README, stop 34: PORT=abc was named by the receiver once Postgres and Redis had started.
+  it('refuses a value that is no port before anything starts', async () => {
+    await expect(chooseListenPorts({ PORT: 'abc' })).rejects.toThrow(
+      'PORT "abc" is not a port number: set it to 1–65535 (0 or unset: a free one)',
+    );
+    await expect(chooseListenPorts({ CONSOLE_PORT: '30.01' })).rejects.toThrow(/^CONSOLE_PORT "30.01" is not a port number/);
+    await expect(chooseListenPorts({ METRICS_PORT: '70000' })).rejects.toThrow('METRICS_PORT 70000 is past 65535, the last port');
+  });
+
   it('never hands out a port that is set for another listener', async () => {
     const set = await freePort();
     const env: NodeJS.ProcessEnv = { CONSOLE_PORT: String(set) };

@@ -164,6 +164,14 @@ export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
     throw new Error(
       `HOST ${host} cannot be listened on here (${hostRefused}): use an address of this machine (127.0.0.1, or 0.0.0.0 for every interface), or unset HOST`,
     );
+  // A value that is no port: said now, before Postgres and Redis start (the app said it, then everything stopped).
+  for (const [key] of listenPorts) {
+    const value = env[key]?.trim();
+    if (value && !/^\d{1,5}$/.test(value))
+      throw new Error(`${key} ${JSON.stringify(env[key])} is not a port number: set it to 1–65535 (0 or unset: a free one)`);
+    if (value && Number(value) > 65_535)
+      throw new Error(`${key} ${value} is past 65535, the last port: set it to 1–65535 (0 or unset: a free one)`);
+  }
   const anyPort = new Set<string>();
   for (const [key] of listenPorts)
     if (env[key]?.trim() === '0') {
@@ -181,7 +189,7 @@ export async function chooseListenPorts(env: NodeJS.ProcessEnv): Promise<void> {
   const setBy = new Map<number, string>();
   for (const [key] of listenPorts) {
     const port = Number(env[key]);
-    if (!env[key] || !Number.isInteger(port) || port < 1 || port > 65_535) continue; // the app names a bad value
+    if (!env[key] || !Number.isInteger(port) || port < 1 || port > 65_535) continue;
     const other = setBy.get(port);
     if (other)
       throw new Error(
