@@ -34,7 +34,8 @@ export function isTestDelivery(payload: unknown): boolean {
 export function normalizeWebhook(source: string, payload: unknown, config: NormalizerConfig, hints?: NormalizeHints): NormalizeResult {
   const normalize = (sources as readonly string[]).includes(source) ? normalizers[source as (typeof sources)[number]] : undefined;
   if (!normalize) return reject(null, `unknown source "${source}"`);
-  if (isTestDelivery(payload)) return ignore(null, 'test delivery ("mcb_test": true): verified and stored, never counted');
+  if (isTestDelivery(payload))
+    return ignore(null, 'test delivery ("mcb_test": true): verified and stored, then ignored: no contact, event or payment');
   return withinStoredBounds(normalize(payload, config ?? {}, hints));
 }
 

@@ -74,7 +74,9 @@ export function registerUrlsCommands(program: Command): void {
         out(`\n${setup.source}: ${setup.url}   [${integrationLine(state)}]\n  ${setup.tool}\n  Secret: ${setup.secretCarrier}\n`);
         for (const step of setup.steps) out(`  - ${secret ? withSecret(step, setup.source, secret) : step}\n`);
         out(`  Example body (what the tool sends):\n    ${JSON.stringify(exampleBody(setup.source, config.currency))}\n`);
-        out('  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored, never counted):\n');
+        out(
+          '  Test delivery (marked "mcb_test": true — checked and stored like a real one, then ignored: it makes no contact, event or payment, and mcb stats counts it among the ignored logs):\n',
+        );
         out(
           `    ${state === 'ready' ? testCurl(setup.source, base, tenant.slug, secret, Boolean(opts.showSecrets), config.currency) : refusedUntilSet(setup.source, tenant.slug, state)}\n`,
         );
