@@ -26,9 +26,12 @@ function claimer(dataDir: string, at: number, rounds: number, roundMs: number): 
     const held = [], refusals = [];
     for (let round = 0; round < ${rounds}; round++) {
       const start = ${at} + round * ${roundMs};
+      // Asleep until just before the round (spinning the whole wait took both cores from other tests).
+      await new Promise((r) => setTimeout(r, Math.max(0, start - clock() - 5)));
       while (clock() < start);
       let since = null;
       try { claimCheckout(${JSON.stringify(dataDir)}); since = clock(); } catch (err) { refusals.push(err.message); }
+      await new Promise((r) => setTimeout(r, Math.max(0, start + ${roundMs / 2} - clock() - 3)));
       while (clock() < start + ${roundMs / 2});
       if (since !== null) {
         held.push([since, clock()]);
