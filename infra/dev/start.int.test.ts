@@ -126,6 +126,8 @@ describe('npm start', () => {
     expect(statSync(demoFile).mode & 0o777).toBe(0o600);
     // Git and biome ignore the data directory wherever it is (one inside the checkout was linted, printing secrets.json).
     expect(readFileSync(join(dataDir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+    // Reports without RESEND_API_KEY go to this data directory's outbox, for the apps and for npm run mcb.
+    expect(readFileSync(join(dataDir, 'dev.env'), 'utf8').split('\n')).toContain(`REPORT_OUTBOX_DIR=${join(dataDir, 'outbox')}`);
     const demo = readFileSync(demoFile, 'utf8');
     // The Stripe one signs as it runs (`sig=$(node …) && curl …`): a signature made at start was stale after 5 minutes.
     const curls = demo.split('\n').filter((line) => line.startsWith('curl ') || line.startsWith('sig=$(node '));

@@ -208,6 +208,9 @@ async function main() {
   env.LOG_LEVEL ??= 'info';
   // A laptop's services listen on loopback only; set HOST=0.0.0.0 to reach them from elsewhere.
   env.HOST ??= '127.0.0.1';
+  // Reports written without RESEND_API_KEY go with the rest of this npm start's state (they went to the
+  // checkout's .mcb/outbox whatever MCB_DATA_DIR was: two data directories shared one outbox).
+  env.REPORT_OUTBOX_DIR ??= join(dataDir, 'outbox');
   const { uncleanStop } = claimCheckout(dataDir);
   // Checked before anything starts: it was printed as given (`notaurl/api/webhooks/…`) as the URL to paste.
   if (env.PUBLIC_BASE_URL !== undefined && !/^https?:\/\/[^/\s]+/.test(env.PUBLIC_BASE_URL))
@@ -261,7 +264,16 @@ async function main() {
     `${Object.entries({ ...env, PUBLIC_BASE_URL: base })
       .filter(
         ([k, v]) =>
-          ['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'QUEUE_PREFIX', 'MCB_ENCRYPTION_KEY', 'PORT', 'PUBLIC_BASE_URL'].includes(k) && v,
+          [
+            'DATABASE_URL',
+            'REDIS_URL',
+            'QUEUE_BACKEND',
+            'QUEUE_PREFIX',
+            'MCB_ENCRYPTION_KEY',
+            'PORT',
+            'PUBLIC_BASE_URL',
+            'REPORT_OUTBOX_DIR',
+          ].includes(k) && v,
       )
       .map(([k, v]) => `${k}=${v}`)
       .join('\n')}\n`,
