@@ -81,6 +81,26 @@ describe('mcb report preview', () => {
     expect(await mcb('report', 'preview', slug, '--week', '2026-10-28', '--json')).toEqual(r);
   });
 
+  // Walk of the README, stop 34: on a terminal it printed 20 KB of one-line HTML.
+  it('prints the plain-text part on a terminal unless a format is asked for, and the email into a pipe', async () => {
+    const piped = await mcb('report', 'preview', slug, '--week', '2026-10-28');
+    expect(piped.stdout).toMatch(/^<!DOCTYPE html/);
+    const descriptor = Object.getOwnPropertyDescriptor(process.stdout, 'isTTY');
+    Object.defineProperty(process.stdout, 'isTTY', { value: true, configurable: true });
+    try {
+      const terminal = await mcb('report', 'preview', slug, '--week', '2026-10-28');
+      expect(terminal.stdout).toContain('Cash collected              $1,234.50');
+      expect(terminal.stdout).not.toContain('<html');
+      expect(terminal.stderr).toBe(
+        'The report as text (a terminal reads no HTML): --format html, or --out report.html, for the email itself\n',
+      );
+      expect((await mcb('report', 'preview', slug, '--week', '2026-10-28', '--format', 'html')).stdout).toMatch(/^<!DOCTYPE html/);
+    } finally {
+      if (descriptor) Object.defineProperty(process.stdout, 'isTTY', descriptor);
+      else delete (process.stdout as { isTTY?: boolean }).isTTY;
+    }
+  });
+
   it('--out into a folder that does not exist: one line naming the folder, exit 1, nothing written', async () => {
     const missing = join(dir, 'some', 'missing', 'dir');
     const r = await mcb('report', 'preview', slug, '--week', '2026-10-28', '--out', join(missing, 'file.html'));

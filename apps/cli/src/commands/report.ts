@@ -57,6 +57,15 @@ async function writeOutFile(file: string, body: string): Promise<void> {
   }
 }
 
+/**
+ * What `report preview` prints when no format is asked for: the email (html) into a file or a pipe, its
+ * plain-text part on a terminal (20 KB of one-line HTML with zero-width preheader characters was printed
+ * there; walk of the README, stop 34).
+ */
+export function previewDefaultFormat(stdoutIsTerminal: boolean, out: string | undefined): (typeof formats)[number] {
+  return stdoutIsTerminal && !out ? 'text' : 'html';
+}
+
 export function registerReportCommands(program: Command): void {
   const report = program.command('report').description('Weekly reports: preview the figures and the email, send by hand');
 
@@ -74,7 +83,10 @@ export function registerReportCommands(program: Command): void {
     'html',
     'html is the email, text its plain-text part, json the figures (the same numbers the email shows)',
   ).action(async (slug: string, opts: { week?: string; out?: string } & FormatFlags) => {
-    const format = resolveFormat(opts, formats, 'html');
+    const fallback = previewDefaultFormat(Boolean(process.stdout.isTTY), opts.out);
+    const format = resolveFormat(opts, formats, fallback);
+    if (format === 'text' && fallback === 'text' && !opts.format)
+      err('The report as text (a terminal reads no HTML): --format html, or --out report.html, for the email itself\n');
     await withReportTenant(slug, async (database, tenant) => {
       const week = resolveReportWeek(tenant, opts.week);
       // The running week renders "so far"; one not started has nothing to show (send refuses it too).
