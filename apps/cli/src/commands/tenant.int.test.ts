@@ -478,10 +478,13 @@ describe('mcb onboarding (issue 3 must-shows)', () => {
 
   it('deactivate makes the tenant unknown to the context loader; activate brings it back', async () => {
     expect((await mcb('tenant', 'deactivate', slug)).stdout).toBe(`Tenant ${slug} is now inactive.\n`);
+    // Walk of the README, stop 34: a second deactivate said "is now inactive" again.
+    expect((await mcb('tenant', 'deactivate', slug)).stdout).toBe(`Tenant ${slug} is already inactive.\n`);
     const err = await loader.getTenantContext(slug).catch((e: Error) => e);
     expect((err as Error).message).toBe(`Unknown tenant: ${slug}`);
     expect((await mcb('tenant', 'list')).stdout).toMatch(new RegExp(`${slug}\\s.*inactive\\s+manychat,stripe`));
     expect((await mcb('tenant', 'activate', slug)).code).toBe(0);
+    expect((await mcb('tenant', 'activate', slug)).stdout).toBe(`Tenant ${slug} is already active.\n`);
     expect((await loader.getTenantContext(slug)).slug).toBe(slug);
   });
 

@@ -180,8 +180,13 @@ export function registerTenantCommands(program: Command): void {
       )
       .action(async (slug: string) => {
         const env = loadCliEnv();
-        const t = await withAdminDatabase(env, (admin) => setTenantActive(admin, slug, active));
-        out(`Tenant ${t.slug} is now ${status(t)}.\n`);
+        // Said as it is when nothing changes (it said "is now inactive" to a tenant inactive already).
+        const { t, already } = await withAdminDatabase(env, async (admin) => {
+          const current = await getTenantBySlug(admin, slug);
+          if (current.isActive === active) return { t: current, already: true };
+          return { t: await setTenantActive(admin, slug, active), already: false };
+        });
+        out(`Tenant ${t.slug} is ${already ? 'already' : 'now'} ${status(t)}.\n`);
       });
   }
 
