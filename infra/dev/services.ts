@@ -82,6 +82,19 @@ export function claimCheckout(dataDir: string): { uncleanStop: boolean } {
   }
 }
 
+/**
+ * Why the first run's initdb did not finish: stopped by a signal (Ctrl-C while it ran said "initdb
+ * failed (see above)" with nothing above), or failed with its own output above.
+ */
+export function initdbFailure(result: { status: number | null; signal: NodeJS.Signals | null; error?: Error }): Error {
+  if (result.error) return new Error(`initdb could not run: ${result.error.message}`);
+  // By the signal itself, or by the exit code of a process that handled it (pg-init exits 130 on Ctrl-C).
+  const signal = result.signal ?? (result.status === 130 ? 'SIGINT' : result.status === 143 ? 'SIGTERM' : null);
+  if (signal)
+    return new Error(`initialising the embedded PostgreSQL was stopped (${signal}) before it finished: npm start initialises it again`);
+  return new Error(`initdb failed (exit ${result.status}; its output is above)`);
+}
+
 /** A pid file's pid, or null when it is missing, empty or not a pid. */
 function readClaim(file: string): number | null {
   try {
@@ -324,7 +337,7 @@ export async function startEmbeddedPostgres(
         stdio: ['ignore', 'inherit', 'inherit'],
       },
     );
-    if (init.status !== 0) throw new Error('initdb failed (see above)');
+    if (init.status !== 0) throw initdbFailure(init);
   }
   const logFile = join(dataDir, 'postgres.log');
   if (!existsSync(logFile)) writeFileSync(logFile, '');
