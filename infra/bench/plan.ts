@@ -59,20 +59,20 @@ function time(label: string, read: () => ReadState, items: PlanItem[]): void {
 
 // 1. A contact with many identifiers.
 const big = randomUUID();
-time(
-  `contact with ${identities} identifiers`,
-  () => ({
-    ...emptyRead(),
-    contacts: [
-      { id: big, createdAt: new Date(0), firstSeenAt: new Date(0), stage: null, state: { values: { mc_id: 'big' }, tags: {}, meta: {} } },
-    ],
-    identities: [
-      { kind: 'mc_id', value: 'big', contactId: big },
-      ...Array.from({ length: identities }, (_, i) => ({ kind: 'email' as const, value: `big-${i}@ids.example`, contactId: big })),
-    ],
-  }),
-  Array.from({ length: batch }, (_, k) => contactEvent(k + 1, 'big', `new-${k}@ids.example`)),
-);
+/** The read of the contact holding `identities` identifiers, with `waiting` orphans of other people. */
+const bigContactRead = (waiting: OrphanPayment[] = []): ReadState => ({
+  ...emptyRead(),
+  contacts: [
+    { id: big, createdAt: new Date(0), firstSeenAt: new Date(0), stage: null, state: { values: { mc_id: 'big' }, tags: {}, meta: {} } },
+  ],
+  identities: [
+    { kind: 'mc_id', value: 'big', contactId: big },
+    ...Array.from({ length: identities }, (_, i) => ({ kind: 'email' as const, value: `big-${i}@ids.example`, contactId: big })),
+  ],
+  orphans: waiting,
+});
+const bigContactBatch = Array.from({ length: batch }, (_, k) => contactEvent(k + 1, 'big', `new-${k}@ids.example`));
+time(`contact with ${identities} identifiers`, () => bigContactRead(), bigContactBatch);
 // 2. A star of orphans on one email.
 time(
   `${orphans} orphans on one email`,
@@ -93,16 +93,6 @@ time(
 // 1 again with orphans waiting elsewhere in the tenant's read (unrelated to this contact).
 time(
   `contact with ${identities} identifiers, ${Math.min(orphans, 1000)} unrelated orphans read`,
-  () => ({
-    ...emptyRead(),
-    contacts: [
-      { id: big, createdAt: new Date(0), firstSeenAt: new Date(0), stage: null, state: { values: { mc_id: 'big' }, tags: {}, meta: {} } },
-    ],
-    identities: [
-      { kind: 'mc_id', value: 'big', contactId: big },
-      ...Array.from({ length: identities }, (_, i) => ({ kind: 'email' as const, value: `big-${i}@ids.example`, contactId: big })),
-    ],
-    orphans: Array.from({ length: Math.min(orphans, 1000) }, (_, i) => orphan(i, `other-${i}@ids.example`, null)),
-  }),
-  Array.from({ length: batch }, (_, k) => contactEvent(k + 1, 'big', `new-${k}@ids.example`)),
+  () => bigContactRead(Array.from({ length: Math.min(orphans, 1000) }, (_, i) => orphan(i, `other-${i}@ids.example`, null))),
+  bigContactBatch,
 );
