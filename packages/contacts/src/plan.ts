@@ -175,19 +175,15 @@ interface WorldContact extends ContactRecord {
  */
 export const maxEventTimeAheadMs = 24 * 3_600_000;
 
-/** The provider's time `value` as a Date, or `fallback` when it is absent, unreadable or past `maxEventTimeAheadMs`. */
-function providerTime(value: string | null | undefined, ctx: ApplyContext, fallback: Date): Date {
+/** The provider's time `value` as a Date, or null when it is absent, unreadable or past `maxEventTimeAheadMs`. */
+function providerTime(value: string | null | undefined, ctx: ApplyContext): Date | null {
   const d = value ? new Date(value) : null;
-  if (!d || Number.isNaN(d.getTime()) || d.getTime() - ctx.receivedAt.getTime() > maxEventTimeAheadMs) return fallback;
+  if (!d || Number.isNaN(d.getTime()) || d.getTime() - ctx.receivedAt.getTime() > maxEventTimeAheadMs) return null;
   return d;
 }
 
 function eventTime(ctx: ApplyContext, event: NormalizedEvent): Date {
-  for (const candidate of [event.occurredAt, event.funnelEvent?.occurredAt]) {
-    const d = providerTime(candidate, ctx, ctx.receivedAt);
-    if (d !== ctx.receivedAt) return d;
-  }
-  return ctx.receivedAt;
+  return providerTime(event.occurredAt, ctx) ?? providerTime(event.funnelEvent?.occurredAt, ctx) ?? ctx.receivedAt;
 }
 
 /** Contact fields a payment proves (stamped with the payment's own time, so linking later gives the same result). */
@@ -398,7 +394,10 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
       incoming.push({ fields, stamp });
     }
     for (const p of payments) {
-      incoming.push({ fields: fieldsOfPayment(p), stamp: { at: providerTime(p.paidAt, ctx, at).toISOString(), logId: String(ctx.logId) } });
+      incoming.push({
+        fields: fieldsOfPayment(p),
+        stamp: { at: (providerTime(p.paidAt, ctx) ?? at).toISOString(), logId: String(ctx.logId) },
+      });
     }
     // A payment alone never creates a person: it waits as an orphan (SPEC §6.1, §6.3).
     const mayCreate = mayCreatePerson(event);
@@ -464,7 +463,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
         const suffix = fe.keySuffix ?? (index > 0 ? String(index) : null);
         funnelEvents.push({
           type: fe.type,
-          at: providerTime(fe.occurredAt, ctx, at),
+          at: providerTime(fe.occurredAt, ctx) ?? at,
           source: event.source,
           sourceEventId: suffix ? `${ctx.dedupeKey}#${suffix}` : ctx.dedupeKey,
           logId: ctx.logId,
@@ -480,7 +479,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
         ((given.stripeSubscriptionId && intentOfSubscription(given.stripeSubscriptionId)) ||
           (given.stripeInvoiceId && intentOfInvoice.get(given.stripeInvoiceId)));
       const p = intent ? { ...given, stripePaymentIntentId: intent } : given;
-      const paidAt = providerTime(p.paidAt, ctx, at);
+      const paidAt = providerTime(p.paidAt, ctx) ?? at;
       const known = orphanById.get(p.paymentEventId);
       const waiting = known && !known.linked ? known : undefined;
       if (!waiting) plan.payments.push({ payment: p, contactId: contact?.id ?? null, paidAt, logId: ctx.logId });
@@ -505,7 +504,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     for (const u of event.paymentStatusUpdates ?? []) {
       const ref = u.paymentEventId ?? (u.stripePaymentIntentId ? `pi:${u.stripePaymentIntentId}` : null);
       if (!ref) continue;
-      plan.statusChanges.push({ paymentRef: ref, status: u.status, at: providerTime(u.occurredAt, ctx, at), logId: ctx.logId });
+      plan.statusChanges.push({ paymentRef: ref, status: u.status, at: providerTime(u.occurredAt, ctx) ?? at, logId: ctx.logId });
       statusRefs.add(ref);
     }
     const first = event.stripeFirstInvoice;
