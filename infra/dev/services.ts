@@ -132,7 +132,7 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
 /** Ends the claim of `claimCheckout` (a clean stop); never another process's claim. */
 export function releaseCheckout(dataDir: string): void {
   const file = join(dataDir, 'start.pid');
-  if (existsSync(file) && Number(readFileSync(file, 'utf8')) === process.pid) rmSync(file, { force: true });
+  if (readClaim(file) === process.pid) rmSync(file, { force: true });
 }
 
 /**
