@@ -32,6 +32,11 @@ export const workerEnvSchema = z.object({
    * further jobs wait, without ever bounding ordinary traffic (400 Stripe events of 1.5 KB ≈ 20 MB).
    */
   WORKER_PAYLOAD_MEMORY_MB: z.coerce.number().int().min(16).max(16_384).default(128),
+  /**
+   * Most orphan payments one apply transaction reads and links (packages/contacts maxOrphansPerTransaction):
+   * a person arriving for more gets the rest from the tenant's `orphans.link` job, this many per transaction.
+   */
+  WORKER_ORPHANS_PER_TRANSACTION: z.coerce.number().int().min(1).max(100_000).default(1_000),
   WORKER_LOCK_MS: z.coerce.number().int().min(1_000).default(30_000),
   WORKER_TENANT_REFRESH_MS: z.coerce.number().int().min(100).default(30_000),
   WORKER_DB_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelay, sleep } from '@mcb/core';
-import { send, settle } from '@mcb/db';
+import { send, settle, withTenantRoundTrip } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import type { ReservedSql, Sql } from 'postgres';
 import { type ContactColumn, contactFieldRules, scalarFields } from './fields';
@@ -52,6 +52,15 @@ const maxAttempts = 8;
  */
 export const maxLockKeysPerTransaction = 512;
 
+/**
+ * Most orphan payments one apply transaction reads and links (SPEC §6.3). A person arriving for 100,000
+ * orphans on one email linked them all in one transaction: 39 s, and other tenants' p99 went to 7.1 s on the
+ * worker's shared event loop; a chain of 150,000 was walked hop by hop to 1.6 GB (red team, stop 34). Past
+ * the bound a batch links what it read and leaves the identifiers in `orphan_link_backlog`: the worker's
+ * `orphans.link` job (`linkWaitingOrphans`) links the rest, this many per transaction.
+ */
+export const maxOrphansPerTransaction = 1_000;
+
 /** Thrown inside an attempt whose plan needs more keys than the bound: rolled back and run again holding the tenant's lock. */
 class LockKeysPastBound extends Error {}
 
@@ -91,6 +100,7 @@ function startRead(
   ids: Identity[],
   stripe: { subscriptions: string[]; invoices: string[] },
   locks: { exclusive: boolean; keys: string[] },
+  maxOrphans: number,
 ) {
   const { subscriptions, invoices } = stripe;
   const lockKeys = locks.keys;
@@ -118,7 +128,7 @@ function startRead(
             join unnest(${kinds}::text[], ${values}::text[]) as q(kind, value) on i.kind = q.kind and i.value = q.value
             where i.tenant_id = ${tenantId})
           for update of c`);
-  const orphans = readOrphans(tx, tenantId, ids);
+  const orphans = readOrphans(tx, tenantId, ids, maxOrphans + 1);
   // Under RLS each lookup is plain columns compared with `=` / `= any`: an OR of two columns, or
   // `= any(array || array(subquery))`, read every row of the tenant (232 pages at 20,000 invoices).
   const none = subscriptions.length + invoices.length === 0;
@@ -149,6 +159,15 @@ function startRead(
   };
 }
 
+/** Every identifier an orphan payment carries. */
+function orphanIdentities(o: OrphanRow): Identity[] {
+  return [
+    identityOf('email', o.customer_email),
+    identityOf('phone', o.customer_phone),
+    identityOf('stripe_customer_id', o.stripe_customer_id),
+  ].filter((id): id is Identity => id !== null);
+}
+
 /** The identifiers an orphan payment can be found by, per column. */
 function orphanKeysOf(ids: Identity[]) {
   const pick = (kind: IdentityKind) => ids.filter((i) => i.kind === kind).map((i) => i.value);
@@ -160,7 +179,7 @@ function orphanKeysOf(ids: Identity[]) {
  * column compared with `=`, so each has its partial index under RLS (an expression such as
  * `lower(customer_email)` would not: see drizzle/0021).
  */
-function readOrphans(tx: ReservedSql, tenantId: string, ids: Identity[]): Promise<OrphanRow[]> {
+function readOrphans(tx: ReservedSql, tenantId: string, ids: Identity[], limit: number, exclude: string[] = []): Promise<OrphanRow[]> {
   const { emails, phones, customers } = orphanKeysOf(ids);
   if (emails.length + phones.length + customers.length === 0) return Promise.resolve([]);
   return send(tx<OrphanRow[]>`
@@ -168,36 +187,67 @@ function readOrphans(tx: ReservedSql, tenantId: string, ids: Identity[]): Promis
     from payments
     where tenant_id = ${tenantId} and contact_id is null and (
       customer_email_key = any(${emails}::text[]) or customer_phone = any(${phones}::text[])
-      or stripe_customer_id = any(${customers}::text[]))`);
+      or stripe_customer_id = any(${customers}::text[]))
+      and payment_event_id <> all(${exclude}::text[])
+    limit ${limit}`);
+}
+
+/** The identifiers of `ids` an orphan payment can carry (what `orphan_link_backlog` keeps). */
+function orphanKinds(ids: Iterable<Identity>): Identity[] {
+  const list = new IdentityList();
+  for (const id of ids) if (id.kind === 'email' || id.kind === 'phone' || id.kind === 'stripe_customer_id') list.addAll([id]);
+  return list.values();
+}
+
+/** What the orphan reads of one attempt found: at most `maxOrphans`, and the identifiers whose orphans were not all read. */
+interface OrphansRead {
+  rows: OrphanRow[];
+  pending: Identity[];
 }
 
 /**
  * Orphans linked together by an identifier only they share (a payment with email and phone, another
- * with the same phone): once the person gains the first, the others follow (SPEC §6.3). Rare: each
- * further hop is one more statement in the same transaction.
+ * with the same phone): once the person gains the first, the others follow (SPEC §6.3). Each further hop
+ * is one more statement in the same transaction. At most `maxOrphans` in all (`first` is the read step's,
+ * which asked for one more): past it, `pending` names the identifiers whose orphans were not all read —
+ * what the backlog keeps. Only the last frontier's orphans can carry an identifier not followed yet, so
+ * only they are left out of the next hop's read, and its limit counts new orphans alone.
  */
-async function chaseOrphans(tx: ReservedSql, tenantId: string, ids: Identity[], found: OrphanRow[]): Promise<OrphanRow[]> {
+async function chaseOrphans(
+  tx: ReservedSql,
+  tenantId: string,
+  ids: Identity[],
+  first: OrphanRow[],
+  maxOrphans: number,
+): Promise<OrphansRead> {
   const seen = new IdentityList();
   seen.addAll(ids);
-  const all = new Map(found.map((o) => [o.payment_event_id, o]));
-  let frontier = found;
+  const pending = new IdentityList();
+  if (first.length > maxOrphans) pending.addAll(orphanKinds(ids));
+  let frontier = first.slice(0, maxOrphans);
+  const all = new Map(frontier.map((o) => [o.payment_event_id, o]));
   for (;;) {
     const next: Identity[] = [];
     for (const o of frontier) {
-      for (const id of [
-        identityOf('email', o.customer_email),
-        identityOf('phone', o.customer_phone),
-        identityOf('stripe_customer_id', o.stripe_customer_id),
-      ]) {
-        if (id && !seen.has(id)) {
+      for (const id of orphanIdentities(o)) {
+        if (!seen.has(id)) {
           seen.addAll([id]);
           next.push(id);
         }
       }
     }
-    if (next.length === 0) return [...all.values()];
-    frontier = (await readOrphans(tx, tenantId, next)).filter((o) => !all.has(o.payment_event_id));
+    if (next.length === 0) return { rows: [...all.values()], pending: pending.values() };
+    // With no room left, one row is still asked for: none means these identifiers have nothing waiting.
+    const room = maxOrphans - all.size;
+    const exclude = frontier.map((o) => o.payment_event_id);
+    const read = await readOrphans(tx, tenantId, next, room + 1, exclude);
+    frontier = read.slice(0, room);
     for (const o of frontier) all.set(o.payment_event_id, o);
+    if (read.length > room) {
+      pending.addAll(next);
+      pending.addAll(frontier.flatMap(orphanIdentities));
+      return { rows: [...all.values()], pending: pending.values() };
+    }
   }
 }
 
@@ -272,6 +322,7 @@ function startWrite(
   tenantId: string,
   plan: WritePlan,
   late: { keys: string[]; ids: Identity[]; seenOrphans: string[] },
+  backlog: { done: Identity[]; left: Identity[] },
   maxTransactionMs: number,
 ): Array<Promise<unknown>> {
   const t = tenantId;
@@ -283,6 +334,15 @@ function startWrite(
     q(
       tx`select mcb_check_orphans_seen(${t}::uuid, ${emails}::text[], ${phones}::text[], ${customers}::text[], ${late.seenOrphans}::text[])`,
     );
+  if (backlog.done.length > 0)
+    q(tx`
+      delete from orphan_link_backlog b using unnest(${backlog.done.map((i) => i.kind)}::text[], ${backlog.done.map((i) => i.value)}::text[]) as d(k, v)
+      where b.tenant_id = ${t} and b.kind = d.k and b.value = d.v`);
+  if (backlog.left.length > 0)
+    q(tx`
+      insert into orphan_link_backlog (tenant_id, kind, value)
+      select ${t}::uuid, k, v from unnest(${backlog.left.map((i) => i.kind)}::text[], ${backlog.left.map((i) => i.value)}::text[]) as x(k, v)
+      on conflict do nothing`);
   const losers = plan.merges.map((m) => m.loserId);
   // Provider ids are unique per tenant: a loser gives them up before a survivor or a new record takes them.
   if (losers.length > 0) q(tx`update contacts set mc_id = null, ghl_id = null where tenant_id = ${t} and id = any(${losers}::uuid[])`);
@@ -473,6 +533,20 @@ export interface ApplyStats {
   lockConflicts: number;
 }
 
+/** Limits and hooks of one `applyLogs` call; every one has a default. */
+export interface ApplyOptions {
+  maxTransactionMs?: number;
+  maxLockKeys?: number;
+  /** Most orphans read and linked in the transaction (`maxOrphansPerTransaction`). */
+  maxOrphans?: number;
+  /** Identifiers of `orphan_link_backlog` to link the waiting orphans of, and then delete (`linkWaitingOrphans`). */
+  linkFor?: Identity[];
+  /** Called after a commit that left identifiers in `orphan_link_backlog`: an `orphans.link` job is due. */
+  onBacklog?: () => void;
+  /** Set after the commit: orphans the transaction linked for `linkFor`. */
+  linked?: { orphans: number };
+}
+
 /**
  * Applies a batch of webhook logs of ONE tenant in one transaction and two round trips (SPEC §6):
  * read (locks + contacts + identities + orphans), decide in `planBatch` (pure), write everything and
@@ -487,14 +561,20 @@ export async function applyLogs(
   tenantId: string,
   items: PlanItem[],
   stats?: ApplyStats,
-  {
+  options: ApplyOptions = {},
+): Promise<ApplyOutcome[][]> {
+  const {
     maxTransactionMs = maxApplyTransactionMs,
     maxLockKeys = maxLockKeysPerTransaction,
-  }: { maxTransactionMs?: number; maxLockKeys?: number } = {},
-): Promise<ApplyOutcome[][]> {
+    maxOrphans = maxOrphansPerTransaction,
+    linkFor = [],
+  } = options;
   for (const item of items)
     if (item.ctx.tenantId !== tenantId) throw new Error(`applyLogs: log ${item.ctx.logId} is not of tenant ${tenantId}`);
-  const ids = identitiesOfEvents(items.flatMap((i) => i.events));
+  const idList = new IdentityList();
+  idList.addAll(identitiesOfEvents(items.flatMap((i) => i.events)));
+  idList.addAll(linkFor);
+  const ids = idList.values();
   const subscriptions = subscriptionsOfEvents(items.flatMap((i) => i.events));
   const invoices = invoicesOfEvents(items.flatMap((i) => i.events));
   let upfront = [
@@ -513,7 +593,7 @@ export async function applyLogs(
         exclusive = true;
         keys = [];
       }
-      const read = startRead(tx, tenantId, ids, { subscriptions, invoices }, { exclusive, keys });
+      const read = startRead(tx, tenantId, ids, { subscriptions, invoices }, { exclusive, keys }, maxOrphans);
       open = true;
       await settle(read.statements);
       const contacts = await read.contacts;
@@ -521,11 +601,17 @@ export async function applyLogs(
       // contact — needs none of the orphans further down a chain: each hop is a statement, and a tenant's
       // chain of 10,000 orphans made every payment sent to it cost the whole chain (built at 25/s).
       const personless = contacts.length === 0 && !items.some((i) => i.events.some(mayCreatePerson));
-      const orphans = personless ? await read.orphans : await chaseOrphans(tx, tenantId, ids, await read.orphans);
+      const first = await read.orphans;
+      // Orphans are linked only to a person: a personless batch past the bound leaves nothing to link later.
+      const found: OrphansRead = personless
+        ? { rows: first.slice(0, maxOrphans), pending: [] }
+        : await chaseOrphans(tx, tenantId, ids, first, maxOrphans);
+      const orphans = found.rows;
       const stored = readStateOf(contacts, orphans, await read.firstInvoices, await read.invoicePayments);
-      const { plan, outcomes } = planBatch(stored, items, {
+      const { plan, outcomes, linked } = planBatch(stored, items, {
         newId: randomUUID,
         now: new Date(),
+        linkFor,
       });
       // More identities to take than the bound allows, whichever are held already: no need to hash them to know.
       if (!exclusive && plan.touched.length > maxLockKeys) throw new LockKeysPastBound();
@@ -543,9 +629,17 @@ export async function applyLogs(
       if (keys.length + extra.length > maxLockKeys) throw new LockKeysPastBound();
       upfront = [...keys, ...extra];
       const seenOrphans = orphans.map((o) => o.payment_event_id);
-      const writes = startWrite(tx, tenantId, plan, { keys: extra, ids: lateIds, seenOrphans }, maxTransactionMs);
+      // Orphans past the bound wait in the backlog, by the identifiers whose orphans were not all read;
+      // the check that no orphan of a late identity was committed unseen is for the others.
+      const pending = new IdentityList();
+      pending.addAll(found.pending);
+      const checked = lateIds.filter((id) => !pending.has(id));
+      const backlog = { done: orphanKinds(linkFor), left: found.pending };
+      const writes = startWrite(tx, tenantId, plan, { keys: extra, ids: checked, seenOrphans }, backlog, maxTransactionMs);
       await settle(writes);
       open = false;
+      if (options.linked) options.linked.orphans = linked.linkedOrphans;
+      if (found.pending.length > 0) options.onBacklog?.();
       return outcomes;
     } catch (err) {
       if (open) await tx`rollback`.catch(() => {});
@@ -561,6 +655,34 @@ export async function applyLogs(
       tx.release();
     }
   }
+}
+
+/** Most `orphan_link_backlog` identifiers one `linkWaitingOrphans` transaction takes (each is locked like a batch's identities). */
+export const maxBacklogIdentitiesPerTransaction = 200;
+
+/**
+ * One step of the `orphans.link` job: takes the oldest identifiers of the tenant's `orphan_link_backlog`
+ * and, in one apply transaction under their identity locks, links the orphans waiting on them to each one's
+ * owner (at most `maxOrphans`), deleting those identifiers, or keeping them when orphans are still left.
+ * Returns the orphans linked and whether the backlog held anything; the job runs steps until it is empty.
+ */
+export async function linkWaitingOrphans(
+  sql: Sql,
+  tenantId: string,
+  options: Omit<ApplyOptions, 'linkFor' | 'linked'> & { maxIdentities?: number } = {},
+): Promise<{ linked: number; identities: number }> {
+  const { maxIdentities = maxBacklogIdentitiesPerTransaction, ...rest } = options;
+  const rows = await withTenantRoundTrip(
+    sql,
+    tenantId,
+    (tx) => tx<Array<{ kind: IdentityKind; value: string }>>`
+      select kind, value from orphan_link_backlog where tenant_id = ${tenantId}
+      order by created_at, kind, value limit ${maxIdentities}`,
+  );
+  if (rows.length === 0) return { linked: 0, identities: 0 };
+  const linked = { orphans: 0 };
+  await applyLogs(sql, tenantId, [], undefined, { ...rest, linkFor: rows.map((r) => ({ kind: r.kind, value: r.value })), linked });
+  return { linked: linked.orphans, identities: rows.length };
 }
 
 /** One event of one log (tests, tools): `applyLogs` with a single item; marks the log `processed`. */

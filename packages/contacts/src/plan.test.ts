@@ -563,3 +563,67 @@ describe('an event time far past its receipt', () => {
     expect(plan.funnelEvents.map((e) => e.at.toISOString())).toEqual([ahead]);
   });
 });
+
+describe('planBatch (pure step) — linkFor, the orphans.link follow-up', () => {
+  const contact: ContactRecord = {
+    id: 'c-ann',
+    createdAt: new Date(Date.UTC(2026, 0, 1)),
+    firstSeenAt: new Date(Date.UTC(2026, 0, 20)),
+    stage: 'lead',
+    state: { values: { email_primary: 'ann@x.io' }, tags: {}, meta: {} },
+  };
+  const orphan = (id: string, phone: string, day: number): OrphanPayment => ({
+    paymentEventId: id,
+    source: 'stripe',
+    funnelEvent: 'purchase_completed',
+    paidAt: new Date(Date.UTC(2026, 0, day)),
+    webhookLogId: 100 + day,
+    customerEmail: 'ann@x.io',
+    customerPhone: phone,
+    stripeCustomerId: null,
+  });
+  const read = {
+    contacts: [contact],
+    identities: [{ kind: 'email' as const, value: 'ann@x.io', contactId: 'c-ann' }],
+    orphans: [orphan('cs_1', '+15550000001', 3), orphan('cs_2', '+15550000002', 5)],
+    firstInvoices: [],
+    invoicePayments: [],
+  };
+
+  it("links the waiting orphans of an identifier to its owner, each change credited to the orphan's own log", () => {
+    const { plan, outcomes, linked } = planBatch(read, [], {
+      newId: () => 'unused',
+      now: new Date(),
+      linkFor: [{ kind: 'email', value: 'ann@x.io' }],
+    });
+    expect(outcomes).toEqual([]);
+    expect(linked.linkedOrphans).toBe(2);
+    expect(plan.orphanLinks).toEqual([
+      { paymentEventId: 'cs_1', contactId: 'c-ann' },
+      { paymentEventId: 'cs_2', contactId: 'c-ann' },
+    ]);
+    expect(plan.funnelEvents.map((e) => [e.sourceEventId, e.logId])).toEqual([
+      ['payment:cs_1', 103],
+      ['payment:cs_2', 105],
+    ]);
+    expect(plan.identities.map((i) => [i.value, i.logId])).toEqual([
+      ['+15550000001', 103],
+      ['+15550000002', 105],
+    ]);
+    // The earliest payment now dates the person; the sale moves the stage.
+    expect(plan.updates.map((c) => [c.firstSeenAt.toISOString(), c.stage])).toEqual([['2026-01-03T00:00:00.000Z', 'purchased']]);
+    expect(plan.logMarks).toEqual([]);
+    expect(plan.inserts).toEqual([]);
+  });
+
+  it('links nothing for an identifier nobody holds, and never creates a person', () => {
+    const { plan, linked } = planBatch({ ...read, contacts: [], identities: [] }, [], {
+      newId: () => 'new',
+      now: new Date(),
+      linkFor: [{ kind: 'email', value: 'ann@x.io' }],
+    });
+    expect(linked.linkedOrphans).toBe(0);
+    expect(plan.orphanLinks).toEqual([]);
+    expect(plan.inserts).toEqual([]);
+  });
+});

@@ -124,7 +124,7 @@ export interface WritePlan {
   updates: PlannedContact[];
   /** Existing contacts merged away: their rows, events, payments, lineage and identities move to `survivorId`. */
   merges: Array<{ loserId: string; survivorId: string; logId: number }>;
-  identities: Array<Identity & { contactId: string; source: string; logId: number; at: Date }>;
+  identities: Array<Identity & { contactId: string; source: string; logId: number | null; at: Date }>;
   payments: Array<{ payment: NormalizedPayment; contactId: string | null; paidAt: Date; logId: number }>;
   orphanLinks: Array<{ paymentEventId: string; contactId: string }>;
   statusChanges: Array<{ paymentRef: string; status: string; at: Date; logId: number }>;
@@ -148,7 +148,7 @@ export interface WritePlan {
   /** Payment refs whose status is recomputed from `payment_status_changes` after the inserts. */
   statusRefs: string[];
   funnelEvents: PlannedFunnelEvent[];
-  fieldChanges: Array<FieldChange & { contactId: string; logId: number }>;
+  fieldChanges: Array<FieldChange & { contactId: string; logId: number | null }>;
   logMarks: Array<{
     logId: number;
     status: 'processed' | 'ignored';
@@ -254,6 +254,11 @@ export interface PlanOptions {
   newId: () => string;
   /** `created_at` the planner assumes for contacts it creates (ordering only). */
   now: Date;
+  /**
+   * The `orphans.link` follow-up (`linkWaitingOrphans`): after the items, the read orphans waiting on
+   * these identifiers are linked to each identifier's owner; an identifier nobody holds links nothing.
+   */
+  linkFor?: Identity[];
 }
 
 /**
@@ -264,7 +269,11 @@ export interface PlanOptions {
  * are applied one after another to an in-memory view, so a batch gives what applying its logs one by
  * one would. The read must cover every identifier of every event in `items`.
  */
-export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptions): { plan: WritePlan; outcomes: ApplyOutcome[][] } {
+export function planBatch(
+  read: ReadState,
+  items: PlanItem[],
+  options: PlanOptions,
+): { plan: WritePlan; outcomes: ApplyOutcome[][]; linked: ApplyOutcome } {
   const contacts = new Map<string, WorldContact>();
   for (const c of read.contacts) contacts.set(c.id, { ...c, isNew: false, mergedInto: null, original: snapshotOf(c) });
   const owner = new Map<string, string>();
@@ -348,7 +357,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     return out;
   };
   /** Gives `contact` an identity it does not have yet (inserting or moving it). */
-  const claim = (contact: WorldContact, id: Identity, source: string, logId: number, at: Date) => {
+  const claim = (contact: WorldContact, id: Identity, source: string, logId: number | null, at: Date) => {
     const key = identityKey(id);
     const current = owner.get(key);
     // Owned already — by this person, or (data from before identities were tracked) by another record
@@ -372,6 +381,17 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     }
     outcomes.push(itemOutcomes);
     plan.logMarks.push({ logId: ctx.logId, status: item.status, eventType: item.eventType, contactId: lastContact, reason: item.reason });
+  }
+  // The orphans.link follow-up: orphans waiting on these identifiers go to each one's owner, if any.
+  const linked: ApplyOutcome = { contactId: null, created: false, merged: [], linkedOrphans: 0, fieldChanges: 0 };
+  for (const id of options.linkFor ?? []) {
+    const who = owner.get(identityKey(id));
+    if (who === undefined) continue;
+    const contact = live(who);
+    const changes: Array<FieldChange & { logId?: number }> = [];
+    const funnelEvents: Array<Omit<PlannedFunnelEvent, 'contactId'>> = [];
+    linkOrphans(contact, changes, funnelEvents, linked, null);
+    recordFor(contact, changes, funnelEvents, null);
   }
 
   function applyEvent(ctx: ApplyContext, event: NormalizedEvent, index: number): ApplyOutcome {
@@ -552,57 +572,79 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
     }
 
     if (contact) {
-      // Orphans wait for any identifier the person now has (SPEC §6.3); a linked one may bring more:
-      // every identifier the person holds is visited once, each orphan it names linked once.
-      const frontier: string[] = [];
-      const visited = new Set<string>();
-      const visit = (key: string) => {
-        if (visited.has(key) || owner.get(key) !== contact.id) return;
-        visited.add(key);
-        frontier.push(key);
-      };
-      // Only an identifier some waiting orphan carries can link one: the walk starts from those the person
-      // holds, not from every identifier it holds (a batch of 50 events for a contact of 150,000 took 18 s).
-      for (const key of orphansByIdentity.keys()) visit(key);
-      for (let next = 0; next < frontier.length; next++) {
-        const key = frontier[next] as string;
-        const waiting = orphansByIdentity.get(key) ?? [];
-        // Every orphan of a visited identifier is linked below: the next event need not look at it again.
-        orphansByIdentity.delete(key);
-        for (const o of waiting) {
-          if (o.linked) continue;
-          o.linked = true;
-          outcome.linkedOrphans++;
-          plan.orphanLinks.push({ paymentEventId: o.paymentEventId, contactId: contact.id });
-          const brought: FieldChange[] = [];
-          applyFields(
-            contact,
-            [{ fields: fieldsOfPayment(o), stamp: { at: o.paidAt.toISOString(), logId: String(o.webhookLogId ?? 0) } }],
-            brought,
-          );
-          // What the payment brought is credited to the payment's log, not to the event that linked it.
-          for (const ch of brought) changes.push({ ...ch, logId: o.webhookLogId ?? undefined });
-          for (const id of paymentIdentities(o)) {
-            claim(contact, id, o.source, o.webhookLogId ?? ctx.logId, o.paidAt);
-            visit(identityKey(id));
-          }
-          if (!contact.firstSeenAt || o.paidAt < contact.firstSeenAt) contact.firstSeenAt = o.paidAt;
-          if (o.funnelEvent) funnelEvents.push(paymentFunnelEvent(o.funnelEvent, o.source, o.paymentEventId, o.paidAt, o.webhookLogId));
-        }
-      }
-      for (const fe of funnelEvents) {
-        const s = stageForEvent(fe.type);
-        if (s && laterStage(contact.stage, s) !== contact.stage) {
-          changes.push({ field: 'stage', oldValue: contact.stage, newValue: s, logId: fe.logId ?? undefined });
-          contact.stage = s;
-        }
-        plan.funnelEvents.push({ ...fe, contactId: contact.id });
-      }
-      for (const ch of changes) plan.fieldChanges.push({ ...ch, contactId: contact.id, logId: ch.logId ?? ctx.logId });
+      linkOrphans(contact, changes, funnelEvents, outcome, ctx.logId);
+      recordFor(contact, changes, funnelEvents, ctx.logId);
       outcome.contactId = contact.id;
     }
     outcome.fieldChanges = changes.length;
     return outcome;
+  }
+
+  /**
+   * Links to `contact` every read orphan waiting on an identifier it holds (SPEC §6.3); a linked one may
+   * bring more identifiers, and their orphans follow: every identifier is visited once, each orphan linked once.
+   */
+  function linkOrphans(
+    contact: WorldContact,
+    changes: Array<FieldChange & { logId?: number }>,
+    funnelEvents: Array<Omit<PlannedFunnelEvent, 'contactId'>>,
+    outcome: ApplyOutcome,
+    fallbackLogId: number | null,
+  ) {
+    const frontier: string[] = [];
+    const visited = new Set<string>();
+    const visit = (key: string) => {
+      if (visited.has(key) || owner.get(key) !== contact.id) return;
+      visited.add(key);
+      frontier.push(key);
+    };
+    // Only an identifier some waiting orphan carries can link one: the walk starts from those the person
+    // holds, not from every identifier it holds (a batch of 50 events for a contact of 150,000 took 18 s).
+    for (const key of orphansByIdentity.keys()) visit(key);
+    for (let next = 0; next < frontier.length; next++) {
+      const key = frontier[next] as string;
+      const waiting = orphansByIdentity.get(key) ?? [];
+      // Every orphan of a visited identifier is linked below: the next event need not look at it again.
+      orphansByIdentity.delete(key);
+      for (const o of waiting) {
+        if (o.linked) continue;
+        o.linked = true;
+        outcome.linkedOrphans++;
+        plan.orphanLinks.push({ paymentEventId: o.paymentEventId, contactId: contact.id });
+        const brought: FieldChange[] = [];
+        applyFields(
+          contact,
+          [{ fields: fieldsOfPayment(o), stamp: { at: o.paidAt.toISOString(), logId: String(o.webhookLogId ?? 0) } }],
+          brought,
+        );
+        // What the payment brought is credited to the payment's log, not to the event that linked it.
+        for (const ch of brought) changes.push({ ...ch, logId: o.webhookLogId ?? undefined });
+        for (const id of paymentIdentities(o)) {
+          claim(contact, id, o.source, o.webhookLogId ?? fallbackLogId, o.paidAt);
+          visit(identityKey(id));
+        }
+        if (!contact.firstSeenAt || o.paidAt < contact.firstSeenAt) contact.firstSeenAt = o.paidAt;
+        if (o.funnelEvent) funnelEvents.push(paymentFunnelEvent(o.funnelEvent, o.source, o.paymentEventId, o.paidAt, o.webhookLogId));
+      }
+    }
+  }
+
+  /** The funnel events and field changes of `contact` into the plan, with the stage they move it to. */
+  function recordFor(
+    contact: WorldContact,
+    changes: Array<FieldChange & { logId?: number }>,
+    funnelEvents: Array<Omit<PlannedFunnelEvent, 'contactId'>>,
+    fallbackLogId: number | null,
+  ) {
+    for (const fe of funnelEvents) {
+      const s = stageForEvent(fe.type);
+      if (s && laterStage(contact.stage, s) !== contact.stage) {
+        changes.push({ field: 'stage', oldValue: contact.stage, newValue: s, logId: fe.logId ?? undefined });
+        contact.stage = s;
+      }
+      plan.funnelEvents.push({ ...fe, contactId: contact.id });
+    }
+    for (const ch of changes) plan.fieldChanges.push({ ...ch, contactId: contact.id, logId: ch.logId ?? fallbackLogId });
   }
 
   function applyFields(contact: WorldContact, incoming: Array<{ fields: ContactFields; stamp: Stamp }>, changes: FieldChange[]) {
@@ -647,7 +689,7 @@ export function planBatch(read: ReadState, items: PlanItem[], options: PlanOptio
   plan.invoiceRefs = [...invoiceRefs];
   plan.subscriptionRefs = [...subscriptionRefs];
   plan.touched = touched.values();
-  return { plan, outcomes };
+  return { plan, outcomes, linked };
 }
 
 function paymentFunnelEvent(type: FunnelEventType, source: string, paymentEventId: string, at: Date, logId: number | null) {

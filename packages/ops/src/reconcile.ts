@@ -34,6 +34,8 @@ export interface ReconcileSummary {
   rerun: number;
   /** Rows whose job kept getting lost past `maxAttempts`: marked `failed` with the reason. */
   failed: number;
+  /** Tenants with an `orphan_link_backlog` older than `minAgeMs` (its `orphans.link` job lost or never added): the job added. */
+  orphanLinks: number;
   /** False when another reconciler held the lock (one per deployment at a time). */
   ran: boolean;
 }
@@ -116,7 +118,7 @@ export class WebhookReconciler {
   }
 
   private async pass(): Promise<ReconcileSummary> {
-    const summary: ReconcileSummary = { checked: 0, enqueued: 0, rerun: 0, failed: 0, ran: true };
+    const summary: ReconcileSummary = { checked: 0, enqueued: 0, rerun: 0, failed: 0, orphanLinks: 0, ran: true };
     let after = 0;
     for (;;) {
       const round = await withDeadline(this.round(after, summary), this.options.roundTimeoutMs, 'reconciler round');
@@ -127,6 +129,9 @@ export class WebhookReconciler {
       if (round === null) break;
       after = round;
     }
+    if (summary.ran) await withDeadline(this.orphanBacklog(summary), this.options.roundTimeoutMs, 'reconciler orphan backlog');
+    if (summary.orphanLinks > 0)
+      this.deps.log.info({ tenants: summary.orphanLinks }, 'reconciler added orphans.link for backlogs left behind');
     if (summary.enqueued + summary.rerun + summary.failed > 0) {
       this.deps.log.info(
         { checked: summary.checked, enqueued: summary.enqueued, rerun: summary.rerun, failed: summary.failed },
@@ -135,6 +140,26 @@ export class WebhookReconciler {
     }
     this.deps.onPass?.(summary);
     return summary;
+  }
+
+  /**
+   * Orphans a person still waits for: a tenant whose `orphan_link_backlog` has a row older than `minAgeMs`
+   * gets its `orphans.link` job (nothing is added while one is waiting, active or delayed). The job's own
+   * steps rewrite the rows they keep, so only a backlog no job is working on grows old.
+   */
+  private async orphanBacklog(summary: ReconcileSummary): Promise<void> {
+    const { admin, enqueuer } = this.deps;
+    const tenants = (await admin.sql.begin(async (tx) => {
+      const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${lockKey}) as ok`;
+      if (!lock?.ok) return [];
+      return [
+        ...(await tx<{ tenant_id: string }[]>`
+        select tenant_id from orphan_link_backlog
+        group by tenant_id having min(created_at) < now() - ${this.options.minAgeMs} * interval '1 millisecond'`),
+      ];
+    })) as Array<{ tenant_id: string }>;
+    for (const t of tenants) await enqueuer.linkOrphans(t.tenant_id);
+    summary.orphanLinks += tenants.length;
   }
 
   /** One keyset page (by id, oldest first); returns the last id seen, null at the end, 'locked' when another pass runs. */

@@ -39,13 +39,18 @@ export const jobSchemas = {
   /** One tenant's Conversions API outbox (issue 17). Runs on the tenant's own queue, like its webhooks. */
   'capi.send': z.object({ tenantId: z.string().uuid() }),
   'capi.tick': z.object({}).passthrough(),
+  /**
+   * Links the orphan payments one tenant's apply transactions left in `orphan_link_backlog` (more than
+   * one transaction links; packages/contacts `linkWaitingOrphans`). Runs on the tenant's own queue.
+   */
+  'orphans.link': z.object({ tenantId: z.string().uuid() }),
 } as const;
 
 export type JobName = keyof typeof jobSchemas;
 export type JobData<N extends JobName> = z.infer<(typeof jobSchemas)[N]>;
 
 /** Jobs that run on the tenant's own queue (`webhookQueueName`) rather than a fixed one. */
-export type TenantQueueJobName = 'webhook.process' | 'capi.send';
+export type TenantQueueJobName = 'webhook.process' | 'capi.send' | 'orphans.link';
 
 /** Which queue each job goes to. */
 export const jobQueue: Record<Exclude<JobName, TenantQueueJobName>, QueueName> = {
@@ -93,6 +98,26 @@ export function capiSendJobId(tenantId: string, windowStart: number): string {
  */
 export function capiSendDedupId(tenantId: string): string {
   return jobId('capi-send', tenantId);
+}
+
+/**
+ * A tenant's `orphans.link` job, as the applier (after a commit that left a backlog) and the reconciler
+ * (for a backlog left behind) add it. While one is waiting, active or delayed, adding another adds nothing
+ * (BullMQ deduplication on `orphans-link-<tenant>`): the job runs until the backlog is empty.
+ */
+export function orphansLinkJob(tenantId: string, attempts = 8) {
+  return {
+    name: 'orphans.link' as const,
+    data: { tenantId },
+    opts: {
+      jobId: jobId('orphans-link', tenantId, Date.now()),
+      deduplication: { id: jobId('orphans-link', tenantId) },
+      attempts,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: { count: 100, age: 3600 },
+      removeOnFail: { count: 1_000, age: 14 * 24 * 3600 },
+    } satisfies JobsOptions,
+  };
 }
 
 /** The queue of one tenant's webhook jobs (`webhook.process`, data `{ logId }`). */

@@ -1,6 +1,6 @@
 import type { TraceSpan, Tracing } from '@mcb/telemetry';
 import { type JobsOptions, Queue } from 'bullmq';
-import { defaultJobOptions, webhookJobId, webhookQueueName } from './catalog';
+import { defaultJobOptions, orphansLinkJob, webhookJobId, webhookQueueName } from './catalog';
 import type { QueueConnection } from './connection';
 
 export interface WebhookJobRef {
@@ -34,6 +34,12 @@ export class WebhookEnqueuer {
       this.queues.set(tenantId, q);
     }
     return q;
+  }
+
+  /** Adds the tenant's `orphans.link` job (nothing while one is waiting, active or delayed). */
+  async linkOrphans(tenantId: string): Promise<void> {
+    const job = orphansLinkJob(tenantId, this.attempts);
+    await this.queueFor(tenantId).add(job.name, job.data, job.opts);
   }
 
   async enqueue(refs: WebhookJobRef[]): Promise<void> {

@@ -5,6 +5,7 @@ import { processCapiSend } from './capi/send';
 import { processCapiTick } from './capi/tick';
 import { processMetaSync } from './meta/sync';
 import { processMetaTick } from './meta/tick';
+import { processOrphansLink } from './orphans/link';
 import { processReportTick } from './reports/tick';
 import { processWeeklyReport } from './reports/weekly';
 import { processWebhookJob } from './webhooks/process';
@@ -27,4 +28,5 @@ export const processors: Partial<Record<JobName, Processor>> = {
   'meta.tick': processMetaTick,
   'capi.send': processCapiSend,
   'capi.tick': processCapiTick,
+  'orphans.link': processOrphansLink,
 };

@@ -8,6 +8,7 @@ export * from './funnel-events';
 export * from './meta-ad-creatives';
 export * from './meta-ad-insights';
 export * from './meta-ads';
+export * from './orphan-link-backlog';
 export * from './payment-status-changes';
 export * from './payments';
 export * from './report-runs';
@@ -29,6 +30,7 @@ export const tenantTableNames = [
   'payment_status_changes',
   'stripe_first_invoices',
   'stripe_invoice_payments',
+  'orphan_link_backlog',
   'webhook_logs',
   'webhook_log_search',
   'meta_ads',

@@ -7,6 +7,7 @@ import { Backoffs, DelayedError, type Job } from 'bullmq';
 import type { WorkerDeps } from '../../deps';
 import { dbWaitBoundMs } from '../../env';
 import { isRetryable, PermanentJobError } from '../../errors';
+import { requestOrphansLink } from '../orphans/link';
 import { Batcher, runIsolated } from './batcher';
 import { MemoryBudget, payloadMemoryEstimate } from './budget';
 
@@ -86,6 +87,9 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
     const deadlineMs = dbWaitBoundMs(deps.env);
     const loadLimits = { ...loadOptions, deadlineMs };
     const applyLimits = { ...applyOptions, deadlineMs };
+    // More orphans than one transaction links: the rest are linked by the tenant's orphans.link job.
+    const onBacklog = () => requestOrphansLink(deps, tenantId);
+    const limits = { onBacklog, maxOrphans: deps.env.WORKER_ORPHANS_PER_TRANSACTION };
     b = {
       size: new Batcher(async (ids) => {
         const rows = await withTenantRoundTrip(
@@ -117,8 +121,8 @@ function batchersFor(deps: WorkerDeps, tenantId: string): TenantBatchers {
         (items) =>
           runIsolated(
             items,
-            (all) => applyLogs(sql, tenantId, all),
-            async (one) => (await applyLogs(sql, tenantId, [one]))[0] ?? [],
+            (all) => applyLogs(sql, tenantId, all, undefined, limits),
+            async (one) => (await applyLogs(sql, tenantId, [one], undefined, limits))[0] ?? [],
           ),
         applyLimits,
       ),
