@@ -57,8 +57,9 @@ function adapterFor(q: Queue, ref: QueueRef): McbQueueAdapter {
   return new McbQueueAdapter(q, boardQueueName(ref), {
     displayName: `${who} · webhooks`,
     description:
-      `Webhook jobs of tenant ${who}, queue ${ref.name}. One job per log: a replay re-runs the same job, ` +
-      'so these counts match the log browser. Jobs carry only {logId}.',
+      `Jobs of tenant ${who}, queue ${ref.name}. webhook.process: one job per log, {logId} (a replay re-runs ` +
+      'the same job, so these counts match the log browser). capi.send and orphans.link (linking the orphan ' +
+      'payments one transaction left): {tenantId}.',
     delimiter: boardGroupDelimiter,
   });
 }
@@ -77,8 +78,8 @@ export interface QueueBoard {
  * Bull Board over every queue of the system: the fixed ones and one `webhooks-<tenantId>` queue per
  * tenant, discovered from the database and refreshed every `refreshMs` (new tenants appear without
  * a restart). A tenant's queue is listed as `<slug> · <name>:webhooks`, grouped per tenant (the
- * sidebar search finds it by slug or name). Jobs carry only `{ logId }`, so the board shows ids,
- * never payloads; their stack traces are shown without local file paths.
+ * sidebar search finds it by slug or name). Jobs carry only ids (`{ logId }`, `{ tenantId }`), so the
+ * board never shows payloads; their stack traces are shown without local file paths.
  */
 export function createQueueBoard(deps: {
   admin: Database;
