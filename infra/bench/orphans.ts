@@ -119,10 +119,13 @@ async function run(shape: 'star' | 'chain', mode: 'one transaction' | 'bounded')
   let longest = firstMs;
   let steps = 1;
   let linked = outcome.linkedOrphans;
+  let exclusive = false;
   for (;;) {
     const s = performance.now();
-    const step = await linkWaitingOrphans(app.sql, hostile, { maxOrphans: perTransaction });
+    // As the orphans.link job runs its steps.
+    const step = await linkWaitingOrphans(app.sql, hostile, { maxOrphans: perTransaction, exclusive });
     if (step.identities === 0) break;
+    exclusive ||= step.exclusive;
     longest = Math.max(longest, performance.now() - s);
     linked += step.linked;
     steps++;

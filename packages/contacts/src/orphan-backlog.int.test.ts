@@ -168,6 +168,33 @@ describe('orphans past the bound of one transaction', () => {
     expect(a).toEqual(b);
   });
 
+  it('a step whose orphans bring more lock keys than the bound says it held the tenant lock; the next ones, exclusive from the start, plan once', async () => {
+    const chain = Array.from({ length: 20 }, (_, k) =>
+      payment(`cs_keys_${k}`, `keys-${Math.ceil(k / 2)}@x.io`, `+1555300${String(Math.floor(k / 2)).padStart(4, '0')}`, k),
+    );
+    const t = await makeTenant();
+    await storeOrphans(t, chain);
+    const limits = { maxOrphans: 5, maxLockKeys: 4 };
+    await applyLogs(
+      app.sql,
+      t,
+      [{ ctx: await ctxFor(t), events: [person('keys-0@x.io')], status: 'processed', eventType: null, reason: null }],
+      undefined,
+      limits,
+    );
+    const first = { attempts: 0, lockConflicts: 0 };
+    const step = await linkWaitingOrphans(app.sql, t, { ...limits, stats: first });
+    expect(step.exclusive).toBe(true);
+    // Planned shared, past the bound, then again exclusive.
+    expect(first.attempts).toBe(2);
+    const next = { attempts: 0, lockConflicts: 0 };
+    const again = await linkWaitingOrphans(app.sql, t, { ...limits, exclusive: true, stats: next });
+    expect(again.linked).toBeGreaterThan(0);
+    expect(next.attempts).toBe(1);
+    await drain(t, 5);
+    expect((await pictureOf(t)).unlinked).toBe(0);
+  });
+
   it('a payment alone past the bound leaves no backlog (nobody to link to); the backlog of an identifier nobody holds is dropped', async () => {
     const t = await makeTenant();
     await storeOrphans(
@@ -193,7 +220,7 @@ describe('orphans past the bound of one transaction', () => {
     expect((await pictureOf(t)).unlinked).toBe(13);
     // A backlog row whose identifier has no owner (written, then the person never came): one step drops it, linking nothing.
     await owner.sql`insert into orphan_link_backlog (tenant_id, kind, value) values (${t}, 'email', 'lone@x.io')`;
-    expect(await linkWaitingOrphans(app.sql, t, { maxOrphans: 5 })).toEqual({ linked: 0, identities: 1 });
+    expect(await linkWaitingOrphans(app.sql, t, { maxOrphans: 5 })).toEqual({ linked: 0, identities: 1, exclusive: false });
     expect(await backlogOf(t)).toEqual([]);
     expect((await pictureOf(t)).unlinked).toBe(13);
   });

@@ -19,15 +19,17 @@ export async function processOrphansLink(job: Job, deps: WorkerDeps, token?: str
   const started = performance.now();
   let linked = 0;
   let steps = 0;
+  let exclusive = false;
   for (;;) {
-    const step = await withDeadline(
-      linkWaitingOrphans(deps.database.sql, tenantId, { maxOrphans: deps.env.WORKER_ORPHANS_PER_TRANSACTION }),
+    const step: Awaited<ReturnType<typeof linkWaitingOrphans>> = await withDeadline(
+      linkWaitingOrphans(deps.database.sql, tenantId, { maxOrphans: deps.env.WORKER_ORPHANS_PER_TRANSACTION, exclusive }),
       dbWaitBoundMs(deps.env),
       'linking waiting orphans',
     );
     if (step.identities === 0) break;
     steps++;
     linked += step.linked;
+    exclusive ||= step.exclusive;
     if ((signal?.aborted || performance.now() - started > orphansLinkSliceMs) && token) {
       deps.log.info({ tenantId, linked, steps }, 'orphans.link: backlog left, going on after the queue');
       await job.moveToDelayed(Date.now() + 100, token);
