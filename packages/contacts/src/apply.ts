@@ -104,8 +104,6 @@ function startRead(
 ) {
   const { subscriptions, invoices } = stripe;
   const lockKeys = locks.keys;
-  const kinds = ids.map((i) => i.kind);
-  const values = ids.map((i) => i.value);
   const begin = send(tx`begin`);
   // First, before any other key: a batch holding its tenant's lock exclusively waits only for transactions holding nothing it holds.
   const tenantKey = tenantApplyLockKey(tenantId);
@@ -115,19 +113,7 @@ function startRead(
   const setup = send(tx`
     select set_config('app.tenant_id', ${tenantId}, true),
       (select count(pg_advisory_xact_lock(k)) from unnest(${lockKeys}::int8[]) as k)`);
-  const contacts =
-    ids.length === 0
-      ? Promise.resolve([] as ContactRow[])
-      : send(tx<ContactRow[]>`
-          select c.id, c.created_at, c.first_seen_at, c.stage, c.tags, c.field_meta, ${tx.unsafe(columns.map((col) => `c.${col}`).join(', '))},
-            (select json_agg(json_build_array(i.kind, i.value)) from contact_identities i
-             where i.tenant_id = c.tenant_id and i.contact_id = c.id) as ids
-          from contacts c
-          where c.tenant_id = ${tenantId} and c.merged_into_id is null and c.id in (
-            select i.contact_id from contact_identities i
-            join unnest(${kinds}::text[], ${values}::text[]) as q(kind, value) on i.kind = q.kind and i.value = q.value
-            where i.tenant_id = ${tenantId})
-          for update of c`);
+  const contacts = readContacts(tx, tenantId, ids);
   const orphans = readOrphans(tx, tenantId, ids, maxOrphans + 1);
   // Under RLS each lookup is plain columns compared with `=` / `= any`: an OR of two columns, or
   // `= any(array || array(subquery))`, read every row of the tenant (232 pages at 20,000 invoices).
@@ -157,6 +143,21 @@ function startRead(
     firstInvoices,
     invoicePayments,
   };
+}
+
+/** The live contacts holding any of `ids` (row-locked), each with all its identities. */
+function readContacts(tx: ReservedSql, tenantId: string, ids: Identity[]): Promise<ContactRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return send(tx<ContactRow[]>`
+    select c.id, c.created_at, c.first_seen_at, c.stage, c.tags, c.field_meta, ${tx.unsafe(columns.map((col) => `c.${col}`).join(', '))},
+      (select json_agg(json_build_array(i.kind, i.value)) from contact_identities i
+       where i.tenant_id = c.tenant_id and i.contact_id = c.id) as ids
+    from contacts c
+    where c.tenant_id = ${tenantId} and c.merged_into_id is null and c.id in (
+      select i.contact_id from contact_identities i
+      join unnest(${ids.map((i) => i.kind)}::text[], ${ids.map((i) => i.value)}::text[]) as q(kind, value) on i.kind = q.kind and i.value = q.value
+      where i.tenant_id = ${tenantId})
+    for update of c`);
 }
 
 /** Every identifier an orphan payment carries. */
@@ -598,7 +599,7 @@ export async function applyLogs(
       const read = startRead(tx, tenantId, ids, { subscriptions, invoices }, { exclusive, keys }, maxOrphans);
       open = true;
       await settle(read.statements);
-      const contacts = await read.contacts;
+      const contacts = [...(await read.contacts)];
       // Orphans are linked only to a person. A batch that can have none — payments alone, matching no
       // contact — needs none of the orphans further down a chain: each hop is a statement, and a tenant's
       // chain of 10,000 orphans made every payment sent to it cost the whole chain (built at 25/s).
@@ -609,6 +610,14 @@ export async function applyLogs(
         ? { rows: first.slice(0, maxOrphans), pending: [] }
         : await chaseOrphans(tx, tenantId, ids, first, maxOrphans);
       const orphans = found.rows;
+      // An orphan may carry an identifier someone holds already: its person came by that identifier while the
+      // orphan waited in the backlog. Linking it makes them one (as linking at once would have): read them too.
+      const known = new IdentityList();
+      known.addAll(ids);
+      for (const c of contacts) for (const [kind, value] of c.ids ?? []) known.add(kind, value);
+      const carried = personless ? [] : orphanKinds(orphans.flatMap(orphanIdentities)).filter((id) => !known.has(id));
+      const matched = new Set(contacts.map((c) => c.id));
+      for (const c of await readContacts(tx, tenantId, carried)) if (!matched.has(c.id)) contacts.push(c);
       const stored = readStateOf(contacts, orphans, await read.firstInvoices, await read.invoicePayments);
       const { plan, outcomes, linked } = planBatch(stored, items, {
         newId: randomUUID,
@@ -633,15 +642,22 @@ export async function applyLogs(
       const seenOrphans = orphans.map((o) => o.payment_event_id);
       // Orphans past the bound wait in the backlog, by the identifiers whose orphans were not all read;
       // the check that no orphan of a late identity was committed unseen is for the others.
+      // Only an identifier someone holds once this commits can have its orphans linked: one nobody holds
+      // is not kept (the person who claims it reads its orphans then). Kept, a hostile sender's identifier
+      // with thousands of orphans filled every step's read, and its job never ended (review, stop 35).
+      const owned = new IdentityList();
+      for (const c of contacts) for (const [kind, value] of c.ids ?? []) owned.add(kind, value);
+      owned.addAll(plan.identities);
+      const left = found.pending.filter((id) => owned.has(id));
       const pending = new IdentityList();
-      pending.addAll(found.pending);
+      pending.addAll(left);
       const checked = lateIds.filter((id) => !pending.has(id));
-      const backlog = { done: orphanKinds(linkFor), left: found.pending };
+      const backlog = { done: orphanKinds(linkFor), left };
       const writes = startWrite(tx, tenantId, plan, { keys: extra, ids: checked, seenOrphans }, backlog, maxTransactionMs);
       await settle(writes);
       open = false;
       if (options.linked) Object.assign(options.linked, { orphans: linked.linkedOrphans, exclusive });
-      if (found.pending.length > 0) options.onBacklog?.();
+      if (left.length > 0) options.onBacklog?.();
       return outcomes;
     } catch (err) {
       if (open) await tx`rollback`.catch(() => {});

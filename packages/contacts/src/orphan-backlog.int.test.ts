@@ -195,6 +195,80 @@ describe('orphans past the bound of one transaction', () => {
     expect((await pictureOf(t)).unlinked).toBe(0);
   });
 
+  // Review, stop 35: the first read was cut by a hostile identifier's orphans, and every identifier of the
+  // batch went to the backlog, the hostile one too. Nobody held it, yet each orphans.link step kept it and
+  // read its orphans first: the job linked nothing, for ever, and Ann's orphans waited.
+  it("an identifier nobody holds is not kept: a hostile sender's thousands of orphans cannot hold a person's back", async () => {
+    const t = await makeTenant();
+    await storeOrphans(
+      t,
+      Array.from({ length: 30 }, (_, k) => payment(`cs_hostile_${k}`, 'hostile@x.io', `+1555400${String(k).padStart(4, '0')}`, k)),
+    );
+    await storeOrphans(
+      t,
+      Array.from({ length: 5 }, (_, k) => payment(`cs_ann_${k}`, 'ann@x.io', `+1555500${String(k).padStart(4, '0')}`, k)),
+    );
+    // One batch: another hostile payment beside Ann's lead (the batcher groups a tenant's logs).
+    const items = [
+      {
+        ctx: await ctxFor(t),
+        events: [payment('cs_hostile_new', 'hostile@x.io', '+15554009999', 3)],
+        status: 'processed' as const,
+        eventType: null,
+        reason: null,
+      },
+      { ctx: await ctxFor(t), events: [person('ann@x.io')], status: 'processed' as const, eventType: null, reason: null },
+    ];
+    await applyLogs(app.sql, t, items, undefined, { maxOrphans: 10 });
+    expect((await backlogOf(t)).map((r) => `${r.kind}:${r.value}`)).toEqual(['email:ann@x.io']);
+    const rest = await drain(t, 10);
+    expect(rest.steps).toBe(1);
+    const [ann] = await owner.sql<{ n: number }[]>`
+      select count(*)::int as n from payments where tenant_id = ${t} and customer_email_key = 'ann@x.io' and contact_id is not null`;
+    expect(ann!.n).toBe(5);
+    expect((await pictureOf(t)).unlinked).toBe(31);
+  });
+
+  // Review, stop 35: an orphan left in the backlog carries a phone; the person's other record arrives by that
+  // phone before the job runs. Linked at once, the orphan would have given the person the phone, and the
+  // record would have matched them. It did not: five of the person's payments went to the other record.
+  it('a person who comes by the identifier of an orphan still waiting in the backlog is the same person, as when linked at once', async () => {
+    const star = Array.from({ length: 15 }, (_, k) => payment(`cs_wait_${k}`, 'wait@x.io', `+1555600${String(k).padStart(4, '0')}`, k));
+    const phone = '+15556000014';
+    const other: NormalizedEvent = {
+      source: 'ghl',
+      eventType: 'contact.created',
+      occurredAt: '2026-01-31T10:00:00Z',
+      contact: {
+        identity: { ghlId: 'g-bo', emails: ['bo@y.io'], phone },
+        fields: { ghlId: 'g-bo', emailPrimary: 'bo@y.io', phone, firstName: 'Bo' },
+      },
+    };
+    const [bounded, whole] = [await makeTenant(), await makeTenant()];
+    for (const t of [bounded, whole]) await storeOrphans(t, star);
+    await applyLogs(
+      app.sql,
+      bounded,
+      [{ ctx: await ctxFor(bounded), events: [person('wait@x.io')], status: 'processed', eventType: null, reason: null }],
+      undefined,
+      { maxOrphans: 10 },
+    );
+    await applyNormalizedEvent(app.sql, await ctxFor(whole), person('wait@x.io'));
+    for (const t of [bounded, whole])
+      await applyLogs(
+        app.sql,
+        t,
+        [{ ctx: await ctxFor(t), events: [other], status: 'processed', eventType: null, reason: null }],
+        undefined,
+        { maxOrphans: 10 },
+      );
+    await drain(bounded, 10);
+    const [a, b] = [await pictureOf(bounded), await pictureOf(whole)];
+    expect(a.contacts).toHaveLength(1);
+    expect(a.unlinked).toBe(0);
+    expect(a).toEqual(b);
+  });
+
   it('a payment alone past the bound leaves no backlog (nobody to link to); the backlog of an identifier nobody holds is dropped', async () => {
     const t = await makeTenant();
     await storeOrphans(

@@ -123,7 +123,7 @@ export interface WritePlan {
   inserts: PlannedContact[];
   updates: PlannedContact[];
   /** Existing contacts merged away: their rows, events, payments, lineage and identities move to `survivorId`. */
-  merges: Array<{ loserId: string; survivorId: string; logId: number }>;
+  merges: Array<{ loserId: string; survivorId: string; logId: number | null }>;
   identities: Array<Identity & { contactId: string; source: string; logId: number | null; at: Date }>;
   payments: Array<{ payment: NormalizedPayment; contactId: string | null; paidAt: Date; logId: number }>;
   orphanLinks: Array<{ paymentEventId: string; contactId: string }>;
@@ -387,10 +387,9 @@ export function planBatch(
   for (const id of options.linkFor ?? []) {
     const who = owner.get(identityKey(id));
     if (who === undefined) continue;
-    const contact = live(who);
     const changes: Array<FieldChange & { logId?: number }> = [];
     const funnelEvents: Array<Omit<PlannedFunnelEvent, 'contactId'>> = [];
-    linkOrphans(contact, changes, funnelEvents, linked, null);
+    const contact = linkOrphans(live(who), changes, funnelEvents, linked, null);
     recordFor(contact, changes, funnelEvents, null);
   }
 
@@ -438,23 +437,7 @@ export function planBatch(
       const survivor = contact;
       if (!survivor.firstSeenAt || at < survivor.firstSeenAt) survivor.firstSeenAt = at;
       const mergedIncoming: typeof incoming = [];
-      for (const loser of matched.slice(1)) {
-        const fallback = { at: (loser.firstSeenAt ?? loser.createdAt).toISOString(), logId: '0' };
-        mergedIncoming.push(...stateAsIncoming(loser.state, fallback));
-        survivor.stage = laterStage(survivor.stage, loser.stage);
-        if (loser.firstSeenAt && loser.firstSeenAt < (survivor.firstSeenAt ?? at)) survivor.firstSeenAt = loser.firstSeenAt;
-        for (const id of identitiesOf(loser.id)) {
-          owner.set(identityKey(id), survivor.id);
-          touched.add(id.kind, id.value);
-        }
-        loser.mergedInto = survivor.id;
-        // Provider ids are unique per tenant: the loser gives them up (they stay as identities).
-        loser.state = { ...loser.state, values: { ...loser.state.values, mc_id: null, ghl_id: null } };
-        if (!loser.isNew) plan.merges.push({ loserId: loser.id, survivorId: survivor.id, logId: ctx.logId });
-        plan.fieldChanges.push({ contactId: loser.id, field: 'merged_into_id', oldValue: null, newValue: survivor.id, logId: ctx.logId });
-        changes.push({ field: 'merged_from', oldValue: null, newValue: loser.id });
-        outcome.merged.push(loser.id);
-      }
+      for (const loser of matched.slice(1)) mergedIncoming.push(...merge(survivor, loser, ctx.logId, changes, outcome));
       incoming.unshift(...mergedIncoming);
     } else if (mayCreate) {
       contact = {
@@ -572,7 +555,7 @@ export function planBatch(
     }
 
     if (contact) {
-      linkOrphans(contact, changes, funnelEvents, outcome, ctx.logId);
+      contact = linkOrphans(contact, changes, funnelEvents, outcome, ctx.logId);
       recordFor(contact, changes, funnelEvents, ctx.logId);
       outcome.contactId = contact.id;
     }
@@ -585,12 +568,13 @@ export function planBatch(
    * bring more identifiers, and their orphans follow: every identifier is visited once, each orphan linked once.
    */
   function linkOrphans(
-    contact: WorldContact,
+    person: WorldContact,
     changes: Array<FieldChange & { logId?: number }>,
     funnelEvents: Array<Omit<PlannedFunnelEvent, 'contactId'>>,
     outcome: ApplyOutcome,
     fallbackLogId: number | null,
-  ) {
+  ): WorldContact {
+    let contact = person;
     const frontier: string[] = [];
     const visited = new Set<string>();
     const visit = (key: string) => {
@@ -620,6 +604,14 @@ export function planBatch(
         // What the payment brought is credited to the payment's log, not to the event that linked it.
         for (const ch of brought) changes.push({ ...ch, logId: o.webhookLogId ?? undefined });
         for (const id of paymentIdentities(o)) {
+          // Held by another person (the orphan waited in the backlog while they came by this identifier):
+          // the payment proves they are one, as when it was linked at once (SPEC §6.2, §6.7).
+          const other = owner.get(identityKey(id));
+          if (other !== undefined && live(other).id !== contact.id) {
+            const [survivor, loser] = [contact, live(other)].sort(olderFirst) as [WorldContact, WorldContact];
+            applyFields(survivor, merge(survivor, loser, o.webhookLogId ?? fallbackLogId, changes, outcome), changes);
+            contact = survivor;
+          }
           claim(contact, id, o.source, o.webhookLogId ?? fallbackLogId, o.paidAt);
           visit(identityKey(id));
         }
@@ -627,6 +619,36 @@ export function planBatch(
         if (o.funnelEvent) funnelEvents.push(paymentFunnelEvent(o.funnelEvent, o.source, o.paymentEventId, o.paidAt, o.webhookLogId));
       }
     }
+    return contact;
+  }
+
+  /**
+   * Folds `loser` into `survivor` (the older): identities move, provider ids are given up, the merge is
+   * planned. Returns the loser's fields as incoming values for the survivor (applied by the caller).
+   */
+  function merge(
+    survivor: WorldContact,
+    loser: WorldContact,
+    logId: number | null,
+    changes: Array<FieldChange & { logId?: number }>,
+    outcome: ApplyOutcome,
+  ): Array<{ fields: ContactFields; stamp: Stamp }> {
+    const fallback = { at: (loser.firstSeenAt ?? loser.createdAt).toISOString(), logId: '0' };
+    const incoming = stateAsIncoming(loser.state, fallback);
+    survivor.stage = laterStage(survivor.stage, loser.stage);
+    if (loser.firstSeenAt && (!survivor.firstSeenAt || loser.firstSeenAt < survivor.firstSeenAt)) survivor.firstSeenAt = loser.firstSeenAt;
+    for (const id of identitiesOf(loser.id)) {
+      owner.set(identityKey(id), survivor.id);
+      touched.add(id.kind, id.value);
+    }
+    loser.mergedInto = survivor.id;
+    // Provider ids are unique per tenant: the loser gives them up (they stay as identities).
+    loser.state = { ...loser.state, values: { ...loser.state.values, mc_id: null, ghl_id: null } };
+    if (!loser.isNew) plan.merges.push({ loserId: loser.id, survivorId: survivor.id, logId });
+    plan.fieldChanges.push({ contactId: loser.id, field: 'merged_into_id', oldValue: null, newValue: survivor.id, logId });
+    changes.push({ field: 'merged_from', oldValue: null, newValue: loser.id });
+    outcome.merged.push(loser.id);
+    return incoming;
   }
 
   /** The funnel events and field changes of `contact` into the plan, with the stage they move it to. */
