@@ -12,6 +12,8 @@ CREATE TABLE "orphan_link_backlog" (
 );
 --> statement-breakpoint
 ALTER TABLE "orphan_link_backlog" ADD CONSTRAINT "orphan_link_backlog_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "orphan_link_backlog_age_idx" ON "orphan_link_backlog" USING btree ("tenant_id","created_at");
+--> statement-breakpoint
 -- Row-level security like every tenant table (SPEC §9, ADR 0002).
 ALTER TABLE orphan_link_backlog ENABLE ROW LEVEL SECURITY;
 --> statement-breakpoint

@@ -128,7 +128,11 @@ export class TenantWebhookWorkers {
     worker.on('error', (err) => deps.log.error({ tenant: tenant(), tenantId, err: err.message }, 'tenant worker error'));
     worker.on('failed', (job, err) => {
       if (job && err.name !== 'DelayedError')
-        deps.log.warn({ tenant: tenant(), tenantId, jobId: job.id, attempts: job.attemptsMade, err: err.message }, 'webhook job failed');
+        deps.log.warn(
+          { tenant: tenant(), tenantId, jobId: job.id, attempts: job.attemptsMade, err: err.message },
+          // The tenant queue also runs capi.send and orphans.link.
+          job.name === 'webhook.process' ? 'webhook job failed' : `${job.name} job failed`,
+        );
     });
     return worker;
   }
