@@ -429,6 +429,28 @@ export function planBatch(
         found.set(c.id, c);
       }
     }
+    // Orphans still waiting (in the backlog, past the bound of one transaction) on this event's identifiers
+    // may lead to someone's identifier: linked at once, they would have made it that person's, and this
+    // event would match them. It does now, rather than creating a record merged into them when the orphan is
+    // linked (SPEC §6.7). With no backlog no waiting orphan leads to anyone: this finds nothing.
+    const reached = new Set(identity.values().map(identityKey));
+    const walk = [...reached];
+    for (let i = 0; i < walk.length; i++) {
+      for (const o of orphansByIdentity.get(walk[i] as string) ?? []) {
+        if (o.linked) continue;
+        for (const id of paymentIdentities(o)) {
+          const key = identityKey(id);
+          if (reached.has(key)) continue;
+          reached.add(key);
+          walk.push(key);
+          const who = owner.get(key);
+          if (who !== undefined) {
+            const c = live(who);
+            found.set(c.id, c);
+          }
+        }
+      }
+    }
     const matched = [...found.values()].sort(olderFirst);
     let contact: WorldContact | null = matched[0] ?? null;
     // `logId` when a change came from another log than this event's (an orphan payment linked now).
