@@ -72,6 +72,8 @@ interface ContactRow {
   tags: Record<string, unknown> | null;
   field_meta: ContactRecord['state']['meta'] | null;
   ids: Array<[IdentityKind, string]> | null;
+  /** The contact holds more identities than `maxIdentitiesRead`: `ids` has that many and those asked for. */
+  ids_cut: boolean;
   [column: string]: unknown;
 }
 
@@ -146,7 +148,18 @@ function startRead(
 }
 
 /**
- * The live contacts holding any of `ids` (row-locked), each with all its identities. `nowait` for contacts
+ * Most identities read with a contact beside those the batch asked for. Every event for a person read all
+ * of them: a contact given 150,000 identifiers by its tenant's sender cost each batch for it the JSON of
+ * all 150,000 (and the orphans.link steps of a long chain, whose person gathers one per orphan, grew to
+ * 430 ms of the shared event loop). The plan needs the others only to move them in a merge, which the
+ * write step does in SQL: a cut loser makes the batch hold its tenant's lock exclusively (no locks to take
+ * for identities it cannot name).
+ */
+export const maxIdentitiesRead = 1_000;
+
+/**
+ * The live contacts holding any of `ids` (row-locked), each with its identities: those among `ids`, and up
+ * to `maxIdentitiesRead` others (`ids_cut` when it holds more). `nowait` for contacts
  * found through orphans, whose identities this batch holds no lock on: a busy row fails at once (55P03,
  * retried) rather than waiting (two batches on either side of one orphan deadlocked for 1 s; review, stop 35).
  */
@@ -154,8 +167,14 @@ function readContacts(tx: ReservedSql, tenantId: string, ids: Identity[], nowait
   if (ids.length === 0) return Promise.resolve([]);
   return send(tx<ContactRow[]>`
     select c.id, c.created_at, c.first_seen_at, c.stage, c.tags, c.field_meta, ${tx.unsafe(columns.map((col) => `c.${col}`).join(', '))},
-      (select json_agg(json_build_array(i.kind, i.value)) from contact_identities i
-       where i.tenant_id = c.tenant_id and i.contact_id = c.id) as ids
+      (select json_agg(json_build_array(x.kind, x.value)) from (
+        (select i.kind, i.value from contact_identities i where i.tenant_id = c.tenant_id and i.contact_id = c.id limit ${maxIdentitiesRead})
+        union
+        select i.kind, i.value from contact_identities i
+        join unnest(${ids.map((i) => i.kind)}::text[], ${ids.map((i) => i.value)}::text[]) as q(kind, value) on i.kind = q.kind and i.value = q.value
+        where i.tenant_id = c.tenant_id and i.contact_id = c.id) x) as ids,
+      (select count(*) > ${maxIdentitiesRead} from (
+        select 1 from contact_identities i where i.tenant_id = c.tenant_id and i.contact_id = c.id limit ${maxIdentitiesRead + 1}) n) as ids_cut
     from contacts c
     where c.tenant_id = ${tenantId} and c.merged_into_id is null and c.id in (
       select i.contact_id from contact_identities i
@@ -270,6 +289,7 @@ function readStateOf(
       for (const c of columns) values[c] = (r[c] as string | null) ?? null;
       return {
         id: r.id,
+        identitiesCut: r.ids_cut,
         createdAt: r.created_at,
         firstSeenAt: r.first_seen_at,
         stage: r.stage,
@@ -620,8 +640,13 @@ export async function applyLogs(
       known.addAll(ids);
       for (const c of contacts) for (const [kind, value] of c.ids ?? []) known.add(kind, value);
       const carried = personless ? [] : orphanKinds(orphans.flatMap(orphanIdentities)).filter((id) => !known.has(id));
-      const matched = new Set(contacts.map((c) => c.id));
-      for (const c of await readContacts(tx, tenantId, carried, true)) if (!matched.has(c.id)) contacts.push(c);
+      const matched = new Map(contacts.map((c) => [c.id, c]));
+      for (const c of await readContacts(tx, tenantId, carried, true)) {
+        const known = matched.get(c.id);
+        // Read already, with its identities cut: those the orphans carry are added.
+        if (known) known.ids = [...(known.ids ?? []), ...(c.ids ?? [])];
+        else contacts.push(c);
+      }
       const stored = readStateOf(contacts, orphans, await read.firstInvoices, await read.invoicePayments);
       const { plan, outcomes, linked } = planBatch(stored, items, {
         newId: randomUUID,
@@ -629,7 +654,8 @@ export async function applyLogs(
         linkFor,
       });
       // More identities to take than the bound allows, whichever are held already: no need to hash them to know.
-      if (!exclusive && plan.touched.length > maxLockKeys) throw new LockKeysPastBound();
+      // A merged-away contact whose identities were not all read has some this batch cannot lock by name.
+      if (!exclusive && (plan.touched.length > maxLockKeys || plan.movesUnread)) throw new LockKeysPastBound();
       // Alone among its tenant's appliers, a batch holding the tenant's lock has nothing to try-lock or re-check.
       const held = new Set(keys);
       const lateIds = exclusive ? [] : plan.touched.filter((id) => !held.has(lockKeyOf(tenantId, id)));

@@ -2,7 +2,7 @@ import { createDatabase, type Database } from '@mcb/db';
 import type { NormalizedEvent } from '@mcb/sources';
 import { pollUntil, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ApplyContext, type ApplyOutcome, applyLogs, maxLockKeysPerTransaction, type PlanItem } from './apply';
+import { type ApplyContext, type ApplyOutcome, applyLogs, maxIdentitiesRead, maxLockKeysPerTransaction, type PlanItem } from './apply';
 
 // Postgres keeps advisory locks in one lock table for the whole server (~12,800 entries at the defaults).
 // A reviewer's tenant merged a contact holding 13,000 identifiers (its sender's events had built it): the
@@ -128,4 +128,34 @@ it("a batch holding its tenant's lock and ordinary batches of that tenant, at on
   const [{ live }] = (await owner.sql`
     select count(*)::int as live from contacts where tenant_id = ${t} and merged_into_id is null`) as unknown as [{ live: number }];
   expect(live).toBe(n);
+});
+
+// A contact's identities are read up to maxIdentitiesRead (beside those the batch asks for): a sender that
+// gave one person 150,000 identifiers made every batch for them read all of them. Merged away, such a
+// contact has identities the plan cannot name, so the batch holds its tenant's lock instead of theirs.
+it(`a contact holding more than ${maxIdentitiesRead} identities, merged away: the batch runs holding its tenant's lock, and every identity follows the survivor`, async () => {
+  const t = await makeTenant();
+  const older = await applyOne(t, person('ghl', { ghlId: 'g-wide-old' }, '2026-01-01T00:00:00Z'));
+  const wide = await applyOne(t, person('manychat', { mcId: 'mc-wide' }, '2026-02-01T00:00:00Z'));
+  await owner.sql`
+    insert into contact_identities (tenant_id, kind, value, contact_id, source, first_seen_at)
+    select ${t}, 'email', 'w' || g || '@wide.example', ${wide!.contactId}, 'manychat', now() from generate_series(1, ${maxIdentitiesRead + 500}) g`;
+  // An ordinary event for the wide contact: one attempt, its own identities taken by name.
+  const plain = { attempts: 0, lockConflicts: 0 };
+  await applyLogs(app.sql, t, [await itemFor(t, person('manychat', { mcId: 'mc-wide', emails: ['new@wide.example'] }))], plain, {
+    maxLockKeys: 100_000,
+  });
+  expect(plain.attempts).toBe(1);
+  // The merge: under a lock bound it would not reach by count, the unread identities alone send it to the tenant's lock.
+  const stats = { attempts: 0, lockConflicts: 0 };
+  const [[outcome]] = (await applyLogs(app.sql, t, [await itemFor(t, person('ghl', { ghlId: 'g-wide-old', mcId: 'mc-wide' }))], stats, {
+    maxLockKeys: 100_000,
+  })) as [[ApplyOutcome]];
+  expect(outcome).toMatchObject({ contactId: older!.contactId, merged: [wide!.contactId] });
+  expect(stats.attempts).toBe(2);
+  const [owners] = await owner.sql<{ survivor: number; other: number }[]>`
+    select count(*) filter (where contact_id = ${older!.contactId})::int as survivor, count(*) filter (where contact_id <> ${older!.contactId})::int as other
+    from contact_identities where tenant_id = ${t}`;
+  // g-wide-old, mc-wide, new@wide.example and the 1,500 written above.
+  expect(owners).toEqual({ survivor: maxIdentitiesRead + 503, other: 0 });
 });

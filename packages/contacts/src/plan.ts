@@ -30,6 +30,8 @@ export interface ApplyContext {
 /** A live contact as the planner sees it. */
 export interface ContactRecord {
   id: string;
+  /** Holds more identities than were read (`maxIdentitiesRead`): a merge moving it away moves identities the plan cannot name. */
+  identitiesCut?: boolean;
   createdAt: Date;
   firstSeenAt: Date | null;
   stage: string | null;
@@ -158,6 +160,8 @@ export interface WritePlan {
   }>;
   /** Identities this plan inserts or moves: the write step must hold their locks. */
   touched: Identity[];
+  /** A contact merged away holds identities the read did not return: their locks cannot be taken by name. */
+  movesUnread: boolean;
 }
 
 interface WorldContact extends ContactRecord {
@@ -317,6 +321,7 @@ export function planBatch(
     fieldChanges: [],
     logMarks: [],
     touched: [],
+    movesUnread: false,
   };
   const touched = new IdentityList();
   const statusRefs = new Set<string>();
@@ -663,6 +668,7 @@ export function planBatch(
       owner.set(identityKey(id), survivor.id);
       touched.add(id.kind, id.value);
     }
+    if (loser.identitiesCut) plan.movesUnread = true;
     loser.mergedInto = survivor.id;
     // Provider ids are unique per tenant: the loser gives them up (they stay as identities).
     loser.state = { ...loser.state, values: { ...loser.state.values, mc_id: null, ghl_id: null } };
