@@ -45,10 +45,11 @@ try {
       reason: null,
     };
   };
-  const [[first]] = (await applyLogs(app.sql, tenantId, [await item('first@wide.example')])) as Array<Array<{ contactId: string }>>;
+  const [outcomes] = await applyLogs(app.sql, tenantId, [await item('first@wide.example')]);
+  const first = outcomes?.[0];
   await owner.sql`
     insert into contact_identities (tenant_id, kind, value, contact_id, source, first_seen_at)
-    select ${tenantId}, 'email', 'w' || g || '@wide.example', ${(first as { contactId: string }).contactId}, 'manychat', now()
+    select ${tenantId}, 'email', 'w' || g || '@wide.example', ${first?.contactId ?? null}, 'manychat', now()
     from generate_series(1, ${identities}) g`;
   await owner.sql`analyze contact_identities`;
   const times: number[] = [];
