@@ -22,6 +22,7 @@ SELECT create_distributed_table('payments', 'tenant_id', colocate_with => 'tenan
 SELECT create_distributed_table('payment_status_changes', 'tenant_id', colocate_with => 'tenant_integrations');
 SELECT create_distributed_table('stripe_first_invoices', 'tenant_id', colocate_with => 'tenant_integrations');
 SELECT create_distributed_table('stripe_invoice_payments', 'tenant_id', colocate_with => 'tenant_integrations');
+SELECT create_distributed_table('orphan_link_backlog', 'tenant_id', colocate_with => 'tenant_integrations');
 SELECT create_distributed_table('capi_sends', 'tenant_id', colocate_with => 'tenant_integrations');
 SELECT create_distributed_table('capi_scan_marks', 'tenant_id', colocate_with => 'tenant_integrations');
 SELECT create_distributed_table('meta_ads', 'tenant_id', colocate_with => 'tenant_integrations');
