@@ -102,8 +102,9 @@ export function capiSendDedupId(tenantId: string): string {
 
 /**
  * A tenant's `orphans.link` job, as the applier (after a commit that left a backlog) and the reconciler
- * (for a backlog left behind) add it. While one is waiting, active or delayed, adding another adds nothing
- * (BullMQ deduplication on `orphans-link-<tenant>`): the job runs until the backlog is empty.
+ * (for a backlog left behind) add it. While one is waiting or delayed, adding another adds nothing (BullMQ
+ * deduplication on `orphans-link-<tenant>`): the job runs until the backlog is empty. While one is active,
+ * the last one added runs after it (a backlog written after its last look is not left to the reconciler).
  */
 export function orphansLinkJob(tenantId: string, attempts = 8) {
   return {
@@ -111,7 +112,8 @@ export function orphansLinkJob(tenantId: string, attempts = 8) {
     data: { tenantId },
     opts: {
       jobId: jobId('orphans-link', tenantId, Date.now()),
-      deduplication: { id: jobId('orphans-link', tenantId) },
+      // Added while a run is active (after its last look at the backlog): kept, and run once it ends.
+      deduplication: { id: jobId('orphans-link', tenantId), keepLastIfActive: true },
       attempts,
       backoff: { type: 'exponential', delay: 1_000 },
       removeOnComplete: { count: 100, age: 3600 },
