@@ -1,6 +1,7 @@
 import { runCli } from '@mcb/cli';
 import { createLogger } from '@mcb/core';
 import { createDatabase, runMigrations } from '@mcb/db';
+import { statsLegend } from '@mcb/ops';
 import { createQueueConnection } from '@mcb/queue';
 import { captureOutput, createTestDatabase, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,10 +85,10 @@ async function cliLines(...extra: string[]) {
     runCli(['stats', '--since', statsWindow.since, '--until', statsWindow.until, ...extra]),
   );
   expect(result).toBe(0);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((l) => l.replace(/\s+/g, ' '));
+  // The table, without the legend under it (the page's note, checked apart).
+  const [table, legend] = stdout.trim().split('\n\n');
+  expect(legend).toBe(statsLegend);
+  return (table as string).split('\n').map((l) => l.replace(/\s+/g, ' '));
 }
 
 describe('GET /admin/stats', () => {
@@ -96,6 +97,8 @@ describe('GET /admin/stats', () => {
     expect(page.status).toBe(200);
     expect(page.type).toMatch(/^text\/html/);
     expect(page.text).toContain('<p id="period">Period 2003-03-01T00:00:00.000Z – 2003-04-01T00:00:00.000Z');
+    // The legend mcb stats prints under its table.
+    expect(decode(page.text)).toContain(`<p class="note">${statsLegend}</p>`);
     const table = tableOf(page.text);
     expect([...table.keys()]).toEqual([gbp.slug, usd.slug, 'ALL']);
     expect(table.get(gbp.slug)).toEqual({

@@ -109,6 +109,14 @@ export const statsColumns = [
   ['capiRefused', 'capi refused'],
 ] as const;
 export type StatsColumn = (typeof statsColumns)[number][0];
+
+/** What the columns count, under the table in `mcb stats` and on the console's stats page. */
+export const statsLegend =
+  'Received: accepted deliveries (every status but rejected); pending: received or processing. Waiting (not yet picked up ' +
+  'by a worker) and last event (the newest accepted delivery) are of all time. New contacts: created in the period (all ' +
+  'contacts now in brackets); events: funnel events in the period. Cash collected: deposits, full purchases, downpayments ' +
+  "and recurring payments minus refunds, in the tenant's currency; payments in other currencies in brackets, never summed " +
+  'into it. Capi: conversions sent to Meta (still pending in brackets) and refused by it.';
 /** One row of the stats table: a cell per column. */
 export type StatsRowCells = Record<StatsColumn, StatsCell>;
 

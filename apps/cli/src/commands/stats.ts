@@ -8,6 +8,7 @@ import {
   type StatsRowCells,
   statsCellText,
   statsColumns,
+  statsLegend,
 } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
@@ -46,6 +47,8 @@ export function registerStatsCommands(program: Command): void {
         const rows = report.tenants.map((s) => rowText(describeTenantStats(s)));
         if (report.tenants.length > 1) rows.push(rowText(describeStatsTotals(report.tenants)));
         process.stdout.write(formatTable(header, rows));
+        // What the columns count, as under the console's table (new-operator walk, stop 34: none was printed).
+        process.stdout.write(`\n${statsLegend}\n`);
       });
     },
   );

@@ -13,6 +13,7 @@ import {
   type StatsReport,
   type StatsRowCells,
   statsColumns,
+  statsLegend,
 } from '@mcb/ops';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
@@ -87,13 +88,7 @@ function statsTable(report: StatsReport): Html {
         ${report.tenants.length > 1 ? row(describeStatsTotals(report.tenants), report) : ''}
       </tbody>
     </table>
-    <p class="note">
-      Received: accepted deliveries (every status but rejected); pending: received or processing. Waiting (not yet picked up
-      by a worker) and last event (the newest accepted delivery) are of all time. New contacts: created in the period (all
-      contacts now in brackets); events: funnel events in the period. Cash collected: deposits, full purchases, downpayments
-      and recurring payments minus refunds, in the tenant's currency; payments in other currencies in brackets, never summed
-      into it. Capi: conversions sent to Meta (still pending in brackets) and refused by it.
-    </p>`;
+    <p class="note">${statsLegend}</p>`;
 }
 
 /**
