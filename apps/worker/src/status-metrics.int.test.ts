@@ -30,3 +30,16 @@ it('reports each integration’s last success and failure, and recent report run
   expect(text).toContain(`mcb_report_runs{tenant="${t.slug}",status="sent"} 1`);
   expect(text).toContain(`mcb_report_runs{tenant="${t.slug}",status="failed"} 1`);
 });
+
+it('reports the orphan backlog of each tenant that has one: identifiers waiting and the oldest row’s age', async () => {
+  const t = await h.makeTenant();
+  await h.owner.sql`insert into orphan_link_backlog (tenant_id, kind, value, created_at) values
+    (${t.id}, 'email', 'a@x.io', now() - interval '90 seconds'), (${t.id}, 'phone', '+15550001111', now())`;
+  const registry = new Registry();
+  registerStatusMetrics(registry, { admin: h.admin, log: createLogger({ name: 'test', level: 'silent' }) });
+  const text = await registry.metrics();
+  expect(text).toContain(`mcb_orphan_backlog_identifiers{tenant="${t.slug}"} 2`);
+  const age = Number(new RegExp(`mcb_orphan_backlog_oldest_seconds\\{tenant="${t.slug}"\\} ([0-9.]+)`).exec(text)?.[1]);
+  expect(age).toBeGreaterThanOrEqual(90);
+  expect(age).toBeLessThan(3_600);
+});

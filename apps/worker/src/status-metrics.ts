@@ -6,7 +6,8 @@ import { oncePerScrape } from './queue-metrics';
 /**
  * Scheduled-work status per tenant, read from Postgres (admin path) when Prometheus scrapes:
  * each integration's last success and whether its last attempt failed (Meta sync marks `meta`), and
- * the weekly report runs of the last 8 days by status. Every worker reports the same rows: take `max`.
+ * the weekly report runs of the last 8 days by status, and the orphan backlog. Every worker reports the same
+ * rows: take `max`.
  */
 export function registerStatusMetrics(registry: Registry, deps: { admin: Database; log: Logger }): void {
   const integrations = oncePerScrape(
@@ -55,6 +56,38 @@ export function registerStatusMetrics(registry: Registry, deps: { admin: Databas
       } catch (err) {
         deps.log.warn({ err: (err as Error).message }, 'report status metrics unavailable');
       }
+    },
+  });
+  // Orphan payments waiting for the tenant's orphans.link job (packages/contacts linkWaitingOrphans): rows
+  // that only grow older mean no job is working on them (the reconciler adds one past its minimum age).
+  const backlog = oncePerScrape(
+    () => deps.admin.sql<{ slug: string; n: number; oldest: number }[]>`
+      select t.slug, count(*)::int as n, extract(epoch from now() - min(b.created_at))::float8 as oldest
+      from orphan_link_backlog b join tenants t on t.id = b.tenant_id group by t.slug`,
+  );
+  const backlogSize = new Gauge({
+    name: 'mcb_orphan_backlog_identifiers',
+    help: 'Identifiers whose orphan payments wait for the tenant’s orphans.link job (orphan_link_backlog rows), by tenant slug',
+    labelNames: ['tenant'] as const,
+    registers: [registry],
+    async collect() {
+      backlogSize.reset();
+      try {
+        for (const r of await backlog()) backlogSize.set({ tenant: r.slug }, r.n);
+      } catch (err) {
+        deps.log.warn({ err: (err as Error).message }, 'orphan backlog metrics unavailable');
+      }
+    },
+  });
+  const backlogAge = new Gauge({
+    name: 'mcb_orphan_backlog_oldest_seconds',
+    help: 'Age of the oldest orphan_link_backlog row, by tenant slug (the orphans.link job rewrites the rows it keeps)',
+    labelNames: ['tenant'] as const,
+    registers: [registry],
+    async collect() {
+      backlogAge.reset();
+      // A failed read is logged once, by mcb_orphan_backlog_identifiers.
+      for (const r of await backlog().catch(() => [])) backlogAge.set({ tenant: r.slug }, r.oldest);
     },
   });
 }
