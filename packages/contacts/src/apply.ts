@@ -27,6 +27,7 @@ import {
   type OrphanPayment,
   type PlanItem,
   type PlannedContact,
+  paymentIdentities,
   paymentRefsOfEvents,
   planBatch,
   type ReadState,
@@ -183,13 +184,9 @@ function readContacts(tx: ReservedSql, tenantId: string, ids: Identity[], nowait
     for update of c ${nowait ? tx`nowait` : tx``}`);
 }
 
-/** Every identifier an orphan payment carries. */
+/** Every identifier an orphan payment carries (a stored row, as `paymentIdentities` reads a payment). */
 function orphanIdentities(o: OrphanRow): Identity[] {
-  return [
-    identityOf('email', o.customer_email),
-    identityOf('phone', o.customer_phone),
-    identityOf('stripe_customer_id', o.stripe_customer_id),
-  ].filter((id): id is Identity => id !== null);
+  return paymentIdentities({ customerEmail: o.customer_email, customerPhone: o.customer_phone, stripeCustomerId: o.stripe_customer_id });
 }
 
 /** The identifiers an orphan payment can be found by, per column. */
@@ -627,9 +624,9 @@ export async function applyLogs(
       // Orphans are linked only to a person. A batch that can have none — payments alone, matching no
       // contact — needs none of the orphans further down a chain: each hop is a statement, and a tenant's
       // chain of 10,000 orphans made every payment sent to it cost the whole chain (built at 25/s).
+      // Past the bound, it leaves nothing to link later either.
       const personless = contacts.length === 0 && !items.some((i) => i.events.some(mayCreatePerson));
       const first = await read.orphans;
-      // Orphans are linked only to a person: a personless batch past the bound leaves nothing to link later.
       const found: OrphansRead = personless
         ? { rows: first.slice(0, maxOrphans), pending: [] }
         : await chaseOrphans(tx, tenantId, ids, first, maxOrphans);
@@ -642,9 +639,9 @@ export async function applyLogs(
       const carried = personless ? [] : orphanKinds(orphans.flatMap(orphanIdentities)).filter((id) => !known.has(id));
       const matched = new Map(contacts.map((c) => [c.id, c]));
       for (const c of await readContacts(tx, tenantId, carried, true)) {
-        const known = matched.get(c.id);
+        const already = matched.get(c.id);
         // Read already, with its identities cut: those the orphans carry are added.
-        if (known) known.ids = [...(known.ids ?? []), ...(c.ids ?? [])];
+        if (already) already.ids = [...(already.ids ?? []), ...(c.ids ?? [])];
         else contacts.push(c);
       }
       const stored = readStateOf(contacts, orphans, await read.firstInvoices, await read.invoicePayments);

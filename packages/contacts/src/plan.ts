@@ -219,7 +219,7 @@ export function mayCreatePerson(event: NormalizedEvent): boolean {
 }
 
 /** Identities a payment carries (what an orphan can be linked by). */
-function paymentIdentities(p: {
+export function paymentIdentities(p: {
   customerEmail?: string | null;
   customerPhone?: string | null;
   stripeCustomerId?: string | null;

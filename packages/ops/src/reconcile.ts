@@ -144,7 +144,7 @@ export class WebhookReconciler {
 
   /**
    * Orphans a person still waits for: a tenant whose `orphan_link_backlog` has a row older than `minAgeMs`
-   * gets its `orphans.link` job (nothing is added while one is waiting, active or delayed). The job's own
+   * gets its `orphans.link` job (deduplicated per tenant: see `orphansLinkJob`). The job's own
    * steps rewrite the rows they keep, so only a backlog no job is working on grows old.
    */
   private async orphanBacklog(summary: ReconcileSummary): Promise<void> {

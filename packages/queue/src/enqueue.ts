@@ -36,7 +36,7 @@ export class WebhookEnqueuer {
     return q;
   }
 
-  /** Adds the tenant's `orphans.link` job (nothing while one is waiting, active or delayed). */
+  /** Adds the tenant's `orphans.link` job (deduplicated per tenant: see `orphansLinkJob`). */
   async linkOrphans(tenantId: string): Promise<void> {
     const job = orphansLinkJob(tenantId, this.attempts);
     await this.queueFor(tenantId).add(job.name, job.data, job.opts);
