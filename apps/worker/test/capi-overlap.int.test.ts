@@ -7,8 +7,8 @@ import { createHarness, type Harness, testEncryptionKey } from './harness';
 
 // A tenant whose Meta dataset never answers: its capi.send jobs must not pile up beside each other
 // (each holds one of the process's webhook slots), and each must end at its time bound. A tick every
-// second; send jobs have one id per minute window, so a send bounded at 70 s always outlives a window
-// (as a 2 min bound does in production) — the tick of the next window must not add a second one.
+// second; send jobs have one id per window, so a send bounded at 8 s outlives eight windows (as a 2 min
+// bound outlives two 1 min windows in production) — the ticks of the next windows must not add a second one.
 
 const keyring = parseKeyring(testEncryptionKey);
 let fake: FakeGraph;
@@ -17,7 +17,7 @@ let seq = 0;
 
 beforeAll(async () => {
   fake = await startFakeGraph({ accounts: [] });
-  h = await createHarness('capioverlap', { META_GRAPH_URL: fake.url, CAPI_TICK_EVERY_MS: '1000', CAPI_SEND_MAX_MS: '70000' });
+  h = await createHarness('capioverlap', { META_GRAPH_URL: fake.url, CAPI_TICK_EVERY_MS: '1000', CAPI_SEND_MAX_MS: '8000' });
 });
 
 afterAll(async () => {
@@ -65,10 +65,20 @@ it('a tenant whose Meta dataset hangs has at most one capi.send at a time, each 
   };
   // Until the hung send ended at its bound (the ticks of a new window meanwhile tried to add another),
   // or two were open at once.
-  await pollUntil(sample, (n) => n >= 1 || mostAtOnce >= 2, { timeoutMs: 150_000, intervalMs: 250 });
+  await pollUntil(sample, (n) => n >= 1 || mostAtOnce >= 2, { timeoutMs: 60_000, intervalMs: 250 });
   expect(samples).toBeGreaterThan(3);
   expect(mostAtOnce).toBe(1);
   expect(await sample()).toBeGreaterThanOrEqual(1);
+  // No two sends ran at the same time: a send added beside the hung one finds nothing unclaimed and ends
+  // at once, so a sample rarely sees both open; their run times show it.
+  const runs = (await queue.getJobs(['active', 'completed']))
+    .filter((j) => j.name === 'capi.send' && j.processedOn !== undefined)
+    .map((j) => ({ id: j.id, from: j.processedOn as number, to: j.finishedOn ?? Number.POSITIVE_INFINITY }))
+    .sort((a, b) => a.from - b.from);
+  expect(runs.length).toBeGreaterThanOrEqual(1);
+  for (const [i, run] of runs.entries())
+    if (i > 0)
+      expect(run.from, `${run.id} started while ${runs[i - 1]?.id} ran`).toBeGreaterThanOrEqual((runs[i - 1] as { to: number }).to);
   // Meta saw the hung tenant's event (the posts hung), never received it; the other tenant's was sent.
   expect(fake.capiEvents(hung.datasetId)).toHaveLength(0);
   await pollUntil(
@@ -81,4 +91,4 @@ it('a tenant whose Meta dataset hangs has at most one capi.send at a time, each 
     select status, claimed_at from capi_sends where tenant_id = ${hung.id}`;
   // Released at each bound (or held by the send running now): pending, never sent nor lost.
   expect(row?.status).toBe('pending');
-}, 240_000);
+}, 120_000);

@@ -238,7 +238,7 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     const first = await planCapiSendJobs(runtime.deps, now);
     const second = await planCapiSendJobs(runtime.deps, now + 1);
     const mine = first.find((j) => j.tenantId === a.id);
-    expect(mine?.jobId).toMatch(/^capi-send-[0-9a-f-]{36}-\d{8}T\d{4}Z$/);
+    expect(mine?.jobId).toMatch(/^capi-send-[0-9a-f-]{36}-\d{8}T\d{6}Z$/);
     expect(second.find((j) => j.tenantId === a.id)?.jobId).toBe(mine?.jobId);
     // Two ticks in one window (two workers, a restart): one job on the tenant's own queue.
     await processCapiTick({} as Job, runtime.deps);

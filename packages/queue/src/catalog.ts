@@ -85,11 +85,11 @@ export function webhookJobId(logId: number): string {
 }
 
 /**
- * Job id of a tenant's `capi.send` for one scheduler window (`windowStart`, epoch ms): any number of
- * ticks, workers or restarts within the window add it once.
+ * Job id of a tenant's `capi.send` for one scheduler window (`windowStart`, epoch ms, to the second as
+ * windows are at least 1 s): any number of ticks, workers or restarts within the window add it once.
  */
 export function capiSendJobId(tenantId: string, windowStart: number): string {
-  return jobId('capi-send', tenantId, new Date(windowStart).toISOString().slice(0, 16).replace(/[-:]/g, '').concat('Z'));
+  return jobId('capi-send', tenantId, new Date(windowStart).toISOString().slice(0, 19).replace(/[-:]/g, '').concat('Z'));
 }
 
 /**
