@@ -38,7 +38,8 @@ function e164(digits: string): string | undefined {
  *   and any other 8–15 digits are taken as carrying their country code → `+…`; `00` + a number → `+…`
  *   (the international prefix outside North America). A national number (a leading 0) is `undefined`:
  *   without a country there is no E.164 form for it, and `+0…` is none (no country code starts with 0).
- *   The delivery keeps it: set the tenant's `phone_country` and replay to recover it.
+ *   The delivery keeps it, and its log's message says so (`readPhone`): set the tenant's `phone_country`
+ *   and replay to recover it.
  * Fewer than 8 or more than 15 digits (E.164's limit), or no phone at all → `undefined`. Pure, never throws.
  */
 export function normalizePhone(value: unknown, country?: string | null): string | undefined {
@@ -56,6 +57,43 @@ export function normalizePhone(value: unknown, country?: string | null): string 
   if (digits.startsWith('00')) return e164(digits.slice(2));
   if (digits.length === 10 && !digits.startsWith('0')) return `+1${digits}`;
   return e164(digits);
+}
+
+/** A phone the normalizers read, and what the processed log says when one was sent but none kept. */
+export interface PhoneReading {
+  phone?: string;
+  /** Set when a value was sent and no E.164 form was made of any (the number is never repeated here). */
+  note?: string;
+}
+
+/**
+ * The first of `values` that `normalizePhone` reads, in order (`body.phone`, then `customData.phone`…).
+ * When values were sent but none could be read, `note` says why, for the log's message: without it a
+ * delivery's phone was dropped without a word, and a tenant whose people write national numbers
+ * (`07700 900456`) but that has no `phone_country` matched nobody by phone while every log read
+ * `processed`. Pure, never throws.
+ */
+export function readPhone(country: string | null | undefined, ...values: unknown[]): PhoneReading {
+  let sent: string | undefined;
+  for (const value of values) {
+    const phone = normalizePhone(value, country);
+    if (phone) return { phone };
+    sent ??= readText(value);
+  }
+  if (sent === undefined) return {};
+  const digits = sent.replace(/\D/g, '');
+  const region = phoneCountryOf(country);
+  if (!region && !sent.startsWith('+') && digits.startsWith('0') && !digits.startsWith('00'))
+    return {
+      note:
+        "phone not kept: a national number (leading 0) has no E.164 form without the tenant's phone_country " +
+        '(mcb tenant update <tenant> --phone-country <code>, then replay this log)',
+    };
+  return {
+    note: region
+      ? `phone not kept: not a number of ${region} nor one with its country code (8-15 digits)`
+      : 'phone not kept: not a number with its country code (8-15 digits)',
+  };
 }
 
 // Deliberately loose (one @, a dot in the domain, no spaces): it filters unrendered templates like

@@ -45,3 +45,75 @@ describe('normalizeWebhook keeps payments within what is stored', () => {
     expect(payments[0]).toMatchObject({ denefitsFinancedCents: 240_000 });
   });
 });
+
+// A national number (the UK's 07…) sent to a tenant without a `phone_country` has no E.164 form: the
+// phone was dropped without a word and the log read `processed` (known gap, stops 30-35). Every
+// normalizer that reads a phone now says so in the log's note, without repeating the number.
+describe('a phone sent but not kept is named in the processed log’s note', () => {
+  const national = '07700 900456';
+  // Where each fixture carries its phone(s), as paths into the body.
+  const cases: Array<[Source, string, string[][]]> = [
+    ['manychat', 'contact-created', [['subscriber', 'phone']]],
+    ['ghl', 'workflow-form-filled', [['phone']]],
+    [
+      'perspective',
+      'form-submitted',
+      [
+        ['profile', 'phone', 'value'],
+        ['values', 'phone'],
+      ],
+    ],
+    ['stripe', 'checkout-session-completed-full', [['data', 'object', 'customer_details', 'phone']]],
+    ['stripe', 'checkout-session-expired', [['data', 'object', 'customer_details', 'phone']]],
+    ['stripe', 'charge-refunded', [['data', 'object', 'billing_details', 'phone']]],
+    ['stripe', 'invoice-paid-renewal', [['data', 'object', 'customer_phone']]],
+    ['denefits', 'contract-created', [['0', 'data', 'contract', 'customer_mobile']]],
+    ['denefits', 'recurring-payment', [['0', 'data', 'contract', 'customer_mobile']]],
+  ];
+  const setAt = (body: Record<string, unknown>, path: string[], value: unknown) => {
+    const last = path.length - 1;
+    const parent = path.slice(0, last).reduce((o, key) => o[key] as Record<string, unknown>, body);
+    parent[path[last] as string] = value;
+  };
+  const phones = (r: ReturnType<typeof normalizeWebhook>) =>
+    r.kind === 'events' ? r.events.flatMap((e) => [e.contact?.identity.phone, ...(e.payments ?? []).map((p) => p.customerPhone)]) : [];
+
+  it.each(cases)('%s %s: without phone_country, no phone and a note; with GB, the phone and no note', (source, name, paths) => {
+    const payload = fixture(source, name);
+    for (const path of paths) setAt(payload, path, national);
+    const without = normalizeWebhook(source, payload, {});
+    expect(without.kind).toBe('events');
+    expect(without.kind === 'events' && without.note).toMatch(/^(.*; )?phone not kept: a national number \(leading 0\)/);
+    expect(JSON.stringify(without)).not.toContain('900456');
+    expect(phones(without).filter(Boolean)).toEqual([]);
+    const gb = normalizeWebhook(source, payload, { phone_country: 'GB' });
+    expect(gb.kind === 'events' && gb.note).toBeFalsy();
+    expect(phones(gb)).toContain('+447700900456');
+  });
+
+  it('an unreadable phone says so too; a missing one says nothing', () => {
+    const junk = fixture('manychat', 'contact-created');
+    junk.subscriber.phone = '{{phone}}';
+    expect(normalizeWebhook('manychat', junk, {})).toMatchObject({
+      kind: 'events',
+      note: 'phone not kept: not a number with its country code (8-15 digits)',
+    });
+    expect(normalizeWebhook('manychat', junk, { phone_country: 'DE' })).toMatchObject({
+      note: 'phone not kept: not a number of DE nor one with its country code (8-15 digits)',
+    });
+    const none = fixture('manychat', 'contact-created');
+    none.subscriber.phone = null;
+    expect(normalizeWebhook('manychat', none, {})).not.toHaveProperty('note');
+    // The whatsapp number is read when the phone is not: nothing was lost, nothing to say.
+    junk.subscriber.whatsapp_phone = '+44 7700 900456';
+    expect(normalizeWebhook('manychat', junk, {})).not.toHaveProperty('note');
+  });
+
+  it('a GHL or Perspective body whose only identifier is such a phone is refused with the reason', () => {
+    const ghl = { phone: national, customData: { event_type: 'form_filled' } };
+    expect(normalizeWebhook('ghl', ghl, {})).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringContaining('(phone not kept: a national number (leading 0)'),
+    });
+  });
+});

@@ -136,9 +136,11 @@ export function boundedTagList(list: unknown): string[] {
   return out;
 }
 
-/** `result` with `note` (what the normalizer left out of the body) for the processed log's message. */
-export function withNote(result: NormalizeResult, note: string | undefined): NormalizeResult {
-  return result.kind === 'events' && note ? { ...result, note } : result;
+/** `result` with `notes` (what the normalizer left out of the body) for the processed log's message, joined by "; ". */
+export function withNote(result: NormalizeResult, ...notes: Array<string | undefined>): NormalizeResult {
+  if (result.kind !== 'events') return result;
+  const note = [result.note, ...notes].filter((n): n is string => !!n).join('; ');
+  return note ? { ...result, note } : result;
 }
 
 /** Drops `undefined` properties so results compare cleanly and serialize small. */

@@ -1,6 +1,6 @@
-import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { distinctEmails, normalizeEmail, readPhone } from '../identity';
 import { isRecord, unwrapBody } from '../payload';
-import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withoutUndefined } from '../result';
+import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withNote, withoutUndefined } from '../result';
 import type { NormalizedContact, NormalizedPayment, NormalizeResult } from '../types';
 import { type DenefitsBody, type DenefitsContract, denefitsBodySchema, denefitsContractSchema } from './schema';
 
@@ -36,7 +36,7 @@ function paymentNumberOf(body: DenefitsBody, contract: DenefitsContract): number
 
 function customerOf(contract: DenefitsContract, config: NormalizerConfig) {
   const email = normalizeEmail(contract.customer_email);
-  const phone = normalizePhone(contract.customer_mobile, config.phone_country);
+  const { phone } = readPhone(config.phone_country, contract.customer_mobile);
   const name = [contract.customer_first_name, contract.customer_last_name].filter(Boolean).join(' ');
   return { email, phone, name: name || undefined };
 }
@@ -173,7 +173,9 @@ export const normalizeDenefits = guardNormalizer('denefits', (payload: unknown, 
   if (!known.includes(type)) return ignore(type, `unhandled Denefits webhook_type "${type}"`);
   const code = contract.contract_code;
   if (!code) return reject(type, 'Denefits contract has no contract_code');
-  if (type === 'contract.created') return contractCreated(type, contract, code, config);
   if (type === 'contract.status') return statusChanged(type, body, contract, code);
-  return recurringPayment(type, body, contract, code, config);
+  // Both name the customer: what the log says when its phone was not kept.
+  const phoneNote = readPhone(config.phone_country, contract.customer_mobile).note;
+  if (type === 'contract.created') return withNote(contractCreated(type, contract, code, config), phoneNote);
+  return withNote(recurringPayment(type, body, contract, code, config), phoneNote);
 });

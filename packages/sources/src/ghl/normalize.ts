@@ -1,6 +1,6 @@
 import type { FunnelEventType } from '../domain';
 import { funnelEventTypes } from '../domain';
-import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { distinctEmails, normalizeEmail, readPhone } from '../identity';
 import { isRecord, unwrapBody } from '../payload';
 import {
   boundedTagList,
@@ -11,6 +11,7 @@ import {
   ignore,
   type NormalizerConfig,
   reject,
+  withNote,
   withoutUndefined,
 } from '../result';
 import type { NormalizeResult } from '../types';
@@ -165,7 +166,7 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
   const mcId = custom?.MC_ID ?? custom?.mc_id ?? body.MC_ID;
   // SPEC §4: the top-level email wins over customData.email.
   const email = normalizeEmail(body.email) ?? normalizeEmail(custom?.email);
-  const phone = normalizePhone(body.phone, config.phone_country) ?? normalizePhone(custom?.phone, config.phone_country);
+  const { phone, note: phoneNote } = readPhone(config.phone_country, body.phone, custom?.phone);
   const isContactEvent = body.type === undefined || body.type.startsWith('Contact');
   const contact = buildContact(
     { ghlId, mcId, emails: distinctEmails(email), phone },
@@ -181,7 +182,7 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
       tags: readTags(custom?.tags) ?? readTags(body.tags),
     },
   );
-  if (!contact) return reject(eventType, 'GHL body carries no contact id, MC_ID, email or phone');
+  if (!contact) return reject(eventType, `GHL body carries no contact id, MC_ID, email or phone${phoneNote ? ` (${phoneNote})` : ''}`);
 
   const occurredAt = occurredAtOf(body);
   const stage = custom?.pipeline_stage ?? body.pipleline_stage ?? body.pipeline_stage ?? body.pipelineStageName ?? body.stageName;
@@ -192,17 +193,20 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
     appointment_id: body.appointment?.id,
     appointment_start: body.appointment?.startTime,
   });
-  return emitEvents({
-    source: 'ghl',
-    eventType,
-    ...(occurredAt ? { occurredAt } : {}),
-    contact,
-    funnelEvent: {
-      type: resolution.type,
+  return withNote(
+    emitEvents({
+      source: 'ghl',
+      eventType,
       ...(occurredAt ? { occurredAt } : {}),
-      ...(Object.keys(data).length > 0 ? { data } : {}),
-    },
-  });
+      contact,
+      funnelEvent: {
+        type: resolution.type,
+        ...(occurredAt ? { occurredAt } : {}),
+        ...(Object.keys(data).length > 0 ? { data } : {}),
+      },
+    }),
+    phoneNote,
+  );
 });
 
 /** Whether `value` means something as a `ghl.stage_map` value: a funnel event type (or alias) or an "ignored" word. */

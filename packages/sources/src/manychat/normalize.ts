@@ -1,7 +1,7 @@
 import type { FunnelEventType } from '../domain';
-import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { distinctEmails, normalizeEmail, readPhone } from '../identity';
 import { isRecord, readFlag, readText, unwrapBody } from '../payload';
-import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizeHints, type NormalizerConfig, reject } from '../result';
+import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizeHints, type NormalizerConfig, reject, withNote } from '../result';
 import type { NormalizeResult } from '../types';
 import {
   type ManyChatSubscriber,
@@ -50,7 +50,7 @@ function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string |
   if (!mcId) return reject(eventType, 'ManyChat subscriber has no id');
 
   const email = normalizeEmail(subscriber.email) ?? normalizeEmail(customField(subscriber, 'MCB_SEARCH_EMAIL'));
-  const phone = normalizePhone(subscriber.phone, config.phone_country) ?? normalizePhone(subscriber.whatsapp_phone, config.phone_country);
+  const { phone, note: phoneNote } = readPhone(config.phone_country, subscriber.phone, subscriber.whatsapp_phone);
   const chatbot = readText(customField(subscriber, 'chatbot_AB', 'Chatbot AB Test'));
   const contact = buildContact(
     { mcId, emails: distinctEmails(email), phone },
@@ -69,13 +69,16 @@ function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string |
   );
   // The subscription time is the real time of a "subscribed" event; ManyChat sends no other event time.
   const occurredAt = type === 'contact_subscribed' ? subscriber.subscribed : undefined;
-  return emitEvents({
-    source: 'manychat',
-    eventType,
-    ...(occurredAt ? { occurredAt } : {}),
-    contact,
-    funnelEvent: { type, ...(occurredAt ? { occurredAt } : {}) },
-  });
+  return withNote(
+    emitEvents({
+      source: 'manychat',
+      eventType,
+      ...(occurredAt ? { occurredAt } : {}),
+      contact,
+      funnelEvent: { type, ...(occurredAt ? { occurredAt } : {}) },
+    }),
+    phoneNote,
+  );
 }
 
 /** What a ManyChat body carries: the subscriber inline, only its id (to fetch), or neither (with why). */

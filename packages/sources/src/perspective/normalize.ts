@@ -1,6 +1,16 @@
-import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { distinctEmails, normalizeEmail, readPhone } from '../identity';
 import { isRecord, unwrapBody } from '../payload';
-import { boundedTags, buildContact, emitEvents, guardNormalizer, ignore, type NormalizerConfig, reject, withoutUndefined } from '../result';
+import {
+  boundedTags,
+  buildContact,
+  emitEvents,
+  guardNormalizer,
+  ignore,
+  type NormalizerConfig,
+  reject,
+  withNote,
+  withoutUndefined,
+} from '../result';
 import type { NormalizeResult } from '../types';
 import { perspectiveBodySchema } from './schema';
 
@@ -62,7 +72,7 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
 
   const { profile, values, meta } = body;
   const email = normalizeEmail(profile?.email) ?? normalizeEmail(values?.email);
-  const phone = normalizePhone(profile?.phone, config.phone_country) ?? normalizePhone(values?.phone, config.phone_country);
+  const { phone, note: phoneNote } = readPhone(config.phone_country, profile?.phone, values?.phone);
   // The sender's tags bounded (tagLimits), then the funnel's own keys, over the sender's same-named ones.
   const tags = withoutUndefined({
     ...boundedTags(isRecord(body.tags) ? body.tags : {}),
@@ -80,19 +90,22 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
       tags,
     },
   );
-  if (!contact) return reject(eventType, 'Perspective conversion carries no email or phone');
+  if (!contact) return reject(eventType, `Perspective conversion carries no email or phone${phoneNote ? ` (${phoneNote})` : ''}`);
   const occurredAt = meta?.convertedAt ?? meta?.ps_converted_at ?? values?.ps_converted_at;
-  return emitEvents(
-    withoutUndefined({
-      source: 'perspective' as const,
-      eventType,
-      occurredAt,
-      contact,
-      funnelEvent: withoutUndefined({
-        type: 'form_submitted' as const,
+  return withNote(
+    emitEvents(
+      withoutUndefined({
+        source: 'perspective' as const,
+        eventType,
         occurredAt,
-        data: withoutUndefined({ funnel: body.funnelName, funnel_id: body.funnelId, perspective_id: body.id }),
+        contact,
+        funnelEvent: withoutUndefined({
+          type: 'form_submitted' as const,
+          occurredAt,
+          data: withoutUndefined({ funnel: body.funnelName, funnel_id: body.funnelId, perspective_id: body.id }),
+        }),
       }),
-    }),
+    ),
+    phoneNote,
   );
 });

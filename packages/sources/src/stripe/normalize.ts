@@ -1,4 +1,4 @@
-import { distinctEmails, normalizeEmail, normalizePhone } from '../identity';
+import { distinctEmails, normalizeEmail, readPhone } from '../identity';
 import { isRecord, readCount, unwrapBody } from '../payload';
 import {
   buildContact,
@@ -89,7 +89,7 @@ function checkoutPaid(event: StripeEvent, object: StripeObject, config: Normaliz
   if (amount === 0) return ignore(type, 'checkout.session amount_total is 0: nothing was paid');
 
   const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
-  const phone = normalizePhone(session.customer_details?.phone, config.phone_country);
+  const { phone, note: phoneNote } = readPhone(config.phone_country, session.customer_details?.phone);
   const deposit = amount === depositAmount(config);
   const payment: NormalizedPayment = withoutUndefined({
     paymentEventId: session.id,
@@ -109,14 +109,17 @@ function checkoutPaid(event: StripeEvent, object: StripeObject, config: Normaliz
     stripeSubscriptionId: session.subscription,
     funnelEvent: deposit ? 'deposit_paid' : 'purchase_completed',
   } satisfies NormalizedPayment);
-  return emitEvents(
-    withoutUndefined({
-      source: 'stripe' as const,
-      eventType: event.type ?? 'checkout.session',
-      occurredAt: event.created,
-      contact: paymentContact({ email, phone, customerId: session.customer }),
-      payments: [payment],
-    }),
+  return withNote(
+    emitEvents(
+      withoutUndefined({
+        source: 'stripe' as const,
+        eventType: event.type ?? 'checkout.session',
+        occurredAt: event.created,
+        contact: paymentContact({ email, phone, customerId: session.customer }),
+        payments: [payment],
+      }),
+    ),
+    phoneNote,
   );
 }
 
@@ -125,23 +128,23 @@ function checkoutExpired(event: StripeEvent, object: StripeObject, config: Norma
   const session = stripeCheckoutSessionSchema.parse(object);
   const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
   if (!email) return ignore(type, 'expired checkout.session carries no email');
-  const contact = paymentContact({
-    email,
-    phone: normalizePhone(session.customer_details?.phone, config.phone_country),
-    customerId: session.customer,
-  });
-  return emitEvents(
-    withoutUndefined({
-      source: 'stripe' as const,
-      eventType: 'checkout.session.expired',
-      occurredAt: event.created,
-      contact,
-      funnelEvent: withoutUndefined({
-        type: 'checkout_abandoned' as const,
+  const { phone, note: phoneNote } = readPhone(config.phone_country, session.customer_details?.phone);
+  const contact = paymentContact({ email, phone, customerId: session.customer });
+  return withNote(
+    emitEvents(
+      withoutUndefined({
+        source: 'stripe' as const,
+        eventType: 'checkout.session.expired',
         occurredAt: event.created,
-        data: withoutUndefined({ session_id: session.id, amount_total_cents: session.amount_total }),
+        contact,
+        funnelEvent: withoutUndefined({
+          type: 'checkout_abandoned' as const,
+          occurredAt: event.created,
+          data: withoutUndefined({ session_id: session.id, amount_total_cents: session.amount_total }),
+        }),
       }),
-    }),
+    ),
+    phoneNote,
   );
 }
 
@@ -155,7 +158,7 @@ function chargeRefunded(event: StripeEvent, object: StripeObject, config: Normal
   const charge = stripeChargeSchema.parse(object);
   if (!charge.id) return reject(type, 'charge has no id');
   const email = normalizeEmail(charge.billing_details?.email) ?? normalizeEmail(charge.receipt_email);
-  const phone = normalizePhone(charge.billing_details?.phone, config.phone_country);
+  const { phone, note: phoneNote } = readPhone(config.phone_country, charge.billing_details?.phone);
   const base = {
     source: 'stripe' as const,
     paymentType: 'refund' as const,
@@ -218,6 +221,7 @@ function chargeRefunded(event: StripeEvent, object: StripeObject, config: Normal
       }),
     ),
     note,
+    phoneNote,
   );
 }
 
@@ -280,7 +284,7 @@ function invoicePaid(event: StripeEvent, object: StripeObject, config: Normalize
   if (amount === undefined) return reject(type, 'invoice has no amount_paid');
   if (amount === 0) return ignore(type, 'invoice amount_paid is 0');
   const email = normalizeEmail(invoice.customer_email);
-  const phone = normalizePhone(invoice.customer_phone, config.phone_country);
+  const { phone, note: phoneNote } = readPhone(config.phone_country, invoice.customer_phone);
   const payment: NormalizedPayment = withoutUndefined({
     paymentEventId: invoice.id,
     source: 'stripe' as const,
@@ -298,14 +302,17 @@ function invoicePaid(event: StripeEvent, object: StripeObject, config: Normalize
     stripeInvoiceId: invoice.id,
     funnelEvent: 'recurring_payment_received' as const,
   });
-  return emitEvents(
-    withoutUndefined({
-      source: 'stripe' as const,
-      eventType: type ?? 'invoice.paid',
-      occurredAt: event.created,
-      contact: paymentContact({ email, phone, customerId: invoice.customer }),
-      payments: [payment],
-    }),
+  return withNote(
+    emitEvents(
+      withoutUndefined({
+        source: 'stripe' as const,
+        eventType: type ?? 'invoice.paid',
+        occurredAt: event.created,
+        contact: paymentContact({ email, phone, customerId: invoice.customer }),
+        payments: [payment],
+      }),
+    ),
+    phoneNote,
   );
 }
 
