@@ -31,7 +31,7 @@ export function createWorkerMetrics() {
   });
   const reconciled = new Counter({
     name: 'mcb_worker_reconciled_total',
-    help: 'Webhook logs the reconciler found stranded, by action: enqueued (no job), rerun (job finished, log not), failed (lost too often)',
+    help: 'Webhook logs the reconciler found stranded, by action: enqueued (no job), rerun (job finished, log not), failed (lost too often); orphans_link: tenants whose orphan backlog had lost its job (added again)',
     labelNames: ['action'] as const,
     registers: [registry],
   });

@@ -130,6 +130,7 @@ export async function startWorkerRuntime(
         metrics.reconciled.inc({ action: 'enqueued' }, s.enqueued);
         metrics.reconciled.inc({ action: 'rerun' }, s.rerun);
         metrics.reconciled.inc({ action: 'failed' }, s.failed);
+        metrics.reconciled.inc({ action: 'orphans_link' }, s.orphanLinks);
       },
     },
     {

@@ -173,6 +173,34 @@ describe('WebhookReconciler (SPEC §10.4)', () => {
     expect(row?.error_message).toMatch(/^lost by workers 8 times/);
   });
 
+  it('adds orphans.link for a backlog whose job was lost, and says so only when it did add one', async () => {
+    // Review, this stop: a backlog whose job was only waiting its turn was logged as "added" on every pass.
+    const slug = `rc-${randomUUID().slice(0, 8)}`;
+    const t = await addTenant(admin, { slug, name: slug });
+    await admin.sql`
+      insert into orphan_link_backlog (tenant_id, kind, value, created_at) values (${t.id}, 'email', 'left@example.com', now() - interval '1 hour')`;
+    const said: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+    const log = {
+      ...silent,
+      info: (fields: Record<string, unknown>, msg: string) => said.push({ fields, msg }),
+      warn: () => {},
+    } as unknown as Logger;
+    const pass = () => new WebhookReconciler({ admin, enqueuer, log }, { minAgeMs: 10_000, batchSize: 50 }).reconcile();
+    const first = await pass();
+    expect(first).toMatchObject({ orphanLinks: 1 });
+    expect(await enqueuer.queueFor(t.id).getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect(said.filter((s) => s.msg.includes('orphans.link'))).toEqual([
+      { fields: { tenants: 1, backlogs: first.orphanBacklogs }, msg: 'reconciler added orphans.link for backlogs left behind' },
+    ]);
+    // The job still waits (no worker here): the next pass sees the backlog, adds nothing and says nothing.
+    said.length = 0;
+    const second = await pass();
+    expect(second.orphanBacklogs).toBeGreaterThanOrEqual(1);
+    expect(second.orphanLinks).toBe(0);
+    expect(await enqueuer.queueFor(t.id).getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect(said.filter((s) => s.msg.includes('orphans.link'))).toEqual([]);
+  });
+
   it('refuses the app role', () => {
     expect(() => new WebhookReconciler({ admin: app, enqueuer, log: silent })).toThrow(/admin/);
   });

@@ -34,7 +34,9 @@ export interface ReconcileSummary {
   rerun: number;
   /** Rows whose job kept getting lost past `maxAttempts`: marked `failed` with the reason. */
   failed: number;
-  /** Tenants with an `orphan_link_backlog` older than `minAgeMs` (its `orphans.link` job lost or never added): the job added. */
+  /** Tenants with an `orphan_link_backlog` older than `minAgeMs` that were looked at. */
+  orphanBacklogs: number;
+  /** Of those, tenants with no `orphans.link` job waiting (it was lost or never added): the job added. */
   orphanLinks: number;
   /** False when another reconciler held the lock (one per deployment at a time). */
   ran: boolean;
@@ -118,7 +120,7 @@ export class WebhookReconciler {
   }
 
   private async pass(): Promise<ReconcileSummary> {
-    const summary: ReconcileSummary = { checked: 0, enqueued: 0, rerun: 0, failed: 0, orphanLinks: 0, ran: true };
+    const summary: ReconcileSummary = { checked: 0, enqueued: 0, rerun: 0, failed: 0, orphanBacklogs: 0, orphanLinks: 0, ran: true };
     let after = 0;
     for (;;) {
       const round = await withDeadline(this.round(after, summary), this.options.roundTimeoutMs, 'reconciler round');
@@ -130,8 +132,12 @@ export class WebhookReconciler {
       after = round;
     }
     if (summary.ran) await withDeadline(this.orphanBacklog(summary), this.options.roundTimeoutMs, 'reconciler orphan backlog');
+    // A backlog whose job is only waiting its turn (a busy tenant queue) is not news: the job was not lost.
     if (summary.orphanLinks > 0)
-      this.deps.log.info({ tenants: summary.orphanLinks }, 'reconciler added orphans.link for backlogs left behind');
+      this.deps.log.info(
+        { tenants: summary.orphanLinks, backlogs: summary.orphanBacklogs },
+        'reconciler added orphans.link for backlogs left behind',
+      );
     if (summary.enqueued + summary.rerun + summary.failed > 0) {
       this.deps.log.info(
         { checked: summary.checked, enqueued: summary.enqueued, rerun: summary.rerun, failed: summary.failed },
@@ -158,8 +164,8 @@ export class WebhookReconciler {
         group by tenant_id having min(created_at) < now() - ${this.options.minAgeMs} * interval '1 millisecond'`),
       ];
     })) as Array<{ tenant_id: string }>;
-    for (const t of tenants) await enqueuer.linkOrphans(t.tenant_id);
-    summary.orphanLinks += tenants.length;
+    summary.orphanBacklogs += tenants.length;
+    for (const t of tenants) if (await enqueuer.linkOrphans(t.tenant_id)) summary.orphanLinks += 1;
   }
 
   /** One keyset page (by id, oldest first); returns the last id seen, null at the end, 'locked' when another pass runs. */

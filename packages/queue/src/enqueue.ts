@@ -36,10 +36,14 @@ export class WebhookEnqueuer {
     return q;
   }
 
-  /** Adds the tenant's `orphans.link` job (deduplicated per tenant: see `orphansLinkJob`). */
-  async linkOrphans(tenantId: string): Promise<void> {
+  /**
+   * Adds the tenant's `orphans.link` job (deduplicated per tenant: see `orphansLinkJob`). True when a job
+   * was added; false when the tenant's job was already waiting (BullMQ then answers with that job's id).
+   */
+  async linkOrphans(tenantId: string): Promise<boolean> {
     const job = orphansLinkJob(tenantId, this.attempts);
-    await this.queueFor(tenantId).add(job.name, job.data, job.opts);
+    const added = await this.queueFor(tenantId).add(job.name, job.data, job.opts);
+    return added.id === job.opts.jobId;
   }
 
   async enqueue(refs: WebhookJobRef[]): Promise<void> {
