@@ -61,6 +61,26 @@ describe('body secret_key is redacted wherever it arrives', () => {
     expect(await rowsHoldingSecret()).toEqual([]);
   });
 
+  // Review, stop 37: the Denefits verifier reads an escaped name (`"secret\u005fkey"`) as JSON.parse does,
+  // but the mask of the raw bytes matched only the literal name: these three kept the secret in raw_body.
+  it('denefits: a name spelt with JSON escapes is the same field, and never stored (array, broken, too deep)', async () => {
+    const event = `{"secret\\u005fkey":"${secret}","webhook_type":"contract.created","contract_code":"${randomUUID()}"`;
+    const answers = [
+      (await post('denefits', `[${event}}]`)).status,
+      (await post('denefits', `${event}, oops`)).status,
+      (await post('denefits', `${event},"x":${'['.repeat(70)}${']'.repeat(70)}}`)).status,
+    ];
+    expect(answers).toEqual([200, 400, 200]);
+    const rows = await h.admin.sql<{ status: string; raw: string }[]>`
+      select status, convert_from(raw_body, 'UTF8') as raw from webhook_logs
+      where tenant_id = ${tenant.id} and source = 'denefits' and raw_body is not null order by id desc limit 3`;
+    // The array accepted, the broken body rejected, the deep one stored raw as failed: each keeps raw bytes.
+    expect(rows).toHaveLength(3);
+    expect(rows.map((r) => r.status)).toEqual(expect.arrayContaining(['rejected', 'failed']));
+    for (const r of rows) expect(r.raw).toContain('"secret\\u005fkey":"[redacted]"');
+    expect(await rowsHoldingSecret()).toEqual([]);
+  });
+
   it('a body that is not JSON, sent with the right secret in the query, keeps no secret_key value', async () => {
     const res = await post('manychat', `secret_key=${secret}&x=1`, `?secret=${encodeURIComponent(secret)}`);
     expect(res.status).toBe(400);

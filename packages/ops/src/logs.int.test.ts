@@ -86,6 +86,23 @@ describe('operator reads of one tenant run on the RLS role with the tenant set (
     expect(await openLog(dbs, 9_007_199_254_740_000)).toBeNull();
   });
 
+  it('a raw body stored with a secret under an escaped name (before stop 37) is shown masked', async () => {
+    const secret = `sec_${randomUUID()}`;
+    const body = `[{"secret\\u005fkey":"${secret}","webhook_type":"contract.created"}]`;
+    const [row] = await admin.sql<{ id: number }[]>`
+      insert into webhook_logs (tenant_id, source, event_type, dedupe_key, payload, raw_body, status)
+      values (${a.id}, 'denefits', 'contract.created', ${`${marker}-raw`}, '{"secret_key":"[redacted]"}'::jsonb,
+              convert_to(${body}, 'UTF8'), 'processed')
+      returning id`;
+    try {
+      const opened = await openLog(dbs, row?.id as number);
+      expect(opened?.rawBody).toBe('[{"secret\\u005fkey":"[redacted]","webhook_type":"contract.created"}]');
+      expect(JSON.stringify(opened)).not.toContain(secret);
+    } finally {
+      await admin.sql`delete from webhook_logs where id = ${row?.id as number}`;
+    }
+  });
+
   it('one tenant is read without the admin pool; only a search across tenants needs it', async () => {
     // An admin pool that cannot connect: every use of it fails.
     const deadAdmin = createDatabase({ url: 'postgres://nobody@127.0.0.1:1/none', role: 'admin', max: 1, connectTimeoutSeconds: 1 });

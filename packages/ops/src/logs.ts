@@ -10,6 +10,7 @@ import {
   type WebhookLogPage,
   withTenantSql,
 } from '@mcb/db';
+import { maskBodySecretText } from '@mcb/sources';
 
 /**
  * The two pools of an operator tool (console, `mcb logs` / `log` / `replay`), ADR 0002:
@@ -53,10 +54,14 @@ export async function searchLogs(
 
 /**
  * One log with what it produced, or null: the log id is resolved to its tenant on the admin pool (the
- * only cross-tenant step), then everything is read under that tenant on the app pool.
+ * only cross-tenant step), then everything is read under that tenant on the app pool. Every way an
+ * operator sees a log (`mcb log`, the console's page and API) comes through here: its raw body has body
+ * secrets masked again on the way out (as its headers are), for rows stored before the intake knew a
+ * spelling of the name (`"secret\u005fkey"` was stored as sent until stop 37).
  */
 export async function openLog(dbs: OperatorDatabases, id: number): Promise<WebhookLogDetail | null> {
   checkRoles(dbs);
   const [log] = await findWebhookLogTenants(dbs.admin.sql, [id]);
-  return log ? withLogScope(dbs, log.tenantId, (sql) => getWebhookLogDetail(sql, id)) : null;
+  const detail = log ? await withLogScope(dbs, log.tenantId, (sql) => getWebhookLogDetail(sql, id)) : null;
+  return detail && detail.rawBody !== null ? { ...detail, rawBody: maskBodySecretText(detail.rawBody) } : detail;
 }

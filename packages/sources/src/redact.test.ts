@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactBodySecrets } from './redact';
+import { maskBodySecretText, redactBodySecrets } from './redact';
 
 const parse = (text: string) => {
   const v = JSON.parse(text);
@@ -47,5 +47,40 @@ describe('redactBodySecrets', () => {
     const out = redactBodySecrets(text, parsed);
     expect(out.text).toBe(text);
     expect(out.parsed).toBe(parsed);
+  });
+});
+
+describe('maskBodySecretText', () => {
+  it('masks the value whatever escapes spell the name (as JSON.parse and the Denefits verifier read it), at any depth', () => {
+    for (const name of [
+      'secret_key',
+      'secret\\u005fkey',
+      'secret\\u005Fkey',
+      '\\u0073ecret_k\\u0065\\u0079',
+      '\\u0073\\u0065\\u0063\\u0072\\u0065\\u0074\\u005F\\u006B\\u0065\\u0079',
+    ]) {
+      const text = `{"a":{"${name}" :  "s3cr3t\\"value"},"b":1}`;
+      expect(maskBodySecretText(text)).toBe(`{"a":{"${name}" :  "[redacted]"},"b":1}`);
+    }
+    // Other names, even close ones, are left alone.
+    for (const text of [
+      '{"secret\\u005fkeys":"v"}',
+      '{"secret\\u002dkey":"v"}',
+      '{"xsecret_key":"v"}',
+      '{"\\u0053ecret_key":"v"}',
+      '{"secret_key":1}',
+    ]) {
+      expect(maskBodySecretText(text)).toBe(text);
+    }
+  });
+
+  it('masks a form field whose underscore is percent-encoded', () => {
+    expect(maskBodySecretText('a=1&secret%5Fkey=s3cr3t&b=2')).toBe('a=1&secret%5Fkey=[redacted]&b=2');
+    expect(maskBodySecretText('secret%5fkey=s3cr3t')).toBe('secret%5fkey=[redacted]');
+  });
+
+  it('returns the same text when neither the name nor a \\u escape is in it', () => {
+    const text = '{"x":"no credentials here"}';
+    expect(maskBodySecretText(text)).toBe(text);
   });
 });

@@ -2,13 +2,35 @@
 export const bodySecretFields = ['secret_key'] as const;
 
 const redacted = '[redacted]';
-// `"secret_key": "…"` in JSON text and `secret_key=…` in form-encoded or other text.
-const jsonField = /("secret_key"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
-const formField = /(\bsecret_key=)[^&\s]*/g;
 
-/** `text` with every `"secret_key": "…"` and `secret_key=…` value masked (a text scan: any body, parsed or not). */
+/**
+ * The JSON string literal of `name` as JSON.parse reads it: each character itself or its `\uXXXX`
+ * escape (hex in either case), so `"secret\u005fkey"` is found as surely as `"secret_key"`. A bounded
+ * pattern (one alternative per character, no nested repetition): linear over any body.
+ */
+function jsonNameLiteral(name: string): string {
+  const char = (c: string) => {
+    const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+    const escaped = [...hex].map((h) => (/[a-f]/.test(h) ? `[${h}${h.toUpperCase()}]` : h)).join('');
+    return `(?:${c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}|\\\\u${escaped})`;
+  };
+  return `"${[...name].map(char).join('')}"`;
+}
+
+// `"secret_key": "…"` (the name escaped or not) in JSON text, and `secret_key=…` (`_` raw or as `%5F`)
+// in form-encoded or other text.
+const jsonField = new RegExp(`(${bodySecretFields.map(jsonNameLiteral).join('|')}\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'g');
+const formField = /(\bsecret(?:_|%5[fF])key=)[^&\s]*/g;
+
+/**
+ * `text` with every `"secret_key": "…"` and `secret_key=…` value masked, at any depth (a text scan:
+ * any body, parsed or not, valid JSON or not). A name spelt with escapes (`"secret\u005fkey"`) is the
+ * same name to JSON.parse and to the Denefits verifier (`bodySecret`), so it is masked too.
+ */
 export function maskBodySecretText(text: string): string {
-  return text.includes('secret_key') ? text.replace(jsonField, `$1"${redacted}"`).replace(formField, `$1${redacted}`) : text;
+  // The names cannot appear, even escaped, in a text with neither `secret` nor a `\u` escape.
+  if (!text.includes('secret') && !text.includes('\\u')) return text;
+  return text.replace(jsonField, `$1"${redacted}"`).replace(formField, `$1${redacted}`);
 }
 
 function hasSecretField(event: unknown): event is Record<string, unknown> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildAcceptedRow,
   buildRejectedRow,
+  buildUnparseableRow,
   hasDigitRun,
   hasOversizedNumber,
   jsonShapeProblem,
@@ -148,6 +149,43 @@ describe('maskBodySecrets', () => {
     expect(masked.toString('latin1')).toBe(`{"secret_key":"[redacted]",\u00ff\u0000}`);
     const plain = bytes('{"x":1}');
     expect(maskBodySecrets(plain)).toBe(plain);
+  });
+
+  // Review, stop 37: the Denefits verifier reads `"secret\u005fkey"` as the secret's field (as JSON.parse
+  // does), but the mask matched only the literal name: a verified array body, a rejected body and a
+  // verified body too deep to parse all kept the secret in raw_body, shown by `mcb log` and the console.
+  it('masks the secret whatever escapes spell its name, in every row that keeps raw bytes', () => {
+    const secret = 'sec_tenant_denefits_0123456789';
+    const names = ['secret\\u005fkey', 'secret\\u005Fkey', '\\u0073ecret_key', '\\u0073\\u0065cret\\u005fk\\u0065y'];
+    for (const name of names) {
+      const event = `{"${name}":"${secret}","webhook_type":"contract.created"`;
+      expect(JSON.parse(`${event}}`)).toHaveProperty('secret_key', secret);
+      const array = `[${event},"data":{}}]`;
+      const parsed = parseBody(array);
+      if (!parsed.ok) throw new Error('parse');
+      const accepted = buildAcceptedRow({
+        tenantId: 't',
+        source: 'denefits',
+        bytes: bytes(array),
+        text: array,
+        parsed,
+        headers: {},
+      });
+      const rejected = buildRejectedRow({
+        tenantId: 't',
+        source: 'denefits',
+        bytes: bytes(`${event}, oops`),
+        headers: {},
+        errorMessage: 'invalid_json',
+      });
+      const deep = `${event},"x":${'['.repeat(70)}${']'.repeat(70)}}`;
+      expect(parseBody(deep)).toMatchObject({ ok: false, reason: 'too_deep' });
+      const raw = buildUnparseableRow({ tenantId: 't', source: 'denefits', bytes: bytes(deep), headers: {}, reason: 'too deep' });
+      for (const row of [accepted, rejected, raw]) {
+        expect(text(row.rawBody)).toContain(`"${name}":"[redacted]"`);
+        expect(`${text(row.rawBody)} ${row.payload ?? ''}`).not.toContain(secret);
+      }
+    }
   });
 });
 
