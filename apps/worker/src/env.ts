@@ -46,6 +46,8 @@ export const workerEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(8_000),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   RECONCILE_MIN_AGE_MS: z.coerce.number().int().min(0).default(15_000),
+  /** How often a worker checks that the job schedulers (report, meta and capi ticks) are still in Redis, and registers any that is gone. */
+  SCHEDULER_CHECK_MS: z.coerce.number().int().min(100).default(30_000),
   /** Rejected deliveries (anyone with a URL can send them) are deleted this many days after they came; 0 keeps them. */
   REJECTED_LOGS_KEEP_DAYS: z.coerce.number().int().min(0).max(3650).default(14),
   REJECTED_LOGS_PRUNE_EVERY_MS: z.coerce.number().int().min(100).default(3_600_000),

@@ -16,7 +16,7 @@ import { createWorkerMetrics } from './metrics';
 import { processors } from './processors/registry';
 import { registerQueueMetrics } from './queue-metrics';
 import { TenantWebhookWorkers } from './queues/tenant-workers';
-import { schedulers } from './schedulers/index';
+import { keepSchedules, schedules } from './schedulers/index';
 import { registerStatusMetrics } from './status-metrics';
 import { runInJobSpan } from './tracing';
 
@@ -117,7 +117,9 @@ export async function startWorkerRuntime(
     refreshMs: env.WORKER_TENANT_REFRESH_MS,
   });
   await webhooks.start();
-  for (const register of schedulers) await register(deps);
+  for (const schedule of schedules) await schedule.register(deps);
+  // Registered again if Redis loses them (restarted empty, flushed): they live only there.
+  const scheduleKeeper = keepSchedules(deps, env.SCHEDULER_CHECK_MS);
 
   // No acked event stranded (SPEC §10.4): re-enqueues logs whose job Redis lost or BullMQ failed by a stall.
   const reconcileEnqueuer = new WebhookEnqueuer(queue, env.JOB_ATTEMPTS);
@@ -160,6 +162,7 @@ export async function startWorkerRuntime(
     close: async (deadline = Date.now() + env.SHUTDOWN_TIMEOUT_MS) => {
       const bounded = (p: Promise<unknown>) => waitAtMost(p, Math.max(100, deadline - Date.now()));
       await reconciler.stop();
+      await bounded(scheduleKeeper.stop());
       await bounded(pruner.stop());
       await Promise.all([webhooks.close(deadline), bounded(Promise.all(fixed.map((w) => w.close())))]);
       await new Promise((resolve) => server.close(() => resolve(undefined)));

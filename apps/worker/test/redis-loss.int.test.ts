@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { webhookJobId } from '@mcb/queue';
+import { createLogger } from '@mcb/core';
+import { queueNames, queueOn, webhookJobId } from '@mcb/queue';
 import { type OwnRedis, pollUntil, startOwnRedis } from '@mcb/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +42,7 @@ afterAll(async () => {
   await new Promise<void>((r) => manychat?.close(() => r()));
 });
 
+const schedules = () => queueOn(h.conn, queueNames.schedules);
 const event = () => ({ subscriber: { id: randomUUID(), first_name: 'Lost' }, event_type: 'contact_created' });
 
 /** Exactly one funnel event per log, and every log processed: nothing lost, nothing doubled. */
@@ -107,6 +109,36 @@ describe('acked events survive Redis loss and lost jobs', () => {
     const [done] = await h.waitForLogs([id], 20_000);
     expect(done?.status).toBe('processed');
     expect((await effectsOf(t.id)).events).toEqual({ n: 1, logs: 1 });
+    await h.stopWorkers();
+  }, 60_000);
+
+  // Attacker walk, stop 37: the schedulers were registered once, at start. A flush took every tick with it,
+  // and weekly reports, Meta syncs and Conversions API sends stopped for every tenant, the worker up.
+  it('FLUSHALL with a worker running: the report, meta and capi ticks are registered again, with a warning', async () => {
+    const warned: string[] = [];
+    const log = createLogger({ name: 'test-worker', level: 'silent' });
+    const watched = Object.assign(Object.create(log), {
+      warn: (fields: { scheduler?: string }, msg: string) => {
+        if (fields.scheduler) warned.push(`${fields.scheduler}: ${msg}`);
+      },
+    }) as typeof log;
+    await h.startWorker({ SCHEDULER_CHECK_MS: 200 }, watched);
+    const ids = ['capi-tick', 'meta-tick', 'report-tick'];
+    const registered = async () => (await schedules().getJobSchedulers()).map((s) => s.key).sort();
+    expect(await registered()).toEqual(ids);
+    await (h.conn.connection as unknown as { flushall: () => Promise<unknown> }).flushall();
+    expect(await registered()).toEqual([]);
+    const back = await pollUntil(registered, (keys) => keys.length === ids.length, { timeoutMs: 10_000, intervalMs: 50 });
+    expect(back).toEqual(ids);
+    // Each with its next run waiting in Redis (what fires the tick), and each warned about once.
+    const next = await Promise.all(ids.map(async (id) => (await schedules().getJobScheduler(id))?.next ?? null));
+    expect(next.every((t) => typeof t === 'number' && t > 0)).toBe(true);
+    expect(warned.sort()).toEqual(
+      ids.map((id) => `${id}: job scheduler was missing from Redis (restarted empty or flushed): registered again`),
+    );
+    // Present, they are left as they are: no second warning, the same next runs.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(warned).toHaveLength(ids.length);
     await h.stopWorkers();
   }, 60_000);
 
