@@ -7,6 +7,9 @@ import { resolveTenantId } from './tenants';
 /** Where `mcb stats` and the console's `GET /admin/api/stats` start when no `since` is given: one week, the report's period. */
 export const defaultStatsSince = '7d';
 
+/** 0001-01-01T00:00:00Z: the earliest time an operator can ask for (a date has four digits of year). */
+const earliestTime = Date.parse('0001-01-01T00:00:00Z');
+
 /**
  * A point in time as operators type it: `now`, a duration back from `now` (`90s`, `30m`, `24h`, `7d`,
  * `2w`) or an ISO date / date-time of a real day (`2026-11-01`, `2026-11-01T08:00:00Z`). Throws
@@ -16,7 +19,13 @@ export function parseTimeArg(text: string, now: Date = new Date()): Date {
   const value = text.trim();
   if (value.toLowerCase() === 'now') return now;
   const back = durationMs(value);
-  if (back !== null) return new Date(now.getTime() - back);
+  if (back !== null) {
+    // `9999999d` reached year -25353, which Postgres refuses with a raw error (the console answered 500);
+    // `99999999999999999999999d` was no date at all ("Invalid time value"). Attacker walk, stop 37.
+    const at = now.getTime() - back;
+    if (Number.isFinite(at) && at >= earliestTime) return new Date(at);
+    throw new McbError('bad_request', `Invalid time "${text}": it reaches back before the year 1; use a shorter duration or a date`);
+  }
   const day = /^(\d{4})-(\d\d)-(\d\d)([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.exec(value);
   if (day) {
     const date = new Date(value);
