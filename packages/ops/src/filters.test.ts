@@ -36,14 +36,11 @@ describe('parseTimeArg', () => {
     '9999999d',
     '99999999h',
     '99999999999999999999999d',
-  ])(
-    'refuses %j with a bad_request naming the input',
-    (text) => {
-      expect(() => parseTimeArg(text, now)).toThrow(
-        expect.objectContaining({ code: 'bad_request', message: expect.stringContaining('Invalid time') }),
-      );
-    },
-  );
+  ])('refuses %j with a bad_request naming the input', (text) => {
+    expect(() => parseTimeArg(text, now)).toThrow(
+      expect.objectContaining({ code: 'bad_request', message: expect.stringContaining('Invalid time') }),
+    );
+  });
 });
 
 describe('log cursor', () => {
