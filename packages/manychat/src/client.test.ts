@@ -66,6 +66,18 @@ describe('ManyChat client', () => {
     expect(denied.seen).toHaveLength(1);
   });
 
+  // Operator walk, stop 37: "network error: fetch failed" named neither the cause nor the address.
+  it('a network failure names its cause and address', async () => {
+    const fake = await fakeManyChat([{ status: 200 }]);
+    await new Promise<void>((r) => server!.close(() => r()));
+    server = null;
+    const client = createManyChatClient({ baseUrl: fake.baseUrl, retries: 0 });
+    await expect(client.getSubscriber('k', '1')).rejects.toMatchObject({
+      retryable: true,
+      message: `ManyChat getInfo network error: fetch failed (ECONNREFUSED ${fake.baseUrl.replace('http://', '')})`,
+    });
+  });
+
   it('times out a hung request', async () => {
     const fake = await fakeManyChat([{ status: 200, delayMs: 500 }]);
     const client = createManyChatClient({ baseUrl: fake.baseUrl, timeoutMs: 50, retries: 0 });

@@ -1,4 +1,4 @@
-import { parseJsonExact, retry } from '@mcb/core';
+import { networkErrorText, parseJsonExact, retry } from '@mcb/core';
 
 /** Default ManyChat API base URL (https://api.manychat.com/swagger). */
 export const manyChatDefaultBaseUrl = 'https://api.manychat.com';
@@ -87,7 +87,7 @@ export function createManyChatClient({
           if (signal?.aborted) throw signal.reason ?? err;
           if (err instanceof ManyChatError) throw err;
           const timeout = (err as Error).name === 'TimeoutError';
-          throw new ManyChatError(`ManyChat getInfo ${timeout ? 'timed out' : `network error: ${(err as Error).message}`}`, null, true);
+          throw new ManyChatError(`ManyChat getInfo ${timeout ? 'timed out' : `network error: ${networkErrorText(err)}`}`, null, true);
         }
       };
       return retry(once, {

@@ -25,6 +25,17 @@ async function drain(c = client()) {
 }
 
 describe('Graph client', () => {
+  // Operator walk, stop 37: "Meta Graph request fetch failed" named neither the cause nor the address.
+  it('a network failure names its cause and address', async () => {
+    const closed = await startFakeGraph({ accounts: [] });
+    const url = closed.url;
+    await closed.close();
+    const c = createGraphClient({ baseUrl: url, version: 'v25.0', accessToken: token, retryBaseMs: 1, maxRetries: 0 });
+    await expect(c.get('act_42/ads', {})).rejects.toMatchObject({
+      message: `Meta Graph request fetch failed (ECONNREFUSED ${new URL(url).host})`,
+    });
+  });
+
   it('follows paging.next to the end, sending the token only as a header', async () => {
     const before = fake.requests.length;
     const ids = await drain();

@@ -1,4 +1,4 @@
-import { type Logger, readWithLimit, retry } from '@mcb/core';
+import { type Logger, networkErrorText, readWithLimit, retry } from '@mcb/core';
 import {
   isRateLimitCode,
   MetaApiError,
@@ -252,7 +252,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       if (err instanceof MetaRequestError) throw err;
       if (options.signal?.aborted) throw new MetaTransientError('Meta Graph request aborted (shutting down)', { status: 0 });
       const name = (err as Error).name;
-      const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub((err as Error).message);
+      const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : scrub(networkErrorText(err));
       failure = new MetaTransientError(`Meta Graph request ${what}`, { status: 0 });
     }
     throw failure;
