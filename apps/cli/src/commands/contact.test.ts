@@ -32,6 +32,10 @@ describe('phoneLookupHint', () => {
     expect(phoneLookupHint('07700 900456', { slug: 'brightsmile', phoneCountry: 'GB' })).toBe(
       " (phones are matched in international form: 07700 900456 was read as +447700900456, a number of GB, the tenant's phone_country; give a number of another country with + and its country code)",
     );
+    // Not a number of the tenant's country: said so, not that the tenant has none (operator walk, stop 37).
+    expect(phoneLookupHint('07700 900456', { slug: 'ukco', phoneCountry: 'US' })).toBe(
+      " (phones are matched in international form, and 07700 900456 is not a number of US, tenant ukco's phone_country: give it with + and the country code, e.g. +<country code>7700900456)",
+    );
   });
 
   it('adds nothing for an email, a number written with +, an id with letters or too few digits', () => {

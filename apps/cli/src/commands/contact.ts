@@ -297,6 +297,10 @@ export function phoneLookupHint(identifier: string, tenant: { slug: string; phon
   if (phone) {
     return ` (phones are matched in international form: ${key} was read as ${phone}; ${international}, or set the tenant's country for numbers written without one: ${setPhoneCountry(tenant.slug)})`;
   }
+  if (nationalDigitsRe.test(digits) && tenant.phoneCountry) {
+    // Operator walk, stop 37: this said "has no phone_country" to a tenant that had one.
+    return ` (phones are matched in international form, and ${key} is not a number of ${tenant.phoneCountry}, tenant ${tenant.slug}'s phone_country: ${international})`;
+  }
   if (nationalDigitsRe.test(digits)) {
     return ` (phones are matched in international form, and tenant ${tenant.slug} has no phone_country to read the national number ${key} with: ${international}, or set the tenant's country: ${setPhoneCountry(tenant.slug)})`;
   }
