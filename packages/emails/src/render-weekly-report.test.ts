@@ -39,6 +39,19 @@ describe('weekly report email', () => {
 
   // Known, left (stop 26): without Meta the figures say spend 0 and cost per lead 0 (SPEC §7: null only
   // when there are no leads, and the email shows the JSON's numbers); the email says why they read $0.00.
+  // Operator walk, stop 37: the line read "(full purchases + plan values $2,700.00)", one addend of two.
+  it('names both parts of projected revenue in the plain-text part, as the HTML does', async () => {
+    const figures = sampleFigures();
+    figures.revenue = {
+      ...figures.revenue,
+      projected_cents: 510_000,
+      by_category: { deposit: 0, full_purchase: 240_000, payment_plan: 200_000, downpayment: 70_000, recurring: 0, refund: 0 },
+    };
+    const { html, text } = await renderWeeklyReport({ figures, ownerName: 'Connor', tense: 'last' });
+    expect(text).toContain('Projected revenue           $5,100.00  (full purchases $2,400.00 + plan values $2,700.00)');
+    expect(html).toContain('$2,400.00 + $2,700.00');
+  });
+
   it('says why costs read $0.00 when neither week had ad spend, and says nothing when one had', async () => {
     const f = sampleFigures();
     const noSpend = { spend_cents: 0, cost_per_lead_cents: 0, cost_per_purchase_cents: 0, roas: null, top: [] };

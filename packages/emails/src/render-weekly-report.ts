@@ -91,7 +91,7 @@ export function renderWeeklyReportText({ figures: f, ownerName, tense }: WeeklyR
   out.push(
     line(
       'Projected revenue',
-      `${money(f.revenue.projected_cents)}  (full purchases + plan values ${money((c.payment_plan ?? 0) + (c.downpayment ?? 0))})`,
+      `${money(f.revenue.projected_cents)}  (full purchases ${money(c.full_purchase ?? 0)} + plan values ${money((c.payment_plan ?? 0) + (c.downpayment ?? 0))})`,
     ),
   );
   for (const [src, v] of Object.entries(f.revenue.by_source).sort(([a], [b]) => a.localeCompare(b))) {
