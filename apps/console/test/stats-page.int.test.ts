@@ -145,11 +145,11 @@ describe('GET /admin/stats', () => {
       rejected: '3',
       pending: '2',
       waiting: '1',
-      lastEvent: '',
-      newContacts: '3',
+      lastEvent: '2003-03-20 14:30Z',
+      newContacts: '3 (4 total)',
       events: '5',
       cashCollected: '£582.00 + ¥5,000 + $2,825.00 (includes £507.00 in disputed payments)',
-      capiSent: '2',
+      capiSent: '2 (+1 pending)',
       capiRefused: '1',
     });
 

@@ -147,7 +147,7 @@ describe('the stats as operators read them (mcb stats, the console)', () => {
     ]);
   });
 
-  it('the ALL row: counts summed, cash summed per currency with the disputed part of all', () => {
+  it('the ALL row: counts summed with the notes of a row, the newest last event, cash summed per currency with the disputed part of all', () => {
     expect(text(describeStatsTotals([pounds, dollars]))).toEqual([
       'ALL',
       '',
@@ -158,11 +158,11 @@ describe('the stats as operators read them (mcb stats, the console)', () => {
       '3',
       '2',
       '1',
-      '',
-      '2',
+      '2026-11-20 14:30Z',
+      '2 (3 total)',
       '3',
       '£582.00 + ¥5,000 + $2,825.00 (includes £507.00 in disputed payments)',
-      '2',
+      '2 (+1 pending)',
       '1',
     ]);
   });

@@ -200,9 +200,19 @@ export function describeTenantStats(s: TenantStats): StatsRowCells {
   };
 }
 
-/** The `ALL` row: every count summed over `stats`, cash per currency (`describeCashCollectedTotal`). Shown when there are several tenants. */
+/**
+ * The `ALL` row: every count summed over `stats` with the same notes as a tenant's row (all contacts, capi
+ * pending), the newest last event, cash per currency (`describeCashCollectedTotal`). Shown when there are
+ * several tenants.
+ */
 export function describeStatsTotals(stats: TenantStats[]): StatsRowCells {
-  const total = (f: (s: TenantStats) => number) => cell(stats.reduce((n, s) => n + f(s), 0));
+  const sum = (f: (s: TenantStats) => number) => stats.reduce((n, s) => n + f(s), 0);
+  const total = (f: (s: TenantStats) => number) => cell(sum(f));
+  const newest = stats.reduce<Date | null>(
+    (at, s) => (s.lastEventAt && (!at || new Date(s.lastEventAt) > at) ? new Date(s.lastEventAt) : at),
+    null,
+  );
+  const capiPending = sum((s) => s.capi.pending);
   return {
     tenant: cell('ALL'),
     active: cell(''),
@@ -216,11 +226,18 @@ export function describeStatsTotals(stats: TenantStats[]): StatsRowCells {
     rejected: total((s) => s.logs.rejected),
     pending: total((s) => s.logs.pending),
     waiting: total((s) => s.waiting),
-    lastEvent: cell(''),
-    newContacts: total((s) => s.contacts.new),
+    // The notes of a tenant's row, summed: the legend's brackets mean the same in every row (operator walk, stop 37).
+    lastEvent: cell(minuteTime(newest)),
+    newContacts: cell(
+      sum((s) => s.contacts.new),
+      `(${sum((s) => s.contacts.total)} total)`,
+    ),
     events: total((s) => s.funnelEvents.count),
     cashCollected: describeCashCollectedTotal(stats),
-    capiSent: total((s) => s.capi.sent),
+    capiSent: cell(
+      sum((s) => s.capi.sent),
+      capiPending > 0 && `(+${capiPending} pending)`,
+    ),
     capiRefused: total((s) => s.capi.failed),
   };
 }
