@@ -220,6 +220,11 @@ export function registerReplayCommands(program: Command): void {
               if (preview.replayable.length === 0) throw new Error(nothingReplayableById);
               return;
             }
+            if (!json && preview.replayable.length === 0) {
+              // Each id's reason, then the one failure line: no "Replayed 0 of 0" between them (operator walk, stop 37).
+              process.stdout.write(describeUnreplayableIds(preview));
+              throw new Error(nothingReplayableById);
+            }
             if (!(await confirmBulk(ids.length, opts, canAsk))) return void process.stdout.write('Nothing replayed.\n');
             if (!json) process.stdout.write(describeUnreplayableIds({ rejected: [], missing: preview.missing }));
             const summary = await replayWebhookLogIds({ ...dbs, enqueuer }, ids);
