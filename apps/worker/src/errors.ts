@@ -69,7 +69,8 @@ export function toJobError(err: unknown): Error {
 /**
  * How an integration job (`meta.sync`, `capi.send`) ends after `err`, as `classifyJobError` decides:
  * delayed until Meta's reset (after `beforeDelay`, e.g. saving a checkpoint); final → `record(lastError)`
- * then `UnrecoverableError`; retried → `record` only when this was the last attempt. Always throws.
+ * then `UnrecoverableError`; retried → `record(lastError)` on the last attempt, `record(lastError + ' (attempt n of N, will retry)')`
+ * before it. Always throws.
  */
 export async function failIntegrationJob(
   job: Job,
@@ -98,6 +99,11 @@ export async function failIntegrationJob(
     log.error({ err: lastError }, `${job.name} failed permanently`);
     throw new UnrecoverableError(lastError);
   }
-  if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await options.record(lastError).catch(() => {});
+  // Recorded at every attempt, not only the last: with 8 attempts and exponential backoff the last came
+  // 10+ minutes after the first failure, and `mcb capi status` said "last error -" all along (operator
+  // walk, stop 37). A retried one says so; the run that succeeds clears it.
+  const attempt = job.attemptsMade + 1;
+  const attempts = job.opts.attempts ?? 1;
+  await options.record(attempt >= attempts ? lastError : `${lastError} (attempt ${attempt} of ${attempts}, will retry)`).catch(() => {});
   throw toJobError(err);
 }

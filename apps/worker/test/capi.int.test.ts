@@ -188,6 +188,37 @@ describe('capi.send in a real worker, from real webhooks to the fake Graph API',
     expect(fake.requests.filter((r) => r.dataset === t.datasetId && r.fault === 'rate-limit')).toHaveLength(1);
   });
 
+  // Operator walk, stop 37: last_error was written only after the last attempt (8 attempts with exponential
+  // backoff: 10+ minutes), so a failing send read "last error -" in `mcb capi status` all that time.
+  it('a retried failure shows in last_error at once, saying it will retry; the retry that succeeds clears it', async () => {
+    const t = await makeCapiTenant();
+    const log = await h.deliver(t.id, 'manychat', {
+      ...fixture('manychat', 'contact-created'),
+      subscriber: { id: 'capi-retry-1', first_name: 'Re', email: 'retry@example.com' },
+    });
+    expect((await h.waitForLogs([log]))[0]).toMatchObject({ status: 'processed' });
+    // One attempt's requests (the client's first try and its 4 retries) answered 503.
+    fake.failWhen((r) => r.dataset === t.datasetId, { kind: 'server-error', status: 503 }, 5);
+    const queue = tenantQueue(h.conn, t.id);
+    const job = await queue.add(
+      'capi.send',
+      { tenantId: t.id },
+      { jobId: `capi-send-${t.id}-retry`, attempts: 3, backoff: { type: 'fixed', delay: 4_000 } },
+    );
+    const lastError = async () =>
+      (
+        await h.admin.sql<{ last_error: string | null }[]>`
+        select last_error from tenant_integrations where tenant_id = ${t.id} and provider = 'meta_capi'`
+      )[0]?.last_error ?? null;
+    const failing = await pollUntil(lastError, (e) => e !== null, { timeoutMs: 30_000, intervalMs: 50 });
+    expect(failing).toMatch(/503.*\(attempt 1 of 3, will retry\)$/);
+    expect(failing).not.toContain(t.token);
+    expect(await queue.getJobState(job.id as string)).toBe('delayed');
+    expect(await settledJobState(job, 'completed', 30_000)).toBe('completed');
+    expect(await lastError()).toBeNull();
+    expect(fake.capiEvents(t.datasetId).map((e) => e.event.event_name)).toEqual(['Lead']);
+  });
+
   it('an expired token fails the job without retry, marks the integration, and the tick skips the tenant', async () => {
     const t = await makeCapiTenant();
     const log = await h.deliver(t.id, 'manychat', {

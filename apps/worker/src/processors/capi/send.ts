@@ -36,7 +36,8 @@ export async function processCapiSend(job: Job, deps: WorkerDeps, token?: string
       log,
       signal,
     });
-    if (result.sent > 0 || result.failed > 0 || result.timedOut) {
+    // A retry that succeeds clears the error its earlier attempt recorded, even with nothing left to send.
+    if (result.sent > 0 || result.failed > 0 || result.timedOut || job.attemptsMade > 0) {
       await markCapiSuccess(deps.database, target.tenantId);
       log.info(
         { sent: result.sent, skipped: result.skipped, failed: result.failed, requests: result.requests, durationMs: result.durationMs },
