@@ -33,18 +33,30 @@ export function logMessageLabel(status: string): 'error' | 'reason' | 'note' {
 }
 
 /**
+ * The contacts what a log booked belongs to now, other than the contact its processing matched: a payment
+ * alone makes no contact (SPEC §6.3), so a Stripe log is processed with none and its orphan payment is
+ * linked when the buyer shows up later. In `openLog`'s answer as `linkedContactIds`, so the JSON of
+ * `mcb log` and the console's API say what the text says (it read `"contact": null` beside a payment
+ * that had one: operator walk, stop 37).
+ */
+export function linkedContactIds(log: Pick<WebhookLogDetail, 'contact' | 'funnelEvents' | 'payments'>): string[] {
+  const own = log.contact ? String(log.contact.id) : null;
+  const ids = [...log.payments, ...log.funnelEvents].flatMap((r) => (r.contact_id == null ? [] : [String(r.contact_id)]));
+  return [...new Set(ids)].filter((id) => id !== own);
+}
+
+/**
  * The contact a log is about (`mcb log`, the console's log page), or null for none: the contact its
- * processing matched, with `merged into <id>` once a merge folded it into another; else the contact
- * its payments or funnel events belong to now — a payment alone makes no contact (SPEC §6.3), so a
- * Stripe log is processed with none and its orphan payment is linked when the buyer shows up later
- * (it read `contact -` beside a payment that had one).
+ * processing matched, with `merged into <id>` once a merge folded it into another; else the contacts
+ * its payments or funnel events belong to now (`linkedContactIds`) — it read `contact -` beside a
+ * payment that had one.
  */
 export function describeLogContact(log: Pick<WebhookLogDetail, 'contact' | 'funnelEvents' | 'payments'>): string | null {
   if (log.contact) {
     const merged = log.contact.merged_into_id;
     return merged == null ? String(log.contact.id) : `${String(log.contact.id)} (merged into ${String(merged)})`;
   }
-  const later = [...new Set([...log.payments, ...log.funnelEvents].flatMap((r) => (r.contact_id == null ? [] : [String(r.contact_id)])))];
+  const later = linkedContactIds(log);
   if (later.length === 0) return null;
   return `${later.join(', ')} (linked after this log was processed: what it booked waited for its contact)`;
 }

@@ -13,6 +13,7 @@ import { addTenant } from '@mcb/tenancy';
 import { testEnv } from '@mcb/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeLogContact } from './log-outcome';
 import { openLog, searchLogs, withLogScope } from './logs';
 import { previewReplay, replayWebhookLogIds, replayWebhookLogs } from './replay';
 
@@ -100,6 +101,34 @@ describe('operator reads of one tenant run on the RLS role with the tenant set (
       expect(JSON.stringify(opened)).not.toContain(secret);
     } finally {
       await admin.sql`delete from webhook_logs where id = ${row?.id as number}`;
+    }
+  });
+
+  // Operator walk, stop 37: the text said "contact <id> (linked after this log was processed…)" while
+  // the JSON of the same log (`mcb log --format json`, the console's API) said `"contact": null`.
+  it('a log whose payment was linked to its contact later names that contact in its JSON too', async () => {
+    const [row] = await admin.sql<{ id: number }[]>`
+      insert into webhook_logs (tenant_id, source, event_type, dedupe_key, payload, status)
+      values (${a.id}, 'stripe', 'checkout.session.completed', ${`${marker}-linked`}, '{}'::jsonb, 'processed')
+      returning id`;
+    const logId = row?.id as number;
+    try {
+      const contactId = await withTenantSql(app.sql, a.id, async (tx) => {
+        const [c] = await tx<{ id: string }[]>`
+          insert into contacts (tenant_id, email_payment) values (${a.id}, ${`linked-${email}`}) returning id`;
+        await tx`
+          insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at, webhook_log_id)
+          values (${a.id}, ${c?.id as string}, ${`${marker}-pay`}, 'stripe', 'buy_in_full', 'full_purchase', 49700, 'paid', now(), ${logId})`;
+        return c?.id as string;
+      });
+      const opened = await openLog(dbs, logId);
+      expect(opened).toMatchObject({ contactId: null, contact: null, linkedContactIds: [contactId] });
+      expect(describeLogContact(opened as NonNullable<typeof opened>)).toBe(
+        `${contactId} (linked after this log was processed: what it booked waited for its contact)`,
+      );
+    } finally {
+      await admin.sql`delete from payments where tenant_id = ${a.id} and webhook_log_id = ${logId}`;
+      await admin.sql`delete from webhook_logs where id = ${logId}`;
     }
   });
 

@@ -11,6 +11,7 @@ import {
   withTenantSql,
 } from '@mcb/db';
 import { maskBodySecretText } from '@mcb/sources';
+import { linkedContactIds } from './log-outcome';
 
 /**
  * The two pools of an operator tool (console, `mcb logs` / `log` / `replay`), ADR 0002:
@@ -59,9 +60,20 @@ export async function searchLogs(
  * secrets masked again on the way out (as its headers are), for rows stored before the intake knew a
  * spelling of the name (`"secret\u005fkey"` was stored as sent until stop 37).
  */
-export async function openLog(dbs: OperatorDatabases, id: number): Promise<WebhookLogDetail | null> {
+export async function openLog(dbs: OperatorDatabases, id: number): Promise<OperatorLogDetail | null> {
   checkRoles(dbs);
   const [log] = await findWebhookLogTenants(dbs.admin.sql, [id]);
   const detail = log ? await withLogScope(dbs, log.tenantId, (sql) => getWebhookLogDetail(sql, id)) : null;
-  return detail && detail.rawBody !== null ? { ...detail, rawBody: maskBodySecretText(detail.rawBody) } : detail;
+  if (!detail) return null;
+  return {
+    ...detail,
+    rawBody: detail.rawBody === null ? null : maskBodySecretText(detail.rawBody),
+    linkedContactIds: linkedContactIds(detail),
+  };
+}
+
+/** A log as operators see it (`openLog`): the stored detail, and the contacts what it booked was linked to later. */
+export interface OperatorLogDetail extends WebhookLogDetail {
+  /** Contacts its payments and funnel events belong to now, other than `contactId` (`linkedContactIds`). */
+  linkedContactIds: string[];
 }
