@@ -210,14 +210,37 @@ describe('SPEC §3 table', () => {
     const body = stripeEvent();
     const forged = await post(tenant.slug, 'stripe', body, sources.stripe.auth(body, 'whsec_forged'));
     expect(forged.status).toBe(401);
-    expect((await jsonOf(forged)).error?.code).toBe('invalid_signature');
+    const answer = await jsonOf(forged);
+    expect(answer.error?.code).toBe('invalid_signature');
     const genuine = await post(tenant.slug, 'stripe', body, sources.stripe.auth(body));
     expect(genuine.status).toBe(200);
     expect(await jsonOf(genuine)).toEqual({ received: true, id: expect.any(Number) });
     const rows = (await logsOf(h, tenant.id)).filter((r) => r.dedupe_key === JSON.parse(body).id || r.raw_body === body);
     expect(rows.map((r) => r.status)).toEqual(['rejected', 'received']);
-    // Said once, as the sender was told (it read `invalid_signature: invalid_signature`).
-    expect(rows[0]?.error_message).toBe('invalid_signature: Invalid signature');
+    // For the operator: what was checked and how to compare (it read `invalid_signature: Invalid signature`,
+    // operator walk, stop 37); the sender was told only `Invalid signature`.
+    expect(rows[0]?.error_message).toBe(
+      `invalid_signature: the Stripe-Signature header verifies with none of the tenant's Stripe signing secrets (the endpoint's whsec_… in Stripe; compare with mcb urls ${tenant.slug} --show-secrets, or store Stripe's with mcb integration rotate-secret ${tenant.slug} stripe --webhook-secret)`,
+    );
+    expect(answer.error?.message).toBe('Invalid signature');
+  });
+
+  it('wrong shared secret: the stored reason names where the secret was sent and how to compare, never its value', async () => {
+    const body = JSON.stringify({ subscriber: { id: `wrong-${Date.now()}` }, event_type: 'contact_created' });
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ['', { 'x-webhook-secret': 'not-the-secret-1' }, 'the X-Webhook-Secret header'],
+      ['', { authorization: 'Bearer not-the-secret-2' }, 'the Authorization: Bearer header'],
+      ['?secret=not-the-secret-3', {}, "the URL's secret query parameter"],
+    ];
+    for (const [query, headers, place] of cases) {
+      const res = await post(tenant.slug, 'manychat', body, { query, headers });
+      expect(res.status).toBe(401);
+      const [row] = (await logsOf(h, tenant.id)).filter((r) => r.source === 'manychat' && r.status === 'rejected').slice(-1);
+      expect(row?.error_message).toBe(
+        `invalid_signature: the secret in ${place} matches none of the tenant's manychat webhook secrets (the current one, and the previous one during a rotation); compare with mcb urls ${tenant.slug} --show-secrets`,
+      );
+      expect(row?.error_message).not.toContain('not-the-secret');
+    }
   });
 
   it('body over the limit: 413 payload_too_large, nothing stored (declared length and chunked)', async () => {

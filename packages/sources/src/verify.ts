@@ -85,3 +85,37 @@ export function verifyWebhook(
 ): VerifyResult {
   return verifiers[source](rawBody, headers, query, secrets, now, options);
 }
+
+/** Where a shared secret was presented (the first of `presentedSecrets`' order, then denefits' body field). */
+function secretPlace(source: Source, headers: WebhookHeaders, query: WebhookQuery): string | null {
+  if (headers['x-webhook-secret']?.trim()) return 'the X-Webhook-Secret header';
+  if (/^Bearer\s+\S/i.test(headers.authorization?.trim() ?? '')) return 'the Authorization: Bearer header';
+  if (query.secret?.trim()) return "the URL's secret query parameter";
+  return source === 'denefits' ? "the body's secret_key" : null;
+}
+
+/**
+ * What an operator reads in a refused delivery's stored `error_message` when it carried a signature or a
+ * secret that did not verify (`invalid_signature`): what was checked, against what, and how to compare
+ * (`mcb urls <slug> --show-secrets`). The sender's answer stays the bare `Invalid signature`; this names
+ * header names and commands, never a value. Null for every other reason (their messages say it already).
+ * It read `invalid_signature: Invalid signature` (operator walk, stop 37).
+ */
+export function describeSignatureFailure(
+  source: Source,
+  reason: VerifyFailure,
+  headers: WebhookHeaders,
+  query: WebhookQuery,
+  slug: string,
+): string | null {
+  if (reason !== 'invalid_signature') return null;
+  const compare = `compare with mcb urls ${slug} --show-secrets`;
+  if (source === 'stripe')
+    return `the Stripe-Signature header verifies with none of the tenant's Stripe signing secrets (the endpoint's whsec_… in Stripe; ${compare}, or store Stripe's with mcb integration rotate-secret ${slug} stripe --webhook-secret)`;
+  if (source === 'ghl' && (headers['x-ghl-signature'] || headers['x-wh-signature']))
+    return `the ${headers['x-ghl-signature'] ? 'X-GHL-Signature (Ed25519)' : 'X-WH-Signature (RSA)'} header does not verify with HighLevel's public key over the body as received (altered on the way, or not signed by HighLevel)`;
+  const place = secretPlace(source, headers, query);
+  return place
+    ? `the secret in ${place} matches none of the tenant's ${source} webhook secrets (the current one, and the previous one during a rotation); ${compare}`
+    : null;
+}

@@ -10,7 +10,7 @@ import {
   UnknownTenant,
   withTimeout,
 } from '@mcb/core';
-import { intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
+import { describeSignatureFailure, intakeProblem, type Source, sources, type VerifyOptions, verifyWebhook } from '@mcb/sources';
 import { activeWebhookSecrets, type TenantContext, type TenantContextLoader, TenantLookupsBusy } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
 import type { ReceiverEnvVars } from '../http';
@@ -259,7 +259,8 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         ghlSharedLocationIds: ctx.ghlSharedLocationIds,
       });
       if (!verdict.ok) {
-        reason = verdict.reason;
+        // For the stored row and the access line: what was checked and how to compare (never a value).
+        reason = describeSignatureFailure(source, verdict.reason, headers, c.req.query(), ctx.slug) ?? verdict.reason;
         if (verdict.reason === 'no_secret') return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
         return reject('invalid_signature', failureMessages[verdict.reason] ?? 'Invalid signature');
       }
