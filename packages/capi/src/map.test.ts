@@ -98,6 +98,14 @@ describe('planSends: one mapping per source', () => {
     });
   });
 
+  it('an ad id that is not a Meta ad id (free text, personal data) is never sent: custom data is not hashed', () => {
+    for (const adId of ['jane.doe@example.com +1 555 010 0199', '{{ad.id}}', '12 34']) {
+      const [lead] = planSends(source({ isFirst: true, emails: ['a@example.com', null, null], adId }), target, now);
+      expect(lead?.payload?.custom_data).toEqual({ funnel_event: 'contact_subscribed' });
+      expect(JSON.stringify(lead?.payload)).not.toContain('jane');
+    }
+  });
+
   it('ManyChat later event that is not mapped → nothing to send', () => {
     expect(planSends(source({ eventType: 'link_clicked' }), target, now)).toEqual([]);
   });

@@ -149,7 +149,9 @@ export function planSends(src: CapiSource, target: Pick<CapiTarget, 'lead' | 'ev
       custom.currency = (src.currency as string).toUpperCase();
     }
     // ad_id is not a Meta matching key; as custom data it stays visible per event in Events Manager.
-    if (src.adId) custom.ad_id = src.adId;
+    // Custom data is never hashed: only a Meta ad id (digits) goes, never free text a form visitor typed
+    // (an email, a phone) stored as the contact's ad id before the normalizers checked it (red team, stop 37).
+    if (src.adId && /^\d{1,30}$/.test(src.adId)) custom.ad_id = src.adId;
     if (src.adsetId) custom.adset_id = src.adsetId;
     if (src.campaignId) custom.campaign_id = src.campaignId;
     custom.funnel_event = src.eventType;

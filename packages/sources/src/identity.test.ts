@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distinctEmails, emailKey, isPhoneCountry, normalizeEmail, normalizePhone } from './identity';
+import { distinctEmails, emailKey, isPhoneCountry, normalizeEmail, normalizePhone, readAdId } from './identity';
 
 describe('normalizePhone (SPEC §6.1)', () => {
   it.each([
@@ -96,6 +96,19 @@ describe("normalizePhone with the tenant's phone_country (national form → E.16
   it('isPhoneCountry: ISO 3166-1 alpha-2 codes with a numbering plan, any case, ASCII only', () => {
     for (const code of ['GB', 'gb', 'US', 'CA', 'DE', 'FR', 'JP', 'Au']) expect(isPhoneCountry(code), code).toBe(true);
     for (const code of ['UK', 'EU', 'XX', 'GBR', 'G', '', ' GB', '\u0131n', '44']) expect(isPhoneCountry(code), code).toBe(false);
+  });
+});
+
+describe('readAdId', () => {
+  it('takes the first value that is a Meta ad id (digits), and notes free text it did not keep', () => {
+    expect(readAdId('120210987654320001')).toEqual({ adId: '120210987654320001' });
+    expect(readAdId(120210987654)).toEqual({ adId: '120210987654' });
+    expect(readAdId(undefined, ' 6023 ')).toEqual({ adId: '6023' });
+    // utm_content often holds something else: the next candidate is read.
+    expect(readAdId('summer-sale', '120210987654320002')).toEqual({ adId: '120210987654320002' });
+    for (const junk of ['jane.doe@example.com', '{{ad.id}}', '12 34', '1'.repeat(31)])
+      expect(readAdId(junk)).toEqual({ note: 'ad id not kept: not a Meta ad id (digits only)' });
+    expect(readAdId(undefined, '', null)).toEqual({});
   });
 });
 

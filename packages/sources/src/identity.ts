@@ -96,6 +96,27 @@ export function readPhone(country: string | null | undefined, ...values: unknown
   };
 }
 
+/** A Meta ad id: its digits (Meta's ids are numeric strings, e.g. `120210987654320001`). */
+const adIdPattern = /^\d{1,30}$/;
+
+/**
+ * The first of `values` that is a Meta ad id (digits only), in order (`values.ad_id`, then
+ * `meta.utm_content`…). `ad_id` is first-touch (SPEC §6.4) and goes to Meta's Conversions API as custom
+ * data: free text a form visitor typed (an email, an unrendered `{{ad.id}}`) took the field for good and
+ * would have left the system unhashed (red team, stop 37). When values were sent but none is an ad id,
+ * `note` says so (the value is never repeated). Pure, never throws.
+ */
+export function readAdId(...values: unknown[]): { adId?: string; note?: string } {
+  let sent = false;
+  for (const value of values) {
+    const text = readText(value);
+    if (text === undefined) continue;
+    if (adIdPattern.test(text)) return { adId: text };
+    sent = true;
+  }
+  return sent ? { note: 'ad id not kept: not a Meta ad id (digits only)' } : {};
+}
+
 // Deliberately loose (one @, a dot in the domain, no spaces): it filters unrendered templates like
 // "{{email}}" and junk, not unusual but valid addresses.
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

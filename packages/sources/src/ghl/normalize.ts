@@ -1,6 +1,6 @@
 import type { FunnelEventType } from '../domain';
 import { funnelEventTypes } from '../domain';
-import { distinctEmails, normalizeEmail, readPhone } from '../identity';
+import { distinctEmails, normalizeEmail, readAdId, readPhone } from '../identity';
 import { isRecord, unwrapBody } from '../payload';
 import {
   boundedTagList,
@@ -167,6 +167,7 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
   // SPEC §4: the top-level email wins over customData.email.
   const email = normalizeEmail(body.email) ?? normalizeEmail(custom?.email);
   const { phone, note: phoneNote } = readPhone(config.phone_country, body.phone, custom?.phone);
+  const { adId, note: adIdNote } = readAdId(custom?.AD_ID, custom?.ad_id, body.AD_ID);
   const isContactEvent = body.type === undefined || body.type.startsWith('Contact');
   const contact = buildContact(
     { ghlId, mcId, emails: distinctEmails(email), phone },
@@ -177,7 +178,7 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
       phone,
       firstName: body.first_name ?? body.firstName,
       lastName: body.last_name ?? body.lastName,
-      adId: custom?.AD_ID ?? custom?.ad_id ?? body.AD_ID,
+      adId,
       source: custom?.source ?? (isContactEvent ? (body.contact_source ?? body.source) : undefined),
       tags: readTags(custom?.tags) ?? readTags(body.tags),
     },
@@ -206,6 +207,7 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
       },
     }),
     phoneNote,
+    adIdNote,
   );
 });
 

@@ -1,5 +1,5 @@
 import type { FunnelEventType } from '../domain';
-import { distinctEmails, normalizeEmail, readPhone } from '../identity';
+import { distinctEmails, normalizeEmail, readAdId, readPhone } from '../identity';
 import { isRecord, readFlag, readText, unwrapBody } from '../payload';
 import { buildContact, emitEvents, guardNormalizer, ignore, type NormalizeHints, type NormalizerConfig, reject, withNote } from '../result';
 import type { NormalizeResult } from '../types';
@@ -52,6 +52,7 @@ function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string |
   const email = normalizeEmail(subscriber.email) ?? normalizeEmail(customField(subscriber, 'MCB_SEARCH_EMAIL'));
   const { phone, note: phoneNote } = readPhone(config.phone_country, subscriber.phone, subscriber.whatsapp_phone);
   const chatbot = readText(customField(subscriber, 'chatbot_AB', 'Chatbot AB Test'));
+  const { adId, note: adIdNote } = readAdId(customField(subscriber, 'AD_ID', 'ADID'));
   const contact = buildContact(
     { mcId, emails: distinctEmails(email), phone },
     {
@@ -63,7 +64,7 @@ function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string |
       igUsername: subscriber.ig_username,
       igId: subscriber.ig_id,
       source: readText(customField(subscriber, 'source')) ?? 'instagram',
-      adId: readText(customField(subscriber, 'AD_ID', 'ADID')),
+      adId,
       tags: chatbot ? { chatbot } : undefined,
     },
   );
@@ -78,6 +79,7 @@ function normalizeSubscriber(subscriber: ManyChatSubscriber, givenType: string |
       funnelEvent: { type, ...(occurredAt ? { occurredAt } : {}) },
     }),
     phoneNote,
+    adIdNote,
   );
 }
 

@@ -5,6 +5,36 @@ import { normalizePerspective } from './normalize';
 const fixture = (name: string) => readFixture('perspective', name);
 
 describe('normalizePerspective', () => {
+  // Red team, stop 37: `values` are what the visitor's form sent. A backdated `values.ps_converted_at`
+  // became the contact's first touch (taking ad_id and the week it counts as a lead); free text in
+  // `values.ad_id` was kept as the ad id and sent to Meta unhashed as custom data.
+  it("reads the time from Perspective's meta only, and an ad id only when it is a Meta ad id", () => {
+    const forged = {
+      id: 'p-forged',
+      funnelName: 'Guide',
+      funnelId: 'g-1',
+      values: { email: 'visitor@example.com', ad_id: 'jane.doe@example.com', ps_converted_at: '1970-01-02T00:00:00Z' },
+      meta: { utm_content: 'not-an-id' },
+    };
+    const result = normalizePerspective(forged, {});
+    expect(result).toMatchObject({ kind: 'events', note: 'ad id not kept: not a Meta ad id (digits only)' });
+    if (result.kind !== 'events') throw new Error(result.kind);
+    const [event] = result.events;
+    expect(event?.occurredAt).toBeUndefined();
+    expect(event?.contact?.fields.adId).toBeUndefined();
+    const real = normalizePerspective(
+      {
+        ...forged,
+        values: { email: 'visitor@example.com' },
+        meta: { ps_converted_at: '2026-11-05T20:01:00Z', utm_content: '120210987654320002' },
+      },
+      {},
+    );
+    expect(real).toMatchObject({
+      events: [{ occurredAt: '2026-11-05T20:01:00.000Z', contact: { fields: { adId: '120210987654320002' } } }],
+    });
+  });
+
   it("keeps the funnel's own tags when a sender's tags reach the per-event limit", () => {
     const tags = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`t${i}`, i]));
     const result = normalizePerspective(

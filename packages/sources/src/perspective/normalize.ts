@@ -1,4 +1,4 @@
-import { distinctEmails, normalizeEmail, readPhone } from '../identity';
+import { distinctEmails, normalizeEmail, readAdId, readPhone } from '../identity';
 import { isRecord, unwrapBody } from '../payload';
 import {
   boundedTags,
@@ -79,6 +79,7 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
     funnel: body.funnelName,
     perspective_funnel_id: body.funnelId,
   });
+  const { adId, note: adIdNote } = readAdId(values?.ad_id, values?.AD_ID, meta?.ad_id, meta?.utm_content);
   const contact = buildContact(
     { emails: distinctEmails(email), phone },
     {
@@ -86,12 +87,14 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
       phone,
       firstName: profile?.firstName ?? values?.firstName,
       lastName: profile?.lastName ?? values?.lastName,
-      adId: values?.ad_id ?? values?.AD_ID ?? meta?.ad_id ?? meta?.utm_content,
+      adId,
       tags,
     },
   );
   if (!contact) return reject(eventType, `Perspective conversion carries no email or phone${phoneNote ? ` (${phoneNote})` : ''}`);
-  const occurredAt = meta?.convertedAt ?? meta?.ps_converted_at ?? values?.ps_converted_at;
+  // Perspective's own conversion time only: `values` are what the visitor's form sent, and a backdated
+  // `values.ps_converted_at` took over the contact's first touch (red team, stop 37).
+  const occurredAt = meta?.convertedAt ?? meta?.ps_converted_at;
   return withNote(
     emitEvents(
       withoutUndefined({
@@ -107,5 +110,6 @@ export const normalizePerspective = guardNormalizer('perspective', (payload: unk
       }),
     ),
     phoneNote,
+    adIdNote,
   );
 });
