@@ -86,7 +86,7 @@ describe('normalizeGhl — workflow action bodies', () => {
       events: [
         {
           source: 'ghl',
-          eventType: 'workflow',
+          eventType: 'stage:DC BOOKED',
           contact: {
             identity: { ghlId, emails: ['maria.booking@example.com'], phone: '+15552013344' },
             fields: {
@@ -105,7 +105,7 @@ describe('normalizeGhl — workflow action bodies', () => {
   it('stage "NO SHOW" → ignored; "Package Sent" → package_sent; a stage with "form" → form_submitted', () => {
     expect(normalizeGhl(fixture('workflow-stage-no-show'), {})).toStrictEqual({
       kind: 'ignored',
-      eventType: 'workflow',
+      eventType: 'stage:NO SHOW',
       reason: 'GHL stage "NO SHOW" is ignored by the stage map',
     });
     expect(normalizeGhl(fixture('workflow-stage-package'), {})).toMatchObject({ events: [{ funnelEvent: { type: 'package_sent' } }] });
@@ -128,7 +128,7 @@ describe('normalizeGhl — workflow action bodies', () => {
     const bad = { ...fixture('workflow-stage-dc-booked'), pipleline_stage: 'Nurture' };
     expect(normalizeGhl(bad, config)).toStrictEqual({
       kind: 'ignored',
-      eventType: 'workflow',
+      eventType: 'stage:Nurture',
       reason: 'stage map value "purchased!" for "Nurture" is not a funnel event type',
     });
     // Defaults the tenant did not override still apply.

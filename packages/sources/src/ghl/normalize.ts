@@ -157,7 +157,10 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
   if (!isRecord(raw)) return reject(null, 'GHL body is not a JSON object');
   const body = ghlBodySchema.parse(raw);
   const custom = body.customData;
-  const eventType = custom?.event_type ?? body.type ?? 'workflow';
+  const stage = custom?.pipeline_stage ?? body.pipleline_stage ?? body.pipeline_stage ?? body.pipelineStageName ?? body.stageName;
+  // A workflow body without an event type is read by its stage: its log says which (`stage:DC BOOKED`),
+  // not a bare `workflow` on every one (operator walk, stop 37).
+  const eventType = custom?.event_type ?? body.type ?? (stage ? `stage:${stage.slice(0, 100)}` : 'workflow');
   const resolution = resolveEventType(body, config);
   if ('ignored' in resolution) return ignore(eventType, resolution.ignored);
   if ('unmapped' in resolution) return ignore(eventType, resolution.unmapped);
@@ -186,7 +189,6 @@ export const normalizeGhl = guardNormalizer('ghl', (payload: unknown, config: No
   if (!contact) return reject(eventType, `GHL body carries no contact id, MC_ID, email or phone${phoneNote ? ` (${phoneNote})` : ''}`);
 
   const occurredAt = occurredAtOf(body);
-  const stage = custom?.pipeline_stage ?? body.pipleline_stage ?? body.pipeline_stage ?? body.pipelineStageName ?? body.stageName;
   const data = withoutUndefined({
     stage,
     pipeline: body.pipeline_name,
