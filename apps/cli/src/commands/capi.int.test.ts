@@ -86,6 +86,30 @@ describe('mcb capi', () => {
     expect(st.stdout).toContain('Purchase without a payment value');
     expect(st.stdout).not.toContain(t.token);
     expect(st.stdout).toContain(t.token.slice(-4));
+    // The same figures for scripts (operator walk, stop 37: status had no --format json).
+    const j = await mcb('capi', 'status', t.slug, '--json');
+    expect(j).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      tenant: t.slug,
+      dataset_id: t.dataset,
+      lead_on_first_event: true,
+      events: { purchase_completed: 'Purchase', payment_plan_created: 'Purchase', appointment_scheduled: 'Schedule' },
+      last_error: null,
+      sent: 3,
+      sent_last_7_days: 3,
+      pending: 0,
+      skipped: 1,
+      refused: 0,
+      recent_problems: [
+        expect.objectContaining({
+          event_name: 'Purchase',
+          status: 'skipped',
+          reason: expect.stringContaining('Purchase without a payment value'),
+        }),
+      ],
+    });
+    expect(j.stdout).not.toContain(t.token);
+    expect(JSON.parse(j.stdout).access_token).toContain(t.token.slice(-4));
   });
 
   it('replay forgets skipped sends (dry run first), and the next send plans them again', async () => {

@@ -15,7 +15,8 @@ import { MetaRateLimited } from '@mcb/meta';
 import { createTenantContextLoader, listIntegrations } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { type CliEnv, keyringFromEnv, loadCliEnv } from '../env';
-import { printable } from '../output';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
+import { printable, printableJson } from '../output';
 import { formatTable } from '../table';
 
 const out = (text: string) => process.stdout.write(text);
@@ -56,14 +57,45 @@ const settingsOf = (env: CliEnv) => ({ graphUrl: env.META_GRAPH_URL, apiVersion:
 export function registerCapiCommands(program: Command): void {
   const capi = program.command('capi').description("Meta Conversions API: each tenant's leads and purchases sent to its dataset");
 
-  capi
+  const statusCommand = capi
     .command('status <slug>')
-    .description('The meta_capi integration (token masked), its event mapping, and what was sent, skipped or refused')
-    .action(async (slug: string) => {
+    .description('The meta_capi integration (token masked), its event mapping, and what was sent, skipped or refused');
+  addFormatOptions(statusCommand, outputFormats, 'text', 'text is for reading, json every figure').action(
+    async (slug: string, opts: FormatFlags) => {
+      const format = resolveFormat(opts, outputFormats, 'text');
       const env = loadCliEnv();
       await withCapi(env, slug, async ({ admin, database, target }) => {
         const integration = (await listIntegrations(admin, keyringFromEnv(env), slug)).find((i) => i.provider === 'meta_capi');
         const status = await getCapiStatus(database, target.tenantId);
+        if (format === 'json') {
+          // ADR 0021: snake_case, every key present, the token masked as the text shows it.
+          const doc = {
+            tenant: slug,
+            dataset_id: target.datasetId,
+            access_token: maskSecret(target.accessToken),
+            test_event_code: target.testEventCode ?? null,
+            lead_on_first_event: !!target.lead,
+            events: target.events,
+            last_success_at: integration?.lastSuccessAt ?? null,
+            last_error: integration?.lastError ?? null,
+            sent: status.sent,
+            sent_last_7_days: status.sentLast7Days,
+            sent_to_test_events: status.sentToTestEvents,
+            last_sent_at: status.lastSentAt,
+            pending: status.pending,
+            skipped: status.skipped,
+            refused: status.failed,
+            by_event: status.byEvent.map((r) => ({ event_name: r.eventName, status: r.status, count: r.count })),
+            recent_problems: status.recentProblems.map((p) => ({
+              id: p.id,
+              event_name: p.eventName,
+              status: p.status,
+              at: p.at,
+              reason: p.reason,
+            })),
+          };
+          return void process.stdout.write(`${printableJson(doc)}\n`);
+        }
         const mapping = [
           ...(target.lead ? ['first funnel event → Lead'] : []),
           ...Object.entries(target.events).map(([type, name]) => `${type} → ${name}`),
@@ -107,7 +139,8 @@ export function registerCapiCommands(program: Command): void {
           );
         }
       });
-    });
+    },
+  );
 
   capi
     .command('test <slug>')

@@ -106,6 +106,25 @@ describe('mcb meta', () => {
     expect(lines.find((l) => l.startsWith(ok.slug))).toMatch(/yes\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+30\s+[\d,]+\s+\d{4}-\d\d-\d\d\s+-$/);
     expect(lines.find((l) => l.startsWith(bad.slug))).toMatch(/yes\s+never\s+0\s+0\s+-\s+token_expired: /);
     expect(s.stdout).not.toContain(none);
+    // The same rows for scripts (operator walk, stop 37: status had no --format json).
+    const j = await mcb('meta', 'status', '--format', 'json');
+    expect(j).toMatchObject({ code: 0, stderr: '' });
+    const doc = JSON.parse(j.stdout) as { integrations: Array<Record<string, unknown>> };
+    expect(doc.integrations.find((i) => i.tenant === ok.slug)).toMatchObject({
+      active: true,
+      last_success_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      last_error: null,
+      ads: 30,
+      insight_rows: expect.any(Number),
+      last_day: expect.stringMatching(/^\d{4}-\d\d-\d\d$/),
+    });
+    expect(doc.integrations.find((i) => i.tenant === bad.slug)).toMatchObject({
+      last_success_at: null,
+      ads: 0,
+      last_error: expect.stringMatching(/^token_expired: /),
+    });
+    expect(doc.integrations.some((i) => i.tenant === none)).toBe(false);
+    expect(j.stdout).not.toContain(bad.token);
   });
 
   it('errors are one line with a non-zero exit', async () => {

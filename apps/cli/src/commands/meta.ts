@@ -20,6 +20,8 @@ import {
 import { createTenantContextLoader } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
+import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
+import { printableJson } from '../output';
 import { formatTable } from '../table';
 
 const out = (text: string) => process.stdout.write(text);
@@ -152,52 +154,64 @@ export function registerMetaCommands(program: Command): void {
       }
     });
 
-  meta
-    .command('status')
-    .description("Each tenant's Meta sync: last success, last error, stored rows")
-    .action(async () => {
-      const env = loadCliEnv();
-      // Cross-tenant overview: a named admin path.
-      const rows = await withAdminDatabase(
-        env,
-        (admin) =>
-          admin.sql<
-            Array<{
-              slug: string;
-              active: boolean;
-              lastSuccessAt: Date | null;
-              lastError: string | null;
-              ads: number;
-              insights: number;
-              lastDate: string | null;
-            }>
-          >`
+  const statusCommand = meta.command('status').description("Each tenant's Meta sync: last success, last error, stored rows");
+  addFormatOptions(statusCommand, outputFormats, 'text', 'text is a table, json every integration').action(async (opts: FormatFlags) => {
+    const format = resolveFormat(opts, outputFormats, 'text');
+    const env = loadCliEnv();
+    // Cross-tenant overview: a named admin path.
+    const rows = await withAdminDatabase(
+      env,
+      (admin) =>
+        admin.sql<
+          Array<{
+            slug: string;
+            active: boolean;
+            lastSuccessAt: Date | null;
+            lastError: string | null;
+            ads: number;
+            insights: number;
+            lastDate: string | null;
+          }>
+        >`
           select t.slug, (t.is_active and i.is_active) as active, i.last_success_at as "lastSuccessAt", i.last_error as "lastError",
                  (select count(*) from meta_ads a where a.tenant_id = t.id)::int as ads,
                  (select count(*) from meta_ad_insights x where x.tenant_id = t.id)::int as insights,
                  (select max(date)::text from meta_ad_insights x where x.tenant_id = t.id) as "lastDate"
           from tenants t join tenant_integrations i on i.tenant_id = t.id and i.provider = 'meta'
           order by t.slug`,
-      );
-      if (rows.length === 0) {
-        out(
-          'No tenant has a meta integration (add one: mcb integration set <slug> meta --credentials \'{"access_token":"…","ad_account_id":"act_…"}\').\n',
-        );
-        return;
-      }
+    );
+    if (format === 'json') {
+      // ADR 0021: snake_case, every key present, an empty list when no tenant has the integration.
+      const integrations = rows.map((r) => ({
+        tenant: r.slug,
+        active: r.active,
+        last_success_at: r.lastSuccessAt,
+        last_error: r.lastError,
+        ads: r.ads,
+        insight_rows: r.insights,
+        last_day: r.lastDate,
+      }));
+      return void process.stdout.write(`${printableJson({ integrations })}\n`);
+    }
+    if (rows.length === 0) {
       out(
-        formatTable(
-          ['TENANT', 'ACTIVE', 'LAST SUCCESS', 'ADS', 'INSIGHT ROWS', 'LAST DAY', 'LAST ERROR'],
-          rows.map((r) => [
-            r.slug,
-            r.active ? 'yes' : 'no',
-            r.lastSuccessAt ? `${r.lastSuccessAt.toISOString().slice(0, 19)}Z` : 'never',
-            fmt(r.ads),
-            fmt(r.insights),
-            r.lastDate ?? '-',
-            r.lastError ? r.lastError.slice(0, 80) : '-',
-          ]),
-        ),
+        'No tenant has a meta integration (add one: mcb integration set <slug> meta --credentials \'{"access_token":"…","ad_account_id":"act_…"}\').\n',
       );
-    });
+      return;
+    }
+    out(
+      formatTable(
+        ['TENANT', 'ACTIVE', 'LAST SUCCESS', 'ADS', 'INSIGHT ROWS', 'LAST DAY', 'LAST ERROR'],
+        rows.map((r) => [
+          r.slug,
+          r.active ? 'yes' : 'no',
+          r.lastSuccessAt ? `${r.lastSuccessAt.toISOString().slice(0, 19)}Z` : 'never',
+          fmt(r.ads),
+          fmt(r.insights),
+          r.lastDate ?? '-',
+          r.lastError ? r.lastError.slice(0, 80) : '-',
+        ]),
+      ),
+    );
+  });
 }
