@@ -94,7 +94,8 @@ export function statsCellText(cell: StatsCell): string {
 export const statsColumns = [
   ['tenant', 'tenant'],
   ['active', 'active'],
-  ['received', 'received'],
+  // Headed `accepted`: `received` is also a log status (not yet processed), which `mcb logs --status received` lists (operator walk, stop 37).
+  ['received', 'accepted'],
   ['processed', 'processed'],
   ['failed', 'failed'],
   ['ignored', 'ignored'],
@@ -112,7 +113,7 @@ export type StatsColumn = (typeof statsColumns)[number][0];
 
 /** What the columns count, under the table in `mcb stats` and on the console's stats page. */
 export const statsLegend =
-  'Received: accepted deliveries (every status but rejected); pending: received or processing. Waiting (not yet picked up ' +
+  'Accepted: deliveries that passed verification (every status but rejected); pending: status received or processing. Waiting (not yet picked up ' +
   'by a worker) and last event (the newest accepted delivery) are of all time. New contacts: created in the period (all ' +
   'contacts now in brackets); events: funnel events in the period. Cash collected: deposits, full purchases, downpayments ' +
   "and recurring payments minus refunds, in the tenant's currency; payments in other currencies in brackets, never summed " +
