@@ -231,7 +231,9 @@ describe('mcb queues / stats', () => {
     // 12 replayed logs wait in the queue (no worker runs here): pending 12, waiting 12.
     expect(r.stdout).toMatch(new RegExp(`^${tenant.slug}\\s+yes\\s+13\\s+1\\s+0\\s+0\\s+0\\s+12\\s+12\\s`, 'm'));
     // What the columns count, as on the console's stats page.
-    expect(r.stdout).toContain('Accepted: deliveries that passed verification (every status but rejected); pending: status received or processing.');
+    expect(r.stdout).toContain(
+      'Accepted: deliveries that passed verification (every status but rejected); pending: status received or processing.',
+    );
     const j = await mcb('stats', '--tenant', tenant.slug, '--since', '2h', '--json');
     const body = JSON.parse(j.stdout) as { tenants: Array<{ logs: Record<string, number>; revenueCents: number }> };
     expect(body.tenants[0]?.logs).toEqual({ received: 13, pending: 12, processed: 1, failed: 0, ignored: 0, rejected: 0 });
