@@ -5,6 +5,10 @@ import { buildWeeklyReportSubject, renderWeeklyReport } from './render-weekly-re
 describe('weekly report email', () => {
   it('has the subject `<Tenant> weekly: <Mon d – Sun d> · $<cash> collected`', () => {
     expect(buildWeeklyReportSubject(sampleFigures(), 'last')).toBe('Columnline AI weekly: Dec 28 – Jan 3 · $1,234,567.89 collected');
+    // A name stored before names were checked: still one line (a line break in a subject is a header of its own).
+    const figures = sampleFigures();
+    figures.tenant = { name: 'Acme\r\nBcc: x@example.com' };
+    expect(buildWeeklyReportSubject(figures, 'last')).toBe('Acme Bcc: x@example.com weekly: Dec 28 – Jan 3 · $1,234,567.89 collected');
   });
 
   it('renders HTML with inline styles and tables only (no images, SVG, scripts or external CSS)', async () => {

@@ -35,7 +35,8 @@ export interface RenderedEmail {
 export function buildWeeklyReportSubject(figures: WeeklyReportFigures, tense: ReportWeekTense): string {
   const range = formatWeekRange(figures.period.start_date, figures.period.end_date);
   const suffix = weekWording(tense, figures.period).subjectSuffix;
-  return `${figures.tenant.name} weekly: ${range} · ${formatCents(figures.revenue.cash_collected_cents, figures.currency)} collected${suffix}`;
+  // One line whatever the name holds: a line break in a subject is a header of its own (red team, stop 37).
+  return `${oneLine(figures.tenant.name, 200)} weekly: ${range} · ${formatCents(figures.revenue.cash_collected_cents, figures.currency)} collected${suffix}`;
 }
 
 function line(label: string, value: string, width = 28): string {

@@ -265,3 +265,19 @@ describe('a tenant time zone is stored by its canonical IANA name', () => {
     expect(parseTenantConfig((await getTenantBySlug(admin, slug)).config).timezone).toBe('Europe/London');
   });
 });
+
+// Red team, stop 37: the name is the weekly report's subject; a line break in it was a header of its own.
+describe('tenant names are one line', () => {
+  it('add and update refuse a name with a line break or another control character, and write nothing', async () => {
+    const slug = uniqueSlug('name');
+    for (const name of ['Acme\r\nBcc: x@example.com', 'Acme\u0007', 'Acme\u2028Co'])
+      expect((await refusal(addTenant(admin, { slug, name }))).message).toBe(
+        'Invalid name: it must be one line, without control characters',
+      );
+    await addTenant(admin, { slug, name: 'Acme Co' });
+    expect((await refusal(updateTenant(admin, slug, { name: 'Acme\nCo' }))).message).toBe(
+      'Invalid name: it must be one line, without control characters',
+    );
+    expect((await getTenantBySlug(admin, slug)).name).toBe('Acme Co');
+  });
+});

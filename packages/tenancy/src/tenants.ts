@@ -46,6 +46,12 @@ export function assertAdmin(database: Database): void {
 function checkedName(name: string): string {
   const trimmed = name.trim();
   if (!trimmed) throw new McbError('bad_request', 'Invalid name: must not be empty');
+  // It is the weekly report's subject and greeting: no line breaks or other control characters.
+  const controls = [...trimmed].some((c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+  });
+  if (controls) throw new McbError('bad_request', 'Invalid name: it must be one line, without control characters');
   return trimmed;
 }
 
