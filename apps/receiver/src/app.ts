@@ -20,8 +20,10 @@ export interface ReceiverDeps {
   queue: QueueConnection;
   log: Logger;
   tenants: TenantContextLoader;
-  /** Defaults to one built on `queue` (closed by `close()` then). */
+  /** Defaults to one built on `queue` (closed by `close()` then), adding jobs with `jobAttempts` attempts. */
   enqueuer?: WebhookEnqueuer;
+  /** Attempts of each webhook job (`JOB_ATTEMPTS`, default 8); used when the receiver builds its enqueuer. */
+  jobAttempts?: number;
   metrics?: ReceiverMetrics;
   /** Parsed GHL public keys; HighLevel's published keys when absent. */
   ghlPublicKeys?: GhlPublicKeys;
@@ -59,7 +61,7 @@ export interface ReceiverDeps {
   /** A body is large past this many bytes (default 64 KiB): `BodyBudget`. */
   bodyBudgetSmallBytes?: number;
   /**
-   * Verified intake bytes per tenant per minute (default 64 MiB, as a burst too; at least
+   * Verified intake bytes per tenant per minute (default 256 MiB, as a burst too; at least
    * `bodyLimitBytes`): past it `429 rate_limited` + `Retry-After`, nothing stored.
    */
   intakeBytesPerTenantPerMinute?: number;
@@ -120,7 +122,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
   const metrics = deps.metrics ?? createReceiverMetrics();
   const tracing = deps.tracing ?? noTracing;
   const ownEnqueuer = !deps.enqueuer;
-  const enqueuer = deps.enqueuer ?? new WebhookEnqueuer(deps.queue, undefined, tracing);
+  const enqueuer = deps.enqueuer ?? new WebhookEnqueuer(deps.queue, deps.jobAttempts, tracing);
   const committer = new GroupCommitter(
     { database: deps.database, enqueuer, queueReady: () => isQueueReady(deps.queue), metrics, log: deps.log },
     { maxWaitMs: deps.dbTimeoutMs ?? 1_500, maxTotalMs: (deps.dbTimeoutMs ?? 1_500) + 400, ...deps.groupCommit },

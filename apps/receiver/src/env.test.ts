@@ -9,7 +9,7 @@ const parse = (extra: Record<string, string> = {}) =>
   });
 
 describe('receiver env: intake bounds', () => {
-  it('defaults: Node deadlines 30 s / 10 s, body read 15 s, body budget 64 MiB (8 MiB a tenant), 64 MiB of intake a tenant a minute', () => {
+  it('defaults: Node deadlines 30 s / 10 s, body read 15 s, body budget 64 MiB (8 MiB a tenant), 256 MiB of intake a tenant a minute, 8 job attempts', () => {
     const env = checkReceiverEnv(parse());
     expect(httpServerOptions(env)).toEqual({
       requestTimeout: 30_000,
@@ -26,7 +26,10 @@ describe('receiver env: intake bounds', () => {
       REJECTIONS_STORED_PER_MINUTE: 60,
       CREDENTIALED_REJECTIONS_STORED_PER_MINUTE: 20,
       MAX_CONNECTIONS: 10_000,
+      JOB_ATTEMPTS: 8,
     });
+    // Read, as the worker reads it (docs walk, stop 37: the receiver ignored it).
+    expect(parse({ JOB_ATTEMPTS: '3' }).JOB_ATTEMPTS).toBe(3);
   });
 
   it('refuses bounds a body at the limit could never pass, naming the variable', () => {

@@ -39,6 +39,8 @@ export const receiverEnvSchema = z.object({
   GHL_ED25519_PUBLIC_KEY: z.string().optional(),
   GHL_RSA_PUBLIC_KEY: z.string().optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000, 8_000),
+  /** Attempts of the webhook jobs it adds (the worker's setting of the same name): it ignored it, and every delivery got 8. */
+  JOB_ATTEMPTS: int(1, 50, 8),
   ...telemetryEnvFields('mcb-receiver'),
 });
 export type ReceiverEnv = z.infer<typeof receiverEnvSchema>;

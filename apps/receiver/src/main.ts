@@ -51,6 +51,7 @@ const receiver = createReceiver({
   bodyBudgetBytes: env.BODY_BUDGET_BYTES,
   bodyBudgetPerTenantBytes: env.BODY_BUDGET_PER_TENANT_BYTES,
   intakeBytesPerTenantPerMinute: env.INTAKE_BYTES_PER_TENANT_PER_MINUTE,
+  jobAttempts: env.JOB_ATTEMPTS,
   tracing,
   groupCommit: {
     windowMs: env.GROUP_COMMIT_WINDOW_MS,

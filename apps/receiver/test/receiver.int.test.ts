@@ -103,6 +103,25 @@ describe('SPEC §3 table', () => {
     expect(rows[0]?.enqueued_at).toBeNull();
   });
 
+  // Docs walk, stop 37: the receiver did not read JOB_ATTEMPTS; every delivery's job had 8 attempts whatever it said.
+  it('the jobs it adds have the attempts it is configured with (JOB_ATTEMPTS)', async () => {
+    const own = makeReceiver(h, { enqueuer: undefined, jobAttempts: 3, now: () => clock });
+    try {
+      const body = stripeEvent();
+      const res = await own.app.request(`/api/webhooks/${tenant.slug}/stripe`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...sources.stripe.auth(body).headers },
+      });
+      expect(res.status).toBe(200);
+      const { id } = await jsonOf(res);
+      await eventually(async () => (await h.jobs.queueFor(tenant.id).getJob(`log-${id}`)) !== undefined);
+      expect((await h.jobs.queueFor(tenant.id).getJob(`log-${id}`))?.opts.attempts).toBe(3);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('verified, same dedupe_key: 200 duplicate with the first id; no new row, no new job', async () => {
     const body = stripeEvent();
     const first = await jsonOf(await post(tenant.slug, 'stripe', body, sources.stripe.auth(body)));
