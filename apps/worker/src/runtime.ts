@@ -23,6 +23,8 @@ import { runInJobSpan } from './tracing';
 export interface WorkerRuntime {
   deps: WorkerDeps;
   webhooks: TenantWebhookWorkers;
+  /** One worker per fixed queue (meta-sync, reports, schedules). */
+  fixed: Worker[];
   reconciler: WebhookReconciler;
   /** Port of /healthz, /readyz, /metrics. */
   port: number;
@@ -104,6 +106,9 @@ export async function startWorkerRuntime(
           prefix: queue.prefix,
           concurrency: env.WORKER_CONCURRENCY,
           lockDuration: env.WORKER_LOCK_MS,
+          // As on the tenant queues: a killed worker's job runs again 1-3× WORKER_LOCK_MS later (the fixed
+          // queues kept BullMQ's 30 s stall check whatever it said: docs walk, stop 37).
+          stalledInterval: env.WORKER_LOCK_MS,
           telemetry: tracing.bullmq,
         },
       ),
@@ -156,6 +161,7 @@ export async function startWorkerRuntime(
   return {
     deps,
     webhooks,
+    fixed,
     port,
     address,
     reconciler,
