@@ -16,7 +16,7 @@ export const workerEnvSchema = z.object({
     .default(10),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   HOST: z.string().default('0.0.0.0'),
-  /** Jobs at once per fixed queue (Meta sync, reports, CAPI, schedules) in this process. */
+  /** Jobs at once per fixed queue (Meta sync, reports, schedules) in this process; `capi.send` runs on the tenant queues. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(20),
   /**
    * Webhook jobs at once across every tenant queue in this process, and per tenant queue (ADR 0003,

@@ -14,8 +14,8 @@ export interface WebhookJobRef {
 
 /**
  * Adds `webhook.process` jobs, one `addBulk` per tenant queue. Job ids derive from the log id, so
- * enqueuing the same log twice (receiver + outbox sweeper, two sweepers) adds one job.
- * Used by the receiver and the outbox sweeper; replay uses `rerun`.
+ * enqueuing the same log twice (the receiver and the reconciler, two reconcilers) adds one job.
+ * Used by the receiver and the worker's reconciler (ADR 0010); replay uses `rerun`.
  */
 export class WebhookEnqueuer {
   private readonly queues = new Map<string, Queue>();

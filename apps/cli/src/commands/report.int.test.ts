@@ -99,6 +99,10 @@ describe('mcb report preview', () => {
       if (descriptor) Object.defineProperty(process.stdout, 'isTTY', descriptor);
       else delete (process.stdout as { isTTY?: boolean }).isTTY;
     }
+    // The help says so (it said "default html": docs walk, stop 37).
+    expect((await mcb('report', 'preview', '--help')).stdout.replace(/\s+/g, ' ')).toContain(
+      'default text on a terminal, html to a file or a pipe',
+    );
   });
 
   it('--out into a folder that does not exist: one line naming the folder, exit 1, nothing written', async () => {

@@ -80,7 +80,8 @@ export function registerReportCommands(program: Command): void {
   addFormatOptions(
     preview,
     formats,
-    'html',
+    // What `previewDefaultFormat` picks (the help said "default html" on a terminal too: docs walk, stop 37).
+    'text on a terminal, html to a file or a pipe',
     'html is the email, text its plain-text part, json the figures (the same numbers the email shows)',
   ).action(async (slug: string, opts: { week?: string; out?: string } & FormatFlags) => {
     const fallback = previewDefaultFormat(Boolean(process.stdout.isTTY), opts.out);
