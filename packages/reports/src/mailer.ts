@@ -43,18 +43,32 @@ export interface ResendMailerOptions {
   apiKey: string;
   /** Resend API base URL (default https://api.resend.com); tests point it at a local fake. */
   baseUrl?: string;
+  /** Longest wait for one send's answer (default 30 s): past it a retryable `MailerError`. */
+  timeoutMs?: number;
 }
 
 /** Sends through the `resend` SDK with the email's idempotency key. Throws `MailerError`. */
-export function createResendMailer({ apiKey, baseUrl }: ResendMailerOptions): Mailer {
+export function createResendMailer({ apiKey, baseUrl, timeoutMs = 30_000 }: ResendMailerOptions): Mailer {
   const resend = new Resend(apiKey, baseUrl ? { baseUrl } : undefined);
   return {
     kind: 'resend',
     async send(email) {
-      const { data, error } = await resend.emails.send(
-        { from: email.from, to: email.to, subject: email.subject, html: email.html, text: email.text },
-        { idempotencyKey: email.idempotencyKey },
-      );
+      // Bounded: a Resend that accepted the connection and never answered held the report job (and
+      // `mcb report send`) forever (faults walk, stop 37). Sent again later under the same idempotency
+      // key, the email still goes out once.
+      const signal = AbortSignal.timeout(timeoutMs);
+      const timedOut = () => new MailerError(`Resend: no answer within ${timeoutMs} ms`, true, null);
+      const answer = await resend.emails
+        .send(
+          { from: email.from, to: email.to, subject: email.subject, html: email.html, text: email.text },
+          { idempotencyKey: email.idempotencyKey, signal },
+        )
+        .catch((err: unknown) => {
+          throw signal.aborted ? timedOut() : err;
+        });
+      const { data, error } = answer;
+      // The SDK turns the abort into an `application_error` answer: said as what it was.
+      if (!data?.id && signal.aborted) throw timedOut();
       if (data?.id) return { kind: 'resend', messageId: data.id };
       const status = (error as { statusCode?: number | null } | null)?.statusCode ?? null;
       const name = error?.name ?? 'unknown_error';
@@ -87,12 +101,13 @@ export interface ReportMailerConfig {
   /** Resend API key; without one, reports go to the outbox folder. */
   resendApiKey?: string | undefined;
   resendBaseUrl?: string | undefined;
+  resendTimeoutMs?: number | undefined;
   outboxDir: string;
 }
 
 /** Resend when an API key is configured, else the local outbox (SPEC §7). */
 export function createReportMailer(config: ReportMailerConfig): Mailer {
   return config.resendApiKey
-    ? createResendMailer({ apiKey: config.resendApiKey, baseUrl: config.resendBaseUrl })
+    ? createResendMailer({ apiKey: config.resendApiKey, baseUrl: config.resendBaseUrl, timeoutMs: config.resendTimeoutMs })
     : createOutboxMailer({ dir: config.outboxDir });
 }
