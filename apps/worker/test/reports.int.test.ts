@@ -3,7 +3,7 @@ import { queueNames } from '@mcb/queue';
 import { previousFullWeek, weeklyReportJobId } from '@mcb/reports';
 import { addTenant } from '@mcb/tenancy';
 import { type FakeResend, pollUntil, startFakeResend } from '@mcb/testing';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueDueWeeklyReports } from '../src/processors/reports/tick';
 import { reportTickSchedulerId } from '../src/schedulers/reports';
@@ -76,6 +76,40 @@ describe('report.tick fan-out', () => {
     for (const t of [ny, utc, tokyo]) expect(jobs.filter((j) => j.data.tenantId === t.id)).toHaveLength(1);
     for (const t of [silent, inactive, fresh]) expect(jobs.filter((j) => j.data.tenantId === t.id)).toHaveLength(0);
     expect(weeklyReportJobId(ny.id, '2026-10-26')).not.toContain(':');
+  });
+
+  // Faults walk, stop 37: with Resend down longer than the job's backoff, the week's job failed after all its
+  // attempts and kept its id; every tick said "due: 1" and added nothing, so the report was never sent.
+  it('adds again a due week whose job used all its attempts; one failed for good stays failed', async () => {
+    const exhausted = await tenant({ timezone: 'UTC' });
+    const final = await tenant({ timezone: 'UTC' });
+    const week = '2026-10-26';
+    const fetcher = new Worker(queueNames.reports, null, { connection: h.conn.connection, prefix: h.prefix });
+    try {
+      for (const [t, attempts, err] of [
+        [exhausted, 1, new Error('Resend: application_error: 500')],
+        [final, 3, new UnrecoverableError('no recipients')],
+      ] as const) {
+        // lifo: taken before any week an earlier test left waiting.
+        await reports.add(
+          'report.weekly',
+          { tenantId: t.id, weekStart: week },
+          { jobId: weeklyReportJobId(t.id, week), attempts, lifo: true },
+        );
+        const job = await fetcher.getNextJob('tok');
+        expect(job?.id).toBe(weeklyReportJobId(t.id, week));
+        await job?.moveToFailed(err, 'tok');
+      }
+    } finally {
+      await fetcher.close();
+    }
+    expect(await reports.getJobState(weeklyReportJobId(exhausted.id, week))).toBe('failed');
+    const ids = await enqueueDueWeeklyReports(tickDeps(), new Date('2026-11-04T00:00:00Z'));
+    expect(ids).toEqual(expect.arrayContaining([weeklyReportJobId(exhausted.id, week), weeklyReportJobId(final.id, week)]));
+    const again = await reports.getJob(weeklyReportJobId(exhausted.id, week));
+    expect({ state: await again?.getState(), attemptsMade: again?.attemptsMade }).toEqual({ state: 'waiting', attemptsMade: 0 });
+    expect(await reports.getJobState(weeklyReportJobId(final.id, week))).toBe('failed');
+    await reports.remove(weeklyReportJobId(exhausted.id, week));
   });
 
   it('leaves out a week whose report_runs row says sent', async () => {

@@ -13,7 +13,21 @@ export async function enqueueDueWeeklyReports(deps: Pick<WorkerDeps, 'admin' | '
   for (const bad of invalid) deps.log.warn({ tenant: bad.slug, err: bad.error }, 'report tick: tenant config unreadable; skipped');
   if (due.length) {
     const options = defaultJobOptions(deps.env.JOB_ATTEMPTS);
-    await queueOn(deps.queue, queueNames.reports).addBulk(
+    const queue = queueOn(deps.queue, queueNames.reports);
+    // A week whose job used all its attempts on a failure that may pass (Resend down longer than the
+    // backoff, ~2 min with 8 attempts) is still due: its failed job held the id, so no tick added it again
+    // and the report was never sent (faults walk, stop 37). Such a job is removed and the week added
+    // afresh, once a tick; one failed for good (`UnrecoverableError`, attempts left) stays, for an operator.
+    const existing = await Promise.all(due.map((d) => queue.getJob(weeklyReportJobId(d.tenantId, d.weekStart))));
+    for (const [i, job] of existing.entries()) {
+      if (!job || !(await job.isFailed()) || job.attemptsMade < (job.opts.attempts ?? 1)) continue;
+      await job.remove();
+      deps.log.warn(
+        { tenant: due[i]?.slug, week: due[i]?.weekStart, reason: job.failedReason },
+        'report tick: the week failed after all its attempts; trying it again',
+      );
+    }
+    await queue.addBulk(
       due.map((d) => ({
         name: 'report.weekly',
         data: { tenantId: d.tenantId, weekStart: d.weekStart },
