@@ -1,7 +1,7 @@
-import { errorResponse, type Logger, McbError } from '@mcb/core';
+import { errorResponse, type Logger, McbError, withTimeout } from '@mcb/core';
 import type { Database } from '@mcb/db';
-import { checkReadiness, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
-import { Hono } from 'hono';
+import { checkReadiness, pingQueue, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import { createConsoleAuth, type SecureCookies, safeNext, tryAgainIn } from './auth';
 import { createQueueBoard } from './bull-board';
@@ -37,6 +37,9 @@ export interface ConsoleApp {
   refreshQueues: () => Promise<void>;
   close: () => Promise<void>;
 }
+
+/** Longest wait for Redis before a queue page or the job counts answer 503. */
+const queueAnswerMs = 2_000;
 
 /**
  * The operator console (SPEC §8): Bull Board at `/admin/queues`, the admin JSON API at `/admin/api`,
@@ -119,14 +122,26 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   // After auth: a body is read for a signed-in operator only, and never past the limit.
   app.use('/admin/*', limitBody(adminBodyLimitBytes));
   app.get('/admin', (c) => c.redirect('/admin/logs'));
+  // The queues live in Redis, whose client waits for it forever: Bull Board and the job counts hung for as
+  // long as Redis was down or paused (faults walk, stop 37). Asked first, with a bound: 503 naming it.
+  const requireQueue: MiddlewareHandler<ConsoleEnv> = async (_c, next) => {
+    await withTimeout(pingQueue(deps.queue), queueAnswerMs, 'Redis ping').catch(() => {
+      throw new McbError(
+        'unavailable',
+        `The queue backend (Redis) did not answer within ${queueAnswerMs} ms: queues and job counts are unavailable until it does; check that it runs and that REDIS_URL points at it`,
+      );
+    });
+    return next();
+  };
+  app.use('/admin/api/queues', requireQueue);
   app.route('/admin/api', createAdminApi({ admin: deps.admin, app: deps.app, queue: deps.queue, enqueuer }));
   app.route('/admin/logs', createLogPages({ admin: deps.admin, app: deps.app, enqueuer }));
   app.route('/admin/stats', createStatsPage({ admin: deps.admin }));
-  app.use('/admin/queues/*', async (_c, next) => {
+  app.use('/admin/queues/*', requireQueue, async (_c, next) => {
     await board.ready();
     return next();
   });
-  app.use('/admin/queues', async (_c, next) => {
+  app.use('/admin/queues', requireQueue, async (_c, next) => {
     await board.ready();
     return next();
   });

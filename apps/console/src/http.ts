@@ -1,4 +1,4 @@
-import { errorResponse, McbError } from '@mcb/core';
+import { type ErrorCode, errorResponse, McbError } from '@mcb/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { RequestIdVariables } from 'hono/request-id';
@@ -6,10 +6,43 @@ import type { RequestIdVariables } from 'hono/request-id';
 /** Hono environment of the console: every request carries a request id. */
 export type ConsoleEnv = { Variables: RequestIdVariables };
 
-/** Maps any thrown value to the error body; unexpected errors hide their message. */
+/** Network and postgres.js error codes meaning a backing service (Postgres, Redis) did not answer. */
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+
+/**
+ * What a console error says: an `McbError` as it is; a backing service that did not answer as `503
+ * unavailable` naming its address and what to check (it read `500 Internal error`, the cause only in the
+ * server log: faults walk, stop 37); anything else `500` with its message hidden.
+ */
+export function describeThrown(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof McbError) return { code: err.code, message: err.message };
+  const { code, address, port } = (err ?? {}) as { code?: unknown; address?: unknown; port?: unknown };
+  if (typeof code === 'string' && unreachableCodes.has(code)) {
+    const where = typeof address === 'string' ? ` at ${address}${typeof port === 'number' ? `:${port}` : ''}` : '';
+    return {
+      code: 'unavailable',
+      message: `A service the console reads did not answer (${code}${where}): check that Postgres and Redis run and that DATABASE_URL and REDIS_URL point at them; the console recovers on its own once they answer`,
+    };
+  }
+  return { code: 'internal_error', message: 'Internal error' };
+}
+
+/** Maps any thrown value to the error body (`describeThrown`). */
 export function errorFromThrown(c: Context<ConsoleEnv>, err: unknown) {
-  if (err instanceof McbError) return errorResponse(c, err.code, err.message);
-  return errorResponse(c, 'internal_error', 'Internal error');
+  const { code, message } = describeThrown(err);
+  return errorResponse(c, code, message);
 }
 
 /**

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '@mcb/core';
+import { createDatabase } from '@mcb/db';
+import { createQueueConnection } from '@mcb/queue';
+import { freeLoopbackPort, testEnv } from '@mcb/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createConsoleApp } from '../src/app';
+
+// Faults walk, stop 37: with Redis down or paused, Bull Board and GET /admin/api/queues never answered
+// (the queue client waits for Redis forever); with Postgres down, every page and API answered
+// `500 Internal error`, the cause only in the server log. Both now answer 503 at once, saying what to check.
+
+const env = testEnv();
+const token = randomBytes(24).toString('hex');
+const bearer = { authorization: `Bearer ${token}` };
+const log = createLogger({ name: 'test-console', level: 'silent' });
+const closers: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const close of closers) await close().catch(() => {});
+});
+
+describe('the console with a backing service down', () => {
+  it('Redis down: the queue pages and job counts answer 503 naming Redis, at once; the rest still works', async () => {
+    const deadRedis = `redis://127.0.0.1:${await freeLoopbackPort()}`;
+    const admin = createDatabase({ url: env.databaseUrl, role: 'admin', max: 2 });
+    const app = createDatabase({ url: env.databaseUrl, role: 'app', max: 2 });
+    const queue = createQueueConnection({ kind: 'redis', url: deadRedis }, `${env.redisPrefix}-console-deadredis`);
+    closers.push(
+      () => queue.close(),
+      () => admin.close(),
+      () => app.close(),
+    );
+    const consoleApp = createConsoleApp({ admin, app, queue, log, adminToken: token, queueRefreshMs: 3_600_000 });
+    closers.push(async () => consoleApp.close?.());
+    for (const path of ['/admin/api/queues', '/admin/queues', '/admin/queues/api/queues']) {
+      const res = await consoleApp.app.request(path, { headers: bearer });
+      expect(res.status, path).toBe(503);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('unavailable');
+      expect(body.error.message).toMatch(/^The queue backend \(Redis\) did not answer within 2000 ms: .*REDIS_URL/);
+    }
+    // Pages that read Postgres only are not held up by Redis.
+    expect((await consoleApp.app.request('/admin/api/logs?since=1h', { headers: bearer })).status).toBe(200);
+  });
+
+  it('Postgres down: 503 naming the address and what to check, not 500 Internal error', async () => {
+    const deadPostgres = `postgres://postgres@127.0.0.1:${await freeLoopbackPort()}/none`;
+    const admin = createDatabase({ url: deadPostgres, role: 'admin', max: 1, connectTimeoutSeconds: 1 });
+    const app = createDatabase({ url: deadPostgres, role: 'app', max: 1, connectTimeoutSeconds: 1 });
+    const queue = createQueueConnection({ kind: 'redis', url: env.redisUrl }, `${env.redisPrefix}-console-deadpg`);
+    closers.push(
+      () => queue.close(),
+      () => admin.close(),
+      () => app.close(),
+    );
+    const consoleApp = createConsoleApp({ admin, app, queue, log, adminToken: token, queueRefreshMs: 3_600_000 });
+    closers.push(async () => consoleApp.close?.());
+    const res = await consoleApp.app.request('/admin/api/logs', { headers: bearer });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('unavailable');
+    expect(body.error.message).toMatch(
+      /^A service the console reads did not answer \(ECONNREFUSED at 127\.0\.0\.1:\d+\): check that Postgres and Redis run/,
+    );
+  });
+});
