@@ -1,19 +1,4 @@
-import { maskUrlPassword, urlEndpoint } from '@mcb/core';
-
-/** postgres.js and Node network error codes that mean "nothing answered at that address". */
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNRESET',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-]);
+import { maskUrlPassword, unreachableErrorCodes, urlEndpoint } from '@mcb/core';
 
 /** Postgres answered but would not let us in (bad password, unknown role or database, still starting). */
 const loginCodes: Record<string, string> = {
@@ -55,7 +40,7 @@ export function describeUnreachable(err: unknown, env: { DATABASE_URL?: string; 
   if (loginProblem && env.DATABASE_URL) {
     return `The database at ${maskUrlPassword(env.DATABASE_URL)} answered but ${loginProblem} (${reason}). Check DATABASE_URL, or ${lowerFirst(startHint)}.`;
   }
-  if (!networkCodes.has(code)) return null;
+  if (!unreachableErrorCodes.has(code)) return null;
   const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = urlEndpoint(redisUrl, 6379);
   const db = urlEndpoint(env.DATABASE_URL, 5432);

@@ -1,25 +1,10 @@
-import { type ErrorCode, errorResponse, McbError } from '@mcb/core';
+import { type ErrorCode, errorResponse, McbError, unreachableErrorCodes } from '@mcb/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { RequestIdVariables } from 'hono/request-id';
 
 /** Hono environment of the console: every request carries a request id. */
 export type ConsoleEnv = { Variables: RequestIdVariables };
-
-/** Network and postgres.js error codes meaning a backing service (Postgres, Redis) did not answer. */
-const unreachableCodes = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNRESET',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-]);
 
 /**
  * What a console error says: an `McbError` as it is; a backing service that did not answer as `503
@@ -29,7 +14,7 @@ const unreachableCodes = new Set([
 export function describeThrown(err: unknown): { code: ErrorCode; message: string } {
   if (err instanceof McbError) return { code: err.code, message: err.message };
   const { code, address, port } = (err ?? {}) as { code?: unknown; address?: unknown; port?: unknown };
-  if (typeof code === 'string' && unreachableCodes.has(code)) {
+  if (typeof code === 'string' && unreachableErrorCodes.has(code)) {
     const where = typeof address === 'string' ? ` at ${address}${typeof port === 'number' ? `:${port}` : ''}` : '';
     return {
       code: 'unavailable',

@@ -33,3 +33,18 @@ export function networkErrorText(err: unknown): string {
   const said = [code, where].filter((p): p is string => !!p && !message.includes(p)).join(' ');
   return said ? `${message} (${said})` : message;
 }
+
+/** postgres.js and Node network error codes that mean "nothing answered at that address" (the CLI's and the console's one list). */
+export const unreachableErrorCodes: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
