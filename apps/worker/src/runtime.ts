@@ -20,6 +20,22 @@ import { keepSchedules, schedules } from './schedulers/index';
 import { registerStatusMetrics } from './status-metrics';
 import { runInJobSpan } from './tracing';
 
+/** How many times a fixed-queue job (Meta sync, report, tick) may be found stalled before BullMQ fails it. */
+export const fixedQueueMaxStalls = 5;
+
+/**
+ * Closes the fixed-queue workers by `deadline`: active jobs finish; past it (500 ms before) their
+ * processors' signals are aborted (a Meta sync saves its checkpoint and is retried; SPEC §10.7: finish
+ * or release), then 400 ms more. A job still running after that is left to the stall check.
+ */
+async function closeFixed(workers: Worker[], deadline: number): Promise<void> {
+  const graceful = Promise.all(workers.map((w) => w.close()));
+  if (!(await waitAtMost(graceful, Math.max(0, deadline - Date.now() - 500)))) {
+    for (const w of workers) w.cancelAllJobs('shutdown');
+    await waitAtMost(graceful, 400);
+  }
+}
+
 export interface WorkerRuntime {
   deps: WorkerDeps;
   webhooks: TenantWebhookWorkers;
@@ -109,6 +125,10 @@ export async function startWorkerRuntime(
           // As on the tenant queues: a killed worker's job runs again 1-3× WORKER_LOCK_MS later (the fixed
           // queues kept BullMQ's 30 s stall check whatever it said: docs walk, stop 37).
           stalledInterval: env.WORKER_LOCK_MS,
+          // A Meta sync resumes from its checkpoint and a report is sent once (its run's claim): running
+          // one again after a worker died is safe. With BullMQ's default (1), two rolling restarts during
+          // one long sync failed it for good ("job stalled more than allowable limit": faults walk, stop 37).
+          maxStalledCount: fixedQueueMaxStalls,
           telemetry: tracing.bullmq,
         },
       ),
@@ -170,7 +190,7 @@ export async function startWorkerRuntime(
       await reconciler.stop();
       await bounded(scheduleKeeper.stop());
       await bounded(pruner.stop());
-      await Promise.all([webhooks.close(deadline), bounded(Promise.all(fixed.map((w) => w.close())))]);
+      await Promise.all([webhooks.close(deadline), closeFixed(fixed, deadline)]);
       await new Promise((resolve) => server.close(() => resolve(undefined)));
       await tenants.close().catch(() => {});
       await reconcileEnqueuer.close();

@@ -50,6 +50,7 @@ const expired = reserveAccount(20);
 const tickA = reserveAccount(1);
 const tickB = reserveAccount(1);
 const tickC = reserveAccount(1);
+const stopped = reserveAccount(150);
 
 beforeAll(async () => {
   fake = await startFakeGraph({ accounts, maxPageSize: 100 });
@@ -122,6 +123,26 @@ describe('meta.sync in a real worker against the fake Graph API', () => {
     expect(i?.last_success_at?.getTime()).toBeGreaterThan(marked.getTime());
     expect(i?.last_error).toBeNull();
   });
+
+  // Faults walk, stop 37: a worker stopped (SIGTERM) during a long sync kept the job `active` with no worker
+  // until its lock ran out; a second such stop failed it for good ("job stalled more than allowable limit").
+  it('a worker closed during a sync releases the job by its deadline; the job runs again and completes', async () => {
+    const t = await makeMetaTenant(stopped);
+    fake.failWhen((r) => r.edge === 'insights' && r.path.includes(t.account), { kind: 'slow', ms: 3_000 }, 1_000);
+    // This worker alone (the earlier test's would take the job).
+    await h.stopWorkers();
+    const rt = await h.startWorker();
+    const job = await metaQueue.add('meta.sync', { tenantId: t.id }, { jobId: jobId('meta-sync', t.id, 'stopped'), attempts: 3 });
+    await waitForState(job, ['active']);
+    await rt.close(Date.now() + 1_500);
+    // Released, not left active for the stall check: aborted at the deadline and retried.
+    expect(await metaQueue.getJobState(job.id as string)).not.toBe('active');
+    fake.clearFaults();
+    await h.startWorker();
+    expect(await waitForState(job, ['completed', 'failed'], 60_000)).toBe('completed');
+    // The retry that completed cleared what the aborted attempt recorded.
+    expect((await integration(t.id))?.last_error).toBeNull();
+  }, 90_000);
 
   it('190 fails the job without retrying, sets last_error, and the tick skips the tenant until a new token is stored', async () => {
     const t = await makeMetaTenant(expired);

@@ -151,14 +151,16 @@ it('SIGTERM past the deadline releases a job stuck in a slow ManyChat call; anot
 // Docs walk, stop 37: the fixed queues (meta-sync, reports, schedules) set only the lock to WORKER_LOCK_MS and
 // kept BullMQ's 30 s stall check, so a killed worker's sync or report ran again up to a minute later, not the
 // 1-3× WORKER_LOCK_MS .env.example promises. Every worker of the runtime checks for stalls at that interval.
-it('every fixed queue of the worker checks for stalled jobs every WORKER_LOCK_MS, as the tenant queues do', async () => {
+it('every fixed queue of the worker checks for stalled jobs every WORKER_LOCK_MS, as the tenant queues do, and allows 5 stalls', async () => {
   const rt = await h.startWorker();
   expect(rt.fixed.map((w) => w.name).sort()).toEqual(['meta-sync', 'reports', 'schedules']);
   for (const w of rt.fixed)
-    expect({ queue: w.name, lock: w.opts.lockDuration, stalled: w.opts.stalledInterval }).toEqual({
+    expect({ queue: w.name, lock: w.opts.lockDuration, stalled: w.opts.stalledInterval, maxStalls: w.opts.maxStalledCount }).toEqual({
       queue: w.name,
       lock: 2000,
       stalled: 2000,
+      // A sync resumes and a report is sent once: found stalled up to 5 times before BullMQ fails it.
+      maxStalls: 5,
     });
   await h.stopWorkers();
 });
