@@ -129,7 +129,11 @@ describe('stored sender text reaches the terminal escaped', () => {
     // `tenant show` opens the keyring (this tenant has no integration to decrypt).
     process.env.MCB_ENCRYPTION_KEY ??= randomBytes(32).toString('base64');
     const name = 'Other\x1b]52;c;aGVsbG8=\x07 \u009b2J\u202e';
-    const upd = await mcb('tenant', 'update', slug, '--name', name, '--owner', 'O\x1b[2J');
+    // Names are one line since stop 37 (the report subject): refused now, but one stored before is shown escaped.
+    const refused = await mcb('tenant', 'update', slug, '--name', name);
+    expect([refused.code, refused.stderr]).toEqual([1, 'Invalid name: it must be one line, without control characters\n']);
+    await owner.sql`update tenants set name = ${name} where slug = ${slug}`;
+    const upd = await mcb('tenant', 'update', slug, '--owner', 'O\x1b[2J');
     expect(upd.code).toBe(0);
     for (const argv of [
       ['tenant', 'show', slug],

@@ -325,9 +325,13 @@ describe('--format json and --json', () => {
       ['tenant', 'show'],
       ['integration', 'list'],
       ['replay'],
+      ['meta', 'status'],
+      ['capi', 'status'],
     ]) {
       const help = (await mcb(...argv, '--help')).stdout.replace(/\s+/g, ' ');
-      expect(help, argv.join(' ')).toMatch(/--format <format> .*json.*; default (text|html)\)/);
+      expect(help, argv.join(' ')).toMatch(
+        /--format <format> .*json.*; default (text|html|text on a terminal, html to a file or a pipe)\)/,
+      );
       expect(help, argv.join(' ')).toContain('--json same as --format json');
     }
   });
