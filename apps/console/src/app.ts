@@ -1,12 +1,13 @@
-import { errorResponse, type Logger, McbError, withTimeout } from '@mcb/core';
+import { errorResponse, httpStatusOf, type Logger, McbError, withTimeout } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { checkReadiness, pingQueue, type QueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import { createConsoleAuth, type SecureCookies, safeNext, tryAgainIn } from './auth';
 import { createQueueBoard } from './bull-board';
-import { adminBodyLimitBytes, type ConsoleEnv, errorFromThrown, formBodyLimitBytes, limitBody } from './http';
+import { adminBodyLimitBytes, type ConsoleEnv, describeThrown, errorFromThrown, formBodyLimitBytes, limitBody, wantsPage } from './http';
 import { createAdminApi } from './routes/api';
+import { errorPage } from './routes/layout';
 import { createLogPages, loginPage, logoutPage } from './routes/pages';
 import { createStatsPage } from './routes/stats-page';
 
@@ -83,6 +84,11 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   });
   app.onError((err, c) => {
     if (!(err instanceof McbError)) deps.log.error({ err: err.message, path: c.req.path, requestId: c.get('requestId') }, 'console error');
+    // A page opened in a browser gets a page saying it (it got the API's JSON: faults walk, stop 37).
+    if (wantsPage(c.req.path, c.req.header('accept'))) {
+      const { code, message } = describeThrown(err);
+      return c.html(errorPage(message, c.get('requestId')), httpStatusOf(code) as 500);
+    }
     return errorFromThrown(c, err);
   });
   app.notFound((c) => errorResponse(c, 'not_found', `No route ${c.req.method} ${c.req.path}`));

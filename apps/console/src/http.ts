@@ -67,3 +67,12 @@ export function limitBody(maxBytes: number): MiddlewareHandler<ConsoleEnv> {
     },
   });
 }
+
+/**
+ * Whether an error on `path` is answered as a page: a browser asked (`Accept: text/html`) for one of the
+ * console's pages, not its JSON API (`/admin/api`) nor Bull Board's (`/admin/queues/api`).
+ */
+export function wantsPage(path: string, accept: string | undefined): boolean {
+  if (!accept?.includes('text/html')) return false;
+  return !path.startsWith('/admin/api') && !path.startsWith('/admin/queues/api');
+}

@@ -62,5 +62,10 @@ describe('the console with a backing service down', () => {
     expect(body.error.message).toMatch(
       /^A service the console reads did not answer \(ECONNREFUSED at 127\.0\.0\.1:\d+\): check that Postgres and Redis run/,
     );
+    // A browser opening a page gets a page saying so, not the API's JSON.
+    const page = await consoleApp.app.request('/admin/logs', { headers: { ...bearer, accept: 'text/html,application/xhtml+xml' } });
+    expect(page.status).toBe(503);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<p class="error">A service the console reads did not answer \(ECONNREFUSED at 127\.0\.0\.1:\d+\)/);
   });
 });

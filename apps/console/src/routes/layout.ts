@@ -53,3 +53,12 @@ export function options(values: readonly string[], selected: string | undefined,
     (v) => html`<option value="${v}" ${v === selected ? 'selected' : ''}>${v}</option>`,
   )}`;
 }
+
+/** The page of an error a browser gets (`wantsPage`): what happened and the request id, escaped. */
+export function errorPage(message: string, requestId: string | undefined): Html {
+  return layout(
+    'Error',
+    html`<p class="error">${message}</p>
+      <p class="note">Request id ${requestId ?? '-'}: it is in the console's log line for this request.</p>`,
+  );
+}
