@@ -44,4 +44,22 @@ describe('createResendMailer', () => {
     expect(failure).toMatchObject({ retryable: true, statusCode: null });
     expect((failure as Error).message).toBe('Resend: no answer within 300 ms');
   });
+
+  // A worker shutting down aborts the send in flight, so its job is released rather than left to stall.
+  it('a send in flight is aborted by its signal (the worker shutting down), retryable', async () => {
+    server = createServer(() => {
+      // Never answers.
+    });
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+    const mailer = createResendMailer({ apiKey: 're_test_key', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const shutdown = new AbortController();
+    setTimeout(() => shutdown.abort(new Error('shutdown')), 100);
+    const failure = await mailer.send(email, { signal: shutdown.signal }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(MailerError);
+    expect(failure).toMatchObject({ retryable: true, statusCode: null });
+    expect((failure as Error).message).toBe('Resend: send aborted (shutting down)');
+  });
 });

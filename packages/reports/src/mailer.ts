@@ -36,7 +36,8 @@ export class MailerError extends Error {
 
 export interface Mailer {
   readonly kind: 'resend' | 'outbox';
-  send(email: OutgoingEmail): Promise<Delivery>;
+  /** `signal` aborts a send in flight (a worker shutting down): a retryable `MailerError`. */
+  send(email: OutgoingEmail, options?: { signal?: AbortSignal }): Promise<Delivery>;
 }
 
 export interface ResendMailerOptions {
@@ -52,12 +53,16 @@ export function createResendMailer({ apiKey, baseUrl, timeoutMs = 30_000 }: Rese
   const resend = new Resend(apiKey, baseUrl ? { baseUrl } : undefined);
   return {
     kind: 'resend',
-    async send(email) {
+    async send(email, options) {
       // Bounded: a Resend that accepted the connection and never answered held the report job (and
       // `mcb report send`) forever (faults walk, stop 37). Sent again later under the same idempotency
-      // key, the email still goes out once.
-      const signal = AbortSignal.timeout(timeoutMs);
-      const timedOut = () => new MailerError(`Resend: no answer within ${timeoutMs} ms`, true, null);
+      // key, the email still goes out once. A worker shutting down aborts it too (SPEC §10.7: release).
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = options?.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+      const timedOut = () =>
+        options?.signal?.aborted
+          ? new MailerError('Resend: send aborted (shutting down)', true, null)
+          : new MailerError(`Resend: no answer within ${timeoutMs} ms`, true, null);
       const answer = await resend.emails
         .send(
           { from: email.from, to: email.to, subject: email.subject, html: email.html, text: email.text },

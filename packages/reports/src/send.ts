@@ -142,6 +142,8 @@ export interface SendWeeklyReportOptions {
   staleAfterMs?: number;
   /** Skip (nothing sent, no run) when the tenant is inactive — the scheduled path; the CLI checks itself. */
   skipInactive?: boolean;
+  /** Aborts the send (the worker shutting down): the run is marked failed and the job retried. */
+  signal?: AbortSignal;
 }
 
 export type SendWeeklyReportResult =
@@ -209,16 +211,19 @@ export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promis
 
   try {
     const report = await buildWeeklyReport(database, tenant, week, now);
-    const delivery = await mailer.send({
-      from,
-      to: tenant.recipients,
-      subject: report.subject,
-      html: report.html,
-      text: report.text,
-      idempotencyKey: weeklyReportIdempotencyKey(tenant.slug, week.weekStart),
-      outboxName: `${tenant.slug}/${week.weekStart}`,
-      json: report.figures,
-    });
+    const delivery = await mailer.send(
+      {
+        from,
+        to: tenant.recipients,
+        subject: report.subject,
+        html: report.html,
+        text: report.text,
+        idempotencyKey: weeklyReportIdempotencyKey(tenant.slug, week.weekStart),
+        outboxName: `${tenant.slug}/${week.weekStart}`,
+        json: report.figures,
+      },
+      options.signal ? { signal: options.signal } : undefined,
+    );
     await withTenantSql(
       database.sql,
       tenant.id,

@@ -26,7 +26,7 @@ export function waitForWeekEndMs(err: unknown, now: number): number | null {
  * later; a week not ended yet on this worker's clock (`WeekNotEnded`) waits for its end; a send Resend
  * rejected (4xx) fails for good, anything else is retried with backoff.
  */
-export async function processWeeklyReport(job: Job, deps: WorkerDeps, token?: string): Promise<unknown> {
+export async function processWeeklyReport(job: Job, deps: WorkerDeps, token?: string, signal?: AbortSignal): Promise<unknown> {
   const parsed = jobSchemas['report.weekly'].safeParse(job.data);
   if (!parsed.success) throw new PermanentJobError(`report.weekly: bad job data: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const { tenantId, weekStart } = parsed.data;
@@ -42,6 +42,8 @@ export async function processWeeklyReport(job: Job, deps: WorkerDeps, token?: st
       log: deps.log,
       // Deactivated after the tick enqueued it: no email.
       skipInactive: true,
+      // Aborted at the shutdown deadline: the run is marked failed and the job retried, not left to stall.
+      ...(signal ? { signal } : {}),
     });
   } catch (err) {
     const wait = waitForWeekEndMs(err, Date.now());
