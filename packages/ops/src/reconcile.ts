@@ -1,4 +1,4 @@
-import { type Logger, withDeadline } from '@mcb/core';
+import { type Logger, sleep, withDeadline } from '@mcb/core';
 import type { Database } from '@mcb/db';
 import { type WebhookEnqueuer, webhookJobId } from '@mcb/queue';
 import type { TransactionSql } from 'postgres';
@@ -51,7 +51,10 @@ type Candidate = { tenant_id: string; id: number; status: string; attempts: numb
 export const requeuedUnclaimedMark = 'requeued by the reconciler: its job had finished before this run was claimed';
 
 // pg_try_advisory_xact_lock key: one reconciler pass per deployment at a time.
-const lockKey = 727_275;
+export const reconcilerLockKey = 727_275;
+const lockKey = reconcilerLockKey;
+/** Pause before a pass already under way asks again for the lock another pass's round holds. */
+const lockWaitMs = 20;
 
 /**
  * The reconciler (SPEC §10.4): no acked event is ever stranded, whatever Redis or a worker does.
@@ -122,12 +125,25 @@ export class WebhookReconciler {
   private async pass(): Promise<ReconcileSummary> {
     const summary: ReconcileSummary = { checked: 0, enqueued: 0, rerun: 0, failed: 0, orphanBacklogs: 0, orphanLinks: 0, ran: true };
     let after = 0;
+    let started = false;
+    let lockedSince: number | null = null;
     for (;;) {
       const round = await withDeadline(this.round(after, summary), this.options.roundTimeoutMs, 'reconciler round');
       if (round === 'locked') {
-        summary.ran = summary.checked > 0;
-        break;
+        // Another pass holds the lock. At the start, this pass yields to it. Mid-pass it waits for that
+        // round to end and goes on: the lock is released between rounds, so the other pass may have taken
+        // it after this one began, and both used to stop, leaving rows unwalked (a flaky CI run, stop 37).
+        if (!started) {
+          summary.ran = false;
+          break;
+        }
+        lockedSince ??= Date.now();
+        if (Date.now() - lockedSince > this.options.roundTimeoutMs) throw new Error('reconciler round: lock held past the round timeout');
+        await sleep(lockWaitMs);
+        continue;
       }
+      started = true;
+      lockedSince = null;
       if (round === null) break;
       after = round;
     }
