@@ -126,7 +126,10 @@ describe('syncMetaAccount against the fake Graph API', () => {
 
   it('resumes from a checkpoint after a rate limit with no missing or duplicated rows', async () => {
     const target = await loadMetaTarget(loader, b.id);
-    const range = lookbackRange(10, 'UTC');
+    // 10 days in one month, whatever today is: 40 ads × 10 days, 8 insights pages at 50. A window ending today
+    // straddled a month on the 1st–9th, and on the 8th and 9th its first month had 2 pages or fewer: the third
+    // request (throttled) was then the second month's first, with no cursor to resume (failed CI, Dec 8).
+    const range = { since: '2026-03-01', until: '2026-03-10' };
     const client = createGraphClient({ baseUrl: fake.url, version: 'v25.0', accessToken: b.token });
     let checkpoint: MetaSyncCheckpoint | null = null;
     // Third insights request is throttled.
@@ -216,7 +219,10 @@ describe('syncMetaAccount against the fake Graph API', () => {
 
   it('a resume cursor Meta no longer accepts restarts that part instead of failing', async () => {
     const target = await loadMetaTarget(loader, b.id);
-    const range = lookbackRange(10, 'UTC');
+    // 10 days in one month, whatever today is: 40 ads × 10 days, 8 insights pages at 50. A window ending today
+    // straddled a month on the 1st–9th, and on the 8th and 9th its first month had 2 pages or fewer: the third
+    // request (throttled) was then the second month's first, with no cursor to resume (failed CI, Dec 8).
+    const range = { since: '2026-03-01', until: '2026-03-10' };
     const client = createGraphClient({ baseUrl: fake.url, version: 'v25.0', accessToken: b.token });
     const result = await syncMetaAccount({
       database: app,
