@@ -15,26 +15,13 @@ import { createWorkerHealthApp } from './health';
 import { createWorkerMetrics } from './metrics';
 import { processors } from './processors/registry';
 import { registerQueueMetrics } from './queue-metrics';
-import { TenantWebhookWorkers } from './queues/tenant-workers';
+import { closeWorkersBy, TenantWebhookWorkers } from './queues/tenant-workers';
 import { keepSchedules, schedules } from './schedulers/index';
 import { registerStatusMetrics } from './status-metrics';
 import { runInJobSpan } from './tracing';
 
 /** How many times a fixed-queue job (Meta sync, report, tick) may be found stalled before BullMQ fails it. */
 export const fixedQueueMaxStalls = 5;
-
-/**
- * Closes the fixed-queue workers by `deadline`: active jobs finish; past it (500 ms before) their
- * processors' signals are aborted (a Meta sync saves its checkpoint and is retried; SPEC §10.7: finish
- * or release), then 400 ms more. A job still running after that is left to the stall check.
- */
-async function closeFixed(workers: Worker[], deadline: number): Promise<void> {
-  const graceful = Promise.all(workers.map((w) => w.close()));
-  if (!(await waitAtMost(graceful, Math.max(0, deadline - Date.now() - 500)))) {
-    for (const w of workers) w.cancelAllJobs('shutdown');
-    await waitAtMost(graceful, 400);
-  }
-}
 
 export interface WorkerRuntime {
   deps: WorkerDeps;
@@ -190,7 +177,7 @@ export async function startWorkerRuntime(
       await reconciler.stop();
       await bounded(scheduleKeeper.stop());
       await bounded(pruner.stop());
-      await Promise.all([webhooks.close(deadline), closeFixed(fixed, deadline)]);
+      await Promise.all([webhooks.close(deadline), closeWorkersBy(fixed, deadline)]);
       await new Promise((resolve) => server.close(() => resolve(undefined)));
       await tenants.close().catch(() => {});
       await reconcileEnqueuer.close();

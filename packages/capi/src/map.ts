@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { minorUnitsToAmount } from '@mcb/core';
-import type { FunnelEventType } from '@mcb/sources';
+import { type FunnelEventType, isMetaAdId } from '@mcb/sources';
 import type { CapiTarget } from './config';
 import { leadEventName } from './config';
 import { type HashedUserData, hashUserData } from './hash';
@@ -151,7 +151,7 @@ export function planSends(src: CapiSource, target: Pick<CapiTarget, 'lead' | 'ev
     // ad_id is not a Meta matching key; as custom data it stays visible per event in Events Manager.
     // Custom data is never hashed: only a Meta ad id (digits) goes, never free text a form visitor typed
     // (an email, a phone) stored as the contact's ad id before the normalizers checked it (red team, stop 37).
-    if (src.adId && /^\d{1,30}$/.test(src.adId)) custom.ad_id = src.adId;
+    if (src.adId && isMetaAdId(src.adId)) custom.ad_id = src.adId;
     if (src.adsetId) custom.adset_id = src.adsetId;
     if (src.campaignId) custom.campaign_id = src.campaignId;
     custom.funnel_event = src.eventType;

@@ -52,7 +52,6 @@ export const requeuedUnclaimedMark = 'requeued by the reconciler: its job had fi
 
 // pg_try_advisory_xact_lock key: one reconciler pass per deployment at a time.
 export const reconcilerLockKey = 727_275;
-const lockKey = reconcilerLockKey;
 /** Pause before a pass already under way asks again for the lock another pass's round holds. */
 const lockWaitMs = 20;
 
@@ -172,7 +171,7 @@ export class WebhookReconciler {
   private async orphanBacklog(summary: ReconcileSummary): Promise<void> {
     const { admin, enqueuer } = this.deps;
     const tenants = (await admin.sql.begin(async (tx) => {
-      const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${lockKey}) as ok`;
+      const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${reconcilerLockKey}) as ok`;
       if (!lock?.ok) return [];
       return [
         ...(await tx<{ tenant_id: string }[]>`
@@ -189,7 +188,7 @@ export class WebhookReconciler {
     const { admin } = this.deps;
     const { minAgeMs, batchSize } = this.options;
     return (await admin.sql.begin(async (tx) => {
-      const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${lockKey}) as ok`;
+      const [lock] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(${reconcilerLockKey}) as ok`;
       if (!lock?.ok) return 'locked';
       const rows = await tx<Candidate[]>`
         select tenant_id, id, status, attempts, error_message from webhook_logs

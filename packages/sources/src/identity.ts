@@ -96,8 +96,10 @@ export function readPhone(country: string | null | undefined, ...values: unknown
   };
 }
 
-/** A Meta ad id: its digits (Meta's ids are numeric strings, e.g. `120210987654320001`). */
-const adIdPattern = /^\d{1,30}$/;
+/** Whether `text` is a Meta ad id: its digits (Meta's ids are numeric strings, e.g. `120210987654320001`). */
+export function isMetaAdId(text: string): boolean {
+  return /^\d{1,30}$/.test(text);
+}
 
 /**
  * The first of `values` that is a Meta ad id (digits only), in order (`values.ad_id`, then
@@ -111,7 +113,7 @@ export function readAdId(...values: unknown[]): { adId?: string; note?: string }
   for (const value of values) {
     const text = readText(value);
     if (text === undefined) continue;
-    if (adIdPattern.test(text)) return { adId: text };
+    if (isMetaAdId(text)) return { adId: text };
     sent = true;
   }
   return sent ? { note: 'ad id not kept: not a Meta ad id (digits only)' } : {};

@@ -20,6 +20,20 @@ export interface TenantWorkersOptions {
 }
 
 /**
+ * Closes BullMQ workers by `deadline` (SPEC §10.7: finish or release): active jobs finish; 500 ms before
+ * it, their processors' signals are aborted (a job that heeds its signal fails and is retried, a Meta sync
+ * after saving its checkpoint), then 400 ms more. A job still running after that is left to the stall check.
+ * The tenant queues and the fixed queues both close this way.
+ */
+export async function closeWorkersBy(workers: Worker[], deadline: number): Promise<void> {
+  const graceful = Promise.all(workers.map((w) => w.close()));
+  if (!(await waitAtMost(graceful, Math.max(0, deadline - Date.now() - 500)))) {
+    for (const w of workers) w.cancelAllJobs('shutdown');
+    await waitAtMost(graceful, 400);
+  }
+}
+
+/**
  * One BullMQ Worker per tenant webhook queue (ADR 0003): each tenant is served by its own fetch loop
  * with `perTenant` concurrency, and `global` slots served to tenants in turn cap the total, so neither
  * a flood in one tenant's queue nor slow jobs in many tenants' queues hold another tenant's next job
@@ -146,13 +160,7 @@ export class TenantWebhookWorkers {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.unlisten?.().catch(() => {});
-    const workers = [...this.workers.values()];
-    const graceful = Promise.all(workers.map((w) => w.close()));
-    const left = Math.max(0, deadline - Date.now() - 500);
-    if (!(await waitAtMost(graceful, left))) {
-      for (const w of workers) w.cancelAllJobs('shutdown');
-      await waitAtMost(graceful, 400);
-    }
+    await closeWorkersBy([...this.workers.values()], deadline);
     this.workers.clear();
   }
 }
