@@ -439,6 +439,34 @@ describe('applyNormalizedEvent', () => {
     });
   });
 
+  it('a person with two ManyChat subscribers and two GHL contacts keeps the earliest of each as mc_id / ghl_id, in every order (§6.7)', async () => {
+    // Review of stop 37: provider ids were set once, so whichever event was processed first gave the
+    // contact its mc_id and ghl_id (order A ended mc_one/ghl_one, order B mc_two/ghl_two).
+    const events = [
+      ghl('ghl_one', undefined, 'sam@x.io', '2026-01-02T10:00:00Z'),
+      ghl('ghl_two', undefined, 'Sam@x.io', '2026-01-03T10:00:00Z'),
+      mc('mc_one', 'sam@x.io', '2026-01-02T09:00:00Z'),
+      mc('mc_two', 'SAM@x.io', '2026-01-04T09:00:00Z'),
+    ];
+    const orders = [
+      [0, 1, 2, 3],
+      [1, 0, 3, 2],
+      [3, 1, 2, 0],
+      [1, 3, 0, 2],
+    ];
+    for (const order of orders) {
+      const t = await makeTenant();
+      const ctxs = [];
+      for (const _ of events) ctxs.push(await ctxFor(t, new Date('2026-01-07T00:00:00Z')));
+      for (const i of order) await applyNormalizedEvent(app.sql, ctxs[i]!, events[i]!);
+      const live = await owner.sql`select mc_id, ghl_id from contacts where tenant_id = ${t} and merged_into_id is null`;
+      expect([...live], `order ${order.join(',')}`).toEqual([{ mc_id: 'mc_one', ghl_id: 'ghl_one' }]);
+      const ids = await owner.sql<{ k: string }[]>`
+        select kind || ':' || value k from contact_identities where tenant_id = ${t} and kind in ('mc_id', 'ghl_id') order by 1`;
+      expect(ids.map((r) => r.k)).toEqual(['ghl_id:ghl_one', 'ghl_id:ghl_two', 'mc_id:mc_one', 'mc_id:mc_two']);
+    }
+  });
+
   it('a dispute of a subscription sale reaches the session payment in every order, one by one or in one batch', async () => {
     const orders = [
       [0, 1, 2],

@@ -44,12 +44,22 @@ describe('planFieldUpdates (SPEC §6.4, §6.7)', () => {
     expect(plan.set).toMatchObject({ source: 'first', ad_id: 'ad1', first_name: 'Tie' });
   });
 
-  it('sets provider ids once', () => {
-    const plan = planFieldUpdates(empty(), [
-      { fields: { mcId: 'a' }, stamp: s('2026-01-01T00:00:00Z', 1) },
-      { fields: { mcId: 'b' }, stamp: s('2026-01-02T00:00:00Z', 2) },
-    ]);
-    expect(plan.set.mc_id).toBe('a');
+  it('keeps the earliest provider ids (first touch), whatever order they come in', () => {
+    for (const order of [
+      [0, 1],
+      [1, 0],
+    ]) {
+      const items = [
+        { fields: { mcId: 'a', ghlId: 'g1' }, stamp: s('2026-01-01T00:00:00Z', 7) },
+        { fields: { mcId: 'b', ghlId: 'g2' }, stamp: s('2026-01-02T00:00:00Z', 2) },
+      ];
+      let state = empty();
+      for (const i of order) {
+        const plan = planFieldUpdates(state, [items[i]!]);
+        state = { values: { ...state.values, ...plan.set }, tags: plan.tags ?? state.tags, meta: plan.meta };
+      }
+      expect(state.values, `order ${order.join(',')}`).toMatchObject({ mc_id: 'a', ghl_id: 'g1' });
+    }
   });
 
   it('gives the same result for any order of the same stamped values (property)', () => {

@@ -10,10 +10,13 @@ export interface Stamp {
 /**
  * How a field reacts to a new non-empty value (SPEC §6.4, §6.7):
  * - `newest`: the value of the newest event wins (ties: higher log id);
- * - `first_touch`: the value of the earliest event wins (ties: lower log id);
- * - `once`: provider ids that identify the person; set once, never replaced (unique per tenant).
+ * - `first_touch`: the value of the earliest event wins (ties: lower log id). Also the provider ids
+ *   (`mc_id`, `ghl_id`): a person with two ManyChat subscribers or two GHL records keeps the earliest
+ *   of each on the row, whatever order the events came in (SPEC §6.7); the others stay identities and
+ *   keep matching. A displaced id is on no other live row (it matched this contact, and a merge
+ *   loser gives its ids up), so `UNIQUE(tenant_id, mc_id)` holds.
  */
-type Rule = 'newest' | 'first_touch' | 'once';
+type Rule = 'newest' | 'first_touch';
 
 /**
  * Most tag keys one contact holds. Past it a new key is not added (known keys still update): every
@@ -24,8 +27,8 @@ export const maxTagsPerContact = 500;
 
 /** Scalar contact fields, their column and rule. `tags` are handled per key (newest). */
 export const contactFieldRules = {
-  mcId: ['mc_id', 'once'],
-  ghlId: ['ghl_id', 'once'],
+  mcId: ['mc_id', 'first_touch'],
+  ghlId: ['ghl_id', 'first_touch'],
   emailPrimary: ['email_primary', 'newest'],
   emailBooking: ['email_booking', 'newest'],
   emailPayment: ['email_payment', 'newest'],
@@ -81,7 +84,6 @@ function isEmptyTag(v: unknown): boolean {
 /** Decides one field: returns the winning value and stamp, or null when the current one stays. */
 function decide(rule: Rule, cur: string | null | undefined, curStamp: Stamp | undefined, next: string, nextStamp: Stamp) {
   if (cur === null || cur === undefined) return { value: next, stamp: nextStamp };
-  if (rule === 'once') return null;
   // A value with no stamp predates provenance tracking: treat it as the oldest.
   const order = curStamp ? compareStamps(nextStamp, curStamp) : rule === 'newest' ? 1 : 0;
   return (rule === 'newest' && order > 0) || (rule === 'first_touch' && order < 0) ? { value: next, stamp: nextStamp } : null;
