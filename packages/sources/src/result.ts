@@ -9,6 +9,8 @@ import type { ContactFields, IdentityKeys, NormalizedContact, NormalizedEvent, N
 export interface NormalizerConfig {
   /** Stripe amount (cents) that counts as a deposit rather than a full purchase. Default 10000 ($100). */
   deposit_amount_cents?: number;
+  /** The tenant's currency (ISO 4217, lower case; default `usd`): `deposit_amount_cents` is in it. */
+  currency?: string;
   ghl?: { stage_map?: Record<string, string> };
   perspective?: { ignore_funnels?: string[] };
   /** ISO 3166-1 alpha-2 country a phone written in national form is in (`normalizePhone`); none: no national form. */

@@ -92,6 +92,21 @@ describe('normalizeStripe — checkout sessions', () => {
     });
   });
 
+  it("a payment of the deposit amount in another currency than the tenant's is a sale, not its deposit", () => {
+    // Review of stop 37: €100.00 (or ¥10,000) at a USD tenant was booked as the deposit.
+    const body = fixture('checkout-session-completed-deposit');
+    body.data.object.currency = 'eur';
+    expect(normalizeStripe(body, config)).toMatchObject({
+      events: [{ payments: [{ category: 'full_purchase', funnelEvent: 'purchase_completed', currency: 'eur' }] }],
+    });
+    // The tenant's own currency, in any case: the deposit.
+    expect(normalizeStripe(body, { ...config, currency: 'EUR' })).toMatchObject({
+      events: [{ payments: [{ category: 'deposit', funnelEvent: 'deposit_paid' }] }],
+    });
+    body.data.object.currency = 'USD';
+    expect(normalizeStripe(body, config)).toMatchObject({ events: [{ payments: [{ category: 'deposit' }] }] });
+  });
+
   it('customer_email is used when customer_details has no email; no identity at all → payment without contact', () => {
     const body = fixture('checkout-session-completed-full');
     body.data.object.customer_details.email = null;

@@ -90,14 +90,16 @@ function checkoutPaid(event: StripeEvent, object: StripeObject, config: Normaliz
 
   const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
   const { phone, note: phoneNote } = readPhone(config.phone_country, session.customer_details?.phone);
-  const deposit = amount === depositAmount(config);
+  // The deposit amount is in the tenant's currency: €100.00 or ¥10,000 at a USD tenant is a sale, not its deposit.
+  const currency = currencyOf(session.currency);
+  const deposit = amount === depositAmount(config) && currency === (config.currency ?? 'usd').toLowerCase();
   const payment: NormalizedPayment = withoutUndefined({
     paymentEventId: session.id,
     source: 'stripe',
     paymentType: 'buy_in_full',
     category: deposit ? 'deposit' : 'full_purchase',
     amountCents: amount,
-    currency: currencyOf(session.currency),
+    currency,
     status: 'paid',
     customerEmail: email,
     customerName: session.customer_details?.name,
