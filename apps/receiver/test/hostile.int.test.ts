@@ -6,7 +6,7 @@ import { parseGhlPublicKeys } from '@mcb/sources';
 import { setGhlLocationIds } from '@mcb/tenancy';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxJsonDepth } from '../src/intake/row';
+import { maxJsonDepth, maxJsonItems, storedHeadersChars } from '../src/intake/row';
 import { createHarness, type Harness, logsOf, makeReceiver, makeTenant } from './harness';
 
 // Issue 13 item 6: the hostile-input suite. Every SPEC §3 answer, for every source: bodies over the
@@ -145,6 +145,38 @@ describe.each(sources)('%s: SPEC §3 answers to hostile bodies', (source) => {
     expect(row.status).toBe('failed');
     expect(row.error_message).toContain('more than 10000 JSON objects and arrays');
     expect(row.raw_body).toBe(body);
+  });
+});
+
+describe("what a sender with a tenant's secret can make each row cost", () => {
+  it(`a body of 25,000 numbers (${maxJsonItems} items is the bound): signed → 200, stored failed with its exact bytes, never parsed`, async () => {
+    // Review of stop 37: 1 MiB of `"90",` (200,000 strings) passed the container bound as one array;
+    // Postgres then spent 0.3–0.7 s per log building its search text, and other tenants' events waited 12 s.
+    // This suite's body limit is 64 KiB, hence numbers.
+    const body = `{"id":"${randomUUID()}","first_name":"a","custom_fields":{"x":[${'1,'.repeat(25_000)}2]}}`;
+    const res = await post(tenant.slug, 'manychat', body, auth('manychat', body));
+    expect(res.status).toBe(200);
+    const row = await lastRow('manychat');
+    expect(row.status).toBe('failed');
+    expect(row.error_message).toContain(`more than ${maxJsonItems} JSON array elements and object members`);
+    expect(row.payload).toBeNull();
+    expect(row.raw_body).toBe(body);
+    // Just under the bound: an ordinary event.
+    const fits = `{"id":"${randomUUID()}","first_name":"a","custom_fields":{"x":[${'1,'.repeat(maxJsonItems - 10)}2]}}`;
+    expect((await post(tenant.slug, 'manychat', fits, auth('manychat', fits))).status).toBe(200);
+    expect((await lastRow('manychat')).status).toBe('received');
+  });
+
+  it('headers an accepted delivery adds (signatures cover the body only) are stored within ~2 KB, as a rejected one', async () => {
+    // Review of stop 37: 14 headers of 1,000 random characters on each 36-byte body were stored whole.
+    const body = event('manychat');
+    const extra = Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`x-pad-${i}`, randomUUID().repeat(28)]));
+    expect((await post(tenant.slug, 'manychat', body, { ...auth('manychat', body), ...extra, 'user-agent': 'ManyChat' })).status).toBe(200);
+    const row = await lastRow('manychat');
+    expect(row.status).toBe('received');
+    expect(JSON.stringify(row.headers).length).toBeLessThanOrEqual(storedHeadersChars);
+    expect(row.headers['user-agent']).toBe('ManyChat');
+    expect(Number(row.headers['x-mcb-headers-left-out'])).toBeGreaterThan(0);
   });
 });
 

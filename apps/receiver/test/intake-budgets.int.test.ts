@@ -341,6 +341,32 @@ describe('a tenant flooding intake with its own valid secret (budget of accepted
   });
 });
 
+describe("a tenant's budget of accepted bytes counts headers too", () => {
+  it('tiny bodies with 14 KB of headers each are charged their headers: past the budget 429, nothing stored', async () => {
+    // Review of stop 37: charged by the body alone (36 bytes), 8,195 such deliveries went through in 20 s
+    // and stored 78 MB of headers.
+    const flooder = await makeTenant(h, { perspective: secret });
+    // 64 KiB a minute, as a burst too: four deliveries of ~14 KB of headers, then one every ~14 s.
+    const receiver = makeReceiver(h, { bodyLimitBytes: 64 * 1024, intakeBytesPerTenantPerMinute: 64 * 1024 });
+    try {
+      const pad = Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`x-pad-${i}`, 'h'.repeat(1_000)]));
+      const answers: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const res = await receiver.app.request(`/api/webhooks/${flooder.slug}/perspective`, {
+          method: 'POST',
+          body: JSON.stringify({ id: randomUUID() }),
+          headers: { 'x-webhook-secret': secret, ...pad },
+        });
+        answers.push(res.status);
+      }
+      expect(answers).toEqual([200, 200, 200, 200, 429, 429, 429, 429]);
+      expect(await logsOf(h, flooder.id)).toHaveLength(4);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe('junk cannot use up the budget of stored rejections that carried credentials', () => {
   it("70 credential-less POSTs to a tenant's URL, then its own delivery with an old secret: that one is stored as evidence", async () => {
     const victim = await makeTenant(h, { manychat: secret });

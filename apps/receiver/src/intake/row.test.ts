@@ -9,12 +9,13 @@ import {
   maskBodySecrets,
   maxJsonContainers,
   maxJsonDepth,
+  maxJsonItems,
   parseBody,
   rejectedBodyPrefixBytes,
-  rejectedHeaders,
-  rejectedHeadersChars,
   storableKey,
   storedBody,
+  storedHeaders,
+  storedHeadersChars,
 } from './row';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -90,6 +91,18 @@ describe('jsonShapeProblem', () => {
     expect(parseBody(`{"junk":${many(50_000)}}`)).toEqual({ ok: false, reason: 'too_many_containers' });
     // Depth is still found first when both are broken.
     expect(jsonShapeProblem(`${'['.repeat(20_000)}${']'.repeat(20_000)}`, 64, maxJsonContainers)).toBe('too_deep');
+  });
+});
+
+describe('jsonShapeProblem: items', () => {
+  const items = (n: number) => `{"x":[${Array.from({ length: n }, () => '"90"').join(',')}]}`;
+  it(`refuses more than ${maxJsonItems} array elements and object members in all, counting outside strings only`, () => {
+    // 1 + the array's elements: the object's member and the array's elements.
+    expect(jsonShapeProblem(items(maxJsonItems - 2), 64, maxJsonContainers, maxJsonItems)).toBeNull();
+    expect(jsonShapeProblem(items(maxJsonItems + 1), 64, maxJsonContainers, maxJsonItems)).toBe('too_many_items');
+    // Commas inside strings are text.
+    expect(jsonShapeProblem(`{"s":"${','.repeat(50_000)}"}`, 64, maxJsonContainers, maxJsonItems)).toBeNull();
+    expect(parseBody(items(200_000))).toEqual({ ok: false, reason: 'too_many_items' });
   });
 });
 
@@ -240,8 +253,8 @@ describe('rows', () => {
     const headers: Record<string, string> = { 'x-webhook-secret': 'nope', 'user-agent': 'curl/8' };
     for (let i = 0; i < 200; i++) headers[`x-pad-${i}`] = 'v'.repeat(70);
     headers['x-huge'] = 'h'.repeat(15_000);
-    const stored = rejectedHeaders(headers);
-    expect(stored.length).toBeLessThanOrEqual(rejectedHeadersChars);
+    const stored = storedHeaders(headers);
+    expect(stored.length).toBeLessThanOrEqual(storedHeadersChars);
     const kept = JSON.parse(stored);
     expect(kept['x-webhook-secret']).toBe('[redacted]');
     expect(kept['user-agent']).toBe('curl/8');
@@ -249,8 +262,8 @@ describe('rows', () => {
     const row = buildRejectedRow({ tenantId: 't', source: 'manychat', bytes: bytes('{}'), headers, errorMessage: 'x' });
     expect(row.headers).toBe(stored);
     // Under the bound, headers are kept whole.
-    expect(JSON.parse(rejectedHeaders({ 'user-agent': 'curl/8' }))).toEqual({ 'user-agent': 'curl/8' });
-    const one = JSON.parse(rejectedHeaders({ 'x-huge': 'h'.repeat(15_000) }));
+    expect(JSON.parse(storedHeaders({ 'user-agent': 'curl/8' }))).toEqual({ 'user-agent': 'curl/8' });
+    const one = JSON.parse(storedHeaders({ 'x-huge': 'h'.repeat(15_000) }));
     expect(one['x-huge']).toMatch(/^h{256}… \(15000 chars\)$/);
   });
   it('an accepted body that is not valid UTF-8 keeps its exact bytes (the text has U+FFFD in their place)', () => {

@@ -16,9 +16,14 @@ export const maxJsonDepth = 64;
 export const maxJsonContainers = 10_000;
 /** A rejected row keeps at most this many bytes of the body (SPEC §3: evidence, never input). */
 export const rejectedBodyPrefixBytes = 8 * 1024;
-/** A rejected row keeps at most about this many characters of headers (Node alone lets 16 KB in). */
-export const rejectedHeadersChars = 2 * 1024;
-/** Longest header value a rejected row keeps whole when its headers are over `rejectedHeadersChars`. */
+/**
+ * A row keeps at most about this many characters of headers (Node alone lets 16 KB in). Rejected rows
+ * since issue 11; accepted rows since stop 38: a sender with one tenant's secret stored 14 KB of random
+ * headers with each 36-byte body, 78 MB in 20 s, none of it charged to the tenant's intake budget.
+ * Providers send well under 1 KB.
+ */
+export const storedHeadersChars = 2 * 1024;
+/** Longest header value a row keeps whole when its headers are over `storedHeadersChars`. */
 const rejectedHeaderValueChars = 256;
 /** Longest `dedupe_key` / `event_type` stored as sent; longer ones are hashed / cut (btree rows are bounded). */
 const maxKeyLength = 200;
@@ -29,18 +34,38 @@ export function bodyText(bytes: Uint8Array): string {
 }
 
 /**
- * What is wrong with the shape of `text`, if anything: nesting deeper than `depthLimit`, or more than
- * `containerLimit` objects and arrays in all. One linear pass that skips string contents, so it is
- * cheap and cannot itself be driven into deep recursion. A body with few opening brackets in all
- * (native `indexOf`, strings included) cannot break either limit: that answers most bodies ~30× faster
- * than the character loop.
+ * Most array elements and object members one accepted body may hold in all (counted as the commas
+ * between them plus one per container). Each is a value Postgres walks when it builds the log's search
+ * text (`mcb_webhook_search_text`, a regex per string) and the worker parses: 1 MiB of `"90",` is
+ * 200,000 of them, 0.3–0.7 s of Postgres per log where a 1.5 KB event costs 0.2 ms, and a flood of them
+ * from one tenant's sender held every other tenant's events for 12 s (review of stop 37). 20,000 costs
+ * ~25 ms. Real events hold tens to a few thousand (a Stripe invoice with 100 lines: ~4,000).
  */
-export function jsonShapeProblem(text: string, depthLimit: number, containerLimit: number): 'too_deep' | 'too_many_containers' | null {
+export const maxJsonItems = 20_000;
+
+export type JsonShapeProblem = 'too_deep' | 'too_many_containers' | 'too_many_items';
+
+/**
+ * What is wrong with the shape of `text`, if anything: nesting deeper than `depthLimit`, more than
+ * `containerLimit` objects and arrays, or more than `itemLimit` items (elements and members) in all.
+ * One linear pass that skips string contents, so it is cheap and cannot itself be driven into deep
+ * recursion. A body with few brackets and commas in all (native `indexOf`, strings included) cannot
+ * break any limit: that answers most bodies ~30× faster than the character loop.
+ */
+export function jsonShapeProblem(
+  text: string,
+  depthLimit: number,
+  containerLimit: number,
+  itemLimit = Number.POSITIVE_INFINITY,
+): JsonShapeProblem | null {
   const brackets = openingBrackets(text, Math.max(depthLimit, containerLimit));
-  if (brackets <= depthLimit) return null;
+  const commas = Number.isFinite(itemLimit) ? countUpTo(text, ',', itemLimit) : 0;
+  if (brackets <= depthLimit && brackets + commas <= itemLimit) return null;
   const countContainers = brackets > containerLimit;
+  const countItems = brackets + commas > itemLimit;
   let depth = 0;
   let containers = 0;
+  let items = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -53,9 +78,18 @@ export function jsonShapeProblem(text: string, depthLimit: number, containerLimi
       depth++;
       if (depth > depthLimit) return 'too_deep';
       if (countContainers && ++containers > containerLimit) return 'too_many_containers';
+      if (countItems && ++items > itemLimit) return 'too_many_items';
     } else if (c === 125 || c === 93) depth--;
+    else if (c === 44 && countItems && ++items > itemLimit) return 'too_many_items';
   }
   return null;
+}
+
+/** Occurrences of `char` in `text` (inside strings too), counted up to `limit + 1`. */
+function countUpTo(text: string, char: string, limit: number): number {
+  let n = 0;
+  for (let i = text.indexOf(char); i !== -1 && n <= limit; i = text.indexOf(char, i + 1)) n++;
+  return n;
 }
 
 /** `{` and `[` in `text` (inside strings too), counted up to `limit + 1`. */
@@ -145,7 +179,7 @@ function sanitize(value: unknown): unknown {
 
 export type ParsedBody =
   | { ok: true; event: unknown; isArray: boolean; sanitized: boolean }
-  | { ok: false; reason: 'not_json' | 'empty_array' | 'too_deep' | 'too_many_containers' | 'oversized_number' };
+  | { ok: false; reason: 'not_json' | 'empty_array' | JsonShapeProblem | 'oversized_number' };
 
 /**
  * Parses the body safely: nesting past `maxJsonDepth` is not parsed at all; what Postgres would
@@ -153,7 +187,7 @@ export type ParsedBody =
  * element (SPEC §3); an empty array is no event.
  */
 export function parseBody(text: string): ParsedBody {
-  const shape = jsonShapeProblem(text, maxJsonDepth, maxJsonContainers);
+  const shape = jsonShapeProblem(text, maxJsonDepth, maxJsonContainers, maxJsonItems);
   if (shape) return { ok: false, reason: shape };
   let parsed: unknown;
   try {
@@ -229,7 +263,7 @@ export function buildAcceptedRow(args: {
     source,
     eventType: storableEventType(intakeEventType(source, parsed.event, args.urlEvent)),
     dedupeKey: storableKey(dedupeKeyOf(source, parsed.event, args.bytes)),
-    headers: JSON.stringify(redactHeaders(args.headers)),
+    headers: storedHeaders(args.headers),
     payload: stored.payload,
     rawBody: stored.rawBody,
     status: 'received',
@@ -254,7 +288,7 @@ export function buildUnparseableRow(args: {
     source: args.source,
     eventType: null,
     dedupeKey: storableKey(dedupeKeyOf(args.source, undefined, args.bytes)),
-    headers: JSON.stringify(redactHeaders(args.headers)),
+    headers: storedHeaders(args.headers),
     payload: null,
     rawBody: maskBodySecrets(args.bytes),
     status: 'failed',
@@ -263,21 +297,22 @@ export function buildUnparseableRow(args: {
 }
 
 /**
- * The redacted headers of a rejected request as JSON, within about `rejectedHeadersChars`: past it,
+ * The redacted headers of a request as stored JSON, within about `storedHeadersChars`: past it,
  * values are cut to `rejectedHeaderValueChars` and headers that still do not fit are left out and
- * counted (`x-mcb-headers-left-out`). Anyone who knows a URL can send a rejected request.
+ * counted (`x-mcb-headers-left-out`). Anyone who knows a URL can send a rejected request, and any
+ * sender can add headers to a signed one (signatures cover the body only).
  */
-export function rejectedHeaders(headers: Record<string, string | undefined>): string {
+export function storedHeaders(headers: Record<string, string | undefined>): string {
   const redacted = redactHeaders(headers);
   const whole = JSON.stringify(redacted);
-  if (whole.length <= rejectedHeadersChars) return whole;
+  if (whole.length <= storedHeadersChars) return whole;
   const kept: Record<string, string> = {};
   let size = 2;
   let leftOut = 0;
   for (const [name, value] of Object.entries(redacted)) {
     const cut = value.length > rejectedHeaderValueChars ? `${value.slice(0, rejectedHeaderValueChars)}… (${value.length} chars)` : value;
     const cost = JSON.stringify(name).length + JSON.stringify(cut).length + 2;
-    if (size + cost > rejectedHeadersChars - 40) leftOut++;
+    if (size + cost > storedHeadersChars - 40) leftOut++;
     else {
       kept[name] = cut;
       size += cost;
@@ -306,7 +341,7 @@ export function buildRejectedRow(args: {
     source: args.source,
     eventType: null,
     dedupeKey: dedupeKeyOf(args.source, undefined, args.bytes),
-    headers: rejectedHeaders(args.headers),
+    headers: storedHeaders(args.headers),
     payload: null,
     rawBody: prefix,
     status: 'rejected',

@@ -14,7 +14,7 @@ import { describeSignatureFailure, intakeProblem, type Source, sources, type Ver
 import { activeWebhookSecrets, type TenantContext, type TenantContextLoader, TenantLookupsBusy } from '@mcb/tenancy';
 import type { Context, Hono } from 'hono';
 import type { ReceiverEnvVars } from '../http';
-import { headersFromRaw, readBodyWithLimit } from '../intake/body';
+import { headersFromRaw, intakeCharge, readBodyWithLimit } from '../intake/body';
 import type { BodyBudget } from '../intake/body-budget';
 import { carriesCredentials } from '../intake/credentials';
 import type { GroupCommitter, IntakeRow } from '../intake/group-commit';
@@ -25,6 +25,7 @@ import {
   buildUnparseableRow,
   maxJsonContainers,
   maxJsonDepth,
+  maxJsonItems,
   parseBody,
 } from '../intake/row';
 import type { IntakeOutcomeLabel, ReceiverMetrics } from '../metrics';
@@ -77,6 +78,7 @@ const failureMessages: Record<string, string> = {
 const storedRawReasons = {
   too_deep: `JSON nested deeper than ${maxJsonDepth} levels`,
   too_many_containers: `more than ${maxJsonContainers} JSON objects and arrays`,
+  too_many_items: `more than ${maxJsonItems} JSON array elements and object members`,
   oversized_number: 'a JSON number past what Postgres stores compactly (exponent of 3+ digits or 1,000+ digits)',
 } as const;
 
@@ -264,8 +266,9 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         if (verdict.reason === 'no_secret') return reject('missing_credentials', new MissingCredentials(ctx.slug, source).message);
         return reject('invalid_signature', failureMessages[verdict.reason] ?? 'Invalid signature');
       }
-      // Verified: the tenant's own sender. Its bytes are charged before anything is parsed or stored.
-      if (!deps.intakeBytes.limiter.take(ctx.id, Math.max(1, bytes.byteLength))) {
+      // Verified: the tenant's own sender. Its bytes (body and headers) are charged before anything is parsed or stored.
+      const charge = intakeCharge(bytes.byteLength, headers);
+      if (!deps.intakeBytes.limiter.take(ctx.id, charge)) {
         reason = 'tenant past its budget of intake bytes';
         metrics.intakeRateLimited.inc({ tenant: ctx.slug });
         if (rateLimitedWarnings.take(ctx.id))
@@ -273,7 +276,7 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
             { requestId: c.get('requestId'), tenant: ctx.slug, source, bytesPerMinute: Math.round(deps.intakeBytes.perSecond * 60) },
             'intake rate limited: tenant past its budget of accepted bytes (warned once a minute; all counted in mcb_receiver_intake_rate_limited_total)',
           );
-        const retryAfter = Math.min(3_600, Math.max(1, Math.ceil(bytes.byteLength / deps.intakeBytes.perSecond)));
+        const retryAfter = Math.min(3_600, Math.max(1, Math.ceil(charge / deps.intakeBytes.perSecond)));
         c.header('Retry-After', String(retryAfter));
         return finish(errorResponse(c, 'rate_limited', `Rate limited: retry in ${retryAfter} s`), 'rate_limited');
       }
