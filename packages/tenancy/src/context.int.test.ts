@@ -249,6 +249,68 @@ describe('secret rotation with overlap', () => {
     expect(activeWebhookSecrets(secrets, new Date(rotatedAt.getTime() + 24 * 3_600_000 + 1))).toEqual([result.generatedSecret]);
   });
 
+  it("a second rotation while the first one's previous secret is still accepted is refused (it would end that one early), unless revokePrevious", async () => {
+    // An operator's review (stop 38): the second rotation silently cut off the secret the first had
+    // promised to accept for a day; ManyChat does not retry, so its events were lost.
+    const t = await makeTenant();
+    const first = new Date();
+    await rotateWebhookSecret(admin, keyring, { slug: t.slug, provider: 'manychat', overlapMs: 24 * 3_600_000, now: first });
+    const loader = newLoader('rotation-twice');
+    const kept = loader.requireIntegration(await loader.getTenantContext(t.slug), 'manychat').previousWebhookSecret as string;
+    const minuteLater = new Date(first.getTime() + 60_000);
+    await expect(
+      rotateWebhookSecret(admin, keyring, { slug: t.slug, provider: 'manychat', overlapMs: 7 * 24 * 3_600_000, now: minuteLater }),
+    ).rejects.toThrow(/still accepted until .*--revoke-previous/);
+    // Nothing changed: the kept secret is still the previous one.
+    const again = newLoader('rotation-twice-2');
+    expect(again.requireIntegration(await again.getTenantContext(t.slug), 'manychat').previousWebhookSecret).toBe(kept);
+    // Once its overlap is over, or when asked to, the rotation goes through.
+    const dayLater = new Date(first.getTime() + 24 * 3_600_000 + 1);
+    await expect(
+      rotateWebhookSecret(admin, keyring, { slug: t.slug, provider: 'manychat', overlapMs: 3_600_000, now: dayLater }),
+    ).resolves.toMatchObject({ provider: 'manychat' });
+    await expect(
+      rotateWebhookSecret(admin, keyring, {
+        slug: t.slug,
+        provider: 'manychat',
+        overlapMs: 3_600_000,
+        now: dayLater,
+        revokePrevious: true,
+      }),
+    ).resolves.toMatchObject({ provider: 'manychat' });
+  });
+
+  it('setIntegration with existingSecret refuse keeps a stored secret (naming rotate-secret); the same secret again or replace goes through', async () => {
+    const t = await makeTenant();
+    await setIntegration(admin, keyring, { slug: t.slug, provider: 'perspective', webhookSecret: 'persp-secret-one-0123456789' });
+    await expect(
+      setIntegration(admin, keyring, { slug: t.slug, provider: 'perspective', webhookSecret: true, existingSecret: 'refuse' }),
+    ).rejects.toThrow(/already has a webhook secret.*rotate-secret .*--replace-secret/);
+    await expect(
+      setIntegration(admin, keyring, {
+        slug: t.slug,
+        provider: 'perspective',
+        webhookSecret: 'persp-secret-one-0123456789',
+        existingSecret: 'refuse',
+      }),
+    ).resolves.toMatchObject({ created: false });
+    const loader = newLoader('set-refuse');
+    expect(loader.requireIntegration(await loader.getTenantContext(t.slug), 'perspective').webhookSecret).toBe(
+      'persp-secret-one-0123456789',
+    );
+    const replaced = await setIntegration(admin, keyring, {
+      slug: t.slug,
+      provider: 'perspective',
+      webhookSecret: true,
+      existingSecret: 'replace',
+    });
+    expect(replaced.generatedSecret).toBeTruthy();
+    // A new integration has no secret to keep: refuse does not apply.
+    await expect(
+      setIntegration(admin, keyring, { slug: t.slug, provider: 'denefits', webhookSecret: true, existingSecret: 'refuse' }),
+    ).resolves.toMatchObject({ created: true });
+  });
+
   it('refuses to invent a Stripe secret and names the missing integration', async () => {
     const t = await makeTenant();
     await expect(rotateWebhookSecret(admin, keyring, { slug: t.slug, provider: 'stripe', overlapMs: 0 })).rejects.toThrow(

@@ -20,6 +20,13 @@ export interface SetIntegrationInput {
   /** A secret to store, or `true` to generate one. Replaces the current secret, ends any overlap. */
   webhookSecret?: string | true;
   /**
+   * When the integration already has a webhook secret that differs from `webhookSecret`: `refuse`
+   * (the operator's command: replacing it makes every delivery signed with the old one 401 at once, so
+   * `rotateWebhookSecret` is named instead) or `replace` (the default for code: tools and tests that
+   * mean it).
+   */
+  existingSecret?: 'refuse' | 'replace';
+  /**
    * ghl only: the tenant's GHL location ids (`setGhlLocationIds`), written in the same transaction as
    * the integration — a location another tenant holds refuses the whole call, and nothing is written.
    */
@@ -42,6 +49,11 @@ export interface RotateSecretInput {
   newSecret?: string;
   /** How long the previous secret stays valid. 0 ends it at once. */
   overlapMs: number;
+  /**
+   * Only one previous secret is kept. While the one an earlier rotation kept is still accepted, a new
+   * rotation would end it at once, earlier than that rotation promised: refused unless this is set.
+   */
+  revokePrevious?: boolean;
   now?: Date;
 }
 
@@ -163,6 +175,17 @@ export async function setIntegration(admin: Database, keyring: Keyring, input: S
   const sealedSecret = secret ? sealText(keyring, secret) : null;
   if (input.ghlLocationIds && provider !== 'ghl') throw new McbError('bad_request', 'GHL location ids apply to the ghl provider only');
   return admin.sql.begin(async (tx) => {
+    if (secret && input.existingSecret === 'refuse') {
+      const [stored] = await tx<{ webhook_secret: string | null }[]>`
+        select webhook_secret from tenant_integrations where tenant_id = ${tenantId} and provider = ${provider} for update`;
+      if (stored?.webhook_secret && openText(keyring, stored.webhook_secret) !== secret)
+        throw new McbError(
+          'bad_request',
+          `${input.slug} ${provider} already has a webhook secret; replacing it makes every delivery signed with it 401 at once. ` +
+            `Use mcb integration rotate-secret ${input.slug} ${provider} (the old one stays valid for --overlap, 24h by default), ` +
+            'or pass --replace-secret to replace it now',
+        );
+    }
     // Locations first: a location another tenant holds refuses the call before the secret is touched.
     const tenant = input.ghlLocationIds ? await writeGhlLocationIds(tx, input.slug, input.ghlLocationIds) : null;
     const rows = await tx<{ created: boolean; has_secret: boolean }[]>`
@@ -204,6 +227,14 @@ export async function rotateWebhookSecret(admin: Database, keyring: Keyring, inp
     const [row] = await tx<TenantIntegrationRow[]>`
       select * from tenant_integrations where tenant_id = ${tenantId} and provider = ${provider} for update`;
     if (!row) throw new MissingCredentials(input.slug, provider);
+    const previousUntil = row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null;
+    if (row.previous_webhook_secret && previousUntil && previousUntil > now && !input.revokePrevious)
+      throw new McbError(
+        'bad_request',
+        `The secret ${input.slug} ${provider} had before its last rotation is still accepted until ${previousUntil.toISOString()}; ` +
+          'rotating again now would stop accepting it at once (one previous secret is kept). ' +
+          'Rotate once the provider sends the current secret, or pass --revoke-previous to end it now',
+      );
     const keepPrevious = row.webhook_secret !== null && input.overlapMs > 0;
     const previousExpiresAt = keepPrevious ? new Date(now.getTime() + input.overlapMs) : null;
     await tx`

@@ -56,3 +56,33 @@ describe('mcb integration set|list <slug> denefits', () => {
     expect(await mcb('integration', 'list', usd)).toMatchObject({ code: 0, stderr: '' });
   });
 });
+
+describe('mcb integration set|rotate-secret never drop a secret a sender still uses without saying so', () => {
+  it('set --webhook-secret on an integration with a secret is refused (naming rotate-secret); --replace-secret replaces it', async () => {
+    // An operator's review (stop 38): re-running the onboarding command replaced the secret at once, and the
+    // next delivery signed with the old one got 401.
+    const slug = `set-twice-${randomUUID().slice(0, 8)}`;
+    await addTenant(admin, { slug, name: slug });
+    expect(await mcb('integration', 'set', slug, 'perspective', '--webhook-secret')).toMatchObject({ code: 0 });
+    const again = await mcb('integration', 'set', slug, 'perspective', '--webhook-secret');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${slug} perspective already has a webhook secret`);
+    expect(again.stderr).toContain(`mcb integration rotate-secret ${slug} perspective`);
+    const replaced = await mcb('integration', 'set', slug, 'perspective', '--webhook-secret', '--replace-secret');
+    expect(replaced).toMatchObject({ code: 0 });
+    expect(replaced.stdout).toContain(`Updated perspective integration for ${slug}.`);
+  });
+
+  it('a second rotate-secret while the previous secret is still accepted is refused; --revoke-previous goes through', async () => {
+    const slug = `rotate-twice-${randomUUID().slice(0, 8)}`;
+    await addTenant(admin, { slug, name: slug });
+    expect(await mcb('integration', 'set', slug, 'manychat', '--webhook-secret', 'mc-rotate-secret-1')).toMatchObject({ code: 0 });
+    const first = await mcb('integration', 'rotate-secret', slug, 'manychat');
+    expect(first.stdout).toMatch(/The previous secret is accepted until /);
+    const second = await mcb('integration', 'rotate-secret', slug, 'manychat', '--overlap', '1w');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/still accepted until \d{4}-\d\d-\d\dT.*--revoke-previous to end it now/);
+    const forced = await mcb('integration', 'rotate-secret', slug, 'manychat', '--overlap', '1w', '--revoke-previous');
+    expect(forced).toMatchObject({ code: 0 });
+  });
+});

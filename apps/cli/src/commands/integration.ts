@@ -156,8 +156,16 @@ export function registerIntegrationCommands(program: Command): void {
       '--location-id <ids...>',
       'ghl only: the HighLevel location id(s) of this tenant (replaces the list); signed GHL deliveries for any other location are refused',
     )
+    .option(
+      '--replace-secret',
+      'replace a webhook secret the integration already has, at once (deliveries signed with the old one get 401); rotate-secret keeps it valid for an overlap',
+    )
     .action(
-      async (slug: string, provider: string, opts: { credentials?: string; webhookSecret?: string | true; locationId?: string[] }) => {
+      async (
+        slug: string,
+        provider: string,
+        opts: { credentials?: string; webhookSecret?: string | true; locationId?: string[]; replaceSecret?: boolean },
+      ) => {
         const env = loadCliEnv();
         const keyring = keyringFromEnv(env);
         const credentials = opts.credentials ? parseJsonObject('--credentials', opts.credentials) : undefined;
@@ -174,6 +182,7 @@ export function registerIntegrationCommands(program: Command): void {
             provider,
             credentials,
             webhookSecret: opts.webhookSecret,
+            existingSecret: opts.replaceSecret ? 'replace' : 'refuse',
             ghlLocationIds: opts.locationId,
           });
           const state = (await webhookIntegrationStates(admin, slug))[result.provider];
@@ -208,12 +217,22 @@ export function registerIntegrationCommands(program: Command): void {
     .description('Replace the webhook secret; the previous one stays valid for --overlap so the provider can switch over')
     .option('--overlap <duration>', 'how long the previous secret keeps verifying (e.g. 30m, 24h, 7d; 0 ends it now)', '24h')
     .option('--webhook-secret <secret>', 'the new secret (required for stripe: the rolled whsec_… from the dashboard); else generated')
-    .action(async (slug: string, provider: string, opts: { overlap: string; webhookSecret?: string }) => {
+    .option(
+      '--revoke-previous',
+      'rotate even while the secret an earlier rotation kept is still accepted (one previous secret is kept: that one stops now)',
+    )
+    .action(async (slug: string, provider: string, opts: { overlap: string; webhookSecret?: string; revokePrevious?: boolean }) => {
       const env = loadCliEnv();
       const keyring = keyringFromEnv(env);
       const overlapMs = parseDuration(opts.overlap);
       const result = await withAdminDatabase(env, (admin) =>
-        rotateWebhookSecret(admin, keyring, { slug, provider, newSecret: opts.webhookSecret, overlapMs }),
+        rotateWebhookSecret(admin, keyring, {
+          slug,
+          provider,
+          newSecret: opts.webhookSecret,
+          overlapMs,
+          revokePrevious: opts.revokePrevious === true,
+        }),
       );
       out(`Rotated ${result.provider} webhook secret for ${slug}.\n`);
       out(
