@@ -144,6 +144,11 @@ export interface SendWeeklyReportOptions {
   skipInactive?: boolean;
   /** Aborts the send (the worker shutting down): the run is marked failed and the job retried. */
   signal?: AbortSignal;
+  /**
+   * A week that ended before the tenant was added: `refuse` (the operator's command — most likely a
+   * mistyped `week`, and a report is sent once) or `send` (the default for code).
+   */
+  beforeCreated?: 'refuse' | 'send';
 }
 
 export type SendWeeklyReportResult =
@@ -170,6 +175,14 @@ export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promis
   const now = options.now ?? new Date();
   const week = resolveReportWeek(tenant, options.week, now);
   if (!weekHasEnded(week, now)) throw new WeekNotEnded(tenant.slug, week, now, tenant.schedule);
+  // An operator's review (stop 38): `--week 2020-01-01` for a tenant added today sent an all-zero report,
+  // and a report is sent once: the mistake could not be taken back.
+  if (options.beforeCreated === 'refuse' && week.end.getTime() <= tenant.createdAt.getTime())
+    throw new McbError(
+      'bad_request',
+      `Week ${week.weekStart} – ${week.weekEnd} (${week.timezone}) ended before ${tenant.slug} was added (${tenant.createdAt.toISOString().slice(0, 10)}): ` +
+        `nothing was received for it. Check the week; to send it all the same: --before-created (mcb report preview ${tenant.slug} --week ${week.weekStart} shows it first)`,
+    );
   if (options.skipInactive && !tenant.isActive) {
     log?.info({ tenant: tenant.slug, week: week.weekStart }, 'weekly report skipped: tenant inactive');
     return { status: 'skipped', weekStart: week.weekStart, reason: 'inactive' };

@@ -28,8 +28,8 @@ beforeAll(async () => {
   process.env.REPORT_FROM = 'Reports <reports@example.com>';
   process.env.REPORT_OUTBOX_DIR = join(dir, 'outbox');
   const [t] = await admin.sql<{ id: string }[]>`
-    insert into tenants (slug, name, owner_name, report_email, config)
-    values (${slug}, 'Centner Wellness', 'Leila', 'leila@example.com', ${admin.sql.json({ timezone: 'America/Los_Angeles' })})
+    insert into tenants (slug, name, owner_name, report_email, config, created_at)
+    values (${slug}, 'Centner Wellness', 'Leila', 'leila@example.com', ${admin.sql.json({ timezone: 'America/Los_Angeles' })}, '2026-09-01T00:00:00Z')
     returning id`;
   tenantId = t!.id;
   // Week of Mon 2026-10-26 in Los Angeles (07:00Z .. 2026-11-02T08:00Z). One lead who bought for $1,234.50
@@ -178,6 +178,25 @@ describe('mcb report send', () => {
     const mine = fake.requests.filter((r) => r.headers['idempotency-key'] === `weekly-report/${slug}/2026-10-26`);
     expect(mine).toHaveLength(1);
     expect(mine[0]?.body).toMatchObject({ to: ['leila@example.com'], from: 'Reports <reports@example.com>' });
+  });
+
+  it('refuses a week that ended before the tenant was added (a mistyped year): one line, exit 1, no run, no email; --before-created sends it', async () => {
+    // An operator's review (stop 38): `--week 2020-01-01` sent an all-zero report for a tenant added that day,
+    // and a report is sent once.
+    const before = fake.requests.length;
+    const refused = await mcb('report', 'send', slug, '--week', '2020-01-01');
+    expect(refused).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `Week 2019-12-30 – 2020-01-05 (America/Los_Angeles) ended before ${slug} was added (2026-09-01): nothing was received for it. Check the week; to send it all the same: --before-created (mcb report preview ${slug} --week 2019-12-30 shows it first)\n`,
+    });
+    expect(fake.requests.length).toBe(before);
+    const [runs] = await admin.sql<{ n: number }[]>`
+      select count(*)::int n from report_runs where tenant_id = ${tenantId} and period_start = '2019-12-30'`;
+    expect(runs?.n).toBe(0);
+    const forced = await mcb('report', 'send', slug, '--week', '2020-01-01', '--before-created');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('week 2019-12-30 – 2020-01-05');
   });
 
   it('refuses a week that has not ended (running or future): one line, exit 1, no run, no email; preview shows the running week, refuses a future one; the last full week sends', async () => {

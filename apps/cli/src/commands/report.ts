@@ -114,7 +114,8 @@ export function registerReportCommands(program: Command): void {
       '--week <date>',
       'any date (YYYY-MM-DD) of an ended week to send (default: the last full week in the tenant’s zone); the running week is refused: preview it',
     )
-    .action(async (slug: string, opts: { week?: string }) => {
+    .option('--before-created', 'send a week that ended before the tenant was added (refused otherwise: a report is sent once)')
+    .action(async (slug: string, opts: { week?: string; beforeCreated?: boolean }) => {
       const env = loadCliEnv();
       await withReportTenant(slug, async (database, tenant) => {
         if (!tenant.isActive) throw new McbError('bad_request', `Tenant ${slug} is inactive: activate it before sending reports`);
@@ -124,6 +125,7 @@ export function registerReportCommands(program: Command): void {
           from: env.REPORT_FROM,
           tenantId: tenant.id,
           week: opts.week,
+          beforeCreated: opts.beforeCreated ? 'send' : 'refuse',
         });
         const week = resolveReportWeek(tenant, result.weekStart);
         const period = `week ${week.weekStart} – ${week.weekEnd} (${week.timezone})`;
