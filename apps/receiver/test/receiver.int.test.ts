@@ -239,7 +239,7 @@ describe('SPEC §3 table', () => {
     // For the operator: what was checked and how to compare (it read `invalid_signature: Invalid signature`,
     // operator walk, stop 37); the sender was told only `Invalid signature`.
     expect(rows[0]?.error_message).toBe(
-      `invalid_signature: the Stripe-Signature header verifies with none of the tenant's Stripe signing secrets (the endpoint's whsec_… in Stripe; compare with mcb urls ${tenant.slug} --show-secrets, or store Stripe's with mcb integration rotate-secret ${tenant.slug} stripe --webhook-secret)`,
+      `invalid_signature: the Stripe-Signature header verifies with none of the tenant's Stripe signing secrets (compare the endpoint's whsec_… in Stripe's dashboard with the last 4 characters mcb integration list ${tenant.slug} shows, or store Stripe's with mcb integration rotate-secret ${tenant.slug} stripe --webhook-secret)`,
     );
     expect(answer.error?.message).toBe('Invalid signature');
   });

@@ -97,7 +97,7 @@ function secretPlace(source: Source, headers: WebhookHeaders, query: WebhookQuer
 /**
  * What an operator reads in a refused delivery's stored `error_message` when it carried a signature or a
  * secret that did not verify (`invalid_signature`): what was checked, against what, and how to compare
- * (`mcb urls <slug> --show-secrets`). The sender's answer stays the bare `Invalid signature`; this names
+ * (`mcb urls <slug> --show-secrets`; for Stripe, whose secret it does not print, `mcb integration list`). The sender's answer stays the bare `Invalid signature`; this names
  * header names and commands, never a value. Null for every other reason (their messages say it already).
  * It read `invalid_signature: Invalid signature` (operator walk, stop 37).
  */
@@ -111,7 +111,8 @@ export function describeSignatureFailure(
   if (reason !== 'invalid_signature') return null;
   const compare = `compare with mcb urls ${slug} --show-secrets`;
   if (source === 'stripe')
-    return `the Stripe-Signature header verifies with none of the tenant's Stripe signing secrets (the endpoint's whsec_… in Stripe; ${compare}, or store Stripe's with mcb integration rotate-secret ${slug} stripe --webhook-secret)`;
+    // `mcb urls` prints a signed curl for Stripe, never the whsec_ itself: the list's last 4 characters compare.
+    return `the Stripe-Signature header verifies with none of the tenant's Stripe signing secrets (compare the endpoint's whsec_… in Stripe's dashboard with the last 4 characters mcb integration list ${slug} shows, or store Stripe's with mcb integration rotate-secret ${slug} stripe --webhook-secret)`;
   if (source === 'ghl' && (headers['x-ghl-signature'] || headers['x-wh-signature']))
     return `the ${headers['x-ghl-signature'] ? 'X-GHL-Signature (Ed25519)' : 'X-WH-Signature (RSA)'} header does not verify with HighLevel's public key over the body as received (altered on the way, or not signed by HighLevel)`;
   const place = secretPlace(source, headers, query);

@@ -205,14 +205,22 @@ describe('mcb urls <slug>', () => {
     expect((await mcb('urls', slug)).stdout).toContain('"currency":"usd"');
   });
 
-  it('says when nothing answers at the URL it prints', async () => {
+  it('says when nothing answers at the URL it prints, and what to check for a PUBLIC_BASE_URL', async () => {
     process.env.PUBLIC_BASE_URL = 'http://127.0.0.1:9';
     try {
       const run = await mcb('urls', slug);
-      expect(run.stdout).toContain('Receiver: http://127.0.0.1:9 — nothing answers: start the system (npm start), or set PUBLIC_BASE_URL');
+      expect(run.stdout).toContain(
+        'Receiver: http://127.0.0.1:9 — nothing answers from here: check that PUBLIC_BASE_URL reaches a running receiver (DNS, proxy or load balancer, TLS)',
+      );
+      expect(run.stdout).not.toContain('PUBLIC_BASE_URL is not set');
     } finally {
       delete process.env.PUBLIC_BASE_URL;
     }
+    // Without it: the local receiver, and a warning that no provider reaches it (an operator's review, stop 38).
+    const local = await mcb('urls', slug);
+    expect(local.stdout).toContain(
+      'This is a local address (PUBLIC_BASE_URL is not set): the providers cannot reach it. Before pasting these URLs into a tool, set PUBLIC_BASE_URL',
+    );
   });
 
   it('each printed example body, sent as is, is processed into what it stands for: one person, her funnel events, her payments', async () => {

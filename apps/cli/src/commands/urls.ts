@@ -26,8 +26,11 @@ export function receiverBaseUrl(env: Pick<CliEnv, 'PUBLIC_BASE_URL' | 'PORT'>): 
   return (env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/+$/, '');
 }
 
-/** One line on whether a receiver answers at `url` (the GET health check of SPEC §3), within 1.5 s. */
-async function probeReceiver(url: string): Promise<string> {
+/**
+ * One line on whether a receiver answers at `url` (the GET health check of SPEC §3), within 1.5 s.
+ * `publicBase`: the address is `PUBLIC_BASE_URL` (so the hint is about that address, not about setting it).
+ */
+async function probeReceiver(url: string, publicBase: boolean): Promise<string> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(1_500) });
     const body = (await res.json().catch(() => null)) as { status?: string; error?: { message?: string } } | null;
@@ -35,7 +38,9 @@ async function probeReceiver(url: string): Promise<string> {
     return `a receiver answers there but says ${res.status} ${body?.error?.message ?? ''}`.trim();
   } catch (err) {
     const reason = err instanceof Error && err.name === 'TimeoutError' ? 'no answer within 1.5 s' : 'nothing answers';
-    return `${reason}: start the system (npm start), or set PUBLIC_BASE_URL to the receiver's public address (PORT for a local one)`;
+    return publicBase
+      ? `${reason} from here: check that PUBLIC_BASE_URL reaches a running receiver (DNS, proxy or load balancer, TLS); the providers send there`
+      : `${reason}: start the system (npm start), or set PUBLIC_BASE_URL to the receiver's public address (PORT for a local one)`;
   }
 }
 
@@ -61,7 +66,12 @@ export function registerUrlsCommands(program: Command): void {
       out(
         `Webhook setup for ${tenant.slug} (${printable(tenant.name)})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`,
       );
-      out(`Receiver: ${base} — ${await probeReceiver(guide[0]?.url ?? base)}\n`);
+      out(`Receiver: ${base} — ${await probeReceiver(guide[0]?.url ?? base, env.PUBLIC_BASE_URL !== undefined)}\n`);
+      // An operator's review (stop 38): the local address was printed as the URL to paste into each tool.
+      if (env.PUBLIC_BASE_URL === undefined)
+        out(
+          "This is a local address (PUBLIC_BASE_URL is not set): the providers cannot reach it. Before pasting these URLs into a tool, set PUBLIC_BASE_URL to the receiver's public https address.\n",
+        );
       out(
         opts.showSecrets
           ? 'Secrets: shown (--show-secrets). Keep this output private.\n'
