@@ -234,6 +234,60 @@ export async function setTenantActive(admin: Database, slug: string, isActive: b
   return toTenant(rows[0]);
 }
 
+/** What deleting a tenant removes (SPEC §9: a client who leaves, or asks for its data to be erased). */
+export interface TenantDeletion {
+  tenant: TenantRecord;
+  /** Rows of the tenant, by table, counted in the deleting transaction (before it). */
+  rows: { webhookLogs: number; contacts: number; payments: number; funnelEvents: number; integrations: number };
+}
+
+/**
+ * The tenant and its rows that `deleteTenant` would remove; nothing is deleted. Throws `UnknownTenant`.
+ */
+export async function tenantDeletionPlan(admin: Database, slug: string): Promise<TenantDeletion> {
+  assertAdmin(admin);
+  return countTenantRows(admin.sql, slug, false);
+}
+
+/**
+ * Deletes a tenant and everything it owns, in one transaction: its logs, contacts, identities,
+ * events, payments (orphans too: they reference no contact, so no foreign key takes them), Meta
+ * data, report runs, CAPI sends and its sealed integrations. Only an inactive tenant (`mcb tenant
+ * deactivate` first: every receiver then answers its deliveries 404, so none is written meanwhile).
+ * Its queue in Redis is the caller's (`mcb tenant delete` obliterates it); a job left there fails
+ * without effect ("log not found"). Throws `UnknownTenant`, or `bad_request` for an active tenant.
+ */
+export async function deleteTenant(admin: Database, slug: string): Promise<TenantDeletion> {
+  assertAdmin(admin);
+  return admin.sql.begin(async (tx) => {
+    const plan = await countTenantRows(tx, slug, true);
+    if (plan.tenant.isActive)
+      throw new McbError(
+        'bad_request',
+        `Tenant ${slug} is active: deactivate it first (mcb tenant deactivate ${slug}), so that no delivery is stored while it is deleted`,
+      );
+    await tx`delete from payments where tenant_id = ${plan.tenant.id}`;
+    await tx`delete from tenants where id = ${plan.tenant.id}`;
+    return plan;
+  }) as Promise<TenantDeletion>;
+}
+
+async function countTenantRows(sql: Queryable, slug: string, lock: boolean): Promise<TenantDeletion> {
+  const rows = lock
+    ? await sql<TenantRow[]>`select * from tenants where slug = ${slug} for update`
+    : await sql<TenantRow[]>`select * from tenants where slug = ${slug}`;
+  if (!rows[0]) throw new UnknownTenant(slug);
+  const tenant = toTenant(rows[0]);
+  const [counts] = await sql<TenantDeletion['rows'][]>`
+    select
+      (select count(*)::int from webhook_logs where tenant_id = ${tenant.id}) as "webhookLogs",
+      (select count(*)::int from contacts where tenant_id = ${tenant.id}) as contacts,
+      (select count(*)::int from payments where tenant_id = ${tenant.id}) as payments,
+      (select count(*)::int from funnel_events where tenant_id = ${tenant.id}) as "funnelEvents",
+      (select count(*)::int from tenant_integrations where tenant_id = ${tenant.id}) as integrations`;
+  return { tenant, rows: counts as TenantDeletion['rows'] };
+}
+
 /**
  * Sets the GHL location ids a tenant's HighLevel-signed deliveries must name (`config.ghl.location_ids`,
  * SPEC §3.1), replacing the list and keeping the rest of `config.ghl`. Ids are trimmed and deduplicated;

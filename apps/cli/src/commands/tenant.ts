@@ -1,6 +1,8 @@
 import { McbError } from '@mcb/core';
+import { WebhookEnqueuer } from '@mcb/queue';
 import {
   addTenant,
+  deleteTenant,
   getTenantBySlug,
   type IntegrationView,
   listIntegrations,
@@ -8,14 +10,17 @@ import {
   parseTenantConfig,
   setTenantActive,
   sharedGhlLocations,
+  type TenantDeletion,
   type TenantRecord,
   type TenantSummary,
+  tenantDeletionPlan,
   updateTenant,
 } from '@mcb/tenancy';
 import type { Command } from 'commander';
 import { keyringFromEnv, loadCliEnv, withAdminDatabase } from '../env';
 import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
 import { printable, printableJson } from '../output';
+import { openCliQueue, redisStep } from '../queue';
 import { formatTable } from '../table';
 
 const out = (text: string) => process.stdout.write(text);
@@ -82,7 +87,7 @@ export function tenantShowJson(t: TenantRecord, integrations: Pick<IntegrationVi
 }
 
 export function registerTenantCommands(program: Command): void {
-  const tenant = program.command('tenant').description('Tenants (agency clients): add, list, show, activate, deactivate, update');
+  const tenant = program.command('tenant').description('Tenants (agency clients): add, list, show, activate, deactivate, update, delete');
 
   tenant
     .command('add <slug>')
@@ -189,6 +194,42 @@ export function registerTenantCommands(program: Command): void {
         out(`Tenant ${t.slug} is ${already ? 'already' : 'now'} ${status(t)}.\n`);
       });
   }
+
+  tenant
+    .command('delete <slug>')
+    .description(
+      'Delete an inactive tenant and everything it owns (logs, contacts, events, payments, Meta data, reports, integrations) and its queue, for good; without --yes it only says what would go',
+    )
+    .option('--yes', 'delete: without it nothing is deleted')
+    .action(async (slug: string, opts: { yes?: boolean }) => {
+      const env = loadCliEnv();
+      const what = (d: TenantDeletion) =>
+        `${d.rows.webhookLogs} webhook logs, ${d.rows.contacts} contacts, ${d.rows.funnelEvents} funnel events, ${d.rows.payments} payments, ${d.rows.integrations} integrations`;
+      if (!opts.yes) {
+        const plan = await withAdminDatabase(env, (admin) => tenantDeletionPlan(admin, slug));
+        out(`Would delete tenant ${plan.tenant.slug} (${printable(plan.tenant.name)}, ${status(plan.tenant)}): ${what(plan)}.\n`);
+        const first = plan.tenant.isActive ? `first run mcb tenant deactivate ${slug}, then ` : '';
+        throw new McbError('bad_request', `Nothing deleted: ${first}run mcb tenant delete ${slug} --yes to delete it for good`);
+      }
+      const done = await withAdminDatabase(env, (admin) => deleteTenant(admin, slug));
+      out(`Deleted tenant ${done.tenant.slug} (${printable(done.tenant.name)}): ${what(done)}.\n`);
+      // Its jobs would only fail ("log not found"); the queue itself would stay in Redis for good.
+      const queue = openCliQueue(env);
+      const enqueuer = new WebhookEnqueuer(queue.conn);
+      try {
+        const q = enqueuer.queueFor(done.tenant.id);
+        await redisStep(queue, 'removing the queue', () => q.obliterate({ force: true }));
+        out(`Removed its queue ${q.name}.\n`);
+      } catch (err) {
+        process.stderr.write(
+          `warning: its queue webhooks-${done.tenant.id} was not removed (${err instanceof Error ? err.message : String(err)}); its jobs fail without effect. Remove it later: it holds only log ids.\n`,
+        );
+        process.exitCode = 1;
+      } finally {
+        await enqueuer.close();
+        await queue.close();
+      }
+    });
 
   tenant
     .command('update <slug>')
