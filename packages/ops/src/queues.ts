@@ -44,10 +44,19 @@ export type QueueCounts = QueueRef & {
   counts: Record<QueueState, number>;
   /** When the oldest waiting job was added (epoch ms), or null when none waits. */
   oldestWaitingAt: number | null;
+  /**
+   * Workers connected to the queue (BullMQ's named worker connections, from Redis' CLIENT LIST), when
+   * asked for (`{ workers: true }`); null when not asked or the backend cannot tell (no CLIENT LIST).
+   */
+  workers: number | null;
 };
 
-/** Job counts per queue and state, and the oldest waiting job's age, read straight from BullMQ (Redis or its Postgres backend). */
-export async function getQueueCounts(conn: QueueConnection, refs: QueueRef[]): Promise<QueueCounts[]> {
+/**
+ * Job counts per queue and state, and the oldest waiting job's age, read straight from BullMQ (Redis or
+ * its Postgres backend). `workers: true` also counts the workers connected to each queue — what tells an
+ * operator that jobs wait because nothing runs (one CLIENT LIST per queue: for people, not for metrics).
+ */
+export async function getQueueCounts(conn: QueueConnection, refs: QueueRef[], options: { workers?: boolean } = {}): Promise<QueueCounts[]> {
   return Promise.all(
     refs.map(async (ref) => {
       const queue = new Queue(ref.name, { connection: conn.connection, prefix: conn.prefix });
@@ -56,10 +65,23 @@ export async function getQueueCounts(conn: QueueConnection, refs: QueueRef[]): P
         const raw = await queue.getJobCounts(...queueStates);
         const counts = Object.fromEntries(queueStates.map((s) => [s, raw[s] ?? 0])) as Record<QueueState, number>;
         const [oldest] = counts.waiting ? await queue.getJobs(['wait'], 0, 0, true) : [];
-        return { ...ref, counts, oldestWaitingAt: oldest?.timestamp ?? null };
+        const workers = options.workers ? await connectedWorkers(queue) : null;
+        return { ...ref, counts, oldestWaitingAt: oldest?.timestamp ?? null, workers };
       } finally {
         await queue.close();
       }
     }),
   );
+}
+
+/** Workers connected to `queue`, or null when the backend cannot list its clients. */
+async function connectedWorkers(queue: Queue): Promise<number | null> {
+  try {
+    const workers = await queue.getWorkers();
+    // BullMQ answers a server without CLIENT LIST (some managed Redis) with one placeholder entry.
+    if (workers.some((w) => typeof w.name === 'string' && w.name.includes('does not support'))) return null;
+    return workers.length;
+  } catch {
+    return null;
+  }
 }

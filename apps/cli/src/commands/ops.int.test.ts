@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createDatabase } from '@mcb/db';
-import { createQueueConnection, webhookQueueName } from '@mcb/queue';
+import { createQueueConnection, queueNames, webhookQueueName } from '@mcb/queue';
 import { testEnv } from '@mcb/testing';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
 
@@ -212,12 +212,33 @@ describe('mcb replay', () => {
 });
 
 describe('mcb queues / stats', () => {
-  it('counts jobs per queue and state', async () => {
+  it('counts jobs per queue and state, the oldest waiting job and the workers connected; warns of jobs no worker serves', async () => {
     const r = await mcb('queues');
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^queue\s+waiting\s+active\s+delayed\s+prioritized\s+completed\s+failed$/);
-    expect(r.stdout).toMatch(new RegExp(`^webhooks · ${tenant.slug}\\s+12\\s+0\\s+0\\s+0\\s+0\\s+0$`, 'm'));
+    expect(r.stdout.split('\n')[0]).toMatch(
+      /^queue\s+waiting\s+active\s+delayed\s+prioritized\s+completed\s+failed\s+oldest waiting\s+workers$/,
+    );
+    expect(r.stdout).toMatch(new RegExp(`^webhooks · ${tenant.slug}\\s+12\\s+0\\s+0\\s+0\\s+0\\s+0\\s+\\d+[smhd]( \\d+[mh])?\\s+0$`, 'm'));
     expect(r.stdout).toMatch(/^meta-sync\s+\d+/m);
+    // An operator's review (stop 38): with every worker killed, jobs waited and nothing said so.
+    expect(r.stderr).toBe(
+      `warning: no worker is connected to queue with jobs (webhooks · ${tenant.slug}): nothing processes them until a worker runs (npm start, or the worker deployment)\n`,
+    );
+    // A worker connected to a queue is counted.
+    const worker = new Worker(queueNames.meta, async () => {}, { connection: conn.connection, prefix });
+    worker.on('error', () => {});
+    try {
+      await worker.waitUntilReady();
+      let metaWorkers: number | null = null;
+      for (let i = 0; i < 50 && metaWorkers !== 1; i++) {
+        const json = JSON.parse((await mcb('queues', '--format', 'json')).stdout) as Array<{ name: string; workers: number | null }>;
+        metaWorkers = json.find((q) => q.name === queueNames.meta)?.workers ?? null;
+        if (metaWorkers !== 1) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(metaWorkers).toBe(1);
+    } finally {
+      await worker.close();
+    }
   });
 
   it('prints per-tenant analytics, and JSON with --json', async () => {
@@ -298,7 +319,8 @@ describe('--format json and --json', () => {
     expect((await mcb('stats', ...window, '--format', 'text')).stdout).toMatch(/^Period 2000-01-01T00:00:00\.000Z/);
 
     const queues = await mcb('queues', '--format', 'json');
-    expect(queues).toMatchObject({ code: 0, stderr: '' });
+    // The warning of jobs no worker serves goes to stderr: stdout stays one JSON document.
+    expect(queues).toMatchObject({ code: 0, stderr: expect.stringMatching(/^warning: no worker is connected/) });
     expect(JSON.parse(queues.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ label: `webhooks · ${tenant.slug}` })]));
     expect(await mcb('queues', '--json')).toEqual(queues);
   });

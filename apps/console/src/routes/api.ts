@@ -109,7 +109,7 @@ export function createAdminApi(deps: AdminApiDeps) {
   });
 
   api.get('/queues', async (c) => {
-    return c.json({ queues: await getQueueCounts(deps.queue, await listQueueRefs(deps.admin)) });
+    return c.json({ queues: await getQueueCounts(deps.queue, await listQueueRefs(deps.admin), { workers: true }) });
   });
 
   return api;
