@@ -1,10 +1,19 @@
 import { decodeLogCursor, encodeLogCursor } from '@mcb/db';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertTimeWindow, describeEmptyLogSearch, parseTimeArg, resolveLogFilter } from './filters';
 
 const now = new Date('2026-11-28T12:00:00.000Z');
 
 describe('parseTimeArg', () => {
+  // Read in a zone that is not UTC, as an operator's laptop may be: the answers must not move.
+  const savedTz = process.env.TZ;
+  beforeAll(() => {
+    process.env.TZ = 'America/Los_Angeles';
+  });
+  afterAll(() => {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  });
   it.each([
     ['90s', '2026-11-28T11:58:30.000Z'],
     ['30m', '2026-11-28T11:30:00.000Z'],
@@ -15,6 +24,9 @@ describe('parseTimeArg', () => {
     ['2026-11-01T08:30:00Z', '2026-11-01T08:30:00.000Z'],
     ['2026-11-01T08:30:00-05:00', '2026-11-01T13:30:00.000Z'],
     ['2028-02-29', '2028-02-29T00:00:00.000Z'],
+    // A time without an offset is UTC, as a date alone is — not the CLI machine's zone (operator walk, stop 38).
+    ['2026-11-01T08:30', '2026-11-01T08:30:00.000Z'],
+    ['2026-11-01 08:30:15', '2026-11-01T08:30:15.000Z'],
     // `--help` says "(default now)": the word itself is taken too (operator walk, stop 33).
     ['now', '2026-11-28T12:00:00.000Z'],
   ])('%s → %s', (text, iso) => {

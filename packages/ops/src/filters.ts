@@ -28,7 +28,8 @@ export function parseTimeArg(text: string, now: Date = new Date()): Date {
   }
   const day = /^(\d{4})-(\d\d)-(\d\d)([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.exec(value);
   if (day) {
-    const date = new Date(value);
+    // A time without an offset is UTC, like a date alone (JavaScript reads it in the process's zone).
+    const date = new Date(day[4] && !day[5] ? `${value.replace(' ', 'T')}Z` : value);
     // A day the calendar has: 2026-02-30 was read as March 2 (operator walk, stop 33).
     const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
     const calendar = new Date(Date.UTC(y, m - 1, d));

@@ -60,8 +60,12 @@ export function registerLogsCommands(program: Command): void {
     .argument('<slug>', 'tenant slug')
     .option('--status <status>', 'received|processing|processed|ignored|failed|duplicate|rejected')
     .option('--source <source>', 'manychat|ghl|stripe|denefits|perspective')
-    .option('--since <when>', 'duration back (30m, 24h, 7d) or a date', defaultLogsSince)
-    .option('--until <when>', 'duration back or a date')
+    .option(
+      '--since <when>',
+      'duration back (30m, 24h, 7d) or a UTC date or time (2026-11-01, 2026-11-01T09:00, or with an offset)',
+      defaultLogsSince,
+    )
+    .option('--until <when>', 'duration back or a UTC date or time')
     .option('-q, --query <text>', 'text in event type, ids or emails')
     .option('--limit <n>', 'rows per page (1-500)', '50')
     .option('--cursor <cursor>', 'continue after a previous page');

@@ -78,7 +78,10 @@ export function registerMetaCommands(program: Command): void {
   meta
     .command('sync <slug>')
     .description('Sync one tenant now, in the foreground (default: its lookback window; --since backfills month by month)')
-    .option('--since <date>', 'first insights date to (re-)pull, YYYY-MM-DD (ad account time zone)')
+    .option(
+      '--since <date>',
+      "first insights date to (re-)pull, YYYY-MM-DD (a day of the ad account, as Meta reports it; not after today in the tenant's time zone)",
+    )
     .option('--until <date>', 'last insights date, YYYY-MM-DD (default: today in the tenant time zone)')
     .action(async (slug: string, opts: { since?: string; until?: string }) => {
       const env = loadCliEnv();

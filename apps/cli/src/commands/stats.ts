@@ -26,8 +26,11 @@ export function registerStatsCommands(program: Command): void {
       'Cross-tenant admin analytics: webhook logs by status, backlog waiting for a worker, contacts, funnel events, cash collected, conversions sent to Meta',
     )
     .option('--tenant <slug>', 'one tenant only')
-    .option('--since <when>', `period start: duration back (24h, 7d) or a date (default ${defaultStatsSince} before the period's end)`)
-    .option('--until <when>', 'period end: duration back or a date (default now)');
+    .option(
+      '--since <when>',
+      `period start: duration back (24h, 7d) or a UTC date or time (default ${defaultStatsSince} before the period's end)`,
+    )
+    .option('--until <when>', 'period end: duration back or a UTC date or time (default now)');
   addFormatOptions(stats, outputFormats, 'text', 'text is a table, json every figure').action(
     async (opts: { tenant?: string; since?: string; until?: string } & FormatFlags) => {
       const format = resolveFormat(opts, outputFormats, 'text');
