@@ -75,9 +75,13 @@ export function parseCapiCredentials(tenant: { id: string; slug: string }, crede
   const result = capiCredentialsSchema.safeParse(credentials ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new InvalidConfig(
-      `Invalid meta_capi credentials for ${tenant.slug}: ${issue?.path.join('.') || 'credentials'}: ${issue?.message}`,
+    // A key not given at all is named missing (zod says "Invalid input": operator walk, stop 38).
+    const given = issue?.path.reduce<unknown>(
+      (at, key) => (at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined),
+      credentials ?? {},
     );
+    const why = issue?.path.length && given === undefined ? 'missing' : issue?.message;
+    throw new InvalidConfig(`Invalid meta_capi credentials for ${tenant.slug}: ${issue?.path.join('.') || 'credentials'}: ${why}`);
   }
   const c = result.data;
   const events: Partial<Record<FunnelEventType, string>> = { ...defaultEventMap };

@@ -36,15 +36,15 @@ export interface MetaSyncTarget {
 export function assertMetaCredentials(slug: string, credentials: Record<string, unknown>): { accessToken: string; adAccountId: string } {
   const accessToken = credentials.access_token;
   const adAccountId = credentials.ad_account_id;
-  if (
-    typeof accessToken !== 'string' ||
-    !accessToken ||
-    (typeof adAccountId !== 'string' && typeof adAccountId !== 'number') ||
-    adAccountId === ''
-  )
+  // Only the keys missing or unusable are named (it named both when one was given: operator walk, stop 38).
+  const missing = [
+    ...(typeof accessToken !== 'string' || !accessToken ? ['access_token'] : []),
+    ...((typeof adAccountId !== 'string' && typeof adAccountId !== 'number') || adAccountId === '' ? ['ad_account_id'] : []),
+  ];
+  if (typeof accessToken !== 'string' || missing.length > 0)
     throw new MissingCredentials(
       slug,
-      'meta (access_token, ad_account_id)',
+      `meta (${missing.join(', ')})`,
       `set them with: mcb integration set ${slug} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'`,
     );
   return { accessToken, adAccountId: String(adAccountId) };

@@ -238,7 +238,8 @@ describe('mcb capi', () => {
         ['meta_capi'],
         `Missing credentials: meta_capi for tenant ${slug}; give them with: mcb integration set ${slug} meta_capi --credentials '{"dataset_id":"<numeric dataset id>","access_token":"…"}'`,
       ],
-      [['meta_capi', '--credentials', '{}'], `Invalid meta_capi credentials for ${slug}: dataset_id: Invalid input`],
+      [['meta_capi', '--credentials', '{}'], `Invalid meta_capi credentials for ${slug}: dataset_id: missing`],
+      [['meta_capi', '--credentials', '{"access_token":"EAAfake"}'], `Invalid meta_capi credentials for ${slug}: dataset_id: missing`],
       [
         ['meta_capi', '--credentials', '{"dataset_id":"abc","access_token":"EAAx"}'],
         `Invalid meta_capi credentials for ${slug}: dataset_id: dataset_id must be the numeric dataset (pixel) id`,
@@ -247,9 +248,14 @@ describe('mcb capi', () => {
         ['meta'],
         `Missing credentials: meta for tenant ${slug}; give them with: mcb integration set ${slug} meta --credentials '{"access_token":"…","ad_account_id":"act_…"}'`,
       ],
+      [['meta', '--credentials', '{"access_token":"EAAx"}'], `Missing credentials: meta (ad_account_id) for tenant ${slug}; set them with`],
       [
-        ['meta', '--credentials', '{"access_token":"EAAx"}'],
-        `Missing credentials: meta (access_token, ad_account_id) for tenant ${slug}; set them with`,
+        ['meta', '--credentials', '{"ad_account_id":"act_123"}'],
+        `Missing credentials: meta (access_token) for tenant ${slug}; set them with`,
+      ],
+      [
+        ['meta', '--credentials', '{"access_token":"","ad_account_id":""}'],
+        `Missing credentials: meta (access_token, ad_account_id) for tenant ${slug}`,
       ],
     ] as const;
     for (const [args, message] of refused) {
