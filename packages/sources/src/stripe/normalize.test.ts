@@ -92,6 +92,17 @@ describe('normalizeStripe — checkout sessions', () => {
     });
   });
 
+  it('amount_total that is there but not a whole number is named as such, not as missing', () => {
+    const body = fixture('checkout-session-completed-full');
+    body.data.object.amount_total = 'abc';
+    expect(normalizeStripe(body, config)).toMatchObject({
+      kind: 'invalid',
+      reason: 'checkout.session amount_total "abc" is not a whole number of minor units',
+    });
+    delete body.data.object.amount_total;
+    expect(normalizeStripe(body, config)).toMatchObject({ reason: 'checkout.session has no amount_total' });
+  });
+
   it("a payment of the deposit amount in another currency than the tenant's is a sale, not its deposit", () => {
     // Review of stop 37: €100.00 (or ¥10,000) at a USD tenant was booked as the deposit.
     const body = fixture('checkout-session-completed-deposit');
@@ -460,7 +471,10 @@ describe('normalizeStripe — refunds, renewals, ignored types', () => {
     expect(normalizeStripe({ type: 'invoice.paid', data: {} }, config)).toMatchObject({ kind: 'invalid', eventType: 'invoice.paid' });
     const noAmount = fixture('checkout-session-completed-full');
     noAmount.data.object.amount_total = '12.5';
-    expect(normalizeStripe(noAmount, config)).toMatchObject({ kind: 'invalid', reason: 'checkout.session has no amount_total' });
+    expect(normalizeStripe(noAmount, config)).toMatchObject({
+      kind: 'invalid',
+      reason: 'checkout.session amount_total "12.5" is not a whole number of minor units',
+    });
   });
 });
 

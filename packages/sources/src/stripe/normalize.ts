@@ -85,7 +85,16 @@ function checkoutPaid(event: StripeEvent, object: StripeObject, config: Normaliz
     return ignore(type, `checkout.session payment_status is "${status}"${status === 'unpaid' ? ': awaiting async payment' : ''}`);
   }
   const amount = session.amount_total;
-  if (amount === undefined) return reject(type, 'checkout.session has no amount_total');
+  if (amount === undefined) {
+    // Said as it is: the field may be there but not a whole number (operator walk, stop 38).
+    const raw = (object as Record<string, unknown>).amount_total;
+    return reject(
+      type,
+      raw === undefined || raw === null
+        ? 'checkout.session has no amount_total'
+        : `checkout.session amount_total ${JSON.stringify(raw).slice(0, 40)} is not a whole number of minor units`,
+    );
+  }
   if (amount === 0) return ignore(type, 'checkout.session amount_total is 0: nothing was paid');
 
   const email = normalizeEmail(session.customer_details?.email) ?? normalizeEmail(session.customer_email);
