@@ -78,6 +78,10 @@ describe('email formatting', () => {
     expect(
       otherCurrenciesLine({ usd: { cash_collected_cents: 1200, payments: 2 }, jpy: { cash_collected_cents: 5000, payments: 1 } }),
     ).toBe('Also collected, not in these totals: ¥5,000 (1 payment) · $12.00 (2 payments).');
+    // A financing plan in another currency: its projected money is named, not only counted.
+    expect(otherCurrenciesLine({ usd: { cash_collected_cents: 20000, projected_cents: 110000, payments: 3 } })).toBe(
+      'Also collected, not in these totals: $200.00 collected, $1,100.00 projected (3 payments).',
+    );
     expect(otherCurrenciesLine(undefined)).toBeNull();
     expect(otherCurrenciesLine({})).toBeNull();
   });

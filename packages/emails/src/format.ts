@@ -82,12 +82,20 @@ export function adSpendNote(
 
 /**
  * "Also collected, not in these totals: ¥5,000 (1 payment) · €12.00 (2 payments)." — payments of the
- * week in currencies other than the report's, by code; null when there are none.
+ * week in currencies other than the report's, by code; null when there are none. A currency with
+ * projected money (a financing plan) says it too — "$200.00 collected, $1,100.00 projected (3
+ * payments)" — or the count of payments named money the line did not show (operator walk, stop 38).
  */
-export function otherCurrenciesLine(other: Record<string, { cash_collected_cents: number; payments: number }> | undefined): string | null {
+export function otherCurrenciesLine(
+  other: Record<string, { cash_collected_cents: number; projected_cents?: number; payments: number }> | undefined,
+): string | null {
   const entries = Object.entries(other ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return null;
-  const parts = entries.map(([code, v]) => `${formatCents(v.cash_collected_cents, code)} (${plural(v.payments, 'payment')})`);
+  const parts = entries.map(([code, v]) =>
+    v.projected_cents
+      ? `${formatCents(v.cash_collected_cents, code)} collected, ${formatCents(v.projected_cents, code)} projected (${plural(v.payments, 'payment')})`
+      : `${formatCents(v.cash_collected_cents, code)} (${plural(v.payments, 'payment')})`,
+  );
   return `Also collected, not in these totals: ${parts.join(' · ')}.`;
 }
 
