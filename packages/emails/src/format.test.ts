@@ -82,6 +82,9 @@ describe('email formatting', () => {
     expect(otherCurrenciesLine({ usd: { cash_collected_cents: 20000, projected_cents: 110000, payments: 3 } })).toBe(
       'Also collected, not in these totals: $200.00 collected, $1,100.00 projected (3 payments).',
     );
+    expect(otherCurrenciesLine({ usd: { cash_collected_cents: 2500, projected_cents: 2500, payments: 1 } })).toBe(
+      'Also collected, not in these totals: $25.00 (1 payment).',
+    );
     expect(otherCurrenciesLine(undefined)).toBeNull();
     expect(otherCurrenciesLine({})).toBeNull();
   });

@@ -92,7 +92,8 @@ export function otherCurrenciesLine(
   const entries = Object.entries(other ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return null;
   const parts = entries.map(([code, v]) =>
-    v.projected_cents
+    // Projected money counts the cash too (a sale is both): named only when a plan adds to it.
+    v.projected_cents !== undefined && v.projected_cents > v.cash_collected_cents
       ? `${formatCents(v.cash_collected_cents, code)} collected, ${formatCents(v.projected_cents, code)} projected (${plural(v.payments, 'payment')})`
       : `${formatCents(v.cash_collected_cents, code)} (${plural(v.payments, 'payment')})`,
   );
