@@ -7,6 +7,7 @@ export const consoleEnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   CONSOLE_QUEUE_REFRESH_MS: z.coerce.number().int().min(1_000).default(30_000),
+  CONSOLE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(15_000),
   CONSOLE_COOKIE_SECURE: z.enum(['auto', 'always', 'never']).default('auto'),
   CONSOLE_ORIGIN: z
     .string()

@@ -14,6 +14,13 @@ export type ConsoleEnv = { Variables: RequestIdVariables };
 export function describeThrown(err: unknown): { code: ErrorCode; message: string } {
   if (err instanceof McbError) return { code: err.code, message: err.message };
   const { code, address, port } = (err ?? {}) as { code?: unknown; address?: unknown; port?: unknown };
+  // query_canceled: the pool's statement_timeout (CONSOLE_STATEMENT_TIMEOUT_MS) stopped it.
+  if (code === '57014')
+    return {
+      code: 'bad_request',
+      message:
+        'The query ran past the console’s time limit (CONSOLE_STATEMENT_TIMEOUT_MS) and was stopped: narrow it — a tenant, a status, a shorter time window or a more specific search text',
+    };
   if (typeof code === 'string' && unreachableErrorCodes.has(code)) {
     const where = typeof address === 'string' ? ` at ${address}${typeof port === 'number' ? `:${port}` : ''}` : '';
     return {

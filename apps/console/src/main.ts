@@ -7,8 +7,11 @@ import { startConsoleServer } from './server';
 
 const env = loadConsoleEnv();
 const log = createLogger({ name: 'console', level: env.LOG_LEVEL });
-const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 5, applicationName: 'mcb-console' });
-const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 5, applicationName: 'mcb-console-tenant' });
+// Every console query is bounded: a search matching most of a large table ran on for seconds after its
+// browser gave up, holding the pool and Postgres' CPU from every tenant's intake (attacker walk, stop 38).
+const limits = { statementTimeoutMs: env.CONSOLE_STATEMENT_TIMEOUT_MS };
+const admin = createDatabase({ url: env.DATABASE_URL, role: 'admin', max: 5, applicationName: 'mcb-console', ...limits });
+const app = createDatabase({ url: env.DATABASE_URL, role: 'app', max: 5, applicationName: 'mcb-console-tenant', ...limits });
 const queue = createQueueConnection(queueBackendFromEnv(env), env.QUEUE_PREFIX, { log });
 const consoleApp = createConsoleApp({
   admin,

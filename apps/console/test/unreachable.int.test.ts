@@ -68,4 +68,45 @@ describe('the console with a backing service down', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await page.text()).toMatch(/<p class="error">A service the console reads did not answer \(ECONNREFUSED at 127\.0\.0\.1:\d+\)/);
   });
+
+  it('a query past the statement timeout is stopped in Postgres and answered 400 saying to narrow it, not left running', async () => {
+    // Attacker walk, stop 38: a search matching most of a million logs ran 2.5–12 s and went on after the
+    // browser gave up; eight abandoned ones kept both cores and the console's pool busy.
+    const admin = createDatabase({ url: env.databaseUrl, role: 'admin', max: 2, statementTimeoutMs: 300 });
+    const app = createDatabase({ url: env.databaseUrl, role: 'app', max: 2, statementTimeoutMs: 300 });
+    const owner = createDatabase({ url: env.databaseUrl, role: 'owner', max: 2 });
+    const queue = createQueueConnection({ kind: 'redis', url: env.redisUrl }, `${env.redisPrefix}-console-timeout`);
+    closers.push(
+      () => queue.close(),
+      () => admin.close(),
+      () => app.close(),
+      () => owner.close(),
+    );
+    const consoleApp = createConsoleApp({ admin, app, queue, log, adminToken: token, queueRefreshMs: 3_600_000 });
+    closers.push(async () => consoleApp.close?.());
+    // A search that cannot finish in time: the search table is locked by another transaction meanwhile.
+    const holder = await owner.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`lock table webhook_log_search in access exclusive mode`;
+      const started = performance.now();
+      const res = await consoleApp.app.request('/admin/api/logs?q=someone%40example.com', { headers: bearer });
+      const ms = performance.now() - started;
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error).toMatchObject({
+        code: 'bad_request',
+        message:
+          'The query ran past the console’s time limit (CONSOLE_STATEMENT_TIMEOUT_MS) and was stopped: narrow it — a tenant, a status, a shorter time window or a more specific search text',
+      });
+      expect(ms).toBeLessThan(5_000);
+      // Nothing of it is left running in Postgres.
+      const [running] = await owner.sql<{ n: number }[]>`
+        select count(*)::int n from pg_stat_activity where state = 'active' and query like '%webhook_log_search%' and pid <> pg_backend_pid()`;
+      expect(running?.n).toBe(0);
+    } finally {
+      await holder`rollback`.catch(() => {});
+      holder.release();
+    }
+  });
 });
