@@ -251,8 +251,7 @@ export async function tenantDeletionPlan(admin: Database, slug: string): Promise
 
 /**
  * Deletes a tenant and everything it owns, in one transaction: its logs, contacts, identities,
- * events, payments (orphans too: they reference no contact, so no foreign key takes them), Meta
- * data, report runs, CAPI sends and its sealed integrations. Only an inactive tenant (`mcb tenant
+ * events, payments (orphans too), Meta data, report runs, CAPI sends and its sealed integrations. Only an inactive tenant (`mcb tenant
  * deactivate` first: every receiver then answers its deliveries 404, so none is written meanwhile).
  * Its queue in Redis is the caller's (`mcb tenant delete` obliterates it); a job left there fails
  * without effect ("log not found"). Throws `UnknownTenant`, or `bad_request` for an active tenant.
@@ -266,7 +265,9 @@ export async function deleteTenant(admin: Database, slug: string): Promise<Tenan
         'bad_request',
         `Tenant ${slug} is active: deactivate it first (mcb tenant deactivate ${slug}), so that no delivery is stored while it is deleted`,
       );
-    await tx`delete from payments where tenant_id = ${plan.tenant.id}`;
+    // Every tenant table cascades from `tenants` (payments since drizzle/0033: an orphan payment has no
+    // contact to cascade from). A worker still applying one of its logs holds key-share locks on the
+    // tenant row: this waits for it, then deletes what it wrote too.
     await tx`delete from tenants where id = ${plan.tenant.id}`;
     return plan;
   }) as Promise<TenantDeletion>;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection, WebhookEnqueuer } from '@mcb/queue';
-import { generateKey, parseKeyring, setIntegration } from '@mcb/tenancy';
+import { addTenant, deleteTenant, generateKey, parseKeyring, setIntegration, setTenantActive } from '@mcb/tenancy';
 import { testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
@@ -12,6 +12,7 @@ import { mcb } from '../../test/run-cli';
 const { databaseUrl, redisUrl, redisPrefix } = testEnv();
 const prefix = `${redisPrefix}-clidel`;
 const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2 });
+const app = createDatabase({ url: databaseUrl, role: 'app', max: 2 });
 const conn = createQueueConnection({ kind: 'redis', url: redisUrl }, prefix);
 const enqueuer = new WebhookEnqueuer(conn);
 const key = generateKey();
@@ -25,7 +26,7 @@ beforeAll(() => {
 afterAll(async () => {
   await enqueuer.close();
   await conn.close();
-  await admin.close();
+  await Promise.all([admin.close(), app.close()]);
 });
 
 /** A tenant with a log (and its job), a contact with an event and a payment, an orphan payment and an integration. */
@@ -105,5 +106,38 @@ describe('mcb tenant delete <slug>', () => {
     const again = await mcb('tenant', 'delete', leaving.slug, '--yes');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`Unknown tenant: ${leaving.slug}`);
+  });
+
+  it('an orphan payment a worker commits while the tenant is being deleted is deleted too, not left behind', async () => {
+    // Review of stop 38: payments had no foreign key to their tenant, so an orphan (no contact) written by an
+    // apply transaction that committed during the delete stayed, with the customer's email.
+    const t = await addTenant(admin, { slug: `del-race-${randomBytes(4).toString('hex')}`, name: 'Race' });
+    await setTenantActive(admin, t.slug, false);
+    // A worker's apply transaction (workers finish an inactive tenant's queued logs), open across the delete.
+    const tx = await app.sql.reserve();
+    try {
+      await tx`begin`;
+      await tx`select set_config('app.tenant_id', ${t.id}, true)`;
+      await tx`
+        insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at, customer_email)
+        values (${t.id}, null, 'p-race', 'stripe', 'buy_in_full', 'full_purchase', 5000, 'paid', now(), 'o@example.com')`;
+      const deleting = deleteTenant(admin, t.slug);
+      await new Promise((r) => setTimeout(r, 300));
+      await tx`commit`;
+      await deleting;
+    } finally {
+      tx.release();
+    }
+    expect(await admin.sql`select payment_event_id from payments where tenant_id = ${t.id}`).toHaveLength(0);
+    // And one written after the delete is refused, not stored for a tenant that no longer exists.
+    const late = await app.sql
+      .begin(async (t2) => {
+        await t2`select set_config('app.tenant_id', ${t.id}, true)`;
+        await t2`
+          insert into payments (tenant_id, contact_id, payment_event_id, source, payment_type, category, amount_cents, status, paid_at)
+          values (${t.id}, null, 'p-late', 'stripe', 'buy_in_full', 'full_purchase', 5000, 'paid', now())`;
+      })
+      .catch((err: { code?: string }) => err.code);
+    expect(late).toBe('23503');
   });
 });

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId } from './columns';
+import { tenants } from './tenants';
 import { contacts } from './contacts';
 
 /**
@@ -61,6 +62,9 @@ export const payments = pgTable(
     primaryKey({ columns: [t.tenantId, t.id] }),
     unique('payments_payment_event_unique').on(t.tenantId, t.paymentEventId),
     foreignKey({ columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
+    // An orphan payment (no contact) is reached by no other key: deleting the tenant deletes it, and an
+    // orphan written while its tenant is deleted fails instead of staying behind (review of stop 38).
+    foreignKey({ columns: [t.tenantId], foreignColumns: [tenants.id] }).onDelete('cascade'),
     index('payments_paid_at_idx').on(t.tenantId, t.paidAt),
     index('payments_contact_idx').on(t.tenantId, t.contactId),
     index('payments_orphan_email_key_idx').on(t.tenantId, t.customerEmailKey).where(sql`contact_id IS NULL`),
