@@ -311,6 +311,31 @@ describe('secret rotation with overlap', () => {
     ).resolves.toMatchObject({ created: true });
   });
 
+  it("setIntegration given the current secret again keeps a rotation's overlap (the previous secret stays accepted)", async () => {
+    // Review of stop 38: re-passing the current secret (a script re-applying its config, credentials added)
+    // ended the overlap the rotation had promised.
+    const t = await makeTenant();
+    await setIntegration(admin, keyring, { slug: t.slug, provider: 'perspective', webhookSecret: 'persp-old-secret-0123456789' });
+    const rotated = await rotateWebhookSecret(admin, keyring, {
+      slug: t.slug,
+      provider: 'perspective',
+      overlapMs: 24 * 3_600_000,
+      newSecret: 'persp-new-secret-0123456789',
+    });
+    for (const existingSecret of ['refuse', 'replace'] as const)
+      await setIntegration(admin, keyring, {
+        slug: t.slug,
+        provider: 'perspective',
+        webhookSecret: 'persp-new-secret-0123456789',
+        credentials: { note: 'added later' },
+        existingSecret,
+      });
+    const loader = newLoader('same-secret');
+    const secrets = loader.requireIntegration(await loader.getTenantContext(t.slug), 'perspective');
+    expect(secrets.previousWebhookSecret).toBe('persp-old-secret-0123456789');
+    expect(secrets.previousSecretExpiresAt?.getTime()).toBe(rotated.previousExpiresAt?.getTime());
+  });
+
   it('refuses to invent a Stripe secret and names the missing integration', async () => {
     const t = await makeTenant();
     await expect(rotateWebhookSecret(admin, keyring, { slug: t.slug, provider: 'stripe', overlapMs: 0 })).rejects.toThrow(

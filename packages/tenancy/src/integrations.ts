@@ -175,10 +175,19 @@ export async function setIntegration(admin: Database, keyring: Keyring, input: S
   const sealedSecret = secret ? sealText(keyring, secret) : null;
   if (input.ghlLocationIds && provider !== 'ghl') throw new McbError('bad_request', 'GHL location ids apply to the ghl provider only');
   return admin.sql.begin(async (tx) => {
-    if (secret && input.existingSecret === 'refuse') {
+    // The secret stored now: the same one given again changes nothing, and keeps a rotation's overlap
+    // (re-passing the current secret ended the previous one's promised overlap: review of stop 38).
+    let sameSecret = false;
+    if (secret) {
       const [stored] = await tx<{ webhook_secret: string | null }[]>`
         select webhook_secret from tenant_integrations where tenant_id = ${tenantId} and provider = ${provider} for update`;
-      if (stored?.webhook_secret && openText(keyring, stored.webhook_secret) !== secret)
+      // A stored secret this keyring cannot open (sealed under a key since removed) is replaced as before.
+      let current: string | null = null;
+      try {
+        current = stored?.webhook_secret ? openText(keyring, stored.webhook_secret) : null;
+      } catch {}
+      sameSecret = current === secret;
+      if (stored?.webhook_secret && !sameSecret && input.existingSecret === 'refuse')
         throw new McbError(
           'bad_request',
           `${input.slug} ${provider} already has a webhook secret; replacing it makes every delivery signed with it 401 at once. ` +
@@ -193,9 +202,9 @@ export async function setIntegration(admin: Database, keyring: Keyring, input: S
       values (${tenantId}, ${provider}, ${credentials ?? tx.json(sealJson(keyring, {}) as never)}, ${sealedSecret})
       on conflict (tenant_id, provider) do update set
         credentials = ${credentials === null ? tx`tenant_integrations.credentials` : credentials},
-        webhook_secret = ${sealedSecret === null ? tx`tenant_integrations.webhook_secret` : sealedSecret},
-        previous_webhook_secret = ${sealedSecret === null ? tx`tenant_integrations.previous_webhook_secret` : null},
-        previous_secret_expires_at = ${sealedSecret === null ? tx`tenant_integrations.previous_secret_expires_at` : null},
+        webhook_secret = ${sealedSecret === null || sameSecret ? tx`tenant_integrations.webhook_secret` : sealedSecret},
+        previous_webhook_secret = ${sealedSecret === null || sameSecret ? tx`tenant_integrations.previous_webhook_secret` : null},
+        previous_secret_expires_at = ${sealedSecret === null || sameSecret ? tx`tenant_integrations.previous_secret_expires_at` : null},
         is_active = true,
         last_error = null,
         updated_at = now()
