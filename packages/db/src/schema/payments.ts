@@ -3,8 +3,8 @@ import { sql } from 'drizzle-orm';
 import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { type RowOf, rowMapper } from '../rows';
 import { createdAt, tenantId } from './columns';
-import { tenants } from './tenants';
 import { contacts } from './contacts';
+import { tenants } from './tenants';
 
 /**
  * Payment statuses of a disputed sale (Stripe `charge.dispute.*`, packages/sources): `disputed` while the
