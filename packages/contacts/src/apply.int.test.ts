@@ -467,6 +467,27 @@ describe('applyNormalizedEvent', () => {
     }
   });
 
+  it('an earlier event of a provider id another live row still holds (data migrated by drizzle/0013) keeps the row id and applies', async () => {
+    // Review of stop 38: 0013 gave a shared id's identity to the older contact S while a live N kept it in
+    // its row; with first-touch ids an earlier event of it set S.mc_id = it, broke UNIQUE(tenant_id, mc_id)
+    // and failed the log after 8 attempts.
+    const t = await makeTenant();
+    const [s] = await owner.sql<{ id: string }[]>`
+      insert into contacts (tenant_id, mc_id, first_seen_at, field_meta)
+      values (${t}, 'mc_A', '2025-12-01', ${owner.sql.json({ mc_id: { at: '2026-01-10T00:00:00.000Z', logId: '1' } })}) returning id`;
+    const [n] = await owner.sql<{ id: string }[]>`
+      insert into contacts (tenant_id, mc_id, email_primary, first_seen_at) values (${t}, 'mc_B', 'n@x.io', '2025-12-15') returning id`;
+    await owner.sql`insert into contact_identities (tenant_id, kind, value, contact_id, source) values
+      (${t}, 'mc_id', 'mc_A', ${s!.id}, 'migration'), (${t}, 'mc_id', 'mc_B', ${s!.id}, 'migration'), (${t}, 'email', 'n@x.io', ${n!.id}, 'migration')`;
+    const applied = await applyNormalizedEvent(app.sql, await ctxFor(t), mc('mc_B', undefined, '2026-01-05T00:00:00Z'));
+    expect(applied.contactId).toBe(s!.id);
+    const rows = await owner.sql`select id, mc_id from contacts where tenant_id = ${t} order by first_seen_at`;
+    expect([...rows]).toEqual([
+      { id: s!.id, mc_id: 'mc_A' },
+      { id: n!.id, mc_id: 'mc_B' },
+    ]);
+  });
+
   it('a dispute of a subscription sale reaches the session payment in every order, one by one or in one batch', async () => {
     const orders = [
       [0, 1, 2],

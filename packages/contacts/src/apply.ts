@@ -36,6 +36,18 @@ import {
 } from './plan';
 
 const columns = scalarFields.map((f) => contactFieldRules[f][0]) as ContactColumn[];
+/**
+ * `col = r.col` of the contacts update. A provider id (unique per tenant, first touch) another live row
+ * still holds in its column stays as it is: data migrated by drizzle/0013 can have that id's identity on
+ * this contact and the column on another, and taking it broke the unique key — the event failed for good
+ * (review of stop 38). Rows merged away gave theirs up in an earlier statement, so they never block.
+ */
+function updateColumn(col: ContactColumn): string {
+  if (col !== 'mc_id' && col !== 'ghl_id') return `${col} = r.${col}`;
+  return `${col} = case when r.${col} is distinct from c.${col} and exists (
+    select 1 from contacts o where o.tenant_id = c.tenant_id and o.${col} = r.${col} and o.id <> c.id) then c.${col} else r.${col} end`;
+}
+
 /** Lock busy (our try-lock step), deadlock, serialization, unique race: retried with a fresh snapshot. */
 const retryableCodes = new Set(['55P03', '40P01', '40001', '23505']);
 const maxAttempts = 8;
@@ -391,7 +403,7 @@ function startWrite(
   }
   if (plan.updates.length > 0)
     q(tx`
-      update contacts c set ${tx.unsafe(columns.map((col) => `${col} = r.${col}`).join(', '))}, stage = r.stage,
+      update contacts c set ${tx.unsafe(columns.map(updateColumn).join(', '))}, stage = r.stage,
         first_seen_at = r.first_seen_at, tags = r.tags, field_meta = r.field_meta, updated_at = now()
       from jsonb_to_recordset(${contactJson(plan.updates)}::text::jsonb) as r(${recordset})
       where c.tenant_id = ${t} and c.id = r.id`);
