@@ -365,6 +365,25 @@ describe("a tenant's budget of accepted bytes counts headers too", () => {
       await receiver.close();
     }
   });
+
+  it('a budget that holds just the body limit still takes a body at the limit with its headers (the charge is capped at the budget)', async () => {
+    const sender = await makeTenant(h, { perspective: secret });
+    const limit = 64 * 1024;
+    const receiver = makeReceiver(h, { bodyLimitBytes: limit, intakeBytesPerTenantPerMinute: limit });
+    try {
+      const head = JSON.stringify({ id: randomUUID(), pad: '' });
+      const body = `${head.slice(0, -2)}${'p'.repeat(limit - head.length)}"}`;
+      expect(Buffer.byteLength(body)).toBe(limit);
+      const res = await receiver.app.request(`/api/webhooks/${sender.slug}/perspective`, {
+        method: 'POST',
+        body,
+        headers: { 'x-webhook-secret': secret, 'user-agent': 'Perspective' },
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await receiver.close();
+    }
+  });
 });
 
 describe('junk cannot use up the budget of stored rejections that carried credentials', () => {

@@ -267,7 +267,9 @@ export function registerWebhookRoutes(app: Hono<ReceiverEnvVars>, deps: WebhookR
         return reject('invalid_signature', failureMessages[verdict.reason] ?? 'Invalid signature');
       }
       // Verified: the tenant's own sender. Its bytes (body and headers) are charged before anything is parsed or stored.
-      const charge = intakeCharge(bytes.byteLength, headers);
+      // Never more than the whole budget: a body at the limit must be able to pass a budget that holds
+      // just the body limit (its headers on top would make it refused for good; review of stop 38).
+      const charge = Math.min(intakeCharge(bytes.byteLength, headers), Math.max(1, Math.round(deps.intakeBytes.perSecond * 60)));
       if (!deps.intakeBytes.limiter.take(ctx.id, charge)) {
         reason = 'tenant past its budget of intake bytes';
         metrics.intakeRateLimited.inc({ tenant: ctx.slug });
