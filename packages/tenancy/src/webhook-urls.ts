@@ -32,7 +32,11 @@ export function withSecret(step: string, source: Source, secret: string): string
  * Per-source setup instructions for `mcb urls <slug>` (SPEC §3.1 verification). Secrets appear as
  * `secretPlaceholder(source)`: the operator has the value from `integration set … --webhook-secret`.
  */
-export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlLocationIds?: readonly string[] } = {}): WebhookSetup[] {
+export function webhookSetupGuide(
+  baseUrl: string,
+  slug: string,
+  options: { ghlLocationIds?: readonly string[]; stripeSecretStored?: boolean } = {},
+): WebhookSetup[] {
   const url = (source: Source) => webhookUrl(baseUrl, slug, source);
   const secret = secretPlaceholder;
   const locations = options.ghlLocationIds ?? [];
@@ -65,7 +69,10 @@ export function webhookSetupGuide(baseUrl: string, slug: string, options: { ghlL
       steps: [
         `Endpoint URL ${url('stripe')}`,
         `Events: ${stripeWebhookEvents.join(', ')}`,
-        `Copy the endpoint's signing secret, then: mcb integration set ${slug} stripe --webhook-secret whsec_…`,
+        // With one stored, `integration set --webhook-secret` is refused (it would cut the stored one off at once).
+        options.stripeSecretStored
+          ? `A signing secret is stored; for a new endpoint's: mcb integration rotate-secret ${slug} stripe --webhook-secret whsec_… (the stored one stays valid for the overlap)`
+          : `Copy the endpoint's signing secret, then: mcb integration set ${slug} stripe --webhook-secret whsec_…`,
       ],
     },
     denefits: {

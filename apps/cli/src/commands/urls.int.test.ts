@@ -203,6 +203,17 @@ describe('mcb urls <slug>', () => {
     expect(JSON.parse(sent.stdout)).toEqual({ received: true, id: expect.any(Number) });
     // A tenant without a currency reports in usd, and its example says so.
     expect((await mcb('urls', slug)).stdout).toContain('"currency":"usd"');
+    // A Stripe secret is stored: the step names rotate-secret, not the set that would now be refused (review of stop 38).
+    expect(run.stdout).toContain(
+      `mcb integration rotate-secret ${yen} stripe --webhook-secret whsec_… (the stored one stays valid for the overlap)`,
+    );
+    expect(run.stdout).not.toContain(`mcb integration set ${yen} stripe --webhook-secret whsec_…`);
+    // Without one, the step is the set that stores it.
+    const bare = `urls-bare-${randomUUID().slice(0, 8)}`;
+    await addTenant(admin, { slug: bare, name: 'Bare Clinic' });
+    expect((await mcb('urls', bare)).stdout).toContain(
+      `Copy the endpoint's signing secret, then: mcb integration set ${bare} stripe --webhook-secret whsec_…`,
+    );
   });
 
   it('says when nothing answers at the URL it prints, and what to check for a PUBLIC_BASE_URL', async () => {

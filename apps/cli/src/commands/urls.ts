@@ -62,7 +62,7 @@ export function registerUrlsCommands(program: Command): void {
       }));
       const config = parseTenantConfig(tenant.config);
       const ghlLocationIds = config.ghl.location_ids;
-      const guide = webhookSetupGuide(base, tenant.slug, { ghlLocationIds });
+      const guide = webhookSetupGuide(base, tenant.slug, { ghlLocationIds, stripeSecretStored: states.stripe === 'ready' });
       out(
         `Webhook setup for ${tenant.slug} (${printable(tenant.name)})${tenant.isActive ? '' : ' — INACTIVE: run mcb tenant activate first'}\n`,
       );
