@@ -181,7 +181,7 @@ export async function sendWeeklyReport(options: SendWeeklyReportOptions): Promis
     throw new McbError(
       'bad_request',
       `Week ${week.weekStart} – ${week.weekEnd} (${week.timezone}) ended before ${tenant.slug} was added (${tenant.createdAt.toISOString().slice(0, 10)}): ` +
-        `nothing was received for it. Check the week; to send it all the same: --before-created (mcb report preview ${tenant.slug} --week ${week.weekStart} shows it first)`,
+        `check the week (a report is sent once). To send it all the same: --before-created (mcb report preview ${tenant.slug} --week ${week.weekStart} shows it first)`,
     );
   if (options.skipInactive && !tenant.isActive) {
     log?.info({ tenant: tenant.slug, week: week.weekStart }, 'weekly report skipped: tenant inactive');

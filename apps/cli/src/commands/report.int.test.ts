@@ -188,7 +188,7 @@ describe('mcb report send', () => {
     expect(refused).toMatchObject({
       code: 1,
       stdout: '',
-      stderr: `Week 2019-12-30 – 2020-01-05 (America/Los_Angeles) ended before ${slug} was added (2026-09-01): nothing was received for it. Check the week; to send it all the same: --before-created (mcb report preview ${slug} --week 2019-12-30 shows it first)\n`,
+      stderr: `Week 2019-12-30 – 2020-01-05 (America/Los_Angeles) ended before ${slug} was added (2026-09-01): check the week (a report is sent once). To send it all the same: --before-created (mcb report preview ${slug} --week 2019-12-30 shows it first)\n`,
     });
     expect(fake.requests.length).toBe(before);
     const [runs] = await admin.sql<{ n: number }[]>`
