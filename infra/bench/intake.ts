@@ -22,7 +22,7 @@ import { addTenant, generateKey, parseKeyring, setIntegration } from '../../pack
 import { createTestDatabase, testServiceUrls } from '../../packages/testing/src/services';
 import { apps, buildApp } from '../deploy/build';
 import { productionNodeArgs } from '../deploy/dockerfile';
-import { cpuSeconds, freePort, peakRssMb, redisCpuSeconds } from './proc';
+import { cpuSeconds, cpuSplit, freePort, peakRssMb, redisCpuSeconds } from './proc';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -171,16 +171,21 @@ async function drive(url: string, pid: number) {
   const requests = [{ method: 'POST', path: `/api/webhooks/${slug}/stripe`, setupRequest: signedEvent }];
   await autocannon({ url, connections, duration: warmupSeconds, requests });
   const sample = async () => [cpuSeconds(pid), await postgresCpuSeconds(), redisCpuSeconds(redisUrl), ownCpuSeconds()];
+  const splitBefore = cpuSplit(pid);
   const before = await sample();
   const result = await autocannon({ url, connections, duration: seconds, requests });
   const after = await sample();
+  const splitAfter = cpuSplit(pid);
+  // The server's share of CPU spent in the kernel (its socket reads and writes: HTTP, Postgres, Redis, all loopback TCP here).
+  const used = splitAfter.user - splitBefore.user + (splitAfter.system - splitBefore.system);
+  const kernelShare = used > 0 ? (splitAfter.system - splitBefore.system) / used : 0;
   const [nodeUs, postgresUs, redisUs, loadUs] = after.map((x, i) => (1e6 * (x - (before[i] as number))) / Math.max(1, result['2xx'])) as [
     number,
     number,
     number,
     number,
   ];
-  return { result, nodeUs, postgresUs, redisUs, loadUs };
+  return { result, nodeUs, postgresUs, redisUs, loadUs, kernelShare };
 }
 
 // Production runs the compiled receiver (pnpm build: one plain-JS file), so the bench does too.
@@ -251,6 +256,10 @@ try {
   const us = (x: number) => `${x.toFixed(0)} µs`;
   console.log(
     `CPU per request: bare ${us(bareRun.nodeUs)} (+ load generator ${us(bareRun.loadUs)}); receiver ${us(recvRun.nodeUs)} + its Postgres backends ${us(recvRun.postgresUs)} + Redis ${us(recvRun.redisUs)} + load generator ${us(recvRun.loadUs)}`,
+  );
+  const pct = (x: number) => `${Math.round(100 * x)} %`;
+  console.log(
+    `in the kernel (system time, mostly socket I/O): bare ${pct(bareRun.kernelShare)} of its CPU (${us(bareRun.nodeUs * bareRun.kernelShare)} per request); receiver ${pct(recvRun.kernelShare)} (${us(recvRun.nodeUs * recvRun.kernelShare)})`,
   );
   // The ceiling all processes on these cores allow: even a receiver whose own work cost no more than
   // the bare server's would still pay Postgres, Redis and the load generator on the same cores.

@@ -28,11 +28,17 @@ export async function startServerProcess(
 
 /** CPU seconds (user + system) a process has used so far; 0 once it is gone. USER_HZ is 100 on Linux. */
 export function cpuSeconds(pid: number | undefined): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
+}
+
+/** CPU seconds a process has used so far in user space and in the kernel (its syscalls: sockets, files); 0 once it is gone. */
+export function cpuSplit(pid: number | undefined): { user: number; system: number } {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
 }
 
