@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createDatabase } from '@mcb/db';
 import { createQueueConnection, WebhookEnqueuer } from '@mcb/queue';
 import { addTenant, deleteTenant, generateKey, parseKeyring, setIntegration, setTenantActive } from '@mcb/tenancy';
-import { testEnv } from '@mcb/testing';
+import { freeLoopbackPort, testEnv } from '@mcb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcb } from '../../test/run-cli';
 
@@ -139,5 +139,31 @@ describe('mcb tenant delete <slug>', () => {
       })
       .catch((err: { code?: string }) => err.code);
     expect(late).toBe('23503');
+  });
+
+  it('with Redis unreachable nothing is deleted (exit 1): no queue is left that no tenant stands for', async () => {
+    // Faults walk, stop 38: the tenant was deleted, its queue of 2,997 jobs stayed in Redis for good, exit 0.
+    const leaving = await tenantWithData();
+    expect((await mcb('tenant', 'deactivate', leaving.slug)).code).toBe(0);
+    const saved = process.env.REDIS_URL;
+    process.env.REDIS_URL = `redis://127.0.0.1:${await freeLoopbackPort()}`;
+    try {
+      const refused = await mcb('tenant', 'delete', leaving.slug, '--yes');
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `^Nothing deleted: its queue webhooks-${leaving.id} could not be removed \\(.+\\); run this again once Redis answers\\n$`,
+        ),
+      );
+    } finally {
+      process.env.REDIS_URL = saved;
+    }
+    expect(await admin.sql`select 1 from tenants where id = ${leaving.id}`).toHaveLength(1);
+    expect(await enqueuer.queueFor(leaving.id).count()).toBe(1);
+    // Once Redis answers, the same command deletes both.
+    expect((await mcb('tenant', 'delete', leaving.slug, '--yes')).code).toBe(0);
+    expect(await rowsLeft(leaving.id)).toEqual({});
+    expect(await enqueuer.queueFor(leaving.id).count()).toBe(0);
   });
 });
