@@ -264,6 +264,17 @@ describe('secret rotation with overlap', () => {
     // Nothing changed: the kept secret is still the previous one.
     const again = newLoader('rotation-twice-2');
     expect(again.requireIntegration(await again.getTenantContext(t.slug), 'manychat').previousWebhookSecret).toBe(kept);
+    // Rotating to the secret already current changes nothing (it would block the next real rotation).
+    const current = again.requireIntegration(await again.getTenantContext(t.slug), 'manychat').webhookSecret as string;
+    await expect(
+      rotateWebhookSecret(admin, keyring, {
+        slug: t.slug,
+        provider: 'manychat',
+        newSecret: current,
+        overlapMs: 3_600_000,
+        revokePrevious: true,
+      }),
+    ).rejects.toThrow(`That is already the current manychat webhook secret of ${t.slug}: nothing rotated`);
     // Once its overlap is over, or when asked to, the rotation goes through.
     const dayLater = new Date(first.getTime() + 24 * 3_600_000 + 1);
     await expect(

@@ -236,6 +236,14 @@ export async function rotateWebhookSecret(admin: Database, keyring: Keyring, inp
     const [row] = await tx<TenantIntegrationRow[]>`
       select * from tenant_integrations where tenant_id = ${tenantId} and provider = ${provider} for update`;
     if (!row) throw new MissingCredentials(input.slug, provider);
+    // Rotating to the secret already current would keep it as its own "previous" and block the next real
+    // rotation for the whole overlap (faults walk, stop 38).
+    let current: string | null = null;
+    try {
+      current = row.webhook_secret ? openText(keyring, row.webhook_secret) : null;
+    } catch {}
+    if (current !== null && current === secret)
+      throw new McbError('bad_request', `That is already the current ${provider} webhook secret of ${input.slug}: nothing rotated`);
     const previousUntil = row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null;
     if (row.previous_webhook_secret && previousUntil && previousUntil > now && !input.revokePrevious)
       throw new McbError(
