@@ -1,4 +1,4 @@
-import { getQueueCounts, listQueueRefs, queueStates } from '@mcb/ops';
+import { getQueueCounts, listQueueRefs, type QueueCounts, queueStates } from '@mcb/ops';
 import type { Command } from 'commander';
 import { loadCliEnv, withAdminDatabase } from '../env';
 import { addFormatOptions, type FormatFlags, outputFormats, resolveFormat } from '../format-option';
@@ -18,6 +18,36 @@ export function ageOf(at: number | null, now: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/** A job waiting longer than this with a worker connected means the worker is stuck or far behind. */
+export const stuckWaitMs = 60_000;
+
+/**
+ * What `mcb queues` warns of: jobs with no worker connected (an operator's review, stop 38: every worker
+ * killed, nothing said so), and jobs waiting over `stuckWaitMs` although a worker is connected (a faults
+ * walk: a frozen worker still holds its connection, and 871 jobs waited 41 s under "workers 1"). Pure.
+ */
+export function queueWarnings(counts: Array<Pick<QueueCounts, 'label' | 'counts' | 'workers' | 'oldestWaitingAt'>>, now: number): string[] {
+  const labels = (qs: typeof counts) =>
+    `${qs
+      .slice(0, 3)
+      .map((q) => q.label)
+      .join(', ')}${qs.length > 3 ? ', …' : ''}`;
+  const warnings: string[] = [];
+  const unserved = counts.filter((q) => q.workers === 0 && q.counts.waiting + q.counts.active + q.counts.prioritized > 0);
+  if (unserved.length > 0)
+    warnings.push(
+      `no worker is connected to ${unserved.length === 1 ? 'queue' : `${unserved.length} queues`} with jobs (${labels(unserved)}): nothing processes them until a worker runs (npm start, or the worker deployment)`,
+    );
+  const stuck = counts.filter(
+    (q) => q.workers !== null && q.workers > 0 && q.oldestWaitingAt !== null && now - q.oldestWaitingAt > stuckWaitMs,
+  );
+  if (stuck.length > 0)
+    warnings.push(
+      `jobs have waited over ${stuckWaitMs / 60_000} min in ${labels(stuck)} although a worker is connected: it is stuck or far behind (check its /readyz and its log)`,
+    );
+  return warnings;
+}
+
 export function registerQueuesCommands(program: Command): void {
   const queues = program
     .command('queues')
@@ -33,17 +63,7 @@ export function registerQueuesCommands(program: Command): void {
       const queue = openCliQueue(env);
       try {
         const counts = await redisStep(queue, 'queue counts', () => getQueueCounts(queue.conn, refs, { workers: true }));
-        // An operator's review (stop 38): jobs waited after every worker was killed, and nothing said so.
-        const unserved = counts.filter((q) => q.workers === 0 && q.counts.waiting + q.counts.active + q.counts.prioritized > 0);
-        if (unserved.length > 0)
-          process.stderr.write(
-            `warning: no worker is connected to ${unserved.length === 1 ? 'queue' : `${unserved.length} queues`} with jobs (${unserved
-              .slice(0, 3)
-              .map((q) => q.label)
-              .join(
-                ', ',
-              )}${unserved.length > 3 ? ', …' : ''}): nothing processes them until a worker runs (npm start, or the worker deployment)\n`,
-          );
+        for (const warning of queueWarnings(counts, Date.now())) process.stderr.write(`warning: ${warning}\n`);
         if (format === 'json') {
           process.stdout.write(`${printableJson(counts)}\n`);
           return;
