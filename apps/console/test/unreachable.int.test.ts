@@ -19,19 +19,33 @@ afterAll(async () => {
   for (const close of closers) await close().catch(() => {});
 });
 
+/**
+ * A console on its own pools and queue connection (closed after the file): Postgres at `databaseUrl`
+ * (with `dbOptions`), Redis at `redisUrl` under a prefix of its own.
+ */
+function consoleOn(
+  databaseUrl: string,
+  redisUrl: string,
+  prefix: string,
+  dbOptions: { max?: number; connectTimeoutSeconds?: number; statementTimeoutMs?: number } = {},
+) {
+  const admin = createDatabase({ url: databaseUrl, role: 'admin', max: 2, ...dbOptions });
+  const app = createDatabase({ url: databaseUrl, role: 'app', max: 2, ...dbOptions });
+  const queue = createQueueConnection({ kind: 'redis', url: redisUrl }, `${env.redisPrefix}-${prefix}`);
+  const consoleApp = createConsoleApp({ admin, app, queue, log, adminToken: token, queueRefreshMs: 3_600_000 });
+  closers.push(
+    async () => consoleApp.close?.(),
+    () => queue.close(),
+    () => admin.close(),
+    () => app.close(),
+  );
+  return consoleApp;
+}
+
 describe('the console with a backing service down', () => {
   it('Redis down: the queue pages and job counts answer 503 naming Redis, at once; the rest still works', async () => {
     const deadRedis = `redis://127.0.0.1:${await freeLoopbackPort()}`;
-    const admin = createDatabase({ url: env.databaseUrl, role: 'admin', max: 2 });
-    const app = createDatabase({ url: env.databaseUrl, role: 'app', max: 2 });
-    const queue = createQueueConnection({ kind: 'redis', url: deadRedis }, `${env.redisPrefix}-console-deadredis`);
-    closers.push(
-      () => queue.close(),
-      () => admin.close(),
-      () => app.close(),
-    );
-    const consoleApp = createConsoleApp({ admin, app, queue, log, adminToken: token, queueRefreshMs: 3_600_000 });
-    closers.push(async () => consoleApp.close?.());
+    const consoleApp = consoleOn(env.databaseUrl, deadRedis, 'console-deadredis');
     for (const path of ['/admin/api/queues', '/admin/queues', '/admin/queues/api/queues']) {
       const res = await consoleApp.app.request(path, { headers: bearer });
       expect(res.status, path).toBe(503);
@@ -45,16 +59,7 @@ describe('the console with a backing service down', () => {
 
   it('Postgres down: 503 naming the address and what to check, not 500 Internal error', async () => {
     const deadPostgres = `postgres://postgres@127.0.0.1:${await freeLoopbackPort()}/none`;
-    const admin = createDatabase({ url: deadPostgres, role: 'admin', max: 1, connectTimeoutSeconds: 1 });
-    const app = createDatabase({ url: deadPostgres, role: 'app', max: 1, connectTimeoutSeconds: 1 });
-    const queue = createQueueConnection({ kind: 'redis', url: env.redisUrl }, `${env.redisPrefix}-console-deadpg`);
-    closers.push(
-      () => queue.close(),
-      () => admin.close(),
-      () => app.close(),
-    );
-    const consoleApp = createConsoleApp({ admin, app, queue, log, adminToken: token, queueRefreshMs: 3_600_000 });
-    closers.push(async () => consoleApp.close?.());
+    const consoleApp = consoleOn(deadPostgres, env.redisUrl, 'console-deadpg', { max: 1, connectTimeoutSeconds: 1 });
     const res = await consoleApp.app.request('/admin/api/logs', { headers: bearer });
     expect(res.status).toBe(503);
     const body = (await res.json()) as { error: { code: string; message: string } };
@@ -72,18 +77,9 @@ describe('the console with a backing service down', () => {
   it('a query past the statement timeout is stopped in Postgres and answered 400 saying to narrow it, not left running', async () => {
     // Attacker walk, stop 38: a search matching most of a million logs ran 2.5–12 s and went on after the
     // browser gave up; eight abandoned ones kept both cores and the console's pool busy.
-    const admin = createDatabase({ url: env.databaseUrl, role: 'admin', max: 2, statementTimeoutMs: 300 });
-    const app = createDatabase({ url: env.databaseUrl, role: 'app', max: 2, statementTimeoutMs: 300 });
+    const consoleApp = consoleOn(env.databaseUrl, env.redisUrl, 'console-timeout', { statementTimeoutMs: 300 });
     const owner = createDatabase({ url: env.databaseUrl, role: 'owner', max: 2 });
-    const queue = createQueueConnection({ kind: 'redis', url: env.redisUrl }, `${env.redisPrefix}-console-timeout`);
-    closers.push(
-      () => queue.close(),
-      () => admin.close(),
-      () => app.close(),
-      () => owner.close(),
-    );
-    const consoleApp = createConsoleApp({ admin, app, queue, log, adminToken: token, queueRefreshMs: 3_600_000 });
-    closers.push(async () => consoleApp.close?.());
+    closers.push(() => owner.close());
     // A search that cannot finish in time: the search table is locked by another transaction meanwhile.
     const holder = await owner.sql.reserve();
     try {

@@ -181,12 +181,7 @@ export async function setIntegration(admin: Database, keyring: Keyring, input: S
     if (secret) {
       const [stored] = await tx<{ webhook_secret: string | null }[]>`
         select webhook_secret from tenant_integrations where tenant_id = ${tenantId} and provider = ${provider} for update`;
-      // A stored secret this keyring cannot open (sealed under a key since removed) is replaced as before.
-      let current: string | null = null;
-      try {
-        current = stored?.webhook_secret ? openText(keyring, stored.webhook_secret) : null;
-      } catch {}
-      sameSecret = current === secret;
+      sameSecret = openStoredSecret(keyring, stored?.webhook_secret ?? null) === secret;
       if (stored?.webhook_secret && !sameSecret && input.existingSecret === 'refuse')
         throw new McbError(
           'bad_request',
@@ -238,11 +233,7 @@ export async function rotateWebhookSecret(admin: Database, keyring: Keyring, inp
     if (!row) throw new MissingCredentials(input.slug, provider);
     // Rotating to the secret already current would keep it as its own "previous" and block the next real
     // rotation for the whole overlap (faults walk, stop 38).
-    let current: string | null = null;
-    try {
-      current = row.webhook_secret ? openText(keyring, row.webhook_secret) : null;
-    } catch {}
-    if (current !== null && current === secret)
+    if (openStoredSecret(keyring, row.webhook_secret) === secret)
       throw new McbError('bad_request', `That is already the current ${provider} webhook secret of ${input.slug}: nothing rotated`);
     const previousUntil = row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null;
     if (row.previous_webhook_secret && previousUntil && previousUntil > now && !input.revokePrevious)
@@ -263,6 +254,19 @@ export async function rotateWebhookSecret(admin: Database, keyring: Keyring, inp
       where tenant_id = ${tenantId} and id = ${row.id}`;
     return { provider, generatedSecret, previousExpiresAt };
   }) as Promise<RotateSecretResult>;
+}
+
+/**
+ * A stored webhook secret in clear, or null when there is none or this keyring cannot open it (sealed
+ * under a key since removed): such a secret is compared as different, and replaced as before.
+ */
+function openStoredSecret(keyring: Keyring, sealed: string | null): string | null {
+  if (!sealed) return null;
+  try {
+    return openText(keyring, sealed);
+  } catch {
+    return null;
+  }
 }
 
 function maskCredentials(credentials: Record<string, unknown>): Record<string, string> {

@@ -253,24 +253,29 @@ export async function tenantDeletionPlan(admin: Database, slug: string): Promise
  * Deletes a tenant and everything it owns, in one transaction: its logs, contacts, identities,
  * events, payments (orphans too), Meta data, report runs, CAPI sends and its sealed integrations. Only an inactive tenant (`mcb tenant
  * deactivate` first: every receiver then answers its deliveries 404, so none is written meanwhile).
- * Its queue in Redis is the caller's (`mcb tenant delete` obliterates it); a job left there fails
- * without effect ("log not found"). Throws `UnknownTenant`, or `bad_request` for an active tenant.
+ * Its queue in Redis is the caller's: `mcb tenant delete` removes it first, and again after (no worker
+ * serves the queue of a tenant that is gone). Throws `UnknownTenant`, or `bad_request` for an active tenant.
  */
 export async function deleteTenant(admin: Database, slug: string): Promise<TenantDeletion> {
   assertAdmin(admin);
   return admin.sql.begin(async (tx) => {
     const plan = await countTenantRows(tx, slug, true);
-    if (plan.tenant.isActive)
-      throw new McbError(
-        'bad_request',
-        `Tenant ${slug} is active: deactivate it first (mcb tenant deactivate ${slug}), so that no delivery is stored while it is deleted`,
-      );
+    assertDeletable(plan.tenant);
     // Every tenant table cascades from `tenants` (payments since drizzle/0033: an orphan payment has no
     // contact to cascade from). A worker still applying one of its logs holds key-share locks on the
     // tenant row: this waits for it, then deletes what it wrote too.
     await tx`delete from tenants where id = ${plan.tenant.id}`;
     return plan;
   }) as Promise<TenantDeletion>;
+}
+
+/** Refuses (`bad_request`) to delete an active tenant: deactivated first, no delivery is stored while it goes. */
+export function assertDeletable(tenant: TenantRecord): void {
+  if (tenant.isActive)
+    throw new McbError(
+      'bad_request',
+      `Tenant ${tenant.slug} is active: deactivate it first (mcb tenant deactivate ${tenant.slug}), so that no delivery is stored while it is deleted`,
+    );
 }
 
 async function countTenantRows(sql: Queryable, slug: string, lock: boolean): Promise<TenantDeletion> {

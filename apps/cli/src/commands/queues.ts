@@ -63,12 +63,12 @@ export function registerQueuesCommands(program: Command): void {
       const queue = openCliQueue(env);
       try {
         const counts = await redisStep(queue, 'queue counts', () => getQueueCounts(queue.conn, refs, { workers: true }));
-        for (const warning of queueWarnings(counts, Date.now())) process.stderr.write(`warning: ${warning}\n`);
+        const now = Date.now();
+        for (const warning of queueWarnings(counts, now)) process.stderr.write(`warning: ${warning}\n`);
         if (format === 'json') {
           process.stdout.write(`${printableJson(counts)}\n`);
           return;
         }
-        const now = Date.now();
         const rows = counts.map((q) => [
           q.label,
           ...queueStates.map((s) => String(q.counts[s])),

@@ -2,6 +2,7 @@ import { McbError } from '@mcb/core';
 import { WebhookEnqueuer } from '@mcb/queue';
 import {
   addTenant,
+  assertDeletable,
   deleteTenant,
   getTenantBySlug,
   type IntegrationView,
@@ -215,11 +216,7 @@ export function registerTenantCommands(program: Command): void {
       // tenant (and no worker, and no `mcb queues` line) stands for any more — a faults walk (stop 38) left
       // 2,997 jobs so, with exit 0.
       const plan = await withAdminDatabase(env, (admin) => tenantDeletionPlan(admin, slug));
-      if (plan.tenant.isActive)
-        throw new McbError(
-          'bad_request',
-          `Tenant ${slug} is active: deactivate it first (mcb tenant deactivate ${slug}), so that no delivery is stored while it is deleted`,
-        );
+      assertDeletable(plan.tenant);
       const queue = openCliQueue(env);
       const enqueuer = new WebhookEnqueuer(queue.conn);
       try {

@@ -129,18 +129,6 @@ export async function readBodyWithLimit(source: BodySource, limit: number, optio
  * record through a WHATWG `Headers` object first (≈ 2 % of the receiver's CPU per request, profiled).
  * A null-prototype object, so a header named `__proto__` is just a header.
  */
-/**
- * What a delivery is charged against its tenant's intake budget: its body bytes plus its headers'
- * characters (names and values). Signatures cover the body only, so a sender with a tenant's secret
- * can add headers freely; charged by the body alone, 36-byte bodies with 14 KB of headers went
- * through unlimited (review of stop 37).
- */
-export function intakeCharge(bodyBytes: number, headers: Record<string, string | undefined>): number {
-  let n = bodyBytes;
-  for (const name in headers) n += name.length + (headers[name]?.length ?? 0);
-  return Math.max(1, n);
-}
-
 export function headersFromRaw(rawHeaders: readonly string[]): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -151,4 +139,16 @@ export function headersFromRaw(rawHeaders: readonly string[]): Record<string, st
     out[name] = seen === undefined ? value : `${seen}, ${value}`;
   }
   return out;
+}
+
+/**
+ * What a delivery is charged against its tenant's intake budget: its body bytes plus its headers'
+ * characters (names and values). Signatures cover the body only, so a sender with a tenant's secret
+ * can add headers freely; charged by the body alone, 36-byte bodies with 14 KB of headers went
+ * through unlimited (review of stop 37).
+ */
+export function intakeCharge(bodyBytes: number, headers: Record<string, string | undefined>): number {
+  let n = bodyBytes;
+  for (const name in headers) n += name.length + (headers[name]?.length ?? 0);
+  return Math.max(1, n);
 }

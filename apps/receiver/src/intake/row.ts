@@ -24,7 +24,7 @@ export const rejectedBodyPrefixBytes = 8 * 1024;
  */
 export const storedHeadersChars = 2 * 1024;
 /** Longest header value a row keeps whole when its headers are over `storedHeadersChars`. */
-const rejectedHeaderValueChars = 256;
+const storedHeaderValueChars = 256;
 /** Longest `dedupe_key` / `event_type` stored as sent; longer ones are hashed / cut (btree rows are bounded). */
 const maxKeyLength = 200;
 
@@ -92,13 +92,9 @@ function countUpTo(text: string, char: string, limit: number): number {
   return n;
 }
 
-/** `{` and `[` in `text` (inside strings too), counted up to `limit + 1`. */
+/** `{` and `[` in `text` (inside strings too), each counted up to `limit + 1`. */
 function openingBrackets(text: string, limit: number): number {
-  let n = 0;
-  for (const bracket of ['{', '[']) {
-    for (let i = text.indexOf(bracket); i !== -1 && n <= limit; i = text.indexOf(bracket, i + 1)) n++;
-  }
-  return n;
+  return countUpTo(text, '{', limit) + countUpTo(text, '[', limit);
 }
 
 /**
@@ -298,7 +294,7 @@ export function buildUnparseableRow(args: {
 
 /**
  * The redacted headers of a request as stored JSON, within about `storedHeadersChars`: past it,
- * values are cut to `rejectedHeaderValueChars` and headers that still do not fit are left out and
+ * values are cut to `storedHeaderValueChars` and headers that still do not fit are left out and
  * counted (`x-mcb-headers-left-out`). Anyone who knows a URL can send a rejected request, and any
  * sender can add headers to a signed one (signatures cover the body only).
  */
@@ -310,7 +306,7 @@ export function storedHeaders(headers: Record<string, string | undefined>): stri
   let size = 2;
   let leftOut = 0;
   for (const [name, value] of Object.entries(redacted)) {
-    const cut = value.length > rejectedHeaderValueChars ? `${value.slice(0, rejectedHeaderValueChars)}… (${value.length} chars)` : value;
+    const cut = value.length > storedHeaderValueChars ? `${value.slice(0, storedHeaderValueChars)}… (${value.length} chars)` : value;
     const cost = JSON.stringify(name).length + JSON.stringify(cut).length + 2;
     if (size + cost > storedHeadersChars - 40) leftOut++;
     else {
